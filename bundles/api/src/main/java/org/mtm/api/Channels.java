@@ -1,0 +1,18 @@
+package org.mtm.api;
+
+/** Channel numbers of node-to-node messages, one per protocol, so each bundle owns its own encoding. */
+public final class Channels {
+    /** Periodic liveness and state beacon; payload from {@link HeartbeatSource}. */
+    public static final int HEARTBEAT = 1;
+    /** 3PC votes and precommit (coordinator ↔ appliers). */
+    public static final int COMMIT = 2;
+    /** Generation campaign votes. */
+    public static final int GENERATION = 3;
+    /** Paxos rounds of the resolver for in-doubt transactions. */
+    public static final int RESOLVER = 4;
+    /** Referee grant requests and answers. */
+    public static final int REFEREE = 5;
+
+    private Channels() {
+    }
+}
