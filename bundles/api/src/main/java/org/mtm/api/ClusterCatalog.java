@@ -2,6 +2,7 @@ package org.mtm.api;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -9,6 +10,8 @@ import java.util.Optional;
  * local node and, during {@code init_cluster}, every peer through a connection the caller opened.
  */
 public interface ClusterCatalog {
+    String TRANSPORT = "transport";
+    String GATEWAY = "gateway";
 
     /** The configuration stored on the local node, or empty before {@code init_cluster}. */
     Optional<ClusterConfig> clusterConfig();
@@ -16,8 +19,14 @@ public interface ClusterCatalog {
     /** Creates or upgrades schema {@code mtm} on the database behind {@code connection} (idempotent). */
     void installSchema(Connection connection) throws SQLException;
 
-    /** What the Karaf node beside that database advertised (written at every node start). */
-    Optional<NodeEndpoints> advertisedEndpoints(Connection connection) throws SQLException;
+    /**
+     * Publishes, in the local database, where a service of this Karaf node listens ({@link #TRANSPORT}
+     * or {@link #GATEWAY}), so that {@code init_cluster} run on another node can find it.
+     */
+    void advertise(String service, Endpoint endpoint) throws SQLException;
+
+    /** What the Karaf node beside the database behind {@code connection} advertised, by service name. */
+    Map<String, Endpoint> advertisedEndpoints(Connection connection) throws SQLException;
 
     /**
      * Stores {@code config} and the first generation (number 1, every configured node a member) on the
@@ -28,8 +37,4 @@ public interface ClusterCatalog {
 
     /** Tells the Karaf node beside that database that its configuration changed. */
     void notifyConfigChanged(Connection connection) throws SQLException;
-
-    /** The endpoints a Karaf node publishes in its own database so that {@code init_cluster} can find it. */
-    record NodeEndpoints(Endpoint transport, Endpoint gateway) {
-    }
 }
