@@ -1,0 +1,177 @@
+package org.mtm.consensus.internal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.mtm.api.Applier;
+import org.mtm.api.Channels;
+import org.mtm.api.ClusterConfig;
+import org.mtm.api.ClusterConfigListener;
+import org.mtm.api.ClusterNode;
+import org.mtm.api.ClusterState;
+import org.mtm.api.Generation;
+import org.mtm.api.HeartbeatSource;
+import org.mtm.api.LocalDatabase;
+import org.mtm.api.NodeReport;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.PeerConnectivityListener;
+import org.mtm.api.PeerMessageHandler;
+import org.mtm.api.ReceiverInfo;
+import org.mtm.api.StatusReport;
+import org.mtm.api.Transport;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's view of the cluster: identity and generation from the durable state in schema {@code mtm},
+ * connectivity from the transport and the peers' heartbeat beacons, status by {@link StatusRules}.
+ * Holds nothing that is not rebuilt from PostgreSQL and live heartbeats on activation.
+ */
+@Component(service = {ClusterState.class, ClusterConfigListener.class, HeartbeatSource.class, PeerMessageHandler.class,
+    PeerConnectivityListener.class},
+    property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.HEARTBEAT,
+    configurationPid = "org.mtm.multimaster")
+@Designate(ocd = MultimasterConfig.class)
+public final class ClusterStateService
+    implements ClusterState, ClusterConfigListener, HeartbeatSource, PeerMessageHandler, PeerConnectivityListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterStateService.class);
+
+    private final LocalDatabase database;
+    private final Map<Integer, PeerBeacon> beacons = new ConcurrentHashMap<>();
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Transport transport;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Applier applier;
+
+    private volatile Optional<ClusterConfig> config = Optional.empty();
+    private volatile GenerationState state = GenerationState.NONE;
+
+    @Activate
+    public ClusterStateService(@Reference(name = "database") LocalDatabase database) {
+        this.database = database;
+    }
+
+    @Override
+    public void clusterConfigChanged(Optional<ClusterConfig> newConfig) {
+        GenerationState loaded;
+        try (Connection c = database.connect()) {
+            loaded = GenerationStore.load(c);
+        } catch (SQLException e) {
+            LOG.warn("cannot read mtm.generation_state ({}); keeping the previous state until the next change", e.getMessage());
+            return;
+        }
+        boolean changed = !newConfig.equals(config) || !loaded.equals(state);
+        config = newConfig;
+        state = loaded;
+        beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
+        if (changed) {
+            LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
+                newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
+        }
+    }
+
+    @Override
+    public int selfId() {
+        return config.map(ClusterConfig::selfId).orElse(0);
+    }
+
+    @Override
+    public Generation currentGeneration() {
+        return state.current();
+    }
+
+    @Override
+    public NodeStatus status() {
+        return statusOf(connectivity());
+    }
+
+    private NodeStatus statusOf(Connectivity view) {
+        GenerationState s = state;
+        return StatusRules.status(selfId(), s, view.clique(s.current().configured()), false, false);
+    }
+
+    private Connectivity connectivity() {
+        Transport t = transport;
+        NodeSet hears = t == null ? NodeSet.EMPTY : t.reachablePeers();
+        return new Connectivity(selfId(), hears, beacons);
+    }
+
+    @Override
+    public StatusReport statusReport() {
+        Connectivity view = connectivity();
+        GenerationState s = state;
+        NodeStatus status = statusOf(view);
+        Generation gen = s.current();
+        NodeSet connected = view.connected();
+        NodeSet online = StatusRules.membersOnline(selfId(), status, gen, connected, view.beacons());
+        return new StatusReport(selfId(), status, connected, gen.num(), gen.members(), online, gen.configured());
+    }
+
+    @Override
+    public List<NodeReport> nodeReports() {
+        Optional<ClusterConfig> cfg = config;
+        if (cfg.isEmpty()) {
+            return List.of();
+        }
+        Connectivity view = connectivity();
+        NodeSet connected = view.connected();
+        Generation gen = state.current();
+        Applier a = applier;
+        List<NodeReport> rows = new ArrayList<>();
+        for (ClusterNode n : cfg.get().nodes()) {
+            boolean self = n.id() == cfg.get().selfId();
+            ReceiverInfo r = self || a == null ? null : a.receiver(n.id()).orElse(ReceiverInfo.disabled(n.id()));
+            rows.add(new NodeReport(n.id(), n.conninfo(), self, gen.isMember(n.id()), connected.contains(n.id()),
+                r == null ? null : r.senderPid(), r == null ? null : r.receiverPid(), r == null ? 0 : r.workers(),
+                r == null ? null : r.mode()));
+        }
+        return rows;
+    }
+
+    @Override
+    public byte[] heartbeatPayload() {
+        GenerationState s = state;
+        Transport t = transport;
+        NodeSet hears = t == null ? NodeSet.EMPTY : t.reachablePeers();
+        int self = selfId();
+        return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
+            self == 0 ? hears : hears.with(self)).encode();
+    }
+
+    @Override
+    public void onMessage(int fromNode, byte[] payload) {
+        try {
+            beacons.put(fromNode, PeerBeacon.decode(payload));
+        } catch (IllegalArgumentException e) {
+            LOG.warn("node {}: ignoring heartbeat from node {}: {}", selfId(), fromNode, e.getMessage());
+        }
+    }
+
+    @Override
+    public void peerReachable(int node) {
+        LOG.info("node {}: peer {} connected", selfId(), node);
+    }
+
+    @Override
+    public void peerUnreachable(int node) {
+        beacons.remove(node);
+        LOG.info("node {}: peer {} disconnected (silent for heartbeat_recv_timeout)", selfId(), node);
+    }
+}
