@@ -1,0 +1,84 @@
+package org.mtm.admin.internal;
+
+import javax.management.NotCompliantMBeanException;
+import javax.management.StandardMBean;
+import org.mtm.api.ClusterState;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.RefereeGrants;
+import org.mtm.api.StatusReport;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/** The node MBean, exported by Karaf's JMX whiteboard through the {@code jmx.objectname} property. */
+@Component(service = NodeMBean.class, property = "jmx.objectname=" + NodeMBean.OBJECT_NAME)
+public final class NodeManagement extends StandardMBean implements NodeMBean {
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ClusterState clusterState;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile RefereeGrants refereeGrants;
+
+    @Activate
+    public NodeManagement() throws NotCompliantMBeanException {
+        super(NodeMBean.class);
+    }
+
+    private StatusReport report() {
+        ClusterState s = clusterState;
+        return s == null ? null : s.statusReport();
+    }
+
+    @Override
+    public String getRole() {
+        return clusterState == null && refereeGrants != null ? "referee" : "node";
+    }
+
+    @Override
+    public String getStatus() {
+        StatusReport r = report();
+        return r == null ? NodeStatus.DISABLED.sqlName() : r.status().sqlName();
+    }
+
+    @Override
+    public int getNodeId() {
+        StatusReport r = report();
+        return r == null ? 0 : r.myNodeId();
+    }
+
+    @Override
+    public long getGeneration() {
+        StatusReport r = report();
+        return r == null ? 0 : r.genNum();
+    }
+
+    @Override
+    public int[] getGenerationMembers() {
+        StatusReport r = report();
+        return r == null ? new int[0] : r.genMembers().toArray();
+    }
+
+    @Override
+    public int[] getGenerationMembersOnline() {
+        StatusReport r = report();
+        return r == null ? new int[0] : r.genMembersOnline().toArray();
+    }
+
+    @Override
+    public int[] getGenerationConfigured() {
+        StatusReport r = report();
+        return r == null ? new int[0] : r.genConfigured().toArray();
+    }
+
+    @Override
+    public int[] getConnectedPeers() {
+        StatusReport r = report();
+        return r == null ? new int[0] : r.connected().toArray();
+    }
+}

@@ -1,0 +1,48 @@
+package org.mtm.admin.internal.command;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.table.ShellTable;
+import org.mtm.api.ClusterState;
+import org.mtm.api.RefereeGrants;
+import org.mtm.api.StatusReport;
+
+/** {@code mtm:status} — the row of {@code mtm.status()} for this node. */
+@Service
+@Command(scope = "mtm", name = "status", description = "Shows this node's multimaster status (columns of mtm.status())")
+public class StatusCommand implements Action {
+
+    @Reference(optional = true)
+    ClusterState clusterState;
+
+    @Reference(optional = true)
+    RefereeGrants refereeGrants;
+
+    @Override
+    public Object execute() throws Exception {
+        if (clusterState == null) {
+            if (refereeGrants != null) {
+                System.out.println("role: referee; grant: "
+                    + refereeGrants.current().map(g -> "node " + g.node() + " in generation " + g.generation()).orElse("none"));
+                return null;
+            }
+            System.out.println("mtm is not running on this node: the consensus component is not active (try scr:list)");
+            return null;
+        }
+        StatusReport s = clusterState.statusReport();
+        ShellTable table = new ShellTable();
+        table.column("my_node_id");
+        table.column("status");
+        table.column("connected");
+        table.column("gen_num");
+        table.column("gen_members");
+        table.column("gen_members_online");
+        table.column("gen_configured");
+        table.addRow().addContent(s.myNodeId(), s.status().sqlName(), s.connected(), s.genNum(), s.genMembers(),
+            s.genMembersOnline(), s.genConfigured());
+        table.print(System.out);
+        return null;
+    }
+}
