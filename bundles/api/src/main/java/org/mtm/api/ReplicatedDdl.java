@@ -1,0 +1,59 @@
+package org.mtm.api;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A global DDL statement as the gateway logs it in the origin's WAL (transactional logical message with
+ * prefix {@link #PREFIX}, emitted just before the statement runs) and the applier re-executes on every
+ * peer inside the same distributed transaction, with the session settings it depends on. The row changes
+ * the statement itself produces on the origin (up to the message with prefix {@link #END_PREFIX}) are not
+ * applied: the re-executed statement produces them on each peer.
+ *
+ * @param searchPath the origin session's {@code search_path}
+ * @param role       the origin session's {@code current_user}
+ * @param statement  the statement text, exactly as the client sent it
+ */
+public record ReplicatedDdl(String searchPath, String role, String statement) {
+    public static final String PREFIX = "mtm.ddl";
+    public static final String END_PREFIX = "mtm.ddl_end";
+    private static final byte VERSION = 1;
+
+    public byte[] encode() {
+        byte[][] parts = {utf8(searchPath), utf8(role), utf8(statement)};
+        int size = 1;
+        for (byte[] p : parts) {
+            size += 4 + p.length;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).put(VERSION);
+        for (byte[] p : parts) {
+            b.putInt(p.length).put(p);
+        }
+        return b.array();
+    }
+
+    public static ReplicatedDdl decode(byte[] bytes) {
+        try {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            if (b.get() != VERSION) {
+                throw new IllegalArgumentException("DDL message version " + bytes[0] + ", expected " + VERSION);
+            }
+            String[] parts = new String[3];
+            for (int i = 0; i < 3; i++) {
+                byte[] p = new byte[b.getInt()];
+                b.get(p);
+                parts[i] = new String(p, StandardCharsets.UTF_8);
+            }
+            if (b.hasRemaining()) {
+                throw new IllegalArgumentException(b.remaining() + " trailing bytes after a DDL message");
+            }
+            return new ReplicatedDdl(parts[0], parts[1], parts[2]);
+        } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
+            throw new IllegalArgumentException("truncated DDL message of " + bytes.length + " bytes", e);
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return (s == null ? "" : s).getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,31 @@
+package org.mtm.api;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.util.Arrays;
+import org.junit.Test;
+
+public class ReplicatedDdlTest {
+
+    @Test
+    public void roundTrips() {
+        ReplicatedDdl d = new ReplicatedDdl("\"$user\", public", "mtmuser", "CREATE TABLE t (id int primary key, v text DEFAULT 'ü')");
+        assertEquals(d, ReplicatedDdl.decode(d.encode()));
+    }
+
+    @Test
+    public void rejectsTruncated() {
+        byte[] b = new ReplicatedDdl("public", "r", "DROP TABLE x").encode();
+        assertThrows(IllegalArgumentException.class, () -> ReplicatedDdl.decode(Arrays.copyOf(b, b.length - 1)));
+        assertThrows(IllegalArgumentException.class, () -> ReplicatedDdl.decode(new byte[] {1, 0, 0}));
+    }
+
+    @Test
+    public void replicationNames() {
+        assertEquals("mtm_slot_3", Replication.slotName(3));
+        assertEquals(2, Replication.originNode(Replication.originName(2)));
+        assertEquals(0, Replication.originNode("pg_16384"));
+        assertEquals(0, Replication.originNode(null));
+    }
+}
