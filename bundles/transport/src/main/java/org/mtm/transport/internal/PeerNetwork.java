@@ -1,0 +1,444 @@
+package org.mtm.transport.internal;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.mtm.api.Endpoint;
+import org.mtm.api.NodeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node-to-node network of one node, without OSGi: a listener that accepts authenticated
+ * connections from configured peers (what we receive), one outbound link to every configured peer
+ * (what we send), heartbeats and reachability. Several can run in one JVM.
+ *
+ * <p>Memory is bounded per peer: a link whose unsent bytes pass {@link #WATER_MARK}'s high mark drops
+ * new messages ({@link #send} returns false, logged at most once a minute), and a link that stays that
+ * way for {@code heartbeat_recv_timeout} is closed and reconnected, which frees what it held. A peer
+ * that has not read our bytes for that long has not seen our heartbeats either, so it already counts us
+ * as unreachable; the protocols above treat the lost messages as lost on a broken link.
+ */
+public final class PeerNetwork implements AutoCloseable {
+    /** Per-link bound on queued, unsent bytes: above 4 MiB new messages are dropped until below 1 MiB. */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(1 << 20, 4 << 20);
+    private static final int IO_THREADS = 2;
+    private static final Logger LOG = LoggerFactory.getLogger(PeerNetwork.class);
+
+    /** Who we are and where the peers listen; selfId 0 before the cluster is configured. */
+    record Membership(int selfId, Map<Integer, Endpoint> peers) {
+        static final Membership NONE = new Membership(0, Map.of());
+
+        NodeSet configuredPeers() {
+            return NodeSet.of(peers.keySet());
+        }
+    }
+
+    private final ClusterSecret secret;
+    private final PeerEvents events;
+    private final EventLoopGroup group;
+    /** Runs heartbeats, the silence watch and every connectivity event, so those come in order. */
+    private final EventLoop monitor;
+    private final Reachability reachability = new Reachability();
+    private final LogLimiter warnings = new LogLimiter(TimeUnit.MINUTES.toNanos(1));
+    private final Map<Integer, OutboundLink> links = new ConcurrentHashMap<>();
+    private final Map<Integer, InboundConnection> inbound = new ConcurrentHashMap<>();
+    private final AtomicBoolean evaluationPending = new AtomicBoolean();
+    private volatile TransportTimings timings;
+    private volatile Membership membership = Membership.NONE;
+    private volatile Channel listener;
+    private volatile boolean closed;
+    private ScheduledFuture<?> heartbeatTask;
+    private ScheduledFuture<?> watchTask;
+
+    /**
+     * @param clusterSecret the shared secret every node must know; must not be empty
+     */
+    public PeerNetwork(String clusterSecret, TransportTimings timings, PeerEvents events) {
+        this.secret = ClusterSecret.of(clusterSecret);
+        this.timings = timings;
+        this.events = events;
+        this.group = new NioEventLoopGroup(IO_THREADS, new DefaultThreadFactory("mtm-transport", true));
+        this.monitor = group.next();
+        monitor.execute(this::scheduleTicks);
+    }
+
+    /** Starts accepting peers on {@code host:port} (port 0 = any free port); returns where it listens. */
+    public Endpoint listen(String host, int port) throws IOException {
+        ServerBootstrap b = new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+            .childHandler(new ChannelInitializer<SocketChannel>() {
+                @Override
+                protected void initChannel(SocketChannel ch) {
+                    FrameDecoder decoder = new FrameDecoder();
+                    ch.pipeline().addLast(decoder, FrameEncoder.INSTANCE, new InboundConnection(PeerNetwork.this, decoder));
+                }
+            });
+        ChannelFuture bound = b.bind(host, port).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            Throwable cause = bound.cause();
+            throw new IOException("cannot listen for peers on " + host + ":" + port + ": " + cause.getMessage(), cause);
+        }
+        listener = bound.channel();
+        int actual = ((InetSocketAddress) listener.localAddress()).getPort();
+        return new Endpoint(host, actual);
+    }
+
+    /**
+     * Sets who we are and where the peers listen: links to new peers are opened, links to peers that
+     * left or moved are closed, inbound connections from nodes no longer configured are dropped.
+     *
+     * @param selfId this node's id, 0 when the cluster is not configured yet (then there are no peers)
+     */
+    public synchronized void configure(int selfId, Map<Integer, Endpoint> peers) {
+        if (closed) {
+            return;
+        }
+        Map<Integer, Endpoint> others = new HashMap<>(peers);
+        others.remove(selfId);
+        Membership old = membership;
+        Membership now = selfId == 0 ? Membership.NONE : new Membership(selfId, Map.copyOf(others));
+        if (now.equals(old)) {
+            return;
+        }
+        membership = now;
+        boolean selfChanged = old.selfId() != now.selfId();
+        links.entrySet().removeIf(e -> {
+            boolean obsolete = selfChanged || !e.getValue().endpoint().equals(now.peers().get(e.getKey()));
+            if (obsolete) {
+                e.getValue().stop();
+            }
+            return obsolete;
+        });
+        inbound.forEach((peer, connection) -> {
+            if (selfChanged || !now.peers().containsKey(peer)) {
+                connection.close("node " + peer + " is no longer a configured peer of node " + now.selfId());
+            }
+        });
+        for (int gone : old.configuredPeers().minus(now.configuredPeers()).ids()) {
+            reachability.forget(gone);
+        }
+        now.peers().forEach((peer, endpoint) -> {
+            if (links.containsKey(peer)) {
+                return;
+            }
+            if (endpoint.port() == 0) {
+                LOG.warn("node {}: peer {} has no transport port in the cluster configuration; not linking to it",
+                    now.selfId(), peer);
+                return;
+            }
+            OutboundLink link = new OutboundLink(this, now.selfId(), peer, endpoint, group.next());
+            links.put(peer, link);
+            link.start();
+        });
+        LOG.info("node {}: transport peers are now {}", now.selfId(), now.peers());
+        requestEvaluation();
+    }
+
+    /** Applies new heartbeat and connect timings to every link, live. */
+    public void setTimings(TransportTimings newTimings) {
+        timings = newTimings;
+        runOnMonitor(this::scheduleTicks);
+    }
+
+    TransportTimings timings() {
+        return timings;
+    }
+
+    Membership membership() {
+        return membership;
+    }
+
+    ClusterSecret secret() {
+        return secret;
+    }
+
+    LogLimiter warnings() {
+        return warnings;
+    }
+
+    /** Peers heard from within the receive timeout. */
+    public NodeSet reachablePeers() {
+        return reachability.reachable();
+    }
+
+    /** Peers whose outbound link is authenticated now. */
+    public NodeSet linkedPeers() {
+        NodeSet s = NodeSet.EMPTY;
+        for (OutboundLink link : links.values()) {
+            if (link.linkedChannel() != null) {
+                s = s.with(link.peer());
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Queues {@code payload} for {@code peer}; false (and dropped) when there is no authenticated link
+     * or the link has too many unsent bytes. The payload is encoded before this returns.
+     */
+    public boolean send(int peer, int channel, byte[] payload) {
+        checkChannel(channel);
+        OutboundLink link = links.get(peer);
+        if (link == null || link.linkedChannel() == null) {
+            return false;
+        }
+        return link.write(encodeMessage(channel, payload));
+    }
+
+    /** {@link #send} to every configured peer; returns those it was queued for. */
+    public NodeSet broadcast(int channel, byte[] payload) {
+        checkChannel(channel);
+        ByteBuf frame = encodeMessage(channel, payload);
+        try {
+            NodeSet sent = NodeSet.EMPTY;
+            for (OutboundLink link : links.values()) {
+                if (link.linkedChannel() != null && link.write(frame.retainedDuplicate())) {
+                    sent = sent.with(link.peer());
+                }
+            }
+            return sent;
+        } finally {
+            frame.release();
+        }
+    }
+
+    private static void checkChannel(int channel) {
+        if (channel < 0 || channel > 0xFFFF) {
+            throw new IllegalArgumentException("channel must be 0..65535, got " + channel);
+        }
+    }
+
+    private static ByteBuf encodeMessage(int channel, byte[] payload) {
+        if (payload.length > FrameCodec.MAX_PAYLOAD) {
+            throw new IllegalArgumentException("message of " + payload.length + " bytes exceeds the transport limit of "
+                + FrameCodec.MAX_PAYLOAD + " bytes");
+        }
+        ByteBuf buf = ByteBufAllocator.DEFAULT.buffer(FrameCodec.LENGTH_FIELD + FrameCodec.MESSAGE_OVERHEAD + payload.length);
+        FrameCodec.encode(new Frame.Message(channel, payload), buf);
+        return buf;
+    }
+
+    /** Runs {@code task} on the thread that reports connectivity changes, after any pending ones. */
+    public void runOnMonitor(Runnable task) {
+        try {
+            monitor.execute(task);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("transport is shutting down; task not run", e);
+        }
+    }
+
+    // ---- called by the connections -------------------------------------------------------------
+
+    ServerHandshake newServerHandshake() {
+        Membership m = membership;
+        return new ServerHandshake(secret, m.selfId(), m.peers()::containsKey, ClusterSecret.newNonce());
+    }
+
+    void refused(SocketAddress remote, String reason) {
+        String host = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
+        if (warnings.shouldLog(host + " " + reason, System.nanoTime())) {
+            LOG.warn("node {}: refused peer connection from {}: {}", membership.selfId(), remote, reason);
+        } else {
+            LOG.debug("node {}: refused peer connection from {}: {}", membership.selfId(), remote, reason);
+        }
+        try {
+            events.connectionRefused(remote, reason);
+        } catch (RuntimeException e) {
+            LOG.warn("connection-refused callback failed", e);
+        }
+    }
+
+    /** An inbound connection proved it is {@code connection.peer()}; a previous one from it is stale. */
+    void inboundAuthenticated(InboundConnection connection) {
+        int peer = connection.peer();
+        InboundConnection previous = inbound.put(peer, connection);
+        LOG.info("node {}: accepted peer connection from node {} at {}", membership.selfId(), peer, connection.remote());
+        if (previous != null && previous != connection) {
+            previous.close("node " + peer + " opened a new connection");
+        }
+        if (!membership.peers().containsKey(peer)) {
+            connection.close("node " + peer + " is no longer a configured peer");
+            return;
+        }
+        heard(peer);
+    }
+
+    void inboundClosed(InboundConnection connection) {
+        if (inbound.remove(connection.peer(), connection)) {
+            LOG.info("node {}: peer connection from node {} at {} closed", membership.selfId(), connection.peer(),
+                connection.remote());
+        }
+    }
+
+    void received(int peer, Frame.Message message) {
+        heard(peer);
+        try {
+            events.onMessage(peer, message.channel(), message.payload());
+        } catch (RuntimeException e) {
+            LOG.warn("node {}: handler of channel {} failed on a message from node {}", membership.selfId(),
+                message.channel(), peer, e);
+        }
+    }
+
+    /** A link just authenticated: tell the peer at once that we are here, without waiting for the tick. */
+    void linked(OutboundLink link) {
+        link.write(encodeMessage(org.mtm.api.Channels.HEARTBEAT, heartbeatPayload()));
+    }
+
+    private void heard(int peer) {
+        reachability.heard(peer, System.nanoTime());
+        if (!reachability.isReachable(peer)) {
+            requestEvaluation();
+        }
+    }
+
+    private void requestEvaluation() {
+        if (evaluationPending.compareAndSet(false, true)) {
+            runOnMonitor(() -> {
+                evaluationPending.set(false);
+                evaluate();
+            });
+        }
+    }
+
+    // ---- on the monitor thread ------------------------------------------------------------------
+
+    private void scheduleTicks() {
+        if (heartbeatTask != null) {
+            heartbeatTask.cancel(false);
+            watchTask.cancel(false);
+        }
+        if (closed) {
+            return;
+        }
+        TransportTimings t = timings;
+        heartbeatTask = monitor.scheduleAtFixedRate(this::sendHeartbeats, t.heartbeatSendMillis(), t.heartbeatSendMillis(),
+            TimeUnit.MILLISECONDS);
+        watchTask = monitor.scheduleAtFixedRate(this::watch, t.watchMillis(), t.watchMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private byte[] heartbeatPayload() {
+        try {
+            byte[] p = events.heartbeatPayload();
+            return p == null ? new byte[0] : p;
+        } catch (RuntimeException e) {
+            if (warnings.shouldLog("heartbeat payload", System.nanoTime())) {
+                LOG.warn("node {}: heartbeat source failed; sending empty heartbeats", membership.selfId(), e);
+            }
+            return new byte[0];
+        }
+    }
+
+    private void sendHeartbeats() {
+        if (!links.isEmpty()) {
+            broadcast(org.mtm.api.Channels.HEARTBEAT, heartbeatPayload());
+        }
+    }
+
+    private void watch() {
+        evaluate();
+        long now = System.nanoTime();
+        long recvNanos = TimeUnit.MILLISECONDS.toNanos(timings.heartbeatRecvMillis());
+        for (InboundConnection c : inbound.values()) {
+            if (now - c.lastFrameNanos() > recvNanos) {
+                c.close("nothing received for " + timings.heartbeatRecvMillis() + " ms (heartbeat_recv_timeout)");
+            }
+        }
+        for (OutboundLink link : links.values()) {
+            link.closeIfStalled(now, recvNanos);
+        }
+    }
+
+    private void evaluate() {
+        if (closed) {
+            return;
+        }
+        Membership m = membership;
+        TransportTimings t = timings;
+        Reachability.Transitions changes = reachability.evaluate(System.nanoTime(),
+            TimeUnit.MILLISECONDS.toNanos(t.heartbeatRecvMillis()), m.configuredPeers());
+        for (int peer : changes.becameUnreachable().ids()) {
+            LOG.info("node {}: peer {} is unreachable (nothing received for {} ms)", m.selfId(), peer,
+                t.heartbeatRecvMillis());
+            try {
+                events.peerUnreachable(peer);
+            } catch (RuntimeException e) {
+                LOG.warn("node {}: connectivity listener failed on peer {} unreachable", m.selfId(), peer, e);
+            }
+        }
+        for (int peer : changes.becameReachable().ids()) {
+            LOG.info("node {}: peer {} is reachable", m.selfId(), peer);
+            try {
+                events.peerReachable(peer);
+            } catch (RuntimeException e) {
+                LOG.warn("node {}: connectivity listener failed on peer {} reachable", m.selfId(), peer, e);
+            }
+        }
+    }
+
+    /**
+     * Closes every connection and stops the I/O threads (quickly: short quiet period), then reports the
+     * peers that were reachable as unreachable, on the calling thread.
+     */
+    private boolean onIoThread() {
+        for (io.netty.util.concurrent.EventExecutor e : group) {
+            if (e.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        links.values().forEach(OutboundLink::stop);
+        Channel l = listener;
+        if (l != null) {
+            l.close();
+        }
+        group.shutdownGracefully(10, 1000, TimeUnit.MILLISECONDS);
+        if (!onIoThread()) {
+            group.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        for (int peer : reachability.clear().ids()) {
+            try {
+                events.peerUnreachable(peer);
+            } catch (RuntimeException e) {
+                LOG.warn("connectivity listener failed on peer {} unreachable", peer, e);
+            }
+        }
+    }
+}
