@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code mtm.init_cluster(my_conninfo, peers_conninfo[])}: checks every node first (reachable, a running
  * mtm node beside it, the settings multimaster needs, not part of another cluster, no server named
- * twice), and only then stores the configuration — node ids 1..N in the order given — and generation 1
- * on each, and wakes every node. Re-running it with the same list is harmless.
+ * twice), and only then creates the replication objects (publication, slots, origins), stores the
+ * configuration — node ids 1..N in the order given — and generation 1 on each, and wakes every node. Re-running it with the same list is harmless.
  */
 @Component(service = ClusterAdministration.class)
 public final class ClusterInitializer implements ClusterAdministration {
@@ -66,6 +66,9 @@ public final class ClusterInitializer implements ClusterAdministration {
             }
             for (int i = 0; i < plan.size(); i++) {
                 checkNotInOtherCluster(connections.get(i), i + 1, plan.text(i), nodes);
+            }
+            for (int i = 0; i < plan.size(); i++) {
+                ReplicationSetup.prepare(connections.get(i), new ClusterConfig(i + 1, nodes));
             }
             for (int i = 0; i < plan.size(); i++) {
                 catalog.storeClusterConfig(connections.get(i), new ClusterConfig(i + 1, nodes));
