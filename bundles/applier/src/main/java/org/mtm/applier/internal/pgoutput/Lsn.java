@@ -24,10 +24,18 @@ public final class Lsn {
         if (slash < 1 || slash > 8 || slash == text.length() - 1 || text.length() - slash - 1 > 8) {
             throw new IllegalArgumentException("not an LSN (expected X/X with at most 8 hex digits each): \"" + text + "\"");
         }
-        try {
-            return (Long.parseLong(text, 0, slash, 16) << 32) | Long.parseLong(text, slash + 1, text.length(), 16);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not an LSN (expected X/X with hex digits): \"" + text + "\"", e);
+        return (hex(text, 0, slash) << 32) | hex(text, slash + 1, text.length());
+    }
+
+    private static long hex(String text, int from, int to) {
+        long value = 0;
+        for (int i = from; i < to; i++) {
+            int digit = Character.digit(text.charAt(i), 16);
+            if (digit < 0) {
+                throw new IllegalArgumentException("not an LSN (expected X/X with hex digits): \"" + text + "\"");
+            }
+            value = value << 4 | digit;
         }
+        return value;
     }
 }

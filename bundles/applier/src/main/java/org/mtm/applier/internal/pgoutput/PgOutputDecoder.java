@@ -206,11 +206,12 @@ public final class PgOutputDecoder {
         long xid = streamXid();
         int countAt = pos;
         int count = i32("relation count (int32)");
-        if (count < 0 || count > (limit - pos) / 4) {
+        if (count < 0) {
             pos = countAt;
-            throw error("relation count (int32) that fits the message", "got " + Integer.toUnsignedString(count));
+            throw error("relation count (int32) >= 0", "got " + count);
         }
         int options = u8("truncate options (int8)");
+        need(4L * count, "truncated relation oids (int32 each)"); // before allocating count ints
         int[] relationIds = new int[count];
         for (int i = 0; i < count; i++) {
             relationIds[i] = i32("truncated relation oid (int32)");
@@ -358,7 +359,7 @@ public final class PgOutputDecoder {
         return s;
     }
 
-    private void need(int n, String what) {
+    private void need(long n, String what) {
         if (limit - pos < n) {
             throw error(what, "the message is truncated: " + n + " bytes needed, " + (limit - pos) + " remain of "
                     + (limit - start));

@@ -14,9 +14,12 @@ import java.util.Objects;
  *   <li>LSNs are {@code long}s; {@link Lsn#format(long)} prints them as {@code X/X}.</li>
  *   <li>Timestamps are PostgreSQL {@code TimestampTz}: microseconds since 2000-01-01 UTC;
  *       {@link PgTimestamp#toInstant(long)} converts them (each record also has an {@code ...Instant()}).</li>
- *   <li>Transaction ids are unsigned 32-bit values held in a {@code long}. In messages that carry an
- *       optional streaming xid, {@link #NO_XID} (0, PostgreSQL's InvalidTransactionId) means "not inside
- *       a stream block".</li>
+ *   <li>Transaction ids are unsigned 32-bit values held in a {@code long}. Relation, type, row-change,
+ *       truncate and logical messages carry an {@code xid} only inside a stream block ({@link StreamStart}
+ *       … {@link StreamStop}); outside one it is {@link #NO_XID} (0, InvalidTransactionId). Inside one it
+ *       is the xid of the <em>(sub)transaction</em> that made the change, not necessarily the
+ *       top-level xid of the block: a {@link StreamAbort} with {@code subXid != xid} discards exactly
+ *       the changes tagged {@code subXid} (checked on PostgreSQL 15).</li>
  *   <li>Relation and type oids are unsigned 32-bit values held in an {@code int} (as pgjdbc does);
  *       use {@link Integer#toUnsignedLong(int)} to print or compare them as numbers.</li>
  * </ul>
@@ -52,7 +55,9 @@ public sealed interface PgOutputMessage {
 
     /**
      * {@code O}: the current transaction was made under replication origin {@code name}; {@code originLsn}
-     * is what {@code pg_replication_origin_xact_setup} recorded (the origin's commit LSN).
+     * is what {@code pg_replication_origin_xact_setup} recorded (the origin's commit LSN). Follows the
+     * {@link Begin} / {@link BeginPrepare}; the commit/prepare time of such a transaction is the origin
+     * timestamp given to {@code pg_replication_origin_xact_setup}, not the local clock.
      */
     record Origin(long originLsn, String name) implements PgOutputMessage {
         public Origin { Objects.requireNonNull(name, "name"); }
