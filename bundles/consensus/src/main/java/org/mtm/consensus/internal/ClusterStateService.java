@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.mtm.api.Applier;
 import org.mtm.api.Channels;
 import org.mtm.api.ClusterConfig;
@@ -26,6 +29,7 @@ import org.mtm.api.StatusReport;
 import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -48,6 +52,7 @@ public final class ClusterStateService
     implements ClusterState, ClusterConfigListener, HeartbeatSource, PeerMessageHandler, PeerConnectivityListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterStateService.class);
+    static final long PUBLISH_INTERVAL_MS = 500;
 
     private final LocalDatabase database;
     private final Map<Integer, PeerBeacon> beacons = new ConcurrentHashMap<>();
@@ -62,10 +67,69 @@ public final class ClusterStateService
 
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private volatile GenerationState state = GenerationState.NONE;
+    private final ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mtm-live-status");
+        t.setDaemon(true);
+        return t;
+    });
+    private Connection publishConnection;
+    private String lastPublishError;
 
     @Activate
     public ClusterStateService(@Reference(name = "database") LocalDatabase database) {
         this.database = database;
+        publisher.scheduleWithFixedDelay(this::publish, 0, PUBLISH_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    }
+
+    @Deactivate
+    void deactivate() {
+        publisher.shutdownNow();
+        try {
+            publisher.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closePublishConnection();
+    }
+
+    /**
+     * Refreshes the tables behind {@code mtm.status()} / {@code mtm.nodes()}; those functions treat a view
+     * older than a few intervals as "no mtm node running beside this server".
+     */
+    private void publish() {
+        try {
+            if (publishConnection == null || !publishConnection.isValid(1)) {
+                closePublishConnection();
+                publishConnection = database.connect();
+            }
+            LiveStatusWriter.write(publishConnection, statusReport(), nodeReports());
+            lastPublishError = null;
+        } catch (SQLException | RuntimeException e) {
+            if (!String.valueOf(e.getMessage()).equals(lastPublishError)) {
+                LOG.warn("node {}: cannot publish live status for mtm.status(): {}", selfId(), e.getMessage());
+                lastPublishError = String.valueOf(e.getMessage());
+            }
+            closePublishConnection();
+        }
+    }
+
+    private void publishSoon() {
+        try {
+            publisher.execute(this::publish);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // deactivating: nothing more to publish
+        }
+    }
+
+    private void closePublishConnection() {
+        if (publishConnection != null) {
+            try {
+                publishConnection.close();
+            } catch (SQLException ignored) {
+                // closing a broken connection; a new one is opened next time
+            }
+            publishConnection = null;
+        }
     }
 
     @Override
@@ -82,6 +146,7 @@ public final class ClusterStateService
         state = loaded;
         beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
         if (changed) {
+            publishSoon();
             LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
                 newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
         }
@@ -166,12 +231,14 @@ public final class ClusterStateService
 
     @Override
     public void peerReachable(int node) {
+        publishSoon();
         LOG.info("node {}: peer {} connected", selfId(), node);
     }
 
     @Override
     public void peerUnreachable(int node) {
         beacons.remove(node);
+        publishSoon();
         LOG.info("node {}: peer {} disconnected (silent for heartbeat_recv_timeout)", selfId(), node);
     }
 }
