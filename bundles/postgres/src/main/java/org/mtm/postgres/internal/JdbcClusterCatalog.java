@@ -1,0 +1,145 @@
+package org.mtm.postgres.internal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.mtm.api.ClusterCatalog;
+import org.mtm.api.ClusterConfig;
+import org.mtm.api.ClusterConfigListener;
+import org.mtm.api.Endpoint;
+import org.mtm.api.LocalDatabase;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster catalog in schema {@code mtm} of the local database: installs the schema on activation,
+ * keeps the stored configuration cached and tells every {@link ClusterConfigListener} when it changes
+ * (LISTEN/NOTIFY plus a periodic reload). Usable without OSGi: {@code new JdbcClusterCatalog(db)},
+ * {@link #addListener}, {@link #deactivate()}.
+ */
+@Component(service = ClusterCatalog.class)
+public final class JdbcClusterCatalog implements ClusterCatalog {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcClusterCatalog.class);
+    static final int POLL_MILLIS = 250;
+    static final long RELOAD_MILLIS = 5_000;
+
+    private final LocalDatabase database;
+    private final List<ClusterConfigListener> listeners = new CopyOnWriteArrayList<>();
+    // one thread: every listener sees configurations in the order they were stored, never an older one last
+    private final ExecutorService dispatcher = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "mtm-catalog-listeners");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ConfigWatcher watcher;
+
+    /** Installs the schema on {@code database}, loads the configuration and starts watching it. */
+    @Activate
+    public JdbcClusterCatalog(@Reference LocalDatabase database) throws SQLException {
+        this.database = database;
+        Optional<ClusterConfig> initial;
+        try (Connection c = database.connect()) {
+            CatalogSchema.install(c);
+            initial = CatalogStore.load(c);
+        } catch (SQLException e) {
+            dispatcher.shutdown();
+            throw new SQLException("cannot install or read the mtm catalog in database " + database.databaseName()
+                    + " at " + database.endpoint() + ": " + e.getMessage(), e.getSQLState(), e);
+        }
+        LOG.info("cluster catalog ready in database {} at {}: {}", database.databaseName(), database.endpoint(),
+                initial.map(CatalogStore::describe).orElse("no cluster configured yet"));
+        this.watcher = new ConfigWatcher(database::connect, initial, this::changed, POLL_MILLIS, RELOAD_MILLIS).start();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addListener(ClusterConfigListener listener) {
+        listeners.add(listener);
+        dispatcher.execute(() -> {
+            if (listeners.contains(listener)) {
+                call(listener, watcher.current());
+            }
+        });
+    }
+
+    public void removeListener(ClusterConfigListener listener) {
+        listeners.remove(listener);
+    }
+
+    @Deactivate
+    public void deactivate() {
+        watcher.close();
+        dispatcher.shutdown();
+        try {
+            if (!dispatcher.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("a cluster configuration listener is still running after 5 s; not waiting longer");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void changed(Optional<ClusterConfig> config) {
+        LOG.info("cluster configuration changed: {}", config.map(CatalogStore::describe).orElse("none"));
+        dispatcher.execute(() -> {
+            Optional<ClusterConfig> latest = watcher.current();
+            for (ClusterConfigListener l : listeners) {
+                call(l, latest);
+            }
+        });
+    }
+
+    private static void call(ClusterConfigListener listener, Optional<ClusterConfig> config) {
+        try {
+            listener.clusterConfigChanged(config);
+        } catch (RuntimeException e) {
+            LOG.error("cluster configuration listener {} failed", listener, e);
+        }
+    }
+
+    @Override
+    public Optional<ClusterConfig> clusterConfig() {
+        return watcher.current();
+    }
+
+    @Override
+    public void installSchema(Connection connection) throws SQLException {
+        CatalogSchema.install(connection);
+    }
+
+    @Override
+    public void advertise(String service, Endpoint endpoint) throws SQLException {
+        try (Connection c = database.connect()) {
+            CatalogStore.advertise(c, service, endpoint);
+        }
+        LOG.info("advertised {} at {} in database {}", service, endpoint, database.databaseName());
+    }
+
+    @Override
+    public Map<String, Endpoint> advertisedEndpoints(Connection connection) throws SQLException {
+        return CatalogStore.endpoints(connection);
+    }
+
+    @Override
+    public void storeClusterConfig(Connection connection, ClusterConfig config) throws SQLException {
+        CatalogStore.store(connection, config);
+    }
+
+    @Override
+    public void notifyConfigChanged(Connection connection) throws SQLException {
+        CatalogStore.notifyChanged(connection);
+    }
+}

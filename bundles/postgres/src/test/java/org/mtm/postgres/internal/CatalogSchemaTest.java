@@ -1,0 +1,28 @@
+package org.mtm.postgres.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.util.List;
+import org.junit.Test;
+
+public class CatalogSchemaTest {
+
+    @Test
+    public void scriptSplitsIntoStatementsWithoutComments() {
+        assertEquals(List.of("CREATE SCHEMA a", "CREATE TABLE a.t (\n    x int \n)"),
+                CatalogSchema.statements("-- header\nCREATE SCHEMA a;\n\n-- t\nCREATE TABLE a.t (\n    x int -- why\n);\n"));
+    }
+
+    @Test
+    public void bundledSchemaHasTheCatalogTables() throws Exception {
+        String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        List<String> statements = CatalogSchema.statements(script);
+        assertEquals(5, statements.size());
+        assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
+        for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables")) {
+            assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
+        }
+    }
+}
