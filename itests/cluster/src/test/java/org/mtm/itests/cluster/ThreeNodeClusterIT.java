@@ -1,0 +1,136 @@
+package org.mtm.itests.cluster;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.NodeSets;
+import org.mtm.itests.harness.Poll;
+import org.mtm.itests.harness.ShellTable;
+
+/**
+ * Three real nodes from the distribution, each with its own managed PostgreSQL: mtm:init-cluster on
+ * node 1 makes them one cluster, online in generation 1 with every node connected; after a kill -9 of
+ * node 3's Karaf the other two report it disconnected within heartbeat_recv_timeout plus a margin.
+ */
+public class ThreeNodeClusterIT {
+    private static final int NODES = 3;
+    private static final Duration BOOT = Duration.ofMinutes(3);
+    private static final Duration ONLINE = Duration.ofSeconds(90);
+    /** heartbeat_recv_timeout as shipped in etc/org.mtm.multimaster.cfg (the manual's default). */
+    private static final long HEARTBEAT_RECV_TIMEOUT_MS = 2000;
+    /** Polling, the SSH round trip and a busy 2-core build machine. */
+    private static final long MARGIN_MS = 3000;
+
+    private final List<KarafNode> nodes = new ArrayList<>();
+    private Path postgresRoot;
+
+    @Before
+    public void startNodes() {
+        Path assembly = Path.of(System.getProperty("mtm.assembly"));
+        Path work = Path.of(System.getProperty("mtm.work", "target/mtm-work")).resolve("three-node");
+        postgresRoot = KarafNode.postgresRoot("mtm-cluster-it-");
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        for (int i = 1; i <= NODES; i++) {
+            String name = "node" + i;
+            nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret)));
+        }
+        nodes.forEach(KarafNode::start);
+    }
+
+    @After
+    public void stopNodes() {
+        CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(node::close)).toArray(CompletableFuture[]::new)).join();
+        KarafNode.deletePostgresRoot(postgresRoot);
+    }
+
+    @Test
+    public void initialisedClusterGoesOnlineAndReportsAKilledNodeDisconnected() {
+        long bootStart = System.nanoTime();
+        CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(() -> node.awaitReady(BOOT)))
+            .toArray(CompletableFuture[]::new)).join();
+        log("nodes ready in %d ms: %s", millisSince(bootStart), nodes);
+
+        String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));
+        long initStart = System.nanoTime();
+        // a peer may not have advertised its transport yet right after boot; init is idempotent for one node list
+        String initOutput = Poll.until("'" + command + "' on node1", Duration.ofSeconds(60), Duration.ofSeconds(1),
+            () -> nodes.get(0).tryExecute(command), result -> result.ok()).output();
+        log("init-cluster: %s", initOutput.trim());
+
+        Set<Integer> all = NodeSets.of(1, 2, 3);
+        for (int i = 0; i < NODES; i++) {
+            KarafNode node = nodes.get(i);
+            int id = i + 1;
+            Map<String, String> status = Poll.until(node.name() + " online in generation 1 with " + all + " connected",
+                ONLINE, Duration.ofMillis(250), () -> ShellTable.single(node.execute("mtm:status")),
+                row -> "online".equals(row.get("status")) && "1".equals(row.get("gen_num")) && all.equals(NodeSets.parse(row.get("connected"))));
+            assertEquals(node.name() + " node id", Integer.toString(id), status.get("my_node_id"));
+            assertEquals(node.name() + " generation members", all, NodeSets.parse(status.get("gen_members")));
+            assertEquals(node.name() + " configured", all, NodeSets.parse(status.get("gen_configured")));
+
+            Map<String, Object> mbean = node.nodeMBean("Status", "NodeId", "Generation", "ConnectedPeers");
+            assertEquals(node.name() + " MBean Status", "online", String.valueOf(mbean.get("Status")));
+            assertEquals(node.name() + " MBean NodeId", Integer.toString(id), String.valueOf(mbean.get("NodeId")));
+            assertEquals(node.name() + " MBean Generation", "1", String.valueOf(mbean.get("Generation")));
+            assertEquals(node.name() + " MBean ConnectedPeers", all, NodeSets.parse(String.valueOf(mbean.get("ConnectedPeers"))));
+        }
+        log("all online in generation 1, %d ms after init", millisSince(initStart));
+
+        List<Map<String, String>> rows = ShellTable.parse(nodes.get(0).execute("mtm:nodes"));
+        assertEquals("mtm:nodes rows on node1: " + rows, NODES, rows.size());
+        for (Map<String, String> row : rows) {
+            assertEquals("connected in " + row, "true", row.get("connected"));
+        }
+
+        KarafNode victim = nodes.get(2);
+        long killed = System.nanoTime();
+        victim.killKaraf();
+        long[] detectedMs = new long[2];
+        Poll.until("node1 and node2 report node3 disconnected", Duration.ofMillis(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS + 5000),
+            Duration.ofMillis(100), () -> {
+                for (int i = 0; i < 2; i++) {
+                    if (detectedMs[i] == 0 && seesNode3Disconnected(nodes.get(i))) {
+                        detectedMs[i] = millisSince(killed);
+                    }
+                }
+                return detectedMs[0] > 0 && detectedMs[1] > 0;
+            });
+        log("node3 killed; node1 saw it disconnected after %d ms, node2 after %d ms", detectedMs[0], detectedMs[1]);
+        for (int i = 0; i < 2; i++) {
+            assertTrue(nodes.get(i).name() + " took " + detectedMs[i] + " ms to see node3 disconnected, more than heartbeat_recv_timeout "
+                + HEARTBEAT_RECV_TIMEOUT_MS + " + " + MARGIN_MS + " ms", detectedMs[i] <= HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS);
+        }
+    }
+
+    /** mtm:nodes has node 3 with connected=false and mtm:status lists exactly {1,2} as connected. */
+    private static boolean seesNode3Disconnected(KarafNode node) {
+        boolean row3Disconnected = ShellTable.parse(node.execute("mtm:nodes")).stream()
+            .anyMatch(row -> "3".equals(row.get("id")) && "false".equals(row.get("connected")));
+        Map<String, String> status = ShellTable.single(node.execute("mtm:status"));
+        return row3Disconnected && NodeSets.of(1, 2).equals(NodeSets.parse(status.get("connected")));
+    }
+
+    private static long millisSince(long start) {
+        return Math.max(1, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private static void log(String format, Object... args) {
+        System.out.println("[ThreeNodeClusterIT] " + String.format(format, args));
+    }
+}

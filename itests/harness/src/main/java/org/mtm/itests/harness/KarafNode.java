@@ -1,0 +1,416 @@
+package org.mtm.itests.harness;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+
+/**
+ * One real mtm node for tests: the Karaf distribution unpacked into its own folder, configured with
+ * free ports, a managed PostgreSQL data directory and the cluster secret, started as
+ * {@code bin/karaf server} in a process group of its own (so that kill -9 takes the script and the JVM
+ * together), driven through its SSH console and its JMX connector.
+ */
+public final class KarafNode implements AutoCloseable {
+    public static final String USER = "karaf";
+    public static final String PASSWORD = "karaf";
+    public static final String DATABASE = "mydb";
+    public static final String DATABASE_USER = "mtmuser";
+    public static final String NODE_MBEAN = "org.mtm:type=Node";
+
+    private final String name;
+    private final Path home;
+    private final Path datadir;
+    private final int sshPort;
+    private final int rmiRegistryPort;
+    private final int rmiServerPort;
+    private final int transportPort;
+    private final int gatewayPort;
+    private final int postgresPort;
+    private Process process;
+    private KarafConsole console;
+    private JMXConnector jmx;
+
+    private KarafNode(String name, Path home, Path datadir, int[] ports) {
+        this.name = name;
+        this.home = home;
+        this.datadir = datadir;
+        this.sshPort = ports[0];
+        this.rmiRegistryPort = ports[1];
+        this.rmiServerPort = ports[2];
+        this.transportPort = ports[3];
+        this.gatewayPort = ports[4];
+        this.postgresPort = ports[5];
+    }
+
+    /**
+     * Unpacks the distribution {@code assembly} (tar.gz) into {@code home} (emptied first) and writes
+     * the node's configuration. The managed PostgreSQL data directory goes to {@code postgresRoot/name/data}:
+     * a folder the unprivileged OS user that runs PostgreSQL can reach even when {@code home} lies under
+     * a private directory such as /root.
+     */
+    public static KarafNode create(String name, Path assembly, Path home, Path postgresRoot, String clusterSecret) {
+        try {
+            deleteTree(home);
+            Files.createDirectories(home);
+            exec(Duration.ofMinutes(2), "tar", "xzf", assembly.toString(), "-C", home.toString(), "--strip-components=1");
+            Path pgHome = postgresRoot.resolve(name);
+            deleteTree(pgHome);
+            Files.createDirectories(pgHome);
+            openForOthers(postgresRoot);
+            openForOthers(pgHome);
+            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(6));
+            node.writeConfiguration(clusterSecret);
+            return node;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot set up node " + name + " in " + home, e);
+        }
+    }
+
+    /** A folder for the managed servers' data directories, under the system temp dir, reachable by every user. */
+    public static Path postgresRoot(String prefix) {
+        try {
+            Path root = Files.createTempDirectory(prefix);
+            openForOthers(root);
+            return root;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder for PostgreSQL data directories", e);
+        }
+    }
+
+    /** Stops any server still running in a data directory under {@code root}, then deletes the folder. */
+    public static void deletePostgresRoot(Path root) {
+        if (root == null || !Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> children = Files.list(root)) {
+            children.forEach(child -> Postmaster.stop(child.resolve("data"), Duration.ofSeconds(10)));
+            deleteTree(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + root, e);
+        }
+    }
+
+    private void writeConfiguration(String clusterSecret) {
+        Path etc = home.resolve("etc");
+        ConfigFile.put(etc.resolve("org.apache.karaf.shell.cfg"), "sshPort", Integer.toString(sshPort));
+        ConfigFile.put(etc.resolve("org.apache.karaf.management.cfg"), "rmiRegistryPort", Integer.toString(rmiRegistryPort));
+        ConfigFile.put(etc.resolve("org.apache.karaf.management.cfg"), "rmiServerPort", Integer.toString(rmiServerPort));
+        Path node = etc.resolve("org.mtm.node.cfg");
+        ConfigFile.put(node, "database.datadir", datadir.toString());
+        ConfigFile.put(node, "database.port", Integer.toString(postgresPort));
+        ConfigFile.put(node, "transport.port", Integer.toString(transportPort));
+        ConfigFile.put(node, "gateway.port", Integer.toString(gatewayPort));
+        ConfigFile.put(node, "cluster.secret", clusterSecret);
+    }
+
+    /** Sets a key of an {@code etc/} file, e.g. {@code ("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", "2000")}. */
+    public KarafNode configure(String etcFile, String key, String value) {
+        ConfigFile.put(home.resolve("etc").resolve(etcFile), key, value);
+        return this;
+    }
+
+    /** Chooses the role (node or referee) before the first start, through the distribution's bin/mtm-role. */
+    public KarafNode role(String role) {
+        exec(Duration.ofSeconds(30), home.resolve("bin/mtm-role").toString(), role);
+        return this;
+    }
+
+    /** Starts {@code bin/karaf server} in a new session and process group; returns at once. */
+    public synchronized KarafNode start() {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException("node " + name + " is already running");
+        }
+        try {
+            ProcessBuilder builder = new ProcessBuilder("setsid", home.resolve("bin/karaf").toString(), "server")
+                .directory(home.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("karaf.out").toFile()));
+            Map<String, String> env = builder.environment();
+            env.put("JAVA_HOME", System.getProperty("java.home"));
+            // test nodes: quick JIT and a small GC, the build machine has few cores
+            env.put("EXTRA_JAVA_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
+            process = builder.start();
+            long pgrp = processGroup(process.pid());
+            if (pgrp != process.pid()) {
+                throw new IllegalStateException("setsid did not make node " + name + " a process group leader (pgrp " + pgrp + ")");
+            }
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start node " + name + " in " + home, e);
+        }
+    }
+
+    /** Waits until the managed PostgreSQL accepts connections and the mtm console answers {@code mtm:status}. */
+    public KarafNode awaitReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Poll.until(name + ": PostgreSQL on port " + postgresPort + " (log: " + logTail(20) + ")",
+            remaining(deadline), Duration.ofMillis(250), () -> accepts(postgresPort));
+        Poll.until(name + ": mtm:status on the console", remaining(deadline), Duration.ofMillis(250),
+            () -> console().execute("mtm:status", Duration.ofSeconds(20)), KarafConsole.Result::ok);
+        return this;
+    }
+
+    /** Runs a console command and returns its output; fails when the command fails. */
+    public String execute(String command) {
+        KarafConsole.Result result = console().execute(command);
+        if (!result.ok()) {
+            throw new AssertionError(name + ": '" + command + "' failed (exit " + result.exitStatus() + "):\n" + result.output());
+        }
+        return result.output();
+    }
+
+    /** Runs a console command, whatever its outcome. */
+    public KarafConsole.Result tryExecute(String command) {
+        return console().execute(command);
+    }
+
+    public synchronized KarafConsole console() {
+        if (console == null) {
+            console = new KarafConsole("127.0.0.1", sshPort, USER, PASSWORD);
+        }
+        return console;
+    }
+
+    /** Attributes of the node MBean through Karaf's JMX connector (the remote view an operator gets). */
+    public Map<String, Object> nodeMBean(String... attributes) {
+        try {
+            MBeanServerConnection connection = jmx().getMBeanServerConnection();
+            Map<String, Object> values = new LinkedHashMap<>();
+            ObjectName objectName = new ObjectName(NODE_MBEAN);
+            for (String attribute : attributes) {
+                values.put(attribute, connection.getAttribute(objectName, attribute));
+            }
+            return values;
+        } catch (IOException e) {
+            closeJmx();
+            throw new UncheckedIOException(name + ": JMX connection failed", e);
+        } catch (Exception e) {
+            throw new IllegalStateException(name + ": cannot read " + NODE_MBEAN + ": " + e, e);
+        }
+    }
+
+    private synchronized JMXConnector jmx() throws IOException {
+        if (jmx == null) {
+            JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort
+                + "/jndi/rmi://127.0.0.1:" + rmiRegistryPort + "/karaf-root");
+            Map<String, Object> env = new HashMap<>();
+            env.put(JMXConnector.CREDENTIALS, new String[] {USER, PASSWORD});
+            jmx = JMXConnectorFactory.connect(url, env);
+        }
+        return jmx;
+    }
+
+    private synchronized void closeJmx() {
+        if (jmx != null) {
+            try {
+                jmx.close();
+            } catch (IOException ignored) {
+                // the connection is gone either way
+            }
+            jmx = null;
+        }
+    }
+
+    /** SIGKILL of the node's Karaf (script and JVM). Its PostgreSQL keeps running, as after a JVM crash. */
+    public void killKaraf() {
+        dropClients();
+        if (process != null) {
+            Signals.sendToGroup("KILL", process.pid());
+            awaitGroupGone(Duration.ofSeconds(30));
+        }
+    }
+
+    /** Graceful stop (SIGTERM: Karaf stops its bundles, the managed PostgreSQL with them), SIGKILL after {@code grace}. */
+    public void stop(Duration grace) {
+        dropClients();
+        if (process != null && groupAlive()) {
+            Signals.sendToGroup("TERM", process.pid());
+            long deadline = System.nanoTime() + grace.toNanos();
+            while (groupAlive() && System.nanoTime() < deadline) {
+                Signals.pause(Duration.ofMillis(100));
+            }
+            if (groupAlive()) {
+                Signals.sendToGroup("KILL", process.pid());
+                awaitGroupGone(Duration.ofSeconds(30));
+            }
+        }
+    }
+
+    /** Stops the node and whatever PostgreSQL still runs on its data directory. */
+    @Override
+    public void close() {
+        stop(Duration.ofSeconds(20));
+        Postmaster.stop(datadir, Duration.ofSeconds(10));
+    }
+
+    private void dropClients() {
+        KarafConsole current;
+        synchronized (this) {
+            current = console;
+            console = null;
+        }
+        if (current != null) {
+            current.close();
+        }
+        closeJmx();
+    }
+
+    private void awaitGroupGone(Duration timeout) {
+        Poll.until(name + ": Karaf processes gone", timeout, Duration.ofMillis(50), () -> !groupAlive());
+    }
+
+    /** True while any process of the node's process group lives (the script may die before the JVM). */
+    public boolean groupAlive() {
+        return process != null && !processesInGroup(process.pid()).isEmpty();
+    }
+
+    static List<Long> processesInGroup(long pgid) {
+        List<Long> members = new ArrayList<>();
+        try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
+            entries.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).forEach(p -> {
+                long pid = Long.parseLong(p.getFileName().toString());
+                if (processGroup(pid) == pgid && !isZombie(pid)) {
+                    members.add(pid);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list /proc", e);
+        }
+        return members;
+    }
+
+    /** Field 5 of /proc/pid/stat (after the parenthesised command name), or -1 when the process is gone. */
+    static long processGroup(long pid) {
+        String[] fields = statFields(pid);
+        return fields == null ? -1 : Long.parseLong(fields[2]);
+    }
+
+    private static boolean isZombie(long pid) {
+        String[] fields = statFields(pid);
+        return fields == null || "Z".equals(fields[0]);
+    }
+
+    private static String[] statFields(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The last lines of the node's karaf.log, for failure messages. */
+    public String logTail(int lines) {
+        Path log = home.resolve("data/log/karaf.log");
+        try {
+            if (!Files.exists(log)) {
+                return "(no " + log + " yet)";
+            }
+            List<String> all = Files.readAllLines(log);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+    }
+
+    private static void exec(Duration timeout, String... command) {
+        try {
+            Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(child.getInputStream().readAllBytes());
+            if (!child.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) || child.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + String.join(" ", command), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static void openForOthers(Path dir) throws IOException {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    public Path datadir() {
+        return datadir;
+    }
+
+    public int sshPort() {
+        return sshPort;
+    }
+
+    public int postgresPort() {
+        return postgresPort;
+    }
+
+    public int gatewayPort() {
+        return gatewayPort;
+    }
+
+    public int transportPort() {
+        return transportPort;
+    }
+
+    /** How peers and {@code mtm:init-cluster} reach this node's PostgreSQL. */
+    public String conninfo() {
+        return "host=127.0.0.1 port=" + postgresPort + " dbname=" + DATABASE + " user=" + DATABASE_USER;
+    }
+
+    @Override
+    public String toString() {
+        return name + " (ssh " + sshPort + ", postgres " + postgresPort + ", transport " + transportPort + ", gateway " + gatewayPort + ")";
+    }
+}
