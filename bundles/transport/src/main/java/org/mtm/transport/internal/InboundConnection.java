@@ -49,7 +49,7 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
     void close(String why) {
         Channel ch = channel;
         if (ch != null && ch.isOpen()) {
-            LOG.info("node {}: closing peer connection from node {} at {}: {}", network.membership().selfId(), peer,
+            LOG.info("{}: closing peer connection from node {} at {}: {}", network.selfName(), peer,
                 ch.remoteAddress(), why);
             ch.close();
         }
@@ -110,7 +110,7 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
                 network.refused(ctx.channel().remoteAddress(), what);
             }
         } else {
-            LOG.warn("node {}: closing peer connection from node {} at {}: {}", network.membership().selfId(), peer,
+            LOG.warn("{}: closing peer connection from node {} at {}: {}", network.selfName(), peer,
                 ctx.channel().remoteAddress(), what);
         }
         ctx.close();
@@ -122,11 +122,11 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
         if (c instanceof ProtocolException) {
             protocolError(ctx, c.getMessage());
         } else if (c instanceof IOException) {
-            LOG.debug("node {}: peer connection from {} failed: {}", network.membership().selfId(),
+            LOG.debug("{}: peer connection from {} failed: {}", network.selfName(),
                 ctx.channel().remoteAddress(), c.toString());
             ctx.close();
         } else {
-            LOG.warn("node {}: closing peer connection from {} after an unexpected error", network.membership().selfId(),
+            LOG.warn("{}: closing peer connection from {} after an unexpected error", network.selfName(),
                 ctx.channel().remoteAddress(), c);
             ctx.close();
         }

@@ -156,12 +156,15 @@ final class OutboundLink {
         ChannelFuture attempt = b.connect(endpoint.host(), endpoint.port());
         Channel ch = attempt.channel();
         channel = ch;
+        // Netty may complete the close future before this one: decide here which path the attempt takes
         attempt.addListener(f -> {
-            if (!f.isSuccess() && failure == null) {
+            if (f.isSuccess()) {
+                ch.closeFuture().addListener(x -> closed(ch));
+            } else {
                 failure = "cannot connect: " + describe(f.cause());
+                closed(ch);
             }
         });
-        ch.closeFuture().addListener(f -> closed(ch));
     }
 
     private void closed(Channel ch) {

@@ -149,15 +149,15 @@ public final class PeerNetwork implements AutoCloseable {
                 return;
             }
             if (endpoint.port() == 0) {
-                LOG.warn("node {}: peer {} has no transport port in the cluster configuration; not linking to it",
-                    now.selfId(), peer);
+                LOG.warn("{}: peer {} has no transport port in the cluster configuration; not linking to it",
+                    nodeName(now.selfId()), peer);
                 return;
             }
             OutboundLink link = new OutboundLink(this, now.selfId(), peer, endpoint, group.next());
             links.put(peer, link);
             link.start();
         });
-        LOG.info("node {}: transport peers are now {}", now.selfId(), now.peers());
+        LOG.info("{}: transport peers are now {}", nodeName(now.selfId()), now.peers());
         requestEvaluation();
     }
 
@@ -177,6 +177,15 @@ public final class PeerNetwork implements AutoCloseable {
 
     ClusterSecret secret() {
         return secret;
+    }
+
+    /** "node 3", or "unconfigured node" before the cluster configuration is known: for log lines. */
+    String selfName() {
+        return nodeName(membership.selfId());
+    }
+
+    private static String nodeName(int id) {
+        return id == 0 ? "unconfigured node" : "node " + id;
     }
 
     LogLimiter warnings() {
@@ -264,9 +273,9 @@ public final class PeerNetwork implements AutoCloseable {
     void refused(SocketAddress remote, String reason) {
         String host = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
         if (warnings.shouldLog(host + " " + reason, System.nanoTime())) {
-            LOG.warn("node {}: refused peer connection from {}: {}", membership.selfId(), remote, reason);
+            LOG.warn("{}: refused peer connection from {}: {}", selfName(), remote, reason);
         } else {
-            LOG.debug("node {}: refused peer connection from {}: {}", membership.selfId(), remote, reason);
+            LOG.debug("{}: refused peer connection from {}: {}", selfName(), remote, reason);
         }
         try {
             events.connectionRefused(remote, reason);
@@ -279,7 +288,7 @@ public final class PeerNetwork implements AutoCloseable {
     void inboundAuthenticated(InboundConnection connection) {
         int peer = connection.peer();
         InboundConnection previous = inbound.put(peer, connection);
-        LOG.info("node {}: accepted peer connection from node {} at {}", membership.selfId(), peer, connection.remote());
+        LOG.info("{}: accepted peer connection from node {} at {}", selfName(), peer, connection.remote());
         if (previous != null && previous != connection) {
             previous.close("node " + peer + " opened a new connection");
         }
@@ -292,7 +301,7 @@ public final class PeerNetwork implements AutoCloseable {
 
     void inboundClosed(InboundConnection connection) {
         if (inbound.remove(connection.peer(), connection)) {
-            LOG.info("node {}: peer connection from node {} at {} closed", membership.selfId(), connection.peer(),
+            LOG.info("{}: peer connection from node {} at {} closed", selfName(), connection.peer(),
                 connection.remote());
         }
     }
@@ -302,7 +311,7 @@ public final class PeerNetwork implements AutoCloseable {
         try {
             events.onMessage(peer, message.channel(), message.payload());
         } catch (RuntimeException e) {
-            LOG.warn("node {}: handler of channel {} failed on a message from node {}", membership.selfId(),
+            LOG.warn("{}: handler of channel {} failed on a message from node {}", selfName(),
                 message.channel(), peer, e);
         }
     }
@@ -350,7 +359,7 @@ public final class PeerNetwork implements AutoCloseable {
             return p == null ? new byte[0] : p;
         } catch (RuntimeException e) {
             if (warnings.shouldLog("heartbeat payload", System.nanoTime())) {
-                LOG.warn("node {}: heartbeat source failed; sending empty heartbeats", membership.selfId(), e);
+                LOG.warn("{}: heartbeat source failed; sending empty heartbeats", selfName(), e);
             }
             return new byte[0];
         }
@@ -385,20 +394,20 @@ public final class PeerNetwork implements AutoCloseable {
         Reachability.Transitions changes = reachability.evaluate(System.nanoTime(),
             TimeUnit.MILLISECONDS.toNanos(t.heartbeatRecvMillis()), m.configuredPeers());
         for (int peer : changes.becameUnreachable().ids()) {
-            LOG.info("node {}: peer {} is unreachable (nothing received for {} ms)", m.selfId(), peer,
+            LOG.info("{}: peer {} is unreachable (nothing received for {} ms)", nodeName(m.selfId()), peer,
                 t.heartbeatRecvMillis());
             try {
                 events.peerUnreachable(peer);
             } catch (RuntimeException e) {
-                LOG.warn("node {}: connectivity listener failed on peer {} unreachable", m.selfId(), peer, e);
+                LOG.warn("{}: connectivity listener failed on peer {} unreachable", nodeName(m.selfId()), peer, e);
             }
         }
         for (int peer : changes.becameReachable().ids()) {
-            LOG.info("node {}: peer {} is reachable", m.selfId(), peer);
+            LOG.info("{}: peer {} is reachable", nodeName(m.selfId()), peer);
             try {
                 events.peerReachable(peer);
             } catch (RuntimeException e) {
-                LOG.warn("node {}: connectivity listener failed on peer {} reachable", m.selfId(), peer, e);
+                LOG.warn("{}: connectivity listener failed on peer {} reachable", nodeName(m.selfId()), peer, e);
             }
         }
     }
