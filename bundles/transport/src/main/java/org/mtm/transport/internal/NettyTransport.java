@@ -187,6 +187,9 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     private void primeClusterConfig() {
         long version = configVersion.get();
         new RetryingTask(background, "read the stored cluster configuration", () -> {
+            if (configVersion.get() != version) {
+                return; // the catalog told us already
+            }
             Optional<ClusterConfig> c = catalog.clusterConfig();
             if (configVersion.compareAndSet(version, version + 1)) {
                 useClusterConfig(c);

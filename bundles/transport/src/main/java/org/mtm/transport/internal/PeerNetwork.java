@@ -138,10 +138,11 @@ public final class PeerNetwork implements AutoCloseable {
         });
         inbound.forEach((peer, connection) -> {
             if (selfChanged || !now.peers().containsKey(peer)) {
-                connection.close("node " + peer + " is no longer a configured peer of node " + now.selfId());
+                connection.close("node " + peer + " is no longer a configured peer of " + nodeName(now.selfId()));
             }
         });
-        for (int gone : old.configuredPeers().minus(now.configuredPeers()).ids()) {
+        NodeSet forgotten = selfChanged ? old.configuredPeers() : old.configuredPeers().minus(now.configuredPeers());
+        for (int gone : forgotten.ids()) {
             reachability.forget(gone);
         }
         now.peers().forEach((peer, endpoint) -> {

@@ -379,4 +379,17 @@ public class PeerNetworkTest {
             () -> one.refusals.contains("wrong node id: node 3 is not a configured peer of node 1"));
         Await.holds(RECV * 2, "node 3 stays unreachable at node 1", () -> !one.network.reachablePeers().contains(3));
     }
+
+    @Test
+    public void heartbeatTimingsChangeLive() throws IOException {
+        startCluster();
+        TestNode one = nodes.get(1);
+        TestNode two = nodes.get(2);
+        // node 1 now beats once a second: node 2 (receive timeout 500 ms) must lose it, then regain it
+        one.network.setTimings(new TransportTimings(1000, 3000, 2000));
+        Await.until(WAIT, "node 2 loses node 1", () -> two.connectivity().contains("-1"));
+        one.network.setTimings(FAST);
+        Await.until(WAIT, "node 2 hears node 1 again", () -> two.connectivity().lastIndexOf("+1") > two.connectivity().indexOf("-1"));
+        Await.equal(WAIT, "reachable peers of node 2", NodeSet.of(1, 3), two.network::reachablePeers);
+    }
 }
