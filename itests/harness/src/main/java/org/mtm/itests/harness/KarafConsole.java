@@ -27,7 +27,8 @@ public final class KarafConsole implements AutoCloseable {
     /** What a command printed (stdout and stderr, in that order) and its exit status. */
     public record Result(int exitStatus, String output) {
         public boolean ok() {
-            return exitStatus == 0 && !output.contains("Command not found") && !output.startsWith("Error executing command");
+            return exitStatus == 0 && !output.contains("Command not found") && !output.startsWith("Error executing command")
+                && !output.startsWith("ERROR");
         }
     }
 

@@ -21,6 +21,25 @@ public final class NodeSets {
         return ids;
     }
 
+    /** A JMX attribute value: {@code int[]}, {@code long[]}, a collection or text. */
+    public static Set<Integer> fromAttribute(Object value) {
+        if (value instanceof int[] ints) {
+            Set<Integer> ids = new TreeSet<>();
+            for (int id : ints) {
+                ids.add(id);
+            }
+            return ids;
+        }
+        if (value instanceof long[] longs) {
+            Set<Integer> ids = new TreeSet<>();
+            for (long id : longs) {
+                ids.add((int) id);
+            }
+            return ids;
+        }
+        return parse(String.valueOf(value));
+    }
+
     public static Set<Integer> of(Integer... ids) {
         return new TreeSet<>(Set.of(ids));
     }

@@ -27,7 +27,9 @@ public class NodeRoleIT extends MtmRoleTestSupport {
             java.util.List.of("my_node_id", "status", "connected", "gen_num", "gen_members", "gen_members_online", "gen_configured")));
         assertTrue("a status word of the manual in:\n" + output, STATUSES.contains(status.get("status")));
 
-        Map<String, Object> mbean = readNodeMBeanRemotely("Status", "NodeId", "Generation", "ConnectedPeers");
+        Map<String, Object> mbean = readNodeMBeanRemotely("Role", "Status", "NodeId", "Generation", "ConnectedPeers");
+        assertEquals("MBean Role", "node", mbean.get("Role"));
+        assertTrue("MBean ConnectedPeers is a set of node ids", mbean.get("ConnectedPeers") instanceof int[]);
         // the MBean and the console read the same live state (no cluster yet: nothing changes in between)
         assertEquals("MBean Status vs mtm:status", status.get("status"), String.valueOf(mbean.get("Status")));
         assertEquals("MBean NodeId vs mtm:status", status.get("my_node_id"), String.valueOf(mbean.get("NodeId")));

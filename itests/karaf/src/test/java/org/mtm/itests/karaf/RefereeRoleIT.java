@@ -1,5 +1,6 @@
 package org.mtm.itests.karaf;
 
+import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
@@ -25,8 +26,10 @@ public class RefereeRoleIT extends MtmRoleTestSupport {
         assertFalse("mtm:status printed nothing", output.isBlank());
         assertFalse("mtm:status failed:\n" + output, output.contains("Error executing command"));
 
-        Map<String, Object> mbean = readNodeMBeanRemotely("Status");
+        assertTrue("mtm:status on a referee says so:\n" + output, output.contains("referee"));
+
+        Map<String, Object> mbean = readNodeMBeanRemotely("Role", "Status");
+        assertEquals("MBean Role", "referee", mbean.get("Role"));
         assertNotNull("MBean Status", mbean.get("Status"));
-        assertTrue("MBean Status '" + mbean.get("Status") + "' shown by mtm:status:\n" + output, output.contains(String.valueOf(mbean.get("Status"))));
     }
 }
