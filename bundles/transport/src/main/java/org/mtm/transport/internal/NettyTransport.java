@@ -40,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * {@link PeerMessageHandler}s by their {@value PeerMessageHandler#CHANNEL_PROPERTY} property and
  * {@link PeerConnectivityListener}s, both called on a transport I/O thread (hand long work to an
  * executor). A newly bound listener is told the currently reachable peers at once (possibly twice).
+ * Immediate: the listener must run (and be advertised) before anyone uses the service, so that
+ * {@code init_cluster} on another node can find it.
  */
-@Component(service = {Transport.class, ClusterConfigListener.class},
+@Component(service = {Transport.class, ClusterConfigListener.class}, immediate = true,
     configurationPid = {"org.mtm.multimaster", "org.mtm.node"})
 public final class NettyTransport implements Transport, ClusterConfigListener {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
