@@ -98,7 +98,11 @@ final class ConfigWatcher implements AutoCloseable {
     }
 
     private void reload(Connection c) throws SQLException {
-        Optional<ClusterConfig> loaded = CatalogStore.load(c);
+        refresh(CatalogStore.load(c));
+    }
+
+    /** Takes a freshly loaded configuration; reports it when it differs from the current one. */
+    synchronized void refresh(Optional<ClusterConfig> loaded) {
         if (!Objects.equals(loaded, current)) {
             current = loaded;
             onChange.accept(loaded);

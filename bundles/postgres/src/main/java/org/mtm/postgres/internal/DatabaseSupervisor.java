@@ -93,6 +93,9 @@ final class DatabaseSupervisor {
         }
         ExternalPostgres external = new ExternalPostgres(options.conninfo());
         try (Connection c = external.connect()) {
+            if (!c.isValid(5)) {
+                throw new SQLException("connection is not valid", "08006");
+            }
             return external;
         } catch (SQLException e) {
             throw new ExternalUnavailable("external " + external + " does not accept connections: " + e.getMessage()

@@ -135,7 +135,14 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
 
     @Override
     public void storeClusterConfig(Connection connection, ClusterConfig config) throws SQLException {
+        boolean committedHere = connection.getAutoCommit();
         CatalogStore.store(connection, config);
+        if (committedHere) {
+            // read-your-writes when that was the local database; NOTIFY would bring it a moment later
+            try (Connection local = database.connect()) {
+                watcher.refresh(CatalogStore.load(local));
+            }
+        }
     }
 
     @Override

@@ -121,6 +121,12 @@ public class JdbcClusterCatalogTest {
     @Test
     public void storesConfigurationAndFirstGenerationOnce() throws Exception {
         assertEquals(Optional.empty(), catalog.clusterConfig());
+        try (Connection c = db.connect()) {
+            c.setAutoCommit(false); // the caller's own transaction: joined, and rolled back here
+            catalog.storeClusterConfig(c, config(1, 1));
+            c.rollback();
+        }
+        assertEquals("0", scalar("SELECT count(*) FROM mtm.cluster_nodes"));
         ClusterConfig config = config(2, 3, 1, 2);
         try (Connection c = db.connect()) {
             catalog.storeClusterConfig(c, config);
@@ -144,8 +150,8 @@ public class JdbcClusterCatalogTest {
             assertEquals("22023", assertThrows(SQLException.class, () -> catalog.storeClusterConfig(c, twice)).getSQLState());
         }
         assertEquals("3", scalar("SELECT count(*) FROM mtm.cluster_nodes"));
-        Deadline.await("the stored configuration is cached", 5_000,
-                () -> catalog.clusterConfig().equals(Optional.of(config(2, 1, 2, 3))));
+        assertEquals("storing on the local database is read back at once", Optional.of(config(2, 1, 2, 3)),
+                catalog.clusterConfig());
         assertEquals(NodeSet.of(1, 2, 3), catalog.clusterConfig().orElseThrow().configured());
     }
 
@@ -167,15 +173,22 @@ public class JdbcClusterCatalogTest {
         catalog.addListener(listener);
         assertEquals("a new listener is told the current state", Optional.empty(), heard.poll(5, TimeUnit.SECONDS));
 
-        long t0 = System.nanoTime();
         try (Connection c = db.connect()) {
             catalog.storeClusterConfig(c, config(1, 1, 2));
-            catalog.notifyConfigChanged(c);
         }
         assertEquals(Optional.of(config(1, 1, 2)), heard.poll(5, TimeUnit.SECONDS));
+
+        // a change made by other code, announced with NOTIFY
+        long t0 = System.nanoTime();
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("UPDATE mtm.cluster_nodes SET transport_port = 9002 WHERE id = 2");
+            catalog.notifyConfigChanged(c);
+        }
+        Optional<ClusterConfig> notified = heard.poll(5, TimeUnit.SECONDS);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertEquals(new Endpoint("10.0.0.2", 9002), notified.orElseThrow().node(2).orElseThrow().transport());
         assertTrue("NOTIFY, not the 5 s reload, brought the change: " + millis + " ms", millis < 2_000);
-        assertEquals(Optional.of(config(1, 1, 2)), catalog.clusterConfig());
+        assertEquals(notified, catalog.clusterConfig());
 
         // the LISTEN connection is cut: the watcher reconnects and reloads
         try (Connection c = db.connect(); Statement st = c.createStatement();
