@@ -140,7 +140,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         PeerNetwork n = new PeerNetwork(node.secret(), timings, events);
         Endpoint bound;
         try {
-            bound = n.listen(node.host(), node.port());
+            bound = n.listen(node.host(), listenPort());
         } catch (IOException e) {
             LOG.error("node transport not started: {}. Set transport.host/transport.port in etc/org.mtm.node.cfg to an "
                 + "address of this machine with a free port", e.getMessage());
@@ -153,6 +153,23 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         Endpoint advertised = advertisedEndpoint(bound);
         advertisement = new RetryingTask(background, "advertise transport endpoint " + advertised + " in the local database",
             () -> catalog.advertise(ClusterCatalog.TRANSPORT, advertised), 200, 30_000).start();
+    }
+
+    /**
+     * With {@code transport.port=0} a node listens again on the port its peers stored at init_cluster
+     * (they know no other); only a node not yet in a cluster takes any free port.
+     */
+    private int listenPort() {
+        if (node.port() != 0) {
+            return node.port();
+        }
+        int stored = catalog.clusterConfig().map(c -> c.self().transport().port()).orElse(0);
+        if (stored != 0 && !PortProbe.isFree(node.host(), stored)) {
+            LOG.warn("transport port {} stored at init_cluster is taken; listening on a free port, which peers will not"
+                + " know. Set transport.port in etc/org.mtm.node.cfg to a fixed port", stored);
+            return 0;
+        }
+        return stored;
     }
 
     private void stopNetwork() {
