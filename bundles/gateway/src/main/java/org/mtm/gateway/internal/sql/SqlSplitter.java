@@ -197,6 +197,7 @@ public final class SqlSplitter {
                     }
                 }
                 case "call" -> kind = StatementKind.CALL;
+                case "copy" -> kind = StatementKind.COPY;
                 case "vacuum" -> kind = StatementKind.NON_TRANSACTIONAL;
                 case "create" -> {
                     int i = word(1, "unique") ? 2 : 1;

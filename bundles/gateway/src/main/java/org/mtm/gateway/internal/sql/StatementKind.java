@@ -25,6 +25,8 @@ public enum StatementKind {
     NON_TRANSACTIONAL,
     /** {@code CALL}: a procedure may COMMIT itself, so it is never wrapped in a gateway-owned block. */
     CALL,
+    /** {@code COPY}: FROM STDIN puts the session into the copy sub-protocol. */
+    COPY,
     /** Anything else. */
     OTHER;
 
@@ -45,6 +47,6 @@ public enum StatementKind {
 
     /** Transaction-control statements: their effect on the block is what the statement is about. */
     public boolean controlsTransaction() {
-        return this != OTHER && this != EMPTY && this != NON_TRANSACTIONAL && this != CALL;
+        return this != OTHER && this != EMPTY && this != NON_TRANSACTIONAL && this != CALL && this != COPY;
     }
 }

@@ -1,0 +1,41 @@
+package org.mtm.gateway.internal.commit;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A transaction the client asked to commit, handed to the {@link TransactionCommitter} with the session's
+ * backend connection on loan: while the commit is decided, the client's further messages wait (the gateway
+ * stops reading the client socket) and the committer may run statements on the backend with {@link #execute}
+ * — PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED, catalog queries.
+ */
+public interface CommitContext {
+
+    SessionInfo session();
+
+    /**
+     * True when the gateway opened this transaction itself around an autocommit statement (DESIGN §2.1):
+     * the client never said BEGIN or COMMIT, and a failure is reported as the statement's error.
+     */
+    boolean implicit();
+
+    /**
+     * Runs one statement on the session's backend and completes with its result (an SQL error is a result,
+     * not an exceptional completion; the stage fails only when the backend connection is lost). Callable from
+     * any thread; statements run in call order.
+     */
+    CompletionStage<QueryResult> execute(String sql);
+
+    /**
+     * The transaction's xid if it has one: {@code pg_current_xact_id_if_assigned()} — null for a transaction
+     * that wrote nothing (read-only: it commits locally, with no cluster round trip).
+     */
+    default CompletionStage<Long> assignedXid() {
+        return execute("SELECT pg_catalog.pg_current_xact_id_if_assigned()").thenApply(r -> {
+            if (!r.ok()) {
+                throw new IllegalStateException("pg_current_xact_id_if_assigned() failed: " + r.error());
+            }
+            String v = r.singleValue();
+            return v == null ? null : Long.valueOf(v);
+        });
+    }
+}

@@ -1,0 +1,20 @@
+package org.mtm.gateway.internal.commit;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Decides how a transaction commits. The gateway calls it when the client commits a transaction the
+ * backend reports as open (ReadyForQuery 'T'): simple-protocol COMMIT/END (alone or inside a multi-statement
+ * query), an extended-protocol Execute of COMMIT/END, and — with autocommit wrapping on — the implicit commit
+ * of an autocommit statement. It is never called for a failed transaction ('E': the gateway runs the
+ * client's COMMIT, which rolls back) nor outside a transaction.
+ *
+ * <p>The local implementation runs COMMIT ({@link LocalCommitter}); the cluster's runs
+ * {@code PREPARE TRANSACTION '<gid>'}, waits for the peers' votes asynchronously, then
+ * {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} ({@link TwoPhaseCommitter} shows the shape). The
+ * returned stage may complete on any thread.
+ */
+public interface TransactionCommitter {
+
+    CompletionStage<CommitOutcome> commit(CommitContext transaction);
+}

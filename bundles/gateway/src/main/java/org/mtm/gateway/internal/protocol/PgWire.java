@@ -1,0 +1,271 @@
+package org.mtm.gateway.internal.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.mtm.gateway.internal.commit.ServerError;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+
+/**
+ * PostgreSQL frontend/backend protocol v3: message codes, readers of the few fields the gateway looks at,
+ * and writers of the few messages it produces itself. Every message is {@code type(1) length(4) body},
+ * the length counting itself; the startup-phase packets have no type byte.
+ */
+public final class PgWire {
+    private PgWire() {
+    }
+
+    // startup-phase request codes (the second int of an untyped packet)
+    public static final int PROTOCOL_3 = 3 << 16;
+    public static final int CANCEL_REQUEST = 80877102;
+    public static final int SSL_REQUEST = 80877103;
+    public static final int GSSENC_REQUEST = 80877104;
+    /** PostgreSQL refuses startup packets longer than this (MAX_STARTUP_PACKET_LENGTH). */
+    public static final int MAX_STARTUP_LENGTH = 10000;
+
+    // frontend message types
+    public static final byte QUERY = 'Q';
+    public static final byte PARSE = 'P';
+    public static final byte BIND = 'B';
+    public static final byte DESCRIBE = 'D';
+    public static final byte EXECUTE = 'E';
+    public static final byte CLOSE = 'C';
+    public static final byte SYNC = 'S';
+    public static final byte FLUSH = 'H';
+    public static final byte FUNCTION_CALL = 'F';
+    public static final byte COPY_DATA = 'd';
+    public static final byte COPY_DONE = 'c';
+    public static final byte COPY_FAIL = 'f';
+    public static final byte TERMINATE = 'X';
+    public static final byte PASSWORD = 'p';
+
+    // backend message types
+    public static final byte AUTHENTICATION = 'R';
+    public static final byte BACKEND_KEY_DATA = 'K';
+    public static final byte PARAMETER_STATUS = 'S';
+    public static final byte READY_FOR_QUERY = 'Z';
+    public static final byte ERROR_RESPONSE = 'E';
+    public static final byte NOTICE_RESPONSE = 'N';
+    public static final byte NOTIFICATION_RESPONSE = 'A';
+    public static final byte PARSE_COMPLETE = '1';
+    public static final byte BIND_COMPLETE = '2';
+    public static final byte CLOSE_COMPLETE = '3';
+    public static final byte COMMAND_COMPLETE = 'C';
+    public static final byte EMPTY_QUERY = 'I';
+    public static final byte PORTAL_SUSPENDED = 's';
+    public static final byte NO_DATA = 'n';
+    public static final byte ROW_DESCRIPTION = 'T';
+    public static final byte PARAMETER_DESCRIPTION = 't';
+    public static final byte DATA_ROW = 'D';
+    public static final byte COPY_IN_RESPONSE = 'G';
+    public static final byte COPY_OUT_RESPONSE = 'H';
+    public static final byte COPY_BOTH_RESPONSE = 'W';
+    public static final byte FUNCTION_CALL_RESPONSE = 'V';
+    public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
+
+    /** Name of the prepared statement and portal the gateway uses for its own queries on a session. */
+    public static final String OWN_NAME = "mtm_gateway_internal";
+
+    // ------------------------------------------------------------------ readers
+
+    /** Index of the NUL that ends the C string starting at {@code index}, or -1 if none before {@code limit}. */
+    public static int cstringEnd(ByteBuf buf, int index, int limit) {
+        return buf.indexOf(index, limit, (byte) 0);
+    }
+
+    public static String cstring(ByteBuf buf, int index, int limit) {
+        int end = cstringEnd(buf, index, limit);
+        if (end < 0) {
+            throw new IllegalArgumentException("protocol violation: unterminated string in message");
+        }
+        return buf.toString(index, end - index, StandardCharsets.UTF_8);
+    }
+
+    /** Fields of an ErrorResponse or NoticeResponse message (whole message, header included). */
+    public static ServerError readError(ByteBuf msg) {
+        int limit = msg.readerIndex() + msg.readableBytes();
+        int i = msg.readerIndex() + 5;
+        String severity = null;
+        String code = null;
+        String message = null;
+        String detail = null;
+        String hint = null;
+        while (i < limit) {
+            byte field = msg.getByte(i++);
+            if (field == 0) {
+                break;
+            }
+            int end = cstringEnd(msg, i, limit);
+            if (end < 0) {
+                break;
+            }
+            String value = msg.toString(i, end - i, StandardCharsets.UTF_8);
+            switch (field) {
+                case 'V' -> severity = value;
+                case 'S' -> severity = severity == null ? value : severity;
+                case 'C' -> code = value;
+                case 'M' -> message = value;
+                case 'D' -> detail = value;
+                case 'H' -> hint = value;
+                default -> { }
+            }
+            i = end + 1;
+        }
+        return new ServerError(severity == null ? "ERROR" : severity, code == null ? "XX000" : code,
+                message == null ? "" : message, detail, hint);
+    }
+
+    /** The text columns of a DataRow (whole message); SQL NULL as null. */
+    public static List<String> readDataRow(ByteBuf msg) {
+        int i = msg.readerIndex() + 5;
+        int n = msg.getUnsignedShort(i);
+        i += 2;
+        List<String> row = new ArrayList<>(n);
+        for (int c = 0; c < n; c++) {
+            int len = msg.getInt(i);
+            i += 4;
+            if (len < 0) {
+                row.add(null);
+            } else {
+                row.add(msg.toString(i, len, StandardCharsets.UTF_8));
+                i += len;
+            }
+        }
+        return row;
+    }
+
+    // ------------------------------------------------------------------ writers
+
+    public static ByteBuf errorResponse(ByteBufAllocator alloc, ServerError e) {
+        return fields(alloc, ERROR_RESPONSE, e);
+    }
+
+    public static ByteBuf noticeResponse(ByteBufAllocator alloc, ServerError e) {
+        return fields(alloc, NOTICE_RESPONSE, e);
+    }
+
+    private static ByteBuf fields(ByteBufAllocator alloc, byte type, ServerError e) {
+        ByteBuf b = alloc.buffer(64 + e.message().length());
+        b.writeByte(type).writeInt(0);
+        field(b, 'S', e.severity());
+        field(b, 'V', e.severity());
+        field(b, 'C', e.sqlState());
+        field(b, 'M', e.message());
+        if (e.detail() != null) {
+            field(b, 'D', e.detail());
+        }
+        if (e.hint() != null) {
+            field(b, 'H', e.hint());
+        }
+        b.writeByte(0);
+        return fixLength(b, 0);
+    }
+
+    private static void field(ByteBuf b, char code, String value) {
+        b.writeByte(code);
+        ByteBufUtil.writeUtf8(b, value);
+        b.writeByte(0);
+    }
+
+    public static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {
+        ByteBuf b = alloc.buffer(6 + tag.length());
+        b.writeByte(COMMAND_COMPLETE).writeInt(0);
+        ByteBufUtil.writeUtf8(b, tag);
+        b.writeByte(0);
+        return fixLength(b, 0);
+    }
+
+    public static ByteBuf readyForQuery(ByteBufAllocator alloc, char status) {
+        return alloc.buffer(6).writeByte(READY_FOR_QUERY).writeInt(5).writeByte(status);
+    }
+
+    public static ByteBuf sync(ByteBufAllocator alloc) {
+        return alloc.buffer(5).writeByte(SYNC).writeInt(4);
+    }
+
+    /** A Query message carrying {@code text} (bytes already in the client encoding). */
+    public static ByteBuf query(ByteBufAllocator alloc, ByteBuf text, int index, int length) {
+        ByteBuf b = alloc.buffer(6 + length);
+        b.writeByte(QUERY).writeInt(4 + length + 1);
+        b.writeBytes(text, index, length);
+        b.writeByte(0);
+        return b;
+    }
+
+    public static ByteBuf cancelRequest(ByteBufAllocator alloc, int pid, int secret) {
+        return alloc.buffer(16).writeInt(16).writeInt(CANCEL_REQUEST).writeInt(pid).writeInt(secret);
+    }
+
+    /**
+     * The gateway's own statement on a session, in the extended protocol so that the client's unnamed
+     * statement and portal survive (a simple Query would drop them): Close the own statement and portal
+     * left over from an earlier failed run, Parse, Bind (text results), Execute, Close both, and Sync when
+     * {@code sync}. Replies: 3 3 1 2 [D...] C 3 3 [Z], or an ErrorResponse after which the backend skips
+     * to the next Sync.
+     */
+    public static ByteBuf ownStatement(ByteBufAllocator alloc, String sql, boolean sync) {
+        ByteBuf b = alloc.buffer(160 + sql.length());
+        close(b, 'S');
+        close(b, 'P');
+        int start = b.writerIndex();
+        b.writeByte(PARSE).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, sql);
+        b.writeShort(0);
+        fixLength(b, start);
+        start = b.writerIndex();
+        b.writeByte(BIND).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, OWN_NAME);
+        b.writeShort(0).writeShort(0).writeShort(0);
+        fixLength(b, start);
+        start = b.writerIndex();
+        b.writeByte(EXECUTE).writeInt(0);
+        cstring(b, OWN_NAME);
+        b.writeInt(0);
+        fixLength(b, start);
+        close(b, 'P');
+        close(b, 'S');
+        if (sync) {
+            b.writeByte(SYNC).writeInt(4);
+        }
+        return b;
+    }
+
+    /** Number of CloseComplete replies of {@link #ownStatement}. */
+    public static final int OWN_STATEMENT_CLOSES = 4;
+
+    private static void close(ByteBuf b, char what) {
+        int start = b.writerIndex();
+        b.writeByte(CLOSE).writeInt(0).writeByte(what);
+        cstring(b, OWN_NAME);
+        fixLength(b, start);
+    }
+
+    private static void cstring(ByteBuf b, String s) {
+        ByteBufUtil.writeUtf8(b, s);
+        b.writeByte(0);
+    }
+
+    private static ByteBuf fixLength(ByteBuf b, int start) {
+        b.setInt(start + 1, b.writerIndex() - start - 1);
+        return b;
+    }
+
+    /** SQL string literal of {@code s} (standard_conforming_strings-independent: E'' with escapes). */
+    public static String literal(String s) {
+        StringBuilder q = new StringBuilder(s.length() + 4).append("E'");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\'' || c == '\\') {
+                q.append(c);
+            }
+            q.append(c);
+        }
+        return q.append('\'').toString();
+    }
+}

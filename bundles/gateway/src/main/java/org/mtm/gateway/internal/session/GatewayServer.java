@@ -1,0 +1,243 @@
+package org.mtm.gateway.internal.session;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.mtm.api.Endpoint;
+import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.LocalCommitter;
+import org.mtm.gateway.internal.commit.ServerError;
+import org.mtm.gateway.internal.commit.SqlStates;
+import org.mtm.gateway.internal.commit.TransactionCommitter;
+import org.mtm.gateway.internal.protocol.PgWire;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+/**
+ * The gateway's listening socket and its sessions, usable without OSGi: {@code new GatewayServer(settings)},
+ * {@link #start()}, {@link #close}. One Netty NIO event loop group serves all sessions; each session's client
+ * and backend connections share one event loop.
+ */
+public final class GatewayServer implements SessionHost, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+
+    /** How the gateway listens and whom it relays to. */
+    public record Settings(String host, int port, Supplier<Endpoint> backend, boolean wrapAutocommit, int threads) {
+        public Settings {
+            if (host == null || host.isBlank()) {
+                throw new IllegalArgumentException("gateway.host must not be empty");
+            }
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("gateway.port must be 0..65535 (0 = any free port), got " + port);
+            }
+        }
+
+        public Settings(String host, int port, Supplier<Endpoint> backend) {
+            this(host, port, backend, false, 0);
+        }
+    }
+
+    private final Settings settings;
+    private volatile TransactionCommitter committer = new LocalCommitter();
+    private volatile Admission admission = Admission.ALWAYS;
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Session> keys = new ConcurrentHashMap<>();
+    private EventLoopGroup boss;
+    private EventLoopGroup workers;
+    private Channel listener;
+    private Endpoint endpoint;
+
+    public GatewayServer(Settings settings) {
+        this.settings = settings;
+    }
+
+    public GatewayServer committer(TransactionCommitter c) {
+        this.committer = c == null ? new LocalCommitter() : c;
+        return this;
+    }
+
+    public GatewayServer admission(Admission a) {
+        this.admission = a == null ? Admission.ALWAYS : a;
+        return this;
+    }
+
+    /** Binds and starts accepting; returns the address actually bound (port 0 picks a free one). */
+    public synchronized Endpoint start() throws InterruptedException {
+        if (listener != null) {
+            return endpoint;
+        }
+        boss = new NioEventLoopGroup(1, new DefaultThreadFactory("mtm-gateway-accept", true));
+        workers = new NioEventLoopGroup(settings.threads(), new DefaultThreadFactory("mtm-gateway", true));
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("session", new Session(GatewayServer.this, ch));
+                    }
+                });
+        try {
+            listener = bootstrap.bind(settings.host(), settings.port()).sync().channel();
+        } catch (RuntimeException | InterruptedException e) {
+            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            listener = null;
+            throw e;
+        }
+        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+        endpoint = new Endpoint(settings.host(), bound.getPort());
+        return endpoint;
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    /** Stops accepting new clients; open sessions go on. */
+    public synchronized void stopAccepting() {
+        if (listener != null && listener.isOpen()) {
+            listener.close().syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Stops accepting, ends every session with FATAL 57P01 (a session in the middle of a commit finishes it
+     * first, for at most {@code grace}), and releases the threads.
+     */
+    public synchronized void close(Duration grace) {
+        if (listener == null) {
+            return;
+        }
+        stopAccepting();
+        ServerError why = ServerError.fatal(SqlStates.ADMIN_SHUTDOWN,
+                "[multimaster] terminating connection because the gateway is stopping");
+        for (Session s : sessions) {
+            s.clientChannel().eventLoop().execute(() -> s.terminateSession(why));
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!sessions.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!sessions.isEmpty()) {
+            LOG.warn("{} gateway session(s) did not end within {}; closing them", sessions.size(), grace);
+            for (Session s : sessions) {
+                s.clientChannel().close();
+            }
+        }
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        listener = null;
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    // ------------------------------------------------------------------ SessionHost
+
+    @Override
+    public Endpoint backendEndpoint() {
+        return settings.backend().get();
+    }
+
+    @Override
+    public TransactionCommitter committer() {
+        return committer;
+    }
+
+    @Override
+    public Admission admission() {
+        return admission;
+    }
+
+    @Override
+    public boolean wrapAutocommit() {
+        return settings.wrapAutocommit();
+    }
+
+    @Override
+    public void opened(Session session) {
+        sessions.add(session);
+    }
+
+    @Override
+    public void closed(Session session) {
+        sessions.remove(session);
+    }
+
+    @Override
+    public void keyIssued(int pid, int secret, Session session) {
+        keys.put(key(pid, secret), session);
+    }
+
+    @Override
+    public void keyRevoked(int pid, int secret) {
+        keys.remove(key(pid, secret));
+    }
+
+    @Override
+    public void cancelRequested(int pid, int secret) {
+        Session target = keys.get(key(pid, secret));
+        if (target == null) {
+            // PostgreSQL ignores unknown keys silently, and so does the gateway: no oracle for guessing keys
+            LOG.debug("cancel request for unknown backend key (pid {}) ignored", pid);
+            return;
+        }
+        target.clientChannel().eventLoop().execute(target::cancel);
+    }
+
+    @Override
+    public void sendCancel(int pid, int secret) {
+        Endpoint target = backendEndpoint();
+        new Bootstrap().group(workers).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5_000)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(target.host(), target.port())
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        LOG.warn("could not send a cancel request to PostgreSQL at {}: {}", target, f.cause().toString());
+                        return;
+                    }
+                    f.channel().writeAndFlush(PgWire.cancelRequest(f.channel().alloc(), pid, secret))
+                            .addListener(ChannelFutureListener.CLOSE);
+                });
+    }
+
+    private static long key(int pid, int secret) {
+        return ((long) pid << 32) | (secret & 0xFFFFFFFFL);
+    }
+}

@@ -1,0 +1,34 @@
+package org.mtm.gateway.internal.session;
+
+import org.mtm.api.Endpoint;
+import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.TransactionCommitter;
+
+/** What a {@link Session} needs from the gateway around it. */
+interface SessionHost {
+
+    /** The local PostgreSQL every session's backend connection goes to. */
+    Endpoint backendEndpoint();
+
+    TransactionCommitter committer();
+
+    Admission admission();
+
+    /** Whether autocommit statements are wrapped in a gateway-owned transaction (DESIGN §2.1). */
+    boolean wrapAutocommit();
+
+    void opened(Session session);
+
+    void closed(Session session);
+
+    /** The backend's BackendKeyData, so that a CancelRequest on another connection finds this session. */
+    void keyIssued(int pid, int secret, Session session);
+
+    void keyRevoked(int pid, int secret);
+
+    /** A CancelRequest arrived on a new client connection. */
+    void cancelRequested(int pid, int secret);
+
+    /** Sends a CancelRequest for this backend key to PostgreSQL. */
+    void sendCancel(int pid, int secret);
+}

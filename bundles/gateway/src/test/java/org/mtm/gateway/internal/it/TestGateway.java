@@ -1,0 +1,67 @@
+package org.mtm.gateway.internal.it;
+
+import java.time.Duration;
+import java.util.function.Supplier;
+
+import org.junit.rules.ExternalResource;
+import org.mtm.api.Endpoint;
+import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.TransactionCommitter;
+import org.mtm.gateway.internal.session.GatewayServer;
+
+/** A gateway core (no OSGi) in front of a {@link TestPostgres}, on a free port of 127.0.0.1. */
+public final class TestGateway extends ExternalResource {
+    private final Supplier<Endpoint> backend;
+    private final boolean wrap;
+    private TransactionCommitter committer;
+    private Admission admission;
+    private GatewayServer server;
+    private Endpoint endpoint;
+
+    public TestGateway(TestPostgres pg) {
+        this(pg, false);
+    }
+
+    public TestGateway(TestPostgres pg, boolean wrapAutocommit) {
+        this.backend = pg::endpoint;
+        this.wrap = wrapAutocommit;
+    }
+
+    public TestGateway committer(TransactionCommitter c) {
+        this.committer = c;
+        if (server != null) {
+            server.committer(c);
+        }
+        return this;
+    }
+
+    public TestGateway admission(Admission a) {
+        this.admission = a;
+        if (server != null) {
+            server.admission(a);
+        }
+        return this;
+    }
+
+    @Override
+    protected void before() throws InterruptedException {
+        server = new GatewayServer(new GatewayServer.Settings("127.0.0.1", 0, backend, wrap, 2))
+                .committer(committer).admission(admission);
+        endpoint = server.start();
+    }
+
+    @Override
+    protected void after() {
+        if (server != null) {
+            server.close(Duration.ofSeconds(5));
+        }
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    public GatewayServer server() {
+        return server;
+    }
+}
