@@ -1,0 +1,269 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.StringReader;
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.AfterClass;
+import org.junit.Before;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Gid;
+import org.mtm.gateway.internal.commit.CommitContext;
+import org.mtm.gateway.internal.commit.ServerError;
+import org.mtm.gateway.internal.commit.TwoPhaseCommitter;
+import org.postgresql.PGConnection;
+
+/**
+ * The commit seam with the two-phase shape the cluster will use: PREPARE TRANSACTION, an asynchronous
+ * decision (here: a delay on another thread, standing in for the peers' votes), COMMIT/ROLLBACK PREPARED.
+ * One gateway relays autocommit statements as they are; the other wraps them (DESIGN §2.1).
+ */
+public class CommitSeamTest {
+    /** Decides after a delay on another thread; records what it saw. */
+    static final class DelayedDecider implements TwoPhaseCommitter.Decider {
+        final List<Gid> decided = new CopyOnWriteArrayList<>();
+        final List<Boolean> preparedAtDecision = new CopyOnWriteArrayList<>();
+        final AtomicReference<ServerError> nextAbort = new AtomicReference<>();
+        final AtomicLong delayMillis = new AtomicLong(20);
+        private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+        @Override
+        public CompletionStage<ServerError> decide(Gid gid, CommitContext tx) {
+            decided.add(gid);
+            preparedAtDecision.add(isPrepared(gid));
+            ServerError abort = nextAbort.getAndSet(null);
+            Executor later = CompletableFuture.delayedExecutor(delayMillis.get(), TimeUnit.MILLISECONDS, timer);
+            return CompletableFuture.supplyAsync(() -> abort, later);
+        }
+
+        void reset() {
+            decided.clear();
+            preparedAtDecision.clear();
+            nextAbort.set(null);
+            delayMillis.set(20);
+        }
+    }
+
+    private static final DelayedDecider DECIDER = new DelayedDecider();
+    private static final TestPostgres PG = new TestPostgres();
+    private static final TestGateway PLAIN = new TestGateway(PG, false)
+            .committer(new TwoPhaseCommitter(() -> 1, () -> 7, DECIDER));
+    private static final TestGateway WRAPPING = new TestGateway(PG, true)
+            .committer(new TwoPhaseCommitter(() -> 1, () -> 7, DECIDER));
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(PLAIN).around(WRAPPING);
+
+    @AfterClass
+    public static void stopTimer() {
+        DECIDER.timer.shutdownNow();
+    }
+
+    @Before
+    public void fresh() throws SQLException {
+        DECIDER.reset();
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS t");
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        }
+    }
+
+    private static boolean isPrepared(Gid gid) {
+        try (Connection c = PG.direct(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM pg_prepared_xacts WHERE gid = ?")) {
+            ps.setString(1, gid.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) == 1;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long count(String sql) throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static Connection connect(TestGateway gw, String... props) throws SQLException {
+        Properties p = new Properties();
+        for (int i = 0; i < props.length; i += 2) {
+            p.setProperty(props[i], props[i + 1]);
+        }
+        return TestPostgres.connect(gw.endpoint(), p);
+    }
+
+    private void assertNothingPrepared() throws SQLException {
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void writeTransactionIsPreparedDecidedAndCommittedPrepared() throws SQLException {
+        long xid;
+        try (Connection c = connect(PLAIN); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_xact_id()::text::bigint")) {
+                rs.next();
+                xid = rs.getLong(1);
+            }
+            c.commit();
+        }
+        assertEquals(List.of(new Gid(1, xid, 7)), DECIDER.decided);
+        assertEquals(List.of(true), DECIDER.preparedAtDecision);
+        assertEquals(1, count("SELECT count(*) FROM t"));
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void readOnlyTransactionCommitsLocallyWithoutADecision() throws SQLException {
+        try (Connection c = connect(PLAIN); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeQuery("SELECT count(*) FROM t").close();
+            c.commit();
+            st.executeQuery("SELECT 1").close();
+            st.execute("COMMIT");
+        }
+        assertEquals(List.of(), DECIDER.decided);
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void abortDecisionRollsBackAndTheClientGetsThePeersError() throws SQLException {
+        DECIDER.nextAbort.set(ServerError.error("40001", "could not serialize access: conflict on node 2"));
+        try (Connection c = connect(PLAIN); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            SQLException e = assertThrows(SQLException.class, c::commit);
+            assertEquals("40001", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("conflict on node 2"));
+            st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
+            c.commit();
+        }
+        assertEquals(0, count("SELECT count(*) FROM t WHERE id = 1"));
+        assertEquals(1, count("SELECT count(*) FROM t WHERE id = 2"));
+        assertEquals(2, DECIDER.decided.size());
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void simpleProtocolCommitsGoThroughTheSameSeam() throws SQLException {
+        try (Connection c = connect(PLAIN, "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("BEGIN; INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b'); COMMIT");
+            st.execute("INSERT INTO t VALUES (3, 'c'); COMMIT");
+            DECIDER.nextAbort.set(ServerError.error("40P01", "deadlock detected across nodes"));
+            SQLException e = assertThrows(SQLException.class,
+                    () -> st.execute("BEGIN; INSERT INTO t VALUES (4, 'd'); END; SELECT 1"));
+            assertEquals("40P01", e.getSQLState());
+        }
+        assertEquals(3, count("SELECT count(*) FROM t"));
+        assertEquals(3, DECIDER.decided.size());
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void cancelWhileTheCommitIsBeingDecidedDoesNotTouchIt() throws Exception {
+        DECIDER.delayMillis.set(800);
+        try (Connection c = connect(PLAIN); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            Future<SQLException> committing = Executors.newSingleThreadExecutor().submit(() -> {
+                try {
+                    c.commit();
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (DECIDER.decided.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            c.unwrap(PGConnection.class).cancelQuery();
+            assertEquals(null, committing.get(5, TimeUnit.SECONDS));
+        }
+        assertEquals(1, count("SELECT count(*) FROM t"));
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void wrappedAutocommitWritesAreDecidedReadsAreNot() throws Exception {
+        try (Connection c = connect(WRAPPING); Statement st = c.createStatement()) {
+            assertEquals(1, st.executeUpdate("INSERT INTO t VALUES (1, 'a')"));
+            assertEquals(1, DECIDER.decided.size());
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM t")) {
+                rs.next();
+                assertEquals(1, rs.getInt(1));
+            }
+            assertEquals(1, DECIDER.decided.size());
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO t VALUES (?, 'batch')")) {
+                for (int i = 10; i < 20; i++) {
+                    ps.setInt(1, i);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            assertEquals(2, DECIDER.decided.size()); // one Sync, one transaction
+            SQLException dup = assertThrows(SQLException.class, () -> st.executeUpdate("INSERT INTO t VALUES (1, 'dup')"));
+            assertEquals("23505", dup.getSQLState());
+            DECIDER.nextAbort.set(ServerError.error("40001", "vote: no"));
+            SQLException vetoed = assertThrows(SQLException.class, () -> st.executeUpdate("INSERT INTO t VALUES (2, 'b')"));
+            assertEquals("40001", vetoed.getSQLState());
+            st.execute("VACUUM t"); // cannot run in a transaction block: not wrapped
+            c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY t FROM STDIN", new StringReader("30\tcopied\n31\tcopied\n"));
+            // the client's own transaction is still the client's
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (40, 'tx')");
+            c.commit();
+        }
+        assertEquals(14, count("SELECT count(*) FROM t"));
+        assertEquals(0, count("SELECT count(*) FROM t WHERE id = 2"));
+        assertEquals(5, DECIDER.decided.size());
+        assertTrue(DECIDER.preparedAtDecision.stream().allMatch(b -> b));
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void wrappedSimpleProtocolKeepsMultiStatementAtomicity() throws SQLException {
+        try (Connection c = connect(WRAPPING, "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b')");
+            assertEquals(1, DECIDER.decided.size());
+            SQLException e = assertThrows(SQLException.class,
+                    () -> st.execute("INSERT INTO t VALUES (3, 'c'); INSERT INTO t VALUES (1, 'dup')"));
+            assertEquals("23505", e.getSQLState());
+            st.execute("SELECT 1; SELECT 2");
+            assertEquals(1, DECIDER.decided.size());
+            st.execute("CREATE TABLE u (a int); INSERT INTO u VALUES (1)");
+            assertEquals(2, DECIDER.decided.size());
+        }
+        assertEquals(2, count("SELECT count(*) FROM t"));
+        assertEquals(1, count("SELECT count(*) FROM u"));
+        assertNothingPrepared();
+    }
+}
