@@ -163,11 +163,14 @@ public final class KarafNode implements AutoCloseable {
     /** Waits until the managed PostgreSQL accepts connections and the mtm console answers {@code mtm:status}. */
     public KarafNode awaitReady(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Poll.until(name + ": PostgreSQL on port " + postgresPort + " (log: " + logTail(20) + ")",
-            remaining(deadline), Duration.ofMillis(250), () -> accepts(postgresPort));
-        Poll.until(name + ": mtm:status on the console", remaining(deadline), Duration.ofMillis(250),
-            () -> console().execute("mtm:status", Duration.ofSeconds(20)), KarafConsole.Result::ok);
-        return this;
+        try {
+            Poll.until(name + ": PostgreSQL on port " + postgresPort, remaining(deadline), Duration.ofMillis(250), () -> accepts(postgresPort));
+            Poll.until(name + ": mtm:status on the console", remaining(deadline), Duration.ofMillis(250),
+                () -> console().execute("mtm:status", Duration.ofSeconds(20)), KarafConsole.Result::ok);
+            return this;
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n--- last lines of " + home.resolve("data/log/karaf.log") + ":\n" + logTail(30), e);
+        }
     }
 
     /** Runs a console command and returns its output; fails when the command fails. */

@@ -62,7 +62,7 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
  */
 public abstract class MtmRoleTestSupport {
     static final String KARAF_BOOT = "(framework, jaas, shell, ssh, management, eventadmin, scr, config, feature, bundle, system, log, package, service)";
-    static final Duration ROLE_START = Duration.ofMinutes(2);
+    static final Duration ROLE_START = Duration.ofSeconds(60);
 
     @Inject
     protected BundleContext bundleContext;
@@ -162,7 +162,7 @@ public abstract class MtmRoleTestSupport {
                     problems.add(description.name + " is " + stateName(configuration.state)
                         + (configuration.unsatisfiedReferences.length > 0
                             ? " (unsatisfied: " + Arrays.stream(configuration.unsatisfiedReferences).map(r -> r.name + " " + r.target).toList() + ")" : "")
-                        + (configuration.failure != null ? " (failure: " + configuration.failure + ")" : ""));
+                        + (configuration.failure != null ? " (failure: " + configuration.failure.lines().findFirst().orElse("") + ")" : ""));
                 }
             }
         }
