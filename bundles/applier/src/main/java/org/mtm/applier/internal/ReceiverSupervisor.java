@@ -1,27 +1,43 @@
 package org.mtm.applier.internal;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
 import org.mtm.api.Applier;
+import org.mtm.api.Channels;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterConfigListener;
+import org.mtm.api.ClusterNode;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.LocalDatabase;
+import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.ReceiverInfo;
+import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one receiver per configured peer. The receivers that stream and apply peers' changes come with
- * synchronous replication (issue 3); until then every peer's receiver is reported {@code disabled}, which
- * is the truth: nothing is applied.
+ * Keeps one {@link Receiver} per configured peer while the cluster configuration names this node, and
+ * answers {@code mtm.nodes()}'s receiver columns. Votes go to coordinators over the transport.
+ *
+ * <p>Deactivation (bundle update, a referenced service going away) stops every receiver promptly:
+ * open apply transactions are rolled back and streamed again by the next activation from the
+ * replication origins' progress, so nothing is lost or applied twice.
  */
-@Component(service = {Applier.class, ClusterConfigListener.class}, configurationPid = "org.mtm.multimaster")
-public final class ReceiverSupervisor implements Applier, ClusterConfigListener {
+@Component(service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class},
+        configurationPid = "org.mtm.multimaster")
+public final class ReceiverSupervisor implements Applier, ClusterConfigListener, PeerConnectivityListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReceiverSupervisor.class);
 
@@ -30,36 +46,155 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener 
     public @interface Config {
         @AttributeDefinition
         int max__workers() default 100;
+
+        @AttributeDefinition
+        int heartbeat__recv__timeout() default 2000;
+
+        @AttributeDefinition
+        String deadlock__prevention() default "off";
+
+        @AttributeDefinition
+        boolean binary__basetypes() default true;
     }
 
-    private final Map<Integer, ReceiverInfo> receivers = new ConcurrentHashMap<>();
-    private volatile int maxWorkers;
+    private final LocalDatabase database;
+    private final VoteSender votes;
+    private final Map<Integer, Receiver> receivers = new HashMap<>();
+    private ApplierSettings settings;
+    private Optional<ClusterConfig> config = Optional.empty();
+    private boolean active = true;
 
     @Activate
-    public ReceiverSupervisor(Config config) {
-        modified(config);
+    public ReceiverSupervisor(@Reference(name = "database") LocalDatabase database,
+                              @Reference(name = "transport") Transport transport, Config config) {
+        this(database, (node, message) -> send(transport, node, message), settingsOf(config));
+    }
+
+    /** Without OSGi (tests): votes go to {@code votes}. */
+    ReceiverSupervisor(LocalDatabase database, VoteSender votes, ApplierSettings settings) {
+        this.database = database;
+        this.votes = votes;
+        this.settings = settings;
     }
 
     @Modified
     void modified(Config config) {
-        if (config.max__workers() < 1) {
-            LOG.warn("max_workers={} in org.mtm.multimaster is below 1; using 1", config.max__workers());
+        apply(settingsOf(config));
+    }
+
+    synchronized void apply(ApplierSettings next) {
+        if (next.equals(settings)) {
+            return;
         }
-        maxWorkers = Math.max(1, config.max__workers());
+        LOG.info("applier settings changed: {} -> {}; restarting receivers", settings, next);
+        settings = next;
+        reconcile();
+    }
+
+    @Deactivate
+    void deactivate() {
+        List<Receiver> stopping;
+        synchronized (this) {
+            active = false;
+            stopping = new ArrayList<>(receivers.values());
+            receivers.clear();
+        }
+        stopAll(stopping);
     }
 
     @Override
-    public void clusterConfigChanged(Optional<ClusterConfig> config) {
-        receivers.clear();
-        config.ifPresent(c -> c.peers().forEach(p -> receivers.put(p.id(), ReceiverInfo.disabled(p.id()))));
+    public synchronized void clusterConfigChanged(Optional<ClusterConfig> next) {
+        config = next;
+        reconcile();
     }
 
     @Override
     public Optional<ReceiverInfo> receiver(int peer) {
-        return Optional.ofNullable(receivers.get(peer));
+        Receiver r;
+        synchronized (this) {
+            if (config.isEmpty() || config.get().node(peer).isEmpty() || config.get().selfId() == peer) {
+                return Optional.empty();
+            }
+            r = receivers.get(peer);
+        }
+        return Optional.of(r == null ? ReceiverInfo.disabled(peer) : r.info());
     }
 
-    int maxWorkers() {
-        return maxWorkers;
+    @Override
+    public void peerReachable(int node) {
+        Receiver r;
+        synchronized (this) {
+            r = receivers.get(node);
+        }
+        if (r != null) {
+            r.retryNow();
+        }
+    }
+
+    @Override
+    public void peerUnreachable(int node) {
+        Receiver r;
+        synchronized (this) {
+            r = receivers.get(node);
+        }
+        if (r != null) {
+            r.reconnect();
+        }
+    }
+
+    /** Starts, stops or restarts receivers so that there is exactly one per configured peer. */
+    private void reconcile() {
+        if (!active) {
+            return;
+        }
+        int self = config.map(ClusterConfig::selfId).orElse(0);
+        Map<Integer, ClusterNode> wanted = new HashMap<>();
+        config.ifPresent(c -> c.peers().forEach(p -> wanted.put(p.id(), p)));
+        List<Receiver> stopping = new ArrayList<>();
+        for (var it = receivers.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, Receiver> e = it.next();
+            Receiver r = e.getValue();
+            ClusterNode p = wanted.get(e.getKey());
+            if (p == null || !Objects.equals(p.conninfo(), r.peer().conninfo()) || !r.settings().equals(settings)
+                    || r.self() != self) {
+                stopping.add(r);
+                it.remove();
+            }
+        }
+        stopAll(stopping);
+        for (ClusterNode p : wanted.values()) {
+            if (!receivers.containsKey(p.id())) {
+                LOG.info("node {}: starting the receiver for node {}", self, p.id());
+                receivers.put(p.id(), new Receiver(self, p, database, votes, settings).start());
+            }
+        }
+    }
+
+    private static void stopAll(List<Receiver> receivers) {
+        // in parallel: each stop may wait for its thread
+        CompletableFuture.allOf(receivers.stream()
+                .map(r -> CompletableFuture.runAsync(r::stop))
+                .toArray(CompletableFuture[]::new)).join();
+    }
+
+    private static void send(Transport transport, int node, CommitMessage message) {
+        if (!transport.send(node, Channels.COMMIT, message.encode())) {
+            LOG.debug("no link to node {}: {} of {} not sent", node, message.kind(), message.gid());
+        }
+    }
+
+    private static ApplierSettings settingsOf(Config config) {
+        if (config.max__workers() < 1) {
+            LOG.warn("max_workers={} in org.mtm.multimaster is below 1; using 1", config.max__workers());
+        }
+        String prevention = config.deadlock__prevention();
+        if (!"off".equals(prevention) && !"simple".equals(prevention) && !"smart".equals(prevention)) {
+            LOG.warn("deadlock_prevention='{}' in org.mtm.multimaster is not off, simple or smart; using off", prevention);
+        } else if ("smart".equals(prevention)) {
+            LOG.info("deadlock_prevention=smart is not implemented yet: conflicting replicated transactions are voted "
+                    + "down after the lock bound, as with simple");
+        }
+        return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
+                Math.max(1, config.max__workers()));
     }
 }

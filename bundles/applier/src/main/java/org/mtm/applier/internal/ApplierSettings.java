@@ -1,0 +1,29 @@
+package org.mtm.applier.internal;
+
+/**
+ * What a receiver needs from {@code org.mtm.multimaster}.
+ *
+ * @param lockTimeoutMs bound on every lock wait of an apply transaction ({@code lock_timeout})
+ * @param maxWorkers    {@code max_workers}: apply workers per peer (the receiver applies serially for now)
+ */
+record ApplierSettings(long lockTimeoutMs, int maxWorkers) {
+
+    /** Smallest lock bound; below it ordinary short local transactions would abort replicated ones. */
+    static final long MIN_LOCK_TIMEOUT_MS = 100;
+
+    ApplierSettings {
+        if (lockTimeoutMs < 1 || maxWorkers < 1) {
+            throw new IllegalArgumentException("lock timeout and max_workers must be positive");
+        }
+    }
+
+    /**
+     * The lock bound derived from {@code heartbeat_recv_timeout}: half of it (1 s with the default
+     * 2000 ms, the original's {@code deadlock_timeout}-based bound). A conflict must turn into a no-vote
+     * well before the coordinator could mistake the silence for a lost peer, and a wait of that length
+     * already means a cross-node cycle or a long local transaction rather than an ordinary short lock.
+     */
+    static long lockTimeoutFor(int heartbeatRecvTimeoutMs) {
+        return Math.max(MIN_LOCK_TIMEOUT_MS, heartbeatRecvTimeoutMs / 2L);
+    }
+}

@@ -1,0 +1,62 @@
+package org.mtm.applier.internal;
+
+import java.sql.SQLException;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.Gid;
+
+/**
+ * Why a replicated transaction could not be applied here, as the no-vote tells its coordinator (and the
+ * coordinator tells the client). Pure mapping from the local PostgreSQL error.
+ *
+ * <p>A lock wait that hit the bound ({@code 55P03}) and a local deadlock ({@code 40P01}) are both a
+ * conflict with a concurrent transaction: the wait may close a cycle across nodes that no single server
+ * sees, so the client gets {@code 40P01} and should retry. Serialization failures keep {@code 40001};
+ * anything else keeps the server's SQLSTATE and message.
+ */
+record ApplyFailure(String sqlState, String message) {
+
+    static final String DEADLOCK = "40P01";
+    static final String SERIALIZATION_FAILURE = "40001";
+    static final String LOCK_NOT_AVAILABLE = "55P03";
+
+    static ApplyFailure of(SQLException e, int self, String gid, String relation, long lockTimeoutMs) {
+        String state = e.getSQLState() == null ? "XX000" : e.getSQLState();
+        String where = relation == null ? "" : " on relation " + relation;
+        String head = "[multimaster] node " + self + " could not apply transaction " + gid + ": ";
+        switch (state) {
+            case LOCK_NOT_AVAILABLE:
+                return new ApplyFailure(DEADLOCK, head + "lock" + where + " not granted within " + lockTimeoutMs
+                        + " ms, conflicting with a concurrent transaction; retry");
+            case DEADLOCK:
+                return new ApplyFailure(DEADLOCK, head + "deadlock" + where
+                        + ", conflicting with a concurrent transaction; retry");
+            case SERIALIZATION_FAILURE:
+                return new ApplyFailure(SERIALIZATION_FAILURE, head + firstLine(e.getMessage()) + "; retry");
+            default:
+                return new ApplyFailure(state, head + firstLine(e.getMessage()));
+        }
+    }
+
+    CommitMessage vote(Gid gid) {
+        return CommitMessage.abortedVote(gid, sqlState, message);
+    }
+
+    /**
+     * True when the error is about the connection or the server rather than the transaction: the apply
+     * connection is gone, the server is shutting down, or the statement was cancelled (the receiver is
+     * stopping). Such a transaction is not voted on; the receiver reconnects and applies it again.
+     */
+    static boolean lostConnection(SQLException e) {
+        String s = e.getSQLState();
+        return s == null || s.startsWith("08") || s.equals("57P01") || s.equals("57P02") || s.equals("57P03")
+                || s.equals("57014");
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}

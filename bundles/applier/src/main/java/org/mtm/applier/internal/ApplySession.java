@@ -1,0 +1,582 @@
+package org.mtm.applier.internal;
+
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.mtm.api.LocalDatabase;
+import org.mtm.api.ReplicatedDdl;
+import org.mtm.api.Replication;
+import org.mtm.applier.internal.pgoutput.Lsn;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Column;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Delete;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.OldTupleKind;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Relation;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Update;
+import org.mtm.applier.internal.pgoutput.PgTimestamp;
+import org.mtm.applier.internal.pgoutput.TupleData;
+import org.postgresql.PGConnection;
+
+/**
+ * The apply connection to the local PostgreSQL for one peer's stream: {@code session_replication_role =
+ * replica} (no user triggers, no FK re-checks: the origin checked them), the replication origin
+ * {@code mtm_node_<peer>} set up for the session so that every transaction it writes carries that origin
+ * (other nodes' receivers skip it) and advances the origin's progress atomically with its PREPARE,
+ * COMMIT PREPARED or COMMIT, and every lock wait bounded by {@code lock_timeout}.
+ *
+ * <p>Transactions are explicit ({@code BEGIN} … {@code PREPARE TRANSACTION}/{@code COMMIT}) on an
+ * autocommit connection, because COMMIT/ROLLBACK PREPARED must run outside a transaction block.
+ * {@code pg_replication_origin_xact_setup} sets session variables that stay until the next call, so it
+ * is called right before each finishing statement with that statement's end LSN.
+ *
+ * <p>Row changes use prepared statements cached per relation and statement shape, and consecutive
+ * changes with the same statement are sent as one JDBC batch (one round trip); the batch is flushed
+ * before anything else runs, so errors surface before the transaction is finished. Search path is empty
+ * for the whole session: every name the applier writes is schema-qualified, and local types are looked up
+ * with {@code format_type}, which then qualifies every type outside pg_catalog.
+ *
+ * <p>One thread uses a session; {@link #cancel()} and {@link #abort()} may be called from another to stop it.
+ */
+final class ApplySession implements AutoCloseable {
+
+    private static final int MAX_BATCH = 1000;
+    private static final String INSERT_SHAPE = "insert";
+    private static final String TYPES_SQL = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL),"
+            + " t.typcategory = 'S' OR EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc"
+            + " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
+            + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
+            + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+            + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
+    private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
+            + " ',' ORDER BY rel_schema, rel_name), '') FROM mtm.local_tables)";
+
+    private final Connection connection;
+    private final int self;
+    private final int peer;
+    private final long lockTimeoutMs;
+    private final boolean localTablesExist;
+    private final Statement statement;
+    private final PreparedStatement typesQuery;
+    private final PreparedStatement sessionSettings;
+    private final Map<Integer, Target> targets = new HashMap<>();
+
+    private String localTablesDigest = "";
+    private Set<String> localTables = Set.of();
+
+    // the pending batch: one statement, its target and whether each row must have matched a row
+    private PreparedStatement batch;
+    private Target batchTarget;
+    private String batchOperation;
+    private int batchSize;
+
+    private ApplySession(Connection connection, int self, int peer, long lockTimeoutMs) throws SQLException {
+        this.connection = connection;
+        this.self = self;
+        this.peer = peer;
+        this.lockTimeoutMs = lockTimeoutMs;
+        connection.setAutoCommit(true);
+        this.statement = connection.createStatement();
+        statement.setEscapeProcessing(false);
+        statement.execute("SET session_replication_role = replica; SET search_path = '';"
+                + " SET lock_timeout = " + lockTimeoutMs + "; SET synchronous_commit = local;"
+                + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer));
+        try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.to_regclass('mtm.local_tables') IS NOT NULL")) {
+            rs.next();
+            this.localTablesExist = rs.getBoolean(1);
+        }
+        statement.execute("SELECT pg_catalog.pg_replication_origin_session_setup("
+                + Sql.quoteLiteral(Replication.originName(peer)) + ")");
+        this.typesQuery = connection.prepareStatement(TYPES_SQL);
+        this.sessionSettings = connection.prepareStatement(
+                "SELECT pg_catalog.set_config('search_path', ?, true), pg_catalog.set_config('role', ?, true)");
+        if (localTablesExist) {
+            refreshLocalTables();
+        }
+    }
+
+    /**
+     * Opens the apply connection for {@code peer}'s stream.
+     *
+     * @throws SQLException when the server cannot be reached, or the replication origin
+     *                      {@code mtm_node_<peer>} is missing or in use by another session (an apply
+     *                      backend of a previous receiver that is still exiting)
+     */
+    static ApplySession open(LocalDatabase database, int self, int peer, long lockTimeoutMs) throws SQLException {
+        Connection c = database.connect();
+        try {
+            return new ApplySession(c, self, peer, lockTimeoutMs);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.close();
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    int backendPid() throws SQLException {
+        return connection.unwrap(PGConnection.class).getBackendPID();
+    }
+
+    long lockTimeoutMs() {
+        return lockTimeoutMs;
+    }
+
+    /** Durable progress of the origin: end LSN of the last PREPARE/COMMIT applied from it, or 0 for none. */
+    long originProgress() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT pg_catalog.pg_replication_origin_progress(?, true)::text")) {
+            ps.setString(1, Replication.originName(peer));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                String lsn = rs.getString(1);
+                return lsn == null ? 0L : Lsn.parse(lsn);
+            }
+        }
+    }
+
+    /** Gids of this database's prepared transactions that start with {@code prefix}. */
+    List<String> preparedGids(String prefix) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT gid FROM pg_catalog.pg_prepared_xacts"
+                + " WHERE database = pg_catalog.current_database() AND pg_catalog.starts_with(gid, ?) ORDER BY prepared")) {
+            ps.setString(1, prefix);
+            List<String> gids = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    gids.add(rs.getString(1));
+                }
+            }
+            return gids;
+        }
+    }
+
+    // ---- transaction control ------------------------------------------------------------------------
+
+    /**
+     * {@code BEGIN}, in the same round trip as the refresh of the local-tables filter and, when
+     * {@code checkGid} is given, the check whether that gid is already prepared here (then the
+     * transaction is left again and true returned: a re-delivered PREPARE must not be applied twice).
+     */
+    boolean begin(String checkGid) throws SQLException {
+        StringBuilder sql = new StringBuilder("BEGIN; SELECT ");
+        sql.append(checkGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
+                + Sql.quoteLiteral(checkGid) + ")");
+        sql.append(", ").append(localTablesExist ? LOCAL_TABLES_DIGEST : "''");
+        boolean prepared;
+        String digest;
+        try (ResultSet rs = firstResultSet(sql.toString())) {
+            rs.next();
+            prepared = rs.getBoolean(1);
+            digest = rs.getString(2);
+        }
+        if (!digest.equals(localTablesDigest)) {
+            refreshLocalTables();
+        }
+        if (prepared) {
+            statement.execute("ROLLBACK");
+        }
+        return prepared;
+    }
+
+    /** {@code PREPARE TRANSACTION}, recording {@code endLsn} as the origin's progress with it. */
+    void prepare(String gid, long endLsn, long prepareTime) throws SQLException {
+        flush();
+        statement.execute(originXactSetup(endLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
+    }
+
+    /** {@code COMMIT}, recording {@code endLsn} as the origin's progress with it. */
+    void commit(long endLsn, long commitTime) throws SQLException {
+        flush();
+        statement.execute(originXactSetup(endLsn, commitTime) + "; COMMIT");
+    }
+
+    /** Drops the pending batch and rolls the open transaction back. */
+    void rollback() throws SQLException {
+        discardBatch();
+        statement.execute("ROLLBACK");
+    }
+
+    /** {@code COMMIT PREPARED} under the origin; false when no such prepared transaction exists here. */
+    boolean commitPrepared(String gid, long endLsn, long commitTime) throws SQLException {
+        return finishPrepared("COMMIT PREPARED ", gid, endLsn, commitTime);
+    }
+
+    /** {@code ROLLBACK PREPARED} under the origin; false when no such prepared transaction exists here. */
+    boolean rollbackPrepared(String gid, long endLsn, long rollbackTime) throws SQLException {
+        return finishPrepared("ROLLBACK PREPARED ", gid, endLsn, rollbackTime);
+    }
+
+    private boolean finishPrepared(String command, String gid, long endLsn, long time) throws SQLException {
+        // two round trips: the command may not run inside the implicit block of a multi-statement query
+        statement.execute(originXactSetup(endLsn, time));
+        try {
+            statement.execute(command + Sql.quoteLiteral(gid));
+            return true;
+        } catch (SQLException e) {
+            if ("42704".equals(e.getSQLState())) { // undefined_object: not prepared here
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private static String originXactSetup(long lsn, long pgTimestamp) {
+        return "SELECT pg_catalog.pg_replication_origin_xact_setup(" + Sql.quoteLiteral(Lsn.format(lsn)) + ", "
+                + Sql.quoteLiteral(PgTimestamp.toInstant(pgTimestamp).toString()) + ")";
+    }
+
+    // ---- relations -----------------------------------------------------------------------------------
+
+    /**
+     * The local target of the origin's relation, or null when its changes are not applied: relations of
+     * schema {@code mtm} (node-local state) except {@code mtm.local_tables} (make_table_local is
+     * replicated), and tables listed in {@code mtm.local_tables}. Runs inside the apply transaction, so a
+     * table created earlier in it is found.
+     */
+    Target target(Relation relation) throws SQLException {
+        if (relation.namespace().equals("mtm") && !relation.name().equals("local_tables")) {
+            return null;
+        }
+        if (!localTables.isEmpty() && localTables.contains(relation.namespace() + '.' + relation.name())) {
+            return null;
+        }
+        Target t = targets.get(relation.relationId());
+        if (t != null && t.relation == relation) {
+            return t;
+        }
+        if (t != null) {
+            forget(t);
+        }
+        t = lookUp(relation);
+        targets.put(relation.relationId(), t);
+        return t;
+    }
+
+    /** Forgets every target and its statements (after DDL, which may change local column types). */
+    void forgetTargets() throws SQLException {
+        flush();
+        for (Target t : targets.values()) {
+            t.close();
+        }
+        targets.clear();
+    }
+
+    private void forget(Target t) throws SQLException {
+        if (batchTarget == t) {
+            flush();
+        }
+        t.close();
+        targets.remove(t.relation.relationId());
+    }
+
+    private Target lookUp(Relation relation) throws SQLException {
+        String name = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        Map<String, String[]> local = new HashMap<>();
+        typesQuery.setString(1, name);
+        try (ResultSet rs = typesQuery.executeQuery()) {
+            while (rs.next()) {
+                local.put(rs.getString(1), new String[] {rs.getString(2), rs.getBoolean(3) ? "t" : "f"});
+            }
+        }
+        if (local.isEmpty()) {
+            throw new SQLException("relation " + relation.qualifiedName() + " of node " + peer + " does not exist on node "
+                    + self + ": the nodes' schemas differ (was DDL run with replication bypassed?)", "42P01");
+        }
+        List<Column> columns = relation.columns();
+        String[] types = new String[columns.size()];
+        boolean[] equality = new boolean[columns.size()];
+        for (int i = 0; i < columns.size(); i++) {
+            String[] t = local.get(columns.get(i).name());
+            if (t == null) {
+                throw new SQLException("column \"" + columns.get(i).name() + "\" of relation " + relation.qualifiedName()
+                        + " of node " + peer + " does not exist on node " + self + ": the nodes' schemas differ", "42703");
+            }
+            types[i] = t[0];
+            equality[i] = t[1].equals("t");
+        }
+        return new Target(relation, types, equality);
+    }
+
+    private void refreshLocalTables() throws SQLException {
+        Set<String> names = new HashSet<>();
+        StringBuilder digest = new StringBuilder();
+        try (ResultSet rs = statement.executeQuery(
+                "SELECT rel_schema, rel_name FROM mtm.local_tables ORDER BY rel_schema, rel_name")) {
+            while (rs.next()) {
+                String n = rs.getString(1) + '.' + rs.getString(2);
+                names.add(n);
+                digest.append(digest.length() == 0 ? "" : ",").append(n);
+            }
+        }
+        localTables = Set.copyOf(names);
+        localTablesDigest = digest.toString();
+    }
+
+    // ---- row changes ---------------------------------------------------------------------------------
+
+    void insert(Target t, TupleData row) throws SQLException {
+        PreparedStatement ps = t.statement(INSERT_SHAPE);
+        if (ps == null) {
+            ps = connection.prepareStatement(Sql.insert(t));
+            t.remember(INSERT_SHAPE, ps);
+        }
+        int p = 1;
+        for (int i = 0; i < row.size(); i++) {
+            p = bind(ps, p, t, row, i, "INSERT");
+        }
+        add(ps, t, null);
+    }
+
+    void update(Target t, Update u) throws SQLException {
+        TupleData row = u.newTuple();
+        BitSet set = new BitSet(row.size());
+        for (int i = 0; i < row.size(); i++) {
+            if (!row.isUnchangedToast(i)) {
+                set.set(i);
+            }
+        }
+        if (set.isEmpty()) {
+            return; // nothing the origin changed is visible here
+        }
+        TupleData old = u.oldKind() == OldTupleKind.NONE ? row : u.oldTuple();
+        BitSet where = identityColumns(t, old, u.oldKind(), "UPDATE");
+        BitSet nulls = nulls(old, where);
+        Shape shape = new Shape('U', set, where, nulls);
+        PreparedStatement ps = t.statement(shape);
+        if (ps == null) {
+            ps = connection.prepareStatement(Sql.update(t, set, where, nulls));
+            t.remember(shape, ps);
+        }
+        int p = 1;
+        for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
+            p = bind(ps, p, t, row, i, "UPDATE");
+        }
+        bindIdentity(ps, p, t, old, where, nulls);
+        add(ps, t, "UPDATE");
+    }
+
+    void delete(Target t, Delete d) throws SQLException {
+        TupleData old = d.oldTuple();
+        BitSet where = identityColumns(t, old, d.oldKind(), "DELETE");
+        BitSet nulls = nulls(old, where);
+        Shape shape = new Shape('D', null, where, nulls);
+        PreparedStatement ps = t.statement(shape);
+        if (ps == null) {
+            ps = connection.prepareStatement(Sql.delete(t, where, nulls));
+            t.remember(shape, ps);
+        }
+        bindIdentity(ps, 1, t, old, where, nulls);
+        add(ps, t, "DELETE");
+    }
+
+    void truncate(List<Target> truncated, boolean restartIdentity, boolean cascade) throws SQLException {
+        flush();
+        statement.execute(Sql.truncate(truncated, restartIdentity, cascade));
+    }
+
+    /**
+     * Runs a replicated DDL statement with the origin session's search_path and role (both reset
+     * afterwards, for this transaction only), then forgets every target: the statement may have changed
+     * the local column types the cached statements were built with.
+     */
+    void executeDdl(ReplicatedDdl ddl) throws SQLException {
+        flush();
+        setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
+        statement.execute(ddl.statement());
+        setSession("", "none");
+        forgetTargets();
+    }
+
+    private void setSession(String searchPath, String role) throws SQLException {
+        sessionSettings.setString(1, searchPath == null ? "" : searchPath);
+        sessionSettings.setString(2, role);
+        sessionSettings.executeQuery().close();
+    }
+
+    /** The relation the pending or last statement changed, for error messages. */
+    String currentRelation() {
+        return batchTarget == null ? null : batchTarget.displayName();
+    }
+
+    private BitSet identityColumns(Target t, TupleData old, OldTupleKind kind, String operation) throws SQLException {
+        BitSet where = new BitSet(old.size());
+        if (t.fullIdentity()) {
+            if (kind != OldTupleKind.FULL) {
+                throw new SQLException(operation + " of relation " + t.displayName() + " (REPLICA IDENTITY FULL) arrived without"
+                        + " the old row; the origin's replica identity differs from its relation message", "XX000");
+            }
+            for (int i = 0; i < old.size(); i++) {
+                if (!old.isUnchangedToast(i)) {
+                    where.set(i);
+                }
+            }
+        } else {
+            for (int k : t.keyColumns) {
+                if (old.isUnchangedToast(k)) {
+                    throw new SQLException(operation + " of relation " + t.displayName() + ": key column " + t.columns[k]
+                            + " arrived as an unchanged TOAST value, so the row cannot be found", "XX000");
+                }
+                where.set(k);
+            }
+        }
+        if (where.isEmpty()) {
+            throw new SQLException(operation + " of relation " + t.displayName() + " of node " + peer + " cannot be applied on"
+                    + " node " + self + ": the table has no replica identity (add a primary key, or set REPLICA IDENTITY FULL)",
+                    "55000");
+        }
+        return where;
+    }
+
+    private static BitSet nulls(TupleData old, BitSet where) {
+        BitSet nulls = new BitSet(old.size());
+        for (int i = where.nextSetBit(0); i >= 0; i = where.nextSetBit(i + 1)) {
+            if (old.isNull(i)) {
+                nulls.set(i);
+            }
+        }
+        return nulls;
+    }
+
+    private void bindIdentity(PreparedStatement ps, int p, Target t, TupleData old, BitSet where, BitSet nulls)
+            throws SQLException {
+        for (int i = where.nextSetBit(0); i >= 0; i = where.nextSetBit(i + 1)) {
+            if (!nulls.get(i)) {
+                p = bind(ps, p, t, old, i, "row identity");
+            }
+        }
+    }
+
+    private int bind(PreparedStatement ps, int p, Target t, TupleData row, int i, String what) throws SQLException {
+        switch (row.kind(i)) {
+            case TupleData.NULL:
+                ps.setNull(p, Types.OTHER);
+                break;
+            case TupleData.TEXT:
+                ps.setObject(p, row.text(i), Types.OTHER); // unspecified type: the ?::type cast parses it
+                break;
+            case TupleData.UNCHANGED_TOAST:
+                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
+                        + " arrived as an unchanged TOAST value where a value is needed", "XX000");
+            default:
+                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
+                        + " arrived in binary format, which this applier does not request", "XX000");
+        }
+        return p + 1;
+    }
+
+    // ---- batching ------------------------------------------------------------------------------------
+
+    private void add(PreparedStatement ps, Target t, String operation) throws SQLException {
+        if (batch != null && batch != ps) {
+            flush();
+        }
+        ps.addBatch();
+        batch = ps;
+        batchTarget = t;
+        batchOperation = operation;
+        if (++batchSize >= MAX_BATCH) {
+            flush();
+        }
+    }
+
+    /**
+     * Executes the pending batch.
+     *
+     * @throws RowMissingException when an UPDATE or DELETE matched no row (the rest of the batch ran)
+     */
+    void flush() throws SQLException {
+        if (batch == null) {
+            return;
+        }
+        PreparedStatement ps = batch;
+        String operation = batchOperation;
+        batch = null;
+        batchSize = 0;
+        int[] counts;
+        try {
+            counts = ps.executeBatch();
+        } catch (BatchUpdateException e) {
+            SQLException cause = e.getNextException();
+            throw cause != null ? cause : e;
+        }
+        if (operation != null) {
+            for (int c : counts) {
+                if (c == 0) {
+                    throw new RowMissingException(operation, batchTarget.displayName(), self);
+                }
+            }
+        }
+    }
+
+    private void discardBatch() {
+        if (batch != null) {
+            try {
+                batch.clearBatch();
+            } catch (SQLException e) {
+                // the connection is broken; the rollback that follows reports it
+            }
+        }
+        batch = null;
+        batchSize = 0;
+    }
+
+    /** Runs a multi-statement string (one round trip) and returns its first result set. */
+    private ResultSet firstResultSet(String sql) throws SQLException {
+        boolean isResult = statement.execute(sql);
+        while (!isResult) {
+            if (statement.getUpdateCount() == -1) {
+                throw new SQLException("no result set from: " + sql, "XX000");
+            }
+            isResult = statement.getMoreResults();
+        }
+        return statement.getResultSet();
+    }
+
+    // ---- stopping ------------------------------------------------------------------------------------
+
+    /** Cancels the running statement (from another thread): a lock wait ends now instead of at its bound. */
+    void cancel() {
+        try {
+            connection.unwrap(PGConnection.class).cancelQuery();
+        } catch (SQLException e) {
+            // nothing running, or the connection is already gone
+        }
+    }
+
+    /** Closes the connection's socket (from another thread); an open transaction is rolled back by the server. */
+    void abort() {
+        try {
+            connection.abort(Runnable::run);
+        } catch (SQLException e) {
+            // already closed
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Target t : targets.values()) {
+            t.close();
+        }
+        targets.clear();
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // closing a broken connection: nothing left to release
+        }
+    }
+
+    /** Statement shape of an UPDATE or DELETE: which columns are set, matched, and matched as NULL. */
+    private record Shape(char operation, BitSet set, BitSet where, BitSet nulls) {
+    }
+}

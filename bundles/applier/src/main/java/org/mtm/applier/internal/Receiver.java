@@ -1,0 +1,296 @@
+package org.mtm.applier.internal;
+
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.mtm.api.ClusterNode;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.Conninfo;
+import org.mtm.api.Gid;
+import org.mtm.api.LocalDatabase;
+import org.mtm.api.ReceiverInfo;
+import org.mtm.api.ReceiverMode;
+import org.mtm.api.Replication;
+import org.mtm.applier.internal.pgoutput.Lsn;
+import org.mtm.applier.internal.pgoutput.PgOutputDecoder;
+import org.postgresql.Driver;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receiver of one peer: a thread that holds a logical replication connection to the peer's
+ * PostgreSQL (slot {@code mtm_slot_<self>}, pgoutput protocol 3 with two-phase and logical messages,
+ * publication {@code mtm_publication}) and an {@link ApplySession} on the local PostgreSQL, and feeds
+ * every decoded message to a {@link StreamApplier}.
+ *
+ * <p>It streams from the local replication origin's durable progress (0: the slot's confirmed position)
+ * and confirms to the peer ({@code flush}/{@code apply} LSN of the standby status) only the end of units
+ * the applier finished, so the peer's slot keeps everything not yet durable here. Any failure — the
+ * peer or the local server unreachable, the slot or origin missing, a transaction that cannot be voted on
+ * — closes both connections, is logged as a WARN naming the peer, and is retried after a capped
+ * backoff; nothing is skipped.
+ *
+ * <p>{@link #stop()} cancels the running statement and closes both connections, so it returns promptly
+ * even while the applier waits for a lock; the open transaction is rolled back by the server and applied
+ * again by the next receiver (see {@link StreamApplier} for the exactly-once cases).
+ */
+final class Receiver {
+    private static final Logger LOG = LoggerFactory.getLogger(Receiver.class);
+    private static final Driver DRIVER = new Driver();
+    private static final long STATUS_INTERVAL_MS = 1000;
+    private static final long STOP_WAIT_MS = 10_000;
+
+    private final int self;
+    private final ClusterNode peer;
+    private final LocalDatabase local;
+    private final VoteSender votes;
+    private final ApplierSettings settings;
+    private final Backoff backoff = new Backoff(200, 5000);
+    private final Object wake = new Object();
+    private final Thread thread;
+
+    private volatile boolean stopping;
+    private volatile ReceiverInfo info;
+    private volatile ApplySession apply;
+    private volatile Connection replication;
+
+    Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
+        this.self = self;
+        this.peer = peer;
+        this.local = local;
+        this.votes = votes;
+        this.settings = settings;
+        this.info = ReceiverInfo.disabled(peer.id());
+        this.thread = new Thread(this::run, "mtm-receiver-" + peer.id());
+        thread.setDaemon(true);
+    }
+
+    int self() {
+        return self;
+    }
+
+    ClusterNode peer() {
+        return peer;
+    }
+
+    ApplierSettings settings() {
+        return settings;
+    }
+
+    ReceiverInfo info() {
+        return info;
+    }
+
+    Receiver start() {
+        thread.start();
+        return this;
+    }
+
+    /** Stops streaming and applying; returns once the thread has ended (or after a bound, logged). */
+    void stop() {
+        stopping = true;
+        wakeUp();
+        disconnect();
+        try {
+            thread.join(STOP_WAIT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            LOG.warn("node {}: receiver for node {} did not stop within {} ms", self, peer.id(), STOP_WAIT_MS);
+        }
+    }
+
+    /**
+     * Drops both connections so the receiver reconnects after its backoff, e.g. when the peer fell silent:
+     * a replication connection to a host that vanished without a reset would otherwise wait forever.
+     */
+    void reconnect() {
+        if (!stopping) {
+            LOG.info("node {}: reconnecting the receiver for node {}", self, peer.id());
+            disconnect();
+        }
+    }
+
+    /** Ends a backoff wait early (the peer is back). */
+    void retryNow() {
+        wakeUp();
+    }
+
+    private void wakeUp() {
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    private void disconnect() {
+        ApplySession a = apply;
+        if (a != null) {
+            a.cancel();
+            a.abort();
+        }
+        Connection r = replication;
+        if (r != null) {
+            try {
+                r.abort(Runnable::run);
+            } catch (SQLException e) {
+                // already closed
+            }
+        }
+    }
+
+    private void run() {
+        while (!stopping) {
+            long delay = 0;
+            try {
+                receive();
+            } catch (Exception e) {
+                if (stopping) {
+                    break;
+                }
+                delay = backoff.next();
+                LOG.warn("node {}: receiver for node {} ({}) failed: {}; retrying in {} ms", self, peer.id(),
+                        safeConninfo(), describe(e), delay);
+                LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);
+            } finally {
+                info = ReceiverInfo.disabled(peer.id());
+                ApplySession a = apply;
+                apply = null;
+                if (a != null) {
+                    a.close();
+                }
+                closeQuietly(replication);
+                replication = null;
+            }
+            if (delay > 0) {
+                awaitRetry(delay);
+            }
+        }
+        LOG.info("node {}: receiver for node {} stopped", self, peer.id());
+    }
+
+    /** Waits {@code delayMs}, or less when stopped or told to retry now. */
+    private void awaitRetry(long delayMs) {
+        synchronized (wake) {
+            if (stopping) {
+                return;
+            }
+            try {
+                wake.wait(delayMs); // an early (or spurious) wake-up only means an earlier retry
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                stopping = true;
+            }
+        }
+    }
+
+    private void receive() throws Exception {
+        apply = ApplySession.open(local, self, peer.id(), settings.lockTimeoutMs());
+        if (stopping) {
+            return;
+        }
+        replication = connectToPeer();
+        if (stopping) {
+            return;
+        }
+        long start = apply.originProgress();
+        revotePrepared();
+        PGConnection pg = replication.unwrap(PGConnection.class);
+        PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical()
+                .withSlotName(Replication.slotName(self))
+                .withStartPosition(start == 0 ? LogSequenceNumber.INVALID_LSN : LogSequenceNumber.valueOf(start))
+                .withSlotOption("proto_version", "3")
+                .withSlotOption("publication_names", Replication.PUBLICATION)
+                .withSlotOption("two_phase", "on")
+                .withSlotOption("messages", "true")
+                .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS)
+                .start();
+        info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.NORMAL);
+        LOG.info("node {}: receiving from node {} on slot {} from {}", self, peer.id(), Replication.slotName(self),
+                start == 0 ? "the slot's confirmed position" : Lsn.format(start));
+        StreamApplier applier = new StreamApplier(self, peer.id(), apply, votes, () -> stopping);
+        PgOutputDecoder decoder = new PgOutputDecoder();
+        boolean first = true;
+        while (!stopping) {
+            ByteBuffer data = stream.read();
+            if (data == null) {
+                throw new SQLException("the replication stream of node " + peer.id() + " ended", "08006");
+            }
+            if (first) {
+                backoff.reset(); // streaming works: a later failure starts again from a short delay
+                first = false;
+            }
+            applier.handle(decoder.decode(data));
+            long done = applier.takeFinished();
+            if (done != 0) {
+                LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
+                stream.setAppliedLSN(lsn);
+                stream.setFlushedLSN(lsn);
+            }
+        }
+    }
+
+    /** PREPARED again for every transaction of this peer prepared here: the vote may have been lost. */
+    private void revotePrepared() throws SQLException {
+        List<String> gids = apply.preparedGids(Gid.PREFIX + peer.id() + "-");
+        for (String g : gids) {
+            try {
+                Gid gid = Gid.parse(g);
+                votes.send(gid.originNode(), CommitMessage.of(Kind.PREPARED, gid));
+            } catch (IllegalArgumentException e) {
+                // MTM-<peer>-... but not a well-formed gid: nothing to vote on
+            }
+        }
+        if (!gids.isEmpty()) {
+            LOG.info("node {}: voted PREPARED again for {} transaction(s) of node {} prepared here", self, gids.size(), peer.id());
+        }
+    }
+
+    private Connection connectToPeer() throws SQLException {
+        Conninfo conninfo = Conninfo.parse(peer.conninfo());
+        Properties p = conninfo.jdbcProperties();
+        p.setProperty("replication", "database");
+        p.setProperty("preferQueryMode", "simple");
+        p.setProperty("assumeMinServerVersion", "10");
+        p.setProperty("tcpKeepAlive", "true");
+        p.putIfAbsent("ApplicationName", "mtm_receiver_" + self);
+        p.putIfAbsent("connectTimeout", "10");
+        Connection c = DRIVER.connect(conninfo.jdbcUrl(), p);
+        if (c == null) {
+            throw new SQLException("the PostgreSQL driver does not accept " + conninfo.jdbcUrl(), "08001");
+        }
+        return c;
+    }
+
+    private String safeConninfo() {
+        try {
+            return Conninfo.parse(peer.conninfo()).toString();
+        } catch (IllegalArgumentException e) {
+            return "unparsable conninfo";
+        }
+    }
+
+    private static String describe(Exception e) {
+        if (e instanceof SQLException s && s.getSQLState() != null) {
+            return s.getMessage() + " (SQLSTATE " + s.getSQLState() + ")";
+        }
+        return e.toString();
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                // a broken connection: nothing left to release
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package org.mtm.applier.internal;
+
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * The SQL text the applier runs, built from a {@link Target}. Pure: no I/O, unit tested by itself.
+ *
+ * <p>Every value is a parameter bound as text of unspecified type and cast to the local column's type
+ * ({@code ?::integer}), so the server parses the origin's text output with the type's input function
+ * and index lookups use the column's own type. A row is identified by its replica identity: the key
+ * columns with {@code =}, or (REPLICA IDENTITY FULL) every sent old column, where a NULL is matched
+ * with {@code IS NULL} and a type without a default btree equality (json, point, ...) is compared as
+ * text. With FULL identity a table may hold duplicate rows; the origin changed exactly one, so the
+ * statement changes exactly one ({@code ctid = (SELECT ctid ... LIMIT 1)}). {@code ONLY} keeps the
+ * statement to the relation the change was decoded from, never its inheritance children.
+ */
+final class Sql {
+
+    private Sql() {
+    }
+
+    /** {@code "name"} with embedded quotes doubled. */
+    static String quoteIdent(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    /** {@code 'text'} with embedded quotes doubled (standard_conforming_strings is on since PostgreSQL 9.1). */
+    static String quoteLiteral(String text) {
+        if (text.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a SQL literal cannot hold a NUL character");
+        }
+        return '\'' + text.replace("'", "''") + '\'';
+    }
+
+    /** {@code INSERT INTO t (a, b) VALUES (?::t1, ?::t2)} over all columns the origin sent. */
+    static String insert(Target t) {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.qualifiedName).append(" (");
+        StringBuilder values = new StringBuilder(") VALUES (");
+        for (int i = 0; i < t.columns.length; i++) {
+            if (i > 0) {
+                sql.append(", ");
+                values.append(", ");
+            }
+            sql.append(t.columns[i]);
+            values.append("?::").append(t.types[i]);
+        }
+        return sql.append(values).append(')').toString();
+    }
+
+    /**
+     * {@code UPDATE ONLY t SET a = ?::t1 ... WHERE <identity>}.
+     *
+     * @param set   columns to assign (those not sent as unchanged TOAST), parameters first in this order
+     * @param where identity columns, parameters after the SET ones (nulls take none)
+     * @param nulls identity columns whose old value is NULL
+     */
+    static String update(Target t, BitSet set, BitSet where, BitSet nulls) {
+        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(t.qualifiedName).append(" SET ");
+        boolean first = true;
+        for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
+            if (!first) {
+                sql.append(", ");
+            }
+            first = false;
+            sql.append(t.columns[i]).append(" = ?::").append(t.types[i]);
+        }
+        return sql.append(" WHERE ").append(identity(t, where, nulls)).toString();
+    }
+
+    /** {@code DELETE FROM ONLY t WHERE <identity>}; parameters as in {@link #update}. */
+    static String delete(Target t, BitSet where, BitSet nulls) {
+        return "DELETE FROM ONLY " + t.qualifiedName + " WHERE " + identity(t, where, nulls);
+    }
+
+    /** {@code TRUNCATE ONLY a, b [RESTART IDENTITY] [CASCADE]}. */
+    static String truncate(List<Target> targets, boolean restartIdentity, boolean cascade) {
+        StringBuilder sql = new StringBuilder("TRUNCATE ONLY ");
+        for (int i = 0; i < targets.size(); i++) {
+            sql.append(i > 0 ? ", " : "").append(targets.get(i).qualifiedName);
+        }
+        if (restartIdentity) {
+            sql.append(" RESTART IDENTITY");
+        }
+        if (cascade) {
+            sql.append(" CASCADE");
+        }
+        return sql.toString();
+    }
+
+    private static String identity(Target t, BitSet where, BitSet nulls) {
+        StringBuilder cond = new StringBuilder();
+        boolean first = true;
+        for (int i = where.nextSetBit(0); i >= 0; i = where.nextSetBit(i + 1)) {
+            if (!first) {
+                cond.append(" AND ");
+            }
+            first = false;
+            if (nulls.get(i)) {
+                cond.append(t.columns[i]).append(" IS NULL");
+            } else if (t.equality[i]) {
+                cond.append(t.columns[i]).append(" = ?::").append(t.types[i]);
+            } else {
+                cond.append(t.columns[i]).append("::text = (?::").append(t.types[i]).append(")::text");
+            }
+        }
+        if (first) {
+            throw new IllegalArgumentException("relation " + t.displayName() + ": no identity columns to find the row by");
+        }
+        if (!t.fullIdentity()) {
+            return cond.toString();
+        }
+        return "ctid = (SELECT ctid FROM ONLY " + t.qualifiedName + " WHERE " + cond + " LIMIT 1 FOR UPDATE)";
+    }
+}

@@ -1,0 +1,417 @@
+package org.mtm.applier.internal;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.Gid;
+import org.mtm.api.ReplicatedDdl;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Begin;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.BeginPrepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Commit;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.CommitPrepared;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Delete;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Insert;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.LogicalMessage;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Origin;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Prepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Relation;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Truncate;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Type;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Update;
+import org.mtm.applier.internal.pgoutput.RelationCache;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies one peer's decoded pgoutput stream, message by message, in stream order, on an
+ * {@link ApplySession}, and answers the 3PC: PREPARED/ABORTED after each {@code b}…{@code P} of an
+ * {@code MTM-} gid, COMMITTED after each {@code K}.
+ *
+ * <h2>What is applied</h2>
+ * <ul>
+ * <li>{@code b}…{@code P}: the row changes, then {@code PREPARE TRANSACTION '<gid>'} with the same gid,
+ *     then a PREPARED vote to the gid's origin node. A failure rolls back and votes ABORTED with the
+ *     SQLSTATE and message of {@link ApplyFailure} (lock bound or deadlock → 40P01). A gid outside the
+ *     {@code MTM-} space is a user's own two-phase transaction: prepared the same way, no vote.</li>
+ * <li>{@code K} / {@code r}: COMMIT / ROLLBACK PREPARED of the gid if it is prepared here, whichever
+ *     stream it comes from: a prepared transaction is finished anywhere only once its outcome is decided,
+ *     so the first finish seen wins and the others find nothing. COMMITTED is acknowledged to the origin of
+ *     an {@code MTM-} gid.</li>
+ * <li>{@code B}…{@code C}: a transaction that bypassed the gateway's commit (e.g. {@code application_name
+ *     = mtm_admin}), committed on its origin without 3PC: applied and committed here asynchronously.</li>
+ * <li>Not applied: a transaction with an {@code O} (origin) message — it was itself applied on the peer
+ *     from another node, which streams it to us directly (PostgreSQL 15 pgoutput cannot filter by
+ *     origin); changes of schema {@code mtm} except {@code mtm.local_tables}, and of tables listed in
+ *     {@code mtm.local_tables}; the row changes between a {@code mtm.ddl} message and its
+ *     {@code mtm.ddl_end}, which the re-executed statement produces itself.</li>
+ * </ul>
+ *
+ * <h2>Ordering</h2>
+ * Serial: each unit (a transaction, a K, an r) is finished before the next message is applied, so a
+ * K/r is done before any later change of the same stream, and commits keep the origin's order.
+ *
+ * <h2>Exactly once, across restarts of the receiver, the bundle, PostgreSQL or the node</h2>
+ * The replication origin's progress is written in the same WAL record as each PREPARE, COMMIT PREPARED,
+ * ROLLBACK PREPARED and COMMIT the applier runs ({@code pg_replication_origin_xact_setup} with the end LSN
+ * of the unit), and a (re)started receiver streams from that progress. The slot's confirmed position is
+ * only advanced to units finished here ({@link #takeFinished()}), so the slot never skips past work
+ * that is not durable here. The cases:
+ * <ol>
+ * <li>Stopped or crashed while applying a transaction, before its PREPARE/COMMIT: the open transaction
+ *     is rolled back (by the server when the connection goes, by recovery after a crash), the progress
+ *     was not advanced, the transaction is streamed again and applied once. No vote was sent.</li>
+ * <li>Stopped or crashed after PREPARE, before the vote left: the progress covers the PREPARE, so the
+ *     stream resumes after it and does not bring the {@code b} again; instead the receiver, when it
+ *     starts, votes PREPARED again for every {@code MTM-<peer>-…} transaction prepared here. (A
+ *     coordinator ignores votes for transactions it no longer waits for.)</li>
+ * <li>A {@code b} whose gid is already prepared here (re-delivered) is not applied again; it is voted
+ *     PREPARED again.</li>
+ * <li>Stopped or crashed after COMMIT PREPARED / ROLLBACK PREPARED: the progress covers it, the K/r is
+ *     not streamed again. A K or r for a gid not prepared here (finished already, finished through
+ *     another stream, or never prepared because it was voted down) does nothing. A COMMITTED ack lost
+ *     by a crash is not sent again: the coordinator stops waiting for it after its bound.</li>
+ * <li>Stopped between a plain COMMIT and the next message: the COMMIT carried the progress; nothing is
+ *     streamed twice.</li>
+ * <li>A transaction voted down is not prepared; its ROLLBACK PREPARED finds nothing here. If it is
+ *     streamed again after a restart it is applied again and voted again: harmless, the coordinator
+ *     decided at the first no.</li>
+ * </ol>
+ * A failure to apply a plain or user two-phase transaction cannot be voted on; it stops the stream
+ * (the receiver retries from the progress after a backoff), so nothing is skipped silently — except an
+ * UPDATE/DELETE of a plain transaction that finds no row, which is logged and passed over as PostgreSQL's
+ * own subscriber does.
+ *
+ * <p>Not thread-safe: one receiver thread drives it.
+ */
+final class StreamApplier {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamApplier.class);
+
+    private final int self;
+    private final int peer;
+    private final ApplySession session;
+    private final VoteSender votes;
+    private final BooleanSupplier stopping;
+    private final RelationCache relations = new RelationCache();
+
+    private RemoteTransaction txn;
+    private long finishedLsn;
+
+    StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping) {
+        this.self = self;
+        this.peer = peer;
+        this.session = session;
+        this.votes = votes;
+        this.stopping = stopping;
+    }
+
+    /**
+     * The end LSN of the last unit finished since the previous call (0 when none): everything up to it is
+     * durable here or needs nothing here, so the peer's slot may be confirmed to it.
+     */
+    long takeFinished() {
+        long lsn = finishedLsn;
+        finishedLsn = 0;
+        return lsn;
+    }
+
+    /** True between a begin and its commit/prepare. */
+    boolean inTransaction() {
+        return txn != null;
+    }
+
+    /**
+     * Applies one message.
+     *
+     * @throws SQLException          the apply connection failed, or a transaction that cannot be voted on
+     *                               failed: the receiver must reconnect and stream again from the progress
+     * @throws IllegalStateException the stream is out of order (same remedy)
+     */
+    void handle(PgOutputMessage message) throws SQLException {
+        switch (message.type()) {
+            case 'B' -> {
+                Begin b = (Begin) message;
+                open(new RemoteTransaction(null, b.finalLsn()));
+            }
+            case 'b' -> {
+                BeginPrepare b = (BeginPrepare) message;
+                open(new RemoteTransaction(b.gid(), b.endLsn()));
+            }
+            case 'O' -> current(message).fromElsewhere = true;
+            case 'R', 'Y' -> {
+                relations.accept(message);
+                if (message instanceof Relation r && LOG.isDebugEnabled()) {
+                    LOG.debug("node {}: relation {} from node {}", self, r, peer);
+                } else if (message instanceof Type t && LOG.isDebugEnabled()) {
+                    LOG.debug("node {}: type {} from node {}", self, t, peer);
+                }
+            }
+            case 'I', 'U', 'D' -> change(message);
+            case 'T' -> truncate((Truncate) message);
+            case 'M' -> logicalMessage((LogicalMessage) message);
+            case 'C' -> commit((Commit) message);
+            case 'P' -> prepare((Prepare) message);
+            case 'K' -> commitPrepared((CommitPrepared) message);
+            case 'r' -> rollbackPrepared((RollbackPrepared) message);
+            default -> throw new IllegalStateException("node " + self + ": unexpected pgoutput message " + message
+                    + " from node " + peer + " (streaming of in-progress transactions is not requested)");
+        }
+    }
+
+    // ---- transactions --------------------------------------------------------------------------------
+
+    private void open(RemoteTransaction t) {
+        if (txn != null) {
+            throw new IllegalStateException("node " + self + ": stream of node " + peer + " began a transaction inside "
+                    + txn.describe());
+        }
+        txn = t;
+    }
+
+    private RemoteTransaction current(PgOutputMessage m) {
+        if (txn == null) {
+            throw new IllegalStateException("node " + self + ": stream of node " + peer + " sent " + m
+                    + " outside a transaction");
+        }
+        return txn;
+    }
+
+    /** BEGIN here at the first thing that must run (the O message, if any, comes right after the begin). */
+    private boolean begun(RemoteTransaction t) throws SQLException {
+        if (!t.begun) {
+            t.begun = true;
+            t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null);
+            if (t.alreadyPrepared) {
+                LOG.info("node {}: {} from node {} is already prepared here; not applying it again", self, t.gid, peer);
+            }
+        }
+        return !t.alreadyPrepared;
+    }
+
+    private void change(PgOutputMessage m) throws SQLException {
+        RemoteTransaction t = current(m);
+        if (t.skipsChanges() || !begun(t)) {
+            return;
+        }
+        int relationId = switch (m.type()) {
+            case 'I' -> ((Insert) m).relationId();
+            case 'U' -> ((Update) m).relationId();
+            default -> ((Delete) m).relationId();
+        };
+        Target target = null;
+        try {
+            target = session.target(relations.require(relationId));
+            if (target == null) {
+                return;
+            }
+            switch (m.type()) {
+                case 'I' -> session.insert(target, ((Insert) m).newTuple());
+                case 'U' -> session.update(target, (Update) m);
+                default -> session.delete(target, (Delete) m);
+            }
+        } catch (RowMissingException e) {
+            rowMissing(t, e, target);
+        } catch (SQLException e) {
+            failed(t, e, target == null ? relations.require(relationId).qualifiedName() : target.displayName());
+        }
+    }
+
+    private void truncate(Truncate m) throws SQLException {
+        RemoteTransaction t = current(m);
+        if (t.skipsChanges() || !begun(t)) {
+            return;
+        }
+        try {
+            List<Target> targets = new ArrayList<>();
+            for (int i = 0; i < m.relationCount(); i++) {
+                Target target = session.target(relations.require(m.relationId(i)));
+                if (target != null) {
+                    targets.add(target);
+                }
+            }
+            if (!targets.isEmpty()) {
+                session.truncate(targets, m.restartIdentity(), m.cascade());
+            }
+        } catch (RowMissingException e) {
+            rowMissing(t, e, null);
+        } catch (SQLException e) {
+            failed(t, e, null);
+        }
+    }
+
+    private void logicalMessage(LogicalMessage m) throws SQLException {
+        if (!m.transactional()) {
+            LOG.debug("node {}: ignoring non-transactional message {} from node {}", self, m.prefix(), peer);
+            return;
+        }
+        RemoteTransaction t = current(m);
+        if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
+            t.inDdl = false;
+            return;
+        }
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || !begun(t)) {
+            return;
+        }
+        t.inDdl = true;
+        ReplicatedDdl ddl;
+        try {
+            ddl = ReplicatedDdl.decode(m.content());
+        } catch (IllegalArgumentException e) {
+            failed(t, new SQLException("undecodable DDL message from node " + peer + ": " + e.getMessage(), "XX000"), null);
+            return;
+        }
+        try {
+            session.executeDdl(ddl);
+            LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
+        } catch (RowMissingException e) {
+            rowMissing(t, e, null);
+        } catch (SQLException e) {
+            failed(t, e, null);
+        }
+    }
+
+    private void commit(Commit m) throws SQLException {
+        RemoteTransaction t = current(m);
+        txn = null;
+        if (!t.fromElsewhere && t.begun) {
+            try {
+                session.commit(m.endLsn(), m.commitTime());
+            } catch (RowMissingException e) {
+                // the last batch ran in full; only the missing row is passed over (see rowMissing)
+                LOG.warn("node {}: {} from node {}: {}", self, t.describe(), peer, e.getMessage());
+                session.commit(m.endLsn(), m.commitTime());
+            }
+        }
+        finished(m.endLsn());
+    }
+
+    private void prepare(Prepare m) throws SQLException {
+        RemoteTransaction t = current(m);
+        txn = null;
+        if (t.fromElsewhere) {
+            finished(m.endLsn());
+            return;
+        }
+        if (t.failed) { // rolled back and voted down already
+            finished(m.endLsn());
+            return;
+        }
+        try {
+            if (begun(t)) {
+                session.prepare(m.gid(), m.endLsn(), m.prepareTime());
+                LOG.debug("node {}: prepared {} from node {}", self, m.gid(), peer);
+            }
+        } catch (SQLException e) {
+            failed(t, e, session.currentRelation());
+            finished(m.endLsn());
+            return;
+        }
+        if (t.mtmGid != null) {
+            votes.send(t.mtmGid.originNode(), CommitMessage.of(Kind.PREPARED, t.mtmGid));
+        }
+        finished(m.endLsn());
+    }
+
+    private void commitPrepared(CommitPrepared m) throws SQLException {
+        outsideTransaction(m);
+        boolean done = session.commitPrepared(m.gid(), m.endLsn(), m.commitTime());
+        LOG.debug("node {}: COMMIT PREPARED {} from node {}: {}", self, m.gid(), peer, done ? "committed" : "not prepared here");
+        Gid gid = mtmGid(m.gid());
+        if (done && gid != null) {
+            votes.send(gid.originNode(), CommitMessage.of(Kind.COMMITTED, gid));
+        }
+        finished(m.endLsn());
+    }
+
+    private void rollbackPrepared(RollbackPrepared m) throws SQLException {
+        outsideTransaction(m);
+        boolean done = session.rollbackPrepared(m.gid(), m.rollbackEndLsn(), m.rollbackTime());
+        LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: {}", self, m.gid(), peer,
+                done ? "rolled back" : "not prepared here");
+        finished(m.rollbackEndLsn());
+    }
+
+    private void outsideTransaction(PgOutputMessage m) {
+        if (txn != null) {
+            throw new IllegalStateException("node " + self + ": stream of node " + peer + " sent " + m + " inside "
+                    + txn.describe());
+        }
+    }
+
+    private void finished(long endLsn) {
+        finishedLsn = Math.max(finishedLsn, endLsn);
+    }
+
+    // ---- failures ------------------------------------------------------------------------------------
+
+    /**
+     * The transaction cannot be applied here. An {@code MTM-} transaction is rolled back and voted down at
+     * once (the coordinator can abort everywhere without waiting for the PREPARE); the rest of it is
+     * skipped. Anything else — connection lost, receiver stopping, a transaction without a coordinator —
+     * is thrown to the receiver.
+     */
+    private void failed(RemoteTransaction t, SQLException e, String relation) throws SQLException {
+        if (ApplyFailure.lostConnection(e) || stopping.getAsBoolean() || t.mtmGid == null) {
+            throw e;
+        }
+        session.rollback();
+        t.failed = true;
+        ApplyFailure f = ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
+        if (f.sqlState().startsWith("40")) {
+            LOG.debug("node {}: voting ABORTED for {}: {}", self, t.gid, f.message());
+        } else {
+            LOG.info("node {}: voting ABORTED for {} from node {}: {} (SQLSTATE {})", self, t.gid, peer, f.message(),
+                    f.sqlState());
+        }
+        votes.send(t.mtmGid.originNode(), f.vote(t.mtmGid));
+    }
+
+    private void rowMissing(RemoteTransaction t, RowMissingException e, Target target) throws SQLException {
+        if (t.gid == null) {
+            LOG.warn("node {}: {} from node {}: {}; passing over it", self, t.describe(), peer, e.getMessage());
+            return;
+        }
+        failed(t, e, target == null ? session.currentRelation() : target.displayName());
+    }
+
+    private static Gid mtmGid(String gid) {
+        if (!Gid.isReserved(gid)) {
+            return null;
+        }
+        try {
+            return Gid.parse(gid);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** The transaction being received: plain ({@code gid == null}) or two-phase. */
+    private static final class RemoteTransaction {
+        final String gid;
+        final Gid mtmGid;
+        final long lsn;
+        boolean fromElsewhere;
+        boolean begun;
+        boolean alreadyPrepared;
+        boolean inDdl;
+        boolean failed;
+
+        RemoteTransaction(String gid, long lsn) {
+            this.gid = gid;
+            this.mtmGid = gid == null ? null : mtmGid(gid);
+            this.lsn = lsn;
+        }
+
+        boolean skipsChanges() {
+            return fromElsewhere || alreadyPrepared || failed || inDdl;
+        }
+
+        String describe() {
+            return gid != null ? "transaction " + gid : "transaction committed at " + org.mtm.applier.internal.pgoutput.Lsn.format(lsn);
+        }
+    }
+}

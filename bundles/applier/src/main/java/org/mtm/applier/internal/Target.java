@@ -1,0 +1,83 @@
+package org.mtm.applier.internal;
+
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Column;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Relation;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.ReplicaIdentity;
+
+/**
+ * A relation of the origin's stream as this node applies it: the origin's description ({@code R}
+ * message), the local type of each of its columns (looked up by column name, so the local column order
+ * does not matter) and the prepared statements built for it. A new {@code R} for the same oid makes a
+ * new target; the old one's statements are closed.
+ */
+final class Target {
+    final Relation relation;
+    /** {@code "schema"."name"}. */
+    final String qualifiedName;
+    /** Quoted column names, in the origin's column order (the order of TupleData). */
+    final String[] columns;
+    /** Local type of each column without modifier ({@code format_type(oid, NULL)}), qualified unless in pg_catalog. */
+    final String[] types;
+    /** True when the local type has a default btree equality (or is a string type): compare with {@code =}. */
+    final boolean[] equality;
+    /** Column indexes of the replica identity key (flagged K in the relation message). */
+    final int[] keyColumns;
+
+    private final Map<Object, PreparedStatement> statements = new HashMap<>();
+
+    Target(Relation relation, String[] types, boolean[] equality) {
+        this.relation = relation;
+        this.qualifiedName = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        List<Column> cols = relation.columns();
+        this.columns = new String[cols.size()];
+        List<Integer> keys = new ArrayList<>();
+        for (int i = 0; i < cols.size(); i++) {
+            columns[i] = Sql.quoteIdent(cols.get(i).name());
+            if (cols.get(i).isKey()) {
+                keys.add(i);
+            }
+        }
+        this.keyColumns = keys.stream().mapToInt(Integer::intValue).toArray();
+        this.types = types.clone();
+        this.equality = equality.clone();
+    }
+
+    /** REPLICA IDENTITY FULL: the old row is identified by all its columns. */
+    boolean fullIdentity() {
+        return relation.replicaIdentity() == ReplicaIdentity.FULL;
+    }
+
+    /** Schema and name as the origin spells them, for messages. */
+    String displayName() {
+        return relation.qualifiedName();
+    }
+
+    PreparedStatement statement(Object shape) {
+        return statements.get(shape);
+    }
+
+    void remember(Object shape, PreparedStatement statement) {
+        statements.put(shape, statement);
+    }
+
+    int statementCount() {
+        return statements.size();
+    }
+
+    void close() {
+        for (PreparedStatement ps : statements.values()) {
+            try {
+                ps.close();
+            } catch (SQLException e) {
+                // the connection is going away or already gone: nothing to release
+            }
+        }
+        statements.clear();
+    }
+}

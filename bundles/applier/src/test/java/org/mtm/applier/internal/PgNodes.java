@@ -1,0 +1,152 @@
+package org.mtm.applier.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.rules.ExternalResource;
+import org.mtm.api.ClusterNode;
+import org.mtm.api.Endpoint;
+import org.mtm.api.Replication;
+import org.mtm.postgres.internal.ManagedPostgres;
+
+/**
+ * Real PostgreSQL 15 servers for the applier's tests, node ids 1..n, each with what cluster init
+ * creates: publication {@code mtm_publication}, a two-phase pgoutput slot {@code mtm_slot_<j>} and a
+ * replication origin {@code mtm_node_<j>} per other node j, and the {@code mtm.local_tables} table.
+ */
+final class PgNodes extends ExternalResource {
+    private final int count;
+    private final List<ManagedPostgres> servers = new ArrayList<>();
+    private Path root;
+
+    PgNodes(int count) {
+        this.count = count;
+    }
+
+    @Override
+    protected void before() throws Throwable {
+        root = Files.createTempDirectory(Path.of("/tmp"), "mtm-applier-test-");
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+        for (int i = 1; i <= count; i++) {
+            Path dir = root.resolve("node" + i);
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            servers.add(ManagedPostgres.builder().dataDirectory(dir).port(0).superuser("mtmuser").database("mydb")
+                    .maxConnections(40).maxNodes(3).build());
+        }
+        CompletableFuture.allOf(servers.stream().map(s -> CompletableFuture.runAsync(s::start))
+                .toArray(CompletableFuture[]::new)).join();
+        for (int i = 1; i <= count; i++) {
+            try (Connection c = node(i).connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA mtm");
+                st.execute("CREATE TABLE mtm.local_tables (rel_schema name NOT NULL, rel_name name NOT NULL,"
+                        + " PRIMARY KEY (rel_schema, rel_name))");
+                st.execute("CREATE PUBLICATION " + Replication.PUBLICATION + " FOR ALL TABLES");
+                for (int j = 1; j <= count; j++) {
+                    if (j != i) {
+                        st.execute("SELECT pg_create_logical_replication_slot('" + Replication.slotName(j)
+                                + "', 'pgoutput', false, true)");
+                        st.execute("SELECT pg_replication_origin_create('" + Replication.originName(j) + "')");
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void after() {
+        for (ManagedPostgres s : servers) {
+            try {
+                s.stop();
+            } catch (RuntimeException e) {
+                s.kill();
+            }
+        }
+        if (root != null) {
+            try (Stream<Path> all = Files.walk(root)) {
+                all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException e) {
+                // best effort
+            }
+        }
+    }
+
+    ManagedPostgres node(int id) {
+        return servers.get(id - 1);
+    }
+
+    /** Node {@code id} as the cluster configuration describes it (transport address unused here). */
+    ClusterNode clusterNode(int id) {
+        return new ClusterNode(id, node(id).conninfo(), new Endpoint("127.0.0.1", 1));
+    }
+
+    /** Runs statements on node {@code id}, each in its own transaction. */
+    void exec(int id, String... sql) throws SQLException {
+        try (Connection c = node(id).connect(); Statement st = c.createStatement()) {
+            for (String s : sql) {
+                st.execute(s);
+            }
+        }
+    }
+
+    /** Runs statements on every node. */
+    void execEverywhere(String... sql) throws SQLException {
+        for (int i = 1; i <= count; i++) {
+            exec(i, sql);
+        }
+    }
+
+    /** First column of the first row, as text (null for SQL NULL or no row). */
+    String query(int id, String sql) throws SQLException {
+        try (Connection c = node(id).connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    /** First column of the first row on an open statement's connection (inside its transaction). */
+    String queryIn(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    long count(int id, String sql) throws SQLException {
+        return Long.parseLong(query(id, sql));
+    }
+
+    /** md5 of a table's rows in a fixed order (duplicates count). */
+    String md5(int id, String table) throws SQLException {
+        return query(id, "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM " + table + " t");
+    }
+
+    boolean prepared(int id, String gid) throws SQLException {
+        return count(id, "SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + gid + "'") == 1;
+    }
+
+    /** Rolls back every prepared transaction left on every node (test cleanup). */
+    void rollbackAllPrepared() throws SQLException {
+        for (int i = 1; i <= count; i++) {
+            try (Connection c = node(i).connect(); Statement st = c.createStatement()) {
+                List<String> gids = new ArrayList<>();
+                try (ResultSet rs = st.executeQuery("SELECT gid FROM pg_prepared_xacts")) {
+                    while (rs.next()) {
+                        gids.add(rs.getString(1));
+                    }
+                }
+                for (String g : gids) {
+                    st.execute("ROLLBACK PREPARED '" + g + "'");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,405 @@
+package org.mtm.applier.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.After;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.ReplicatedDdl;
+
+/**
+ * The applier on real PostgreSQL 15 servers: node 1 (A) is the origin, where the test runs transactions
+ * with plain JDBC as the gateway would; node 2 (B) runs a {@link Receiver} streaming from A's slot
+ * {@code mtm_slot_2} and applying into B. Votes are recorded.
+ */
+public class ReplicationApplyTest {
+    private static final int A = 1;
+    private static final int B = 2;
+    private static final long LOCK_BOUND_MS = 500;
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @ClassRule
+    public static final PgNodes NODES = new PgNodes(2);
+
+    @Rule
+    public final Timeout timeout = Timeout.seconds(90);
+
+    private final RecordedVotes votes = new RecordedVotes();
+    private final List<Receiver> receivers = new ArrayList<>();
+
+    @After
+    public void stopReceivers() throws SQLException {
+        receivers.forEach(Receiver::stop);
+        NODES.rollbackAllPrepared();
+    }
+
+    private Receiver startReceiver(int self, int peer, RecordedVotes sink, long lockBoundMs) {
+        Receiver r = new Receiver(self, NODES.clusterNode(peer), NODES.node(self), sink,
+                new ApplierSettings(lockBoundMs, 1)).start();
+        receivers.add(r);
+        return r;
+    }
+
+    private Receiver startReceiverOnB() {
+        return startReceiver(B, A, votes, LOCK_BOUND_MS);
+    }
+
+    /** BEGIN; statements; PREPARE TRANSACTION 'MTM-1-<xid>-1' on A, as the gateway does; returns the gid. */
+    private static String prepareOnA(String... statements) throws SQLException {
+        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            for (String s : statements) {
+                st.execute(s);
+            }
+            String gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + gid + "'");
+            return gid;
+        }
+    }
+
+    private static void createOnBoth(String... ddl) throws SQLException {
+        NODES.execEverywhere(ddl);
+    }
+
+    /** Rows written on A only (a plain transaction, replicated), then awaited on B. */
+    private static void seedOnA(String table, String... sql) throws Exception {
+        NODES.exec(A, sql);
+        assertSameOnBoth(table);
+    }
+
+    private static void assertSameOnBoth(String table) throws Exception {
+        Await.until(WAIT, table + " identical on A and B", () -> NODES.md5(A, table).equals(NODES.md5(B, table)));
+        assertEquals(NODES.md5(A, table), NODES.md5(B, table));
+    }
+
+    // ---- two-phase commit ------------------------------------------------------------------------------
+
+    @Test
+    public void preparedOnOriginIsPreparedHereWithTheSameGidThenCommitted() throws Exception {
+        createOnBoth("CREATE TABLE tp (id int PRIMARY KEY, v text)");
+        startReceiverOnB();
+        seedOnA("tp", "INSERT INTO tp VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+        String gid = prepareOnA("INSERT INTO tp VALUES (4, 'four')", "UPDATE tp SET v = 'TWO' WHERE id = 2",
+                "DELETE FROM tp WHERE id = 3", "UPDATE tp SET id = 10 WHERE id = 1");
+
+        RecordedVotes.Sent vote = votes.await(Kind.PREPARED, gid, WAIT);
+        assertEquals("the vote goes to the origin", A, vote.node());
+        assertTrue("B holds a prepared transaction with the same gid", NODES.prepared(B, gid));
+        assertEquals("nothing visible on B before the commit", "3", NODES.query(B, "SELECT count(*) FROM tp"));
+
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertFalse(NODES.prepared(B, gid));
+        assertSameOnBoth("tp");
+        assertEquals("{2,4,10}", NODES.query(B, "SELECT array_agg(id ORDER BY id)::text FROM tp"));
+        assertEquals(1, votes.count(Kind.PREPARED, gid));
+        assertEquals(1, votes.count(Kind.COMMITTED, gid));
+    }
+
+    @Test
+    public void rollbackPreparedOnOriginRollsBackHere() throws Exception {
+        createOnBoth("CREATE TABLE rb (id int PRIMARY KEY)");
+        startReceiverOnB();
+        String gid = prepareOnA("INSERT INTO rb VALUES (1)");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        assertTrue(NODES.prepared(B, gid));
+
+        NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'", "INSERT INTO rb VALUES (2)");
+        Await.until(WAIT, "prepared copy rolled back on B", () -> !NODES.prepared(B, gid));
+        assertSameOnBoth("rb");
+        assertEquals("2", NODES.query(B, "SELECT string_agg(id::text, ',') FROM rb"));
+        assertEquals(0, votes.count(Kind.COMMITTED, gid));
+    }
+
+    @Test
+    public void lockHeldHereEndsInBoundedAbortVoteNamingTheRelation() throws Exception {
+        createOnBoth("CREATE TABLE lk (id int PRIMARY KEY, n int)");
+        startReceiverOnB();
+        seedOnA("lk", "INSERT INTO lk VALUES (1, 0), (2, 0)");
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("UPDATE lk SET n = n + 100 WHERE id = 1"); // a local writer on B holds the row
+
+            long start = System.nanoTime();
+            String gid = prepareOnA("UPDATE lk SET n = n + 1 WHERE id = 1");
+            RecordedVotes.Sent vote = votes.await(Kind.ABORTED, gid, Duration.ofMillis(LOCK_BOUND_MS + 5000));
+            long waitedMs = (vote.atNanos() - start) / 1_000_000;
+            CommitMessage m = vote.message();
+            assertEquals(A, vote.node());
+            assertEquals("40P01", m.sqlState());
+            assertTrue(m.message(), m.message().startsWith("[multimaster] node 2 could not apply transaction " + gid));
+            assertTrue(m.message(), m.message().contains("public.lk"));
+            assertTrue(m.message(), m.message().endsWith("conflicting with a concurrent transaction; retry"));
+            assertTrue("waited for the lock bound, got " + waitedMs + " ms", waitedMs >= LOCK_BOUND_MS);
+            assertTrue("bounded wait, got " + waitedMs + " ms", waitedMs < LOCK_BOUND_MS + 4000);
+            assertFalse("nothing prepared on B", NODES.prepared(B, gid));
+            assertEquals(0, votes.count(Kind.PREPARED, gid));
+
+            NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
+            st.execute("ROLLBACK");
+        }
+        // the stream goes on: the next transaction applies
+        String next = prepareOnA("UPDATE lk SET n = n + 1 WHERE id = 2");
+        votes.await(Kind.PREPARED, next, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        assertSameOnBoth("lk");
+    }
+
+    // ---- DDL, TRUNCATE, column kinds, replica identity -------------------------------------------------
+
+    private static void emit(Statement st, String prefix, byte[] content) throws SQLException {
+        try (PreparedStatement ps = st.getConnection().prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)")) {
+            ps.setString(1, prefix);
+            ps.setBytes(2, content);
+            ps.execute();
+        }
+    }
+
+    /** The gateway's way of running a global DDL statement inside the transaction. */
+    private static void ddl(Statement st, String searchPath, String role, String statement) throws SQLException {
+        emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl(searchPath, role, statement).encode());
+        st.execute("SET LOCAL search_path = " + searchPath);
+        st.execute("SET LOCAL ROLE " + role);
+        st.execute(statement);
+        st.execute("RESET ROLE");
+        st.execute("RESET search_path");
+        emit(st, ReplicatedDdl.END_PREFIX, new byte[0]);
+    }
+
+    @Test
+    public void ddlRunsHereOnceWithTheOriginsSearchPathAndRoleAndItsRowsAreNotAppliedTwice() throws Exception {
+        createOnBoth("DO $$BEGIN CREATE ROLE ddl_owner; EXCEPTION WHEN duplicate_object THEN NULL; END$$",
+                "CREATE SCHEMA ddl_s AUTHORIZATION ddl_owner");
+        startReceiverOnB();
+        String gid;
+        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            ddl(st, "ddl_s, public", "ddl_owner",
+                    "CREATE TABLE made AS SELECT g AS id, 'row ' || g AS v FROM generate_series(1, 5) g");
+            st.execute("INSERT INTO ddl_s.made VALUES (6, 'row 6')");
+            ddl(st, "ddl_s", "ddl_owner", "ALTER TABLE made ADD PRIMARY KEY (id)");
+            st.execute("UPDATE ddl_s.made SET v = 'six' WHERE id = 6");
+            gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + gid + "'");
+        }
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+
+        assertEquals("6", NODES.query(B, "SELECT count(*) FROM ddl_s.made"));
+        assertEquals("ddl_owner", NODES.query(B, "SELECT tableowner FROM pg_tables WHERE schemaname = 'ddl_s' AND tablename = 'made'"));
+        assertEquals("made_pkey", NODES.query(B, "SELECT conname FROM pg_constraint WHERE conrelid = 'ddl_s.made'::regclass"));
+        assertSameOnBoth("ddl_s.made");
+
+        // later changes to the new table go by its new relation description
+        NODES.exec(A, "UPDATE ddl_s.made SET v = 'one' WHERE id = 1", "DELETE FROM ddl_s.made WHERE id = 2");
+        assertSameOnBoth("ddl_s.made");
+    }
+
+    @Test
+    public void truncateWithCascadeAndRestartIdentity() throws Exception {
+        createOnBoth("CREATE TABLE tr_parent (id serial PRIMARY KEY, v text)",
+                "CREATE TABLE tr_child (id int PRIMARY KEY, parent int REFERENCES tr_parent)");
+        startReceiverOnB();
+        NODES.exec(A, "INSERT INTO tr_parent (v) VALUES ('a'), ('b')", "INSERT INTO tr_child VALUES (1, 1), (2, 2)");
+        assertSameOnBoth("tr_child");
+        NODES.exec(B, "SELECT nextval('tr_parent_id_seq')"); // B's own sequence moved
+
+        String gid = prepareOnA("TRUNCATE tr_parent RESTART IDENTITY CASCADE", "INSERT INTO tr_parent (v) VALUES ('c')");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertSameOnBoth("tr_parent");
+        assertSameOnBoth("tr_child");
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM tr_child"));
+        assertEquals("1|c", NODES.query(B, "SELECT id || '|' || v FROM tr_parent"));
+        assertEquals("RESTART IDENTITY reset B's sequence", "f", NODES.query(B, "SELECT is_called FROM tr_parent_id_seq"));
+    }
+
+    @Test
+    public void nullsUnchangedToastAndTypesSurviveUpdates() throws Exception {
+        createOnBoth("CREATE TABLE tt (id int PRIMARY KEY, big text, small text, n numeric(10,2), ts timestamptz,"
+                + " tags text[], doc jsonb, flag bool, raw bytea, u uuid)");
+        startReceiverOnB();
+        String big = "(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 400) g)"; // 12.8 kB, stored out of line
+        NODES.exec(A, "INSERT INTO tt VALUES (1, " + big + ", 'a', NULL, '2024-02-29 12:34:56.789+03', '{x,\"y z\",NULL}',"
+                + " '{\"k\": [1, 2]}', true, '\\x00ff', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
+                "INSERT INTO tt (id) VALUES (2)");
+        assertSameOnBoth("tt");
+        assertEquals("the big value is TOASTed on A", "t",
+                NODES.query(A, "SELECT pg_column_size(big) < length(big) OR pg_column_size(big) > 2000 FROM tt WHERE id = 1"));
+
+        // big is unchanged: pgoutput sends it as 'u', the applier leaves it out of SET
+        String gid = prepareOnA("UPDATE tt SET small = 'b', n = 12.5 WHERE id = 1", "UPDATE tt SET small = NULL, flag = NULL WHERE id = 1",
+                "UPDATE tt SET big = 'now small', n = -1 WHERE id = 2");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        assertSameOnBoth("tt");
+        assertEquals(NODES.query(A, "SELECT md5(big) FROM tt WHERE id = 1"), NODES.query(B, "SELECT md5(big) FROM tt WHERE id = 1"));
+        assertNull(NODES.query(B, "SELECT small FROM tt WHERE id = 1"));
+    }
+
+    @Test
+    public void replicaIdentityFullChangesExactlyOneOfDuplicateRows() throws Exception {
+        createOnBoth("CREATE TABLE fu (a int, j json, p point, t text)", "ALTER TABLE fu REPLICA IDENTITY FULL");
+        startReceiverOnB();
+        NODES.exec(A, "INSERT INTO fu VALUES (1, '{\"x\": 1}', '(1,2)', 'dup'), (1, '{\"x\": 1}', '(1,2)', 'dup'),"
+                + " (2, NULL, NULL, NULL), (3, '[]', '(0,0)', 'three')");
+        assertSameOnBoth("fu");
+        String gid = prepareOnA("UPDATE fu SET t = 'changed' WHERE ctid = (SELECT ctid FROM fu WHERE a = 1 LIMIT 1)",
+                "DELETE FROM fu WHERE a = 2", "UPDATE fu SET p = '(5,5)' WHERE a = 3");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        assertSameOnBoth("fu");
+        assertEquals("dup,changed", NODES.query(B, "SELECT string_agg(t, ',' ORDER BY t DESC) FROM fu WHERE a = 1"));
+    }
+
+    // ---- what is not applied ------------------------------------------------------------------------------
+
+    @Test
+    public void plainTransactionsUserGidsLocalTablesAndTheMtmSchema() throws Exception {
+        createOnBoth("CREATE TABLE pl (id int PRIMARY KEY)", "CREATE TABLE loc (id int PRIMARY KEY)",
+                "CREATE TABLE mtm.node_state (k text PRIMARY KEY, v text)");
+        startReceiverOnB();
+        NODES.exec(A, "INSERT INTO pl VALUES (1)", "INSERT INTO mtm.node_state VALUES ('a', 'only on A')",
+                "INSERT INTO mtm.local_tables VALUES ('public', 'loc')");
+        assertSameOnBoth("pl");
+        assertSameOnBoth("mtm.local_tables");
+        NODES.exec(A, "INSERT INTO loc VALUES (1)", "INSERT INTO pl VALUES (2)");
+        assertSameOnBoth("pl");
+        assertEquals("changes of a local table are not applied", "0", NODES.query(B, "SELECT count(*) FROM loc"));
+        assertEquals("node-local mtm state is not applied", "0", NODES.query(B, "SELECT count(*) FROM mtm.node_state"));
+
+        // a user's own two-phase transaction: prepared with the same gid, no vote
+        NODES.exec(A, "BEGIN; INSERT INTO pl VALUES (3); PREPARE TRANSACTION 'user tx ''quoted'''");
+        Await.until(WAIT, "user gid prepared on B", () -> NODES.prepared(B, "user tx ''quoted''"));
+        NODES.exec(A, "COMMIT PREPARED 'user tx ''quoted'''");
+        assertSameOnBoth("pl");
+        assertEquals("no vote for transactions without an MTM gid", List.of(), votes.all());
+    }
+
+    @Test
+    public void transactionsAppliedFromElsewhereAreNotSentBack() throws Exception {
+        createOnBoth("CREATE TABLE both_ways (id int PRIMARY KEY, origin int)");
+        RecordedVotes votesOnA = new RecordedVotes();
+        startReceiverOnB();
+        startReceiver(A, B, votesOnA, LOCK_BOUND_MS); // A also applies what B streams
+        String gidA = prepareOnA("INSERT INTO both_ways VALUES (1, 1)");
+        votes.await(Kind.PREPARED, gidA, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gidA + "'");
+        votes.await(Kind.COMMITTED, gidA, WAIT);
+
+        String gidB;
+        try (Connection c = NODES.node(B).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("INSERT INTO both_ways VALUES (2, 2)");
+            gidB = "MTM-2-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + gidB + "'");
+        }
+        assertEquals(B, votesOnA.await(Kind.PREPARED, gidB, WAIT).node());
+        NODES.exec(B, "COMMIT PREPARED '" + gidB + "'", "INSERT INTO both_ways VALUES (3, 2)");
+        votesOnA.await(Kind.COMMITTED, gidB, WAIT);
+        assertSameOnBoth("both_ways");
+        assertEquals("1:1,2:2,3:2", NODES.query(A, "SELECT string_agg(id || ':' || origin, ',' ORDER BY id) FROM both_ways"));
+        assertEquals("A's transaction came back to A neither as a vote nor as a prepare", 0, votesOnA.of(gidA).size());
+        assertEquals(0, votes.of(gidB).size());
+    }
+
+    // ---- restarts ----------------------------------------------------------------------------------------
+
+    @Test
+    public void receiverRestartedAfterPrepareVotesAgainAndAppliesNothingTwice() throws Exception {
+        createOnBoth("CREATE TABLE rs (id int PRIMARY KEY, n int)");
+        Receiver first = startReceiverOnB();
+        seedOnA("rs", "INSERT INTO rs VALUES (1, 0)");
+        String gid = prepareOnA("UPDATE rs SET n = n + 1", "INSERT INTO rs VALUES (2, 0)");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        first.stop();
+        votes.clear();
+
+        startReceiverOnB();
+        assertEquals("voted again on restart", A, votes.await(Kind.PREPARED, gid, WAIT).node());
+        assertTrue(NODES.prepared(B, gid));
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertSameOnBoth("rs");
+        assertEquals("1,0", NODES.query(B, "SELECT string_agg(n::text, ',' ORDER BY id) FROM rs"));
+    }
+
+    @Test
+    public void receiverStoppedWhileWaitingForALockStopsPromptlyAndLosesNothing() throws Exception {
+        createOnBoth("CREATE TABLE st (id int PRIMARY KEY, n int)");
+        Receiver patient = startReceiver(B, A, votes, 60_000);
+        seedOnA("st", "INSERT INTO st VALUES (1, 0)");
+        String gid;
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM st WHERE id = 1 FOR UPDATE");
+            gid = prepareOnA("INSERT INTO st VALUES (2, 0)", "UPDATE st SET n = n + 1 WHERE id = 1");
+            Await.until(WAIT, "the apply backend waits for the lock", () -> NODES.count(B,
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1' AND wait_event_type = 'Lock'") == 1);
+            long start = System.nanoTime();
+            patient.stop();
+            assertTrue("stop returns promptly", System.nanoTime() - start < 3_000_000_000L);
+            st.execute("ROLLBACK");
+        }
+        assertEquals("no vote for an interrupted apply", 0, votes.of(gid).size());
+        assertFalse(NODES.prepared(B, gid));
+
+        startReceiverOnB();
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertSameOnBoth("st");
+        assertEquals("1", NODES.query(B, "SELECT n FROM st WHERE id = 1"));
+    }
+
+    @Test
+    public void killOfThisNodesPostgresAppliesEverythingExactlyOnce() throws Exception {
+        createOnBoth("CREATE TABLE kl (n int)", "ALTER TABLE kl REPLICA IDENTITY FULL"); // no key: a duplicate would show
+        startReceiverOnB();
+        String committed = prepareOnA("INSERT INTO kl VALUES (0)");
+        votes.await(Kind.PREPARED, committed, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + committed + "'");
+        String pending = prepareOnA("INSERT INTO kl VALUES (-1)");
+        votes.await(Kind.PREPARED, pending, WAIT);
+
+        // plain transactions keep streaming while B's PostgreSQL is killed
+        Thread writer = new Thread(() -> {
+            try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+                for (int i = 1; i <= 300; i++) {
+                    st.execute("INSERT INTO kl VALUES (" + i + ")");
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        writer.start();
+        Await.until(WAIT, "B applied some of them", () -> NODES.count(B, "SELECT count(*) FROM kl") > 20);
+        NODES.node(B).kill();
+        writer.join();
+        votes.clear();
+        NODES.node(B).start();
+
+        assertEquals("the PREPARE survived the crash and is voted again", A, votes.await(Kind.PREPARED, pending, WAIT).node());
+        NODES.exec(A, "COMMIT PREPARED '" + pending + "'");
+        votes.await(Kind.COMMITTED, pending, WAIT);
+        assertSameOnBoth("kl");
+        assertEquals("302", NODES.query(B, "SELECT count(*) FROM kl"));
+        assertEquals("302", NODES.query(B, "SELECT count(DISTINCT n) FROM kl"));
+    }
+}
