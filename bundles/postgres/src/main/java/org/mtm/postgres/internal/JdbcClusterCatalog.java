@@ -8,12 +8,16 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.mtm.api.ClusterCatalog;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterConfigListener;
 import org.mtm.api.Endpoint;
 import org.mtm.api.LocalDatabase;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -37,7 +41,8 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
     static final long RELOAD_MILLIS = 5_000;
 
     private final LocalDatabase database;
-    private final List<ClusterConfigListener> listeners = new CopyOnWriteArrayList<>();
+    private final BundleContext context;
+    private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     // one thread: every listener sees configurations in the order they were stored, never an older one last
     private final ExecutorService dispatcher = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "mtm-catalog-listeners");
@@ -46,10 +51,16 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
     });
     private final ConfigWatcher watcher;
 
+    /** Without OSGi: listeners come through {@link #addListener}. */
+    public JdbcClusterCatalog(LocalDatabase database) throws SQLException {
+        this(database, null);
+    }
+
     /** Installs the schema on {@code database}, loads the configuration and starts watching it. */
     @Activate
-    public JdbcClusterCatalog(@Reference LocalDatabase database) throws SQLException {
+    public JdbcClusterCatalog(@Reference(name = "database") LocalDatabase database, BundleContext context) throws SQLException {
         this.database = database;
+        this.context = context;
         Optional<ClusterConfig> initial;
         try (Connection c = database.connect()) {
             CatalogSchema.install(c);
@@ -64,19 +75,58 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
         this.watcher = new ConfigWatcher(database::connect, initial, this::changed, POLL_MILLIS, RELOAD_MILLIS).start();
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
+    /** Adds a listener; it is told the current configuration at once, then every change. */
     public void addListener(ClusterConfigListener listener) {
-        listeners.add(listener);
-        dispatcher.execute(() -> {
-            if (listeners.contains(listener)) {
-                call(listener, watcher.current());
+        subscribe(new Subscriber(listener, () -> listener, () -> { }));
+    }
+
+    public void removeListener(ClusterConfigListener listener) {
+        unsubscribe(listener);
+    }
+
+    /**
+     * The whiteboard. Bound by reference, not by service object: a listener's own component often needs
+     * this catalog (transport, consensus), so fetching it while the catalog itself is being activated for
+     * that component would be a cycle. The dispatcher thread fetches it later.
+     */
+    @Reference(name = "listener", service = ClusterConfigListener.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindListener")
+    void bindListener(ServiceReference<ClusterConfigListener> reference) {
+        BundleContext ctx = context;
+        subscribe(new Subscriber(reference, () -> ctx.getService(reference), () -> ctx.ungetService(reference)));
+    }
+
+    void unbindListener(ServiceReference<ClusterConfigListener> reference) {
+        unsubscribe(reference);
+    }
+
+    private void subscribe(Subscriber s) {
+        subscribers.add(s);
+        dispatch(() -> {
+            if (subscribers.contains(s)) {
+                s.tell(watcher.current());
             }
         });
     }
 
-    public void removeListener(ClusterConfigListener listener) {
-        listeners.remove(listener);
+    private void unsubscribe(Object key) {
+        for (Subscriber s : subscribers) {
+            if (s.key.equals(key)) {
+                subscribers.remove(s);
+                if (!dispatch(s::release)) {
+                    s.release();
+                }
+            }
+        }
+    }
+
+    private boolean dispatch(Runnable task) {
+        try {
+            dispatcher.execute(task);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false; // deactivated
+        }
     }
 
     @Deactivate
@@ -94,19 +144,52 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
 
     private void changed(Optional<ClusterConfig> config) {
         LOG.info("cluster configuration changed: {}", config.map(CatalogStore::describe).orElse("none"));
-        dispatcher.execute(() -> {
+        dispatch(() -> {
             Optional<ClusterConfig> latest = watcher.current();
-            for (ClusterConfigListener l : listeners) {
-                call(l, latest);
+            for (Subscriber s : subscribers) {
+                s.tell(latest);
             }
         });
     }
 
-    private static void call(ClusterConfigListener listener, Optional<ClusterConfig> config) {
-        try {
-            listener.clusterConfigChanged(config);
-        } catch (RuntimeException e) {
-            LOG.error("cluster configuration listener {} failed", listener, e);
+    /** A listener and how to get and release it; used on the dispatcher thread only (release aside). */
+    private static final class Subscriber {
+        final Object key;
+        private final Supplier<ClusterConfigListener> obtain;
+        private final Runnable release;
+        private volatile ClusterConfigListener listener;
+
+        Subscriber(Object key, Supplier<ClusterConfigListener> obtain, Runnable release) {
+            this.key = key;
+            this.obtain = obtain;
+            this.release = release;
+        }
+
+        void tell(Optional<ClusterConfig> config) {
+            ClusterConfigListener l = listener;
+            try {
+                if (l == null) {
+                    l = obtain.get();
+                    if (l == null) {
+                        return; // unregistered meanwhile
+                    }
+                    listener = l;
+                }
+                l.clusterConfigChanged(config);
+            } catch (RuntimeException e) {
+                LOG.error("cluster configuration listener {} failed", l == null ? key : l, e);
+            }
+        }
+
+        void release() {
+            if (listener != null) {
+                listener = null;
+                try {
+                    release.run();
+                } catch (RuntimeException e) {
+                    LOG.debug("releasing listener {}: {}", key, e.getMessage());
+                }
+            }
         }
     }
 

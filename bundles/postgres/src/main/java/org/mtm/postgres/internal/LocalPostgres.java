@@ -96,7 +96,7 @@ public final class LocalPostgres {
     public LocalPostgres(BundleContext context, Config config) {
         this.context = context;
         this.systemBundle = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION);
-        apply(config);
+        start(parse(config));
     }
 
     /** Other keys of org.mtm.node (transport, gateway) change without touching the database. */
@@ -111,16 +111,16 @@ public final class LocalPostgres {
             supervisor.close(false); // the next start adopts the server, restarting it if its settings changed
             supervisor = null;
         }
-        apply(config);
+        start(next);
     }
 
-    private synchronized void apply(Config config) {
-        options = parse(config);
-        if (options == null) {
-            return;
+    private synchronized void start(DatabaseOptions next) {
+        options = next;
+        if (next == null) {
+            return; // parse() said why
         }
         try {
-            supervisor = new DatabaseSupervisor(options, this::register).start();
+            supervisor = new DatabaseSupervisor(next, this::register).start();
         } catch (IllegalArgumentException e) {
             LOG.error("local database configuration (PID org.mtm.node) is unusable: {}", e.getMessage());
         }

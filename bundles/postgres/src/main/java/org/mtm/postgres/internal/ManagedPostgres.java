@@ -138,10 +138,16 @@ public final class ManagedPostgres implements LocalDatabase {
         all.forEach(ProcessHandle::destroyForcibly); // postmaster first: no orderly restart of children
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (ProcessHandle p : all) {
-            try {
-                p.onExit().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (Exception e) {
-                throw failure("process " + p.pid() + " of PostgreSQL did not die after SIGKILL", e);
+            while (alive(p)) {
+                if (System.nanoTime() > deadline) {
+                    throw failure("process " + p.pid() + " of PostgreSQL did not die after SIGKILL", null);
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ManagedPostgresException("interrupted while killing PostgreSQL " + dataDir);
+                }
             }
         }
         LOG.info("killed PostgreSQL {} (postmaster pid {})", dataDir, postmaster.get().pid());
@@ -321,6 +327,7 @@ public final class ManagedPostgres implements LocalDatabase {
             }
         } else {
             adopted = false;
+            clearZombieLock();
             startServer(portChosenNow);
         }
         awaitConnections();
@@ -510,6 +517,18 @@ public final class ManagedPostgres implements LocalDatabase {
         }
     }
 
+    /**
+     * A postmaster that died but was not reaped yet (a zombie) still answers kill(pid, 0), so the new
+     * server would take its lock file for a live one and refuse to start. It has exited: the lock is stale.
+     */
+    private void clearZombieLock() throws IOException {
+        Optional<ProcessHandle> stale = readPidFile().flatMap(p -> ProcessHandle.of(p.pid()));
+        if (stale.isPresent() && stale.get().isAlive() && !alive(stale.get()) && isOurPostmaster(stale.get())) {
+            LOG.info("removing the lock file of exited postmaster {} of {} (not reaped yet)", stale.get().pid(), dataDir);
+            Files.deleteIfExists(dataDir.resolve(PostmasterPid.FILE));
+        }
+    }
+
     private Optional<PostmasterPid> readPidFile() {
         try {
             return PostmasterPid.parse(Files.readString(dataDir.resolve(PostmasterPid.FILE), StandardCharsets.UTF_8));
@@ -522,7 +541,7 @@ public final class ManagedPostgres implements LocalDatabase {
     private Optional<ProcessHandle> postmaster() {
         return readPidFile()
                 .flatMap(p -> ProcessHandle.of(p.pid()))
-                .filter(ProcessHandle::isAlive)
+                .filter(ManagedPostgres::alive)
                 .filter(this::isOurPostmaster);
     }
 
@@ -541,6 +560,23 @@ public final class ManagedPostgres implements LocalDatabase {
             }
         }
         return true;
+    }
+
+    /**
+     * Alive and not a zombie: a killed postmaster is reparented to whatever reaps orphans here, which
+     * may be slow to do so (or never, when a JVM is PID 1 of a container).
+     */
+    static boolean alive(ProcessHandle h) {
+        if (!h.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close < 0 || close + 2 >= stat.length() || stat.charAt(close + 2) != 'Z';
+        } catch (IOException e) {
+            return h.isAlive(); // no /proc: trust the JDK
+        }
     }
 
     private OptionalInt rememberedPort() {
