@@ -1,0 +1,297 @@
+package org.mtm.gateway.internal;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import org.mtm.api.ClusterCatalog;
+import org.mtm.api.ClusterState;
+import org.mtm.api.Coordinator;
+import org.mtm.api.Endpoint;
+import org.mtm.api.LocalDatabase;
+import org.mtm.gateway.internal.commit.ClusterAdmission;
+import org.mtm.gateway.internal.commit.CommitContext;
+import org.mtm.gateway.internal.commit.CommitOutcome;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.mtm.gateway.internal.commit.LocalCommitter;
+import org.mtm.gateway.internal.commit.ServerError;
+import org.mtm.gateway.internal.commit.SqlStates;
+import org.mtm.gateway.internal.commit.TransactionCommitter;
+import org.mtm.gateway.internal.session.GatewayServer;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's PostgreSQL wire-protocol front end: listens on {@code gateway.host:gateway.port} (PID
+ * {@code org.mtm.node}; port 0 = a free port, logged) and relays each client session to its own backend
+ * connection on the local PostgreSQL ({@link LocalDatabase#endpoint()}), owning the commits.
+ *
+ * <ul>
+ * <li>{@link LocalDatabase} is mandatory and static: when the local server goes away the component is
+ * deactivated — it stops accepting and ends every session (the sessions' backends are gone anyway).</li>
+ * <li>{@link ClusterCatalog} (optional, dynamic): the bound endpoint is advertised as
+ * {@link ClusterCatalog#GATEWAY}, retried with backoff while the database refuses.</li>
+ * <li>{@link ClusterState} (optional, dynamic): once the cluster is initialised, a node that is not online
+ * refuses every query and transaction, except for {@code application_name = 'mtm_admin'}.</li>
+ * <li>{@link Coordinator} (optional, dynamic): commits of an initialised cluster go through it
+ * ({@link CoordinatedCommitter}); before {@code init_cluster} commits are local; an initialised cluster with
+ * no coordinator refuses commits rather than committing on one node only.</li>
+ * </ul>
+ *
+ * <p>Deactivation (bundle stop/update, config change of the gateway keys, LocalDatabase gone): the listener
+ * closes at once; every session gets FATAL 57P01 and is disconnected — a session in the middle of a commit
+ * finishes it first (up to 5 s). Open transactions of disconnected sessions are rolled back by PostgreSQL;
+ * prepared ones stay for the resolver. A {@code bundle:update} of the gateway therefore disconnects live
+ * clients (they reconnect, as after a server restart): the backend connections belong to the old bundle's
+ * sockets and cannot be handed over.
+ */
+@Component(name = "org.mtm.gateway", configurationPid = "org.mtm.node", configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        immediate = true, service = {})
+@Designate(ocd = Gateway.Config.class)
+public final class Gateway {
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+    @ObjectClassDefinition(name = "mtm node: gateway",
+            description = "The PostgreSQL wire-protocol front end of this node (keys gateway.* of org.mtm.node)")
+    public @interface Config {
+        @AttributeDefinition(description = "Address the gateway listens on for PostgreSQL clients")
+        String gateway_host() default "127.0.0.1";
+
+        @AttributeDefinition(description = "Port the gateway listens on; 0 = any free port (logged and advertised)")
+        int gateway_port() default 0;
+
+        @AttributeDefinition(description = "Address advertised to peers; empty = gateway.host (or this host's "
+                + "address when gateway.host is a wildcard)")
+        String gateway_advertised__host() default "";
+
+        @AttributeDefinition(description = "Wrap autocommit statements in a gateway-owned transaction so that "
+                + "their commit goes through the cluster (DESIGN 2.1)")
+        boolean gateway_autocommit__wrap() default false;
+
+        @AttributeDefinition(description = "Netty I/O threads; 0 = twice the number of cores")
+        int gateway_threads() default 0;
+    }
+
+    private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads) {
+        static Settings of(Config c) {
+            return new Settings(c.gateway_host().trim(), c.gateway_port(), c.gateway_advertised__host().trim(),
+                    c.gateway_autocommit__wrap(), c.gateway_threads());
+        }
+    }
+
+    private final LocalDatabase database;
+    private final ScheduledThreadPoolExecutor background;
+    private Settings settings;
+    private GatewayServer server;
+    private Endpoint advertised;
+    private ScheduledFuture<?> advertisement;
+
+    private volatile ClusterState clusterState;
+    private volatile Coordinator coordinator;
+    private volatile ClusterCatalog catalog;
+
+    @Activate
+    public Gateway(@Reference LocalDatabase database, Config config) throws InterruptedException {
+        this.database = database;
+        this.background = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "mtm-gateway-advertise");
+            t.setDaemon(true);
+            return t;
+        });
+        background.setRemoveOnCancelPolicy(true);
+        this.settings = Settings.of(config);
+        synchronized (this) {
+            startServer();
+        }
+    }
+
+    @Modified
+    synchronized void modified(Config config) throws InterruptedException {
+        Settings next = Settings.of(config);
+        if (next.equals(settings)) {
+            return;
+        }
+        LOG.info("gateway settings changed ({} -> {}); restarting the gateway, open sessions are disconnected",
+                settings, next);
+        settings = next;
+        stopServer();
+        startServer();
+    }
+
+    @Deactivate
+    synchronized void deactivate() {
+        stopServer();
+        background.shutdownNow();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindClusterState")
+    void bindClusterState(ClusterState s) {
+        clusterState = s;
+    }
+
+    void unbindClusterState(ClusterState s) {
+        if (clusterState == s) {
+            clusterState = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindCoordinator")
+    void bindCoordinator(Coordinator c) {
+        coordinator = c;
+    }
+
+    void unbindCoordinator(Coordinator c) {
+        if (coordinator == c) {
+            coordinator = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindCatalog")
+    synchronized void bindCatalog(ClusterCatalog c) {
+        catalog = c;
+        scheduleAdvertisement(0);
+    }
+
+    synchronized void unbindCatalog(ClusterCatalog c) {
+        if (catalog == c) {
+            catalog = null;
+            cancelAdvertisement();
+        }
+    }
+
+    private void startServer() throws InterruptedException {
+        GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
+                database::endpoint, settings.wrap(), settings.threads()))
+                .admission(new ClusterAdmission(() -> clusterState))
+                .committer(new CommitterByClusterState());
+        Endpoint bound;
+        try {
+            bound = s.start();
+        } catch (RuntimeException e) {
+            LOG.error("gateway could not listen on {}:{} ({}); set gateway.host/gateway.port in etc/org.mtm.node.cfg "
+                    + "to a free address of this host", settings.host(), settings.port(), e.toString());
+            throw e;
+        }
+        server = s;
+        advertised = new Endpoint(advertisedHost(), bound.port());
+        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {})", bound,
+                database.endpoint(), advertised, settings.wrap() ? "on" : "off");
+        scheduleAdvertisement(0);
+    }
+
+    /** Where the gateway listens now (null while stopped). */
+    synchronized Endpoint endpoint() {
+        return server == null ? null : server.endpoint();
+    }
+
+    private void stopServer() {
+        cancelAdvertisement();
+        GatewayServer s = server;
+        server = null;
+        if (s != null) {
+            int open = s.sessionCount();
+            s.close(Duration.ofSeconds(5));
+            LOG.info("gateway on {} stopped; {} session(s) disconnected", s.endpoint(), open);
+        }
+    }
+
+    private String advertisedHost() {
+        if (!settings.advertisedHost().isEmpty()) {
+            return settings.advertisedHost();
+        }
+        String host = settings.host();
+        if (host.equals("0.0.0.0") || host.equals("::") || host.equals("*")) {
+            try {
+                return InetAddress.getLocalHost().getHostAddress();
+            } catch (UnknownHostException e) {
+                LOG.warn("cannot find this host's address to advertise ({}); set gateway.advertised_host", e.toString());
+            }
+        }
+        return host;
+    }
+
+    // ------------------------------------------------------------------ advertisement with retry
+
+    private void scheduleAdvertisement(long delayMillis) {
+        cancelAdvertisement();
+        if (catalog == null || advertised == null || background.isShutdown()) {
+            return;
+        }
+        long nextDelay = Math.min(30_000, Math.max(500, delayMillis * 2));
+        advertisement = background.schedule(() -> advertise(nextDelay), delayMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private void advertise(long retryDelayMillis) {
+        ClusterCatalog c;
+        Endpoint e;
+        synchronized (this) {
+            c = catalog;
+            e = advertised;
+        }
+        if (c == null || e == null) {
+            return;
+        }
+        try {
+            c.advertise(ClusterCatalog.GATEWAY, e);
+            LOG.info("gateway endpoint {} advertised in the cluster catalog", e);
+        } catch (SQLException | RuntimeException ex) {
+            LOG.warn("could not advertise the gateway endpoint {} ({}); retrying in {} ms", e, ex.toString(), retryDelayMillis);
+            synchronized (this) {
+                if (catalog == c && advertised == e) {
+                    scheduleAdvertisement(retryDelayMillis);
+                }
+            }
+        }
+    }
+
+    private void cancelAdvertisement() {
+        if (advertisement != null) {
+            advertisement.cancel(false);
+            advertisement = null;
+        }
+    }
+
+    /**
+     * Local commits before {@code init_cluster}; the coordinator's afterwards; a refusal when the cluster is
+     * initialised but no coordinator is running (committing on this node alone would diverge).
+     */
+    private final class CommitterByClusterState implements TransactionCommitter {
+        private final LocalCommitter local = new LocalCommitter();
+
+        @Override
+        public java.util.concurrent.CompletionStage<CommitOutcome> commit(CommitContext tx) {
+            ClusterState state = clusterState;
+            if (state == null || state.selfId() == 0) {
+                return local.commit(tx);
+            }
+            Coordinator c = coordinator;
+            if (c != null) {
+                return new CoordinatedCommitter(c).commit(tx);
+            }
+            ServerError refusal = ServerError.error(SqlStates.NODE_NOT_ONLINE,
+                    "[multimaster] cannot commit: the commit coordinator of this node is not running",
+                    "The consensus bundle is starting or being updated; retry the transaction.");
+            return tx.assignedXid().thenCompose(xid -> xid == null ? local.commit(tx)
+                    : tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal)));
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package org.mtm.gateway.internal.commit;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.mtm.api.Coordinator;
+import org.mtm.api.Coordinator.CommitRefusedException;
+import org.mtm.api.Coordinator.Decision;
+import org.mtm.api.Gid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster's commit (DESIGN §2.2) driven through the api {@link Coordinator}: a transaction without an xid
+ * commits locally; otherwise {@link Coordinator#begin} stamps the gid (or refuses: not online, generation
+ * changing), the gateway runs {@code PREPARE TRANSACTION '<gid>'}, {@link Coordinator#prepared} yields the
+ * decision asynchronously, and the gateway finishes with {@code COMMIT PREPARED} + {@link Coordinator#committed}
+ * or {@code ROLLBACK PREPARED} + {@link Coordinator#aborted}.
+ *
+ * <p>If the decision itself fails (exceptional completion) the outcome is unknown to the gateway: the
+ * prepared transaction is left for the resolver and the client gets 08007.
+ */
+public final class CoordinatedCommitter implements TransactionCommitter {
+    private static final Logger LOG = LoggerFactory.getLogger(CoordinatedCommitter.class);
+
+    private final Coordinator coordinator;
+
+    public CoordinatedCommitter(Coordinator coordinator) {
+        this.coordinator = coordinator;
+    }
+
+    @Override
+    public CompletionStage<CommitOutcome> commit(CommitContext tx) {
+        return tx.assignedXid().thenCompose(xid -> {
+            if (xid == null) {
+                return new LocalCommitter().commit(tx); // read-only: no cluster round trip
+            }
+            Gid gid;
+            try {
+                gid = coordinator.begin(xid);
+            } catch (CommitRefusedException e) {
+                ServerError refusal = ServerError.error(e.sqlState(), e.getMessage());
+                return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
+            }
+            String literal = "'" + gid + "'";
+            return tx.execute("PREPARE TRANSACTION " + literal).thenCompose(prepared -> {
+                if (!prepared.ok()) {
+                    coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
+                    return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
+                }
+                return coordinator.prepared(gid).handle((decision, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("no commit decision for {}: {}; leaving it prepared for the resolver", gid, failure.toString());
+                        return null;
+                    }
+                    return decision;
+                }).thenCompose(decision -> finish(tx, gid, literal, decision));
+            });
+        });
+    }
+
+    private CompletionStage<CommitOutcome> finish(CommitContext tx, Gid gid, String literal, Decision decision) {
+        if (decision == null) {
+            return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
+                    SqlStates.TRANSACTION_RESOLUTION_UNKNOWN,
+                    "[multimaster] the outcome of transaction " + gid + " is not known yet", null,
+                    "The cluster resolves it; check pg_prepared_xacts or retry the read later.")));
+        }
+        if (decision.commit()) {
+            return tx.execute("COMMIT PREPARED " + literal).thenCompose(done -> {
+                if (!done.ok()) {
+                    LOG.error("COMMIT PREPARED {} failed after the decision to commit: {}", gid, done.error());
+                    return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
+                            SqlStates.TRANSACTION_RESOLUTION_UNKNOWN, "[multimaster] commit of " + gid
+                                    + " was decided but COMMIT PREPARED failed: " + done.error().message(), null, null)));
+                }
+                return coordinator.committed(gid).handle((v, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("peers did not acknowledge the commit of {}: {}", gid, failure.toString());
+                    }
+                    return CommitOutcome.committed();
+                });
+            });
+        }
+        return tx.execute("ROLLBACK PREPARED " + literal).thenApply(done -> {
+            if (!done.ok()) {
+                LOG.error("ROLLBACK PREPARED {} failed: {}", gid, done.error());
+            }
+            coordinator.aborted(gid);
+            String state = decision.sqlState() == null ? "40001" : decision.sqlState();
+            String message = decision.message() == null ? "[multimaster] transaction " + gid + " was aborted by the cluster"
+                    : decision.message();
+            return CommitOutcome.failed(ServerError.error(state, message));
+        });
+    }
+}

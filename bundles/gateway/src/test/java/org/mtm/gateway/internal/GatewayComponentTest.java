@@ -1,0 +1,283 @@
+package org.mtm.gateway.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.annotation.Annotation;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.mtm.api.ClusterCatalog;
+import org.mtm.api.ClusterConfig;
+import org.mtm.api.ClusterState;
+import org.mtm.api.Coordinator;
+import org.mtm.api.Endpoint;
+import org.mtm.api.Generation;
+import org.mtm.api.Gid;
+import org.mtm.api.NodeReport;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.StatusReport;
+import org.mtm.gateway.internal.it.TestPostgres;
+import org.mtm.postgres.internal.JdbcClusterCatalog;
+
+/** The DS component without a framework: constructed, bound and deactivated by hand, on a real server. */
+public class GatewayComponentTest {
+    @ClassRule
+    public static final TestPostgres PG = new TestPostgres();
+
+    private static Gateway.Config config(int port, boolean wrap) {
+        return new Gateway.Config() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return Gateway.Config.class;
+            }
+
+            @Override
+            public String gateway_host() {
+                return "127.0.0.1";
+            }
+
+            @Override
+            public int gateway_port() {
+                return port;
+            }
+
+            @Override
+            public String gateway_advertised__host() {
+                return "";
+            }
+
+            @Override
+            public boolean gateway_autocommit__wrap() {
+                return wrap;
+            }
+
+            @Override
+            public int gateway_threads() {
+                return 1;
+            }
+        };
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** The real catalog, refusing the first advertisements as a database still starting would. */
+    static final class FlakyCatalog implements ClusterCatalog {
+        final ClusterCatalog real;
+        final AtomicInteger failuresLeft = new AtomicInteger(2);
+
+        FlakyCatalog(ClusterCatalog real) {
+            this.real = real;
+        }
+
+        @Override
+        public java.util.Optional<ClusterConfig> clusterConfig() {
+            return real.clusterConfig();
+        }
+
+        @Override
+        public void installSchema(Connection connection) throws SQLException {
+            real.installSchema(connection);
+        }
+
+        @Override
+        public void advertise(String service, Endpoint endpoint) throws SQLException {
+            if (failuresLeft.getAndDecrement() > 0) {
+                throw new SQLException("the database system is starting up", "57P03");
+            }
+            real.advertise(service, endpoint);
+        }
+
+        @Override
+        public Map<String, Endpoint> advertisedEndpoints(Connection connection) throws SQLException {
+            return real.advertisedEndpoints(connection);
+        }
+
+        @Override
+        public void storeClusterConfig(Connection connection, ClusterConfig config) throws SQLException {
+            real.storeClusterConfig(connection, config);
+        }
+
+        @Override
+        public void notifyConfigChanged(Connection connection) throws SQLException {
+            real.notifyConfigChanged(connection);
+        }
+    }
+
+    static final class FixedState implements ClusterState {
+        volatile int self = 1;
+        volatile NodeStatus status = NodeStatus.ONLINE;
+
+        @Override
+        public int selfId() {
+            return self;
+        }
+
+        @Override
+        public Generation currentGeneration() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public NodeStatus status() {
+            return status;
+        }
+
+        @Override
+        public StatusReport statusReport() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<NodeReport> nodeReports() {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** Decides asynchronously like the consensus coordinator; records the calls. */
+    static final class RecordingCoordinator implements Coordinator {
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        volatile Decision next = Decision.COMMIT;
+
+        @Override
+        public Gid begin(long originXid) {
+            calls.add("begin");
+            return new Gid(1, originXid, 3);
+        }
+
+        @Override
+        public CompletableFuture<Decision> prepared(Gid gid) {
+            calls.add("prepared " + gid);
+            Decision d = next;
+            return CompletableFuture.supplyAsync(() -> d, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS));
+        }
+
+        @Override
+        public CompletableFuture<Void> committed(Gid gid) {
+            calls.add("committed");
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void aborted(Gid gid) {
+            calls.add("aborted");
+        }
+    }
+
+    private static Map<String, Endpoint> advertised(ClusterCatalog catalog) {
+        try (Connection c = PG.direct()) {
+            return catalog.advertisedEndpoints(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    public void listensAdvertisesWithRetryAndStopsCleanly() throws Exception {
+        JdbcClusterCatalog catalog = new JdbcClusterCatalog(PG.server());
+        Gateway gateway = new Gateway(PG.server(), config(0, false));
+        try {
+            Endpoint at = gateway.endpoint();
+            assertNotNull(at);
+            assertTrue(at.port() > 0);
+            FlakyCatalog flaky = new FlakyCatalog(catalog);
+            gateway.bindCatalog(flaky);
+            await("the gateway endpoint in the catalog", () -> at.equals(advertised(catalog).get(ClusterCatalog.GATEWAY)));
+            assertTrue(flaky.failuresLeft.get() < 0);
+            try (Connection c = TestPostgres.connect(at); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT 1")) {
+                assertTrue(rs.next());
+            }
+            // a change of the gateway keys restarts the listener elsewhere; other keys leave it alone
+            gateway.modified(config(0, false));
+            assertEquals(at, gateway.endpoint());
+            gateway.modified(config(0, true));
+            Endpoint moved = gateway.endpoint();
+            assertNotEquals(at, moved);
+            await("the new endpoint in the catalog", () -> moved.equals(advertised(catalog).get(ClusterCatalog.GATEWAY)));
+
+            Connection open = TestPostgres.connect(moved);
+            gateway.deactivate();
+            SQLException e = assertThrows(SQLException.class, () -> open.createStatement().execute("SELECT 1"));
+            assertTrue(e.getSQLState(), e.getSQLState().startsWith("57P01") || e.getSQLState().startsWith("08"));
+            open.close();
+            assertThrows(SQLException.class, () -> TestPostgres.connect(moved));
+        } finally {
+            gateway.deactivate();
+            catalog.deactivate();
+        }
+    }
+
+    @Test
+    public void commitsGoThroughTheCoordinatorOnceTheClusterIsInitialised() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false));
+        FixedState state = new FixedState();
+        RecordingCoordinator coordinator = new RecordingCoordinator();
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE TABLE IF NOT EXISTS c (id int)");
+            ds.execute("TRUNCATE c");
+        }
+        try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            // no ClusterState: local commit
+            st.executeUpdate("INSERT INTO c VALUES (1)");
+            c.commit();
+            // initialised, but no coordinator running: a write commit is refused, a read-only one is fine
+            gateway.bindClusterState(state);
+            st.executeUpdate("INSERT INTO c VALUES (2)");
+            SQLException refused = assertThrows(SQLException.class, c::commit);
+            assertEquals("57P03", refused.getSQLState());
+            assertTrue(refused.getMessage().contains("commit coordinator"));
+            st.executeQuery("SELECT 1").close();
+            c.commit();
+            // with the coordinator: PREPARE, decision, COMMIT PREPARED
+            gateway.bindCoordinator(coordinator);
+            st.executeUpdate("INSERT INTO c VALUES (3)");
+            c.commit();
+            assertEquals(List.of("begin", coordinator.calls.get(1), "committed"), coordinator.calls);
+            assertTrue(coordinator.calls.get(1).startsWith("prepared MTM-1-"));
+            coordinator.next = Coordinator.Decision.abort("40P01", "deadlock between nodes 1 and 2");
+            st.executeUpdate("INSERT INTO c VALUES (4)");
+            SQLException aborted = assertThrows(SQLException.class, c::commit);
+            assertEquals("40P01", aborted.getSQLState());
+            assertEquals("aborted", coordinator.calls.get(coordinator.calls.size() - 1));
+            // not online: refused before anything reaches the coordinator
+            state.status = NodeStatus.ISOLATED;
+            assertEquals("57P03", assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1")).getSQLState());
+            c.rollback();
+            gateway.unbindCoordinator(coordinator);
+            gateway.unbindClusterState(state);
+        } finally {
+            gateway.deactivate();
+        }
+        try (Connection d = PG.direct(); Statement ds = d.createStatement();
+             ResultSet rs = ds.executeQuery("SELECT string_agg(id::text, ',' ORDER BY id), "
+                     + "(SELECT count(*) FROM pg_prepared_xacts) FROM c")) {
+            rs.next();
+            assertEquals("1,3", rs.getString(1));
+            assertEquals(0, rs.getInt(2));
+        }
+    }
+}
