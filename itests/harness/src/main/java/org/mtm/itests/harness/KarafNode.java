@@ -150,9 +150,12 @@ public final class KarafNode implements AutoCloseable {
             // test nodes: quick JIT and a small GC, the build machine has few cores
             env.put("EXTRA_JAVA_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
             process = builder.start();
-            long pgrp = processGroup(process.pid());
-            if (pgrp != process.pid()) {
-                throw new IllegalStateException("setsid did not make node " + name + " a process group leader (pgrp " + pgrp + ")");
+            // the child becomes a group leader once setsid has run, a moment after the fork
+            long pid = process.pid();
+            Poll.until(name + ": setsid makes its Karaf a process group leader", Duration.ofSeconds(10), Duration.ofMillis(10),
+                () -> processGroup(pid) == pid || !process.isAlive());
+            if (!process.isAlive()) {
+                throw new IllegalStateException("node " + name + " exited at once (exit " + process.exitValue() + "); see " + home.resolve("karaf.out"));
             }
             return this;
         } catch (IOException e) {
