@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Properties;
+import java.util.function.LongSupplier;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.ClusterNode;
 import org.mtm.api.CommitMessage;
@@ -52,6 +53,7 @@ final class Receiver {
     private final LocalDatabase local;
     private final VoteSender votes;
     private final ApplierSettings settings;
+    private final LongSupplier currentGeneration;
     private final Backoff backoff = new Backoff(200, 5000);
     private final Object wake = new Object();
     private final Thread thread;
@@ -62,6 +64,13 @@ final class Receiver {
     private volatile Connection replication;
 
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
+        this(self, peer, local, votes, settings, () -> 0L);
+    }
+
+    /** @param currentGeneration this node's generation number (0: unknown), for refusing older PREPAREs */
+    Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
+             LongSupplier currentGeneration) {
+        this.currentGeneration = currentGeneration;
         this.self = self;
         this.peer = peer;
         this.local = local;
@@ -215,7 +224,7 @@ final class Receiver {
         info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.NORMAL);
         LOG.info("node {}: receiving from node {} on slot {} from {}", self, peer.id(), Replication.slotName(self),
                 start == 0 ? "the slot's confirmed position" : Lsn.format(start));
-        StreamApplier applier = new StreamApplier(self, peer.id(), apply, votes, () -> stopping);
+        StreamApplier applier = new StreamApplier(self, peer.id(), apply, votes, () -> stopping, currentGeneration);
         PgOutputDecoder decoder = new PgOutputDecoder();
         boolean first = true;
         while (!stopping) {

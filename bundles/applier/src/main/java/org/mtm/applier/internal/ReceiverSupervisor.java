@@ -12,6 +12,7 @@ import org.mtm.api.Channels;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterConfigListener;
 import org.mtm.api.ClusterNode;
+import org.mtm.api.ClusterState;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.PeerConnectivityListener;
@@ -22,6 +23,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
@@ -63,6 +66,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     private ApplierSettings settings;
     private Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
+
+    /** Optional and dynamic: consensus references the Applier too. Without it no PREPARE is refused for its generation. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ClusterState clusterState;
 
     @Activate
     public ReceiverSupervisor(@Reference(name = "database") LocalDatabase database,
@@ -142,6 +149,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
     }
 
+    private long currentGeneration() {
+        ClusterState s = clusterState;
+        return s == null ? 0 : s.currentGeneration().num();
+    }
+
     /** Starts, stops or restarts receivers so that there is exactly one per configured peer. */
     private void reconcile() {
         if (!active) {
@@ -165,7 +177,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         for (ClusterNode p : wanted.values()) {
             if (!receivers.containsKey(p.id())) {
                 LOG.info("node {}: starting the receiver for node {}", self, p.id());
-                receivers.put(p.id(), new Receiver(self, p, database, votes, settings).start());
+                receivers.put(p.id(), new Receiver(self, p, database, votes, settings, this::currentGeneration).start());
             }
         }
     }

@@ -4,6 +4,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Gid;
@@ -96,17 +97,24 @@ final class StreamApplier {
     private final ApplySession session;
     private final VoteSender votes;
     private final BooleanSupplier stopping;
+    private final LongSupplier currentGeneration;
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
     private long finishedLsn;
 
-    StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping) {
+    /**
+     * @param currentGeneration this node's current generation number, or 0 when unknown (then no
+     *                          transaction is refused for its generation)
+     */
+    StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
+                  LongSupplier currentGeneration) {
         this.self = self;
         this.peer = peer;
         this.session = session;
         this.votes = votes;
         this.stopping = stopping;
+        this.currentGeneration = currentGeneration;
     }
 
     /**
@@ -140,6 +148,7 @@ final class StreamApplier {
             case 'b' -> {
                 BeginPrepare b = (BeginPrepare) message;
                 open(new RemoteTransaction(b.gid(), b.endLsn()));
+                refuseOlderGeneration(txn);
             }
             case 'O' -> current(message).fromElsewhere = true;
             case 'R', 'Y' -> {
@@ -344,6 +353,22 @@ final class StreamApplier {
 
     private void finished(long endLsn) {
         finishedLsn = Math.max(finishedLsn, endLsn);
+    }
+
+    /**
+     * A PREPARE stamped with an older generation than this node's is refused (DESIGN: a generation switch
+     * excludes concurrent PREPAREs; the transaction may miss members of the new generation).
+     */
+    private void refuseOlderGeneration(RemoteTransaction t) {
+        long current = currentGeneration.getAsLong();
+        if (t.mtmGid == null || current == 0 || t.mtmGid.generation() >= current) {
+            return;
+        }
+        t.failed = true;
+        String message = "[multimaster] node " + self + " refused transaction " + t.gid + ": it was prepared in generation "
+                + t.mtmGid.generation() + " but node " + self + " is in generation " + current + "; retry";
+        LOG.info("node {}: voting ABORTED for {} from node {}: {}", self, t.gid, peer, message);
+        votes.send(t.mtmGid.originNode(), CommitMessage.abortedVote(t.mtmGid, ApplyFailure.SERIALIZATION_FAILURE, message));
     }
 
     // ---- failures ------------------------------------------------------------------------------------

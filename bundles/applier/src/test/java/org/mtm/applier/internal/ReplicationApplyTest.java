@@ -12,13 +12,17 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.After;
 import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
+import org.mtm.api.ClusterConfig;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.ReceiverInfo;
+import org.mtm.api.ReceiverMode;
 import org.mtm.api.ReplicatedDdl;
 
 /**
@@ -401,5 +405,54 @@ public class ReplicationApplyTest {
         assertSameOnBoth("kl");
         assertEquals("302", NODES.query(B, "SELECT count(*) FROM kl"));
         assertEquals("302", NODES.query(B, "SELECT count(DISTINCT n) FROM kl"));
+    }
+
+    @Test
+    public void prepareOfAnOlderGenerationIsRefused() throws Exception {
+        createOnBoth("CREATE TABLE og (id int PRIMARY KEY)");
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1), () -> 2L)
+                .start();
+        receivers.add(r);
+        String gid = prepareOnA("INSERT INTO og VALUES (1)"); // stamped with generation 1
+        CommitMessage m = votes.await(Kind.ABORTED, gid, WAIT).message();
+        assertEquals("40001", m.sqlState());
+        assertTrue(m.message(), m.message().contains("prepared in generation 1 but node 2 is in generation 2"));
+        assertFalse(NODES.prepared(B, gid));
+        NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
+    }
+
+    // ---- the DS component, without OSGi -----------------------------------------------------------------
+
+    @Test
+    public void supervisorRunsOneReceiverPerConfiguredPeerAndReportsIt() throws Exception {
+        createOnBoth("CREATE TABLE sv (id int PRIMARY KEY)");
+        ReceiverSupervisor supervisor = new ReceiverSupervisor(NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 4));
+        try {
+            assertEquals("no configuration, no receivers", Optional.empty(), supervisor.receiver(A));
+            supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(B, List.of(NODES.clusterNode(A), NODES.clusterNode(B)))));
+            assertEquals("no receiver for itself", Optional.empty(), supervisor.receiver(B));
+            Await.until(WAIT, "receiver for node 1 streaming", () -> supervisor.receiver(A).get().mode() == ReceiverMode.NORMAL);
+            ReceiverInfo info = supervisor.receiver(A).get();
+            assertEquals(NODES.query(A, "SELECT pid FROM pg_stat_replication WHERE application_name = 'mtm_receiver_2'"),
+                    String.valueOf(info.senderPid()));
+            assertEquals(NODES.query(B, "SELECT pid FROM pg_stat_activity WHERE application_name = 'mtm_apply_1'"),
+                    String.valueOf(info.receiverPid()));
+            assertEquals(1, info.workers());
+
+            String gid = prepareOnA("INSERT INTO sv VALUES (1)");
+            votes.await(Kind.PREPARED, gid, WAIT);
+            NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+            votes.await(Kind.COMMITTED, gid, WAIT);
+            assertSameOnBoth("sv");
+
+            supervisor.clusterConfigChanged(Optional.empty());
+            assertEquals(Optional.empty(), supervisor.receiver(A));
+            assertEquals("the apply connection is closed", "0",
+                    NODES.query(B, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1'"));
+        } finally {
+            supervisor.deactivate();
+        }
+        Await.until(WAIT, "walsender gone", () -> NODES.count(A,
+                "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'mtm_receiver_2'") == 0);
     }
 }
