@@ -16,6 +16,7 @@ final class CatalogSchema {
     /** Advisory lock key: concurrent CREATE ... IF NOT EXISTS can still collide in pg_type. */
     private static final long INSTALL_LOCK = 0x6d746d5f736368L; // "mtm_sch"
 
+    private static final java.util.regex.Pattern DOLLAR_TAG = java.util.regex.Pattern.compile("\\$[A-Za-z_]*\\$");
     private static final List<String> STATEMENTS = statements(load());
 
     private CatalogSchema() {
@@ -33,16 +34,36 @@ final class CatalogSchema {
         });
     }
 
-    /** The statements of a script without comments; statements end with ';' at a line end. */
+    /**
+     * The statements of a script without line comments; a statement ends with ';' at a line end outside
+     * a dollar-quoted body ({@code $fn$ ... $fn$}), so function definitions stay whole.
+     */
     static List<String> statements(String script) {
-        String code = script.lines()
-                .map(l -> l.contains("--") ? l.substring(0, l.indexOf("--")) : l)
-                .collect(Collectors.joining("\n"));
         List<String> result = new ArrayList<>();
-        for (String part : code.split(";\\s*(\\n|$)")) {
-            if (!part.isBlank()) {
-                result.add(part.strip());
+        StringBuilder current = new StringBuilder();
+        String openTag = null;
+        for (String raw : script.lines().toList()) {
+            String line = openTag == null && raw.contains("--") ? raw.substring(0, raw.indexOf("--")) : raw;
+            java.util.regex.Matcher m = DOLLAR_TAG.matcher(line);
+            while (m.find()) {
+                if (openTag == null) {
+                    openTag = m.group();
+                } else if (openTag.equals(m.group())) {
+                    openTag = null;
+                }
             }
+            current.append(line).append('\n');
+            if (openTag == null && line.strip().endsWith(";")) {
+                String stmt = current.toString().strip();
+                stmt = stmt.substring(0, stmt.length() - 1).strip();
+                if (!stmt.isEmpty()) {
+                    result.add(stmt);
+                }
+                current.setLength(0);
+            }
+        }
+        if (!current.toString().isBlank()) {
+            result.add(current.toString().strip());
         }
         return result;
     }

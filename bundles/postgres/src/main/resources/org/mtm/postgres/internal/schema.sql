@@ -36,3 +36,83 @@ CREATE TABLE IF NOT EXISTS mtm.local_tables (
     rel_name name NOT NULL,
     PRIMARY KEY (rel_schema, rel_name)
 );
+
+-- 3PC / Paxos state of distributed transactions on this node (status: in = prepared, pc = precommitted,
+-- pa = preaborted, cm = committed, ab = aborted); terms are (ballot, node). Never replicated.
+CREATE TABLE IF NOT EXISTS mtm.transactions (
+    gid text PRIMARY KEY,
+    coordinator int NOT NULL,
+    generation bigint NOT NULL,
+    status text NOT NULL CHECK (status IN ('in', 'pc', 'pa', 'cm', 'ab')),
+    proposal_ballot int NOT NULL DEFAULT 0,
+    proposal_node int NOT NULL DEFAULT 0,
+    accepted_ballot int NOT NULL DEFAULT 0,
+    accepted_node int NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The live view of the Karaf node beside this server, refreshed every half second; unlogged: no WAL,
+-- never decoded. mtm.status() and mtm.nodes() read it.
+CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_status (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    my_node_id int NOT NULL,
+    status text NOT NULL,
+    connected int[] NOT NULL,
+    gen_num bigint NOT NULL,
+    gen_members int[] NOT NULL,
+    gen_members_online int[] NOT NULL,
+    gen_configured int[] NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
+CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
+    id int PRIMARY KEY,
+    conninfo text NOT NULL,
+    is_self boolean NOT NULL,
+    enabled boolean NOT NULL,
+    connected boolean NOT NULL,
+    sender_pid int,
+    receiver_pid int,
+    n_workers text,
+    receiver_mode text
+);
+
+-- mtm.status() (manual F.31.5.2): this node's status; refuses to answer from a view the node stopped refreshing.
+CREATE OR REPLACE FUNCTION mtm.status()
+RETURNS TABLE (my_node_id int, status text, connected int[], gen_num int8, gen_members int[],
+               gen_members_online int[], gen_configured int[])
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    last timestamptz;
+BEGIN
+    SELECT s.updated_at INTO last FROM mtm.live_status s;
+    IF last IS NULL OR last < clock_timestamp() - interval '5 seconds' THEN
+        RAISE EXCEPTION 'no mtm node is running beside this PostgreSQL (status last refreshed %)', coalesce(last::text, 'never')
+            USING ERRCODE = '55000', HINT = 'Start the Karaf node of this server (./mtm start <i>) and retry.';
+    END IF;
+    RETURN QUERY SELECT s.my_node_id, s.status, s.connected, s.gen_num, s.gen_members, s.gen_members_online,
+                        s.gen_configured FROM mtm.live_status s;
+END
+$fn$;
+
+-- mtm.nodes() (manual F.31.5.2): every configured node as this node sees it.
+CREATE OR REPLACE FUNCTION mtm.nodes()
+RETURNS TABLE (id int, conninfo text, is_self boolean, enabled boolean, connected boolean, sender_pid int,
+               receiver_pid int, n_workers text, receiver_mode text)
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    PERFORM 1 FROM mtm.status();
+    RETURN QUERY SELECT n.id, n.conninfo, n.is_self, n.enabled, n.connected, n.sender_pid, n.receiver_pid,
+                        n.n_workers, n.receiver_mode FROM mtm.live_nodes n ORDER BY n.id;
+END
+$fn$;
+
+-- mtm.make_table_local(regclass) (manual F.31.5.2): stops replication of a table on every node. The insert
+-- is itself replicated (mtm.local_tables is the one mtm table the appliers apply).
+CREATE OR REPLACE FUNCTION mtm.make_table_local(relation regclass)
+RETURNS void LANGUAGE sql AS $fn$
+    INSERT INTO mtm.local_tables (rel_schema, rel_name)
+    SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = relation
+    ON CONFLICT DO NOTHING;
+$fn$;

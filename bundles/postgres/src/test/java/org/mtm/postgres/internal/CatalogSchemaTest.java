@@ -15,13 +15,22 @@ public class CatalogSchemaTest {
     }
 
     @Test
+    public void dollarQuotedBodiesStayWhole() {
+        List<String> s = CatalogSchema.statements("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $fn$\n"
+            + "BEGIN\n  RETURN 1; -- kept\nEND\n$fn$;\nSELECT 1;\n");
+        assertEquals(2, s.size());
+        assertTrue(s.get(0), s.get(0).contains("RETURN 1; -- kept") && s.get(0).endsWith("$fn$"));
+        assertEquals("SELECT 1", s.get(1));
+    }
+
+    @Test
     public void bundledSchemaHasTheCatalogTables() throws Exception {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(5, statements.size());
+        assertEquals(11, statements.size());
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
-        for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables")) {
+        for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
         }
     }
