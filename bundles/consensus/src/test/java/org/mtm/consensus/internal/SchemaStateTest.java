@@ -1,0 +1,167 @@
+package org.mtm.consensus.internal;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.mtm.api.ClusterConfig;
+import org.mtm.api.ClusterNode;
+import org.mtm.api.Endpoint;
+import org.mtm.api.Generation;
+import org.mtm.api.Gid;
+import org.mtm.api.NodeReport;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.ReceiverMode;
+import org.mtm.api.StatusReport;
+import org.mtm.postgres.internal.JdbcClusterCatalog;
+import org.mtm.postgres.internal.ManagedPostgres;
+import org.mtm.postgres.internal.TestDirs;
+
+/** The consensus bundle's durable and published state against a real PostgreSQL with schema mtm. */
+public class SchemaStateTest {
+    @ClassRule
+    public static final TestDirs DIRS = new TestDirs();
+    private static ManagedPostgres pg;
+    private static JdbcClusterCatalog catalog;
+
+    @BeforeClass
+    public static void start() throws Exception {
+        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
+            .maxConnections(20).build());
+        pg.start();
+        catalog = new JdbcClusterCatalog(pg);
+    }
+
+    @AfterClass
+    public static void stop() {
+        if (catalog != null) {
+            catalog.deactivate();
+        }
+    }
+
+    @Test
+    public void statusAndNodesFunctionsAnswerWithTheManualsColumns() throws SQLException {
+        NodeSet all = NodeSet.of(1, 2, 3);
+        StatusReport s = new StatusReport(2, NodeStatus.ONLINE, all, 1, all, all, all);
+        List<NodeReport> nodes = List.of(
+            new NodeReport(1, "port=5001", false, true, true, 4242, 4343, 0, ReceiverMode.NORMAL),
+            new NodeReport(2, "port=5002", true, true, true, null, null, 0, null),
+            new NodeReport(3, "port=5003", false, true, false, null, null, 0, ReceiverMode.DISABLED));
+        try (Connection c = pg.connect()) {
+            LiveStatusWriter.write(c, s, nodes);
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM mtm.status()")) {
+                assertEquals(List.of("my_node_id", "status", "connected", "gen_num", "gen_members", "gen_members_online",
+                    "gen_configured"), columns(rs));
+                assertTrue(rs.next());
+                assertEquals(2, rs.getInt("my_node_id"));
+                assertEquals("online", rs.getString("status"));
+                assertEquals("{1,2,3}", rs.getString("connected"));
+                assertEquals(1L, rs.getLong("gen_num"));
+                assertFalse(rs.next());
+            }
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM mtm.nodes()")) {
+                assertEquals(List.of("id", "conninfo", "is_self", "enabled", "connected", "sender_pid", "receiver_pid",
+                    "n_workers", "receiver_mode"), columns(rs));
+                assertTrue(rs.next());
+                assertEquals(4242, rs.getInt("sender_pid"));
+                assertEquals("normal", rs.getString("receiver_mode"));
+                assertTrue(rs.next());
+                assertTrue(rs.getBoolean("is_self"));
+                assertNull(rs.getObject("sender_pid"));
+                assertTrue(rs.next());
+                assertFalse(rs.getBoolean("connected"));
+                assertFalse(rs.next());
+            }
+            // a second write replaces the view rather than adding to it
+            LiveStatusWriter.write(c, new StatusReport(2, NodeStatus.ISOLATED, NodeSet.of(1, 2), 1, all, NodeSet.of(1, 2), all),
+                nodes.subList(0, 2));
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT status, connected, (SELECT count(*) FROM mtm.nodes()) FROM mtm.status()")) {
+                assertTrue(rs.next());
+                assertEquals("isolated", rs.getString(1));
+                assertEquals("{1,2}", rs.getString(2));
+                assertEquals(2, rs.getInt(3));
+            }
+        }
+    }
+
+    @Test
+    public void staleViewMeansNoNodeIsRunning() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            LiveStatusWriter.write(c, new StatusReport(0, NodeStatus.DISABLED, NodeSet.EMPTY, 0, NodeSet.EMPTY,
+                NodeSet.EMPTY, NodeSet.EMPTY), List.of());
+            st.execute("UPDATE mtm.live_status SET updated_at = now() - interval '1 minute'");
+            SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM mtm.status()").close());
+            assertEquals("55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("no mtm node is running"));
+        }
+    }
+
+    @Test
+    public void generationStateAfterInitIsGenerationOneOfAll() throws SQLException {
+        ClusterConfig cfg = new ClusterConfig(1, List.of(new ClusterNode(1, "port=1", new Endpoint("127.0.0.1", 1)),
+            new ClusterNode(2, "port=2", new Endpoint("127.0.0.1", 2)), new ClusterNode(3, "port=3", new Endpoint("127.0.0.1", 3))));
+        try (Connection c = pg.connect()) {
+            catalog.storeClusterConfig(c, cfg);
+            GenerationState s = GenerationStore.load(c);
+            assertEquals(new Generation(1, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3)), s.current());
+            assertEquals(1, s.lastOnlineIn());
+            assertEquals(1, s.lastVote());
+        }
+    }
+
+    @Test
+    public void precommitIsRecordedOnceAndDurably() throws SQLException {
+        Gid gid = new Gid(3, 991, 1);
+        try (Connection c = pg.connect()) {
+            PrecommitStore.recordPrecommit(c, gid);
+            PrecommitStore.recordPrecommit(c, gid);
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT coordinator, generation, status, accepted_ballot, accepted_node FROM mtm.transactions WHERE gid = '"
+                    + gid + "'")) {
+                assertTrue(rs.next());
+                assertArrayEquals(new Object[] {3, 1L, "pc", 1, 0},
+                    new Object[] {rs.getInt(1), rs.getLong(2), rs.getString(3), rs.getInt(4), rs.getInt(5)});
+                assertFalse(rs.next());
+            }
+        }
+    }
+
+    @Test
+    public void makeTableLocalRecordsTheTable() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE local_stuff (id int primary key)");
+            st.execute("SELECT mtm.make_table_local('local_stuff')");
+            st.execute("SELECT mtm.make_table_local('public.local_stuff')");
+            try (ResultSet rs = st.executeQuery("SELECT rel_schema, rel_name FROM mtm.local_tables")) {
+                assertTrue(rs.next());
+                assertEquals("public", rs.getString(1));
+                assertEquals("local_stuff", rs.getString(2));
+                assertFalse(rs.next());
+            }
+            SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT mtm.make_table_local('nope')"));
+            assertEquals("42P01", e.getSQLState());
+        }
+    }
+
+    private static List<String> columns(ResultSet rs) throws SQLException {
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+            names.add(rs.getMetaData().getColumnName(i));
+        }
+        return names;
+    }
+}
