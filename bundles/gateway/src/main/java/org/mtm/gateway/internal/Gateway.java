@@ -5,7 +5,9 @@ import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.ClusterCatalog;
@@ -17,6 +19,7 @@ import org.mtm.gateway.internal.commit.ClusterAdmission;
 import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.CommitOutcome;
 import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.LocalCommitter;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
@@ -97,6 +100,8 @@ public final class Gateway {
 
     private final LocalDatabase database;
     private final ScheduledThreadPoolExecutor background;
+    /** Blocking JDBC work off the event loops: finishing prepared transactions of lost sessions. */
+    private final ThreadPoolExecutor detachedPool;
     private Settings settings;
     private GatewayServer server;
     private Endpoint advertised;
@@ -115,6 +120,12 @@ public final class Gateway {
             return t;
         });
         background.setRemoveOnCancelPolicy(true);
+        this.detachedPool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "mtm-gateway-detached");
+            t.setDaemon(true);
+            return t;
+        });
+        detachedPool.allowCoreThreadTimeOut(true);
         this.settings = Settings.of(config);
         synchronized (this) {
             startServer();
@@ -138,6 +149,7 @@ public final class Gateway {
     synchronized void deactivate() {
         stopServer();
         background.shutdownNow();
+        detachedPool.shutdown();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -182,7 +194,8 @@ public final class Gateway {
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .admission(new ClusterAdmission(() -> clusterState))
-                .committer(new CommitterByClusterState());
+                .committer(new CommitterByClusterState())
+                .detached(new JdbcDetachedStatements(database::connect, detachedPool));
         Endpoint bound;
         try {
             bound = s.start();

@@ -26,6 +26,22 @@ public interface CommitContext {
     CompletionStage<QueryResult> execute(String sql);
 
     /**
+     * Runs a statement on a connection of its own, not the session's: for COMMIT/ROLLBACK PREPARED when the
+     * session's backend connection was lost after PREPARE TRANSACTION (the prepared transaction outlives it).
+     */
+    CompletionStage<QueryResult> executeDetached(String sql);
+
+    /**
+     * Finishes a prepared transaction ({@code COMMIT PREPARED '<gid>'} or {@code ROLLBACK PREPARED '<gid>'}):
+     * on the session's backend, or on a connection of its own when the session's is gone.
+     */
+    default CompletionStage<QueryResult> finishPrepared(String sql) {
+        return execute(sql).handle((r, lost) -> lost == null
+                ? java.util.concurrent.CompletableFuture.completedFuture(r) : executeDetached(sql))
+                .thenCompose(java.util.function.Function.identity());
+    }
+
+    /**
      * The transaction's xid if it has one: {@code pg_current_xact_id_if_assigned()} — null for a transaction
      * that wrote nothing (read-only: it commits locally, with no cluster round trip).
      */

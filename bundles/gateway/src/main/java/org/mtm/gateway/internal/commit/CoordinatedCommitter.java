@@ -18,7 +18,10 @@ import org.slf4j.LoggerFactory;
  * or {@code ROLLBACK PREPARED} + {@link Coordinator#aborted}.
  *
  * <p>If the decision itself fails (exceptional completion) the outcome is unknown to the gateway: the
- * prepared transaction is left for the resolver and the client gets 08007.
+ * prepared transaction is left for the resolver and the client gets 08007. If the session's backend
+ * connection is lost after PREPARE, COMMIT/ROLLBACK PREPARED run on a connection of their own; if it is lost
+ * during PREPARE, a ROLLBACK PREPARED on its own connection makes sure nothing stays prepared (a PREPARE
+ * still running in the dying backend at that moment can outlive it: the resolver's case).
  */
 public final class CoordinatedCommitter implements TransactionCommitter {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatedCommitter.class);
@@ -43,20 +46,33 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
             }
             String literal = "'" + gid + "'";
-            return tx.execute("PREPARE TRANSACTION " + literal).thenCompose(prepared -> {
-                if (!prepared.ok()) {
-                    coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
-                    return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
+            return tx.execute("PREPARE TRANSACTION " + literal).handle((prepared, lost) -> {
+                if (lost != null) {
+                    // the connection died around PREPARE: it may or may not exist now; make sure it does not
+                    LOG.warn("backend connection lost while preparing {}; rolling it back", gid);
+                    return tx.executeDetached("ROLLBACK PREPARED " + literal).handle((r, e) -> {
+                        coordinator.aborted(gid);
+                        return CommitOutcome.failed(ServerError.error(SqlStates.CONNECTION_FAILURE,
+                                "[multimaster] connection to the local PostgreSQL lost while preparing " + gid));
+                    });
                 }
-                return coordinator.prepared(gid).handle((decision, failure) -> {
-                    if (failure != null) {
-                        LOG.warn("no commit decision for {}: {}; leaving it prepared for the resolver", gid, failure.toString());
-                        return null;
-                    }
-                    return decision;
-                }).thenCompose(decision -> finish(tx, gid, literal, decision));
-            });
+                return afterPrepare(tx, gid, literal, prepared);
+            }).thenCompose(java.util.function.Function.identity());
         });
+    }
+
+    private CompletionStage<CommitOutcome> afterPrepare(CommitContext tx, Gid gid, String literal, QueryResult prepared) {
+        if (!prepared.ok()) {
+            coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
+            return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
+        }
+        return coordinator.prepared(gid).handle((decision, failure) -> {
+            if (failure != null) {
+                LOG.warn("no commit decision for {}: {}; leaving it prepared for the resolver", gid, failure.toString());
+                return null;
+            }
+            return decision;
+        }).thenCompose(decision -> finish(tx, gid, literal, decision));
     }
 
     private CompletionStage<CommitOutcome> finish(CommitContext tx, Gid gid, String literal, Decision decision) {
@@ -67,7 +83,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                     "The cluster resolves it; check pg_prepared_xacts or retry the read later.")));
         }
         if (decision.commit()) {
-            return tx.execute("COMMIT PREPARED " + literal).thenCompose(done -> {
+            return tx.finishPrepared("COMMIT PREPARED " + literal).thenCompose(done -> {
                 if (!done.ok()) {
                     LOG.error("COMMIT PREPARED {} failed after the decision to commit: {}", gid, done.error());
                     return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
@@ -82,7 +98,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 });
             });
         }
-        return tx.execute("ROLLBACK PREPARED " + literal).thenApply(done -> {
+        return tx.finishPrepared("ROLLBACK PREPARED " + literal).thenApply(done -> {
             if (!done.ok()) {
                 LOG.error("ROLLBACK PREPARED {} failed: {}", gid, done.error());
             }

@@ -51,8 +51,8 @@ public final class TwoPhaseCommitter implements TransactionCommitter {
                     return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
                 }
                 return decide(gid, tx).thenCompose(abortReason -> abortReason == null
-                        ? tx.execute("COMMIT PREPARED " + literal).thenApply(done -> committed(gid, done))
-                        : tx.execute("ROLLBACK PREPARED " + literal).thenApply(done -> aborted(gid, done, abortReason)));
+                        ? tx.finishPrepared("COMMIT PREPARED " + literal).thenApply(done -> committed(gid, done))
+                        : tx.finishPrepared("ROLLBACK PREPARED " + literal).thenApply(done -> aborted(gid, done, abortReason)));
             });
         });
     }

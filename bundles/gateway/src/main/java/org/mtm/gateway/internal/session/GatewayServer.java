@@ -10,6 +10,7 @@ import java.util.function.Supplier;
 
 import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.DetachedStatements;
 import org.mtm.gateway.internal.commit.LocalCommitter;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
@@ -59,6 +60,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private final Settings settings;
     private volatile TransactionCommitter committer = new LocalCommitter();
     private volatile Admission admission = Admission.ALWAYS;
+    private volatile DetachedStatements detached = DetachedStatements.NONE;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, Session> keys = new ConcurrentHashMap<>();
     private EventLoopGroup boss;
@@ -77,6 +79,11 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
 
     public GatewayServer admission(Admission a) {
         this.admission = a == null ? Admission.ALWAYS : a;
+        return this;
+    }
+
+    public GatewayServer detached(DetachedStatements d) {
+        this.detached = d == null ? DetachedStatements.NONE : d;
         return this;
     }
 
@@ -182,6 +189,11 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public Admission admission() {
         return admission;
+    }
+
+    @Override
+    public DetachedStatements detached() {
+        return detached;
     }
 
     @Override

@@ -127,6 +127,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway's own statements or the committer are running: a CancelRequest must not hit them. */
     private int gatewayStatements;
     private ServerError closeAfterWork;
+    /** The client disconnected while the gateway owned the backend; the session ends when that work does. */
+    private boolean clientGone;
     private final ArrayDeque<Runnable> idleWaiters = new ArrayDeque<>(2);
     /** Waiters for "no ReadyForQuery outstanding" (the current batch may still have unsynced requests). */
     private final ArrayDeque<Runnable> readyWaiters = new ArrayDeque<>(1);
@@ -173,13 +175,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         LOG.debug("client {} disconnected", client.remoteAddress());
+        if (ownWork > 0 && phase != Phase.CLOSED && backend != null && backend.isActive()) {
+            // the gateway is in the middle of its own work (a commit, perhaps after PREPARE): keep the backend
+            // until that is finished, so a decided transaction is not left prepared
+            clientGone = true;
+            LOG.info("client of session {} disconnected while the gateway was committing; finishing first", backendPid);
+            return;
+        }
         shutdown();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         LOG.debug("client connection {} failed: {}", client.remoteAddress(), cause.toString());
-        closeBoth();
+        client.close();
     }
 
     private final class BackendHandler extends ChannelInboundHandlerAdapter {
@@ -965,8 +974,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int from = sts.get(next).start();
             int to = sts.get(j - 1).end();
             int stop = j;
+            // BEGIN and the piece leave together: no extra round trip
             CompletableFuture<QueryResult> begin = emulate ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
-            return begin.thenCompose(b -> sendPiece(from, to, hold)).thenCompose(ready -> {
+            CompletableFuture<Ready> piece = sendPiece(from, to, hold);
+            return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> {
                 if (!hold) {
                     return done(); // the piece's ReadyForQuery went to the client: query finished
                 }
@@ -1070,6 +1081,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     /** Asks the committer; afterwards the backend has no open transaction, whatever the committer did. */
     private CompletableFuture<CommitOutcome> runCommitter(boolean implicit) {
+        // a COMMIT the client sent before disconnecting is still carried out, as PostgreSQL would
         ServerError refusal = host.admission().refusal(info());
         if (refusal != null) {
             return exchange("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
@@ -1172,6 +1184,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void finishOwnWork(Throwable failure) {
+        if (clientGone) {
+            if (ownWork == 0) {
+                shutdown();
+            }
+            return;
+        }
         if (failure != null && phase != Phase.CLOSED) {
             LOG.warn("session {} failed in a gateway-owned step; closing it", backendPid, failure);
             fatal(ServerError.fatal(SqlStates.INTERNAL_ERROR, "[multimaster] gateway error: " + failure));
@@ -1316,6 +1334,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public CompletionStage<QueryResult> executeDetached(String sql) {
+            return host.detached().execute(sql);
+        }
+
+        @Override
         public CompletionStage<QueryResult> execute(String sql) {
             if (client.eventLoop().inEventLoop()) {
                 return exchange(sql);
@@ -1360,6 +1383,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void toClient(ByteBuf b) {
+        if (clientGone || !client.isActive()) {
+            b.release();
+            return;
+        }
         client.write(b, client.voidPromise());
         clientFlushNeeded = true;
     }

@@ -2,6 +2,7 @@ package org.mtm.gateway.internal.session;
 
 import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.DetachedStatements;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 
 /** What a {@link Session} needs from the gateway around it. */
@@ -13,6 +14,9 @@ interface SessionHost {
     TransactionCommitter committer();
 
     Admission admission();
+
+    /** Statements on a connection outside any session (finishing prepared transactions of lost sessions). */
+    DetachedStatements detached();
 
     /** Whether autocommit statements are wrapped in a gateway-owned transaction (DESIGN §2.1). */
     boolean wrapAutocommit();

@@ -213,6 +213,73 @@ public class CommitSeamTest {
     }
 
     @Test
+    public void clientThatDisconnectsDuringTheDecisionStillGetsItsCommitFinished() throws Exception {
+        DECIDER.delayMillis.set(500);
+        try (RawClient c = RawClient.open(PLAIN.endpoint())) {
+            c.query("BEGIN; INSERT INTO t VALUES (1, 'a')").flush();
+            c.readUntilReady();
+            c.query("COMMIT").flush();
+            awaitDecision();
+        } // gone without waiting for the answer
+        await("the decided transaction committed", () -> count("SELECT count(*) FROM t") == 1
+                && count("SELECT count(*) FROM pg_prepared_xacts") == 0);
+    }
+
+    @Test
+    public void backendKilledAfterPrepareIsFinishedOnAConnectionOfItsOwn() throws Exception {
+        DECIDER.delayMillis.set(500);
+        try (Connection c = connect(PLAIN); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            int pid;
+            try (ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                pid = rs.getInt(1);
+            }
+            Future<SQLException> committing = Executors.newSingleThreadExecutor().submit(() -> {
+                try {
+                    c.commit();
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            awaitDecision();
+            try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+                ds.execute("SELECT pg_terminate_backend(" + pid + ")");
+            }
+            assertTrue(committing.get(10, TimeUnit.SECONDS) != null); // the client lost its connection
+        }
+        await("the prepared transaction committed from another connection",
+                () -> count("SELECT count(*) FROM t") == 1 && count("SELECT count(*) FROM pg_prepared_xacts") == 0);
+    }
+
+    private static void awaitDecision() throws InterruptedException {
+        await("a commit decision to start", () -> !DECIDER.decided.isEmpty());
+    }
+
+    private interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void await(String what, Check check) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                if (check.ok()) {
+                    return;
+                }
+            } catch (Exception e) {
+                // not yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
     public void wrappedAutocommitWritesAreDecidedReadsAreNot() throws Exception {
         try (Connection c = connect(WRAPPING); Statement st = c.createStatement()) {
             assertEquals(1, st.executeUpdate("INSERT INTO t VALUES (1, 'a')"));

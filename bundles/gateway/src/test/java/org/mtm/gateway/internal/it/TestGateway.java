@@ -6,11 +6,13 @@ import java.util.function.Supplier;
 import org.junit.rules.ExternalResource;
 import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
+import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
 
 /** A gateway core (no OSGi) in front of a {@link TestPostgres}, on a free port of 127.0.0.1. */
 public final class TestGateway extends ExternalResource {
+    private final TestPostgres pg;
     private final Supplier<Endpoint> backend;
     private final boolean wrap;
     private TransactionCommitter committer;
@@ -23,6 +25,7 @@ public final class TestGateway extends ExternalResource {
     }
 
     public TestGateway(TestPostgres pg, boolean wrapAutocommit) {
+        this.pg = pg;
         this.backend = pg::endpoint;
         this.wrap = wrapAutocommit;
     }
@@ -46,7 +49,8 @@ public final class TestGateway extends ExternalResource {
     @Override
     protected void before() throws InterruptedException {
         server = new GatewayServer(new GatewayServer.Settings("127.0.0.1", 0, backend, wrap, 2))
-                .committer(committer).admission(admission);
+                .committer(committer).admission(admission)
+                .detached(new JdbcDetachedStatements(pg::direct, Runnable::run));
         endpoint = server.start();
     }
 
