@@ -1,0 +1,88 @@
+package org.mtm.gateway.internal.protocol;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.Test;
+import org.mtm.gateway.internal.commit.ServerError;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+
+public class PgWireTest {
+    private static final ByteBufAllocator ALLOC = UnpooledByteBufAllocator.DEFAULT;
+
+    /** Message types in order, checking every length field. */
+    private static String types(ByteBuf b) {
+        StringBuilder s = new StringBuilder();
+        int i = b.readerIndex();
+        while (i < b.writerIndex()) {
+            s.append((char) b.getByte(i));
+            i += 1 + b.getInt(i + 1);
+        }
+        assertEquals("lengths add up", b.writerIndex(), i);
+        return s.toString();
+    }
+
+    @Test
+    public void errorResponseRoundTrip() {
+        ServerError e = new ServerError("ERROR", "42939", "name \"MTM-1\" is reserved; ж", "detail", "hint");
+        ByteBuf b = PgWire.errorResponse(ALLOC, e);
+        assertEquals("E", types(b));
+        assertEquals(e, PgWire.readError(b));
+        ByteBuf n = PgWire.noticeResponse(ALLOC, ServerError.warning("25P01", "there is no transaction in progress"));
+        assertEquals("N", types(n));
+        ServerError back = PgWire.readError(n);
+        assertEquals("WARNING", back.severity());
+        assertNull(back.detail());
+    }
+
+    @Test
+    public void ownStatementIsAFullExtendedExchange() {
+        ByteBuf synced = PgWire.ownStatement(ALLOC, "SELECT 1", true);
+        assertEquals("CCPBECCS", types(synced));
+        ByteBuf unsynced = PgWire.ownStatement(ALLOC, "BEGIN", false);
+        assertEquals("CCPBECC", types(unsynced));
+        assertEquals(4, PgWire.OWN_STATEMENT_CLOSES);
+        int parse = 2 * (1 + 4 + 1 + PgWire.OWN_NAME.length() + 1);
+        assertEquals(PgWire.OWN_NAME, PgWire.cstring(synced, parse + 5, synced.writerIndex()));
+        assertEquals("SELECT 1", PgWire.cstring(synced, parse + 5 + PgWire.OWN_NAME.length() + 1, synced.writerIndex()));
+    }
+
+    @Test
+    public void simpleMessages() {
+        assertEquals("C", types(PgWire.commandComplete(ALLOC, "COMMIT")));
+        ByteBuf z = PgWire.readyForQuery(ALLOC, 'T');
+        assertEquals("Z", types(z));
+        assertEquals('T', z.getByte(5));
+        ByteBuf text = Unpooled.copiedBuffer(new byte[] {'x', 'S', 'E', 'L', 'y'});
+        ByteBuf q = PgWire.query(ALLOC, text, 1, 3);
+        assertEquals("Q", types(q));
+        assertEquals("SEL", PgWire.cstring(q, 5, q.writerIndex()));
+        ByteBuf cancel = PgWire.cancelRequest(ALLOC, 7, -2);
+        assertEquals(16, cancel.getInt(0));
+        assertEquals(PgWire.CANCEL_REQUEST, cancel.getInt(4));
+        assertEquals(-2, cancel.getInt(12));
+    }
+
+    @Test
+    public void dataRowColumns() {
+        ByteBuf row = ALLOC.buffer();
+        row.writeByte('D').writeInt(0).writeShort(2).writeInt(3).writeBytes("123".getBytes()).writeInt(-1);
+        row.setInt(1, row.writerIndex() - 1);
+        List<String> expected = new ArrayList<>();
+        expected.add("123");
+        expected.add(null);
+        assertEquals(expected, PgWire.readDataRow(row));
+    }
+
+    @Test
+    public void literalsSurviveEitherStringSetting() {
+        assertEquals("E'it''s \\\\ fine'", PgWire.literal("it's \\ fine"));
+    }
+}
