@@ -60,9 +60,15 @@ final class ApplySession implements AutoCloseable {
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
             + " ',' ORDER BY rel_schema, rel_name), '') FROM mtm.local_tables)";
 
+    /** Advisory lock key the mtm catalog installer also takes: concurrent CREATE ... IF NOT EXISTS can collide. */
+    private static final long SCHEMA_LOCK = 0x6d746d5f736368L;
+    private static final String APPLIED_LOG_DDL = "CREATE TABLE IF NOT EXISTS mtm.applied_xacts ("
+            + " origin int NOT NULL, lsn pg_lsn NOT NULL, gid text NOT NULL, PRIMARY KEY (origin, lsn))";
+
     private final Connection connection;
     private final int self;
     private final int peer;
+    private final String origin;
     private final long lockTimeoutMs;
     private final boolean localTablesExist;
     private final Statement statement;
@@ -79,23 +85,35 @@ final class ApplySession implements AutoCloseable {
     private String batchOperation;
     private int batchSize;
 
-    private ApplySession(Connection connection, int self, int peer, long lockTimeoutMs) throws SQLException {
+    private ApplySession(Connection connection, int self, int peer, int worker, long lockTimeoutMs) throws SQLException {
         this.connection = connection;
         this.self = self;
         this.peer = peer;
+        this.origin = originName(peer, worker);
         this.lockTimeoutMs = lockTimeoutMs;
         connection.setAutoCommit(true);
         this.statement = connection.createStatement();
         statement.setEscapeProcessing(false);
         statement.execute("SET session_replication_role = replica; SET search_path = '';"
                 + " SET lock_timeout = " + lockTimeoutMs + "; SET synchronous_commit = local;"
-                + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer));
-        try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.to_regclass('mtm.local_tables') IS NOT NULL")) {
+                + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer + (worker == 0 ? "" : "_" + worker)));
+        boolean appliedLogExists;
+        try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.to_regclass('mtm.local_tables') IS NOT NULL,"
+                + " pg_catalog.to_regclass('mtm.applied_xacts') IS NOT NULL")) {
             rs.next();
             this.localTablesExist = rs.getBoolean(1);
+            appliedLogExists = rs.getBoolean(2);
         }
-        statement.execute("SELECT pg_catalog.pg_replication_origin_session_setup("
-                + Sql.quoteLiteral(Replication.originName(peer)) + ")");
+        if (!appliedLogExists) {
+            statement.execute("BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" + SCHEMA_LOCK + ");"
+                    + " CREATE SCHEMA IF NOT EXISTS mtm; " + APPLIED_LOG_DDL + "; COMMIT");
+        }
+        if (worker != 0) { // worker origins are the receiver's own business: made on first use
+            statement.execute("SELECT pg_catalog.pg_replication_origin_create(" + Sql.quoteLiteral(origin) + ")"
+                    + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = "
+                    + Sql.quoteLiteral(origin) + ")");
+        }
+        statement.execute("SELECT pg_catalog.pg_replication_origin_session_setup(" + Sql.quoteLiteral(origin) + ")");
         this.typesQuery = connection.prepareStatement(TYPES_SQL);
         this.sessionSettings = connection.prepareStatement(
                 "SELECT pg_catalog.set_config('search_path', ?, true), pg_catalog.set_config('role', ?, true)");
@@ -112,9 +130,18 @@ final class ApplySession implements AutoCloseable {
      *                      backend of a previous receiver that is still exiting)
      */
     static ApplySession open(LocalDatabase database, int self, int peer, long lockTimeoutMs) throws SQLException {
+        return open(database, self, peer, 0, lockTimeoutMs);
+    }
+
+    /**
+     * The apply connection of parallel worker {@code worker} (1..) of {@code peer}'s stream, under its own
+     * replication origin {@code mtm_node_<peer>_<worker>} (PostgreSQL 15 lets one session at a time use an
+     * origin); worker 0 is the receiver's own session under {@code mtm_node_<peer>}.
+     */
+    static ApplySession open(LocalDatabase database, int self, int peer, int worker, long lockTimeoutMs) throws SQLException {
         Connection c = database.connect();
         try {
-            return new ApplySession(c, self, peer, lockTimeoutMs);
+            return new ApplySession(c, self, peer, worker, lockTimeoutMs);
         } catch (SQLException | RuntimeException e) {
             try {
                 c.close();
@@ -133,16 +160,33 @@ final class ApplySession implements AutoCloseable {
         return lockTimeoutMs;
     }
 
-    /** Durable progress of the origin: end LSN of the last PREPARE/COMMIT applied from it, or 0 for none. */
+    /** Replication origin of worker {@code worker} of {@code peer}'s stream (0: the receiver's own). */
+    static String originName(int peer, int worker) {
+        return Replication.originName(peer) + (worker == 0 ? "" : "_" + worker);
+    }
+
+    /**
+     * Durable progress of {@code peer}'s stream: the highest progress any of its origins (the receiver's
+     * and its workers') recorded; every unit up to it is finished here. 0 when none was recorded.
+     */
     long originProgress() throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT pg_catalog.pg_replication_origin_progress(?, true)::text")) {
+                "SELECT max(pg_catalog.pg_replication_origin_progress(roname, true))::text FROM pg_catalog.pg_replication_origin"
+                + " WHERE roname = ? OR pg_catalog.starts_with(roname, ?)")) {
             ps.setString(1, Replication.originName(peer));
+            ps.setString(2, Replication.originName(peer) + "_");
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 String lsn = rs.getString(1);
                 return lsn == null ? 0L : Lsn.parse(lsn);
             }
+        }
+    }
+
+    int maxReplicationSlots() throws SQLException {
+        try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.current_setting('max_replication_slots')::int")) {
+            rs.next();
+            return rs.getInt(1);
         }
     }
 
@@ -164,14 +208,20 @@ final class ApplySession implements AutoCloseable {
     // ---- transaction control ------------------------------------------------------------------------
 
     /**
-     * {@code BEGIN}, in the same round trip as the refresh of the local-tables filter and, when
-     * {@code checkGid} is given, the check whether that gid is already prepared here (then the
-     * transaction is left again and true returned: a re-delivered PREPARE must not be applied twice).
+     * {@code BEGIN}, in the same round trip as the refresh of the local-tables filter and, for a two-phase
+     * transaction ({@code unitLsn} != 0: the end LSN of its PREPARE in the peer's stream), the check whether
+     * it was applied here already: logged in {@code mtm.applied_xacts} (committed) or, for an {@code MTM-}
+     * gid ({@code preparedGid}), prepared. Then the transaction is left again and true returned: a
+     * re-delivered PREPARE must not be applied twice.
      */
-    boolean begin(String checkGid) throws SQLException {
+    boolean begin(String preparedGid, long unitLsn) throws SQLException {
         StringBuilder sql = new StringBuilder("BEGIN; SELECT ");
-        sql.append(checkGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
-                + Sql.quoteLiteral(checkGid) + ")");
+        sql.append(preparedGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
+                + Sql.quoteLiteral(preparedGid) + ")");
+        if (unitLsn != 0) {
+            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = ").append(peer).append(" AND lsn = ")
+                    .append(Sql.quoteLiteral(Lsn.format(unitLsn))).append(')');
+        }
         sql.append(", ").append(localTablesExist ? LOCAL_TABLES_DIGEST : "''");
         boolean prepared;
         String digest;
@@ -189,10 +239,26 @@ final class ApplySession implements AutoCloseable {
         return prepared;
     }
 
-    /** {@code PREPARE TRANSACTION}, recording {@code endLsn} as the origin's progress with it. */
-    void prepare(String gid, long endLsn, long prepareTime) throws SQLException {
+    /**
+     * {@code PREPARE TRANSACTION}, recording {@code progressLsn} as the origin's progress with it and the
+     * transaction in {@code mtm.applied_xacts} (visible once committed) under {@code unitLsn}, the end of
+     * its PREPARE in the peer's stream.
+     */
+    void prepare(String gid, long unitLsn, long progressLsn, long prepareTime) throws SQLException {
         flush();
-        statement.execute(originXactSetup(endLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
+        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + peer + ", "
+                + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
+                + originXactSetup(progressLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
+    }
+
+    /**
+     * Forgets applied two-phase transactions of the peer's stream up to {@code upTo}, the durable progress:
+     * the stream never brings them again. Outside any transaction; records no origin progress.
+     */
+    int forgetAppliedUpTo(long upTo) throws SQLException {
+        statement.execute("SELECT pg_catalog.pg_replication_origin_xact_reset()");
+        return statement.executeUpdate("DELETE FROM mtm.applied_xacts WHERE origin = " + peer + " AND lsn <= "
+                + Sql.quoteLiteral(Lsn.format(upTo)));
     }
 
     /** {@code COMMIT}, recording {@code endLsn} as the origin's progress with it. */

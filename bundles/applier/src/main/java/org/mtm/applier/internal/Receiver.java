@@ -47,6 +47,8 @@ final class Receiver {
     private static final Driver DRIVER = new Driver();
     private static final long STATUS_INTERVAL_MS = 1000;
     private static final long STOP_WAIT_MS = 10_000;
+    /** Units finished between cleanups of mtm.applied_xacts. */
+    private static final int CLEANUP_EVERY = 1000;
 
     private final int self;
     private final ClusterNode peer;
@@ -54,6 +56,7 @@ final class Receiver {
     private final VoteSender votes;
     private final ApplierSettings settings;
     private final LongSupplier currentGeneration;
+    private final int peers;
     private final Backoff backoff = new Backoff(200, 5000);
     private final Object wake = new Object();
     private final Thread thread;
@@ -62,15 +65,21 @@ final class Receiver {
     private volatile ReceiverInfo info;
     private volatile ApplySession apply;
     private volatile Connection replication;
+    private volatile MessageApplier applier;
 
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
-        this(self, peer, local, votes, settings, () -> 0L);
+        this(self, peer, local, votes, settings, () -> 0L, 1);
     }
 
-    /** @param currentGeneration this node's generation number (0: unknown), for refusing older PREPAREs */
+    /**
+     * @param currentGeneration this node's generation number (0: unknown), for refusing older PREPAREs
+     * @param peers             how many peers this node has: their receivers share the server's replication
+     *                          origin states ({@code max_replication_slots}), one per apply worker
+     */
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
-             LongSupplier currentGeneration) {
+             LongSupplier currentGeneration, int peers) {
         this.currentGeneration = currentGeneration;
+        this.peers = Math.max(1, peers);
         this.self = self;
         this.peer = peer;
         this.local = local;
@@ -83,6 +92,10 @@ final class Receiver {
 
     int self() {
         return self;
+    }
+
+    int peers() {
+        return peers;
     }
 
     ClusterNode peer() {
@@ -140,11 +153,20 @@ final class Receiver {
     }
 
     private void disconnect() {
+        MessageApplier m = applier;
+        if (m != null) {
+            m.cancel();
+        }
+        abortReplication();
         ApplySession a = apply;
         if (a != null) {
             a.cancel();
             a.abort();
         }
+    }
+
+    /** Ends a blocked read of the stream (the receiver then reconnects, or stops). */
+    private void abortReplication() {
         Connection r = replication;
         if (r != null) {
             try {
@@ -170,6 +192,11 @@ final class Receiver {
                 LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);
             } finally {
                 info = ReceiverInfo.disabled(peer.id());
+                MessageApplier m = applier;
+                applier = null;
+                if (m != null) {
+                    m.close();
+                }
                 ApplySession a = apply;
                 apply = null;
                 if (a != null) {
@@ -211,6 +238,8 @@ final class Receiver {
         }
         long start = apply.originProgress();
         revotePrepared();
+        apply.forgetAppliedUpTo(start);
+        int workerCap = workerCap();
         PGConnection pg = replication.unwrap(PGConnection.class);
         PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical()
                 .withSlotName(Replication.slotName(self))
@@ -221,14 +250,29 @@ final class Receiver {
                 .withSlotOption("messages", "true")
                 .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS)
                 .start();
-        info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.NORMAL);
-        LOG.info("node {}: receiving from node {} on slot {} from {}", self, peer.id(), Replication.slotName(self),
-                start == 0 ? "the slot's confirmed position" : Lsn.format(start));
-        StreamApplier applier = new StreamApplier(self, peer.id(), apply, votes, () -> stopping, currentGeneration);
+        int senderPid = pg.getBackendPID();
+        int receiverPid = apply.backendPid();
+        LOG.info("node {}: receiving from node {} on slot {} from {} with up to {} apply worker(s)", self, peer.id(),
+                Replication.slotName(self), start == 0 ? "the slot's confirmed position" : Lsn.format(start), workerCap);
+        ApplySession main = apply;
+        MessageApplier a = workerCap <= 1
+                ? new StreamApplier(self, peer.id(), main, votes, () -> stopping, currentGeneration)
+                : new ParallelApplier(self, peer.id(), workerCap, main,
+                        k -> ApplySession.open(local, self, peer.id(), k, settings.lockTimeoutMs()), votes, () -> stopping,
+                        currentGeneration, start, this::abortReplication);
+        applier = a;
+        info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
         PgOutputDecoder decoder = new PgOutputDecoder();
         boolean first = true;
+        int finishedSinceCleanup = 0;
         while (!stopping) {
-            ByteBuffer data = stream.read();
+            ByteBuffer data;
+            try {
+                data = stream.read();
+            } catch (SQLException e) {
+                a.checkFailure(); // a failed worker aborted the stream to wake us: report its failure
+                throw e;
+            }
             if (data == null) {
                 throw new SQLException("the replication stream of node " + peer.id() + " ended", "08006");
             }
@@ -236,14 +280,37 @@ final class Receiver {
                 backoff.reset(); // streaming works: a later failure starts again from a short delay
                 first = false;
             }
-            applier.handle(decoder.decode(data));
-            long done = applier.takeFinished();
+            a.handle(decoder.decode(data));
+            long done = a.takeFinished();
             if (done != 0) {
                 LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
                 stream.setAppliedLSN(lsn);
                 stream.setFlushedLSN(lsn);
+                if (++finishedSinceCleanup >= CLEANUP_EVERY) {
+                    finishedSinceCleanup = 0;
+                    main.forgetAppliedUpTo(main.originProgress());
+                }
+            }
+            if (info.workers() != a.workers()) {
+                info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
             }
         }
+    }
+
+    /**
+     * Apply workers for this peer: {@code max_workers}, but each uses a replication origin and the server
+     * tracks at most {@code max_replication_slots} of them, shared by the receivers of all peers (one
+     * origin each for their own session). 1 means serial apply.
+     */
+    private int workerCap() throws SQLException {
+        int slots = apply.maxReplicationSlots();
+        int budget = slots / peers - 1;
+        int cap = Math.max(1, Math.min(settings.maxWorkers(), budget));
+        if (settings.maxWorkers() > 1 && cap < settings.maxWorkers()) {
+            LOG.debug("node {}: {} apply workers for node {} instead of max_workers={}: max_replication_slots={} is shared"
+                    + " by {} peers", self, cap, peer.id(), settings.maxWorkers(), slots, peers);
+        }
+        return cap;
     }
 
     /** PREPARED again for every transaction of this peer prepared here: the vote may have been lost. */

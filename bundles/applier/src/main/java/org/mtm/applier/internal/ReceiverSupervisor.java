@@ -168,7 +168,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             Receiver r = e.getValue();
             ClusterNode p = wanted.get(e.getKey());
             if (p == null || !Objects.equals(p.conninfo(), r.peer().conninfo()) || !r.settings().equals(settings)
-                    || r.self() != self) {
+                    || r.self() != self || r.peers() != wanted.size()) {
                 stopping.add(r);
                 it.remove();
             }
@@ -177,7 +177,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         for (ClusterNode p : wanted.values()) {
             if (!receivers.containsKey(p.id())) {
                 LOG.info("node {}: starting the receiver for node {}", self, p.id());
-                receivers.put(p.id(), new Receiver(self, p, database, votes, settings, this::currentGeneration).start());
+                receivers.put(p.id(), new Receiver(self, p, database, votes, settings, this::currentGeneration, wanted.size()).start());
             }
         }
     }

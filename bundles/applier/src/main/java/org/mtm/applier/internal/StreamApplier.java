@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Gid;
@@ -89,7 +90,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not thread-safe: one receiver thread drives it.
  */
-final class StreamApplier {
+final class StreamApplier implements MessageApplier {
     private static final Logger LOG = LoggerFactory.getLogger(StreamApplier.class);
 
     private final int self;
@@ -98,6 +99,7 @@ final class StreamApplier {
     private final VoteSender votes;
     private final BooleanSupplier stopping;
     private final LongSupplier currentGeneration;
+    private final LongUnaryOperator recordable;
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
@@ -109,6 +111,16 @@ final class StreamApplier {
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
                   LongSupplier currentGeneration) {
+        this(self, peer, session, votes, stopping, currentGeneration, LongUnaryOperator.identity());
+    }
+
+    /**
+     * @param recordable the progress a unit ending at the given LSN may record with its PREPARE/COMMIT
+     *                   (itself when applied serially; the watermark on a parallel worker)
+     */
+    StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
+                  LongSupplier currentGeneration, LongUnaryOperator recordable) {
+        this.recordable = recordable;
         this.self = self;
         this.peer = peer;
         this.session = session;
@@ -121,15 +133,22 @@ final class StreamApplier {
      * The end LSN of the last unit finished since the previous call (0 when none): everything up to it is
      * durable here or needs nothing here, so the peer's slot may be confirmed to it.
      */
-    long takeFinished() {
+    @Override
+    public long takeFinished() {
         long lsn = finishedLsn;
         finishedLsn = 0;
         return lsn;
     }
 
-    /** True between a begin and its commit/prepare. */
-    boolean inTransaction() {
-        return txn != null;
+    @Override
+    public int workers() {
+        return 1;
+    }
+
+    /** The session belongs to the caller, who closes it. */
+    @Override
+    public void close() {
+        txn = null;
     }
 
     /**
@@ -139,7 +158,8 @@ final class StreamApplier {
      *                               failed: the receiver must reconnect and stream again from the progress
      * @throws IllegalStateException the stream is out of order (same remedy)
      */
-    void handle(PgOutputMessage message) throws SQLException {
+    @Override
+    public void handle(PgOutputMessage message) throws SQLException {
         switch (message.type()) {
             case 'B' -> {
                 Begin b = (Begin) message;
@@ -193,7 +213,7 @@ final class StreamApplier {
     private boolean begun(RemoteTransaction t) throws SQLException {
         if (!t.begun) {
             t.begun = true;
-            t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null);
+            t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0);
             if (t.alreadyPrepared) {
                 LOG.info("node {}: {} from node {} is already prepared here; not applying it again", self, t.gid, peer);
             }
@@ -288,11 +308,11 @@ final class StreamApplier {
         txn = null;
         if (!t.fromElsewhere && t.begun) {
             try {
-                session.commit(m.endLsn(), m.commitTime());
+                session.commit(recordable.applyAsLong(m.endLsn()), m.commitTime());
             } catch (RowMissingException e) {
                 // the last batch ran in full; only the missing row is passed over (see rowMissing)
                 LOG.warn("node {}: {} from node {}: {}", self, t.describe(), peer, e.getMessage());
-                session.commit(m.endLsn(), m.commitTime());
+                session.commit(recordable.applyAsLong(m.endLsn()), m.commitTime());
             }
         }
         finished(m.endLsn());
@@ -311,7 +331,7 @@ final class StreamApplier {
         }
         try {
             if (begun(t)) {
-                session.prepare(m.gid(), m.endLsn(), m.prepareTime());
+                session.prepare(m.gid(), t.lsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
                 LOG.debug("node {}: prepared {} from node {}", self, m.gid(), peer);
             }
         } catch (SQLException e) {
@@ -327,7 +347,7 @@ final class StreamApplier {
 
     private void commitPrepared(CommitPrepared m) throws SQLException {
         outsideTransaction(m);
-        boolean done = session.commitPrepared(m.gid(), m.endLsn(), m.commitTime());
+        boolean done = session.commitPrepared(m.gid(), recordable.applyAsLong(m.endLsn()), m.commitTime());
         LOG.debug("node {}: COMMIT PREPARED {} from node {}: {}", self, m.gid(), peer, done ? "committed" : "not prepared here");
         Gid gid = mtmGid(m.gid());
         if (done && gid != null) {
@@ -338,7 +358,8 @@ final class StreamApplier {
 
     private void rollbackPrepared(RollbackPrepared m) throws SQLException {
         outsideTransaction(m);
-        boolean done = session.rollbackPrepared(m.gid(), m.rollbackEndLsn(), m.rollbackTime());
+        boolean done = session.rollbackPrepared(m.gid(), recordable.applyAsLong(m.rollbackEndLsn()),
+                m.rollbackTime());
         LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: {}", self, m.gid(), peer,
                 done ? "rolled back" : "not prepared here");
         finished(m.rollbackEndLsn());

@@ -410,7 +410,7 @@ public class ReplicationApplyTest {
     @Test
     public void prepareOfAnOlderGenerationIsRefused() throws Exception {
         createOnBoth("CREATE TABLE og (id int PRIMARY KEY)");
-        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1), () -> 2L)
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1), () -> 2L, 1)
                 .start();
         receivers.add(r);
         String gid = prepareOnA("INSERT INTO og VALUES (1)"); // stamped with generation 1

@@ -1,0 +1,34 @@
+package org.mtm.applier.internal;
+
+import org.mtm.applier.internal.pgoutput.PgOutputMessage;
+
+/** Applies a peer's decoded stream, serially ({@link StreamApplier}) or on parallel workers ({@link ParallelApplier}). */
+interface MessageApplier extends AutoCloseable {
+
+    /**
+     * Applies (or dispatches) one message, in stream order.
+     *
+     * @throws Exception the receiver must reconnect and stream again from the durable progress
+     */
+    void handle(PgOutputMessage message) throws Exception;
+
+    /** The highest LSN newly confirmable to the peer's slot since the last call, or 0. */
+    long takeFinished();
+
+    /** Throws the failure of a parallel worker, if one failed (serial apply fails in {@link #handle}). */
+    default void checkFailure() throws Exception {
+    }
+
+    /**
+     * From another thread: stops applying now (cancels running statements, ends waits with a failure).
+     * The receiver thread then calls {@link #close()}.
+     */
+    default void cancel() {
+    }
+
+    /** Apply sessions in use ({@code n_workers} of {@code mtm.nodes()}). */
+    int workers();
+
+    @Override
+    void close();
+}
