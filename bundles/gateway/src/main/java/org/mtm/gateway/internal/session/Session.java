@@ -113,6 +113,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean backendSkipping;
     /** The gateway answered an Execute with an error: the client's messages up to Sync are dropped, as the backend would. */
     private boolean discardUntilSync;
+    /**
+     * The gateway left the backend at a Sync point after answering an Execute itself: the client's Sync
+     * that follows is answered here (ReadyForQuery with the known status) instead of costing a round trip.
+     */
+    private boolean answerNextSync;
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
     private boolean errorSinceReady;
@@ -308,6 +313,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             drop(in, total);
             return;
         }
+        if (answerNextSync && type != PgWire.SYNC) {
+            answerNextSync = false;
+        }
         switch (type) {
             case PgWire.QUERY -> simpleQuery(in, ri, total);
             case PgWire.PARSE -> {
@@ -502,6 +510,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             ownWork++;
             extendedIntercept(st, refusal).whenComplete((v, failure) -> {
                 ownWork--;
+                answerNextSync = failure == null;
                 finishOwnWork(failure);
             });
             return;
@@ -529,6 +538,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void sync(ByteBuf in, int ri, int total) {
+        if (answerNextSync && replies.isEmpty() && !batchWrapped && !copyInActive) {
+            answerNextSync = false;
+            discardUntilSync = false;
+            batchDecided = false;
+            drop(in, total);
+            readyToClient();
+            return;
+        }
+        answerNextSync = false;
         backendSkipping = false;
         extendedSinceSync = false;
         if (copyInActive) {
