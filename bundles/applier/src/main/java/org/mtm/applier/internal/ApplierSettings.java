@@ -4,14 +4,20 @@ package org.mtm.applier.internal;
  * What a receiver needs from {@code org.mtm.multimaster}.
  *
  * @param lockTimeoutMs bound on every lock wait of an apply transaction ({@code lock_timeout})
- * @param maxWorkers    {@code max_workers}: apply workers per peer (the receiver applies serially for now)
+ * @param maxWorkers    {@code max_workers}: apply workers per peer (1: serial apply)
+ * @param prevention    {@code deadlock_prevention}: what to do when an apply waits for a prepared transaction
  */
-record ApplierSettings(long lockTimeoutMs, int maxWorkers) {
+record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention) {
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers) {
+        this(lockTimeoutMs, maxWorkers, DeadlockPrevention.OFF);
+    }
 
     /** Smallest lock bound; below it ordinary short local transactions would abort replicated ones. */
     static final long MIN_LOCK_TIMEOUT_MS = 100;
 
     ApplierSettings {
+        java.util.Objects.requireNonNull(prevention, "prevention");
         if (lockTimeoutMs < 1 || maxWorkers < 1) {
             throw new IllegalArgumentException("lock timeout and max_workers must be positive");
         }

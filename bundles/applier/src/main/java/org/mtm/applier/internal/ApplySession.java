@@ -76,6 +76,14 @@ final class ApplySession implements AutoCloseable {
     private final PreparedStatement sessionSettings;
     private final Map<Integer, Target> targets = new HashMap<>();
 
+    private final int pid;
+    /** System.nanoTime() when a statement that may wait for locks started; 0 when none runs. */
+    private volatile long busySince;
+    /** The MTM- transaction being applied, for the lock watch. */
+    private volatile String applying;
+    /** Set by the lock watch just before it cancels this session: the prepared transaction it waits for. */
+    private volatile String cancelledFor;
+
     private String localTablesDigest = "";
     private Set<String> localTables = Set.of();
 
@@ -114,6 +122,7 @@ final class ApplySession implements AutoCloseable {
                     + Sql.quoteLiteral(origin) + ")");
         }
         statement.execute("SELECT pg_catalog.pg_replication_origin_session_setup(" + Sql.quoteLiteral(origin) + ")");
+        this.pid = connection.unwrap(PGConnection.class).getBackendPID();
         this.typesQuery = connection.prepareStatement(TYPES_SQL);
         this.sessionSettings = connection.prepareStatement(
                 "SELECT pg_catalog.set_config('search_path', ?, true), pg_catalog.set_config('role', ?, true)");
@@ -152,8 +161,41 @@ final class ApplySession implements AutoCloseable {
         }
     }
 
-    int backendPid() throws SQLException {
-        return connection.unwrap(PGConnection.class).getBackendPID();
+    int backendPid() {
+        return pid;
+    }
+
+    // ---- what the lock watch sees ----------------------------------------------------------------------
+
+    /** The MTM- transaction this session applies from now on (null: none). */
+    void applying(String gid) {
+        applying = gid;
+        cancelledFor = null;
+    }
+
+    String applying() {
+        return applying;
+    }
+
+    /** True when a statement that may wait for a lock has run for at least {@code nanos}. */
+    boolean busyFor(long nanos) {
+        long since = busySince;
+        return since != 0 && System.nanoTime() - since >= nanos;
+    }
+
+    /** The lock watch is about to cancel this session because {@code waiter} waits for prepared {@code holder}. */
+    boolean markCancelled(String waiter, String holder) {
+        if (!waiter.equals(applying)) {
+            return false;
+        }
+        cancelledFor = holder;
+        return true;
+    }
+
+    /** The prepared transaction the lock watch cancelled {@code gid}'s apply for, or null. */
+    String cancelledFor(String gid) {
+        String holder = cancelledFor;
+        return holder != null && gid.equals(applying) ? holder : null;
     }
 
     long lockTimeoutMs() {
@@ -448,7 +490,12 @@ final class ApplySession implements AutoCloseable {
 
     void truncate(List<Target> truncated, boolean restartIdentity, boolean cascade) throws SQLException {
         flush();
-        statement.execute(Sql.truncate(truncated, restartIdentity, cascade));
+        busySince = System.nanoTime();
+        try {
+            statement.execute(Sql.truncate(truncated, restartIdentity, cascade));
+        } finally {
+            busySince = 0;
+        }
     }
 
     /**
@@ -459,7 +506,12 @@ final class ApplySession implements AutoCloseable {
     void executeDdl(ReplicatedDdl ddl) throws SQLException {
         flush();
         setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
-        statement.execute(ddl.statement());
+        busySince = System.nanoTime();
+        try {
+            statement.execute(ddl.statement());
+        } finally {
+            busySince = 0;
+        }
         setSession("", "none");
         forgetTargets();
     }
@@ -570,11 +622,14 @@ final class ApplySession implements AutoCloseable {
         batch = null;
         batchSize = 0;
         int[] counts;
+        busySince = System.nanoTime();
         try {
             counts = ps.executeBatch();
         } catch (BatchUpdateException e) {
             SQLException cause = e.getNextException();
             throw cause != null ? cause : e;
+        } finally {
+            busySince = 0;
         }
         if (operation != null) {
             for (int c : counts) {

@@ -26,6 +26,9 @@ interface MessageApplier extends AutoCloseable {
     default void cancel() {
     }
 
+    /** The apply sessions in use now (any thread), for the lock watch. */
+    java.util.List<ApplySession> sessions();
+
     /** Apply sessions in use ({@code n_workers} of {@code mtm.nodes()}). */
     int workers();
 

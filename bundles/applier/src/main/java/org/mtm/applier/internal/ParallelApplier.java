@@ -74,6 +74,7 @@ final class ParallelApplier implements MessageApplier {
     private final LongSupplier currentGeneration;
     private final Progress progress;
     private final Runnable onWorkerFailure;
+    private final ApplySession mainSession;
     private final StreamApplier main;
     private final Map<Integer, Relation> sentToMain = new HashMap<>();
     private final RelationCache relations = new RelationCache();
@@ -105,6 +106,7 @@ final class ParallelApplier implements MessageApplier {
         this.stopping = stopping;
         this.currentGeneration = currentGeneration;
         this.progress = new Progress(start);
+        this.mainSession = main;
         this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable);
         this.confirmed = start;
     }
@@ -294,6 +296,16 @@ final class ParallelApplier implements MessageApplier {
             return w;
         }
         return 0;
+    }
+
+    @Override
+    public List<ApplySession> sessions() {
+        List<ApplySession> all = new ArrayList<>();
+        all.add(mainSession);
+        for (Worker w : workersSnapshot()) {
+            all.add(w.session);
+        }
+        return all;
     }
 
     @Override

@@ -66,6 +66,7 @@ final class Receiver {
     private volatile ApplySession apply;
     private volatile Connection replication;
     private volatile MessageApplier applier;
+    private LockWatch lockWatch;
 
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
         this(self, peer, local, votes, settings, () -> 0L, 1);
@@ -192,6 +193,10 @@ final class Receiver {
                 LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);
             } finally {
                 info = ReceiverInfo.disabled(peer.id());
+                if (lockWatch != null) {
+                    lockWatch.stop();
+                    lockWatch = null;
+                }
                 MessageApplier m = applier;
                 applier = null;
                 if (m != null) {
@@ -261,6 +266,9 @@ final class Receiver {
                         k -> ApplySession.open(local, self, peer.id(), k, settings.lockTimeoutMs()), votes, () -> stopping,
                         currentGeneration, start, this::abortReplication);
         applier = a;
+        if (settings.prevention() != DeadlockPrevention.OFF) {
+            lockWatch = new LockWatch(self, peer.id(), local, settings.prevention(), a::sessions).start();
+        }
         info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
         PgOutputDecoder decoder = new PgOutputDecoder();
         boolean first = true;

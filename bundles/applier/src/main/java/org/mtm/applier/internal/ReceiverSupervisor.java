@@ -199,14 +199,12 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         if (config.max__workers() < 1) {
             LOG.warn("max_workers={} in org.mtm.multimaster is below 1; using 1", config.max__workers());
         }
-        String prevention = config.deadlock__prevention();
-        if (!"off".equals(prevention) && !"simple".equals(prevention) && !"smart".equals(prevention)) {
-            LOG.warn("deadlock_prevention='{}' in org.mtm.multimaster is not off, simple or smart; using off", prevention);
-        } else if ("smart".equals(prevention)) {
-            LOG.info("deadlock_prevention=smart is not implemented yet: conflicting replicated transactions are voted "
-                    + "down after the lock bound, as with simple");
-        }
+        DeadlockPrevention prevention = DeadlockPrevention.parse(config.deadlock__prevention()).orElseGet(() -> {
+            LOG.warn("deadlock_prevention='{}' in org.mtm.multimaster is not off, simple or smart; using off",
+                    config.deadlock__prevention());
+            return DeadlockPrevention.OFF;
+        });
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
-                Math.max(1, config.max__workers()));
+                Math.max(1, config.max__workers()), prevention);
     }
 }

@@ -145,6 +145,11 @@ final class StreamApplier implements MessageApplier {
         return 1;
     }
 
+    @Override
+    public List<ApplySession> sessions() {
+        return List.of(session);
+    }
+
     /** The session belongs to the caller, who closes it. */
     @Override
     public void close() {
@@ -214,8 +219,11 @@ final class StreamApplier implements MessageApplier {
         if (!t.begun) {
             t.begun = true;
             t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0);
+            if (t.mtmGid != null && !t.alreadyPrepared) {
+                session.applying(t.gid);
+            }
             if (t.alreadyPrepared) {
-                LOG.info("node {}: {} from node {} is already prepared here; not applying it again", self, t.gid, peer);
+                LOG.info("node {}: {} from node {} was applied here already; not applying it again", self, t.gid, peer);
             }
         }
         return !t.alreadyPrepared;
@@ -321,6 +329,14 @@ final class StreamApplier implements MessageApplier {
     private void prepare(Prepare m) throws SQLException {
         RemoteTransaction t = current(m);
         txn = null;
+        try {
+            prepare(m, t);
+        } finally {
+            session.applying(null);
+        }
+    }
+
+    private void prepare(Prepare m, RemoteTransaction t) throws SQLException {
         if (t.fromElsewhere) {
             finished(m.endLsn());
             return;
@@ -401,12 +417,16 @@ final class StreamApplier implements MessageApplier {
      * is thrown to the receiver.
      */
     private void failed(RemoteTransaction t, SQLException e, String relation) throws SQLException {
-        if (ApplyFailure.lostConnection(e) || stopping.getAsBoolean() || t.mtmGid == null) {
+        String holder = t.gid == null ? null : session.cancelledFor(t.gid);
+        boolean prevented = holder != null && "57014".equals(e.getSQLState()) && !stopping.getAsBoolean();
+        if (!prevented && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean() || t.mtmGid == null)) {
             throw e;
         }
+        session.applying(null);
         session.rollback();
         t.failed = true;
-        ApplyFailure f = ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
+        ApplyFailure f = prevented ? ApplyFailure.conflict(self, t.gid, relation, holder)
+                : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
         if (f.sqlState().startsWith("40")) {
             LOG.debug("node {}: voting ABORTED for {}: {}", self, t.gid, f.message());
         } else {

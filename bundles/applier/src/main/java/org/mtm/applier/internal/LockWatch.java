@@ -1,0 +1,153 @@
+package org.mtm.applier.internal;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.mtm.api.LocalDatabase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code deadlock_prevention} for one receiver's apply sessions: a thread that looks, every
+ * {@value #INTERVAL_MS} ms, at the sessions whose statement has been running that long, finds those
+ * waiting for a lock held by a prepared transaction, and cancels the ones {@link DeadlockPrevention}
+ * says should give up (the apply then votes the transaction down with 40P01). Nothing runs on the server
+ * while no apply statement is slow, and with {@code off} there is no watch at all: the lock bound alone
+ * applies.
+ */
+final class LockWatch {
+    private static final Logger LOG = LoggerFactory.getLogger(LockWatch.class);
+    static final long INTERVAL_MS = 50;
+
+    /** Waiting apply backends and the gid of the prepared transaction holding the lock each waits for. */
+    private static final String BLOCKERS_SQL = "SELECT w.pid, p.gid FROM pg_catalog.pg_locks w"
+            + " JOIN pg_catalog.pg_locks h ON h.granted AND h.pid IS NULL"
+            + " AND (h.locktype, h.database, h.relation, h.page, h.tuple, h.virtualxid, h.transactionid, h.classid, h.objid,"
+            + " h.objsubid) IS NOT DISTINCT FROM (w.locktype, w.database, w.relation, w.page, w.tuple, w.virtualxid,"
+            + " w.transactionid, w.classid, w.objid, w.objsubid)"
+            + " JOIN pg_catalog.pg_locks x ON x.pid IS NULL AND x.locktype = 'transactionid'"
+            + " AND x.virtualtransaction = h.virtualtransaction"
+            + " JOIN pg_catalog.pg_prepared_xacts p ON p.transaction = x.transactionid"
+            + " WHERE NOT w.granted AND w.pid = ANY(?) AND 0 = ANY(pg_catalog.pg_blocking_pids(w.pid))";
+    /** Cancels only while the backend still waits for a lock: the wait may have ended meanwhile. */
+    private static final String CANCEL_SQL = "SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity"
+            + " WHERE pid = ? AND wait_event_type = 'Lock'";
+
+    private final int self;
+    private final int peer;
+    private final LocalDatabase database;
+    private final DeadlockPrevention prevention;
+    private final Supplier<List<ApplySession>> sessions;
+    private final Thread thread;
+    private volatile boolean stopped;
+    private Connection connection;
+
+    LockWatch(int self, int peer, LocalDatabase database, DeadlockPrevention prevention, Supplier<List<ApplySession>> sessions) {
+        this.self = self;
+        this.peer = peer;
+        this.database = database;
+        this.prevention = prevention;
+        this.sessions = sessions;
+        this.thread = new Thread(this::run, "mtm-lock-watch-" + peer);
+        thread.setDaemon(true);
+    }
+
+    LockWatch start() {
+        thread.start();
+        return this;
+    }
+
+    void stop() {
+        stopped = true;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        try {
+            while (!stopped) {
+                TimeUnit.MILLISECONDS.sleep(INTERVAL_MS); // a timer, not a wait for a condition
+                List<ApplySession> slow = new ArrayList<>();
+                for (ApplySession s : sessions.get()) {
+                    if (s.applying() != null && s.busyFor(TimeUnit.MILLISECONDS.toNanos(INTERVAL_MS))) {
+                        slow.add(s);
+                    }
+                }
+                if (!slow.isEmpty()) {
+                    try {
+                        check(slow);
+                    } catch (SQLException e) {
+                        LOG.debug("node {}: lock watch for node {}'s appliers failed: {}", self, peer, e.getMessage());
+                        close();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            close();
+        }
+    }
+
+    private void check(List<ApplySession> slow) throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = database.connect();
+            connection.setAutoCommit(true);
+        }
+        Map<Integer, ApplySession> byPid = new HashMap<>();
+        Object[] pids = new Object[slow.size()];
+        for (int i = 0; i < slow.size(); i++) {
+            byPid.put(slow.get(i).backendPid(), slow.get(i));
+            pids[i] = slow.get(i).backendPid();
+        }
+        List<Object[]> waits = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(BLOCKERS_SQL)) {
+            Array array = connection.createArrayOf("int4", pids);
+            ps.setArray(1, array);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    waits.add(new Object[] {rs.getInt(1), rs.getString(2)});
+                }
+            }
+        }
+        for (Object[] w : waits) {
+            ApplySession s = byPid.get((Integer) w[0]);
+            String waiter = s.applying();
+            String holder = (String) w[1];
+            if (waiter == null || waiter.equals(holder) || !prevention.abortWaiter(waiter, holder)) {
+                continue;
+            }
+            if (s.markCancelled(waiter, holder)) {
+                LOG.debug("node {}: {} waits for prepared {}: cancelling its apply (deadlock_prevention={})", self, waiter,
+                        holder, prevention.sqlName());
+                try (PreparedStatement ps = connection.prepareStatement(CANCEL_SQL)) {
+                    ps.setInt(1, s.backendPid());
+                    ps.executeQuery().close();
+                }
+            }
+        }
+    }
+
+    private void close() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // nothing to release
+            }
+            connection = null;
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package org.mtm.applier.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.After;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+import org.mtm.api.CommitMessage;
+import org.mtm.api.CommitMessage.Kind;
+
+/**
+ * deadlock_prevention on a real cross-node cycle: node 1 and node 2 each prepare a transaction updating
+ * the same row, then each applies the other's; with a lock bound far away (30 s) only the lock watch
+ * can end the cycle quickly.
+ */
+public class DeadlockPreventionTest {
+    private static final Duration QUICK = Duration.ofSeconds(5);
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @ClassRule
+    public static final PgNodes NODES = new PgNodes(2);
+
+    @Rule
+    public final Timeout timeout = Timeout.seconds(90);
+
+    private final RecordedVotes votesOn1 = new RecordedVotes();
+    private final RecordedVotes votesOn2 = new RecordedVotes();
+    private final List<Receiver> receivers = new ArrayList<>();
+
+    @After
+    public void stopReceivers() throws SQLException {
+        receivers.forEach(Receiver::stop);
+        NODES.rollbackAllPrepared();
+    }
+
+    private void startBothWays(DeadlockPrevention prevention) {
+        ApplierSettings settings = new ApplierSettings(30_000, 1, prevention);
+        receivers.add(new Receiver(2, NODES.clusterNode(1), NODES.node(2), votesOn2, settings, () -> 0L, 1).start());
+        receivers.add(new Receiver(1, NODES.clusterNode(2), NODES.node(1), votesOn1, settings, () -> 0L, 1).start());
+    }
+
+    private static String prepareOn(int node, String update) throws SQLException {
+        try (Connection c = NODES.node(node).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute(update);
+            String gid = "MTM-" + node + "-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + gid + "'");
+            return gid;
+        }
+    }
+
+    /** The same row on both nodes, written under the other node's origin so that it is not replicated. */
+    private static void table(String name) throws SQLException {
+        for (int node = 1; node <= 2; node++) {
+            NODES.exec(node, "CREATE TABLE " + name + " (id int PRIMARY KEY, n int)",
+                    "SELECT pg_replication_origin_session_setup('mtm_node_" + (3 - node) + "')",
+                    "INSERT INTO " + name + " VALUES (1, 0)");
+        }
+    }
+
+    @Test
+    public void smartVotesDownExactlyOneOfTwoDeadlockedTransactionsAndTheOtherCommits() throws Exception {
+        table("sm");
+        String on1 = prepareOn(1, "UPDATE sm SET n = n + 1 WHERE id = 1");
+        String on2 = prepareOn(2, "UPDATE sm SET n = n + 10 WHERE id = 1");
+        boolean loserIs1 = DeadlockPrevention.SMART.abortWaiter(on1, on2);
+        assertNotEquals("exactly one loses", loserIs1, DeadlockPrevention.SMART.abortWaiter(on2, on1));
+        String loser = loserIs1 ? on1 : on2;
+        String winner = loserIs1 ? on2 : on1;
+        int loserOrigin = loserIs1 ? 1 : 2;
+        int winnerOrigin = 3 - loserOrigin;
+        RecordedVotes votesOnWinnersOrigin = winnerOrigin == 1 ? votesOn1 : votesOn2;
+        RecordedVotes votesOnLosersOrigin = winnerOrigin == 1 ? votesOn2 : votesOn1;
+
+        long start = System.nanoTime();
+        startBothWays(DeadlockPrevention.SMART);
+        // the loser's apply on the winner's origin gives up at once
+        CommitMessage no = votesOnWinnersOrigin.await(Kind.ABORTED, loser, QUICK).message();
+        assertTrue("well before the 30 s lock bound", System.nanoTime() - start < QUICK.toNanos());
+        assertEquals("40P01", no.sqlState());
+        assertTrue(no.message(), no.message().contains("held by prepared transaction " + winner));
+        assertEquals("the winner's apply keeps waiting", 0, votesOnLosersOrigin.of(winner).size());
+
+        // its coordinator aborts the loser; then the winner applies and commits everywhere
+        NODES.exec(loserOrigin, "ROLLBACK PREPARED '" + loser + "'");
+        votesOnLosersOrigin.await(Kind.PREPARED, winner, WAIT);
+        NODES.exec(winnerOrigin, "COMMIT PREPARED '" + winner + "'");
+        votesOnLosersOrigin.await(Kind.COMMITTED, winner, WAIT);
+        Await.until(WAIT, "same row on both nodes", () -> NODES.md5(1, "sm").equals(NODES.md5(2, "sm")));
+        assertEquals(winnerOrigin == 1 ? "1" : "10", NODES.query(1, "SELECT n FROM sm"));
+        assertFalse(NODES.prepared(1, loser) || NODES.prepared(2, loser));
+    }
+
+    @Test
+    public void simpleVotesDownBothAtOnce() throws Exception {
+        table("si");
+        String on1 = prepareOn(1, "UPDATE si SET n = n + 1 WHERE id = 1");
+        String on2 = prepareOn(2, "UPDATE si SET n = n + 10 WHERE id = 1");
+        long start = System.nanoTime();
+        startBothWays(DeadlockPrevention.SIMPLE);
+        assertEquals("40P01", votesOn2.await(Kind.ABORTED, on1, QUICK).message().sqlState());
+        assertEquals("40P01", votesOn1.await(Kind.ABORTED, on2, QUICK).message().sqlState());
+        assertTrue(System.nanoTime() - start < QUICK.toNanos());
+        NODES.exec(1, "ROLLBACK PREPARED '" + on1 + "'");
+        NODES.exec(2, "ROLLBACK PREPARED '" + on2 + "'");
+        // the stream goes on both ways
+        String next = prepareOn(1, "UPDATE si SET n = n + 100 WHERE id = 1");
+        votesOn2.await(Kind.PREPARED, next, WAIT);
+        NODES.exec(1, "COMMIT PREPARED '" + next + "'");
+        Await.until(WAIT, "same row on both nodes", () -> NODES.md5(1, "si").equals(NODES.md5(2, "si")));
+        assertEquals("100", NODES.query(2, "SELECT n FROM si"));
+    }
+
+    @Test
+    public void smartRuleIsAntisymmetricAndDoesNotWaitForUserTransactions() {
+        DeadlockPrevention smart = DeadlockPrevention.SMART;
+        assertTrue(smart.abortWaiter("MTM-2-900-1", "MTM-1-800-1"));
+        assertFalse(smart.abortWaiter("MTM-1-800-1", "MTM-2-900-1"));
+        assertTrue("same xid: higher node loses", smart.abortWaiter("MTM-3-5-1", "MTM-1-5-1"));
+        assertFalse(smart.abortWaiter("MTM-1-5-1", "MTM-3-5-1"));
+        assertTrue("a user's prepared transaction may stay long", smart.abortWaiter("MTM-1-5-1", "my own tx"));
+        assertFalse("one origin's transactions do not conflict", smart.abortWaiter("MTM-1-5-1", "MTM-1-4-1"));
+        assertFalse(DeadlockPrevention.OFF.abortWaiter("MTM-2-900-1", "MTM-1-800-1"));
+        assertTrue(DeadlockPrevention.SIMPLE.abortWaiter("MTM-1-800-1", "MTM-2-900-1"));
+        assertEquals(DeadlockPrevention.SMART, DeadlockPrevention.parse(" Smart ").orElseThrow());
+        assertTrue(DeadlockPrevention.parse("sometimes").isEmpty());
+    }
+}
