@@ -62,8 +62,15 @@ final class ApplySession implements AutoCloseable {
 
     /** Advisory lock key the mtm catalog installer also takes: concurrent CREATE ... IF NOT EXISTS can collide. */
     private static final long SCHEMA_LOCK = 0x6d746d5f736368L;
+    /**
+     * Two-phase transactions applied here, by origin and the end LSN of their PREPARE in its stream; a row
+     * is written inside the applied transaction, so it is visible exactly when the transaction committed
+     * here. Kept {@link #APPLIED_LOG_RETENTION} past the durable progress, for "was it committed here?".
+     */
     private static final String APPLIED_LOG_DDL = "CREATE TABLE IF NOT EXISTS mtm.applied_xacts ("
-            + " origin int NOT NULL, lsn pg_lsn NOT NULL, gid text NOT NULL, PRIMARY KEY (origin, lsn))";
+            + " origin int NOT NULL, lsn pg_lsn NOT NULL, gid text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),"
+            + " PRIMARY KEY (origin, lsn))";
+    private static final String APPLIED_LOG_RETENTION = "10 minutes";
 
     private final Connection connection;
     private final int self;
@@ -294,13 +301,14 @@ final class ApplySession implements AutoCloseable {
     }
 
     /**
-     * Forgets applied two-phase transactions of the peer's stream up to {@code upTo}, the durable progress:
-     * the stream never brings them again. Outside any transaction; records no origin progress.
+     * Forgets applied two-phase transactions of the peer's stream up to {@code upTo}, the durable progress
+     * (the stream never brings them again), once older than the retention. Outside any transaction;
+     * records no origin progress.
      */
     int forgetAppliedUpTo(long upTo) throws SQLException {
         statement.execute("SELECT pg_catalog.pg_replication_origin_xact_reset()");
         return statement.executeUpdate("DELETE FROM mtm.applied_xacts WHERE origin = " + peer + " AND lsn <= "
-                + Sql.quoteLiteral(Lsn.format(upTo)));
+                + Sql.quoteLiteral(Lsn.format(upTo)) + " AND applied_at < now() - interval '" + APPLIED_LOG_RETENTION + "'");
     }
 
     /** {@code COMMIT}, recording {@code endLsn} as the origin's progress with it. */

@@ -73,7 +73,8 @@ final class Receiver {
     }
 
     /**
-     * @param currentGeneration this node's generation number (0: unknown), for refusing older PREPAREs
+     * @param currentGeneration the generation this node is online in (0: unknown, -1: not online); see
+     *                          {@link StreamApplier}
      * @param peers             how many peers this node has: their receivers share the server's replication
      *                          origin states ({@code max_replication_slots}), one per apply worker
      */

@@ -15,6 +15,7 @@ import org.mtm.api.ClusterNode;
 import org.mtm.api.ClusterState;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.Transport;
@@ -149,9 +150,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
     }
 
+    /** The generation this node is online in; -1 when it is not online; 0 without cluster state (see StreamApplier). */
     private long currentGeneration() {
         ClusterState s = clusterState;
-        return s == null ? 0 : s.currentGeneration().num();
+        if (s == null) {
+            return 0;
+        }
+        return s.status() == NodeStatus.ONLINE ? s.currentGeneration().num() : -1;
     }
 
     /** Starts, stops or restarts receivers so that there is exactly one per configured peer. */

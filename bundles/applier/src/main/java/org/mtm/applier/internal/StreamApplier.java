@@ -54,15 +54,18 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <h2>Ordering</h2>
- * Serial: each unit (a transaction, a K, an r) is finished before the next message is applied, so a
- * K/r is done before any later change of the same stream, and commits keep the origin's order.
+ * Each unit (a transaction, a K, an r) is finished before the next message is applied, so a K/r is done
+ * before any later change of the same stream, and commits keep the origin's order. ({@link ParallelApplier}
+ * runs several of these, one per worker, and keeps the same rules across them.)
  *
  * <h2>Exactly once, across restarts of the receiver, the bundle, PostgreSQL or the node</h2>
  * The replication origin's progress is written in the same WAL record as each PREPARE, COMMIT PREPARED,
  * ROLLBACK PREPARED and COMMIT the applier runs ({@code pg_replication_origin_xact_setup} with the end LSN
- * of the unit), and a (re)started receiver streams from that progress. The slot's confirmed position is
- * only advanced to units finished here ({@link #takeFinished()}), so the slot never skips past work
- * that is not durable here. The cases:
+ * of the unit, or a lower watermark on a parallel worker), and a (re)started receiver streams from that
+ * progress. The peer's slot is only confirmed up to units finished here ({@link #takeFinished()}), so it
+ * never skips past work that is not durable here. Every applied two-phase transaction also writes a row
+ * (origin, end LSN of its PREPARE) into {@code mtm.applied_xacts} inside itself, which becomes visible
+ * exactly when it commits here. The cases:
  * <ol>
  * <li>Stopped or crashed while applying a transaction, before its PREPARE/COMMIT: the open transaction
  *     is rolled back (by the server when the connection goes, by recovery after a crash), the progress
@@ -71,20 +74,23 @@ import org.slf4j.LoggerFactory;
  *     stream resumes after it and does not bring the {@code b} again; instead the receiver, when it
  *     starts, votes PREPARED again for every {@code MTM-<peer>-…} transaction prepared here. (A
  *     coordinator ignores votes for transactions it no longer waits for.)</li>
- * <li>A {@code b} whose gid is already prepared here (re-delivered) is not applied again; it is voted
- *     PREPARED again.</li>
+ * <li>A {@code b} streamed again (the progress recorded was a watermark below it) is not applied again
+ *     when its gid is prepared here or its row is in {@code mtm.applied_xacts}; an {@code MTM-} one is
+ *     voted PREPARED again.</li>
  * <li>Stopped or crashed after COMMIT PREPARED / ROLLBACK PREPARED: the progress covers it, the K/r is
- *     not streamed again. A K or r for a gid not prepared here (finished already, finished through
- *     another stream, or never prepared because it was voted down) does nothing. A COMMITTED ack lost
- *     by a crash is not sent again: the coordinator stops waiting for it after its bound.</li>
- * <li>Stopped between a plain COMMIT and the next message: the COMMIT carried the progress; nothing is
- *     streamed twice.</li>
+ *     not streamed again; if it is (watermark), it finds nothing to finish. A K or r for a gid not prepared
+ *     here (finished already, finished through another stream, or never prepared because it was voted
+ *     down) does nothing. A COMMITTED ack lost by a crash is not sent again: the coordinator stops waiting
+ *     for it after its bound.</li>
+ * <li>Stopped between a plain COMMIT and the next message: the COMMIT carried the progress (plain
+ *     transactions are applied alone, so that progress is their own end); nothing is streamed twice.</li>
  * <li>A transaction voted down is not prepared; its ROLLBACK PREPARED finds nothing here. If it is
  *     streamed again after a restart it is applied again and voted again: harmless, the coordinator
  *     decided at the first no.</li>
  * </ol>
- * A failure to apply a plain or user two-phase transaction cannot be voted on; it stops the stream
- * (the receiver retries from the progress after a backoff), so nothing is skipped silently — except an
+ * A failure to apply a plain or user two-phase transaction cannot be voted on, and neither can any failure
+ * while this node is not online (its coordinator may commit without it): it stops the stream (the
+ * receiver retries from the progress after a backoff), so nothing is skipped silently — except an
  * UPDATE/DELETE of a plain transaction that finds no row, which is logged and passed over as PostgreSQL's
  * own subscriber does.
  *
@@ -106,8 +112,10 @@ final class StreamApplier implements MessageApplier {
     private long finishedLsn;
 
     /**
-     * @param currentGeneration this node's current generation number, or 0 when unknown (then no
-     *                          transaction is refused for its generation)
+     * @param currentGeneration the generation this node is online in; 0 when unknown (no cluster state:
+     *                          nothing is refused for its generation), -1 when the node is not online
+     *                          (then a transaction that cannot be applied is retried, never voted
+     *                          down: its coordinator may not wait for this node and commit it anyway)
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
                   LongSupplier currentGeneration) {
@@ -219,8 +227,8 @@ final class StreamApplier implements MessageApplier {
         if (!t.begun) {
             t.begun = true;
             t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0);
-            if (t.mtmGid != null && !t.alreadyPrepared) {
-                session.applying(t.gid);
+            if (t.mtmGid != null && !t.alreadyPrepared && currentGeneration.getAsLong() >= 0) {
+                session.applying(t.gid); // deadlock prevention only while this node's vote counts
             }
             if (t.alreadyPrepared) {
                 LOG.info("node {}: {} from node {} was applied here already; not applying it again", self, t.gid, peer);
@@ -398,7 +406,7 @@ final class StreamApplier implements MessageApplier {
      */
     private void refuseOlderGeneration(RemoteTransaction t) {
         long current = currentGeneration.getAsLong();
-        if (t.mtmGid == null || current == 0 || t.mtmGid.generation() >= current) {
+        if (t.mtmGid == null || current <= 0 || t.mtmGid.generation() >= current) {
             return;
         }
         t.failed = true;
@@ -420,6 +428,11 @@ final class StreamApplier implements MessageApplier {
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);
         boolean prevented = holder != null && "57014".equals(e.getSQLState()) && !stopping.getAsBoolean();
         if (!prevented && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean() || t.mtmGid == null)) {
+            throw e;
+        }
+        if (currentGeneration.getAsLong() < 0) {
+            // not online: the coordinator does not count on this node, so a no-vote would not stop a commit
+            // that this node then misses; apply it again instead (the receiver reconnects after a backoff)
             throw e;
         }
         session.applying(null);

@@ -421,6 +421,31 @@ public class ReplicationApplyTest {
         NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
     }
 
+    @Test
+    public void aNodeThatIsNotOnlineRetriesInsteadOfVotingDown() throws Exception {
+        createOnBoth("CREATE TABLE nol (id int PRIMARY KEY, n int)");
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1),
+                () -> -1L, 1).start();
+        receivers.add(r);
+        seedOnA("nol", "INSERT INTO nol VALUES (1, 0)");
+        String gid;
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM nol FOR UPDATE");
+            gid = prepareOnA("UPDATE nol SET n = n + 1");
+            // several lock bounds pass: the receiver retries, it never votes the transaction down
+            Await.until(WAIT, "a retry after the lock bound", () -> NODES.count(B,
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1' AND wait_event_type = 'Lock'"
+                            + " AND state_change > now() - interval '400 ms' AND backend_start > now() - interval '2 s'") == 1);
+            assertEquals(0, votes.count(Kind.ABORTED, gid));
+            st.execute("ROLLBACK");
+        }
+        votes.await(Kind.PREPARED, gid, WAIT);
+        assertEquals(0, votes.count(Kind.ABORTED, gid));
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        assertSameOnBoth("nol");
+    }
+
     // ---- the DS component, without OSGi -----------------------------------------------------------------
 
     @Test
