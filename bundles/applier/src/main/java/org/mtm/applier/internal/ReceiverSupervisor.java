@@ -35,6 +35,17 @@ import org.slf4j.LoggerFactory;
  * Keeps one {@link Receiver} per configured peer while the cluster configuration names this node, and
  * answers {@code mtm.nodes()}'s receiver columns. Votes go to coordinators over the transport.
  *
+ * <p>Configuration ({@code org.mtm.multimaster}): {@code max_workers} apply workers per peer (capped by
+ * {@code max_replication_slots}, which also bounds the replication origins the workers use);
+ * {@code heartbeat_recv_timeout} gives the lock bound of every apply ({@link ApplierSettings#lockTimeoutFor});
+ * {@code deadlock_prevention} off/simple/smart ({@link DeadlockPrevention}). {@code binary_basetypes} is
+ * read but values are always streamed as text for now. A change restarts the receivers (nothing is lost).
+ * The optional {@link ClusterState} tells whether this node is online and in which generation: PREPAREs of
+ * an older generation are refused, and a node that is not online retries instead of voting down.
+ *
+ * <p>A peer that falls silent (transport) has its receiver reconnected, since a replication connection
+ * to a vanished host may otherwise wait forever; one that comes back is retried at once.
+ *
  * <p>Deactivation (bundle update, a referenced service going away) stops every receiver promptly:
  * open apply transactions are rolled back and streamed again by the next activation from the
  * replication origins' progress, so nothing is lost or applied twice.

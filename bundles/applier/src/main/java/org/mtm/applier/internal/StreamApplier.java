@@ -437,6 +437,7 @@ final class StreamApplier implements MessageApplier {
         }
         session.applying(null);
         session.rollback();
+        session.forgetTargets(); // a statement may have failed on a stale local type name: look them up again
         t.failed = true;
         ApplyFailure f = prevented ? ApplyFailure.conflict(self, t.gid, relation, holder)
                 : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
