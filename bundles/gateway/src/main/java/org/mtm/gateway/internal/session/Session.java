@@ -290,7 +290,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
         } finally {
             flushClientRun();
-            if (clientIn != null && !clientIn.isReadable() && clientStreamRemaining == 0) {
+            if (clientIn != null && !clientIn.isReadable()) {
                 clientIn.release();
                 clientIn = null;
             } else if (clientIn != null && clientIn.refCnt() == 1) {
@@ -807,7 +807,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
         } finally {
             flushBackendRun();
-            if (backendIn != null && !backendIn.isReadable() && backendStreamRemaining == 0) {
+            if (backendIn != null && !backendIn.isReadable()) {
                 backendIn.release();
                 backendIn = null;
             } else if (backendIn != null && backendIn.refCnt() == 1) {
