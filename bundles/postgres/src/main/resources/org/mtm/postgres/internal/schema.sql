@@ -116,3 +116,15 @@ RETURNS void LANGUAGE sql AS $fn$
     WHERE c.oid = relation
     ON CONFLICT DO NOTHING;
 $fn$;
+
+-- Two-phase transactions the applier applied here, by origin and the end LSN of their PREPARE in that
+-- origin's stream; written inside the applied transaction, so "was gid committed here?" and "apply
+-- exactly once" survive restarts. Kept a while past the durable replication progress.
+CREATE TABLE IF NOT EXISTS mtm.applied_xacts (
+    origin int NOT NULL,
+    lsn pg_lsn NOT NULL,
+    gid text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (origin, lsn)
+);
+CREATE INDEX IF NOT EXISTS applied_xacts_gid ON mtm.applied_xacts (gid);
