@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * twice), and only then creates the replication objects (publication, slots, origins), stores the
  * configuration — node ids 1..N in the order given — and generation 1 on each, and wakes every node. Re-running it with the same list is harmless.
  */
-@Component(service = ClusterAdministration.class)
+@Component(immediate = true, service = ClusterAdministration.class)
 public final class ClusterInitializer implements ClusterAdministration {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterInitializer.class);

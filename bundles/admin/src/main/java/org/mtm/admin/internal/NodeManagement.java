@@ -14,7 +14,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /** The node MBean, exported by Karaf's JMX whiteboard through the {@code jmx.objectname} property. */
-@Component(service = NodeMBean.class, property = "jmx.objectname=" + NodeMBean.OBJECT_NAME)
+@Component(immediate = true, service = NodeMBean.class, property = "jmx.objectname=" + NodeMBean.OBJECT_NAME)
 public final class NodeManagement extends StandardMBean implements NodeMBean {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

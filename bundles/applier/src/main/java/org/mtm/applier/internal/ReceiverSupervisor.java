@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * open apply transactions are rolled back and streamed again by the next activation from the
  * replication origins' progress, so nothing is lost or applied twice.
  */
-@Component(service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class},
+@Component(immediate = true, service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class},
         configurationPid = "org.mtm.multimaster")
 public final class ReceiverSupervisor implements Applier, ClusterConfigListener, PeerConnectivityListener {
 

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * connectivity from the transport and the peers' heartbeat beacons, status by {@link StatusRules}.
  * Holds nothing that is not rebuilt from PostgreSQL and live heartbeats on activation.
  */
-@Component(service = {ClusterState.class, ClusterConfigListener.class, HeartbeatSource.class, PeerMessageHandler.class,
+@Component(immediate = true, service = {ClusterState.class, ClusterConfigListener.class, HeartbeatSource.class, PeerMessageHandler.class,
     PeerConnectivityListener.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.HEARTBEAT,
     configurationPid = "org.mtm.multimaster")

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * tallies votes and precommit answers ({@link VoteTally}); as participant in other nodes' transactions it
  * records precommit durably and answers. Votes themselves are sent by the applier after it prepared.
  */
-@Component(service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class},
+@Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT,
     configurationPid = "org.mtm.multimaster")
 public final class CommitCoordinator implements Coordinator, PeerMessageHandler, PeerConnectivityListener {

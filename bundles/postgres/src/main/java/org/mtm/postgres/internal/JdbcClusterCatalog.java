@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * (LISTEN/NOTIFY plus a periodic reload). Usable without OSGi: {@code new JdbcClusterCatalog(db)},
  * {@link #addListener}, {@link #deactivate()}.
  */
-@Component(service = ClusterCatalog.class)
+@Component(immediate = true, service = ClusterCatalog.class)
 public final class JdbcClusterCatalog implements ClusterCatalog {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcClusterCatalog.class);
     static final int POLL_MILLIS = 250;

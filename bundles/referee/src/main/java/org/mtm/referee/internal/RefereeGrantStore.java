@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * The referee's decision, kept in its own PostgreSQL ({@code mtm.referee_decision}) so that it survives
  * restarts of the referee; decisions are made under a row lock so two applicants cannot both win.
  */
-@Component(service = RefereeGrants.class)
+@Component(immediate = true, service = RefereeGrants.class)
 public final class RefereeGrantStore implements RefereeGrants {
 
     private static final Logger LOG = LoggerFactory.getLogger(RefereeGrantStore.class);

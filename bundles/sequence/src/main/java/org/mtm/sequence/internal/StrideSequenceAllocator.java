@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * {@code mtm.alter_sequences()} on this node: every sequence outside schema {@code mtm} gets the largest
  * configured node id as increment and restarts at the next value of this node's residue.
  */
-@Component(service = SequenceAllocator.class, configurationPid = "org.mtm.multimaster")
+@Component(immediate = true, service = SequenceAllocator.class, configurationPid = "org.mtm.multimaster")
 public final class StrideSequenceAllocator implements SequenceAllocator {
 
     private static final Logger LOG = LoggerFactory.getLogger(StrideSequenceAllocator.class);
