@@ -73,12 +73,12 @@ public final class ClusterStateService
         return t;
     });
     private Connection publishConnection;
+    private volatile boolean publishing;
     private String lastPublishError;
 
     @Activate
     public ClusterStateService(@Reference(name = "database") LocalDatabase database) {
         this.database = database;
-        publisher.scheduleWithFixedDelay(this::publish, 0, PUBLISH_INTERVAL_MS, TimeUnit.MILLISECONDS);
     }
 
     @Deactivate
@@ -134,6 +134,15 @@ public final class ClusterStateService
 
     @Override
     public void clusterConfigChanged(Optional<ClusterConfig> newConfig) {
+        // the catalog calls this first once schema mtm is installed: only then can the view be published
+        if (!publishing) {
+            publishing = true;
+            try {
+                publisher.scheduleWithFixedDelay(this::publish, 0, PUBLISH_INTERVAL_MS, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                return; // deactivated meanwhile
+            }
+        }
         GenerationState loaded;
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
