@@ -28,6 +28,7 @@ import java.util.List;
 public final class SqlSplitter {
     private static final int MAX_HEAD = 16;
 
+    /** The lexer's token types, plus the end of input. */
     private enum Tok { WORD, IDENT, STRING, PARAM, NUMBER, SEMI, LPAREN, RPAREN, OP, EOF }
 
     private final CharSequence s;
@@ -47,8 +48,13 @@ public final class SqlSplitter {
     private int headCount;
 
     private SqlSplitter(CharSequence s, boolean standardStrings) {
+        this(s, 0, s.length(), standardStrings);
+    }
+
+    private SqlSplitter(CharSequence s, int from, int to, boolean standardStrings) {
         this.s = s;
-        this.len = s.length();
+        this.pos = from;
+        this.len = to;
         this.standardStrings = standardStrings;
     }
 
@@ -70,6 +76,44 @@ public final class SqlSplitter {
         return new SqlStatement(0, sql.length(), StatementKind.EMPTY);
     }
 
+    /**
+     * The tokens of {@code sql[from, to)} (comments and whitespace skipped, semicolons included), for the
+     * classifiers that look past a statement's first words ({@link DdlClassifier}, {@link SurfaceCalls}).
+     */
+    public static List<SqlToken> tokens(CharSequence sql, int from, int to, boolean standardConformingStrings) {
+        SqlSplitter lexer = new SqlSplitter(sql, from, to, standardConformingStrings);
+        List<SqlToken> out = new ArrayList<>();
+        while (true) {
+            lexer.next();
+            if (lexer.tok == Tok.EOF) {
+                return out;
+            }
+            out.add(new SqlToken(SqlToken.Type.valueOf(lexer.tok.name()), lexer.tokStart, lexer.pos, lexer.strPrefix));
+        }
+    }
+
+    /**
+     * The value of the string literal {@code tokens[i]}, joined with the literals that continue it (PostgreSQL
+     * concatenates quoted strings separated only by whitespace with a newline); {@code next[0]} is set to the
+     * index after the last one used. Chars are read back as UTF-8 where they form it (see {@link Latin1View}).
+     */
+    public static String stringValue(CharSequence sql, List<SqlToken> tokens, int i, boolean standardConformingStrings,
+                                     int[] next) {
+        SqlSplitter d = new SqlSplitter(sql, standardConformingStrings);
+        StringBuilder b = new StringBuilder();
+        SqlToken t = tokens.get(i);
+        d.decodeString(t.start(), t.end(), t.prefix(), b);
+        while (i + 1 < tokens.size() && tokens.get(i + 1).type() == SqlToken.Type.STRING && tokens.get(i + 1).prefix() == 0
+                && tokens.get(i).prefix() != '$' && d.continues(tokens.get(i).end(), tokens.get(i + 1).start())) {
+            i++;
+            d.decodeString(tokens.get(i).start(), tokens.get(i).end(), tokens.get(i).prefix(), b);
+        }
+        if (next != null) {
+            next[0] = i + 1;
+        }
+        return reinterpretUtf8(b);
+    }
+
     private List<SqlStatement> splitAll() {
         List<SqlStatement> out = new ArrayList<>(2);
         int stmtStart = 0;
@@ -80,27 +124,53 @@ public final class SqlSplitter {
         char[] words = new char[4];
         int wordCount = 0;
         boolean previousWasBegin = false;
+        // for the replication classification: SELECT ... INTO (a CREATE TABLE AS) and references to mtm.<name>
+        boolean selectLike = false;
+        boolean previousWasInsert = false;
+        int intoAt = -1;
+        boolean mtmNamed = false;
+        int mtmWordEnd = -1;
         while (true) {
             next();
             if (tok == Tok.EOF) {
                 if (tokens > 0) {
-                    out.add(classify(stmtStart, len));
+                    out.add(classify(stmtStart, len, intoAt, mtmNamed));
                 } else if (out.isEmpty()) {
                     out.add(new SqlStatement(0, len, StatementKind.EMPTY));
                 }
                 return out;
             }
             if (tok == Tok.SEMI && parenDepth == 0 && atomicDepth == 0) {
-                out.add(tokens > 0 ? classify(stmtStart, pos) : new SqlStatement(stmtStart, pos, StatementKind.EMPTY));
+                out.add(tokens > 0 ? classify(stmtStart, pos, intoAt, mtmNamed)
+                        : new SqlStatement(stmtStart, pos, StatementKind.EMPTY));
                 stmtStart = pos;
                 tokens = 0;
                 headCount = 0;
                 wordCount = 0;
                 words[0] = words[1] = words[2] = words[3] = 0;
                 previousWasBegin = false;
+                selectLike = false;
+                previousWasInsert = false;
+                intoAt = -1;
+                mtmNamed = false;
                 continue;
             }
             tokens++;
+            if (tokens == 1) {
+                selectLike = tok == Tok.LPAREN || (tok == Tok.WORD && (is(tokStart, pos, "select") || is(tokStart, pos, "with")
+                        || is(tokStart, pos, "table") || is(tokStart, pos, "values") || is(tokStart, pos, "explain")));
+            }
+            if (tok == Tok.WORD) {
+                if (selectLike && parenDepth == 0 && intoAt < 0 && !previousWasInsert && is(tokStart, pos, "into")) {
+                    intoAt = tokStart;
+                }
+                previousWasInsert = is(tokStart, pos, "insert") || is(tokStart, pos, "merge");
+                if (pos - tokStart == 3 && is(tokStart, pos, "mtm")) {
+                    mtmWordEnd = pos;
+                }
+            } else if (tok == Tok.OP && tokStart == mtmWordEnd && s.charAt(tokStart) == '.') {
+                mtmNamed = true;
+            }
             if (headCount < MAX_HEAD) {
                 headTok[headCount] = tok;
                 headStart[headCount] = tokStart;
@@ -158,7 +228,7 @@ public final class SqlSplitter {
 
     // ---------------------------------------------------------------- classification
 
-    private SqlStatement classify(int start, int end) {
+    private SqlStatement classify(int start, int end, int intoAt, boolean mtmNamed) {
         StatementKind kind = StatementKind.OTHER;
         String gid = null;
         if (headCount > 0 && headTok[0] == Tok.WORD) {
@@ -238,8 +308,57 @@ public final class SqlSplitter {
                 default -> { }
             }
         }
+        Replication replication = replication(start, end, intoAt, mtmNamed);
+        int bodyStart = headStart[0];
         headCount = 0;
-        return new SqlStatement(start, end, kind, gid);
+        return new SqlStatement(start, end, kind, gid, bodyStart, replication);
+    }
+
+    /**
+     * How the statement reaches the other nodes. Decided from the first word for the frequent statements;
+     * DDL and the statements that name {@code mtm.} functions are tokenized again and classified in full.
+     */
+    private Replication replication(int start, int end, int intoAt, boolean mtmNamed) {
+        if (headTok[0] == Tok.LPAREN) {
+            return selectLike(start, end, intoAt, mtmNamed);
+        }
+        if (headTok[0] != Tok.WORD) {
+            return Replication.ROWS;
+        }
+        switch (lowerWord(0)) {
+            case "select", "with", "table", "values" -> {
+                return selectLike(start, end, intoAt, mtmNamed);
+            }
+            case "insert", "update", "delete", "merge", "copy", "truncate", "lock", "call", "do", "declare",
+                 "execute", "begin", "start", "commit", "end", "abort", "rollback", "savepoint", "release" -> {
+                return Replication.ROWS;
+            }
+            case "show", "set", "reset", "deallocate", "discard", "fetch", "move", "close" -> {
+                return Replication.NO_WRITE;
+            }
+            case "prepare" -> {
+                return word(1, "transaction") ? Replication.ROWS : Replication.NO_WRITE;
+            }
+            case "listen", "unlisten", "notify" -> {
+                return Replication.NOTIFY;
+            }
+            default -> {
+                return DdlClassifier.classify(s, tokens(s, start, end, standardStrings));
+            }
+        }
+    }
+
+    private Replication selectLike(int start, int end, int intoAt, boolean mtmNamed) {
+        if (mtmNamed) {
+            Replication surface = SurfaceCalls.classify(s, tokens(s, start, end, standardStrings), standardStrings);
+            if (surface != null) {
+                return surface;
+            }
+        }
+        if (intoAt >= 0) {
+            return DdlClassifier.selectInto(s, tokens(s, start, end, standardStrings));
+        }
+        return Replication.ROWS;
     }
 
     /** {@code [WORK|TRANSACTION] AND [NO] CHAIN} starting at head token {@code i}: true for AND CHAIN. */
@@ -291,6 +410,10 @@ public final class SqlSplitter {
 
     /** Case-insensitive (ASCII) comparison of {@code s[from, to)} with lower-case {@code w}. */
     private boolean is(int from, int to, String w) {
+        return equalsIgnoreCase(s, from, to, w);
+    }
+
+    static boolean equalsIgnoreCase(CharSequence s, int from, int to, String w) {
         if (to - from != w.length()) {
             return false;
         }
@@ -336,9 +459,10 @@ public final class SqlSplitter {
     }
 
     private void decodeString(int i, StringBuilder b) {
-        int from = headStart[i];
-        int to = headEnd[i];
-        char prefix = headPrefix[i];
+        decodeString(headStart[i], headEnd[i], headPrefix[i], b);
+    }
+
+    private void decodeString(int from, int to, char prefix, StringBuilder b) {
         if (prefix == '$') {
             int tagEnd = from + 1;
             while (s.charAt(tagEnd) != '$') {

@@ -1,0 +1,493 @@
+package org.mtm.gateway.internal.sql;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.mtm.gateway.internal.sql.SqlToken.Type;
+
+/**
+ * Classifies utility statements (DDL and the rest) for replication, from their tokens (DESIGN §2 "DDL",
+ * manual F.31.6.1):
+ * <ul>
+ * <li>global DDL — CREATE, ALTER, DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, REFRESH MATERIALIZED VIEW,
+ * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, CREATE TABLE AS / SELECT INTO; for statements on named relations
+ * the names are kept, so that the gateway can ask the catalog whether they are temporary or unlogged;</li>
+ * <li>local — ALTER SYSTEM, CREATE/DROP DATABASE, REINDEX, CHECKPOINT, CLUSTER, LOAD, VACUUM, ANALYZE,
+ * subscriptions, unlogged tables and sequences; LISTEN/UNLISTEN/NOTIFY are local too (their own class);</li>
+ * <li>temporary — CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP, objects in {@code pg_temp};</li>
+ * <li>refused — statements that cannot run inside the cluster's distributed transaction: CREATE INDEX
+ * CONCURRENTLY, DROP INDEX CONCURRENTLY, CREATE/DROP TABLESPACE, ALTER DATABASE SET TABLESPACE; DDL with
+ * parameters; CREATE TABLE AS EXECUTE (a prepared statement of this session only).</li>
+ * </ul>
+ * Pure; works on the tokens {@link SqlSplitter#tokens} returns.
+ */
+final class DdlClassifier {
+    private final CharSequence s;
+    private final List<SqlToken> t;
+
+    private DdlClassifier(CharSequence s, List<SqlToken> tokens) {
+        this.s = s;
+        this.t = tokens;
+    }
+
+    /** A statement that starts with a word other than the plain DML/query/transaction-control ones. */
+    static Replication classify(CharSequence s, List<SqlToken> tokens) {
+        DdlClassifier c = new DdlClassifier(s, tokens);
+        return c.withoutParameters(c.statement(0));
+    }
+
+    /** A SELECT (or WITH/TABLE/VALUES) statement with {@code INTO} at its top level: a CREATE TABLE AS. */
+    static Replication selectInto(CharSequence s, List<SqlToken> tokens) {
+        DdlClassifier c = new DdlClassifier(s, tokens);
+        int into = c.topLevelInto(0);
+        return into < 0 ? Replication.ROWS : c.withoutParameters(c.intoTarget(into + 1));
+    }
+
+    private Replication statement(int i) {
+        if (i >= t.size() || t.get(i).type() != Type.WORD) {
+            return Replication.ROWS;
+        }
+        String w = t.get(i).name(s);
+        return switch (w) {
+            case "create" -> create(i + 1);
+            case "alter" -> alter(i + 1);
+            case "drop" -> drop(i + 1);
+            case "comment" -> comment(i + 1);
+            case "grant", "revoke" -> grant(i + 1);
+            case "security", "refresh", "import", "reassign" -> Replication.GLOBAL;
+            case "reindex", "cluster", "vacuum", "analyze", "analyse", "checkpoint", "load" -> Replication.LOCAL;
+            case "listen", "unlisten", "notify" -> Replication.NOTIFY;
+            case "explain" -> explain(i + 1);
+            case "select", "with", "table", "values" -> {
+                int into = topLevelInto(i);
+                yield into < 0 ? Replication.ROWS : intoTarget(into + 1);
+            }
+            default -> Replication.ROWS;
+        };
+    }
+
+    // ------------------------------------------------------------------ CREATE
+
+    private Replication create(int i) {
+        if (word(i, "or") && word(i + 1, "replace")) {
+            i += 2;
+        }
+        boolean temporary = false;
+        boolean unlogged = false;
+        while (true) {
+            if (word(i, "temp") || word(i, "temporary")) {
+                temporary = true;
+                i++;
+            } else if ((word(i, "local") || word(i, "global")) && (word(i + 1, "temp") || word(i + 1, "temporary"))) {
+                temporary = true;
+                i += 2;
+            } else if (word(i, "unlogged")) {
+                unlogged = true;
+                i++;
+            } else if (word(i, "unique") || word(i, "recursive") || word(i, "trusted") || word(i, "procedural")) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (!isWord(i)) {
+            return Replication.GLOBAL;
+        }
+        switch (t.get(i).name(s)) {
+            case "extension" -> {
+                int n = skipIfNotExists(i + 1);
+                if (n < t.size() && isName(n) && t.get(n).name(s).equals("multimaster")) {
+                    return Replication.surface(SurfaceCall.createExtension());
+                }
+                return Replication.GLOBAL;
+            }
+            case "database", "subscription" -> {
+                return Replication.LOCAL;
+            }
+            case "tablespace" -> {
+                return tablespace("CREATE TABLESPACE");
+            }
+            case "index" -> {
+                if (word(i + 1, "concurrently")) {
+                    return Replication.refused("[multimaster] CREATE INDEX CONCURRENTLY is not supported: it cannot run "
+                                    + "inside the distributed transaction that creates the index on every node",
+                            "Use CREATE INDEX without CONCURRENTLY (it blocks writes to the table while it builds).");
+                }
+                return onRelation(firstWordAtDepth0(i + 1, "on"));
+            }
+            case "table", "sequence", "view" -> {
+                if (temporary) {
+                    return Replication.TEMPORARY;
+                }
+                if (unlogged) {
+                    return Replication.LOCAL;
+                }
+                int n = skipIfNotExists(i + 1);
+                if (inTempSchema(n)) {
+                    return Replication.TEMPORARY;
+                }
+                if (asExecute(n)) {
+                    return Replication.refused("[multimaster] CREATE TABLE ... AS EXECUTE cannot be replicated: the "
+                                    + "prepared statement exists in this session only",
+                            "Write the query into the statement: CREATE TABLE ... AS SELECT ...");
+                }
+                return Replication.GLOBAL;
+            }
+            case "trigger", "constraint", "policy" -> {
+                return onRelation(firstWordAtDepth0(i + 1, "on"));
+            }
+            case "rule" -> {
+                int on = firstWordAtDepth0(i + 1, "on");
+                return onRelation(on < 0 ? -1 : firstWordAtDepth0(on + 1, "to"));
+            }
+            case "function", "procedure", "aggregate", "type", "domain" -> {
+                return inTempSchema(i + 1) ? Replication.TEMPORARY : Replication.GLOBAL;
+            }
+            default -> {
+                return Replication.GLOBAL;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ ALTER
+
+    private Replication alter(int i) {
+        if (!isWord(i)) {
+            return Replication.GLOBAL;
+        }
+        switch (t.get(i).name(s)) {
+            case "system", "subscription" -> {
+                return Replication.LOCAL;
+            }
+            case "database" -> {
+                int set = firstWordAtDepth0(i + 1, "set");
+                if (set >= 0 && word(set + 1, "tablespace")) {
+                    return tablespace("ALTER DATABASE ... SET TABLESPACE");
+                }
+                return Replication.GLOBAL;
+            }
+            case "table", "index", "sequence", "view" -> {
+                return alterRelation(i + 1);
+            }
+            case "materialized", "foreign" -> {
+                return alterRelation(i + 2);
+            }
+            default -> {
+                return Replication.GLOBAL;
+            }
+        }
+    }
+
+    private Replication alterRelation(int i) {
+        if (word(i, "all")) {
+            return Replication.GLOBAL; // ALTER TABLE ALL IN TABLESPACE ...
+        }
+        if (word(i, "if") && word(i + 1, "exists")) {
+            i += 2;
+        }
+        if (word(i, "only")) {
+            i++;
+        }
+        int set = firstWordAtDepth0(i, "set");
+        if (set >= 0 && word(set + 1, "logged")) {
+            // an unlogged table exists on this node only: replicate, so the other nodes say so, rather than
+            // start replicating rows of a table they do not have
+            return Replication.GLOBAL;
+        }
+        return onRelation(i);
+    }
+
+    // ------------------------------------------------------------------ DROP
+
+    private Replication drop(int i) {
+        if (!isWord(i)) {
+            return Replication.GLOBAL;
+        }
+        switch (t.get(i).name(s)) {
+            case "database", "subscription" -> {
+                return Replication.LOCAL;
+            }
+            case "tablespace" -> {
+                return tablespace("DROP TABLESPACE");
+            }
+            case "index" -> {
+                if (word(i + 1, "concurrently")) {
+                    return Replication.refused("[multimaster] DROP INDEX CONCURRENTLY is not supported: it cannot run "
+                                    + "inside the distributed transaction that drops the index on every node",
+                            "Use DROP INDEX without CONCURRENTLY.");
+                }
+                return relationList(i + 1);
+            }
+            case "table", "sequence", "view" -> {
+                return relationList(i + 1);
+            }
+            case "materialized", "foreign" -> {
+                return relationList(i + 2);
+            }
+            case "extension" -> {
+                for (int k = i + 1; k < t.size(); k++) {
+                    if (isName(k) && t.get(k).name(s).equals("multimaster")) {
+                        return Replication.refused("[multimaster] DROP EXTENSION multimaster is not supported through "
+                                        + "the gateway: the cluster's catalog belongs to the mtm node beside PostgreSQL",
+                                "Remove a node from the cluster with mtm.drop_node(node_id) or the console command "
+                                        + "mtm:drop-node.");
+                    }
+                }
+                return Replication.GLOBAL;
+            }
+            default -> {
+                return Replication.GLOBAL;
+            }
+        }
+    }
+
+    /** {@code [IF EXISTS] name [, name ...] [CASCADE | RESTRICT]}. */
+    private Replication relationList(int i) {
+        if (word(i, "if") && word(i + 1, "exists")) {
+            i += 2;
+        }
+        List<String> names = new ArrayList<>(2);
+        while (true) {
+            int end = qualifiedNameEnd(i);
+            if (end < 0) {
+                return Replication.global(names);
+            }
+            names.add(qualifiedName(i, end));
+            if (end < t.size() && t.get(end).isOp(s, ',')) {
+                i = end + 1;
+            } else {
+                return Replication.global(names);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ COMMENT, GRANT/REVOKE, EXPLAIN
+
+    private Replication comment(int i) {
+        if (!word(i, "on") || !isWord(i + 1)) {
+            return Replication.GLOBAL;
+        }
+        int j = i + 1;
+        switch (t.get(j).name(s)) {
+            case "table", "index", "sequence", "view" -> {
+                return onRelation(j + 1);
+            }
+            case "materialized", "foreign" -> {
+                return onRelation(j + 2);
+            }
+            case "column" -> {
+                int end = qualifiedNameEnd(j + 1);
+                if (end < 0 || end - (j + 1) < 3) {
+                    return Replication.GLOBAL;
+                }
+                return Replication.global(List.of(qualifiedName(j + 1, end - 2))); // relation.column
+            }
+            case "constraint", "trigger", "policy", "rule" -> {
+                return onRelation(firstWordAtDepth0(j + 2, "on"));
+            }
+            default -> {
+                return Replication.GLOBAL;
+            }
+        }
+    }
+
+    private Replication grant(int i) {
+        int on = -1;
+        int depth = 0;
+        for (int k = i; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && (tok.isWord(s, "to") || tok.isWord(s, "from"))) {
+                break; // a role grant: GRANT role TO user
+            } else if (depth == 0 && tok.isWord(s, "on")) {
+                on = k;
+                break;
+            }
+        }
+        if (on < 0 || !isName(on + 1)) {
+            return Replication.GLOBAL;
+        }
+        String what = t.get(on + 1).type() == Type.WORD ? t.get(on + 1).name(s) : "";
+        return switch (what) {
+            case "table", "sequence" -> relationList(on + 2);
+            case "all", "database", "schema", "function", "procedure", "routine", "language", "large", "tablespace",
+                 "type", "domain", "foreign", "parameter" -> Replication.GLOBAL;
+            default -> relationList(on + 1);
+        };
+    }
+
+    private Replication explain(int i) {
+        boolean analyze = false;
+        if (i < t.size() && t.get(i).type() == Type.LPAREN) {
+            int k = i + 1;
+            for (; k < t.size() && t.get(k).type() != Type.RPAREN; k++) {
+                if (word(k, "analyze") || word(k, "analyse")) {
+                    analyze = !(word(k + 1, "false") || word(k + 1, "off")
+                            || (k + 1 < t.size() && t.get(k + 1).type() == Type.NUMBER
+                                && t.get(k + 1).text(s).equals("0")));
+                }
+            }
+            i = k + 1;
+        } else {
+            while (word(i, "analyze") || word(i, "analyse") || word(i, "verbose")) {
+                analyze |= !word(i, "verbose");
+                i++;
+            }
+        }
+        if (!analyze) {
+            return Replication.NO_WRITE;
+        }
+        Replication inner = statement(i);
+        Replication.Reach r = inner.reach();
+        return r == Replication.Reach.GLOBAL_DDL || r == Replication.Reach.TEMPORARY || r == Replication.Reach.LOCAL
+                || r == Replication.Reach.REFUSED ? inner : Replication.ROWS;
+    }
+
+    // ------------------------------------------------------------------ SELECT INTO
+
+    /** Index of the top-level INTO of a query (not INSERT INTO / MERGE INTO), or -1. */
+    private int topLevelInto(int from) {
+        int depth = 0;
+        for (int k = from; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && tok.isWord(s, "into") && !(word(k - 1, "insert") || word(k - 1, "merge"))) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** {@code INTO [TEMPORARY | TEMP | LOCAL TEMP | GLOBAL TEMP | UNLOGGED] [TABLE] name}. */
+    private Replication intoTarget(int i) {
+        if (word(i, "temp") || word(i, "temporary")
+                || ((word(i, "local") || word(i, "global")) && (word(i + 1, "temp") || word(i + 1, "temporary")))) {
+            return Replication.TEMPORARY;
+        }
+        if (word(i, "unlogged")) {
+            return Replication.LOCAL;
+        }
+        if (word(i, "table")) {
+            i++;
+        }
+        return inTempSchema(i) ? Replication.TEMPORARY : Replication.GLOBAL;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /**
+     * The relation named at token {@code i} (after a leading ON or TO, and ONLY): global DDL, local after all
+     * if the catalog says the relation is temporary or unlogged. {@code i < 0}: no name found, global.
+     */
+    private Replication onRelation(int i) {
+        if (i < 0) {
+            return Replication.GLOBAL;
+        }
+        if (word(i, "on") || word(i, "to")) {
+            i++;
+        }
+        if (word(i, "only")) {
+            i++;
+        }
+        int end = qualifiedNameEnd(i);
+        return end < 0 ? Replication.GLOBAL : Replication.global(List.of(qualifiedName(i, end)));
+    }
+
+    private static Replication tablespace(String statement) {
+        return Replication.refused("[multimaster] " + statement + " is not supported: a tablespace is a directory of "
+                        + "one server, and the statement cannot run inside the cluster's distributed transaction",
+                "Run it on each node directly in PostgreSQL, or through the gateway in a session with "
+                        + "application_name 'mtm_admin' (which runs it on that node only).");
+    }
+
+    /** Global DDL must not carry extended-protocol parameters: the other nodes run its text without them. */
+    private Replication withoutParameters(Replication r) {
+        if (r.reach() != Replication.Reach.GLOBAL_DDL) {
+            return r;
+        }
+        for (SqlToken tok : t) {
+            if (tok.type() == Type.PARAM) {
+                return Replication.refused("[multimaster] a DDL statement with parameters (" + tok.text(s) + ") cannot be "
+                        + "replicated: the other nodes run the statement's text, which does not contain the values",
+                        "Write the values into the statement.");
+            }
+        }
+        return r;
+    }
+
+    private int skipIfNotExists(int i) {
+        return word(i, "if") && word(i + 1, "not") && word(i + 2, "exists") ? i + 3 : i;
+    }
+
+    /** {@code pg_temp.x} (or {@code pg_temp_N.x}): an object of this session's temporary schema. */
+    private boolean inTempSchema(int i) {
+        if (!isName(i) || i + 1 >= t.size() || !t.get(i + 1).isOp(s, '.')) {
+            return false;
+        }
+        String schema = t.get(i).name(s);
+        return schema.equals("pg_temp") || schema.startsWith("pg_temp_");
+    }
+
+    private boolean asExecute(int from) {
+        for (int k = from; k + 1 < t.size(); k++) {
+            if (word(k, "as") && word(k + 1, "execute")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int firstWordAtDepth0(int from, String w) {
+        int depth = 0;
+        for (int k = from; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && tok.isWord(s, w)) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** End (exclusive token index) of a qualified name {@code a[.b[.c]]} starting at {@code i}, or -1. */
+    private int qualifiedNameEnd(int i) {
+        if (!isName(i)) {
+            return -1;
+        }
+        int k = i + 1;
+        while (k + 1 < t.size() && t.get(k).isOp(s, '.') && isName(k + 1)) {
+            k += 2;
+        }
+        return k;
+    }
+
+    /** The name's tokens as written, joined by dots: what {@code to_regclass} reads. */
+    private String qualifiedName(int from, int end) {
+        StringBuilder b = new StringBuilder();
+        for (int k = from; k < end; k++) {
+            b.append(t.get(k).text(s));
+        }
+        return b.toString();
+    }
+
+    private boolean isName(int i) {
+        return i >= 0 && i < t.size() && (t.get(i).type() == Type.WORD || t.get(i).type() == Type.IDENT);
+    }
+
+    private boolean isWord(int i) {
+        return i >= 0 && i < t.size() && t.get(i).type() == Type.WORD;
+    }
+
+    private boolean word(int i, String w) {
+        return i >= 0 && i < t.size() && t.get(i).isWord(s, w);
+    }
+}

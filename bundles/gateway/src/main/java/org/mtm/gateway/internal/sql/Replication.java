@@ -1,0 +1,85 @@
+package org.mtm.gateway.internal.sql;
+
+import java.util.List;
+
+/**
+ * How one statement's effects reach the other nodes of the cluster (DESIGN §2 "DDL", manual F.31.6.1), and
+ * what the gateway does about it.
+ *
+ * @param reach      the class of the statement
+ * @param relations  for {@link Reach#GLOBAL_DDL}: the relations the statement acts on, as written (e.g.
+ *                   {@code public."T"}); when every one of them is temporary or unlogged the statement is
+ *                   local after all — the gateway asks the catalog when it runs the statement
+ * @param sqlState   for {@link Reach#REFUSED}: the SQLSTATE of the refusal
+ * @param message    for {@link Reach#REFUSED}: the error message
+ * @param hint       for {@link Reach#REFUSED}: what to do instead
+ * @param call       for {@link Reach#SURFACE}: the multimaster function the gateway answers itself
+ */
+public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                          SurfaceCall call) {
+
+    public enum Reach {
+        /** An ordinary statement: it may write, and its row changes replicate through the WAL stream. */
+        ROWS,
+        /** Cannot write anything (SHOW, SET, EXPLAIN without ANALYZE, ...): needs no gateway transaction. */
+        NO_WRITE,
+        /** LISTEN, UNLISTEN, NOTIFY: local; a transaction that ran them cannot be prepared. */
+        NOTIFY,
+        /** Local-only (manual F.31.6.1: ALTER SYSTEM, CREATE/DROP DATABASE, REINDEX, VACUUM, ...) or unlogged objects. */
+        LOCAL,
+        /** Creates a temporary object: this session only. */
+        TEMPORARY,
+        /** Global DDL: logged as a DDL message, re-executed by every node in the same distributed transaction. */
+        GLOBAL_DDL,
+        /** A statement the cluster cannot run correctly: the gateway refuses it with a clear error. */
+        REFUSED,
+        /** A multimaster function the gateway answers itself (CREATE EXTENSION multimaster, mtm.init_cluster, ...). */
+        SURFACE,
+        /** Only reads mtm.status() / mtm.nodes(): allowed while the node is not online. */
+        STATUS;
+
+        /** Whether a statement of this reach, run outside a transaction block, needs the gateway's own transaction. */
+        public boolean mayWriteReplicated() {
+            return this == ROWS || this == GLOBAL_DDL;
+        }
+    }
+
+    public static final Replication ROWS = of(Reach.ROWS);
+    public static final Replication NO_WRITE = of(Reach.NO_WRITE);
+    public static final Replication NOTIFY = of(Reach.NOTIFY);
+    public static final Replication LOCAL = of(Reach.LOCAL);
+    public static final Replication TEMPORARY = of(Reach.TEMPORARY);
+    public static final Replication GLOBAL = of(Reach.GLOBAL_DDL);
+    public static final Replication STATUS = of(Reach.STATUS);
+
+    private static Replication of(Reach reach) {
+        return new Replication(reach, List.of(), null, null, null, null);
+    }
+
+    public static Replication global(List<String> relations) {
+        return relations.isEmpty() ? GLOBAL : new Replication(Reach.GLOBAL_DDL, List.copyOf(relations), null, null, null, null);
+    }
+
+    /** Refused with 0A000 (feature_not_supported). */
+    public static Replication refused(String message, String hint) {
+        return refused("0A000", message, hint);
+    }
+
+    public static Replication refused(String sqlState, String message, String hint) {
+        return new Replication(Reach.REFUSED, List.of(), sqlState, message, hint, null);
+    }
+
+    public static Replication surface(SurfaceCall call) {
+        return new Replication(Reach.SURFACE, List.of(), null, null, null, call);
+    }
+
+    @Override
+    public String toString() {
+        return switch (reach) {
+            case GLOBAL_DDL -> relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
+            case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";
+            case SURFACE -> "SURFACE(" + call + ")";
+            default -> reach.name();
+        };
+    }
+}
