@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
 import java.util.HashMap;
+import java.util.Hashtable;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,10 @@ import org.mtm.api.NodeSet;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.Transport;
+import org.osgi.annotation.bundle.Capability;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -42,9 +47,13 @@ import org.slf4j.LoggerFactory;
  * executor). A newly bound listener is told the currently reachable peers at once (possibly twice).
  * Immediate: the listener must run (and be advertised) before anyone uses the service, so that
  * {@code init_cluster} on another node can find it.
+ * <p>Its services are registered by hand, without the component's properties: DS would otherwise publish
+ * every key of {@code org.mtm.node} — the cluster secret and the database password included — as service
+ * properties, visible to {@code service:list} and JMX.
  */
-@Component(service = {Transport.class, ClusterConfigListener.class}, immediate = true,
-    configurationPid = {"org.mtm.multimaster", "org.mtm.node"})
+@Component(service = {}, immediate = true, configurationPid = {"org.mtm.multimaster", "org.mtm.node"})
+@Capability(namespace = "osgi.service", attribute = "objectClass:List<String>=\"org.mtm.api.Transport\"",
+    uses = Transport.class)
 public final class NettyTransport implements Transport, ClusterConfigListener {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final PeerMessageHandler[] NO_HANDLERS = {};
@@ -56,6 +65,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     private final List<PeerConnectivityListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong configVersion = new AtomicLong();
     private final Events events = new Events();
+    private final ServiceRegistration<?> registration;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
@@ -80,7 +90,8 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     }
 
     @Activate
-    public NettyTransport(@Reference ClusterCatalog catalog, TimingConfig timing, NodeConfig nodeConfig) {
+    public NettyTransport(@Reference ClusterCatalog catalog, TimingConfig timing, NodeConfig nodeConfig,
+                          BundleContext context) {
         this.catalog = catalog;
         this.background = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mtm-transport-catalog");
@@ -94,6 +105,10 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
             startNetwork();
         }
         primeClusterConfig();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Constants.SERVICE_DESCRIPTION, "mtm node-to-node transport");
+        registration = context.registerService(new String[] {Transport.class.getName(), ClusterConfigListener.class.getName()},
+            this, props);
     }
 
     @Modified
@@ -118,6 +133,11 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
 
     @Deactivate
     synchronized void deactivate() {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException alreadyGone) {
+            // the framework unregisters a stopping bundle's services itself
+        }
         stopNetwork();
         background.shutdownNow();
     }
