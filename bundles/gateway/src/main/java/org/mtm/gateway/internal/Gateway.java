@@ -4,17 +4,24 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import org.mtm.api.ClusterAdminException;
+import org.mtm.api.ClusterAdministration;
 import org.mtm.api.ClusterCatalog;
 import org.mtm.api.ClusterState;
 import org.mtm.api.Coordinator;
 import org.mtm.api.Endpoint;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.SequenceAllocator;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
 import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.CommitOutcome;
@@ -25,6 +32,8 @@ import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.gateway.internal.session.SurfaceFunctions;
+import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -54,7 +63,10 @@ import org.slf4j.LoggerFactory;
  * refuses every query and transaction, except for {@code application_name = 'mtm_admin'}.</li>
  * <li>{@link Coordinator} (optional, dynamic): commits of an initialised cluster go through it
  * ({@link CoordinatedCommitter}); before {@code init_cluster} commits are local; an initialised cluster with
- * no coordinator refuses commits rather than committing on one node only.</li>
+ * no coordinator refuses commits rather than committing on one node only. Once initialised, autocommit
+ * statements are wrapped (gateway.autocommit_wrap) and global DDL is logged for the other nodes.</li>
+ * <li>{@link ClusterAdministration}, {@link SequenceAllocator} (optional, dynamic): behind the SQL calls
+ * {@code mtm.init_cluster(...)} and {@code mtm.alter_sequences()} the gateway answers itself.</li>
  * </ul>
  *
  * <p>Deactivation (bundle stop/update, config change of the gateway keys, LocalDatabase gone): the listener
@@ -83,9 +95,10 @@ public final class Gateway {
                 + "address when gateway.host is a wildcard)")
         String gateway_advertised__host() default "";
 
-        @AttributeDefinition(description = "Wrap autocommit statements in a gateway-owned transaction so that "
-                + "their commit goes through the cluster (DESIGN 2.1)")
-        boolean gateway_autocommit__wrap() default false;
+        @AttributeDefinition(description = "Once the cluster is initialised, wrap autocommit statements that may "
+                + "write in a gateway-owned transaction so that their commit goes through the cluster (DESIGN 2.1); "
+                + "false: they commit on this node and reach the others asynchronously")
+        boolean gateway_autocommit__wrap() default true;
 
         @AttributeDefinition(description = "Netty I/O threads; 0 = twice the number of cores")
         int gateway_threads() default 0;
@@ -110,6 +123,8 @@ public final class Gateway {
     private volatile ClusterState clusterState;
     private volatile Coordinator coordinator;
     private volatile ClusterCatalog catalog;
+    private volatile ClusterAdministration administration;
+    private volatile SequenceAllocator sequences;
 
     @Activate
     public Gateway(@Reference LocalDatabase database, Config config) throws InterruptedException {
@@ -177,6 +192,30 @@ public final class Gateway {
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindAdministration")
+    void bindAdministration(ClusterAdministration a) {
+        administration = a;
+    }
+
+    void unbindAdministration(ClusterAdministration a) {
+        if (administration == a) {
+            administration = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindSequences")
+    void bindSequences(SequenceAllocator a) {
+        sequences = a;
+    }
+
+    void unbindSequences(SequenceAllocator a) {
+        if (sequences == a) {
+            sequences = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindCatalog")
     synchronized void bindCatalog(ClusterCatalog c) {
         catalog = c;
@@ -194,6 +233,8 @@ public final class Gateway {
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .admission(new ClusterAdmission(() -> clusterState))
+                .clusterInitialised(this::clusterInitialised)
+                .surface(new ServiceFunctions())
                 .committer(new CommitterByClusterState())
                 .detached(new JdbcDetachedStatements(database::connect, detachedPool));
         Endpoint bound;
@@ -283,6 +324,12 @@ public final class Gateway {
         }
     }
 
+    /** Initialised: this node has an id (ClusterState bound). Asked per query: a volatile read and a call. */
+    private boolean clusterInitialised() {
+        ClusterState state = clusterState;
+        return state != null && state.selfId() != 0;
+    }
+
     /**
      * Local commits before {@code init_cluster}; the coordinator's afterwards; a refusal when the cluster is
      * initialised but no coordinator is running (committing on this node alone would diverge).
@@ -291,9 +338,8 @@ public final class Gateway {
         private final LocalCommitter local = new LocalCommitter();
 
         @Override
-        public java.util.concurrent.CompletionStage<CommitOutcome> commit(CommitContext tx) {
-            ClusterState state = clusterState;
-            if (state == null || state.selfId() == 0) {
+        public CompletionStage<CommitOutcome> commit(CommitContext tx) {
+            if (!clusterInitialised()) {
                 return local.commit(tx);
             }
             Coordinator c = coordinator;
@@ -303,8 +349,51 @@ public final class Gateway {
             ServerError refusal = ServerError.error(SqlStates.NODE_NOT_ONLINE,
                     "[multimaster] cannot commit: the commit coordinator of this node is not running",
                     "The consensus bundle is starting or being updated; retry the transaction.");
-            return tx.assignedXid().thenCompose(xid -> xid == null ? local.commit(tx)
-                    : tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal)));
+            return tx.footprint().thenCompose(f -> switch (f.route()) {
+                case LOCAL -> local.commit(tx);
+                case REFUSE -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(f.refusal()));
+                case CLUSTER -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
+            });
+        }
+    }
+
+    /**
+     * mtm.init_cluster and mtm.alter_sequences through the api services of this node, run off the event loops
+     * (they block: init_cluster connects to every node).
+     */
+    private final class ServiceFunctions implements SurfaceFunctions {
+        @Override
+        public CompletionStage<Void> initCluster(String myConninfo, List<String> peerConninfos) {
+            ClusterAdministration admin = administration;
+            if (admin == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.init_cluster", "admin"));
+            }
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    admin.initCluster(myConninfo, peerConninfos);
+                } catch (ClusterAdminException e) {
+                    String state = e.sqlState() == null || e.sqlState().length() != 5 ? SqlStates.INTERNAL_ERROR : e.sqlState();
+                    throw new CompletionException(new SurfaceCall.CallException(state, e.getMessage()));
+                }
+            }, detachedPool);
+        }
+
+        @Override
+        public CompletionStage<Integer> alterSequences() {
+            SequenceAllocator allocator = sequences;
+            if (allocator == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.alter_sequences", "sequence"));
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return allocator.alterSequences();
+                } catch (SQLException e) {
+                    String state = e.getSQLState() == null || e.getSQLState().length() != 5 ? SqlStates.INTERNAL_ERROR
+                            : e.getSQLState();
+                    throw new CompletionException(new SurfaceCall.CallException(state,
+                            "[multimaster] mtm.alter_sequences failed: " + e.getMessage()));
+                }
+            }, detachedPool);
         }
     }
 }

@@ -42,16 +42,19 @@ public interface CommitContext {
     }
 
     /**
+     * What the transaction did that decides how it commits ({@link Footprint}: xid, temporary objects,
+     * LISTEN/NOTIFY, replicated changes). The session's implementation adds what the gateway saw (statements,
+     * DDL messages) and may have fetched the quick part already, in the same round trip as the last statement.
+     */
+    default CompletionStage<Footprint> footprint() {
+        return execute(Footprint.QUICK_SQL).thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), Footprint.Notes.UNKNOWN));
+    }
+
+    /**
      * The transaction's xid if it has one: {@code pg_current_xact_id_if_assigned()} — null for a transaction
      * that wrote nothing (read-only: it commits locally, with no cluster round trip).
      */
     default CompletionStage<Long> assignedXid() {
-        return execute("SELECT pg_catalog.pg_current_xact_id_if_assigned()").thenApply(r -> {
-            if (!r.ok()) {
-                throw new IllegalStateException("pg_current_xact_id_if_assigned() failed: " + r.error());
-            }
-            String v = r.singleValue();
-            return v == null ? null : Long.valueOf(v);
-        });
+        return footprint().thenApply(Footprint::xid);
     }
 }

@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The cluster's commit (DESIGN §2.2) driven through the api {@link Coordinator}: a transaction without an xid
- * commits locally; otherwise {@link Coordinator#begin} stamps the gid (or refuses: not online, generation
+ * (or with only local work) commits locally, one that mixes temporary objects or LISTEN/NOTIFY with replicated
+ * changes is refused ({@link Footprint}); otherwise {@link Coordinator#begin} stamps the gid (or refuses: not online, generation
  * changing), the gateway runs {@code PREPARE TRANSACTION '<gid>'}, {@link Coordinator#prepared} yields the
  * decision asynchronously, and the gateway finishes with {@code COMMIT PREPARED} + {@link Coordinator#committed}
  * or {@code ROLLBACK PREPARED} + {@link Coordinator#aborted}.
@@ -34,10 +35,17 @@ public final class CoordinatedCommitter implements TransactionCommitter {
 
     @Override
     public CompletionStage<CommitOutcome> commit(CommitContext tx) {
-        return tx.assignedXid().thenCompose(xid -> {
-            if (xid == null) {
-                return new LocalCommitter().commit(tx); // read-only: no cluster round trip
+        return tx.footprint().thenCompose(footprint -> {
+            switch (footprint.route()) {
+                case LOCAL -> {
+                    return new LocalCommitter().commit(tx); // read-only or local work only: no cluster round trip
+                }
+                case REFUSE -> {
+                    return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(footprint.refusal()));
+                }
+                default -> { }
             }
+            long xid = footprint.xid();
             Gid gid;
             try {
                 gid = coordinator.begin(xid);
@@ -64,7 +72,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
     private CompletionStage<CommitOutcome> afterPrepare(CommitContext tx, Gid gid, String literal, QueryResult prepared) {
         if (!prepared.ok()) {
             coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
-            return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
+            return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));
         }
         return coordinator.prepared(gid).handle((decision, failure) -> {
             if (failure != null) {

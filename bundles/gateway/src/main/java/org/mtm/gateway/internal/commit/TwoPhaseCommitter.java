@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The shape of the cluster's commit (DESIGN §2.2), with the decision left to a {@link Decider}: a transaction
- * without an xid commits locally; otherwise {@code PREPARE TRANSACTION 'MTM-<node>-<xid>-<gen>'}, ask the
+ * without an xid (or with only local work, see {@link Footprint}) commits locally, one that mixes temporary
+ * objects or LISTEN/NOTIFY with replicated changes is refused; otherwise {@code PREPARE TRANSACTION 'MTM-<node>-<xid>-<gen>'}, ask the
  * decider (asynchronously — the coordinator's votes and precommit round), then {@code COMMIT PREPARED} or
  * {@code ROLLBACK PREPARED}. The coordinator can implement {@link TransactionCommitter} itself or plug in
  * here as the decider.
@@ -38,17 +39,24 @@ public final class TwoPhaseCommitter implements TransactionCommitter {
 
     @Override
     public CompletionStage<CommitOutcome> commit(CommitContext tx) {
-        return tx.assignedXid().thenCompose(xid -> {
-            if (xid == null) {
-                // read-only: nothing to replicate, no cluster round trip
-                return new LocalCommitter().commit(tx);
+        return tx.footprint().thenCompose(footprint -> {
+            switch (footprint.route()) {
+                case LOCAL -> {
+                    // read-only, or only local work: nothing to replicate, no cluster round trip
+                    return new LocalCommitter().commit(tx);
+                }
+                case REFUSE -> {
+                    return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(footprint.refusal()));
+                }
+                default -> { }
             }
+            long xid = footprint.xid();
             Gid gid = new Gid(nodeId.getAsInt(), xid, generation.getAsLong());
             String literal = "'" + gid + "'";
             return tx.execute("PREPARE TRANSACTION " + literal).thenCompose(prepared -> {
                 if (!prepared.ok()) {
                     // a failed PREPARE has rolled the transaction back
-                    return CompletableFuture.completedFuture(CommitOutcome.failed(prepared.error()));
+                    return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));
                 }
                 return decide(gid, tx).thenCompose(abortReason -> abortReason == null
                         ? tx.finishPrepared("COMMIT PREPARED " + literal).thenApply(done -> committed(gid, done))

@@ -236,6 +236,83 @@ public final class PgWire {
         return b;
     }
 
+    /**
+     * {@link #ownStatement} with text-format parameters {@code $1..$n}: the values are bytes in the client's
+     * encoding (e.g. a statement's text as the client sent it), so the server converts them as it converts the
+     * client's own.
+     */
+    public static ByteBuf ownStatement(ByteBufAllocator alloc, String sql, List<byte[]> params, boolean sync) {
+        int size = 160 + sql.length();
+        for (byte[] p : params) {
+            size += 4 + p.length;
+        }
+        ByteBuf b = alloc.buffer(size);
+        close(b, 'S');
+        close(b, 'P');
+        int start = b.writerIndex();
+        b.writeByte(PARSE).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, sql);
+        b.writeShort(0);
+        fixLength(b, start);
+        start = b.writerIndex();
+        b.writeByte(BIND).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, OWN_NAME);
+        b.writeShort(0).writeShort(params.size());
+        for (byte[] p : params) {
+            b.writeInt(p.length).writeBytes(p);
+        }
+        b.writeShort(0);
+        fixLength(b, start);
+        start = b.writerIndex();
+        b.writeByte(EXECUTE).writeInt(0);
+        cstring(b, OWN_NAME);
+        b.writeInt(0);
+        fixLength(b, start);
+        close(b, 'P');
+        close(b, 'S');
+        if (sync) {
+            b.writeByte(SYNC).writeInt(4);
+        }
+        return b;
+    }
+
+    /**
+     * A Parse message: statement {@code name} (raw bytes of the client's message), {@code sql}, and the
+     * client's parameter type declarations copied as they were ({@code types}: count and OIDs).
+     */
+    public static ByteBuf parse(ByteBufAllocator alloc, ByteBuf name, String sql, ByteBuf types) {
+        ByteBuf b = alloc.buffer(16 + name.readableBytes() + sql.length() * 3 + types.readableBytes());
+        b.writeByte(PARSE).writeInt(0);
+        b.writeBytes(name, name.readerIndex(), name.readableBytes());
+        b.writeByte(0);
+        cstring(b, sql);
+        b.writeBytes(types, types.readerIndex(), types.readableBytes());
+        return fixLength(b, 0);
+    }
+
+    /** RowDescription of one text-format column of type {@code typeOid} (length {@code typeLength}). */
+    public static ByteBuf rowDescription(ByteBufAllocator alloc, String column, int typeOid, int typeLength) {
+        ByteBuf b = alloc.buffer(32 + column.length());
+        b.writeByte(ROW_DESCRIPTION).writeInt(0).writeShort(1);
+        cstring(b, column);
+        b.writeInt(0).writeShort(0).writeInt(typeOid).writeShort(typeLength).writeInt(-1).writeShort(0);
+        return fixLength(b, 0);
+    }
+
+    /** DataRow of one column ({@code null}: SQL NULL). */
+    public static ByteBuf dataRow(ByteBufAllocator alloc, byte[] value) {
+        ByteBuf b = alloc.buffer(11 + (value == null ? 0 : value.length));
+        b.writeByte(DATA_ROW).writeInt(0).writeShort(1);
+        if (value == null) {
+            b.writeInt(-1);
+        } else {
+            b.writeInt(value.length).writeBytes(value);
+        }
+        return fixLength(b, 0);
+    }
+
     /** Number of CloseComplete replies of {@link #ownStatement}. */
     public static final int OWN_STATEMENT_CLOSES = 4;
 

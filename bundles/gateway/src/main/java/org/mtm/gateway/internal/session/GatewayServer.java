@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import org.mtm.api.Endpoint;
@@ -53,7 +54,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
         }
 
         public Settings(String host, int port, Supplier<Endpoint> backend) {
-            this(host, port, backend, false, 0);
+            this(host, port, backend, true, 0);
         }
     }
 
@@ -61,6 +62,8 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private volatile TransactionCommitter committer = new LocalCommitter();
     private volatile Admission admission = Admission.ALWAYS;
     private volatile DetachedStatements detached = DetachedStatements.NONE;
+    private volatile BooleanSupplier clusterInitialised = () -> false;
+    private volatile SurfaceFunctions surface = SurfaceFunctions.NONE;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, Session> keys = new ConcurrentHashMap<>();
     private EventLoopGroup boss;
@@ -84,6 +87,21 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
 
     public GatewayServer detached(DetachedStatements d) {
         this.detached = d == null ? DetachedStatements.NONE : d;
+        return this;
+    }
+
+    /**
+     * Whether the node belongs to an initialised cluster (asked per query, so it must be cheap): global DDL is
+     * logged, refusals apply and, with {@link Settings#wrapAutocommit()}, autocommit statements are wrapped.
+     * Default: not initialised (a plain relay).
+     */
+    public GatewayServer clusterInitialised(BooleanSupplier initialised) {
+        this.clusterInitialised = initialised == null ? () -> false : initialised;
+        return this;
+    }
+
+    public GatewayServer surface(SurfaceFunctions s) {
+        this.surface = s == null ? SurfaceFunctions.NONE : s;
         return this;
     }
 
@@ -198,7 +216,17 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
 
     @Override
     public boolean wrapAutocommit() {
-        return settings.wrapAutocommit();
+        return settings.wrapAutocommit() && clusterInitialised.getAsBoolean();
+    }
+
+    @Override
+    public boolean clusterInitialised() {
+        return clusterInitialised.getAsBoolean();
+    }
+
+    @Override
+    public SurfaceFunctions surface() {
+        return surface;
     }
 
     @Override

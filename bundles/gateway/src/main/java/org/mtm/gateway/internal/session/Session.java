@@ -13,6 +13,7 @@ import org.mtm.api.Endpoint;
 import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.CommitOutcome;
+import org.mtm.gateway.internal.commit.Footprint;
 import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SessionInfo;
@@ -22,8 +23,10 @@ import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.SqlSplitter;
+import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
+import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,6 +76,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
     private record Ready(char status, boolean errorSeen) { }
 
+    /**
+     * What the gateway keeps of a prepared statement or portal: its classification, for global DDL the
+     * statement's bytes (the DDL message carries them), for a portal of a gateway-answered call its bound
+     * parameters and result format.
+     */
+    private record Kept(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) { }
+
     private final SessionHost host;
     private final Channel client;
     private Channel backend;
@@ -102,11 +112,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private SessionInfo info;
     private char txStatus = 'I';
 
-    // extended protocol: the statements and portals the gateway cares about (anything but OTHER)
-    private SqlStatement unnamedStatement;
-    private SqlStatement unnamedPortal;
-    private Map<String, SqlStatement> statements;
-    private Map<String, SqlStatement> portals;
+    // extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS)
+    private Kept unnamedStatement;
+    private Kept unnamedPortal;
+    private Map<String, Kept> statements;
+    private Map<String, Kept> portals;
+
+    // what the current transaction did that its commit must know; cleared when the backend reports 'I' with
+    // nothing else pending (a pipelined request may belong to the next transaction)
+    private boolean txReplicates;
+    private boolean txNotify;
+    private boolean txDdl;
+    private boolean txTemporary;
+    /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
+    private CompletableFuture<QueryResult> prefetchedQuick;
 
     private boolean extendedSinceSync;
     /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
@@ -319,8 +338,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         switch (type) {
             case PgWire.QUERY -> simpleQuery(in, ri, total);
             case PgWire.PARSE -> {
-                parse(in, ri, total);
-                forwardExtended(in, ri, total, ReplyQueue.PARSE);
+                if (!parse(in, ri, total)) {
+                    forwardExtended(in, ri, total, ReplyQueue.PARSE);
+                }
             }
             case PgWire.BIND -> {
                 bind(in, ri, ri + total);
@@ -366,17 +386,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         List<SqlStatement> statements = SqlSplitter.split(new Latin1View(in, textStart, textLength), standardStrings);
         ServerError refusal = null;
+        boolean special = false;
         for (SqlStatement st : statements) {
-            if (!st.kind().rollsBack()) {
+            if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS) {
                 refusal = host.admission().refusal(info());
-                break;
             }
+            special |= refusal != null || special(st, false);
         }
-        boolean special = refusal != null || (host.wrapAutocommit() && wrappable(statements, 0, statements.size()));
-        for (int i = 0; i < statements.size() && !special; i++) {
-            special = intercepted(statements.get(i));
-        }
+        // with wrapping, autocommit work needs the gateway's block; the status is only known when nothing is pending
+        special |= host.wrapAutocommit() && (txStatus == 'I' || !replies.isEmpty())
+                && wrappable(statements, 0, statements.size());
         if (!special) {
+            noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun(in, ri, total);
             return;
@@ -397,15 +418,54 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 });
     }
 
-    private void parse(ByteBuf in, int ri, int total) {
+    /** Records what statements sent to the backend mean for the current transaction's commit. */
+    private void noteStatements(List<SqlStatement> sts, int from, int to) {
+        for (int i = from; i < to; i++) {
+            noteStatement(sts.get(i).reach());
+        }
+    }
+
+    private void noteStatement(Reach reach) {
+        switch (reach) {
+            case ROWS, GLOBAL_DDL -> txReplicates = true;
+            case NOTIFY -> txNotify = true;
+            case TEMPORARY -> txTemporary = true;
+            default -> { }
+        }
+    }
+
+    /**
+     * Parses what the gateway needs of a Parse: the statement's class, the text of global DDL. A call the
+     * gateway answers itself is replaced by a stand-in PostgreSQL can parse (same parameters and result column);
+     * returns true when the message was forwarded that way.
+     */
+    private boolean parse(ByteBuf in, int ri, int total) {
         int limit = ri + total;
         int nameEnd = PgWire.cstringEnd(in, ri + 5, limit);
         int queryEnd = nameEnd < 0 ? -1 : PgWire.cstringEnd(in, nameEnd + 1, limit);
         if (queryEnd < 0) {
-            return; // malformed: the backend will say so
+            return false; // malformed: the backend will say so
         }
-        SqlStatement st = SqlSplitter.classifyOne(new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1), standardStrings);
-        SqlStatement kept = st.kind() == StatementKind.OTHER ? null : st;
+        Latin1View query = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
+        SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
+        Kept kept = null;
+        if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
+            byte[] body = st.reach() == Reach.GLOBAL_DDL
+                    ? st.body(query).toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1) : null;
+            kept = new Kept(st, body, null, false);
+        }
+        boolean rewritten = false;
+        SurfaceCall call = st.replication().call();
+        if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
+            flushClientRun();
+            ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
+                    in.slice(queryEnd + 1, limit - queryEnd - 1));
+            in.skipBytes(total);
+            replies.add(ReplyQueue.PARSE);
+            extendedSinceSync = true;
+            toBackend(standIn);
+            rewritten = true;
+        }
         if (nameEnd == ri + 5) {
             unnamedStatement = kept;
         } else {
@@ -419,6 +479,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 statements.remove(name);
             }
         }
+        return rewritten;
     }
 
     /** Records which statement the Bind's portal runs; {@code limit} may end before the message does. */
@@ -428,12 +489,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (stmtEnd < 0) {
             return;
         }
-        SqlStatement st;
+        Kept st;
         if (stmtEnd == portalEnd + 1) {
             st = unnamedStatement;
         } else {
             st = statements == null ? null
                     : statements.get(in.toString(portalEnd + 1, stmtEnd - portalEnd - 1, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (st != null && st.st().replication().call() != null) {
+            st = boundCall(st, in, stmtEnd + 1, limit);
         }
         if (portalEnd == ri + 5) {
             unnamedPortal = st;
@@ -444,6 +508,53 @@ public final class Session extends ChannelInboundHandlerAdapter {
             portals.put(in.toString(ri + 5, portalEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8), st);
         } else if (portals != null && !portals.isEmpty()) {
             portals.remove(in.toString(ri + 5, portalEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    /** The portal of a gateway-answered call, with the Bind's parameter values and result format. */
+    private static Kept boundCall(Kept st, ByteBuf in, int i, int limit) {
+        try {
+            int nFormats = in.getUnsignedShort(i);
+            i += 2;
+            boolean[] binaryFormat = new boolean[nFormats];
+            for (int k = 0; k < nFormats; k++) {
+                binaryFormat[k] = in.getShort(i + 2 * k) == 1;
+            }
+            i += 2 * nFormats;
+            int n = in.getUnsignedShort(i);
+            i += 2;
+            byte[][] values = new byte[n][];
+            for (int k = 0; k < n; k++) {
+                int len = in.getInt(i);
+                i += 4;
+                if (len >= 0) {
+                    values[k] = new byte[len];
+                    in.getBytes(i, values[k]);
+                    i += len;
+                }
+            }
+            int nResults = in.getUnsignedShort(i);
+            boolean binaryResult = nResults > 0 && in.getShort(i + 2) == 1;
+            if (i + 2 + 2 * nResults > limit) {
+                return st; // a streamed Bind: the values are not at hand (the call then says so)
+            }
+            SurfaceCall.Parameters params = new SurfaceCall.Parameters() {
+                @Override
+                public byte[] value(int p) {
+                    if (p < 1 || p > values.length) {
+                        throw new IllegalArgumentException("there is no parameter $" + p);
+                    }
+                    return values[p - 1];
+                }
+
+                @Override
+                public boolean binary(int p) {
+                    return nFormats == 1 ? binaryFormat[0] : nFormats > 1 && p <= nFormats && binaryFormat[p - 1];
+                }
+            };
+            return new Kept(st.st(), st.body(), params, binaryResult);
+        } catch (IndexOutOfBoundsException e) {
+            return st; // malformed: the backend refuses the Bind
         }
     }
 
@@ -484,7 +595,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private SqlStatement portal(ByteBuf in, int ri, int total) {
+    private Kept portal(ByteBuf in, int ri, int total) {
         int nameEnd = PgWire.cstringEnd(in, ri + 5, ri + total);
         if (nameEnd == ri + 5) {
             return unnamedPortal;
@@ -500,22 +611,25 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun(in, ri, total); // the backend discards it, as it does everything up to Sync
             return;
         }
-        SqlStatement st = portal(in, ri, total);
+        Kept kept = portal(in, ri, total);
+        SqlStatement st = kept == null ? null : kept.st();
         StatementKind kind = st == null ? StatementKind.OTHER : st.kind();
-        ServerError refusal = kind.rollsBack() ? null : host.admission().refusal(info());
-        if (refusal != null || (st != null && intercepted(st))) {
+        Reach reach = st == null ? Reach.ROWS : st.reach();
+        ServerError refusal = kind.rollsBack() || reach == Reach.STATUS ? null : host.admission().refusal(info());
+        if (refusal != null || (st != null && interceptedExtended(st))) {
             flushClientRun();
             in.skipBytes(total);
             suspend();
             ownWork++;
-            extendedIntercept(st, refusal).whenComplete((v, failure) -> {
+            extendedIntercept(kept, refusal).whenComplete((v, failure) -> {
                 ownWork--;
                 answerNextSync = failure == null;
                 finishOwnWork(failure);
             });
             return;
         }
-        if (host.wrapAutocommit() && !batchDecided) {
+        // statements that cannot write do not decide whether the batch is wrapped: a later one may
+        if (host.wrapAutocommit() && !batchDecided && (kind != StatementKind.OTHER || reach.mayWriteReplicated())) {
             if (replies.pendingReady() > 0) {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 flushClientRun();
@@ -532,9 +646,28 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
         }
         batchDecided |= kind == StatementKind.BEGIN;
+        boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
+        if (!ddl) {
+            noteStatement(reach); // logged DDL is noted from the message statement's answer
+        }
+        if (ddl) {
+            // the DDL message, in the batch just before the statement (an error in it reaches the client and
+            // the backend skips the statement, as for any error in a batch)
+            flushClientRun();
+            toBackend(PgWire.ownStatement(client.alloc(), DdlMessages.emitSql(st.replication().relations().size()),
+                    DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
+            UnsyncedStatement emit = new UnsyncedStatement();
+            emit.result.thenAccept(this::ddlLogged);
+            replies.add(ReplyQueue.OWN_UNSYNCED, emit);
+        }
         replies.add(ReplyQueue.EXECUTE);
         extendedSinceSync = true;
         clientRun(in, ri, total);
+        if (ddl) {
+            flushClientRun();
+            toBackend(PgWire.ownStatement(client.alloc(), DdlMessages.END_SQL, false));
+            replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement());
+        }
     }
 
     private void sync(ByteBuf in, int ri, int total) {
@@ -547,6 +680,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         answerNextSync = false;
+        boolean skipping = backendSkipping;
         backendSkipping = false;
         extendedSinceSync = false;
         if (copyInActive) {
@@ -558,7 +692,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
         batchWrapped = false;
         batchDecided = false;
         if (wrapped) {
-            // the wrapped batch's implicit commit is the gateway's: hold ReadyForQuery, commit, then answer
+            // the wrapped batch's implicit commit is the gateway's: the footprint's quick query goes in the same
+            // round trip; hold ReadyForQuery, commit, then answer
+            if (!skipping) {
+                flushClientRun();
+                toBackend(PgWire.ownStatement(client.alloc(), Footprint.QUICK_SQL, false));
+                UnsyncedStatement quick = new UnsyncedStatement();
+                replies.add(ReplyQueue.OWN_UNSYNCED, quick);
+                prefetchedQuick = quick.result;
+            }
             replies.add(ReplyQueue.SYNC, new WrapCommitSink());
             clientRun(in, ri, total);
             flushClientRun();
@@ -573,6 +715,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void functionCall(ByteBuf in, int ri, int total) {
         ServerError refusal = host.admission().refusal(info());
         if (refusal == null) {
+            txReplicates = true; // any function: it may write
             replies.add(ReplyQueue.FUNCTION);
             clientRun(in, ri, total);
             return;
@@ -778,6 +921,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 if (type == PgWire.READY_FOR_QUERY) {
                     txStatus = (char) in.getByte(ri + 5);
+                    if (txStatus == 'I' && replies.size() == 1) {
+                        clearTransactionNotes(); // nothing else pending: no later transaction has begun
+                    }
                 }
                 if (captured) {
                     flushBackendRun();
@@ -910,7 +1056,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ gateway-owned moments
 
-    /** Simple-protocol statements the gateway answers itself instead of relaying. */
+    /** Transaction-control statements the gateway answers itself instead of relaying (both protocols). */
     private boolean intercepted(SqlStatement st) {
         return switch (st.kind()) {
             case COMMIT, COMMIT_AND_CHAIN -> true;
@@ -920,8 +1066,32 @@ public final class Session extends ChannelInboundHandlerAdapter {
         };
     }
 
-    /** Why an intercepted statement is refused outright, or null for COMMIT. */
+    /** A statement the cluster refuses (only once it is initialised; an mtm_admin session runs it on this node). */
+    private boolean refused(SqlStatement st) {
+        return st.reach() == Reach.REFUSED && host.clusterInitialised() && !info().isAdmin();
+    }
+
+    /**
+     * Statements of a simple Query at which the gateway splits it: intercepted ones, refused ones, the calls it
+     * answers, global DDL (bracketed by its messages), and — inside a block the gateway opened to keep a split
+     * query atomic — BEGIN and ROLLBACK, which PostgreSQL would apply to its implicit block.
+     */
+    private boolean special(SqlStatement st, boolean emulatedBlock) {
+        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE
+                || (st.reach() == Reach.GLOBAL_DDL && host.clusterInitialised())
+                || (emulatedBlock && (st.kind() == StatementKind.BEGIN || st.kind() == StatementKind.ROLLBACK));
+    }
+
+    /** Extended-protocol Executes the gateway answers itself. */
+    private boolean interceptedExtended(SqlStatement st) {
+        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE;
+    }
+
+    /** Why a statement is refused outright, or null (COMMIT, calls the gateway answers, ...). */
     private ServerError statementError(SqlStatement st) {
+        if (st.reach() == Reach.REFUSED || (st.reach() == Reach.SURFACE && st.replication().call() == null)) {
+            return ServerError.error(st.replication().sqlState(), st.replication().message(), st.replication().hint());
+        }
         return switch (st.kind()) {
             case COMMIT_AND_CHAIN -> ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
                     "[multimaster] COMMIT AND CHAIN is not supported",
@@ -938,13 +1108,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
         };
     }
 
-    /** Whether statements {@code [from, to)} may run inside a gateway-opened block. */
+    /**
+     * Whether statements {@code [from, to)} may run inside a gateway-opened block, and need it: at least one of
+     * them may change replicated data (statements that cannot — SHOW, SET, LISTEN, local utility statements —
+     * run as they are).
+     */
     private static boolean wrappable(List<SqlStatement> sts, int from, int to) {
         boolean work = false;
         for (int i = from; i < to; i++) {
-            StatementKind kind = sts.get(i).kind();
+            SqlStatement st = sts.get(i);
+            StatementKind kind = st.kind();
             if (kind == StatementKind.OTHER || kind == StatementKind.COPY) {
-                work = true;
+                work |= st.reach().mayWriteReplicated();
             } else if (kind != StatementKind.EMPTY) {
                 return false;
             }
@@ -952,11 +1127,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return work;
     }
 
-    /** The rest of a simple Query once its statements needed the gateway: relay pieces, own the commits. */
+    /**
+     * A simple Query whose statements need the gateway: relayed in pieces split at the special statements,
+     * each answered, bracketed or relayed in turn, with the reply stream PostgreSQL would send for the whole
+     * query. Where PostgreSQL would run the statements as one implicit block, a split query runs in a block the
+     * gateway opens ({@code emulated}) and commits at the end, so it stays atomic; an error ends the query.
+     */
     private final class QueryPlan {
         private final ByteBuf text;
         private final List<SqlStatement> sts;
         private int next;
+        /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
+        private boolean emulated;
 
         QueryPlan(ByteBuf text, List<SqlStatement> sts) {
             this.text = text;
@@ -966,58 +1148,110 @@ public final class Session extends ChannelInboundHandlerAdapter {
         CompletableFuture<Void> step() {
             int n = sts.size();
             int j = next;
-            while (j < n && !intercepted(sts.get(j))) {
+            while (j < n && !special(sts.get(j), emulated)) {
                 j++;
             }
-            boolean interceptFollows = j < n;
+            boolean specialFollows = j < n;
             boolean content = false;
             boolean control = false;
             for (int i = next; i < j; i++) {
-                content |= sts.get(i).kind() != StatementKind.EMPTY;
-                control |= sts.get(i).kind().controlsTransaction() || sts.get(i).kind() == StatementKind.NON_TRANSACTIONAL
-                        || sts.get(i).kind() == StatementKind.CALL;
+                StatementKind kind = sts.get(i).kind();
+                content |= kind != StatementKind.EMPTY;
+                control |= kind.controlsTransaction() || kind == StatementKind.NON_TRANSACTIONAL || kind == StatementKind.CALL;
             }
             if (!content) {
-                if (!interceptFollows) {
-                    readyToClient();
-                    return done();
-                }
-                return intercept(j, false);
+                next = j;
+                return specialFollows ? atSpecial(j) : finish();
             }
-            // PostgreSQL runs a multi-statement query as one implicit block: when the gateway must split it,
-            // it keeps that atomicity with a BEGIN of its own (and, with wrapping on, owns autocommit commits)
-            boolean wrapTail = !interceptFollows && host.wrapAutocommit() && wrappable(sts, next, j);
-            boolean emulate = txStatus == 'I' && !control && (interceptFollows || wrapTail);
-            boolean hold = interceptFollows || emulate;
-            int from = sts.get(next).start();
-            int to = sts.get(j - 1).end();
-            int stop = j;
-            // BEGIN and the piece leave together: no extra round trip
-            CompletableFuture<QueryResult> begin = emulate ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
-            CompletableFuture<Ready> piece = sendPiece(from, to, hold);
-            return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> {
-                if (!hold) {
-                    return done(); // the piece's ReadyForQuery went to the client: query finished
-                }
-                if (ready.errorSeen()) {
-                    return (emulate && txStatus != 'I' ? exchange("ROLLBACK").thenApply(r -> (Void) null) : done())
-                            .thenRun(Session.this::readyToClient);
-                }
-                if (!interceptFollows) {
-                    return implicitCommit().thenRun(Session.this::readyToClient);
-                }
-                return intercept(stop, emulate);
-            });
+            // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
+            // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
+            boolean wrapTail = !specialFollows && host.wrapAutocommit() && wrappable(sts, next, j);
+            boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
+            emulated |= open;
+            boolean hold = specialFollows || emulated;
+            CompletableFuture<QueryResult> begin = open ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<Ready> piece = sendPiece(next, j, hold);
+            if (!specialFollows && emulated && !copies(next, j)) {
+                prefetchQuick(); // (not behind a COPY: the backend would read it as copy data)
+            }
+            next = j;
+            return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
         }
 
-        private CompletableFuture<Void> intercept(int j, boolean emulated) {
+        /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
+        private CompletableFuture<Void> afterPiece(Ready ready, boolean hold) {
+            if (!hold) {
+                return done(); // the piece's ReadyForQuery went to the client: query finished
+            }
+            if (ready.errorSeen()) {
+                return endQueryAfterError();
+            }
+            if (txStatus == 'I') {
+                emulated = false; // a ROLLBACK in the piece ended the block
+            }
+            return step();
+        }
+
+        /** The end of the query: the commit of the gateway's block, if it opened one. */
+        private CompletableFuture<Void> finish() {
+            boolean block = emulated;
+            emulated = false;
+            if (block) {
+                return implicitCommit().thenRun(Session.this::readyToClient);
+            }
+            readyToClient();
+            return done();
+        }
+
+        /** An error ended the query: PostgreSQL rolls its implicit block back, the gateway its own. */
+        private CompletableFuture<Void> endQueryAfterError() {
+            boolean block = emulated;
+            emulated = false;
+            return (block && txStatus != 'I' ? exchange("ROLLBACK").thenApply(r -> (Void) null) : done())
+                    .thenRun(Session.this::readyToClient);
+        }
+
+        private CompletableFuture<Void> atSpecial(int j) {
             SqlStatement st = sts.get(j);
             next = j + 1;
+            boolean block = emulated;
+            if (txStatus == 'E' && !intercepted(st)) {
+                // a failed block: PostgreSQL answers every statement with the same error
+                return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
+            }
+            if (block && st.kind() == StatementKind.BEGIN) {
+                // BEGIN in PostgreSQL's implicit block makes it a regular block: the gateway's block is that now
+                emulated = false;
+                commandCompleteToClient("BEGIN");
+                return step();
+            }
+            if (block && st.kind() == StatementKind.ROLLBACK) {
+                emulated = false;
+                return exchange("ROLLBACK").thenCompose(r -> {
+                    noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
+                    commandCompleteToClient("ROLLBACK");
+                    return step();
+                });
+            }
             ServerError error = statementError(st);
             if (error != null) {
-                return abortStatement(error, emulated).thenRun(Session.this::readyToClient);
+                emulated = false;
+                return abortStatement(error, block).thenRun(Session.this::readyToClient);
             }
-            return commitStatement(emulated).thenCompose(ok -> {
+            if (st.reach() == Reach.SURFACE) {
+                return surface(st.replication().call(), SurfaceCall.Parameters.NONE, false, true).thenCompose(failure -> {
+                    if (failure == null) {
+                        return step();
+                    }
+                    emulated = false;
+                    return abortStatement(failure, block).thenRun(Session.this::readyToClient);
+                });
+            }
+            if (st.reach() == Reach.GLOBAL_DDL) {
+                return globalDdl(st);
+            }
+            return commitStatement(block).thenCompose(ok -> {
+                emulated = false;
                 if (ok) {
                     return step();
                 }
@@ -1026,7 +1260,63 @@ public final class Session extends ChannelInboundHandlerAdapter {
             });
         }
 
-        private CompletableFuture<Ready> sendPiece(int from, int to, boolean hold) {
+        /**
+         * A global DDL statement: in a block (the gateway's if the client has none), its DDL message, then the
+         * statement and the end message in one round trip. A relation that turns out to be temporary or unlogged
+         * gets no messages.
+         */
+        private CompletableFuture<Void> globalDdl(SqlStatement st) {
+            int j = next - 1;
+            boolean open = txStatus == 'I';
+            emulated |= open;
+            CompletableFuture<QueryResult> begin = open ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
+            byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
+            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
+                    DdlMessages.emitParams(body, st.replication().relations()));
+            return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
+                if (!e.ok()) {
+                    LOG.warn("session {}: the DDL message for a statement could not be written: {}", backendPid, e.error());
+                    errorToClient(e.error());
+                    return endQueryAfterError();
+                }
+                boolean logged = ddlLogged(e);
+                boolean hold = true;
+                CompletableFuture<Ready> piece = sendPiece(j, j + 1, hold, false);
+                if (logged) {
+                    exchange(DdlMessages.END_SQL);
+                }
+                if (next >= sts.size() && emulated) {
+                    prefetchQuick();
+                }
+                return piece.thenCompose(ready -> afterPiece(ready, hold));
+            });
+        }
+
+        private boolean copies(int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (sts.get(i).kind() == StatementKind.COPY) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private byte[] bytes(int from, int length) {
+            byte[] b = new byte[length];
+            text.getBytes(text.readerIndex() + from, b);
+            return b;
+        }
+
+        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold) {
+            return sendPiece(first, end, hold, true);
+        }
+
+        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
+            if (note) {
+                noteStatements(sts, first, end);
+            }
+            int from = sts.get(first).start();
+            int to = sts.get(end - 1).end();
             CompletableFuture<Ready> f = new CompletableFuture<>();
             replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold));
             toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
@@ -1035,8 +1325,29 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** What a DDL message statement answered: logged (true), or not needed for temporary/unlogged relations. */
+    private boolean ddlLogged(QueryResult r) {
+        String v = r.ok() ? r.singleValue() : null;
+        if (DdlMessages.TEMPORARY.equals(v)) {
+            txTemporary = true;
+            return false;
+        }
+        if (DdlMessages.UNLOGGED.equals(v)) {
+            return false;
+        }
+        txDdl |= r.ok();
+        txReplicates |= r.ok();
+        return r.ok();
+    }
+
+    /** Sends the footprint's quick query after what is queued (no wait): the commit that follows reads it. */
+    private void prefetchQuick() {
+        prefetchedQuick = exchange(Footprint.QUICK_SQL);
+    }
+
     /** Extended-protocol Execute of an intercepted statement (or any statement the node refuses now). */
-    private CompletableFuture<Void> extendedIntercept(SqlStatement st, ServerError refusal) {
+    private CompletableFuture<Void> extendedIntercept(Kept kept, ServerError refusal) {
+        SqlStatement st = kept == null ? null : kept.st();
         return syncBackend().thenCompose(ready -> {
             if (ready.errorSeen()) {
                 // an earlier message of this batch failed: the backend would have skipped this Execute
@@ -1047,8 +1358,76 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (error != null) {
                 return abortStatement(error, false).thenRun(() -> discardUntilSync = true);
             }
+            if (st.reach() == Reach.SURFACE) {
+                if (txStatus == 'E') {
+                    errorToClient(IN_FAILED_TRANSACTION);
+                    discardUntilSync = true;
+                    return done();
+                }
+                SurfaceCall.Parameters params = kept.params() != null ? kept.params() : SurfaceCall.Parameters.NONE;
+                return surface(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
+                        failure == null ? done() : abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
+            }
             return commitStatement(false).thenAccept(ok -> discardUntilSync |= !ok);
         });
+    }
+
+    private static final ServerError IN_FAILED_TRANSACTION = ServerError.error("25P02",
+            "current transaction is aborted, commands ignored until end of transaction block");
+
+    /**
+     * A call the gateway answers itself (CREATE EXTENSION multimaster, mtm.init_cluster, mtm.alter_sequences),
+     * its replies included (RowDescription only for the simple protocol: in the extended one the stand-in's
+     * Describe answered). Completes with null, or the error for the client (not sent yet).
+     */
+    private CompletableFuture<ServerError> surface(SurfaceCall call, SurfaceCall.Parameters params, boolean binary,
+                                                   boolean describe) {
+        CompletionStage<?> running;
+        try {
+            running = switch (call.function()) {
+                case CREATE_EXTENSION -> CompletableFuture.completedFuture(null);
+                case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
+                        call.textArray(1, params, "peers_conninfo"));
+                case ALTER_SEQUENCES -> host.surface().alterSequences();
+            };
+        } catch (SurfaceCall.CallException e) {
+            return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
+        } catch (RuntimeException e) {
+            running = CompletableFuture.failedFuture(e);
+        }
+        gatewayStatements++;
+        return running.toCompletableFuture().handleAsync((result, failure) -> {
+            gatewayStatements--;
+            if (failure != null) {
+                Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
+                if (cause instanceof SurfaceCall.CallException e) {
+                    return ServerError.error(e.sqlState(), e.getMessage());
+                }
+                LOG.warn("session {}: {} failed", backendPid, call, cause);
+                return ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] " + call + " failed: " + cause);
+            }
+            SurfaceCall.Function f = call.function();
+            if (f == SurfaceCall.Function.CREATE_EXTENSION) {
+                commandCompleteToClient("CREATE EXTENSION");
+                return null;
+            }
+            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
+                int changed = result instanceof Integer i ? i : 0;
+                noticeToClient(new ServerError("NOTICE", "00000", changed == 0
+                        ? "All found sequences have proper params." : "[multimaster] altered " + changed + " sequence(s)",
+                        null, null));
+            }
+            if (describe) {
+                toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
+                        f == SurfaceCall.Function.ALTER_SEQUENCES ? 1 : 4));
+            }
+            byte[] value = f == SurfaceCall.Function.ALTER_SEQUENCES ? (binary ? new byte[] {1} : new byte[] {'t'})
+                    : new byte[0]; // void: empty text, empty binary
+            toClient(PgWire.dataRow(client.alloc(), value));
+            commandCompleteToClient("SELECT 1");
+            return null;
+        }, client.eventLoop());
     }
 
     /**
@@ -1068,7 +1447,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return r.ok();
             });
         }
-        return runCommitter(false).thenApply(outcome -> {
+        return runCommitter(false, null).thenApply(outcome -> {
             if (!outcome.isCommitted()) {
                 errorToClient(outcome.error());
                 return false;
@@ -1082,13 +1461,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** The commit of a transaction the gateway opened around autocommit statements. */
+    /**
+     * The commit of a transaction the gateway opened around autocommit statements. A read-only one (no xid,
+     * as the quick query sent with its last statement says) commits without the client waiting: COMMIT of a
+     * transaction without an xid cannot fail (SERIALIZABLE excepted), and the client's next request queues
+     * behind it on the same connection.
+     */
     private CompletableFuture<Void> implicitCommit() {
+        CompletableFuture<QueryResult> quick = prefetchedQuick;
+        prefetchedQuick = null;
         if (txStatus == 'T') {
-            return runCommitter(true).thenAccept(outcome -> {
-                if (!outcome.isCommitted()) {
-                    errorToClient(outcome.error());
+            if (quick == null) {
+                return committed(runCommitter(true, null));
+            }
+            return quick.handle((r, failure) -> failure == null && r.ok() ? Footprint.Quick.of(r) : null).thenCompose(q -> {
+                if (q != null && q.xid() == null && !q.serializable() && txStatus == 'T') {
+                    exchange("COMMIT").whenComplete((r, failure) -> {
+                        if (failure == null && !r.ok()) {
+                            LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
+                        }
+                    });
+                    txStatus = 'I'; // what the COMMIT's ReadyForQuery will say
+                    clearTransactionNotes();
+                    return done();
                 }
+                return committed(runCommitter(true, quick));
             });
         }
         if (txStatus == 'E') {
@@ -1097,8 +1494,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return done();
     }
 
+    private CompletableFuture<Void> committed(CompletableFuture<CommitOutcome> commit) {
+        return commit.thenAccept(outcome -> {
+            if (!outcome.isCommitted()) {
+                errorToClient(outcome.error());
+            }
+        });
+    }
+
+    private void clearTransactionNotes() {
+        txReplicates = false;
+        txNotify = false;
+        txDdl = false;
+        txTemporary = false;
+    }
+
     /** Asks the committer; afterwards the backend has no open transaction, whatever the committer did. */
-    private CompletableFuture<CommitOutcome> runCommitter(boolean implicit) {
+    private CompletableFuture<CommitOutcome> runCommitter(boolean implicit, CompletableFuture<QueryResult> quick) {
         // a COMMIT the client sent before disconnecting is still carried out, as PostgreSQL would
         ServerError refusal = host.admission().refusal(info());
         if (refusal != null) {
@@ -1107,7 +1519,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         CompletionStage<CommitOutcome> decided;
         gatewayStatements++;
         try {
-            decided = host.committer().commit(new Transaction(implicit));
+            decided = host.committer().commit(new Transaction(implicit, quick,
+                    new Footprint.Notes(txReplicates, txNotify, txDdl, txTemporary)));
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
@@ -1167,12 +1580,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     /** Runs one statement of the gateway's own on the backend (must be at a Sync point). */
     private CompletableFuture<QueryResult> exchange(String sql) {
+        return exchange(sql, List.of());
+    }
+
+    /** {@link #exchange(String)} with text parameters in the client's encoding. */
+    private CompletableFuture<QueryResult> exchange(String sql, List<byte[]> params) {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
         OwnStatement sink = new OwnStatement();
         replies.add(ReplyQueue.OWN_SYNCED, sink);
-        toBackend(PgWire.ownStatement(client.alloc(), sql, true));
+        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, true)
+                : PgWire.ownStatement(client.alloc(), sql, params, true));
         flushBackend();
         gatewayStatements++;
         return sink.result.whenComplete((r, e) -> gatewayStatements--);
@@ -1312,6 +1731,53 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The gateway's own statement inside the client's batch (no Sync of its own): its rows are captured; an
+     * error goes to the client, since the backend now skips the client's batch up to its Sync.
+     */
+    private final class UnsyncedStatement implements ReplySink {
+        final CompletableFuture<QueryResult> result = new CompletableFuture<>();
+        private int closes;
+        private String tag;
+        private List<List<String>> rows;
+        private ServerError error;
+
+        @Override
+        public boolean ends(byte type) {
+            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
+        }
+
+        @Override
+        public void message(byte type, ByteBuf message) {
+            switch (type) {
+                case PgWire.DATA_ROW -> {
+                    if (rows == null) {
+                        rows = new ArrayList<>(1);
+                    }
+                    rows.add(PgWire.readDataRow(message));
+                }
+                case PgWire.COMMAND_COMPLETE -> tag = PgWire.cstring(message, message.readerIndex() + 5,
+                        message.readerIndex() + message.readableBytes());
+                case PgWire.ERROR_RESPONSE -> {
+                    error = PgWire.readError(message);
+                    errorSinceReady = true;
+                    toClient(message.retainedSlice());
+                }
+                default -> { }
+            }
+        }
+
+        @Override
+        public void ended() {
+            result.complete(new QueryResult(tag, rows == null ? List.of() : rows, error, List.of(), txStatus));
+        }
+
+        @Override
+        public void dropped() {
+            result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
+        }
+    }
+
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */
     private final class WrapCommitSink implements ReplySink {
         @Override
@@ -1336,9 +1802,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The committer's view of this session's transaction. */
     private final class Transaction implements CommitContext {
         private final boolean implicit;
+        private final CompletableFuture<QueryResult> quick;
+        private final Footprint.Notes notes;
 
-        Transaction(boolean implicit) {
+        Transaction(boolean implicit, CompletableFuture<QueryResult> quick, Footprint.Notes notes) {
             this.implicit = implicit;
+            this.quick = quick;
+            this.notes = notes;
         }
 
         @Override
@@ -1349,6 +1819,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public boolean implicit() {
             return implicit;
+        }
+
+        /** With what the gateway saw (LISTEN/NOTIFY, DDL messages, temporary DDL); the quick query maybe already sent. */
+        @Override
+        public CompletionStage<Footprint> footprint() {
+            CompletionStage<QueryResult> q = quick == null ? execute(Footprint.QUICK_SQL)
+                    : quick.handle((r, failure) -> failure == null && r.ok() ? CompletableFuture.completedFuture(r)
+                            : execute(Footprint.QUICK_SQL)).thenCompose(f -> f);
+            return q.thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), notes));
         }
 
         @Override

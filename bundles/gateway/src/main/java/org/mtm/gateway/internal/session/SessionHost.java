@@ -18,8 +18,20 @@ interface SessionHost {
     /** Statements on a connection outside any session (finishing prepared transactions of lost sessions). */
     DetachedStatements detached();
 
-    /** Whether autocommit statements are wrapped in a gateway-owned transaction (DESIGN §2.1). */
+    /**
+     * Whether autocommit statements are wrapped in a gateway-owned transaction (DESIGN §2.1): configured, and
+     * the cluster is initialised.
+     */
     boolean wrapAutocommit();
+
+    /**
+     * Whether the node belongs to an initialised cluster: global DDL is then logged for the other nodes and
+     * statements the cluster cannot run are refused. Before, the gateway is a plain relay.
+     */
+    boolean clusterInitialised();
+
+    /** The multimaster functions the gateway answers itself (mtm.init_cluster, mtm.alter_sequences). */
+    SurfaceFunctions surface();
 
     void opened(Session session);
 

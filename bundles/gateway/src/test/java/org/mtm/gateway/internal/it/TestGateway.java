@@ -9,6 +9,7 @@ import org.mtm.gateway.internal.commit.Admission;
 import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.gateway.internal.session.SurfaceFunctions;
 
 /** A gateway core (no OSGi) in front of a {@link TestPostgres}, on a free port of 127.0.0.1. */
 public final class TestGateway extends ExternalResource {
@@ -17,6 +18,8 @@ public final class TestGateway extends ExternalResource {
     private final boolean wrap;
     private TransactionCommitter committer;
     private Admission admission;
+    private boolean initialised;
+    private SurfaceFunctions surface;
     private GatewayServer server;
     private Endpoint endpoint;
 
@@ -24,10 +27,26 @@ public final class TestGateway extends ExternalResource {
         this(pg, false);
     }
 
+    /** With wrapping, the gateway acts as in an initialised cluster (wrapping applies only there). */
     public TestGateway(TestPostgres pg, boolean wrapAutocommit) {
         this.pg = pg;
         this.backend = pg::endpoint;
         this.wrap = wrapAutocommit;
+        this.initialised = wrapAutocommit;
+    }
+
+    /** Whether the gateway acts as in an initialised cluster (DDL messages, refusals, wrapping). */
+    public TestGateway initialised(boolean yes) {
+        this.initialised = yes;
+        return this;
+    }
+
+    public TestGateway surface(SurfaceFunctions s) {
+        this.surface = s;
+        if (server != null) {
+            server.surface(s);
+        }
+        return this;
     }
 
     public TestGateway committer(TransactionCommitter c) {
@@ -49,7 +68,7 @@ public final class TestGateway extends ExternalResource {
     @Override
     protected void before() throws InterruptedException {
         server = new GatewayServer(new GatewayServer.Settings("127.0.0.1", 0, backend, wrap, 2))
-                .committer(committer).admission(admission)
+                .committer(committer).admission(admission).clusterInitialised(() -> initialised).surface(surface)
                 .detached(new JdbcDetachedStatements(pg::direct, Runnable::run));
         endpoint = server.start();
     }

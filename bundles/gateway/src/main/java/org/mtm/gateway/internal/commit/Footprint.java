@@ -1,0 +1,147 @@
+package org.mtm.gateway.internal.commit;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * What a transaction did, as far as its commit is concerned (DESIGN §2 and its hard points): whether it has an
+ * xid (no xid: read-only, commits locally), and whether it touched temporary objects or ran LISTEN/UNLISTEN/
+ * NOTIFY — PostgreSQL refuses PREPARE TRANSACTION for those, and a failed PREPARE rolls back — together with
+ * whether it changed anything the cluster replicates. {@link #route()} decides:
+ * <ul>
+ * <li>no xid → commit locally;</li>
+ * <li>nothing replicated changed (only temporary or unlogged objects, local utility statements) → commit
+ * locally: there is nothing for the other nodes;</li>
+ * <li>no temporary objects, no LISTEN/NOTIFY → the cluster's commit (PREPARE, votes, COMMIT PREPARED);</li>
+ * <li>temporary objects or LISTEN/NOTIFY and a replicated change → refused (0A000) and rolled back: the
+ * transaction can be neither prepared nor committed on this node alone. Nothing is half-committed.</li>
+ * </ul>
+ * Found in one cheap query on every commit ({@link #QUICK_SQL}: xid, whether the session has a temporary schema
+ * at all, isolation level) and, only for write transactions of sessions that have temporary objects or ran
+ * LISTEN/NOTIFY, a second one over this backend's relation locks ({@link #LOCKS_SQL}).
+ *
+ * @param xid             the transaction's xid, null when none was assigned
+ * @param serializable    isolation level SERIALIZABLE (its COMMIT can fail even without writes)
+ * @param temporary       it touched temporary relations (locks on them, or temporary DDL the gateway saw)
+ * @param replicatedWrite it may have changed replicated data: the gateway saw such statements ({@link Notes}) and,
+ *                        when the locks were looked at, it took a writer's lock on a permanent user table or ran
+ *                        global DDL
+ * @param notifies        it ran LISTEN, UNLISTEN or NOTIFY (as the gateway saw the statements)
+ */
+public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
+
+    /** Xid, whether this session ever created a temporary schema, isolation level. Cheap to plan and run. */
+    public static final String QUICK_SQL = "SELECT pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text, "
+            + "pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0, "
+            + "pg_catalog.current_setting('transaction_isolation')";
+
+    /**
+     * Over this backend's relation locks: touched a temporary relation; took a writer's lock (RowExclusive:
+     * INSERT/UPDATE/DELETE/MERGE/COPY; AccessExclusive: TRUNCATE, DDL) on a permanent table outside the
+     * catalogs and the mtm schema (mtm.local_tables excepted: make_table_local is replicated). Catalog writes
+     * release their locks at once, so DDL is not seen here: the gateway knows it from the DDL messages it emitted.
+     */
+    public static final String LOCKS_SQL = "SELECT COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false), "
+            + "COALESCE(pg_catalog.bool_or(c.relpersistence = 'p' AND c.relkind IN ('r', 'p') "
+            + "AND l.mode IN ('RowExclusiveLock', 'AccessExclusiveLock') "
+            + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            + "AND NOT (n.nspname = 'mtm' AND c.relname OPERATOR(pg_catalog.<>) 'local_tables')), false) "
+            + "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
+
+    /** How the transaction commits. */
+    public enum Route { LOCAL, CLUSTER, REFUSE }
+
+    /** The result of {@link #QUICK_SQL}. */
+    public record Quick(Long xid, boolean temporarySchema, boolean serializable) {
+        public static Quick of(QueryResult r) {
+            if (!r.ok() || r.rows().isEmpty()) {
+                throw new IllegalStateException("the transaction's xid could not be read: "
+                        + (r.ok() ? "no row" : r.error()));
+            }
+            var row = r.rows().get(0);
+            return new Quick(row.get(0) == null ? null : Long.valueOf(row.get(0)), "t".equals(row.get(1)),
+                    "serializable".equals(row.get(2)));
+        }
+    }
+
+    /**
+     * What the gateway saw of a transaction's statements.
+     *
+     * @param replicates a statement that may change replicated data ran (DML, SELECT — functions can write —,
+     *                   CALL, DO, COPY, a function call message, logged global DDL). False only when every
+     *                   statement was one that cannot: SET/SHOW, local utility statements, DDL on temporary or
+     *                   unlogged objects
+     * @param notifies   LISTEN, UNLISTEN or NOTIFY ran
+     * @param ddl        global DDL was logged
+     * @param temporary  DDL on temporary objects ran
+     */
+    public record Notes(boolean replicates, boolean notifies, boolean ddl, boolean temporary) {
+        /** Nothing known: anything may have happened. */
+        public static final Notes UNKNOWN = new Notes(true, false, false, false);
+    }
+
+    /**
+     * Completes the footprint from the quick query's result and the gateway's {@link Notes}. Runs
+     * {@link #LOCKS_SQL} only when it matters (an xid, something replicated may have changed, and temporary
+     * objects or LISTEN/NOTIFY are possible).
+     */
+    public static CompletionStage<Footprint> of(CommitContext tx, Quick q, Notes notes) {
+        if (q.xid() == null || !notes.replicates()) {
+            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), notes.temporary(),
+                    false, notes.notifies()));
+        }
+        if (!q.temporarySchema() && !notes.notifies() && !notes.temporary()) {
+            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), false, true, false));
+        }
+        return tx.execute(LOCKS_SQL).thenApply(r -> {
+            if (!r.ok() || r.rows().isEmpty()) {
+                throw new IllegalStateException("the transaction's locks could not be read: " + (r.ok() ? "no row" : r.error()));
+            }
+            var row = r.rows().get(0);
+            return new Footprint(q.xid(), q.serializable(), notes.temporary() || "t".equals(row.get(0)),
+                    notes.ddl() || "t".equals(row.get(1)), notes.notifies());
+        });
+    }
+
+    public Route route() {
+        if (xid == null || !replicatedWrite) {
+            return Route.LOCAL;
+        }
+        return temporary || notifies ? Route.REFUSE : Route.CLUSTER;
+    }
+
+    /** The error of {@link Route#REFUSE}. */
+    public ServerError refusal() {
+        if (temporary) {
+            return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                    "[multimaster] a transaction that uses temporary tables cannot also change replicated tables: "
+                            + "the cluster commits through PREPARE TRANSACTION, which PostgreSQL refuses for a "
+                            + "transaction that touched temporary objects; the transaction was rolled back",
+                    "Commit the temporary-table work separately, in a transaction that changes no replicated table "
+                            + "(such a transaction commits on this node only).");
+        }
+        return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                "[multimaster] a transaction that ran LISTEN, UNLISTEN or NOTIFY cannot also change replicated tables: "
+                        + "the cluster commits through PREPARE TRANSACTION, which PostgreSQL refuses for such a "
+                        + "transaction; the transaction was rolled back",
+                "Run LISTEN, UNLISTEN and NOTIFY in a transaction of their own.");
+    }
+
+    /**
+     * A PREPARE TRANSACTION that PostgreSQL refused as unsupported (what the checks above could not see:
+     * temporary functions or types, a dropped temporary table, pg_notify(), WITH HOLD cursors, exported
+     * snapshots): the same kind of answer, with PostgreSQL's reason. The failed PREPARE rolled it back.
+     */
+    public static ServerError prepareRefused(ServerError e) {
+        if (!SqlStates.FEATURE_NOT_SUPPORTED.equals(e.sqlState())) {
+            return e;
+        }
+        return new ServerError("ERROR", SqlStates.FEATURE_NOT_SUPPORTED,
+                "[multimaster] the transaction cannot be committed by the cluster: " + e.message()
+                        + "; the transaction was rolled back", null,
+                "Temporary objects, LISTEN/UNLISTEN/NOTIFY, WITH HOLD cursors and exported snapshots cannot be part "
+                        + "of a transaction that changes replicated tables; do that work in a separate transaction.");
+    }
+}

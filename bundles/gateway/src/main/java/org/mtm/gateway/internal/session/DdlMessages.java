@@ -1,0 +1,79 @@
+package org.mtm.gateway.internal.session;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.mtm.api.ReplicatedDdl;
+
+/**
+ * The statements that bracket a global DDL statement on the origin (DESIGN §2 "DDL"): just before it, a
+ * transactional logical message {@value ReplicatedDdl#PREFIX} whose content is {@link ReplicatedDdl#encode()}
+ * of (search_path, current_user, statement), built server-side so that the settings are the session's at that
+ * moment and the statement's bytes are converted from the client's encoding like the client's own; just after
+ * it, {@value ReplicatedDdl#END_PREFIX} with empty content. The appliers run the text and skip the row changes
+ * in between.
+ *
+ * <p>A statement on named relations (DROP TABLE a, b; ALTER TABLE a; CREATE INDEX ON a ...) is not logged when
+ * every one of them is temporary or unlogged: then the message statement answers {@code temporary} or
+ * {@code unlogged} instead of the message's LSN. Pure.
+ */
+final class DdlMessages {
+    /** Answer of the message statement when the relations are all temporary (at least one) or unlogged. */
+    static final String TEMPORARY = "temporary";
+    static final String UNLOGGED = "unlogged";
+
+    /**
+     * Transaction-local marker between the two messages: the end message is written only when the DDL message
+     * was (the gateway pipelines both around the statement before it knows).
+     */
+    private static final String OPEN = "'mtm.ddl_open'";
+
+    static final String END_SQL = "SELECT pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.END_PREFIX
+            + "', ''::pg_catalog.bytea), pg_catalog.set_config(" + OPEN + ", '', true)"
+            + " WHERE pg_catalog.current_setting(" + OPEN + ", true) = 'on'";
+
+    private static final String CONTENT = "pg_catalog.decode('01', 'hex')"
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.p)) OPERATOR(pg_catalog.||) m.p"
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.r)) OPERATOR(pg_catalog.||) m.r"
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.s)) OPERATOR(pg_catalog.||) m.s";
+    private static final String EMIT = "pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.PREFIX + "', "
+            + CONTENT + ")::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config(" + OPEN
+            + ", 'on', true), 0)";
+    private static final String SETTINGS = "(SELECT pg_catalog.convert_to(pg_catalog.current_setting('search_path'), 'UTF8') AS p,"
+            + " pg_catalog.convert_to(CURRENT_USER::pg_catalog.text, 'UTF8') AS r,"
+            + " pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s) AS m";
+
+    private DdlMessages() {
+    }
+
+    /** The message statement: {@code $1} the statement's text, {@code $2..} the names of its relations. */
+    static String emitSql(int relations) {
+        if (relations == 0) {
+            return "SELECT " + EMIT + " FROM " + SETTINGS;
+        }
+        StringBuilder names = new StringBuilder();
+        for (int i = 0; i < relations; i++) {
+            names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
+        }
+        return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
+                + " ELSE " + EMIT + " END FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
+                + " AND pg_catalog.bool_and(c.relpersistence IN ('t', 'u')) AS local,"
+                + " pg_catalog.bool_or(c.relpersistence = 't') AS temp"
+                + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) AS n(name)"
+                + " LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)) AS l";
+    }
+
+    /**
+     * The parameters of {@link #emitSql}: the statement's bytes as the client sent them, and the relation
+     * names (chars of the client's bytes, see {@code Latin1View}).
+     */
+    static List<byte[]> emitParams(byte[] statement, List<String> relations) {
+        List<byte[]> params = new ArrayList<>(1 + relations.size());
+        params.add(statement);
+        for (String r : relations) {
+            params.add(r.getBytes(StandardCharsets.ISO_8859_1));
+        }
+        return params;
+    }
+}

@@ -1,0 +1,39 @@
+package org.mtm.gateway.internal.session;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.mtm.gateway.internal.sql.SurfaceCall.CallException;
+
+/**
+ * The multimaster functions the gateway answers itself (manual F.31.5.2), backed by the api services of the
+ * node. The stages complete on any thread; a failure is a {@link CallException} with the SQLSTATE and message
+ * the client gets.
+ */
+public interface SurfaceFunctions {
+
+    /** {@code mtm.init_cluster(my_conninfo, peers_conninfo)}. */
+    CompletionStage<Void> initCluster(String myConninfo, List<String> peerConninfos);
+
+    /** {@code mtm.alter_sequences()}: how many sequences were changed. */
+    CompletionStage<Integer> alterSequences();
+
+    /** No services: every call fails with 55000 (object_not_in_prerequisite_state). */
+    SurfaceFunctions NONE = new SurfaceFunctions() {
+        @Override
+        public CompletionStage<Void> initCluster(String myConninfo, List<String> peerConninfos) {
+            return CompletableFuture.failedFuture(unavailable("mtm.init_cluster", "admin"));
+        }
+
+        @Override
+        public CompletionStage<Integer> alterSequences() {
+            return CompletableFuture.failedFuture(unavailable("mtm.alter_sequences", "sequence"));
+        }
+    };
+
+    static CallException unavailable(String function, String bundle) {
+        return new CallException("55000", "[multimaster] " + function + " is not available: the " + bundle
+                + " bundle of this node is not running");
+    }
+}

@@ -1,0 +1,384 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.Before;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Endpoint;
+import org.mtm.api.Gid;
+import org.mtm.gateway.internal.commit.TwoPhaseCommitter;
+import org.mtm.gateway.internal.it.RawClient.Msg;
+
+/**
+ * DDL through the gateway of an initialised node (DESIGN §2 "DDL", manual F.31.6.1), checked where a peer
+ * would see it: the origin's WAL, decoded by a two-phase pgoutput slot with logical messages. The commit is
+ * the two-phase shape (PREPARE, decision, COMMIT PREPARED) with an immediate decision, as in CommitSeamTest.
+ * Also the hard points of PREPARE TRANSACTION: temporary tables and LISTEN/NOTIFY.
+ */
+public class DdlThroughGatewayTest {
+    private static final List<Gid> DECIDED = new CopyOnWriteArrayList<>();
+    // decoding stops at the flushed WAL: commits must flush
+    private static final TestPostgres PG = new TestPostgres(b -> b.setting("synchronous_commit", "on"));
+    private static final TestGateway GW = new TestGateway(PG, true).committer(new TwoPhaseCommitter(() -> 1, () -> 5,
+            (gid, tx) -> {
+                DECIDED.add(gid);
+                return CompletableFuture.completedFuture(null);
+            }));
+    private static final WalChanges WAL = new WalChanges(PG);
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+
+    @BeforeClass
+    public static void slot() throws SQLException {
+        WAL.create();
+    }
+
+    @Before
+    public void fresh() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP SCHEMA public CASCADE");
+            st.execute("CREATE SCHEMA public");
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        }
+        WAL.take();
+        DECIDED.clear();
+    }
+
+    private static long count(String sql) throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static Connection gw(String... props) throws SQLException {
+        Properties p = new Properties();
+        for (int i = 0; i < props.length; i += 2) {
+            p.setProperty(props[i], props[i + 1]);
+        }
+        return TestPostgres.connect(GW.endpoint(), p);
+    }
+
+    /** The reply stream of one simple query: message types with tags, SQLSTATEs and statuses. */
+    private static List<String> replies(Endpoint at, String sql) throws Exception {
+        try (RawClient c = RawClient.open(at)) {
+            c.query(sql).flush();
+            List<String> out = new ArrayList<>();
+            for (Msg m : c.readUntilReady()) {
+                switch (m.type()) {
+                    case 'C' -> out.add("C " + m.text());
+                    case 'E', 'N' -> out.add(m.type() + " " + m.field('C'));
+                    case 'Z' -> out.add("Z " + m.status());
+                    case 'S' -> { }
+                    default -> out.add(String.valueOf(m.type()));
+                }
+            }
+            return out;
+        }
+    }
+
+    private static final String PATH = " [\"$user\", public / mtmuser]";
+
+    @Test
+    public void eachDdlStatementOfAMultiStatementQueryIsLoggedOnceInItsPlace() throws Exception {
+        String sql = "CREATE TABLE a (x int PRIMARY KEY); INSERT INTO a VALUES (1);\n"
+                + "CREATE INDEX a_x ON a (x); INSERT INTO a VALUES (2); SELECT count(*) FROM a";
+        List<String> direct = replies(PG.endpoint(), sql.replace(" a", " a_direct"));
+        assertEquals(direct, List.of("C CREATE TABLE", "C INSERT 0 1", "C CREATE INDEX", "C INSERT 0 1", "T", "D",
+                "C SELECT 1", "Z I"));
+        WAL.take();
+        assertEquals(direct, replies(GW.endpoint(), sql));
+        assertEquals(1, DECIDED.size());
+        assertEquals(List.of("b",
+                "M mtm.ddl CREATE TABLE a (x int PRIMARY KEY)" + PATH, "M mtm.ddl_end",
+                "I a",
+                "M mtm.ddl CREATE INDEX a_x ON a (x)" + PATH, "M mtm.ddl_end",
+                "I a",
+                "P", "K"), WAL.take());
+        assertEquals(2, count("SELECT count(*) FROM a"));
+    }
+
+    @Test
+    public void anErrorEndsAMultiStatementQueryAndRollsItBackLikePostgres() throws Exception {
+        String sql = "CREATE TABLE b (x int); INSERT INTO b VALUES ('oops'); CREATE TABLE c (y int)";
+        List<String> direct = replies(PG.endpoint(), sql);
+        assertEquals(List.of("C CREATE TABLE", "E 22P02", "Z I"), direct);
+        assertEquals(direct, replies(GW.endpoint(), sql));
+        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('b', 'c')"));
+        assertEquals(List.of(), DECIDED);
+        assertEquals(List.of(), WAL.take());
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    /** Rows of t and the tables d, e, f that exist: what a query left behind. */
+    private static String state() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT (SELECT string_agg(id::text, ',' ORDER BY id) FROM t), "
+                        + "(SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('d', 'e', 'f'))")) {
+            rs.next();
+            return rs.getString(1) + " / " + rs.getString(2);
+        }
+    }
+
+    private static void cleanUp() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS d, e, f");
+            st.execute("DELETE FROM t");
+        }
+    }
+
+    @Test
+    public void transactionControlInsideASplitQueryIsPostgresAsWell() throws Exception {
+        // BEGIN inside the implicit block makes it a regular block; COMMIT and ROLLBACK in it warn
+        for (String sql : new String[] {
+            "INSERT INTO t VALUES (1, 'a'); CREATE TABLE d (x int); BEGIN; INSERT INTO d VALUES (1); COMMIT",
+            "CREATE TABLE e (x int); COMMIT; INSERT INTO t VALUES (2, 'b')",
+            "CREATE TABLE f (x int); ROLLBACK; INSERT INTO t VALUES (3, 'c')",
+            "BEGIN; CREATE TABLE d (x int); INSERT INTO d VALUES (1); COMMIT; CREATE TABLE e (y int)",
+            "INSERT INTO t VALUES (4, 'd'); CREATE TABLE d (x int); SELECT 1/0",
+        }) {
+            cleanUp();
+            List<String> direct = replies(PG.endpoint(), sql);
+            String directState = state();
+            cleanUp();
+            assertEquals(sql, direct, replies(GW.endpoint(), sql));
+            assertEquals(sql, directState, state());
+        }
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void theMessageCarriesTheSessionsSearchPathAndRole() throws Exception {
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("DROP ROLE IF EXISTS ddl_owner");
+            ds.execute("CREATE ROLE ddl_owner");
+            ds.execute("CREATE SCHEMA s1 AUTHORIZATION ddl_owner");
+        }
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("SET LOCAL search_path = s1, public");
+            st.execute("SET LOCAL ROLE ddl_owner");
+            st.execute("CREATE TABLE in_s1 (a int)");
+            c.commit();
+        }
+        assertEquals(List.of("M mtm.ddl CREATE TABLE in_s1 (a int) [s1, public / ddl_owner]", "M mtm.ddl_end"),
+                WAL.messages());
+        assertEquals(1, count("SELECT count(*) FROM pg_tables WHERE schemaname = 's1' AND tablename = 'in_s1' "
+                + "AND tableowner = 'ddl_owner'"));
+    }
+
+    @Test
+    public void selectIntoIsACreateTableAsAndItsRowsStayInsideTheMessages() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+            WAL.take();
+            st.execute("SELECT * INTO t2 FROM t");
+        }
+        assertEquals(List.of("b", "M mtm.ddl SELECT * INTO t2 FROM t" + PATH, "I t2", "I t2", "M mtm.ddl_end", "P", "K"),
+                WAL.take());
+    }
+
+    @Test
+    public void temporaryAndUnloggedObjectsAreNeverLogged() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE tmp (a int)");
+            st.execute("CREATE INDEX ON tmp (a)");
+            st.execute("CREATE UNLOGGED TABLE unl (a int)");
+            st.execute("ALTER TABLE unl ADD COLUMN b int");
+            st.execute("CREATE INDEX unl_a ON unl (a)");
+            st.execute("INSERT INTO unl VALUES (1, 2)");
+            st.execute("DROP TABLE tmp, unl");
+            st.execute("SELECT 1 AS a INTO TEMP tmp2");
+            st.execute("CREATE TEMP VIEW tv AS SELECT * FROM tmp2");
+        }
+        assertEquals(List.of(), WAL.messages());
+        assertEquals(List.of(), DECIDED); // nothing replicated: local commits
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aTransactionThatUsesTemporaryTablesAndChangesReplicatedOnesIsRefused() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE tmp (a int)");
+            st.execute("INSERT INTO tmp VALUES (1)");
+            c.setAutoCommit(false);
+            // reading a temporary table is enough to make PREPARE TRANSACTION fail
+            st.executeQuery("SELECT count(*) FROM tmp").close();
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            SQLException e = assertThrows(SQLException.class, c::commit);
+            assertEquals("0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("temporary tables cannot also change replicated tables"));
+            // writes to both
+            st.executeUpdate("INSERT INTO tmp VALUES (2)");
+            st.executeUpdate("UPDATE t SET v = 'x'");
+            assertEquals("0A000", assertThrows(SQLException.class, c::commit).getSQLState());
+            // a wrapped autocommit statement that reads the temporary table and writes a replicated one
+            c.setAutoCommit(true);
+            SQLException auto = assertThrows(SQLException.class, () -> st.executeUpdate("INSERT INTO t SELECT a, 'x' FROM tmp"));
+            assertEquals("0A000", auto.getSQLState());
+            // the session goes on
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM tmp")) {
+                rs.next();
+                assertEquals(1, rs.getInt(1));
+            }
+        }
+        assertEquals(0, count("SELECT count(*) FROM t"));
+        assertEquals(List.of(), DECIDED);
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aTransactionThatOnlyWritesTemporaryTablesCommitsLocally() throws Exception {
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE SEQUENCE seq");
+        }
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE tmp (a int)");
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO tmp SELECT nextval('seq')");
+            st.executeUpdate("UPDATE tmp SET a = a + 1");
+            st.executeQuery("SELECT * FROM t").close();
+            c.commit();
+            st.execute("DROP TABLE tmp"); // temporary DDL in a transaction: local too
+            c.commit();
+            c.setAutoCommit(true);
+            st.execute("CREATE TEMP TABLE tmp2 AS SELECT 1 AS a");
+            st.executeUpdate("INSERT INTO tmp2 VALUES (2)"); // wrapped, local
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM tmp2")) {
+                rs.next();
+                assertEquals(2, rs.getInt(1));
+            }
+        }
+        assertEquals(List.of(), DECIDED);
+        assertEquals(List.of(), WAL.messages());
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void listenOrNotifyInATransactionThatChangesReplicatedTablesIsRefused() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("LISTEN ch");
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            SQLException e = assertThrows(SQLException.class, c::commit);
+            assertEquals("0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("LISTEN, UNLISTEN or NOTIFY"));
+            st.execute("NOTIFY ch, 'x'");
+            st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
+            assertEquals("0A000", assertThrows(SQLException.class, c::commit).getSQLState());
+            // pg_notify() is not seen by the gateway: PREPARE TRANSACTION refuses, the answer says why
+            st.executeQuery("SELECT pg_notify('ch', 'y')").close();
+            st.executeUpdate("INSERT INTO t VALUES (3, 'c')");
+            SQLException prepare = assertThrows(SQLException.class, c::commit);
+            assertEquals("0A000", prepare.getSQLState());
+            assertTrue(prepare.getMessage(), prepare.getMessage().contains("cannot be committed by the cluster"));
+            // alone, they are local and fine
+            st.execute("LISTEN ch");
+            c.commit();
+            c.setAutoCommit(true);
+            st.execute("NOTIFY ch, 'hello'");
+            org.postgresql.PGNotification[] got = c.unwrap(org.postgresql.PGConnection.class).getNotifications(5000);
+            assertEquals("hello", got[0].getParameter());
+        }
+        assertEquals(0, count("SELECT count(*) FROM t"));
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+        assertEquals(List.of(), DECIDED); // the pg_notify transaction failed at PREPARE
+    }
+
+    @Test
+    public void statementsTheClusterCannotRunAreRefusedWithWhatToDo() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            SQLException cic = assertThrows(SQLException.class, () -> st.execute("CREATE INDEX CONCURRENTLY t_v ON t (v)"));
+            assertEquals("0A000", cic.getSQLState());
+            assertTrue(cic.getMessage(), cic.getMessage().contains("CREATE INDEX CONCURRENTLY")
+                    && cic.getMessage().contains("without CONCURRENTLY"));
+            assertEquals("0A000", assertThrows(SQLException.class,
+                    () -> st.execute("CREATE TABLESPACE ts LOCATION '/nonexistent'")).getSQLState());
+            // inside a transaction the refusal fails the transaction, as any error would
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            assertEquals("0A000", assertThrows(SQLException.class, () -> st.execute("DROP INDEX CONCURRENTLY t_pkey"))
+                    .getSQLState());
+            assertEquals("25P02", assertThrows(SQLException.class, () -> st.execute("SELECT 1")).getSQLState());
+            c.rollback();
+        }
+        // an administrator's session runs it on this node only
+        try (Connection admin = gw("ApplicationName", "mtm_admin"); Statement st = admin.createStatement()) {
+            st.execute("CREATE INDEX CONCURRENTLY t_v ON t (v)");
+        }
+        assertEquals(1, count("SELECT count(*) FROM pg_indexes WHERE indexname = 't_v'"));
+        assertEquals(0, count("SELECT count(*) FROM t"));
+        assertEquals(List.of(), WAL.messages());
+    }
+
+    @Test
+    public void preparedDdlThroughPgjdbcIsLoggedOncePerExecution() throws Exception {
+        try (Connection c = gw("prepareThreshold", "1"); Statement st = c.createStatement()) {
+            try (PreparedStatement ps = c.prepareStatement("CREATE TABLE j (a int)")) {
+                ps.execute();
+            }
+            try (PreparedStatement ps = c.prepareStatement("ALTER TABLE j ADD COLUMN b text")) {
+                ps.execute();
+            }
+            st.execute("COMMENT ON TABLE j IS 'x'");
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO j VALUES (?, ?)")) {
+                ps.setInt(1, 1);
+                ps.setString(2, "one");
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("CREATE INDEX j_a ON j (a)")) {
+                ps.execute();
+            }
+            c.commit();
+            c.setAutoCommit(true);
+            // DDL with parameters: the other nodes would run it without the values
+            try (PreparedStatement ps = c.prepareStatement("CREATE TABLE k AS SELECT ?::int AS a")) {
+                ps.setInt(1, 7);
+                assertEquals("0A000", assertThrows(SQLException.class, ps::execute).getSQLState());
+            }
+        }
+        assertEquals(List.of(
+                "M mtm.ddl CREATE TABLE j (a int)" + PATH, "M mtm.ddl_end",
+                "M mtm.ddl ALTER TABLE j ADD COLUMN b text" + PATH, "M mtm.ddl_end",
+                "M mtm.ddl COMMENT ON TABLE j IS 'x'" + PATH, "M mtm.ddl_end",
+                "M mtm.ddl CREATE INDEX j_a ON j (a)" + PATH, "M mtm.ddl_end"), WAL.messages());
+        assertEquals(4, DECIDED.size());
+        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname = 'k'"));
+    }
+
+    @Test
+    public void aPsqlScriptPrintsTheSameDirectAndThroughTheGateway() throws Exception {
+        String script = "CREATE TABLE ps (id int PRIMARY KEY, v text);\n"
+                + "INSERT INTO ps VALUES (1, 'a'), (2, 'b');\n"
+                + "CREATE INDEX ps_v ON ps (v); ALTER TABLE ps ADD COLUMN w int DEFAULT 7; UPDATE ps SET w = id * 10;\n"
+                + "BEGIN;\nCREATE VIEW psv AS SELECT id, w FROM ps;\nCOMMIT;\n"
+                + "SELECT * FROM psv ORDER BY id;\n"
+                + "\\d ps\n"
+                + "DROP VIEW psv; DROP TABLE ps;\n";
+        Tools.Result direct = Tools.psql(PG.endpoint(), null, script);
+        assertEquals(direct.toString(), 0, direct.exitCode());
+        Tools.Result through = Tools.psql(GW.endpoint(), null, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        assertEquals(6, WAL.messages().stream().filter(m -> m.startsWith("M mtm.ddl ")).count());
+    }
+}
