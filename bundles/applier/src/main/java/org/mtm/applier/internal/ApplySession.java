@@ -50,6 +50,10 @@ import org.postgresql.PGConnection;
 final class ApplySession implements AutoCloseable {
 
     private static final int MAX_BATCH = 1000;
+    /** See {@link #unvotedLockTimeoutMs()}. */
+    static final int UNVOTED_LOCK_FACTOR = 10;
+    /** SQLSTATE of "prepared transaction ... is busy": another session is preparing or finishing it right now. */
+    private static final String BUSY = "55000";
     private static final String INSERT_SHAPE = "insert";
     private static final String TYPES_SQL = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL),"
             + " t.typcategory = 'S' OR EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc"
@@ -90,6 +94,10 @@ final class ApplySession implements AutoCloseable {
     private volatile String applying;
     /** Set by the lock watch just before it cancels this session: the prepared transaction it waits for. */
     private volatile String cancelledFor;
+    /** Set just before this session is cancelled because its MTM- transaction was rolled back on its origin. */
+    private volatile String abandoned;
+    /** The relation of the batch whose execution failed last in this transaction, for the no-vote's message. */
+    private String failedRelation;
 
     private String localTablesDigest = "";
     private Set<String> localTables = Set.of();
@@ -178,6 +186,7 @@ final class ApplySession implements AutoCloseable {
     void applying(String gid) {
         applying = gid;
         cancelledFor = null;
+        abandoned = null;
     }
 
     String applying() {
@@ -205,8 +214,37 @@ final class ApplySession implements AutoCloseable {
         return holder != null && gid.equals(applying) ? holder : null;
     }
 
+    /**
+     * From another thread: the transaction {@code gid} this session applies was rolled back on its origin
+     * (its {@code r} is in the stream), so its apply may stop: marks it, so that a cancellation that follows
+     * is recognised by {@link #abandoned(String)}. False when the session applies something else.
+     */
+    boolean abandon(String gid) {
+        if (!gid.equals(applying)) {
+            return false;
+        }
+        abandoned = gid;
+        return true;
+    }
+
+    /** True when {@code gid}'s apply was {@link #abandon abandoned}: its cancellation is no failure. */
+    boolean abandoned(String gid) {
+        return gid != null && gid.equals(abandoned);
+    }
+
     long lockTimeoutMs() {
         return lockTimeoutMs;
+    }
+
+    /**
+     * Lock bound of a transaction that cannot be voted down (a plain transaction, committed on its origin
+     * already, or a user's own two-phase one): it must be applied, so it waits {@value #UNVOTED_LOCK_FACTOR}
+     * times the bound of an MTM- apply. The transactions it waits for are then decided (an MTM- apply on
+     * another node gives up after the short bound and votes no) before it gives up, and new local lock
+     * requests queue behind its own: it is not starved by an endless stream of short conflicts.
+     */
+    long unvotedLockTimeoutMs() {
+        return lockTimeoutMs * UNVOTED_LOCK_FACTOR;
     }
 
     /** Replication origin of worker {@code worker} of {@code peer}'s stream (0: the receiver's own). */
@@ -261,10 +299,16 @@ final class ApplySession implements AutoCloseable {
      * transaction ({@code unitLsn} != 0: the end LSN of its PREPARE in the peer's stream), the check whether
      * it was applied here already: logged in {@code mtm.applied_xacts} (committed) or, for an {@code MTM-}
      * gid ({@code preparedGid}), prepared. Then the transaction is left again and true returned: a
-     * re-delivered PREPARE must not be applied twice.
+     * re-delivered PREPARE must not be applied twice. A transaction that cannot be voted down
+     * ({@code votable} false) gets the longer {@link #unvotedLockTimeoutMs() lock bound}.
      */
-    boolean begin(String preparedGid, long unitLsn) throws SQLException {
-        StringBuilder sql = new StringBuilder("BEGIN; SELECT ");
+    boolean begin(String preparedGid, long unitLsn, boolean votable) throws SQLException {
+        failedRelation = null;
+        StringBuilder sql = new StringBuilder("BEGIN; ");
+        if (!votable) {
+            sql.append("SET LOCAL lock_timeout = ").append(unvotedLockTimeoutMs()).append("; ");
+        }
+        sql.append("SELECT ");
         sql.append(preparedGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
                 + Sql.quoteLiteral(preparedGid) + ")");
         if (unitLsn != 0) {
@@ -333,17 +377,34 @@ final class ApplySession implements AutoCloseable {
         return finishPrepared("ROLLBACK PREPARED ", gid, endLsn, rollbackTime);
     }
 
+    /**
+     * Runs COMMIT/ROLLBACK PREPARED. Another session may be preparing or finishing the same gid at this moment
+     * ("is busy": the receiver of the transaction's origin when this stream's start position hid whose finish
+     * this is, see {@link ForeignFinishes}; or the coordinator rolling back early): that is waited out, up to
+     * the lock bound, after which the gid is either gone (false) or finished by this call.
+     */
     private boolean finishPrepared(String command, String gid, long endLsn, long time) throws SQLException {
-        // two round trips: the command may not run inside the implicit block of a multi-statement query
-        statement.execute(originXactSetup(endLsn, time));
-        try {
-            statement.execute(command + Sql.quoteLiteral(gid));
-            return true;
-        } catch (SQLException e) {
-            if ("42704".equals(e.getSQLState())) { // undefined_object: not prepared here
-                return false;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(lockTimeoutMs);
+        while (true) {
+            // two round trips: the command may not run inside the implicit block of a multi-statement query
+            statement.execute(originXactSetup(endLsn, time));
+            try {
+                statement.execute(command + Sql.quoteLiteral(gid));
+                return true;
+            } catch (SQLException e) {
+                if ("42704".equals(e.getSQLState())) { // undefined_object: not prepared here
+                    return false;
+                }
+                if (!BUSY.equals(e.getSQLState()) || System.nanoTime() >= deadline) {
+                    throw e;
+                }
             }
-            throw e;
+            try {
+                Thread.sleep(10); // the other session's PREPARE or COMMIT takes a few milliseconds
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while " + command + gid + " was busy", "57014", ie);
+            }
         }
     }
 
@@ -361,7 +422,7 @@ final class ApplySession implements AutoCloseable {
      * table created earlier in it is found.
      */
     Target target(Relation relation) throws SQLException {
-        if (relation.namespace().equals("mtm") && !relation.name().equals("local_tables")) {
+        if (nodeLocal(relation)) {
             return null;
         }
         if (!localTables.isEmpty() && localTables.contains(relation.namespace() + '.' + relation.name())) {
@@ -377,6 +438,11 @@ final class ApplySession implements AutoCloseable {
         t = lookUp(relation);
         targets.put(relation.relationId(), t);
         return t;
+    }
+
+    /** Relations of schema {@code mtm} other than {@code mtm.local_tables}: node-local state, never applied. */
+    static boolean nodeLocal(Relation relation) {
+        return relation.namespace().equals("mtm") && !relation.name().equals("local_tables");
     }
 
     /** Forgets every target and its statements (after DDL, which may change local column types). */
@@ -535,6 +601,14 @@ final class ApplySession implements AutoCloseable {
         return batchTarget == null ? null : batchTarget.displayName();
     }
 
+    /**
+     * The relation whose batch failed last in this transaction (null: none). A batch runs when the next
+     * statement differs, so a lock wait that fails there belongs to the batch's relation, not the next one.
+     */
+    String failedRelation() {
+        return failedRelation;
+    }
+
     private BitSet identityColumns(Target t, TupleData old, OldTupleKind kind, String operation) throws SQLException {
         BitSet where = new BitSet(old.size());
         if (t.fullIdentity()) {
@@ -634,8 +708,12 @@ final class ApplySession implements AutoCloseable {
         try {
             counts = ps.executeBatch();
         } catch (BatchUpdateException e) {
+            failedRelation = batchTarget.displayName();
             SQLException cause = e.getNextException();
             throw cause != null ? cause : e;
+        } catch (SQLException e) {
+            failedRelation = batchTarget.displayName();
+            throw e;
         } finally {
             busySince = 0;
         }
@@ -673,6 +751,18 @@ final class ApplySession implements AutoCloseable {
     }
 
     // ---- stopping ------------------------------------------------------------------------------------
+
+    /**
+     * Cancels backend {@code pid} (another apply session) if it waits for a lock right now; nothing when it
+     * runs or is idle, so a cancellation cannot hit a later statement of another transaction.
+     */
+    void cancelIfWaitingForLock(int pid) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.pg_cancel_backend(pid)"
+                + " FROM pg_catalog.pg_stat_activity WHERE pid = ? AND wait_event_type = 'Lock'")) {
+            ps.setInt(1, pid);
+            ps.executeQuery().close();
+        }
+    }
 
     /** Cancels the running statement (from another thread): a lock wait ends now instead of at its bound. */
     void cancel() {

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import org.mtm.api.Gid;
+import org.mtm.api.ReplicatedDdl;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.BeginPrepare;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.Commit;
@@ -39,11 +40,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ordering: everything else runs on the dispatcher's own session, in stream order —
  * <ul>
- * <li>a {@code K}/{@code r} waits only for its own transaction's PREPARE if that is still running,
- *     and is finished before the next message is dispatched, so no later change overtakes it;</li>
+ * <li>a {@code K} waits only for its own transaction's PREPARE if that is still running, and is finished
+ *     before the next message is dispatched, so no later change overtakes it;</li>
+ * <li>an {@code r} does not wait for its transaction's apply to run into its lock bound: the transaction
+ *     was rolled back on its origin, so an apply still waiting for a lock is cancelled and dropped without a
+ *     vote. Otherwise the stream would wait for a conflict that only the stream itself can end — the lock
+ *     may be held by a transaction whose own finish comes later in this stream;</li>
+ * <li>a {@code K}/{@code r} of a transaction that this stream skipped, or of another origin's gid, is
+ *     skipped ({@link ForeignFinishes}): the origin's own stream finishes it;</li>
  * <li>a plain transaction ({@code B}…{@code C}) and a user's two-phase transaction (not an {@code MTM-}
  *     gid) wait for every earlier unit: they are not known to be conflict-free with concurrent
- *     ones, and a user gid is not unique enough to deduplicate by;</li>
+ *     ones, and a user gid is not unique enough to deduplicate by. A plain transaction waits only from its
+ *     first change that is applied here: the peer writes its node-local state ({@code mtm.*}: precommit
+ *     records, live status) in plain transactions all the time, and those must not stall the stream;</li>
  * <li>a transaction with an {@code O} message is skipped, as in serial apply.</li>
  * </ul>
  *
@@ -63,7 +72,15 @@ final class ParallelApplier implements MessageApplier {
         ApplySession open(int worker) throws SQLException;
     }
 
-    private enum Route { NONE, PENDING, WORKER, MAIN, SKIP }
+    /**
+     * Where the messages of the current transaction go: PENDING a two-phase one before its first change
+     * (an O may follow), PLAIN_PENDING a plain one before a change that is applied here.
+     */
+    private enum Route { NONE, PENDING, PLAIN_PENDING, WORKER, MAIN, SKIP }
+
+    /** A dispatched two-phase transaction: the end LSN of its PREPARE (its unit) and the worker applying it. */
+    private record Dispatched(long end, Worker worker) {
+    }
 
     private final int self;
     private final int peer;
@@ -80,12 +97,14 @@ final class ParallelApplier implements MessageApplier {
     private final RelationCache relations = new RelationCache();
     private final List<Worker> workers = new ArrayList<>();
     private final BlockingQueue<Worker> idle = new LinkedBlockingQueue<>();
-    /** Dispatched two-phase transactions by gid: the end LSN of their PREPARE (their unit). */
-    private final Map<String, Long> dispatched = new HashMap<>();
+    /** Dispatched two-phase transactions by gid, until their K/r. */
+    private final Map<String, Dispatched> dispatched = new HashMap<>();
+    private final ForeignFinishes foreign;
 
     private volatile boolean closed;
     private Route route = Route.NONE;
     private BeginPrepare pendingBegin;
+    private PgOutputMessage pendingPlainBegin;
     private Worker current;
     private long confirmed;
 
@@ -107,7 +126,8 @@ final class ParallelApplier implements MessageApplier {
         this.currentGeneration = currentGeneration;
         this.progress = new Progress(start);
         this.mainSession = main;
-        this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable);
+        this.foreign = new ForeignFinishes(peer);
+        this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable, foreign);
         this.confirmed = start;
     }
 
@@ -119,13 +139,13 @@ final class ParallelApplier implements MessageApplier {
             case 'b' -> beginPrepare((BeginPrepare) m);
             case 'B' -> {
                 expectRoute(Route.NONE, m);
-                progress.awaitAll();
-                route = Route.MAIN;
-                main.handle(m);
+                pendingPlainBegin = m; // waits for earlier units only once something must be applied
+                route = Route.PLAIN_PENDING;
             }
             case 'O' -> {
-                if (route == Route.PENDING) {
+                if (route == Route.PENDING || route == Route.PLAIN_PENDING) {
                     route = Route.SKIP;
+                    pendingPlainBegin = null;
                 } else if (route == Route.MAIN) {
                     main.handle(m);
                 } else {
@@ -136,10 +156,14 @@ final class ParallelApplier implements MessageApplier {
             case 'I', 'U', 'D', 'T', 'M' -> change(m);
             case 'P' -> prepare((Prepare) m);
             case 'C' -> {
-                expectRoute(Route.MAIN, m);
                 long end = ((Commit) m).endLsn();
                 progress.register(end);
-                main.handle(m);
+                if (route == Route.PLAIN_PENDING || route == Route.SKIP) {
+                    pendingPlainBegin = null; // nothing of it is applied here
+                } else {
+                    expectRoute(Route.MAIN, m);
+                    main.handle(m);
+                }
                 progress.done(end);
                 route = Route.NONE;
             }
@@ -165,6 +189,14 @@ final class ParallelApplier implements MessageApplier {
     private void change(PgOutputMessage m) throws Exception {
         if (route == Route.PENDING) {
             dispatch();
+        } else if (route == Route.PLAIN_PENDING) {
+            if (!appliedHere(m)) {
+                return;
+            }
+            progress.awaitAll();
+            route = Route.MAIN;
+            main.handle(pendingPlainBegin);
+            pendingPlainBegin = null;
         }
         switch (route) {
             case WORKER -> {
@@ -197,6 +229,7 @@ final class ParallelApplier implements MessageApplier {
             }
             case WORKER -> current.send(p);
             case SKIP -> {
+                foreign.skippedPrepare(p.xid()); // its K/r in this stream is not ours to run either
                 progress.register(p.endLsn());
                 progress.done(p.endLsn());
             }
@@ -214,13 +247,55 @@ final class ParallelApplier implements MessageApplier {
 
     private void finishPrepared(PgOutputMessage m, String gid, long end) throws Exception {
         expectRoute(Route.NONE, m);
-        Long unit = dispatched.remove(gid);
-        if (unit != null) {
-            progress.awaitUnit(unit); // an r may come while its PREPARE still waits for a lock
+        Dispatched d = dispatched.remove(gid);
+        if (d != null) {
+            if (m.type() == 'r') {
+                abandon(gid, d);
+            } else {
+                progress.awaitUnit(d.end()); // in normal mode a K comes only after this node voted PREPARED
+            }
         }
         progress.register(end);
         main.handle(m);
         progress.done(end);
+    }
+
+    /**
+     * Waits for the apply of {@code gid}, which its origin rolled back, cancelling it whenever it waits for
+     * a lock: its no-vote is not needed any more, and the lock may be held by a transaction whose finish
+     * comes later in this very stream.
+     */
+    private void abandon(String gid, Dispatched d) throws Exception {
+        while (!progress.awaitUnit(d.end(), 0)) {
+            if (d.worker().session.abandon(gid)) {
+                mainSession.cancelIfWaitingForLock(d.worker().session.backendPid());
+            }
+            if (progress.awaitUnit(d.end(), LockWatch.INTERVAL_MS)) {
+                return;
+            }
+        }
+    }
+
+    /** True when a change of a plain transaction is applied here (not only node-local {@code mtm} state). */
+    private boolean appliedHere(PgOutputMessage m) {
+        return switch (m.type()) {
+            case 'I' -> !ApplySession.nodeLocal(relations.require(((Insert) m).relationId()));
+            case 'U' -> !ApplySession.nodeLocal(relations.require(((Update) m).relationId()));
+            case 'D' -> !ApplySession.nodeLocal(relations.require(((Delete) m).relationId()));
+            case 'T' -> {
+                Truncate t = (Truncate) m;
+                boolean any = false;
+                for (int i = 0; i < t.relationCount(); i++) {
+                    any |= !ApplySession.nodeLocal(relations.require(t.relationId(i)));
+                }
+                yield any;
+            }
+            case 'M' -> {
+                PgOutputMessage.LogicalMessage lm = (PgOutputMessage.LogicalMessage) m;
+                yield lm.transactional() && (ReplicatedDdl.PREFIX.equals(lm.prefix()) || ReplicatedDdl.END_PREFIX.equals(lm.prefix()));
+            }
+            default -> true;
+        };
     }
 
     private void dispatch() throws Exception {
@@ -238,7 +313,7 @@ final class ParallelApplier implements MessageApplier {
             progress.checkFailure();
         }
         progress.register(b.endLsn());
-        dispatched.put(b.gid(), b.endLsn());
+        dispatched.put(b.gid(), new Dispatched(b.endLsn(), w));
         current = w;
         route = Route.WORKER;
         w.send(b);
@@ -291,7 +366,7 @@ final class ParallelApplier implements MessageApplier {
         if (w > confirmed) {
             confirmed = w;
             if (dispatched.size() > 10_000) { // K/r that never came through this stream: nothing left to wait for
-                dispatched.values().removeIf(end -> end <= w);
+                dispatched.values().removeIf(d -> d.end() <= w);
             }
             return w;
         }
@@ -376,7 +451,7 @@ final class ParallelApplier implements MessageApplier {
             this.index = index;
             this.session = session;
             this.applier = new StreamApplier(self, peer, session, votes, ParallelApplier.this::stopped, currentGeneration,
-                    progress::recordable);
+                    progress::recordable, new ForeignFinishes(peer)); // a worker never sees a K or r
             this.thread = new Thread(this::run, "mtm-apply-" + peer + "-" + index);
             thread.setDaemon(true);
             thread.start();

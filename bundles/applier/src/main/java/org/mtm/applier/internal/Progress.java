@@ -81,6 +81,21 @@ final class Progress {
         checkFailure();
     }
 
+    /** Like {@link #awaitUnit(long)}, but gives up after {@code timeoutMs}: true when the unit is finished. */
+    synchronized boolean awaitUnit(long end, long timeoutMs) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (Boolean.FALSE.equals(open.get(end))) {
+            checkFailure();
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        checkFailure();
+        return true;
+    }
+
     /** Waits until every registered unit is finished. */
     synchronized void awaitAll() throws Exception {
         awaitUpTo(lastRegistered);

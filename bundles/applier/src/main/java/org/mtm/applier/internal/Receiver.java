@@ -62,6 +62,7 @@ final class Receiver {
     private final Thread thread;
 
     private volatile boolean stopping;
+    private volatile int failures;
     private volatile ReceiverInfo info;
     private volatile ApplySession apply;
     private volatile Connection replication;
@@ -110,6 +111,11 @@ final class Receiver {
 
     ReceiverInfo info() {
         return info;
+    }
+
+    /** How often streaming failed and was started again (conflicts must never count here: they are votes). */
+    int failures() {
+        return failures;
     }
 
     Receiver start() {
@@ -189,6 +195,7 @@ final class Receiver {
                     break;
                 }
                 delay = backoff.next();
+                failures++;
                 LOG.warn("node {}: receiver for node {} ({}) failed: {}; retrying in {} ms", self, peer.id(),
                         safeConninfo(), describe(e), delay);
                 LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);

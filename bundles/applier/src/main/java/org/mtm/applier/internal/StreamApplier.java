@@ -40,10 +40,13 @@ import org.slf4j.LoggerFactory;
  *     then a PREPARED vote to the gid's origin node. A failure rolls back and votes ABORTED with the
  *     SQLSTATE and message of {@link ApplyFailure} (lock bound or deadlock → 40P01). A gid outside the
  *     {@code MTM-} space is a user's own two-phase transaction: prepared the same way, no vote.</li>
- * <li>{@code K} / {@code r}: COMMIT / ROLLBACK PREPARED of the gid if it is prepared here, whichever
- *     stream it comes from: a prepared transaction is finished anywhere only once its outcome is decided,
- *     so the first finish seen wins and the others find nothing. COMMITTED is acknowledged to the origin of
- *     an {@code MTM-} gid.</li>
+ * <li>{@code K} / {@code r}: COMMIT / ROLLBACK PREPARED of the gid if it is prepared here — only when
+ *     this stream is the one the transaction was applied from. The stream of a peer also carries the
+ *     finishes of transactions the peer merely applied from a third node (pgoutput sends no {@code O}
+ *     before a {@code K}/{@code r}); those are skipped: the origin's own stream finishes them, in the origin's
+ *     commit order, and two receivers finishing one gid at once would collide ("is busy"). The rule, by the
+ *     xid of a skipped {@code b} and by the origin node of an {@code MTM-} gid, is {@link ForeignFinishes}.
+ *     COMMITTED is acknowledged to the origin of an {@code MTM-} gid.</li>
  * <li>{@code B}…{@code C}: a transaction that bypassed the gateway's commit (e.g. {@code application_name
  *     = mtm_admin}), committed on its origin without 3PC: applied and committed here asynchronously.</li>
  * <li>Not applied: a transaction with an {@code O} (origin) message — it was itself applied on the peer
@@ -88,11 +91,17 @@ import org.slf4j.LoggerFactory;
  *     streamed again after a restart it is applied again and voted again: harmless, the coordinator
  *     decided at the first no.</li>
  * </ol>
- * A failure to apply a plain or user two-phase transaction cannot be voted on, and neither can any failure
- * while this node is not online (its coordinator may commit without it): it stops the stream (the
- * receiver retries from the progress after a backoff), so nothing is skipped silently — except an
- * UPDATE/DELETE of a plain transaction that finds no row, which is logged and passed over as PostgreSQL's
- * own subscriber does.
+ * <h2>Conflicts</h2>
+ * Every lock wait of an {@code MTM-} transaction is bounded ({@code lock_timeout}, and the lock watch of
+ * {@code deadlock_prevention}); any failure of it — at BEGIN, on a row, at DDL, at PREPARE — rolls it back
+ * and votes ABORTED (conflicts as 40P01/40001), and the stream goes on. A transaction whose {@code r} arrives
+ * while it still waits is abandoned without a vote ({@link ParallelApplier}). A failure to apply a plain or
+ * user two-phase transaction cannot be voted on: it waits {@link ApplySession#unvotedLockTimeoutMs() ten times
+ * longer} for its locks (what it waits for is decided meanwhile, and later lock requests queue behind it),
+ * and if it still fails it stops the stream (the receiver retries from the progress after a backoff), so
+ * nothing is skipped silently — except an UPDATE/DELETE of a plain transaction that finds no row, which is
+ * logged and passed over as PostgreSQL's own subscriber does. Neither can any failure while this node is not
+ * online be voted on (its coordinator may commit without it): it stops the stream in the same way.
  *
  * <p>Not thread-safe: one receiver thread drives it.
  */
@@ -106,6 +115,7 @@ final class StreamApplier implements MessageApplier {
     private final BooleanSupplier stopping;
     private final LongSupplier currentGeneration;
     private final LongUnaryOperator recordable;
+    private final ForeignFinishes foreign;
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
@@ -119,16 +129,20 @@ final class StreamApplier implements MessageApplier {
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
                   LongSupplier currentGeneration) {
-        this(self, peer, session, votes, stopping, currentGeneration, LongUnaryOperator.identity());
+        this(self, peer, session, votes, stopping, currentGeneration, LongUnaryOperator.identity(),
+                new ForeignFinishes(peer));
     }
 
     /**
      * @param recordable the progress a unit ending at the given LSN may record with its PREPARE/COMMIT
      *                   (itself when applied serially; the watermark on a parallel worker)
+     * @param foreign    the stream's record of finishes that belong to other streams (shared with the
+     *                   dispatcher of a {@link ParallelApplier}, which skips most of them itself)
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
-                  LongSupplier currentGeneration, LongUnaryOperator recordable) {
+                  LongSupplier currentGeneration, LongUnaryOperator recordable, ForeignFinishes foreign) {
         this.recordable = recordable;
+        this.foreign = foreign;
         this.self = self;
         this.peer = peer;
         this.session = session;
@@ -176,11 +190,11 @@ final class StreamApplier implements MessageApplier {
         switch (message.type()) {
             case 'B' -> {
                 Begin b = (Begin) message;
-                open(new RemoteTransaction(null, b.finalLsn()));
+                open(new RemoteTransaction(null, b.finalLsn(), b.xid()));
             }
             case 'b' -> {
                 BeginPrepare b = (BeginPrepare) message;
-                open(new RemoteTransaction(b.gid(), b.endLsn()));
+                open(new RemoteTransaction(b.gid(), b.endLsn(), b.xid()));
                 refuseOlderGeneration(txn);
             }
             case 'O' -> current(message).fromElsewhere = true;
@@ -226,7 +240,7 @@ final class StreamApplier implements MessageApplier {
     private boolean begun(RemoteTransaction t) throws SQLException {
         if (!t.begun) {
             t.begun = true;
-            t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0);
+            t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0, t.mtmGid != null);
             if (t.mtmGid != null && !t.alreadyPrepared && currentGeneration.getAsLong() >= 0) {
                 session.applying(t.gid); // deadlock prevention only while this node's vote counts
             }
@@ -239,7 +253,7 @@ final class StreamApplier implements MessageApplier {
 
     private void change(PgOutputMessage m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges() || !begun(t)) {
+        if (t.skipsChanges()) {
             return;
         }
         int relationId = switch (m.type()) {
@@ -249,6 +263,10 @@ final class StreamApplier implements MessageApplier {
         };
         Target target = null;
         try {
+            // BEGIN inside the try: even its checks may wait for a lock, and that must end in a no-vote too
+            if (!begun(t)) {
+                return;
+            }
             target = session.target(relations.require(relationId));
             if (target == null) {
                 return;
@@ -267,10 +285,13 @@ final class StreamApplier implements MessageApplier {
 
     private void truncate(Truncate m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges() || !begun(t)) {
+        if (t.skipsChanges()) {
             return;
         }
         try {
+            if (!begun(t)) {
+                return;
+            }
             List<Target> targets = new ArrayList<>();
             for (int i = 0; i < m.relationCount(); i++) {
                 Target target = session.target(relations.require(m.relationId(i)));
@@ -298,7 +319,15 @@ final class StreamApplier implements MessageApplier {
             t.inDdl = false;
             return;
         }
-        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || !begun(t)) {
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges()) {
+            return;
+        }
+        try {
+            if (!begun(t)) {
+                return;
+            }
+        } catch (SQLException e) {
+            failed(t, e, null);
             return;
         }
         t.inDdl = true;
@@ -322,13 +351,15 @@ final class StreamApplier implements MessageApplier {
     private void commit(Commit m) throws SQLException {
         RemoteTransaction t = current(m);
         txn = null;
-        if (!t.fromElsewhere && t.begun) {
+        if (!t.fromElsewhere && t.begun && !t.alreadyPrepared) {
             try {
                 session.commit(recordable.applyAsLong(m.endLsn()), m.commitTime());
             } catch (RowMissingException e) {
                 // the last batch ran in full; only the missing row is passed over (see rowMissing)
                 LOG.warn("node {}: {} from node {}: {}", self, t.describe(), peer, e.getMessage());
                 session.commit(recordable.applyAsLong(m.endLsn()), m.commitTime());
+            } catch (SQLException e) {
+                throw unapplied(t, e, session.failedRelation());
             }
         }
         finished(m.endLsn());
@@ -346,6 +377,7 @@ final class StreamApplier implements MessageApplier {
 
     private void prepare(Prepare m, RemoteTransaction t) throws SQLException {
         if (t.fromElsewhere) {
+            foreign.skippedPrepare(m.xid()); // its K/r in this stream is not ours to run either
             finished(m.endLsn());
             return;
         }
@@ -359,7 +391,7 @@ final class StreamApplier implements MessageApplier {
                 LOG.debug("node {}: prepared {} from node {}", self, m.gid(), peer);
             }
         } catch (SQLException e) {
-            failed(t, e, session.currentRelation());
+            failed(t, e, session.failedRelation() != null ? session.failedRelation() : session.currentRelation());
             finished(m.endLsn());
             return;
         }
@@ -371,6 +403,12 @@ final class StreamApplier implements MessageApplier {
 
     private void commitPrepared(CommitPrepared m) throws SQLException {
         outsideTransaction(m);
+        if (foreign.skip(m.xid(), m.gid())) {
+            LOG.debug("node {}: COMMIT PREPARED {} from node {}: applied here from its origin's stream, which finishes it",
+                    self, m.gid(), peer);
+            finished(m.endLsn());
+            return;
+        }
         boolean done = session.commitPrepared(m.gid(), recordable.applyAsLong(m.endLsn()), m.commitTime());
         LOG.debug("node {}: COMMIT PREPARED {} from node {}: {}", self, m.gid(), peer, done ? "committed" : "not prepared here");
         Gid gid = mtmGid(m.gid());
@@ -382,6 +420,12 @@ final class StreamApplier implements MessageApplier {
 
     private void rollbackPrepared(RollbackPrepared m) throws SQLException {
         outsideTransaction(m);
+        if (foreign.skip(m.xid(), m.gid())) {
+            LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: applied here from its origin's stream, which finishes it",
+                    self, m.gid(), peer);
+            finished(m.rollbackEndLsn());
+            return;
+        }
         boolean done = session.rollbackPrepared(m.gid(), recordable.applyAsLong(m.rollbackEndLsn()),
                 m.rollbackTime());
         LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: {}", self, m.gid(), peer,
@@ -425,10 +469,25 @@ final class StreamApplier implements MessageApplier {
      * is thrown to the receiver.
      */
     private void failed(RemoteTransaction t, SQLException e, String relation) throws SQLException {
+        if (session.failedRelation() != null) {
+            relation = session.failedRelation(); // the wait was in the batch of an earlier statement
+        }
+        boolean cancelled = "57014".equals(e.getSQLState()) && !stopping.getAsBoolean();
+        if (cancelled && session.abandoned(t.gid)) {
+            // rolled back on its origin meanwhile (its r is in the stream): nothing to vote on any more
+            LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
+            session.applying(null);
+            session.rollback();
+            t.failed = true;
+            return;
+        }
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);
-        boolean prevented = holder != null && "57014".equals(e.getSQLState()) && !stopping.getAsBoolean();
-        if (!prevented && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean() || t.mtmGid == null)) {
+        boolean prevented = holder != null && cancelled;
+        if (!prevented && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean())) {
             throw e;
+        }
+        if (t.mtmGid == null) {
+            throw unapplied(t, e, relation);
         }
         if (currentGeneration.getAsLong() < 0) {
             // not online: the coordinator does not count on this node, so a no-vote would not stop a commit
@@ -448,6 +507,20 @@ final class StreamApplier implements MessageApplier {
                     f.sqlState());
         }
         votes.send(t.mtmGid.originNode(), f.vote(t.mtmGid));
+    }
+
+    /**
+     * A transaction that cannot be voted down (plain, or a user's own gid) failed: the receiver must apply it
+     * again from the durable progress. The error keeps its SQLSTATE and names the transaction and relation.
+     */
+    private SQLException unapplied(RemoteTransaction t, SQLException e, String relation) {
+        if (ApplyFailure.lostConnection(e)) {
+            return e;
+        }
+        String message = "node " + self + " could not apply " + t.describe() + " of node " + peer
+                + (relation == null ? "" : " on relation " + relation) + ", which cannot be voted down and is applied"
+                + " again: " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
+        return new SQLException(message, e.getSQLState(), e);
     }
 
     private void rowMissing(RemoteTransaction t, RowMissingException e, Target target) throws SQLException {
@@ -474,16 +547,18 @@ final class StreamApplier implements MessageApplier {
         final String gid;
         final Gid mtmGid;
         final long lsn;
+        final long xid;
         boolean fromElsewhere;
         boolean begun;
         boolean alreadyPrepared;
         boolean inDdl;
         boolean failed;
 
-        RemoteTransaction(String gid, long lsn) {
+        RemoteTransaction(String gid, long lsn, long xid) {
             this.gid = gid;
             this.mtmGid = gid == null ? null : mtmGid(gid);
             this.lsn = lsn;
+            this.xid = xid;
         }
 
         boolean skipsChanges() {

@@ -100,6 +100,101 @@ public class ParallelApplyTest {
         assertEquals("1,1,1,1,0", NODES.query(B, "SELECT string_agg(n::text, ',' ORDER BY id) FROM pa"));
     }
 
+    /** B's apply sessions (of A's stream) that wait for a lock right now, for at least {@code ms}. */
+    private static long applyWaitingForLock(String applicationNamePattern, long ms) throws SQLException {
+        return NODES.count(B, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '" + applicationNamePattern
+                + "' AND wait_event_type = 'Lock' AND now() - query_start >= interval '" + ms + " ms'");
+    }
+
+    /**
+     * A plain transaction (committed on A without 3PC, e.g. an autocommit TRUNCATE) cannot be voted down.
+     * It used to give up at the apply lock bound and fail the whole receiver, again and again while B's own
+     * transactions kept the table locked — and every later transaction of A waited behind it for its votes
+     * until the coordinator's decision bound. It now waits long enough for what it waits for to be decided.
+     */
+    @Test
+    public void aPlainTransactionWaitsOutAConflictInsteadOfFailingTheReceiver() throws Exception {
+        long bound = 300;
+        NODES.execEverywhere("CREATE TABLE ptr (id int PRIMARY KEY)");
+        Receiver r = startReceiver(bound);
+        NODES.exec(A, "INSERT INTO ptr VALUES (1)");
+        assertSameOnBoth("ptr");
+        // like a transaction of B's prepared and waiting for its votes, holding the table for a while
+        NODES.exec(B, "BEGIN; INSERT INTO ptr VALUES (100); PREPARE TRANSACTION 'holder of ptr'");
+        NODES.exec(A, "TRUNCATE ptr");
+        Await.until(WAIT, "the TRUNCATE waited three lock bounds, or the receiver failed",
+                () -> applyWaitingForLock("mtm_apply_1", 3 * bound) == 1 || r.failures() > 0);
+        assertEquals("the receiver did not fail", 0, r.failures());
+        NODES.exec(B, "ROLLBACK PREPARED 'holder of ptr'");
+        assertSameOnBoth("ptr");
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM ptr"));
+        String next = prepareOnA("INSERT INTO ptr VALUES (2)");
+        votes.await(Kind.PREPARED, next, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        assertSameOnBoth("ptr");
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * A transaction rolled back on its origin while its apply here still waits for a lock: the stream must
+     * not wait for that apply's lock bound (the lock may be held by a transaction whose own finish is later
+     * in the same stream). The apply is cancelled and dropped without a vote.
+     */
+    @Test
+    public void aRollbackDoesNotWaitForItsTransactionsLockBound() throws Exception {
+        NODES.execEverywhere("CREATE TABLE rw (id int PRIMARY KEY, n int)");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO rw SELECT g, 0 FROM generate_series(1, 2) g");
+        assertSameOnBoth("rw");
+        NODES.exec(B, "BEGIN; UPDATE rw SET n = 100 WHERE id = 1; PREPARE TRANSACTION 'holder of rw'");
+        String stuck = prepareOnA("UPDATE rw SET n = n + 1 WHERE id = 1");
+        Await.until(WAIT, "its apply waits for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 1);
+        NODES.exec(A, "ROLLBACK PREPARED '" + stuck + "'"); // e.g. another node voted it down
+        String next = prepareOnA("UPDATE rw SET n = n + 1 WHERE id = 2");
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(5)); // far below the 30 s lock bound
+        assertEquals("no vote for the abandoned transaction", 0, votes.of(stuck).size());
+        assertFalse(NODES.prepared(B, stuck));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        NODES.exec(B, "ROLLBACK PREPARED 'holder of rw'");
+        assertSameOnBoth("rw");
+        assertEquals("0,1", NODES.query(B, "SELECT string_agg(n::text, ',' ORDER BY id) FROM rw"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * The peer writes node-local state ({@code mtm.*}: precommit records, live status) in plain transactions
+     * all the time; they are not applied here and must not wait for earlier units like a real plain
+     * transaction (they did, so every precommit of the peer stalled the stream behind any apply waiting for
+     * a lock).
+     */
+    @Test
+    public void nodeLocalPlainTransactionsDoNotWaitForAStuckApply() throws Exception {
+        NODES.execEverywhere("CREATE TABLE nl (id int PRIMARY KEY, n int)", "CREATE TABLE mtm.peer_state (k int)");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO nl SELECT g, 0 FROM generate_series(1, 2) g");
+        assertSameOnBoth("nl");
+        String stuck;
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM nl WHERE id = 1 FOR UPDATE");
+            stuck = prepareOnA("UPDATE nl SET n = n + 1 WHERE id = 1");
+            Await.until(WAIT, "its apply waits for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 1);
+            NODES.exec(A, "INSERT INTO mtm.peer_state VALUES (1)", "INSERT INTO mtm.peer_state VALUES (2)");
+            String next = prepareOnA("UPDATE nl SET n = n + 1 WHERE id = 2");
+            votes.await(Kind.PREPARED, next, Duration.ofSeconds(5));
+            NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+            votes.await(Kind.COMMITTED, next, WAIT);
+            st.execute("ROLLBACK");
+        }
+        votes.await(Kind.PREPARED, stuck, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + stuck + "'");
+        assertSameOnBoth("nl");
+        assertEquals("1,1", NODES.query(B, "SELECT string_agg(n::text, ',' ORDER BY id) FROM nl"));
+        assertEquals("node-local state is not applied", "0", NODES.query(B, "SELECT count(*) FROM mtm.peer_state"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
     @Test
     public void restartAfterUnitsFinishedOutOfOrderAppliesEachExactlyOnce() throws Exception {
         NODES.execEverywhere("CREATE TABLE oo (id int PRIMARY KEY, n int)");

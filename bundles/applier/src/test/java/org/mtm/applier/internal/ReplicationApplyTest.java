@@ -131,22 +131,23 @@ public class ReplicationApplyTest {
 
     @Test
     public void lockHeldHereEndsInBoundedAbortVoteNamingTheRelation() throws Exception {
-        createOnBoth("CREATE TABLE lk (id int PRIMARY KEY, n int)");
-        startReceiverOnB();
+        createOnBoth("CREATE TABLE lk (id int PRIMARY KEY, n int)", "CREATE TABLE lk_log (id int)");
+        Receiver r = startReceiverOnB();
         seedOnA("lk", "INSERT INTO lk VALUES (1, 0), (2, 0)");
         try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
             st.execute("BEGIN");
             st.execute("UPDATE lk SET n = n + 100 WHERE id = 1"); // a local writer on B holds the row
 
             long start = System.nanoTime();
-            String gid = prepareOnA("UPDATE lk SET n = n + 1 WHERE id = 1");
+            // the wait happens when the UPDATE's batch runs, at the next statement: it still names lk
+            String gid = prepareOnA("UPDATE lk SET n = n + 1 WHERE id = 1", "INSERT INTO lk_log VALUES (1)");
             RecordedVotes.Sent vote = votes.await(Kind.ABORTED, gid, Duration.ofMillis(LOCK_BOUND_MS + 5000));
             long waitedMs = (vote.atNanos() - start) / 1_000_000;
             CommitMessage m = vote.message();
             assertEquals(A, vote.node());
             assertEquals("40P01", m.sqlState());
             assertTrue(m.message(), m.message().startsWith("[multimaster] node 2 could not apply transaction " + gid));
-            assertTrue(m.message(), m.message().contains("public.lk"));
+            assertTrue(m.message(), m.message().contains("relation public.lk not granted"));
             assertTrue(m.message(), m.message().endsWith("conflicting with a concurrent transaction; retry"));
             assertTrue("waited for the lock bound, got " + waitedMs + " ms", waitedMs >= LOCK_BOUND_MS);
             assertTrue("bounded wait, got " + waitedMs + " ms", waitedMs < LOCK_BOUND_MS + 4000);
@@ -161,6 +162,7 @@ public class ReplicationApplyTest {
         votes.await(Kind.PREPARED, next, WAIT);
         NODES.exec(A, "COMMIT PREPARED '" + next + "'");
         assertSameOnBoth("lk");
+        assertEquals("a conflict is a vote, never a receiver failure", 0, r.failures());
     }
 
     // ---- DDL, TRUNCATE, column kinds, replica identity -------------------------------------------------

@@ -2,6 +2,7 @@ package org.mtm.consensus.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +39,15 @@ import org.slf4j.LoggerFactory;
  * Both ends of the 3-phase commit on {@link Channels#COMMIT}: as coordinator of this node's transactions it
  * tallies votes and precommit answers ({@link VoteTally}); as participant in other nodes' transactions it
  * records precommit durably and answers. Votes themselves are sent by the applier after it prepared.
+ *
+ * <p>Every member answers every transaction promptly: the applier votes as soon as it prepared, and a
+ * conflict ends in a no-vote within its lock bound. {@link #DECISION_TIMEOUT_MS} is a last resort against
+ * a member that answers nothing while it stays connected — which is a bug (e.g. its receiver stuck on a
+ * transaction it cannot apply), so hitting it is logged as a WARN naming the silent members.
+ *
+ * <p>When the coordinator aborts, it tells the participants (ABORT); a participant rolls its prepared copy
+ * back at once instead of holding its locks until the {@code r} reaches it through the origin's stream,
+ * which may be busy with other conflicts. (COMMIT is never applied early: commits keep the origin's order.)
  */
 @Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT,
@@ -63,10 +73,12 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     private final LocalDatabase database;
     private final Map<Gid, InFlight> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService durable = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-precommit"));
+    private final ExecutorService earlyAborts = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-early-abort"));
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "mtm-coordinator"));
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
     private Connection precommitConnection;
+    private Connection abortConnection;
 
     @Activate
     public CommitCoordinator(@Reference(name = "clusterState") ClusterState clusterState,
@@ -98,12 +110,15 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         }
         timers.shutdownNow();
         durable.shutdown();
+        earlyAborts.shutdown();
         try {
             durable.awaitTermination(5, TimeUnit.SECONDS);
+            earlyAborts.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
         closeQuietly(precommitConnection);
+        closeQuietly(abortConnection);
     }
 
     // ---- coordinator side --------------------------------------------------------------------------
@@ -180,6 +195,13 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         InFlight f = inFlight.get(gid);
         if (f != null) {
             synchronized (f) {
+                if (f.tally.phase() != Phase.DECIDED) {
+                    NodeSet silent = f.tally.participants().minus(f.tally.phase() == Phase.VOTING ? f.voted : f.precommitAnswered);
+                    LOG.warn("node {}: no decision for {} within {} ms ({}): members {} did not answer (reachable now: {});"
+                        + " a connected member that never answers is a bug: check its receiver for node {}",
+                        clusterState.selfId(), gid, DECISION_TIMEOUT_MS, f.tally.phase() == Phase.VOTING ? "voting" : "precommit",
+                        silent, transport.reachablePeers().intersect(silent), clusterState.selfId());
+                }
                 step(gid, f, f.tally.abort("57014", "[multimaster] no decision for transaction " + gid + " within "
                     + DECISION_TIMEOUT_MS + " ms; it was rolled back"));
             }
@@ -227,8 +249,13 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         switch (m.kind()) {
             case PREPARED, ABORTED, PRECOMMITTED, COMMITTED -> onVote(fromNode, m);
             case PRECOMMIT -> durable.execute(() -> precommit(fromNode, m.gid()));
-            case COMMIT, ABORT -> {
-                // the origin's stream carries COMMIT/ROLLBACK PREPARED in order; nothing to do early
+            case ABORT -> {
+                if (fromNode == m.gid().originNode()) { // only a transaction's own coordinator aborts it this way
+                    earlyAborts.execute(() -> rollbackEarly(m.gid()));
+                }
+            }
+            case COMMIT -> {
+                // the origin's stream carries COMMIT PREPARED in the origin's commit order; nothing to do early
             }
         }
     }
@@ -240,9 +267,18 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         }
         synchronized (f) {
             switch (m.kind()) {
-                case PREPARED -> step(m.gid(), f, f.tally.votePrepared(from));
-                case ABORTED -> step(m.gid(), f, f.tally.voteAborted(from, m.sqlState(), m.message()));
-                case PRECOMMITTED -> step(m.gid(), f, f.tally.precommitted(from));
+                case PREPARED -> {
+                    f.voted = f.voted.with(from);
+                    step(m.gid(), f, f.tally.votePrepared(from));
+                }
+                case ABORTED -> {
+                    f.voted = f.voted.with(from);
+                    step(m.gid(), f, f.tally.voteAborted(from, m.sqlState(), m.message()));
+                }
+                case PRECOMMITTED -> {
+                    f.precommitAnswered = f.precommitAnswered.with(from);
+                    step(m.gid(), f, f.tally.precommitted(from));
+                }
                 case COMMITTED -> {
                     f.ackedCommit = f.ackedCommit.with(from);
                     if (f.committedLocally && f.ackedCommit.containsAll(f.awaitingAcks)) {
@@ -267,6 +303,32 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
             LOG.warn("node {}: cannot record precommit of {}: {}", clusterState.selfId(), gid, e.getMessage());
             closeQuietly(precommitConnection);
             precommitConnection = null;
+        }
+    }
+
+    /**
+     * Rolls back this node's prepared copy of {@code gid}, which its coordinator aborted. The {@code r} in
+     * the origin's stream would do it too, later; whichever comes second finds nothing.
+     */
+    private void rollbackEarly(Gid gid) {
+        try {
+            if (abortConnection == null || !abortConnection.isValid(1)) {
+                closeQuietly(abortConnection);
+                abortConnection = database.connect();
+                abortConnection.setAutoCommit(true);
+            }
+            try (Statement st = abortConnection.createStatement()) {
+                st.execute("ROLLBACK PREPARED '" + gid + "'");
+            }
+            LOG.debug("node {}: rolled back {} on its coordinator's ABORT", clusterState.selfId(), gid);
+        } catch (SQLException e) {
+            // 42704: not prepared here (voted down, not applied yet, or rolled back by the stream already);
+            // 55000: being prepared or finished by the applier right now. Either way the stream's r finishes it.
+            if (!"42704".equals(e.getSQLState()) && !"55000".equals(e.getSQLState())) {
+                LOG.debug("node {}: cannot roll back {} early: {}", clusterState.selfId(), gid, e.getMessage());
+                closeQuietly(abortConnection);
+                abortConnection = null;
+            }
         }
     }
 
@@ -316,6 +378,9 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         boolean committedLocally;
         NodeSet ackedCommit = NodeSet.EMPTY;
         NodeSet awaitingAcks = NodeSet.EMPTY;
+        /** Members that voted (PREPARED or ABORTED) and that answered PRECOMMIT: who was silent on a timeout. */
+        NodeSet voted = NodeSet.EMPTY;
+        NodeSet precommitAnswered = NodeSet.EMPTY;
         ScheduledFuture<?> timeout;
 
         InFlight(VoteTally tally) {
