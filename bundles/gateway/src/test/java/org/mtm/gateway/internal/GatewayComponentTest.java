@@ -21,7 +21,10 @@ import java.util.function.BooleanSupplier;
 
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.mtm.api.ClusterAdminException;
+import org.mtm.api.ClusterAdministration;
 import org.mtm.api.ClusterCatalog;
+import org.mtm.api.ClusterNode;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterState;
 import org.mtm.api.Coordinator;
@@ -278,6 +281,125 @@ public class GatewayComponentTest {
             rs.next();
             assertEquals("1,3", rs.getString(1));
             assertEquals(0, rs.getInt(2));
+        }
+    }
+
+    /** Records mtm.init_cluster requests; refuses the ones for a node already in a cluster. */
+    static final class RecordingAdministration implements ClusterAdministration {
+        final List<String> calls = new CopyOnWriteArrayList<>();
+
+        @Override
+        public ClusterConfig initCluster(String myConninfo, List<String> peerConninfos) throws ClusterAdminException {
+            calls.add(myConninfo + " " + peerConninfos);
+            if (peerConninfos.contains("host=taken")) {
+                throw new ClusterAdminException("55000", "node 2 (host=taken) already belongs to another cluster");
+            }
+            List<ClusterNode> nodes = new java.util.ArrayList<>();
+            nodes.add(new ClusterNode(1, myConninfo, new Endpoint("127.0.0.1", 1)));
+            for (int i = 0; i < peerConninfos.size(); i++) {
+                nodes.add(new ClusterNode(i + 2, peerConninfos.get(i), new Endpoint("127.0.0.1", i + 2)));
+            }
+            return new ClusterConfig(1, nodes);
+        }
+    }
+
+    @Test
+    public void initClusterAndAlterSequencesCallTheNodesServices() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, true));
+        RecordingAdministration admin = new RecordingAdministration();
+        try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
+            // not bound yet: the call says what is missing
+            assertEquals("55000", assertThrows(SQLException.class,
+                    () -> st.execute("SELECT mtm.init_cluster('host=me', '{host=p2}')")).getSQLState());
+            gateway.bindAdministration(admin);
+            st.execute("CREATE EXTENSION IF NOT EXISTS multimaster");
+            try (ResultSet rs = st.executeQuery("SELECT mtm.init_cluster('host=me', '{\"host=p2\", host=p3}')")) {
+                assertTrue(rs.next());
+                assertEquals("", rs.getString(1));
+            }
+            SQLException taken = assertThrows(SQLException.class,
+                    () -> st.execute("SELECT * FROM mtm.init_cluster('host=me', ARRAY['host=taken'])"));
+            assertEquals("55000", taken.getSQLState());
+            assertTrue(taken.getMessage(), taken.getMessage().contains("already belongs to another cluster"));
+            gateway.bindSequences(() -> 0);
+            try (ResultSet rs = st.executeQuery("SELECT mtm.alter_sequences()")) {
+                assertTrue(rs.next());
+                assertTrue(rs.getBoolean(1));
+            }
+            assertEquals("All found sequences have proper params.", st.getWarnings().getMessage());
+        } finally {
+            gateway.deactivate();
+        }
+        assertEquals(List.of("host=me [host=p2, host=p3]", "host=me [host=taken]"), admin.calls);
+    }
+
+    @Test
+    public void autocommitWorkIsWrappedOnceTheClusterIsInitialised() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, true)); // gateway.autocommit_wrap: true (the default)
+        FixedState state = new FixedState();
+        RecordingCoordinator coordinator = new RecordingCoordinator();
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE TABLE IF NOT EXISTS w (id int)");
+            ds.execute("TRUNCATE w");
+        }
+        try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
+            gateway.bindCoordinator(coordinator);
+            st.executeUpdate("INSERT INTO w VALUES (1)"); // before init_cluster: a plain relay, committed locally
+            assertEquals(List.of(), coordinator.calls);
+            gateway.bindClusterState(state);
+            st.executeUpdate("INSERT INTO w VALUES (2)");
+            assertEquals(3, coordinator.calls.size()); // begin, prepared, committed
+            st.executeQuery("SELECT count(*) FROM w").close(); // read-only: no cluster round trip
+            st.execute("SHOW work_mem");
+            assertEquals(3, coordinator.calls.size());
+            try (Statement simple = TestPostgres.connect(gateway.endpoint(), props("preferQueryMode", "simple"))
+                    .createStatement()) {
+                simple.execute("INSERT INTO w VALUES (3); INSERT INTO w VALUES (4)");
+                simple.getConnection().close();
+            }
+            assertEquals(6, coordinator.calls.size());
+        } finally {
+            gateway.deactivate();
+        }
+        try (Connection d = PG.direct(); Statement ds = d.createStatement();
+             ResultSet rs = ds.executeQuery("SELECT count(*) FROM w")) {
+            rs.next();
+            assertEquals(4, rs.getInt(1));
+        }
+    }
+
+    private static java.util.Properties props(String... kv) {
+        java.util.Properties p = new java.util.Properties();
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
+        return p;
+    }
+
+    @Test
+    public void statusQueriesAnswerWhileTheNodeIsNotOnline() throws Exception {
+        JdbcClusterCatalog catalog = new JdbcClusterCatalog(PG.server());
+        try (Connection d = PG.direct()) {
+            catalog.installSchema(d);
+        }
+        Gateway gateway = new Gateway(PG.server(), config(0, true));
+        FixedState state = new FixedState();
+        state.status = NodeStatus.DISABLED;
+        gateway.bindClusterState(state);
+        try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
+            SQLException refused = assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1"));
+            assertEquals("57P03", refused.getSQLState());
+            assertTrue(refused.getMessage().contains("current status is \"disabled\""));
+            // mtm.status() reaches PostgreSQL: here it answers that no mtm node refreshes its view (55000)
+            SQLException status = assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM mtm.status()"));
+            assertEquals("55000", status.getSQLState());
+            assertEquals("55000", assertThrows(SQLException.class,
+                    () -> st.executeQuery("SELECT id, conninfo FROM mtm.nodes() ORDER BY id")).getSQLState());
+            assertEquals("57P03", assertThrows(SQLException.class,
+                    () -> st.executeQuery("SELECT * FROM mtm.status(), pg_class")).getSQLState());
+        } finally {
+            gateway.deactivate();
+            catalog.deactivate();
         }
     }
 }

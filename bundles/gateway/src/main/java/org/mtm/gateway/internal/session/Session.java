@@ -388,7 +388,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ServerError refusal = null;
         boolean special = false;
         for (SqlStatement st : statements) {
-            if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS) {
+            if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
                 refusal = host.admission().refusal(info());
             }
             special |= refusal != null || special(st, false);
@@ -615,7 +615,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         SqlStatement st = kept == null ? null : kept.st();
         StatementKind kind = st == null ? StatementKind.OTHER : st.kind();
         Reach reach = st == null ? Reach.ROWS : st.reach();
-        ServerError refusal = kind.rollsBack() || reach == Reach.STATUS ? null : host.admission().refusal(info());
+        ServerError refusal = kind.rollsBack() || reach == Reach.STATUS || reach == Reach.SESSION ? null
+                : host.admission().refusal(info());
         if (refusal != null || (st != null && interceptedExtended(st))) {
             flushClientRun();
             in.skipBytes(total);

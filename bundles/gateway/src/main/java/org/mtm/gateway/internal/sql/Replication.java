@@ -13,7 +13,8 @@ import java.util.List;
  * @param sqlState   for {@link Reach#REFUSED}: the SQLSTATE of the refusal
  * @param message    for {@link Reach#REFUSED}: the error message
  * @param hint       for {@link Reach#REFUSED}: what to do instead
- * @param call       for {@link Reach#SURFACE}: the multimaster function the gateway answers itself
+ * @param call       for {@link Reach#SURFACE}: the multimaster function the gateway answers itself; null when
+ *                   called in a shape the gateway does not run (then sqlState, message and hint say so)
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                           SurfaceCall call) {
@@ -21,8 +22,13 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     public enum Reach {
         /** An ordinary statement: it may write, and its row changes replicate through the WAL stream. */
         ROWS,
-        /** Cannot write anything (SHOW, SET, EXPLAIN without ANALYZE, ...): needs no gateway transaction. */
+        /** Cannot write anything (EXPLAIN without ANALYZE, PREPARE, FETCH, ...): needs no gateway transaction. */
         NO_WRITE,
+        /**
+         * Session state only (SET, RESET, SHOW, DISCARD, DEALLOCATE): cannot write, and allowed while the node
+         * is not online, so that drivers can connect and a DBA can look at mtm.status().
+         */
+        SESSION,
         /** LISTEN, UNLISTEN, NOTIFY: local; a transaction that ran them cannot be prepared. */
         NOTIFY,
         /** Local-only (manual F.31.6.1: ALTER SYSTEM, CREATE/DROP DATABASE, REINDEX, VACUUM, ...) or unlogged objects. */
@@ -46,6 +52,7 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
 
     public static final Replication ROWS = of(Reach.ROWS);
     public static final Replication NO_WRITE = of(Reach.NO_WRITE);
+    public static final Replication SESSION = of(Reach.SESSION);
     public static final Replication NOTIFY = of(Reach.NOTIFY);
     public static final Replication LOCAL = of(Reach.LOCAL);
     public static final Replication TEMPORARY = of(Reach.TEMPORARY);
@@ -69,6 +76,14 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         return new Replication(Reach.REFUSED, List.of(), sqlState, message, hint, null);
     }
 
+    /**
+     * A multimaster function the gateway answers, called in a shape it does not run: refused with the usage
+     * (0A000) whether or not the cluster is initialised ({@code call} null).
+     */
+    public static Replication surfaceMisused(String message, String hint) {
+        return new Replication(Reach.SURFACE, List.of(), "0A000", message, hint, null);
+    }
+
     public static Replication surface(SurfaceCall call) {
         return new Replication(Reach.SURFACE, List.of(), null, null, null, call);
     }
@@ -78,7 +93,7 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         return switch (reach) {
             case GLOBAL_DDL -> relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
             case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";
-            case SURFACE -> "SURFACE(" + call + ")";
+            case SURFACE -> call == null ? "SURFACE(" + sqlState + ": " + message + ")" : "SURFACE(" + call + ")";
             default -> reach.name();
         };
     }

@@ -333,7 +333,10 @@ public final class SqlSplitter {
                  "execute", "begin", "start", "commit", "end", "abort", "rollback", "savepoint", "release" -> {
                 return Replication.ROWS;
             }
-            case "show", "set", "reset", "deallocate", "discard", "fetch", "move", "close" -> {
+            case "show", "set", "reset", "deallocate", "discard" -> {
+                return Replication.SESSION;
+            }
+            case "fetch", "move", "close" -> {
                 return Replication.NO_WRITE;
             }
             case "prepare" -> {

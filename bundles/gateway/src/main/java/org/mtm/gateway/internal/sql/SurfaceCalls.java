@@ -60,7 +60,7 @@ final class SurfaceCalls {
             if (call != null) {
                 return Replication.surface(call);
             }
-            return Replication.refused("[multimaster] mtm." + named.column() + " must be called on its own, as "
+            return Replication.surfaceMisused("[multimaster] mtm." + named.column() + " must be called on its own, as "
                     + (named == SurfaceCall.Function.INIT_CLUSTER ? INIT_USAGE : "SELECT mtm.alter_sequences()"),
                     "The gateway runs this function itself; it cannot be part of a larger query.");
         }

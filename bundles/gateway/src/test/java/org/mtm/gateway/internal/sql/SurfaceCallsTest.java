@@ -130,7 +130,9 @@ public class SurfaceCallsTest {
             "SELECT * FROM t WHERE mtm.alter_sequences()",
         }) {
             Replication r = classify(sql);
-            assertEquals(sql, Reach.REFUSED, r.reach());
+            assertEquals(sql, Reach.SURFACE, r.reach());
+            assertEquals(sql, null, r.call());
+            assertEquals("0A000", r.sqlState());
             assertTrue(r.message(), r.message().contains("must be called on its own"));
         }
     }

@@ -1,0 +1,102 @@
+package org.mtm.gateway.internal.commit;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.Test;
+import org.mtm.gateway.internal.commit.Footprint.Notes;
+import org.mtm.gateway.internal.commit.Footprint.Quick;
+import org.mtm.gateway.internal.commit.Footprint.Route;
+
+/** How a transaction commits, from what it did (DESIGN §2 hard points). */
+public class FootprintTest {
+
+    /** Answers the locks query with fixed flags and counts it (the quick query is not asked here). */
+    private static final class Locks implements CommitContext {
+        final AtomicInteger asked = new AtomicInteger();
+        private final String temporary;
+        private final String replicated;
+
+        Locks(boolean temporary, boolean replicated) {
+            this.temporary = temporary ? "t" : "f";
+            this.replicated = replicated ? "t" : "f";
+        }
+
+        @Override
+        public SessionInfo session() {
+            return new SessionInfo("u", "d", "", 1);
+        }
+
+        @Override
+        public boolean implicit() {
+            return false;
+        }
+
+        @Override
+        public CompletionStage<QueryResult> execute(String sql) {
+            assertEquals(Footprint.LOCKS_SQL, sql);
+            asked.incrementAndGet();
+            return CompletableFuture.completedFuture(new QueryResult("SELECT 1", List.of(List.of(temporary, replicated)),
+                    null, List.of(), 'T'));
+        }
+
+        @Override
+        public CompletionStage<QueryResult> executeDetached(String sql) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    private static Route route(Long xid, boolean tempSchema, Notes notes, Locks locks) {
+        return Footprint.of(locks, new Quick(xid, tempSchema, false), notes).toCompletableFuture().join().route();
+    }
+
+    private static final Notes ROWS = new Notes(true, false, false, false);
+    private static final Notes NOTHING_REPLICATED = new Notes(false, false, false, false);
+    private static final Notes NOTIFY = new Notes(true, true, false, false);
+    private static final Notes TEMP_DDL = new Notes(true, false, false, true);
+    private static final Notes GLOBAL_DDL = new Notes(true, false, true, false);
+
+    @Test
+    public void routes() {
+        // no xid: nothing written, local; no locks looked at
+        Locks never = new Locks(true, true);
+        assertEquals(Route.LOCAL, route(null, true, ROWS, never));
+        // only statements that cannot change replicated data (local utility, DDL on unlogged objects)
+        assertEquals(Route.LOCAL, route(7L, true, NOTHING_REPLICATED, never));
+        // an ordinary write in a session without temporary objects: the cluster, no locks looked at
+        assertEquals(Route.CLUSTER, route(7L, false, ROWS, never));
+        assertEquals(0, never.asked.get());
+        // a session with temporary objects: the locks say what the transaction touched
+        assertEquals(Route.CLUSTER, route(7L, true, ROWS, new Locks(false, true)));
+        assertEquals(Route.LOCAL, route(7L, true, ROWS, new Locks(true, false)));
+        assertEquals(Route.REFUSE, route(7L, true, ROWS, new Locks(true, true)));
+        // DDL on a temporary table the gateway saw (a dropped one leaves no catalog row to find)
+        assertEquals(Route.LOCAL, route(7L, true, TEMP_DDL, new Locks(false, false)));
+        assertEquals(Route.REFUSE, route(7L, true, TEMP_DDL, new Locks(false, true)));
+        // global DDL counts as a replicated change even though catalog locks are gone by commit time
+        assertEquals(Route.REFUSE, route(7L, true, GLOBAL_DDL, new Locks(true, false)));
+        // LISTEN/NOTIFY
+        assertEquals(Route.LOCAL, route(7L, false, NOTIFY, new Locks(false, false)));
+        assertEquals(Route.REFUSE, route(7L, false, NOTIFY, new Locks(false, true)));
+    }
+
+    @Test
+    public void refusalsNameTheReason() {
+        ServerError temp = new Footprint(7L, false, true, true, false).refusal();
+        assertEquals("0A000", temp.sqlState());
+        assertTrue(temp.message(), temp.message().contains("temporary tables cannot also change replicated tables"));
+        assertTrue(temp.hint(), temp.hint().contains("separately"));
+        ServerError notify = new Footprint(7L, false, false, true, true).refusal();
+        assertTrue(notify.message(), notify.message().contains("LISTEN, UNLISTEN or NOTIFY"));
+        ServerError prepare = Footprint.prepareRefused(ServerError.error("0A000",
+                "cannot PREPARE a transaction that has operated on temporary objects"));
+        assertTrue(prepare.message(), prepare.message().startsWith("[multimaster] the transaction cannot be committed"));
+        ServerError other = ServerError.error("40001", "could not serialize access");
+        assertEquals(other, Footprint.prepareRefused(other));
+    }
+}
