@@ -18,17 +18,29 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code deadlock_prevention} for one receiver's apply sessions: a thread that looks, every
  * {@value #INTERVAL_MS} ms, at the sessions whose statement has been running that long, finds those
- * waiting for a lock held by a prepared transaction, and cancels the ones {@link DeadlockPrevention}
- * says should give up (the apply then votes the transaction down with 40P01). Nothing runs on the server
+ * waiting for a lock held by a prepared transaction — directly or queued behind backends that wait for it,
+ * the usual case under load: a local session asked for the row first — and cancels the ones
+ * {@link DeadlockPrevention} says should give up (the apply then votes the transaction down with 40P01). Nothing runs on the server
  * while no apply statement is slow, and with {@code off} there is no watch at all: the lock bound alone
  * applies.
  */
 final class LockWatch {
     private static final Logger LOG = LoggerFactory.getLogger(LockWatch.class);
     static final long INTERVAL_MS = 50;
+    /** How many backends queued ahead of an apply the watch follows to the prepared transaction at the front. */
+    private static final int MAX_CHAIN = 4;
 
-    /** Waiting apply backends and the gid of the prepared transaction holding the lock each waits for. */
-    private static final String BLOCKERS_SQL = "SELECT w.pid, p.gid FROM pg_catalog.pg_locks w"
+    /**
+     * Waiting apply backends and the gid of each prepared transaction they wait for — directly, or through
+     * backends queued ahead of them that wait for it (a local session that asked for the row first and waits
+     * for the same prepared transaction: the apply waits for that prepared transaction just the same).
+     */
+    private static final String BLOCKERS_SQL = "WITH RECURSIVE chain (root, pid, depth) AS ("
+            + " SELECT w, w, 0 FROM pg_catalog.unnest(?::int[]) w"
+            + " UNION SELECT c.root, b, c.depth + 1 FROM chain c, pg_catalog.unnest(pg_catalog.pg_blocking_pids(c.pid)) b"
+            + " WHERE b <> 0 AND c.depth < " + MAX_CHAIN + ")"
+            + " SELECT DISTINCT c.root, p.gid FROM chain c"
+            + " JOIN pg_catalog.pg_locks w ON w.pid = c.pid AND NOT w.granted"
             + " JOIN pg_catalog.pg_locks h ON h.granted AND h.pid IS NULL"
             + " AND (h.locktype, h.database, h.relation, h.page, h.tuple, h.virtualxid, h.transactionid, h.classid, h.objid,"
             + " h.objsubid) IS NOT DISTINCT FROM (w.locktype, w.database, w.relation, w.page, w.tuple, w.virtualxid,"
@@ -36,7 +48,7 @@ final class LockWatch {
             + " JOIN pg_catalog.pg_locks x ON x.pid IS NULL AND x.locktype = 'transactionid'"
             + " AND x.virtualtransaction = h.virtualtransaction"
             + " JOIN pg_catalog.pg_prepared_xacts p ON p.transaction = x.transactionid"
-            + " WHERE NOT w.granted AND w.pid = ANY(?) AND 0 = ANY(pg_catalog.pg_blocking_pids(w.pid))";
+            + " WHERE 0 = ANY(pg_catalog.pg_blocking_pids(c.pid))";
     /** Cancels only while the backend still waits for a lock: the wait may have ended meanwhile. */
     private static final String CANCEL_SQL = "SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity"
             + " WHERE pid = ? AND wait_event_type = 'Lock'";
@@ -122,11 +134,13 @@ final class LockWatch {
                 }
             }
         }
+        java.util.Set<Integer> cancelled = new java.util.HashSet<>();
         for (Object[] w : waits) {
             ApplySession s = byPid.get((Integer) w[0]);
             String waiter = s.applying();
             String holder = (String) w[1];
-            if (waiter == null || waiter.equals(holder) || !prevention.abortWaiter(waiter, holder)) {
+            if (waiter == null || waiter.equals(holder) || !prevention.abortWaiter(waiter, holder)
+                    || !cancelled.add(s.backendPid())) {
                 continue;
             }
             if (s.markCancelled(waiter, holder)) {

@@ -102,6 +102,56 @@ public class DeadlockPreventionTest {
         assertFalse(NODES.prepared(1, loser) || NODES.prepared(2, loser));
     }
 
+    /**
+     * Under load the apply is rarely first in the queue for the row: a local session asked first and waits
+     * for the prepared transaction too. The watch follows the queue to the prepared transaction at its front.
+     */
+    @Test
+    public void smartSeesThroughALocalSessionQueuedAheadOfTheApply() throws Exception {
+        table("sq");
+        String on1 = prepareOn(1, "UPDATE sq SET n = n + 1 WHERE id = 1");
+        String on2 = prepareOn(2, "UPDATE sq SET n = n + 10 WHERE id = 1");
+        List<Thread> locals = new ArrayList<>();
+        for (int node = 1; node <= 2; node++) {
+            int n = node;
+            Thread t = new Thread(() -> {
+                try {
+                    NODES.exec(n, "SELECT * FROM sq WHERE id = 1 FOR UPDATE"); // waits for the prepared one, then ends
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            t.start();
+            locals.add(t);
+            Await.until(WAIT, "a local session on node " + n + " waits for the row first", () -> NODES.count(n,
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM sq%'") == 1);
+        }
+        boolean loserIs1 = DeadlockPrevention.SMART.abortWaiter(on1, on2);
+        String loser = loserIs1 ? on1 : on2;
+        String winner = loserIs1 ? on2 : on1;
+        int loserOrigin = loserIs1 ? 1 : 2;
+        int winnerOrigin = 3 - loserOrigin;
+        RecordedVotes votesOnWinnersOrigin = winnerOrigin == 1 ? votesOn1 : votesOn2;
+        RecordedVotes votesOnLosersOrigin = winnerOrigin == 1 ? votesOn2 : votesOn1;
+
+        long start = System.nanoTime();
+        startBothWays(DeadlockPrevention.SMART);
+        CommitMessage no = votesOnWinnersOrigin.await(Kind.ABORTED, loser, QUICK).message();
+        assertTrue("well before the 30 s lock bound", System.nanoTime() - start < QUICK.toNanos());
+        assertTrue(no.message(), no.message().contains("held by prepared transaction " + winner));
+
+        NODES.exec(loserOrigin, "ROLLBACK PREPARED '" + loser + "'");
+        votesOnLosersOrigin.await(Kind.PREPARED, winner, WAIT);
+        NODES.exec(winnerOrigin, "COMMIT PREPARED '" + winner + "'");
+        votesOnLosersOrigin.await(Kind.COMMITTED, winner, WAIT);
+        for (Thread t : locals) {
+            t.join(WAIT.toMillis());
+            assertFalse("the local sessions finished", t.isAlive());
+        }
+        Await.until(WAIT, "same row on both nodes", () -> NODES.md5(1, "sq").equals(NODES.md5(2, "sq")));
+        assertEquals(winnerOrigin == 1 ? "1" : "10", NODES.query(loserOrigin, "SELECT n FROM sq"));
+    }
+
     @Test
     public void simpleVotesDownBothAtOnce() throws Exception {
         table("si");
