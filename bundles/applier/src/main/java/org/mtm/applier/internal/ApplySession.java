@@ -81,6 +81,8 @@ final class ApplySession implements AutoCloseable {
     private final int peer;
     private final String origin;
     private final long lockTimeoutMs;
+    /** The lock bound of the transaction being applied (see {@link #begin}). */
+    private long transactionLockTimeoutMs;
     private final boolean localTablesExist;
     private final Statement statement;
     private final PreparedStatement typesQuery;
@@ -114,6 +116,7 @@ final class ApplySession implements AutoCloseable {
         this.peer = peer;
         this.origin = originName(peer, worker);
         this.lockTimeoutMs = lockTimeoutMs;
+        this.transactionLockTimeoutMs = lockTimeoutMs;
         connection.setAutoCommit(true);
         this.statement = connection.createStatement();
         statement.setEscapeProcessing(false);
@@ -232,8 +235,20 @@ final class ApplySession implements AutoCloseable {
         return gid != null && gid.equals(abandoned);
     }
 
+    /** The lock bound of the transaction being applied, for the no-vote's message. */
     long lockTimeoutMs() {
-        return lockTimeoutMs;
+        return transactionLockTimeoutMs;
+    }
+
+    /**
+     * The lock bound of one MTM- apply: uniformly spread over the upper half of the configured bound
+     * ({@code u} in [0, 1)). Two transactions that wait for each other across nodes would otherwise give up
+     * at the same moment and both be voted down, and their retries meet again the same way; with the spread
+     * one gives up first, its no-vote aborts it everywhere and the other commits.
+     */
+    static long spreadLockTimeout(long boundMs, double u) {
+        long half = boundMs / 2;
+        return Math.max(1, half + (long) (u * (boundMs - half)));
     }
 
     /**
@@ -300,14 +315,14 @@ final class ApplySession implements AutoCloseable {
      * it was applied here already: logged in {@code mtm.applied_xacts} (committed) or, for an {@code MTM-}
      * gid ({@code preparedGid}), prepared. Then the transaction is left again and true returned: a
      * re-delivered PREPARE must not be applied twice. A transaction that cannot be voted down
-     * ({@code votable} false) gets the longer {@link #unvotedLockTimeoutMs() lock bound}.
+     * ({@code votable} false) gets the longer {@link #unvotedLockTimeoutMs() lock bound}, an MTM- one a
+     * {@link #spreadLockTimeout spread} of the configured bound.
      */
     boolean begin(String preparedGid, long unitLsn, boolean votable) throws SQLException {
         failedRelation = null;
-        StringBuilder sql = new StringBuilder("BEGIN; ");
-        if (!votable) {
-            sql.append("SET LOCAL lock_timeout = ").append(unvotedLockTimeoutMs()).append("; ");
-        }
+        transactionLockTimeoutMs = votable ? spreadLockTimeout(lockTimeoutMs, java.util.concurrent.ThreadLocalRandom.current().nextDouble())
+                : unvotedLockTimeoutMs();
+        StringBuilder sql = new StringBuilder("BEGIN; SET LOCAL lock_timeout = ").append(transactionLockTimeoutMs).append("; ");
         sql.append("SELECT ");
         sql.append(preparedGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
                 + Sql.quoteLiteral(preparedGid) + ")");
