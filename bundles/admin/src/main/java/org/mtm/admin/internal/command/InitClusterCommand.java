@@ -24,16 +24,20 @@ public class InitClusterCommand implements Action {
         description = "conninfo of every other node")
     List<String> peers;
 
-    @Reference
+    @Reference(optional = true)
     ClusterAdministration administration;
 
+    /** Fails the command (non-zero exit of {@code bin/client}/SSH) with the SQLSTATE and the reason. */
     @Override
     public Object execute() throws Exception {
+        if (administration == null) {
+            throw new IllegalStateException(Unavailable.ADMINISTRATION);
+        }
         try {
             ClusterConfig config = administration.initCluster(myConninfo, peers);
             System.out.println("cluster initialised: nodes " + config.configured() + ", this node is " + config.selfId());
         } catch (ClusterAdminException e) {
-            System.err.println("ERROR (" + e.sqlState() + "): " + e.getMessage());
+            throw new IllegalStateException("init_cluster failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage(), e);
         }
         return null;
     }

@@ -13,11 +13,14 @@ import org.mtm.api.NodeReport;
 @Command(scope = "mtm", name = "nodes", description = "Lists every configured node and its state (columns of mtm.nodes())")
 public class NodesCommand implements Action {
 
-    @Reference
+    @Reference(optional = true)
     ClusterState clusterState;
 
     @Override
     public Object execute() throws Exception {
+        if (clusterState == null) {
+            throw new IllegalStateException(Unavailable.CLUSTER_STATE);
+        }
         ShellTable table = new ShellTable();
         for (String c : new String[] {"id", "conninfo", "is_self", "enabled", "connected", "sender_pid", "receiver_pid",
             "n_workers", "receiver_mode"}) {

@@ -28,8 +28,7 @@ public class StatusCommand implements Action {
                     + refereeGrants.current().map(g -> "node " + g.node() + " in generation " + g.generation()).orElse("none"));
                 return null;
             }
-            System.out.println("mtm is not running on this node: the consensus component is not active (try scr:list)");
-            return null;
+            throw new IllegalStateException(Unavailable.CLUSTER_STATE);
         }
         StatusReport s = clusterState.statusReport();
         ShellTable table = new ShellTable();

@@ -1,0 +1,16 @@
+package org.mtm.admin.internal.command;
+
+/**
+ * Why a command cannot run here. The commands reference data-node services optionally, so that Karaf
+ * registers every {@code mtm:*} command on a referee too (it holds back all of a bundle's commands
+ * while any required service is missing).
+ */
+final class Unavailable {
+    static final String CLUSTER_STATE = "this is not a data node (no mtm consensus component active: a referee,"
+        + " or the mtm-node feature is not started; see scr:list)";
+    static final String ADMINISTRATION = "cluster administration is not available on this node (a referee, or the"
+        + " admin component is not active; see scr:list)";
+
+    private Unavailable() {
+    }
+}
