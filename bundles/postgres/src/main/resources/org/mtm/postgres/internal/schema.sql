@@ -128,3 +128,24 @@ CREATE TABLE IF NOT EXISTS mtm.applied_xacts (
     PRIMARY KEY (origin, lsn)
 );
 CREATE INDEX IF NOT EXISTS applied_xacts_gid ON mtm.applied_xacts (gid);
+
+-- Tables without a primary key (and with default replica identity) get REPLICA IDENTITY FULL: the
+-- publication is FOR ALL TABLES, and PostgreSQL refuses UPDATE/DELETE on a published table that has no
+-- replica identity. Run after every global DDL statement, at the origin and by each applier. Returns the
+-- tables it changed.
+CREATE OR REPLACE FUNCTION mtm.ensure_replica_identity()
+RETURNS SETOF regclass LANGUAGE plpgsql AS $fn$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN
+        SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND c.relreplident = 'd'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mtm') AND n.nspname NOT LIKE 'pg_toast%'
+          AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+    LOOP
+        EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel);
+        RETURN NEXT rel;
+    END LOOP;
+END
+$fn$;
