@@ -1,0 +1,168 @@
+package org.mtm.itests.harness;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * N real nodes from the distribution (system property {@code mtm.assembly}), each with its managed
+ * PostgreSQL, unpacked under {@code mtm.work/<name>}, started and ready (PostgreSQL up, console answering) —
+ * but not initialised: {@link #initThroughConsole} or the test's own {@code mtm.init_cluster} makes them one
+ * cluster. Node {@code i} (1-based) gets node id {@code i} when initialised in list order.
+ */
+public final class LocalCluster implements AutoCloseable {
+    public static final Duration BOOT = Duration.ofMinutes(4);
+
+    private final String name;
+    private final List<KarafNode> nodes;
+    private final Path postgresRoot;
+
+    private LocalCluster(String name, List<KarafNode> nodes, Path postgresRoot) {
+        this.name = name;
+        this.nodes = nodes;
+        this.postgresRoot = postgresRoot;
+    }
+
+    /** Creates, starts and waits for {@code count} nodes; stops what it started when one does not come up. */
+    public static LocalCluster boot(String name, int count) {
+        return boot(name, count, node -> { });
+    }
+
+    /** As {@link #boot(String, int)}, with {@code configure} applied to each node before its first start. */
+    public static LocalCluster boot(String name, int count, Consumer<KarafNode> configure) {
+        Path assembly = Path.of(System.getProperty("mtm.assembly", "target/mtm-karaf-assembly.tar.gz"));
+        Path work = Path.of(System.getProperty("mtm.work", "target/mtm-work")).resolve(name);
+        Path postgresRoot = KarafNode.postgresRoot("mtm-" + name + "-");
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        List<KarafNode> nodes = new ArrayList<>();
+        LocalCluster cluster = new LocalCluster(name, nodes, postgresRoot);
+        try {
+            for (int i = 1; i <= count; i++) {
+                KarafNode node = KarafNode.create("node" + i, assembly, work.resolve("node" + i), postgresRoot,
+                    HexFormat.of().formatHex(secret));
+                configure.accept(node);
+                nodes.add(node);
+            }
+            nodes.forEach(KarafNode::start);
+            parallel(nodes, node -> node.awaitReady(BOOT));
+            return cluster;
+        } catch (RuntimeException | Error e) {
+            cluster.close();
+            throw e;
+        }
+    }
+
+    /** Runs {@code action} on every node at once; rethrows the first failure. */
+    public static void parallel(List<KarafNode> nodes, Consumer<KarafNode> action) {
+        try {
+            CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(() -> action.accept(node)))
+                .toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * {@code mtm:init-cluster} on node 1 with every node's conninfo in order, retried while peers have not yet
+     * advertised their transport (init is idempotent for one node list); returns the command's output.
+     */
+    public String initThroughConsole(Duration timeout) {
+        String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));
+        return Poll.until("'" + command + "' on node1", timeout, Duration.ofSeconds(1), () -> nodes.get(0).tryExecute(command),
+            result -> result.ok() && result.output().contains("cluster initialised")).output();
+    }
+
+    /**
+     * Waits until every node reports, through {@code SELECT * FROM mtm.status()} on its own PostgreSQL,
+     * status online in one and the same generation with every node connected and a member; returns that
+     * generation number.
+     */
+    public long awaitAllOnline(Duration timeout) {
+        Set<Integer> all = new TreeSet<>();
+        for (int i = 1; i <= nodes.size(); i++) {
+            all.add(i);
+        }
+        long[] generation = new long[1];
+        Poll.until("every node of " + name + " online in one generation with " + all + " connected", timeout, Duration.ofMillis(250), () -> {
+            Set<String> generations = new TreeSet<>();
+            for (KarafNode node : nodes) {
+                Map<String, String> row = status(node);
+                if (!"online".equals(row.get("status")) || !all.equals(NodeSets.parse(row.get("connected")))
+                    || !all.equals(NodeSets.parse(row.get("gen_members")))) {
+                    return node.name() + ": " + row;
+                }
+                generations.add(row.get("gen_num"));
+            }
+            if (generations.size() != 1) {
+                return "generations differ: " + generations;
+            }
+            generation[0] = Long.parseLong(generations.iterator().next());
+            return "ok";
+        }, "ok"::equals);
+        return generation[0];
+    }
+
+    /** The single row of {@code SELECT * FROM mtm.status()} on {@code node}'s own PostgreSQL. */
+    public static Map<String, String> status(KarafNode node) throws java.sql.SQLException {
+        List<Map<String, String>> rows = Sql.rows(node.postgresPort(), "SELECT * FROM mtm.status()");
+        if (rows.size() != 1) {
+            throw new AssertionError(node.name() + ": mtm.status() returned " + rows);
+        }
+        return rows.get(0);
+    }
+
+    public List<KarafNode> nodes() {
+        return nodes;
+    }
+
+    /** Node {@code id}, 1-based. */
+    public KarafNode node(int id) {
+        return nodes.get(id - 1);
+    }
+
+    public int size() {
+        return nodes.size();
+    }
+
+    /** The last {@code lines} of every node's karaf.log, for failure reports. */
+    public String logTails(int lines) {
+        StringBuilder text = new StringBuilder();
+        for (KarafNode node : nodes) {
+            text.append("--- ").append(node.name()).append(" ").append(node.home().resolve("data/log/karaf.log")).append('\n')
+                .append(node.logTail(lines)).append('\n');
+        }
+        return text.toString();
+    }
+
+    /** Stops every node at once (their PostgreSQL servers with them) and deletes the data directories; logs stay. */
+    @Override
+    public void close() {
+        try {
+            parallel(nodes, KarafNode::close);
+        } finally {
+            KarafNode.deletePostgresRoot(postgresRoot);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + nodes;
+    }
+}
