@@ -37,11 +37,15 @@ record ApplyFailure(String sqlState, String message) {
         }
     }
 
-    /** The lock watch stopped the apply: it waited for a lock held by prepared transaction {@code holder}. */
+    /**
+     * The lock watch stopped the apply: it waited for a lock held by prepared transaction {@code holder}
+     * (null: the apply was cancelled while waiting, for a conflict the watch no longer tells).
+     */
     static ApplyFailure conflict(int self, String gid, String relation, String holder) {
         return new ApplyFailure(DEADLOCK, "[multimaster] node " + self + " could not apply transaction " + gid
-                + ": it waits for a lock" + (relation == null ? "" : " on relation " + relation) + " held by prepared transaction "
-                + holder + ", conflicting with a concurrent transaction; retry");
+                + ": it waits for a lock" + (relation == null ? "" : " on relation " + relation)
+                + (holder == null ? "" : " held by prepared transaction " + holder)
+                + ", conflicting with a concurrent transaction; retry");
     }
 
     CommitMessage vote(Gid gid) {

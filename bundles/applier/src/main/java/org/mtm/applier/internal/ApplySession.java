@@ -98,6 +98,8 @@ final class ApplySession implements AutoCloseable {
     private volatile String cancelledFor;
     /** Set just before this session is cancelled because its MTM- transaction was rolled back on its origin. */
     private volatile String abandoned;
+    /** Set by {@link #cancel()}: the receiver is closing this session; a cancelled statement is no conflict. */
+    private volatile boolean closing;
     /** The relation of the batch whose execution failed last in this transaction, for the no-vote's message. */
     private String failedRelation;
 
@@ -779,13 +781,22 @@ final class ApplySession implements AutoCloseable {
         }
     }
 
-    /** Cancels the running statement (from another thread): a lock wait ends now instead of at its bound. */
+    /**
+     * Cancels the running statement (from another thread) because the receiver stops or reconnects: a lock
+     * wait ends now instead of at its bound, and the apply does not take the cancellation for a conflict.
+     */
     void cancel() {
+        closing = true;
         try {
             connection.unwrap(PGConnection.class).cancelQuery();
         } catch (SQLException e) {
             // nothing running, or the connection is already gone
         }
+    }
+
+    /** True once {@link #cancel()} was called: the session is being closed. */
+    boolean closing() {
+        return closing;
     }
 
     /** Closes the connection's socket (from another thread); an open transaction is rolled back by the server. */

@@ -472,7 +472,9 @@ final class StreamApplier implements MessageApplier {
         if (session.failedRelation() != null) {
             relation = session.failedRelation(); // the wait was in the batch of an earlier statement
         }
-        boolean cancelled = "57014".equals(e.getSQLState()) && !stopping.getAsBoolean();
+        // a cancellation not from the receiver itself (closing, stopping) comes from deadlock prevention or the
+        // rollback of a transaction still applying: a conflict, never a reason to restart the stream
+        boolean cancelled = "57014".equals(e.getSQLState()) && !stopping.getAsBoolean() && !session.closing();
         if (cancelled && session.abandoned(t.gid)) {
             // rolled back on its origin meanwhile (its r is in the stream): nothing to vote on any more
             LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
@@ -482,8 +484,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);
-        boolean prevented = holder != null && cancelled;
-        if (!prevented && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean())) {
+        if (!cancelled && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean())) {
             throw e;
         }
         if (t.mtmGid == null) {
@@ -498,7 +499,8 @@ final class StreamApplier implements MessageApplier {
         session.rollback();
         session.forgetTargets(); // a statement may have failed on a stale local type name: look them up again
         t.failed = true;
-        ApplyFailure f = prevented ? ApplyFailure.conflict(self, t.gid, relation, holder)
+        ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder)
+                : cancelled ? ApplyFailure.conflict(self, t.gid, relation, null)
                 : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
         if (f.sqlState().startsWith("40")) {
             LOG.debug("node {}: voting ABORTED for {}: {}", self, t.gid, f.message());

@@ -165,6 +165,36 @@ public class ReplicationApplyTest {
         assertEquals("a conflict is a vote, never a receiver failure", 0, r.failures());
     }
 
+    /**
+     * A cancellation the receiver did not ask for (deadlock prevention's cancel landing a moment late, on the
+     * next transaction's lock wait; an administrator's pg_cancel_backend) is a conflict: a no-vote that the
+     * client retries, not a failure of the receiver and of everything it was applying.
+     */
+    @Test
+    public void aCancelledApplyVotesDownInsteadOfFailingTheReceiver() throws Exception {
+        createOnBoth("CREATE TABLE sc (id int PRIMARY KEY, n int)");
+        Receiver r = startReceiver(B, A, votes, 30_000);
+        seedOnA("sc", "INSERT INTO sc VALUES (1, 0)");
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM sc FOR UPDATE");
+            String gid = prepareOnA("UPDATE sc SET n = n + 1");
+            Await.until(WAIT, "the apply waits for the row", () -> NODES.count(B, "SELECT count(*) FROM pg_stat_activity"
+                    + " WHERE application_name = 'mtm_apply_1' AND wait_event_type = 'Lock'") == 1);
+            NODES.exec(B, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1'");
+            CommitMessage no = votes.await(Kind.ABORTED, gid, Duration.ofSeconds(5)).message();
+            assertEquals("40P01", no.sqlState());
+            NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
+            st.execute("ROLLBACK");
+        }
+        String next = prepareOnA("UPDATE sc SET n = n + 10");
+        votes.await(Kind.PREPARED, next, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        assertSameOnBoth("sc");
+        assertEquals("10", NODES.query(B, "SELECT n FROM sc"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
     // ---- DDL, TRUNCATE, column kinds, replica identity -------------------------------------------------
 
     private static void emit(Statement st, String prefix, byte[] content) throws SQLException {
