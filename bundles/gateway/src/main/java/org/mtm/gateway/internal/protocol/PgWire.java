@@ -196,6 +196,53 @@ public final class PgWire {
         return b;
     }
 
+    /** A Query message of the gateway's own (ASCII SQL). */
+    public static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf b = alloc.buffer(6 + sql.length());
+        b.writeByte(QUERY).writeInt(4 + sql.length() + 1);
+        b.writeCharSequence(sql, StandardCharsets.US_ASCII);
+        b.writeByte(0);
+        return b;
+    }
+
+    /**
+     * An ErrorResponse/NoticeResponse (whole message) with its position field ('P', 1-based characters of the
+     * query) moved back by {@code shift}: the error of a query the gateway sent with a prefix of its own.
+     */
+    public static ByteBuf shiftPosition(ByteBufAllocator alloc, ByteBuf msg, int shift) {
+        int limit = msg.readerIndex() + msg.readableBytes();
+        ByteBuf b = alloc.buffer(msg.readableBytes() + 8);
+        b.writeByte(msg.getByte(msg.readerIndex())).writeInt(0);
+        int i = msg.readerIndex() + 5;
+        while (i < limit) {
+            byte field = msg.getByte(i++);
+            if (field == 0) {
+                break;
+            }
+            int end = cstringEnd(msg, i, limit);
+            if (end < 0) {
+                break;
+            }
+            b.writeByte(field);
+            if (field == 'P') {
+                String v = msg.toString(i, end - i, StandardCharsets.US_ASCII);
+                int p;
+                try {
+                    p = Integer.parseInt(v);
+                } catch (NumberFormatException e) {
+                    p = -1;
+                }
+                b.writeCharSequence(p > shift ? Integer.toString(p - shift) : v, StandardCharsets.US_ASCII);
+            } else {
+                b.writeBytes(msg, i, end - i);
+            }
+            b.writeByte(0);
+            i = end + 1;
+        }
+        b.writeByte(0);
+        return fixLength(b, 0);
+    }
+
     public static ByteBuf cancelRequest(ByteBufAllocator alloc, int pid, int secret) {
         return alloc.buffer(16).writeInt(16).writeInt(CANCEL_REQUEST).writeInt(pid).writeInt(secret);
     }

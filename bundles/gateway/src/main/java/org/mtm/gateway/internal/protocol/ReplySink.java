@@ -19,6 +19,15 @@ public interface ReplySink {
         return false;
     }
 
+    /**
+     * Whether a reply of {@code type} is taken by the sink ({@link #message}) rather than relayed; asked when its
+     * header is read (possibly more than once for one message), so it must not change the sink's state. A
+     * client-visible sink may take some types (a gateway-answered part of a client's Query).
+     */
+    default boolean captures(byte type) {
+        return !clientVisible();
+    }
+
     /** For client-visible sinks: whether the ReadyForQuery also goes to the client. */
     default boolean forwardsReady() {
         return false;

@@ -106,6 +106,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private String database = "";
     private String applicationName = "";
     private boolean standardStrings = true;
+    /** client_encoding is UTF8: error positions count characters, not bytes, of a query. */
+    private boolean utf8 = true;
     private int backendPid;
     private int backendSecret;
     private boolean keyIssued;
@@ -126,6 +128,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean txTemporary;
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
+    /**
+     * COMMITs of read-only wrapped transactions still on their way: their replies are the gateway's and the
+     * status after them is known ('I'), so the next request need not wait for them.
+     */
+    private int unawaitedCommits;
 
     private boolean extendedSinceSync;
     /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
@@ -631,7 +638,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         // statements that cannot write do not decide whether the batch is wrapped: a later one may
         if (host.wrapAutocommit() && !batchDecided && (kind != StatementKind.OTHER || reach.mayWriteReplicated())) {
-            if (replies.pendingReady() > 0) {
+            if (replies.pendingReady() > unawaitedCommits) {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 flushClientRun();
                 suspend();
@@ -903,8 +910,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 boolean async = type == PgWire.NOTICE_RESPONSE || type == PgWire.NOTIFICATION_RESPONSE
                         || type == PgWire.PARAMETER_STATUS;
                 ReplySink sink = replies.headSink();
-                boolean captured = sink != null && !sink.clientVisible()
-                        && type != PgWire.NOTIFICATION_RESPONSE && type != PgWire.PARAMETER_STATUS;
+                boolean captured = sink != null && type != PgWire.NOTIFICATION_RESPONSE
+                        && type != PgWire.PARAMETER_STATUS && sink.captures(type);
                 boolean whole = captured || type == PgWire.READY_FOR_QUERY || type == PgWire.PARAMETER_STATUS
                         || type == PgWire.BACKEND_KEY_DATA || type == PgWire.ERROR_RESPONSE
                         || type == PgWire.COPY_IN_RESPONSE;
@@ -1023,6 +1030,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             info = null;
         } else if (name.equals("standard_conforming_strings")) {
             standardStrings = "on".equals(PgWire.cstring(in, nameEnd + 1, limit));
+        } else if (name.equals("client_encoding")) {
+            utf8 = "UTF8".equalsIgnoreCase(PgWire.cstring(in, nameEnd + 1, limit));
         }
     }
 
@@ -1170,10 +1179,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
             emulated |= open;
             boolean hold = specialFollows || emulated;
-            CompletableFuture<QueryResult> begin = open ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
+            if (open && !specialFollows && !copies(next, j)) {
+                // the usual autocommit statement: BEGIN and the statements in one Query, the quick query after it
+                CompletableFuture<Ready> wrapped = sendWrapped(next, j);
+                next = j;
+                return wrapped.thenCompose(ready -> afterPiece(ready, true));
+            }
+            // the client's simple Query drops its unnamed statement anyway: the gateway's own may be simple Queries
+            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
             CompletableFuture<Ready> piece = sendPiece(next, j, hold);
             if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchQuick(); // (not behind a COPY: the backend would read it as copy data)
+                prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
@@ -1198,7 +1214,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             if (block) {
-                return implicitCommit().thenRun(Session.this::readyToClient);
+                return implicitCommit(true).thenRun(Session.this::readyToClient);
             }
             readyToClient();
             return done();
@@ -1208,7 +1224,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private CompletableFuture<Void> endQueryAfterError() {
             boolean block = emulated;
             emulated = false;
-            return (block && txStatus != 'I' ? exchange("ROLLBACK").thenApply(r -> (Void) null) : done())
+            return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
 
@@ -1270,7 +1286,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int j = next - 1;
             boolean open = txStatus == 'I';
             emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? exchange("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
             CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
                     DdlMessages.emitParams(body, st.replication().relations()));
@@ -1287,7 +1303,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     exchange(DdlMessages.END_SQL);
                 }
                 if (next >= sts.size() && emulated) {
-                    prefetchQuick();
+                    prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, hold));
             });
@@ -1302,6 +1318,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
 
+        /** Characters of the query text before byte {@code end}: how far a piece's error positions move. */
+        private int characters(int end) {
+            if (!utf8) {
+                return end;
+            }
+            int n = 0;
+            for (int i = 0; i < end; i++) {
+                n += (text.getByte(text.readerIndex() + i) & 0xC0) == 0x80 ? 0 : 1;
+            }
+            return n;
+        }
+
         private byte[] bytes(int from, int length) {
             byte[] b = new byte[length];
             text.getBytes(text.readerIndex() + from, b);
@@ -1312,6 +1340,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return sendPiece(first, end, hold, true);
         }
 
+        /**
+         * Statements {@code [first, end)} as {@code BEGIN;<statements>}, then the footprint's quick query: two
+         * messages for the backend instead of three. BEGIN's reply is taken out and error positions are moved
+         * back over the prefix, so the client sees what its own Query would have produced. (The quick query is
+         * not appended to the same Query: after a client text that ends inside a statement PostgreSQL would
+         * report a different syntax error.)
+         */
+        private CompletableFuture<Ready> sendWrapped(int first, int end) {
+            noteStatements(sts, first, end);
+            int from = sts.get(first).start();
+            int to = sts.get(end - 1).end();
+            WrappedQuery sink = new WrappedQuery(WRAP_PREFIX.length() - characters(from));
+            replies.add(ReplyQueue.QUERY, sink);
+            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from));
+            q.writeByte(PgWire.QUERY).writeInt(0);
+            q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
+            q.writeBytes(text, text.readerIndex() + from, to - from);
+            q.writeByte(0);
+            q.setInt(1, q.writerIndex() - 1);
+            toBackend(q);
+            emulated = true;
+            prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
+            return sink.ready;
+        }
+
         private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
             if (note) {
                 noteStatements(sts, first, end);
@@ -1319,7 +1372,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int from = sts.get(first).start();
             int to = sts.get(end - 1).end();
             CompletableFuture<Ready> f = new CompletableFuture<>();
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold));
+            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from)));
             toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
             flushBackend();
             return f;
@@ -1339,11 +1392,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         txDdl |= r.ok();
         txReplicates |= r.ok();
         return r.ok();
-    }
-
-    /** Sends the footprint's quick query after what is queued (no wait): the commit that follows reads it. */
-    private void prefetchQuick() {
-        prefetchedQuick = exchange(Footprint.QUICK_SQL);
     }
 
     /** Extended-protocol Execute of an intercepted statement (or any statement the node refuses now). */
@@ -1468,7 +1516,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * transaction without an xid cannot fail (SERIALIZABLE excepted), and the client's next request queues
      * behind it on the same connection.
      */
-    private CompletableFuture<Void> implicitCommit() {
+    private CompletableFuture<Void> implicitCommit(boolean simpleQuery) {
         CompletableFuture<QueryResult> quick = prefetchedQuick;
         prefetchedQuick = null;
         if (txStatus == 'T') {
@@ -1477,7 +1525,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             return quick.handle((r, failure) -> failure == null && r.ok() ? Footprint.Quick.of(r) : null).thenCompose(q -> {
                 if (q != null && q.xid() == null && !q.serializable() && txStatus == 'T') {
-                    exchange("COMMIT").whenComplete((r, failure) -> {
+                    unawaitedCommits++;
+                    (simpleQuery ? exchangeSimple("COMMIT") : exchange("COMMIT")).whenComplete((r, failure) -> {
+                        unawaitedCommits--;
                         if (failure == null && !r.ok()) {
                             LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
                         }
@@ -1569,6 +1619,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Brings the backend to a Sync point: all earlier replies have reached the client. */
     private CompletableFuture<Ready> syncBackend() {
         if (!extendedSinceSync) {
+            if (replies.size() == unawaitedCommits) {
+                return CompletableFuture.completedFuture(new Ready(txStatus, false)); // only those COMMITs pending
+            }
             return whenIdle().thenApply(v -> new Ready(txStatus, false));
         }
         extendedSinceSync = false;
@@ -1582,6 +1635,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Runs one statement of the gateway's own on the backend (must be at a Sync point). */
     private CompletableFuture<QueryResult> exchange(String sql) {
         return exchange(sql, List.of());
+    }
+
+    /**
+     * {@link #exchange(String)} as a simple Query: fewer messages for the backend, but it drops the unnamed
+     * statement and portal — only for the moments a client's simple Query would drop them anyway.
+     */
+    private CompletableFuture<QueryResult> exchangeSimple(String sql) {
+        if (phase == Phase.CLOSED || backend == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
+        }
+        OwnStatement sink = new OwnStatement();
+        replies.add(ReplyQueue.OWN_SYNCED, sink);
+        toBackend(PgWire.query(client.alloc(), sql));
+        flushBackend();
+        gatewayStatements++;
+        return sink.result.whenComplete((r, e) -> gatewayStatements--);
     }
 
     /** {@link #exchange(String)} with text parameters in the client's encoding. */
@@ -1612,7 +1681,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         while (replies.isEmpty() && !idleWaiters.isEmpty()) {
             idleWaiters.poll().run();
         }
-        while (!readyWaiters.isEmpty() && replies.pendingReady() == 0) {
+        while (!readyWaiters.isEmpty() && replies.pendingReady() <= unawaitedCommits) {
             readyWaiters.poll().run();
         }
     }
@@ -1683,18 +1752,36 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** Client-visible entry whose ReadyForQuery the gateway wants to see (and usually hold back). */
-    private static final class HeldReady implements ReplySink {
+    private final class HeldReady implements ReplySink {
         private final CompletableFuture<Ready> result;
         private final boolean forward;
+        /** Characters of the client's query before this piece: its errors' positions move forward by these. */
+        private final int offset;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
+            this(result, forward, 0);
+        }
+
+        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset) {
             this.result = result;
             this.forward = forward;
+            this.offset = offset;
         }
 
         @Override
         public boolean clientVisible() {
             return true;
+        }
+
+        @Override
+        public boolean captures(byte type) {
+            return offset > 0 && type == PgWire.ERROR_RESPONSE;
+        }
+
+        @Override
+        public void message(byte type, ByteBuf message) {
+            errorSinceReady = true;
+            toClient(PgWire.shiftPosition(client.alloc(), message, -offset));
         }
 
         @Override
@@ -1729,6 +1816,54 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 errorSinceReady = true;
                 toClient(message.retainedSlice());
             }
+        }
+    }
+
+    private static final String WRAP_PREFIX = "BEGIN;";
+
+    /**
+     * The reply of {@code BEGIN;<client statements>}: BEGIN's CommandComplete is taken out, the client's
+     * statements' replies pass (an error's position moved back over the prefix), ReadyForQuery is held.
+     */
+    private final class WrappedQuery implements ReplySink {
+        final CompletableFuture<Ready> ready = new CompletableFuture<>();
+        private final int shift;
+        private boolean begun;
+
+        WrappedQuery(int shift) {
+            this.shift = shift;
+        }
+
+        @Override
+        public boolean clientVisible() {
+            return true;
+        }
+
+        @Override
+        public boolean captures(byte type) {
+            return begun ? type == PgWire.ERROR_RESPONSE : type == PgWire.COMMAND_COMPLETE || type == PgWire.ERROR_RESPONSE;
+        }
+
+        @Override
+        public void message(byte type, ByteBuf message) {
+            if (!begun) {
+                begun = true; // BEGIN's CommandComplete (BEGIN does not fail: the backend was idle)
+                if (type == PgWire.COMMAND_COMPLETE) {
+                    return;
+                }
+            }
+            errorSinceReady = true;
+            toClient(PgWire.shiftPosition(client.alloc(), message, shift));
+        }
+
+        @Override
+        public void ready(char status, boolean errorSeen) {
+            ready.complete(new Ready(status, errorSeen));
+        }
+
+        @Override
+        public void dropped() {
+            ready.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
     }
 
@@ -1788,7 +1923,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ready(char status, boolean errorSeen) {
-            implicitCommit().thenRun(Session.this::readyToClient).whenComplete((v, failure) -> {
+            implicitCommit(false).thenRun(Session.this::readyToClient).whenComplete((v, failure) -> {
                 ownWork--;
                 finishOwnWork(failure);
             });
