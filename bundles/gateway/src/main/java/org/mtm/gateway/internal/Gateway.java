@@ -248,7 +248,7 @@ public final class Gateway {
         server = s;
         advertised = new Endpoint(advertisedHost(), bound.port());
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {})", bound,
-                database.endpoint(), advertised, settings.wrap() ? "on" : "off");
+                database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off");
         scheduleAdvertisement(0);
     }
 

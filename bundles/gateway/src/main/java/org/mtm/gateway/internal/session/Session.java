@@ -636,8 +636,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             });
             return;
         }
-        // statements that cannot write do not decide whether the batch is wrapped: a later one may
-        if (host.wrapAutocommit() && !batchDecided && (kind != StatementKind.OTHER || reach.mayWriteReplicated())) {
+        // statements that cannot write do not decide whether the batch is wrapped: a later one may; global DDL
+        // of an initialised cluster always commits through the cluster, wrapping configured or not
+        boolean decides = host.wrapAutocommit() ? kind != StatementKind.OTHER || reach.mayWriteReplicated()
+                : reach == Reach.GLOBAL_DDL && host.clusterInitialised();
+        if (decides && !batchDecided) {
             if (replies.pendingReady() > unawaitedCommits) {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 flushClientRun();

@@ -41,10 +41,16 @@ public class DdlThroughGatewayTest {
                 DECIDED.add(gid);
                 return CompletableFuture.completedFuture(null);
             }));
+    /** gateway.autocommit_wrap = false: autocommit DML commits locally, DDL still through the cluster. */
+    private static final TestGateway UNWRAPPED = new TestGateway(PG, false).initialised(true)
+            .committer(new TwoPhaseCommitter(() -> 1, () -> 5, (gid, tx) -> {
+                DECIDED.add(gid);
+                return CompletableFuture.completedFuture(null);
+            }));
     private static final WalChanges WAL = new WalChanges(PG);
 
     @ClassRule
-    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW).around(UNWRAPPED);
 
     @BeforeClass
     public static void slot() throws SQLException {
@@ -384,6 +390,31 @@ public class DdlThroughGatewayTest {
                 "M mtm.ddl CREATE INDEX j_a ON j (a)" + PATH, "M mtm.ddl_end"), WAL.messages());
         assertEquals(4, DECIDED.size());
         assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname = 'k'"));
+    }
+
+    @Test
+    public void withoutWrappingDdlStillCommitsThroughTheCluster() throws Exception {
+        try (Connection c = TestPostgres.connect(UNWRAPPED.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE nw1 (a int)"); // extended protocol
+            st.executeUpdate("INSERT INTO nw1 VALUES (1)"); // committed on this node only
+            try (Statement simple = TestPostgres.connect(UNWRAPPED.endpoint(), props("preferQueryMode", "simple"))
+                    .createStatement()) {
+                simple.execute("CREATE TABLE nw2 (a int); INSERT INTO nw2 VALUES (1)");
+                simple.getConnection().close();
+            }
+        }
+        assertEquals(2, DECIDED.size());
+        assertEquals(List.of("b", "M mtm.ddl CREATE TABLE nw1 (a int)" + PATH, "M mtm.ddl_end", "P", "K",
+                "B", "I nw1", "C",
+                "b", "M mtm.ddl CREATE TABLE nw2 (a int)" + PATH, "M mtm.ddl_end", "I nw2", "P", "K"), WAL.take());
+    }
+
+    private static Properties props(String... kv) {
+        Properties p = new Properties();
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
+        return p;
     }
 
     @Test
