@@ -11,6 +11,9 @@ import org.mtm.api.RefereeGrants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,17 +21,29 @@ import org.slf4j.LoggerFactory;
  * The referee's decision, kept in its own PostgreSQL ({@code mtm.referee_decision}) so that it survives
  * restarts of the referee; decisions are made under a row lock so two applicants cannot both win.
  */
-@Component(immediate = true, service = RefereeGrants.class)
+@Component(immediate = true, service = RefereeGrants.class, configurationPid = "org.mtm.referee")
+@Designate(ocd = RefereeGrantStore.Config.class)
 public final class RefereeGrantStore implements RefereeGrants {
+
+    /** PID {@code org.mtm.referee}: settings of the referee role. */
+    @ObjectClassDefinition(name = "mtm referee", description = "The referee of a 2+1 cluster")
+    public @interface Config {
+        @AttributeDefinition(description = "Longest wait, in ms, for another grant decision in progress; then the"
+            + " request fails and the data node asks again")
+        int decision__timeout() default 5000;
+    }
+
 
     private static final Logger LOG = LoggerFactory.getLogger(RefereeGrantStore.class);
     private static final String KEY = "winner";
 
     private final LocalDatabase database;
+    private final int decisionTimeoutMs;
 
     @Activate
-    public RefereeGrantStore(@Reference(name = "database") LocalDatabase database) throws SQLException {
+    public RefereeGrantStore(@Reference(name = "database") LocalDatabase database, Config config) throws SQLException {
         this.database = database;
+        this.decisionTimeoutMs = Math.max(1, config.decision__timeout());
         try (Connection c = database.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS mtm");
             st.execute("CREATE TABLE IF NOT EXISTS mtm.referee_decision (key text PRIMARY KEY,"
@@ -41,9 +56,7 @@ public final class RefereeGrantStore implements RefereeGrants {
         try (Connection c = database.connect()) {
             c.setAutoCommit(false);
             // Serialise deciders: the advisory lock stands in for the row lock when no row exists yet.
-            try (Statement st = c.createStatement()) {
-                st.execute("SELECT pg_advisory_xact_lock(hashtext('mtm.referee_decision'))");
-            }
+            lockDecisions(c);
             Optional<Grant> held = read(c);
             Optional<Grant> decided = GrantRules.decide(held, node, generation);
             if (decided.isEmpty()) {
@@ -70,9 +83,7 @@ public final class RefereeGrantStore implements RefereeGrants {
     public void clear(int node, long fullGeneration) throws SQLException {
         try (Connection c = database.connect()) {
             c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.execute("SELECT pg_advisory_xact_lock(hashtext('mtm.referee_decision'))");
-            }
+            lockDecisions(c);
             Optional<Grant> held = read(c);
             if (held.isPresent() && GrantRules.cleared(held.get(), node, fullGeneration)) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM mtm.referee_decision WHERE key = ?")) {
@@ -90,6 +101,14 @@ public final class RefereeGrantStore implements RefereeGrants {
     public Optional<Grant> current() throws SQLException {
         try (Connection c = database.connect()) {
             return read(c);
+        }
+    }
+
+    /** Serialises deciders for at most decision_timeout; a longer wait fails with 55P03 (lock_not_available). */
+    private void lockDecisions(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL lock_timeout = " + decisionTimeoutMs);
+            st.execute("SELECT pg_advisory_xact_lock(hashtext('mtm.referee_decision'))");
         }
     }
 

@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,14 +24,15 @@ import org.slf4j.LoggerFactory;
  * configured node id as increment and restarts at the next value of this node's residue.
  */
 @Component(immediate = true, service = SequenceAllocator.class, configurationPid = "org.mtm.multimaster")
+@Designate(ocd = StrideSequenceAllocator.Config.class)
 public final class StrideSequenceAllocator implements SequenceAllocator {
 
     private static final Logger LOG = LoggerFactory.getLogger(StrideSequenceAllocator.class);
 
     /** The part of {@code org.mtm.multimaster} this component reads. */
-    @ObjectClassDefinition
+    @ObjectClassDefinition(name = "mtm sequences", description = "How sequences avoid collisions across nodes (org.mtm.multimaster)")
     public @interface Config {
-        @AttributeDefinition
+        @AttributeDefinition(description = "false: node stride (node id + k * max node id); true: also monotonic across the cluster")
         boolean monotonic__sequences() default false;
     }
 
