@@ -234,6 +234,11 @@ public abstract class MtmRoleTestSupport {
 
     /** Attributes of the node MBean read through Karaf's RMI JMX connector, as an operator's tool would. */
     protected Map<String, Object> readNodeMBeanRemotely(String... attributes) throws Exception {
+        return readMBeanRemotely("org.mtm:type=Node", attributes);
+    }
+
+    /** Attributes of the one MBean matching {@code pattern}, read through Karaf's RMI JMX connector. */
+    protected Map<String, Object> readMBeanRemotely(String pattern, String... attributes) throws Exception {
         Dictionary<String, Object> management = configurationAdmin.getConfiguration("org.apache.karaf.management", null).getProperties();
         String url = "service:jmx:rmi://127.0.0.1:" + management.get("rmiServerPort") + "/jndi/rmi://127.0.0.1:"
             + management.get("rmiRegistryPort") + "/karaf-root";
@@ -243,8 +248,9 @@ public abstract class MtmRoleTestSupport {
         try (JMXConnector connector = await("JMX connector " + url, Duration.ofSeconds(30),
                 () -> JMXConnectorFactory.connect(new JMXServiceURL(url), environment), c -> true)) {
             MBeanServerConnection connection = connector.getMBeanServerConnection();
-            ObjectName name = new ObjectName("org.mtm:type=Node");
-            assertFalse("org.mtm:type=Node registered", connection.queryNames(name, null).isEmpty());
+            java.util.Set<ObjectName> names = connection.queryNames(new ObjectName(pattern), null);
+            assertEquals(pattern + " registered once: " + names, 1, names.size());
+            ObjectName name = names.iterator().next();
             Map<String, Object> values = new LinkedHashMap<>();
             for (String attribute : attributes) {
                 values.put(attribute, connection.getAttribute(name, attribute));

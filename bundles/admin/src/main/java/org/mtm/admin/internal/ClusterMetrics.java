@@ -1,0 +1,82 @@
+package org.mtm.admin.internal;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.jmx.JmxReporter;
+import java.util.Hashtable;
+import org.mtm.api.ClusterState;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.StatusReport;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The node's Dropwizard metrics, reported over JMX (domain {@code org.mtm.metrics} by default) and
+ * offered to other bundles as a {@link MetricRegistry} service so that they can add their own.
+ * Cluster gauges read the live {@link ClusterState}; on a referee they read 0.
+ */
+@Component(immediate = true, service = {}, configurationPid = "org.mtm.admin")
+@Designate(ocd = ClusterMetrics.Config.class)
+public final class ClusterMetrics {
+
+    /** PID {@code org.mtm.admin}: how the node reports itself. */
+    @ObjectClassDefinition(name = "mtm admin", description = "Monitoring surfaces of this node")
+    public @interface Config {
+        @AttributeDefinition(description = "JMX domain of the Dropwizard metrics")
+        String metrics_jmx_domain() default "org.mtm.metrics";
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ClusterState clusterState;
+
+    private final MetricRegistry registry = new MetricRegistry();
+    private final JmxReporter reporter;
+    private final ServiceRegistration<MetricRegistry> registration;
+
+    @Activate
+    public ClusterMetrics(Config config, BundleContext context) {
+        registry.register("cluster.online", (Gauge<Integer>) () -> report(r -> r.status() == NodeStatus.ONLINE ? 1 : 0));
+        registry.register("cluster.generation", (Gauge<Long>) () -> {
+            ClusterState s = clusterState;
+            return s == null ? 0L : s.currentGeneration().num();
+        });
+        registry.register("cluster.connected", (Gauge<Integer>) () -> report(r -> r.connected().size()));
+        registry.register("cluster.members_online", (Gauge<Integer>) () -> report(r -> r.genMembersOnline().size()));
+        reporter = JmxReporter.forRegistry(registry).inDomain(config.metrics_jmx_domain()).build();
+        reporter.start();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Constants.SERVICE_DESCRIPTION, "mtm node metrics");
+        registration = context.registerService(MetricRegistry.class, registry, props);
+    }
+
+    private int report(java.util.function.ToIntFunction<StatusReport> f) {
+        ClusterState s = clusterState;
+        return s == null ? 0 : f.applyAsInt(s.statusReport());
+    }
+
+    @Deactivate
+    void deactivate() {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException alreadyGone) {
+            // the framework withdrew it with the stopping bundle
+        }
+        reporter.stop();
+    }
+
+    MetricRegistry registry() {
+        return registry;
+    }
+}
