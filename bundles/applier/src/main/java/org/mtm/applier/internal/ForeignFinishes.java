@@ -25,6 +25,8 @@ import org.mtm.api.Gid;
  *     it is run; that is safe, since the peer finished it only after its origin did, and a concurrent finish
  *     of the same gid by the origin's receiver is waited out ({@link ApplySession#commitPrepared}).</li>
  * </ul>
+ * This holds for normal mode, where every peer's own stream is received. Recovery from a single donor (all
+ * origins through one stream, not built yet) must run every finish of that stream instead.
  */
 final class ForeignFinishes {
     /** Skipped xids remembered at most; the oldest are forgotten first (their finish normally came long ago). */
