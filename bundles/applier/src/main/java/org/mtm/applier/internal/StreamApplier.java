@@ -137,7 +137,7 @@ final class StreamApplier implements MessageApplier {
      * @param recordable the progress a unit ending at the given LSN may record with its PREPARE/COMMIT
      *                   (itself when applied serially; the watermark on a parallel worker)
      * @param foreign    the stream's record of finishes that belong to other streams (shared with the
-     *                   dispatcher of a {@link ParallelApplier}, which skips most of them itself)
+     *                   dispatcher of a {@link ParallelApplier}, which records the prepares it skips)
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
                   LongSupplier currentGeneration, LongUnaryOperator recordable, ForeignFinishes foreign) {
@@ -190,11 +190,11 @@ final class StreamApplier implements MessageApplier {
         switch (message.type()) {
             case 'B' -> {
                 Begin b = (Begin) message;
-                open(new RemoteTransaction(null, b.finalLsn(), b.xid()));
+                open(new RemoteTransaction(null, b.finalLsn()));
             }
             case 'b' -> {
                 BeginPrepare b = (BeginPrepare) message;
-                open(new RemoteTransaction(b.gid(), b.endLsn(), b.xid()));
+                open(new RemoteTransaction(b.gid(), b.endLsn()));
                 refuseOlderGeneration(txn);
             }
             case 'O' -> current(message).fromElsewhere = true;
@@ -549,18 +549,16 @@ final class StreamApplier implements MessageApplier {
         final String gid;
         final Gid mtmGid;
         final long lsn;
-        final long xid;
         boolean fromElsewhere;
         boolean begun;
         boolean alreadyPrepared;
         boolean inDdl;
         boolean failed;
 
-        RemoteTransaction(String gid, long lsn, long xid) {
+        RemoteTransaction(String gid, long lsn) {
             this.gid = gid;
             this.mtmGid = gid == null ? null : mtmGid(gid);
             this.lsn = lsn;
-            this.xid = xid;
         }
 
         boolean skipsChanges() {
