@@ -1,6 +1,11 @@
 package org.mtm.itests.harness;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,10 +61,30 @@ public final class LocalCluster implements AutoCloseable {
             }
             nodes.forEach(KarafNode::start);
             parallel(nodes, node -> node.awaitReady(BOOT));
+            parallel(nodes, LocalCluster::awaitGateway);
             return cluster;
         } catch (RuntimeException | Error e) {
             cluster.close();
             throw e;
+        }
+    }
+
+    /** The node's gateway accepts connections (it starts with the local database, after the console). */
+    static void awaitGateway(KarafNode node) {
+        try {
+            Poll.until(node.name() + ": gateway on port " + node.gatewayPort(), Duration.ofSeconds(60), Duration.ofMillis(250),
+                () -> accepts(node.gatewayPort()));
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n--- last lines of " + node.name() + "'s karaf.log:\n" + node.logTail(40), e);
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -151,13 +176,29 @@ public final class LocalCluster implements AutoCloseable {
         return text.toString();
     }
 
-    /** Stops every node at once (their PostgreSQL servers with them) and deletes the data directories; logs stay. */
+    /**
+     * Stops every node at once (their PostgreSQL servers with them) and deletes the data directories; karaf.log
+     * stays, and each server's log is kept as {@code postgresql.log} in the node's folder.
+     */
     @Override
     public void close() {
         try {
             parallel(nodes, KarafNode::close);
         } finally {
+            nodes.forEach(LocalCluster::keepServerLog);
             KarafNode.deletePostgresRoot(postgresRoot);
+        }
+    }
+
+    /** Copies the managed server's log next to karaf.log before the data directory goes. */
+    private static void keepServerLog(KarafNode node) {
+        Path log = node.datadir().resolve("log/postgresql.log");
+        try {
+            if (Files.isReadable(log)) {
+                Files.copy(log, node.home().resolve("postgresql.log"), StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            System.err.println("cannot keep " + log + ": " + e);
         }
     }
 

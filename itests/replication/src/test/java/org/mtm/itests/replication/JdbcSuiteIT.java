@@ -12,6 +12,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,6 +34,8 @@ import org.postgresql.copy.CopyManager;
 public class JdbcSuiteIT {
     private static final String WHO = "JdbcSuiteIT";
     private static final List<String> TABLES = List.of("auto", "tx", "batch", "prep_one", "prep_default", "sp", "big", "copy");
+    /** A commit on an idle 3-node cluster takes milliseconds; this bound only separates "slow" from "hangs". */
+    private static final Duration COMMIT_BOUND = Duration.ofSeconds(20);
     private static TestCluster cluster;
 
     @BeforeClass
@@ -270,6 +273,26 @@ public class JdbcSuiteIT {
             c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT id, val, n FROM jdbc_copy WHERE id <= " + rows
                 + " ORDER BY id) TO STDOUT", out);
             assertEquals(data.toString(), out.toString());
+        }
+    }
+
+    @Test
+    public void transactionsWithAnXidButNoRowChangeCommitPromptly() throws SQLException {
+        // SELECT ... FOR UPDATE, nextval(): the transaction gets an xid, but logical decoding carries nothing of it
+        Sql.execute(cluster.gateway(1), "CREATE SEQUENCE jdbc_ids");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE jdbc_locked (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO jdbc_locked VALUES (1)");
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            Bounded.within(COMMIT_BOUND, "BEGIN; SELECT ... FOR UPDATE; COMMIT", c, () -> {
+                st.executeQuery("SELECT id FROM jdbc_locked WHERE id = 1 FOR UPDATE").close();
+                c.commit();
+                return null;
+            });
+            c.setAutoCommit(true);
+            String id = Bounded.within(COMMIT_BOUND, "autocommit SELECT nextval('jdbc_ids')", c,
+                () -> Sql.scalar(c, "SELECT nextval('jdbc_ids')"));
+            assertTrue("a sequence value: " + id, Long.parseLong(id) > 0);
         }
     }
 

@@ -1,0 +1,318 @@
+package org.mtm.itests.replication;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+import org.mtm.itests.harness.ClusterInvariants;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.PgTools;
+import org.mtm.itests.harness.Sql;
+
+/**
+ * DDL through the gateways (DESIGN §2 "DDL", manual F.31.6.1): global statements run once on every node inside the
+ * same distributed transaction — also inside multi-statement queries, and with the session's search_path and role;
+ * local-only statements, temporary and unlogged tables stay on their node; statements the cluster cannot run get a
+ * clear error; TRUNCATE and mtm.make_table_local are cluster-wide. Every check looks at each node's own PostgreSQL
+ * right after the statement returned (commits are synchronous), and the class ends with the cluster invariants.
+ */
+public class DdlIT {
+    private static final String WHO = "DdlIT";
+    private static final Duration PSQL = Duration.ofSeconds(60);
+    /** A commit on an idle 3-node cluster takes milliseconds; this bound only separates "slow" from "hangs". */
+    private static final Duration COMMIT_BOUND = Duration.ofSeconds(20);
+    private static TestCluster cluster;
+
+    @BeforeClass
+    public static void cluster() {
+        cluster = TestCluster.initialised("ddl");
+    }
+
+    @AfterClass
+    public static void invariants() {
+        if (cluster != null) {
+            cluster.checkInvariantsAndClose();
+        }
+    }
+
+    @Test
+    public void multiStatementSimpleQueryMixingDdlAndDml() throws SQLException {
+        // one simple Query message: psql -c sends it as is
+        String query = "CREATE TABLE ms (id int PRIMARY KEY, v text); INSERT INTO ms VALUES (1, 'a'), (2, 'b'); "
+            + "ALTER TABLE ms ADD COLUMN w int DEFAULT 7; UPDATE ms SET w = w + id; "
+            + "CREATE TABLE ms_copy AS SELECT g AS id, 'g' || g AS v FROM generate_series(1, 10) g; "
+            + "CREATE INDEX ms_v ON ms (v); INSERT INTO ms (id, v) VALUES (3, 'c')";
+        PgTools.Result r = PgTools.psql(cluster.gateway(2), null, PSQL, "-c", query);
+        assertTrue("multi-statement query through gateway 2: " + r, r.ok());
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            assertEquals("ms rows on node" + id, "1:a:8,2:b:9,3:c:7",
+                Sql.scalar(port, "SELECT string_agg(id || ':' || v || ':' || w, ',' ORDER BY id) FROM ms"));
+            // CREATE TABLE AS ran once per node and its rows were not applied again on top
+            assertEquals("ms_copy rows on node" + id, "10", Sql.scalar(port, "SELECT count(*) FROM ms_copy"));
+            assertEquals("columns of ms on node" + id, "id,v,w", Sql.scalar(port,
+                "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'ms'::regclass AND attnum > 0 AND NOT attisdropped"));
+            assertEquals("index ms_v on node" + id, "1", Sql.scalar(port, "SELECT count(*) FROM pg_indexes WHERE indexname = 'ms_v'"));
+        }
+
+        // the same through pgjdbc, which sends the statements of one string as a pipeline of extended-protocol messages
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE ms_jdbc (id int PRIMARY KEY); INSERT INTO ms_jdbc SELECT generate_series(1, 5); "
+                + "ALTER TABLE ms_jdbc ADD COLUMN flag boolean DEFAULT true; DELETE FROM ms_jdbc WHERE id = 5");
+        }
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            assertEquals("ms_jdbc on node" + id, "4:4", Sql.scalar(cluster.postgres(id),
+                "SELECT count(*) || ':' || count(*) FILTER (WHERE flag) FROM ms_jdbc"));
+        }
+    }
+
+    @Test
+    public void ddlRolledBackIsNowhere() throws SQLException {
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("CREATE TABLE never_created (id int PRIMARY KEY)");
+            st.execute("INSERT INTO never_created VALUES (1)");
+            c.rollback();
+            c.setAutoCommit(true);
+        }
+        assertEverywhere("to_regclass('never_created') IS NULL", "t");
+    }
+
+    @Test
+    public void sessionSearchPathAndRoleHonouredOnPeers() throws SQLException {
+        // a role made through the gateway exists on every node (global DDL)
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE ROLE app_owner NOLOGIN");
+            st.execute("CREATE SCHEMA app");
+            st.execute("GRANT USAGE, CREATE ON SCHEMA app TO app_owner");
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner')", "1");
+
+        // psql session on gateway 3: unqualified names resolved with the session's search_path, objects owned by the set role
+        String script = "SET search_path = app, public;\n"
+            + "CREATE TABLE items (id int PRIMARY KEY, name text);\n"
+            + "INSERT INTO items VALUES (1, 'first');\n"
+            + "SET ROLE app_owner;\n"
+            + "CREATE TABLE owned (id int PRIMARY KEY);\n"
+            + "INSERT INTO owned VALUES (42);\n"
+            + "BEGIN;\n"
+            + "SET LOCAL search_path = public;\n"
+            + "RESET ROLE;\n"
+            + "CREATE TABLE in_public (id int PRIMARY KEY);\n"
+            + "COMMIT;\n";
+        PgTools.Result r = PgTools.psql(cluster.gateway(3), script, PSQL);
+        assertTrue("session script through gateway 3: " + r, r.ok());
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            assertEquals("app.items on node" + id, "1:first", Sql.scalar(port, "SELECT string_agg(id || ':' || name, ',') FROM app.items"));
+            assertEquals("no public.items on node" + id, "t", Sql.scalar(port, "SELECT to_regclass('public.items') IS NULL"));
+            assertEquals("owner of app.owned on node" + id, "app_owner",
+                Sql.scalar(port, "SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = 'owned'"));
+            assertEquals("app.owned rows on node" + id, "42", Sql.scalar(port, "SELECT string_agg(id::text, ',') FROM app.owned"));
+            assertEquals("owner of public.in_public on node" + id, KarafNode.DATABASE_USER,
+                Sql.scalar(port, "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'in_public'"));
+            assertEquals("no app.in_public on node" + id, "t", Sql.scalar(port, "SELECT to_regclass('app.in_public') IS NULL"));
+        }
+    }
+
+    @Test
+    public void alterTableAddColumnWithDefaultCreateIndexDropTable() throws SQLException {
+        try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE evolving (id int PRIMARY KEY, v text)");
+            st.execute("INSERT INTO evolving SELECT g, 'v' || g FROM generate_series(1, 100) g");
+            st.execute("ALTER TABLE evolving ADD COLUMN status text NOT NULL DEFAULT 'new'");
+            st.execute("CREATE INDEX evolving_status ON evolving (status)");
+            st.execute("CREATE UNIQUE INDEX evolving_v ON evolving (v)");
+        }
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO evolving (id, v) VALUES (101, 'v101')");
+            st.execute("UPDATE evolving SET status = 'old' WHERE id <= 10");
+        }
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            assertEquals("status counts on node" + id, "new:91,old:10",
+                Sql.scalar(port, "SELECT string_agg(status || ':' || n, ',' ORDER BY status) FROM (SELECT status, count(*) n FROM evolving GROUP BY status) s"));
+            assertEquals("indexes on node" + id, "evolving_pkey,evolving_status,evolving_v",
+                Sql.scalar(port, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'evolving'"));
+            assertEquals("column default on node" + id, "'new'::text",
+                Sql.scalar(port, "SELECT column_default FROM information_schema.columns WHERE table_name = 'evolving' AND column_name = 'status'"));
+        }
+        // the unique index works on every node: a duplicate through node 1 fails
+        SQLException duplicate = expectFailure(() -> Sql.execute(cluster.gateway(1), "INSERT INTO evolving (id, v) VALUES (102, 'v1')"));
+        assertEquals("23505", duplicate.getSQLState());
+
+        Sql.execute(cluster.gateway(1), "DROP TABLE evolving");
+        assertEverywhere("to_regclass('evolving') IS NULL", "t");
+    }
+
+    @Test
+    public void temporaryTablesAreNeverReplicated() throws SQLException {
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE scratch (id int PRIMARY KEY, v text)");
+            st.execute("INSERT INTO scratch SELECT g, 'tmp' FROM generate_series(1, 50) g");
+            st.execute("UPDATE scratch SET v = 'tmp2' WHERE id < 10");
+            c.setAutoCommit(false);
+            st.execute("INSERT INTO scratch VALUES (51, 'in a transaction')");
+            c.commit();
+            c.setAutoCommit(true);
+            assertEquals("51", Sql.scalar(c, "SELECT count(*) FROM scratch"));
+            for (int id = 2; id <= TestCluster.NODES; id++) {
+                assertEquals("no relation 'scratch' on node" + id, "0",
+                    Sql.scalar(cluster.postgres(id), "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"));
+            }
+        }
+    }
+
+    @Test
+    public void unloggedTablesAreNotReplicated() throws SQLException {
+        // writes to an unlogged table have an xid but nothing a peer could decode: they must commit on this node alone
+        try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
+            st.execute("CREATE UNLOGGED TABLE cache_only (id int PRIMARY KEY, v text)");
+            Bounded.within(COMMIT_BOUND, "autocommit INSERT into an unlogged table", c,
+                () -> st.execute("INSERT INTO cache_only SELECT g, 'c' FROM generate_series(1, 20) g"));
+            c.setAutoCommit(false);
+            st.execute("UPDATE cache_only SET v = 'd' WHERE id = 1");
+            Bounded.within(COMMIT_BOUND, "COMMIT of a transaction that updated only an unlogged table", c, () -> {
+                c.commit();
+                return null;
+            });
+            c.setAutoCommit(true);
+        }
+        assertEquals("20:1", Sql.scalar(cluster.postgres(2), "SELECT count(*) || ':' || count(*) FILTER (WHERE v = 'd') FROM cache_only"));
+        for (int id : new int[] {1, 3}) {
+            assertEquals("no cache_only on node" + id, "t", Sql.scalar(cluster.postgres(id), "SELECT to_regclass('cache_only') IS NULL"));
+        }
+    }
+
+    @Test
+    public void createIndexConcurrentlyIsRefusedNamingTheStatement() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE conc (id int PRIMARY KEY, v text)");
+        SQLException refused = expectFailure(() -> Sql.execute(cluster.gateway(3), "CREATE INDEX CONCURRENTLY conc_v ON conc (v)"));
+        TestCluster.log(WHO, "CREATE INDEX CONCURRENTLY: %s %s", refused.getSQLState(), refused.getMessage());
+        assertEquals("SQLSTATE of CREATE INDEX CONCURRENTLY: " + refused.getMessage(), "0A000", refused.getSQLState());
+        assertTrue("the error names the statement: " + refused.getMessage(), refused.getMessage().contains("CREATE INDEX CONCURRENTLY"));
+        assertEverywhere("(SELECT count(*) FROM pg_indexes WHERE indexname = 'conc_v')", "0");
+        // psql shows the same refusal
+        PgTools.Result r = PgTools.psql(cluster.gateway(2), null, PSQL, "-c", "CREATE INDEX CONCURRENTLY conc_v ON conc (v)");
+        assertTrue("psql exits with an error: " + r, !r.ok() && r.stderr().contains("CREATE INDEX CONCURRENTLY"));
+    }
+
+    @Test
+    public void truncateIsReplicated() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE to_empty (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO to_empty SELECT generate_series(1, 500)");
+        assertEverywhere("(SELECT count(*) FROM to_empty)", "500");
+        Sql.execute(cluster.gateway(2), "TRUNCATE to_empty");
+        assertEverywhere("(SELECT count(*) FROM to_empty)", "0");
+        Sql.execute(cluster.gateway(3), "INSERT INTO to_empty VALUES (7)");
+        assertEverywhere("(SELECT string_agg(id::text, ',') FROM to_empty)", "7");
+    }
+
+    @Test
+    public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");
+        assertEverywhere("(SELECT string_agg(id || ':' || origin, ',') FROM per_node)", "0:before");
+
+        PgTools.Result r = PgTools.psql(cluster.gateway(1), "SELECT mtm.make_table_local('per_node');\n", PSQL);
+        assertTrue("mtm.make_table_local through gateway 1: " + r, r.ok());
+        assertEverywhere("(SELECT count(*) FROM mtm.local_tables WHERE rel_name = 'per_node')", "1");
+
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            Sql.execute(cluster.gateway(id), "INSERT INTO per_node VALUES (" + id + ", 'node" + id + "')");
+            Sql.execute(cluster.gateway(id), "UPDATE per_node SET origin = 'changed on node" + id + "' WHERE id = 0");
+        }
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            assertEquals("per_node on node" + id + " has only its own writes", "0:changed on node" + id + "," + id + ":node" + id,
+                Sql.scalar(cluster.postgres(id), "SELECT string_agg(id || ':' || origin, ',' ORDER BY id) FROM per_node"));
+        }
+    }
+
+    @Test
+    public void localOnlyStatementsRunAndStayLocal() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE maintained (id int PRIMARY KEY, v text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO maintained SELECT g, 'm' FROM generate_series(1, 1000) g");
+        List<Long> checkpointsBefore = new ArrayList<>();
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            checkpointsBefore.add(Long.parseLong(Sql.scalar(cluster.postgres(id), "SELECT checkpoints_req FROM pg_stat_bgwriter")));
+        }
+        try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
+            st.execute("VACUUM maintained");
+            st.execute("ANALYZE maintained");
+            st.execute("VACUUM (ANALYZE) maintained");
+            st.execute("CHECKPOINT");
+            st.execute("REINDEX TABLE maintained");
+        }
+        // psql too: VACUUM cannot run in a transaction block, so it must not have been wrapped in one
+        PgTools.Result r = PgTools.psql(cluster.gateway(2), "VACUUM maintained;\nANALYZE;\nCHECKPOINT;\n", PSQL);
+        assertTrue("local statements through psql: " + r, r.ok());
+        String stats = "SELECT (last_vacuum IS NOT NULL) || ',' || (last_analyze IS NOT NULL) FROM pg_stat_user_tables WHERE relname = 'maintained'";
+        assertEquals("vacuumed and analyzed on node 2", "true,true", Sql.scalar(cluster.postgres(2), stats));
+        assertTrue("CHECKPOINT ran on node 2",
+            Long.parseLong(Sql.scalar(cluster.postgres(2), "SELECT checkpoints_req FROM pg_stat_bgwriter")) > checkpointsBefore.get(1));
+        for (int id : new int[] {1, 3}) {
+            assertEquals("not vacuumed/analyzed by a replicated statement on node" + id, "false,false",
+                Sql.scalar(cluster.postgres(id), stats));
+            assertEquals("no replicated CHECKPOINT on node" + id, Long.toString(checkpointsBefore.get(id - 1)),
+                Sql.scalar(cluster.postgres(id), "SELECT checkpoints_req FROM pg_stat_bgwriter"));
+        }
+        assertEquals(ClusterInvariants.digest(cluster.postgres(1), "maintained", "t.id"),
+            ClusterInvariants.digest(cluster.postgres(2), "maintained", "t.id"));
+    }
+
+    @Test
+    public void transactionMixingTemporaryAndReplicatedWritesIsRefusedAndCommitsNothing() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE shared_target (id int PRIMARY KEY, v text)");
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE staging (id int, v text)");
+            st.execute("INSERT INTO staging VALUES (1, 'staged'), (2, 'staged')");
+            // explicit transaction: temp write + replicated write → COMMIT refused, everything rolled back
+            c.setAutoCommit(false);
+            st.execute("INSERT INTO staging VALUES (3, 'staged in tx')");
+            st.execute("INSERT INTO shared_target VALUES (100, 'with temp')");
+            SQLException refused = expectFailure(c::commit);
+            TestCluster.log(WHO, "COMMIT mixing temp and replicated writes: %s %s", refused.getSQLState(), refused.getMessage());
+            assertEquals("SQLSTATE: " + refused.getMessage(), "0A000", refused.getSQLState());
+            c.rollback();
+            c.setAutoCommit(true);
+            assertEquals("the temp write was rolled back too", "2", Sql.scalar(c, "SELECT count(*) FROM staging"));
+
+            // one autocommit statement reading a temp table into a replicated one
+            SQLException refusedAuto = expectFailure(() -> st.execute("INSERT INTO shared_target SELECT id, v FROM staging"));
+            TestCluster.log(WHO, "autocommit INSERT ... SELECT FROM temp: %s %s", refusedAuto.getSQLState(), refusedAuto.getMessage());
+            assertEquals("SQLSTATE: " + refusedAuto.getMessage(), "0A000", refusedAuto.getSQLState());
+            // the session is usable afterwards and a plain replicated write commits
+            st.execute("INSERT INTO shared_target VALUES (1, 'plain')");
+        }
+        assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM shared_target)", "1:plain");
+    }
+
+    /** {@code expression} gives {@code expected} on every node's own PostgreSQL, right now. */
+    private static void assertEverywhere(String expression, String expected) throws SQLException {
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            assertEquals(expression + " on node" + id, expected, Sql.scalar(cluster.postgres(id), "SELECT " + expression));
+        }
+    }
+
+    interface SqlAction {
+        void run() throws SQLException;
+    }
+
+    static SQLException expectFailure(SqlAction action) {
+        try {
+            action.run();
+        } catch (SQLException e) {
+            return e;
+        }
+        throw new AssertionError("expected an SQLException");
+    }
+}
