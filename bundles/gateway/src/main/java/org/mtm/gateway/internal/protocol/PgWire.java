@@ -119,6 +119,27 @@ public final class PgWire {
                 message == null ? "" : message, detail, hint);
     }
 
+    /** One field of an ErrorResponse/NoticeResponse (whole message), or null. */
+    public static String readField(ByteBuf msg, char code) {
+        int limit = msg.readerIndex() + msg.readableBytes();
+        int i = msg.readerIndex() + 5;
+        while (i < limit) {
+            byte field = msg.getByte(i++);
+            if (field == 0) {
+                return null;
+            }
+            int end = cstringEnd(msg, i, limit);
+            if (end < 0) {
+                return null;
+            }
+            if (field == code) {
+                return msg.toString(i, end - i, StandardCharsets.UTF_8);
+            }
+            i = end + 1;
+        }
+        return null;
+    }
+
     /** The text columns of a DataRow (whole message); SQL NULL as null. */
     public static List<String> readDataRow(ByteBuf msg) {
         int i = msg.readerIndex() + 5;

@@ -28,6 +28,10 @@ public interface ReplySink {
         return !clientVisible();
     }
 
+    /** A reply this client-visible sink did not capture went to the client (once per message). */
+    default void passed(byte type) {
+    }
+
     /** For client-visible sinks: whether the ReadyForQuery also goes to the client. */
     default boolean forwardsReady() {
         return false;

@@ -922,6 +922,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     int n = Math.min(total, in.readableBytes());
                     backendRun(in, ri, n);
                     backendStreamRemaining = total - n;
+                    if (sink != null) {
+                        sink.passed(type);
+                    }
                     if (!async) {
                         replied(type);
                     }
@@ -957,6 +960,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     in.skipBytes(total);
                 } else {
                     backendRun(in, ri, total);
+                    if (sink != null) {
+                        sink.passed(type);
+                    }
                 }
                 if (!async) {
                     replied(type);
@@ -1183,10 +1189,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated |= open;
             boolean hold = specialFollows || emulated;
             if (open && !specialFollows && !copies(next, j)) {
-                // the usual autocommit statement: BEGIN and the statements in one Query, the quick query after it
-                CompletableFuture<Ready> wrapped = sendWrapped(next, j);
-                next = j;
-                return wrapped.thenCompose(ready -> afterPiece(ready, true));
+                // the usual autocommit statement: BEGIN, the statements and the quick query in one Query
+                int first = next;
+                int end = j;
+                WrappedQuery wrapped = sendWrapped(first, end);
+                next = end;
+                return wrapped.ready.thenCompose(ready -> wrapped.incomplete ? unmerged(first, end) : afterPiece(ready, true));
             }
             // the client's simple Query drops its unnamed statement anyway: the gateway's own may be simple Queries
             CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
@@ -1321,6 +1329,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
 
+        /** Where the piece ending before statement {@code end} ends: the last one takes the text's tail too. */
+        private int textEnd(int end) {
+            // (a trailing comment belongs to no statement; unterminated, it is an error PostgreSQL must see)
+            return end == sts.size() ? text.readableBytes() : sts.get(end - 1).end();
+        }
+
         /** Characters of the query text before byte {@code end}: how far a piece's error positions move. */
         private int characters(int end) {
             if (!utf8) {
@@ -1344,28 +1358,48 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         /**
-         * Statements {@code [first, end)} as {@code BEGIN;<statements>}, then the footprint's quick query: two
-         * messages for the backend instead of three. BEGIN's reply is taken out and error positions are moved
-         * back over the prefix, so the client sees what its own Query would have produced. (The quick query is
-         * not appended to the same Query: after a client text that ends inside a statement PostgreSQL would
-         * report a different syntax error.)
+         * Statements {@code [first, end)} as {@code BEGIN;<statements>\n;<footprint's quick query>}: one message
+         * and one reply for the backend instead of three. The gateway's parts of the reply are taken out and error
+         * positions moved back over the prefix, so the client sees what its own Query would have produced.
          */
-        private CompletableFuture<Ready> sendWrapped(int first, int end) {
+        private WrappedQuery sendWrapped(int first, int end) {
             noteStatements(sts, first, end);
+            int statements = 0;
+            for (int i = first; i < end; i++) {
+                statements += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
+            }
             int from = sts.get(first).start();
-            int to = sts.get(end - 1).end();
-            WrappedQuery sink = new WrappedQuery(WRAP_PREFIX.length() - characters(from));
+            int to = textEnd(end);
+            int before = characters(from);
+            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before);
             replies.add(ReplyQueue.QUERY, sink);
-            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from));
+            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + WRAP_SUFFIX.length());
             q.writeByte(PgWire.QUERY).writeInt(0);
             q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
             q.writeBytes(text, text.readerIndex() + from, to - from);
+            q.writeCharSequence(WRAP_SUFFIX, java.nio.charset.StandardCharsets.US_ASCII);
             q.writeByte(0);
             q.setInt(1, q.writerIndex() - 1);
             toBackend(q);
+            flushBackend();
             emulated = true;
+            prefetchedQuick = sink.quick;
+            return sink;
+        }
+
+        /**
+         * The client's text ended inside a statement, so PostgreSQL complained about the gateway's suffix (a raw
+         * parse error: nothing ran). Again without merging, for PostgreSQL's own answer.
+         */
+        private CompletableFuture<Void> unmerged(int first, int end) {
+            emulated = false;
+            CompletableFuture<QueryResult> rollback = exchangeSimple("ROLLBACK");
+            CompletableFuture<QueryResult> begin = exchangeSimple("BEGIN");
+            emulated = true;
+            CompletableFuture<Ready> piece = sendPiece(first, end, true);
             prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
-            return sink.ready;
+            return rollback.thenCombine(begin, (r, b) -> b).thenCombine(piece, (b, ready) -> ready)
+                    .thenCompose(ready -> afterPiece(ready, true));
         }
 
         private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
@@ -1373,7 +1407,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 noteStatements(sts, first, end);
             }
             int from = sts.get(first).start();
-            int to = sts.get(end - 1).end();
+            int to = textEnd(end);
             CompletableFuture<Ready> f = new CompletableFuture<>();
             replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from)));
             toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
@@ -1823,17 +1857,34 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private static final String WRAP_PREFIX = "BEGIN;";
+    /** After a newline (ending a trailing -- comment) and a semicolon (ending the client's last statement). */
+    private static final String WRAP_SUFFIX = "\n;" + Footprint.QUICK_SQL;
 
     /**
-     * The reply of {@code BEGIN;<client statements>}: BEGIN's CommandComplete is taken out, the client's
-     * statements' replies pass (an error's position moved back over the prefix), ReadyForQuery is held.
+     * The reply of {@code BEGIN;<client statements>\n;<quick query>}: BEGIN's CommandComplete is taken out, the
+     * client's statements' replies pass (an error's position moved back over the prefix), the quick query's
+     * are captured, ReadyForQuery is held. A syntax error before anything reached the client may be the
+     * suffix's doing (the client's text ended inside a statement): it is not passed on ({@link #incomplete}),
+     * the statements run again unmerged (nothing ran: a syntax error stops the query before it starts, and an
+     * analysis error in the first statement comes before any effect).
      */
     private final class WrappedQuery implements ReplySink {
         final CompletableFuture<Ready> ready = new CompletableFuture<>();
+        final CompletableFuture<QueryResult> quick = new CompletableFuture<>();
+        /** Error positions of the client's statements move back by this many characters. */
         private final int shift;
-        private boolean begun;
+        private final int statements;
+        /** Something of the client's statements' replies went to the client already. */
+        private boolean passedAny;
+        /** 0: BEGIN's reply expected; 1: the client's; 2: the quick query's. */
+        private int part;
+        private int completed;
+        private List<List<String>> rows;
+        private String tag;
+        boolean incomplete;
 
-        WrappedQuery(int shift) {
+        WrappedQuery(int statements, int shift) {
+            this.statements = statements;
             this.shift = shift;
         }
 
@@ -1844,28 +1895,64 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean captures(byte type) {
-            return begun ? type == PgWire.ERROR_RESPONSE : type == PgWire.COMMAND_COMPLETE || type == PgWire.ERROR_RESPONSE;
+            return switch (part) {
+                case 0 -> type == PgWire.COMMAND_COMPLETE || type == PgWire.ERROR_RESPONSE;
+                case 1 -> type == PgWire.ERROR_RESPONSE;
+                default -> type != PgWire.READY_FOR_QUERY && type != PgWire.NOTICE_RESPONSE;
+            };
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
-            if (!begun) {
-                begun = true; // BEGIN's CommandComplete (BEGIN does not fail: the backend was idle)
+            if (part == 0) {
+                part = 1; // BEGIN's CommandComplete (BEGIN does not fail: the backend was idle)
                 if (type == PgWire.COMMAND_COMPLETE) {
                     return;
                 }
             }
-            errorSinceReady = true;
-            toClient(PgWire.shiftPosition(client.alloc(), message, shift));
+            if (part == 1) {
+                if (!passedAny && "42601".equals(PgWire.readField(message, 'C'))) {
+                    // a syntax error before anything ran or reached the client: perhaps the client's text ends
+                    // inside a statement and the suffix changed PostgreSQL's complaint; ask again without it
+                    incomplete = true;
+                    return;
+                }
+                errorSinceReady = true;
+                toClient(PgWire.shiftPosition(client.alloc(), message, shift));
+                return;
+            }
+            switch (type) {
+                case PgWire.DATA_ROW -> {
+                    rows = new ArrayList<>(1);
+                    rows.add(PgWire.readDataRow(message));
+                }
+                case PgWire.COMMAND_COMPLETE -> tag = PgWire.cstring(message, message.readerIndex() + 5,
+                        message.readerIndex() + message.readableBytes());
+                default -> { }
+            }
+        }
+
+        @Override
+        public void passed(byte type) {
+            passedAny = true;
+            if (part == 1 && type == PgWire.COMMAND_COMPLETE && ++completed == statements) {
+                part = 2;
+            }
         }
 
         @Override
         public void ready(char status, boolean errorSeen) {
+            if (tag != null && rows != null) {
+                quick.complete(new QueryResult(tag, rows, null, List.of(), status));
+            } else {
+                quick.completeExceptionally(new IllegalStateException("the footprint's query did not run"));
+            }
             ready.complete(new Ready(status, errorSeen));
         }
 
         @Override
         public void dropped() {
+            quick.completeExceptionally(new IllegalStateException("backend connection lost"));
             ready.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
     }

@@ -127,6 +127,11 @@ public class DdlThroughGatewayTest {
     public void wrappedAutocommitQueriesAnswerExactlyLikePostgres() throws Exception {
         for (String sql : new String[] {
             "SELECT * FROM t WHERE",
+            "SELECT 1 -- a comment at the end",
+            "SELECT 1; SELECT 'unterminated",
+            "SELECT 1; /* unterminated",
+            "SELECT $x$ unterminated",
+            "INSERT INTO t VALUES (9, 'x'); SELECT (1",
             "SELECT 1; SELECT * FROM nosuchtable",
             "INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (1, 'b')",
             "INSERT INTO t VALUES (2, 'ж'); SELECT v, 1/0 FROM t",

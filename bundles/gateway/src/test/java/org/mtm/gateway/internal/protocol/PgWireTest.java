@@ -85,4 +85,33 @@ public class PgWireTest {
     public void literalsSurviveEitherStringSetting() {
         assertEquals("E'it''s \\\\ fine'", PgWire.literal("it's \\ fine"));
     }
+
+    /** Fields of an ErrorResponse as code=value, in order. */
+    private static String fields(ByteBuf msg) {
+        StringBuilder b = new StringBuilder();
+        int i = msg.readerIndex() + 5;
+        while (msg.getByte(i) != 0) {
+            char code = (char) msg.getByte(i++);
+            int end = PgWire.cstringEnd(msg, i, msg.writerIndex());
+            b.append(code).append('=').append(msg.toString(i, end - i, java.nio.charset.StandardCharsets.UTF_8)).append(' ');
+            i = end + 1;
+        }
+        return b.toString().trim();
+    }
+
+    @Test
+    public void errorPositionsMoveWithTheQueryTheyPointInto() {
+        ByteBuf e = ALLOC.buffer().writeByte('E').writeInt(0);
+        for (String f : new String[] {"SERROR", "C42601", "Msyntax error at end of input", "P28", "Fscan.l"}) {
+            e.writeBytes(f.getBytes(java.nio.charset.StandardCharsets.UTF_8)).writeByte(0);
+        }
+        e.writeByte(0);
+        e.setInt(1, e.writerIndex() - 1);
+        ByteBuf back = PgWire.shiftPosition(ALLOC, e, 6);
+        assertEquals("E", types(back));
+        assertEquals("S=ERROR C=42601 M=syntax error at end of input P=22 F=scan.l", fields(back));
+        assertEquals("S=ERROR C=42601 M=syntax error at end of input P=38 F=scan.l", fields(PgWire.shiftPosition(ALLOC, e, -10)));
+        // a position inside the gateway's own prefix stays as it is
+        assertEquals("S=ERROR C=42601 M=syntax error at end of input P=28 F=scan.l", fields(PgWire.shiftPosition(ALLOC, e, 30)));
+    }
 }
