@@ -39,9 +39,7 @@ public class SchemaStateTest {
 
     @BeforeClass
     public static void start() throws Exception {
-        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .maxConnections(20).build());
-        pg.start();
+        pg = DIRS.startSmallServer();
         catalog = new JdbcClusterCatalog(pg);
     }
 

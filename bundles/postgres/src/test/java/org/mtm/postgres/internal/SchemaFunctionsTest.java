@@ -21,9 +21,7 @@ public class SchemaFunctionsTest {
 
     @BeforeClass
     public static void start() throws Exception {
-        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .maxConnections(20).build());
-        pg.start();
+        pg = DIRS.startSmallServer();
         catalog = new JdbcClusterCatalog(pg);
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE PUBLICATION mtm_publication FOR ALL TABLES");

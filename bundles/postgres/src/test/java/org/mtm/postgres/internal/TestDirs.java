@@ -25,6 +25,14 @@ public final class TestDirs extends ExternalResource {
         return dir;
     }
 
+    /** A started small server (16 MB shared buffers, 20 connections) in a new directory, stopped after the test. */
+    public ManagedPostgres startSmallServer() throws IOException {
+        ManagedPostgres pg = track(ManagedPostgres.builder().dataDirectory(newDir()).setting("shared_buffers", "16MB")
+            .maxConnections(20).build());
+        pg.start();
+        return pg;
+    }
+
     /** Stops (kills, if stopping fails) {@code pg} after the test. */
     public ManagedPostgres track(ManagedPostgres pg) {
         servers.add(pg);

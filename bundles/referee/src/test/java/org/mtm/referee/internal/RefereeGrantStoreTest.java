@@ -28,9 +28,7 @@ public class RefereeGrantStoreTest {
 
     @BeforeClass
     public static void start() throws Exception {
-        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .maxConnections(20).build());
-        pg.start();
+        pg = DIRS.startSmallServer();
     }
 
     private static RefereeGrantStore store(int timeoutMs) throws SQLException {
