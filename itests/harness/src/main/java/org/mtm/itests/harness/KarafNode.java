@@ -325,6 +325,36 @@ public final class KarafNode implements AutoCloseable {
         }
     }
 
+    /**
+     * A thread dump of the node's JVM (jcmd Thread.print), written to {@code threads-<millis>.txt} in the node's
+     * folder — for a node that hangs; returns the file, or a sentence saying why there is none.
+     */
+    public String dumpThreads() {
+        if (process == null) {
+            return "(never started)";
+        }
+        for (long pid : processesInGroup(process.pid())) {
+            String command = ProcessHandle.of(pid).flatMap(h -> h.info().command()).orElse("");
+            if (command.endsWith("/java")) {
+                Path file = home.resolve("threads-" + System.currentTimeMillis() + ".txt");
+                try {
+                    Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(pid), "Thread.print").redirectErrorStream(true).redirectOutput(file.toFile()).start();
+                    if (!jcmd.waitFor(60, TimeUnit.SECONDS)) {
+                        jcmd.destroyForcibly();
+                    }
+                    return file.toString();
+                } catch (IOException e) {
+                    return "(jcmd failed: " + e + ")";
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return "(interrupted)";
+                }
+            }
+        }
+        return "(no JVM in process group " + process.pid() + ")";
+    }
+
     /** The last lines of the node's karaf.log, for failure messages. */
     public String logTail(int lines) {
         Path log = home.resolve("data/log/karaf.log");

@@ -9,6 +9,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -26,19 +28,34 @@ import java.util.stream.Collectors;
  * cluster. Node {@code i} (1-based) gets node id {@code i} when initialised in list order.
  */
 public final class LocalCluster implements AutoCloseable {
-    public static final Duration BOOT = Duration.ofMinutes(4);
+    /** A node boots in 20–40 s on a busy 2-core machine; one that takes longer than this hangs. */
+    public static final Duration BOOT = Duration.ofMinutes(2);
+
+    static {
+        preloadHarness();
+    }
 
     private final String name;
     private final List<KarafNode> nodes;
     private final Path postgresRoot;
 
+    /** Stops the nodes when the test JVM ends without closing the cluster (a fork killed on timeout, a crash). */
+    private final Thread shutdownHook;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
     private LocalCluster(String name, List<KarafNode> nodes, Path postgresRoot) {
         this.name = name;
         this.nodes = nodes;
         this.postgresRoot = postgresRoot;
+        this.shutdownHook = new Thread(this::close, "stop-" + name);
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
-    /** Creates, starts and waits for {@code count} nodes; stops what it started when one does not come up. */
+    /**
+     * Creates, starts and waits for {@code count} nodes; stops what it started when one does not come up. A node that
+     * does not come up within {@link #BOOT} gets a thread dump in its folder and is started once more from a fresh copy
+     * (folder {@code node<i>-boot2}): a Karaf boot that hangs is not what the cluster tests are about, but it is logged.
+     */
     public static LocalCluster boot(String name, int count) {
         return boot(name, count, node -> { });
     }
@@ -50,21 +67,57 @@ public final class LocalCluster implements AutoCloseable {
         Path postgresRoot = KarafNode.postgresRoot("mtm-" + name + "-");
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
-        List<KarafNode> nodes = new ArrayList<>();
+        String clusterSecret = HexFormat.of().formatHex(secret);
+        List<KarafNode> nodes = new CopyOnWriteArrayList<>(Collections.nCopies(count, (KarafNode) null));
         LocalCluster cluster = new LocalCluster(name, nodes, postgresRoot);
         try {
-            for (int i = 1; i <= count; i++) {
-                KarafNode node = KarafNode.create("node" + i, assembly, work.resolve("node" + i), postgresRoot,
-                    HexFormat.of().formatHex(secret));
-                configure.accept(node);
-                nodes.add(node);
+            List<Integer> slots = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                slots.add(i);
             }
-            nodes.forEach(KarafNode::start);
-            parallel(nodes, node -> node.awaitReady(BOOT));
-            parallel(nodes, LocalCluster::awaitGateway);
+            parallelOver(slots, i -> {
+                String nodeName = "node" + (i + 1);
+                KarafNode node = KarafNode.create(nodeName, assembly, work.resolve(nodeName), postgresRoot, clusterSecret);
+                configure.accept(node);
+                nodes.set(i, node);
+                node.start();
+                try {
+                    awaitUp(node);
+                } catch (AssertionError | RuntimeException first) {
+                    String dump = node.dumpThreads();
+                    System.out.println("[LocalCluster] WARNING " + name + "/" + nodeName + " did not come up (" + first.getMessage()
+                        + "); thread dump: " + dump + "; starting it once more from a fresh copy");
+                    node.close();
+                    KarafNode again = KarafNode.create(nodeName, assembly, work.resolve(nodeName + "-boot2"), postgresRoot, clusterSecret);
+                    configure.accept(again);
+                    nodes.set(i, again);
+                    again.start();
+                    awaitUp(again);
+                }
+            });
             return cluster;
         } catch (RuntimeException | Error e) {
             cluster.close();
+            throw e;
+        }
+    }
+
+    private static void awaitUp(KarafNode node) {
+        node.awaitReady(BOOT);
+        awaitGateway(node);
+    }
+
+    private static <T> void parallelOver(List<T> items, Consumer<T> action) {
+        try {
+            CompletableFuture.allOf(items.stream().map(item -> CompletableFuture.runAsync(() -> action.accept(item)))
+                .toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
             throw e;
         }
     }
@@ -182,11 +235,54 @@ public final class LocalCluster implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (Thread.currentThread() != shutdownHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs or ran already
+            }
+        }
         try {
-            parallel(nodes, KarafNode::close);
+            parallel(nodes.stream().filter(java.util.Objects::nonNull).toList(), KarafNode::close);
         } finally {
-            nodes.forEach(LocalCluster::keepServerLog);
+            nodes.stream().filter(java.util.Objects::nonNull).forEach(LocalCluster::keepServerLog);
             KarafNode.deletePostgresRoot(postgresRoot);
+        }
+    }
+
+    /**
+     * Loads every class of this harness now. On a build machine shared with other builds the harness jar in the local
+     * Maven repository can be overwritten while a test runs; a class first needed at the end (stopping the nodes)
+     * then fails with NoClassDefFoundError and leaves three Karaf nodes and their servers running.
+     */
+    private static void preloadHarness() {
+        try {
+            var source = LocalCluster.class.getProtectionDomain().getCodeSource();
+            if (source == null) {
+                return;
+            }
+            Path location = Path.of(source.getLocation().toURI());
+            List<String> names = new ArrayList<>();
+            String prefix = LocalCluster.class.getPackageName().replace('.', '/') + "/";
+            if (Files.isDirectory(location)) {
+                try (var files = Files.walk(location.resolve(prefix))) {
+                    files.map(f -> location.relativize(f).toString()).filter(f -> f.endsWith(".class")).forEach(names::add);
+                }
+            } else {
+                try (var jar = new java.util.jar.JarFile(location.toFile())) {
+                    jar.stream().map(java.util.jar.JarEntry::getName).filter(n -> n.startsWith(prefix) && n.endsWith(".class"))
+                        .forEach(names::add);
+                }
+            }
+            for (String file : names) {
+                Class.forName(file.substring(0, file.length() - ".class".length()).replace('/', '.'), false,
+                    LocalCluster.class.getClassLoader());
+            }
+        } catch (Exception | LinkageError e) {
+            System.err.println("[LocalCluster] could not preload the harness classes: " + e);
         }
     }
 
