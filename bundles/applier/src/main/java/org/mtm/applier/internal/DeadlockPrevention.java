@@ -13,9 +13,15 @@ import org.mtm.api.Gid;
  * <li>{@link #SIMPLE}: the waiting transaction is voted down at once;</li>
  * <li>{@link #SMART}: of the two, a deterministic loser is voted down and the winner keeps waiting, so
  *     one of two transactions that conflict across two nodes commits instead of both aborting. Every
- *     node decides the same way from the two gids alone: the transaction with the higher (origin xid,
- *     origin node) loses. Cycles through three or more nodes may still end at the lock bound.</li>
+ *     node decides the same way from the two gids alone: the transaction with the higher {@link #priority}
+ *     loses. That is a total order, so in any set of conflicting transactions the first one wins on every
+ *     node; cycles the lock watch cannot see (a wait for a session that is not prepared yet) still end at
+ *     the lock bound.</li>
  * </ul>
+ * The order is a mix of the whole gid, not the origin xid: each node counts xids on its own, so the nodes'
+ * counters drift apart and an xid order let the node with the lowest counter win nearly every conflict —
+ * and a retried transaction gets a new xid anyway, so xid age never protected it from starving. With the
+ * mix every transaction, and every retry, has the same chance.
  */
 enum DeadlockPrevention {
     OFF, SIMPLE, SMART;
@@ -47,9 +53,21 @@ enum DeadlockPrevention {
                 if (w == null || w.originNode() == h.originNode()) {
                     return false; // one origin's concurrent transactions do not conflict; wait up to the bound
                 }
+                int byPriority = Long.compareUnsigned(priority(w), priority(h));
+                if (byPriority != 0) {
+                    return byPriority > 0;
+                }
                 int byXid = Long.compare(w.originXid(), h.originXid());
                 return byXid != 0 ? byXid > 0 : w.originNode() > h.originNode();
         }
+    }
+
+    /** The rank of a transaction in smart's order (lower wins): a 64-bit mix of its gid, the same on every node. */
+    static long priority(Gid gid) {
+        long z = gid.originXid() * 0x9E3779B97F4A7C15L + gid.originNode() * 0xC2B2AE3D27D4EB4FL + gid.generation();
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L; // splitmix64 finaliser
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     private static Gid parse(String gid, Gid otherwise) {

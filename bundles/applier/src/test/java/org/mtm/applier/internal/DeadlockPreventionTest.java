@@ -175,15 +175,56 @@ public class DeadlockPreventionTest {
     @Test
     public void smartRuleIsAntisymmetricAndDoesNotWaitForUserTransactions() {
         DeadlockPrevention smart = DeadlockPrevention.SMART;
-        assertTrue(smart.abortWaiter("MTM-2-900-1", "MTM-1-800-1"));
-        assertFalse(smart.abortWaiter("MTM-1-800-1", "MTM-2-900-1"));
-        assertTrue("same xid: higher node loses", smart.abortWaiter("MTM-3-5-1", "MTM-1-5-1"));
-        assertFalse(smart.abortWaiter("MTM-1-5-1", "MTM-3-5-1"));
+        for (String[] pair : new String[][] {{"MTM-2-900-1", "MTM-1-800-1"}, {"MTM-3-5-1", "MTM-1-5-1"}, {"MTM-2-7-2", "MTM-3-7-2"}}) {
+            assertNotEquals("exactly one of " + pair[0] + " and " + pair[1] + " loses", smart.abortWaiter(pair[0], pair[1]),
+                    smart.abortWaiter(pair[1], pair[0]));
+        }
         assertTrue("a user's prepared transaction may stay long", smart.abortWaiter("MTM-1-5-1", "my own tx"));
         assertFalse("one origin's transactions do not conflict", smart.abortWaiter("MTM-1-5-1", "MTM-1-4-1"));
         assertFalse(DeadlockPrevention.OFF.abortWaiter("MTM-2-900-1", "MTM-1-800-1"));
         assertTrue(DeadlockPrevention.SIMPLE.abortWaiter("MTM-1-800-1", "MTM-2-900-1"));
         assertEquals(DeadlockPrevention.SMART, DeadlockPrevention.parse(" Smart ").orElseThrow());
         assertTrue(DeadlockPrevention.parse("sometimes").isEmpty());
+    }
+
+    /**
+     * A total order (the first of any conflicting set wins on every node), and no node wins by its xid
+     * counter: with node 1's xids far below the others', it used to win nearly every conflict.
+     */
+    @Test
+    public void smartOrderIsTotalAndFairAcrossNodes() {
+        DeadlockPrevention smart = DeadlockPrevention.SMART;
+        java.util.List<String> gids = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            gids.add("MTM-1-" + (1000 + i) + "-1");
+            gids.add("MTM-2-" + (9000 + i) + "-1");
+            gids.add("MTM-3-" + (9500 + i) + "-1");
+        }
+        for (String a : gids.subList(0, 60)) {
+            for (String b : gids.subList(0, 60)) {
+                for (String c : gids.subList(0, 60)) {
+                    if (crossNode(a, b) && crossNode(b, c) && crossNode(a, c)
+                            && smart.abortWaiter(a, b) && smart.abortWaiter(b, c)) {
+                        assertTrue("transitive: " + a + " > " + b + " > " + c, smart.abortWaiter(a, c));
+                    }
+                }
+            }
+        }
+        int node1Wins = 0;
+        int duels = 0;
+        for (String a : gids) {
+            for (String b : gids) {
+                if (a.startsWith("MTM-1-") && !b.startsWith("MTM-1-")) {
+                    duels++;
+                    node1Wins += smart.abortWaiter(b, a) ? 1 : 0;
+                }
+            }
+        }
+        double share = node1Wins / (double) duels;
+        assertTrue("node 1 wins about half of its conflicts, not " + share, share > 0.4 && share < 0.6);
+    }
+
+    private static boolean crossNode(String a, String b) {
+        return a.charAt(4) != b.charAt(4);
     }
 }
