@@ -27,6 +27,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,23 +53,25 @@ import org.slf4j.LoggerFactory;
  */
 @Component(immediate = true, service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class},
         configurationPid = "org.mtm.multimaster")
+@Designate(ocd = ReceiverSupervisor.Config.class)
 public final class ReceiverSupervisor implements Applier, ClusterConfigListener, PeerConnectivityListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReceiverSupervisor.class);
 
     /** The part of {@code org.mtm.multimaster} this component reads. */
-    @ObjectClassDefinition
+    @ObjectClassDefinition(name = "mtm applier", description = "How peers' transactions are applied (org.mtm.multimaster)")
     public @interface Config {
-        @AttributeDefinition
+        @AttributeDefinition(description = "Apply workers per peer")
         int max__workers() default 100;
 
-        @AttributeDefinition
+        @AttributeDefinition(description = "Peer silence (ms) after which it is disconnected; bounds apply lock waits (half of it)")
         int heartbeat__recv__timeout() default 2000;
 
-        @AttributeDefinition
+        @AttributeDefinition(description = "off, simple (conflicting transactions are voted down at once) or smart"
+            + " (a deterministic winner is kept)")
         String deadlock__prevention() default "off";
 
-        @AttributeDefinition
+        @AttributeDefinition(description = "Binary transfer of built-in types (not used yet: values travel as text)")
         boolean binary__basetypes() default true;
     }
 
