@@ -30,10 +30,25 @@ import java.util.concurrent.CompletionStage;
  */
 public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
 
-    /** Xid, whether this session ever created a temporary schema, isolation level. Cheap to plan and run. */
+    /**
+     * Xid, whether this session ever created a temporary schema, isolation level, and — only when there is an
+     * xid — whether it took a writer's lock on a permanent user table ({@link #WRITER_LOCK}). A transaction can
+     * have an xid and still nothing to replicate (SELECT ... FOR UPDATE, nextval): logical decoding then carries
+     * no PREPARE to the peers, so such a transaction must commit locally, not wait for votes that never come.
+     */
     public static final String QUICK_SQL = "SELECT pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text, "
             + "pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0, "
-            + "pg_catalog.current_setting('transaction_isolation')";
+            + "pg_catalog.current_setting('transaction_isolation'), "
+            + "CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN false ELSE EXISTS ("
+            + "SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid() AND " + Footprint.WRITER_LOCK + ") END";
+
+    /** A lock that means a replicated change: a writer's lock on a permanent user table (or mtm.local_tables). */
+    static final String WRITER_LOCK = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p') "
+            + "AND l.mode IN ('RowExclusiveLock', 'AccessExclusiveLock') "
+            + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            + "AND NOT (n.nspname = 'mtm' AND c.relname OPERATOR(pg_catalog.<>) 'local_tables')";
 
     /**
      * Over this backend's relation locks: touched a temporary relation; took a writer's lock (RowExclusive:
@@ -42,10 +57,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      * release their locks at once, so DDL is not seen here: the gateway knows it from the DDL messages it emitted.
      */
     public static final String LOCKS_SQL = "SELECT COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false), "
-            + "COALESCE(pg_catalog.bool_or(c.relpersistence = 'p' AND c.relkind IN ('r', 'p') "
-            + "AND l.mode IN ('RowExclusiveLock', 'AccessExclusiveLock') "
-            + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            + "AND NOT (n.nspname = 'mtm' AND c.relname OPERATOR(pg_catalog.<>) 'local_tables')), false) "
+            + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false) "
             + "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
             + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
@@ -54,7 +66,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
     public enum Route { LOCAL, CLUSTER, REFUSE }
 
     /** The result of {@link #QUICK_SQL}. */
-    public record Quick(Long xid, boolean temporarySchema, boolean serializable) {
+    public record Quick(Long xid, boolean temporarySchema, boolean serializable, boolean writerLock) {
         public static Quick of(QueryResult r) {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's xid could not be read: "
@@ -62,7 +74,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             }
             var row = r.rows().get(0);
             return new Quick(row.get(0) == null ? null : Long.valueOf(row.get(0)), "t".equals(row.get(1)),
-                    "serializable".equals(row.get(2)));
+                    "serializable".equals(row.get(2)), "t".equals(row.get(3)));
         }
     }
 
@@ -88,7 +100,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      * objects or LISTEN/NOTIFY are possible).
      */
     public static CompletionStage<Footprint> of(CommitContext tx, Quick q, Notes notes) {
-        if (q.xid() == null || !notes.replicates()) {
+        if (q.xid() == null || !notes.replicates() || (!q.writerLock() && !notes.ddl())) {
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), notes.temporary(),
                     false, notes.notifies()));
         }

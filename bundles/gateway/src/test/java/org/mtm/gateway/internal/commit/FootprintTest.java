@@ -52,7 +52,21 @@ public class FootprintTest {
     }
 
     private static Route route(Long xid, boolean tempSchema, Notes notes, Locks locks) {
-        return Footprint.of(locks, new Quick(xid, tempSchema, false), notes).toCompletableFuture().join().route();
+        return Footprint.of(locks, new Quick(xid, tempSchema, false, true), notes).toCompletableFuture().join().route();
+    }
+
+    @Test
+    public void anXidWithoutAWritersLockCommitsLocally() {
+        // SELECT ... FOR UPDATE, nextval(): an xid but nothing logical decoding would carry to the peers
+        Locks never = new Locks(false, false);
+        assertEquals(Route.LOCAL, Footprint.of(never, new Quick(7L, false, false, false), ROWS)
+            .toCompletableFuture().join().route());
+        assertEquals(0, never.asked.get());
+        // global DDL changes only catalogs (no writer's lock on a user table): still the cluster's commit
+        assertEquals(Route.CLUSTER, Footprint.of(never, new Quick(7L, false, false, false), GLOBAL_DDL)
+            .toCompletableFuture().join().route());
+        assertEquals(Route.CLUSTER, Footprint.of(never, new Quick(7L, false, false, true), ROWS)
+            .toCompletableFuture().join().route());
     }
 
     private static final Notes ROWS = new Notes(true, false, false, false);
