@@ -62,15 +62,15 @@ public class ConflictsIT {
 
     @Test
     public void sameRowUpdatedThroughEveryGateway() throws Exception {
-        // 2 clients per gateway on row 1, 25 s of load
-        List<Attempt> attempts = run("hot-row", 2, Duration.ofSeconds(25), (client, round) -> new int[] {1});
+        // 2 clients per gateway on row 1, 20 s of load
+        List<Attempt> attempts = run("hot-row", 2, Duration.ofSeconds(20), (client, round) -> new int[] {1});
         verify("hot-row", attempts, Map.of(1, attempts));
     }
 
     @Test
     public void twoRowsInOppositeOrderOnDifferentNodes() throws Exception {
         // a deadlock no single PostgreSQL can see: node A locks 2 then 3, node B locks 3 then 2
-        List<Attempt> attempts = run("cross-order", 1, Duration.ofSeconds(20),
+        List<Attempt> attempts = run("cross-order", 1, Duration.ofSeconds(15),
             (client, round) -> client.startsWith("gw1") || client.startsWith("gw3") ? new int[] {2, 3} : new int[] {3, 2});
         Map<Integer, List<Attempt>> byRow = new TreeMap<>();
         byRow.put(2, attempts);
