@@ -381,6 +381,47 @@ public final class PgWire {
         return fixLength(b, 0);
     }
 
+    /** Prefix of the statements the gateway prepares once per session ({@link #hotStatement}). */
+    public static final String HOT_PREFIX = "mtm_gateway_hot_";
+
+    /**
+     * One of the gateway's frequent statements, prepared once per session under {@code name}: Close of the own
+     * portal (a leftover), the Parse only the first time, Bind, Execute, Close, and Sync when {@code sync}.
+     * Replies: 3 [1] 2 [D...] C 3 [Z]. No parsing or planning in the backend after the first time.
+     */
+    public static ByteBuf hotStatement(ByteBufAllocator alloc, String name, String sql, boolean parse, boolean sync) {
+        ByteBuf b = alloc.buffer(112 + (parse ? name.length() + sql.length() : 0));
+        close(b, 'P');
+        int start;
+        if (parse) {
+            start = b.writerIndex();
+            b.writeByte(PARSE).writeInt(0);
+            cstring(b, name);
+            cstring(b, sql);
+            b.writeShort(0);
+            fixLength(b, start);
+        }
+        start = b.writerIndex();
+        b.writeByte(BIND).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, name);
+        b.writeShort(0).writeShort(0).writeShort(0);
+        fixLength(b, start);
+        start = b.writerIndex();
+        b.writeByte(EXECUTE).writeInt(0);
+        cstring(b, OWN_NAME);
+        b.writeInt(0);
+        fixLength(b, start);
+        close(b, 'P');
+        if (sync) {
+            b.writeByte(SYNC).writeInt(4);
+        }
+        return b;
+    }
+
+    /** Number of CloseComplete replies of {@link #hotStatement}. */
+    public static final int HOT_STATEMENT_CLOSES = 2;
+
     /** Number of CloseComplete replies of {@link #ownStatement}. */
     public static final int OWN_STATEMENT_CLOSES = 4;
 

@@ -23,6 +23,7 @@ import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.SqlSplitter;
+import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
@@ -428,8 +429,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Records what statements sent to the backend mean for the current transaction's commit. */
     private void noteStatements(List<SqlStatement> sts, int from, int to) {
         for (int i = from; i < to; i++) {
-            noteStatement(sts.get(i).reach());
+            noteStatement(sts.get(i));
         }
+    }
+
+    private void noteStatement(SqlStatement st) {
+        if (st.replication() == Replication.DISCARDS_PREPARED) {
+            java.util.Arrays.fill(hotState, UNPREPARED); // the gateway's prepared statements go too
+        }
+        noteStatement(st.reach());
     }
 
     private void noteStatement(Reach reach) {
@@ -651,12 +659,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             batchDecided = true;
             if (txStatus == 'I' && kind == StatementKind.OTHER) {
                 flushClientRun();
-                toBackend(PgWire.ownStatement(client.alloc(), "BEGIN", false));
-                replies.add(ReplyQueue.OWN_UNSYNCED, new WrapBeginSink());
+                replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn("BEGIN", List.of(), false)));
                 batchWrapped = true;
             }
         }
         batchDecided |= kind == StatementKind.BEGIN;
+        if (st != null && st.replication() == Replication.DISCARDS_PREPARED) {
+            java.util.Arrays.fill(hotState, UNPREPARED); // the gateway's prepared statements go too
+        }
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
         if (!ddl) {
             noteStatement(reach); // logged DDL is noted from the message statement's answer
@@ -665,9 +675,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             flushClientRun();
-            toBackend(PgWire.ownStatement(client.alloc(), DdlMessages.emitSql(st.replication().relations().size()),
+            UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication().relations().size()),
                     DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
-            UnsyncedStatement emit = new UnsyncedStatement();
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
@@ -676,8 +685,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         clientRun(in, ri, total);
         if (ddl) {
             flushClientRun();
-            toBackend(PgWire.ownStatement(client.alloc(), DdlMessages.END_SQL, false));
-            replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement());
+            replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn(DdlMessages.END_SQL, List.of(), false)));
         }
     }
 
@@ -707,8 +715,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 flushClientRun();
-                toBackend(PgWire.ownStatement(client.alloc(), Footprint.QUICK_SQL, false));
-                UnsyncedStatement quick = new UnsyncedStatement();
+                UnsyncedStatement quick = new UnsyncedStatement(writeOwn(Footprint.QUICK_SQL, List.of(), false));
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -1682,7 +1689,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement();
+        OwnStatement sink = new OwnStatement(null);
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         toBackend(PgWire.query(client.alloc(), sql));
         flushBackend();
@@ -1695,10 +1702,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement();
+        OwnStatement sink = new OwnStatement(writeOwn(sql, params, true));
         replies.add(ReplyQueue.OWN_SYNCED, sink);
-        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, true)
-                : PgWire.ownStatement(client.alloc(), sql, params, true));
         flushBackend();
         gatewayStatements++;
         return sink.result.whenComplete((r, e) -> gatewayStatements--);
@@ -1749,13 +1754,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway's own statement: captures every reply. */
     private final class OwnStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
+        /** How it was written (null: a simple Query). */
+        private final OwnWrite write;
         private String tag;
         private List<List<String>> rows;
         private ServerError error;
         private List<ServerError> notices;
 
+        OwnStatement(OwnWrite write) {
+            this.write = write;
+        }
+
         @Override
         public void message(byte type, ByteBuf message) {
+            if (write != null) {
+                write.seen(type, message);
+            }
             switch (type) {
                 case PgWire.DATA_ROW -> {
                     if (rows == null) {
@@ -1778,12 +1792,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ready(char status, boolean errorSeen) {
+            if (write != null) {
+                write.finished();
+            }
             result.complete(new QueryResult(tag, rows == null ? List.of() : rows, error,
                     notices == null ? List.of() : notices, status));
         }
 
         @Override
         public void dropped() {
+            if (write != null) {
+                write.finished();
+            }
             result.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
     }
@@ -1834,25 +1854,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void dropped() {
             result.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
-    /** The BEGIN the gateway slips into an autocommit batch before its first Execute. */
-    private final class WrapBeginSink implements ReplySink {
-        private int closes;
-
-        @Override
-        public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            if (type == PgWire.ERROR_RESPONSE) {
-                // the backend now skips the client's batch: the client must learn why
-                errorSinceReady = true;
-                toClient(message.retainedSlice());
-            }
         }
     }
 
@@ -1963,18 +1964,24 @@ public final class Session extends ChannelInboundHandlerAdapter {
      */
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
+        private final OwnWrite write;
         private int closes;
         private String tag;
         private List<List<String>> rows;
         private ServerError error;
 
+        UnsyncedStatement(OwnWrite write) {
+            this.write = write;
+        }
+
         @Override
         public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
+            return type == PgWire.CLOSE_COMPLETE && ++closes == write.closes();
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
+            write.seen(type, message);
             switch (type) {
                 case PgWire.DATA_ROW -> {
                     if (rows == null) {
@@ -1995,12 +2002,102 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ended() {
+            write.finished();
             result.complete(new QueryResult(tag, rows == null ? List.of() : rows, error, List.of(), txStatus));
         }
 
         @Override
         public void dropped() {
+            write.finished();
             result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
+        }
+    }
+
+    // ------------------------------------------------------------------ the gateway's own statements
+
+    /**
+     * The gateway's frequent statements in the extended protocol, prepared once per session under reserved
+     * names ({@value PgWire#HOT_PREFIX}...): afterwards Bind/Execute only, no parsing or planning.
+     */
+    private enum Hot {
+        BEGIN("BEGIN"), QUICK(Footprint.QUICK_SQL), COMMIT("COMMIT"), ROLLBACK("ROLLBACK");
+
+        final String sql;
+        final String statement;
+
+        Hot(String sql) {
+            this.sql = sql;
+            this.statement = PgWire.HOT_PREFIX + name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        static Hot of(String sql) {
+            for (Hot h : values()) {
+                if (h.sql.equals(sql)) {
+                    return h;
+                }
+            }
+            return null;
+        }
+    }
+
+    private static final byte UNPREPARED = 0;
+    private static final byte PARSING = 1;
+    private static final byte PREPARED = 2;
+    /** Per {@link Hot}: not prepared, Parse sent (its answer pending), prepared. */
+    private final byte[] hotState = new byte[Hot.values().length];
+
+    /**
+     * Writes one of the gateway's own statements in the extended protocol: a hot one as Bind/Execute of its
+     * prepared statement (with the Parse the first time; the generic form while a Parse is pending), anything
+     * else as Parse/Bind/Execute of the reserved unnamed-for-the-client name. Returns what the sink must know.
+     */
+    private OwnWrite writeOwn(String sql, List<byte[]> params, boolean sync) {
+        Hot hot = params.isEmpty() ? Hot.of(sql) : null;
+        if (hot != null && hotState[hot.ordinal()] != PARSING) {
+            boolean parse = hotState[hot.ordinal()] == UNPREPARED;
+            if (parse) {
+                hotState[hot.ordinal()] = PARSING;
+            }
+            toBackend(PgWire.hotStatement(client.alloc(), hot.statement, sql, parse, sync));
+            return new OwnWrite(PgWire.HOT_STATEMENT_CLOSES, hot, parse);
+        }
+        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
+                : PgWire.ownStatement(client.alloc(), sql, params, sync));
+        return new OwnWrite(PgWire.OWN_STATEMENT_CLOSES, null, false);
+    }
+
+    /** How an own statement was written: CloseCompletes that end it, and the hot statement it prepares/uses. */
+    private final class OwnWrite {
+        private final int closes;
+        private final Hot hot;
+        private final boolean parse;
+
+        OwnWrite(int closes, Hot hot, boolean parse) {
+            this.closes = closes;
+            this.hot = hot;
+            this.parse = parse;
+        }
+
+        int closes() {
+            return closes;
+        }
+
+        void seen(byte type, ByteBuf message) {
+            if (hot == null) {
+                return;
+            }
+            if (parse && type == PgWire.PARSE_COMPLETE) {
+                hotState[hot.ordinal()] = PREPARED;
+            } else if (type == PgWire.ERROR_RESPONSE && "26000".equals(PgWire.readField(message, 'C'))) {
+                hotState[hot.ordinal()] = UNPREPARED; // someone deallocated it: prepare again next time
+            }
+        }
+
+        /** The statement is over (or was skipped): a Parse without its answer did not happen. */
+        void finished() {
+            if (parse && hotState[hot.ordinal()] == PARSING) {
+                hotState[hot.ordinal()] = UNPREPARED;
+            }
         }
     }
 

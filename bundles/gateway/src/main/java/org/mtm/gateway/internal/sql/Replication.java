@@ -53,6 +53,8 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     public static final Replication ROWS = of(Reach.ROWS);
     public static final Replication NO_WRITE = of(Reach.NO_WRITE);
     public static final Replication SESSION = of(Reach.SESSION);
+    /** DEALLOCATE ALL, DISCARD ALL: session state, and the session's prepared statements are gone (identity). */
+    public static final Replication DISCARDS_PREPARED = of(Reach.SESSION);
     public static final Replication NOTIFY = of(Reach.NOTIFY);
     public static final Replication LOCAL = of(Reach.LOCAL);
     public static final Replication TEMPORARY = of(Reach.TEMPORARY);

@@ -333,7 +333,14 @@ public final class SqlSplitter {
                  "execute", "begin", "start", "commit", "end", "abort", "rollback", "savepoint", "release" -> {
                 return Replication.ROWS;
             }
-            case "show", "set", "reset", "deallocate", "discard" -> {
+            case "deallocate" -> {
+                return word(1, "all") || (word(1, "prepare") && word(2, "all")) ? Replication.DISCARDS_PREPARED
+                        : Replication.SESSION;
+            }
+            case "discard" -> {
+                return word(1, "all") ? Replication.DISCARDS_PREPARED : Replication.SESSION;
+            }
+            case "show", "set", "reset" -> {
                 return Replication.SESSION;
             }
             case "fetch", "move", "close" -> {

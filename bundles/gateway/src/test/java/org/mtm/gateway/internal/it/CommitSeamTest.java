@@ -333,4 +333,35 @@ public class CommitSeamTest {
         assertEquals(1, count("SELECT count(*) FROM u"));
         assertNothingPrepared();
     }
+
+    @Test
+    public void theGatewaysPreparedStatementsSurviveDeallocateAllAndDiscardAll() throws Exception {
+        try (Connection c = connect(WRAPPING, "prepareThreshold", "1"); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')"); // the gateway prepares its statements here
+            try (ResultSet rs = st.executeQuery("SELECT string_agg(name, ',' ORDER BY name) FROM pg_prepared_statements "
+                    + "WHERE name LIKE 'mtm\\_gateway\\_hot\\_%'")) {
+                rs.next();
+                assertEquals("mtm_gateway_hot_begin,mtm_gateway_hot_quick", rs.getString(1));
+            }
+            st.execute("DEALLOCATE ALL");
+            st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
+            st.execute("DISCARD ALL");
+            st.executeUpdate("INSERT INTO t VALUES (3, 'c')");
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM t")) {
+                rs.next();
+                assertEquals(3, rs.getInt(1));
+            }
+        }
+        try (RawClient c = RawClient.open(WRAPPING.endpoint())) {
+            c.run("INSERT INTO t VALUES (4, 'd')").sync().flush();
+            assertEquals("12CZ", RawClient.types(c.readUntilReady()));
+            c.query("DEALLOCATE ALL").flush();
+            c.readUntilReady();
+            c.run("INSERT INTO t VALUES (5, 'e')").sync().flush();
+            assertEquals("12CZ", RawClient.types(c.readUntilReady()));
+        }
+        assertEquals(5, count("SELECT count(*) FROM t"));
+        assertEquals(5, DECIDER.decided.size());
+        assertNothingPrepared();
+    }
 }
