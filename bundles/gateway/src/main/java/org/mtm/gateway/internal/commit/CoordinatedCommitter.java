@@ -54,7 +54,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
             }
             String literal = "'" + gid + "'";
-            return tx.execute("PREPARE TRANSACTION " + literal).handle((prepared, lost) -> {
+            return Footprint.prepare(tx, literal).handle((prepared, lost) -> {
                 if (lost != null) {
                     // the connection died around PREPARE: it may or may not exist now; make sure it does not
                     LOG.warn("backend connection lost while preparing {}; rolling it back", gid);

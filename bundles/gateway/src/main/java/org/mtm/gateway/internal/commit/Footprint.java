@@ -62,6 +62,36 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
 
+    /**
+     * Written just before PREPARE TRANSACTION of every transaction the cluster commits. PostgreSQL's decoder sends
+     * nothing at all for a prepared transaction without decodable changes (writes to unlogged tables only,
+     * nextval() only, row locks only, catalog changes from functions): without this message the peers would
+     * never see the PREPARE, never vote, and the commit would wait forever. The appliers ignore the message
+     * itself; the peers prepare an empty transaction and vote.
+     */
+    public static final String PREPARE_MARK_SQL = "SELECT pg_catalog.pg_logical_emit_message(true, 'mtm.prepare', "
+            + "''::pg_catalog.bytea)";
+
+    /**
+     * The mark and PREPARE TRANSACTION, sent together (one round trip): the PREPARE's result, or a failure when
+     * the mark failed or PREPARE did not prepare (in a failed transaction it answers ROLLBACK without an error).
+     */
+    public static CompletionStage<QueryResult> prepare(CommitContext tx, String gidLiteral) {
+        CompletionStage<QueryResult> mark = tx.execute(PREPARE_MARK_SQL);
+        CompletionStage<QueryResult> prepare = tx.execute("PREPARE TRANSACTION " + gidLiteral);
+        return mark.thenCombine(prepare, (m, p) -> {
+            if (!m.ok()) {
+                return new QueryResult(null, java.util.List.of(), m.error(), java.util.List.of(), p.transactionStatus());
+            }
+            if (p.ok() && !"PREPARE TRANSACTION".equals(p.commandTag())) {
+                return new QueryResult(null, java.util.List.of(), ServerError.error(SqlStates.INTERNAL_ERROR,
+                        "[multimaster] PREPARE TRANSACTION " + gidLiteral + " did not prepare (" + p.commandTag()
+                                + "); the transaction was rolled back"), java.util.List.of(), p.transactionStatus());
+            }
+            return p;
+        });
+    }
+
     /** How the transaction commits. */
     public enum Route { LOCAL, CLUSTER, REFUSE }
 

@@ -53,7 +53,7 @@ public final class TwoPhaseCommitter implements TransactionCommitter {
             long xid = footprint.xid();
             Gid gid = new Gid(nodeId.getAsInt(), xid, generation.getAsLong());
             String literal = "'" + gid + "'";
-            return tx.execute("PREPARE TRANSACTION " + literal).thenCompose(prepared -> {
+            return Footprint.prepare(tx, literal).thenCompose(prepared -> {
                 if (!prepared.ok()) {
                     // a failed PREPARE has rolled the transaction back
                     return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));

@@ -1365,9 +1365,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         /**
-         * Statements {@code [first, end)} as {@code BEGIN;<statements>\n;<footprint's quick query>}: one message
-         * and one reply for the backend instead of three. The gateway's parts of the reply are taken out and error
-         * positions moved back over the prefix, so the client sees what its own Query would have produced.
+         * Statements {@code [first, end)} as {@code BEGIN;<statements>\n;EXECUTE <footprint's quick query>}: one
+         * message and one reply for the backend instead of three, the quick query planned once per session (a
+         * PREPARE in the suffix the first time). The gateway's parts of the reply are taken out and error positions
+         * moved back over the prefix, so the client sees what its own Query would have produced.
          */
         private WrappedQuery sendWrapped(int first, int end) {
             noteStatements(sts, first, end);
@@ -1378,13 +1379,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int from = sts.get(first).start();
             int to = textEnd(end);
             int before = characters(from);
-            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before);
+            // the quick query as the session's prepared statement (planned once), prepared here the first time
+            byte quickState = hotState[Hot.QUICK.ordinal()];
+            String suffix = quickState == PREPARED ? "\n;EXECUTE " + Hot.QUICK.statement
+                    : quickState == UNPREPARED ? "\n;PREPARE " + Hot.QUICK.statement + " AS " + Footprint.QUICK_SQL
+                            + ";EXECUTE " + Hot.QUICK.statement
+                    : "\n;" + Footprint.QUICK_SQL;
+            if (quickState == UNPREPARED) {
+                hotState[Hot.QUICK.ordinal()] = PARSING;
+            }
+            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before, quickState == UNPREPARED);
             replies.add(ReplyQueue.QUERY, sink);
-            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + WRAP_SUFFIX.length());
+            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + suffix.length());
             q.writeByte(PgWire.QUERY).writeInt(0);
             q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
             q.writeBytes(text, text.readerIndex() + from, to - from);
-            q.writeCharSequence(WRAP_SUFFIX, java.nio.charset.StandardCharsets.US_ASCII);
+            q.writeCharSequence(suffix, java.nio.charset.StandardCharsets.US_ASCII);
             q.writeByte(0);
             q.setInt(1, q.writerIndex() - 1);
             toBackend(q);
@@ -1857,9 +1867,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Before the client's statements; the quick query follows after a newline (ending a trailing -- comment). */
     private static final String WRAP_PREFIX = "BEGIN;";
-    /** After a newline (ending a trailing -- comment) and a semicolon (ending the client's last statement). */
-    private static final String WRAP_SUFFIX = "\n;" + Footprint.QUICK_SQL;
 
     /**
      * The reply of {@code BEGIN;<client statements>\n;<quick query>}: BEGIN's CommandComplete is taken out, the
@@ -1884,9 +1893,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private String tag;
         boolean incomplete;
 
-        WrappedQuery(int statements, int shift) {
+        /** The suffix prepares the quick query as the session's statement ({@link Hot#QUICK}). */
+        private final boolean preparing;
+
+        WrappedQuery(int statements, int shift, boolean preparing) {
             this.statements = statements;
             this.shift = shift;
+            this.preparing = preparing;
         }
 
         @Override
@@ -1927,8 +1940,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     rows = new ArrayList<>(1);
                     rows.add(PgWire.readDataRow(message));
                 }
-                case PgWire.COMMAND_COMPLETE -> tag = PgWire.cstring(message, message.readerIndex() + 5,
-                        message.readerIndex() + message.readableBytes());
+                case PgWire.COMMAND_COMPLETE -> {
+                    tag = PgWire.cstring(message, message.readerIndex() + 5, message.readerIndex() + message.readableBytes());
+                    if (preparing && tag.equals("PREPARE")) {
+                        hotState[Hot.QUICK.ordinal()] = PREPARED;
+                    }
+                }
                 default -> { }
             }
         }
@@ -1943,6 +1960,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ready(char status, boolean errorSeen) {
+            if (preparing && hotState[Hot.QUICK.ordinal()] == PARSING) {
+                hotState[Hot.QUICK.ordinal()] = UNPREPARED; // the client's statements failed before it
+            }
             if (tag != null && rows != null) {
                 quick.complete(new QueryResult(tag, rows, null, List.of(), status));
             } else {
@@ -1953,6 +1973,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void dropped() {
+            if (preparing && hotState[Hot.QUICK.ordinal()] == PARSING) {
+                hotState[Hot.QUICK.ordinal()] = UNPREPARED;
+            }
             quick.completeExceptionally(new IllegalStateException("backend connection lost"));
             ready.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
@@ -2020,7 +2043,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * names ({@value PgWire#HOT_PREFIX}...): afterwards Bind/Execute only, no parsing or planning.
      */
     private enum Hot {
-        BEGIN("BEGIN"), QUICK(Footprint.QUICK_SQL), COMMIT("COMMIT"), ROLLBACK("ROLLBACK");
+        BEGIN("BEGIN"), QUICK(Footprint.QUICK_SQL), COMMIT("COMMIT"), ROLLBACK("ROLLBACK"),
+        PREPARE_MARK(Footprint.PREPARE_MARK_SQL);
 
         final String sql;
         final String statement;

@@ -341,7 +341,7 @@ public class CommitSeamTest {
             try (ResultSet rs = st.executeQuery("SELECT string_agg(name, ',' ORDER BY name) FROM pg_prepared_statements "
                     + "WHERE name LIKE 'mtm\\_gateway\\_hot\\_%'")) {
                 rs.next();
-                assertEquals("mtm_gateway_hot_begin,mtm_gateway_hot_quick", rs.getString(1));
+                assertEquals("mtm_gateway_hot_begin,mtm_gateway_hot_prepare_mark,mtm_gateway_hot_quick", rs.getString(1));
             }
             st.execute("DEALLOCATE ALL");
             st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
@@ -359,9 +359,18 @@ public class CommitSeamTest {
             c.readUntilReady();
             c.run("INSERT INTO t VALUES (5, 'e')").sync().flush();
             assertEquals("12CZ", RawClient.types(c.readUntilReady()));
+            // the simple protocol prepares the quick query with SQL's PREPARE in the wrapped query itself
+            c.query("INSERT INTO t VALUES (6, 'f')").flush();
+            assertEquals("CZ", RawClient.types(c.readUntilReady()));
+            c.query("SELECT count(*) FROM pg_prepared_statements WHERE name = 'mtm_gateway_hot_quick'").flush();
+            assertEquals("1", RawClient.first(c.readUntilReady(), 'D').column0());
+            c.query("DEALLOCATE ALL; INSERT INTO t VALUES (7, 'g')").flush();
+            assertEquals("CCZ", RawClient.types(c.readUntilReady()));
+            c.query("INSERT INTO t VALUES (8, 'h')").flush();
+            assertEquals("CZ", RawClient.types(c.readUntilReady()));
         }
-        assertEquals(5, count("SELECT count(*) FROM t"));
-        assertEquals(5, DECIDER.decided.size());
+        assertEquals(8, count("SELECT count(*) FROM t"));
+        assertEquals(8, DECIDER.decided.size());
         assertNothingPrepared();
     }
 }

@@ -119,7 +119,7 @@ public class DdlThroughGatewayTest {
                 "I a",
                 "M mtm.ddl CREATE INDEX a_x ON a (x)" + PATH, "M mtm.ddl_end",
                 "I a",
-                "P", "K"), WAL.take());
+                "M mtm.prepare", "P", "K"), WAL.take());
         assertEquals(2, count("SELECT count(*) FROM a"));
     }
 
@@ -224,8 +224,8 @@ public class DdlThroughGatewayTest {
             WAL.take();
             st.execute("SELECT * INTO t2 FROM t");
         }
-        assertEquals(List.of("b", "M mtm.ddl SELECT * INTO t2 FROM t" + PATH, "I t2", "I t2", "M mtm.ddl_end", "P", "K"),
-                WAL.take());
+        assertEquals(List.of("b", "M mtm.ddl SELECT * INTO t2 FROM t" + PATH, "I t2", "I t2", "M mtm.ddl_end",
+                "M mtm.prepare", "P", "K"), WAL.take());
     }
 
     @Test
@@ -244,6 +244,32 @@ public class DdlThroughGatewayTest {
         assertEquals(List.of(), WAL.messages());
         assertEquals(List.of(), DECIDED); // nothing replicated: local commits
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aWriteWithNothingDecodableCommitsLocallyOrStillReachesThePeers() throws Exception {
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE UNLOGGED TABLE unl (a int)");
+            ds.execute("CREATE SEQUENCE seq");
+            ds.execute("INSERT INTO t VALUES (1, 'a')");
+        }
+        WAL.take();
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            // an xid, but no writer's lock on a replicated table: nothing for the peers, a local commit
+            st.executeUpdate("INSERT INTO unl VALUES (1)");
+            st.executeQuery("SELECT nextval('seq')").close();
+            c.setAutoCommit(false);
+            st.executeQuery("SELECT * FROM t FOR UPDATE").close();
+            c.commit();
+            assertEquals(List.of(), DECIDED);
+            // a writer's lock but no row changed: PostgreSQL decodes nothing for this PREPARE; the mark message
+            // makes the peers see it and vote, instead of the commit waiting for votes forever
+            st.executeQuery("SELECT * FROM t FOR UPDATE").close();
+            assertEquals(0, st.executeUpdate("UPDATE t SET v = 'x' WHERE id = 42"));
+            c.commit();
+        }
+        assertEquals(1, DECIDED.size());
+        assertEquals(List.of("b", "M mtm.prepare", "P", "K"), WAL.take());
     }
 
     @Test
@@ -409,9 +435,10 @@ public class DdlThroughGatewayTest {
             }
         }
         assertEquals(2, DECIDED.size());
-        assertEquals(List.of("b", "M mtm.ddl CREATE TABLE nw1 (a int)" + PATH, "M mtm.ddl_end", "P", "K",
+        assertEquals(List.of("b", "M mtm.ddl CREATE TABLE nw1 (a int)" + PATH, "M mtm.ddl_end", "M mtm.prepare", "P", "K",
                 "B", "I nw1", "C",
-                "b", "M mtm.ddl CREATE TABLE nw2 (a int)" + PATH, "M mtm.ddl_end", "I nw2", "P", "K"), WAL.take());
+                "b", "M mtm.ddl CREATE TABLE nw2 (a int)" + PATH, "M mtm.ddl_end", "I nw2", "M mtm.prepare", "P", "K"),
+                WAL.take());
     }
 
     private static Properties props(String... kv) {

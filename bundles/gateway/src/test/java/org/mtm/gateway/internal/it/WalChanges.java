@@ -76,9 +76,9 @@ final class WalChanges {
         return out;
     }
 
-    /** Only the logical messages of {@link #take()}. */
+    /** Only the DDL messages of {@link #take()}. */
     List<String> messages() throws SQLException {
-        return take().stream().filter(s -> s.startsWith("M ")).toList();
+        return take().stream().filter(s -> s.startsWith("M mtm.ddl")).toList();
     }
 
     private static String cstring(ByteBuffer b) {
