@@ -25,6 +25,15 @@ public record Gid(int originNode, long originXid, long generation) {
         return name != null && name.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
     }
 
+    /** The gid {@code name} stands for, or null when it is not an mtm gid (a user's own prepared transaction). */
+    public static Gid tryParse(String name) {
+        if (!isReserved(name)) {
+            return null;
+        }
+        Matcher m = FORM.matcher(name);
+        return m.matches() ? parse(name) : null;
+    }
+
     public static Gid parse(String text) {
         Matcher m = FORM.matcher(text);
         if (!m.matches()) {

@@ -25,6 +25,14 @@ public class GidTest {
     }
 
     @Test
+    public void tryParseTellsMtmGidsFromUserGids() {
+        assertEquals(new Gid(1, 5, 2), Gid.tryParse("MTM-1-5-2"));
+        assertEquals(null, Gid.tryParse("my-2pc"));
+        assertEquals(null, Gid.tryParse("MTM-not-a-gid"));
+        assertEquals(null, Gid.tryParse(null));
+    }
+
+    @Test
     public void rejectsOtherForms() {
         assertThrows(IllegalArgumentException.class, () -> Gid.parse("MTM-1-2"));
         assertThrows(IllegalArgumentException.class, () -> Gid.parse("MTM-0-2-3"));

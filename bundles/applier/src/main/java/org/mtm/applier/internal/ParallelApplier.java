@@ -175,7 +175,7 @@ final class ParallelApplier implements MessageApplier {
 
     private void beginPrepare(BeginPrepare b) throws Exception {
         expectRoute(Route.NONE, b);
-        if (mtmGid(b.gid()) == null) { // a user's own 2PC: applied alone, like a plain transaction
+        if (Gid.tryParse(b.gid()) == null) { // a user's own 2PC: applied alone, like a plain transaction
             progress.awaitAll();
             progress.register(b.endLsn());
             route = Route.MAIN;
@@ -425,17 +425,6 @@ final class ParallelApplier implements MessageApplier {
             w.session.close();
         }
         main.close();
-    }
-
-    private static Gid mtmGid(String gid) {
-        if (!Gid.isReserved(gid)) {
-            return null;
-        }
-        try {
-            return Gid.parse(gid);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
     }
 
     /** One apply worker: a thread applying the transactions handed to it on its own session. */

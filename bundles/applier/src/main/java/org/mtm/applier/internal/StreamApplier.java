@@ -411,7 +411,7 @@ final class StreamApplier implements MessageApplier {
         }
         boolean done = session.commitPrepared(m.gid(), recordable.applyAsLong(m.endLsn()), m.commitTime());
         LOG.debug("node {}: COMMIT PREPARED {} from node {}: {}", self, m.gid(), peer, done ? "committed" : "not prepared here");
-        Gid gid = mtmGid(m.gid());
+        Gid gid = Gid.tryParse(m.gid());
         if (done && gid != null) {
             votes.send(gid.originNode(), CommitMessage.of(Kind.COMMITTED, gid));
         }
@@ -533,17 +533,6 @@ final class StreamApplier implements MessageApplier {
         failed(t, e, target == null ? session.currentRelation() : target.displayName());
     }
 
-    private static Gid mtmGid(String gid) {
-        if (!Gid.isReserved(gid)) {
-            return null;
-        }
-        try {
-            return Gid.parse(gid);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-    }
-
     /** The transaction being received: plain ({@code gid == null}) or two-phase. */
     private static final class RemoteTransaction {
         final String gid;
@@ -557,7 +546,7 @@ final class StreamApplier implements MessageApplier {
 
         RemoteTransaction(String gid, long lsn) {
             this.gid = gid;
-            this.mtmGid = gid == null ? null : mtmGid(gid);
+            this.mtmGid = gid == null ? null : Gid.tryParse(gid);
             this.lsn = lsn;
         }
 
