@@ -350,7 +350,7 @@ public class JdbcThroughGatewayTest {
                     return e;
                 }
             });
-            Thread.sleep(300);
+            awaitRunning("SELECT pg_sleep(30)");
             long cancelAt = System.nanoTime();
             st.cancel();
             SQLException e = running.get(5, TimeUnit.SECONDS);
@@ -372,7 +372,8 @@ public class JdbcThroughGatewayTest {
              Statement sb = b.createStatement()) {
             Future<SQLException> ra = POOL.submit(() -> run(sa, "SELECT pg_sleep(2)"));
             Future<SQLException> rb = POOL.submit(() -> run(sb, "SELECT pg_sleep(30)"));
-            Thread.sleep(300);
+            awaitRunning("SELECT pg_sleep(30)");
+            awaitRunning("SELECT pg_sleep(2)");
             sb.cancel();
             SQLException eb = rb.get(2, TimeUnit.SECONDS);
             assertNotNull(eb);
@@ -506,6 +507,27 @@ public class JdbcThroughGatewayTest {
                     assertArrayEquals(big, rs.getBytes(1));
                     assertFalse(rs.next());
                 }
+            }
+        }
+    }
+
+    /** Waits (at most 10 s) until a backend runs exactly {@code query}, so a cancel cannot arrive before it. */
+    private static void awaitRunning(String query) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (Connection c = gw(); java.sql.PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = ?")) {
+            ps.setString(1, query);
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no backend started '" + query + "' within 10 s");
+                }
+                Thread.onSpinWait();
             }
         }
     }
