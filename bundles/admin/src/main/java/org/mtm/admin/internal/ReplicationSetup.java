@@ -12,7 +12,8 @@ import org.mtm.api.Replication;
 /**
  * The replication objects one node needs before it may go online (manual: init_cluster "creates the
  * replication slots and origins on each node"): the publication, one two-phase slot per peer (from which
- * that peer's receiver streams) and one replication origin per peer. Idempotent.
+ * that peer's receiver streams) and one replication origin per peer; and REPLICA IDENTITY FULL on tables that
+ * exist without a primary key (the publication is FOR ALL TABLES). Idempotent.
  */
 final class ReplicationSetup {
 
@@ -24,6 +25,10 @@ final class ReplicationSetup {
             try (Statement st = c.createStatement()) {
                 st.execute("CREATE PUBLICATION " + Replication.PUBLICATION + " FOR ALL TABLES");
             }
+        }
+        try (Statement st = c.createStatement()) {
+            // tables that already exist without a primary key: UPDATE/DELETE on them needs a replica identity now
+            st.executeQuery("SELECT count(*) FROM mtm.ensure_replica_identity()").close();
         }
         for (ClusterNode peer : config.peers()) {
             String origin = Replication.originName(peer.id());

@@ -6,11 +6,17 @@ package org.mtm.applier.internal;
  * @param lockTimeoutMs bound on every lock wait of an apply transaction ({@code lock_timeout})
  * @param maxWorkers    {@code max_workers}: apply workers per peer (1: serial apply)
  * @param prevention    {@code deadlock_prevention}: what to do when an apply waits for a prepared transaction
+ * @param ignoreTablesWithoutPk {@code ignore_tables_without_pk}: changes of tables without a primary key are
+ *                      not applied (they stay local to the node that wrote them)
  */
-record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention) {
+record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk) {
 
     ApplierSettings(long lockTimeoutMs, int maxWorkers) {
         this(lockTimeoutMs, maxWorkers, DeadlockPrevention.OFF);
+    }
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention) {
+        this(lockTimeoutMs, maxWorkers, prevention, false);
     }
 
     /** Smallest lock bound; below it ordinary short local transactions would abort replicated ones. */

@@ -59,6 +59,7 @@ final class ApplySession implements AutoCloseable {
             + " t.typcategory = 'S' OR EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc"
             + " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
             + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
+            + ", EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
@@ -81,6 +82,10 @@ final class ApplySession implements AutoCloseable {
     private final int peer;
     private final String origin;
     private final long lockTimeoutMs;
+    /** {@code ignore_tables_without_pk}: changes of tables without a primary key are skipped. */
+    private final boolean ignoreTablesWithoutPk;
+    /** False on a node without the mtm catalog functions (module tests): no replica identity upkeep after DDL. */
+    private final boolean replicaIdentityUpkeep;
     /** The lock bound of the transaction being applied (see {@link #begin}). */
     private long transactionLockTimeoutMs;
     private final boolean localTablesExist;
@@ -112,7 +117,9 @@ final class ApplySession implements AutoCloseable {
     private String batchOperation;
     private int batchSize;
 
-    private ApplySession(Connection connection, int self, int peer, int worker, long lockTimeoutMs) throws SQLException {
+    private ApplySession(Connection connection, int self, int peer, int worker, ApplierSettings settings) throws SQLException {
+        long lockTimeoutMs = settings.lockTimeoutMs();
+        this.ignoreTablesWithoutPk = settings.ignoreTablesWithoutPk();
         this.connection = connection;
         this.self = self;
         this.peer = peer;
@@ -127,10 +134,12 @@ final class ApplySession implements AutoCloseable {
                 + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer + (worker == 0 ? "" : "_" + worker)));
         boolean appliedLogExists;
         try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.to_regclass('mtm.local_tables') IS NOT NULL,"
-                + " pg_catalog.to_regclass('mtm.applied_xacts') IS NOT NULL")) {
+                + " pg_catalog.to_regclass('mtm.applied_xacts') IS NOT NULL,"
+                + " pg_catalog.to_regprocedure('mtm.ensure_replica_identity()') IS NOT NULL")) {
             rs.next();
             this.localTablesExist = rs.getBoolean(1);
             appliedLogExists = rs.getBoolean(2);
+            this.replicaIdentityUpkeep = rs.getBoolean(3);
         }
         if (!appliedLogExists) {
             statement.execute("BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" + SCHEMA_LOCK + ");"
@@ -158,8 +167,8 @@ final class ApplySession implements AutoCloseable {
      *                      {@code mtm_node_<peer>} is missing or in use by another session (an apply
      *                      backend of a previous receiver that is still exiting)
      */
-    static ApplySession open(LocalDatabase database, int self, int peer, long lockTimeoutMs) throws SQLException {
-        return open(database, self, peer, 0, lockTimeoutMs);
+    static ApplySession open(LocalDatabase database, int self, int peer, ApplierSettings settings) throws SQLException {
+        return open(database, self, peer, 0, settings);
     }
 
     /**
@@ -167,10 +176,11 @@ final class ApplySession implements AutoCloseable {
      * replication origin {@code mtm_node_<peer>_<worker>} (PostgreSQL 15 lets one session at a time use an
      * origin); worker 0 is the receiver's own session under {@code mtm_node_<peer>}.
      */
-    static ApplySession open(LocalDatabase database, int self, int peer, int worker, long lockTimeoutMs) throws SQLException {
+    static ApplySession open(LocalDatabase database, int self, int peer, int worker, ApplierSettings settings)
+            throws SQLException {
         Connection c = database.connect();
         try {
-            return new ApplySession(c, self, peer, worker, lockTimeoutMs);
+            return new ApplySession(c, self, peer, worker, settings);
         } catch (SQLException | RuntimeException e) {
             try {
                 c.close();
@@ -435,8 +445,9 @@ final class ApplySession implements AutoCloseable {
     /**
      * The local target of the origin's relation, or null when its changes are not applied: relations of
      * schema {@code mtm} (node-local state) except {@code mtm.local_tables} (make_table_local is
-     * replicated), and tables listed in {@code mtm.local_tables}. Runs inside the apply transaction, so a
-     * table created earlier in it is found.
+     * replicated), tables listed in {@code mtm.local_tables}, and with {@code ignore_tables_without_pk} tables
+     * without a primary key here (the schemas are the same on every node). Runs inside the apply transaction,
+     * so a table created earlier in it is found.
      */
     Target target(Relation relation) throws SQLException {
         if (nodeLocal(relation)) {
@@ -447,14 +458,14 @@ final class ApplySession implements AutoCloseable {
         }
         Target t = targets.get(relation.relationId());
         if (t != null && t.relation == relation) {
-            return t;
+            return ignoreTablesWithoutPk && !t.hasPrimaryKey ? null : t;
         }
         if (t != null) {
             forget(t);
         }
         t = lookUp(relation);
         targets.put(relation.relationId(), t);
-        return t;
+        return ignoreTablesWithoutPk && !t.hasPrimaryKey ? null : t;
     }
 
     /** Relations of schema {@code mtm} other than {@code mtm.local_tables}: node-local state, never applied. */
@@ -482,10 +493,12 @@ final class ApplySession implements AutoCloseable {
     private Target lookUp(Relation relation) throws SQLException {
         String name = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
         Map<String, String[]> local = new HashMap<>();
+        boolean primaryKey = false;
         typesQuery.setString(1, name);
         try (ResultSet rs = typesQuery.executeQuery()) {
             while (rs.next()) {
                 local.put(rs.getString(1), new String[] {rs.getString(2), rs.getBoolean(3) ? "t" : "f"});
+                primaryKey = rs.getBoolean(4);
             }
         }
         if (local.isEmpty()) {
@@ -504,7 +517,7 @@ final class ApplySession implements AutoCloseable {
             types[i] = t[0];
             equality[i] = t[1].equals("t");
         }
-        return new Target(relation, types, equality);
+        return new Target(relation, types, equality, primaryKey);
     }
 
     private void refreshLocalTables() throws SQLException {
@@ -591,8 +604,9 @@ final class ApplySession implements AutoCloseable {
 
     /**
      * Runs a replicated DDL statement with the origin session's search_path and role (both reset
-     * afterwards, for this transaction only), then forgets every target: the statement may have changed
-     * the local column types the cached statements were built with.
+     * afterwards, for this transaction only), gives tables left without a primary key REPLICA IDENTITY
+     * FULL as the origin's gateway did, then forgets every target: the statement may have changed the
+     * local column types the cached statements were built with.
      */
     void executeDdl(ReplicatedDdl ddl) throws SQLException {
         flush();
@@ -604,6 +618,14 @@ final class ApplySession implements AutoCloseable {
             busySince = 0;
         }
         setSession("", "none");
+        if (replicaIdentityUpkeep) {
+            busySince = System.nanoTime();
+            try {
+                statement.executeQuery("SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity()").close();
+            } finally {
+                busySince = 0;
+            }
+        }
         forgetTargets();
     }
 

@@ -241,7 +241,7 @@ final class Receiver {
     }
 
     private void receive() throws Exception {
-        apply = ApplySession.open(local, self, peer.id(), settings.lockTimeoutMs());
+        apply = ApplySession.open(local, self, peer.id(), settings);
         if (stopping) {
             return;
         }
@@ -271,7 +271,7 @@ final class Receiver {
         MessageApplier a = workerCap <= 1
                 ? new StreamApplier(self, peer.id(), main, votes, () -> stopping, currentGeneration)
                 : new ParallelApplier(self, peer.id(), workerCap, main,
-                        k -> ApplySession.open(local, self, peer.id(), k, settings.lockTimeoutMs()), votes, () -> stopping,
+                        k -> ApplySession.open(local, self, peer.id(), k, settings), votes, () -> stopping,
                         currentGeneration, start, this::abortReplication);
         applier = a;
         if (settings.prevention() != DeadlockPrevention.OFF) {

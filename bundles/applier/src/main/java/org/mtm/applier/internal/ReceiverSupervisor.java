@@ -71,6 +71,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             + " (a deterministic winner is kept)")
         String deadlock__prevention() default "off";
 
+        @AttributeDefinition(description = "Do not replicate tables without a primary key (false: they are replicated,"
+            + " identified by all their columns)")
+        boolean ignore__tables__without__pk() default false;
+
         @AttributeDefinition(description = "Binary transfer of built-in types (not used yet: values travel as text)")
         boolean binary__basetypes() default true;
     }
@@ -224,6 +228,6 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             return DeadlockPrevention.OFF;
         });
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
-                Math.max(1, config.max__workers()), prevention);
+                Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk());
     }
 }

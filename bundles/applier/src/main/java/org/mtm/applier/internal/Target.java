@@ -28,11 +28,14 @@ final class Target {
     final boolean[] equality;
     /** Column indexes of the replica identity key (flagged K in the relation message). */
     final int[] keyColumns;
+    /** The local table has a primary key ({@code ignore_tables_without_pk} skips those that have none). */
+    final boolean hasPrimaryKey;
 
     private final Map<Object, PreparedStatement> statements = new HashMap<>();
 
-    Target(Relation relation, String[] types, boolean[] equality) {
+    Target(Relation relation, String[] types, boolean[] equality, boolean hasPrimaryKey) {
         this.relation = relation;
+        this.hasPrimaryKey = hasPrimaryKey;
         this.qualifiedName = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
         List<Column> cols = relation.columns();
         this.columns = new String[cols.size()];

@@ -17,6 +17,7 @@ import org.junit.rules.ExternalResource;
 import org.mtm.api.ClusterNode;
 import org.mtm.api.Endpoint;
 import org.mtm.api.Replication;
+import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
 
 /**
@@ -47,10 +48,8 @@ final class PgNodes extends ExternalResource {
         CompletableFuture.allOf(servers.stream().map(s -> CompletableFuture.runAsync(s::start))
                 .toArray(CompletableFuture[]::new)).join();
         for (int i = 1; i <= count; i++) {
+            new JdbcClusterCatalog(node(i)).deactivate(); // the real mtm schema
             try (Connection c = node(i).connect(); Statement st = c.createStatement()) {
-                st.execute("CREATE SCHEMA mtm");
-                st.execute("CREATE TABLE mtm.local_tables (rel_schema name NOT NULL, rel_name name NOT NULL,"
-                        + " PRIMARY KEY (rel_schema, rel_name))");
                 st.execute("CREATE PUBLICATION " + Replication.PUBLICATION + " FOR ALL TABLES");
                 for (int j = 1; j <= count; j++) {
                     if (j != i) {

@@ -304,6 +304,64 @@ public class ReplicationApplyTest {
         assertEquals("dup,changed", NODES.query(B, "SELECT string_agg(t, ',' ORDER BY t DESC) FROM fu WHERE a = 1"));
     }
 
+    @Test
+    public void aTableCreatedWithoutPrimaryKeyGetsFullIdentityHereAndItsDuplicatesStayExact() throws Exception {
+        startReceiverOnB();
+        String gid;
+        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            ddl(st, "public", "mtmuser", "CREATE TABLE np (a int, t text)");
+            st.execute("SELECT count(*) FROM mtm.ensure_replica_identity()"); // what the origin's gateway runs after DDL
+            st.execute("INSERT INTO np VALUES (1, 'dup'), (1, 'dup'), (2, 'two')");
+            gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + gid + "'");
+        }
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertEquals("the applier gave the new table REPLICA IDENTITY FULL", "f",
+                NODES.query(B, "SELECT relreplident FROM pg_class WHERE oid = 'public.np'::regclass"));
+
+        String change = prepareOnA("UPDATE np SET t = 'one' WHERE ctid = (SELECT ctid FROM np WHERE a = 1 LIMIT 1)",
+                "DELETE FROM np WHERE a = 2");
+        votes.await(Kind.PREPARED, change, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + change + "'");
+        assertSameOnBoth("np");
+        assertEquals("dup,one", NODES.query(B, "SELECT string_agg(t, ',' ORDER BY t) FROM np"));
+    }
+
+    @Test
+    public void ignoreTablesWithoutPkLeavesThoseTablesLocal() throws Exception {
+        createOnBoth("CREATE TABLE ig_pk (id int PRIMARY KEY)", "CREATE TABLE ig_nopk (a int)",
+                "SELECT count(*) FROM mtm.ensure_replica_identity()");
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes,
+                new ApplierSettings(LOCK_BOUND_MS, 1, DeadlockPrevention.OFF, true)).start();
+        receivers.add(r);
+        String gid = prepareOnA("INSERT INTO ig_pk VALUES (1)", "INSERT INTO ig_nopk VALUES (1), (1)",
+                "UPDATE ig_nopk SET a = 2 WHERE ctid = (SELECT ctid FROM ig_nopk LIMIT 1)");
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
+        assertSameOnBoth("ig_pk");
+        assertEquals("the table with a primary key is replicated", "1", NODES.query(B, "SELECT count(*) FROM ig_pk"));
+        assertEquals("the table without one is not", "0", NODES.query(B, "SELECT count(*) FROM ig_nopk"));
+
+        // a primary key added later (replicated DDL) makes the table replicated from then on
+        String pk;
+        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("DELETE FROM ig_nopk");
+            ddl(st, "public", "mtmuser", "ALTER TABLE ig_nopk ADD PRIMARY KEY (a)");
+            st.execute("INSERT INTO ig_nopk VALUES (7)");
+            pk = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+            st.execute("PREPARE TRANSACTION '" + pk + "'");
+        }
+        votes.await(Kind.PREPARED, pk, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + pk + "'");
+        assertSameOnBoth("ig_nopk");
+        assertEquals("7", NODES.query(B, "SELECT string_agg(a::text, ',') FROM ig_nopk"));
+    }
+
     // ---- what is not applied ------------------------------------------------------------------------------
 
     @Test

@@ -17,7 +17,7 @@ public class SqlTest {
                 new Column(Column.FLAG_KEY, "id", 23, -1),
                 new Column(0, "v", 25, -1),
                 new Column(0, "doc", 114, -1)));
-        return new Target(r, new String[] {"integer", "text", "json"}, new boolean[] {true, true, false});
+        return new Target(r, new String[] {"integer", "text", "json"}, new boolean[] {true, true, false}, true);
     }
 
     private static BitSet bits(int... i) {

@@ -1,6 +1,9 @@
 -- mtm catalog: the cluster's durable, node-local state. Idempotent: installed at every activation on
 -- the local database and by init_cluster on every peer. These tables are never replicated.
 CREATE SCHEMA IF NOT EXISTS mtm;
+-- Any role may call the functions below (status views, replica identity upkeep after its own DDL); the tables
+-- stay private: the functions that read or fix them run as their owner (SECURITY DEFINER).
+GRANT USAGE ON SCHEMA mtm TO PUBLIC;
 
 -- The configured nodes as this node knows them; is_self marks the row of this node.
 CREATE TABLE IF NOT EXISTS mtm.cluster_nodes (
@@ -81,7 +84,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
 CREATE OR REPLACE FUNCTION mtm.status()
 RETURNS TABLE (my_node_id int, status text, connected int[], gen_num int8, gen_members int[],
                gen_members_online int[], gen_configured int[])
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
     last timestamptz;
 BEGIN
@@ -99,7 +102,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION mtm.nodes()
 RETURNS TABLE (id int, conninfo text, is_self boolean, enabled boolean, connected boolean, sender_pid int,
                receiver_pid int, n_workers text, receiver_mode text)
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 BEGIN
     PERFORM 1 FROM mtm.status();
     RETURN QUERY SELECT n.id, n.conninfo, n.is_self, n.enabled, n.connected, n.sender_pid, n.receiver_pid,
@@ -131,10 +134,11 @@ CREATE INDEX IF NOT EXISTS applied_xacts_gid ON mtm.applied_xacts (gid);
 
 -- Tables without a primary key (and with default replica identity) get REPLICA IDENTITY FULL: the
 -- publication is FOR ALL TABLES, and PostgreSQL refuses UPDATE/DELETE on a published table that has no
--- replica identity. Run after every global DDL statement, at the origin and by each applier. Returns the
--- tables it changed.
+-- replica identity. Run after every global DDL statement, at the origin (by the gateway, as the client's role:
+-- hence SECURITY DEFINER, a table may belong to someone else) and by each applier, and at init_cluster.
+-- Returns the tables it changed. A user's explicit REPLICA IDENTITY DEFAULT on such a table is overridden.
 CREATE OR REPLACE FUNCTION mtm.ensure_replica_identity()
-RETURNS SETOF regclass LANGUAGE plpgsql AS $fn$
+RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
     rel regclass;
 BEGIN

@@ -60,6 +60,26 @@ public class SchemaFunctionsTest {
         }
     }
 
+    @Test
+    public void anOrdinaryRoleRunningDdlFixesTablesItDoesNotOwn() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE owned_by_admin (a int)");
+            st.execute("CREATE ROLE app_user LOGIN");
+            st.execute("GRANT CREATE ON SCHEMA public TO app_user");
+            st.execute("SET ROLE app_user");
+            st.execute("CREATE TABLE owned_by_app (a int)");
+            try (ResultSet rs = st.executeQuery("SELECT string_agg(t::text, ',' ORDER BY t::text) FROM mtm.ensure_replica_identity() t")) {
+                rs.next();
+                assertEquals("owned_by_admin,owned_by_app", rs.getString(1));
+            }
+            SQLException status = assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM mtm.status()"));
+            assertEquals("the status view answers any role (no node runs here: 55000, not 42501)", "55000", status.getSQLState());
+            st.execute("SELECT pg_logical_emit_message(true, 'mtm.test', 'any role may emit the gateway messages')");
+            st.execute("RESET ROLE");
+            assertEquals("f", replident(st, "owned_by_admin"));
+        }
+    }
+
     private static String replident(Statement st, String table) throws SQLException {
         try (ResultSet rs = st.executeQuery("SELECT relreplident FROM pg_class WHERE relname = '" + table + "'")) {
             rs.next();

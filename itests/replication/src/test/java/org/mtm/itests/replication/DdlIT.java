@@ -218,6 +218,17 @@ public class DdlIT {
     }
 
     @Test
+    public void tablesWithoutPrimaryKeyAreReplicatedRowForRow() throws SQLException {
+        // ignore_tables_without_pk = false (the default): such tables are replicated, identified by all their columns
+        Sql.execute(cluster.gateway(1), "CREATE TABLE no_pk (a int, t text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO no_pk VALUES (1, 'dup'), (1, 'dup'), (2, 'two')");
+        Sql.execute(cluster.gateway(2), "UPDATE no_pk SET t = 'one' WHERE ctid = (SELECT ctid FROM no_pk WHERE a = 1 LIMIT 1)");
+        Sql.execute(cluster.gateway(3), "DELETE FROM no_pk WHERE a = 2");
+        assertEverywhere("(SELECT string_agg(a || ':' || t, ',' ORDER BY t) FROM no_pk)", "1:dup,1:one");
+        assertEverywhere("(SELECT relreplident::text FROM pg_class WHERE oid = 'no_pk'::regclass)", "f");
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");

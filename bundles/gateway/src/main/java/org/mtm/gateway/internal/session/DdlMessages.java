@@ -29,8 +29,14 @@ final class DdlMessages {
      */
     private static final String OPEN = "'mtm.ddl_open'";
 
+    /**
+     * The end message; then tables the statement left without a primary key get REPLICA IDENTITY FULL (the
+     * publication is FOR ALL TABLES: PostgreSQL refuses UPDATE and DELETE on them otherwise), as each applier
+     * does after running the statement. The subquery runs only when the DDL message was written.
+     */
     static final String END_SQL = "SELECT pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.END_PREFIX
-            + "', ''::pg_catalog.bytea), pg_catalog.set_config(" + OPEN + ", '', true)"
+            + "', ''::pg_catalog.bytea), pg_catalog.set_config(" + OPEN + ", '', true),"
+            + " (SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity())"
             + " WHERE pg_catalog.current_setting(" + OPEN + ", true) = 'on'";
 
     private static final String CONTENT = "pg_catalog.decode('01', 'hex')"

@@ -218,6 +218,21 @@ public class DdlThroughGatewayTest {
     }
 
     @Test
+    public void aTableCreatedWithoutPrimaryKeyTakesUpdatesAndDeletesWithItsWholeOldRow() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE no_pk (a int, b text)");
+            st.execute("INSERT INTO no_pk VALUES (1, 'x'), (2, 'y')");
+            assertEquals(1, st.executeUpdate("UPDATE no_pk SET b = 'z' WHERE a = 1"));
+            assertEquals(1, st.executeUpdate("DELETE FROM no_pk WHERE a = 2"));
+        }
+        assertEquals(1, count("SELECT count(*) FROM pg_class WHERE relname = 'no_pk' AND relreplident = 'f'"));
+        assertEquals(List.of("b", "M mtm.ddl CREATE TABLE no_pk (a int, b text)" + PATH, "M mtm.ddl_end", "M mtm.prepare", "P", "K",
+                "b", "I no_pk", "I no_pk", "M mtm.prepare", "P", "K",
+                "b", "U no_pk", "M mtm.prepare", "P", "K",
+                "b", "D no_pk", "M mtm.prepare", "P", "K"), WAL.take());
+    }
+
+    @Test
     public void selectIntoIsACreateTableAsAndItsRowsStayInsideTheMessages() throws Exception {
         try (Connection c = gw(); Statement st = c.createStatement()) {
             st.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')");

@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 
 import org.junit.rules.ExternalResource;
 import org.mtm.api.Endpoint;
+import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
 
 /**
@@ -53,6 +54,11 @@ public final class TestPostgres extends ExternalResource {
                 .setting("synchronous_commit", "off"))
                 .build();
         pg.start();
+        try {
+            new JdbcClusterCatalog(pg).deactivate(); // the mtm schema, as the node's postgres bundle installs it
+        } catch (SQLException e) {
+            throw new IOException("cannot install the mtm schema: " + e.getMessage(), e);
+        }
     }
 
     @Override
