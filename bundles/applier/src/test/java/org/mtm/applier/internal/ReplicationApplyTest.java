@@ -64,15 +64,33 @@ public class ReplicationApplyTest {
 
     /** BEGIN; statements; PREPARE TRANSACTION 'MTM-1-<xid>-1' on A, as the gateway does; returns the gid. */
     private static String prepareOnA(String... statements) throws SQLException {
-        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
+        return prepareOnA(st -> {
             for (String s : statements) {
                 st.execute(s);
             }
+        });
+    }
+
+    interface Work {
+        void run(Statement st) throws SQLException;
+    }
+
+    /** BEGIN; work; PREPARE TRANSACTION 'MTM-1-<xid>-1' on A; returns the gid. */
+    private static String prepareOnA(Work work) throws SQLException {
+        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            work.run(st);
             String gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
             st.execute("PREPARE TRANSACTION '" + gid + "'");
             return gid;
         }
+    }
+
+    /** B votes for gid, A commits it, B applies the commit. */
+    private void commitThroughB(String gid) throws Exception {
+        votes.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+        votes.await(Kind.COMMITTED, gid, WAIT);
     }
 
     private static void createOnBoth(String... ddl) throws SQLException {
@@ -221,20 +239,13 @@ public class ReplicationApplyTest {
         createOnBoth("DO $$BEGIN CREATE ROLE ddl_owner; EXCEPTION WHEN duplicate_object THEN NULL; END$$",
                 "CREATE SCHEMA ddl_s AUTHORIZATION ddl_owner");
         startReceiverOnB();
-        String gid;
-        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
+        commitThroughB(prepareOnA(st -> {
             ddl(st, "ddl_s, public", "ddl_owner",
                     "CREATE TABLE made AS SELECT g AS id, 'row ' || g AS v FROM generate_series(1, 5) g");
             st.execute("INSERT INTO ddl_s.made VALUES (6, 'row 6')");
             ddl(st, "ddl_s", "ddl_owner", "ALTER TABLE made ADD PRIMARY KEY (id)");
             st.execute("UPDATE ddl_s.made SET v = 'six' WHERE id = 6");
-            gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-        }
-        votes.await(Kind.PREPARED, gid, WAIT);
-        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
-        votes.await(Kind.COMMITTED, gid, WAIT);
+        }));
 
         assertEquals("6", NODES.query(B, "SELECT count(*) FROM ddl_s.made"));
         assertEquals("ddl_owner", NODES.query(B, "SELECT tableowner FROM pg_tables WHERE schemaname = 'ddl_s' AND tablename = 'made'"));
@@ -307,25 +318,16 @@ public class ReplicationApplyTest {
     @Test
     public void aTableCreatedWithoutPrimaryKeyGetsFullIdentityHereAndItsDuplicatesStayExact() throws Exception {
         startReceiverOnB();
-        String gid;
-        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
+        commitThroughB(prepareOnA(st -> {
             ddl(st, "public", "mtmuser", "CREATE TABLE np (a int, t text)");
             st.execute("SELECT count(*) FROM mtm.ensure_replica_identity()"); // what the origin's gateway runs after DDL
             st.execute("INSERT INTO np VALUES (1, 'dup'), (1, 'dup'), (2, 'two')");
-            gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-        }
-        votes.await(Kind.PREPARED, gid, WAIT);
-        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
-        votes.await(Kind.COMMITTED, gid, WAIT);
+        }));
         assertEquals("the applier gave the new table REPLICA IDENTITY FULL", "f",
                 NODES.query(B, "SELECT relreplident FROM pg_class WHERE oid = 'public.np'::regclass"));
 
-        String change = prepareOnA("UPDATE np SET t = 'one' WHERE ctid = (SELECT ctid FROM np WHERE a = 1 LIMIT 1)",
-                "DELETE FROM np WHERE a = 2");
-        votes.await(Kind.PREPARED, change, WAIT);
-        NODES.exec(A, "COMMIT PREPARED '" + change + "'");
+        commitThroughB(prepareOnA("UPDATE np SET t = 'one' WHERE ctid = (SELECT ctid FROM np WHERE a = 1 LIMIT 1)",
+                "DELETE FROM np WHERE a = 2"));
         assertSameOnBoth("np");
         assertEquals("dup,one", NODES.query(B, "SELECT string_agg(t, ',' ORDER BY t) FROM np"));
     }
@@ -337,27 +339,18 @@ public class ReplicationApplyTest {
         Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes,
                 new ApplierSettings(LOCK_BOUND_MS, 1, DeadlockPrevention.OFF, true)).start();
         receivers.add(r);
-        String gid = prepareOnA("INSERT INTO ig_pk VALUES (1)", "INSERT INTO ig_nopk VALUES (1), (1)",
-                "UPDATE ig_nopk SET a = 2 WHERE ctid = (SELECT ctid FROM ig_nopk LIMIT 1)");
-        votes.await(Kind.PREPARED, gid, WAIT);
-        NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
-        votes.await(Kind.COMMITTED, gid, WAIT);
+        commitThroughB(prepareOnA("INSERT INTO ig_pk VALUES (1)", "INSERT INTO ig_nopk VALUES (1), (1)",
+                "UPDATE ig_nopk SET a = 2 WHERE ctid = (SELECT ctid FROM ig_nopk LIMIT 1)"));
         assertSameOnBoth("ig_pk");
         assertEquals("the table with a primary key is replicated", "1", NODES.query(B, "SELECT count(*) FROM ig_pk"));
         assertEquals("the table without one is not", "0", NODES.query(B, "SELECT count(*) FROM ig_nopk"));
 
         // a primary key added later (replicated DDL) makes the table replicated from then on
-        String pk;
-        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
+        commitThroughB(prepareOnA(st -> {
             st.execute("DELETE FROM ig_nopk");
             ddl(st, "public", "mtmuser", "ALTER TABLE ig_nopk ADD PRIMARY KEY (a)");
             st.execute("INSERT INTO ig_nopk VALUES (7)");
-            pk = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + pk + "'");
-        }
-        votes.await(Kind.PREPARED, pk, WAIT);
-        NODES.exec(A, "COMMIT PREPARED '" + pk + "'");
+        }));
         assertSameOnBoth("ig_nopk");
         assertEquals("7", NODES.query(B, "SELECT string_agg(a::text, ',') FROM ig_nopk"));
     }

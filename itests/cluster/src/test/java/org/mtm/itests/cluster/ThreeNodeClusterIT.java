@@ -1,10 +1,13 @@
 package org.mtm.itests.cluster;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -12,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 import org.junit.After;
@@ -21,11 +26,13 @@ import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.NodeSets;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.ShellTable;
+import org.mtm.itests.harness.Sql;
 
 /**
  * Three real nodes from the distribution, each with its own managed PostgreSQL: mtm:init-cluster on
- * node 1 makes them one cluster, online in generation 1 with every node connected; after a kill -9 of
- * node 3's Karaf the other two report it disconnected within heartbeat_recv_timeout plus a margin.
+ * node 1 makes them one cluster, online in generation 1 with every node connected; a transaction waiting
+ * for node 3's vote when node 3's Karaf is killed (-9) aborts on every node with 40001; the other two
+ * report node 3 disconnected within heartbeat_recv_timeout plus a margin.
  */
 public class ThreeNodeClusterIT {
     private static final int NODES = 3;
@@ -60,7 +67,7 @@ public class ThreeNodeClusterIT {
     }
 
     @Test
-    public void initialisedClusterGoesOnlineAndReportsAKilledNodeDisconnected() {
+    public void initialisedClusterGoesOnlineAndReportsAKilledNodeDisconnected() throws SQLException {
         long bootStart = System.nanoTime();
         CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(() -> node.awaitReady(BOOT)))
             .toArray(CompletableFuture[]::new)).join();
@@ -98,6 +105,26 @@ public class ThreeNodeClusterIT {
             assertTrue("connected in " + row, isTrue(row.get("connected")));
         }
 
+        // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
+        // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
+        int gateway1 = nodes.get(0).gatewayPort();
+        Sql.execute(gateway1, "CREATE TABLE lost_member (id int PRIMARY KEY)");
+        nodes.get(2).execute("bundle:stop org.mtm.applier");
+        AtomicLong insertEnded = new AtomicLong();
+        CompletableFuture<SQLException> insert = CompletableFuture.supplyAsync(() -> {
+            try {
+                Sql.execute(gateway1, "INSERT INTO lost_member VALUES (1)");
+                return null;
+            } catch (SQLException e) {
+                return e;
+            } finally {
+                insertEnded.set(System.nanoTime());
+            }
+        });
+        Poll.until("the INSERT prepared on node1 and node2, waiting for node3's vote", Duration.ofSeconds(30), Duration.ofMillis(100),
+            () -> preparedHere(nodes.get(0)) == 1 && preparedHere(nodes.get(1)) == 1);
+        assertFalse("the INSERT waits for node3's vote", insert.isDone());
+
         KarafNode victim = nodes.get(2);
         long killed = System.nanoTime();
         victim.killKaraf();
@@ -115,6 +142,33 @@ public class ThreeNodeClusterIT {
         for (int i = 0; i < 2; i++) {
             assertTrue(nodes.get(i).name() + " took " + detectedMs[i] + " ms to see node3 disconnected, more than heartbeat_recv_timeout "
                 + HEARTBEAT_RECV_TIMEOUT_MS + " + " + MARGIN_MS + " ms", detectedMs[i] <= HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS);
+        }
+
+        SQLException refused = insert.orTimeout(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS + 30_000, TimeUnit.MILLISECONDS).join();
+        long abortedMs = Math.max(1, (insertEnded.get() - killed) / 1_000_000);
+        assertNotNull("the INSERT must fail once node3 is lost before the commit point", refused);
+        assertEquals("SQLSTATE of " + refused.getMessage(), "40001", refused.getSQLState());
+        assertTrue("the error names the lost node: " + refused.getMessage(), refused.getMessage().contains("node 3"));
+        log("INSERT aborted %d ms after node3 was killed: %s %s", abortedMs, refused.getSQLState(), refused.getMessage());
+        for (int i = 0; i < 2; i++) {
+            KarafNode node = nodes.get(i);
+            Poll.until(node.name() + " has no prepared transaction left", Duration.ofSeconds(20), Duration.ofMillis(100),
+                () -> preparedHere(node) == 0);
+            assertEquals(node.name() + " has no row of the aborted INSERT", "0",
+                query(node, "SELECT count(*) FROM lost_member"));
+        }
+    }
+
+    private static int preparedHere(KarafNode node) {
+        return Integer.parseInt(query(node, "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'MTM-1-%'"));
+    }
+
+    /** A query on the node's own PostgreSQL (bypassing its gateway). */
+    private static String query(KarafNode node, String sql) {
+        try {
+            return Sql.scalar(node.postgresPort(), sql);
+        } catch (SQLException e) {
+            throw new AssertionError(node.name() + ": " + sql + ": " + e.getMessage(), e);
         }
     }
 
