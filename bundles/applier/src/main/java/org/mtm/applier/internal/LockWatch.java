@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class LockWatch {
     private static final Logger LOG = LoggerFactory.getLogger(LockWatch.class);
-    static final long INTERVAL_MS = 50;
+    static final long INTERVAL_MS = 20;
     /** How many backends queued ahead of an apply the watch follows to the prepared transaction at the front. */
     private static final int MAX_CHAIN = 4;
 
