@@ -276,32 +276,7 @@ public final class PgWire {
      * to the next Sync.
      */
     public static ByteBuf ownStatement(ByteBufAllocator alloc, String sql, boolean sync) {
-        ByteBuf b = alloc.buffer(160 + sql.length());
-        close(b, 'S');
-        close(b, 'P');
-        int start = b.writerIndex();
-        b.writeByte(PARSE).writeInt(0);
-        cstring(b, OWN_NAME);
-        cstring(b, sql);
-        b.writeShort(0);
-        fixLength(b, start);
-        start = b.writerIndex();
-        b.writeByte(BIND).writeInt(0);
-        cstring(b, OWN_NAME);
-        cstring(b, OWN_NAME);
-        b.writeShort(0).writeShort(0).writeShort(0);
-        fixLength(b, start);
-        start = b.writerIndex();
-        b.writeByte(EXECUTE).writeInt(0);
-        cstring(b, OWN_NAME);
-        b.writeInt(0);
-        fixLength(b, start);
-        close(b, 'P');
-        close(b, 'S');
-        if (sync) {
-            b.writeByte(SYNC).writeInt(4);
-        }
-        return b;
+        return ownStatement(alloc, sql, List.of(), sync);
     }
 
     /**
@@ -317,27 +292,9 @@ public final class PgWire {
         ByteBuf b = alloc.buffer(size);
         close(b, 'S');
         close(b, 'P');
-        int start = b.writerIndex();
-        b.writeByte(PARSE).writeInt(0);
-        cstring(b, OWN_NAME);
-        cstring(b, sql);
-        b.writeShort(0);
-        fixLength(b, start);
-        start = b.writerIndex();
-        b.writeByte(BIND).writeInt(0);
-        cstring(b, OWN_NAME);
-        cstring(b, OWN_NAME);
-        b.writeShort(0).writeShort(params.size());
-        for (byte[] p : params) {
-            b.writeInt(p.length).writeBytes(p);
-        }
-        b.writeShort(0);
-        fixLength(b, start);
-        start = b.writerIndex();
-        b.writeByte(EXECUTE).writeInt(0);
-        cstring(b, OWN_NAME);
-        b.writeInt(0);
-        fixLength(b, start);
+        parseMessage(b, OWN_NAME, sql);
+        bindMessage(b, OWN_NAME, params);
+        executeMessage(b);
         close(b, 'P');
         close(b, 'S');
         if (sync) {
@@ -381,6 +338,39 @@ public final class PgWire {
         return fixLength(b, 0);
     }
 
+    /** Parse of {@code sql} as prepared statement {@code name}, no parameter types declared. */
+    private static void parseMessage(ByteBuf b, String name, String sql) {
+        int start = b.writerIndex();
+        b.writeByte(PARSE).writeInt(0);
+        cstring(b, name);
+        cstring(b, sql);
+        b.writeShort(0);
+        fixLength(b, start);
+    }
+
+    /** Bind of the gateway's own portal to {@code statement}: text parameters {@code params}, text results. */
+    private static void bindMessage(ByteBuf b, String statement, List<byte[]> params) {
+        int start = b.writerIndex();
+        b.writeByte(BIND).writeInt(0);
+        cstring(b, OWN_NAME);
+        cstring(b, statement);
+        b.writeShort(0).writeShort(params.size());
+        for (byte[] p : params) {
+            b.writeInt(p.length).writeBytes(p);
+        }
+        b.writeShort(0);
+        fixLength(b, start);
+    }
+
+    /** Execute of the gateway's own portal, all rows. */
+    private static void executeMessage(ByteBuf b) {
+        int start = b.writerIndex();
+        b.writeByte(EXECUTE).writeInt(0);
+        cstring(b, OWN_NAME);
+        b.writeInt(0);
+        fixLength(b, start);
+    }
+
     /** Prefix of the statements the gateway prepares once per session ({@link #hotStatement}). */
     public static final String HOT_PREFIX = "mtm_gateway_hot_";
 
@@ -392,26 +382,11 @@ public final class PgWire {
     public static ByteBuf hotStatement(ByteBufAllocator alloc, String name, String sql, boolean parse, boolean sync) {
         ByteBuf b = alloc.buffer(112 + (parse ? name.length() + sql.length() : 0));
         close(b, 'P');
-        int start;
         if (parse) {
-            start = b.writerIndex();
-            b.writeByte(PARSE).writeInt(0);
-            cstring(b, name);
-            cstring(b, sql);
-            b.writeShort(0);
-            fixLength(b, start);
+            parseMessage(b, name, sql);
         }
-        start = b.writerIndex();
-        b.writeByte(BIND).writeInt(0);
-        cstring(b, OWN_NAME);
-        cstring(b, name);
-        b.writeShort(0).writeShort(0).writeShort(0);
-        fixLength(b, start);
-        start = b.writerIndex();
-        b.writeByte(EXECUTE).writeInt(0);
-        cstring(b, OWN_NAME);
-        b.writeInt(0);
-        fixLength(b, start);
+        bindMessage(b, name, List.of());
+        executeMessage(b);
         close(b, 'P');
         if (sync) {
             b.writeByte(SYNC).writeInt(4);

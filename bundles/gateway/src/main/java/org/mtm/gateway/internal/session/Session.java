@@ -95,10 +95,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private ByteBuf backendIn;
     private int clientStreamRemaining;
     private int backendStreamRemaining;
-    private int clientRunStart;
-    private int clientRunLength;
-    private int backendRunStart;
-    private int backendRunLength;
+    /** Client bytes relayed to the backend unchanged, and backend bytes relayed to the client. */
+    private final ForwardRun clientRun = new ForwardRun(() -> clientIn, this::toBackend);
+    private final ForwardRun backendRun = new ForwardRun(() -> backendIn, this::toClient);
     private boolean backendFlushNeeded;
     private boolean clientFlushNeeded;
 
@@ -272,12 +271,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 int ri = in.readerIndex();
                 if (clientStreamRemaining > 0) {
                     int n = Math.min(clientStreamRemaining, in.readableBytes());
-                    clientRun(in, ri, n);
+                    clientRun.add(in, ri, n);
                     clientStreamRemaining -= n;
                     continue;
                 }
                 if (phase == Phase.RAW) {
-                    clientRun(in, ri, in.readableBytes());
+                    clientRun.add(in, ri, in.readableBytes());
                     break;
                 }
                 if (phase == Phase.STARTUP) {
@@ -302,7 +301,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 int total = 1 + length;
                 if (type == PgWire.COPY_DATA) {
                     int n = Math.min(total, in.readableBytes());
-                    clientRun(in, ri, n);
+                    clientRun.add(in, ri, n);
                     clientStreamRemaining = total - n;
                     continue;
                 }
@@ -316,7 +315,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 clientMessage(in, type, ri, total);
             }
         } finally {
-            flushClientRun();
+            clientRun.flush();
             if (clientIn != null && !clientIn.isReadable()) {
                 clientIn.release();
                 clientIn = null;
@@ -332,7 +331,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (type == PgWire.TERMINATE) {
                 terminate(in, ri, total);
             } else {
-                clientRun(in, ri, total);
+                clientRun.add(in, ri, total);
             }
             return;
         }
@@ -361,7 +360,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             case PgWire.EXECUTE -> execute(in, ri, total);
             case PgWire.SYNC -> sync(in, ri, total);
-            case PgWire.FLUSH -> clientRun(in, ri, total);
+            case PgWire.FLUSH -> clientRun.add(in, ri, total);
             case PgWire.FUNCTION_CALL -> functionCall(in, ri, total);
             case PgWire.COPY_DONE, PgWire.COPY_FAIL -> {
                 if (copyInActive) {
@@ -370,10 +369,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 } else if (!replies.isEmpty()) {
                     replies.add(ReplyQueue.COPY_END);
                 }
-                clientRun(in, ri, total);
+                clientRun.add(in, ri, total);
             }
             case PgWire.TERMINATE -> terminate(in, ri, total);
-            default -> clientRun(in, ri, total);
+            default -> clientRun.add(in, ri, total);
         }
     }
 
@@ -382,14 +381,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             replies.add(kind);
         }
         extendedSinceSync = true;
-        clientRun(in, ri, total);
+        clientRun.add(in, ri, total);
     }
 
     private void simpleQuery(ByteBuf in, int ri, int total) {
         int textStart = ri + 5;
         int textLength = Math.max(0, total - 6);
         if (backendSkipping) {
-            clientRun(in, ri, total);
+            clientRun.add(in, ri, total);
             return;
         }
         List<SqlStatement> statements = SqlSplitter.split(new Latin1View(in, textStart, textLength), standardStrings);
@@ -407,10 +406,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (!special) {
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
-            clientRun(in, ri, total);
+            clientRun.add(in, ri, total);
             return;
         }
-        flushClientRun();
+        clientRun.flush();
         ByteBuf text = in.retainedSlice(textStart, textLength);
         in.skipBytes(total);
         suspend();
@@ -472,7 +471,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         boolean rewritten = false;
         SurfaceCall call = st.replication().call();
         if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
-            flushClientRun();
+            clientRun.flush();
             ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
@@ -585,7 +584,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             replies.add(ReplyQueue.BIND);
         }
         extendedSinceSync = true;
-        clientRun(in, ri, available);
+        clientRun.add(in, ri, available);
         clientStreamRemaining = total - available;
         return true;
     }
@@ -623,7 +622,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     private void execute(ByteBuf in, int ri, int total) {
         if (backendSkipping) {
-            clientRun(in, ri, total); // the backend discards it, as it does everything up to Sync
+            clientRun.add(in, ri, total); // the backend discards it, as it does everything up to Sync
             return;
         }
         Kept kept = portal(in, ri, total);
@@ -633,7 +632,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ServerError refusal = kind.rollsBack() || reach == Reach.STATUS || reach == Reach.SESSION ? null
                 : host.admission().refusal(info());
         if (refusal != null || (st != null && interceptedExtended(st))) {
-            flushClientRun();
+            clientRun.flush();
             in.skipBytes(total);
             suspend();
             ownWork++;
@@ -651,14 +650,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (decides && !batchDecided) {
             if (replies.pendingReady() > unawaitedCommits) {
                 // the transaction status at this batch's start is not known yet: wait, then look again
-                flushClientRun();
+                clientRun.flush();
                 suspend();
                 readyWaiters.add(this::resume);
                 return;
             }
             batchDecided = true;
             if (txStatus == 'I' && kind == StatementKind.OTHER) {
-                flushClientRun();
+                clientRun.flush();
                 replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn("BEGIN", List.of(), false)));
                 batchWrapped = true;
             }
@@ -674,7 +673,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (ddl) {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
-            flushClientRun();
+            clientRun.flush();
             UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication().relations().size()),
                     DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
             emit.result.thenAccept(this::ddlLogged);
@@ -682,9 +681,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         replies.add(ReplyQueue.EXECUTE);
         extendedSinceSync = true;
-        clientRun(in, ri, total);
+        clientRun.add(in, ri, total);
         if (ddl) {
-            flushClientRun();
+            clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn(DdlMessages.END_SQL, List.of(), false)));
         }
     }
@@ -703,7 +702,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         backendSkipping = false;
         extendedSinceSync = false;
         if (copyInActive) {
-            clientRun(in, ri, total); // ignored by the backend inside COPY FROM STDIN
+            clientRun.add(in, ri, total); // ignored by the backend inside COPY FROM STDIN
             return;
         }
         discardUntilSync = false;
@@ -714,19 +713,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the wrapped batch's implicit commit is the gateway's: the footprint's quick query goes in the same
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
-                flushClientRun();
+                clientRun.flush();
                 UnsyncedStatement quick = new UnsyncedStatement(writeOwn(Footprint.QUICK_SQL, List.of(), false));
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
             replies.add(ReplyQueue.SYNC, new WrapCommitSink());
-            clientRun(in, ri, total);
-            flushClientRun();
+            clientRun.add(in, ri, total);
+            clientRun.flush();
             suspend();
             ownWork++;
         } else {
             replies.add(ReplyQueue.SYNC);
-            clientRun(in, ri, total);
+            clientRun.add(in, ri, total);
         }
     }
 
@@ -735,10 +734,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (refusal == null) {
             txReplicates = true; // any function: it may write
             replies.add(ReplyQueue.FUNCTION);
-            clientRun(in, ri, total);
+            clientRun.add(in, ri, total);
             return;
         }
-        flushClientRun();
+        clientRun.flush();
         in.skipBytes(total);
         suspend();
         ownWork++;
@@ -750,8 +749,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void terminate(ByteBuf in, int ri, int total) {
-        clientRun(in, ri, total);
-        flushClientRun();
+        clientRun.add(in, ri, total);
+        clientRun.flush();
         phase = Phase.CLOSED;
         if (backend != null) {
             backend.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -760,26 +759,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void drop(ByteBuf in, int total) {
-        flushClientRun();
+        clientRun.flush();
         in.skipBytes(total);
-    }
-
-    private void clientRun(ByteBuf in, int index, int length) {
-        if (clientRunLength > 0 && clientRunStart + clientRunLength != index) {
-            flushClientRun();
-        }
-        if (clientRunLength == 0) {
-            clientRunStart = index;
-        }
-        clientRunLength += length;
-        in.skipBytes(length);
-    }
-
-    private void flushClientRun() {
-        if (clientRunLength > 0) {
-            toBackend(clientIn.retainedSlice(clientRunStart, clientRunLength));
-            clientRunLength = 0;
-        }
     }
 
     // ------------------------------------------------------------------ startup
@@ -898,12 +879,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 int ri = in.readerIndex();
                 if (backendStreamRemaining > 0) {
                     int n = Math.min(backendStreamRemaining, in.readableBytes());
-                    backendRun(in, ri, n);
+                    backendRun.add(in, ri, n);
                     backendStreamRemaining -= n;
                     continue;
                 }
                 if (phase == Phase.RAW) {
-                    backendRun(in, ri, in.readableBytes());
+                    backendRun.add(in, ri, in.readableBytes());
                     break;
                 }
                 if (in.readableBytes() < 5) {
@@ -927,7 +908,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         || type == PgWire.COPY_IN_RESPONSE;
                 if (!whole) {
                     int n = Math.min(total, in.readableBytes());
-                    backendRun(in, ri, n);
+                    backendRun.add(in, ri, n);
                     backendStreamRemaining = total - n;
                     if (sink != null) {
                         sink.passed(type);
@@ -947,7 +928,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     }
                 }
                 if (captured) {
-                    flushBackendRun();
+                    backendRun.flush();
                     ByteBuf message = in.slice(ri, total);
                     in.skipBytes(total);
                     sink.message(type, message);
@@ -963,10 +944,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     default -> { }
                 }
                 if (type == PgWire.READY_FOR_QUERY && sink != null && !sink.forwardsReady()) {
-                    flushBackendRun();
+                    backendRun.flush();
                     in.skipBytes(total);
                 } else {
-                    backendRun(in, ri, total);
+                    backendRun.add(in, ri, total);
                     if (sink != null) {
                         sink.passed(type);
                     }
@@ -976,7 +957,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
             }
         } finally {
-            flushBackendRun();
+            backendRun.flush();
             if (backendIn != null && !backendIn.isReadable()) {
                 backendIn.release();
                 backendIn = null;
@@ -994,7 +975,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         ReplySink sink = replies.headSink();
         if (type == PgWire.ERROR_RESPONSE && ReplyQueue.extended(kind)) {
-            flushBackendRun();
+            backendRun.flush();
             replies.pop();
             if (sink != null) {
                 sink.ended();
@@ -1016,7 +997,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (!ends) {
             return;
         }
-        flushBackendRun();
+        backendRun.flush();
         replies.pop();
         if (type == PgWire.READY_FOR_QUERY) {
             boolean errorSeen = errorSinceReady;
@@ -1060,24 +1041,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         keyIssued = true;
         info = null;
         host.keyIssued(pid, secret, this);
-    }
-
-    private void backendRun(ByteBuf in, int index, int length) {
-        if (backendRunLength > 0 && backendRunStart + backendRunLength != index) {
-            flushBackendRun();
-        }
-        if (backendRunLength == 0) {
-            backendRunStart = index;
-        }
-        backendRunLength += length;
-        in.skipBytes(length);
-    }
-
-    private void flushBackendRun() {
-        if (backendRunLength > 0) {
-            toClient(backendIn.retainedSlice(backendRunStart, backendRunLength));
-            backendRunLength = 0;
-        }
     }
 
     // ------------------------------------------------------------------ gateway-owned moments
@@ -2324,7 +2287,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
-        flushBackendRun();
+        backendRun.flush();
         if (client.isActive()) {
             client.writeAndFlush(PgWire.errorResponse(client.alloc(), e)).addListener(ChannelFutureListener.CLOSE);
         }
@@ -2368,8 +2331,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             backendIn.release();
             backendIn = null;
         }
-        clientRunLength = 0;
-        backendRunLength = 0;
+        clientRun.clear();
+        backendRun.clear();
         replies.clear(ReplySink::dropped);
         idleWaiters.clear();
         readyWaiters.clear();
