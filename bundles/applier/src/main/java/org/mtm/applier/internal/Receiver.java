@@ -3,7 +3,9 @@ package org.mtm.applier.internal;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.function.LongSupplier;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +24,7 @@ import org.postgresql.Driver;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
+import org.postgresql.replication.fluent.logical.ChainedLogicalStreamBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -254,15 +257,12 @@ final class Receiver {
         apply.forgetAppliedUpTo(start);
         int workerCap = workerCap();
         PGConnection pg = replication.unwrap(PGConnection.class);
-        PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical()
+        ChainedLogicalStreamBuilder builder = pg.getReplicationAPI().replicationStream().logical()
                 .withSlotName(Replication.slotName(self))
                 .withStartPosition(start == 0 ? LogSequenceNumber.INVALID_LSN : LogSequenceNumber.valueOf(start))
-                .withSlotOption("proto_version", "3")
-                .withSlotOption("publication_names", Replication.PUBLICATION)
-                .withSlotOption("two_phase", "on")
-                .withSlotOption("messages", "true")
-                .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS)
-                .start();
+                .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        streamOptions(replication.getMetaData().getDatabaseMajorVersion()).forEach(builder::withSlotOption);
+        PGReplicationStream stream = builder.start();
         int senderPid = pg.getBackendPID();
         int receiverPid = apply.backendPid();
         LOG.info("node {}: receiving from node {} on slot {} from {} with up to {} apply worker(s)", self, peer.id(),
@@ -343,6 +343,24 @@ final class Receiver {
         if (!gids.isEmpty()) {
             LOG.info("node {}: voted PREPARED again for {} transaction(s) of node {} prepared here", self, gids.size(), peer.id());
         }
+    }
+
+    /**
+     * The pgoutput options of a peer's stream: protocol 3 with two-phase decoding and logical messages. A peer
+     * of PostgreSQL 16 or later also leaves out, on its side, changes that it applied from other origins
+     * ({@code origin 'none'}); PostgreSQL 15 has no such option, so the appliers skip transactions that carry
+     * an {@code O} message instead (they do in any case).
+     */
+    static Map<String, String> streamOptions(int peerServerMajor) {
+        Map<String, String> options = new LinkedHashMap<>();
+        options.put("proto_version", "3");
+        options.put("publication_names", Replication.PUBLICATION);
+        options.put("two_phase", "on");
+        options.put("messages", "true");
+        if (peerServerMajor >= 16) {
+            options.put("origin", "none");
+        }
+        return options;
     }
 
     private Connection connectToPeer() throws SQLException {
