@@ -130,7 +130,15 @@ CREATE TABLE IF NOT EXISTS mtm.applied_xacts (
     applied_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (origin, lsn)
 );
-CREATE INDEX IF NOT EXISTS applied_xacts_gid ON mtm.applied_xacts (gid);
+-- Not CREATE INDEX IF NOT EXISTS: that takes a SHARE lock on the table before it looks for the index, and a
+-- prepared transaction holding a row lock there (an applied one waiting for its commit) would block the install.
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('mtm.applied_xacts_gid') IS NULL THEN
+        CREATE INDEX applied_xacts_gid ON mtm.applied_xacts (gid);
+    END IF;
+END
+$do$;
 
 -- Tables without a primary key (and with default replica identity) get REPLICA IDENTITY FULL: the
 -- publication is FOR ALL TABLES, and PostgreSQL refuses UPDATE/DELETE on a published table that has no
