@@ -74,7 +74,12 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     private final Map<Gid, InFlight> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService durable = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-precommit"));
     private final ExecutorService earlyAborts = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-early-abort"));
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "mtm-coordinator"));
+    private final ScheduledExecutorService timers = timers();
+    /** SQLSTATE and message of transactions refused or aborted because this coordinator is stopping. */
+    static final String RESTARTING_STATE = "40001";
+    static final String RESTARTING = "[multimaster] the commit coordinator of this node is being restarted (bundle update or stop)"
+        + " before the transaction was committed";
+    private volatile boolean stopped;
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
     private Connection precommitConnection;
@@ -96,27 +101,34 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         commitAckTimeoutMs = 2L * Math.max(config.heartbeat__recv__timeout(), 100);
     }
 
+    /**
+     * Bundle update or stop: new transactions are refused, the undecided ones are aborted (the gateway rolls
+     * them back and the client gets 40001, so applications retry), and the decisions already made are still
+     * delivered before the executors stop — a decision dropped here would leave its transaction prepared.
+     */
     @Deactivate
     void deactivate() {
+        stopped = true;
         for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
             InFlight f = e.getValue();
             synchronized (f) {
-                if (f.tally.abort("57P01", "[multimaster] commit coordinator stopped before the transaction was"
-                    + " committed; it was rolled back") == Phase.DECIDED) {
+                if (f.tally.abort(RESTARTING_STATE, RESTARTING + "; it was rolled back and may be retried") == Phase.DECIDED) {
                     finish(e.getKey(), f);
                 }
                 f.acks.complete(null);
             }
         }
-        timers.shutdownNow();
+        timers.shutdown(); // queued decision deliveries still run
         durable.shutdown();
         earlyAborts.shutdown();
         try {
+            timers.awaitTermination(5, TimeUnit.SECONDS);
             durable.awaitTermination(5, TimeUnit.SECONDS);
             earlyAborts.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
+        timers.shutdownNow();
         closeQuietly(precommitConnection);
         closeQuietly(abortConnection);
     }
@@ -125,6 +137,9 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
 
     @Override
     public Gid begin(long originXid) throws CommitRefusedException {
+        if (stopped) {
+            throw new CommitRefusedException(RESTARTING_STATE, RESTARTING + "; retry the transaction");
+        }
         NodeStatus status = clusterState.status();
         if (status != NodeStatus.ONLINE) {
             throw new CommitRefusedException("57P03", "[multimaster] node is not online: current status \""
@@ -169,10 +184,14 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
             f.committedLocally = true;
             f.awaitingAcks = waitPeerCommits ? f.tally.participants().minus(f.ackedCommit).intersect(transport.reachablePeers())
                 : NodeSet.EMPTY;
-            if (f.awaitingAcks.isEmpty()) {
+            if (f.awaitingAcks.isEmpty() || stopped) {
                 f.acks.complete(null);
             } else {
-                timers.schedule(() -> f.acks.complete(null), commitAckTimeoutMs, TimeUnit.MILLISECONDS);
+                try {
+                    timers.schedule(() -> f.acks.complete(null), commitAckTimeoutMs, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                    f.acks.complete(null); // deactivated meanwhile: the commit is done, stop waiting for acknowledgements
+                }
             }
         }
         return f.acks.whenComplete((v, t) -> inFlight.remove(gid));
@@ -231,7 +250,11 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
                 LOG.debug("node {}: {} aborted: {} {}", clusterState.selfId(), gid, d.sqlState(), d.message());
             }
             // complete off the I/O thread: the gateway continues the session from the callback
-            CompletableFuture.runAsync(() -> f.decision.complete(d), timers);
+            try {
+                timers.execute(() -> f.decision.complete(d));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                java.util.concurrent.ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
+            }
         }
     }
 
@@ -351,6 +374,18 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
                 }
             }
         }
+    }
+
+    /**
+     * Decision deliveries, decision timeouts and acknowledgement waits. On shutdown the pending timeouts are
+     * dropped (they would hold the deactivation for up to a minute) but queued deliveries still run.
+     */
+    private static ScheduledExecutorService timers() {
+        java.util.concurrent.ScheduledThreadPoolExecutor t =
+            new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> daemon(r, "mtm-coordinator"));
+        t.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        t.setRemoveOnCancelPolicy(true);
+        return t;
     }
 
     private static Thread daemon(Runnable r, String name) {

@@ -98,7 +98,13 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                             SqlStates.TRANSACTION_RESOLUTION_UNKNOWN, "[multimaster] commit of " + gid
                                     + " was decided but COMMIT PREPARED failed: " + done.error().message(), null, null)));
                 }
-                return coordinator.committed(gid).handle((v, failure) -> {
+                CompletionStage<Void> acks;
+                try {
+                    acks = coordinator.committed(gid);
+                } catch (RuntimeException e) { // the coordinator is stopping: the commit is done all the same
+                    acks = CompletableFuture.failedFuture(e);
+                }
+                return acks.handle((v, failure) -> {
                     if (failure != null) {
                         LOG.warn("peers did not acknowledge the commit of {}: {}", gid, failure.toString());
                     }

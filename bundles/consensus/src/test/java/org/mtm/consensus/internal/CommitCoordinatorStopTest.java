@@ -1,0 +1,150 @@
+package org.mtm.consensus.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.annotation.Annotation;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Test;
+import org.mtm.api.ClusterState;
+import org.mtm.api.Coordinator.CommitRefusedException;
+import org.mtm.api.Coordinator.Decision;
+import org.mtm.api.Generation;
+import org.mtm.api.Gid;
+import org.mtm.api.NodeReport;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.StatusReport;
+import org.mtm.api.Transport;
+
+/**
+ * The coordinator's side of a bundle update (hot-swap rule): once deactivated it refuses new transactions, and
+ * every transaction it knew — undecided, or begun just before and prepared just after — gets a decision (abort,
+ * 40001) instead of an exception or silence, which left the transaction prepared on every node (found by
+ * HotSwapIT: the decision's delivery was rejected by the executor the deactivation had shut down).
+ */
+public class CommitCoordinatorStopTest {
+    private static final NodeSet ALL = NodeSet.of(1, 2, 3);
+
+    /** Node 1 of three, online in generation 1; peers reachable; messages go nowhere (no peer answers here). */
+    private static final ClusterState STATE = new ClusterState() {
+        @Override
+        public int selfId() {
+            return 1;
+        }
+
+        @Override
+        public Generation currentGeneration() {
+            return new Generation(1, ALL, ALL);
+        }
+
+        @Override
+        public NodeStatus status() {
+            return NodeStatus.ONLINE;
+        }
+
+        @Override
+        public StatusReport statusReport() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<NodeReport> nodeReports() {
+            return List.of();
+        }
+    };
+
+    private static final Transport SILENT_PEERS = new Transport() {
+        @Override
+        public NodeSet reachablePeers() {
+            return NodeSet.of(2, 3);
+        }
+
+        @Override
+        public NodeSet linkedPeers() {
+            return NodeSet.of(2, 3);
+        }
+
+        @Override
+        public boolean send(int peer, int channel, byte[] payload) {
+            return true;
+        }
+
+        @Override
+        public NodeSet broadcast(int channel, byte[] payload) {
+            return NodeSet.of(2, 3);
+        }
+    };
+
+    private static final CommitCoordinator.Config CONFIG = new CommitCoordinator.Config() {
+        @Override
+        public Class<? extends Annotation> annotationType() {
+            return CommitCoordinator.Config.class;
+        }
+
+        @Override
+        public boolean wait__peer__commits() {
+            return true;
+        }
+
+        @Override
+        public int heartbeat__recv__timeout() {
+            return 2000;
+        }
+    };
+
+    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, CONFIG);
+
+    @After
+    public void stop() {
+        coordinator.deactivate();
+    }
+
+    @Test
+    public void anUndecidedTransactionIsAbortedWith40001WhenTheCoordinatorStops() throws Exception {
+        Gid gid = coordinator.begin(100);
+        var decision = coordinator.prepared(gid); // waits for the votes of 2 and 3, which never come
+        assertFalse(decision.isDone());
+        coordinator.deactivate();
+        Decision d = decision.get(5, TimeUnit.SECONDS);
+        assertFalse(d.commit());
+        assertEquals("40001", d.sqlState());
+        assertTrue(d.message(), d.message().contains("being restarted"));
+    }
+
+    @Test
+    public void aTransactionBegunBeforeTheStopAndPreparedAfterItGetsItsAbortDecision() throws Exception {
+        Gid gid = coordinator.begin(101);
+        coordinator.deactivate(); // the gateway runs PREPARE TRANSACTION meanwhile
+        Decision d = coordinator.prepared(gid).get(5, TimeUnit.SECONDS);
+        assertFalse(d.commit());
+        assertEquals("40001", d.sqlState());
+    }
+
+    @Test
+    public void aCommitFinishedWhileTheCoordinatorStopsIsNotTurnedIntoAnError() throws Exception {
+        Gid gid = coordinator.begin(103);
+        coordinator.deactivate(); // after COMMIT PREPARED on a single-member path, or any late committed() call
+        coordinator.committed(gid).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    public void stoppingDoesNotWaitForPendingDecisionTimeouts() throws Exception {
+        coordinator.begin(104); // schedules its 60 s decision timeout
+        long start = System.nanoTime();
+        coordinator.deactivate();
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertTrue("deactivation took " + ms + " ms: it waited for the timeout (it used to wait 5 s)", ms < 4000);
+    }
+
+    @Test
+    public void aStoppedCoordinatorRefusesNewTransactionsRetryably() {
+        coordinator.deactivate();
+        CommitRefusedException refused = assertThrows(CommitRefusedException.class, () -> coordinator.begin(102));
+        assertEquals("40001", refused.sqlState());
+    }
+}
