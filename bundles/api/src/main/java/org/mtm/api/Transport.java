@@ -11,6 +11,15 @@ public interface Transport {
     /** Peers we have heard from within {@code heartbeat_recv_timeout} (heartbeats or any message). */
     NodeSet reachablePeers();
 
+    /**
+     * False while this node's view of who is reachable is still forming: after the transport (re)started or
+     * the peers changed, until every configured peer has been heard from or {@code heartbeat_recv_timeout}
+     * has passed. Until then a peer missing from {@link #reachablePeers()} may simply not have been heard yet.
+     */
+    default boolean settled() {
+        return true;
+    }
+
     /** Peers our own outbound connection is established and authenticated with. */
     NodeSet linkedPeers();
 

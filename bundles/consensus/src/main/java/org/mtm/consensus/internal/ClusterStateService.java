@@ -65,6 +65,7 @@ public final class ClusterStateService
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile Applier applier;
 
+    private static final byte[] NO_BEACON = new byte[0];
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private volatile GenerationState state = GenerationState.NONE;
     private final ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -151,8 +152,8 @@ public final class ClusterStateService
             return;
         }
         boolean changed = !newConfig.equals(config) || !loaded.equals(state);
+        state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
         config = newConfig;
-        state = loaded;
         beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
         if (changed) {
             publishSoon();
@@ -219,10 +220,19 @@ public final class ClusterStateService
         return rows;
     }
 
+    /**
+     * This node's beacon; none (an empty payload, which peers skip) until its configuration is loaded and its
+     * transport has heard from its peers (or waited heartbeat_recv_timeout): after a bundle update it would
+     * otherwise announce generation 0, or hearing nobody, and its peers would drop it from their clique —
+     * and turn isolated — for the moment that takes.
+     */
     @Override
     public byte[] heartbeatPayload() {
-        GenerationState s = state;
         Transport t = transport;
+        if (config.isEmpty() || t == null || !t.settled()) {
+            return NO_BEACON;
+        }
+        GenerationState s = state;
         NodeSet hears = t == null ? NodeSet.EMPTY : t.reachablePeers();
         int self = selfId();
         return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
@@ -231,6 +241,9 @@ public final class ClusterStateService
 
     @Override
     public void onMessage(int fromNode, byte[] payload) {
+        if (payload.length == 0) {
+            return; // the peer's state is not loaded (yet): keep what it said before
+        }
         try {
             beacons.put(fromNode, PeerBeacon.decode(payload));
         } catch (IllegalArgumentException e) {

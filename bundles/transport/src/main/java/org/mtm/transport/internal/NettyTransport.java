@@ -271,6 +271,12 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     }
 
     @Override
+    public boolean settled() {
+        PeerNetwork n = network;
+        return n != null && n.settled();
+    }
+
+    @Override
     public NodeSet linkedPeers() {
         PeerNetwork n = network;
         return n == null ? NodeSet.EMPTY : n.linkedPeers();

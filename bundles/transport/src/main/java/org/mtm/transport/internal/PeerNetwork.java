@@ -67,6 +67,8 @@ public final class PeerNetwork implements AutoCloseable {
     private final AtomicBoolean evaluationPending = new AtomicBoolean();
     private volatile TransportTimings timings;
     private volatile Membership membership = Membership.NONE;
+    /** System.nanoTime() of the last start or change of membership: the reachability view forms from then on. */
+    private volatile long viewSince = System.nanoTime();
     private volatile Channel listener;
     private volatile boolean closed;
     private ScheduledFuture<?> heartbeatTask;
@@ -128,6 +130,7 @@ public final class PeerNetwork implements AutoCloseable {
             return;
         }
         membership = now;
+        viewSince = System.nanoTime();
         boolean selfChanged = old.selfId() != now.selfId();
         links.entrySet().removeIf(e -> {
             boolean obsolete = selfChanged || !e.getValue().endpoint().equals(now.peers().get(e.getKey()));
@@ -196,6 +199,12 @@ public final class PeerNetwork implements AutoCloseable {
     /** Peers heard from within the receive timeout. */
     public NodeSet reachablePeers() {
         return reachability.reachable();
+    }
+
+    /** See {@link org.mtm.api.Transport#settled()}. */
+    public boolean settled() {
+        return reachablePeers().containsAll(membership.configuredPeers())
+            || System.nanoTime() - viewSince >= TimeUnit.MILLISECONDS.toNanos(timings.heartbeatRecvMillis());
     }
 
     /** Peers whose outbound link is authenticated now. */

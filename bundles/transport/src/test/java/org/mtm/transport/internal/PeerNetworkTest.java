@@ -87,6 +87,29 @@ public class PeerNetworkTest {
     }
 
     @Test
+    public void theViewIsSettledOnceEveryPeerIsHeardOrTheReceiveTimeoutHasPassed() throws IOException {
+        startCluster();
+        for (TestNode n : nodes.values()) {
+            assertTrue("node " + n.id + " heard every peer", n.network.settled());
+        }
+
+        // a new network whose peer 3 does not exist: not settled until heartbeat_recv_timeout has passed
+        int nowhere;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            nowhere = s.getLocalPort();
+        }
+        TestNode lonely = node(4, SECRET, 0);
+        long start = System.nanoTime();
+        lonely.join(Map.of(4, lonely.endpoint, 3, new Endpoint("127.0.0.1", nowhere)));
+        boolean early = lonely.network.settled();
+        long checkedAfterMs = (System.nanoTime() - start) / 1_000_000;
+        if (checkedAfterMs < RECV) {
+            assertFalse("a peer not heard from yet within heartbeat_recv_timeout: not settled", early);
+        }
+        Await.until(WAIT, "settled after heartbeat_recv_timeout", lonely.network::settled);
+    }
+
+    @Test
     public void messagesOnEachChannelArriveInOrder() throws IOException {
         startCluster();
         PeerNetwork one = nodes.get(1).network;
