@@ -112,7 +112,7 @@ public class HotSwapIT {
                             } else {
                                 c.rollback();
                                 if ("57P03".equals(Sql.sqlState(e))) {
-                                    Thread.sleep(200); // a peer is briefly disconnected: the node refuses work until it is back
+                                    awaitOnline(writer, stop); // the node refuses work for a moment after an update
                                 }
                             }
                         }
@@ -215,16 +215,32 @@ public class HotSwapIT {
         return state == null || state.startsWith("08");
     }
 
-    /** A connection to the writer's gateway; retried while the gateway is being updated (null once told to stop). */
-    private static Connection connect(int writer, AtomicBoolean stop) throws InterruptedException {
-        while (!stop.get()) {
+    /** Bound on one node's unavailability after an update (it takes well under a second here). */
+    private static final Duration BACK = Duration.ofSeconds(60);
+
+    /** A connection to the writer's gateway, once it accepts one again after an update (null once told to stop). */
+    private static Connection connect(int writer, AtomicBoolean stop) {
+        return Poll.until("gateway " + writer + " accepts connections again", BACK, Duration.ofMillis(100), () -> {
             try {
-                return cluster.viaGateway(writer, "prepareThreshold", "1");
+                return stop.get() ? null : cluster.viaGateway(writer, "prepareThreshold", "1");
             } catch (SQLException e) {
-                Thread.sleep(200);
+                return null;
             }
-        }
-        return null;
+        }, c -> c != null || stop.get());
+    }
+
+    /** Until node {@code id} says it is online again (or the writers are told to stop). */
+    private static void awaitOnline(int id, AtomicBoolean stop) {
+        Poll.until("node " + id + " online again", BACK, Duration.ofMillis(100), () -> {
+            if (stop.get()) {
+                return true;
+            }
+            try (Connection c = Sql.connect(cluster.gateway(id), "ApplicationName", "mtm_admin")) {
+                return "online".equals(Sql.scalar(c, "SELECT status FROM mtm.status()"));
+            } catch (SQLException e) {
+                return false;
+            }
+        });
     }
 
     /** Node 2 online in the same generation with every node connected, and its receivers streaming again. */
