@@ -233,7 +233,7 @@ public final class ClusterStateService
             return NO_BEACON;
         }
         GenerationState s = state;
-        NodeSet hears = t == null ? NodeSet.EMPTY : t.reachablePeers();
+        NodeSet hears = t.reachablePeers();
         int self = selfId();
         return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
             self == 0 ? hears : hears.with(self)).encode();

@@ -8,8 +8,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.Channels;
 import org.mtm.api.ClusterState;
@@ -189,7 +192,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
             } else {
                 try {
                     timers.schedule(() -> f.acks.complete(null), commitAckTimeoutMs, TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                } catch (RejectedExecutionException stopping) {
                     f.acks.complete(null); // deactivated meanwhile: the commit is done, stop waiting for acknowledgements
                 }
             }
@@ -252,8 +255,8 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
             // complete off the I/O thread: the gateway continues the session from the callback
             try {
                 timers.execute(() -> f.decision.complete(d));
-            } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                java.util.concurrent.ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
+            } catch (RejectedExecutionException stopping) {
+                ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
             }
         }
     }
@@ -381,8 +384,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
      * dropped (they would hold the deactivation for up to a minute) but queued deliveries still run.
      */
     private static ScheduledExecutorService timers() {
-        java.util.concurrent.ScheduledThreadPoolExecutor t =
-            new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> daemon(r, "mtm-coordinator"));
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "mtm-coordinator"));
         t.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         t.setRemoveOnCancelPolicy(true);
         return t;
