@@ -38,4 +38,13 @@ record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention pr
     static long lockTimeoutFor(int heartbeatRecvTimeoutMs) {
         return Math.max(MIN_LOCK_TIMEOUT_MS, heartbeatRecvTimeoutMs / 2L);
     }
+
+    /**
+     * The bound an apply session uses: the configured one, or the local server's {@code deadlock_timeout} when
+     * that is shorter — as in the original, where an apply waiting longer than deadlock_timeout is declared
+     * deadlocked — so a DBA can shorten the cost of a cross-node deadlock with a standard setting.
+     */
+    static long sessionLockTimeout(long configuredMs, long deadlockTimeoutMs) {
+        return Math.min(configuredMs, Math.max(MIN_LOCK_TIMEOUT_MS, deadlockTimeoutMs));
+    }
 }

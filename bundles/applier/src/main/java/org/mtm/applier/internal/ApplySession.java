@@ -118,17 +118,23 @@ final class ApplySession implements AutoCloseable {
     private int batchSize;
 
     private ApplySession(Connection connection, int self, int peer, int worker, ApplierSettings settings) throws SQLException {
-        long lockTimeoutMs = settings.lockTimeoutMs();
         this.ignoreTablesWithoutPk = settings.ignoreTablesWithoutPk();
         this.connection = connection;
         this.self = self;
         this.peer = peer;
         this.origin = originName(peer, worker);
-        this.lockTimeoutMs = lockTimeoutMs;
-        this.transactionLockTimeoutMs = lockTimeoutMs;
         connection.setAutoCommit(true);
         this.statement = connection.createStatement();
         statement.setEscapeProcessing(false);
+        long deadlockTimeoutMs;
+        try (ResultSet rs = statement.executeQuery(
+                "SELECT (extract(epoch FROM pg_catalog.current_setting('deadlock_timeout')::interval) * 1000)::bigint")) {
+            rs.next();
+            deadlockTimeoutMs = rs.getLong(1);
+        }
+        long lockTimeoutMs = ApplierSettings.sessionLockTimeout(settings.lockTimeoutMs(), deadlockTimeoutMs);
+        this.lockTimeoutMs = lockTimeoutMs;
+        this.transactionLockTimeoutMs = lockTimeoutMs;
         statement.execute("SET session_replication_role = replica; SET search_path = '';"
                 + " SET lock_timeout = " + lockTimeoutMs + "; SET synchronous_commit = local;"
                 + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer + (worker == 0 ? "" : "_" + worker)));

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Configuration ({@code org.mtm.multimaster}): {@code max_workers} apply workers per peer (capped by
  * {@code max_replication_slots}, which also bounds the replication origins the workers use);
- * {@code heartbeat_recv_timeout} gives the lock bound of every apply ({@link ApplierSettings#lockTimeoutFor});
+ * {@code heartbeat_recv_timeout} gives the lock bound of every apply ({@link ApplierSettings#lockTimeoutFor}), capped by
+ * the local server's {@code deadlock_timeout} ({@link ApplierSettings#sessionLockTimeout});
  * {@code deadlock_prevention} off/simple/smart ({@link DeadlockPrevention}). {@code binary_basetypes} is
  * read but values are always streamed as text for now. A change restarts the receivers (nothing is lost).
  * The optional {@link ClusterState} tells whether this node is online and in which generation: PREPAREs of

@@ -17,6 +17,14 @@ public class LockBoundsTest {
     }
 
     @Test
+    public void theServersDeadlockTimeoutCapsTheBound() {
+        assertEquals(300, ApplierSettings.sessionLockTimeout(1000, 300));
+        assertEquals(1000, ApplierSettings.sessionLockTimeout(1000, 1000));
+        assertEquals(1000, ApplierSettings.sessionLockTimeout(1000, 60_000));
+        assertEquals("never below the smallest bound", ApplierSettings.MIN_LOCK_TIMEOUT_MS, ApplierSettings.sessionLockTimeout(1000, 5));
+    }
+
+    @Test
     public void derivedFromTheHeartbeatTimeout() {
         assertEquals(1000, ApplierSettings.lockTimeoutFor(2000));
         assertEquals(ApplierSettings.MIN_LOCK_TIMEOUT_MS, ApplierSettings.lockTimeoutFor(10));

@@ -43,7 +43,9 @@ final class PgNodes extends ExternalResource {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             servers.add(ManagedPostgres.builder().dataDirectory(dir).port(0).superuser("mtmuser").database("mydb")
-                    .maxConnections(40).maxNodes(3).build());
+                    .maxConnections(40).maxNodes(3)
+                    // the tests give apply sessions explicit lock bounds; deadlock_timeout (which also caps them) must not
+                    .setting("deadlock_timeout", "60s").build());
         }
         CompletableFuture.allOf(servers.stream().map(s -> CompletableFuture.runAsync(s::start))
                 .toArray(CompletableFuture[]::new)).join();

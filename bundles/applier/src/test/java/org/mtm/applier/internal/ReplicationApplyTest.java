@@ -148,6 +148,31 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void theServersDeadlockTimeoutCapsTheLockBound() throws Exception {
+        createOnBoth("CREATE TABLE dt (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "ALTER DATABASE mydb SET deadlock_timeout = '300ms'"); // read by the apply sessions opened next
+        try {
+            startReceiver(B, A, votes, 30_000);
+            seedOnA("dt", "INSERT INTO dt VALUES (1, 0)");
+            try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+                st.execute("BEGIN");
+                st.execute("UPDATE dt SET n = 100 WHERE id = 1");
+                String gid = prepareOnA("UPDATE dt SET n = n + 1 WHERE id = 1");
+                // with the configured 30 s bound this vote would take 15-30 s
+                CommitMessage m = votes.await(Kind.ABORTED, gid, Duration.ofSeconds(10)).message();
+                java.util.regex.Matcher within = java.util.regex.Pattern.compile("not granted within (\\d+) ms").matcher(m.message());
+                assertTrue(m.message(), within.find());
+                long bound = Long.parseLong(within.group(1));
+                assertTrue("bound " + bound + " ms: the upper half of deadlock_timeout", bound >= 150 && bound <= 300);
+                st.execute("ROLLBACK");
+                NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
+            }
+        } finally {
+            NODES.exec(B, "ALTER DATABASE mydb RESET deadlock_timeout");
+        }
+    }
+
+    @Test
     public void lockHeldHereEndsInBoundedAbortVoteNamingTheRelation() throws Exception {
         createOnBoth("CREATE TABLE lk (id int PRIMARY KEY, n int)", "CREATE TABLE lk_log (id int)");
         Receiver r = startReceiverOnB();
