@@ -8,6 +8,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.lang.annotation.Annotation;
 import java.sql.Connection;
+import java.time.Duration;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -17,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -34,6 +34,7 @@ import org.mtm.api.Gid;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.StatusReport;
+import org.mtm.gateway.internal.it.Await;
 import org.mtm.gateway.internal.it.TestPostgres;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 
@@ -76,14 +77,8 @@ public class GatewayComponentTest {
         };
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void await(String what, Await.Check check) throws InterruptedException {
+        Await.until(what, Duration.ofSeconds(15), check);
     }
 
     /** The real catalog, refusing the first advertisements as a database still starting would. */

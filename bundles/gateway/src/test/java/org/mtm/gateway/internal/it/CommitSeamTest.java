@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -258,25 +259,8 @@ public class CommitSeamTest {
         await("a commit decision to start", () -> !DECIDER.decided.isEmpty());
     }
 
-    private interface Check {
-        boolean ok() throws Exception;
-    }
-
-    private static void await(String what, Check check) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try {
-                if (check.ok()) {
-                    return;
-                }
-            } catch (Exception e) {
-                // not yet
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void await(String what, Await.Check check) throws InterruptedException {
+        Await.until(what, Duration.ofSeconds(10), check);
     }
 
     @Test

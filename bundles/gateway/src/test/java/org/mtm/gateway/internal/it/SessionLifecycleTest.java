@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -76,14 +75,8 @@ public class SessionLifecycleTest {
         return TestPostgres.connect(GW.endpoint(), p);
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void await(String what, Await.Check check) throws InterruptedException {
+        Await.until(what, Duration.ofSeconds(10), check);
     }
 
     private static int backends(String applicationName) {
