@@ -1,11 +1,7 @@
 package org.mtm.gateway.internal.session;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -22,6 +18,7 @@ import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
+import org.mtm.gateway.internal.session.HotStatements.Hot;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
@@ -77,13 +74,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
     private record Ready(char status, boolean errorSeen) { }
 
-    /**
-     * What the gateway keeps of a prepared statement or portal: its classification, for global DDL the
-     * statement's bytes (the DDL message carries them), for a portal of a gateway-answered call its bound
-     * parameters and result format.
-     */
-    private record Kept(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) { }
-
     private final SessionHost host;
     private final Channel client;
     private Channel backend;
@@ -114,11 +104,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private SessionInfo info;
     private char txStatus = 'I';
 
-    // extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS)
-    private Kept unnamedStatement;
-    private Kept unnamedPortal;
-    private Map<String, Kept> statements;
-    private Map<String, Kept> portals;
+    /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
+    private final ExtendedNames names = new ExtendedNames();
+    /** The gateway's frequent statements, prepared once per session. */
+    private final HotStatements hot = new HotStatements();
 
     // what the current transaction did that its commit must know; cleared when the backend reports 'I' with
     // nothing else pending (a pipelined request may belong to the next transaction)
@@ -350,12 +339,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
             }
             case PgWire.BIND -> {
-                bind(in, ri, ri + total);
+                names.bound(in, ri, ri + total);
                 forwardExtended(in, ri, total, ReplyQueue.BIND);
             }
             case PgWire.DESCRIBE -> forwardExtended(in, ri, total, ReplyQueue.DESCRIBE);
             case PgWire.CLOSE -> {
-                close(in, ri, total);
+                names.closed(in, ri, total);
                 forwardExtended(in, ri, total, ReplyQueue.CLOSE);
             }
             case PgWire.EXECUTE -> execute(in, ri, total);
@@ -434,7 +423,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     private void noteStatement(SqlStatement st) {
         if (st.replication() == Replication.DISCARDS_PREPARED) {
-            java.util.Arrays.fill(hotState, UNPREPARED); // the gateway's prepared statements go too
+            hot.forgetAll(); // the gateway's prepared statements go too
         }
         noteStatement(st.reach());
     }
@@ -462,11 +451,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View query = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
-        Kept kept = null;
+        KeptStatement kept = null;
         if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
             byte[] body = st.reach() == Reach.GLOBAL_DDL
                     ? st.body(query).toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1) : null;
-            kept = new Kept(st, body, null, false);
+            kept = new KeptStatement(st, body, null, false);
         }
         boolean rewritten = false;
         SurfaceCall call = st.replication().call();
@@ -480,96 +469,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             toBackend(standIn);
             rewritten = true;
         }
-        if (nameEnd == ri + 5) {
-            unnamedStatement = kept;
-        } else {
-            String name = in.toString(ri + 5, nameEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8);
-            if (kept != null) {
-                if (statements == null) {
-                    statements = new HashMap<>();
-                }
-                statements.put(name, kept);
-            } else if (statements != null) {
-                statements.remove(name);
-            }
-        }
+        names.parsed(in, ri, nameEnd, kept);
         return rewritten;
-    }
-
-    /** Records which statement the Bind's portal runs; {@code limit} may end before the message does. */
-    private void bind(ByteBuf in, int ri, int limit) {
-        int portalEnd = PgWire.cstringEnd(in, ri + 5, limit);
-        int stmtEnd = portalEnd < 0 ? -1 : PgWire.cstringEnd(in, portalEnd + 1, limit);
-        if (stmtEnd < 0) {
-            return;
-        }
-        Kept st;
-        if (stmtEnd == portalEnd + 1) {
-            st = unnamedStatement;
-        } else {
-            st = statements == null ? null
-                    : statements.get(in.toString(portalEnd + 1, stmtEnd - portalEnd - 1, java.nio.charset.StandardCharsets.UTF_8));
-        }
-        if (st != null && st.st().replication().call() != null) {
-            st = boundCall(st, in, stmtEnd + 1, limit);
-        }
-        if (portalEnd == ri + 5) {
-            unnamedPortal = st;
-        } else if (st != null) {
-            if (portals == null) {
-                portals = new HashMap<>();
-            }
-            portals.put(in.toString(ri + 5, portalEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8), st);
-        } else if (portals != null && !portals.isEmpty()) {
-            portals.remove(in.toString(ri + 5, portalEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8));
-        }
-    }
-
-    /** The portal of a gateway-answered call, with the Bind's parameter values and result format. */
-    private static Kept boundCall(Kept st, ByteBuf in, int i, int limit) {
-        try {
-            int nFormats = in.getUnsignedShort(i);
-            i += 2;
-            boolean[] binaryFormat = new boolean[nFormats];
-            for (int k = 0; k < nFormats; k++) {
-                binaryFormat[k] = in.getShort(i + 2 * k) == 1;
-            }
-            i += 2 * nFormats;
-            int n = in.getUnsignedShort(i);
-            i += 2;
-            byte[][] values = new byte[n][];
-            for (int k = 0; k < n; k++) {
-                int len = in.getInt(i);
-                i += 4;
-                if (len >= 0) {
-                    values[k] = new byte[len];
-                    in.getBytes(i, values[k]);
-                    i += len;
-                }
-            }
-            int nResults = in.getUnsignedShort(i);
-            boolean binaryResult = nResults > 0 && in.getShort(i + 2) == 1;
-            if (i + 2 + 2 * nResults > limit) {
-                return st; // a streamed Bind: the values are not at hand (the call then says so)
-            }
-            SurfaceCall.Parameters params = new SurfaceCall.Parameters() {
-                @Override
-                public byte[] value(int p) {
-                    if (p < 1 || p > values.length) {
-                        throw new IllegalArgumentException("there is no parameter $" + p);
-                    }
-                    return values[p - 1];
-                }
-
-                @Override
-                public boolean binary(int p) {
-                    return nFormats == 1 ? binaryFormat[0] : nFormats > 1 && p <= nFormats && binaryFormat[p - 1];
-                }
-            };
-            return new Kept(st.st(), st.body(), params, binaryResult);
-        } catch (IndexOutOfBoundsException e) {
-            return st; // malformed: the backend refuses the Bind
-        }
     }
 
     /** A large Bind: handle its names from what has arrived and stream the rest (large parameter values). */
@@ -579,7 +480,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (portalEnd < 0 || PgWire.cstringEnd(in, portalEnd + 1, ri + available) < 0) {
             return false;
         }
-        bind(in, ri, ri + available);
+        names.bound(in, ri, ri + available);
         if (!backendSkipping) {
             replies.add(ReplyQueue.BIND);
         }
@@ -589,43 +490,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private void close(ByteBuf in, int ri, int total) {
-        byte what = in.getByte(ri + 5);
-        int nameEnd = PgWire.cstringEnd(in, ri + 6, ri + total);
-        if (nameEnd < 0) {
-            return;
-        }
-        boolean unnamed = nameEnd == ri + 6;
-        if (what == 'S') {
-            if (unnamed) {
-                unnamedStatement = null;
-            } else if (statements != null) {
-                statements.remove(in.toString(ri + 6, nameEnd - ri - 6, java.nio.charset.StandardCharsets.UTF_8));
-            }
-        } else if (unnamed) {
-            unnamedPortal = null;
-        } else if (portals != null) {
-            portals.remove(in.toString(ri + 6, nameEnd - ri - 6, java.nio.charset.StandardCharsets.UTF_8));
-        }
-    }
-
-    private Kept portal(ByteBuf in, int ri, int total) {
-        int nameEnd = PgWire.cstringEnd(in, ri + 5, ri + total);
-        if (nameEnd == ri + 5) {
-            return unnamedPortal;
-        }
-        if (nameEnd < 0 || portals == null) {
-            return null;
-        }
-        return portals.get(in.toString(ri + 5, nameEnd - ri - 5, java.nio.charset.StandardCharsets.UTF_8));
-    }
-
     private void execute(ByteBuf in, int ri, int total) {
         if (backendSkipping) {
             clientRun.add(in, ri, total); // the backend discards it, as it does everything up to Sync
             return;
         }
-        Kept kept = portal(in, ri, total);
+        KeptStatement kept = names.executed(in, ri, total);
         SqlStatement st = kept == null ? null : kept.st();
         StatementKind kind = st == null ? StatementKind.OTHER : st.kind();
         Reach reach = st == null ? Reach.ROWS : st.reach();
@@ -664,7 +534,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         batchDecided |= kind == StatementKind.BEGIN;
         if (st != null && st.replication() == Replication.DISCARDS_PREPARED) {
-            java.util.Arrays.fill(hotState, UNPREPARED); // the gateway's prepared statements go too
+            hot.forgetAll(); // the gateway's prepared statements go too
         }
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
         if (!ddl) {
@@ -802,13 +672,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         boolean raw = (code >>> 16) != 3;
         if (!raw) {
-            Map<String, String> params = startupParameters(in, ri + 8, ri + length);
-            user = params.getOrDefault("user", "");
-            database = params.getOrDefault("database", user);
-            applicationName = params.getOrDefault("application_name", "");
+            StartupParameters params = StartupParameters.read(in, ri + 8, ri + length);
+            user = params.user();
+            database = params.database();
+            applicationName = params.applicationName();
             // replication connections speak their own command language: relay them untouched
-            raw = params.containsKey("replication") && !"false".equalsIgnoreCase(params.get("replication"))
-                    && !"0".equals(params.get("replication")) && !"off".equalsIgnoreCase(params.get("replication"));
+            raw = params.replication();
             info = null;
         }
         ByteBuf startup = in.readRetainedSlice(length);
@@ -816,22 +685,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         updateClientAutoRead();
         connectBackend(startup, raw);
         return false;
-    }
-
-    private static Map<String, String> startupParameters(ByteBuf in, int from, int limit) {
-        Map<String, String> params = new LinkedHashMap<>();
-        int i = from;
-        while (i < limit && in.getByte(i) != 0) {
-            int nameEnd = PgWire.cstringEnd(in, i, limit);
-            int valueEnd = nameEnd < 0 ? -1 : PgWire.cstringEnd(in, nameEnd + 1, limit);
-            if (valueEnd < 0) {
-                break;
-            }
-            params.put(in.toString(i, nameEnd - i, java.nio.charset.StandardCharsets.UTF_8),
-                    in.toString(nameEnd + 1, valueEnd - nameEnd - 1, java.nio.charset.StandardCharsets.UTF_8));
-            i = valueEnd + 1;
-        }
-        return params;
     }
 
     private void connectBackend(ByteBuf startup, boolean raw) {
@@ -1343,21 +1196,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int to = textEnd(end);
             int before = characters(from);
             // the quick query as the session's prepared statement (planned once), prepared here the first time
-            byte quickState = hotState[Hot.QUICK.ordinal()];
-            String suffix = quickState == PREPARED ? "\n;EXECUTE " + Hot.QUICK.statement
-                    : quickState == UNPREPARED ? "\n;PREPARE " + Hot.QUICK.statement + " AS " + Footprint.QUICK_SQL
-                            + ";EXECUTE " + Hot.QUICK.statement
-                    : "\n;" + Footprint.QUICK_SQL;
-            if (quickState == UNPREPARED) {
-                hotState[Hot.QUICK.ordinal()] = PARSING;
-            }
-            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before, quickState == UNPREPARED);
+            HotStatements.QuerySuffix suffix = hot.querySuffix(Hot.QUICK);
+            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before, suffix.prepares());
             replies.add(ReplyQueue.QUERY, sink);
-            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + suffix.length());
+            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + suffix.text().length());
             q.writeByte(PgWire.QUERY).writeInt(0);
             q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
             q.writeBytes(text, text.readerIndex() + from, to - from);
-            q.writeCharSequence(suffix, java.nio.charset.StandardCharsets.US_ASCII);
+            q.writeCharSequence(suffix.text(), java.nio.charset.StandardCharsets.US_ASCII);
             q.writeByte(0);
             q.setInt(1, q.writerIndex() - 1);
             toBackend(q);
@@ -1412,7 +1258,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** Extended-protocol Execute of an intercepted statement (or any statement the node refuses now). */
-    private CompletableFuture<Void> extendedIntercept(Kept kept, ServerError refusal) {
+    private CompletableFuture<Void> extendedIntercept(KeptStatement kept, ServerError refusal) {
         SqlStatement st = kept == null ? null : kept.st();
         return syncBackend().thenCompose(ready -> {
             if (ready.errorSeen()) {
@@ -1728,13 +1574,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final class OwnStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
         /** How it was written (null: a simple Query). */
-        private final OwnWrite write;
-        private String tag;
-        private List<List<String>> rows;
-        private ServerError error;
-        private List<ServerError> notices;
+        private final HotStatements.Written write;
+        private final CapturedReply reply = new CapturedReply();
 
-        OwnStatement(OwnWrite write) {
+        OwnStatement(HotStatements.Written write) {
             this.write = write;
         }
 
@@ -1743,24 +1586,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (write != null) {
                 write.seen(type, message);
             }
-            switch (type) {
-                case PgWire.DATA_ROW -> {
-                    if (rows == null) {
-                        rows = new ArrayList<>(1);
-                    }
-                    rows.add(PgWire.readDataRow(message));
-                }
-                case PgWire.COMMAND_COMPLETE -> tag = PgWire.cstring(message, message.readerIndex() + 5,
-                        message.readerIndex() + message.readableBytes());
-                case PgWire.ERROR_RESPONSE -> error = PgWire.readError(message);
-                case PgWire.NOTICE_RESPONSE -> {
-                    if (notices == null) {
-                        notices = new ArrayList<>(1);
-                    }
-                    notices.add(PgWire.readError(message));
-                }
-                default -> { }
-            }
+            reply.add(type, message);
         }
 
         @Override
@@ -1768,8 +1594,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (write != null) {
                 write.finished();
             }
-            result.complete(new QueryResult(tag, rows == null ? List.of() : rows, error,
-                    notices == null ? List.of() : notices, status));
+            result.complete(reply.result(status));
         }
 
         @Override
@@ -1852,8 +1677,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         /** 0: BEGIN's reply expected; 1: the client's; 2: the quick query's. */
         private int part;
         private int completed;
-        private List<List<String>> rows;
-        private String tag;
+        private final CapturedReply quickReply = new CapturedReply();
         boolean incomplete;
 
         /** The suffix prepares the quick query as the session's statement ({@link Hot#QUICK}). */
@@ -1898,18 +1722,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 toClient(PgWire.shiftPosition(client.alloc(), message, shift));
                 return;
             }
-            switch (type) {
-                case PgWire.DATA_ROW -> {
-                    rows = new ArrayList<>(1);
-                    rows.add(PgWire.readDataRow(message));
-                }
-                case PgWire.COMMAND_COMPLETE -> {
-                    tag = PgWire.cstring(message, message.readerIndex() + 5, message.readerIndex() + message.readableBytes());
-                    if (preparing && tag.equals("PREPARE")) {
-                        hotState[Hot.QUICK.ordinal()] = PREPARED;
-                    }
-                }
-                default -> { }
+            quickReply.add(type, message);
+            if (preparing && type == PgWire.COMMAND_COMPLETE && "PREPARE".equals(quickReply.commandTag())) {
+                hot.prepared(Hot.QUICK);
             }
         }
 
@@ -1923,11 +1738,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ready(char status, boolean errorSeen) {
-            if (preparing && hotState[Hot.QUICK.ordinal()] == PARSING) {
-                hotState[Hot.QUICK.ordinal()] = UNPREPARED; // the client's statements failed before it
+            if (preparing) {
+                hot.abandoned(Hot.QUICK); // unless it ran: the client's statements failed before it
             }
-            if (tag != null && rows != null) {
-                quick.complete(new QueryResult(tag, rows, null, List.of(), status));
+            QueryResult r = quickReply.result(status);
+            if (r.ok() && r.commandTag() != null && !r.rows().isEmpty()) {
+                quick.complete(r);
             } else {
                 quick.completeExceptionally(new IllegalStateException("the footprint's query did not run"));
             }
@@ -1936,8 +1752,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void dropped() {
-            if (preparing && hotState[Hot.QUICK.ordinal()] == PARSING) {
-                hotState[Hot.QUICK.ordinal()] = UNPREPARED;
+            if (preparing) {
+                hot.abandoned(Hot.QUICK);
             }
             quick.completeExceptionally(new IllegalStateException("backend connection lost"));
             ready.completeExceptionally(new IllegalStateException("backend connection lost"));
@@ -1950,13 +1766,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
      */
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final OwnWrite write;
+        private final HotStatements.Written write;
+        private final CapturedReply reply = new CapturedReply();
         private int closes;
-        private String tag;
-        private List<List<String>> rows;
-        private ServerError error;
 
-        UnsyncedStatement(OwnWrite write) {
+        UnsyncedStatement(HotStatements.Written write) {
             this.write = write;
         }
 
@@ -1968,28 +1782,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void message(byte type, ByteBuf message) {
             write.seen(type, message);
-            switch (type) {
-                case PgWire.DATA_ROW -> {
-                    if (rows == null) {
-                        rows = new ArrayList<>(1);
-                    }
-                    rows.add(PgWire.readDataRow(message));
-                }
-                case PgWire.COMMAND_COMPLETE -> tag = PgWire.cstring(message, message.readerIndex() + 5,
-                        message.readerIndex() + message.readableBytes());
-                case PgWire.ERROR_RESPONSE -> {
-                    error = PgWire.readError(message);
-                    errorSinceReady = true;
-                    toClient(message.retainedSlice());
-                }
-                default -> { }
+            reply.add(type, message);
+            if (type == PgWire.ERROR_RESPONSE) {
+                errorSinceReady = true;
+                toClient(message.retainedSlice());
             }
         }
 
         @Override
         public void ended() {
             write.finished();
-            result.complete(new QueryResult(tag, rows == null ? List.of() : rows, error, List.of(), txStatus));
+            result.complete(reply.result(txStatus));
         }
 
         @Override
@@ -2001,91 +1804,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ the gateway's own statements
 
-    /**
-     * The gateway's frequent statements in the extended protocol, prepared once per session under reserved
-     * names ({@value PgWire#HOT_PREFIX}...): afterwards Bind/Execute only, no parsing or planning.
-     */
-    private enum Hot {
-        BEGIN("BEGIN"), QUICK(Footprint.QUICK_SQL), COMMIT("COMMIT"), ROLLBACK("ROLLBACK"),
-        PREPARE_MARK(Footprint.PREPARE_MARK_SQL);
-
-        final String sql;
-        final String statement;
-
-        Hot(String sql) {
-            this.sql = sql;
-            this.statement = PgWire.HOT_PREFIX + name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        static Hot of(String sql) {
-            for (Hot h : values()) {
-                if (h.sql.equals(sql)) {
-                    return h;
-                }
-            }
-            return null;
-        }
-    }
-
-    private static final byte UNPREPARED = 0;
-    private static final byte PARSING = 1;
-    private static final byte PREPARED = 2;
-    /** Per {@link Hot}: not prepared, Parse sent (its answer pending), prepared. */
-    private final byte[] hotState = new byte[Hot.values().length];
-
-    /**
-     * Writes one of the gateway's own statements in the extended protocol: a hot one as Bind/Execute of its
-     * prepared statement (with the Parse the first time; the generic form while a Parse is pending), anything
-     * else as Parse/Bind/Execute of the reserved unnamed-for-the-client name. Returns what the sink must know.
-     */
-    private OwnWrite writeOwn(String sql, List<byte[]> params, boolean sync) {
-        Hot hot = params.isEmpty() ? Hot.of(sql) : null;
-        if (hot != null && hotState[hot.ordinal()] != PARSING) {
-            boolean parse = hotState[hot.ordinal()] == UNPREPARED;
-            if (parse) {
-                hotState[hot.ordinal()] = PARSING;
-            }
-            toBackend(PgWire.hotStatement(client.alloc(), hot.statement, sql, parse, sync));
-            return new OwnWrite(PgWire.HOT_STATEMENT_CLOSES, hot, parse);
-        }
-        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
-                : PgWire.ownStatement(client.alloc(), sql, params, sync));
-        return new OwnWrite(PgWire.OWN_STATEMENT_CLOSES, null, false);
-    }
-
-    /** How an own statement was written: CloseCompletes that end it, and the hot statement it prepares/uses. */
-    private final class OwnWrite {
-        private final int closes;
-        private final Hot hot;
-        private final boolean parse;
-
-        OwnWrite(int closes, Hot hot, boolean parse) {
-            this.closes = closes;
-            this.hot = hot;
-            this.parse = parse;
-        }
-
-        int closes() {
-            return closes;
-        }
-
-        void seen(byte type, ByteBuf message) {
-            if (hot == null) {
-                return;
-            }
-            if (parse && type == PgWire.PARSE_COMPLETE) {
-                hotState[hot.ordinal()] = PREPARED;
-            } else if (type == PgWire.ERROR_RESPONSE && "26000".equals(PgWire.readField(message, 'C'))) {
-                hotState[hot.ordinal()] = UNPREPARED; // someone deallocated it: prepare again next time
-            }
-        }
-
-        /** The statement is over (or was skipped): a Parse without its answer did not happen. */
-        void finished() {
-            if (parse && hotState[hot.ordinal()] == PARSING) {
-                hotState[hot.ordinal()] = UNPREPARED;
-            }
-        }
+    /** Writes one of the gateway's own statements (extended protocol); returns what its sink must know. */
+    private HotStatements.Written writeOwn(String sql, List<byte[]> params, boolean sync) {
+        HotStatements.Written w = hot.write(client.alloc(), sql, params, sync);
+        toBackend(w.message);
+        return w;
     }
 
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */

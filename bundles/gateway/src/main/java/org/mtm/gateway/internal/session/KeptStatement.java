@@ -1,0 +1,68 @@
+package org.mtm.gateway.internal.session;
+
+import org.mtm.gateway.internal.sql.SqlStatement;
+import org.mtm.gateway.internal.sql.SurfaceCall;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * What the gateway keeps of a prepared statement or portal: its classification, for global DDL the
+ * statement's bytes (the DDL message carries them), for a portal of a gateway-answered call its bound
+ * parameters and result format.
+ */
+record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) {
+
+    /**
+     * The portal of a gateway-answered call: this statement with the parameter values and result format of the
+     * Bind whose parameter-format count starts at {@code i}; itself when they are not all at hand ({@code limit}:
+     * a streamed Bind) or the Bind is malformed (the backend refuses it).
+     */
+    KeptStatement bound(ByteBuf in, int i, int limit) {
+        try {
+            int nFormats = in.getUnsignedShort(i);
+            i += 2;
+            boolean[] binaryFormat = new boolean[nFormats];
+            for (int k = 0; k < nFormats; k++) {
+                binaryFormat[k] = in.getShort(i + 2 * k) == 1;
+            }
+            i += 2 * nFormats;
+            int n = in.getUnsignedShort(i);
+            i += 2;
+            byte[][] values = new byte[n][];
+            for (int k = 0; k < n; k++) {
+                int len = in.getInt(i);
+                i += 4;
+                if (len >= 0) {
+                    values[k] = new byte[len];
+                    in.getBytes(i, values[k]);
+                    i += len;
+                }
+            }
+            int nResults = in.getUnsignedShort(i);
+            boolean binary = nResults > 0 && in.getShort(i + 2) == 1;
+            if (i + 2 + 2 * nResults > limit) {
+                return this; // a streamed Bind: the values are not at hand (the call then says so)
+            }
+            return new KeptStatement(st, body, new BoundParameters(values, binaryFormat), binary);
+        } catch (IndexOutOfBoundsException e) {
+            return this;
+        }
+    }
+
+    /** A Bind's parameter values and their formats (one format for all, or one each, or none: text). */
+    private record BoundParameters(byte[][] values, boolean[] binaryFormat) implements SurfaceCall.Parameters {
+        @Override
+        public byte[] value(int p) {
+            if (p < 1 || p > values.length) {
+                throw new IllegalArgumentException("there is no parameter $" + p);
+            }
+            return values[p - 1];
+        }
+
+        @Override
+        public boolean binary(int p) {
+            int n = binaryFormat.length;
+            return n == 1 ? binaryFormat[0] : n > 1 && p <= n && binaryFormat[p - 1];
+        }
+    }
+}
