@@ -5,9 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,13 +49,7 @@ public class DeadlockPreventionTest {
     }
 
     private static String prepareOn(int node, String update) throws SQLException {
-        try (Connection c = NODES.node(node).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
-            st.execute(update);
-            String gid = "MTM-" + node + "-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-            return gid;
-        }
+        return NODES.prepare(node, update);
     }
 
     /** The same row on both nodes, written under the other node's origin so that it is not replicated. */

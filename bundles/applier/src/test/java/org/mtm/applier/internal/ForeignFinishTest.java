@@ -55,10 +55,11 @@ public class ForeignFinishTest {
         try (Connection c = NODES.node(node).connect(); Statement st = c.createStatement()) {
             st.execute("BEGIN");
             st.execute(sql);
-            String gid = gidOrNull != null ? gidOrNull
-                    : "MTM-" + node + "-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-            return gid;
+            if (gidOrNull == null) {
+                return NODES.prepareAsGateway(st, node);
+            }
+            st.execute("PREPARE TRANSACTION '" + gidOrNull + "'");
+            return gidOrNull;
         }
     }
 

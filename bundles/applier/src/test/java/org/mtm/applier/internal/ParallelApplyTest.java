@@ -50,15 +50,7 @@ public class ParallelApplyTest {
     }
 
     private static String prepareOnA(String... statements) throws SQLException {
-        try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN");
-            for (String s : statements) {
-                st.execute(s);
-            }
-            String gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-            return gid;
-        }
+        return NODES.prepare(A, statements);
     }
 
     private static void assertSameOnBoth(String table) throws Exception {
@@ -253,9 +245,7 @@ public class ParallelApplyTest {
                         st.execute("BEGIN");
                         st.execute("UPDATE ctr SET n = n + 1 WHERE id = " + writer);
                         st.execute("INSERT INTO events VALUES (" + writer + ", " + i + ")");
-                        String gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-                        st.execute("PREPARE TRANSACTION '" + gid + "'");
-                        st.execute("COMMIT PREPARED '" + gid + "'");
+                        st.execute("COMMIT PREPARED '" + NODES.prepareAsGateway(st, A) + "'");
                     }
                 } catch (Exception e) {
                     failure.set(e);

@@ -121,6 +121,27 @@ final class PgNodes extends ExternalResource {
         }
     }
 
+    /** BEGIN; statements; PREPARE TRANSACTION on node {@code origin}, as its gateway does; returns the gid. */
+    String prepare(int origin, String... statements) throws SQLException {
+        try (Connection c = node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            for (String sql : statements) {
+                st.execute(sql);
+            }
+            return prepareAsGateway(st, origin);
+        }
+    }
+
+    /**
+     * PREPARE TRANSACTION of the transaction open on {@code st} (a connection to node {@code origin}) under the
+     * gid the gateway would give it, {@code MTM-<origin>-<xid>-1}; returns the gid.
+     */
+    String prepareAsGateway(Statement st, int origin) throws SQLException {
+        String gid = "MTM-" + origin + "-" + queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
+        st.execute("PREPARE TRANSACTION '" + gid + "'");
+        return gid;
+    }
+
     long count(int id, String sql) throws SQLException {
         return Long.parseLong(query(id, sql));
     }

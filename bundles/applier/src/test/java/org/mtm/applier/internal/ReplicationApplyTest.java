@@ -64,11 +64,7 @@ public class ReplicationApplyTest {
 
     /** BEGIN; statements; PREPARE TRANSACTION 'MTM-1-<xid>-1' on A, as the gateway does; returns the gid. */
     private static String prepareOnA(String... statements) throws SQLException {
-        return prepareOnA(st -> {
-            for (String s : statements) {
-                st.execute(s);
-            }
-        });
+        return NODES.prepare(A, statements);
     }
 
     interface Work {
@@ -80,9 +76,7 @@ public class ReplicationApplyTest {
         try (Connection c = NODES.node(A).connect(); Statement st = c.createStatement()) {
             st.execute("BEGIN");
             work.run(st);
-            String gid = "MTM-1-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gid + "'");
-            return gid;
+            return NODES.prepareAsGateway(st, A);
         }
     }
 
@@ -419,8 +413,7 @@ public class ReplicationApplyTest {
         try (Connection c = NODES.node(B).connect(); Statement st = c.createStatement()) {
             st.execute("BEGIN");
             st.execute("INSERT INTO both_ways VALUES (2, 2)");
-            gidB = "MTM-2-" + NODES.queryIn(st, "SELECT pg_current_xact_id()::text") + "-1";
-            st.execute("PREPARE TRANSACTION '" + gidB + "'");
+            gidB = NODES.prepareAsGateway(st, B);
         }
         assertEquals(B, votesOnA.await(Kind.PREPARED, gidB, WAIT).node());
         NODES.exec(B, "COMMIT PREPARED '" + gidB + "'", "INSERT INTO both_ways VALUES (3, 2)");
