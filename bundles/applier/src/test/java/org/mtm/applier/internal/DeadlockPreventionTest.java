@@ -23,7 +23,7 @@ import org.mtm.api.CommitMessage.Kind;
  * can end the cycle quickly.
  */
 public class DeadlockPreventionTest {
-    private static final Duration QUICK = Duration.ofSeconds(5);
+    private static final Duration QUICK = Duration.ofSeconds(15); // half the lock bound: far from it even on a busy machine
     private static final Duration WAIT = Duration.ofSeconds(20);
 
     @ClassRule
@@ -37,9 +37,8 @@ public class DeadlockPreventionTest {
     private final List<Receiver> receivers = new ArrayList<>();
 
     @After
-    public void stopReceivers() throws SQLException {
-        receivers.forEach(Receiver::stop);
-        NODES.rollbackAllPrepared();
+    public void stopReceivers() throws Exception {
+        NODES.stopAll(receivers);
     }
 
     private void startBothWays(DeadlockPrevention prevention) {

@@ -39,9 +39,8 @@ public class ForeignFinishTest {
     private final List<Receiver> receivers = new ArrayList<>();
 
     @After
-    public void stopReceivers() throws SQLException {
-        receivers.forEach(Receiver::stop);
-        NODES.rollbackAllPrepared();
+    public void stopReceivers() throws Exception {
+        NODES.stopAll(receivers);
     }
 
     private Receiver start(int self, int peer, RecordedVotes sink, int workers) {
@@ -104,6 +103,7 @@ public class ForeignFinishTest {
         onCFromB.await(Kind.COMMITTED, marker, WAIT);
 
         RecordedVotes onCFromAAgain = new RecordedVotes();
+        NODES.awaitStreamGone(C, A);
         Receiver again = start(C, A, onCFromAAgain, workers);
         onCFromAAgain.await(Kind.COMMITTED, mtm, WAIT);
         Await.until(WAIT, "A's stream finished both on C", () -> !NODES.prepared(C, mtm) && !NODES.prepared(C, user));

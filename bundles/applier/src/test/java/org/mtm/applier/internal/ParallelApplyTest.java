@@ -37,9 +37,8 @@ public class ParallelApplyTest {
     private final List<Receiver> receivers = new ArrayList<>();
 
     @After
-    public void stopReceivers() throws SQLException {
-        receivers.forEach(Receiver::stop);
-        NODES.rollbackAllPrepared();
+    public void stopReceivers() throws Exception {
+        NODES.stopAll(receivers);
     }
 
     private Receiver startReceiver(long lockBoundMs) {
@@ -143,7 +142,7 @@ public class ParallelApplyTest {
         Await.until(WAIT, "its apply waits for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 1);
         NODES.exec(A, "ROLLBACK PREPARED '" + stuck + "'"); // e.g. another node voted it down
         String next = prepareOnA("UPDATE rw SET n = n + 1 WHERE id = 2");
-        votes.await(Kind.PREPARED, next, Duration.ofSeconds(5)); // far below the 30 s lock bound
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(15)); // far below the 30 s lock bound
         assertEquals("no vote for the abandoned transaction", 0, votes.of(stuck).size());
         assertFalse(NODES.prepared(B, stuck));
         NODES.exec(A, "COMMIT PREPARED '" + next + "'");
@@ -174,7 +173,7 @@ public class ParallelApplyTest {
             Await.until(WAIT, "its apply waits for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 1);
             NODES.exec(A, "INSERT INTO mtm.peer_state VALUES (1)", "INSERT INTO mtm.peer_state VALUES (2)");
             String next = prepareOnA("UPDATE nl SET n = n + 1 WHERE id = 2");
-            votes.await(Kind.PREPARED, next, Duration.ofSeconds(5));
+            votes.await(Kind.PREPARED, next, Duration.ofSeconds(15)); // far below the 30 s lock bound
             NODES.exec(A, "COMMIT PREPARED '" + next + "'");
             votes.await(Kind.COMMITTED, next, WAIT);
             st.execute("ROLLBACK");

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -119,6 +120,35 @@ final class PgNodes extends ExternalResource {
         try (ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
+    }
+
+    /**
+     * Stops the receivers, waits until their backends are gone, and rolls back what is left prepared: a test's
+     * end, so the next one starts with free slots and origins.
+     */
+    void stopAll(List<Receiver> receivers) throws Exception {
+        receivers.forEach(Receiver::stop);
+        for (int i = 1; i <= count; i++) {
+            for (int j = 1; j <= count; j++) {
+                if (i != j) {
+                    awaitStreamGone(i, j);
+                }
+            }
+        }
+        rollbackAllPrepared();
+    }
+
+    /**
+     * Waits until the walsender and apply backends of a stopped receiver on node {@code self} for node
+     * {@code peer} have exited. PostgreSQL ends a backend shortly after its client closed the socket, not at
+     * once, and until then the slot and the replication origin are in use: a receiver started at once would
+     * fail its first attempt (and count a failure).
+     */
+    void awaitStreamGone(int self, int peer) throws Exception {
+        Await.until(Duration.ofSeconds(20), "the stream of node " + peer + " to node " + self + " gone", () ->
+                count(peer, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'mtm_receiver_" + self + "'") == 0
+                && count(self, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mtm_apply_" + peer
+                        + "' OR application_name LIKE 'mtm\\_apply\\_" + peer + "\\_%'") == 0);
     }
 
     /** BEGIN; statements; PREPARE TRANSACTION on node {@code origin}, as its gateway does; returns the gid. */

@@ -46,9 +46,8 @@ public class ReplicationApplyTest {
     private final List<Receiver> receivers = new ArrayList<>();
 
     @After
-    public void stopReceivers() throws SQLException {
-        receivers.forEach(Receiver::stop);
-        NODES.rollbackAllPrepared();
+    public void stopReceivers() throws Exception {
+        NODES.stopAll(receivers);
     }
 
     private Receiver startReceiver(int self, int peer, RecordedVotes sink, long lockBoundMs) {
@@ -178,7 +177,7 @@ public class ReplicationApplyTest {
             long start = System.nanoTime();
             // the wait happens when the UPDATE's batch runs, at the next statement: it still names lk
             String gid = prepareOnA("UPDATE lk SET n = n + 1 WHERE id = 1", "INSERT INTO lk_log VALUES (1)");
-            RecordedVotes.Sent vote = votes.await(Kind.ABORTED, gid, Duration.ofMillis(LOCK_BOUND_MS + 5000));
+            RecordedVotes.Sent vote = votes.await(Kind.ABORTED, gid, Duration.ofMillis(LOCK_BOUND_MS + 10_000));
             long waitedMs = (vote.atNanos() - start) / 1_000_000;
             CommitMessage m = vote.message();
             assertEquals(A, vote.node());
@@ -187,7 +186,7 @@ public class ReplicationApplyTest {
             assertTrue(m.message(), m.message().contains("relation public.lk not granted"));
             assertTrue(m.message(), m.message().endsWith("conflicting with a concurrent transaction; retry"));
             assertTrue("waited for (the upper half of) the lock bound, got " + waitedMs + " ms", waitedMs >= LOCK_BOUND_MS / 2);
-            assertTrue("bounded wait, got " + waitedMs + " ms", waitedMs < LOCK_BOUND_MS + 4000);
+            assertTrue("bounded wait, got " + waitedMs + " ms", waitedMs < LOCK_BOUND_MS + 9000);
             assertFalse("nothing prepared on B", NODES.prepared(B, gid));
             assertEquals(0, votes.count(Kind.PREPARED, gid));
 
@@ -219,7 +218,7 @@ public class ReplicationApplyTest {
             Await.until(WAIT, "the apply waits for the row", () -> NODES.count(B, "SELECT count(*) FROM pg_stat_activity"
                     + " WHERE application_name = 'mtm_apply_1' AND wait_event_type = 'Lock'") == 1);
             NODES.exec(B, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1'");
-            CommitMessage no = votes.await(Kind.ABORTED, gid, Duration.ofSeconds(5)).message();
+            CommitMessage no = votes.await(Kind.ABORTED, gid, Duration.ofSeconds(15)).message();
             assertEquals("40P01", no.sqlState());
             NODES.exec(A, "ROLLBACK PREPARED '" + gid + "'");
             st.execute("ROLLBACK");
@@ -459,7 +458,8 @@ public class ReplicationApplyTest {
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mtm_apply_1' AND wait_event_type = 'Lock'") == 1);
             long start = System.nanoTime();
             patient.stop();
-            assertTrue("stop returns promptly", System.nanoTime() - start < 3_000_000_000L);
+            // (not the 60 s lock wait, nor the 10 s the stop waits for its thread at most)
+            assertTrue("stop returns promptly", System.nanoTime() - start < 8_000_000_000L);
             st.execute("ROLLBACK");
         }
         assertEquals("no vote for an interrupted apply", 0, votes.of(gid).size());

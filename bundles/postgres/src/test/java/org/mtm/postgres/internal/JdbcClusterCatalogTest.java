@@ -179,15 +179,16 @@ public class JdbcClusterCatalogTest {
         assertEquals(Optional.of(config(1, 1, 2)), heard.poll(5, TimeUnit.SECONDS));
 
         // a change made by other code, announced with NOTIFY
-        long t0 = System.nanoTime();
+        long t0;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             st.execute("UPDATE mtm.cluster_nodes SET transport_port = 9002 WHERE id = 2");
+            t0 = System.nanoTime();
             catalog.notifyConfigChanged(c);
         }
         Optional<ClusterConfig> notified = heard.poll(5, TimeUnit.SECONDS);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertEquals(new Endpoint("10.0.0.2", 9002), notified.orElseThrow().node(2).orElseThrow().transport());
-        assertTrue("NOTIFY, not the 5 s reload, brought the change: " + millis + " ms", millis < 2_000);
+        assertTrue("NOTIFY, not the 5 s reload, brought the change: " + millis + " ms", millis < 3_500);
         assertEquals(notified, catalog.clusterConfig());
 
         // the LISTEN connection is cut: the watcher reconnects and reloads

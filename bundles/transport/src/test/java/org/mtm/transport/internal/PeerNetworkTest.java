@@ -27,9 +27,14 @@ import org.mtm.api.NodeSet;
 /** Three real {@link PeerNetwork}s in one JVM over loopback sockets, plus hand-made hostile peers. */
 public class PeerNetworkTest {
     private static final String SECRET = "s3cret-for-tests";
-    /** heartbeat every 100 ms, unreachable after 500 ms, connect/authenticate within 2 s. */
+    /** heartbeat every 100 ms, unreachable after 500 ms, connect/authenticate within 2 s: for failure detection. */
     private static final TransportTimings FAST = new TransportTimings(100, 500, 2000);
     private static final long RECV = FAST.heartbeatRecvMillis();
+    /**
+     * Unreachable after 3 s: for the tests that are not about failure detection, so that a stall of a busy build
+     * machine (seconds, now and then) does not make their peers flap.
+     */
+    private static final TransportTimings STEADY = new TransportTimings(100, 3000, 2000);
     private static final int WAIT = 10_000;
 
     private final List<AutoCloseable> open = new ArrayList<>();
@@ -49,15 +54,23 @@ public class PeerNetworkTest {
     }
 
     private TestNode node(int id, String secret, int port) throws IOException {
-        TestNode n = new TestNode(id, secret, FAST, port);
+        return node(id, secret, port, STEADY);
+    }
+
+    private TestNode node(int id, String secret, int port, TransportTimings timings) throws IOException {
+        TestNode n = new TestNode(id, secret, timings, port);
         open.add(n);
         return n;
     }
 
     /** Starts nodes 1..3 with the shared secret, configures them and waits until all are linked both ways. */
     private void startCluster() throws IOException {
+        startCluster(STEADY);
+    }
+
+    private void startCluster(TransportTimings timings) throws IOException {
         for (int id = 1; id <= 3; id++) {
-            TestNode n = node(id, SECRET, 0);
+            TestNode n = node(id, SECRET, 0, timings);
             nodes.put(id, n);
             endpoints.put(id, n.endpoint);
         }
@@ -98,7 +111,7 @@ public class PeerNetworkTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             nowhere = s.getLocalPort();
         }
-        TestNode lonely = node(4, SECRET, 0);
+        TestNode lonely = node(4, SECRET, 0, FAST);
         long start = System.nanoTime();
         lonely.join(Map.of(4, lonely.endpoint, 3, new Endpoint("127.0.0.1", nowhere)));
         boolean early = lonely.network.settled();
@@ -188,14 +201,14 @@ public class PeerNetworkTest {
 
     @Test
     public void stoppedPeerIsReportedUnreachableWithinTheReceiveTimeout() throws IOException {
-        startCluster();
+        startCluster(FAST);
+        nodes.get(3).close(); // (waits up to a second for a graceful shutdown)
         long stopped = System.nanoTime();
-        nodes.get(3).close();
         for (int id : new int[] {1, 2}) {
             TestNode n = nodes.get(id);
             Await.until(WAIT, "node " + id + " reports 3 unreachable", () -> n.connectivity().contains("-3"));
             long millis = (System.nanoTime() - stopped) / 1_000_000;
-            assertTrue("reported after " + millis + " ms, receive timeout " + RECV, millis <= RECV + 1000);
+            assertTrue("reported " + millis + " ms after the stop, receive timeout " + RECV, millis <= RECV + 1500);
             assertEquals(NodeSet.of(1, 2).without(id), n.network.reachablePeers());
             Await.equal(WAIT, "links of node " + id, NodeSet.of(1, 2).without(id), n.network::linkedPeers);
         }
@@ -261,7 +274,7 @@ public class PeerNetworkTest {
             long start = System.nanoTime();
             assertTrue("closed", silent.closedByNode(WAIT));
             long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue("closed after " + millis + " ms", millis >= FAST.connectMillis() - 100);
+            assertTrue("closed after " + millis + " ms", millis >= STEADY.connectMillis() - 500);
         }
         assertTrue(nodes.get(1).refusals.contains("authentication not finished within 2000 ms"));
         assertTrue(LogCapture.hasLine("WARN", "refused peer connection from /127.0.0.1:", "authentication not finished"));
@@ -269,7 +282,7 @@ public class PeerNetworkTest {
 
     @Test
     public void authenticatedPeerThatFallsSilentIsClosedAndUnreachable() throws IOException {
-        TestNode one = node(1, SECRET, 0);
+        TestNode one = node(1, SECRET, 0, FAST);
         one.join(Map.of(1, one.endpoint, 2, new Endpoint("127.0.0.1", 1))); // node 2's listener does not matter here
         try (RawPeer two = RawPeer.connect(one.endpoint)) {
             Frame.Welcome welcome = two.authenticate(ClusterSecret.of(SECRET), 2, 1);
@@ -279,7 +292,7 @@ public class PeerNetworkTest {
             long start = System.nanoTime();
             assertTrue("node 1 closes the silent connection", two.closedByNode(WAIT));
             long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue("closed after " + millis + " ms", millis <= RECV + 1000);
+            assertTrue("closed after " + millis + " ms", millis <= RECV + 2000);
             Await.until(WAIT, "node 2 unreachable at node 1", () -> one.connectivity().contains("-2"));
         }
         assertArrayEquals(new byte[] {1}, one.from(2, Channels.HEARTBEAT).get(0).payload());
@@ -340,7 +353,7 @@ public class PeerNetworkTest {
                 }
             });
             t.start();
-            TestNode one = node(1, SECRET, 0);
+            TestNode one = node(1, SECRET, 0, FAST);
             one.join(Map.of(1, one.endpoint, 2, new Endpoint("127.0.0.1", stalled.getLocalPort())));
             Await.equal(WAIT, "node 1 linked to the stalled peer", NodeSet.of(2), one.network::linkedPeers);
 
@@ -405,7 +418,7 @@ public class PeerNetworkTest {
 
     @Test
     public void heartbeatTimingsChangeLive() throws IOException {
-        startCluster();
+        startCluster(FAST);
         TestNode one = nodes.get(1);
         TestNode two = nodes.get(2);
         // node 1 now beats once a second: node 2 (receive timeout 500 ms) must lose it, then regain it

@@ -91,7 +91,10 @@ public class ThreeNodeClusterIT {
             assertEquals(node.name() + " generation members", all, NodeSets.parse(status.get("gen_members")));
             assertEquals(node.name() + " configured", all, NodeSets.parse(status.get("gen_configured")));
 
-            Map<String, Object> mbean = node.nodeMBean("Status", "NodeId", "Generation", "ConnectedPeers");
+            // (polled too: a stall of a busy machine longer than heartbeat_recv_timeout may drop a peer for a moment)
+            Map<String, Object> mbean = Poll.until(node.name() + " MBean online", Duration.ofSeconds(30), Duration.ofMillis(250),
+                () -> node.nodeMBean("Status", "NodeId", "Generation", "ConnectedPeers"),
+                m -> "online".equals(String.valueOf(m.get("Status"))) && all.equals(NodeSets.fromAttribute(m.get("ConnectedPeers"))));
             assertEquals(node.name() + " MBean Status", "online", String.valueOf(mbean.get("Status")));
             assertEquals(node.name() + " MBean NodeId", Integer.toString(id), String.valueOf(mbean.get("NodeId")));
             assertEquals(node.name() + " MBean Generation", "1", String.valueOf(mbean.get("Generation")));
@@ -99,7 +102,9 @@ public class ThreeNodeClusterIT {
         }
         log("all online in generation 1, %d ms after init", millisSince(initStart));
 
-        List<Map<String, String>> rows = ShellTable.parse(nodes.get(0).execute("mtm:nodes"));
+        List<Map<String, String>> rows = Poll.until("mtm:nodes on node1 lists three connected nodes", Duration.ofSeconds(30),
+            Duration.ofMillis(250), () -> ShellTable.parse(nodes.get(0).execute("mtm:nodes")),
+            r -> r.size() == NODES && r.stream().allMatch(row -> isTrue(row.get("connected"))));
         assertEquals("mtm:nodes rows on node1: " + rows, NODES, rows.size());
         for (Map<String, String> row : rows) {
             assertTrue("connected in " + row, isTrue(row.get("connected")));

@@ -159,8 +159,11 @@ public final class ClusterInvariants {
             sampler.start();
         }
 
-        /** Reads every node's generation once. */
-        public void sample() {
+        /**
+         * Reads every node's generation once. Synchronized: the sampler and the final check both call it, and a read
+         * compared after a later one's merge would look like a decrease.
+         */
+        public synchronized void sample() {
             for (KarafNode node : nodes) {
                 long generation;
                 try {
