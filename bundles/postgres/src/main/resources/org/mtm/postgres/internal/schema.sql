@@ -145,8 +145,9 @@ $do$;
 -- replica identity. Run after every global DDL statement, at the origin (by the gateway, as the client's role:
 -- hence SECURITY DEFINER, a table may belong to someone else) and by each applier, and at init_cluster.
 -- Returns the tables it changed. A user's explicit REPLICA IDENTITY DEFAULT on such a table is overridden.
+-- (mtm.ddl_internal: the event trigger below lets this upkeep through.)
 CREATE OR REPLACE FUNCTION mtm.ensure_replica_identity()
-RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
 DECLARE
     rel regclass;
 BEGIN
@@ -161,3 +162,49 @@ BEGIN
     END LOOP;
 END
 $fn$;
+
+-- A safety net for DDL the gateway cannot see. The gateway announces every DDL statement a client sends it
+-- (transaction-local mtm.ddl_seen, from its DDL message statement to its end statement); DDL run from inside a
+-- function, procedure or DO block is not announced and would change this node only. In sessions that came
+-- through the gateway (mtm.via_gateway, which it adds to every client's startup options) of an initialised
+-- cluster, such DDL is refused with 0A000 — except on temporary and unlogged relations, subscriptions (local
+-- objects), inside an extension's script, and the cluster's own upkeep (mtm.ddl_internal). Appliers run with
+-- session_replication_role = replica, where the trigger does not fire. Drops are not seen by ddl_command_end.
+CREATE OR REPLACE FUNCTION mtm.refuse_unannounced_ddl()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    c record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on'
+       OR current_setting('mtm.ddl_seen', true) = 'on'
+       OR current_setting('mtm.ddl_internal', true) = 'on'
+       OR current_setting('application_name') = 'mtm_admin'
+       OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes) THEN
+        RETURN;
+    END IF;
+    FOR c IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+        CONTINUE WHEN c.in_extension OR c.object_type = 'subscription'
+            OR c.schema_name = 'pg_temp' OR c.schema_name LIKE 'pg\_temp\_%'
+            OR (c.classid = 'pg_class'::regclass
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.objid AND r.relpersistence <> 'p'));
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] %s %s was not sent to the other nodes: DDL inside a function, procedure '
+                             'or DO block is not replicated', c.command_tag, coalesce(c.object_identity, '')),
+            HINT = 'Send the statement to the gateway as a statement of its own, so that every node runs it.';
+    END LOOP;
+END
+$fn$;
+-- Only a superuser may create event triggers: without one the node runs without the net (and says so).
+DO $do$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_ddl') THEN
+        IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+            CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end
+                EXECUTE FUNCTION mtm.refuse_unannounced_ddl();
+        ELSE
+            RAISE WARNING '[multimaster] % is not a superuser: DDL inside functions, procedures and DO blocks will '
+                'not be refused on this node (it is not replicated)', current_user;
+        END IF;
+    END IF;
+END
+$do$;

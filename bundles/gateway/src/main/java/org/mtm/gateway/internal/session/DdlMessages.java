@@ -28,16 +28,26 @@ final class DdlMessages {
      * was (the gateway pipelines both around the statement before it knows).
      */
     private static final String OPEN = "'mtm.ddl_open'";
+    /**
+     * Transaction-local marker from the message statement to the end statement, whatever the message statement
+     * answered: the gateway has seen the DDL statement in between. The mtm schema's event trigger refuses DDL in
+     * gateway sessions without it (DDL the gateway cannot see: inside functions, procedures, DO blocks).
+     */
+    private static final String SEEN = "'mtm.ddl_seen'";
+    private static final String MARK_SEEN = " OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config(" + SEEN
+            + ", 'on', true), 0)";
 
     /**
      * The end message; then tables the statement left without a primary key get REPLICA IDENTITY FULL (the
      * publication is FOR ALL TABLES: PostgreSQL refuses UPDATE and DELETE on them otherwise), as each applier
-     * does after running the statement. The subquery runs only when the DDL message was written.
+     * does after running the statement. The subquery runs only when the DDL message was written; the seen
+     * marker is cleared in any case.
      */
-    static final String END_SQL = "SELECT pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.END_PREFIX
-            + "', ''::pg_catalog.bytea), pg_catalog.set_config(" + OPEN + ", '', true),"
-            + " (SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity())"
-            + " WHERE pg_catalog.current_setting(" + OPEN + ", true) = 'on'";
+    static final String END_SQL = "SELECT pg_catalog.set_config(" + SEEN + ", '', true),"
+            + " (SELECT pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.END_PREFIX
+            + "', ''::pg_catalog.bytea)::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.set_config(" + OPEN + ", '', true)"
+            + " OPERATOR(pg_catalog.||) (SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity())::pg_catalog.text"
+            + " WHERE pg_catalog.current_setting(" + OPEN + ", true) = 'on')";
 
     private static final String CONTENT = "pg_catalog.decode('01', 'hex')"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.p)) OPERATOR(pg_catalog.||) m.p"
@@ -56,14 +66,14 @@ final class DdlMessages {
     /** The message statement: {@code $1} the statement's text, {@code $2..} the names of its relations. */
     static String emitSql(int relations) {
         if (relations == 0) {
-            return "SELECT " + EMIT + " FROM " + SETTINGS;
+            return "SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS;
         }
         StringBuilder names = new StringBuilder();
         for (int i = 0; i < relations; i++) {
             names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
         }
         return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
-                + " ELSE " + EMIT + " END FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
+                + " ELSE " + EMIT + " END" + MARK_SEEN + " FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
                 + " AND pg_catalog.bool_and(c.relpersistence IN ('t', 'u')) AS local,"
                 + " pg_catalog.bool_or(c.relpersistence = 't') AS temp"
                 + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) AS n(name)"

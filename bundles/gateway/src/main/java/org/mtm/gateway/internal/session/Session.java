@@ -69,6 +69,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final ByteBuf REFUSE_ENCRYPTION =
             Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'N'}).asReadOnly());
 
+    /** Added to every client's startup options (see the mtm schema's mtm.refuse_unreplicated_ddl). */
+    static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
+
     private enum Phase { STARTUP, CONNECTING, AUTH, READY, RAW, CLOSED }
 
     /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
@@ -680,7 +683,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
             raw = params.replication();
             info = null;
         }
-        ByteBuf startup = in.readRetainedSlice(length);
+        ByteBuf startup;
+        if (raw) {
+            startup = in.readRetainedSlice(length);
+        } else {
+            // marks the session as one of the gateway's: the mtm schema's event trigger refuses DDL that the
+            // gateway did not see (inside functions, procedures and DO blocks) in such sessions only
+            startup = StartupParameters.withOptions(client.alloc(), in, ri, length, GATEWAY_SESSION_OPTION);
+            in.skipBytes(length);
+        }
         phase = Phase.CONNECTING;
         updateClientAutoRead();
         connectBackend(startup, raw);

@@ -480,4 +480,52 @@ public class DdlThroughGatewayTest {
         assertEquals(direct.stderr(), through.stderr());
         assertEquals(6, WAL.messages().stream().filter(m -> m.startsWith("M mtm.ddl ")).count());
     }
+
+    /** SQLSTATE and message of what running {@code sql} on {@code st} threw. */
+    private static SQLException refusal(Statement st, String sql) {
+        return assertThrows(sql, SQLException.class, () -> st.execute(sql));
+    }
+
+    @Test
+    public void ddlTheGatewayCannotSeeIsRefusedInsteadOfChangingThisNodeAlone() throws Exception {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            // the catalog of an initialised node: the schema's event trigger is armed
+            st.execute("INSERT INTO mtm.cluster_nodes VALUES (1, 'host=127.0.0.1', '127.0.0.1', 1, true)");
+        }
+        try {
+            try (Connection c = gw(); Statement st = c.createStatement()) {
+                SQLException e = refusal(st, "DO $$BEGIN CREATE TABLE in_do (id int PRIMARY KEY); END$$");
+                assertEquals("0A000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains(
+                        "CREATE TABLE public.in_do was not sent to the other nodes: DDL inside a function, procedure or DO block"));
+                st.execute("CREATE FUNCTION add_col() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                        + "ALTER TABLE t ADD COLUMN extra int; END$$");
+                st.execute("DISCARD ALL"); // the mark of a gateway session is a startup option: it survives
+                c.setAutoCommit(false);
+                st.execute("CREATE TABLE announced (id int PRIMARY KEY)"); // announced DDL first, in the same transaction
+                assertEquals("0A000", refusal(st, "SELECT add_col()").getSQLState());
+                c.rollback();
+                c.setAutoCommit(true);
+
+                // local objects, the gateway's own upkeep and DDL it announced or decided to keep local pass
+                st.execute("DO $$BEGIN CREATE TEMP TABLE scratch (id int); CREATE UNLOGGED TABLE u (id int); "
+                        + "CREATE INDEX ON u (id); ALTER TABLE u ADD COLUMN v int; END$$");
+                st.execute("GRANT SELECT ON u TO PUBLIC");
+                st.execute("COMMENT ON TABLE u IS 'local'");
+                st.execute("DROP TABLE u");
+                st.execute("CREATE TABLE nopk (v int)"); // REPLICA IDENTITY FULL follows, inside the gateway's end statement
+            }
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DO $$BEGIN CREATE TABLE direct_do (id int); END$$"); // not through the gateway: not its business
+                assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('in_do', 'announced')"));
+                assertEquals("column added by the refused function", 0,
+                        count("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'extra'"));
+                assertEquals("the upkeep ran", 1, count("SELECT count(*) FROM pg_class WHERE relname = 'nopk' AND relreplident = 'f'"));
+            }
+        } finally {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DELETE FROM mtm.cluster_nodes");
+            }
+        }
+    }
 }
