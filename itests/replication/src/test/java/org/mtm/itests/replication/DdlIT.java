@@ -207,6 +207,24 @@ public class DdlIT {
     }
 
     @Test
+    public void ddlInsideADoBlockIsRefusedOnEveryNodeInsteadOfStayingOnOne() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE migrated (id int PRIMARY KEY)");
+        String migration = "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns"
+            + " WHERE table_name = 'migrated' AND column_name = 'v') THEN ALTER TABLE migrated ADD COLUMN v text; END IF; END$$";
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            int node = id;
+            SQLException refused = expectFailure(() -> Sql.execute(cluster.gateway(node), migration));
+            assertEquals("SQLSTATE through gateway " + node + ": " + refused.getMessage(), "0A000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("ALTER TABLE public.migrated was not sent to the other nodes"));
+        }
+        TestCluster.log(WHO, "DDL in a DO block: %s", expectFailure(() -> Sql.execute(cluster.gateway(2), migration)).getMessage());
+        assertEverywhere("(SELECT count(*) FROM information_schema.columns WHERE table_name = 'migrated' AND column_name = 'v')", "0");
+        // the same statement on its own is replicated
+        Sql.execute(cluster.gateway(2), "ALTER TABLE migrated ADD COLUMN v text");
+        assertEverywhere("(SELECT count(*) FROM information_schema.columns WHERE table_name = 'migrated' AND column_name = 'v')", "1");
+    }
+
+    @Test
     public void truncateIsReplicated() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE to_empty (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "INSERT INTO to_empty SELECT generate_series(1, 500)");
