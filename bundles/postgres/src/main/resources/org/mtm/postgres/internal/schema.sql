@@ -168,8 +168,9 @@ $fn$;
 -- function, procedure or DO block is not announced and would change this node only. In sessions that came
 -- through the gateway (mtm.via_gateway, which it adds to every client's startup options) of an initialised
 -- cluster, such DDL is refused with 0A000 — except on temporary and unlogged relations, subscriptions (local
--- objects), inside an extension's script, and the cluster's own upkeep (mtm.ddl_internal). Appliers run with
--- session_replication_role = replica, where the trigger does not fire. Drops are not seen by ddl_command_end.
+-- objects), inside an extension's script, and the cluster's own upkeep (mtm.ddl_internal). A dropped object's
+-- persistence is gone by sql_drop: dropping an unlogged table that way is refused too. Appliers run with
+-- session_replication_role = replica, where event triggers do not fire.
 CREATE OR REPLACE FUNCTION mtm.refuse_unannounced_ddl()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -182,29 +183,46 @@ BEGIN
        OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes) THEN
         RETURN;
     END IF;
+    IF tg_event = 'sql_drop' THEN
+        FOR c IN SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+                 WHERE d.original AND NOT d.is_temporary AND d.object_type <> 'subscription' LOOP
+            PERFORM mtm.unannounced_ddl(tg_tag, c.object_identity);
+        END LOOP;
+        RETURN;
+    END IF;
     FOR c IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
         CONTINUE WHEN c.in_extension OR c.object_type = 'subscription'
             OR c.schema_name = 'pg_temp' OR c.schema_name LIKE 'pg\_temp\_%'
             OR (c.classid = 'pg_class'::regclass
                 AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.objid AND r.relpersistence <> 'p'));
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('[multimaster] %s %s was not sent to the other nodes: DDL inside a function, procedure '
-                             'or DO block is not replicated', c.command_tag, coalesce(c.object_identity, '')),
-            HINT = 'Send the statement to the gateway as a statement of its own, so that every node runs it.';
+        PERFORM mtm.unannounced_ddl(c.command_tag, c.object_identity);
     END LOOP;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION mtm.unannounced_ddl(command text, object text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+        MESSAGE = format('[multimaster] %s %s was not sent to the other nodes: DDL inside a function, procedure or DO '
+                         'block is not replicated', command, coalesce(object, '')),
+        HINT = 'Send the statement to the gateway as a statement of its own, so that every node runs it.';
 END
 $fn$;
 -- Only a superuser may create event triggers: without one the node runs without the net (and says so).
 DO $do$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_ddl') THEN
-        IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_ddl') THEN
             CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end
                 EXECUTE FUNCTION mtm.refuse_unannounced_ddl();
-        ELSE
-            RAISE WARNING '[multimaster] % is not a superuser: DDL inside functions, procedures and DO blocks will '
-                'not be refused on this node (it is not replicated)', current_user;
         END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_drop') THEN
+            CREATE EVENT TRIGGER mtm_refuse_unannounced_drop ON sql_drop
+                EXECUTE FUNCTION mtm.refuse_unannounced_ddl();
+        END IF;
+    ELSE
+        RAISE WARNING '[multimaster] % is not a superuser: DDL inside functions, procedures and DO blocks will '
+            'not be refused on this node (it is not replicated)', current_user;
     END IF;
 END
 $do$;

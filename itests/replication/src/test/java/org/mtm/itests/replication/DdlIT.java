@@ -219,6 +219,9 @@ public class DdlIT {
         }
         TestCluster.log(WHO, "DDL in a DO block: %s", expectFailure(() -> Sql.execute(cluster.gateway(2), migration)).getMessage());
         assertEverywhere("(SELECT count(*) FROM information_schema.columns WHERE table_name = 'migrated' AND column_name = 'v')", "0");
+        SQLException drop = expectFailure(() -> Sql.execute(cluster.gateway(3), "DO $$BEGIN DROP TABLE migrated; END$$"));
+        assertEquals("SQLSTATE of DROP in a DO block: " + drop.getMessage(), "0A000", drop.getSQLState());
+        assertEverywhere("(SELECT count(*) FROM pg_class WHERE relname = 'migrated')", "1");
         // the same statement on its own is replicated
         Sql.execute(cluster.gateway(2), "ALTER TABLE migrated ADD COLUMN v text");
         assertEverywhere("(SELECT count(*) FROM information_schema.columns WHERE table_name = 'migrated' AND column_name = 'v')", "1");

@@ -500,6 +500,9 @@ public class DdlThroughGatewayTest {
                         "CREATE TABLE public.in_do was not sent to the other nodes: DDL inside a function, procedure or DO block"));
                 st.execute("CREATE FUNCTION add_col() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
                         + "ALTER TABLE t ADD COLUMN extra int; END$$");
+                SQLException drop = refusal(st, "DO $$BEGIN DROP TABLE t; END$$");
+                assertEquals("0A000", drop.getSQLState());
+                assertTrue(drop.getMessage(), drop.getMessage().contains("DROP TABLE public.t was not sent to the other nodes"));
                 st.execute("DISCARD ALL"); // the mark of a gateway session is a startup option: it survives
                 c.setAutoCommit(false);
                 st.execute("CREATE TABLE announced (id int PRIMARY KEY)"); // announced DDL first, in the same transaction
@@ -509,7 +512,7 @@ public class DdlThroughGatewayTest {
 
                 // local objects, the gateway's own upkeep and DDL it announced or decided to keep local pass
                 st.execute("DO $$BEGIN CREATE TEMP TABLE scratch (id int); CREATE UNLOGGED TABLE u (id int); "
-                        + "CREATE INDEX ON u (id); ALTER TABLE u ADD COLUMN v int; END$$");
+                        + "CREATE INDEX ON u (id); ALTER TABLE u ADD COLUMN v int; DROP TABLE scratch; END$$");
                 st.execute("GRANT SELECT ON u TO PUBLIC");
                 st.execute("COMMENT ON TABLE u IS 'local'");
                 st.execute("DROP TABLE u");
@@ -518,6 +521,7 @@ public class DdlThroughGatewayTest {
             try (Connection c = PG.direct(); Statement st = c.createStatement()) {
                 st.execute("DO $$BEGIN CREATE TABLE direct_do (id int); END$$"); // not through the gateway: not its business
                 assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('in_do', 'announced')"));
+                assertEquals("t, which the refused DO block dropped", 1, count("SELECT count(*) FROM pg_class WHERE relname = 't'"));
                 assertEquals("column added by the refused function", 0,
                         count("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'extra'"));
                 assertEquals("the upkeep ran", 1, count("SELECT count(*) FROM pg_class WHERE relname = 'nopk' AND relreplident = 'f'"));
