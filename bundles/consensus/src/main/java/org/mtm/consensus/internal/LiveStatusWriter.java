@@ -13,7 +13,9 @@ import org.mtm.api.StatusReport;
 /**
  * Publishes this node's live view into the unlogged tables behind the SQL functions {@code mtm.status()}
  * and {@code mtm.nodes()}, so they answer with any SQL shape, through the gateway or directly. Unlogged:
- * no WAL for the rows, never decoded, lost on a crash (and rewritten at once by the running node).
+ * no WAL for the rows, never decoded, lost on a crash (and rewritten at once by the running node). The row names
+ * the writing connection's backend: the functions stop answering as soon as it is gone, so the connection must be
+ * the publisher's own, kept open.
  */
 final class LiveStatusWriter {
 
@@ -26,11 +28,12 @@ final class LiveStatusWriter {
         try {
             try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO mtm.live_status (singleton, my_node_id, status, connected, gen_num, gen_members,"
-                    + " gen_members_online, gen_configured, updated_at) VALUES (true, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())"
+                    + " gen_members_online, gen_configured, updated_at, writer_pid)"
+                    + " VALUES (true, ?, ?, ?, ?, ?, ?, ?, clock_timestamp(), pg_backend_pid())"
                     + " ON CONFLICT (singleton) DO UPDATE SET my_node_id = excluded.my_node_id, status = excluded.status,"
                     + " connected = excluded.connected, gen_num = excluded.gen_num, gen_members = excluded.gen_members,"
                     + " gen_members_online = excluded.gen_members_online, gen_configured = excluded.gen_configured,"
-                    + " updated_at = excluded.updated_at")) {
+                    + " updated_at = excluded.updated_at, writer_pid = excluded.writer_pid")) {
                 ps.setInt(1, s.myNodeId());
                 ps.setString(2, s.status().sqlName());
                 ps.setArray(3, ints(c, s.connected()));

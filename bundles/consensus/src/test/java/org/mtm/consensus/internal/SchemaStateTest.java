@@ -3,6 +3,7 @@ package org.mtm.consensus.internal;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -12,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -103,6 +105,34 @@ public class SchemaStateTest {
                 NodeSet.EMPTY, NodeSet.EMPTY), List.of());
             st.execute("UPDATE mtm.live_status SET updated_at = now() - interval '1 minute'");
             SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM mtm.status()").close());
+            assertEquals("55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("no mtm node is running"));
+        }
+    }
+
+    @Test
+    public void viewWhoseWriterIsGoneMeansNoNodeIsRunningAtOnce() throws Exception {
+        try (Connection writer = pg.connect()) {
+            LiveStatusWriter.write(writer, new StatusReport(1, NodeStatus.ONLINE, NodeSet.of(1), 1, NodeSet.of(1),
+                NodeSet.of(1), NodeSet.of(1)), List.of());
+            try (Connection reader = pg.connect(); Statement st = reader.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT status FROM mtm.status()")) {
+                assertTrue(rs.next());
+                assertEquals("online", rs.getString(1));
+            }
+        } // the node's Karaf died: its publishing connection with it
+        try (Connection reader = pg.connect(); Statement st = reader.createStatement()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4); // well inside the 5 s freshness interval
+            SQLException e = null;
+            while (e == null && System.nanoTime() < deadline) {
+                try {
+                    st.executeQuery("SELECT * FROM mtm.status()").close();
+                    Thread.sleep(20); // the writer's backend exits a moment after its socket closed
+                } catch (SQLException refused) {
+                    e = refused;
+                }
+            }
+            assertNotNull("mtm.status() still answers from a view whose writer is gone", e);
             assertEquals("55000", e.getSQLState());
             assertTrue(e.getMessage(), e.getMessage().contains("no mtm node is running"));
         }

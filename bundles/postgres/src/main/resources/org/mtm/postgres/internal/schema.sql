@@ -65,8 +65,12 @@ CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_status (
     gen_members int[] NOT NULL,
     gen_members_online int[] NOT NULL,
     gen_configured int[] NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    writer_pid int
 );
+-- The backend of the node's publishing connection: when the node dies, so does that backend, and the view is
+-- known stale at once instead of after the freshness interval (a catalog installed before it had no column).
+ALTER TABLE mtm.live_status ADD COLUMN IF NOT EXISTS writer_pid int;
 
 CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
     id int PRIMARY KEY,
@@ -80,16 +84,19 @@ CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
     receiver_mode text
 );
 
--- mtm.status() (manual F.31.5.2): this node's status; refuses to answer from a view the node stopped refreshing.
+-- mtm.status() (manual F.31.5.2): this node's status; refuses to answer from a view the node stopped refreshing
+-- or whose writer is gone (the node's Karaf crashed or stopped).
 CREATE OR REPLACE FUNCTION mtm.status()
 RETURNS TABLE (my_node_id int, status text, connected int[], gen_num int8, gen_members int[],
                gen_members_online int[], gen_configured int[])
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
     last timestamptz;
+    writer int;
 BEGIN
-    SELECT s.updated_at INTO last FROM mtm.live_status s;
-    IF last IS NULL OR last < clock_timestamp() - interval '5 seconds' THEN
+    SELECT s.updated_at, s.writer_pid INTO last, writer FROM mtm.live_status s;
+    IF last IS NULL OR last < clock_timestamp() - interval '5 seconds'
+       OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = writer) THEN
         RAISE EXCEPTION 'no mtm node is running beside this PostgreSQL (status last refreshed %)', coalesce(last::text, 'never')
             USING ERRCODE = '55000', HINT = 'Start the Karaf node of this server (./mtm start <i>) and retry.';
     END IF;

@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(18, statements.size());
+        assertEquals(19, statements.size());
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
         for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
