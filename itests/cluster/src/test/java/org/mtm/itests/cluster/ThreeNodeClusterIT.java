@@ -23,6 +23,7 @@ import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.NodeSets;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.ShellTable;
@@ -62,15 +63,14 @@ public class ThreeNodeClusterIT {
 
     @After
     public void stopNodes() {
-        CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(node::close)).toArray(CompletableFuture[]::new)).join();
+        LocalCluster.parallel(nodes, KarafNode::close);
         KarafNode.deletePostgresRoot(postgresRoot);
     }
 
     @Test
     public void initialisedClusterGoesOnlineAndReportsAKilledNodeDisconnected() throws SQLException {
         long bootStart = System.nanoTime();
-        CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(() -> node.awaitReady(BOOT)))
-            .toArray(CompletableFuture[]::new)).join();
+        LocalCluster.parallel(nodes, node -> node.awaitReady(BOOT));
         log("nodes ready in %d ms: %s", millisSince(bootStart), nodes);
 
         String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));

@@ -75,7 +75,7 @@ public final class LocalCluster implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 slots.add(i);
             }
-            parallelOver(slots, i -> {
+            parallel(slots, i -> {
                 String nodeName = "node" + (i + 1);
                 KarafNode node = KarafNode.create(nodeName, assembly, work.resolve(nodeName), postgresRoot, clusterSecret);
                 configure.accept(node);
@@ -107,21 +107,6 @@ public final class LocalCluster implements AutoCloseable {
         awaitGateway(node);
     }
 
-    private static <T> void parallelOver(List<T> items, Consumer<T> action) {
-        try {
-            CompletableFuture.allOf(items.stream().map(item -> CompletableFuture.runAsync(() -> action.accept(item)))
-                .toArray(CompletableFuture[]::new)).join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw e;
-        }
-    }
-
     /** The node's gateway accepts connections (it starts with the local database, after the console). */
     static void awaitGateway(KarafNode node) {
         try {
@@ -141,10 +126,10 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    /** Runs {@code action} on every node at once; rethrows the first failure. */
-    public static void parallel(List<KarafNode> nodes, Consumer<KarafNode> action) {
+    /** Runs {@code action} on every item (node) at once; rethrows the first failure. */
+    public static <T> void parallel(List<T> items, Consumer<T> action) {
         try {
-            CompletableFuture.allOf(nodes.stream().map(node -> CompletableFuture.runAsync(() -> action.accept(node)))
+            CompletableFuture.allOf(items.stream().map(item -> CompletableFuture.runAsync(() -> action.accept(item)))
                 .toArray(CompletableFuture[]::new)).join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof RuntimeException r) {
