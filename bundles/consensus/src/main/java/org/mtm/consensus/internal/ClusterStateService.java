@@ -135,7 +135,21 @@ public final class ClusterStateService
 
     @Override
     public void clusterConfigChanged(Optional<ClusterConfig> newConfig) {
-        // the catalog calls this first once schema mtm is installed: only then can the view be published
+        GenerationState loaded = null;
+        try (Connection c = database.connect()) {
+            loaded = GenerationStore.load(c);
+        } catch (SQLException e) {
+            LOG.warn("cannot read mtm.generation_state ({}); keeping the previous state until the next change", e.getMessage());
+        }
+        boolean changed = false;
+        if (loaded != null) {
+            changed = !newConfig.equals(config) || !loaded.equals(state);
+            state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
+            config = newConfig;
+            beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
+        }
+        // the catalog calls this first once schema mtm is installed: only then can the view be published — and only
+        // after the state is loaded, or mtm.status() would show generation 0 for a moment after a restart
         if (!publishing) {
             publishing = true;
             try {
@@ -143,20 +157,10 @@ public final class ClusterStateService
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 return; // deactivated meanwhile
             }
-        }
-        GenerationState loaded;
-        try (Connection c = database.connect()) {
-            loaded = GenerationStore.load(c);
-        } catch (SQLException e) {
-            LOG.warn("cannot read mtm.generation_state ({}); keeping the previous state until the next change", e.getMessage());
-            return;
-        }
-        boolean changed = !newConfig.equals(config) || !loaded.equals(state);
-        state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
-        config = newConfig;
-        beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
-        if (changed) {
+        } else if (changed) {
             publishSoon();
+        }
+        if (changed) {
             LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
                 newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
         }

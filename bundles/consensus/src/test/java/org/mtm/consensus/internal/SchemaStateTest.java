@@ -12,7 +12,9 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -138,10 +140,55 @@ public class SchemaStateTest {
         }
     }
 
+    private static final ClusterConfig CONFIG = new ClusterConfig(1, List.of(new ClusterNode(1, "port=1", new Endpoint("127.0.0.1", 1)),
+        new ClusterNode(2, "port=2", new Endpoint("127.0.0.1", 2)), new ClusterNode(3, "port=3", new Endpoint("127.0.0.1", 3))));
+
+    @Test
+    public void aStartingStatusServicePublishesOnlyTheLoadedState() throws Exception {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            catalog.storeClusterConfig(c, CONFIG); // (idempotent: other tests store the same)
+            st.execute("DELETE FROM mtm.live_status");
+        }
+        ClusterStateService service = new ClusterStateService(pg);
+        Thread loader;
+        try {
+            try (Connection locker = pg.connect(); Statement ls = locker.createStatement()) {
+                locker.setAutoCommit(false);
+                ls.execute("LOCK TABLE mtm.generation_state IN ACCESS EXCLUSIVE MODE"); // the state loads slowly
+                loader = new Thread(() -> service.clusterConfigChanged(Optional.of(CONFIG))); // as the catalog calls it
+                loader.start();
+                // a restarted consensus bundle once published "node 0, generation 0" before its state was loaded:
+                // generations seemed to go backwards
+                String duringLoad = firstView(Duration.ofSeconds(2));
+                assertNull("published before the state was loaded: " + duringLoad, duringLoad);
+                locker.commit();
+            }
+            loader.join(10_000);
+            assertEquals("the first view published", "1/1", firstView(Duration.ofSeconds(10)));
+        } finally {
+            service.deactivate();
+        }
+    }
+
+    /** What mtm.status() answers first within {@code timeout} (node/generation), or null. */
+    private static String firstView(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Connection reader = pg.connect(); Statement st = reader.createStatement()) {
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = st.executeQuery("SELECT my_node_id || '/' || gen_num FROM mtm.status()")) {
+                    rs.next();
+                    return rs.getString(1);
+                } catch (SQLException notYet) {
+                    Thread.sleep(5); // nothing published yet
+                }
+            }
+        }
+        return null;
+    }
+
     @Test
     public void generationStateAfterInitIsGenerationOneOfAll() throws SQLException {
-        ClusterConfig cfg = new ClusterConfig(1, List.of(new ClusterNode(1, "port=1", new Endpoint("127.0.0.1", 1)),
-            new ClusterNode(2, "port=2", new Endpoint("127.0.0.1", 2)), new ClusterNode(3, "port=3", new Endpoint("127.0.0.1", 3))));
+        ClusterConfig cfg = CONFIG;
         try (Connection c = pg.connect()) {
             catalog.storeClusterConfig(c, cfg);
             GenerationState s = GenerationStore.load(c);
