@@ -1,5 +1,9 @@
 package org.mtm.applier.internal;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -7,6 +11,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import org.mtm.api.Applier;
 import org.mtm.api.Channels;
 import org.mtm.api.ClusterConfig;
@@ -14,6 +21,8 @@ import org.mtm.api.ClusterConfigListener;
 import org.mtm.api.ClusterNode;
 import org.mtm.api.ClusterState;
 import org.mtm.api.CommitMessage;
+import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
@@ -46,7 +55,9 @@ import org.slf4j.LoggerFactory;
  * an older generation are refused, and a node that is not online retries instead of voting down.
  *
  * <p>A peer that falls silent (transport) has its receiver reconnected, since a replication connection
- * to a vanished host may otherwise wait forever; one that comes back is retried at once.
+ * to a vanished host may otherwise wait forever; one that comes back is retried at once, and gets again the
+ * votes for its transactions still prepared here: a vote sent while the link was down (this node restarting
+ * and streaming before its links are up, a peer restarting) is lost, and the coordinator would wait for it.
  *
  * <p>Deactivation (bundle update, a referenced service going away) stops every receiver promptly:
  * open apply transactions are rolled back and streamed again by the next activation from the
@@ -83,6 +94,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     private final LocalDatabase database;
     private final VoteSender votes;
     private final Map<Integer, Receiver> receivers = new HashMap<>();
+    private final ExecutorService revoter = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "mtm-revote");
+        t.setDaemon(true);
+        return t;
+    });
     private ApplierSettings settings;
     private Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
@@ -127,6 +143,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             receivers.clear();
         }
         stopAll(stopping);
+        revoter.shutdownNow();
     }
 
     @Override
@@ -156,6 +173,43 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         if (r != null) {
             r.retryNow();
         }
+        try {
+            revoter.execute(() -> resendVotes(node));
+        } catch (RejectedExecutionException e) {
+            // deactivating
+        }
+    }
+
+    /**
+     * Sends PREPARED again for every transaction of coordinator {@code node} that is prepared here (applied and
+     * prepared means voted yes; the coordinator ignores votes for what it has decided already). Returns how many.
+     */
+    int resendVotes(int node) {
+        int sent = 0;
+        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement(
+                "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE database = pg_catalog.current_database()"
+                        + " AND gid LIKE ?")) {
+            ps.setString(1, Gid.PREFIX + node + "-%");
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Gid gid;
+                    try {
+                        gid = Gid.parse(rs.getString(1));
+                    } catch (IllegalArgumentException notOurs) {
+                        continue; // a user's gid that only looks like the cluster's (made on a direct connection)
+                    }
+                    votes.send(node, CommitMessage.of(Kind.PREPARED, gid));
+                    sent++;
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("node {}: cannot send again the votes for node {}'s prepared transactions: {}", self(), node,
+                    e.getMessage());
+        }
+        if (sent > 0) {
+            LOG.info("node {}: sent again {} vote(s) for node {}'s transactions prepared here", self(), sent, node);
+        }
+        return sent;
     }
 
     @Override
@@ -167,6 +221,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         if (r != null) {
             r.reconnect();
         }
+    }
+
+    private synchronized int self() {
+        return config.map(ClusterConfig::selfId).orElse(0);
     }
 
     /** The generation this node is online in; -1 when it is not online; 0 without cluster state (see StreamApplier). */

@@ -582,4 +582,30 @@ public class ReplicationApplyTest {
         Await.until(WAIT, "walsender gone", () -> NODES.count(A,
                 "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'mtm_receiver_2'") == 0);
     }
+
+    @Test
+    public void votesForTransactionsStillPreparedHereGoAgainToTheirCoordinator() throws Exception {
+        createOnBoth("CREATE TABLE rv (id int PRIMARY KEY)");
+        ReceiverSupervisor supervisor = new ReceiverSupervisor(NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1));
+        try {
+            supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(B, List.of(NODES.clusterNode(A), NODES.clusterNode(B)))));
+            String gid = prepareOnA("INSERT INTO rv VALUES (1)");
+            votes.await(Kind.PREPARED, gid, WAIT);
+            // say the vote went out while the link to node 1 was down (this node restarting): it was lost, and node 1
+            // would wait for it; when node 1 is reachable again, the vote goes again
+            assertEquals(1, supervisor.resendVotes(A));
+            assertEquals(2, votes.count(Kind.PREPARED, gid));
+            NODES.exec(B, "BEGIN; PREPARE TRANSACTION 'MTM-1-not-ours'"); // a user's gid that only looks like one
+            assertEquals(1, supervisor.resendVotes(A));
+            NODES.exec(B, "ROLLBACK PREPARED 'MTM-1-not-ours'");
+            supervisor.peerReachable(A); // the transport's call: the same, in the background
+            Await.until(WAIT, "the vote sent again on reachability", () -> votes.count(Kind.PREPARED, gid) == 4);
+
+            NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
+            votes.await(Kind.COMMITTED, gid, WAIT);
+            assertEquals("nothing prepared here any more: nothing to send", 0, supervisor.resendVotes(A));
+        } finally {
+            supervisor.deactivate();
+        }
+    }
 }

@@ -25,7 +25,8 @@ import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
 
 /**
- * One writer per gateway inserting numbered rows (id = writer × 1,000,000 + sequence) into {@code written} and into
+ * One writer per chosen gateway inserting numbered rows (id = round × 10,000,000 + writer × 1,000,000 + sequence: loads
+ * of different rounds share the tables) into {@code written} and into
  * {@code written_nopk} (no primary key: a second apply would leave a duplicate instead of failing), reconnecting when
  * its gateway goes away and waiting while its node refuses work (57P03). {@link #stopAndCheck} then checks that every
  * acknowledged write is on every node, every write that got a definite error is on none, one whose outcome the
@@ -38,6 +39,8 @@ final class WriteLoad {
     static final Duration HANG = Duration.ofSeconds(70);
     /** Bound on one node's unavailability (a gateway that accepts no connection, a node that is not online). */
     private static final Duration BACK = Duration.ofSeconds(90);
+    private static final long WRITER = 1_000_000L;
+    private static final long ROUND = 10 * WRITER;
 
     /**
      * One attempt: acknowledged, or the error and whether COMMIT itself failed. A COMMIT that ends with the connection
@@ -50,20 +53,22 @@ final class WriteLoad {
         }
 
         int writer() {
-            return (int) (id / 1_000_000);
+            return (int) (id % ROUND / WRITER);
         }
     }
 
     private final TestCluster cluster;
     private final String who;
+    private final long base;
     private final ConcurrentLinkedQueue<Write> writes = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean stop = new AtomicBoolean();
-    private final ExecutorService pool = Executors.newFixedThreadPool(TestCluster.NODES);
+    private final ExecutorService pool = Executors.newCachedThreadPool();
     private final List<Future<?>> writers = new ArrayList<>();
 
-    private WriteLoad(TestCluster cluster, String who) {
+    private WriteLoad(TestCluster cluster, String who, int round) {
         this.cluster = cluster;
         this.who = who;
+        this.base = round * ROUND;
     }
 
     static void createTables(TestCluster cluster) throws SQLException {
@@ -71,10 +76,15 @@ final class WriteLoad {
         Sql.execute(cluster.gateway(1), "CREATE TABLE written_nopk (id bigint NOT NULL, writer int NOT NULL)");
     }
 
-    /** Starts one writer per gateway. */
+    /** Starts one writer on every gateway (round 0). */
     static WriteLoad start(TestCluster cluster, String who) {
-        WriteLoad load = new WriteLoad(cluster, who);
-        for (int node = 1; node <= TestCluster.NODES; node++) {
+        return start(cluster, who, 0, 1, 2, 3);
+    }
+
+    /** Starts one writer on the gateway of each of {@code nodes}; ids of {@code round} (0..9). */
+    static WriteLoad start(TestCluster cluster, String who, int round, int... nodes) {
+        WriteLoad load = new WriteLoad(cluster, who, round);
+        for (int node : nodes) {
             int writer = node;
             load.writers.add(load.pool.submit(() -> {
                 load.write(writer);
@@ -99,7 +109,7 @@ final class WriteLoad {
         Connection c = connect(writer);
         try {
             for (long seq = 0; c != null && !stop.get(); seq++) {
-                long id = writer * 1_000_000L + seq;
+                long id = base + writer * WRITER + seq;
                 long start = System.nanoTime();
                 boolean committing = false;
                 try {
@@ -171,9 +181,10 @@ final class WriteLoad {
         Set<Long> reference = null;
         for (int id = 1; id <= TestCluster.NODES; id++) {
             try (Connection c = cluster.direct(id)) {
-                Set<Long> present = ids(c, "written");
+                String ofThisLoad = " WHERE id >= " + base + " AND id < " + (base + ROUND);
+                Set<Long> present = ids(c, "written" + ofThisLoad);
                 List<Long> nopk = new ArrayList<>();
-                for (Map<String, String> row : Sql.rows(c, "SELECT id FROM written_nopk ORDER BY id")) {
+                for (Map<String, String> row : Sql.rows(c, "SELECT id FROM written_nopk" + ofThisLoad + " ORDER BY id")) {
                     nopk.add(Long.parseLong(row.get("id")));
                 }
                 assertEquals("node" + id + ": rows without a primary key, each once (nothing applied twice)", new ArrayList<>(present), nopk);
@@ -250,9 +261,9 @@ final class WriteLoad {
         });
     }
 
-    private static Set<Long> ids(Connection c, String table) throws SQLException {
+    private static Set<Long> ids(Connection c, String tableAndFilter) throws SQLException {
         Set<Long> ids = new TreeSet<>();
-        for (Map<String, String> row : Sql.rows(c, "SELECT id FROM " + table)) {
+        for (Map<String, String> row : Sql.rows(c, "SELECT id FROM " + tableAndFilter)) {
             ids.add(Long.parseLong(row.get("id")));
         }
         return ids;
