@@ -56,8 +56,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A peer that falls silent (transport) has its receiver reconnected, since a replication connection
  * to a vanished host may otherwise wait forever; one that comes back is retried at once, and gets again the
- * votes for its transactions still prepared here: a vote sent while the link was down (this node restarting
- * and streaming before its links are up, a peer restarting) is lost, and the coordinator would wait for it.
+ * votes for its transactions still prepared here and the acknowledgements of those just committed: one sent
+ * while the link was down (this node restarting and streaming before its links are up, a peer restarting) is
+ * lost, and the coordinator would wait for it.
  *
  * <p>Deactivation (bundle update, a referenced service going away) stops every receiver promptly:
  * open apply transactions are rolled back and streamed again by the next activation from the
@@ -182,32 +183,41 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     /**
      * Sends PREPARED again for every transaction of coordinator {@code node} that is prepared here (applied and
-     * prepared means voted yes; the coordinator ignores votes for what it has decided already). Returns how many.
+     * prepared means voted yes), and COMMITTED again for those committed here in the last minute (the coordinator
+     * may wait for that acknowledgement with {@code wait_peer_commits}). The coordinator ignores answers about
+     * transactions it is not waiting for. Returns how many messages went.
      */
     int resendVotes(int node) {
         int sent = 0;
-        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement(
-                "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE database = pg_catalog.current_database()"
-                        + " AND gid LIKE ?")) {
-            ps.setString(1, Gid.PREFIX + node + "-%");
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Gid gid;
-                    try {
-                        gid = Gid.parse(rs.getString(1));
-                    } catch (IllegalArgumentException notOurs) {
-                        continue; // a user's gid that only looks like the cluster's (made on a direct connection)
-                    }
-                    votes.send(node, CommitMessage.of(Kind.PREPARED, gid));
-                    sent++;
-                }
-            }
+        try (Connection c = database.connect()) {
+            sent += resend(c, node, Kind.PREPARED, "SELECT gid FROM pg_catalog.pg_prepared_xacts"
+                    + " WHERE database = pg_catalog.current_database() AND gid LIKE ?");
+            sent += resend(c, node, Kind.COMMITTED, "SELECT gid FROM mtm.applied_xacts WHERE gid LIKE ?"
+                    + " AND applied_at > pg_catalog.now() - interval '1 minute'");
         } catch (SQLException | RuntimeException e) {
-            LOG.warn("node {}: cannot send again the votes for node {}'s prepared transactions: {}", self(), node,
+            LOG.warn("node {}: cannot send again the votes and acknowledgements for node {}'s transactions: {}", self(), node,
                     e.getMessage());
         }
         if (sent > 0) {
-            LOG.info("node {}: sent again {} vote(s) for node {}'s transactions prepared here", self(), sent, node);
+            LOG.info("node {}: sent again {} vote(s)/acknowledgement(s) for node {}'s transactions", self(), sent, node);
+        }
+        return sent;
+    }
+
+    /** Sends {@code kind} to {@code node} for each of its gids {@code query} finds (its parameter: the gid prefix). */
+    private int resend(Connection c, int node, Kind kind, String query) throws SQLException {
+        int sent = 0;
+        try (PreparedStatement ps = c.prepareStatement(query)) {
+            ps.setString(1, Gid.PREFIX + node + "-%");
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Gid gid = Gid.tryParse(rs.getString(1)); // null: a user's gid that only looks like ours
+                    if (gid != null) {
+                        votes.send(node, CommitMessage.of(kind, gid));
+                        sent++;
+                    }
+                }
+            }
         }
         return sent;
     }

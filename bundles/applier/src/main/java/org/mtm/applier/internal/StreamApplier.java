@@ -83,8 +83,9 @@ import org.slf4j.LoggerFactory;
  * <li>Stopped or crashed after COMMIT PREPARED / ROLLBACK PREPARED: the progress covers it, the K/r is
  *     not streamed again; if it is (watermark), it finds nothing to finish. A K or r for a gid not prepared
  *     here (finished already, finished through another stream, or never prepared because it was voted
- *     down) does nothing. A COMMITTED ack lost by a crash is not sent again: the coordinator stops waiting
- *     for it after its bound.</li>
+ *     down) does nothing. A COMMITTED ack lost by a crash or a link down is sent again when the coordinator
+ *     is next reachable, within a minute of the apply ({@link ReceiverSupervisor#resendVotes}); later, the
+ *     coordinator has stopped waiting for it after its bound.</li>
  * <li>Stopped between a plain COMMIT and the next message: the COMMIT carried the progress (plain
  *     transactions are applied alone, so that progress is their own end); nothing is streamed twice.</li>
  * <li>A transaction voted down is not prepared; its ROLLBACK PREPARED finds nothing here. If it is

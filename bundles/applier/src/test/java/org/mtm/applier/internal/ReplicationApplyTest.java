@@ -584,8 +584,9 @@ public class ReplicationApplyTest {
     }
 
     @Test
-    public void votesForTransactionsStillPreparedHereGoAgainToTheirCoordinator() throws Exception {
+    public void votesAndAcknowledgementsGoAgainToTheirCoordinatorWhenItIsReachable() throws Exception {
         createOnBoth("CREATE TABLE rv (id int PRIMARY KEY)");
+        NODES.exec(B, "UPDATE mtm.applied_xacts SET applied_at = now() - interval '2 minutes'"); // earlier tests' commits
         ReceiverSupervisor supervisor = new ReceiverSupervisor(NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1));
         try {
             supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(B, List.of(NODES.clusterNode(A), NODES.clusterNode(B)))));
@@ -603,7 +604,12 @@ public class ReplicationApplyTest {
 
             NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
             votes.await(Kind.COMMITTED, gid, WAIT);
-            assertEquals("nothing prepared here any more: nothing to send", 0, supervisor.resendVotes(A));
+            // committed here within the minute: the acknowledgement (wait_peer_commits) goes again instead
+            assertEquals(1, supervisor.resendVotes(A));
+            assertEquals(4, votes.count(Kind.PREPARED, gid));
+            assertEquals(2, votes.count(Kind.COMMITTED, gid));
+            NODES.exec(B, "UPDATE mtm.applied_xacts SET applied_at = now() - interval '2 minutes'");
+            assertEquals("long committed: nothing to send", 0, supervisor.resendVotes(A));
         } finally {
             supervisor.deactivate();
         }

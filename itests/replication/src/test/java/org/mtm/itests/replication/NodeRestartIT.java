@@ -2,8 +2,6 @@ package org.mtm.itests.replication;
 
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -44,38 +42,35 @@ public class NodeRestartIT {
     @Test
     public void everyAcknowledgedWriteEverywhereNothingTwiceAcrossRestartsOfANode() throws Exception {
         KarafNode node2 = cluster.node(2);
-        List<String> steps = new ArrayList<>();
-
-        // kill -9: node 2 coordinates nothing meanwhile (its own in-flight transactions would stay in doubt until a
+        // node 2 coordinates nothing around the kill (its own in-flight transactions would stay in doubt until a
         // resolver exists); it applies, prepares and votes on the transactions of nodes 1 and 3
-        WriteLoad load = WriteLoad.start(cluster, WHO, 1, 1, 3);
-        try {
-            load.awaitProgress(30, Duration.ofSeconds(90), "before the kill");
-            long t = System.nanoTime();
+        round(1, "kill -9 and start", () -> {
             node2.killKaraf();
             node2.start().awaitReady(LocalCluster.BOOT);
-            WriteLoad.awaitNormal(cluster, 2, "after kill -9 and start");
-            steps.add("kill -9 and start: node 2 normal again after " + TestCluster.millisSince(t) + " ms");
-            load.awaitProgress(30, Duration.ofSeconds(120), "after node 2 was killed and started");
-        } finally {
-            load.stop();
-        }
-        load.stopAndCheck();
-
+        }, 1, 3);
         // a graceful stop: node 2's own transactions too (its gateway finishes or aborts them before it stops)
-        load = WriteLoad.start(cluster, WHO, 2, 1, 2, 3);
-        try {
-            load.awaitProgress(30, Duration.ofSeconds(90), "before the stop");
-            long t = System.nanoTime();
+        round(2, "stop and start", () -> {
             node2.stop(Duration.ofSeconds(60));
             node2.start().awaitReady(LocalCluster.BOOT);
-            WriteLoad.awaitNormal(cluster, 2, "after a graceful stop and start");
-            steps.add("stop and start: node 2 normal again after " + TestCluster.millisSince(t) + " ms");
-            load.awaitProgress(30, Duration.ofSeconds(120), "after node 2 was stopped and started");
+        }, 1, 2, 3);
+    }
+
+    /**
+     * Writers on the gateways of {@code writers} (ids of {@code round}); {@code restart} of node 2 under them; node 2
+     * normal again and the writes going on; then WriteLoad's checks.
+     */
+    private static void round(int round, String restart, Runnable action, int... writers) throws Exception {
+        WriteLoad load = WriteLoad.start(cluster, WHO, round, writers);
+        try {
+            load.awaitProgress(30, Duration.ofSeconds(90), "before " + restart);
+            long t = System.nanoTime();
+            action.run();
+            WriteLoad.awaitNormal(cluster, 2, "after " + restart);
+            TestCluster.log(WHO, "%s: node 2 normal again after %d ms", restart, TestCluster.millisSince(t));
+            load.awaitProgress(30, Duration.ofSeconds(120), "after " + restart);
         } finally {
             load.stop();
         }
-        steps.forEach(s -> TestCluster.log(WHO, "%s", s));
         load.stopAndCheck();
     }
 }
