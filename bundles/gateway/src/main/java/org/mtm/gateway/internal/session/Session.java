@@ -69,7 +69,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final ByteBuf REFUSE_ENCRYPTION =
             Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'N'}).asReadOnly());
 
-    /** Added to every client's startup options (see the mtm schema's mtm.refuse_unreplicated_ddl). */
+    /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
 
     private enum Phase { STARTUP, CONNECTING, AUTH, READY, RAW, CLOSED }
