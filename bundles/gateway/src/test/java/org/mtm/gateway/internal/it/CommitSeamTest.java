@@ -202,10 +202,7 @@ public class CommitSeamTest {
                     return e;
                 }
             });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (DECIDER.decided.isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            Await.until("the committer decided", Duration.ofSeconds(5), () -> !DECIDER.decided.isEmpty());
             c.unwrap(PGConnection.class).cancelQuery();
             assertEquals(null, committing.get(5, TimeUnit.SECONDS));
         }

@@ -18,6 +18,7 @@ import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -513,22 +514,15 @@ public class JdbcThroughGatewayTest {
 
     /** Waits (at most 10 s) until a backend runs exactly {@code query}, so a cancel cannot arrive before it. */
     private static void awaitRunning(String query) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         try (Connection c = gw(); java.sql.PreparedStatement ps = c.prepareStatement(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = ?")) {
             ps.setString(1, query);
-            while (true) {
+            Await.until("a backend running '" + query + "'", Duration.ofSeconds(10), () -> {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    if (rs.getInt(1) > 0) {
-                        return;
-                    }
+                    return rs.getInt(1) > 0;
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("no backend started '" + query + "' within 10 s");
-                }
-                Thread.sleep(20);
-            }
+            });
         }
     }
 }
