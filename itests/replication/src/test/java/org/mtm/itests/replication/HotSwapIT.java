@@ -2,13 +2,11 @@ package org.mtm.itests.replication;
 
 import static org.junit.Assert.assertTrue;
 
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /**
@@ -30,24 +28,12 @@ public class HotSwapIT {
     private static final Duration LOAD = Duration.ofSeconds(30);
     private static final List<String> BUNDLES = List.of("org.mtm.applier", "org.mtm.transport", "org.mtm.consensus",
         "org.mtm.postgres", "org.mtm.sequence", "org.mtm.admin", "org.mtm.gateway", "org.mtm.applier", "org.mtm.api");
-    private static TestCluster cluster;
-
-    @BeforeClass
-    public static void cluster() throws SQLException {
-        cluster = TestCluster.initialised("hot-swap");
-        WriteLoad.createTables(cluster);
-    }
-
-    @AfterClass
-    public static void invariants() {
-        if (cluster != null) {
-            cluster.checkInvariantsAndClose();
-        }
-    }
+    @ClassRule
+    public static final WriteLoad.Cluster CLUSTER = new WriteLoad.Cluster("hot-swap");
 
     @Test
     public void everyAcknowledgedWriteEverywhereNothingTwiceAcrossBundleUpdates() throws Exception {
-        WriteLoad load = WriteLoad.start(cluster, WHO);
+        WriteLoad load = WriteLoad.start(CLUSTER.get(), WHO);
         long start = System.nanoTime();
         List<String> updates = new ArrayList<>();
         try {
@@ -55,9 +41,9 @@ public class HotSwapIT {
                 // let the writers run, then update one bundle of node 2 under them
                 load.awaitProgress(20, Duration.ofSeconds(90), "before updating " + bundle);
                 long t = System.nanoTime();
-                String out = cluster.node(2).execute("bundle:update " + bundle);
+                String out = CLUSTER.get().node(2).execute("bundle:update " + bundle);
                 long updated = TestCluster.millisSince(t);
-                WriteLoad.awaitNormal(cluster, 2, "after bundle:update " + bundle);
+                WriteLoad.awaitNormal(CLUSTER.get(), 2, "after bundle:update " + bundle);
                 updates.add(String.format("%s updated at %d ms in %d ms, node 2 normal again %d ms later%s", bundle,
                     TestCluster.millisSince(start), updated, TestCluster.millisSince(t) - updated, out.isBlank() ? "" : ": " + out.strip()));
             }

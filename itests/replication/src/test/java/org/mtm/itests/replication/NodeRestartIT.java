@@ -1,10 +1,8 @@
 package org.mtm.itests.replication;
 
-import java.sql.SQLException;
 import java.time.Duration;
 
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
@@ -24,24 +22,12 @@ import org.mtm.itests.harness.LocalCluster;
  */
 public class NodeRestartIT {
     private static final String WHO = "NodeRestartIT";
-    private static TestCluster cluster;
-
-    @BeforeClass
-    public static void cluster() throws SQLException {
-        cluster = TestCluster.initialised("node-restart");
-        WriteLoad.createTables(cluster);
-    }
-
-    @AfterClass
-    public static void invariants() {
-        if (cluster != null) {
-            cluster.checkInvariantsAndClose();
-        }
-    }
+    @ClassRule
+    public static final WriteLoad.Cluster CLUSTER = new WriteLoad.Cluster("node-restart");
 
     @Test
     public void everyAcknowledgedWriteEverywhereNothingTwiceAcrossRestartsOfANode() throws Exception {
-        KarafNode node2 = cluster.node(2);
+        KarafNode node2 = CLUSTER.get().node(2);
         // node 2 coordinates nothing around the kill (its own in-flight transactions would stay in doubt until a
         // resolver exists); it applies, prepares and votes on the transactions of nodes 1 and 3
         round(1, "kill -9 and start", () -> {
@@ -60,12 +46,12 @@ public class NodeRestartIT {
      * normal again and the writes going on; then WriteLoad's checks.
      */
     private static void round(int round, String restart, Runnable action, int... writers) throws Exception {
-        WriteLoad load = WriteLoad.start(cluster, WHO, round, writers);
+        WriteLoad load = WriteLoad.start(CLUSTER.get(), WHO, round, writers);
         try {
             load.awaitProgress(30, Duration.ofSeconds(90), "before " + restart);
             long t = System.nanoTime();
             action.run();
-            WriteLoad.awaitNormal(cluster, 2, "after " + restart);
+            WriteLoad.awaitNormal(CLUSTER.get(), 2, "after " + restart);
             TestCluster.log(WHO, "%s: node 2 normal again after %d ms", restart, TestCluster.millisSince(t));
             load.awaitProgress(30, Duration.ofSeconds(120), "after " + restart);
         } finally {

@@ -20,6 +20,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.junit.rules.ExternalResource;
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
@@ -71,9 +72,41 @@ final class WriteLoad {
         this.base = round * ROUND;
     }
 
-    static void createTables(TestCluster cluster) throws SQLException {
-        Sql.execute(cluster.gateway(1), "CREATE TABLE written (id bigint PRIMARY KEY, writer int NOT NULL)");
-        Sql.execute(cluster.gateway(1), "CREATE TABLE written_nopk (id bigint NOT NULL, writer int NOT NULL)");
+    /**
+     * The cluster of a test class that runs write loads ({@code @ClassRule}): booted and initialised with the load's
+     * tables before the class, its invariants checked and stopped after it.
+     */
+    static final class Cluster extends ExternalResource {
+        private final String name;
+        private TestCluster cluster;
+
+        Cluster(String name) {
+            this.name = name;
+        }
+
+        @Override
+        protected void before() throws SQLException {
+            cluster = TestCluster.initialised(name);
+            try {
+                Sql.execute(cluster.gateway(1), "CREATE TABLE written (id bigint PRIMARY KEY, writer int NOT NULL)");
+                Sql.execute(cluster.gateway(1), "CREATE TABLE written_nopk (id bigint NOT NULL, writer int NOT NULL)");
+            } catch (SQLException | RuntimeException e) {
+                cluster.close(); // after() does not run when before() failed
+                cluster = null;
+                throw e;
+            }
+        }
+
+        @Override
+        protected void after() {
+            if (cluster != null) {
+                cluster.checkInvariantsAndClose();
+            }
+        }
+
+        TestCluster get() {
+            return cluster;
+        }
     }
 
     /** Starts one writer on every gateway (round 0). */
