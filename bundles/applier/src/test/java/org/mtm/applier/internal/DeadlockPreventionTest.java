@@ -16,6 +16,7 @@ import org.junit.Test;
 import org.junit.rules.Timeout;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
+import org.mtm.testing.Await;
 
 /**
  * deadlock_prevention on a real cross-node cycle: node 1 and node 2 each prepare a transaction updating

@@ -16,6 +16,7 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
 import org.mtm.api.CommitMessage.Kind;
+import org.mtm.testing.Await;
 
 /**
  * Three real PostgreSQL 15 nodes: 1 (A) is the origin, 2 (B) applies A's stream, 3 (C) applies A's and B's.

@@ -17,6 +17,7 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
 import org.mtm.api.CommitMessage.Kind;
+import org.mtm.testing.Await;
 
 /**
  * Parallel apply ({@code max_workers} > 1) on real PostgreSQL 15: node 1 (A) prepares concurrently, node 2

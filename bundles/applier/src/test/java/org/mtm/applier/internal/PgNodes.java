@@ -20,6 +20,7 @@ import org.mtm.api.Endpoint;
 import org.mtm.api.Replication;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
+import org.mtm.testing.Await;
 
 /**
  * Real PostgreSQL 15 servers for the applier's tests, node ids 1..n, each with what cluster init

@@ -24,6 +24,7 @@ import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.ReceiverMode;
 import org.mtm.api.ReplicatedDdl;
+import org.mtm.testing.Await;
 
 /**
  * The applier on real PostgreSQL 15 servers: node 1 (A) is the origin, where the test runs transactions

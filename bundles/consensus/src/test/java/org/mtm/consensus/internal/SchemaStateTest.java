@@ -3,7 +3,6 @@ package org.mtm.consensus.internal;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -15,7 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -33,6 +32,7 @@ import org.mtm.api.StatusReport;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
 import org.mtm.postgres.internal.TestDirs;
+import org.mtm.testing.Await;
 
 /** The consensus bundle's durable and published state against a real PostgreSQL with schema mtm. */
 public class SchemaStateTest {
@@ -124,19 +124,19 @@ public class SchemaStateTest {
             }
         } // the node's Karaf died: its publishing connection with it
         try (Connection reader = pg.connect(); Statement st = reader.createStatement()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4); // well inside the 5 s freshness interval
-            SQLException e = null;
-            while (e == null && System.nanoTime() < deadline) {
+            AtomicReference<SQLException> refused = new AtomicReference<>();
+            // well inside the 5 s freshness interval; the writer's backend exits a moment after its socket closed
+            Await.until(Duration.ofSeconds(4), "mtm.status() refusing once the view's writer is gone", () -> {
                 try {
                     st.executeQuery("SELECT * FROM mtm.status()").close();
-                    Thread.sleep(20); // the writer's backend exits a moment after its socket closed
-                } catch (SQLException refused) {
-                    e = refused;
+                    return false;
+                } catch (SQLException e) {
+                    refused.set(e);
+                    return true;
                 }
-            }
-            assertNotNull("mtm.status() still answers from a view whose writer is gone", e);
-            assertEquals("55000", e.getSQLState());
-            assertTrue(e.getMessage(), e.getMessage().contains("no mtm node is running"));
+            });
+            assertEquals("55000", refused.get().getSQLState());
+            assertTrue(refused.get().getMessage(), refused.get().getMessage().contains("no mtm node is running"));
         }
     }
 
@@ -171,19 +171,20 @@ public class SchemaStateTest {
     }
 
     /** What mtm.status() answers first within {@code timeout} (node/generation), or null. */
-    private static String firstView(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    private static String firstView(Duration timeout) throws SQLException {
+        AtomicReference<String> view = new AtomicReference<>();
         try (Connection reader = pg.connect(); Statement st = reader.createStatement()) {
-            while (System.nanoTime() < deadline) {
+            Await.until(timeout, "a published view", () -> {
                 try (ResultSet rs = st.executeQuery("SELECT my_node_id || '/' || gen_num FROM mtm.status()")) {
-                    rs.next();
-                    return rs.getString(1);
-                } catch (SQLException notYet) {
-                    Thread.sleep(5); // nothing published yet
+                    rs.next(); // (55000 until something is published: not yet)
+                    view.set(rs.getString(1));
+                    return true;
                 }
-            }
+            });
+        } catch (AssertionError nothingPublished) {
+            return null;
         }
-        return null;
+        return view.get();
     }
 
     @Test

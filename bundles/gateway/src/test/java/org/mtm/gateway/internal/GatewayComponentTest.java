@@ -34,9 +34,9 @@ import org.mtm.api.Gid;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.StatusReport;
-import org.mtm.gateway.internal.it.Await;
 import org.mtm.gateway.internal.it.TestPostgres;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
+import org.mtm.testing.Await;
 
 /** The DS component without a framework: constructed, bound and deactivated by hand, on a real server. */
 public class GatewayComponentTest {
@@ -78,7 +78,7 @@ public class GatewayComponentTest {
     }
 
     private static void await(String what, Await.Check check) throws InterruptedException {
-        Await.until(what, Duration.ofSeconds(15), check);
+        Await.until(Duration.ofSeconds(15), what, check);
     }
 
     /** The real catalog, refusing the first advertisements as a database still starting would. */

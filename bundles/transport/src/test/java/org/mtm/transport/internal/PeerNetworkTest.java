@@ -23,6 +23,7 @@ import org.junit.Test;
 import org.mtm.api.Channels;
 import org.mtm.api.Endpoint;
 import org.mtm.api.NodeSet;
+import org.mtm.testing.Await;
 
 /** Three real {@link PeerNetwork}s in one JVM over loopback sockets, plus hand-made hostile peers. */
 public class PeerNetworkTest {

@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.Test;
 import org.mtm.api.NodeSet;
+import org.mtm.testing.Await;
 
 /** Reachability, backoff, timings, log limiting and retries: the transport's rules without sockets. */
 public class PureRulesTest {

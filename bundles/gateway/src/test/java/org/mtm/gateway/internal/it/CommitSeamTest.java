@@ -36,6 +36,7 @@ import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.TwoPhaseCommitter;
 import org.postgresql.PGConnection;
+import org.mtm.testing.Await;
 
 /**
  * The commit seam with the two-phase shape the cluster will use: PREPARE TRANSACTION, an asynchronous
@@ -202,7 +203,7 @@ public class CommitSeamTest {
                     return e;
                 }
             });
-            Await.until("the committer decided", Duration.ofSeconds(5), () -> !DECIDER.decided.isEmpty());
+            Await.until(Duration.ofSeconds(5), "the committer decided", () -> !DECIDER.decided.isEmpty());
             c.unwrap(PGConnection.class).cancelQuery();
             assertEquals(null, committing.get(5, TimeUnit.SECONDS));
         }
@@ -257,7 +258,7 @@ public class CommitSeamTest {
     }
 
     private static void await(String what, Await.Check check) throws InterruptedException {
-        Await.until(what, Duration.ofSeconds(10), check);
+        Await.until(Duration.ofSeconds(10), what, check);
     }
 
     @Test

@@ -40,6 +40,7 @@ import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
+import org.mtm.testing.Await;
 
 /** pgjdbc, unmodified, through the gateway to a real PostgreSQL 15. */
 public class JdbcThroughGatewayTest {
@@ -517,7 +518,7 @@ public class JdbcThroughGatewayTest {
         try (Connection c = gw(); java.sql.PreparedStatement ps = c.prepareStatement(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = ?")) {
             ps.setString(1, query);
-            Await.until("a backend running '" + query + "'", Duration.ofSeconds(10), () -> {
+            Await.until(Duration.ofSeconds(10), "a backend running '" + query + "'", () -> {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     return rs.getInt(1) > 0;

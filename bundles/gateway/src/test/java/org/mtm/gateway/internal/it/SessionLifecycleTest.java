@@ -28,6 +28,7 @@ import org.mtm.api.StatusReport;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
 import org.mtm.gateway.internal.it.RawClient.Msg;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.testing.Await;
 
 /** Node status admission, disconnects on either side, and stopping the gateway under open sessions. */
 public class SessionLifecycleTest {
@@ -76,7 +77,7 @@ public class SessionLifecycleTest {
     }
 
     private static void await(String what, Await.Check check) throws InterruptedException {
-        Await.until(what, Duration.ofSeconds(10), check);
+        Await.until(Duration.ofSeconds(10), what, check);
     }
 
     private static int backends(String applicationName) {
