@@ -19,10 +19,6 @@ public record CommitMessage(Kind kind, Gid gid, String sqlState, String message)
         PREPARED,
         /** peer → coordinator: the transaction could not be prepared here (carries the error). */
         ABORTED,
-        /** coordinator → peers: every member prepared; record precommit (term {1,0}). */
-        PRECOMMIT,
-        /** peer → coordinator: precommit recorded durably. */
-        PRECOMMITTED,
         /** coordinator → peers: the outcome is commit (speeds up what the stream also carries). */
         COMMIT,
         /** coordinator → peers: the outcome is abort. */
@@ -31,7 +27,7 @@ public record CommitMessage(Kind kind, Gid gid, String sqlState, String message)
         COMMITTED
     }
 
-    private static final byte VERSION = 1;
+    private static final byte VERSION = 2; // 2: the precommit moved to the resolver's channel
 
     public static CommitMessage of(Kind kind, Gid gid) {
         return new CommitMessage(kind, gid, null, null);

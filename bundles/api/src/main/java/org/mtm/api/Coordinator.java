@@ -36,6 +36,19 @@ public interface Coordinator {
         }
     }
 
+    /**
+     * The decision's future fails with this when the coordinator cannot tell the outcome in time (the transaction is
+     * in doubt and the resolver is still deciding it, or the coordinator is stopping): the gateway must leave the
+     * prepared transaction alone — the resolver finishes it — and tell the client 08007.
+     */
+    class OutcomeUnknownException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public OutcomeUnknownException(String message) {
+            super(message);
+        }
+    }
+
     /** This node may not commit now (not online, generation changing); carries SQLSTATE and message. */
     class CommitRefusedException extends Exception {
         private static final long serialVersionUID = 1L;

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -19,6 +20,7 @@ import org.mtm.api.ClusterState;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Coordinator;
+import org.mtm.api.Coordinator.OutcomeUnknownException;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
@@ -28,6 +30,9 @@ import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.Transport;
 import org.mtm.consensus.internal.VoteTally.Phase;
+import org.mtm.consensus.internal.resolver.InDoubtResolver;
+import org.mtm.consensus.internal.resolver.Outcome;
+import org.mtm.consensus.internal.resolver.ResolverMessage;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -39,14 +44,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Both ends of the 3-phase commit on {@link Channels#COMMIT}: as coordinator of this node's transactions it
- * tallies votes and precommit answers ({@link VoteTally}); as participant in other nodes' transactions it
- * records precommit durably and answers. Votes themselves are sent by the applier after it prepared.
+ * The coordinator of this node's transactions in the 3-phase commit on {@link Channels#COMMIT} (DESIGN §2): it
+ * tallies the members' votes ({@link VoteTally}), has every configured node accept the precommit in term {1,0}
+ * through the {@link InDoubtResolver} (the acceptors live there), and decides. Votes are sent by the peers'
+ * appliers once they prepared.
  *
- * <p>Every member answers every transaction promptly: the applier votes as soon as it prepared, and a
- * conflict ends in a no-vote within its lock bound. {@link #DECISION_TIMEOUT_MS} is a last resort against
- * a member that answers nothing while it stays connected — which is a bug (e.g. its receiver stuck on a
- * transaction it cannot apply), so hitting it is logged as a WARN naming the silent members.
+ * <p>Before the precommit is asked for, the coordinator alone decides an abort (a no-vote, a lost member, its own
+ * bound). After it, it never aborts by itself: if a majority can no longer accept, or it gives up, the transaction
+ * is in doubt and the resolver decides it — the gateway waits for that outcome up to
+ * {@code heartbeat_recv_timeout} + {@value #RESOLUTION_MARGIN_MS} ms, then answers 08007 and leaves the prepared
+ * transaction to the resolver.
  *
  * <p>When the coordinator aborts, it tells the participants (ABORT); a participant rolls its prepared copy
  * back at once instead of holding its locks until the {@code r} reaches it through the origin's stream,
@@ -55,11 +62,16 @@ import org.slf4j.LoggerFactory;
 @Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT,
     configurationPid = "org.mtm.multimaster")
-public final class CommitCoordinator implements Coordinator, PeerMessageHandler, PeerConnectivityListener {
+public final class CommitCoordinator
+    implements Coordinator, PeerMessageHandler, PeerConnectivityListener, InDoubtResolver.Coordination {
 
     private static final Logger LOG = LoggerFactory.getLogger(CommitCoordinator.class);
     /** Bound on waiting for votes; appliers bound their own lock waits far below this. */
     static final long DECISION_TIMEOUT_MS = 60_000;
+    /** Added to heartbeat_recv_timeout: how long a client waits for the resolver's outcome of its in-doubt commit. */
+    static final long RESOLUTION_MARGIN_MS = 3_000;
+    /** Precommit requests not answered within this are sent again (a message may have been dropped). */
+    static final long PRECOMMIT_RESEND_MS = 500;
 
     /** The part of {@code org.mtm.multimaster} this component reads. */
     @ObjectClassDefinition
@@ -74,8 +86,8 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     private final ClusterState clusterState;
     private final Transport transport;
     private final LocalDatabase database;
+    private final InDoubtResolver resolver;
     private final Map<Gid, InFlight> inFlight = new ConcurrentHashMap<>();
-    private final ExecutorService durable = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-precommit"));
     private final ExecutorService earlyAborts = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-early-abort"));
     private final ScheduledExecutorService timers = timers();
     /** SQLSTATE and message of transactions refused or aborted because this coordinator is stopping. */
@@ -85,54 +97,60 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     private volatile boolean stopped;
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
-    private Connection precommitConnection;
+    private volatile long resolutionWaitMs;
     private Connection abortConnection;
 
     @Activate
     public CommitCoordinator(@Reference(name = "clusterState") ClusterState clusterState,
                              @Reference(name = "transport") Transport transport,
-                             @Reference(name = "database") LocalDatabase database, Config config) {
+                             @Reference(name = "database") LocalDatabase database,
+                             @Reference(name = "resolver") InDoubtResolver resolver, Config config) {
         this.clusterState = clusterState;
         this.transport = transport;
         this.database = database;
+        this.resolver = resolver;
         modified(config);
+        resolver.attach(this);
     }
 
     @Modified
     void modified(Config config) {
         waitPeerCommits = config.wait__peer__commits();
         commitAckTimeoutMs = 2L * Math.max(config.heartbeat__recv__timeout(), 100);
+        resolutionWaitMs = Math.max(config.heartbeat__recv__timeout(), 100) + RESOLUTION_MARGIN_MS;
     }
 
     /**
-     * Bundle update or stop: new transactions are refused, the undecided ones are aborted (the gateway rolls
-     * them back and the client gets 40001, so applications retry), and the decisions already made are still
-     * delivered before the executors stop — a decision dropped here would leave its transaction prepared.
+     * Bundle update or stop: new transactions are refused; those still voting are aborted (the gateway rolls them
+     * back and the client gets 40001, so applications retry); those past the precommit request are left in doubt
+     * (08007: the next resolver of this node decides them — aborting them here could contradict a node that accepted
+     * the precommit); the decisions already made are still delivered before the executors stop.
      */
     @Deactivate
     void deactivate() {
         stopped = true;
+        resolver.detach(this);
         for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
             InFlight f = e.getValue();
             synchronized (f) {
-                if (f.tally.abort(RESTARTING_STATE, RESTARTING + "; it was rolled back and may be retried") == Phase.DECIDED) {
+                Phase p = f.tally.giveUp(RESTARTING_STATE, RESTARTING + "; it was rolled back and may be retried");
+                if (p == Phase.DECIDED) {
                     finish(e.getKey(), f);
+                } else {
+                    unknown(e.getKey(), f, "the commit coordinator of this node is being restarted");
                 }
                 f.acks.complete(null);
             }
         }
         timers.shutdown(); // queued decision deliveries still run
-        durable.shutdown();
         earlyAborts.shutdown();
         try {
             timers.awaitTermination(5, TimeUnit.SECONDS);
-            durable.awaitTermination(5, TimeUnit.SECONDS);
             earlyAborts.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
         timers.shutdownNow();
-        closeQuietly(precommitConnection);
         closeQuietly(abortConnection);
     }
 
@@ -204,12 +222,18 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     public void aborted(Gid gid) {
         InFlight f = inFlight.remove(gid);
         if (f != null) {
+            boolean decidedAbort;
             synchronized (f) {
-                f.tally.abort("40001", "aborted");
-                finish(gid, f);
+                // the gateway rolled its copy back: only ever after an abort decision, or before anything was voted
+                decidedAbort = f.tally.giveUp("40001", "aborted") == Phase.DECIDED;
+                if (decidedAbort) {
+                    finish(gid, f);
+                }
                 f.acks.complete(null);
             }
-            transport.broadcast(Channels.COMMIT, CommitMessage.of(Kind.ABORT, gid).encode());
+            if (decidedAbort) {
+                transport.broadcast(Channels.COMMIT, CommitMessage.of(Kind.ABORT, gid).encode());
+            }
         }
     }
 
@@ -217,14 +241,15 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         InFlight f = inFlight.get(gid);
         if (f != null) {
             synchronized (f) {
-                if (f.tally.phase() != Phase.DECIDED) {
-                    NodeSet silent = f.tally.participants().minus(f.tally.phase() == Phase.VOTING ? f.voted : f.precommitAnswered);
+                if (f.tally.phase() == Phase.VOTING || f.tally.phase() == Phase.PRECOMMIT) {
+                    NodeSet silent = f.tally.phase() == Phase.VOTING ? f.tally.participants().minus(f.voted)
+                        : f.tally.precommitVoters().minus(f.precommitAnswered);
                     LOG.warn("node {}: no decision for {} within {} ms ({}): members {} did not answer (reachable now: {});"
                         + " a connected member that never answers is a bug: check its receiver for node {}",
                         clusterState.selfId(), gid, DECISION_TIMEOUT_MS, f.tally.phase() == Phase.VOTING ? "voting" : "precommit",
                         silent, transport.reachablePeers().intersect(silent), clusterState.selfId());
                 }
-                step(gid, f, f.tally.abort("57014", "[multimaster] no decision for transaction " + gid + " within "
+                step(gid, f, f.tally.giveUp("57014", "[multimaster] no decision for transaction " + gid + " within "
                     + DECISION_TIMEOUT_MS + " ms; it was rolled back"));
             }
         }
@@ -232,14 +257,70 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
 
     /** Acts on the tally's phase after an event; called holding the InFlight's lock. */
     private void step(Gid gid, InFlight f, Phase phase) {
-        if (phase == Phase.PRECOMMIT && !f.precommitSent) {
-            f.precommitSent = true;
-            byte[] msg = CommitMessage.of(Kind.PRECOMMIT, gid).encode();
-            for (int peer : f.tally.participants().ids()) {
-                transport.send(peer, Channels.COMMIT, msg);
-            }
+        if (phase == Phase.PRECOMMIT && !f.precommitRequested) {
+            f.precommitRequested = true;
+            resolver.requestPrecommit(gid, f.tally.precommitVoters());
+            schedule(() -> resendPrecommit(gid), PRECOMMIT_RESEND_MS);
+        } else if (phase == Phase.IN_DOUBT && !f.resolving) {
+            f.resolving = true;
+            LOG.info("node {}: {} is in doubt (the precommit can no longer reach a majority); asking the resolver",
+                clusterState.selfId(), gid);
+            resolver.resolve(gid, f.tally.precommitVoters());
+            schedule(() -> resolutionOverdue(gid), resolutionWaitMs);
         } else if (phase == Phase.DECIDED) {
             finish(gid, f);
+        }
+    }
+
+    /** Precommit requests or their answers may have been dropped: ask the nodes that have not answered again. */
+    private void resendPrecommit(Gid gid) {
+        InFlight f = inFlight.get(gid);
+        if (f == null) {
+            return;
+        }
+        synchronized (f) {
+            if (f.tally.phase() != Phase.PRECOMMIT) {
+                return;
+            }
+            NodeSet silent = f.tally.precommitVoters().minus(f.precommitAnswered);
+            if (!silent.isEmpty()) {
+                resolver.requestPrecommit(gid, silent);
+            }
+        }
+        schedule(() -> resendPrecommit(gid), PRECOMMIT_RESEND_MS);
+    }
+
+    /** The resolver has not decided in time: the client learns that the outcome is unknown to it. */
+    private void resolutionOverdue(Gid gid) {
+        InFlight f = inFlight.get(gid);
+        if (f != null) {
+            synchronized (f) {
+                if (f.tally.phase() == Phase.IN_DOUBT) {
+                    unknown(gid, f, "its outcome is being decided by the cluster");
+                }
+            }
+        }
+    }
+
+    /**
+     * Completes the gateway's wait without an outcome (it answers 08007 and leaves the prepared transaction) and
+     * hands the transaction to the resolver of this node, which finishes it once decided.
+     */
+    private void unknown(Gid gid, InFlight f, String why) {
+        inFlight.remove(gid, f);
+        if (f.timeout != null) {
+            f.timeout.cancel(false);
+        }
+        LOG.warn("node {}: outcome of {} unknown to its client: {}", clusterState.selfId(), gid, why);
+        f.decision.completeExceptionally(new CompletionException(new OutcomeUnknownException("[multimaster] the outcome of transaction " + gid
+            + " is not known yet: " + why)));
+    }
+
+    private void schedule(Runnable r, long delayMs) {
+        try {
+            timers.schedule(r, delayMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            // deactivated: the transaction is in doubt, the next activation's resolver decides it
         }
     }
 
@@ -273,8 +354,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
             return;
         }
         switch (m.kind()) {
-            case PREPARED, ABORTED, PRECOMMITTED, COMMITTED -> onVote(fromNode, m);
-            case PRECOMMIT -> durable.execute(() -> precommit(fromNode, m.gid()));
+            case PREPARED, ABORTED, COMMITTED -> onVote(fromNode, m);
             case ABORT -> {
                 if (fromNode == m.gid().originNode()) { // only a transaction's own coordinator aborts it this way
                     earlyAborts.execute(() -> rollbackEarly(m.gid()));
@@ -301,10 +381,6 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
                     f.voted = f.voted.with(from);
                     step(m.gid(), f, f.tally.voteAborted(from, m.sqlState(), m.message()));
                 }
-                case PRECOMMITTED -> {
-                    f.precommitAnswered = f.precommitAnswered.with(from);
-                    step(m.gid(), f, f.tally.precommitted(from));
-                }
                 case COMMITTED -> {
                     f.ackedCommit = f.ackedCommit.with(from);
                     if (f.committedLocally && f.ackedCommit.containsAll(f.awaitingAcks)) {
@@ -316,19 +392,35 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         }
     }
 
-    private void precommit(int coordinator, Gid gid) {
-        try {
-            if (precommitConnection == null || !precommitConnection.isValid(1)) {
-                closeQuietly(precommitConnection);
-                precommitConnection = database.connect();
+    // ---- answers from the resolver ----------------------------------------------------------------
+
+    @Override
+    public boolean coordinating(Gid gid) {
+        return inFlight.containsKey(gid);
+    }
+
+    @Override
+    public void precommitAnswered(int from, ResolverMessage answer) {
+        InFlight f = inFlight.get(answer.gid());
+        if (f == null) {
+            return;
+        }
+        synchronized (f) {
+            f.precommitAnswered = f.precommitAnswered.with(from);
+            step(answer.gid(), f, answer.granted() ? f.tally.precommitted(from) : f.tally.precommitRefused(from, answer.known()));
+        }
+    }
+
+    @Override
+    public void decided(Gid gid, Outcome outcome) {
+        InFlight f = inFlight.get(gid);
+        if (f == null) {
+            return;
+        }
+        synchronized (f) {
+            if (f.tally.phase() != Phase.VOTING) { // a voting transaction has no precommit: nobody can decide it but us
+                step(gid, f, f.tally.resolved(outcome));
             }
-            PrecommitStore.recordPrecommit(precommitConnection, gid);
-            transport.send(coordinator, Channels.COMMIT, CommitMessage.of(Kind.PRECOMMITTED, gid).encode());
-        } catch (SQLException e) {
-            // no answer: the coordinator cannot count us; it aborts on its bound or commits with a majority
-            LOG.warn("node {}: cannot record precommit of {}: {}", clusterState.selfId(), gid, e.getMessage());
-            closeQuietly(precommitConnection);
-            precommitConnection = null;
         }
     }
 
@@ -411,11 +503,12 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         final VoteTally tally;
         final CompletableFuture<Decision> decision = new CompletableFuture<>();
         final CompletableFuture<Void> acks = new CompletableFuture<>();
-        boolean precommitSent;
+        boolean precommitRequested;
+        boolean resolving;
         boolean committedLocally;
         NodeSet ackedCommit = NodeSet.EMPTY;
         NodeSet awaitingAcks = NodeSet.EMPTY;
-        /** Members that voted (PREPARED or ABORTED) and that answered PRECOMMIT: who was silent on a timeout. */
+        /** Members that voted (PREPARED or ABORTED) and nodes that answered the precommit: who was silent. */
         NodeSet voted = NodeSet.EMPTY;
         NodeSet precommitAnswered = NodeSet.EMPTY;
         ScheduledFuture<?> timeout;

@@ -97,7 +97,7 @@ public class CommitCoordinatorStopTest {
         }
     };
 
-    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, CONFIG);
+    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, new SilentResolver(), CONFIG);
 
     @After
     public void stop() {

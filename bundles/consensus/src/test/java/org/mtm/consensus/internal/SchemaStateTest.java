@@ -19,6 +19,11 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.mtm.consensus.internal.resolver.Acceptor;
+import org.mtm.consensus.internal.resolver.AcceptorState;
+import org.mtm.consensus.internal.resolver.AcceptorStore;
+import org.mtm.consensus.internal.resolver.Proposal;
+import org.mtm.consensus.internal.resolver.Term;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterNode;
 import org.mtm.api.Endpoint;
@@ -200,11 +205,17 @@ public class SchemaStateTest {
     }
 
     @Test
-    public void precommitIsRecordedOnceAndDurably() throws SQLException {
+    public void theAcceptorsPrecommitIsRecordedOnceAndDurably() throws SQLException {
         Gid gid = new Gid(3, 991, 1);
         try (Connection c = pg.connect()) {
-            PrecommitStore.recordPrecommit(c, gid);
-            PrecommitStore.recordPrecommit(c, gid);
+            c.setAutoCommit(false);
+            for (int i = 0; i < 2; i++) { // a re-sent request finds the same state and changes nothing
+                AcceptorState before = AcceptorStore.lock(c, gid);
+                Acceptor.Step step = Acceptor.precommit(before);
+                assertTrue(step.granted());
+                AcceptorStore.store(c, gid, step.next());
+                c.commit();
+            }
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT coordinator, generation, status, accepted_ballot, accepted_node FROM mtm.transactions WHERE gid = '"
                     + gid + "'")) {
@@ -213,6 +224,9 @@ public class SchemaStateTest {
                     new Object[] {rs.getInt(1), rs.getLong(2), rs.getString(3), rs.getInt(4), rs.getInt(5)});
                 assertFalse(rs.next());
             }
+            c.commit();
+            assertEquals(new AcceptorState(Term.COORDINATOR, Term.COORDINATOR, Proposal.PRECOMMIT, null), AcceptorStore.lock(c, gid));
+            c.rollback();
         }
     }
 
