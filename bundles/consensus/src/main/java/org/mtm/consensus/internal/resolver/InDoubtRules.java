@@ -47,6 +47,13 @@ public final class InDoubtRules {
         boolean orphaned = coordinator == self // left by an earlier run of this node's coordinator
             || !reachable.contains(coordinator)  // its coordinator is gone
             || preparedForMs > patienceMs;       // its coordinator is there but never finished it
+        // one resolver at a time where possible (Paxos is safe with several, but they can keep beating each other):
+        // the coordinator itself when it is there, else the lowest-numbered connected voter; anyone after long
+        if (orphaned && preparedForMs <= 3 * patienceMs) {
+            int preferred = reachable.with(self).contains(coordinator) ? coordinator
+                : reachable.with(self).intersect(voters).ids().get(0);
+            orphaned = preferred == self;
+        }
         return orphaned ? Action.RESOLVE : Action.WAIT;
     }
 }

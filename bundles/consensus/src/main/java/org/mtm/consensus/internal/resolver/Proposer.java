@@ -29,6 +29,8 @@ public final class Proposer {
         final NodeSet voters;
         ResolverRound round;
         long nextTry;
+        /** Rounds beaten in a row: each waits twice as long before the next (up to 16 times). */
+        int beaten;
 
         Pending(NodeSet voters) {
             this.voters = voters;
@@ -105,7 +107,8 @@ public final class Proposer {
             broadcast(p.voters, ResolverMessage.accept(m.gid(), r.term(), r.value()), out);
             p.nextTry = now + delay();
         } else if (after == ResolverRound.Phase.BEATEN) {
-            p.nextTry = now + delay(); // not at once: let the higher term's resolver finish first
+            p.beaten = Math.min(p.beaten + 1, 4);
+            p.nextTry = now + (delay() << p.beaten); // not at once: let the higher term's resolver finish first
         }
         return out;
     }
