@@ -11,8 +11,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.RejectedExecutionException;
 import org.mtm.api.Applier;
 import org.mtm.api.Channels;
@@ -95,11 +96,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     private final LocalDatabase database;
     private final VoteSender votes;
     private final Map<Integer, Receiver> receivers = new HashMap<>();
-    private final ExecutorService revoter = Executors.newSingleThreadExecutor(r -> {
+    private final ScheduledExecutorService revoter = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "mtm-revote");
         t.setDaemon(true);
         return t;
     });
+    /** A vote still unanswered this long (its copy still prepared here) is sent again: the first may have been dropped. */
+    static final long REVOTE_AFTER_MS = 2000;
     private ApplierSettings settings;
     private Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
@@ -112,6 +115,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     public ReceiverSupervisor(@Reference(name = "database") LocalDatabase database,
                               @Reference(name = "transport") Transport transport, Config config) {
         this(database, (node, message) -> send(transport, node, message), settingsOf(config));
+        revoter.scheduleWithFixedDelay(this::resendStaleVotes, REVOTE_AFTER_MS, REVOTE_AFTER_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Without OSGi (tests): votes go to {@code votes}. */
@@ -200,6 +204,37 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
         if (sent > 0) {
             LOG.info("node {}: sent again {} vote(s)/acknowledgement(s) for node {}'s transactions", self(), sent, node);
+        }
+        return sent;
+    }
+
+    /**
+     * Sends PREPARED again for every peer's transaction prepared here for longer than {@link #REVOTE_AFTER_MS}: a
+     * vote the transport could not deliver (no link at that moment, a queue full) is not lost, and a coordinator that
+     * decided meanwhile ignores it. Returns how many went.
+     */
+    int resendStaleVotes() {
+        int self = self();
+        if (self == 0) {
+            return 0;
+        }
+        int sent = 0;
+        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement("SELECT gid FROM pg_catalog.pg_prepared_xacts"
+                + " WHERE database = pg_catalog.current_database() AND gid LIKE 'MTM-%' AND gid NOT LIKE ?"
+                + " AND prepared < pg_catalog.now() - ? * interval '1 millisecond'")) {
+            ps.setString(1, Gid.PREFIX + self + "-%");
+            ps.setLong(2, REVOTE_AFTER_MS);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Gid gid = Gid.tryParse(rs.getString(1));
+                    if (gid != null) {
+                        votes.send(gid.originNode(), CommitMessage.of(Kind.PREPARED, gid));
+                        sent++;
+                    }
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("node {}: cannot send stale votes again: {}", self, e.getMessage());
         }
         return sent;
     }

@@ -602,13 +602,17 @@ public class ReplicationApplyTest {
             NODES.exec(B, "ROLLBACK PREPARED 'MTM-1-not-ours'");
             supervisor.peerReachable(A); // the transport's call: the same, in the background
             Await.until(WAIT, "the vote sent again on reachability", () -> votes.count(Kind.PREPARED, gid) == 4);
+            // a vote that stays unanswered is sent again by the periodic re-vote too (a dropped message is not lost)
+            Await.until(WAIT, "the stale vote sent again", () -> supervisor.resendStaleVotes() == 1);
+            assertEquals(5, votes.count(Kind.PREPARED, gid));
 
             NODES.exec(A, "COMMIT PREPARED '" + gid + "'");
             votes.await(Kind.COMMITTED, gid, WAIT);
             // committed here within the minute: the acknowledgement (wait_peer_commits) goes again instead
             assertEquals(1, supervisor.resendVotes(A));
-            assertEquals(4, votes.count(Kind.PREPARED, gid));
+            assertEquals(5, votes.count(Kind.PREPARED, gid));
             assertEquals(2, votes.count(Kind.COMMITTED, gid));
+            assertEquals("committed: no stale vote", 0, supervisor.resendStaleVotes());
             NODES.exec(B, "UPDATE mtm.applied_xacts SET applied_at = now() - interval '2 minutes'");
             assertEquals("long committed: nothing to send", 0, supervisor.resendVotes(A));
         } finally {
