@@ -17,8 +17,9 @@ import org.mtm.itests.harness.LocalCluster;
  *
  * <p>While node 2 is away for longer than heartbeat_recv_timeout the other two refuse work (57P03: there is no
  * generation switch yet) and the writers wait; the point here is what happens to the transactions, not
- * availability. No writer uses node 2's gateway around the kill: a transaction node 2 coordinates and had prepared
- * everywhere when it died stays in doubt until a resolver decides it (not built yet; found by this test).
+ * availability. Node 2's own clients write through the kill too: a transaction it coordinated and had prepared when it
+ * died is decided by the resolver (its restarted coordinator, or the others while it is away) — before the resolver
+ * this left prepared transactions on every node, holding their locks.
  */
 public class NodeRestartIT {
     private static final String WHO = "NodeRestartIT";
@@ -28,12 +29,12 @@ public class NodeRestartIT {
     @Test
     public void everyAcknowledgedWriteEverywhereNothingTwiceAcrossRestartsOfANode() throws Exception {
         KarafNode node2 = CLUSTER.get().node(2);
-        // node 2 coordinates nothing around the kill (its own in-flight transactions would stay in doubt until a
-        // resolver exists); it applies, prepares and votes on the transactions of nodes 1 and 3
+        // node 2 coordinates its own clients' transactions and applies, prepares and votes on those of nodes 1 and 3;
+        // what it had in flight when killed is in doubt, and the resolver decides it
         round(1, "kill -9 and start", () -> {
             node2.killKaraf();
             node2.start().awaitReady(LocalCluster.BOOT);
-        }, 1, 3);
+        }, 1, 2, 3);
         // a graceful stop: node 2's own transactions too (its gateway finishes or aborts them before it stops)
         round(2, "stop and start", () -> {
             node2.stop(Duration.ofSeconds(60));
