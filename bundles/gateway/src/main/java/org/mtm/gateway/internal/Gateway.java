@@ -34,6 +34,7 @@ import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
 import org.mtm.gateway.internal.sql.SurfaceCall;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -70,6 +71,9 @@ import org.slf4j.LoggerFactory;
  * <li>{@link ClusterAdministration}, {@link SequenceAllocator} (optional, dynamic): behind the SQL calls
  * {@code mtm.init_cluster(...)} and {@code mtm.alter_sequences()} the gateway answers itself.</li>
  * </ul>
+ *
+ * <p>When the framework begins to shut down (system bundle STOPPING) the gateway stops at once, before the other
+ * bundles, as it does on deactivation.
  *
  * <p>Deactivation (bundle stop/update, config change of the gateway keys, LocalDatabase gone): the listener
  * closes at once; every session gets FATAL 57P01 and is disconnected — a session in the middle of a commit
@@ -121,6 +125,9 @@ public final class Gateway {
     private GatewayServer server;
     private Endpoint advertised;
     private ScheduledFuture<?> advertisement;
+    private final AutoCloseable frameworkStopping;
+    /** The framework is shutting down: the gateway stopped first and does not start again. */
+    private boolean shuttingDown;
 
     private volatile ClusterState clusterState;
     private volatile Coordinator coordinator;
@@ -128,8 +135,13 @@ public final class Gateway {
     private volatile ClusterAdministration administration;
     private volatile SequenceAllocator sequences;
 
+    /** Outside a framework (tests): no shutdown signal. */
+    Gateway(LocalDatabase database, Config config) throws InterruptedException {
+        this(database, config, null);
+    }
+
     @Activate
-    public Gateway(@Reference LocalDatabase database, Config config) throws InterruptedException {
+    public Gateway(@Reference LocalDatabase database, Config config, BundleContext context) throws InterruptedException {
         this.database = database;
         this.background = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mtm-gateway-advertise");
@@ -147,12 +159,27 @@ public final class Gateway {
         synchronized (this) {
             startServer();
         }
+        this.frameworkStopping = FrameworkStopping.listen(context, this::frameworkStopping);
+    }
+
+    /**
+     * The framework begins to shut down: the gateway stops before transport and consensus do, so that clients
+     * get 57P01 at once instead of 57P03 "isolated" first, and commits under way finish with the coordinator
+     * still running.
+     */
+    synchronized void frameworkStopping() {
+        if (shuttingDown) {
+            return;
+        }
+        shuttingDown = true;
+        LOG.info("framework is shutting down: the gateway stops first");
+        stopServer();
     }
 
     @Modified
     synchronized void modified(Config config) throws InterruptedException {
         Settings next = Settings.of(config);
-        if (next.equals(settings)) {
+        if (next.equals(settings) || shuttingDown) {
             return;
         }
         LOG.info("gateway settings changed ({} -> {}); restarting the gateway, open sessions are disconnected",
@@ -164,6 +191,11 @@ public final class Gateway {
 
     @Deactivate
     synchronized void deactivate() {
+        try {
+            frameworkStopping.close();
+        } catch (Exception e) {
+            LOG.debug("removing the framework listener: {}", e.toString());
+        }
         stopServer();
         background.shutdownNow();
         detachedPool.shutdown();

@@ -439,6 +439,25 @@ public class GatewayComponentTest {
         }
     }
 
+    /** Karaf shutting down: the gateway ends its sessions with 57P01 before transport and consensus stop. */
+    @Test
+    public void frameworkShutdownStopsTheGatewayFirstAndForGood() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false));
+        gateway.bindClusterState(notInitialised());
+        Endpoint at = gateway.endpoint();
+        try (Connection c = TestPostgres.connect(at); Statement st = c.createStatement()) {
+            st.executeQuery("SELECT 1").close();
+            gateway.frameworkStopping();
+            SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1"));
+            assertTrue(e.getSQLState(), e.getSQLState().startsWith("57P01") || e.getSQLState().startsWith("08"));
+            assertThrows(SQLException.class, () -> TestPostgres.connect(at));
+            gateway.modified(config(0, true)); // a configuration change meanwhile does not bring it back
+            assertEquals(null, gateway.endpoint());
+        } finally {
+            gateway.deactivate();
+        }
+    }
+
     private static java.util.Properties props(String... kv) {
         java.util.Properties p = new java.util.Properties();
         for (int i = 0; i < kv.length; i += 2) {
