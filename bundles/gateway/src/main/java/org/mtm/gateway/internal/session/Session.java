@@ -306,7 +306,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 if (in.readableBytes() < total) {
                     if (type == PgWire.BIND && phase == Phase.READY && total > STREAM_BIND_ABOVE && !discardUntilSync
-                            && bindHead(in, ri, total)) {
+                            && refusedBeforeTail == null && bindHead(in, ri, total)) {
                         continue;
                     }
                     break;
