@@ -5,7 +5,15 @@ import java.util.List;
 /** The node's view of the cluster: who it is, its generation, its status, its peers. */
 public interface ClusterState {
 
-    /** This node's id, or 0 before {@code init_cluster}. */
+    /**
+     * Whether this node's configuration and generation state have been read from its PostgreSQL at least once.
+     * Until then {@link #selfId()} is 0 and the status meaningless: the node knows nothing yet, not even whether
+     * it belongs to a cluster, and must admit no work. Loaded with self id 0 means "not initialised" (no
+     * {@code init_cluster} yet): plain PostgreSQL behaviour is right.
+     */
+    boolean loaded();
+
+    /** This node's id, or 0 before {@code init_cluster} (and while not {@link #loaded()}). */
     int selfId();
 
     Generation currentGeneration();

@@ -53,6 +53,7 @@ public final class ClusterStateService
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterStateService.class);
     static final long PUBLISH_INTERVAL_MS = 500;
+    static final long RELOAD_DELAY_MS = 1000;
 
     private final LocalDatabase database;
     private final Map<Integer, PeerBeacon> beacons = new ConcurrentHashMap<>();
@@ -68,6 +69,11 @@ public final class ClusterStateService
     private static final byte[] NO_BEACON = new byte[0];
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private volatile GenerationState state = GenerationState.NONE;
+    /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
+    private volatile boolean loaded;
+    /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
+    private Optional<ClusterConfig> announced;
+    private boolean reloadScheduled;
     private final ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "mtm-live-status");
         t.setDaemon(true);
@@ -135,19 +141,28 @@ public final class ClusterStateService
 
     @Override
     public void clusterConfigChanged(Optional<ClusterConfig> newConfig) {
+        synchronized (this) {
+            announced = newConfig;
+        }
+        load(newConfig);
+    }
+
+    /** Reads the generation state for {@code newConfig}; a failed read is retried until one succeeds. */
+    private synchronized void load(Optional<ClusterConfig> newConfig) {
         GenerationState loaded = null;
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
         } catch (SQLException e) {
-            LOG.warn("cannot read mtm.generation_state ({}); keeping the previous state until the next change", e.getMessage());
+            LOG.warn("node {}: cannot read mtm.generation_state ({}); {}retrying in {} ms", selfId(), e.getMessage(),
+                this.loaded ? "keeping the previous state, " : "admitting no work until it is read, ", RELOAD_DELAY_MS);
+            scheduleReload();
+            return;
         }
-        boolean changed = false;
-        if (loaded != null) {
-            changed = !newConfig.equals(config) || !loaded.equals(state);
-            state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
-            config = newConfig;
-            beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
-        }
+        boolean changed = !newConfig.equals(config) || !loaded.equals(state) || !this.loaded;
+        state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
+        config = newConfig;
+        this.loaded = true;
+        beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
         // the catalog calls this first once schema mtm is installed: only then can the view be published — and only
         // after the state is loaded, or mtm.status() would show generation 0 for a moment after a restart
         if (!publishing) {
@@ -164,6 +179,30 @@ public final class ClusterStateService
             LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
                 newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
         }
+    }
+
+    private void scheduleReload() {
+        if (reloadScheduled) {
+            return;
+        }
+        reloadScheduled = true;
+        try {
+            publisher.schedule(() -> {
+                Optional<ClusterConfig> latest;
+                synchronized (this) {
+                    reloadScheduled = false;
+                    latest = announced;
+                }
+                load(latest);
+            }, RELOAD_DELAY_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            reloadScheduled = false; // deactivated
+        }
+    }
+
+    @Override
+    public boolean loaded() {
+        return loaded;
     }
 
     @Override

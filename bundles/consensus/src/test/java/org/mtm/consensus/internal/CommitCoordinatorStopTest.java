@@ -33,6 +33,11 @@ public class CommitCoordinatorStopTest {
     /** Node 1 of three, online in generation 1; peers reachable; messages go nowhere (no peer answers here). */
     private static final ClusterState STATE = new ClusterState() {
         @Override
+        public boolean loaded() {
+            return true;
+        }
+
+        @Override
         public int selfId() {
             return 1;
         }

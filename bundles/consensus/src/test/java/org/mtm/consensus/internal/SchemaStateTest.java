@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -28,6 +29,7 @@ import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterNode;
 import org.mtm.api.Endpoint;
 import org.mtm.api.Generation;
+import org.mtm.api.LocalDatabase;
 import org.mtm.api.Gid;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
@@ -172,6 +174,82 @@ public class SchemaStateTest {
             assertEquals("the first view published", "1/1", firstView(Duration.ofSeconds(10)));
         } finally {
             service.deactivate();
+        }
+    }
+
+    /** The node's database, refusing the first {@code failures} connections as a server still starting would. */
+    private static LocalDatabase refusingFirst(int failures) {
+        AtomicInteger left = new AtomicInteger(failures);
+        return new LocalDatabase() {
+            @Override
+            public Connection connect() throws SQLException {
+                if (left.getAndDecrement() > 0) {
+                    throw new SQLException("the database system is starting up", "57P03");
+                }
+                return pg.connect();
+            }
+
+            @Override
+            public Connection connectReplication() throws SQLException {
+                return pg.connectReplication();
+            }
+
+            @Override
+            public Endpoint endpoint() {
+                return pg.endpoint();
+            }
+
+            @Override
+            public String databaseName() {
+                return pg.databaseName();
+            }
+
+            @Override
+            public String userName() {
+                return pg.userName();
+            }
+
+            @Override
+            public String conninfo() {
+                return pg.conninfo();
+            }
+
+            @Override
+            public boolean isManaged() {
+                return true;
+            }
+        };
+    }
+
+    /**
+     * Issue 7: "not loaded" must not pass for "not initialised" (self id 0), and a failed first read is retried —
+     * the gateway admits no work until the state is loaded.
+     */
+    @Test
+    public void theStateIsLoadedOnlyOnceReadAndAFailedReadIsRetried() throws Exception {
+        try (Connection c = pg.connect()) {
+            catalog.storeClusterConfig(c, CONFIG);
+        }
+        ClusterStateService service = new ClusterStateService(refusingFirst(1));
+        try {
+            assertFalse(service.loaded());
+            service.clusterConfigChanged(Optional.of(CONFIG)); // the read fails
+            assertFalse(service.loaded());
+            assertEquals(0, service.selfId());
+            Await.until(Duration.ofSeconds(10), "the state loaded by the retry", service::loaded);
+            assertEquals(1, service.selfId());
+            assertEquals(1, service.currentGeneration().num());
+        } finally {
+            service.deactivate();
+        }
+        // a fresh node: loaded, and not initialised
+        ClusterStateService fresh = new ClusterStateService(pg);
+        try {
+            fresh.clusterConfigChanged(Optional.empty());
+            assertTrue(fresh.loaded());
+            assertEquals(0, fresh.selfId());
+        } finally {
+            fresh.deactivate();
         }
     }
 

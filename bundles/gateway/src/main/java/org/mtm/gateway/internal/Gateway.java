@@ -34,6 +34,7 @@ import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
 import org.mtm.gateway.internal.sql.SurfaceCall;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -59,15 +60,20 @@ import org.slf4j.LoggerFactory;
  * deactivated — it stops accepting and ends every session (the sessions' backends are gone anyway).</li>
  * <li>{@link ClusterCatalog} (optional, dynamic): the bound endpoint is advertised as
  * {@link ClusterCatalog#GATEWAY}, retried with backoff while the database refuses.</li>
- * <li>{@link ClusterState} (optional, dynamic): once the cluster is initialised, a node that is not online
- * refuses every query and transaction, except for {@code application_name = 'mtm_admin'}.</li>
+ * <li>{@link ClusterState} (optional, dynamic): until it is bound and {@link ClusterState#loaded() loaded} the
+ * node refuses every query and transaction (57P03, "node is starting"), and once the cluster is initialised a
+ * node that is not online does too — except for {@code application_name = 'mtm_admin'}.</li>
  * <li>{@link Coordinator} (optional, dynamic): commits of an initialised cluster go through it
- * ({@link CoordinatedCommitter}); before {@code init_cluster} commits are local; an initialised cluster with
- * no coordinator refuses commits rather than committing on one node only. Once initialised, autocommit
+ * ({@link CoordinatedCommitter}); before {@code init_cluster} (state loaded, self id 0) commits are local; an
+ * initialised cluster with no coordinator, or a node whose state is unknown, refuses commits with replicated
+ * changes rather than committing on one node only. Unless the state says "not initialised", autocommit
  * statements are wrapped (gateway.autocommit_wrap) and global DDL is logged for the other nodes.</li>
  * <li>{@link ClusterAdministration}, {@link SequenceAllocator} (optional, dynamic): behind the SQL calls
  * {@code mtm.init_cluster(...)} and {@code mtm.alter_sequences()} the gateway answers itself.</li>
  * </ul>
+ *
+ * <p>When the framework begins to shut down (system bundle STOPPING) the gateway stops at once, before the other
+ * bundles, as it does on deactivation.
  *
  * <p>Deactivation (bundle stop/update, config change of the gateway keys, LocalDatabase gone): the listener
  * closes at once; every session gets FATAL 57P01 and is disconnected — a session in the middle of a commit
@@ -119,6 +125,9 @@ public final class Gateway {
     private GatewayServer server;
     private Endpoint advertised;
     private ScheduledFuture<?> advertisement;
+    private final AutoCloseable frameworkStopping;
+    /** The framework is shutting down: the gateway stopped first and does not start again. */
+    private boolean shuttingDown;
 
     private volatile ClusterState clusterState;
     private volatile Coordinator coordinator;
@@ -126,8 +135,13 @@ public final class Gateway {
     private volatile ClusterAdministration administration;
     private volatile SequenceAllocator sequences;
 
+    /** Outside a framework (tests): no shutdown signal. */
+    Gateway(LocalDatabase database, Config config) throws InterruptedException {
+        this(database, config, null);
+    }
+
     @Activate
-    public Gateway(@Reference LocalDatabase database, Config config) throws InterruptedException {
+    public Gateway(@Reference LocalDatabase database, Config config, BundleContext context) throws InterruptedException {
         this.database = database;
         this.background = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mtm-gateway-advertise");
@@ -145,12 +159,27 @@ public final class Gateway {
         synchronized (this) {
             startServer();
         }
+        this.frameworkStopping = FrameworkStopping.listen(context, this::frameworkStopping);
+    }
+
+    /**
+     * The framework begins to shut down: the gateway stops before transport and consensus do, so that clients
+     * get 57P01 at once instead of 57P03 "isolated" first, and commits under way finish with the coordinator
+     * still running.
+     */
+    synchronized void frameworkStopping() {
+        if (shuttingDown) {
+            return;
+        }
+        shuttingDown = true;
+        LOG.info("framework is shutting down: the gateway stops first");
+        stopServer();
     }
 
     @Modified
     synchronized void modified(Config config) throws InterruptedException {
         Settings next = Settings.of(config);
-        if (next.equals(settings)) {
+        if (next.equals(settings) || shuttingDown) {
             return;
         }
         LOG.info("gateway settings changed ({} -> {}); restarting the gateway, open sessions are disconnected",
@@ -162,6 +191,11 @@ public final class Gateway {
 
     @Deactivate
     synchronized void deactivate() {
+        try {
+            frameworkStopping.close();
+        } catch (Exception e) {
+            LOG.debug("removing the framework listener: {}", e.toString());
+        }
         stopServer();
         background.shutdownNow();
         detachedPool.shutdown();
@@ -324,31 +358,47 @@ public final class Gateway {
         }
     }
 
-    /** Initialised: this node has an id (ClusterState bound). Asked per query: a volatile read and a call. */
+    /**
+     * Not initialised only when the loaded state says so (self id 0): while the state is unknown (no ClusterState,
+     * or not loaded) the node acts as initialised — wrapping, DDL messages, refusals — so that nothing it admits
+     * (mtm_admin sessions) can slip past the cluster. Asked per query: a volatile read and two calls.
+     */
     private boolean clusterInitialised() {
         ClusterState state = clusterState;
-        return state != null && state.selfId() != 0;
+        return state == null || !state.loaded() || state.selfId() != 0;
     }
 
     /**
-     * Local commits before {@code init_cluster}; the coordinator's afterwards; a refusal when the cluster is
-     * initialised but no coordinator is running (committing on this node alone would diverge).
+     * Local commits before {@code init_cluster} (state loaded, self id 0); the coordinator's afterwards; a refusal
+     * of any transaction with replicated changes when the node does not know its cluster state or no coordinator
+     * is running (committing on this node alone would diverge).
      */
     private final class CommitterByClusterState implements TransactionCommitter {
         private final LocalCommitter local = new LocalCommitter();
 
         @Override
         public CompletionStage<CommitOutcome> commit(CommitContext tx) {
-            if (!clusterInitialised()) {
+            ClusterState state = clusterState;
+            if (state == null) {
+                return refuseClusterWork(tx, ClusterAdmission.NO_CLUSTER_STATE);
+            }
+            if (!state.loaded()) {
+                return refuseClusterWork(tx, ClusterAdmission.STARTING);
+            }
+            if (state.selfId() == 0) {
                 return local.commit(tx);
             }
             Coordinator c = coordinator;
             if (c != null) {
                 return new CoordinatedCommitter(c).commit(tx);
             }
-            ServerError refusal = ServerError.error(SqlStates.NODE_NOT_ONLINE,
+            return refuseClusterWork(tx, ServerError.error(SqlStates.NODE_NOT_ONLINE,
                     "[multimaster] cannot commit: the commit coordinator of this node is not running",
-                    "The consensus bundle is starting or being updated; retry the transaction.");
+                    "The consensus bundle is starting or being updated; retry the transaction."));
+        }
+
+        /** Read-only and local-only transactions commit here; one with replicated changes is rolled back. */
+        private CompletionStage<CommitOutcome> refuseClusterWork(CommitContext tx, ServerError refusal) {
             return tx.footprint().thenCompose(f -> switch (f.route()) {
                 case LOCAL -> local.commit(tx);
                 case REFUSE -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(f.refusal()));

@@ -124,9 +124,22 @@ public class GatewayComponentTest {
         }
     }
 
+    /** A loaded node of a cluster that is not initialised yet (self id 0): plain PostgreSQL behaviour. */
+    static FixedState notInitialised() {
+        FixedState s = new FixedState();
+        s.self = 0;
+        return s;
+    }
+
     static final class FixedState implements ClusterState {
         volatile int self = 1;
         volatile NodeStatus status = NodeStatus.ONLINE;
+        volatile boolean loaded = true;
+
+        @Override
+        public boolean loaded() {
+            return loaded;
+        }
 
         @Override
         public int selfId() {
@@ -202,6 +215,7 @@ public class GatewayComponentTest {
             assertTrue(at.port() > 0);
             FlakyCatalog flaky = new FlakyCatalog(catalog);
             gateway.bindCatalog(flaky);
+            gateway.bindClusterState(notInitialised());
             await("the gateway endpoint in the catalog", () -> at.equals(advertised(catalog).get(ClusterCatalog.GATEWAY)));
             assertTrue(flaky.failuresLeft.get() < 0);
             try (Connection c = TestPostgres.connect(at); Statement st = c.createStatement();
@@ -239,11 +253,13 @@ public class GatewayComponentTest {
         }
         try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
             c.setAutoCommit(false);
-            // no ClusterState: local commit
+            // not initialised: local commit
+            state.self = 0;
+            gateway.bindClusterState(state);
             st.executeUpdate("INSERT INTO c VALUES (1)");
             c.commit();
             // initialised, but no coordinator running: a write commit is refused, a read-only one is fine
-            gateway.bindClusterState(state);
+            state.self = 1;
             st.executeUpdate("INSERT INTO c VALUES (2)");
             SQLException refused = assertThrows(SQLException.class, c::commit);
             assertEquals("57P03", refused.getSQLState());
@@ -302,6 +318,7 @@ public class GatewayComponentTest {
     public void initClusterAndAlterSequencesCallTheNodesServices() throws Exception {
         Gateway gateway = new Gateway(PG.server(), config(0, true));
         RecordingAdministration admin = new RecordingAdministration();
+        gateway.bindClusterState(notInitialised());
         try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
             // not bound yet: the call says what is missing
             assertEquals("55000", assertThrows(SQLException.class,
@@ -339,9 +356,11 @@ public class GatewayComponentTest {
         }
         try (Connection c = TestPostgres.connect(gateway.endpoint()); Statement st = c.createStatement()) {
             gateway.bindCoordinator(coordinator);
+            state.self = 0;
+            gateway.bindClusterState(state);
             st.executeUpdate("INSERT INTO w VALUES (1)"); // before init_cluster: a plain relay, committed locally
             assertEquals(List.of(), coordinator.calls);
-            gateway.bindClusterState(state);
+            state.self = 1;
             st.executeUpdate("INSERT INTO w VALUES (2)");
             assertEquals(3, coordinator.calls.size()); // begin, prepared, committed
             st.executeQuery("SELECT count(*) FROM w").close(); // read-only: no cluster round trip
@@ -360,6 +379,82 @@ public class GatewayComponentTest {
              ResultSet rs = ds.executeQuery("SELECT count(*) FROM w")) {
             rs.next();
             assertEquals(4, rs.getInt(1));
+        }
+    }
+
+    /**
+     * Issue 7, mechanism 2: a restarted node whose ClusterState is not bound or not loaded yet admitted everything
+     * and committed locally (it looked "not initialised"): acknowledged writes that bypassed the cluster. Now it
+     * refuses work (mtm_admin aside) and never commits replicated changes locally, not even an admin's.
+     */
+    @Test
+    public void aNodeThatDoesNotKnowItsClusterStateAdmitsNoWorkAndCommitsNothingLocally() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, true));
+        RecordingCoordinator coordinator = new RecordingCoordinator();
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE TABLE IF NOT EXISTS u (id int)");
+            ds.execute("TRUNCATE u");
+        }
+        gateway.bindCoordinator(coordinator);
+        try (Connection user = TestPostgres.connect(gateway.endpoint()); Statement us = user.createStatement();
+             Connection admin = TestPostgres.connect(gateway.endpoint(), props("ApplicationName", "mtm_admin"));
+             Statement as = admin.createStatement()) {
+            // no ClusterState (the consensus bundle starting or being updated)
+            SQLException noState = assertThrows(SQLException.class, () -> us.executeQuery("SELECT 1"));
+            assertEquals("57P03", noState.getSQLState());
+            assertTrue(noState.getMessage(), noState.getMessage().contains("cluster state service is not running"));
+            as.executeQuery("SELECT 1").close(); // administration is allowed...
+            SQLException adminWrite = assertThrows(SQLException.class, () -> as.executeUpdate("INSERT INTO u VALUES (1)"));
+            assertEquals("57P03", adminWrite.getSQLState()); // ...but its writes do not bypass the cluster
+            // bound, not loaded yet (just restarted)
+            FixedState state = new FixedState();
+            state.loaded = false;
+            state.self = 0; // what an unloaded state says: it must not pass for "not initialised"
+            gateway.bindClusterState(state);
+            SQLException starting = assertThrows(SQLException.class, () -> us.executeUpdate("INSERT INTO u VALUES (2)"));
+            assertEquals("57P03", starting.getSQLState());
+            assertTrue(starting.getMessage(), starting.getMessage().contains(
+                    "[multimaster] node is starting: its cluster state is not loaded yet"));
+            assertEquals("57P03", assertThrows(SQLException.class,
+                    () -> as.executeUpdate("INSERT INTO u VALUES (3)")).getSQLState());
+            admin.setAutoCommit(false);
+            as.executeUpdate("INSERT INTO u VALUES (4)");
+            assertEquals("57P03", assertThrows(SQLException.class, admin::commit).getSQLState());
+            // loaded, initialised, online: through the coordinator; the state unbound before the commit refuses it
+            state.self = 1;
+            state.loaded = true;
+            as.executeUpdate("INSERT INTO u VALUES (5)");
+            admin.commit();
+            as.executeUpdate("INSERT INTO u VALUES (6)");
+            gateway.unbindClusterState(state);
+            assertEquals("57P03", assertThrows(SQLException.class, admin::commit).getSQLState());
+            assertEquals(List.of("begin", coordinator.calls.get(1), "committed"), coordinator.calls);
+        } finally {
+            gateway.deactivate();
+        }
+        try (Connection d = PG.direct(); Statement ds = d.createStatement();
+             ResultSet rs = ds.executeQuery("SELECT string_agg(id::text, ',' ORDER BY id) FROM u")) {
+            rs.next();
+            assertEquals("5", rs.getString(1));
+        }
+    }
+
+    /** Karaf shutting down: the gateway ends its sessions with 57P01 before transport and consensus stop. */
+    @Test
+    public void frameworkShutdownStopsTheGatewayFirstAndForGood() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false));
+        gateway.bindClusterState(notInitialised());
+        Endpoint at = gateway.endpoint();
+        try (Connection c = TestPostgres.connect(at); Statement st = c.createStatement()) {
+            st.executeQuery("SELECT 1").close();
+            gateway.frameworkStopping();
+            SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1"));
+            assertTrue(e.getSQLState(), e.getSQLState().startsWith("57P01") || e.getSQLState().startsWith("08"));
+            assertThrows(SQLException.class, () -> TestPostgres.connect(at));
+            gateway.modified(config(0, true)); // a configuration change meanwhile does not bring it back
+            assertEquals(null, gateway.endpoint());
+        } finally {
+            gateway.deactivate();
         }
     }
 

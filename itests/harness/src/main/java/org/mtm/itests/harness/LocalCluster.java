@@ -107,13 +107,29 @@ public final class LocalCluster implements AutoCloseable {
         awaitGateway(node);
     }
 
-    /** The node's gateway accepts connections (it starts with the local database, after the console). */
+    /**
+     * The node's gateway accepts connections (it starts with the local database, after the console) and knows the
+     * node's cluster state: until the consensus bundle has loaded it, every query is refused (57P03 "node is
+     * starting"); afterwards a query runs, or is refused because the node is not online.
+     */
     static void awaitGateway(KarafNode node) {
         try {
             Poll.until(node.name() + ": gateway on port " + node.gatewayPort(), Duration.ofSeconds(60), Duration.ofMillis(250),
                 () -> accepts(node.gatewayPort()));
+            Poll.until(node.name() + ": gateway knows the node's cluster state", Duration.ofSeconds(60), Duration.ofMillis(100),
+                () -> knowsClusterState(node.gatewayPort()));
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "\n--- last lines of " + node.name() + "'s karaf.log:\n" + node.logTail(40), e);
+        }
+    }
+
+    private static boolean knowsClusterState(int port) {
+        try {
+            Sql.scalar(port, "SELECT 1");
+            return true;
+        } catch (java.sql.SQLException e) {
+            String m = String.valueOf(e.getMessage());
+            return !m.contains("node is starting") && !m.contains("cluster state service is not running");
         }
     }
 

@@ -8,8 +8,10 @@ import org.mtm.api.NodeStatus;
 /**
  * Refuses work while the node is not {@code online} in an initialised cluster, as the manual says: every
  * transaction, reads included, gets {@code [multimaster] node is not online: current status is "<status>"},
- * unless the session's application_name is {@code mtm_admin}. Without a ClusterState service, or before
- * {@code init_cluster} (self id 0), everything is allowed.
+ * unless the session's application_name is {@code mtm_admin}. A node that does not know its cluster yet — no
+ * ClusterState service (consensus bundle starting, stopping or being updated) or its state not loaded (just
+ * restarted) — refuses too: it cannot tell whether it is initialised, and work admitted then could bypass the
+ * cluster's commit. Only a loaded state with self id 0 (before {@code init_cluster}) allows everything.
  */
 public final class ClusterAdmission implements Admission {
     private final Supplier<ClusterState> state;
@@ -20,21 +22,40 @@ public final class ClusterAdmission implements Admission {
 
     @Override
     public ServerError refusal(SessionInfo session) {
+        if (session.isAdmin()) {
+            return null;
+        }
         ClusterState cluster = state.get();
-        if (cluster == null || cluster.selfId() == 0) {
+        if (cluster == null) {
+            return NO_CLUSTER_STATE;
+        }
+        if (!cluster.loaded()) {
+            return STARTING;
+        }
+        if (cluster.selfId() == 0) {
             return null;
         }
         NodeStatus status = cluster.status();
-        if (status == NodeStatus.ONLINE || session.isAdmin()) {
-            return null;
-        }
-        return notOnline(status);
+        return status == NodeStatus.ONLINE ? null : notOnline(status);
     }
+
+    private static final String ADMIN_HINT = "sessions with application_name 'mtm_admin' are allowed for administration.";
+
+    /** The node's ClusterState service is not running. */
+    public static final ServerError NO_CLUSTER_STATE = ServerError.error(SqlStates.NODE_NOT_ONLINE,
+            "[multimaster] node is not ready: its cluster state service is not running (the consensus bundle is "
+                    + "starting, stopping or being updated)",
+            "Retry in a moment or connect to another node; " + ADMIN_HINT);
+
+    /** The node's ClusterState service has not read the node's configuration and generation yet. */
+    public static final ServerError STARTING = ServerError.error(SqlStates.NODE_NOT_ONLINE,
+            "[multimaster] node is starting: its cluster state is not loaded yet",
+            "Retry in a moment or connect to another node; if this lasts, check that the node's PostgreSQL "
+                    + "accepts connections and the node's log; " + ADMIN_HINT);
 
     public static ServerError notOnline(NodeStatus status) {
         return ServerError.error(SqlStates.NODE_NOT_ONLINE,
                 "[multimaster] node is not online: current status is \"" + status.sqlName() + "\"",
-                "Connect to an online node, or wait until this one is online again; sessions with "
-                        + "application_name 'mtm_admin' are allowed for administration.");
+                "Connect to an online node, or wait until this one is online again; " + ADMIN_HINT);
     }
 }

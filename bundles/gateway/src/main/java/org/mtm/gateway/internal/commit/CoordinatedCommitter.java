@@ -1,5 +1,6 @@
 package org.mtm.gateway.internal.commit;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -23,14 +24,27 @@ import org.slf4j.LoggerFactory;
  * connection is lost after PREPARE, COMMIT/ROLLBACK PREPARED run on a connection of their own; if it is lost
  * during PREPARE, a ROLLBACK PREPARED on its own connection makes sure nothing stays prepared (a PREPARE
  * still running in the dying backend at that moment can outlive it: the resolver's case).
+ *
+ * <p>The resolver may finish the same prepared transaction from another connection at the same time
+ * ({@link DecidedFinish}): "no such prepared transaction" after a decision counts as finished that way, "busy" is
+ * asked again for a moment. 08007 is reported only when the gateway really does not know the outcome.
  */
 public final class CoordinatedCommitter implements TransactionCommitter {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatedCommitter.class);
 
+    /** How long a COMMIT/ROLLBACK PREPARED that another session is finishing ("busy") is asked again. */
+    static final Duration BUSY_PATIENCE = Duration.ofSeconds(2);
+
     private final Coordinator coordinator;
+    private final Duration busyPatience;
 
     public CoordinatedCommitter(Coordinator coordinator) {
+        this(coordinator, BUSY_PATIENCE);
+    }
+
+    public CoordinatedCommitter(Coordinator coordinator, Duration busyPatience) {
         this.coordinator = coordinator;
+        this.busyPatience = busyPatience;
     }
 
     @Override
@@ -80,10 +94,10 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 return null;
             }
             return decision;
-        }).thenCompose(decision -> finish(tx, gid, literal, decision));
+        }).thenCompose(decision -> finish(tx, gid, decision));
     }
 
-    private CompletionStage<CommitOutcome> finish(CommitContext tx, Gid gid, String literal, Decision decision) {
+    private CompletionStage<CommitOutcome> finish(CommitContext tx, Gid gid, Decision decision) {
         if (decision == null) {
             return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
                     SqlStates.TRANSACTION_RESOLUTION_UNKNOWN,
@@ -91,12 +105,14 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                     "The cluster resolves it; check pg_prepared_xacts or retry the read later.")));
         }
         if (decision.commit()) {
-            return tx.finishPrepared("COMMIT PREPARED " + literal).thenCompose(done -> {
-                if (!done.ok()) {
-                    LOG.error("COMMIT PREPARED {} failed after the decision to commit: {}", gid, done.error());
+            // finished here or by the resolver (42704 after a decision to commit: committed, the decision is unique)
+            return DecidedFinish.commit(tx, gid, busyPatience).thenCompose(failed -> {
+                if (failed != null) {
+                    LOG.error("COMMIT PREPARED {} failed after the decision to commit: {}", gid, failed);
                     return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
                             SqlStates.TRANSACTION_RESOLUTION_UNKNOWN, "[multimaster] commit of " + gid
-                                    + " was decided but COMMIT PREPARED failed: " + done.error().message(), null, null)));
+                                    + " was decided but COMMIT PREPARED failed: " + failed.message(), null,
+                            "The cluster commits it; check pg_prepared_xacts or retry the read later.")));
                 }
                 CompletionStage<Void> acks;
                 try {
@@ -112,9 +128,10 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 });
             });
         }
-        return tx.finishPrepared("ROLLBACK PREPARED " + literal).thenApply(done -> {
-            if (!done.ok()) {
-                LOG.error("ROLLBACK PREPARED {} failed: {}", gid, done.error());
+        // the outcome is known (aborted) whatever happens here: a transaction left prepared is the resolver's
+        return DecidedFinish.rollback(tx, gid, busyPatience).thenApply(failed -> {
+            if (failed != null) {
+                LOG.error("ROLLBACK PREPARED {} failed after the decision to abort: {}", gid, failed);
             }
             coordinator.aborted(gid);
             String state = decision.sqlState() == null ? "40001" : decision.sqlState();

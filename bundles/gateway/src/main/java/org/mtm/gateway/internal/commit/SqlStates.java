@@ -25,6 +25,10 @@ public final class SqlStates {
     public static final String NO_ACTIVE_TRANSACTION = "25P01";
     /** transaction_resolution_unknown. */
     public static final String TRANSACTION_RESOLUTION_UNKNOWN = "08007";
+    /** undefined_object: COMMIT/ROLLBACK PREPARED of a gid that is not prepared (any more). */
+    public static final String UNDEFINED_OBJECT = "42704";
+    /** object_not_in_prerequisite_state: COMMIT/ROLLBACK PREPARED of a gid another session is finishing ("is busy"). */
+    public static final String OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
     /** internal_error. */
     public static final String INTERNAL_ERROR = "XX000";
 }

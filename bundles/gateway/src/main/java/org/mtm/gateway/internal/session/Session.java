@@ -132,6 +132,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway answered an Execute with an error: the client's messages up to Sync are dropped, as the backend would. */
     private boolean discardUntilSync;
     /**
+     * The gateway answered a simple Query or FunctionCall with an error of its own: extended-protocol messages
+     * pipelined right behind it are skipped up to Sync (see {@link #skipsPipelineTail}). Null otherwise.
+     */
+    private ServerError refusedBeforeTail;
+    /** The last error the gateway sent the client itself (not relayed): set by {@link #errorToClient}. */
+    private ServerError ownErrorSent;
+    /**
      * The gateway left the backend at a Sync point after answering an Execute itself: the client's Sync
      * that follows is answered here (ReadyForQuery with the known status) instead of costing a round trip.
      */
@@ -299,7 +306,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 if (in.readableBytes() < total) {
                     if (type == PgWire.BIND && phase == Phase.READY && total > STREAM_BIND_ABOVE && !discardUntilSync
-                            && bindHead(in, ri, total)) {
+                            && refusedBeforeTail == null && bindHead(in, ri, total)) {
                         continue;
                     }
                     break;
@@ -325,6 +332,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             } else {
                 clientRun.add(in, ri, total);
             }
+            return;
+        }
+        if (refusedBeforeTail != null && skipsPipelineTail(type)) {
+            drop(in, total);
             return;
         }
         if (discardUntilSync && type != PgWire.SYNC) {
@@ -368,6 +379,35 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Whether the client's message after a simple Query (or FunctionCall) the gateway answered with its own error
+     * starts a tail to skip. pgjdbc sends a transaction's BEGIN as a simple Query followed, in the same pipeline,
+     * by the first statement in the extended protocol and Sync. PostgreSQL never refuses that BEGIN, so it does
+     * not skip the tail; when the gateway does, running the tail would put the statement outside the transaction
+     * the client believes it opened (autocommitted: half a transaction). The tail gets one error and its Sync a
+     * ReadyForQuery. Any other message (Query, Sync, FunctionCall, ...) ends the matter.
+     */
+    private boolean skipsPipelineTail(byte type) {
+        ServerError refused = refusedBeforeTail;
+        refusedBeforeTail = null;
+        boolean extended = type == PgWire.PARSE || type == PgWire.BIND || type == PgWire.DESCRIBE
+                || type == PgWire.EXECUTE || type == PgWire.CLOSE || type == PgWire.FLUSH;
+        if (!extended) {
+            return false;
+        }
+        errorToClient(ServerError.error(refused.sqlState(), "[multimaster] skipped up to Sync: the query before these "
+                + "messages in the same pipeline failed: " + refused.message(), refused.hint()));
+        discardUntilSync = true;
+        answerNextSync = true; // the backend is at a Sync point: the gateway's own answer just ended
+        return true;
+    }
+
+    /** Ends a simple Query or FunctionCall the gateway handled itself: an error of its own guards the pipeline's tail. */
+    private void ownAnswerEnded() {
+        refusedBeforeTail = ownErrorSent;
+        ownErrorSent = null;
+    }
+
     private void forwardExtended(ByteBuf in, int ri, int total, int kind) {
         if (!backendSkipping) {
             replies.add(kind);
@@ -407,12 +447,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
         suspend();
         ServerError refused = refusal;
         ownWork++;
+        ownErrorSent = null;
         syncBackend().thenCompose(v -> refused != null
                         ? abortStatement(refused, false).thenRun(this::readyToClient)
                         : new QueryPlan(text, statements).step())
                 .whenComplete((v, failure) -> {
                     text.release();
                     ownWork--;
+                    ownAnswerEnded();
                     finishOwnWork(failure);
                 });
     }
@@ -614,9 +656,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         in.skipBytes(total);
         suspend();
         ownWork++;
+        ownErrorSent = null;
         syncBackend().thenCompose(v -> abortStatement(refusal, false)).thenRun(this::readyToClient)
                 .whenComplete((v, failure) -> {
                     ownWork--;
+                    ownAnswerEnded();
                     finishOwnWork(failure);
                 });
     }
@@ -1899,6 +1943,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     // ------------------------------------------------------------------ output, flow control, lifecycle
 
     private void errorToClient(ServerError e) {
+        ownErrorSent = e;
         errorSinceReady = false;
         toClient(PgWire.errorResponse(client.alloc(), e));
         flushClient();

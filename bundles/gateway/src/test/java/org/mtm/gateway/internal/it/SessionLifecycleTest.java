@@ -36,6 +36,12 @@ public class SessionLifecycleTest {
     static final class SettableClusterState implements ClusterState {
         volatile int self;
         volatile NodeStatus status = NodeStatus.ONLINE;
+        volatile boolean loaded = true;
+
+        @Override
+        public boolean loaded() {
+            return loaded;
+        }
 
         @Override
         public int selfId() {
