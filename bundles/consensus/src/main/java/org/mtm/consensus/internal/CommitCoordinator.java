@@ -19,6 +19,8 @@ import org.mtm.api.ClusterState;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Coordinator;
+import org.mtm.api.CrashPoints;
+import org.mtm.api.CrashPoints.Point;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
@@ -233,6 +235,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
     /** Acts on the tally's phase after an event; called holding the InFlight's lock. */
     private void step(Gid gid, InFlight f, Phase phase) {
         if (phase == Phase.PRECOMMIT && !f.precommitSent) {
+            CrashPoints.reach(Point.AFTER_ALL_PREPARED, gid); // test-only
             f.precommitSent = true;
             byte[] msg = CommitMessage.of(Kind.PRECOMMIT, gid).encode();
             for (int peer : f.tally.participants().ids()) {
@@ -251,6 +254,8 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         if (!f.decision.isDone()) {
             if (!d.commit()) {
                 LOG.debug("node {}: {} aborted: {} {}", clusterState.selfId(), gid, d.sqlState(), d.message());
+            } else {
+                CrashPoints.reach(Point.AFTER_ALL_PRECOMMITS, gid); // test-only
             }
             // complete off the I/O thread: the gateway continues the session from the callback
             try {
@@ -294,6 +299,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
         synchronized (f) {
             switch (m.kind()) {
                 case PREPARED -> {
+                    if (f.voted.isEmpty()) CrashPoints.reach(Point.AFTER_SOME_PREPARED, m.gid()); // test-only
                     f.voted = f.voted.with(from);
                     step(m.gid(), f, f.tally.votePrepared(from));
                 }
@@ -302,6 +308,7 @@ public final class CommitCoordinator implements Coordinator, PeerMessageHandler,
                     step(m.gid(), f, f.tally.voteAborted(from, m.sqlState(), m.message()));
                 }
                 case PRECOMMITTED -> {
+                    if (f.precommitAnswered.isEmpty()) CrashPoints.reach(Point.AFTER_SOME_PRECOMMITS, m.gid()); // test-only
                     f.precommitAnswered = f.precommitAnswered.with(from);
                     step(m.gid(), f, f.tally.precommitted(from));
                 }

@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.mtm.api.Coordinator;
+import org.mtm.api.CrashPoints;
 import org.mtm.api.Coordinator.CommitRefusedException;
 import org.mtm.api.Coordinator.Decision;
 import org.mtm.api.Gid;
@@ -74,6 +75,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
             coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
             return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));
         }
+        CrashPoints.reach(CrashPoints.Point.AFTER_LOCAL_PREPARE, gid); // test-only
         return coordinator.prepared(gid).handle((decision, failure) -> {
             if (failure != null) {
                 LOG.warn("no commit decision for {}: {}; leaving it prepared for the resolver", gid, failure.toString());
@@ -98,6 +100,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                             SqlStates.TRANSACTION_RESOLUTION_UNKNOWN, "[multimaster] commit of " + gid
                                     + " was decided but COMMIT PREPARED failed: " + done.error().message(), null, null)));
                 }
+                CrashPoints.reach(CrashPoints.Point.AFTER_LOCAL_COMMIT, gid); // test-only
                 CompletionStage<Void> acks;
                 try {
                     acks = coordinator.committed(gid);
