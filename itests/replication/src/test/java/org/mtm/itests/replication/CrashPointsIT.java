@@ -4,6 +4,10 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -14,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -122,7 +127,7 @@ public class CrashPointsIT {
 
         Map<Integer, Set<String>> left = awaitNotPrepared(preparedBefore);
         Map<Integer, String> outcomes = outcomes(row);
-        String seen = crash + " on " + crashing.name() + ": client " + describe(answer) + "; row " + row + " per node " + outcomes
+        String seen = crash + " on " + crashing.name() + " (" + firedLine(crashing) + "): client " + describe(answer) + "; row " + row + " per node " + outcomes
             + "; prepared " + RESOLUTION.toSeconds() + " s after every node was back " + left
             + (preparedBefore.values().stream().allMatch(Set::isEmpty) ? "" : " (left by earlier cases, not counted: " + preparedBefore + ")");
         TestCluster.log(WHO, "%s", seen);
@@ -192,6 +197,19 @@ public class CrashPointsIT {
                     return now != -1 && now != postmasterBefore;
                 });
         }
+    }
+
+    /** What the node said when the point fired (with the gid), from its karaf.out or karaf.log. */
+    private static String firedLine(KarafNode node) {
+        String fired = "no 'TEST crash point' line found";
+        for (Path file : List.of(node.home().resolve("karaf.out"), node.home().resolve("data/log/karaf.log"))) {
+            try (Stream<String> lines = Files.lines(file)) {
+                fired = lines.filter(l -> l.contains("TEST crash point")).reduce((a, b) -> b).map(String::strip).orElse(fired);
+            } catch (IOException | UncheckedIOException e) {
+                // not there (yet): the other file may have it
+            }
+        }
+        return fired;
     }
 
     private static long postmasterPid(KarafNode node) {
