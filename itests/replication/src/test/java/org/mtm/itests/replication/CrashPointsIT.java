@@ -127,8 +127,8 @@ public class CrashPointsIT {
 
         Map<Integer, Set<String>> left = awaitNotPrepared(preparedBefore);
         Map<Integer, String> outcomes = outcomes(row);
-        String seen = crash + " on " + crashing.name() + " (" + firedLine(crashing) + "): client " + describe(answer) + "; row " + row + " per node " + outcomes
-            + "; prepared " + RESOLUTION.toSeconds() + " s after every node was back " + left
+        String seen = crash + " on " + crashing.name() + " (" + firedLine(crashing) + "): client " + describe(answer)
+            + "; row " + row + " per node " + outcomes + "; prepared " + RESOLUTION.toSeconds() + " s after every node was back " + left
             + (preparedBefore.values().stream().allMatch(Set::isEmpty) ? "" : " (left by earlier cases, not counted: " + preparedBefore + ")");
         TestCluster.log(WHO, "%s", seen);
 
