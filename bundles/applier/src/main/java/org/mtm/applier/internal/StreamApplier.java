@@ -8,6 +8,8 @@ import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.CrashPoints;
+import org.mtm.api.CrashPoints.Point;
 import org.mtm.api.Gid;
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage;
@@ -397,6 +399,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         if (t.mtmGid != null) {
+            CrashPoints.reach(Point.PEER_AFTER_PREPARE, t.mtmGid); // test-only
             votes.send(t.mtmGid.originNode(), CommitMessage.of(Kind.PREPARED, t.mtmGid));
         }
         finished(m.endLsn());
@@ -410,7 +413,9 @@ final class StreamApplier implements MessageApplier {
             finished(m.endLsn());
             return;
         }
+        CrashPoints.reach(Point.PEER_BEFORE_COMMIT_PREPARED, m.gid()); // test-only
         boolean done = session.commitPrepared(m.gid(), recordable.applyAsLong(m.endLsn()), m.commitTime());
+        if (done) CrashPoints.reach(Point.PEER_AFTER_COMMIT_PREPARED, m.gid()); // test-only
         LOG.debug("node {}: COMMIT PREPARED {} from node {}: {}", self, m.gid(), peer, done ? "committed" : "not prepared here");
         Gid gid = Gid.tryParse(m.gid());
         if (done && gid != null) {

@@ -21,6 +21,8 @@ import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Coordinator;
 import org.mtm.api.Coordinator.OutcomeUnknownException;
+import org.mtm.api.CrashPoints;
+import org.mtm.api.CrashPoints.Point;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
@@ -258,6 +260,7 @@ public final class CommitCoordinator
     /** Acts on the tally's phase after an event; called holding the InFlight's lock. */
     private void step(Gid gid, InFlight f, Phase phase) {
         if (phase == Phase.PRECOMMIT && !f.precommitRequested) {
+            CrashPoints.reach(Point.AFTER_ALL_PREPARED, gid); // test-only
             f.precommitRequested = true;
             resolver.requestPrecommit(gid, f.tally.precommitVoters());
             schedule(() -> resendPrecommit(gid), PRECOMMIT_RESEND_MS);
@@ -332,6 +335,8 @@ public final class CommitCoordinator
         if (!f.decision.isDone()) {
             if (!d.commit()) {
                 LOG.debug("node {}: {} aborted: {} {}", clusterState.selfId(), gid, d.sqlState(), d.message());
+            } else {
+                CrashPoints.reach(Point.AFTER_ALL_PRECOMMITS, gid); // test-only
             }
             // complete off the I/O thread: the gateway continues the session from the callback
             try {
@@ -374,6 +379,7 @@ public final class CommitCoordinator
         synchronized (f) {
             switch (m.kind()) {
                 case PREPARED -> {
+                    if (f.voted.isEmpty()) CrashPoints.reach(Point.AFTER_SOME_PREPARED, m.gid()); // test-only
                     f.voted = f.voted.with(from);
                     step(m.gid(), f, f.tally.votePrepared(from));
                 }
@@ -406,6 +412,10 @@ public final class CommitCoordinator
             return;
         }
         synchronized (f) {
+            if (answer.granted() && from != clusterState.selfId() && f.tally.phase() == Phase.PRECOMMIT
+                && f.precommitAnswered.without(clusterState.selfId()).isEmpty()) {
+                CrashPoints.reach(Point.AFTER_SOME_PRECOMMITS, answer.gid()); // test-only: a peer accepted, not counted yet
+            }
             f.precommitAnswered = f.precommitAnswered.with(from);
             step(answer.gid(), f, answer.granted() ? f.tally.precommitted(from) : f.tally.precommitRefused(from, answer.known()));
         }

@@ -3,6 +3,7 @@ package org.mtm.postgres.internal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import org.mtm.api.Conninfo;
+import org.mtm.api.CrashPoints;
 import org.mtm.api.LocalDatabase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,7 @@ final class DatabaseSupervisor {
         this.options = options;
         this.publisher = publisher;
         this.managed = options.managed() ? options.managedServer() : null;
+        if (managed != null) CrashPoints.killPostgresWith(managed::kill); // test-only crash points
         this.thread = new Thread(this::run, "mtm-local-postgres");
         this.thread.setDaemon(true);
     }

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.ClusterInvariants.GenerationWatch;
@@ -41,9 +42,14 @@ final class TestCluster implements AutoCloseable {
 
     /** Three started nodes, not initialised. */
     static TestCluster fresh(String name) {
+        return fresh(name, node -> { });
+    }
+
+    /** Three started nodes, not initialised; {@code configure} applies to each node before its first start. */
+    static TestCluster fresh(String name, Consumer<KarafNode> configure) {
         long start = System.nanoTime();
-        LocalCluster cluster = LocalCluster.boot(name, NODES,
-            node -> node.configure("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", Long.toString(HEARTBEAT_RECV_TIMEOUT_MS)));
+        LocalCluster cluster = LocalCluster.boot(name, NODES, node -> configure.accept(
+            node.configure("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", Long.toString(HEARTBEAT_RECV_TIMEOUT_MS))));
         TestCluster test = new TestCluster(name, cluster, millisSince(start));
         log(name, "3 nodes ready in %d ms: %s", test.bootMillis, cluster.nodes());
         return test;
@@ -51,7 +57,12 @@ final class TestCluster implements AutoCloseable {
 
     /** Three nodes initialised through the console, all online with every node connected. */
     static TestCluster initialised(String name) {
-        TestCluster test = fresh(name);
+        return initialised(name, node -> { });
+    }
+
+    /** As {@link #initialised(String)}; {@code configure} applies to each node before its first start. */
+    static TestCluster initialised(String name, Consumer<KarafNode> configure) {
+        TestCluster test = fresh(name, configure);
         try {
             long start = System.nanoTime();
             test.cluster.initThroughConsole(Duration.ofSeconds(90));

@@ -35,7 +35,7 @@ import org.mtm.itests.harness.Sql;
  */
 final class WriteLoad {
     /** The client cannot know the outcome: the connection broke, or the gateway said "resolution unknown". */
-    private static final Set<String> UNKNOWN_OUTCOME = Set.of("08006", "08003", "08007", "08001");
+    static final Set<String> UNKNOWN_OUTCOME = Set.of("08006", "08003", "08007", "08001");
     /** Bound on one write, and on the writers' stop. */
     static final Duration HANG = Duration.ofSeconds(70);
     /** Bound on one node's unavailability (a gateway that accepts no connection, a node that is not online). */
@@ -249,7 +249,7 @@ final class WriteLoad {
     }
 
     /** FATAL from the server or gateway, or no server answer at all: the connection is gone. */
-    private static boolean connectionEnded(SQLException e) {
+    static boolean connectionEnded(SQLException e) {
         if (e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null) {
             return "FATAL".equals(p.getServerErrorMessage().getSeverity()) || "PANIC".equals(p.getServerErrorMessage().getSeverity());
         }

@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.mtm.api.Coordinator;
+import org.mtm.api.CrashPoints;
 import org.mtm.api.Coordinator.CommitRefusedException;
 import org.mtm.api.Coordinator.Decision;
 import org.mtm.api.Gid;
@@ -88,6 +89,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
             coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
             return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));
         }
+        CrashPoints.reach(CrashPoints.Point.AFTER_LOCAL_PREPARE, gid); // test-only
         return coordinator.prepared(gid).handle((decision, failure) -> {
             if (failure != null) {
                 LOG.warn("no commit decision for {}: {}; leaving it prepared for the resolver", gid, failure.toString());
@@ -114,6 +116,7 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                                     + " was decided but COMMIT PREPARED failed: " + failed.message(), null,
                             "The cluster commits it; check pg_prepared_xacts or retry the read later.")));
                 }
+                CrashPoints.reach(CrashPoints.Point.AFTER_LOCAL_COMMIT, gid); // test-only
                 CompletionStage<Void> acks;
                 try {
                     acks = coordinator.committed(gid);
