@@ -1,0 +1,139 @@
+package org.mtm.itests.harness;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.LongFunction;
+
+/**
+ * After a {@link BankLoad} and once the cluster has healed, checks each node's own PostgreSQL (not a gateway) against
+ * what the clients saw, and lists every violation instead of stopping at the first: identical tables (ordered md5), per
+ * account balance = initial + Σ in − Σ out of that node's transfers, every acknowledged write present on every node,
+ * every write that got a definite error absent, writes of unknown outcome on all nodes or none, no row nobody wrote,
+ * no prepared transaction left after {@code preparedBound}.
+ */
+public final class BankCheck {
+    private static final String WRONG_BALANCES = "SELECT acc.id, acc.balance, " + BankLoad.INITIAL_BALANCE
+        + " + coalesce(credits.x, 0) - coalesce(debits.x, 0) AS expected FROM accounts acc "
+        + "LEFT JOIN (SELECT b AS id, sum(x) AS x FROM transfers GROUP BY b) credits ON credits.id = acc.id "
+        + "LEFT JOIN (SELECT a AS id, sum(x) AS x FROM transfers GROUP BY a) debits ON debits.id = acc.id "
+        + "WHERE acc.balance <> " + BankLoad.INITIAL_BALANCE + " + coalesce(credits.x, 0) - coalesce(debits.x, 0) ORDER BY acc.id";
+
+    private final List<KarafNode> nodes;
+    private final LongFunction<String> faultAt;
+    private final List<Violation> violations = new ArrayList<>();
+
+    /**
+     * {@code faultAt}: the label of the fault under way, or last healed, at a time of the load (see
+     * {@link Violation#during()}); a write is placed at the time its client learnt its outcome.
+     */
+    private BankCheck(List<KarafNode> nodes, LongFunction<String> faultAt) {
+        this.nodes = nodes;
+        this.faultAt = faultAt;
+    }
+
+    /** Every violation found, each naming the node, the write and what its client saw. */
+    public static List<Violation> violations(List<KarafNode> nodes, List<Attempt> attempts, Duration preparedBound,
+                                             LongFunction<String> faultAt) {
+        BankCheck check = new BankCheck(nodes, faultAt);
+        check.preparedTransactions(preparedBound);
+        Map<String, Rows> rows = check.readEveryNode();
+        check.sameTables(rows);
+        check.writes(rows, attempts);
+        return check.violations;
+    }
+
+    /** What one node holds: digests of its tables, ids of its transfers and inserts. */
+    private record Rows(Map<String, String> digests, Set<Long> transfers, Set<Long> inserts) {
+        Set<Long> ids(Attempt.Kind kind) {
+            return kind == Attempt.Kind.TRANSFER ? transfers : inserts;
+        }
+    }
+
+    private void preparedTransactions(Duration bound) {
+        try {
+            ClusterInvariants.awaitNoPreparedTransactions(nodes, bound);
+        } catch (AssertionError e) {
+            violations.add(Violation.afterTheRun("prepared transaction left", "still there " + bound.toSeconds()
+                + " s after the cluster healed: " + e.getMessage()));
+        }
+    }
+
+    private Map<String, Rows> readEveryNode() {
+        Map<String, Rows> rows = new LinkedHashMap<>();
+        for (KarafNode node : nodes) {
+            try (Connection c = Sql.connect(node.postgresPort())) {
+                rows.put(node.name(), new Rows(ClusterInvariants.digests(c), ids(c, "transfers"), ids(c, "inserts")));
+                for (Map<String, String> wrong : Sql.rows(c, WRONG_BALANCES)) {
+                    violations.add(Violation.afterTheRun("balance differs from the transfers", node.name() + ": account "
+                        + wrong.get("id") + " has balance " + wrong.get("balance") + ", its transfers say " + wrong.get("expected")));
+                }
+                String accounts = Sql.scalar(c, "SELECT count(*) FROM accounts");
+                if (!accounts.equals(Integer.toString(BankLoad.ACCOUNTS))) {
+                    violations.add(Violation.afterTheRun("accounts lost or added", node.name() + ": " + accounts + " accounts, not "
+                        + BankLoad.ACCOUNTS));
+                }
+            } catch (SQLException | RuntimeException e) {
+                violations.add(Violation.afterTheRun("database unreadable", node.name() + ": " + e));
+            }
+        }
+        return rows;
+    }
+
+    private void sameTables(Map<String, Rows> rows) {
+        Map<String, Map<String, String>> digests = new LinkedHashMap<>();
+        rows.forEach((node, r) -> digests.put(node, r.digests()));
+        if (digests.values().stream().distinct().count() > 1) {
+            violations.add(Violation.afterTheRun("tables differ between nodes", ClusterInvariants.differences(digests)));
+        }
+    }
+
+    private void writes(Map<String, Rows> rows, List<Attempt> attempts) {
+        Map<Attempt.Kind, Set<Long>> attempted = new HashMap<>();
+        for (Attempt attempt : attempts) {
+            attempted.computeIfAbsent(attempt.kind(), k -> new HashSet<>()).add(attempt.id());
+            List<String> holding = new ArrayList<>();
+            rows.forEach((node, r) -> {
+                if (r.ids(attempt.kind()).contains(attempt.id())) {
+                    holding.add(node);
+                }
+            });
+            List<String> lacking = new ArrayList<>(rows.keySet());
+            lacking.removeAll(holding);
+            String kind = switch (attempt.outcome()) {
+                case ACKNOWLEDGED -> lacking.isEmpty() ? null : "acknowledged write absent";
+                case ERROR -> holding.isEmpty() ? null : "write that got an error present";
+                case UNKNOWN -> holding.isEmpty() || lacking.isEmpty() ? null : "write of unknown outcome on some nodes only";
+            };
+            if (kind != null) {
+                violations.add(new Violation(kind, faultAt.apply(attempt.atMillis() + attempt.millis()), attempt + "; present on " + holding
+                    + ", absent on " + lacking));
+            }
+        }
+        rows.forEach((node, r) -> {
+            for (Attempt.Kind kind : Attempt.Kind.values()) {
+                Set<Long> stray = new TreeSet<>(r.ids(kind));
+                stray.removeAll(attempted.getOrDefault(kind, Set.of()));
+                if (!stray.isEmpty()) {
+                    violations.add(Violation.afterTheRun("row nobody wrote", node + ": " + kind.name().toLowerCase() + " ids " + stray));
+                }
+            }
+        });
+    }
+
+    private static Set<Long> ids(Connection c, String table) throws SQLException {
+        Set<Long> ids = new HashSet<>();
+        for (Map<String, String> row : Sql.rows(c, "SELECT id FROM " + table)) {
+            ids.add(Long.parseLong(row.get("id")));
+        }
+        return ids;
+    }
+}
