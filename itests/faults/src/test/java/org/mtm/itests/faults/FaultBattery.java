@@ -85,7 +85,7 @@ final class FaultBattery {
     /** One fault, its heal and the settle; false when the cluster did not come back. */
     private boolean inject(FaultPlan.Step step, LocalCluster cluster, TransportLinks links, BankLoad load) {
         NodeFault.Target target = new NodeFault.Target(cluster, links, step.node(), step.peer(), HOLD);
-        String label = step.fault().label() + " #" + step.number() + " " + step.fault().describe(target);
+        String label = step.fault().describe(target) + " (fault #" + step.number() + ")";
         long from = load.millisSinceStart();
         boolean healed = true;
         try {
@@ -131,7 +131,7 @@ final class FaultBattery {
         }
         for (Attempt attempt : attempts) {
             if (attempt.millis() > WRITE_BOUND.toMillis()) {
-                violations.add(new Violation("write waited too long", timeline.faultAt(attempt.atMillis() + attempt.millis()),
+                violations.add(new Violation("write waited too long", timeline.faultDuring(attempt),
                     attempt + " (bound " + WRITE_BOUND.toSeconds() + " s)"));
             }
         }
@@ -140,7 +140,7 @@ final class FaultBattery {
         } catch (AssertionError e) {
             violations.add(Violation.afterTheRun("generation decreased", e.getMessage()));
         }
-        violations.addAll(BankCheck.violations(cluster.nodes(), attempts, PREPARED_BOUND, timeline::faultAt));
+        violations.addAll(BankCheck.violations(cluster.nodes(), attempts, PREPARED_BOUND, timeline::faultDuring));
         return new BatteryReport(plan, timeline.windows(), attempts, load.reads(), violations, generations.highest());
     }
 

@@ -3,6 +3,8 @@ package org.mtm.itests.faults;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.mtm.itests.harness.Attempt;
+
 /**
  * When each fault of a run began and when the cluster was whole again (online, all connected), in milliseconds of the
  * load's clock: places what a client saw at a time in the fault it happened under.
@@ -18,18 +20,25 @@ final class FaultTimeline {
         windows.add(new Window(label, from, to));
     }
 
-    /** The fault under way at {@code millis}, or the last one healed before it; "warm-up" before the first. */
-    String faultAt(long millis) {
+    /**
+     * The label of the first fault under way while a write was ({@code from} to {@code to}), else of the last one
+     * healed before it; "warm-up" before the first.
+     */
+    String faultDuring(long from, long to) {
         Window last = null;
         for (Window w : windows) {
-            if (w.from() <= millis) {
+            if (w.from() <= to && from <= w.to()) {
+                return w.label();
+            }
+            if (w.to() < from) {
                 last = w;
             }
         }
-        if (last == null) {
-            return "warm-up";
-        }
-        return millis <= last.to() ? last.label() : last.label() + " (" + (millis - last.to()) + " ms after it healed)";
+        return last == null ? "warm-up" : last.label() + " (" + (from - last.to()) + " ms after it healed)";
+    }
+
+    String faultDuring(Attempt attempt) {
+        return faultDuring(attempt.atMillis(), attempt.atMillis() + attempt.millis());
     }
 
     List<Window> windows() {

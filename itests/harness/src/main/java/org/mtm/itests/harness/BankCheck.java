@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.LongFunction;
+import java.util.function.Function;
 
 /**
  * After a {@link BankLoad} and once the cluster has healed, checks each node's own PostgreSQL (not a gateway) against
@@ -28,21 +28,18 @@ public final class BankCheck {
         + "WHERE acc.balance <> " + BankLoad.INITIAL_BALANCE + " + coalesce(credits.x, 0) - coalesce(debits.x, 0) ORDER BY acc.id";
 
     private final List<KarafNode> nodes;
-    private final LongFunction<String> faultAt;
+    private final Function<Attempt, String> faultAt;
     private final List<Violation> violations = new ArrayList<>();
 
-    /**
-     * {@code faultAt}: the label of the fault under way, or last healed, at a time of the load (see
-     * {@link Violation#during()}); a write is placed at the time its client learnt its outcome.
-     */
-    private BankCheck(List<KarafNode> nodes, LongFunction<String> faultAt) {
+    /** {@code faultAt}: the label of the fault a write happened under (see {@link Violation#during()}). */
+    private BankCheck(List<KarafNode> nodes, Function<Attempt, String> faultAt) {
         this.nodes = nodes;
         this.faultAt = faultAt;
     }
 
     /** Every violation found, each naming the node, the write and what its client saw. */
     public static List<Violation> violations(List<KarafNode> nodes, List<Attempt> attempts, Duration preparedBound,
-                                             LongFunction<String> faultAt) {
+                                             Function<Attempt, String> faultAt) {
         BankCheck check = new BankCheck(nodes, faultAt);
         check.preparedTransactions(preparedBound);
         Map<String, Rows> rows = check.readEveryNode();
@@ -114,7 +111,7 @@ public final class BankCheck {
                 case UNKNOWN -> holding.isEmpty() || lacking.isEmpty() ? null : "write of unknown outcome on some nodes only";
             };
             if (kind != null) {
-                violations.add(new Violation(kind, faultAt.apply(attempt.atMillis() + attempt.millis()), attempt + "; present on " + holding
+                violations.add(new Violation(kind, faultAt.apply(attempt), attempt + "; present on " + holding
                     + ", absent on " + lacking));
             }
         }

@@ -85,8 +85,9 @@ public final class BankLoad implements AutoCloseable {
                     client.drop(); // the connection broke outside an attempt (prepare, rollback): connect again
                 } catch (Stopped e) {
                     break;
-                } catch (AssertionError e) {
-                    anomalies.add(client.name + ": " + e.getMessage()); // a gateway away for longer than AWAY
+                } catch (AssertionError | RuntimeException e) {
+                    anomalies.add(client.name + ": " + e); // e.g. a gateway away for longer than AWAY
+                    client.drop();
                 }
             }
             client.drop();
