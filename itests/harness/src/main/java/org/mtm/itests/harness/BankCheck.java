@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 
@@ -41,7 +42,7 @@ public final class BankCheck {
     public static List<Violation> violations(List<KarafNode> nodes, List<Attempt> attempts, Duration preparedBound,
                                              Function<Attempt, String> faultAt) {
         BankCheck check = new BankCheck(nodes, faultAt);
-        check.preparedTransactions(preparedBound);
+        check.preparedTransactions(preparedBound, attempts);
         Map<String, Rows> rows = check.readEveryNode();
         check.sameTables(rows);
         check.writes(rows, attempts);
@@ -55,13 +56,32 @@ public final class BankCheck {
         }
     }
 
-    private void preparedTransactions(Duration bound) {
+    /** Waits up to {@code bound} for every prepared transaction to be resolved; names the writes of those left. */
+    private void preparedTransactions(Duration bound, List<Attempt> attempts) {
         try {
             ClusterInvariants.awaitNoPreparedTransactions(nodes, bound);
-        } catch (AssertionError e) {
-            violations.add(Violation.afterTheRun("prepared transaction left", "still there " + bound.toSeconds()
-                + " s after the cluster healed: " + e.getMessage()));
+            return;
+        } catch (AssertionError stillThere) {
+            // listed below, one violation per gid with the write it belongs to
         }
+        Map<String, List<String>> nodesByGid = new TreeMap<>();
+        for (KarafNode node : nodes) {
+            try {
+                for (Map<String, String> row : Sql.rows(node.postgresPort(), "SELECT gid FROM pg_prepared_xacts")) {
+                    nodesByGid.computeIfAbsent(row.get("gid"), g -> new ArrayList<>()).add(node.name());
+                }
+            } catch (SQLException e) {
+                violations.add(Violation.afterTheRun("database unreadable", node.name() + ": " + e));
+            }
+        }
+        Map<String, Attempt> byGidPrefix = new HashMap<>();
+        attempts.stream().filter(a -> a.xid() != null).forEach(a -> byGidPrefix.put(a.gidPrefix(), a));
+        nodesByGid.forEach((gid, holders) -> {
+            Attempt write = byGidPrefix.get(gid.substring(0, gid.lastIndexOf('-') + 1));
+            violations.add(new Violation("prepared transaction left", write == null ? "unknown" : faultAt.apply(write), gid
+                + " on " + holders + " " + bound.toSeconds() + " s after the cluster healed: "
+                + (write == null ? "no write of the load knew its xid (an insert that failed?)" : write.toString())));
+        });
     }
 
     private Map<String, Rows> readEveryNode() {

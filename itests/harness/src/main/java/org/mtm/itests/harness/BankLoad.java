@@ -33,6 +33,8 @@ public final class BankLoad implements AutoCloseable {
     /** Ids: gateway × 10^9 + client × 10^7 + sequence, unique per attempt. */
     private static final long GATEWAY_IDS = 1_000_000_000L;
     private static final long CLIENT_IDS = 10_000_000L;
+    /** Each write learns its transaction id on the gateway's node: the gid of a prepared transaction left names it. */
+    private static final String RETURNING_XID = "RETURNING pg_current_xact_id()::text";
 
     private final LocalCluster cluster;
     private final Random seeds;
@@ -102,13 +104,14 @@ public final class BankLoad implements AutoCloseable {
         c.setAutoCommit(false);
         try (PreparedStatement debit = c.prepareStatement("UPDATE accounts SET balance = balance - ? WHERE id = ?");
              PreparedStatement credit = c.prepareStatement("UPDATE accounts SET balance = balance + ? WHERE id = ?");
-             PreparedStatement log = c.prepareStatement("INSERT INTO transfers (id, a, b, x) VALUES (?, ?, ?, ?)")) {
+             PreparedStatement log = c.prepareStatement("INSERT INTO transfers (id, a, b, x) VALUES (?, ?, ?, ?) " + RETURNING_XID)) {
             while (!stop.get()) {
                 int a = 1 + client.random.nextInt(ACCOUNTS);
                 int b = 1 + (a + client.random.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
                 int x = 1 + client.random.nextInt(100);
                 long id = client.nextId();
                 long begun = System.nanoTime();
+                String xid = null;
                 boolean committing = false;
                 try {
                     bind(debit, x, a).executeUpdate();
@@ -117,12 +120,12 @@ public final class BankLoad implements AutoCloseable {
                     log.setInt(2, a);
                     log.setInt(3, b);
                     log.setInt(4, x);
-                    log.executeUpdate();
+                    xid = xid(log);
                     committing = true;
                     c.commit();
-                    record(Attempt.Kind.TRANSFER, id, client, begun, null);
+                    record(Attempt.Kind.TRANSFER, id, client, xid, begun, null);
                 } catch (SQLException e) {
-                    record(Attempt.Kind.TRANSFER, id, client, begun, new Failure(e, committing));
+                    record(Attempt.Kind.TRANSFER, id, client, xid, begun, new Failure(e, committing));
                     if (!client.recover(e)) {
                         return;
                     }
@@ -134,17 +137,17 @@ public final class BankLoad implements AutoCloseable {
     private void inserts(Client client) throws SQLException {
         Connection c = client.connection();
         c.setAutoCommit(true);
-        try (PreparedStatement insert = c.prepareStatement("INSERT INTO inserts (id, gateway) VALUES (?, ?)")) {
+        try (PreparedStatement insert = c.prepareStatement("INSERT INTO inserts (id, gateway) VALUES (?, ?) " + RETURNING_XID)) {
             while (!stop.get()) {
                 long id = client.nextId();
                 long begun = System.nanoTime();
                 try {
                     insert.setLong(1, id);
                     insert.setInt(2, client.node);
-                    insert.executeUpdate();
-                    record(Attempt.Kind.INSERT, id, client, begun, null);
+                    record(Attempt.Kind.INSERT, id, client, xid(insert), begun, null);
                 } catch (SQLException e) {
-                    record(Attempt.Kind.INSERT, id, client, begun, new Failure(e, true));
+                    // the autocommit statement is its own commit: its xid is never seen when it fails
+                    record(Attempt.Kind.INSERT, id, client, null, begun, new Failure(e, true));
                     if (!client.recover(e)) {
                         return;
                     }
@@ -175,6 +178,14 @@ public final class BankLoad implements AutoCloseable {
         }
     }
 
+    /** Runs an INSERT ... {@value #RETURNING_XID}; returns the transaction id it reports. */
+    private static String xid(PreparedStatement insert) throws SQLException {
+        try (ResultSet rs = insert.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     private static PreparedStatement bind(PreparedStatement statement, int amount, int account) throws SQLException {
         statement.setInt(1, amount);
         statement.setInt(2, account);
@@ -191,10 +202,10 @@ public final class BankLoad implements AutoCloseable {
         }
     }
 
-    private void record(Attempt.Kind kind, long id, Client client, long begun, Failure failure) {
+    private void record(Attempt.Kind kind, long id, Client client, String xid, long begun, Failure failure) {
         long now = System.nanoTime();
         ClientOutcome outcome = failure == null ? ClientOutcome.ACKNOWLEDGED : ClientOutcome.of(failure.error(), failure.atCommit());
-        attempts.add(new Attempt(kind, id, client.node, client.name, outcome,
+        attempts.add(new Attempt(kind, id, client.node, client.name, xid, outcome,
             failure == null ? null : Sql.sqlState(failure.error()), failure == null ? null : failure.error().getMessage(),
             sinceStart(begun), (now - begun) / 1_000_000));
     }
