@@ -65,6 +65,7 @@ public final class LinkProxy implements AutoCloseable {
     public void cut() {
         synchronized (lock) {
             state = State.CUT;
+            lock.notifyAll(); // paused forwarders end too
         }
         closeAll();
     }

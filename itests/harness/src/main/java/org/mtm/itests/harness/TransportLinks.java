@@ -3,6 +3,8 @@ package org.mtm.itests.harness;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Every directed transport link i→j of an N-node cluster through its own {@link LinkProxy}: node i is configured
@@ -10,6 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * 1-based positions of {@link LocalCluster}. The peers' replication connections to PostgreSQL are not proxied.
  */
 public final class TransportLinks implements AutoCloseable {
+    /** LocalCluster's node names: node&lt;id&gt;, or node&lt;id&gt;-boot2 for a second try at booting. */
+    private static final Pattern NODE_NAME = Pattern.compile("node(\\d+)");
     private final int size;
     private final Map<Integer, Integer> transportPorts = new ConcurrentHashMap<>();
     private final Map<String, LinkProxy> links = new TreeMap<>();
@@ -31,7 +35,11 @@ public final class TransportLinks implements AutoCloseable {
      * through the proxies, and the proxies towards it to its transport port.
      */
     public void configure(KarafNode node) {
-        int id = Integer.parseInt(node.name().replaceAll("\\D", ""));
+        Matcher name = NODE_NAME.matcher(node.name());
+        if (!name.lookingAt()) {
+            throw new IllegalArgumentException("not a node of LocalCluster: " + node.name());
+        }
+        int id = Integer.parseInt(name.group(1));
         transportPorts.put(id, node.transportPort());
         for (int peer = 1; peer <= size; peer++) {
             if (peer != id) {
