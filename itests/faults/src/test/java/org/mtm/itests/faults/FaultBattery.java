@@ -131,7 +131,7 @@ final class FaultBattery {
         }
         for (Attempt attempt : attempts) {
             if (attempt.millis() > WRITE_BOUND.toMillis()) {
-                violations.add(new Violation("write waited too long", timeline.faultDuring(attempt),
+                violations.add(new Violation("write waited too long", timeline.during(attempt),
                     attempt + " (bound " + WRITE_BOUND.toSeconds() + " s)"));
             }
         }
@@ -140,7 +140,7 @@ final class FaultBattery {
         } catch (AssertionError e) {
             violations.add(Violation.afterTheRun("generation decreased", e.getMessage()));
         }
-        violations.addAll(BankCheck.violations(cluster.nodes(), attempts, PREPARED_BOUND, timeline::faultDuring));
+        violations.addAll(BankCheck.violations(cluster.nodes(), load, PREPARED_BOUND, timeline));
         return new BatteryReport(plan, timeline.windows(), attempts, load.reads(), violations, generations.highest());
     }
 

@@ -3,13 +3,13 @@ package org.mtm.itests.faults;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import org.mtm.itests.harness.Attempt;
+import org.mtm.itests.harness.FaultClock;
 
 /**
  * When each fault of a run began and when the cluster was whole again (online, all connected), in milliseconds of the
  * load's clock: places what a client saw at a time in the fault it happened under.
  */
-final class FaultTimeline {
+final class FaultTimeline implements FaultClock {
     /** One fault: injected at {@code from}, the cluster back to normal at {@code to}. */
     record Window(String label, long from, long to) {
     }
@@ -24,7 +24,8 @@ final class FaultTimeline {
      * The label of the first fault under way while a write was ({@code from} to {@code to}), else of the last one
      * healed before it; "warm-up" before the first.
      */
-    String faultDuring(long from, long to) {
+    @Override
+    public String during(long from, long to) {
         Window last = null;
         for (Window w : windows) {
             if (w.from() <= to && from <= w.to()) {
@@ -35,10 +36,6 @@ final class FaultTimeline {
             }
         }
         return last == null ? "warm-up" : last.label() + " (" + (from - last.to()) + " ms after it healed)";
-    }
-
-    String faultDuring(Attempt attempt) {
-        return faultDuring(attempt.atMillis(), attempt.atMillis() + attempt.millis());
     }
 
     List<Window> windows() {

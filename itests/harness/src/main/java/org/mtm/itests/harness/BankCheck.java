@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Function;
 
 /**
  * After a {@link BankLoad} and once the cluster has healed, checks each node's own PostgreSQL (not a gateway) against
@@ -28,21 +27,29 @@ public final class BankCheck {
         + "LEFT JOIN (SELECT a AS id, sum(x) AS x FROM transfers GROUP BY a) debits ON debits.id = acc.id "
         + "WHERE acc.balance <> " + BankLoad.INITIAL_BALANCE + " + coalesce(credits.x, 0) - coalesce(debits.x, 0) ORDER BY acc.id";
 
+    /** Sessions of the load's clients end within this once the clients have closed their connections. */
+    private static final Duration SESSIONS_END = Duration.ofSeconds(15);
+
     private final List<KarafNode> nodes;
-    private final Function<Attempt, String> faultAt;
+    private final BankLoad load;
+    private final FaultClock faults;
     private final List<Violation> violations = new ArrayList<>();
 
-    /** {@code faultAt}: the label of the fault a write happened under (see {@link Violation#during()}). */
-    private BankCheck(List<KarafNode> nodes, Function<Attempt, String> faultAt) {
+    private BankCheck(List<KarafNode> nodes, BankLoad load, FaultClock faults) {
         this.nodes = nodes;
-        this.faultAt = faultAt;
+        this.load = load;
+        this.faults = faults;
     }
 
-    /** Every violation found, each naming the node, the write and what its client saw. */
-    public static List<Violation> violations(List<KarafNode> nodes, List<Attempt> attempts, Duration preparedBound,
-                                             Function<Attempt, String> faultAt) {
-        BankCheck check = new BankCheck(nodes, faultAt);
+    /**
+     * Every violation found once {@code load} has stopped, each naming the node, the write and what its client saw, and
+     * the fault it happened under ({@code faults}).
+     */
+    public static List<Violation> violations(List<KarafNode> nodes, BankLoad load, Duration preparedBound, FaultClock faults) {
+        BankCheck check = new BankCheck(nodes, load, faults);
+        List<Attempt> attempts = load.attempts();
         check.preparedTransactions(preparedBound, attempts);
+        check.sessionsOfGoneClients();
         Map<String, Rows> rows = check.readEveryNode();
         check.sameTables(rows);
         check.writes(rows, attempts);
@@ -65,10 +72,13 @@ public final class BankCheck {
             // listed below, one violation per gid with the write it belongs to
         }
         Map<String, List<String>> nodesByGid = new TreeMap<>();
+        Map<String, Long> preparedAt = new HashMap<>();
         for (KarafNode node : nodes) {
             try {
-                for (Map<String, String> row : Sql.rows(node.postgresPort(), "SELECT gid FROM pg_prepared_xacts")) {
+                for (Map<String, String> row : Sql.rows(node.postgresPort(),
+                        "SELECT gid, (extract(epoch FROM prepared) * 1000)::bigint AS at FROM pg_prepared_xacts")) {
                     nodesByGid.computeIfAbsent(row.get("gid"), g -> new ArrayList<>()).add(node.name());
+                    preparedAt.merge(row.get("gid"), load.millisAtEpoch(Long.parseLong(row.get("at"))), Math::min);
                 }
             } catch (SQLException e) {
                 violations.add(Violation.afterTheRun("database unreadable", node.name() + ": " + e));
@@ -77,11 +87,55 @@ public final class BankCheck {
         Map<String, Attempt> byGidPrefix = new HashMap<>();
         attempts.stream().filter(a -> a.xid() != null).forEach(a -> byGidPrefix.put(a.gidPrefix(), a));
         nodesByGid.forEach((gid, holders) -> {
+            String where = gid + " on " + holders + " " + bound.toSeconds() + " s after the cluster healed, first prepared at t="
+                + preparedAt.get(gid) + " ms: ";
             Attempt write = byGidPrefix.get(gid.substring(0, gid.lastIndexOf('-') + 1));
-            violations.add(new Violation("prepared transaction left", write == null ? "unknown" : faultAt.apply(write), gid
-                + " on " + holders + " " + bound.toSeconds() + " s after the cluster healed: "
-                + (write == null ? "no write of the load knew its xid (an insert that failed?)" : write.toString())));
+            if (write != null) {
+                violations.add(new Violation("prepared transaction left", faults.during(write), where + write));
+            } else {
+                long at = preparedAt.get(gid);
+                violations.add(new Violation("prepared transaction left", faults.during(at, at), where
+                    + "its write never learnt its xid; the failed writes through node" + origin(gid) + "'s gateway under way then: "
+                    + writesUnderWay(attempts, origin(gid), at)));
+            }
         });
+    }
+
+    private static int origin(String gid) {
+        return Integer.parseInt(gid.split("-")[1]);
+    }
+
+    /** Failed writes through {@code gateway} without a known xid that were under way at {@code at} (± 1 s). */
+    private static List<String> writesUnderWay(List<Attempt> attempts, int gateway, long at) {
+        return attempts.stream().filter(a -> a.gateway() == gateway && a.xid() == null && a.outcome() != ClientOutcome.ACKNOWLEDGED
+            && a.atMillis() - 1000 <= at && at <= a.atMillis() + a.millis() + 1000).map(Attempt::toString).limit(5).toList();
+    }
+
+    /**
+     * Once every client has closed its connection, the sessions it had through its gateway end too: a session left (a
+     * statement still waiting, say on a lock of a prepared transaction) is a backend the gateway never released.
+     */
+    private void sessionsOfGoneClients() {
+        String sql = "SELECT state || ' for ' || date_trunc('second', now() - state_change) || coalesce(', waiting on ' || "
+            + "wait_event_type || ' ' || wait_event, '') || ': ' || left(query, 60) AS session FROM pg_stat_activity "
+            + "WHERE application_name = '" + BankLoad.APPLICATION_NAME + "'";
+        Map<String, List<String>> left = new TreeMap<>();
+        try {
+            Poll.until("the sessions of the load's clients end on " + nodes, SESSIONS_END, Duration.ofMillis(500), () -> {
+                left.clear();
+                for (KarafNode node : nodes) {
+                    List<String> sessions = Sql.rows(node.postgresPort(), sql).stream().map(r -> r.get("session")).toList();
+                    if (!sessions.isEmpty()) {
+                        left.put(node.name(), sessions);
+                    }
+                }
+                return left.isEmpty();
+            });
+        } catch (AssertionError e) {
+            left.forEach((node, sessions) -> violations.add(Violation.afterTheRun("session of a gone client still running",
+                node + ": " + sessions.size() + " session(s) " + SESSIONS_END.toSeconds() + " s after every client closed its"
+                    + " connection: " + sessions)));
+        }
     }
 
     private Map<String, Rows> readEveryNode() {
@@ -131,7 +185,7 @@ public final class BankCheck {
                 case UNKNOWN -> holding.isEmpty() || lacking.isEmpty() ? null : "write of unknown outcome on some nodes only";
             };
             if (kind != null) {
-                violations.add(new Violation(kind, faultAt.apply(attempt), attempt + "; present on " + holding
+                violations.add(new Violation(kind, faults.during(attempt), attempt + "; present on " + holding
                     + ", absent on " + lacking));
             }
         }

@@ -6,7 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,10 +30,14 @@ public final class BankLoad implements AutoCloseable {
     public static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(90);
     /** Bound on a gateway that accepts no connection, or a node that does not say online, before the client gives up. */
     private static final Duration AWAY = Duration.ofMinutes(4);
+    /** Clients finish the write under way within this when told to stop; then their connection is aborted. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(15);
     /** Ids: gateway × 10^9 + client × 10^7 + sequence, unique per attempt. */
     private static final long GATEWAY_IDS = 1_000_000_000L;
     private static final long CLIENT_IDS = 10_000_000L;
     /** Each write learns its transaction id on the gateway's node: the gid of a prepared transaction left names it. */
+    /** The clients' application_name, which their sessions keep on the nodes' PostgreSQL. */
+    public static final String APPLICATION_NAME = "mtm-bank";
     private static final String RETURNING_XID = "RETURNING pg_current_xact_id()::text";
 
     private final LocalCluster cluster;
@@ -42,8 +46,9 @@ public final class BankLoad implements AutoCloseable {
     private final ConcurrentLinkedQueue<Attempt> attempts = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<String> anomalies = new ConcurrentLinkedQueue<>();
     private final AtomicLong reads = new AtomicLong();
-    private final List<Thread> clients = new ArrayList<>();
+    private final Map<Thread, Client> clients = new LinkedHashMap<>();
     private final long start = System.nanoTime();
+    private final long startEpochMillis = System.currentTimeMillis();
 
     private BankLoad(LocalCluster cluster, long seed) {
         this.cluster = cluster;
@@ -95,7 +100,7 @@ public final class BankLoad implements AutoCloseable {
             client.drop();
         }, "bank-" + client.name.replace(' ', '-'));
         thread.setDaemon(true);
-        clients.add(thread);
+        clients.put(thread, client);
         thread.start();
     }
 
@@ -219,6 +224,11 @@ public final class BankLoad implements AutoCloseable {
         return sinceStart(System.nanoTime());
     }
 
+    /** A wall-clock time (e.g. {@code pg_prepared_xacts.prepared}) in milliseconds of the load's clock. */
+    public long millisAtEpoch(long epochMillis) {
+        return epochMillis - startEpochMillis;
+    }
+
     public long acknowledged() {
         return attempts.stream().filter(a -> a.outcome() == ClientOutcome.ACKNOWLEDGED).count();
     }
@@ -234,19 +244,31 @@ public final class BankLoad implements AutoCloseable {
         }
     }
 
-    /** Stops every client (each finishes or abandons its statement within {@link #CLIENT_TIMEOUT}). */
+    /**
+     * Stops every client: each finishes its write within {@link #STOP_GRACE}, else its connection is aborted (a write
+     * waiting then, e.g. on a lock, ends with the outcome its client sees).
+     */
     public void stop() {
         stop.set(true);
-        long deadline = System.nanoTime() + CLIENT_TIMEOUT.plusSeconds(30).toNanos();
-        for (Thread client : clients) {
+        awaitClients(STOP_GRACE);
+        clients.forEach((thread, client) -> {
+            if (thread.isAlive()) {
+                client.abandon();
+            }
+        });
+        awaitClients(STOP_GRACE);
+        clients.keySet().stream().filter(Thread::isAlive).forEach(thread ->
+            anomalies.add(thread.getName() + " did not stop even with its connection aborted"));
+    }
+
+    private void awaitClients(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Thread thread : clients.keySet()) {
             try {
-                client.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            }
-            if (client.isAlive()) {
-                anomalies.add(client.getName() + " did not stop within " + CLIENT_TIMEOUT.plusSeconds(30).toSeconds() + " s");
             }
         }
     }
@@ -283,7 +305,8 @@ public final class BankLoad implements AutoCloseable {
         final Random random;
         private final long firstId;
         private long sequence;
-        private Connection connection;
+        /** Set and used by the client's thread; aborted by {@link #stop()}'s thread. */
+        private volatile Connection connection;
 
         Client(int node, int number, String name, Random random) {
             this.node = node;
@@ -302,7 +325,7 @@ public final class BankLoad implements AutoCloseable {
                 int port = cluster.node(node).gatewayPort();
                 connection = Poll.until(name + ": node" + node + "'s gateway accepts a connection", AWAY, Duration.ofMillis(200), () ->
                     stop.get() ? Optional.<Connection>empty() : Optional.of(Sql.connect(port, "prepareThreshold", "1", "socketTimeout",
-                        Long.toString(CLIENT_TIMEOUT.toSeconds()), "ApplicationName", "mtm-bank")), c -> true).orElse(null);
+                        Long.toString(CLIENT_TIMEOUT.toSeconds()), "ApplicationName", APPLICATION_NAME)), c -> true).orElse(null);
                 if (connection == null) {
                     throw new Stopped();
                 }
@@ -340,6 +363,18 @@ public final class BankLoad implements AutoCloseable {
                     return false;
                 }
             });
+        }
+
+        /** From another thread: the statement under way fails at once. */
+        void abandon() {
+            Connection c = connection;
+            if (c != null) {
+                try {
+                    c.abort(Runnable::run);
+                } catch (SQLException ignored) {
+                    // it is gone either way
+                }
+            }
         }
 
         void drop() {
