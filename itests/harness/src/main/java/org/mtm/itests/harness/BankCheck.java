@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -94,9 +95,11 @@ public final class BankCheck {
                 violations.add(new Violation("prepared transaction left", faults.during(write), where + write));
             } else {
                 long at = preparedAt.get(gid);
-                violations.add(new Violation("prepared transaction left", faults.during(at, at), where
-                    + "its write never learnt its xid; the failed writes through node" + origin(gid) + "'s gateway under way then: "
-                    + writesUnderWay(attempts, origin(gid), at)));
+                List<Attempt> candidates = writesUnderWay(attempts, origin(gid), at);
+                // placed under the fault its candidate writes ran into: the prepare itself often comes just before it
+                violations.add(new Violation("prepared transaction left", candidates.isEmpty() ? faults.during(at, at)
+                    : faults.during(candidates.get(0)), where + "its write never learnt its xid; the failed writes through node"
+                    + origin(gid) + "'s gateway under way then: " + candidates));
             }
         });
     }
@@ -106,9 +109,10 @@ public final class BankCheck {
     }
 
     /** Failed writes through {@code gateway} without a known xid that were under way at {@code at} (± 1 s). */
-    private static List<String> writesUnderWay(List<Attempt> attempts, int gateway, long at) {
+    private static List<Attempt> writesUnderWay(List<Attempt> attempts, int gateway, long at) {
         return attempts.stream().filter(a -> a.gateway() == gateway && a.xid() == null && a.outcome() != ClientOutcome.ACKNOWLEDGED
-            && a.atMillis() - 1000 <= at && at <= a.atMillis() + a.millis() + 1000).map(Attempt::toString).limit(5).toList();
+            && a.atMillis() - 1000 <= at && at <= a.atMillis() + a.millis() + 1000)
+            .sorted(Comparator.comparingLong(a -> Math.abs(a.atMillis() - at))).limit(5).toList();
     }
 
     /**
