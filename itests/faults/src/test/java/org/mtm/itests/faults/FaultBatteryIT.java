@@ -37,9 +37,9 @@ public class FaultBatteryIT {
             BatteryReport.keepLogs(battery.nodeHomes(), logs);
             System.out.println("[fault-battery] nodes' logs kept in " + logs);
         }
-        assertEquals("faults injected and healed (seed " + seed + ", see " + file + ")", faults, report.faults().size());
-        assertTrue("writes were acknowledged", report.commits() > 0);
         assertEquals("violations (seed " + seed + "; reproduce with -Dbattery.seed=" + seed + " -Dbattery.faults=" + faults
             + "; every one in " + file + ")", List.of(), report.violations().stream().map(Object::toString).limit(20).toList());
+        assertEquals("faults injected and healed (seed " + seed + ", see " + file + ")", faults, report.faults().size());
+        assertTrue("writes were acknowledged", report.commits() > 0);
     }
 }

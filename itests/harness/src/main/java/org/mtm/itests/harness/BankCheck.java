@@ -91,14 +91,15 @@ public final class BankCheck {
             String where = gid + " on " + holders + " " + bound.toSeconds() + " s after the cluster healed, first prepared at t="
                 + preparedAt.get(gid) + " ms: ";
             Attempt write = byGidPrefix.get(gid.substring(0, gid.lastIndexOf('-') + 1));
+            long at = preparedAt.get(gid);
             if (write != null) {
-                violations.add(new Violation("prepared transaction left", faults.during(write), where + write));
+                // what left it prepared happened between its PREPARE and the moment its client learnt the outcome
+                violations.add(new Violation("prepared transaction left", faults.during(at, write.atMillis() + write.millis()),
+                    where + write));
             } else {
-                long at = preparedAt.get(gid);
                 List<Attempt> candidates = writesUnderWay(attempts, origin(gid), at);
-                // placed under the fault its candidate writes ran into: the prepare itself often comes just before it
-                violations.add(new Violation("prepared transaction left", candidates.isEmpty() ? faults.during(at, at)
-                    : faults.during(candidates.get(0)), where + "its write never learnt its xid; the failed writes through node"
+                violations.add(new Violation("prepared transaction left", faults.during(at, candidates.isEmpty() ? at
+                    : candidates.get(0).atMillis() + candidates.get(0).millis()), where + "its write never learnt its xid; the failed writes through node"
                     + origin(gid) + "'s gateway under way then: " + candidates));
             }
         });
