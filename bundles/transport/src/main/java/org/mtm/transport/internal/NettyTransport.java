@@ -78,20 +78,29 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     private RetryingTask advertisement;
 
     /** The {@code org.mtm.node} keys this component uses. */
-    private record NodeSettings(String host, int port, String secret) {
-        static NodeSettings of(NodeConfig c) {
-            return new NodeSettings(c.transport_host().trim(), c.transport_port(), c.cluster_secret());
+    private record NodeSettings(String host, int port, String secret, PeerAddresses peerAddresses) {
+        static NodeSettings of(NodeConfig c, Map<String, Object> properties) {
+            return new NodeSettings(c.transport_host().trim(), c.transport_port(), c.cluster_secret(), peerAddresses(properties));
+        }
+
+        private static PeerAddresses peerAddresses(Map<String, Object> properties) {
+            try {
+                return PeerAddresses.of(properties);
+            } catch (IllegalArgumentException e) {
+                LOG.error("ignoring every {}* key of etc/org.mtm.node.cfg: {}", PeerAddresses.PREFIX, e.getMessage());
+                return PeerAddresses.NONE;
+            }
         }
 
         @Override
         public String toString() {
-            return "NodeSettings[" + host + ":" + port + ", secret hidden]";
+            return "NodeSettings[" + host + ":" + port + ", peer addresses " + peerAddresses.overrides() + ", secret hidden]";
         }
     }
 
     @Activate
     public NettyTransport(@Reference ClusterCatalog catalog, TimingConfig timing, NodeConfig nodeConfig,
-                          BundleContext context) {
+                          Map<String, Object> properties, BundleContext context) {
         this.catalog = catalog;
         this.background = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "mtm-transport-catalog");
@@ -100,7 +109,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         });
         background.setRemoveOnCancelPolicy(true);
         this.timings = timingsOrDefault(timing, TransportTimings.DEFAULTS);
-        this.node = NodeSettings.of(nodeConfig);
+        this.node = NodeSettings.of(nodeConfig, properties);
         synchronized (this) {
             startNetwork();
         }
@@ -112,7 +121,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     }
 
     @Modified
-    synchronized void modified(TimingConfig timing, NodeConfig nodeConfig) {
+    synchronized void modified(TimingConfig timing, NodeConfig nodeConfig, Map<String, Object> properties) {
         TransportTimings newTimings = timingsOrDefault(timing, timings);
         if (!newTimings.equals(timings)) {
             timings = newTimings;
@@ -122,9 +131,9 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
                 n.setTimings(newTimings);
             }
         }
-        NodeSettings newNode = NodeSettings.of(nodeConfig);
+        NodeSettings newNode = NodeSettings.of(nodeConfig, properties);
         if (!newNode.equals(node)) {
-            LOG.info("transport address or cluster secret changed; restarting the transport");
+            LOG.info("transport address, peer addresses or cluster secret changed; restarting the transport");
             node = newNode;
             stopNetwork();
             startNetwork();
@@ -169,7 +178,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         }
         network = n;
         LOG.info("node transport listening for peers on {}", bound);
-        applyClusterConfig(n, clusterConfig);
+        applyClusterConfig(n, clusterConfig, node.peerAddresses());
         Endpoint advertised = advertisedEndpoint(bound);
         advertisement = new RetryingTask(background, "advertise transport endpoint " + advertised + " in the local database",
             () -> catalog.advertise(ClusterCatalog.TRANSPORT, advertised), 200, 30_000).start();
@@ -246,11 +255,11 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         clusterConfig = config;
         PeerNetwork n = network;
         if (n != null) {
-            applyClusterConfig(n, config);
+            applyClusterConfig(n, config, node.peerAddresses());
         }
     }
 
-    private static void applyClusterConfig(PeerNetwork n, Optional<ClusterConfig> config) {
+    private static void applyClusterConfig(PeerNetwork n, Optional<ClusterConfig> config, PeerAddresses peerAddresses) {
         if (config.isEmpty()) {
             n.configure(0, Map.of());
             return;
@@ -259,7 +268,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         for (ClusterNode peer : config.get().peers()) {
             peers.put(peer.id(), peer.transport());
         }
-        n.configure(config.get().selfId(), peers);
+        n.configure(config.get().selfId(), peerAddresses.applyTo(peers));
     }
 
     // ---- Transport ---------------------------------------------------------------------------------

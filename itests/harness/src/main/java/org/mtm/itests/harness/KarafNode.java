@@ -246,6 +246,24 @@ public final class KarafNode implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGKILL of the node's PostgreSQL only (its Karaf keeps running, and its supervisor is expected to start the
+     * server again); returns the killed postmaster's pid.
+     */
+    public long killPostgres() {
+        return Postmaster.kill(datadir).orElseThrow(() -> new IllegalStateException(name + ": no PostgreSQL runs in " + datadir));
+    }
+
+    /** SIGSTOP of the node's Karaf (script and JVM): a hung VM or a long GC pause, until {@link #thaw()}. */
+    public void freeze() {
+        Signals.sendToGroup("STOP", process.pid());
+    }
+
+    /** SIGCONT after {@link #freeze()}. */
+    public void thaw() {
+        Signals.sendToGroup("CONT", process.pid());
+    }
+
     /** Graceful stop (SIGTERM: Karaf stops its bundles, the managed PostgreSQL with them), SIGKILL after {@code grace}. */
     public void stop(Duration grace) {
         dropClients();

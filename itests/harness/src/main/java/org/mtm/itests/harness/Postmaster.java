@@ -42,6 +42,20 @@ public final class Postmaster {
         }
     }
 
+    /**
+     * A crash of the server: SIGKILL of the postmaster and of its children (they would linger until they notice);
+     * returns the pid that was killed, if a server ran.
+     */
+    public static Optional<Long> kill(Path datadir) {
+        Optional<ProcessHandle> postmaster = of(datadir);
+        postmaster.ifPresent(process -> {
+            List<ProcessHandle> children = process.children().toList();
+            Signals.send("KILL", process.pid());
+            children.forEach(child -> Signals.send("KILL", child.pid()));
+        });
+        return postmaster.map(ProcessHandle::pid);
+    }
+
     /** Fast shutdown (SIGINT), then SIGKILL when it is still there after {@code grace}. */
     public static void stop(Path datadir, Duration grace) {
         Optional<ProcessHandle> postmaster = of(datadir);

@@ -30,6 +30,7 @@ import org.junit.runners.Parameterized.Parameters;
 import org.mtm.api.CrashPoints;
 import org.mtm.api.CrashPoints.Point;
 import org.mtm.api.CrashPoints.Target;
+import org.mtm.itests.harness.ClientOutcome;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.Poll;
@@ -157,7 +158,7 @@ public class CrashPointsIT {
                 c.commit();
                 return new WriteLoad.Write(row, true, null, null, false, false, TestCluster.millisSince(start));
             } catch (SQLException e) {
-                return new WriteLoad.Write(row, false, Sql.sqlState(e), e.getMessage(), committing, WriteLoad.connectionEnded(e),
+                return new WriteLoad.Write(row, false, Sql.sqlState(e), e.getMessage(), committing, ClientOutcome.connectionEnded(e),
                     TestCluster.millisSince(start));
             }
         }

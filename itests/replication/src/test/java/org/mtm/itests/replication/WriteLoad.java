@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.rules.ExternalResource;
+import org.mtm.itests.harness.ClientOutcome;
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
@@ -34,8 +35,6 @@ import org.mtm.itests.harness.Sql;
  * client could not learn is on all or none, and nothing was applied twice.
  */
 final class WriteLoad {
-    /** The client cannot know the outcome: the connection broke, or the gateway said "resolution unknown". */
-    static final Set<String> UNKNOWN_OUTCOME = Set.of("08006", "08003", "08007", "08001");
     /** Bound on one write, and on the writers' stop. */
     static final Duration HANG = Duration.ofSeconds(70);
     /** Bound on one node's unavailability (a gateway that accepts no connection, a node that is not online). */
@@ -50,7 +49,7 @@ final class WriteLoad {
     record Write(long id, boolean acknowledged, String sqlState, String message, boolean atCommit, boolean connectionEnded,
                  long millis) {
         boolean outcomeUnknown() {
-            return UNKNOWN_OUTCOME.contains(sqlState) || atCommit && connectionEnded;
+            return ClientOutcome.UNKNOWN_STATES.contains(sqlState) || atCommit && connectionEnded;
         }
 
         int writer() {
@@ -159,7 +158,7 @@ final class WriteLoad {
                     c.commit();
                     writes.add(new Write(id, true, null, null, false, false, TestCluster.millisSince(start)));
                 } catch (SQLException e) {
-                    writes.add(new Write(id, false, Sql.sqlState(e), e.getMessage(), committing, connectionEnded(e),
+                    writes.add(new Write(id, false, Sql.sqlState(e), e.getMessage(), committing, ClientOutcome.connectionEnded(e),
                         TestCluster.millisSince(start)));
                     if (c.isClosed() || !c.isValid(5)) {
                         c.close();
@@ -246,15 +245,6 @@ final class WriteLoad {
     void stop() throws InterruptedException {
         stop.set(true);
         assertTrue("writers still running " + HANG + " after they were told to stop", pool.awaitTermination(HANG.toSeconds(), TimeUnit.SECONDS));
-    }
-
-    /** FATAL from the server or gateway, or no server answer at all: the connection is gone. */
-    static boolean connectionEnded(SQLException e) {
-        if (e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null) {
-            return "FATAL".equals(p.getServerErrorMessage().getSeverity()) || "PANIC".equals(p.getServerErrorMessage().getSeverity());
-        }
-        String state = Sql.sqlState(e);
-        return state == null || state.startsWith("08");
     }
 
     /** A connection to the writer's gateway, once it accepts one (null once told to stop). */
