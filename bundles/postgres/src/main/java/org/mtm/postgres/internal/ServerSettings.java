@@ -74,6 +74,9 @@ public record ServerSettings(String host, String superuser, String database, Str
         s.put("max_worker_processes", "20");
         s.put("wal_sender_timeout", "0");
         s.put("track_commit_timestamp", "on");
+        // a gateway session whose client went away while its statement waits (on a lock of an in-doubt transaction,
+        // say) ends within a second instead of holding its connection slot until the wait is over
+        s.put("client_connection_check_interval", "1s");
         if (authMethod.equals("md5")) {
             // md5 in pg_hba only does real md5 when the stored password is an md5 hash
             s.put("password_encryption", "md5");

@@ -61,6 +61,7 @@ public class ManagedPostgresTest {
             assertEquals("20", show(c, "max_replication_slots"));
             assertEquals("20", show(c, "max_worker_processes"));
             assertEquals("0", show(c, "wal_sender_timeout"));
+            assertEquals("1s", show(c, "client_connection_check_interval"));
             assertEquals("on", show(c, "track_commit_timestamp"));
             assertEquals("127.0.0.1", show(c, "listen_addresses"));
             assertEquals("", show(c, "unix_socket_directories"));

@@ -33,7 +33,8 @@ public class ServerSettingsTest {
                 "max_replication_slots = '20'",
                 "max_worker_processes = '20'",
                 "wal_sender_timeout = '0'",
-                "track_commit_timestamp = 'on'") + "\n";
+                "track_commit_timestamp = 'on'",
+                "client_connection_check_interval = '1s'") + "\n";
         assertTrue(conf, conf.endsWith(expected));
         assertTrue(conf.startsWith("# Written by mtm"));
         assertFalse(conf.contains("password_encryption"));
