@@ -13,13 +13,14 @@ import org.slf4j.LoggerFactory;
  * <ul>
  * <li>{@value #ENABLE_PROPERTY}{@code =true} at JVM start ({@code etc/system.properties}): read once; without it
  *     {@link #reach} is an empty call the JIT removes. Logged at ERROR when the postgres bundle starts.</li>
- * <li>{@value #ARMED_PROPERTY}{@code =<POINT>[:karaf|:postgres|:both]} (default {@code karaf}): the armed point,
+ * <li>{@value #ARMED_PROPERTY}{@code =<POINT>[:karaf|:postgres|:both|:link]} (default {@code karaf}): the armed point,
  *     set live with the console's {@code system:property} (not persisted, so a restarted JVM is disarmed). It
  *     fires once: the property is cleared when the point is reached.</li>
  * </ul>
  * {@code karaf} halts the JVM at once ({@link Runtime#halt}, no shutdown hooks: a kill -9); {@code postgres}
  * kills the managed server's postmaster and its children (the postgres bundle's supervisor starts it again);
- * {@code both} does the second, then the first.
+ * {@code both} does the second, then the first; {@code link} cuts this node's transport for a while
+ * ({@link Target#LINK}).
  */
 public final class CrashPoints {
     public static final String ENABLE_PROPERTY = "mtm.test.enable_crash_points";
@@ -51,8 +52,18 @@ public final class CrashPoints {
         PEER_AFTER_COMMIT_PREPARED
     }
 
-    /** What a fired point crashes. */
-    public enum Target { KARAF, POSTGRES, BOTH }
+    /**
+     * What a fired point crashes. {@code LINK} crashes nothing: this node's transport goes silent both ways (nothing
+     * sent, nothing received, heartbeats included) for {@value #LINK_CUT_PROPERTY} ms (default
+     * {@value #DEFAULT_LINK_CUT_MS}), like a cut network link at that step, then heals by itself.
+     */
+    public enum Target { KARAF, POSTGRES, BOTH, LINK }
+
+    public static final String LINK_CUT_PROPERTY = "mtm.test.link_cut_millis";
+    static final long DEFAULT_LINK_CUT_MS = 15_000;
+    /** System.nanoTime() until which the links are cut (LINK target). */
+    private static volatile long linksCutUntil;
+    private static volatile boolean linksCut;
 
     private static final Logger LOG = LoggerFactory.getLogger(CrashPoints.class);
     /** Read once: in production false, and every {@link #reach} costs nothing. */
@@ -74,6 +85,19 @@ public final class CrashPoints {
         if (ENABLED) {
             fireIfArmed(point, gid);
         }
+    }
+
+    /** True while a fired {@code LINK} point keeps this node's transport silent; always false in production. */
+    public static boolean linksCut() {
+        if (!ENABLED || !linksCut) {
+            return false;
+        }
+        if (System.nanoTime() - linksCutUntil < 0) {
+            return true;
+        }
+        linksCut = false;
+        LOG.error("TEST link cut over: the transport of this node talks again");
+        return false;
     }
 
     /** The postgres bundle's way to kill -9 the managed server (nothing registered: an external server is not killed). */
@@ -102,6 +126,12 @@ public final class CrashPoints {
         String what = "TEST crash point " + point + " reached for " + gid + ": crashing " + target;
         LOG.error(what);
         System.err.println(what); // karaf.out: the log may not be flushed before halt
+        if (target == Target.LINK) {
+            long millis = Long.getLong(LINK_CUT_PROPERTY, DEFAULT_LINK_CUT_MS);
+            linksCutUntil = System.nanoTime() + millis * 1_000_000L;
+            linksCut = true;
+            return;
+        }
         if (target != Target.KARAF) {
             Runnable killer = postgresKiller;
             if (killer == null) {

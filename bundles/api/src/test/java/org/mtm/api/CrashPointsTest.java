@@ -39,6 +39,20 @@ public class CrashPointsTest {
     }
 
     @Test
+    public void aLinkCutSilencesTheTransportForItsTimeThenHeals() {
+        System.setProperty(CrashPoints.LINK_CUT_PROPERTY, "300");
+        try {
+            org.junit.Assert.assertFalse(CrashPoints.linksCut());
+            System.setProperty(CrashPoints.ARMED_PROPERTY, "after_all_prepared:link");
+            CrashPoints.reach(Point.AFTER_ALL_PREPARED, "MTM-1-13-1");
+            org.junit.Assert.assertTrue("cut at once", CrashPoints.linksCut());
+            org.mtm.testing.Await.until(5_000, "the cut heals", () -> !CrashPoints.linksCut());
+        } finally {
+            System.clearProperty(CrashPoints.LINK_CUT_PROPERTY);
+        }
+    }
+
+    @Test
     public void anUnknownSettingIsClearedWithoutCrashing() {
         CrashPoints.killPostgresWith(kills::incrementAndGet);
         System.setProperty(CrashPoints.ARMED_PROPERTY, "AFTER_LUNCH:postgres");

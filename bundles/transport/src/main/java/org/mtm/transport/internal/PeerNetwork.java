@@ -24,6 +24,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.mtm.api.CrashPoints;
 import org.mtm.api.Endpoint;
 import org.mtm.api.NodeSet;
 import org.slf4j.Logger;
@@ -225,7 +226,7 @@ public final class PeerNetwork implements AutoCloseable {
     public boolean send(int peer, int channel, byte[] payload) {
         checkChannel(channel);
         OutboundLink link = links.get(peer);
-        if (link == null || link.linkedChannel() == null) {
+        if (link == null || link.linkedChannel() == null || CrashPoints.linksCut()) {
             return false;
         }
         return link.write(encodeMessage(channel, payload));
@@ -234,6 +235,9 @@ public final class PeerNetwork implements AutoCloseable {
     /** {@link #send} to every configured peer; returns those it was queued for. */
     public NodeSet broadcast(int channel, byte[] payload) {
         checkChannel(channel);
+        if (CrashPoints.linksCut()) {
+            return NodeSet.EMPTY; // test-only: a cut link
+        }
         ByteBuf frame = encodeMessage(channel, payload);
         try {
             NodeSet sent = NodeSet.EMPTY;
@@ -317,6 +321,9 @@ public final class PeerNetwork implements AutoCloseable {
     }
 
     void received(int peer, Frame.Message message) {
+        if (CrashPoints.linksCut()) {
+            return; // test-only: a cut link hears nothing
+        }
         heard(peer);
         try {
             events.onMessage(peer, message.channel(), message.payload());
@@ -328,6 +335,9 @@ public final class PeerNetwork implements AutoCloseable {
 
     /** A link just authenticated: tell the peer at once that we are here, without waiting for the tick. */
     void linked(OutboundLink link) {
+        if (CrashPoints.linksCut()) {
+            return;
+        }
         link.write(encodeMessage(org.mtm.api.Channels.HEARTBEAT, heartbeatPayload()));
     }
 
