@@ -51,7 +51,23 @@ final class TestCluster implements AutoCloseable {
 
     /** Three nodes initialised through the console, all online with every node connected. */
     static TestCluster initialised(String name) {
+        return initialised(name, test -> { });
+    }
+
+    /** Something done on the started nodes before init_cluster (objects that exist before the cluster does). */
+    interface BeforeInit {
+        void run(TestCluster test) throws SQLException;
+    }
+
+    /** {@link #initialised(String)}, running {@code beforeInit} on the started nodes first. */
+    static TestCluster initialised(String name, BeforeInit beforeInit) {
         TestCluster test = fresh(name);
+        try {
+            beforeInit.run(test);
+        } catch (SQLException e) {
+            test.close();
+            throw new IllegalStateException("before init_cluster: " + e.getMessage(), e);
+        }
         try {
             long start = System.nanoTime();
             test.cluster.initThroughConsole(Duration.ofSeconds(90));
