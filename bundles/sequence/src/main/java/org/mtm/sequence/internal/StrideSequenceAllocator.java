@@ -23,6 +23,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -54,16 +57,17 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
 
     private final LocalDatabase database;
     private final ClusterState clusterState;
-    private final Coordinator coordinator;
+    /** Optional and dynamic, as for the gateway: the consensus bundle may be updated while this one runs. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Coordinator coordinator;
     private volatile boolean monotonic;
 
     @Activate
     public StrideSequenceAllocator(@Reference(name = "database") LocalDatabase database,
-                                   @Reference(name = "clusterState") ClusterState clusterState,
-                                   @Reference(name = "coordinator") Coordinator coordinator, Config config) {
+                                   @Reference(name = "clusterState") ClusterState clusterState, Config config) {
         this.database = database;
         this.clusterState = clusterState;
-        this.coordinator = coordinator;
         modified(config);
     }
 
@@ -84,6 +88,11 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
             throw new SQLException("mtm.alter_sequences: the cluster is not initialised on this node; run"
                 + " mtm.init_cluster first", "55000");
         }
+        Coordinator coordinator = this.coordinator;
+        if (coordinator == null) {
+            throw new SQLException("mtm.alter_sequences: the commit coordinator of this node is not running (the consensus"
+                + " bundle is starting or being updated); retry", "57P03");
+        }
         String statement = strideStatement();
         try (Connection c = database.connect()) {
             c.setAutoCommit(false);
@@ -100,7 +109,7 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
                 emit.executeQuery().close();
                 xid = single(st, "SELECT pg_catalog.pg_current_xact_id()::text::int8");
             }
-            commitEverywhere(c, xid);
+            commitEverywhere(coordinator, c, xid);
             LOG.info("node {}: alter_sequences strided {} sequence(s) here, on every node in one transaction", self, changed);
             return changed;
         }
@@ -143,7 +152,7 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
     }
 
     /** PREPARE, the coordinator's votes and precommit, COMMIT PREPARED — or ROLLBACK PREPARED and its error. */
-    private void commitEverywhere(Connection c, long xid) throws SQLException {
+    private static void commitEverywhere(Coordinator coordinator, Connection c, long xid) throws SQLException {
         Gid gid;
         try {
             gid = coordinator.begin(xid);
