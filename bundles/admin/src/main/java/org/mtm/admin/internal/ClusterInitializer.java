@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@code mtm.init_cluster(my_conninfo, peers_conninfo[])}: checks every node first (reachable, a running
  * mtm node beside it, the settings multimaster needs, not part of another cluster, no server named
  * twice), and only then creates the replication objects (publication, slots, origins), stores the
- * configuration — node ids 1..N in the order given — and generation 1 on each, and wakes every node. Re-running it with the same list is harmless.
+ * configuration — node ids 1..N in the order given — and generation 1 on each, strides the sequences that
+ * exist already ({@link InitialStride}), and wakes every node. Re-running it with the same list is harmless.
  */
 @Component(immediate = true, service = ClusterAdministration.class)
 public final class ClusterInitializer implements ClusterAdministration {
@@ -73,11 +74,13 @@ public final class ClusterInitializer implements ClusterAdministration {
             for (int i = 0; i < plan.size(); i++) {
                 catalog.storeClusterConfig(connections.get(i), new ClusterConfig(i + 1, nodes));
             }
+            int[] strided = InitialStride.apply(connections);
             for (Connection c : connections) {
                 catalog.notifyConfigChanged(c);
             }
             ClusterConfig mine = new ClusterConfig(1, nodes);
-            LOG.info("node 1: cluster initialised with nodes {} in generation 1", mine.configured());
+            LOG.info("node 1: cluster initialised with nodes {} in generation 1; sequences strided per node: {}",
+                mine.configured(), java.util.Arrays.toString(strided));
             return mine;
         } catch (SQLException e) {
             throw new ClusterAdminException(e.getSQLState() == null ? "XX000" : e.getSQLState(),

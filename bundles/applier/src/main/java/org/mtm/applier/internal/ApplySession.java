@@ -55,11 +55,17 @@ final class ApplySession implements AutoCloseable {
     /** SQLSTATE of "prepared transaction ... is busy": another session is preparing or finishing it right now. */
     private static final String BUSY = "55000";
     private static final String INSERT_SHAPE = "insert";
-    private static final String TYPES_SQL = "SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL),"
+    /**
+     * The local columns: name, type with modifier, whether it compares with {@code =}, whether the table has a
+     * primary key, the modifier and type oid (checked against the origin's relation message), and whether it
+     * is {@code GENERATED ALWAYS AS IDENTITY}.
+     */
+    private static final String TYPES_SQL = "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
             + " t.typcategory = 'S' OR EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc"
             + " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
             + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
             + ", EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)"
+            + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> ''"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
@@ -498,12 +504,13 @@ final class ApplySession implements AutoCloseable {
 
     private Target lookUp(Relation relation) throws SQLException {
         String name = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
-        Map<String, String[]> local = new HashMap<>();
+        Map<String, LocalColumn> local = new HashMap<>();
         boolean primaryKey = false;
         typesQuery.setString(1, name);
         try (ResultSet rs = typesQuery.executeQuery()) {
             while (rs.next()) {
-                local.put(rs.getString(1), new String[] {rs.getString(2), rs.getBoolean(3) ? "t" : "f"});
+                local.put(rs.getString(1), new LocalColumn(rs.getString(2), rs.getBoolean(3), rs.getInt(5), rs.getLong(6),
+                        rs.getBoolean(7), rs.getBoolean(8)));
                 primaryKey = rs.getBoolean(4);
             }
         }
@@ -514,16 +521,20 @@ final class ApplySession implements AutoCloseable {
         List<Column> columns = relation.columns();
         String[] types = new String[columns.size()];
         boolean[] equality = new boolean[columns.size()];
+        boolean[] identityAlways = new boolean[columns.size()];
         for (int i = 0; i < columns.size(); i++) {
-            String[] t = local.get(columns.get(i).name());
-            if (t == null) {
-                throw new SQLException("column \"" + columns.get(i).name() + "\" of relation " + relation.qualifiedName()
+            Column origin = columns.get(i);
+            LocalColumn c = local.get(origin.name());
+            if (c == null) {
+                throw new SQLException("column \"" + origin.name() + "\" of relation " + relation.qualifiedName()
                         + " of node " + peer + " does not exist on node " + self + ": the nodes' schemas differ", "42703");
             }
-            types[i] = t[0];
-            equality[i] = t[1].equals("t");
+            c.checkSameAs(origin, relation, peer, self);
+            types[i] = c.type();
+            equality[i] = c.equality();
+            identityAlways[i] = c.identityAlways();
         }
-        return new Target(relation, types, equality, primaryKey);
+        return new Target(relation, types, equality, identityAlways, primaryKey);
     }
 
     private void refreshLocalTables() throws SQLException {
@@ -558,37 +569,60 @@ final class ApplySession implements AutoCloseable {
 
     void update(Target t, Update u) throws SQLException {
         TupleData row = u.newTuple();
+        TupleData old = u.oldKind() == OldTupleKind.NONE ? row : u.oldTuple();
+        BitSet where = identityColumns(t, old, u.oldKind(), "UPDATE");
         BitSet set = new BitSet(row.size());
+        BitSet guard = new BitSet(row.size());
         for (int i = 0; i < row.size(); i++) {
-            if (!row.isUnchangedToast(i)) {
+            if (row.isUnchangedToast(i)) {
+                continue;
+            }
+            if (!t.identityAlways[i]) {
                 set.set(i);
+            } else if (!where.get(i)) {
+                guard.set(i); // PostgreSQL refuses to assign it: the row must hold the origin's value already
+            } else if (!sameValue(old, row, i)) {
+                throw new SQLException("UPDATE of relation " + t.displayName() + " of node " + peer + " changed its"
+                        + " GENERATED ALWAYS identity column " + t.columns[i] + " (SET ... = DEFAULT), which the other"
+                        + " nodes cannot assign; declare the column GENERATED BY DEFAULT to change it", "0A000");
             }
         }
         if (set.isEmpty()) {
             return; // nothing the origin changed is visible here
         }
-        TupleData old = u.oldKind() == OldTupleKind.NONE ? row : u.oldTuple();
-        BitSet where = identityColumns(t, old, u.oldKind(), "UPDATE");
         BitSet nulls = nulls(old, where);
-        Shape shape = new Shape('U', set, where, nulls);
+        Shape shape = new Shape('U', set, where, nulls, guard);
         PreparedStatement ps = t.statement(shape);
         if (ps == null) {
-            ps = connection.prepareStatement(Sql.update(t, set, where, nulls));
+            ps = connection.prepareStatement(Sql.update(t, set, where, nulls, guard));
             t.remember(shape, ps);
         }
         int p = 1;
         for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
             p = bind(ps, p, t, row, i, "UPDATE");
         }
-        bindIdentity(ps, p, t, old, where, nulls);
+        p = bindIdentity(ps, p, t, old, where, nulls);
+        for (int i = guard.nextSetBit(0); i >= 0; i = guard.nextSetBit(i + 1)) {
+            p = bind(ps, p, t, row, i, "UPDATE");
+        }
         add(ps, t, "UPDATE");
+    }
+
+    private static boolean sameValue(TupleData a, TupleData b, int i) {
+        if (a == b) {
+            return true;
+        }
+        if (a.isNull(i) || b.isNull(i)) {
+            return a.isNull(i) && b.isNull(i);
+        }
+        return a.kind(i) == TupleData.TEXT && b.kind(i) == TupleData.TEXT && a.text(i).equals(b.text(i));
     }
 
     void delete(Target t, Delete d) throws SQLException {
         TupleData old = d.oldTuple();
         BitSet where = identityColumns(t, old, d.oldKind(), "DELETE");
         BitSet nulls = nulls(old, where);
-        Shape shape = new Shape('D', null, where, nulls);
+        Shape shape = new Shape('D', null, where, nulls, null);
         PreparedStatement ps = t.statement(shape);
         if (ps == null) {
             ps = connection.prepareStatement(Sql.delete(t, where, nulls));
@@ -693,13 +727,14 @@ final class ApplySession implements AutoCloseable {
         return nulls;
     }
 
-    private void bindIdentity(PreparedStatement ps, int p, Target t, TupleData old, BitSet where, BitSet nulls)
+    private int bindIdentity(PreparedStatement ps, int p, Target t, TupleData old, BitSet where, BitSet nulls)
             throws SQLException {
         for (int i = where.nextSetBit(0); i >= 0; i = where.nextSetBit(i + 1)) {
             if (!nulls.get(i)) {
                 p = bind(ps, p, t, old, i, "row identity");
             }
         }
+        return p;
     }
 
     private int bind(PreparedStatement ps, int p, Target t, TupleData row, int i, String what) throws SQLException {
@@ -708,7 +743,7 @@ final class ApplySession implements AutoCloseable {
                 ps.setNull(p, Types.OTHER);
                 break;
             case TupleData.TEXT:
-                ps.setObject(p, row.text(i), Types.OTHER); // unspecified type: the ?::type cast parses it
+                ps.setObject(p, row.text(i), Types.OTHER); // unspecified type: the column's type parses it
                 break;
             case TupleData.UNCHANGED_TOAST:
                 throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
@@ -849,7 +884,7 @@ final class ApplySession implements AutoCloseable {
         }
     }
 
-    /** Statement shape of an UPDATE or DELETE: which columns are set, matched, and matched as NULL. */
-    private record Shape(char operation, BitSet set, BitSet where, BitSet nulls) {
+    /** Statement shape of an UPDATE or DELETE: which columns are set, matched, matched as NULL, and guarded. */
+    private record Shape(char operation, BitSet set, BitSet where, BitSet nulls, BitSet guard) {
     }
 }

@@ -6,9 +6,11 @@ import java.util.List;
 /**
  * The SQL text the applier runs, built from a {@link Target}. Pure: no I/O, unit tested by itself.
  *
- * <p>Every value is a parameter bound as text of unspecified type and cast to the local column's type
- * ({@code ?::integer}), so the server parses the origin's text output with the type's input function
- * and index lookups use the column's own type. A row is identified by its replica identity: the key
+ * <p>Every value is a parameter bound as text of unspecified type. A value written (INSERT, UPDATE SET)
+ * has no cast: PostgreSQL types the parameter as its target column and applies the column's own
+ * assignment rules, typmod included, exactly as for the origin's statement (an explicit cast would pad,
+ * truncate or round silently where assignment refuses). A value compared is cast to the column's type
+ * with its modifier ({@code ?::character(5)}), so index lookups use the column's own type. A row is identified by its replica identity: the key
  * columns with {@code =}, or (REPLICA IDENTITY FULL) every sent old column, where a NULL is matched
  * with {@code IS NULL} and a type without a default btree equality (json, point, ...) is compared as
  * text. With FULL identity a table may hold duplicate rows; the origin changed exactly one, so the
@@ -33,29 +35,35 @@ final class Sql {
         return '\'' + text.replace("'", "''") + '\'';
     }
 
-    /** {@code INSERT INTO t (a, b) VALUES (?::t1, ?::t2)} over all columns the origin sent. */
+    /**
+     * {@code INSERT INTO t (a, b) VALUES (?, ?)} over all columns the origin sent (stored generated columns are
+     * not sent: each node computes them), with {@code OVERRIDING SYSTEM VALUE} when a column is
+     * {@code GENERATED ALWAYS AS IDENTITY}: the origin's value is the row's value.
+     */
     static String insert(Target t) {
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.qualifiedName).append(" (");
-        StringBuilder values = new StringBuilder(") VALUES (");
+        StringBuilder values = new StringBuilder(t.hasIdentityAlways() ? ") OVERRIDING SYSTEM VALUE VALUES (" : ") VALUES (");
         for (int i = 0; i < t.columns.length; i++) {
             if (i > 0) {
                 sql.append(", ");
                 values.append(", ");
             }
             sql.append(t.columns[i]);
-            values.append("?::").append(t.types[i]);
+            values.append('?');
         }
         return sql.append(values).append(')').toString();
     }
 
     /**
-     * {@code UPDATE ONLY t SET a = ?::t1 ... WHERE <identity>}.
+     * {@code UPDATE ONLY t SET a = ? ... WHERE <identity> [AND g = ?::t ...]}.
      *
      * @param set   columns to assign (those not sent as unchanged TOAST), parameters first in this order
      * @param where identity columns, parameters after the SET ones (nulls take none)
      * @param nulls identity columns whose old value is NULL
+     * @param guard columns that cannot be assigned (GENERATED ALWAYS identity) and must already hold the
+     *              new value, parameters last
      */
-    static String update(Target t, BitSet set, BitSet where, BitSet nulls) {
+    static String update(Target t, BitSet set, BitSet where, BitSet nulls, BitSet guard) {
         StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(t.qualifiedName).append(" SET ");
         boolean first = true;
         for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
@@ -63,9 +71,13 @@ final class Sql {
                 sql.append(", ");
             }
             first = false;
-            sql.append(t.columns[i]).append(" = ?::").append(t.types[i]);
+            sql.append(t.columns[i]).append(" = ?");
         }
-        return sql.append(" WHERE ").append(identity(t, where, nulls)).toString();
+        sql.append(" WHERE ").append(identity(t, where, nulls));
+        for (int i = guard.nextSetBit(0); i >= 0; i = guard.nextSetBit(i + 1)) {
+            sql.append(" AND ").append(compare(t, i));
+        }
+        return sql.toString();
     }
 
     /** {@code DELETE FROM ONLY t WHERE <identity>}; parameters as in {@link #update}. */
@@ -88,6 +100,12 @@ final class Sql {
         return sql.toString();
     }
 
+    /** {@code a = ?::type(mod)}, or as text for a type without a default btree equality. */
+    private static String compare(Target t, int i) {
+        return t.equality[i] ? t.columns[i] + " = ?::" + t.types[i]
+                : t.columns[i] + "::text = (?::" + t.types[i] + ")::text";
+    }
+
     private static String identity(Target t, BitSet where, BitSet nulls) {
         StringBuilder cond = new StringBuilder();
         boolean first = true;
@@ -98,10 +116,8 @@ final class Sql {
             first = false;
             if (nulls.get(i)) {
                 cond.append(t.columns[i]).append(" IS NULL");
-            } else if (t.equality[i]) {
-                cond.append(t.columns[i]).append(" = ?::").append(t.types[i]);
             } else {
-                cond.append(t.columns[i]).append("::text = (?::").append(t.types[i]).append(")::text");
+                cond.append(compare(t, i));
             }
         }
         if (first) {

@@ -22,10 +22,15 @@ final class Target {
     final String qualifiedName;
     /** Quoted column names, in the origin's column order (the order of TupleData). */
     final String[] columns;
-    /** Local type of each column without modifier ({@code format_type(oid, NULL)}), qualified unless in pg_catalog. */
+    /**
+     * Local type of each column with its modifier ({@code format_type(atttypid, atttypmod)}: {@code character(5)},
+     * not {@code character}, which means char(1)), qualified unless in pg_catalog; used where a value is compared.
+     */
     final String[] types;
     /** True when the local type has a default btree equality (or is a string type): compare with {@code =}. */
     final boolean[] equality;
+    /** {@code GENERATED ALWAYS AS IDENTITY}: written with OVERRIDING SYSTEM VALUE, never assigned by UPDATE. */
+    final boolean[] identityAlways;
     /** Column indexes of the replica identity key (flagged K in the relation message). */
     final int[] keyColumns;
     /** The local table has a primary key ({@code ignore_tables_without_pk} skips those that have none). */
@@ -33,7 +38,7 @@ final class Target {
 
     private final Map<Object, PreparedStatement> statements = new HashMap<>();
 
-    Target(Relation relation, String[] types, boolean[] equality, boolean hasPrimaryKey) {
+    Target(Relation relation, String[] types, boolean[] equality, boolean[] identityAlways, boolean hasPrimaryKey) {
         this.relation = relation;
         this.hasPrimaryKey = hasPrimaryKey;
         this.qualifiedName = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
@@ -49,6 +54,17 @@ final class Target {
         this.keyColumns = keys.stream().mapToInt(Integer::intValue).toArray();
         this.types = types.clone();
         this.equality = equality.clone();
+        this.identityAlways = identityAlways.clone();
+    }
+
+    /** True when some column is {@code GENERATED ALWAYS AS IDENTITY}. */
+    boolean hasIdentityAlways() {
+        for (boolean b : identityAlways) {
+            if (b) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** REPLICA IDENTITY FULL: the old row is identified by all its columns. */

@@ -17,7 +17,8 @@ public class SqlTest {
                 new Column(Column.FLAG_KEY, "id", 23, -1),
                 new Column(0, "v", 25, -1),
                 new Column(0, "doc", 114, -1)));
-        return new Target(r, new String[] {"integer", "text", "json"}, new boolean[] {true, true, false}, true);
+        return new Target(r, new String[] {"integer", "character(5)", "json"}, new boolean[] {true, true, false},
+                new boolean[] {false, false, false}, true);
     }
 
     private static BitSet bits(int... i) {
@@ -36,16 +37,27 @@ public class SqlTest {
     }
 
     @Test
-    public void insertCastsEveryValueToTheLocalType() {
-        assertEquals("INSERT INTO \"my \"\"schema\"\"\".\"T\" (\"id\", \"v\", \"doc\") VALUES (?::integer, ?::text, ?::json)",
+    public void insertLetsEachColumnTypeItsValue() {
+        assertEquals("INSERT INTO \"my \"\"schema\"\"\".\"T\" (\"id\", \"v\", \"doc\") VALUES (?, ?, ?)",
                 Sql.insert(target(ReplicaIdentity.DEFAULT)));
+    }
+
+    @Test
+    public void insertOverridesAnAlwaysIdentityAndUpdateGuardsIt() {
+        Relation r = new Relation(0, 16384, "s", "T", ReplicaIdentity.DEFAULT, List.of(
+                new Column(Column.FLAG_KEY, "k", 25, -1), new Column(0, "a", 20, -1), new Column(0, "v", 25, -1)));
+        Target t = new Target(r, new String[] {"text", "bigint", "text"}, new boolean[] {true, true, true},
+                new boolean[] {false, true, false}, true);
+        assertEquals("INSERT INTO \"s\".\"T\" (\"k\", \"a\", \"v\") OVERRIDING SYSTEM VALUE VALUES (?, ?, ?)", Sql.insert(t));
+        assertEquals("UPDATE ONLY \"s\".\"T\" SET \"v\" = ? WHERE \"k\" = ?::text AND \"a\" = ?::bigint",
+                Sql.update(t, bits(2), bits(0), bits(), bits(1)));
     }
 
     @Test
     public void updateByKeySetsOnlyTheSentColumns() {
         Target t = target(ReplicaIdentity.DEFAULT);
-        assertEquals("UPDATE ONLY \"my \"\"schema\"\"\".\"T\" SET \"id\" = ?::integer, \"doc\" = ?::json WHERE \"id\" = ?::integer",
-                Sql.update(t, bits(0, 2), bits(0), bits()));
+        assertEquals("UPDATE ONLY \"my \"\"schema\"\"\".\"T\" SET \"id\" = ?, \"doc\" = ? WHERE \"id\" = ?::integer",
+                Sql.update(t, bits(0, 2), bits(0), bits(), bits()));
     }
 
     @Test

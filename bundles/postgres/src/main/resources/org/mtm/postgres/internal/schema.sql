@@ -233,3 +233,139 @@ BEGIN
     END IF;
 END
 $do$;
+
+-- Node stride (manual F.31.1, monotonic_sequences = false): node i of a cluster whose largest node id is N hands
+-- out i, i+N, i+2N... Each node strides its own sequences, so the DDL text every node runs stays identical: the
+-- event trigger below strides each sequence a statement created or changed (serial, identity, CREATE/ALTER
+-- SEQUENCE, ADD COLUMN), on the origin and — ENABLE ALWAYS — in the appliers, which run with
+-- session_replication_role = replica; init_cluster and mtm.alter_sequences() stride the sequences that exist.
+-- START is strided too, so ALTER SEQUENCE ... RESTART and TRUNCATE ... RESTART IDENTITY stay in the residue.
+-- Returns whether it changed the sequence. floor: values up to it are taken (ascending sequences).
+CREATE OR REPLACE FUNCTION mtm.stride_sequence(seq regclass, floor numeric DEFAULT NULL)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
+DECLARE
+    n int;
+    self int;
+    s pg_sequence;
+    last numeric;
+    called boolean;
+    step numeric;
+    start numeric;
+    bound numeric;
+    target numeric;
+    next numeric;
+BEGIN
+    SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
+    SELECT * INTO s FROM pg_sequence WHERE seqrelid = seq;
+    IF self IS NULL OR s.seqrelid IS NULL THEN
+        RETURN false; -- not initialised yet: init_cluster strides it
+    END IF;
+    EXECUTE format('SELECT last_value, is_called FROM %s', seq) INTO last, called;
+    IF s.seqincrement > 0 THEN
+        step := n;
+        start := s.seqstart + mod(mod(self - s.seqstart, n) + n, n);           -- first of the residue >= START
+        bound := greatest(start, CASE WHEN called THEN last + 1 ELSE last END, floor + 1);
+        target := bound + mod(mod(self - bound, n) + n, n);                  -- first of the residue >= bound
+    ELSE
+        step := -n;
+        start := s.seqstart - mod(mod(s.seqstart - self, n) + n, n);           -- first of the residue <= START
+        bound := least(start, CASE WHEN called THEN last - 1 ELSE last END);
+        target := bound - mod(mod(bound - self, n) + n, n);
+    END IF;
+    next := CASE WHEN called THEN last + s.seqincrement ELSE last END;
+    IF s.seqincrement = step AND s.seqstart = start AND next = target THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s START WITH %s RESTART WITH %s', seq, step, start, target);
+    RETURN true;
+END
+$fn$;
+
+-- Strides every sequence of the database (init_cluster, mtm.alter_sequences()): restarts each above the largest
+-- value any node issued (floors, by name as format('%I.%I') spells it) and any row of a column owning it holds.
+-- Returns the sequences it changed.
+CREATE OR REPLACE FUNCTION mtm.stride_sequences(names text[] DEFAULT '{}', floors numeric[] DEFAULT '{}')
+RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
+DECLARE
+    seq record;
+    col record;
+    floor numeric;
+    taken numeric;
+BEGIN
+    FOR seq IN
+        SELECT c.oid::regclass AS rel, format('%I.%I', n.nspname, c.relname) AS name
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'S' AND c.relpersistence = 'p' AND n.nspname NOT IN ('mtm', 'pg_catalog', 'information_schema')
+        ORDER BY 2
+    LOOP
+        floor := floors[array_position(names, seq.name)];
+        FOR col IN
+            SELECT a.attrelid::regclass AS rel, a.attname FROM pg_depend d
+            JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+            WHERE d.classid = 'pg_class'::regclass AND d.objid = seq.rel AND d.refclassid = 'pg_class'::regclass
+              AND d.deptype IN ('a', 'i')
+        LOOP
+            EXECUTE format('SELECT max(%I)::numeric FROM %s', col.attname, col.rel) INTO taken;
+            floor := greatest(floor, taken);
+        END LOOP;
+        IF mtm.stride_sequence(seq.rel, floor) THEN
+            RETURN NEXT seq.rel;
+        END IF;
+    END LOOP;
+END
+$fn$;
+
+-- What this node's sequences handed out so far (pg_sequences.last_value), for the floors above.
+CREATE OR REPLACE FUNCTION mtm.sequence_last_values()
+RETURNS TABLE (name text, last_value numeric) LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+    SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences
+    WHERE last_value IS NOT NULL AND schemaname NOT IN ('mtm', 'pg_catalog', 'information_schema')
+$fn$;
+
+-- A sequence the statement created and already used (ALTER TABLE ... ADD COLUMN serial or identity on a table
+-- with rows) numbered those rows before it was strided, in each node's own physical row order: refused.
+CREATE OR REPLACE FUNCTION mtm.stride_new_sequences()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    seq record;
+    called boolean;
+BEGIN
+    IF current_setting('mtm.ddl_internal', true) = 'on' OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes WHERE is_self) THEN
+        RETURN; -- our own ALTER SEQUENCE, or a node not initialised yet
+    END IF;
+    FOR seq IN
+        SELECT s.oid::regclass AS rel, bool_or(c.objid = s.oid AND c.command_tag = 'CREATE SEQUENCE') AS created,
+               max(c.command_tag) FILTER (WHERE c.objid <> s.oid) AS via
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class s ON s.relkind = 'S' AND s.relpersistence = 'p'
+             AND (s.oid = c.objid OR s.oid IN (SELECT d.objid FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.objid AND d.deptype IN ('a', 'i')))
+        WHERE c.classid = 'pg_class'::regclass
+        GROUP BY s.oid
+    LOOP
+        EXECUTE format('SELECT is_called FROM %s', seq.rel) INTO called;
+        IF seq.created AND called THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('[multimaster] %s numbers existing rows with new sequence %s, which would give them '
+                                 'different values on each node', coalesce(seq.via, 'this statement'), seq.rel),
+                HINT = 'Add the column without a default, fill it with an UPDATE, then set its default (or identity).';
+        END IF;
+        PERFORM mtm.stride_sequence(seq.rel);
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_stride_sequences') THEN
+            CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end
+                WHEN TAG IN ('CREATE SEQUENCE', 'ALTER SEQUENCE', 'CREATE TABLE', 'ALTER TABLE')
+                EXECUTE FUNCTION mtm.stride_new_sequences();
+            ALTER EVENT TRIGGER mtm_stride_sequences ENABLE ALWAYS;
+        END IF;
+    ELSE
+        RAISE WARNING '[multimaster] % is not a superuser: new sequences will not be strided by node on this node; '
+            'run SELECT mtm.alter_sequences() after creating one', current_user;
+    END IF;
+END
+$do$;

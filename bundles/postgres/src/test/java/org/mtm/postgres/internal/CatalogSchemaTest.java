@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(19, statements.size());
+        assertEquals(24, statements.size());
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
         for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
@@ -36,5 +36,8 @@ public class CatalogSchemaTest {
         assertTrue("the event trigger that refuses DDL the gateway did not announce", statements.stream().anyMatch(s ->
                 s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end")
                 && s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_drop ON sql_drop")));
+        assertTrue("the event trigger that strides new sequences, also in the appliers", statements.stream().anyMatch(s ->
+                s.contains("CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end")
+                && s.contains("ALTER EVENT TRIGGER mtm_stride_sequences ENABLE ALWAYS")));
     }
 }

@@ -96,7 +96,7 @@ public class CrashPointsIT {
 
     @BeforeClass
     public static void boot() throws SQLException {
-        cluster = TestCluster.initialised("crash-points", node -> {
+        cluster = TestCluster.initialisedWith("crash-points", node -> {
             node.configure("system.properties", CrashPoints.ENABLE_PROPERTY, "true");
             // a cut link lasts long enough for the other nodes to see the node gone
             node.configure("system.properties", CrashPoints.LINK_CUT_PROPERTY, Long.toString(LINK_CUT.toMillis()));

@@ -57,12 +57,32 @@ final class TestCluster implements AutoCloseable {
 
     /** Three nodes initialised through the console, all online with every node connected. */
     static TestCluster initialised(String name) {
-        return initialised(name, node -> { });
+        return initialised(name, node -> { }, test -> { });
     }
 
-    /** As {@link #initialised(String)}; {@code configure} applies to each node before its first start. */
-    static TestCluster initialised(String name, Consumer<KarafNode> configure) {
+    /** Something done on the started nodes before init_cluster (objects that exist before the cluster does). */
+    interface BeforeInit {
+        void run(TestCluster test) throws SQLException;
+    }
+
+    /** {@link #initialised(String)}, running {@code beforeInit} on the started nodes first. */
+    static TestCluster initialisedAfter(String name, BeforeInit beforeInit) {
+        return initialised(name, node -> { }, beforeInit);
+    }
+
+    /** {@link #initialised(String)}; {@code configure} applies to each node before its first start. */
+    static TestCluster initialisedWith(String name, Consumer<KarafNode> configure) {
+        return initialised(name, configure, test -> { });
+    }
+
+    private static TestCluster initialised(String name, Consumer<KarafNode> configure, BeforeInit beforeInit) {
         TestCluster test = fresh(name, configure);
+        try {
+            beforeInit.run(test);
+        } catch (SQLException e) {
+            test.close();
+            throw new IllegalStateException("before init_cluster: " + e.getMessage(), e);
+        }
         try {
             long start = System.nanoTime();
             test.cluster.initThroughConsole(Duration.ofSeconds(90));
