@@ -18,14 +18,20 @@ import java.util.concurrent.ThreadLocalRandom;
  * 32768–60999): a node binds its ports many seconds after they were chosen (Karaf boots first), and a port from
  * the ephemeral range can meanwhile become the source port of any outgoing connection on the machine — a busy build
  * machine makes thousands — so that the node's bind fails with "Address already in use".
+ *
+ * <p>A port is handed out once per JVM: the nodes of a cluster take their ports in separate calls, long before they
+ * bind them, so a port free at the second call may be one the first call gave (seen: node 1's transport port was node
+ * 2's SSH port, and node 1's transport never started).
  */
 public final class FreePorts {
     private static final int LOWEST = 20000;
+    /** Every port this JVM handed out (guarded by the class). */
+    private static final Set<Integer> GIVEN = new HashSet<>();
 
     private FreePorts() {
     }
 
-    public static int[] take(int count) {
+    public static synchronized int[] take(int count) {
         int highest = ephemeralLow() - 1;
         List<ServerSocket> held = new ArrayList<>();
         Set<Integer> tried = new HashSet<>();
@@ -45,7 +51,7 @@ public final class FreePorts {
                     continue;
                 }
                 held.add(socket);
-                if (socket.getLocalPort() != 5432) {
+                if (socket.getLocalPort() != 5432 && GIVEN.add(socket.getLocalPort())) {
                     ports[i++] = socket.getLocalPort();
                 }
             }

@@ -148,6 +148,10 @@ public class CrashPointsIT {
         assertEquals("one outcome on every node: " + seen, 1, new HashSet<>(outcomes.values()).size());
         String outcome = outcomes.get(COORDINATOR);
         assertTrue("UPDATE and INSERT of one transaction both or neither: " + seen, Set.of("committed", "absent").contains(outcome));
+        if (point == Point.AFTER_ALL_PRECOMMITS) {
+            // the commit point was reached (a majority accepted the precommit): whoever decides it must commit
+            assertEquals("decided commit before the crash, so committed: " + seen, "committed", outcome);
+        }
         if (answer.acknowledged()) {
             assertEquals("acknowledged, so committed: " + seen, "committed", outcome);
         } else if (!answer.outcomeUnknown()) {
