@@ -171,6 +171,23 @@ public class ResolverRaceTest {
      * Another session in the middle of finishing a prepared transaction: its COMMIT/ROLLBACK PREPARED waits for
      * the synchronous standby while holding the transaction (others get "busy") until {@link #release()}.
      */
+    /**
+     * Lets the coordinator decide {@code decision} while another session runs {@code finish} (COMMIT or ROLLBACK
+     * PREPARED) on the gid and holds it busy; the hold is in the array's only slot once the decision was asked for.
+     */
+    private static Hold[] holdWhileDeciding(String finish, Coordinator.Decision decision) {
+        Hold[] hold = new Hold[1];
+        COORDINATOR.resolve = gid -> {
+            try {
+                hold[0] = new Hold(finish + " '" + gid + "'");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return decision;
+        };
+        return hold;
+    }
+
     static final class Hold {
         private final Connection connection;
         private final int pid;
@@ -238,15 +255,7 @@ public class ResolverRaceTest {
 
     @Test
     public void busyCommitPreparedIsAskedAgainUntilTheOtherSessionFinishedIt() throws Exception {
-        Hold[] hold = new Hold[1];
-        COORDINATOR.resolve = gid -> {
-            try {
-                hold[0] = new Hold("COMMIT PREPARED '" + gid + "'");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-            return Coordinator.Decision.COMMIT;
-        };
+        Hold[] hold = holdWhileDeciding("COMMIT PREPARED", Coordinator.Decision.COMMIT);
         try (Connection c = client(); Statement st = c.createStatement()) {
             st.executeUpdate("INSERT INTO r VALUES (1)");
             Future<?> commit = RESOLVER_THREAD.submit(() -> {
@@ -265,15 +274,7 @@ public class ResolverRaceTest {
 
     @Test
     public void busyBeyondThePatienceIsResolutionUnknown() throws Exception {
-        Hold[] hold = new Hold[1];
-        COORDINATOR.resolve = gid -> {
-            try {
-                hold[0] = new Hold("COMMIT PREPARED '" + gid + "'");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-            return Coordinator.Decision.COMMIT;
-        };
+        Hold[] hold = holdWhileDeciding("COMMIT PREPARED", Coordinator.Decision.COMMIT);
         GW.committer(new CoordinatedCommitter(COORDINATOR, Duration.ZERO));
         try (Connection c = client(); Statement st = c.createStatement()) {
             st.executeUpdate("INSERT INTO r VALUES (1)");
@@ -306,15 +307,7 @@ public class ResolverRaceTest {
 
     @Test
     public void busyRollbackPreparedIsAskedAgainUntilTheOtherSessionFinishedIt() throws Exception {
-        Hold[] hold = new Hold[1];
-        COORDINATOR.resolve = gid -> {
-            try {
-                hold[0] = new Hold("ROLLBACK PREPARED '" + gid + "'");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-            return Coordinator.Decision.abort("40001", "[multimaster] aborted: test");
-        };
+        Hold[] hold = holdWhileDeciding("ROLLBACK PREPARED", Coordinator.Decision.abort("40001", "[multimaster] aborted: test"));
         try (Connection c = client(); Statement st = c.createStatement()) {
             st.executeUpdate("INSERT INTO r VALUES (1)");
             Future<?> commit = RESOLVER_THREAD.submit(() -> {
