@@ -440,9 +440,9 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         }
     }
 
+    /** No validity probe per batch (it would cost a round trip on the commit path): a failed batch drops it. */
     private Connection deskConnection() throws SQLException {
-        if (deskConnection == null || !deskConnection.isValid(1)) {
-            close(deskConnection);
+        if (deskConnection == null) {
             deskConnection = database.connect();
             deskConnection.setAutoCommit(false);
         }
