@@ -25,4 +25,14 @@ public interface ClusterState {
 
     /** {@code mtm.nodes()}, ordered by id. */
     List<NodeReport> nodeReports();
+
+    /** What this node's receivers must do now; the applier follows it (polls it and is told on change). */
+    ReplicationPlan replicationPlan();
+
+    /**
+     * Admits a PREPARE, by the applier, of a peer's transaction stamped with {@code generation} (DESIGN §3: a
+     * switch excludes concurrent PREPAREs). The verdict is {@code APPLY} only for this node's current generation
+     * while it is a member in normal mode; the caller runs its PREPARE while the admission is open and closes it.
+     */
+    PrepareAdmission admitPrepare(long generation);
 }

@@ -158,6 +158,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     }
 
     @Override
+    public org.mtm.api.RecoveryProgress recovery() {
+        return org.mtm.api.RecoveryProgress.NONE;
+    }
+
+    @Override
     public Optional<ReceiverInfo> receiver(int peer) {
         Receiver r;
         synchronized (this) {

@@ -263,6 +263,18 @@ public final class ClusterStateService
         return rows;
     }
 
+    @Override
+    public org.mtm.api.ReplicationPlan replicationPlan() {
+        return loaded && selfId() != 0 ? org.mtm.api.ReplicationPlan.NORMAL : org.mtm.api.ReplicationPlan.NONE;
+    }
+
+    @Override
+    public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
+        long current = state.current().num();
+        return org.mtm.api.PrepareAdmission.unchecked(current > 0 && generation < current
+            ? org.mtm.api.PrepareAdmission.Verdict.REFUSE : org.mtm.api.PrepareAdmission.Verdict.APPLY, current);
+    }
+
     /**
      * This node's beacon; none (an empty payload, which peers skip) until its configuration is loaded and its
      * transport has heard from its peers (or waited heartbeat_recv_timeout): after a bundle update it would

@@ -61,6 +61,16 @@ public class CommitCoordinatorStopTest {
         public List<NodeReport> nodeReports() {
             return List.of();
         }
+
+        @Override
+        public org.mtm.api.ReplicationPlan replicationPlan() {
+            return org.mtm.api.ReplicationPlan.NORMAL;
+        }
+
+        @Override
+        public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
+            return org.mtm.api.PrepareAdmission.unchecked(org.mtm.api.PrepareAdmission.Verdict.APPLY, generation);
+        }
     };
 
     private static final Transport SILENT_PEERS = new Transport() {

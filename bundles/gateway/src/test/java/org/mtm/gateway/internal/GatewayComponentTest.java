@@ -165,6 +165,16 @@ public class GatewayComponentTest {
         public List<NodeReport> nodeReports() {
             throw new UnsupportedOperationException();
         }
+
+        @Override
+        public org.mtm.api.ReplicationPlan replicationPlan() {
+            return org.mtm.api.ReplicationPlan.NORMAL;
+        }
+
+        @Override
+        public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
+            return org.mtm.api.PrepareAdmission.unchecked(org.mtm.api.PrepareAdmission.Verdict.APPLY, generation);
+        }
     }
 
     /** Decides asynchronously like the consensus coordinator; records the calls. */

@@ -67,6 +67,16 @@ public class SessionLifecycleTest {
         public List<NodeReport> nodeReports() {
             throw new UnsupportedOperationException("not needed by the gateway");
         }
+
+        @Override
+        public org.mtm.api.ReplicationPlan replicationPlan() {
+            return org.mtm.api.ReplicationPlan.NORMAL;
+        }
+
+        @Override
+        public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
+            return org.mtm.api.PrepareAdmission.unchecked(org.mtm.api.PrepareAdmission.Verdict.APPLY, generation);
+        }
     }
 
     private static final SettableClusterState STATE = new SettableClusterState();
