@@ -89,6 +89,7 @@ public final class CommitCoordinator
     private final Transport transport;
     private final LocalDatabase database;
     private final InDoubtResolver resolver;
+    private final GenerationGate gate;
     private final Map<Gid, InFlight> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService earlyAborts = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-early-abort"));
     private final ScheduledExecutorService timers = timers();
@@ -96,6 +97,9 @@ public final class CommitCoordinator
     static final String RESTARTING_STATE = "40001";
     static final String RESTARTING = "[multimaster] the commit coordinator of this node is being restarted (bundle update or stop)"
         + " before the transaction was committed";
+    /** SQLSTATE and message of transactions aborted because this node's generation changed under them. */
+    static final String GENERATION_CHANGED_STATE = "40001";
+    static final String GENERATION_CHANGED = "[multimaster] the cluster's generation changed";
     private volatile boolean stopped;
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
@@ -106,8 +110,10 @@ public final class CommitCoordinator
     public CommitCoordinator(@Reference(name = "clusterState") ClusterState clusterState,
                              @Reference(name = "transport") Transport transport,
                              @Reference(name = "database") LocalDatabase database,
-                             @Reference(name = "resolver") InDoubtResolver resolver, Config config) {
+                             @Reference(name = "resolver") InDoubtResolver resolver,
+                             @Reference(name = "gate") GenerationGate gate, Config config) {
         this.clusterState = clusterState;
+        this.gate = gate;
         this.transport = transport;
         this.database = database;
         this.resolver = resolver;
@@ -175,6 +181,11 @@ public final class CommitCoordinator
         if (inFlight.putIfAbsent(gid, f) != null) {
             throw new CommitRefusedException("XX000", "transaction " + gid + " is already being committed");
         }
+        if (!gate.enter(gid)) {
+            inFlight.remove(gid);
+            throw new CommitRefusedException(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " before transaction " + gid
+                + " was prepared; it was rolled back and may be retried");
+        }
         NodeSet gone = f.tally.participants().minus(transport.reachablePeers());
         if (!gone.isEmpty()) {
             inFlight.remove(gid);
@@ -192,7 +203,14 @@ public final class CommitCoordinator
             return CompletableFuture.completedFuture(Decision.abort("XX000", "transaction " + gid + " is unknown to the coordinator"));
         }
         synchronized (f) {
-            step(gid, f, f.tally.localPrepared());
+            if (!gate.leave(gid)) {
+                // a switch ran while this PREPARE did: it may follow the ParallelSafe marker, which a recovering node
+                // takes as "nothing of older generations after this"; only an abort everywhere is safe
+                step(gid, f, f.tally.giveUp(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " while transaction " + gid
+                    + " was being prepared; it was rolled back and may be retried"));
+            } else {
+                step(gid, f, f.tally.localPrepared());
+            }
         }
         return f.decision;
     }
@@ -222,6 +240,7 @@ public final class CommitCoordinator
 
     @Override
     public void aborted(Gid gid) {
+        gate.leave(gid);
         InFlight f = inFlight.remove(gid);
         if (f != null) {
             boolean decidedAbort;

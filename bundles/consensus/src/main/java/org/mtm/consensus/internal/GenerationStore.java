@@ -4,10 +4,15 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import org.mtm.api.Generation;
+import org.mtm.api.GenerationMarker;
 import org.mtm.api.NodeSet;
 
-/** Reads and writes {@code mtm.generation_state} (schema owned by the postgres bundle's catalog). */
+/**
+ * Reads and writes {@code mtm.generation_state} (schema owned by the postgres bundle's catalog). Every write is
+ * committed with {@code synchronous_commit = on} before the caller acts on it (DESIGN §3: flushed before acting).
+ */
 final class GenerationStore {
 
     private GenerationStore() {
@@ -22,6 +27,38 @@ final class GenerationStore {
             }
             Generation gen = new Generation(rs.getLong(1), NodeSet.ofMask(rs.getLong(2)), NodeSet.ofMask(rs.getLong(3)));
             return new GenerationState(gen, rs.getLong(5), rs.getLong(4), NodeSet.ofMask(rs.getLong(6)));
+        }
+    }
+
+    /**
+     * Writes {@code next} as the node's state in one transaction; with {@code marker} it also logs the node's
+     * ParallelSafe marker of {@code next}'s generation in it (the node goes online in that generation). The row is
+     * only ever moved forward: a state with a lower generation or vote than the stored one is refused.
+     */
+    static void save(Connection c, GenerationState next, boolean marker) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET LOCAL synchronous_commit = on");
+            Generation g = next.current();
+            int updated = s.executeUpdate("UPDATE mtm.generation_state SET current_gen = " + g.num()
+                + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
+                + ", last_online_in = " + next.lastOnlineIn() + ", last_vote = " + next.lastVote()
+                + ", donors = " + next.donors().mask()
+                + " WHERE current_gen <= " + g.num() + " AND last_vote <= " + next.lastVote());
+            if (updated != 1) {
+                throw new SQLException("mtm.generation_state was not moved to " + g + " (last vote " + next.lastVote()
+                    + "): the stored state is newer or missing", "55000");
+            }
+            if (marker) {
+                s.execute(GenerationMarker.emitSql(g.num()));
+            }
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
         }
     }
 }

@@ -112,7 +112,14 @@ public class CommitCoordinatorStopTest {
         }
     };
 
-    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, new SilentResolver(), CONFIG);
+    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, new SilentResolver(),
+        gateIn(STATE.currentGeneration().num()), CONFIG);
+
+    private static GenerationGate gateIn(long generation) {
+        GenerationGate gate = new GenerationGate();
+        gate.loaded(generation);
+        return gate;
+    }
 
     @After
     public void stop() {
