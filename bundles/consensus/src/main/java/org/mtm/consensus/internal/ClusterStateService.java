@@ -24,6 +24,11 @@ import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.PeerMessageHandler;
+import org.mtm.api.PrepareAdmission;
+import org.mtm.api.RecoveryProgress;
+import org.mtm.api.ReplicationPlan;
+import org.mtm.consensus.internal.generation.NodePlan;
+import java.util.concurrent.locks.Lock;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.StatusReport;
 import org.mtm.api.Transport;
@@ -44,18 +49,21 @@ import org.slf4j.LoggerFactory;
  * Holds nothing that is not rebuilt from PostgreSQL and live heartbeats on activation.
  */
 @Component(immediate = true, service = {ClusterState.class, ClusterConfigListener.class, HeartbeatSource.class, PeerMessageHandler.class,
-    PeerConnectivityListener.class},
+    PeerConnectivityListener.class, GenerationInbox.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.HEARTBEAT,
     configurationPid = "org.mtm.multimaster")
 @Designate(ocd = MultimasterConfig.class)
-public final class ClusterStateService
-    implements ClusterState, ClusterConfigListener, HeartbeatSource, PeerMessageHandler, PeerConnectivityListener {
+public final class ClusterStateService implements ClusterState, ClusterConfigListener, HeartbeatSource,
+    PeerMessageHandler, PeerConnectivityListener, GenerationInbox, GenerationRunner.Host {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterStateService.class);
     static final long PUBLISH_INTERVAL_MS = 500;
     static final long RELOAD_DELAY_MS = 1000;
 
     private final LocalDatabase database;
+    private final GenerationGate gate;
+    /** The generation protocol of this node; started once the node knows its id. */
+    private volatile GenerationRunner runner;
     private final Map<Integer, PeerBeacon> beacons = new ConcurrentHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -84,12 +92,19 @@ public final class ClusterStateService
     private String lastPublishError;
 
     @Activate
-    public ClusterStateService(@Reference(name = "database") LocalDatabase database) {
+    public ClusterStateService(@Reference(name = "database") LocalDatabase database,
+                               @Reference(name = "gate") GenerationGate gate) {
         this.database = database;
+        this.gate = gate;
     }
 
     @Deactivate
     void deactivate() {
+        synchronized (this) {
+            if (runner != null) {
+                runner.stop();
+            }
+        }
         publisher.shutdownNow();
         try {
             publisher.awaitTermination(2, TimeUnit.SECONDS);
@@ -160,8 +175,14 @@ public final class ClusterStateService
         }
         boolean changed = !newConfig.equals(config) || !loaded.equals(state) || !this.loaded;
         state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
+        gate.loaded(loaded.current().num());
         config = newConfig;
         this.loaded = true;
+        int self = selfId();
+        if (runner == null && self != 0) {
+            runner = new GenerationRunner(this, self);
+            runner.start();
+        }
         beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
         // the catalog calls this first once schema mtm is installed: only then can the view be published — and only
         // after the state is loaded, or mtm.status() would show generation 0 for a moment after a restart
@@ -220,12 +241,65 @@ public final class ClusterStateService
         return statusOf(connectivity());
     }
 
+    /**
+     * Until the transport's view has settled a restarted node cannot know the generation its peers moved to, so a
+     * member counts as isolated (admits no work) rather than online in what may be an old generation.
+     */
     private NodeStatus statusOf(Connectivity view) {
-        GenerationState s = state;
-        return StatusRules.status(selfId(), s, view.clique(s.current().configured()), false, false);
+        NodeStatus status = decide(view).status();
+        Transport t = transport;
+        return status == NodeStatus.ONLINE && (t == null || !t.settled()) ? NodeStatus.ISOLATED : status;
     }
 
-    private Connectivity connectivity() {
+    private NodePlan.Decision decide(Connectivity view) {
+        GenerationState s = state;
+        GenerationRunner r = runner;
+        return NodePlan.decide(selfId(), s, view.clique(s.current().configured()), view.connected(),
+            r != null && r.electionRunning(), recovery());
+    }
+
+    @Override
+    public RecoveryProgress recovery() {
+        Applier a = applier;
+        return a == null ? RecoveryProgress.NONE : a.recovery();
+    }
+
+    @Override
+    public GenerationState state() {
+        return state;
+    }
+
+    @Override
+    public Transport transport() {
+        return transport;
+    }
+
+    @Override
+    public void save(GenerationState next, boolean marker, boolean switching) throws Exception {
+        GenerationStore.Writer write = () -> {
+            try (Connection c = database.connect()) {
+                GenerationStore.save(c, next, marker);
+            }
+            state = next;
+        };
+        if (switching) {
+            gate.switchTo(next.current().num(), write::run);
+        } else {
+            write.run();
+        }
+        publishSoon();
+    }
+
+    @Override
+    public void onGenerationMessage(int fromNode, byte[] payload) {
+        GenerationRunner r = runner;
+        if (r != null) {
+            r.onMessage(fromNode, payload);
+        }
+    }
+
+    @Override
+    public Connectivity connectivity() {
         Transport t = transport;
         NodeSet hears = t == null ? NodeSet.EMPTY : t.reachablePeers();
         return new Connectivity(selfId(), hears, beacons);
@@ -264,15 +338,46 @@ public final class ClusterStateService
     }
 
     @Override
-    public org.mtm.api.ReplicationPlan replicationPlan() {
-        return loaded && selfId() != 0 ? org.mtm.api.ReplicationPlan.NORMAL : org.mtm.api.ReplicationPlan.NONE;
+    public ReplicationPlan replicationPlan() {
+        return loaded ? decide(connectivity()).plan() : ReplicationPlan.NONE;
     }
 
+    /**
+     * APPLY only for this node's current generation while it is a member online in it (normal mode); the admission
+     * holds the gate's applier lock, so no switch (and no marker) comes between the verdict and the PREPARE.
+     */
     @Override
-    public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
-        long current = state.current().num();
-        return org.mtm.api.PrepareAdmission.unchecked(current > 0 && generation < current
-            ? org.mtm.api.PrepareAdmission.Verdict.REFUSE : org.mtm.api.PrepareAdmission.Verdict.APPLY, current);
+    public PrepareAdmission admitPrepare(long generation) {
+        Lock lock = gate.applierLock();
+        lock.lock();
+        GenerationState s = state;
+        long current = s.current().num();
+        if (generation == current && s.current().isMember(selfId()) && s.lastOnlineIn() == current) {
+            return new PrepareAdmission() {
+                private boolean open = true;
+
+                @Override
+                public Verdict verdict() {
+                    return Verdict.APPLY;
+                }
+
+                @Override
+                public long generation() {
+                    return current;
+                }
+
+                @Override
+                public void close() {
+                    if (open) {
+                        open = false;
+                        lock.unlock();
+                    }
+                }
+            };
+        }
+        lock.unlock();
+        return PrepareAdmission.unchecked(generation < current ? PrepareAdmission.Verdict.REFUSE
+            : PrepareAdmission.Verdict.WAIT, current);
     }
 
     /**

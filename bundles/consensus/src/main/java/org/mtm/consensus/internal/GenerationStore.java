@@ -18,6 +18,11 @@ final class GenerationStore {
     private GenerationStore() {
     }
 
+    /** A write of the state, run inside a generation switch or alone. */
+    interface Writer {
+        void run() throws Exception;
+    }
+
     static GenerationState load(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
             "SELECT current_gen, gen_members, gen_configured, last_online_in, last_vote, donors FROM mtm.generation_state");

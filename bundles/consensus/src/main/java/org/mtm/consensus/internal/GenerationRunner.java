@@ -1,0 +1,222 @@
+package org.mtm.consensus.internal;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.mtm.api.Channels;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.api.RecoveryProgress;
+import org.mtm.api.Transport;
+import org.mtm.consensus.internal.generation.Adoption;
+import org.mtm.consensus.internal.generation.Campaigner;
+import org.mtm.consensus.internal.generation.ElectionAnswer;
+import org.mtm.consensus.internal.generation.ElectionRequest;
+import org.mtm.consensus.internal.generation.GenerationAnnounce;
+import org.mtm.consensus.internal.generation.GenerationMessage;
+import org.mtm.consensus.internal.generation.NodePlan;
+import org.mtm.consensus.internal.generation.Voter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's part of the generation protocol (DESIGN §3), on one thread: every {@value #TICK_MS} ms it adopts a
+ * newer generation a connected peer announces, goes online once its recovery reached the donor's marker, and lets
+ * the {@link Campaigner} start an election; messages on {@link Channels#GENERATION} are handled on the same thread.
+ * The rules are the pure classes of package {@code generation}; this class only moves their inputs and outputs
+ * between the transport, PostgreSQL ({@link Host#save}: flushed before anything is sent) and the node's state.
+ */
+final class GenerationRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(GenerationRunner.class);
+    static final long TICK_MS = 100;
+    /** A catching-up node asks to join once it is this close to its donor's WAL end. */
+    static final long CAUGHT_UP_BYTES = 256 * 1024;
+
+    /** What the runner needs of the node. */
+    interface Host {
+        int selfId();
+
+        GenerationState state();
+
+        Connectivity connectivity();
+
+        Transport transport();
+
+        RecoveryProgress recovery();
+
+        /**
+         * Persists {@code next} (flushed) and makes it the node's state; with {@code marker} it is a generation switch
+         * that logs the ParallelSafe marker and goes online. Throws when it could not be persisted: nothing changed.
+         */
+        void save(GenerationState next, boolean marker, boolean switching) throws Exception;
+    }
+
+    private final Host host;
+    private final Campaigner campaigner;
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mtm-generations");
+        t.setDaemon(true);
+        return t;
+    });
+    private String lastProblem;
+
+    GenerationRunner(Host host, int self) {
+        this.host = host;
+        this.campaigner = new Campaigner(self, System.nanoTime());
+    }
+
+    void start() {
+        loop.scheduleWithFixedDelay(this::guardedTick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    void stop() {
+        loop.shutdownNow();
+        try {
+            loop.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** True while an election of this node's is under way (the node shows isolated meanwhile). */
+    boolean electionRunning() {
+        return campaigner.running();
+    }
+
+    /** A message from {@code from} on the generation channel; handled on the runner's thread. */
+    void onMessage(int from, byte[] payload) {
+        GenerationMessage m;
+        try {
+            m = GenerationMessage.decode(payload);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("node {}: ignoring a generation message from node {}: {}", host.selfId(), from, e.getMessage());
+            return;
+        }
+        try {
+            loop.execute(() -> guarded(() -> handle(m)));
+        } catch (RejectedExecutionException stopping) {
+            // deactivating: the sender retries with a new election
+        }
+    }
+
+    private void handle(GenerationMessage m) throws Exception {
+        if (m instanceof ElectionRequest req) {
+            vote(req);
+        } else if (m instanceof ElectionAnswer answer) {
+            Optional<GenerationAnnounce> won = campaigner.onAnswer(answer);
+            if (won.isPresent()) {
+                LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.get().generation(), won.get().donors());
+                adopt(won.get(), "elected by this node");
+                host.transport().broadcast(Channels.GENERATION, won.get().encode());
+            }
+        } else if (m instanceof GenerationAnnounce announce) {
+            adopt(announce, "announced by its winner");
+        }
+    }
+
+    /** Answers a candidate; a yes vote is flushed before it is sent (a promise that survives a crash). */
+    private void vote(ElectionRequest req) throws Exception {
+        GenerationState s = host.state();
+        Connectivity view = host.connectivity();
+        NodeSet configured = s.current().configured();
+        Voter.VoteResult result = Voter.answer(host.selfId(), s, view.clique(configured), configured, req);
+        if (!result.newState().equals(s)) {
+            host.save(result.newState(), false, false);
+        }
+        LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
+            result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
+            result.answer().yes() ? "" : ": " + result.answer().refusal());
+        deliver(req.candidate(), result.answer());
+    }
+
+    private void deliver(int node, GenerationMessage m) {
+        if (node == host.selfId()) {
+            try {
+                loop.execute(() -> guarded(() -> handle(m)));
+            } catch (RejectedExecutionException stopping) {
+                // deactivating
+            }
+        } else {
+            host.transport().send(node, Channels.GENERATION, m.encode());
+        }
+    }
+
+    private void adopt(GenerationAnnounce announce, String how) throws Exception {
+        GenerationState s = host.state();
+        Optional<GenerationState> next = Adoption.adopt(host.selfId(), s, announce);
+        if (next.isEmpty()) {
+            return;
+        }
+        GenerationState n = next.get();
+        boolean online = n.lastOnlineIn() == n.current().num() && n.current().isMember(host.selfId());
+        host.save(n, online, true);
+        campaigner.observe(n.current().num());
+        LOG.info("node {}: now in {} (donors {}, {}): {}", host.selfId(), n.current(), n.donors(), how,
+            online ? "online" : n.current().isMember(host.selfId()) ? "recovering from a donor first" : "not a member, catching up");
+    }
+
+    private void guardedTick() {
+        guarded(this::tick);
+    }
+
+    private void tick() throws Exception {
+        int self = host.selfId();
+        GenerationState s = host.state();
+        Transport t = host.transport();
+        if (self == 0 || s.current().num() == 0 || t == null || !t.settled()) {
+            return;
+        }
+        Connectivity view = host.connectivity();
+        NodeSet configured = s.current().configured();
+        NodeSet connected = view.connected();
+        // a newer generation a connected peer is in: it was won, so adopt it (beacons carry no configured set: same)
+        for (Map.Entry<Integer, PeerBeacon> e : view.beacons().entrySet()) {
+            PeerBeacon b = e.getValue();
+            if (connected.contains(e.getKey()) && b.generationNum() > s.current().num() && configured.containsAll(b.members())) {
+                adopt(new GenerationAnnounce(new Generation(b.generationNum(), b.members(), configured), b.donors()),
+                    "seen in node " + e.getKey() + "'s heartbeat");
+                s = host.state();
+            }
+            campaigner.observe(b.generationNum());
+        }
+        RecoveryProgress progress = host.recovery();
+        NodeSet clique = view.clique(configured);
+        NodePlan.Decision d = NodePlan.decide(self, s, clique, connected, campaigner.running(), progress);
+        if (d.recovered()) {
+            host.save(Adoption.recovered(s), true, true);
+            LOG.info("node {}: recovered from donor {} up to its marker of generation {}: online", self, progress.donor(),
+                s.current().num());
+            return;
+        }
+        Optional<ElectionRequest> request = campaigner.tick(System.nanoTime() / 1_000_000, s, clique, configured,
+            NodePlan.caughtUp(progress, CAUGHT_UP_BYTES));
+        if (request.isPresent()) {
+            ElectionRequest req = request.get();
+            LOG.info("node {}: proposing generation {} members {} (clique {})", self, req.num(), req.members(), clique);
+            for (int id : clique.ids()) {
+                deliver(id, req);
+            }
+        }
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** A failing step (PostgreSQL unreachable, say) is logged once per distinct cause and tried again next tick. */
+    private void guarded(Step step) {
+        try {
+            step.run();
+            lastProblem = null;
+        } catch (Exception | RuntimeException e) {
+            String problem = String.valueOf(e.getMessage());
+            if (!problem.equals(lastProblem)) {
+                LOG.warn("node {}: generation protocol step failed ({}); retrying", host.selfId(), problem, e);
+                lastProblem = problem;
+            }
+        }
+    }
+}
