@@ -22,6 +22,11 @@ import org.mtm.consensus.internal.GenerationState;
 public final class Campaigner {
     /** An election without a result after this long is lost. */
     public static final long ELECTION_TIMEOUT_MS = 1_000;
+    /**
+     * Least wait before campaigning for a proposal: a view just after a restart or a heal is still incomplete (a link
+     * counts once both ends' heartbeats say so: two heartbeat periods).
+     */
+    public static final long SETTLE_MS = 500;
     /** Wait per rank in the clique before a first campaign; lets the lowest id go first. */
     public static final long STAGGER_MS = 300;
     /** Random part of every wait. */
@@ -38,6 +43,8 @@ public final class Campaigner {
     /** The members the current wait was scheduled for; null: no campaign wanted. */
     private NodeSet wanted;
     private long notBefore;
+    /** Another candidate's election is under way: let it finish before competing. */
+    private long deferredUntil;
     private int lostInARow;
     private String lastLoss = "";
 
@@ -77,7 +84,7 @@ public final class Campaigner {
             notBefore = nowMs + patience();
             return Optional.empty();
         }
-        if (nowMs < notBefore) {
+        if (nowMs < notBefore || nowMs < deferredUntil) {
             return Optional.empty();
         }
         long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
@@ -107,6 +114,17 @@ public final class Campaigner {
         return Optional.empty();
     }
 
+    /**
+     * Another node's request reached this node (its voter answered it): do not start a competing election while
+     * that one may still be won — with the same view it proposes what this node would.
+     */
+    public void onRequest(long nowMs, ElectionRequest req) {
+        observe(req.num());
+        if (req.candidate() != self && campaign == null) {
+            deferredUntil = Math.max(deferredUntil, nowMs + ELECTION_TIMEOUT_MS);
+        }
+    }
+
     /** An election is under way (the node shows isolated meanwhile). */
     public boolean running() {
         return campaign != null;
@@ -132,6 +150,6 @@ public final class Campaigner {
     /** Lower ids in the clique go first; the random part separates nodes of equal rank in different views. */
     private long patience() {
         int rank = clique.intersect(NodeSet.ofMask((1L << (self - 1)) - 1)).size();
-        return rank * STAGGER_MS + random.nextInt((int) JITTER_MS + 1);
+        return SETTLE_MS + rank * STAGGER_MS + random.nextInt((int) JITTER_MS + 1);
     }
 }
