@@ -1,0 +1,64 @@
+package org.mtm.consensus.internal.generation;
+
+import java.util.Optional;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+import org.mtm.consensus.internal.PeerBeacon;
+
+/**
+ * Switching to a higher generation, and going online in it (DESIGN §3, "switch"). The one rule that keeps logs
+ * prefixes of each other: a node never goes online in a generation below its {@code lastVote} — it promised the
+ * candidate of that vote it would not, and the candidate chose its donors relying on it.
+ */
+public final class Adoption {
+
+    private Adoption() {
+    }
+
+    /**
+     * The state after learning that {@code a} was won; empty when this node is already in that generation or a
+     * higher one. A member that is a donor goes online at once (the runtime logs its ParallelSafe marker in the same
+     * transaction) unless it has since voted for a higher generation; every other member recovers from a donor.
+     */
+    public static Optional<GenerationState> adopt(int self, GenerationState state, GenerationAnnounce a) {
+        Generation gen = a.generation();
+        if (gen.num() <= state.current().num()) {
+            return Optional.empty();
+        }
+        boolean online = gen.isMember(self) && a.donors().contains(self) && state.lastVote() <= gen.num();
+        return Optional.of(new GenerationState(gen, Math.max(state.lastVote(), gen.num()),
+            online ? gen.num() : state.lastOnlineIn(), a.donors()));
+    }
+
+    /**
+     * A peer's heartbeat names a higher generation (its announce may have been lost): adopt it the same way. Empty
+     * also for a beacon that cannot describe a generation of this cluster (members or donors outside it).
+     */
+    public static Optional<GenerationState> fromBeacon(int self, GenerationState state, PeerBeacon beacon,
+                                                       NodeSet configured) {
+        if (beacon.generationNum() <= state.current().num() || !configured.containsAll(beacon.members())
+            || !beacon.members().containsAll(beacon.donors())) {
+            return Optional.empty();
+        }
+        return adopt(self, state, new GenerationAnnounce(
+            new Generation(beacon.generationNum(), beacon.members(), configured), beacon.donors()));
+    }
+
+    /** True when this node may still go online in its current generation (it promised nothing higher). */
+    public static boolean mayGoOnline(int self, GenerationState state) {
+        return state.current().isMember(self) && state.lastVote() <= state.current().num();
+    }
+
+    /**
+     * The state once the recovery receiver applied the donor's marker of the current generation: online in it. Left
+     * unchanged when a vote for a higher generation forbids going online here (that generation, or a later one,
+     * will come instead).
+     */
+    public static GenerationState recovered(GenerationState state) {
+        if (state.lastVote() > state.current().num()) {
+            return state;
+        }
+        return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors());
+    }
+}

@@ -1,0 +1,121 @@
+package org.mtm.consensus.internal.generation;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+
+/**
+ * One election for generation {@code num} with {@code members}, and the rule for when a node should run one. Won
+ * with yes answers from a majority of configured and from every proposed member; lost on a refusal by a proposed
+ * member or when a majority can no longer be reached.
+ */
+final class Campaign {
+
+    enum Result { RUNNING, WON, LOST }
+
+    final ElectionRequest request;
+    final long startedAt;
+    private final Map<Integer, ElectionAnswer> answers = new HashMap<>();
+    private NodeSet donors = NodeSet.EMPTY;
+    private String lostBecause = "";
+
+    Campaign(ElectionRequest request, long startedAt) {
+        this.request = request;
+        this.startedAt = startedAt;
+    }
+
+    /**
+     * The members this node should propose now, if any:
+     * <ul>
+     * <li>a member whose clique lost some members proposes the members it still sees;</li>
+     * <li>a member that promised a higher generation while not yet online in its own can never go online in it and
+     *     asks for a new one with the members it sees (otherwise nobody would: its clique may be complete);</li>
+     * <li>a caught-up non-member proposes the members it sees plus itself (DESIGN §3: {@code (current ∩ clique) ∪
+     *     {me}}; the members it does not see are left out, so that two live nodes of three can take in the third
+     *     while a member is down).</li>
+     * </ul>
+     * Only from a clique that holds this node and a majority of configured, and only for majority members.
+     */
+    static Optional<NodeSet> proposal(int self, GenerationState state, NodeSet clique, NodeSet configured,
+                                      boolean caughtUp) {
+        Generation gen = state.current();
+        if (self == 0 || gen.num() == 0 || !clique.contains(self) || !clique.isMajorityOf(configured)
+            || !configured.equals(gen.configured())) {
+            return Optional.empty();
+        }
+        NodeSet seen = gen.members().intersect(clique);
+        NodeSet members;
+        if (gen.isMember(self)) {
+            boolean lostMembers = !seen.equals(gen.members());
+            boolean neverOnlineHere = state.lastOnlineIn() < gen.num() && state.lastVote() > gen.num();
+            if (!lostMembers && !neverOnlineHere) {
+                return Optional.empty();
+            }
+            members = seen;
+        } else if (caughtUp) {
+            members = seen.with(self);
+        } else {
+            return Optional.empty();
+        }
+        return members.isMajorityOf(configured) ? Optional.of(members) : Optional.empty();
+    }
+
+    Result onAnswer(ElectionAnswer a) {
+        if (a.num() != request.num()) {
+            return Result.RUNNING;
+        }
+        answers.putIfAbsent(a.voter(), a);
+        NodeSet configured = request.configured();
+        NodeSet members = request.members();
+        NodeSet yes = NodeSet.EMPTY;
+        NodeSet no = NodeSet.EMPTY;
+        long latest = -1;
+        for (ElectionAnswer v : answers.values()) {
+            if (v.yes()) {
+                yes = yes.with(v.voter());
+                latest = Math.max(latest, v.voterLastOnlineIn());
+            } else {
+                no = no.with(v.voter());
+            }
+        }
+        NodeSet refusingMembers = no.intersect(members);
+        if (!refusingMembers.isEmpty()) {
+            return lose("member " + refusingMembers + " refused");
+        }
+        if (!configured.minus(no).isMajorityOf(configured)) {
+            return lose("refused by " + no + ": no majority of " + configured + " left");
+        }
+        if (!yes.isMajorityOf(configured) || !yes.containsAll(members)) {
+            return Result.RUNNING;
+        }
+        // Donors: the voters that were online in the latest generation any voter was online in. A non-member among
+        // them cannot serve (it never goes online in the new generation), so only members count.
+        NodeSet best = NodeSet.EMPTY;
+        for (ElectionAnswer v : answers.values()) {
+            if (v.yes() && v.voterLastOnlineIn() == latest) {
+                best = best.with(v.voter());
+            }
+        }
+        donors = best.intersect(members);
+        if (donors.isEmpty()) {
+            return lose("the voters online in gen " + latest + " " + best + " are not members " + members);
+        }
+        return Result.WON;
+    }
+
+    private Result lose(String why) {
+        lostBecause = why;
+        return Result.LOST;
+    }
+
+    GenerationAnnounce announce() {
+        return new GenerationAnnounce(new Generation(request.num(), request.members(), request.configured()), donors);
+    }
+
+    String lostBecause() {
+        return lostBecause;
+    }
+}

@@ -1,0 +1,155 @@
+package org.mtm.consensus.internal.generation;
+
+import java.util.Optional;
+import java.util.Random;
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+
+/**
+ * This node's elections (DESIGN §3, "campaigner"). Pure and single-threaded: {@link #tick} every ~100 ms with the
+ * node's durable state and view, {@link #onAnswer} for each answer addressed to it. Only volatile state lives here;
+ * a restart starts with none.
+ *
+ * <p>The runtime's contract: the request {@link #tick} returns is answered by this node's own {@link Voter} first,
+ * and that answer persisted and fed to {@link #onAnswer}, before the request goes to the peers — so a number this
+ * node proposed is durable in its {@code lastVote} and never proposed again after a crash. A won generation is
+ * adopted locally ({@link Adoption#adopt}) before its announce is sent to everyone.
+ *
+ * <p>Nodes with the same view would propose the same members with the same number and each refuse the other (a
+ * voter votes once per number); to make that rare, a node waits before campaigning by its rank in its clique
+ * (lower ids first) plus a seeded random part, and after each lost election longer.
+ */
+public final class Campaigner {
+    /** An election without a result after this long is lost. */
+    public static final long ELECTION_TIMEOUT_MS = 1_000;
+    /**
+     * Least wait before campaigning for a proposal: a view just after a restart or a heal is still incomplete (a link
+     * counts once both ends' heartbeats say so: two heartbeat periods).
+     */
+    public static final long SETTLE_MS = 500;
+    /** Wait per rank in the clique before a first campaign; lets the lowest id go first. */
+    public static final long STAGGER_MS = 300;
+    /** Random part of every wait. */
+    public static final long JITTER_MS = 200;
+    /** Added (times a random factor up to the losses in a row, at most 8) after a lost election. */
+    public static final long BACKOFF_MS = 250;
+
+    private final int self;
+    private final Random random;
+    private long highestSeen;
+    private long now;
+    private NodeSet clique = NodeSet.EMPTY;
+    private Campaign campaign;
+    /** The members the current wait was scheduled for; null: no campaign wanted. */
+    private NodeSet wanted;
+    private long notBefore;
+    /** Another candidate's election is under way: let it finish before competing. */
+    private long deferredUntil;
+    private int lostInARow;
+    private String lastLoss = "";
+
+    public Campaigner(int self, long seed) {
+        this.self = self;
+        this.random = new Random(seed);
+    }
+
+    /**
+     * @param caughtUp this node is not a member and its catch-up is close enough to the donor's end
+     *                 ({@link NodePlan#caughtUp})
+     * @return a request to send (to itself first, see the class comment)
+     */
+    public Optional<ElectionRequest> tick(long nowMs, GenerationState state, NodeSet clique, NodeSet configured,
+                                          boolean caughtUp) {
+        now = nowMs;
+        this.clique = clique;
+        observe(state.current().num());
+        observe(state.lastVote());
+        if (campaign != null) {
+            if (state.current().num() >= campaign.request.num()) {
+                campaign = null; // a generation at least as new was adopted: ours or one that beat it
+            } else if (nowMs - campaign.startedAt >= ELECTION_TIMEOUT_MS) {
+                lose("no result within " + ELECTION_TIMEOUT_MS + " ms");
+            } else {
+                return Optional.empty();
+            }
+        }
+        Optional<NodeSet> members = Campaign.proposal(self, state, clique, configured, caughtUp);
+        if (members.isEmpty()) {
+            wanted = null;
+            lostInARow = 0;
+            return Optional.empty();
+        }
+        if (!members.get().equals(wanted)) {
+            wanted = members.get();
+            notBefore = nowMs + patience();
+            return Optional.empty();
+        }
+        if (nowMs < notBefore || nowMs < deferredUntil) {
+            return Optional.empty();
+        }
+        long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
+        ElectionRequest req = new ElectionRequest(self, num, wanted, configured);
+        campaign = new Campaign(req, nowMs);
+        return Optional.of(req);
+    }
+
+    /** @return the generation to adopt and announce when this answer wins the election */
+    public Optional<GenerationAnnounce> onAnswer(ElectionAnswer a) {
+        observe(a.voterGen());
+        observe(a.voterLastVote());
+        if (campaign == null) {
+            return Optional.empty();
+        }
+        switch (campaign.onAnswer(a)) {
+            case WON -> {
+                GenerationAnnounce won = campaign.announce();
+                campaign = null;
+                wanted = null;
+                lostInARow = 0;
+                return Optional.of(won);
+            }
+            case LOST -> lose(campaign.lostBecause());
+            default -> { }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Another node's request reached this node (its voter answered it): do not start a competing election while
+     * that one may still be won — with the same view it proposes what this node would.
+     */
+    public void onRequest(long nowMs, ElectionRequest req) {
+        observe(req.num());
+        if (req.candidate() != self && campaign == null) {
+            deferredUntil = Math.max(deferredUntil, nowMs + ELECTION_TIMEOUT_MS);
+        }
+    }
+
+    /** An election is under way (the node shows isolated meanwhile). */
+    public boolean running() {
+        return campaign != null;
+    }
+
+    /** A generation number seen in a beacon or a refusal: the next election proposes a higher one. */
+    public void observe(long num) {
+        highestSeen = Math.max(highestSeen, num);
+    }
+
+    /** Why the last election was lost, for the log; empty before any loss. */
+    public String lastLoss() {
+        return lastLoss;
+    }
+
+    private void lose(String why) {
+        lastLoss = "gen " + campaign.request.num() + " " + campaign.request.members() + ": " + why;
+        campaign = null;
+        lostInARow++;
+        notBefore = now + patience() + (long) random.nextInt(Math.min(lostInARow, 8)) * BACKOFF_MS;
+    }
+
+    /** Lower ids in the clique go first; the random part separates nodes of equal rank in different views. */
+    private long patience() {
+        int rank = clique.intersect(NodeSet.ofMask((1L << (self - 1)) - 1)).size();
+        return SETTLE_MS + rank * STAGGER_MS + random.nextInt((int) JITTER_MS + 1);
+    }
+}

@@ -1,0 +1,68 @@
+package org.mtm.consensus.internal.generation;
+
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+
+/**
+ * A node's answer to an election request (DESIGN §3). A yes is a durable promise: {@code lastVote} becomes the
+ * requested number, so this node votes at most once per number (two different generations with one number would
+ * each need a majority, and majorities intersect) and never goes online again in a generation below it (so the
+ * {@code lastOnlineIn} it reports stays the last one it can be online in before the new generation — what makes the
+ * donors the candidate picks complete).
+ */
+public final class Voter {
+
+    private Voter() {
+    }
+
+    /**
+     * @param self       this node's id
+     * @param state      this node's durable generation state
+     * @param clique     the largest clique as this node sees it now
+     * @param configured the configured nodes as this node knows them
+     */
+    public static VoteResult answer(int self, GenerationState state, NodeSet clique, NodeSet configured,
+                                    ElectionRequest req) {
+        String refusal = refusal(self, state, clique, configured, req);
+        if (refusal != null) {
+            return new VoteResult(answer(self, state, req, false, refusal), state);
+        }
+        GenerationState voted = new GenerationState(state.current(), req.num(), state.lastOnlineIn(), state.donors());
+        return new VoteResult(answer(self, voted, req, true, ""), voted);
+    }
+
+    private static ElectionAnswer answer(int self, GenerationState s, ElectionRequest req, boolean yes, String refusal) {
+        return new ElectionAnswer(self, req.num(), yes, s.current().num(), s.lastOnlineIn(), s.lastVote(), refusal);
+    }
+
+    /** Why this node must not vote for {@code req}, or null when it may. */
+    static String refusal(int self, GenerationState state, NodeSet clique, NodeSet configured, ElectionRequest req) {
+        long current = state.current().num();
+        if (self == 0 || current == 0) {
+            return "node " + self + " is not initialised";
+        }
+        if (!req.configured().equals(configured)) {
+            return "configured nodes differ: request " + req.configured() + ", voter " + configured;
+        }
+        if (!configured.containsAll(req.members())) {
+            return "members " + req.members() + " are not all configured " + configured;
+        }
+        if (req.num() <= current) {
+            return "voter is already in gen " + current;
+        }
+        if (req.num() <= state.lastVote()) {
+            return "voter already voted for gen " + state.lastVote();
+        }
+        if (!clique.contains(self)) {
+            return "voter is not in its own clique " + clique;
+        }
+        if (!clique.containsAll(req.members())) {
+            return "members " + req.members() + " are not all in the voter's clique " + clique;
+        }
+        // A minority generation could commit what a later majority generation never sees.
+        if (!req.members().isMajorityOf(configured)) {
+            return "members " + req.members() + " are not a majority of " + configured;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,555 @@
+package org.mtm.consensus.internal.generation;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+import org.mtm.api.RecoveryProgress;
+import org.mtm.api.ReplicationPlan;
+import org.mtm.consensus.internal.Connectivity;
+import org.mtm.consensus.internal.GenerationState;
+import org.mtm.consensus.internal.PeerBeacon;
+
+/**
+ * A seeded simulation of generations on N nodes (DESIGN §3, "how the protocol code is checked"): the real pure rules
+ * ({@link Voter}, {@link Campaigner}, {@link Adoption}, {@link NodePlan}, {@link Connectivity}) glued the way the
+ * runtime glues them, driven through message loss, duplication and reordering, cut links (one direction or both),
+ * and crashes that lose everything but durable state.
+ *
+ * <p>Data is modelled abstractly: each node has a durable log of transaction ids. A commit is one atomic step that
+ * appends a new id to the logs of all members of a generation, allowed whenever every member is up and online in
+ * that generation by its durable state (the links are not even asked: a stronger adversary than 3PC). A member in
+ * recovery copies a donor's log while that donor is online in the same generation, then goes online through
+ * {@link Adoption#recovered}; a non-member catching up copies its source's log any time.
+ *
+ * <p>Checked after every step: no two different generations with one number are ever won or adopted; a node's
+ * generation number, {@code lastVote} and {@code lastOnlineIn} never decrease; every log is a prefix of the longest
+ * (MtmGenerations.tla); an online node is a member of its generation; a recovery never drops a transaction the
+ * recovering node has. At the end, with every fault healed: every node online in one generation of all configured.
+ */
+final class GenerationSimulation {
+
+    static final long BEACON_MS = 200;
+    static final long RECV_TIMEOUT_MS = 2000;
+    /** Catch-up lag (here: transactions) under which a returning node asks to join. */
+    static final long CATCHUP_THRESHOLD = 2;
+    static final int CALM_STEPS = 1_200;
+
+    private record Message(int from, int to, byte[] payload, boolean beacon) {
+    }
+
+    private final class Node {
+        final int id;
+        boolean up = true;
+        // durable
+        GenerationState state;
+        List<Long> log = new ArrayList<>();
+        // volatile
+        Campaigner campaigner;
+        final Map<Integer, PeerBeacon> beacons = new HashMap<>();
+        final Map<Integer, Long> heardAt = new HashMap<>();
+        RecoveryProgress progress = RecoveryProgress.NONE;
+        long lastBeacon = Long.MIN_VALUE / 2;
+
+        Node(int id, GenerationState state) {
+            this.id = id;
+            this.state = state;
+            this.campaigner = new Campaigner(id, random.nextLong());
+        }
+
+        Connectivity view() {
+            NodeSet hears = NodeSet.EMPTY;
+            Map<Integer, PeerBeacon> heard = new HashMap<>();
+            for (Map.Entry<Integer, Long> e : heardAt.entrySet()) {
+                if (now - e.getValue() < RECV_TIMEOUT_MS) {
+                    hears = hears.with(e.getKey());
+                    heard.put(e.getKey(), beacons.get(e.getKey()));
+                }
+            }
+            return new Connectivity(id, hears, heard);
+        }
+
+        NodeSet clique() {
+            return view().clique(all);
+        }
+
+        NodePlan.Decision decision() {
+            Connectivity v = view();
+            return NodePlan.decide(id, state, v.clique(all), v.connected(), campaigner.running(), progress);
+        }
+
+        boolean onlineIn(long num) {
+            return up && state.current().num() == num && state.lastOnlineIn() == num && state.current().isMember(id);
+        }
+    }
+
+    private final long seed;
+    private final Random random;
+    private final int n;
+    private final NodeSet all;
+    private final Node[] nodes;
+    /** cut[a][b]: nothing from a reaches b. */
+    private final boolean[][] cut;
+    private final List<Message> network = new ArrayList<>();
+    private final Map<Long, Generation> won = new HashMap<>();
+    private final List<String> violations = new ArrayList<>();
+    private long now;
+    private long nextTxn = 1;
+    private int commits;
+    private int generationsWon;
+    final StringBuilder trace = new StringBuilder();
+    private final boolean tracing;
+
+    GenerationSimulation(long seed, int n, boolean tracing) {
+        this.seed = seed;
+        this.random = new Random(seed);
+        this.n = n;
+        this.all = NodeSet.range(n);
+        this.tracing = tracing;
+        this.nodes = new Node[n + 1];
+        // init_cluster: everyone online in generation 1 of all configured.
+        Generation first = new Generation(1, all, all);
+        for (int i = 1; i <= n; i++) {
+            nodes[i] = new Node(i, new GenerationState(first, 1, 1, all));
+        }
+        won.put(1L, first);
+        this.cut = new boolean[n + 1][n + 1];
+    }
+
+    List<String> violations() {
+        return violations;
+    }
+
+    int commits() {
+        return commits;
+    }
+
+    int generationsWon() {
+        return generationsWon;
+    }
+
+    /** Runs {@code faultySteps} random steps with faults, then heals everything and checks the cluster recovers. */
+    void run(int faultySteps, int maxCrashed) {
+        for (int i = 0; i < faultySteps && violations.isEmpty(); i++) {
+            faultyStep(maxCrashed);
+            check();
+        }
+        if (!violations.isEmpty()) {
+            return;
+        }
+        heal();
+        int calm = 0;
+        for (; calm < CALM_STEPS && violations.isEmpty() && !settled(); calm++) {
+            calmStep();
+            check();
+        }
+        if (violations.isEmpty() && !settled()) {
+            StringBuilder s = new StringBuilder("not settled after " + CALM_STEPS + " calm steps:");
+            for (int i = 1; i <= n; i++) {
+                Node node = nodes[i];
+                s.append("\n  node ").append(i).append(' ').append(node.state).append(' ')
+                    .append(node.decision()).append(" clique ").append(node.clique())
+                    .append(" last loss: ").append(node.campaigner.lastLoss());
+            }
+            violation(s.toString());
+        }
+    }
+
+    // ---- steps ---------------------------------------------------------------------------------------
+
+    private void faultyStep(int maxCrashed) {
+        int r = random.nextInt(100);
+        if (r < 8) {
+            commit(nodes[randomNode()]);
+        } else if (r < 16) {
+            copy(nodes[randomNode()]);
+        } else if (r < 46) {
+            for (int k = random.nextInt(4) + 1; k > 0; k--) {
+                deliver(random.nextInt(10) == 0);
+            }
+        } else if (r < 51) {
+            if (!network.isEmpty()) {
+                log("lose " + describe(network.remove(random.nextInt(network.size()))));
+            }
+        } else if (r < 72) {
+            advance(random.nextInt(230) + 20);
+        } else if (r < 75) {
+            int i = randomNode();
+            if (nodes[i].up && crashed() < maxCrashed) {
+                crash(i);
+            }
+        } else if (r < 81) {
+            int i = randomNode();
+            if (!nodes[i].up) {
+                restart(i);
+            }
+        } else if (r < 88) {
+            int a = randomNode();
+            int b = randomNode();
+            if (a != b) {
+                boolean oneWay = random.nextBoolean();
+                log("cut " + a + (oneWay ? "->" : "-") + b);
+                cut[a][b] = true;
+                if (!oneWay) {
+                    cut[b][a] = true;
+                }
+            }
+        } else if (r < 95) {
+            int a = randomNode();
+            int b = randomNode();
+            log("heal " + a + "-" + b);
+            cut[a][b] = false;
+            cut[b][a] = false;
+        } else if (r < 97) {
+            int a = randomNode();
+            log("isolate " + a);
+            for (int b = 1; b <= n; b++) {
+                if (b != a) {
+                    cut[a][b] = true;
+                    cut[b][a] = true;
+                }
+            }
+        } else {
+            log("heal links");
+            for (boolean[] row : cut) {
+                java.util.Arrays.fill(row, false);
+            }
+        }
+    }
+
+    /** Every message in flight arrives (in random order), every node copies what it may, then time moves on. */
+    private void calmStep() {
+        for (int k = network.size(); k > 0 && !network.isEmpty(); k--) {
+            deliver(false);
+        }
+        for (int i = 1; i <= n; i++) {
+            copy(nodes[i]);
+        }
+        if (random.nextInt(10) == 0) {
+            commit(nodes[randomNode()]);
+        }
+        advance(100);
+    }
+
+    private void heal() {
+        log("heal all");
+        for (int i = 1; i <= n; i++) {
+            if (!nodes[i].up) {
+                restart(i);
+            }
+            java.util.Arrays.fill(cut[i], false);
+        }
+    }
+
+    private boolean settled() {
+        long num = nodes[1].state.current().num();
+        for (int i = 1; i <= n; i++) {
+            Node node = nodes[i];
+            if (node.state.current().num() != num || !node.state.current().members().equals(all)
+                || node.decision().status() != NodeStatus.ONLINE) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- one node ------------------------------------------------------------------------------------
+
+    private void advance(long ms) {
+        now += ms;
+        for (int i = 1; i <= n; i++) {
+            if (nodes[i].up) {
+                tick(nodes[i]);
+            }
+        }
+    }
+
+    /** What the runtime does on its ~100 ms timer: heartbeat, plan, campaign. */
+    private void tick(Node node) {
+        Connectivity view = node.view();
+        NodeSet clique = view.clique(all);
+        if (now - node.lastBeacon >= BEACON_MS) {
+            node.lastBeacon = now;
+            GenerationState s = node.state;
+            // As ClusterStateService does: the beacon's row is what this node hears, itself included.
+            byte[] beacon = new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
+                view.hears().with(node.id)).encode();
+            for (int p : all.without(node.id).ids()) {
+                send(new Message(node.id, p, beacon, true));
+            }
+        }
+        NodePlan.Decision d = NodePlan.decide(node.id, node.state, clique, view.connected(), node.campaigner.running(),
+            node.progress);
+        if (d.recovered()) {
+            log("node " + node.id + " recovered in gen " + node.state.current().num());
+            persist(node, Adoption.recovered(node.state));
+            node.progress = RecoveryProgress.NONE;
+            d = NodePlan.decide(node.id, node.state, clique, view.connected(), node.campaigner.running(),
+                node.progress);
+        }
+        followPlan(node, d.plan());
+        boolean caughtUp = !node.state.current().isMember(node.id) && NodePlan.caughtUp(node.progress, CATCHUP_THRESHOLD);
+        Optional<ElectionRequest> req = node.campaigner.tick(now, node.state, clique, all, caughtUp);
+        if (req.isPresent()) {
+            log("node " + node.id + " campaigns: " + req.get());
+            // The runtime's contract: the candidate's own vote is persisted before the request leaves.
+            VoteResult own = Voter.answer(node.id, node.state, clique, all, req.get());
+            persist(node, own.newState());
+            onAnswer(node, own.answer());
+            byte[] payload = req.get().encode();
+            for (int p : all.without(node.id).ids()) {
+                send(new Message(node.id, p, payload, false));
+            }
+        }
+    }
+
+    /** The receiver follows the plan: a new donor or mode restarts its progress; a catch-up tracks its lag. */
+    private void followPlan(Node node, ReplicationPlan plan) {
+        if (plan.mode() != ReplicationPlan.Mode.RECOVERY) {
+            node.progress = RecoveryProgress.NONE;
+            return;
+        }
+        RecoveryProgress p = node.progress;
+        boolean catchUp = plan.untilGeneration() == Long.MAX_VALUE;
+        if (p.donor() != plan.donor() || (catchUp && p.reached())) {
+            node.progress = new RecoveryProgress(plan.donor(), 0, false, -1);
+        } else if (catchUp && p.lagBytes() >= 0) {
+            Node donor = nodes[plan.donor()];
+            long lag = donor.up && !cut[donor.id][node.id] ? Math.max(0, donor.log.size() - node.log.size()) : -1;
+            node.progress = new RecoveryProgress(p.donor(), p.markerGeneration(), false, lag);
+        }
+    }
+
+    /** The recovery or catch-up receiver of {@code node} copies its donor's log, when the plan and the donor allow. */
+    private void copy(Node node) {
+        if (!node.up) {
+            return;
+        }
+        ReplicationPlan plan = node.decision().plan();
+        if (plan.mode() != ReplicationPlan.Mode.RECOVERY || node.progress.donor() != plan.donor()) {
+            return;
+        }
+        Node donor = nodes[plan.donor()];
+        if (!donor.up || cut[donor.id][node.id]) {
+            return;
+        }
+        long gen = node.state.current().num();
+        boolean catchUp = plan.untilGeneration() == Long.MAX_VALUE;
+        if (!catchUp && !donor.onlineIn(gen)) {
+            return; // its ParallelSafe marker of this generation is not in its WAL yet
+        }
+        if (catchUp && isPrefix(donor.log, node.log)) {
+            // A source behind this node (a member still recovering) has nothing new for it.
+            node.progress = new RecoveryProgress(donor.id, 0, false, 0);
+            return;
+        }
+        if (!isPrefix(node.log, donor.log)) {
+            violation("node " + node.id + " would " + (catchUp ? "catch up" : "recover") + " from " + donor.id
+                + " that lacks its transactions: " + node.log + " vs " + donor.log);
+            return;
+        }
+        node.log = new ArrayList<>(donor.log);
+        node.progress = catchUp ? new RecoveryProgress(donor.id, 0, false, 0) : new RecoveryProgress(donor.id, gen, true, 0);
+        log("node " + node.id + (catchUp ? " caught up from " : " recovered the log of ") + donor.id + ": "
+            + node.log.size() + " txns");
+    }
+
+    /** A transaction of {@code node}'s generation: every member gets it, or nobody does. */
+    private void commit(Node node) {
+        Generation gen = node.state.current();
+        if (!node.onlineIn(gen.num())) {
+            return;
+        }
+        for (int m : gen.members().ids()) {
+            if (!nodes[m].onlineIn(gen.num())) {
+                return;
+            }
+        }
+        long txn = nextTxn++;
+        for (int m : gen.members().ids()) {
+            nodes[m].log.add(txn);
+        }
+        commits++;
+        log("node " + node.id + " commits txn " + txn + " in gen " + gen.num() + " on " + gen.members());
+    }
+
+    // ---- messages ------------------------------------------------------------------------------------
+
+    private void deliver(boolean duplicate) {
+        if (network.isEmpty()) {
+            return;
+        }
+        int k = random.nextInt(network.size());
+        Message m = duplicate ? network.get(k) : network.remove(k);
+        Node to = nodes[m.to()];
+        if (!to.up || cut[m.from()][m.to()]) {
+            return;
+        }
+        if (m.beacon()) {
+            onBeacon(to, m.from(), PeerBeacon.decode(m.payload()));
+            return;
+        }
+        GenerationMessage msg = GenerationMessage.decode(m.payload());
+        log("deliver to " + to.id + ": " + msg);
+        if (msg instanceof ElectionRequest req) {
+            to.campaigner.onRequest(now, req);
+            VoteResult v = Voter.answer(to.id, to.state, to.clique(), all, req);
+            persist(to, v.newState());
+            send(new Message(to.id, req.candidate(), v.answer().encode(), false));
+        } else if (msg instanceof ElectionAnswer a) {
+            onAnswer(to, a);
+        } else if (msg instanceof GenerationAnnounce a) {
+            adopt(to, Adoption.adopt(to.id, to.state, a), a.generation());
+        }
+    }
+
+    private void onBeacon(Node node, int from, PeerBeacon b) {
+        node.heardAt.put(from, now);
+        node.beacons.put(from, b);
+        node.campaigner.observe(b.generationNum());
+        Optional<GenerationState> adopted = Adoption.fromBeacon(node.id, node.state, b, all);
+        adopted.ifPresent(s -> adopt(node, adopted, s.current()));
+    }
+
+    private void onAnswer(Node node, ElectionAnswer a) {
+        Optional<GenerationAnnounce> win = node.campaigner.onAnswer(a);
+        if (win.isEmpty()) {
+            return;
+        }
+        GenerationAnnounce w = win.get();
+        generationsWon++;
+        log("node " + node.id + " wins " + w);
+        register(w.generation());
+        adopt(node, Adoption.adopt(node.id, node.state, w), w.generation());
+        byte[] payload = w.encode();
+        for (int p : all.without(node.id).ids()) {
+            send(new Message(node.id, p, payload, false));
+        }
+    }
+
+    private void adopt(Node node, Optional<GenerationState> adopted, Generation gen) {
+        if (adopted.isEmpty()) {
+            return;
+        }
+        register(gen);
+        log("node " + node.id + " adopts " + adopted.get());
+        persist(node, adopted.get());
+    }
+
+    private void send(Message m) {
+        if (m.beacon()) {
+            // Heartbeats supersede each other: keep at most two in flight per link.
+            int inFlight = 0;
+            int oldest = -1;
+            for (int i = 0; i < network.size(); i++) {
+                Message o = network.get(i);
+                if (o.beacon() && o.from() == m.from() && o.to() == m.to()) {
+                    inFlight++;
+                    if (oldest < 0) {
+                        oldest = i;
+                    }
+                }
+            }
+            if (inFlight >= 2) {
+                network.remove(oldest);
+            }
+        }
+        network.add(m);
+    }
+
+    // ---- durability and faults -----------------------------------------------------------------------
+
+    private void persist(Node node, GenerationState next) {
+        GenerationState prev = node.state;
+        if (next.current().num() < prev.current().num() || next.lastVote() < prev.lastVote()
+            || next.lastOnlineIn() < prev.lastOnlineIn()) {
+            violation("node " + node.id + " went back from " + prev + " to " + next);
+        }
+        node.state = next;
+    }
+
+    private void register(Generation gen) {
+        Generation before = won.putIfAbsent(gen.num(), gen);
+        if (before != null && !before.equals(gen)) {
+            violation("two generations numbered " + gen.num() + ": " + before + " and " + gen);
+        }
+    }
+
+    private void crash(int i) {
+        log("crash " + i);
+        nodes[i].up = false;
+        network.removeIf(m -> m.to() == i || m.from() == i);
+    }
+
+    private void restart(int i) {
+        log("restart " + i);
+        Node old = nodes[i];
+        Node fresh = new Node(i, old.state);
+        fresh.log = old.log;
+        nodes[i] = fresh;
+    }
+
+    private int crashed() {
+        int c = 0;
+        for (int i = 1; i <= n; i++) {
+            if (!nodes[i].up) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    // ---- invariants ----------------------------------------------------------------------------------
+
+    private void check() {
+        List<Long> longest = List.of();
+        for (int i = 1; i <= n; i++) {
+            if (nodes[i].log.size() > longest.size()) {
+                longest = nodes[i].log;
+            }
+        }
+        for (int i = 1; i <= n; i++) {
+            Node node = nodes[i];
+            if (!isPrefix(node.log, longest)) {
+                violation("node " + i + "'s log " + node.log + " is not a prefix of the most advanced " + longest);
+            }
+            if (node.up) {
+                NodeStatus status = node.decision().status();
+                if (status == NodeStatus.ONLINE && !node.state.current().isMember(i)) {
+                    violation("node " + i + " online in " + node.state.current() + " without being a member");
+                }
+            }
+        }
+    }
+
+    private static boolean isPrefix(List<Long> shorter, List<Long> longer) {
+        return shorter.size() <= longer.size() && longer.subList(0, shorter.size()).equals(shorter);
+    }
+
+    private void violation(String what) {
+        if (violations.isEmpty()) {
+            violations.add("seed " + seed + " at t=" + now + " ms: " + what);
+            log("VIOLATION " + what);
+        }
+    }
+
+    private int randomNode() {
+        return random.nextInt(n) + 1;
+    }
+
+    private String describe(Message m) {
+        String what = m.beacon() ? "beacon" : GenerationMessage.decode(m.payload()).toString();
+        return m.from() + "->" + m.to() + " " + what;
+    }
+
+    private void log(String line) {
+        if (tracing) {
+            trace.append('[').append(now).append("] ").append(line).append('\n');
+        }
+    }
+}

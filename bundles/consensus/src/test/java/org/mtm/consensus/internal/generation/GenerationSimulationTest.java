@@ -1,0 +1,56 @@
+package org.mtm.consensus.internal.generation;
+
+import static org.junit.Assert.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.Test;
+
+/**
+ * Thousands of seeded schedules of elections, switches, recoveries and commits ({@link GenerationSimulation}); any
+ * failing seed is reproducible: {@code -Dsimulation.seed=<seed>} runs that one schedule with a trace.
+ */
+public class GenerationSimulationTest {
+    private static final int SCHEDULES = Integer.getInteger("simulation.schedules", 2000);
+
+    @Test
+    public void threeNodesOneCrashedAtATime() {
+        runMany(3, 1, 0x6E4E1L, 1.0);
+    }
+
+    @Test
+    public void threeNodesAllMayCrash() {
+        runMany(3, 3, 0x6E4E3L, 1.0);
+    }
+
+    @Test
+    public void fiveNodesTwoCrashedAtATime() {
+        runMany(5, 2, 0x6E4E5L, 0.3);
+    }
+
+    /** @param electionsPerSchedule how many generations the schedules must elect on average, at least */
+    private static void runMany(int nodes, int maxCrashed, long base, double electionsPerSchedule) {
+        Long only = Long.getLong("simulation.seed");
+        List<String> failures = new ArrayList<>();
+        int schedules = only != null ? 1 : nodes == 5 ? SCHEDULES / 2 : SCHEDULES;
+        long commits = 0;
+        long generations = 0;
+        for (int i = 0; i < schedules && failures.size() < 5; i++) {
+            long seed = only != null ? only : base * 1_000_003L + i;
+            GenerationSimulation sim = new GenerationSimulation(seed, nodes, only != null);
+            sim.run(600, maxCrashed);
+            failures.addAll(sim.violations());
+            if (only != null) {
+                System.out.println(sim.trace);
+            }
+            commits += sim.commits();
+            generations += sim.generationsWon();
+        }
+        System.out.printf("%d nodes: %d schedules, %d commits, %d generations won%n", nodes, schedules, commits,
+            generations);
+        assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
+            failures.isEmpty());
+        assertTrue("the schedules must elect generations: " + generations, generations >= electionsPerSchedule * schedules);
+        assertTrue("the schedules must commit: " + commits, commits > schedules);
+    }
+}
