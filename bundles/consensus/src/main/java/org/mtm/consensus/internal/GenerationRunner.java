@@ -7,7 +7,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.Channels;
-import org.mtm.api.Generation;
 import org.mtm.api.NodeSet;
 import org.mtm.api.RecoveryProgress;
 import org.mtm.api.Transport;
@@ -19,6 +18,7 @@ import org.mtm.consensus.internal.generation.GenerationAnnounce;
 import org.mtm.consensus.internal.generation.GenerationMessage;
 import org.mtm.consensus.internal.generation.NodePlan;
 import org.mtm.consensus.internal.generation.Voter;
+import org.mtm.consensus.internal.generation.VoteResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,51 +106,56 @@ final class GenerationRunner {
         if (m instanceof ElectionRequest req) {
             vote(req);
         } else if (m instanceof ElectionAnswer answer) {
-            Optional<GenerationAnnounce> won = campaigner.onAnswer(answer);
-            if (won.isPresent()) {
-                LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.get().generation(), won.get().donors());
-                adopt(won.get(), "elected by this node");
-                host.transport().broadcast(Channels.GENERATION, won.get().encode());
-            }
+            counted(answer);
         } else if (m instanceof GenerationAnnounce announce) {
             adopt(announce, "announced by its winner");
         }
     }
 
-    /** Answers a candidate; a yes vote is flushed before it is sent (a promise that survives a crash). */
+    /** Answers another node's request; a yes vote is flushed before it is sent (a promise that survives a crash). */
     private void vote(ElectionRequest req) throws Exception {
+        ElectionAnswer answer = answer(req);
+        campaigner.onRequest(nowMs(), req);
+        host.transport().send(req.candidate(), Channels.GENERATION, answer.encode());
+    }
+
+    private ElectionAnswer answer(ElectionRequest req) throws Exception {
         GenerationState s = host.state();
-        Connectivity view = host.connectivity();
         NodeSet configured = s.current().configured();
-        Voter.VoteResult result = Voter.answer(host.selfId(), s, view.clique(configured), configured, req);
-        if (!result.newState().equals(s)) {
+        VoteResult result = Voter.answer(host.selfId(), s, host.connectivity().clique(configured), configured, req);
+        if (result.mustPersist()) {
             host.save(result.newState(), false, false);
         }
         LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
             result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
             result.answer().yes() ? "" : ": " + result.answer().refusal());
-        deliver(req.candidate(), result.answer());
+        return result.answer();
     }
 
-    private void deliver(int node, GenerationMessage m) {
-        if (node == host.selfId()) {
-            try {
-                loop.execute(() -> guarded(() -> handle(m)));
-            } catch (RejectedExecutionException stopping) {
-                // deactivating
-            }
-        } else {
-            host.transport().send(node, Channels.GENERATION, m.encode());
+    /** An answer to this node's campaign; a win is adopted here (flushed) before it is announced to everyone. */
+    private void counted(ElectionAnswer answer) throws Exception {
+        Optional<GenerationAnnounce> won = campaigner.onAnswer(answer);
+        if (won.isPresent()) {
+            LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.get().generation(), won.get().donors());
+            adopt(won.get(), "elected by this node");
+            host.transport().broadcast(Channels.GENERATION, won.get().encode());
+        } else if (!campaigner.running() && !campaigner.lastLoss().isEmpty() && answer.voter() != host.selfId()) {
+            LOG.info("node {}: lost an election: {}", host.selfId(), campaigner.lastLoss());
         }
+    }
+
+    private static long nowMs() {
+        return System.nanoTime() / 1_000_000;
     }
 
     private void adopt(GenerationAnnounce announce, String how) throws Exception {
-        GenerationState s = host.state();
-        Optional<GenerationState> next = Adoption.adopt(host.selfId(), s, announce);
-        if (next.isEmpty()) {
-            return;
+        Optional<GenerationState> next = Adoption.adopt(host.selfId(), host.state(), announce);
+        if (next.isPresent()) {
+            switchTo(next.get(), how);
         }
-        GenerationState n = next.get();
+    }
+
+    private void switchTo(GenerationState n, String how) throws Exception {
         boolean online = n.lastOnlineIn() == n.current().num() && n.current().isMember(host.selfId());
         host.save(n, online, true);
         campaigner.observe(n.current().num());
@@ -175,10 +180,12 @@ final class GenerationRunner {
         // a newer generation a connected peer is in: it was won, so adopt it (beacons carry no configured set: same)
         for (Map.Entry<Integer, PeerBeacon> e : view.beacons().entrySet()) {
             PeerBeacon b = e.getValue();
-            if (connected.contains(e.getKey()) && b.generationNum() > s.current().num() && configured.containsAll(b.members())) {
-                adopt(new GenerationAnnounce(new Generation(b.generationNum(), b.members(), configured), b.donors()),
-                    "seen in node " + e.getKey() + "'s heartbeat");
-                s = host.state();
+            if (connected.contains(e.getKey()) && b.generationNum() > s.current().num()) {
+                Optional<GenerationState> next = Adoption.fromBeacon(self, s, b, configured);
+                if (next.isPresent()) {
+                    switchTo(next.get(), "seen in node " + e.getKey() + "'s heartbeat");
+                    s = host.state();
+                }
             }
             campaigner.observe(b.generationNum());
         }
@@ -191,13 +198,17 @@ final class GenerationRunner {
                 s.current().num());
             return;
         }
-        Optional<ElectionRequest> request = campaigner.tick(System.nanoTime() / 1_000_000, s, clique, configured,
+        Optional<ElectionRequest> request = campaigner.tick(nowMs(), s, clique, configured,
             NodePlan.caughtUp(progress, CAUGHT_UP_BYTES));
         if (request.isPresent()) {
             ElectionRequest req = request.get();
             LOG.info("node {}: proposing generation {} members {} (clique {})", self, req.num(), req.members(), clique);
-            for (int id : clique.ids()) {
-                deliver(id, req);
+            // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
+            counted(answer(req));
+            if (campaigner.running()) {
+                for (int id : clique.without(self).ids()) {
+                    host.transport().send(id, Channels.GENERATION, req.encode());
+                }
             }
         }
     }
@@ -211,7 +222,7 @@ final class GenerationRunner {
         try {
             step.run();
             lastProblem = null;
-        } catch (Exception | RuntimeException e) {
+        } catch (Exception e) {
             String problem = String.valueOf(e.getMessage());
             if (!problem.equals(lastProblem)) {
                 LOG.warn("node {}: generation protocol step failed ({}); retrying", host.selfId(), problem, e);

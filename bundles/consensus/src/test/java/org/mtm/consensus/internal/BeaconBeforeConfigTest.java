@@ -11,7 +11,7 @@ import org.junit.Test;
 public class BeaconBeforeConfigTest {
     @Test
     public void noBeaconUntilTheConfigurationIsLoadedAndEmptyBeaconsAreSkipped() {
-        ClusterStateService service = new ClusterStateService(null);
+        ClusterStateService service = new ClusterStateService(null, new GenerationGate());
         try {
             assertEquals(0, service.heartbeatPayload().length);
             service.onMessage(2, new byte[0]); // a peer in the same moment: skipped, not a malformed beacon

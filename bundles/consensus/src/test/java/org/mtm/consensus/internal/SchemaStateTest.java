@@ -156,7 +156,7 @@ public class SchemaStateTest {
             catalog.storeClusterConfig(c, CONFIG); // (idempotent: other tests store the same)
             st.execute("DELETE FROM mtm.live_status");
         }
-        ClusterStateService service = new ClusterStateService(pg);
+        ClusterStateService service = new ClusterStateService(pg, new GenerationGate());
         Thread loader;
         try {
             try (Connection locker = pg.connect(); Statement ls = locker.createStatement()) {
@@ -230,7 +230,7 @@ public class SchemaStateTest {
         try (Connection c = pg.connect()) {
             catalog.storeClusterConfig(c, CONFIG);
         }
-        ClusterStateService service = new ClusterStateService(refusingFirst(1));
+        ClusterStateService service = new ClusterStateService(refusingFirst(1), new GenerationGate());
         try {
             assertFalse(service.loaded());
             service.clusterConfigChanged(Optional.of(CONFIG)); // the read fails
@@ -243,7 +243,7 @@ public class SchemaStateTest {
             service.deactivate();
         }
         // a fresh node: loaded, and not initialised
-        ClusterStateService fresh = new ClusterStateService(pg);
+        ClusterStateService fresh = new ClusterStateService(pg, new GenerationGate());
         try {
             fresh.clusterConfigChanged(Optional.empty());
             assertTrue(fresh.loaded());
