@@ -96,6 +96,8 @@ final class GenerationSimulation {
     /** cut[a][b]: nothing from a reaches b. */
     private final boolean[][] cut;
     private final List<Message> network = new ArrayList<>();
+    /** Messages held back for a long time (a slow path, a retransmission after a long stall). */
+    private final List<Message> held = new ArrayList<>();
     private final Map<Long, Generation> won = new HashMap<>();
     private final List<String> violations = new ArrayList<>();
     private long now;
@@ -172,9 +174,19 @@ final class GenerationSimulation {
             for (int k = random.nextInt(4) + 1; k > 0; k--) {
                 deliver(random.nextInt(10) == 0);
             }
-        } else if (r < 51) {
+        } else if (r < 49) {
             if (!network.isEmpty()) {
                 log("lose " + describe(network.remove(random.nextInt(network.size()))));
+            }
+        } else if (r < 51) {
+            if (!network.isEmpty() && (held.isEmpty() || random.nextBoolean())) {
+                Message m = network.remove(random.nextInt(network.size()));
+                log("hold " + describe(m));
+                held.add(m);
+            } else if (!held.isEmpty()) {
+                Message m = held.remove(random.nextInt(held.size()));
+                log("release " + describe(m));
+                network.add(m); // even across a crash and restart of either end: stale messages must be harmless
             }
         } else if (r < 72) {
             advance(random.nextInt(230) + 20);
@@ -238,6 +250,8 @@ final class GenerationSimulation {
 
     private void heal() {
         log("heal all");
+        network.addAll(held);
+        held.clear();
         for (int i = 1; i <= n; i++) {
             if (!nodes[i].up) {
                 restart(i);

@@ -1,0 +1,200 @@
+package org.mtm.consensus.internal.generation;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.util.Optional;
+import org.junit.Test;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+
+public class CampaignerTest {
+    private static final NodeSet ALL = NodeSet.of(1, 2, 3);
+    private static final GenerationState ONLINE_IN_4 = new GenerationState(new Generation(4, ALL, ALL), 4, 4, ALL);
+    /** Longer than any first wait of node 1 or 2. */
+    private static final long LATER = Campaigner.SETTLE_MS + 2 * Campaigner.STAGGER_MS + Campaigner.JITTER_MS;
+
+    /** Ticks every 100 ms until the campaigner asks for votes; the time it asked at in {@code at[0]}. */
+    private static Optional<ElectionRequest> campaign(Campaigner c, long from, GenerationState s, NodeSet clique,
+                                                      boolean caughtUp, long[] at) {
+        for (long t = from; t <= from + 10_000; t += 100) {
+            Optional<ElectionRequest> req = c.tick(t, s, clique, ALL, caughtUp);
+            if (req.isPresent()) {
+                at[0] = t;
+                return req;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static ElectionAnswer yes(int voter, long num, long lastOnlineIn) {
+        return new ElectionAnswer(voter, num, true, 4, lastOnlineIn, num, "");
+    }
+
+    private static ElectionAnswer no(int voter, long num, long lastVote) {
+        return new ElectionAnswer(voter, num, false, 4, 4, lastVote, "already voted");
+    }
+
+    @Test
+    public void quietWhileTheCliqueHoldsEveryMember() {
+        assertFalse(campaign(new Campaigner(1, 1), 0, ONLINE_IN_4, ALL, false, new long[1]).isPresent());
+    }
+
+    @Test
+    public void aMemberThatLostAMemberProposesTheMembersItSees() {
+        long[] at = new long[1];
+        ElectionRequest req = campaign(new Campaigner(1, 1), 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
+        assertEquals(new ElectionRequest(1, 5, NodeSet.of(1, 2), ALL), req);
+        assertTrue("waits for the view to settle", at[0] >= Campaigner.SETTLE_MS);
+    }
+
+    @Test
+    public void notFromAMinorityClique() {
+        assertFalse(campaign(new Campaigner(1, 1), 0, ONLINE_IN_4, NodeSet.of(1), false, new long[1]).isPresent());
+        GenerationState fiveNodes = new GenerationState(
+            new Generation(4, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4, 5)), 4, 4, NodeSet.of(1, 2, 3));
+        // clique {1,2,4} is a majority, but the members it sees ({1,2}) are not
+        assertFalse(new Campaigner(1, 1).tick(0, fiveNodes, NodeSet.of(1, 2, 4), NodeSet.of(1, 2, 3, 4, 5), false)
+            .isPresent());
+        assertFalse(campaign(new Campaigner(1, 1), 0, fiveNodes, NodeSet.of(1, 2, 4), false, new long[1]).isPresent());
+    }
+
+    @Test
+    public void aCaughtUpNonMemberAsksToJoin() {
+        GenerationState out = new GenerationState(new Generation(4, NodeSet.of(1, 2), ALL), 4, 2, NodeSet.of(1));
+        assertFalse("not caught up yet", campaign(new Campaigner(3, 1), 0, out, ALL, false, new long[1]).isPresent());
+        ElectionRequest req = campaign(new Campaigner(3, 1), 0, out, ALL, true, new long[1]).orElseThrow();
+        assertEquals(new ElectionRequest(3, 5, ALL, ALL), req);
+        // with member 1 down, nodes 2 and 3 are still a majority that can take node 3 in
+        req = campaign(new Campaigner(3, 1), 0, out, NodeSet.of(2, 3), true, new long[1]).orElseThrow();
+        assertEquals(NodeSet.of(2, 3), req.members());
+    }
+
+    @Test
+    public void aMemberThatCanNeverGoOnlineHereAsksForANewGeneration() {
+        GenerationState stuck = new GenerationState(new Generation(4, ALL, ALL), 6, 3, NodeSet.of(1));
+        ElectionRequest req = campaign(new Campaigner(2, 1), 0, stuck, ALL, false, new long[1]).orElseThrow();
+        assertEquals(new ElectionRequest(2, 7, ALL, ALL), req);
+    }
+
+    @Test
+    public void theNumberBeatsEverythingSeen() {
+        Campaigner c = new Campaigner(1, 1);
+        c.observe(9);
+        assertEquals(10, campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow().num());
+    }
+
+    @Test
+    public void lowerIdsGoFirst() {
+        long[] first = new long[1];
+        long[] second = new long[1];
+        for (long seed = 0; seed < 50; seed++) {
+            campaign(new Campaigner(1, seed), 0, ONLINE_IN_4, NodeSet.of(1, 2), false, first);
+            campaign(new Campaigner(2, seed), 0, ONLINE_IN_4, NodeSet.of(1, 2), false, second);
+            assertTrue("seed " + seed + ": " + first[0] + " vs " + second[0], first[0] < second[0]);
+        }
+    }
+
+    @Test
+    public void winsWithAMajorityAndEveryMemberAndPicksTheLatestOnlineAsDonors() {
+        Campaigner c = new Campaigner(1, 1);
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow();
+        assertTrue(c.running());
+        assertEquals(Optional.empty(), c.onAnswer(yes(1, req.num(), 3)));
+        assertEquals("a stale answer", Optional.empty(), c.onAnswer(yes(2, req.num() - 1, 4)));
+        GenerationAnnounce won = c.onAnswer(yes(2, req.num(), 4)).orElseThrow();
+        assertEquals(new GenerationAnnounce(new Generation(5, NodeSet.of(1, 2), ALL), NodeSet.of(2)), won);
+        assertFalse(c.running());
+    }
+
+    @Test
+    public void aMajorityWithoutEveryMemberIsNotAWin() {
+        GenerationState out = new GenerationState(new Generation(4, NodeSet.of(1, 2), ALL), 4, 2, NodeSet.of(1));
+        Campaigner c = new Campaigner(3, 1);
+        ElectionRequest req = campaign(c, 0, out, ALL, true, new long[1]).orElseThrow();
+        assertEquals(Optional.empty(), c.onAnswer(yes(3, req.num(), 2)));
+        assertEquals(Optional.empty(), c.onAnswer(yes(1, req.num(), 4)));
+        assertTrue(c.running());
+        assertEquals(NodeSet.of(1), c.onAnswer(yes(2, req.num(), 3)).orElseThrow().donors());
+    }
+
+    @Test
+    public void donorsAreMembersOnly() {
+        // 3 is not proposed but was online later than both members: no member can serve as donor
+        Campaigner c = new Campaigner(1, 1);
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow();
+        c.onAnswer(yes(3, req.num(), 4));
+        c.onAnswer(yes(1, req.num(), 3));
+        assertEquals(Optional.empty(), c.onAnswer(yes(2, req.num(), 3)));
+        assertFalse(c.running());
+        assertTrue(c.lastLoss(), c.lastLoss().contains("not members"));
+    }
+
+    @Test
+    public void lostOnARefusalByAMember() {
+        Campaigner c = new Campaigner(1, 1);
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow();
+        c.onAnswer(yes(1, req.num(), 4));
+        c.onAnswer(no(2, req.num(), 8));
+        assertFalse(c.running());
+        assertEquals("retries above the refusal's vote", 9,
+            campaign(c, 2_000, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow().num());
+    }
+
+    @Test
+    public void refusalsOfNonMembersDoNotEndIt() {
+        NodeSet five = NodeSet.of(1, 2, 3, 4, 5);
+        GenerationState s = new GenerationState(new Generation(4, five, five), 4, 4, five);
+        Campaigner c = new Campaigner(1, 1);
+        ElectionRequest req = null;
+        for (long t = 0; req == null; t += 100) {
+            req = c.tick(t, s, NodeSet.of(1, 2, 3), five, false).orElse(null);
+        }
+        c.onAnswer(no(4, req.num(), 4));
+        c.onAnswer(no(5, req.num(), 4));
+        c.onAnswer(no(5, req.num(), 4)); // a duplicate changes nothing
+        assertTrue(c.running());
+        c.onAnswer(yes(1, req.num(), 4));
+        c.onAnswer(yes(2, req.num(), 4));
+        assertEquals(NodeSet.of(1, 2, 3), c.onAnswer(yes(3, req.num(), 4)).orElseThrow().donors());
+    }
+
+    @Test
+    public void lostAfterTheTimeoutAndRetriedLater() {
+        Campaigner c = new Campaigner(1, 1);
+        long[] at = new long[1];
+        ElectionRequest first = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
+        assertFalse(c.tick(at[0] + Campaigner.ELECTION_TIMEOUT_MS - 1, ONLINE_IN_4, NodeSet.of(1, 2), ALL, false)
+            .isPresent());
+        assertTrue(c.running());
+        GenerationState voted = new GenerationState(ONLINE_IN_4.current(), first.num(), 4, ALL);
+        assertFalse(c.tick(at[0] + Campaigner.ELECTION_TIMEOUT_MS, voted, NodeSet.of(1, 2), ALL, false).isPresent());
+        assertFalse(c.running());
+        assertTrue(c.lastLoss(), c.lastLoss().contains("no result"));
+        ElectionRequest again = campaign(c, at[0] + Campaigner.ELECTION_TIMEOUT_MS, voted, NodeSet.of(1, 2), false, at)
+            .orElseThrow();
+        assertEquals(first.num() + 1, again.num());
+    }
+
+    @Test
+    public void aGenerationAdoptedMeanwhileEndsTheElection() {
+        Campaigner c = new Campaigner(1, 1);
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, new long[1]).orElseThrow();
+        GenerationState newer = new GenerationState(new Generation(req.num(), NodeSet.of(1, 2), ALL), req.num(),
+            req.num(), NodeSet.of(1, 2));
+        c.tick(LATER, newer, NodeSet.of(1, 2), ALL, false);
+        assertFalse(c.running());
+    }
+
+    @Test
+    public void defersToAnotherCandidatesElection() {
+        Campaigner c = new Campaigner(1, 1);
+        c.onRequest(0, new ElectionRequest(2, 5, NodeSet.of(1, 2), ALL));
+        long[] at = new long[1];
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
+        assertTrue(at[0] >= Campaigner.ELECTION_TIMEOUT_MS);
+        assertEquals(6, req.num());
+    }
+}

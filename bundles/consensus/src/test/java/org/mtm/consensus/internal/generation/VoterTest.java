@@ -1,0 +1,83 @@
+package org.mtm.consensus.internal.generation;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+
+import org.junit.Test;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.consensus.internal.GenerationState;
+
+public class VoterTest {
+    private static final NodeSet ALL = NodeSet.of(1, 2, 3);
+    private static final GenerationState IN_GEN_4 =
+        new GenerationState(new Generation(4, ALL, ALL), 5, 3, NodeSet.of(1, 2));
+
+    private static ElectionRequest request(long num, NodeSet members) {
+        return new ElectionRequest(1, num, members, ALL);
+    }
+
+    @Test
+    public void yesPromisesTheNumberAndReportsWhereTheVoterWasOnline() {
+        VoteResult r = Voter.answer(2, IN_GEN_4, ALL, ALL, request(6, NodeSet.of(1, 2)));
+        assertTrue(r.answer().yes());
+        assertTrue(r.mustPersist());
+        assertEquals(new GenerationState(IN_GEN_4.current(), 6, 3, NodeSet.of(1, 2)), r.newState());
+        assertEquals(new ElectionAnswer(2, 6, true, 4, 3, 6, ""), r.answer());
+    }
+
+    @Test
+    public void refusesANumberNotAboveItsGeneration() {
+        GenerationState s = new GenerationState(IN_GEN_4.current(), 4, 4, ALL);
+        refused(Voter.answer(2, s, ALL, ALL, request(4, ALL)), "already in gen 4");
+    }
+
+    @Test
+    public void refusesANumberNotAboveItsLastVoteEvenTheSameRequestAgain() {
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL, request(5, ALL)), "already voted for gen 5");
+        VoteResult yes = Voter.answer(2, IN_GEN_4, ALL, ALL, request(6, ALL));
+        refused(Voter.answer(2, yes.newState(), ALL, ALL, request(6, ALL)), "already voted for gen 6");
+    }
+
+    @Test
+    public void refusesOtherConfiguredNodes() {
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL, new ElectionRequest(1, 6, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4))),
+            "configured nodes differ");
+    }
+
+    @Test
+    public void refusesMembersOutsideItsClique() {
+        refused(Voter.answer(2, IN_GEN_4, NodeSet.of(2, 3), ALL, request(6, NodeSet.of(1, 2))), "not all in the voter's clique");
+    }
+
+    @Test
+    public void refusesWhenItIsNotInItsOwnClique() {
+        refused(Voter.answer(2, IN_GEN_4, NodeSet.of(1, 3), ALL, request(6, NodeSet.of(1, 3))), "not in its own clique");
+    }
+
+    @Test
+    public void refusesAMinorityGeneration() {
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL, request(6, NodeSet.of(2))), "not a majority");
+    }
+
+    @Test
+    public void refusesBeforeInit() {
+        refused(Voter.answer(2, GenerationState.NONE, ALL, ALL, request(6, ALL)), "not initialised");
+    }
+
+    @Test
+    public void aRefusalTellsTheNumbersToBeat() {
+        ElectionAnswer a = Voter.answer(2, IN_GEN_4, ALL, ALL, request(5, ALL)).answer();
+        assertEquals(4, a.voterGen());
+        assertEquals(5, a.voterLastVote());
+    }
+
+    private static void refused(VoteResult r, String because) {
+        assertFalse(r.answer().yes());
+        assertFalse(r.mustPersist());
+        assertTrue(r.answer().refusal() + " should say " + because, r.answer().refusal().contains(because));
+        assertSame(r.newState().getClass(), GenerationState.class);
+    }
+}
