@@ -5,34 +5,12 @@ import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
 
 /**
- * How a node's user-visible status follows from its durable generation state and what it sees now
- * (manual F.31.2.2, DESIGN §3). Pure.
+ * What {@code mtm.status()} reports of the other members (the node's own status is {@code generation.NodePlan}'s).
+ * Pure.
  */
 public final class StatusRules {
 
     private StatusRules() {
-    }
-
-    /**
-     * @param self         this node's id, 0 before init_cluster
-     * @param state        the node's durable generation state
-     * @param clique       the largest clique of mutually connected nodes, as this node computes it
-     * @param electionRunning true while a generation campaign is under way
-     * @param donorKnown   true while this node pulls changes from a donor
-     */
-    public static NodeStatus status(int self, GenerationState state, NodeSet clique, boolean electionRunning,
-                                    boolean donorKnown) {
-        Generation gen = state.current();
-        if (self == 0 || gen.num() == 0) {
-            return NodeStatus.DISABLED;
-        }
-        if (!gen.isMember(self)) {
-            return donorKnown ? NodeStatus.CATCHUP : NodeStatus.DISABLED;
-        }
-        if (electionRunning || !clique.contains(self) || !clique.containsAll(gen.members())) {
-            return NodeStatus.ISOLATED;
-        }
-        return state.lastOnlineIn() == gen.num() ? NodeStatus.ONLINE : NodeStatus.RECOVERY;
     }
 
     /**
