@@ -476,6 +476,12 @@ final class ApplySession implements AutoCloseable {
                 + " AND pg_catalog.coalesce(pg_catalog.pg_replication_origin_progress(o.roname, true), '0/0') < l.lsn").close();
     }
 
+    /** Leaves any open transaction and gives up the session's replication origin (the session is closed next). */
+    void releaseOrigin() throws SQLException {
+        discardBatch();
+        statement.execute("ROLLBACK; SELECT pg_catalog.pg_replication_origin_session_reset()");
+    }
+
     /** Drops the pending batch and rolls the open transaction back. */
     void rollback() throws SQLException {
         discardBatch();

@@ -371,7 +371,12 @@ final class Receiver {
                 backoff.reset(); // streaming works: a later failure starts again from a short delay
                 first = false;
             }
-            a.handle(decoder.decode(data));
+            try {
+                a.handle(decoder.decode(data));
+            } catch (GenerationWait e) {
+                release(stream, main);
+                throw e;
+            }
             long done = a.takeFinished();
             if (done != 0) {
                 LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
@@ -463,6 +468,24 @@ final class Receiver {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Ends the stream and releases the replication origin at once (a wait for a generation, not a failure): the
+     * retry that follows shortly finds the slot and the origin free, where exiting backends would hold them a
+     * moment longer.
+     */
+    private void release(PGReplicationStream stream, ApplySession main) {
+        try {
+            stream.close();
+        } catch (SQLException e) {
+            // the connection is closed next in any case
+        }
+        try {
+            main.releaseOrigin();
+        } catch (SQLException e) {
+            // closed next in any case
         }
     }
 
