@@ -459,7 +459,7 @@ final class ApplySession implements AutoCloseable {
         String name = Sql.quoteLiteral(Replication.originName(origin));
         String at = Sql.quoteLiteral(Lsn.format(lsn));
         statement.executeQuery("SELECT pg_catalog.pg_replication_origin_advance(" + name + ", " + at + ")"
-                + " WHERE pg_catalog.coalesce(pg_catalog.pg_replication_origin_progress(" + name + ", true), '0/0') < " + at
+                + " WHERE COALESCE(pg_catalog.pg_replication_origin_progress(" + name + ", true), '0/0'::pg_lsn) < " + at
                 + "::pg_lsn").close();
     }
 
@@ -473,7 +473,7 @@ final class ApplySession implements AutoCloseable {
                 + " FROM (SELECT origin, max(lsn) AS lsn FROM mtm.applied_xacts WHERE gid = '' GROUP BY origin) l"
                 + " JOIN pg_catalog.pg_replication_origin o ON o.roname = 'mtm_node_' || l.origin"
                 + " WHERE l.origin <> " + peer
-                + " AND pg_catalog.coalesce(pg_catalog.pg_replication_origin_progress(o.roname, true), '0/0') < l.lsn").close();
+                + " AND COALESCE(pg_catalog.pg_replication_origin_progress(o.roname, true), '0/0'::pg_lsn) < l.lsn").close();
     }
 
     /** Leaves any open transaction and gives up the session's replication origin (the session is closed next). */

@@ -86,6 +86,9 @@ final class RecoveryApplier implements MessageApplier {
     private final BooleanSupplier stopping;
     private final RelationCache relations = new RelationCache();
 
+    /** Tests only: told "P <gid>", "K <gid>" or "C <lsn>" right after each unit this applier finished here. */
+    static volatile java.util.function.Consumer<String> afterUnit;
+
     private Unit unit;
     private long finishedLsn;
     private volatile long markerGeneration;
@@ -338,9 +341,11 @@ final class RecoveryApplier implements MessageApplier {
                 rollbackQuietly();
                 throw unapplied(u, e);
             }
-        } else {
-            rollbackIfOpen(u);
+            ended(u, m.endLsn());
+            hook("C " + Lsn.format(m.endLsn()));
+            return;
         }
+        rollbackIfOpen(u);
         ended(u, m.endLsn());
     }
 
@@ -384,6 +389,7 @@ final class RecoveryApplier implements MessageApplier {
         }
         LOG.debug("node {}: prepared {} from donor {}", self, m.gid(), donor);
         ended(u, m.endLsn());
+        hook("P " + m.gid());
     }
 
     private void finishPrepared(PgOutputMessage m, String gid, long end, long time, boolean commit) throws SQLException {
@@ -395,6 +401,16 @@ final class RecoveryApplier implements MessageApplier {
         LOG.debug("node {}: {} PREPARED {} from donor {}: {}", self, commit ? "COMMIT" : "ROLLBACK", gid, donor,
                 done ? "done" : "not prepared here");
         finishedLsn = Math.max(finishedLsn, end);
+        if (done) {
+            hook("K " + gid);
+        }
+    }
+
+    private static void hook(String point) {
+        var hook = afterUnit;
+        if (hook != null) {
+            hook.accept(point);
+        }
     }
 
     private void ended(Unit u, long end) {
