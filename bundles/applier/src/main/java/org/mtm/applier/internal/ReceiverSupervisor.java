@@ -46,8 +46,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one {@link Receiver} per configured peer while the cluster configuration names this node, and
- * answers {@code mtm.nodes()}'s receiver columns. Votes go to coordinators over the transport.
+ * Keeps the receivers the replication plan asks for ({@link ClusterState#replicationPlan()}, read every
+ * {@value #PLAN_POLL_MS} ms; NORMAL without cluster state) while the cluster configuration names this node: NORMAL,
+ * one {@link Receiver} per configured peer; RECOVERY, a single recovery receiver from the donor, which applies the
+ * donor's WAL of every origin serially until the donor's generation marker ({@link RecoveryApplier}) and reports its
+ * progress in {@link #recovery()}; NONE, none. On a change every old receiver is stopped before a new one starts
+ * (an origin serves one session at a time). Every normal receiver's PREPARE of an {@code MTM-} gid passes the
+ * generation gate {@link ClusterState#admitPrepare}. It answers {@code mtm.nodes()}'s receiver columns. Votes go
+ * to coordinators over the transport.
  *
  * <p>Configuration ({@code org.mtm.multimaster}): {@code max_workers} apply workers per peer (capped by
  * {@code max_replication_slots}, which also bounds the replication origins the workers use);
