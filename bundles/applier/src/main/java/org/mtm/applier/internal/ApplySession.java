@@ -80,7 +80,7 @@ final class ApplySession implements AutoCloseable {
      */
     private static final String APPLIED_LOG_DDL = "CREATE TABLE IF NOT EXISTS mtm.applied_xacts ("
             + " origin int NOT NULL, lsn pg_lsn NOT NULL, gid text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),"
-            + " PRIMARY KEY (origin, lsn))";
+            + " PRIMARY KEY (origin, lsn)); CREATE INDEX IF NOT EXISTS applied_xacts_gid ON mtm.applied_xacts (gid)";
     private static final String APPLIED_LOG_RETENTION = "10 minutes";
 
     private final Connection connection;
@@ -98,6 +98,7 @@ final class ApplySession implements AutoCloseable {
     private final Statement statement;
     private final PreparedStatement typesQuery;
     private final PreparedStatement sessionSettings;
+    private final PreparedStatement emitMessage;
     private final Map<Integer, Target> targets = new HashMap<>();
 
     private final int pid;
@@ -167,6 +168,7 @@ final class ApplySession implements AutoCloseable {
         this.typesQuery = connection.prepareStatement(TYPES_SQL);
         this.sessionSettings = connection.prepareStatement(
                 "SELECT pg_catalog.set_config('search_path', ?, true), pg_catalog.set_config('role', ?, true)");
+        this.emitMessage = connection.prepareStatement("SELECT pg_catalog.pg_logical_emit_message(true, ?, ?)");
         if (localTablesExist) {
             refreshLocalTables();
         }
@@ -296,11 +298,16 @@ final class ApplySession implements AutoCloseable {
      * and its workers') recorded; every unit up to it is finished here. 0 when none was recorded.
      */
     long originProgress() throws SQLException {
+        return originProgress(peer);
+    }
+
+    /** Durable progress of {@code origin}'s stream here (its origin and its workers'); 0 when none was recorded. */
+    long originProgress(int origin) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement(
                 "SELECT max(pg_catalog.pg_replication_origin_progress(roname, true))::text FROM pg_catalog.pg_replication_origin"
                 + " WHERE roname = ? OR pg_catalog.starts_with(roname, ?)")) {
-            ps.setString(1, Replication.originName(peer));
-            ps.setString(2, Replication.originName(peer) + "_");
+            ps.setString(1, Replication.originName(origin));
+            ps.setString(2, Replication.originName(origin) + "_");
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 String lsn = rs.getString(1);
@@ -343,6 +350,16 @@ final class ApplySession implements AutoCloseable {
      * {@link #spreadLockTimeout spread} of the configured bound.
      */
     boolean begin(String preparedGid, long unitLsn, boolean votable) throws SQLException {
+        return begin(preparedGid, false, peer, unitLsn, votable);
+    }
+
+    /**
+     * {@code BEGIN} as {@link #begin(String, long, boolean)}, for recovery from a donor, whose stream brings
+     * transactions of every origin: applied here already when {@code preparedGid} is prepared here, or — with
+     * {@code byGid} — logged in {@code mtm.applied_xacts} under any origin, or logged as ({@code origin},
+     * {@code unitLsn}) ({@code unitLsn} 0: not checked). Returns true (and leaves the transaction) when applied already.
+     */
+    boolean begin(String preparedGid, boolean byGid, int origin, long unitLsn, boolean votable) throws SQLException {
         failedRelation = null;
         transactionLockTimeoutMs = votable ? spreadLockTimeout(lockTimeoutMs, java.util.concurrent.ThreadLocalRandom.current().nextDouble())
                 : unvotedLockTimeoutMs();
@@ -350,8 +367,11 @@ final class ApplySession implements AutoCloseable {
         sql.append("SELECT ");
         sql.append(preparedGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
                 + Sql.quoteLiteral(preparedGid) + ")");
+        if (byGid && preparedGid != null) {
+            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE gid = ").append(Sql.quoteLiteral(preparedGid)).append(')');
+        }
         if (unitLsn != 0) {
-            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = ").append(peer).append(" AND lsn = ")
+            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = ").append(origin).append(" AND lsn = ")
                     .append(Sql.quoteLiteral(Lsn.format(unitLsn))).append(')');
         }
         sql.append(", ").append(localTablesExist ? LOCAL_TABLES_DIGEST : "''");
@@ -377,8 +397,18 @@ final class ApplySession implements AutoCloseable {
      * its PREPARE in the peer's stream.
      */
     void prepare(String gid, long unitLsn, long progressLsn, long prepareTime) throws SQLException {
+        prepare(peer, gid, unitLsn, progressLsn, prepareTime);
+    }
+
+    /**
+     * {@code PREPARE TRANSACTION} as {@link #prepare(String, long, long, long)}, logged in {@code mtm.applied_xacts}
+     * as ({@code origin}, {@code unitLsn}): in recovery, a transaction of another origin than the donor is logged
+     * under its origin and the end of its PREPARE in that origin's stream, so that the origin's own stream later
+     * finds it applied.
+     */
+    void prepare(int origin, String gid, long unitLsn, long progressLsn, long prepareTime) throws SQLException {
         flush();
-        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + peer + ", "
+        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
                 + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
                 + originXactSetup(progressLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
     }
@@ -398,6 +428,58 @@ final class ApplySession implements AutoCloseable {
     void commit(long endLsn, long commitTime) throws SQLException {
         flush();
         statement.execute(originXactSetup(endLsn, commitTime) + "; COMMIT");
+    }
+
+    /**
+     * {@code COMMIT} of a plain transaction of another origin applied in recovery, logged in
+     * {@code mtm.applied_xacts} as ({@code origin}, {@code originLsn}, '') inside it; the session's origin records
+     * {@code progressLsn} (the donor's stream). Follow it with {@link #advanceOrigin}.
+     */
+    void commitLogged(int origin, long originLsn, long progressLsn, long commitTime) throws SQLException {
+        flush();
+        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
+                + Sql.quoteLiteral(Lsn.format(originLsn)) + ", '') ON CONFLICT DO NOTHING; "
+                + originXactSetup(progressLsn, commitTime) + "; COMMIT");
+    }
+
+    /** True when ({@code origin}, {@code lsn}) is logged in {@code mtm.applied_xacts}. Outside a transaction. */
+    boolean logged(int origin, long lsn) throws SQLException {
+        try (ResultSet rs = statement.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = " + origin
+                + " AND lsn = " + Sql.quoteLiteral(Lsn.format(lsn)) + ")")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /**
+     * Moves the progress of origin {@code mtm_node_<origin>} (not this session's) forward to {@code lsn}, never
+     * back. Only while no session uses that origin: in recovery, where no receiver of {@code origin} runs.
+     */
+    void advanceOrigin(int origin, long lsn) throws SQLException {
+        String name = Sql.quoteLiteral(Replication.originName(origin));
+        String at = Sql.quoteLiteral(Lsn.format(lsn));
+        statement.executeQuery("SELECT pg_catalog.pg_replication_origin_advance(" + name + ", " + at + ")"
+                + " WHERE COALESCE(pg_catalog.pg_replication_origin_progress(" + name + ", true), '0/0'::pg_lsn) < " + at
+                + "::pg_lsn").close();
+    }
+
+    /**
+     * Brings each origin's progress up to the plain transactions of it that recovery applied and logged
+     * ({@code gid} ''): the advance that follows their commit is not atomic with it, and a crash in between would
+     * let that origin's own stream apply them again.
+     */
+    void advanceOriginsToLoggedPlain() throws SQLException {
+        statement.executeQuery("SELECT pg_catalog.pg_replication_origin_advance(o.roname, l.lsn)"
+                + " FROM (SELECT origin, max(lsn) AS lsn FROM mtm.applied_xacts WHERE gid = '' GROUP BY origin) l"
+                + " JOIN pg_catalog.pg_replication_origin o ON o.roname = 'mtm_node_' || l.origin"
+                + " WHERE l.origin <> " + peer
+                + " AND COALESCE(pg_catalog.pg_replication_origin_progress(o.roname, true), '0/0'::pg_lsn) < l.lsn").close();
+    }
+
+    /** Leaves any open transaction and gives up the session's replication origin (the session is closed next). */
+    void releaseOrigin() throws SQLException {
+        discardBatch();
+        statement.execute("ROLLBACK; SELECT pg_catalog.pg_replication_origin_session_reset()");
     }
 
     /** Drops the pending batch and rolls the open transaction back. */
@@ -649,7 +731,17 @@ final class ApplySession implements AutoCloseable {
      * local column types the cached statements were built with.
      */
     void executeDdl(ReplicatedDdl ddl) throws SQLException {
+        executeDdl(ddl, ddl.encode());
+    }
+
+    /**
+     * {@link #executeDdl(ReplicatedDdl)}, bracketed in this node's WAL by the same {@code mtm.ddl} message
+     * ({@code content}, as the origin logged it) and an {@code mtm.ddl_end}: a node recovering from this one
+     * reads this transaction in its WAL, re-executes the statement and skips the rows it produced.
+     */
+    void executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
         flush();
+        emit(ReplicatedDdl.PREFIX, content);
         setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
         busySince = System.nanoTime();
         try {
@@ -658,6 +750,7 @@ final class ApplySession implements AutoCloseable {
             busySince = 0;
         }
         setSession("", "none");
+        emit(ReplicatedDdl.END_PREFIX, new byte[0]);
         if (replicaIdentityUpkeep) {
             busySince = System.nanoTime();
             try {
@@ -667,6 +760,12 @@ final class ApplySession implements AutoCloseable {
             }
         }
         forgetTargets();
+    }
+
+    private void emit(String prefix, byte[] content) throws SQLException {
+        emitMessage.setString(1, prefix);
+        emitMessage.setBytes(2, content);
+        emitMessage.executeQuery().close();
     }
 
     private void setSession(String searchPath, String role) throws SQLException {

@@ -89,6 +89,7 @@ final class ParallelApplier implements MessageApplier {
     private final VoteSender votes;
     private final BooleanSupplier stopping;
     private final LongSupplier currentGeneration;
+    private final PrepareGate gate;
     private final Progress progress;
     private final Runnable onWorkerFailure;
     private final ApplySession mainSession;
@@ -116,6 +117,14 @@ final class ParallelApplier implements MessageApplier {
      */
     ParallelApplier(int self, int peer, int maxWorkers, ApplySession main, Sessions sessions, VoteSender votes,
                     BooleanSupplier stopping, LongSupplier currentGeneration, long start, Runnable onWorkerFailure) {
+        this(self, peer, maxWorkers, main, sessions, votes, stopping, currentGeneration, start, onWorkerFailure, PrepareGate.OPEN);
+    }
+
+    /** @param gate admits each worker's PREPARE for its generation (see {@link StreamApplier}) */
+    ParallelApplier(int self, int peer, int maxWorkers, ApplySession main, Sessions sessions, VoteSender votes,
+                    BooleanSupplier stopping, LongSupplier currentGeneration, long start, Runnable onWorkerFailure,
+                    PrepareGate gate) {
+        this.gate = gate;
         this.onWorkerFailure = onWorkerFailure;
         this.self = self;
         this.peer = peer;
@@ -127,7 +136,7 @@ final class ParallelApplier implements MessageApplier {
         this.progress = new Progress(start);
         this.mainSession = main;
         this.foreign = new ForeignFinishes(peer);
-        this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable, foreign);
+        this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable, foreign, gate);
         this.confirmed = start;
     }
 
@@ -440,7 +449,7 @@ final class ParallelApplier implements MessageApplier {
             this.index = index;
             this.session = session;
             this.applier = new StreamApplier(self, peer, session, votes, ParallelApplier.this::stopped, currentGeneration,
-                    progress::recordable, new ForeignFinishes(peer)); // a worker never sees a K or r
+                    progress::recordable, new ForeignFinishes(peer), gate); // a worker never sees a K or r
             this.thread = new Thread(this::run, "mtm-apply-" + peer + "-" + index);
             thread.setDaemon(true);
             thread.start();

@@ -17,6 +17,7 @@ import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.ReceiverMode;
+import org.mtm.api.RecoveryProgress;
 import org.mtm.api.Replication;
 import org.mtm.applier.internal.pgoutput.Lsn;
 import org.mtm.applier.internal.pgoutput.PgOutputDecoder;
@@ -50,6 +51,10 @@ final class Receiver {
     private static final Driver DRIVER = new Driver();
     private static final long STATUS_INTERVAL_MS = 1000;
     private static final long STOP_WAIT_MS = 10_000;
+    /** Delay before streaming again a PREPARE of a generation this node has not adopted yet. */
+    static final long GENERATION_WAIT_MS = 100;
+    /** How often a recovery receiver asks the donor for its WAL end (lag). */
+    private static final long LAG_INTERVAL_MS = 500;
     /** Units finished between cleanups of mtm.applied_xacts. */
     private static final int CLEANUP_EVERY = 1000;
 
@@ -59,7 +64,11 @@ final class Receiver {
     private final VoteSender votes;
     private final ApplierSettings settings;
     private final LongSupplier currentGeneration;
+    private final PrepareGate gate;
     private final int peers;
+    /** NORMAL: the peer's own transactions, voted on; RECOVERY: everything in the donor's WAL, until a marker. */
+    private final ReceiverMode mode;
+    private final long untilGeneration;
     private final Backoff backoff = new Backoff(200, 5000);
     private final Object wake = new Object();
     private final Thread thread;
@@ -71,6 +80,10 @@ final class Receiver {
     private volatile Connection replication;
     private volatile MessageApplier applier;
     private LockWatch lockWatch;
+    // recovery: the donor's highest marker applied, whether the plan's marker was reached, and the lag
+    private volatile long markerGeneration;
+    private volatile boolean reached;
+    private volatile long lagBytes = -1;
 
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
         this(self, peer, local, votes, settings, () -> 0L, 1);
@@ -84,6 +97,33 @@ final class Receiver {
      */
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
              LongSupplier currentGeneration, int peers) {
+        this(self, peer, local, votes, settings, currentGeneration, PrepareGate.OPEN, peers, ReceiverMode.NORMAL, 0);
+    }
+
+    /**
+     * @param gate admits each PREPARE of an {@code MTM-} gid for its generation (normal mode)
+     */
+    Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
+             LongSupplier currentGeneration, PrepareGate gate, int peers) {
+        this(self, peer, local, votes, settings, currentGeneration, gate, peers, ReceiverMode.NORMAL, 0);
+    }
+
+    /**
+     * The recovery receiver of a {@link org.mtm.api.ReplicationPlan.Mode#RECOVERY} plan: streams the donor's slot
+     * {@code mtm_slot_<self>} from this node's progress of {@code mtm_node_<donor>} and applies everything in it
+     * serially with a {@link RecoveryApplier}, without votes, until the donor's marker of {@code untilGeneration}
+     * or later ({@link Long#MAX_VALUE}: never); then it stops and reports {@link #reached()}.
+     */
+    static Receiver recovery(int self, ClusterNode donor, LocalDatabase local, ApplierSettings settings, long untilGeneration) {
+        return new Receiver(self, donor, local, (node, message) -> { }, settings, () -> -1L, PrepareGate.OPEN, 1,
+                ReceiverMode.RECOVERY, untilGeneration);
+    }
+
+    private Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
+                     LongSupplier currentGeneration, PrepareGate gate, int peers, ReceiverMode mode, long untilGeneration) {
+        this.gate = gate;
+        this.mode = mode;
+        this.untilGeneration = untilGeneration;
         this.currentGeneration = currentGeneration;
         this.peers = Math.max(1, peers);
         this.self = self;
@@ -92,7 +132,7 @@ final class Receiver {
         this.votes = votes;
         this.settings = settings;
         this.info = ReceiverInfo.disabled(peer.id());
-        this.thread = new Thread(this::run, "mtm-receiver-" + peer.id());
+        this.thread = new Thread(this::run, (mode == ReceiverMode.RECOVERY ? "mtm-recovery-" : "mtm-receiver-") + peer.id());
         thread.setDaemon(true);
     }
 
@@ -114,6 +154,24 @@ final class Receiver {
 
     ReceiverInfo info() {
         return info;
+    }
+
+    ReceiverMode mode() {
+        return mode;
+    }
+
+    long untilGeneration() {
+        return untilGeneration;
+    }
+
+    /** Of a recovery receiver: how far it has come (see {@link RecoveryProgress}). */
+    RecoveryProgress recoveryProgress() {
+        return new RecoveryProgress(peer.id(), markerGeneration, reached, reached ? 0 : lagBytes);
+    }
+
+    /** Of a recovery receiver: it applied the marker its plan waits for, and stopped. */
+    boolean reached() {
+        return reached;
     }
 
     /** How often streaming failed and was started again (conflicts must never count here: they are votes). */
@@ -189,10 +247,16 @@ final class Receiver {
     }
 
     private void run() {
-        while (!stopping) {
+        while (!stopping && !reached) {
             long delay = 0;
             try {
                 receive();
+            } catch (GenerationWait e) {
+                if (stopping) {
+                    break;
+                }
+                delay = GENERATION_WAIT_MS;
+                LOG.debug("node {}: receiver for node {}: {}; retrying in {} ms", self, peer.id(), e.getMessage(), delay);
             } catch (Exception e) {
                 if (stopping) {
                     break;
@@ -203,7 +267,8 @@ final class Receiver {
                         safeConninfo(), describe(e), delay);
                 LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);
             } finally {
-                info = ReceiverInfo.disabled(peer.id());
+                info = mode == ReceiverMode.RECOVERY ? new ReceiverInfo(peer.id(), null, null, 0, ReceiverMode.RECOVERY)
+                        : ReceiverInfo.disabled(peer.id());
                 if (lockWatch != null) {
                     lockWatch.stop();
                     lockWatch = null;
@@ -225,7 +290,12 @@ final class Receiver {
                 awaitRetry(delay);
             }
         }
-        LOG.info("node {}: receiver for node {} stopped", self, peer.id());
+        if (reached) {
+            LOG.info("node {}: recovery from donor {} reached its marker of generation {}; stopped streaming", self, peer.id(),
+                    markerGeneration);
+        } else {
+            LOG.info("node {}: receiver for node {} stopped", self, peer.id());
+        }
     }
 
     /** Waits {@code delayMs}, or less when stopped or told to retry now. */
@@ -244,6 +314,10 @@ final class Receiver {
     }
 
     private void receive() throws Exception {
+        if (mode == ReceiverMode.RECOVERY) {
+            recover();
+            return;
+        }
         apply = ApplySession.open(local, self, peer.id(), settings);
         if (stopping) {
             return;
@@ -269,10 +343,11 @@ final class Receiver {
                 Replication.slotName(self), start == 0 ? "the slot's confirmed position" : Lsn.format(start), workerCap);
         ApplySession main = apply;
         MessageApplier a = workerCap <= 1
-                ? new StreamApplier(self, peer.id(), main, votes, () -> stopping, currentGeneration)
+                ? new StreamApplier(self, peer.id(), main, votes, () -> stopping, currentGeneration,
+                        java.util.function.LongUnaryOperator.identity(), new ForeignFinishes(peer.id()), gate)
                 : new ParallelApplier(self, peer.id(), workerCap, main,
                         k -> ApplySession.open(local, self, peer.id(), k, settings), votes, () -> stopping,
-                        currentGeneration, start, this::abortReplication);
+                        currentGeneration, start, this::abortReplication, gate);
         applier = a;
         if (settings.prevention() != DeadlockPrevention.OFF) {
             lockWatch = new LockWatch(self, peer.id(), local, settings.prevention(), a::sessions).start();
@@ -296,7 +371,12 @@ final class Receiver {
                 backoff.reset(); // streaming works: a later failure starts again from a short delay
                 first = false;
             }
-            a.handle(decoder.decode(data));
+            try {
+                a.handle(decoder.decode(data));
+            } catch (GenerationWait e) {
+                release(stream, main);
+                throw e;
+            }
             long done = a.takeFinished();
             if (done != 0) {
                 LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
@@ -310,6 +390,110 @@ final class Receiver {
             if (info.workers() != a.workers()) {
                 info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
             }
+        }
+    }
+
+    /**
+     * Recovery from the donor: its stream from this node's progress of {@code mtm_node_<donor>}, every transaction
+     * applied serially ({@link RecoveryApplier}). Read without blocking, so that every {@value #LAG_INTERVAL_MS} ms
+     * the donor's {@code pg_current_wal_lsn()} (over a plain connection) gives the lag: the donor's WAL end minus the
+     * applied position — the end of the last finished unit, or, between units, the last position the donor sent
+     * (its keepalives carry its WAL end once everything is sent). Returns once the marker is reached.
+     */
+    private void recover() throws Exception {
+        apply = ApplySession.open(local, self, peer.id(), settings);
+        if (stopping) {
+            return;
+        }
+        apply.advanceOriginsToLoggedPlain();
+        replication = connectToPeer(true);
+        if (stopping) {
+            return;
+        }
+        long start = apply.originProgress();
+        PGConnection pg = replication.unwrap(PGConnection.class);
+        ChainedLogicalStreamBuilder builder = pg.getReplicationAPI().replicationStream().logical()
+                .withSlotName(Replication.slotName(self))
+                .withStartPosition(start == 0 ? LogSequenceNumber.INVALID_LSN : LogSequenceNumber.valueOf(start))
+                .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        recoveryStreamOptions(replication.getMetaData().getDatabaseMajorVersion()).forEach(builder::withSlotOption);
+        PGReplicationStream stream = builder.start();
+        LOG.info("node {}: recovering from donor {} on slot {} from {}, {}", self, peer.id(), Replication.slotName(self),
+                start == 0 ? "the slot's confirmed position" : Lsn.format(start),
+                untilGeneration == Long.MAX_VALUE ? "catching up without end" : "until its marker of generation " + untilGeneration);
+        RecoveryApplier a = new RecoveryApplier(self, peer.id(), untilGeneration, apply, () -> stopping);
+        applier = a;
+        info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.RECOVERY);
+        PgOutputDecoder decoder = new PgOutputDecoder();
+        long applied = start;
+        long nextLag = 0;
+        boolean first = true;
+        try (Connection donorSql = connectToPeer(false)) {
+            while (!stopping) {
+                ByteBuffer data = stream.readPending();
+                if (data != null) {
+                    if (first) {
+                        backoff.reset();
+                        first = false;
+                    }
+                    a.handle(decoder.decode(data));
+                    long done = a.takeFinished();
+                    if (done != 0) {
+                        LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
+                        stream.setAppliedLSN(lsn);
+                        stream.setFlushedLSN(lsn);
+                        applied = Math.max(applied, done);
+                    }
+                    markerGeneration = a.markerGeneration();
+                    if (a.reached()) {
+                        stream.forceUpdateStatus();
+                        reached = true;
+                        lagBytes = 0;
+                        return;
+                    }
+                }
+                if (!a.inUnit()) {
+                    applied = Math.max(applied, stream.getLastReceiveLSN().asLong());
+                }
+                long now = System.nanoTime();
+                if (now - nextLag >= 0) {
+                    nextLag = now + TimeUnit.MILLISECONDS.toNanos(LAG_INTERVAL_MS);
+                    lagBytes = Math.max(0, donorWalEnd(donorSql) - applied);
+                }
+                if (data == null) {
+                    synchronized (wake) {
+                        if (!stopping) {
+                            wake.wait(10);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Ends the stream and releases the replication origin at once (a wait for a generation, not a failure): the
+     * retry that follows shortly finds the slot and the origin free, where exiting backends would hold them a
+     * moment longer.
+     */
+    private void release(PGReplicationStream stream, ApplySession main) {
+        try {
+            stream.close();
+        } catch (SQLException e) {
+            // the connection is closed next in any case
+        }
+        try {
+            main.releaseOrigin();
+        } catch (SQLException e) {
+            // closed next in any case
+        }
+    }
+
+    private static long donorWalEnd(Connection donor) throws SQLException {
+        try (java.sql.Statement st = donor.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_current_wal_lsn()::text")) {
+            rs.next();
+            return Lsn.parse(rs.getString(1));
         }
     }
 
@@ -363,10 +547,31 @@ final class Receiver {
         return options;
     }
 
+    /**
+     * The options of a recovery stream: as {@link #streamOptions}, but a donor of PostgreSQL 16 or later sends
+     * every origin's transactions ({@code origin 'any'}): recovery applies what the donor applied from others too.
+     */
+    static Map<String, String> recoveryStreamOptions(int donorServerMajor) {
+        Map<String, String> options = streamOptions(donorServerMajor);
+        if (donorServerMajor >= 16) {
+            options.put("origin", "any");
+        }
+        return options;
+    }
+
     private Connection connectToPeer() throws SQLException {
+        return connectToPeer(true);
+    }
+
+    /** A replication connection to the peer, or a plain one ({@code replication} false: the donor's WAL end). */
+    private Connection connectToPeer(boolean replication) throws SQLException {
         Conninfo conninfo = Conninfo.parse(peer.conninfo());
         Properties p = conninfo.jdbcProperties();
-        p.setProperty("replication", "database");
+        if (replication) {
+            p.setProperty("replication", "database");
+        } else {
+            p.setProperty("ApplicationName", "mtm_recovery_lag_" + self);
+        }
         p.setProperty("preferQueryMode", "simple");
         p.setProperty("assumeMinServerVersion", "10");
         p.setProperty("tcpKeepAlive", "true");

@@ -28,6 +28,9 @@ import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.ReceiverInfo;
+import org.mtm.api.ReceiverMode;
+import org.mtm.api.RecoveryProgress;
+import org.mtm.api.ReplicationPlan;
 import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -43,8 +46,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one {@link Receiver} per configured peer while the cluster configuration names this node, and
- * answers {@code mtm.nodes()}'s receiver columns. Votes go to coordinators over the transport.
+ * Keeps the receivers the replication plan asks for ({@link ClusterState#replicationPlan()}, read every
+ * {@value #PLAN_POLL_MS} ms; NORMAL without cluster state) while the cluster configuration names this node: NORMAL,
+ * one {@link Receiver} per configured peer; RECOVERY, a single recovery receiver from the donor, which applies the
+ * donor's WAL of every origin serially until the donor's generation marker ({@link RecoveryApplier}) and reports its
+ * progress in {@link #recovery()}; NONE, none. On a change every old receiver is stopped before a new one starts
+ * (an origin serves one session at a time). Every normal receiver's PREPARE of an {@code MTM-} gid passes the
+ * generation gate {@link ClusterState#admitPrepare}. It answers {@code mtm.nodes()}'s receiver columns. Votes go
+ * to coordinators over the transport.
  *
  * <p>Configuration ({@code org.mtm.multimaster}): {@code max_workers} apply workers per peer (capped by
  * {@code max_replication_slots}, which also bounds the replication origins the workers use);
@@ -101,11 +110,21 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         t.setDaemon(true);
         return t;
     });
+    /** Its own thread: following a plan waits for receivers to stop, and must not hold up votes. */
+    private final ScheduledExecutorService planner = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mtm-replication-plan");
+        t.setDaemon(true);
+        return t;
+    });
     /** A vote still unanswered this long (its copy still prepared here) is sent again: the first may have been dropped. */
     static final long REVOTE_AFTER_MS = 2000;
     private ApplierSettings settings;
     private Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
+    /** The replication plan the receivers follow (DESIGN §3); polled from the cluster state. */
+    private ReplicationPlan plan = ReplicationPlan.NORMAL;
+    /** How often the replication plan is read from the cluster state. */
+    static final long PLAN_POLL_MS = 150;
 
     /** Optional and dynamic: consensus references the Applier too. Without it no PREPARE is refused for its generation. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -116,6 +135,12 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                               @Reference(name = "transport") Transport transport, Config config) {
         this(database, (node, message) -> send(transport, node, message), settingsOf(config));
         revoter.scheduleWithFixedDelay(this::resendStaleVotes, REVOTE_AFTER_MS, REVOTE_AFTER_MS, TimeUnit.MILLISECONDS);
+        followPlanEvery(PLAN_POLL_MS);
+    }
+
+    /** Starts polling the replication plan (the OSGi constructor does; tests may). */
+    void followPlanEvery(long ms) {
+        planner.scheduleWithFixedDelay(this::followPlan, 0, ms, TimeUnit.MILLISECONDS);
     }
 
     /** Without OSGi (tests): votes go to {@code votes}. */
@@ -147,6 +172,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             stopping = new ArrayList<>(receivers.values());
             receivers.clear();
         }
+        planner.shutdownNow();
         stopAll(stopping);
         revoter.shutdownNow();
     }
@@ -158,8 +184,16 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     }
 
     @Override
-    public org.mtm.api.RecoveryProgress recovery() {
-        return org.mtm.api.RecoveryProgress.NONE;
+    public RecoveryProgress recovery() {
+        Receiver r;
+        synchronized (this) {
+            if (plan.mode() != ReplicationPlan.Mode.RECOVERY) {
+                return RecoveryProgress.NONE;
+            }
+            r = receivers.get(plan.donor());
+        }
+        return r == null || r.mode() != ReceiverMode.RECOVERY ? new RecoveryProgress(plan.donor(), 0, false, -1)
+                : r.recoveryProgress();
     }
 
     @Override
@@ -286,21 +320,44 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         return s.status() == NodeStatus.ONLINE ? s.currentGeneration().num() : -1;
     }
 
-    /** Starts, stops or restarts receivers so that there is exactly one per configured peer. */
+    /**
+     * Starts, stops or restarts receivers so that they are what the replication plan asks for: NORMAL, one per
+     * configured peer; RECOVERY, one recovery receiver from the donor; NONE, none. Every receiver that must go is
+     * stopped before any new one starts: a replication origin serves one session at a time.
+     */
     private void reconcile() {
         if (!active) {
             return;
         }
         int self = config.map(ClusterConfig::selfId).orElse(0);
+        Map<Integer, ClusterNode> peers = new HashMap<>();
+        config.ifPresent(c -> c.peers().forEach(p -> peers.put(p.id(), p)));
         Map<Integer, ClusterNode> wanted = new HashMap<>();
-        config.ifPresent(c -> c.peers().forEach(p -> wanted.put(p.id(), p)));
+        ReceiverMode mode = switch (plan.mode()) {
+            case NONE -> ReceiverMode.DISABLED;
+            case NORMAL -> {
+                wanted.putAll(peers);
+                yield ReceiverMode.NORMAL;
+            }
+            case RECOVERY -> {
+                ClusterNode donor = peers.get(plan.donor());
+                if (donor != null) {
+                    wanted.put(donor.id(), donor);
+                } else {
+                    LOG.warn("node {}: the recovery plan names donor {}, which is not a configured peer", self, plan.donor());
+                }
+                yield ReceiverMode.RECOVERY;
+            }
+        };
         List<Receiver> stopping = new ArrayList<>();
         for (var it = receivers.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Integer, Receiver> e = it.next();
             Receiver r = e.getValue();
             ClusterNode p = wanted.get(e.getKey());
             if (p == null || !Objects.equals(p.conninfo(), r.peer().conninfo()) || !r.settings().equals(settings)
-                    || r.self() != self || r.peers() != wanted.size()) {
+                    || r.self() != self || r.mode() != mode
+                    || (mode == ReceiverMode.NORMAL && r.peers() != peers.size())
+                    || (mode == ReceiverMode.RECOVERY && r.untilGeneration() != plan.untilGeneration())) {
                 stopping.add(r);
                 it.remove();
             }
@@ -308,10 +365,58 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         stopAll(stopping);
         for (ClusterNode p : wanted.values()) {
             if (!receivers.containsKey(p.id())) {
-                LOG.info("node {}: starting the receiver for node {}", self, p.id());
-                receivers.put(p.id(), new Receiver(self, p, database, votes, settings, this::currentGeneration, wanted.size()).start());
+                Receiver r;
+                if (mode == ReceiverMode.RECOVERY) {
+                    LOG.info("node {}: starting {}", self, plan);
+                    r = Receiver.recovery(self, p, database, settings, plan.untilGeneration());
+                } else {
+                    LOG.info("node {}: starting the receiver for node {}", self, p.id());
+                    r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size());
+                }
+                receivers.put(p.id(), r.start());
             }
         }
+    }
+
+    /** The generation gate of every normal receiver's PREPARE (no cluster state: nothing is refused). */
+    private org.mtm.api.PrepareAdmission admitPrepare(long generation) {
+        ClusterState s = clusterState;
+        return s == null ? PrepareGate.OPEN.admit(generation) : s.admitPrepare(generation);
+    }
+
+    /** The plan to follow now: the cluster state's, or NORMAL without one (today's behaviour). */
+    private ReplicationPlan wantedPlan() {
+        ClusterState s = clusterState;
+        if (s == null) {
+            return ReplicationPlan.NORMAL;
+        }
+        ReplicationPlan p = s.replicationPlan();
+        return p == null ? ReplicationPlan.NONE : p;
+    }
+
+    /** Polled every {@value #PLAN_POLL_MS} ms: follows a change of the replication plan. */
+    void followPlan() {
+        ReplicationPlan next;
+        try {
+            next = wantedPlan();
+        } catch (RuntimeException e) {
+            LOG.debug("node {}: cannot read the replication plan: {}", self(), e.toString());
+            return;
+        }
+        synchronized (this) {
+            if (next.equals(plan)) {
+                return;
+            }
+            LOG.info("node {}: replication plan changed: {} -> {}", config.map(ClusterConfig::selfId).orElse(0), plan, next);
+            plan = next;
+            reconcile();
+        }
+    }
+
+    /** Tests without OSGi: the cluster state whose plan and generation gate the receivers follow (null: none). */
+    void clusterState(ClusterState state) {
+        this.clusterState = state;
+        followPlan();
     }
 
     private static void stopAll(List<Receiver> receivers) {

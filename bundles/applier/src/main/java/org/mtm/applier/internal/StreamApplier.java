@@ -11,6 +11,7 @@ import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.CrashPoints;
 import org.mtm.api.CrashPoints.Point;
 import org.mtm.api.Gid;
+import org.mtm.api.PrepareAdmission;
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.Begin;
@@ -119,6 +120,7 @@ final class StreamApplier implements MessageApplier {
     private final LongSupplier currentGeneration;
     private final LongUnaryOperator recordable;
     private final ForeignFinishes foreign;
+    private final PrepareGate gate;
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
@@ -133,7 +135,7 @@ final class StreamApplier implements MessageApplier {
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
                   LongSupplier currentGeneration) {
         this(self, peer, session, votes, stopping, currentGeneration, LongUnaryOperator.identity(),
-                new ForeignFinishes(peer));
+                new ForeignFinishes(peer), PrepareGate.OPEN);
     }
 
     /**
@@ -141,9 +143,11 @@ final class StreamApplier implements MessageApplier {
      *                   (itself when applied serially; the watermark on a parallel worker)
      * @param foreign    the stream's record of finishes that belong to other streams (shared with the
      *                   dispatcher of a {@link ParallelApplier}, which records the prepares it skips)
+     * @param gate       admits each PREPARE of an {@code MTM-} gid for its generation ({@link #prepare})
      */
     StreamApplier(int self, int peer, ApplySession session, VoteSender votes, BooleanSupplier stopping,
-                  LongSupplier currentGeneration, LongUnaryOperator recordable, ForeignFinishes foreign) {
+                  LongSupplier currentGeneration, LongUnaryOperator recordable, ForeignFinishes foreign, PrepareGate gate) {
+        this.gate = gate;
         this.recordable = recordable;
         this.foreign = foreign;
         this.self = self;
@@ -342,7 +346,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         try {
-            session.executeDdl(ddl);
+            session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
@@ -389,10 +393,12 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         try {
-            if (begun(t)) {
-                session.prepare(m.gid(), t.lsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
-                LOG.debug("node {}: prepared {} from node {}", self, m.gid(), peer);
+            if (begun(t) && !admitted(t, m)) {
+                finished(m.endLsn());
+                return;
             }
+        } catch (GenerationWait e) {
+            throw e;
         } catch (SQLException e) {
             failed(t, e, session.failedRelation() != null ? session.failedRelation() : session.currentRelation());
             finished(m.endLsn());
@@ -403,6 +409,42 @@ final class StreamApplier implements MessageApplier {
             votes.send(t.mtmGid.originNode(), CommitMessage.of(Kind.PREPARED, t.mtmGid));
         }
         finished(m.endLsn());
+    }
+
+    /**
+     * The generation gate (DESIGN §3: a switch excludes concurrent PREPAREs): the PREPARE of an {@code MTM-} gid
+     * runs while this node's admission for its generation is open. APPLY: prepared, true. REFUSE (an older
+     * generation): rolled back and voted ABORTED (40001), false. WAIT (a generation this node has not adopted
+     * yet): rolled back without a vote, and {@link GenerationWait} stops the stream, which is retried shortly.
+     * A user's gid has no generation and is prepared as it comes.
+     */
+    private boolean admitted(RemoteTransaction t, Prepare m) throws SQLException {
+        if (t.mtmGid == null) {
+            session.prepare(m.gid(), t.lsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
+            return true;
+        }
+        PrepareAdmission.Verdict verdict;
+        long current;
+        try (PrepareAdmission admission = gate.admit(t.mtmGid.generation())) {
+            verdict = admission.verdict();
+            current = admission.generation();
+            if (verdict == PrepareAdmission.Verdict.APPLY) {
+                session.prepare(m.gid(), t.lsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
+                LOG.debug("node {}: prepared {} from node {} in generation {}", self, m.gid(), peer, current);
+                return true;
+            }
+        }
+        session.rollback();
+        t.failed = true;
+        if (verdict == PrepareAdmission.Verdict.WAIT) {
+            throw new GenerationWait("node " + self + " has not adopted generation " + t.mtmGid.generation() + " of "
+                    + t.gid + " from node " + peer + " yet (it is in generation " + current + "); streaming it again shortly");
+        }
+        String message = "[multimaster] node " + self + " refused transaction " + t.gid + ": it was prepared in generation "
+                + t.mtmGid.generation() + " but node " + self + " is in generation " + current + "; retry";
+        LOG.info("node {}: voting ABORTED for {} from node {}: {}", self, t.gid, peer, message);
+        votes.send(t.mtmGid.originNode(), CommitMessage.abortedVote(t.mtmGid, ApplyFailure.SERIALIZATION_FAILURE, message));
+        return false;
     }
 
     private void commitPrepared(CommitPrepared m) throws SQLException {

@@ -1,0 +1,555 @@
+package org.mtm.applier.internal;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.mtm.api.GenerationMarker;
+import org.mtm.api.Gid;
+import org.mtm.api.ReplicatedDdl;
+import org.mtm.applier.internal.pgoutput.Lsn;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Begin;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.BeginPrepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Column;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Commit;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.CommitPrepared;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Delete;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Insert;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.LogicalMessage;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Origin;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Prepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Relation;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Truncate;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Update;
+import org.mtm.applier.internal.pgoutput.RelationCache;
+import org.mtm.applier.internal.pgoutput.TupleData;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a donor's stream during recovery (DESIGN §3, {@link org.mtm.api.ReplicationPlan.Mode#RECOVERY}):
+ * every transaction in the donor's WAL — the donor's own and those it applied from other origins — serially, in
+ * the donor's order, which is the order in which they committed on the cluster. Streams of separate origins,
+ * applied independently, may deliver two conflicting transactions in the other order; only one node's WAL holds
+ * them in the cluster's order. Nothing is voted on: this node is not a member the coordinators wait for.
+ *
+ * <h2>Units</h2>
+ * <ul>
+ * <li>The donor's own (no {@code O} message): as in normal mode — PREPARE with the same gid and an
+ *     {@code mtm.applied_xacts} row (donor, end of its PREPARE in the donor's stream), {@code K} → COMMIT PREPARED,
+ *     {@code r} → ROLLBACK PREPARED, a plain one → COMMIT.</li>
+ * <li>Another origin o's, which the donor applied ({@code O} naming {@code mtm_node_<o>} or one of its worker
+ *     origins {@code mtm_node_<o>_<k>}): o = this node is our own transaction, skipped. A two-phase one is
+ *     skipped when its gid is prepared here or logged in {@code mtm.applied_xacts}, or when the row the donor
+ *     logged inside it — (o, L, gid), L the end of its PREPARE in o's stream — has L at or below this node's
+ *     progress of o's stream or is logged here. That row comes last (just before the PREPARE), so the
+ *     transaction is applied tentatively and the decision taken at its {@code P}: skipped → rolled back (a
+ *     failure of the tentative apply then does not matter); applied → PREPAREd under the session's origin
+ *     {@code mtm_node_<donor>} with the donor's stream position as progress, logged as (o, L, gid) — the
+ *     origin's own stream, in normal mode later, finds it applied. o's progress is not moved. A plain one (no
+ *     gid: a bypass of the gateway) is skipped when its origin LSN (from the {@code O}) is at or below o's
+ *     progress here or logged; else applied, logged as (o, origin LSN, '') inside it, and o's progress advanced
+ *     to that LSN after its commit (see {@link ApplySession#advanceOriginsToLoggedPlain} for the crash in
+ *     between).</li>
+ * <li>{@code K}/{@code r} of any gid: COMMIT/ROLLBACK PREPARED if prepared here (the donor's stream carries
+ *     the finishes of what it applied from others, without {@code O}).</li>
+ * <li>A donor's own unit with a {@value GenerationMarker#PREFIX} message: the donor's marker. Its generation is
+ *     recorded; one at or above {@code untilGeneration} ends the recovery: {@link #reached()} turns true, the
+ *     unit is not confirmed (a restarted recovery under the same plan reads it again and ends there too).</li>
+ * </ul>
+ * DDL ({@code mtm.ddl} … {@code mtm.ddl_end}) is executed and logged again as in normal mode; the rows in
+ * between are not applied.
+ *
+ * <h2>Failures</h2>
+ * There is no vote to give: any failure of a unit that must be applied rolls it back and is thrown, the receiver
+ * stops the stream and streams again from the durable progress of {@code mtm_node_<donor>} after a backoff.
+ * Nothing is skipped silently — except, as in normal mode, an UPDATE/DELETE of a plain transaction that finds no
+ * row (logged).
+ *
+ * <h2>Exactly once</h2>
+ * Serial apply records the donor stream's exact position with every PREPARE, COMMIT PREPARED, ROLLBACK PREPARED
+ * and COMMIT, so a restart resumes right after the last finished unit; what the donor stream brings again, or a
+ * new donor's stream brings (a donor that died: its own units are the new donor's foreign ones, logged with the
+ * same L), is recognised by the rules above.
+ *
+ * <p>Not thread-safe: one receiver thread drives it.
+ */
+final class RecoveryApplier implements MessageApplier {
+    private static final Logger LOG = LoggerFactory.getLogger(RecoveryApplier.class);
+    private static final String ORIGIN_PREFIX = "mtm_node_";
+
+    private final int self;
+    private final int donor;
+    private final long untilGeneration;
+    private final ApplySession session;
+    private final BooleanSupplier stopping;
+    private final RelationCache relations = new RelationCache();
+
+    /** Tests only: told "P <gid>", "K <gid>" or "C <lsn>" right after each unit this applier finished here. */
+    static volatile java.util.function.Consumer<String> afterUnit;
+
+    private Unit unit;
+    private long finishedLsn;
+    private volatile long markerGeneration;
+    private volatile boolean reached;
+
+    RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping) {
+        this.self = self;
+        this.donor = donor;
+        this.untilGeneration = untilGeneration;
+        this.session = session;
+        this.stopping = stopping;
+    }
+
+    /** The highest generation marker of the donor applied so far (0: none). */
+    long markerGeneration() {
+        return markerGeneration;
+    }
+
+    /** True once the marker of {@code untilGeneration} or later was read: nothing more is to be applied. */
+    boolean reached() {
+        return reached;
+    }
+
+    /** True while a unit is open (its end not read yet). */
+    boolean inUnit() {
+        return unit != null;
+    }
+
+    @Override
+    public long takeFinished() {
+        long lsn = finishedLsn;
+        finishedLsn = 0;
+        return lsn;
+    }
+
+    @Override
+    public List<ApplySession> sessions() {
+        return List.of(session);
+    }
+
+    @Override
+    public int workers() {
+        return 1;
+    }
+
+    @Override
+    public void close() {
+        unit = null;
+    }
+
+    @Override
+    public void handle(PgOutputMessage m) throws SQLException {
+        if (reached) {
+            return; // the stream may still bring what followed the marker before it is stopped
+        }
+        switch (m.type()) {
+            case 'B' -> open(new Unit(null, ((Begin) m).finalLsn()));
+            case 'b' -> open(new Unit(((BeginPrepare) m).gid(), ((BeginPrepare) m).endLsn()));
+            case 'O' -> origin((Origin) m);
+            case 'R', 'Y' -> relations.accept(m);
+            case 'I', 'U', 'D' -> change(m);
+            case 'T' -> truncate((Truncate) m);
+            case 'M' -> logicalMessage((LogicalMessage) m);
+            case 'C' -> commit((Commit) m);
+            case 'P' -> prepare((Prepare) m);
+            case 'K' -> finishPrepared(m, ((CommitPrepared) m).gid(), ((CommitPrepared) m).endLsn(),
+                    ((CommitPrepared) m).commitTime(), true);
+            case 'r' -> finishPrepared(m, ((RollbackPrepared) m).gid(), ((RollbackPrepared) m).rollbackEndLsn(),
+                    ((RollbackPrepared) m).rollbackTime(), false);
+            default -> throw new IllegalStateException("node " + self + ": unexpected pgoutput message " + m
+                    + " in the recovery stream of donor " + donor);
+        }
+    }
+
+    // ---- units ---------------------------------------------------------------------------------------
+
+    private void open(Unit u) {
+        if (unit != null) {
+            throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor
+                    + " began a transaction inside " + unit.describe());
+        }
+        unit = u;
+    }
+
+    private Unit current(PgOutputMessage m) {
+        if (unit == null) {
+            throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor + " sent " + m
+                    + " outside a transaction");
+        }
+        return unit;
+    }
+
+    private void origin(Origin o) throws SQLException {
+        Unit u = current(o);
+        int origin = originNode(o.name());
+        if (origin == 0) {
+            LOG.warn("node {}: {} in donor {}'s stream has origin '{}', which is not a node's; applying it as the donor's",
+                    self, u.describe(), donor, o.name());
+            return;
+        }
+        u.origin = origin;
+        u.originLsn = o.originLsn();
+        if (origin == self) {
+            u.skip = true; // our own transaction, which the donor applied from us
+        } else if (u.gid == null && (o.originLsn() <= session.originProgress(origin) || session.logged(origin, o.originLsn()))) {
+            u.skip = true; // a plain transaction of another origin, applied here already
+        }
+    }
+
+    /** BEGIN at the first thing to apply; false when the unit turned out applied here already. */
+    private boolean begun(Unit u) throws SQLException {
+        if (!u.begun) {
+            u.begun = true;
+            Gid mtm = u.gid == null ? null : Gid.tryParse(u.gid);
+            boolean applied = u.foreign()
+                    ? session.begin(mtm != null ? u.gid : null, true, u.origin, 0, false)
+                    : session.begin(mtm != null ? u.gid : null, mtm != null, donor, u.gid != null ? u.lsn : 0, false);
+            if (applied) {
+                LOG.debug("node {}: {} in donor {}'s stream was applied here already", self, u.describe(), donor);
+                u.skip = true;
+                u.alreadyApplied = true;
+            }
+        }
+        return !u.skip;
+    }
+
+    private void change(PgOutputMessage m) throws SQLException {
+        Unit u = current(m);
+        int relationId = switch (m.type()) {
+            case 'I' -> ((Insert) m).relationId();
+            case 'U' -> ((Update) m).relationId();
+            default -> ((Delete) m).relationId();
+        };
+        Relation relation = relations.require(relationId);
+        if (m instanceof Insert i && u.foreign() && u.gid != null && isAppliedLog(relation)) {
+            loggedByDonor(u, relation, i.newTuple());
+            return;
+        }
+        if (u.skipsChanges() || ApplySession.nodeLocal(relation)) {
+            return;
+        }
+        try {
+            if (!begun(u)) {
+                return;
+            }
+            Target target = session.target(relation);
+            if (target == null) {
+                return;
+            }
+            switch (m.type()) {
+                case 'I' -> session.insert(target, ((Insert) m).newTuple());
+                case 'U' -> session.update(target, (Update) m);
+                default -> session.delete(target, (Delete) m);
+            }
+        } catch (RowMissingException e) {
+            rowMissing(u, e);
+        } catch (SQLException e) {
+            failed(u, e);
+        }
+    }
+
+    private void truncate(Truncate m) throws SQLException {
+        Unit u = current(m);
+        if (u.skipsChanges()) {
+            return;
+        }
+        try {
+            List<Target> targets = new java.util.ArrayList<>();
+            for (int i = 0; i < m.relationCount(); i++) {
+                Relation r = relations.require(m.relationId(i));
+                if (!ApplySession.nodeLocal(r)) {
+                    if (!begun(u)) {
+                        return;
+                    }
+                    Target t = session.target(r);
+                    if (t != null) {
+                        targets.add(t);
+                    }
+                }
+            }
+            if (!targets.isEmpty()) {
+                session.truncate(targets, m.restartIdentity(), m.cascade());
+            }
+        } catch (RowMissingException e) {
+            rowMissing(u, e);
+        } catch (SQLException e) {
+            failed(u, e);
+        }
+    }
+
+    private void logicalMessage(LogicalMessage m) throws SQLException {
+        if (!m.transactional()) {
+            return;
+        }
+        Unit u = current(m);
+        if (GenerationMarker.PREFIX.equals(m.prefix())) {
+            if (!u.foreign() && u.origin == 0) {
+                u.marker = GenerationMarker.parse(m.content());
+            }
+            return;
+        }
+        if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
+            u.inDdl = false;
+            return;
+        }
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges()) {
+            return;
+        }
+        try {
+            if (!begun(u)) {
+                return;
+            }
+            u.inDdl = true;
+            ReplicatedDdl ddl;
+            try {
+                ddl = ReplicatedDdl.decode(m.content());
+            } catch (IllegalArgumentException e) {
+                throw new SQLException("undecodable DDL message in donor " + donor + "'s stream: " + e.getMessage(), "XX000");
+            }
+            session.executeDdl(ddl, m.content());
+            LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement());
+        } catch (RowMissingException e) {
+            rowMissing(u, e);
+        } catch (SQLException e) {
+            failed(u, e);
+        }
+    }
+
+    private void commit(Commit m) throws SQLException {
+        Unit u = current(m);
+        unit = null;
+        if (u.begun && !u.skip) {
+            if (u.failure != null) {
+                throw unapplied(u, u.failure);
+            }
+            try {
+                try {
+                    session.flush();
+                } catch (RowMissingException e) {
+                    // the last batch ran in full; only the missing row is passed over, as in normal mode
+                    LOG.warn("node {}: {} from donor {}: {}", self, u.describe(), donor, e.getMessage());
+                }
+                if (u.foreign()) {
+                    session.commitLogged(u.origin, u.originLsn, m.endLsn(), m.commitTime());
+                    session.advanceOrigin(u.origin, u.originLsn);
+                } else {
+                    session.commit(m.endLsn(), m.commitTime());
+                }
+            } catch (SQLException e) {
+                rollbackQuietly();
+                throw unapplied(u, e);
+            }
+            ended(u, m.endLsn());
+            hook("C " + Lsn.format(m.endLsn()));
+            return;
+        }
+        rollbackIfOpen(u);
+        ended(u, m.endLsn());
+    }
+
+    private void prepare(Prepare m) throws SQLException {
+        Unit u = current(m);
+        unit = null;
+        if (u.foreign() && !u.skip) {
+            if (u.loggedLsn == 0) {
+                rollbackIfOpen(u);
+                throw new IllegalStateException("node " + self + ": transaction " + u.gid + " of origin " + u.origin
+                        + " in donor " + donor + "'s stream carries no mtm.applied_xacts row of the donor's; cannot tell"
+                        + " whether it was applied here");
+            }
+            // applied here from the origin's own stream (its log row here may be cleaned up since), or through
+            // another donor; read inside the tentative transaction, which sees what is committed here
+            u.skip = u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
+                    || session.logged(u.loggedOrigin, u.loggedLsn);
+        }
+        if (u.skip) {
+            rollbackIfOpen(u);
+            LOG.debug("node {}: {} in donor {}'s stream: applied here already", self, u.describe(), donor);
+            ended(u, m.endLsn());
+            return;
+        }
+        if (u.failure != null) {
+            throw unapplied(u, u.failure);
+        }
+        try {
+            if (!begun(u)) { // an empty transaction still prepares; one found applied here is not prepared again
+                ended(u, m.endLsn());
+                return;
+            }
+            if (u.foreign()) {
+                session.prepare(u.loggedOrigin, m.gid(), u.loggedLsn, m.endLsn(), m.prepareTime());
+            } else {
+                session.prepare(donor, m.gid(), u.lsn, m.endLsn(), m.prepareTime());
+            }
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw unapplied(u, e);
+        }
+        LOG.debug("node {}: prepared {} from donor {}", self, m.gid(), donor);
+        ended(u, m.endLsn());
+        hook("P " + m.gid());
+    }
+
+    private void finishPrepared(PgOutputMessage m, String gid, long end, long time, boolean commit) throws SQLException {
+        if (unit != null) {
+            throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor + " sent " + m
+                    + " inside " + unit.describe());
+        }
+        boolean done = commit ? session.commitPrepared(gid, end, time) : session.rollbackPrepared(gid, end, time);
+        LOG.debug("node {}: {} PREPARED {} from donor {}: {}", self, commit ? "COMMIT" : "ROLLBACK", gid, donor,
+                done ? "done" : "not prepared here");
+        finishedLsn = Math.max(finishedLsn, end);
+        if (done) {
+            hook("K " + gid);
+        }
+    }
+
+    private static void hook(String point) {
+        var hook = afterUnit;
+        if (hook != null) {
+            hook.accept(point);
+        }
+    }
+
+    private void ended(Unit u, long end) {
+        if (u.marker > 0) {
+            markerGeneration = Math.max(markerGeneration, u.marker);
+            LOG.info("node {}: applied donor {}'s marker of generation {} (recovering until generation {})", self, donor,
+                    u.marker, untilGeneration == Long.MAX_VALUE ? "none" : untilGeneration);
+            if (u.marker >= untilGeneration) {
+                reached = true;
+                return; // not confirmed: a recovery restarted under the same plan reads it again
+            }
+        }
+        finishedLsn = Math.max(finishedLsn, end);
+    }
+
+    // ---- the donor's log row of a foreign two-phase unit ----------------------------------------------
+
+    private static boolean isAppliedLog(Relation r) {
+        return r.namespace().equals("mtm") && r.name().equals("applied_xacts");
+    }
+
+    private void loggedByDonor(Unit u, Relation relation, TupleData row) {
+        List<Column> columns = relation.columns();
+        for (int i = 0; i < columns.size(); i++) {
+            if (row.kind(i) != TupleData.TEXT) {
+                continue;
+            }
+            switch (columns.get(i).name()) {
+                case "origin" -> u.loggedOrigin = Integer.parseInt(row.text(i));
+                case "lsn" -> u.loggedLsn = Lsn.parse(row.text(i));
+                default -> {
+                    // gid: the unit's own; applied_at: not needed
+                }
+            }
+        }
+        if (u.loggedOrigin == self) {
+            u.skip = true;
+        }
+    }
+
+    // ---- failures ------------------------------------------------------------------------------------
+
+    /**
+     * A change failed. A foreign two-phase unit is applied tentatively (whether it must be applied is known at its
+     * PREPARE): the failure is kept for then, and the rest of it skipped. Anything else stops the stream.
+     */
+    private void failed(Unit u, SQLException e) throws SQLException {
+        if (ApplyFailure.lostConnection(e) || stopping.getAsBoolean()) {
+            throw e;
+        }
+        if (u.foreign() && u.gid != null) {
+            session.rollback();
+            u.failure = e;
+            return;
+        }
+        rollbackQuietly();
+        throw unapplied(u, e);
+    }
+
+    private void rowMissing(Unit u, RowMissingException e) throws SQLException {
+        if (u.gid == null) {
+            LOG.warn("node {}: {} from donor {}: {}; passing over it", self, u.describe(), donor, e.getMessage());
+            return;
+        }
+        failed(u, e);
+    }
+
+    /** Rolls back the unit's transaction if it is open (begun, not found applied, not failed and rolled back). */
+    private void rollbackIfOpen(Unit u) throws SQLException {
+        if (u.begun && u.failure == null && !u.alreadyApplied) {
+            session.rollback();
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            session.rollback();
+        } catch (SQLException e) {
+            // the connection is gone: the server rolled it back
+        }
+    }
+
+    private SQLException unapplied(Unit u, SQLException e) {
+        if (ApplyFailure.lostConnection(e)) {
+            return e;
+        }
+        return new SQLException("node " + self + " could not apply " + u.describe() + " from donor " + donor
+                + " in recovery, which has no vote and is applied again: "
+                + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("")), e.getSQLState(), e);
+    }
+
+    /** The node id of a replication origin name {@code mtm_node_<id>} or {@code mtm_node_<id>_<worker>}; 0 otherwise. */
+    static int originNode(String name) {
+        if (name == null || !name.startsWith(ORIGIN_PREFIX)) {
+            return 0;
+        }
+        String rest = name.substring(ORIGIN_PREFIX.length());
+        int underscore = rest.indexOf('_');
+        try {
+            return Integer.parseInt(underscore < 0 ? rest : rest.substring(0, underscore));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** A transaction of the donor's stream. */
+    private final class Unit {
+        final String gid;
+        /** End of its PREPARE (two-phase) or its commit LSN (plain) in the donor's stream. */
+        final long lsn;
+        /** The origin named by its O message (0: the donor's own). */
+        int origin;
+        long originLsn;
+        /** The (origin, L) the donor logged in mtm.applied_xacts inside it (foreign two-phase units). */
+        int loggedOrigin;
+        long loggedLsn;
+        long marker;
+        boolean begun;
+        boolean skip;
+        boolean inDdl;
+        /** BEGIN found it applied here (and left the transaction). */
+        boolean alreadyApplied;
+        SQLException failure;
+
+        Unit(String gid, long lsn) {
+            this.gid = gid;
+            this.lsn = lsn;
+        }
+
+        boolean foreign() {
+            return origin != 0 && origin != donor;
+        }
+
+        boolean skipsChanges() {
+            return skip || inDdl || failure != null;
+        }
+
+        String describe() {
+            return gid != null ? "transaction " + gid : "transaction committed at " + Lsn.format(lsn);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package org.mtm.applier.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.After;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+import org.mtm.api.ClusterConfig;
+import org.mtm.api.CommitMessage.Kind;
+import org.mtm.api.GenerationMarker;
+import org.mtm.api.ReceiverMode;
+import org.mtm.api.RecoveryProgress;
+import org.mtm.api.ReplicatedDdl;
+import org.mtm.api.ReplicationPlan;
+import org.mtm.testing.Await;
+
+/**
+ * Recovery from a donor on three real PostgreSQL 15 servers (DESIGN §3). Nodes 1 and 2 exchange committed
+ * transactions while node 3 is away — cross-origin UPDATEs of one row in a known order (the final value depends on
+ * it), INSERTs and DELETEs, a DDL of node 2's (ALTER TABLE ADD COLUMN, which node 1's applier logs again in its
+ * WAL), a plain transaction of node 2's that bypassed 3PC — then log their generation markers. Node 3's
+ * {@link ReceiverSupervisor} follows a {@link TestClusterState}'s plan: RECOVERY from the donor until its marker,
+ * then NORMAL. At the end every table is identical on all three nodes, nothing is left prepared, and the INSERT-only
+ * tables (one with a unique key, one without any) show that nothing was applied twice.
+ */
+public class RecoveryTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    /**
+     * Generations only grow: the servers are shared by the tests, and a donor's WAL still holds the markers of
+     * earlier tests, which must be below the one a later test waits for.
+     */
+    private static final AtomicLong GENERATIONS = new AtomicLong(1);
+
+    @ClassRule
+    public static final PgNodes NODES = new PgNodes(3);
+
+    @Rule
+    public final Timeout timeout = Timeout.seconds(180);
+
+    private final List<Receiver> receivers = new ArrayList<>();
+    private final RecordedVotes on1 = new RecordedVotes();
+    private final RecordedVotes on2 = new RecordedVotes();
+    private ReceiverSupervisor supervisor;
+
+    @After
+    public void stop() throws Exception {
+        RecoveryApplier.afterUnit = null;
+        if (supervisor != null) {
+            supervisor.deactivate();
+        }
+        NODES.stopAll(receivers);
+    }
+
+    /** Nodes 1 and 2 apply each other's streams (node 1 with parallel workers, whose origins are mtm_node_2_k). */
+    private void exchange() {
+        receivers.add(new Receiver(1, NODES.clusterNode(2), NODES.node(1), on1, new ApplierSettings(500, 3), () -> 0L, 2).start());
+        receivers.add(new Receiver(2, NODES.clusterNode(1), NODES.node(2), on2, new ApplierSettings(500, 1), () -> 0L, 2).start());
+    }
+
+    private RecordedVotes votesOfPeer(int origin) {
+        return origin == 1 ? on2 : on1;
+    }
+
+    /** A 3PC transaction of {@code origin}, committed there once the other node prepared it, and awaited committed there. */
+    private String commit(int origin, String... sql) throws Exception {
+        String gid = NODES.prepare(origin, sql);
+        return finish(origin, gid);
+    }
+
+    private String finish(int origin, String gid) throws Exception {
+        RecordedVotes peer = votesOfPeer(origin);
+        peer.await(Kind.PREPARED, gid, WAIT);
+        NODES.exec(origin, "COMMIT PREPARED '" + gid + "'");
+        peer.await(Kind.COMMITTED, gid, WAIT);
+        return gid;
+    }
+
+    /** A global DDL statement in a 3PC transaction of {@code origin}, bracketed by its messages as the gateway does. */
+    private String ddl(int origin, String statement) throws Exception {
+        try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement).encode());
+            st.execute(statement);
+            emit(c, ReplicatedDdl.END_PREFIX, new byte[0]);
+            return finish(origin, NODES.prepareAsGateway(st, origin));
+        }
+    }
+
+    private static void emit(Connection c, String prefix, byte[] content) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)")) {
+            ps.setString(1, prefix);
+            ps.setBytes(2, content);
+            ps.executeQuery().close();
+        }
+    }
+
+    private static void createEverywhere(String t) throws SQLException {
+        NODES.execEverywhere("CREATE TABLE " + t + "_acc (id int PRIMARY KEY, v int)",
+                "CREATE TABLE " + t + "_log (id int PRIMARY KEY, origin int)",
+                "CREATE TABLE " + t + "_nokey (n int, origin int)",
+                "ALTER TABLE " + t + "_nokey REPLICA IDENTITY FULL");
+    }
+
+    /** The work of nodes 1 and 2 while node 3 is away; ids from {@code base}. */
+    private void workWhileAway(String t, int base, boolean withDdl) throws Exception {
+        commit(1, "INSERT INTO " + t + "_acc VALUES (" + base + ", 100)");
+        // cross-origin updates of one row, in this order: 100*2 = 200, +7 = 207, *3 = 621
+        commit(2, "UPDATE " + t + "_acc SET v = v * 2 WHERE id = " + base);
+        commit(1, "UPDATE " + t + "_acc SET v = v + 7 WHERE id = " + base);
+        commit(2, "UPDATE " + t + "_acc SET v = v * 3 WHERE id = " + base);
+        for (int i = 1; i <= 6; i++) {
+            int origin = i % 2 + 1;
+            commit(origin, "INSERT INTO " + t + "_log VALUES (" + (base + i) + ", " + origin + ")",
+                    "INSERT INTO " + t + "_nokey VALUES (" + (base + i) + ", " + origin + ")");
+        }
+        commit(1, "DELETE FROM " + t + "_log WHERE id = " + (base + 2));
+        commit(2, "DELETE FROM " + t + "_log WHERE id = " + (base + 3), "INSERT INTO " + t + "_acc VALUES (" + (base + 1) + ", 1)");
+        if (withDdl) {
+            ddl(2, "ALTER TABLE " + t + "_acc ADD COLUMN note text");
+            commit(1, "UPDATE " + t + "_acc SET note = 'after the DDL' WHERE id = " + base);
+        }
+        // a plain transaction of node 2's (a bypass of 3PC), applied on node 1 without a gid
+        NODES.exec(2, "INSERT INTO " + t + "_log VALUES (" + (base + 50) + ", 2)",
+                "INSERT INTO " + t + "_nokey VALUES (" + (base + 50) + ", 2)");
+        Await.until(WAIT, "node 2's plain transaction on node 1",
+                () -> NODES.count(1, "SELECT count(*) FROM " + t + "_log WHERE id = " + (base + 50)) == 1);
+        commit(1, "UPDATE " + t + "_log SET origin = 12 WHERE id = " + (base + 50));
+    }
+
+    private void markers(long generation) throws SQLException {
+        NODES.exec(1, GenerationMarker.emitSql(generation));
+        NODES.exec(2, GenerationMarker.emitSql(generation));
+    }
+
+    /** Work of the new generation, after the markers: node 3 gets it in normal mode. */
+    private void workAfterMarkers(String t, int base) throws Exception {
+        commit(1, "INSERT INTO " + t + "_log VALUES (" + (base + 90) + ", 1)");
+        commit(2, "INSERT INTO " + t + "_log VALUES (" + (base + 91) + ", 2)", "UPDATE " + t + "_acc SET v = v + 1 WHERE id = " + base);
+    }
+
+    private TestClusterState node3(ReplicationPlan plan) {
+        TestClusterState state = new TestClusterState(3);
+        state.plan = plan;
+        supervisor = new ReceiverSupervisor(NODES.node(3), (node, message) -> { }, new ApplierSettings(500, 2));
+        supervisor.clusterState(state);
+        supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(3,
+                List.of(NODES.clusterNode(1), NODES.clusterNode(2), NODES.clusterNode(3)))));
+        supervisor.followPlanEvery(50);
+        lastState = state;
+        return state;
+    }
+
+    private void awaitReached(long generation) throws Exception {
+        Await.until(WAIT, "node 3 reached the donor's marker", () -> supervisor.recovery().reached());
+        assertEquals(generation, supervisor.recovery().markerGeneration());
+    }
+
+    private static void assertIdenticalEverywhere(String t, int base) throws Exception {
+        assertIdenticalEverywhere(t, base, "622");
+    }
+
+    private static void assertIdenticalEverywhere(String t, int base, String value) throws Exception {
+        for (String table : List.of(t + "_acc", t + "_log", t + "_nokey")) {
+            Await.until(WAIT, table + " identical on the three nodes", () -> NODES.md5(1, table).equals(NODES.md5(3, table))
+                    && NODES.md5(2, table).equals(NODES.md5(3, table)));
+        }
+        assertEquals("the cluster's order of the cross-origin updates", value,
+                NODES.query(3, "SELECT v FROM " + t + "_acc WHERE id = " + base));
+        assertEquals("INSERT-only table without a key: nothing twice", "0", NODES.query(3,
+                "SELECT count(*) FROM (SELECT n FROM " + t + "_nokey GROUP BY n HAVING count(*) > 1) d"));
+        for (int n = 1; n <= 3; n++) {
+            assertEquals("nothing left prepared on node " + n, 0, NODES.count(n, "SELECT count(*) FROM pg_prepared_xacts"));
+        }
+    }
+
+    // ---- the tests -----------------------------------------------------------------------------------
+
+    @Test
+    public void recoversFromTheDonorUntilItsMarkerThenAppliesEveryPeerNormally() throws Exception {
+        String t = "r1";
+        createEverywhere(t);
+        exchange();
+        workWhileAway(t, 1000, true);
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        workAfterMarkers(t, 1000);
+
+        node3(ReplicationPlan.recovery(1, g));
+        Await.until(WAIT, "a recovery receiver for the donor only", () -> supervisor.receiver(1).get().mode() == ReceiverMode.RECOVERY);
+        assertEquals(ReceiverMode.DISABLED, supervisor.receiver(2).get().mode());
+        awaitReached(g);
+        assertEquals("stopped at the marker: the donor's later work is not applied", "0",
+                NODES.query(3, "SELECT count(*) FROM " + t + "_log WHERE id >= 1090"));
+        assertEquals("everything before it is", "621", NODES.query(3, "SELECT v FROM " + t + "_acc WHERE id = 1000"));
+        assertEquals("with the DDL of node 2's that node 1 applied", "after the DDL",
+                NODES.query(3, "SELECT note FROM " + t + "_acc WHERE id = 1000"));
+        assertEquals(1, supervisor.recovery().donor());
+
+        stateOf().plan = ReplicationPlan.NORMAL;
+        Await.until(WAIT, "normal receivers for both peers", () -> supervisor.receiver(1).get().mode() == ReceiverMode.NORMAL
+                && supervisor.receiver(2).get().mode() == ReceiverMode.NORMAL);
+        assertEquals(RecoveryProgress.NONE, supervisor.recovery());
+        assertIdenticalEverywhere(t, 1000);
+    }
+
+    @Test
+    public void recoveryStoppedAfterPreparesCommitsAndPlainCommitsResumesExactlyOnce() throws Exception {
+        String t = "r2";
+        createEverywhere(t);
+        exchange();
+        workWhileAway(t, 2000, true);
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        workAfterMarkers(t, 2000);
+
+        AtomicInteger restarts = new AtomicInteger();
+        AtomicInteger seen = new AtomicInteger();
+        RecoveryApplier.afterUnit = point -> {
+            if (seen.incrementAndGet() % 3 == 0) { // after a PREPARE, a COMMIT PREPARED or a COMMIT it just made durable
+                restarts.incrementAndGet();
+                throw new IllegalStateException("test: the recovery receiver stops right after " + point);
+            }
+        };
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        assertTrue("restarted several times: " + restarts.get(), restarts.get() >= 4);
+        RecoveryApplier.afterUnit = null;
+        stateOf().plan = ReplicationPlan.NORMAL;
+        assertIdenticalEverywhere(t, 2000);
+    }
+
+    @Test
+    public void aDonorReplacedMidRecoveryIsFollowedByTheNextWithoutApplyingTwice() throws Exception {
+        String t = "r3";
+        createEverywhere(t);
+        exchange();
+        workWhileAway(t, 3000, false);
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        workAfterMarkers(t, 3000);
+
+        AtomicInteger commits = new AtomicInteger();
+        TestClusterState[] state = new TestClusterState[1];
+        RecoveryApplier.afterUnit = point -> {
+            if (point.startsWith("K ") && commits.incrementAndGet() == 5) {
+                state[0].plan = ReplicationPlan.recovery(2, g); // donor 1 "died": node 2 is the donor now
+            }
+        };
+        state[0] = node3(ReplicationPlan.recovery(1, g));
+        Await.until(WAIT, "the recovery from donor 2", () -> supervisor.recovery().donor() == 2);
+        assertEquals(ReceiverMode.DISABLED, supervisor.receiver(1).get().mode());
+        awaitReached(g);
+        state[0].plan = ReplicationPlan.NORMAL;
+        assertIdenticalEverywhere(t, 3000);
+    }
+
+    @Test
+    public void catchUpFollowsTheDonorWithoutEndAndReportsItsLag() throws Exception {
+        String t = "r4";
+        createEverywhere(t);
+        exchange();
+        TestClusterState state = node3(ReplicationPlan.recovery(1, Long.MAX_VALUE));
+        AtomicLong maxLag = new AtomicLong(-1);
+        for (int round = 0; round < 3; round++) {
+            workWhileAway(t, 4000 + round * 100, round == 0);
+            maxLag.accumulateAndGet(supervisor.recovery().lagBytes(), Math::max);
+        }
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        Await.until(WAIT, "node 3 applied the marker", () -> supervisor.recovery().markerGeneration() == g);
+        assertFalse("catch-up never ends", supervisor.recovery().reached());
+        for (String table : List.of(t + "_acc", t + "_log", t + "_nokey")) {
+            Await.until(WAIT, table + " caught up from the donor", () -> NODES.md5(1, table).equals(NODES.md5(3, table)));
+        }
+        assertTrue("a lag was reported while the donor was written: " + maxLag.get(), maxLag.get() >= 0);
+        Await.until(WAIT, "the lag falls once the donor is idle", () -> {
+            long lag = supervisor.recovery().lagBytes();
+            return lag >= 0 && lag < 64 * 1024;
+        });
+        assertEquals(ReceiverMode.RECOVERY, supervisor.receiver(1).get().mode());
+        state.plan = ReplicationPlan.NORMAL;
+        assertIdenticalEverywhere(t, 4000, "621");
+    }
+
+    private TestClusterState stateOf() {
+        return lastState;
+    }
+
+    private TestClusterState lastState;
+}
