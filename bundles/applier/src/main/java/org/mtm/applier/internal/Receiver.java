@@ -21,6 +21,7 @@ import org.mtm.api.RecoveryProgress;
 import org.mtm.api.Replication;
 import org.mtm.applier.internal.pgoutput.Lsn;
 import org.mtm.applier.internal.pgoutput.PgOutputDecoder;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage;
 import org.postgresql.Driver;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -356,6 +357,9 @@ final class Receiver {
         PgOutputDecoder decoder = new PgOutputDecoder();
         boolean first = true;
         int finishedSinceCleanup = 0;
+        long finished = 0;
+        long confirmed = 0;
+        try (ForeignHold hold = new ForeignHold(local)) {
         while (!stopping) {
             ByteBuffer data;
             try {
@@ -371,25 +375,35 @@ final class Receiver {
                 backoff.reset(); // streaming works: a later failure starts again from a short delay
                 first = false;
             }
+            PgOutputMessage message = decoder.decode(data);
+            hold.seen(message);
             try {
-                a.handle(decoder.decode(data));
+                a.handle(message);
             } catch (GenerationWait e) {
                 release(stream, main);
                 throw e;
             }
             long done = a.takeFinished();
             if (done != 0) {
-                LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
-                stream.setAppliedLSN(lsn);
-                stream.setFlushedLSN(lsn);
+                finished = Math.max(finished, done);
                 if (++finishedSinceCleanup >= CLEANUP_EVERY) {
                     finishedSinceCleanup = 0;
                     main.forgetAppliedUpTo(main.originProgress());
                 }
             }
+            hold.recheck();
+            long confirm = hold.confirmable(finished);
+            if (confirm > confirmed) {
+                // the peer's slot keeps what a recovery from it as a donor may still need (ForeignHold)
+                confirmed = confirm;
+                LogSequenceNumber lsn = LogSequenceNumber.valueOf(confirm);
+                stream.setAppliedLSN(lsn);
+                stream.setFlushedLSN(lsn);
+            }
             if (info.workers() != a.workers()) {
                 info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
             }
+        }
         }
     }
 
@@ -410,11 +424,14 @@ final class Receiver {
         if (stopping) {
             return;
         }
-        long start = apply.originProgress();
+        // from the slot's confirmed position, not this node's progress of the donor's own transactions: normal mode
+        // confirms the donor's slot only up to the transactions of other origins this node has (ForeignHold), and
+        // what this node applied already after that position is found applied (RecoveryApplier)
+        long start = 0;
         PGConnection pg = replication.unwrap(PGConnection.class);
         ChainedLogicalStreamBuilder builder = pg.getReplicationAPI().replicationStream().logical()
                 .withSlotName(Replication.slotName(self))
-                .withStartPosition(start == 0 ? LogSequenceNumber.INVALID_LSN : LogSequenceNumber.valueOf(start))
+                .withStartPosition(LogSequenceNumber.INVALID_LSN)
                 .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS);
         recoveryStreamOptions(replication.getMetaData().getDatabaseMajorVersion()).forEach(builder::withSlotOption);
         PGReplicationStream stream = builder.start();
@@ -530,10 +547,11 @@ final class Receiver {
     }
 
     /**
-     * The pgoutput options of a peer's stream: protocol 3 with two-phase decoding and logical messages. A peer
-     * of PostgreSQL 16 or later also leaves out, on its side, changes that it applied from other origins
-     * ({@code origin 'none'}); PostgreSQL 15 has no such option, so the appliers skip transactions that carry
-     * an {@code O} message instead (they do in any case).
+     * The pgoutput options of a peer's stream, normal or recovery: protocol 3 with two-phase decoding and logical
+     * messages, every origin's transactions. Not {@code origin 'none'} on PostgreSQL 16 and later, although it would
+     * spare the peer decoding what it applied from others: a normal receiver must see those to hold its
+     * confirmations before the ones it does not have yet ({@link ForeignHold}), and a recovery applies them. The
+     * appliers skip, in normal mode, the transactions that carry an {@code O} message.
      */
     static Map<String, String> streamOptions(int peerServerMajor) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -541,22 +559,12 @@ final class Receiver {
         options.put("publication_names", Replication.PUBLICATION);
         options.put("two_phase", "on");
         options.put("messages", "true");
-        if (peerServerMajor >= 16) {
-            options.put("origin", "none");
-        }
         return options;
     }
 
-    /**
-     * The options of a recovery stream: as {@link #streamOptions}, but a donor of PostgreSQL 16 or later sends
-     * every origin's transactions ({@code origin 'any'}): recovery applies what the donor applied from others too.
-     */
+    /** The options of a recovery stream: the same as {@link #streamOptions}. */
     static Map<String, String> recoveryStreamOptions(int donorServerMajor) {
-        Map<String, String> options = streamOptions(donorServerMajor);
-        if (donorServerMajor >= 16) {
-            options.put("origin", "any");
-        }
-        return options;
+        return streamOptions(donorServerMajor);
     }
 
     private Connection connectToPeer() throws SQLException {

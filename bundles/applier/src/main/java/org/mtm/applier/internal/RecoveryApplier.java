@@ -202,6 +202,13 @@ final class RecoveryApplier implements MessageApplier {
     private boolean begun(Unit u) throws SQLException {
         if (!u.begun) {
             u.begun = true;
+            if (!u.foreign() && u.gid == null && u.lsn <= session.originProgress()) {
+                // the donor's own plain transaction, committed here already with its progress: recovery streams from
+                // the slot's confirmed position, which may be below this node's progress of the donor
+                u.skip = true;
+                u.alreadyApplied = true;
+                return false;
+            }
             Gid mtm = u.gid == null ? null : Gid.tryParse(u.gid);
             boolean applied = u.foreign()
                     ? session.begin(mtm != null ? u.gid : null, true, u.origin, 0, false)
@@ -353,15 +360,19 @@ final class RecoveryApplier implements MessageApplier {
         Unit u = current(m);
         unit = null;
         if (u.foreign() && !u.skip) {
-            if (u.loggedLsn == 0) {
+            boolean knownHere = u.loggedLsn == 0 && (u.begun ? u.alreadyApplied : !begun(u));
+            if (u.loggedLsn == 0 && !knownHere) {
+                // no log row of the donor's and its gid unknown here: the decoder lost its body (its PREPARE lies
+                // before where the slot let this stream start), so whether this node has it cannot be told
                 rollbackIfOpen(u);
                 throw new IllegalStateException("node " + self + ": transaction " + u.gid + " of origin " + u.origin
                         + " in donor " + donor + "'s stream carries no mtm.applied_xacts row of the donor's; cannot tell"
-                        + " whether it was applied here");
+                        + " whether it was applied here; its PREPARE precedes the donor slot's confirmed position"
+                        + " (re-add this node if it persists)");
             }
             // applied here from the origin's own stream (its log row here may be cleaned up since), or through
             // another donor; read inside the tentative transaction, which sees what is committed here
-            u.skip = u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
+            u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
                     || session.logged(u.loggedOrigin, u.loggedLsn);
         }
         if (u.skip) {

@@ -14,11 +14,10 @@ public class StreamOptionsTest {
     }
 
     @Test
-    public void postgres16AndLaterFilterOtherOriginsOnTheSendingSide() {
-        for (int major : new int[] {16, 17}) {
-            Map<String, String> options = Receiver.streamOptions(major);
-            assertEquals("origin on PostgreSQL " + major, "none", options.get("origin"));
-            assertEquals(Receiver.streamOptions(15).size() + 1, options.size());
+    public void everyVersionStreamsEveryOriginForTheForeignHoldAndRecovery() {
+        for (int major : new int[] {15, 16, 17}) {
+            assertEquals("PostgreSQL " + major, Receiver.streamOptions(15), Receiver.streamOptions(major));
+            assertEquals("PostgreSQL " + major, Receiver.streamOptions(15), Receiver.recoveryStreamOptions(major));
         }
     }
 }

@@ -1,0 +1,124 @@
+package org.mtm.applier.internal;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.mtm.api.LocalDatabase;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.BeginPrepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Prepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
+
+/**
+ * Keeps a peer's slot from being confirmed past a transaction of a third origin that this node has not applied yet.
+ *
+ * <p>In normal mode a receiver skips the transactions its peer applied from other origins (it gets them from their
+ * own origins). But the peer's slot for this node is also what a recovery from this peer as a donor streams, and a
+ * logical slot never streams from before its confirmed position: had the receiver confirmed past such a transaction
+ * while this node did not have it yet — its own origin's stream lagging, or this node going down first — a later
+ * recovery from this donor would start after it, and it would be missing here for good. So the confirmed position
+ * stops just before the first skipped two-phase transaction of another origin that is neither prepared here nor
+ * logged in {@code mtm.applied_xacts} (applied) nor rolled back in this stream. Checked against the local database
+ * at most every {@value #CHECK_INTERVAL_MS} ms. Plain transactions of other origins (administrative bypasses) are
+ * not held for.
+ *
+ * <p>Used by one receiver thread.
+ */
+final class ForeignHold implements AutoCloseable {
+    static final long CHECK_INTERVAL_MS = 500;
+    private static final String KNOWN_SQL = "SELECT g FROM pg_catalog.unnest(?::text[]) AS g WHERE "
+        + "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts p WHERE p.gid = g) "
+        + "OR EXISTS (SELECT 1 FROM mtm.applied_xacts a WHERE a.gid = g)";
+
+    private final LocalDatabase local;
+    /** End of the PREPARE in the peer's stream → gid, for skipped units of other origins not known here yet. */
+    private final TreeMap<Long, String> pending = new TreeMap<>();
+    private String openGid;
+    private long openEnd;
+    private boolean openForeign;
+    private long nextCheck;
+    private Connection connection;
+
+    ForeignHold(LocalDatabase local) {
+        this.local = local;
+    }
+
+    /** Every decoded message of the stream, in order. */
+    void seen(PgOutputMessage m) {
+        switch (m.type()) {
+            case 'b' -> {
+                BeginPrepare b = (BeginPrepare) m;
+                openGid = b.gid();
+                openEnd = b.endLsn();
+                openForeign = false;
+            }
+            case 'B' -> openGid = null;
+            case 'O' -> openForeign = openGid != null;
+            case 'P' -> {
+                Prepare p = (Prepare) m;
+                if (openForeign && p.gid().equals(openGid)) {
+                    pending.put(openEnd, openGid);
+                }
+                openGid = null;
+                openForeign = false;
+            }
+            case 'r' -> pending.values().remove(((RollbackPrepared) m).gid());
+            default -> {
+            }
+        }
+    }
+
+    /** The highest position that may be confirmed to the peer: {@code finished}, or just before the first held unit. */
+    long confirmable(long finished) {
+        return pending.isEmpty() ? finished : Math.min(finished, pending.firstKey() - 1);
+    }
+
+    boolean holding() {
+        return !pending.isEmpty();
+    }
+
+    /** Drops the held units that are now prepared or applied here (rate-limited; a failure keeps them held). */
+    void recheck() {
+        long now = System.nanoTime();
+        if (pending.isEmpty() || now - nextCheck < 0) {
+            return;
+        }
+        nextCheck = now + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(CHECK_INTERVAL_MS);
+        try {
+            if (connection == null || connection.isClosed()) {
+                connection = local.connect();
+            }
+            Set<String> known = new HashSet<>();
+            try (PreparedStatement ps = connection.prepareStatement(KNOWN_SQL)) {
+                Array gids = connection.createArrayOf("text", pending.values().toArray());
+                ps.setArray(1, gids);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        known.add(rs.getString(1));
+                    }
+                }
+            }
+            pending.entrySet().removeIf((Map.Entry<Long, String> e) -> known.contains(e.getValue()));
+        } catch (SQLException e) {
+            close(); // reconnect next time; the units stay held meanwhile
+        }
+    }
+
+    @Override
+    public void close() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // already broken
+            }
+            connection = null;
+        }
+    }
+}
