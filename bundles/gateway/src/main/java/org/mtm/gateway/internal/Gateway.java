@@ -21,6 +21,7 @@ import org.mtm.api.ClusterState;
 import org.mtm.api.Coordinator;
 import org.mtm.api.Endpoint;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.NodeStatus;
 import org.mtm.api.SequenceAllocator;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
 import org.mtm.gateway.internal.commit.CommitContext;
@@ -45,7 +46,6 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
-import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +72,13 @@ import org.slf4j.LoggerFactory;
  * {@code mtm.init_cluster(...)} and {@code mtm.alter_sequences()} the gateway answers itself.</li>
  * </ul>
  *
+ * <p>{@code break_connection} (PID {@code org.mtm.multimaster}, the manual's F.31.5.1, default false; applied live):
+ * when true, the gateway looks at the node's status every {@value #STATUS_WATCH_MILLIS} ms and, when the node leaves
+ * {@code online} (isolated, disabled, catchup, recovery), ends every client session but the {@code mtm_admin} ones
+ * with FATAL 57P01 naming the status and the setting, so that pools reconnect to another node. A session in the
+ * middle of a commit finishes it first, as on shutdown. Sessions opened while the node is not online stay and get
+ * 57P03 per transaction; so do all sessions when the setting is false.
+ *
  * <p>When the framework begins to shut down (system bundle STOPPING) the gateway stops at once, before the other
  * bundles, as it does on deactivation.
  *
@@ -82,12 +89,17 @@ import org.slf4j.LoggerFactory;
  * clients (they reconnect, as after a server restart): the backend connections belong to the old bundle's
  * sockets and cannot be handed over.
  */
-@Component(name = "org.mtm.gateway", configurationPid = "org.mtm.node", configurationPolicy = ConfigurationPolicy.OPTIONAL,
+@Component(name = "org.mtm.gateway", configurationPid = {"org.mtm.node", "org.mtm.multimaster"},
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
         immediate = true, service = {})
-@Designate(ocd = Gateway.Config.class)
 public final class Gateway {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
+    /*
+     * Not designated as the metatype of org.mtm.node: the component reads two PIDs (org.mtm.node and, for
+     * break_connection, org.mtm.multimaster), and a designate needs exactly one. The definition still names and
+     * documents the keys; etc/org.mtm.node.cfg lists them with their defaults.
+     */
     @ObjectClassDefinition(name = "mtm node: gateway",
             description = "The PostgreSQL wire-protocol front end of this node (keys gateway.* of org.mtm.node)")
     public @interface Config {
@@ -110,6 +122,18 @@ public final class Gateway {
         int gateway_threads() default 0;
     }
 
+    /**
+     * The key of PID {@code org.mtm.multimaster} the gateway reads itself (the consensus bundle describes that PID's
+     * metatype).
+     */
+    public @interface Multimaster {
+        /** The manual's break_connection: end client sessions when the node leaves online. */
+        boolean break__connection() default false;
+    }
+
+    /** How often the node's status is looked at for break_connection. */
+    static final long STATUS_WATCH_MILLIS = 200;
+
     private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads) {
         static Settings of(Config c) {
             return new Settings(c.gateway_host().trim(), c.gateway_port(), c.gateway_advertised__host().trim(),
@@ -122,12 +146,15 @@ public final class Gateway {
     /** Blocking JDBC work off the event loops: finishing prepared transactions of lost sessions. */
     private final ThreadPoolExecutor detachedPool;
     private Settings settings;
-    private GatewayServer server;
+    /** Written under the component's lock; read without it by the status watch. */
+    private volatile GatewayServer server;
     private Endpoint advertised;
     private ScheduledFuture<?> advertisement;
     private final AutoCloseable frameworkStopping;
     /** The framework is shutting down: the gateway stopped first and does not start again. */
     private boolean shuttingDown;
+    private volatile boolean breakConnection;
+    private final LeavingOnline leavingOnline = new LeavingOnline();
 
     private volatile ClusterState clusterState;
     private volatile Coordinator coordinator;
@@ -135,16 +162,24 @@ public final class Gateway {
     private volatile ClusterAdministration administration;
     private volatile SequenceAllocator sequences;
 
-    /** Outside a framework (tests): no shutdown signal. */
+    /** Outside a framework (tests): no shutdown signal, break_connection false. */
     Gateway(LocalDatabase database, Config config) throws InterruptedException {
-        this(database, config, null);
+        this(database, config, null, null);
+    }
+
+    /** Outside a framework (tests): no shutdown signal. */
+    Gateway(LocalDatabase database, Config config, Multimaster multimaster) throws InterruptedException {
+        this(database, config, multimaster, null);
     }
 
     @Activate
-    public Gateway(@Reference LocalDatabase database, Config config, BundleContext context) throws InterruptedException {
+    public Gateway(@Reference LocalDatabase database, Config config, Multimaster multimaster, BundleContext context)
+            throws InterruptedException {
         this.database = database;
-        this.background = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "mtm-gateway-advertise");
+        this.breakConnection = multimaster != null && multimaster.break__connection();
+        // two threads: an advertisement waiting on the database does not hold up the status watch
+        this.background = new ScheduledThreadPoolExecutor(2, r -> {
+            Thread t = new Thread(r, "mtm-gateway-background");
             t.setDaemon(true);
             return t;
         });
@@ -160,6 +195,7 @@ public final class Gateway {
             startServer();
         }
         this.frameworkStopping = FrameworkStopping.listen(context, this::frameworkStopping);
+        background.scheduleWithFixedDelay(this::watchStatus, STATUS_WATCH_MILLIS, STATUS_WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -177,7 +213,13 @@ public final class Gateway {
     }
 
     @Modified
-    synchronized void modified(Config config) throws InterruptedException {
+    synchronized void modified(Config config, Multimaster multimaster) throws InterruptedException {
+        boolean breaking = multimaster != null && multimaster.break__connection();
+        if (breaking != breakConnection) {
+            LOG.info("break_connection = {}: client sessions are {} when this node leaves online", breaking,
+                    breaking ? "ended" : "kept (they get 57P03)");
+            breakConnection = breaking;
+        }
         Settings next = Settings.of(config);
         if (next.equals(settings) || shuttingDown) {
             return;
@@ -284,6 +326,38 @@ public final class Gateway {
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {})", bound,
                 database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off");
         scheduleAdvertisement(0);
+    }
+
+    /**
+     * One look at the node's status (every {@value #STATUS_WATCH_MILLIS} ms): with break_connection, a node that
+     * has just left online ends its client sessions but the mtm_admin ones.
+     */
+    void watchStatus() {
+        try {
+            ClusterState state = clusterState;
+            NodeStatus left = leavingOnline.look(state);
+            GatewayServer s = server;
+            if (left == null || !breakConnection || s == null) {
+                return;
+            }
+            LOG.info("node {} left online (status {}), break_connection = true: ending its client sessions but mtm_admin "
+                    + "ones ({} session(s) open)", state.selfId(), left.sqlName(), s.sessionCount());
+            s.terminateSessions(session -> !session.isAdmin(), LeavingOnline.breakConnection(state.selfId(), left));
+        } catch (RuntimeException e) {
+            // a failed look must not end the watch (a periodic task that throws is never run again)
+            LOG.warn("looking at the node's status for break_connection failed: {}", e.toString());
+        }
+    }
+
+    /** What the status watch saw last (tests). */
+    NodeStatus statusSeen() {
+        return leavingOnline.seen();
+    }
+
+    /** Open client sessions (tests). */
+    int sessionCount() {
+        GatewayServer s = server;
+        return s == null ? 0 : s.sessionCount();
     }
 
     /** Where the gateway listens now (null while stopped). */

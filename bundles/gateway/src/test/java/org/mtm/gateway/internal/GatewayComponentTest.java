@@ -77,6 +77,20 @@ public class GatewayComponentTest {
         };
     }
 
+    private static Gateway.Multimaster multimaster(boolean breakConnection) {
+        return new Gateway.Multimaster() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return Gateway.Multimaster.class;
+            }
+
+            @Override
+            public boolean break__connection() {
+                return breakConnection;
+            }
+        };
+    }
+
     private static void await(String what, Await.Check check) throws InterruptedException {
         Await.until(Duration.ofSeconds(15), what, check);
     }
@@ -233,9 +247,9 @@ public class GatewayComponentTest {
                 assertTrue(rs.next());
             }
             // a change of the gateway keys restarts the listener elsewhere; other keys leave it alone
-            gateway.modified(config(0, false));
+            gateway.modified(config(0, false), multimaster(false));
             assertEquals(at, gateway.endpoint());
-            gateway.modified(config(0, true));
+            gateway.modified(config(0, true), multimaster(false));
             Endpoint moved = gateway.endpoint();
             assertNotEquals(at, moved);
             await("the new endpoint in the catalog", () -> moved.equals(advertised(catalog).get(ClusterCatalog.GATEWAY)));
@@ -461,7 +475,7 @@ public class GatewayComponentTest {
             SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1"));
             assertTrue(e.getSQLState(), e.getSQLState().startsWith("57P01") || e.getSQLState().startsWith("08"));
             assertThrows(SQLException.class, () -> TestPostgres.connect(at));
-            gateway.modified(config(0, true)); // a configuration change meanwhile does not bring it back
+            gateway.modified(config(0, true), multimaster(true)); // a configuration change meanwhile does not bring it back
             assertEquals(null, gateway.endpoint());
         } finally {
             gateway.deactivate();
@@ -500,6 +514,140 @@ public class GatewayComponentTest {
         } finally {
             gateway.deactivate();
             catalog.deactivate();
+        }
+    }
+
+    /** A coordinator that holds every commit decision until the test releases it. */
+    static final class HeldCoordinator implements Coordinator {
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        final CompletableFuture<Decision> decision = new CompletableFuture<>();
+
+        @Override
+        public Gid begin(long originXid) {
+            calls.add("begin");
+            return new Gid(1, originXid, 3);
+        }
+
+        @Override
+        public CompletableFuture<Decision> prepared(Gid gid) {
+            calls.add("prepared");
+            return decision;
+        }
+
+        @Override
+        public CompletableFuture<Void> committed(Gid gid) {
+            calls.add("committed");
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void aborted(Gid gid) {
+            calls.add("aborted");
+        }
+    }
+
+    /** The FATAL break_connection sends, as the next statement of an ended session sees it. */
+    private static void assertBroken(Statement st, String status) {
+        SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT 1"));
+        assertEquals(e.getMessage(), "57P01", e.getSQLState());
+        assertTrue(e.getMessage(), e.getMessage().contains("FATAL: [multimaster] terminating connection because node 1 left the "
+                + "cluster: current status is \"" + status + "\" (break_connection = true)"));
+    }
+
+    @Test
+    public void breakConnectionEndsEveryClientSessionButMtmAdminOnesWhenTheNodeLeavesOnline() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false), multimaster(true));
+        FixedState state = new FixedState();
+        gateway.bindClusterState(state);
+        try (Connection user = TestPostgres.connect(gateway.endpoint()); Statement us = user.createStatement();
+             Connection admin = TestPostgres.connect(gateway.endpoint(), props("ApplicationName", "mtm_admin"));
+             Statement as = admin.createStatement()) {
+            us.executeQuery("SELECT 1").close();
+            await("the watch saw the node online", () -> gateway.statusSeen() == NodeStatus.ONLINE);
+            state.status = NodeStatus.ISOLATED;
+            await("the plain session ended", () -> gateway.sessionCount() == 1);
+            assertBroken(us, "isolated");
+            as.executeQuery("SELECT 1").close(); // the mtm_admin session stays, and may still read
+            // sessions opened while the node is not online stay, and are refused as without break_connection
+            try (Connection late = TestPostgres.connect(gateway.endpoint()); Statement ls = late.createStatement()) {
+                Await.holds(3 * Gateway.STATUS_WATCH_MILLIS, "the late session stays", () -> gateway.sessionCount() == 2);
+                assertEquals("57P03", assertThrows(SQLException.class, () -> ls.executeQuery("SELECT 1")).getSQLState());
+            }
+        } finally {
+            gateway.deactivate();
+        }
+    }
+
+    @Test
+    public void withoutBreakConnectionSessionsStayAndAreRefusedAndTheSettingAppliesLive() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false), multimaster(false));
+        FixedState state = new FixedState();
+        gateway.bindClusterState(state);
+        try (Connection user = TestPostgres.connect(gateway.endpoint()); Statement us = user.createStatement()) {
+            us.executeQuery("SELECT 1").close();
+            await("the watch saw the node online", () -> gateway.statusSeen() == NodeStatus.ONLINE);
+            state.status = NodeStatus.ISOLATED;
+            await("the watch saw the node isolated", () -> gateway.statusSeen() == NodeStatus.ISOLATED);
+            Await.holds(3 * Gateway.STATUS_WATCH_MILLIS, "the session stays", () -> gateway.sessionCount() == 1);
+            SQLException refused = assertThrows(SQLException.class, () -> us.executeQuery("SELECT 1"));
+            assertEquals("57P03", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("current status is \"isolated\""));
+            state.status = NodeStatus.ONLINE;
+            us.executeQuery("SELECT 1").close(); // the same session works again
+
+            gateway.modified(config(0, false), multimaster(true)); // applied live, the listener unchanged
+            await("the watch saw the node online", () -> gateway.statusSeen() == NodeStatus.ONLINE);
+            state.status = NodeStatus.DISABLED;
+            await("the session ended", () -> gateway.sessionCount() == 0);
+            assertBroken(us, "disabled");
+        } finally {
+            gateway.deactivate();
+        }
+    }
+
+    @Test
+    public void breakConnectionLetsACommitUnderWayFinishBeforeItEndsTheSession() throws Exception {
+        Gateway gateway = new Gateway(PG.server(), config(0, false), multimaster(true));
+        FixedState state = new FixedState();
+        HeldCoordinator coordinator = new HeldCoordinator();
+        gateway.bindClusterState(state);
+        gateway.bindCoordinator(coordinator);
+        try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
+            ds.execute("CREATE TABLE IF NOT EXISTS b (id int)");
+            ds.execute("TRUNCATE b");
+        }
+        try (Connection committing = TestPostgres.connect(gateway.endpoint()); Statement cs = committing.createStatement();
+             Connection idle = TestPostgres.connect(gateway.endpoint()); Statement is = idle.createStatement()) {
+            committing.setAutoCommit(false);
+            cs.executeUpdate("INSERT INTO b VALUES (1)");
+            await("the watch saw the node online", () -> gateway.statusSeen() == NodeStatus.ONLINE);
+            CompletableFuture<Void> commit = CompletableFuture.runAsync(() -> {
+                try {
+                    committing.commit();
+                } catch (SQLException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            await("the commit waits for its decision", () -> coordinator.calls.contains("prepared"));
+            state.status = NodeStatus.ISOLATED;
+            await("the idle session ended", () -> gateway.sessionCount() == 1);
+            assertBroken(is, "isolated");
+            Await.holds(3 * Gateway.STATUS_WATCH_MILLIS, "the committing session waits for its outcome",
+                    () -> !commit.isDone() && gateway.sessionCount() == 1);
+
+            coordinator.decision.complete(Coordinator.Decision.COMMIT);
+            commit.get(15, TimeUnit.SECONDS); // the client learns that its commit succeeded...
+            await("then its session ended", () -> gateway.sessionCount() == 0);
+            assertBroken(cs, "isolated");
+            assertEquals(List.of("begin", "prepared", "committed"), coordinator.calls);
+        } finally {
+            gateway.deactivate();
+        }
+        try (Connection d = PG.direct(); Statement ds = d.createStatement();
+             ResultSet rs = ds.executeQuery("SELECT (SELECT count(*) FROM b WHERE id = 1), (SELECT count(*) FROM pg_prepared_xacts)")) {
+            rs.next();
+            assertEquals("the commit took effect", 1, rs.getInt(1));
+            assertEquals("nothing left prepared", 0, rs.getInt(2));
         }
     }
 }

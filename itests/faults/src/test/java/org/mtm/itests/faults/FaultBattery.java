@@ -5,6 +5,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import org.mtm.itests.harness.Attempt;
 import org.mtm.itests.harness.BankCheck;
@@ -73,8 +77,9 @@ final class FaultBattery {
                     }
                 }
                 load.stop();
+                long runMillis = load.millisSinceStart();
                 generations.sample();
-                return check(cluster, load, generations);
+                return check(cluster, load, generations, runMillis);
             } catch (RuntimeException | Error e) {
                 log("run failed: %s\n%s", e, cluster.logTails(40));
                 throw e;
@@ -102,7 +107,7 @@ final class FaultBattery {
             healed = false;
         }
         long online = load.millisSinceStart();
-        timeline.add(label, from, online);
+        timeline.add(label, step.hit(), from, online);
         log("%s: healed after %d ms, every node online %d ms later", label, hit - from, online - hit);
         if (healed && !load.awaitProgress(PROGRESS, PROGRESS_BOUND)) {
             violations.add(new Violation("no progress", label, "fewer than " + PROGRESS + " writes acknowledged within "
@@ -124,7 +129,7 @@ final class FaultBattery {
         }
     }
 
-    private BatteryReport check(LocalCluster cluster, BankLoad load, GenerationWatch generations) {
+    private BatteryReport check(LocalCluster cluster, BankLoad load, GenerationWatch generations, long runMillis) {
         List<Attempt> attempts = load.attempts();
         for (String anomaly : load.anomalies()) {
             violations.add(new Violation("client saw an anomaly", "during the run", anomaly));
@@ -141,7 +146,9 @@ final class FaultBattery {
             violations.add(Violation.afterTheRun("generation decreased", e.getMessage()));
         }
         violations.addAll(BankCheck.violations(cluster.nodes(), load, PREPARED_BOUND, timeline));
-        return new BatteryReport(plan, timeline.windows(), attempts, load.reads(), violations, generations.highest());
+        Set<Integer> ids = IntStream.rangeClosed(1, nodes).boxed().collect(Collectors.toCollection(TreeSet::new));
+        return new BatteryReport(plan, ids, timeline.windows(), attempts, load.reads(), runMillis, violations,
+            generations.highest());
     }
 
     /** Each node's folder (its logs stay there once the cluster has stopped). */

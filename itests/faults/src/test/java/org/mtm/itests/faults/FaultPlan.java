@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 import org.mtm.itests.harness.NodeFault;
 
@@ -16,6 +17,10 @@ import org.mtm.itests.harness.NodeFault;
 record FaultPlan(long seed, List<Step> steps) {
     /** Fault {@code number} (1-based) of {@code fault} on node {@code node}, with {@code peer} for a link fault. */
     record Step(int number, NodeFault fault, int node, int peer) {
+        /** The nodes the fault hits: the node, and for a cut link the peer at its other end too. */
+        Set<Integer> hit() {
+            return fault == NodeFault.CUT_LINK ? Set.of(node, peer) : Set.of(node);
+        }
     }
 
     static FaultPlan of(long seed, int faults, int nodes) {

@@ -6,6 +6,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 import org.junit.Test;
 import org.mtm.itests.harness.NodeFault;
@@ -30,8 +31,8 @@ public class FaultPlanTest {
     @Test
     public void aWriteIsPlacedUnderTheFaultItOverlapsElseAfterTheLastOneHealed() {
         FaultTimeline timeline = new FaultTimeline();
-        timeline.add("kill-karaf of node2 (fault #1)", 1_000, 5_000);
-        timeline.add("sigstop of node1 (fault #2)", 8_000, 20_000);
+        timeline.add("kill-karaf of node2 (fault #1)", Set.of(2), 1_000, 5_000);
+        timeline.add("sigstop of node1 (fault #2)", Set.of(1), 8_000, 20_000);
         assertEquals("warm-up", timeline.during(0, 900));
         assertEquals("kill-karaf of node2 (fault #1)", timeline.during(900, 1_100));
         assertEquals("kill-karaf of node2 (fault #1) (1000 ms after it healed)", timeline.during(6_000, 7_000));

@@ -1,6 +1,7 @@
 package org.mtm.itests.faults;
 
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.mtm.itests.harness.FaultClock;
@@ -10,14 +11,25 @@ import org.mtm.itests.harness.FaultClock;
  * load's clock: places what a client saw at a time in the fault it happened under.
  */
 final class FaultTimeline implements FaultClock {
-    /** One fault: injected at {@code from}, the cluster back to normal at {@code to}. */
-    record Window(String label, long from, long to) {
+    /**
+     * One fault: injected at {@code from}, the cluster back to normal at {@code to}; {@code hit}: the nodes it hit
+     * (the node killed, stopped or frozen; both ends of a cut link). The other nodes' gateways are the ones a
+     * majority keeps serving through.
+     */
+    record Window(String label, Set<Integer> hit, long from, long to) {
+        Window {
+            hit = Set.copyOf(hit);
+        }
+
+        long millis() {
+            return to - from;
+        }
     }
 
     private final List<Window> windows = new CopyOnWriteArrayList<>();
 
-    void add(String label, long from, long to) {
-        windows.add(new Window(label, from, to));
+    void add(String label, Set<Integer> hit, long from, long to) {
+        windows.add(new Window(label, hit, from, to));
     }
 
     /**

@@ -10,6 +10,14 @@ public record Attempt(Kind kind, long id, int gateway, String client, String xid
                       String message, long atMillis, long millis) {
     public enum Kind { TRANSFER, INSERT }
 
+    /**
+     * When the client learnt the outcome, in milliseconds of the load's clock: for an acknowledged write, the time
+     * its gateway acknowledged it.
+     */
+    public long endMillis() {
+        return atMillis + millis;
+    }
+
     /** The prefix of the gid of this write's transaction, or null when its xid is unknown. */
     public String gidPrefix() {
         return xid == null ? null : "MTM-" + gateway + "-" + xid + "-";

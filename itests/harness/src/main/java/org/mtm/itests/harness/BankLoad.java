@@ -55,13 +55,30 @@ public final class BankLoad implements AutoCloseable {
         this.seeds = new Random(seed);
     }
 
-    /** Creates the bank's tables through node 1's gateway: {@value #ACCOUNTS} accounts of {@value #INITIAL_BALANCE}. */
+    /**
+     * Creates the bank's tables through node 1's gateway: {@value #ACCOUNTS} accounts of {@value #INITIAL_BALANCE}.
+     * A statement rolled back with 40001 (e.g. a generation switch just after the cluster came online) is run again,
+     * as the error invites.
+     */
     public static void createTables(LocalCluster cluster) throws SQLException {
         int gateway = cluster.node(1).gatewayPort();
-        Sql.execute(gateway, "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)");
-        Sql.execute(gateway, "CREATE TABLE transfers (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, x int NOT NULL)");
-        Sql.execute(gateway, "CREATE TABLE inserts (id bigint PRIMARY KEY, gateway int NOT NULL)");
-        Sql.execute(gateway, "INSERT INTO accounts SELECT g, " + INITIAL_BALANCE + " FROM generate_series(1, " + ACCOUNTS + ") g");
+        executeRetrying(gateway, "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)");
+        executeRetrying(gateway, "CREATE TABLE transfers (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, x int NOT NULL)");
+        executeRetrying(gateway, "CREATE TABLE inserts (id bigint PRIMARY KEY, gateway int NOT NULL)");
+        executeRetrying(gateway, "INSERT INTO accounts SELECT g, " + INITIAL_BALANCE + " FROM generate_series(1, " + ACCOUNTS + ") g");
+    }
+
+    private static void executeRetrying(int gateway, String sql) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Sql.execute(gateway, sql);
+                return;
+            } catch (SQLException e) {
+                if (!"40001".equals(Sql.sqlState(e)) || attempt == 10) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Starts the clients on every node's gateway; their random choices derive from {@code seed}. */

@@ -28,6 +28,10 @@ public record ServerError(String severity, String sqlState, String message, Stri
         return new ServerError("FATAL", sqlState, message, null, null);
     }
 
+    public static ServerError fatal(String sqlState, String message, String hint) {
+        return new ServerError("FATAL", sqlState, message, null, hint);
+    }
+
     @Override
     public String toString() {
         return severity + " " + sqlState + ": " + message + (detail == null ? "" : " (" + detail + ")");

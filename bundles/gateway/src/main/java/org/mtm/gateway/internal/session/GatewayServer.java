@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.mtm.api.Endpoint;
@@ -14,6 +15,7 @@ import org.mtm.gateway.internal.commit.Admission;
 import org.mtm.gateway.internal.commit.DetachedStatements;
 import org.mtm.gateway.internal.commit.LocalCommitter;
 import org.mtm.gateway.internal.commit.ServerError;
+import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.protocol.PgWire;
@@ -158,11 +160,8 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
             return;
         }
         stopAccepting();
-        ServerError why = ServerError.fatal(SqlStates.ADMIN_SHUTDOWN,
-                "[multimaster] terminating connection because the gateway is stopping");
-        for (Session s : sessions) {
-            s.clientChannel().eventLoop().execute(() -> s.terminateSession(why));
-        }
+        terminate(info -> true, ServerError.fatal(SqlStates.ADMIN_SHUTDOWN,
+                "[multimaster] terminating connection because the gateway is stopping"));
         long deadline = System.nanoTime() + grace.toNanos();
         while (!sessions.isEmpty() && System.nanoTime() < deadline) {
             try {
@@ -186,6 +185,28 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    /**
+     * Ends every session that {@code which} selects with the FATAL {@code why}, as {@link #close} does but while
+     * the gateway goes on listening: a session in the middle of a commit finishes it first (the client learns
+     * the outcome, then gets {@code why}). {@code which} is asked on each session's event loop, so it sees the
+     * session's current application_name. Nothing happens once the gateway is closed.
+     */
+    public synchronized void terminateSessions(Predicate<SessionInfo> which, ServerError why) {
+        if (listener != null) {
+            terminate(which, why);
+        }
+    }
+
+    private void terminate(Predicate<SessionInfo> which, ServerError why) {
+        for (Session s : sessions) {
+            s.clientChannel().eventLoop().execute(() -> {
+                if (which.test(s.info())) {
+                    s.terminateSession(why);
+                }
+            });
+        }
     }
 
     public int sessionCount() {

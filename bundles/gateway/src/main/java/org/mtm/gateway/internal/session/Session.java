@@ -1619,6 +1619,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         if (closeAfterWork != null && ownWork == 0) {
+            if (answerNextSync) {
+                // the outcome (e.g. of an extended-protocol COMMIT) went out; its ReadyForQuery was to answer the
+                // client's Sync: send it now, so that the client knows the outcome before the session ends
+                answerNextSync = false;
+                readyToClient();
+            }
             fatal(closeAfterWork);
             return;
         }
@@ -2047,8 +2053,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Ends the session because the gateway stops: the client gets a FATAL error and both connections close;
-     * a session in the middle of a commit finishes the commit first.
+     * Ends the session because the gateway stops, or the node left online with break_connection: the client gets
+     * a FATAL error and both connections close; a session in the middle of a commit finishes the commit first.
      */
     void terminateSession(ServerError why) {
         if (phase == Phase.CLOSED) {
