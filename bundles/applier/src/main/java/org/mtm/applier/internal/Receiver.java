@@ -54,6 +54,8 @@ final class Receiver {
     private static final long STOP_WAIT_MS = 10_000;
     /** Delay before streaming again a PREPARE of a generation this node has not adopted yet. */
     static final long GENERATION_WAIT_MS = 100;
+    /** How often a recovery receiver logs how far it is. */
+    private static final long RECOVERY_REPORT_MS = 5000;
     /** How often a recovery receiver asks the donor for its WAL end (lag). */
     private static final long LAG_INTERVAL_MS = 500;
     /** Units finished between cleanups of mtm.applied_xacts. */
@@ -444,6 +446,9 @@ final class Receiver {
         PgOutputDecoder decoder = new PgOutputDecoder();
         long applied = start;
         long nextLag = 0;
+        long nextReport = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_REPORT_MS);
+        long reportedAt = applied;
+        long messages = 0;
         boolean first = true;
         try (Connection donorSql = connectToPeer(false)) {
             while (!stopping) {
@@ -454,6 +459,7 @@ final class Receiver {
                         first = false;
                     }
                     a.handle(decoder.decode(data));
+                    messages++;
                     long done = a.takeFinished();
                     if (done != 0) {
                         LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
@@ -476,6 +482,14 @@ final class Receiver {
                 if (now - nextLag >= 0) {
                     nextLag = now + TimeUnit.MILLISECONDS.toNanos(LAG_INTERVAL_MS);
                     lagBytes = Math.max(0, donorWalEnd(donorSql) - applied);
+                }
+                if (now - nextReport >= 0) {
+                    nextReport = now + TimeUnit.MILLISECONDS.toNanos(RECOVERY_REPORT_MS);
+                    LOG.info("node {}: recovery from donor {}: at {}, {} kB behind its WAL end, {} kB and {} messages in the last {} s",
+                            self, peer.id(), Lsn.format(applied), lagBytes / 1024, (applied - reportedAt) / 1024, messages,
+                            RECOVERY_REPORT_MS / 1000);
+                    reportedAt = applied;
+                    messages = 0;
                 }
                 if (data == null) {
                     synchronized (wake) {

@@ -339,7 +339,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
 
     @Override
     public ReplicationPlan replicationPlan() {
-        return loaded ? decide(connectivity()).plan() : ReplicationPlan.NONE;
+        Transport t = transport;
+        // until the transport's view settled a restarted node has not seen its peers' generations: streaming in the
+        // generation it remembers would only be stopped again once it adopts theirs
+        return loaded && t != null && t.settled() ? decide(connectivity()).plan() : ReplicationPlan.NONE;
     }
 
     /**
