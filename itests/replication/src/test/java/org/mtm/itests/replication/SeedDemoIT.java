@@ -27,7 +27,10 @@ import org.mtm.itests.harness.Sql;
  * {@code CREATE EXTENSION multimaster}, {@code SELECT mtm.init_cluster(...)} on node 1, everybody online in
  * generation 1 with {1,2,3} connected, {@code mtm.nodes()} as the demo prints it, then
  * {@code CREATE TABLE multimaster_tbl} + {@code INSERT} on node 1 and the rows on node 2 the moment the INSERT
- * returned — no polling: that is the synchronous promise. The methods are the demo's steps, in order.
+ * returned — no polling: that is the synchronous promise; then "Отказ узла" (node 3 down, the others write on in a
+ * new generation) and "Восстановление узла" (node 3 back, caught up, online in a newer generation). The methods
+ * are the demo's steps, in order. The demo's generation numbers (2, then 3) are what a run without a colliding
+ * election shows; the test asserts that they grow.
  */
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class SeedDemoIT {
@@ -40,6 +43,7 @@ public class SeedDemoIT {
     private static final Set<Integer> ALL = NodeSets.of(1, 2, 3);
 
     private static TestCluster cluster;
+    private static long failedGeneration;
 
     @BeforeClass
     public static void freshNodes() {
@@ -176,6 +180,54 @@ public class SeedDemoIT {
             }
         }
         assertEquals(Integer.toString(3 + rounds), Sql.scalar(cluster.gateway(2), "SELECT count(*) FROM multimaster_tbl"));
+    }
+
+    /** "Отказ узла": node 3 goes down; nodes 1 and 2 form a new generation {1,2} of {1,2,3} and go on writing. */
+    @Test
+    public void step6_nodeFailureTheOthersFormANewGenerationAndWriteOn() {
+        cluster.node(3).stop(Duration.ofSeconds(60));
+        String out = Poll.until("node1 online in a new generation {1,2} of {1,2,3} (mtm.status() through its gateway)",
+            Duration.ofSeconds(60), Duration.ofMillis(250), () -> psqlCsv(1, "SELECT * FROM mtm.status()"), text -> {
+                Map<String, String> row = PgTools.csv(text).get(0);
+                return "online".equals(row.get("status")) && "{1,2}".equals(row.get("gen_members"));
+            });
+        Map<String, String> row = PgTools.csv(out).get(0);
+        TestCluster.log(WHO, "after node 3 stopped, node 1: %s", row);
+        failedGeneration = Long.parseLong(row.get("gen_num"));
+        assertTrue("the generation number grew (the demo shows 2): " + row, failedGeneration >= 2);
+        assertEquals("connected", "{1,2}", row.get("connected"));
+        assertEquals("gen_members_online", "{1,2}", row.get("gen_members_online"));
+        assertEquals("gen_configured stays", "{1,2,3}", row.get("gen_configured"));
+        PgTools.Result insert = psql(1, "INSERT INTO multimaster_tbl VALUES (11, 'eleven'), (22, 'twenty-two'), (33, 'thirty-three');\n");
+        assertTrue("INSERT through gateway 1 with node 3 down: " + insert, insert.ok() && insert.stdout().contains("INSERT 0 3"));
+        PgTools.Result select = psql(2, "SELECT id FROM multimaster_tbl WHERE id IN (1, 2, 3, 11, 22, 33) ORDER BY id;\n");
+        assertTrue("node 2 shows the six rows:\n" + select.stdout(), select.ok() && select.stdout().contains("(6 rows)"));
+    }
+
+    /** "Восстановление узла": node 3 returns, catches up from a donor and is online again in a newer generation. */
+    @Test
+    public void step7_nodeRecoveryTheReturningNodeCatchesUpAndIsOnlineInANewerGeneration() throws SQLException {
+        cluster.node(3).start().awaitReady(org.mtm.itests.harness.LocalCluster.BOOT);
+        String out = Poll.until("node3 online again with every node connected (mtm.status() through its gateway)",
+            Duration.ofSeconds(180), Duration.ofMillis(500), () -> {
+                try {
+                    return psqlCsv(3, "SELECT * FROM mtm.status()");
+                } catch (IllegalStateException notYet) {
+                    return "";
+                }
+            }, text -> {
+                List<Map<String, String>> rows = text.isEmpty() ? List.of() : PgTools.csv(text);
+                return rows.size() == 1 && "online".equals(rows.get(0).get("status"))
+                    && "{1,2,3}".equals(rows.get(0).get("gen_members"));
+            });
+        Map<String, String> row = PgTools.csv(out).get(0);
+        TestCluster.log(WHO, "node 3 back: %s", row);
+        assertTrue("a generation above the one of the failure (the demo shows 3): " + row,
+            Long.parseLong(row.get("gen_num")) > failedGeneration);
+        assertEquals("connected", "{1,2,3}", row.get("connected"));
+        assertEquals("gen_configured", "{1,2,3}", row.get("gen_configured"));
+        assertEquals("the rows written while node 3 was down are on node 3's own PostgreSQL", "1,2,3,11,22,33",
+            Sql.scalar(cluster.postgres(3), "SELECT string_agg(id::text, ',' ORDER BY id) FROM multimaster_tbl WHERE id < 100"));
     }
 
     private static PgTools.Result psql(int node, String script) {
