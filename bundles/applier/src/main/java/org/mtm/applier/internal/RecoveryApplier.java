@@ -435,7 +435,8 @@ final class RecoveryApplier implements MessageApplier {
             Gid mtm = u.gid == null ? null : Gid.tryParse(u.gid);
             boolean applied = u.foreign()
                     ? session.begin(mtm != null ? u.gid : null, true, u.origin, 0, false)
-                    : session.begin(mtm != null ? u.gid : null, mtm != null, donor, u.gid != null ? u.lsn : 0, false);
+                    // the donor's own gid prepared here (also a user's: a buffered one prepared when a recovery stopped)
+                    : session.begin(u.gid, mtm != null, donor, u.gid != null ? u.lsn : 0, false);
             if (applied) {
                 LOG.debug("node {}: {} in donor {}'s stream was applied here already", self, u.describe(), donor);
                 u.skip = true;
