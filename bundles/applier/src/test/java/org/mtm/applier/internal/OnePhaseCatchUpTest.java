@@ -163,18 +163,50 @@ public class OnePhaseCatchUpTest {
         assertEquals(0, NODES.count(3, "SELECT count(*) FROM pg_prepared_xacts"));
     }
 
-    /** Not a check: catch-up throughput with the switch off and on, printed. Run with -Dmtm.measure=true. */
+    /**
+     * Not a check: catch-up throughput with the switch off and on, printed. Run with -Dmtm.measure=true; with
+     * -Dmtm.measure.load=true nodes 1 and 2 keep committing two-phase transactions of their own meanwhile (the disk
+     * and the two cores shared, as in the fault battery).
+     */
     @Test
     public void measureCatchUpThroughput() throws Exception {
         Assume.assumeTrue(Boolean.getBoolean("mtm.measure"));
         int n = Integer.getInteger("mtm.measure.transactions", 500);
-        double off = catchUp("m_off", n, false);
-        double on = catchUp("m_on", n, true);
-        System.out.printf("CATCH-UP THROUGHPUT (%d two-phase transactions of donor 1, interleaved in pairs): "
-                + "enable_async_3pc_on_catchup=false %.0f tx/s, true %.0f tx/s (x%.1f)%n", n, off, on, on / off);
+        boolean load = Boolean.getBoolean("mtm.measure.load");
+        NODES.execEverywhere("CREATE TABLE m_load (id bigserial PRIMARY KEY, node int)");
+        double off = catchUp("m_off", n, false, load);
+        double on = catchUp("m_on", n, true, load);
+        System.out.printf("CATCH-UP THROUGHPUT (%d two-phase transactions of donor 1, interleaved in pairs, %s): "
+                + "enable_async_3pc_on_catchup=false %.0f tx/s, true %.0f tx/s (x%.1f)%n", n,
+                load ? "nodes 1 and 2 under a 2PC write load" : "no other load", off, on, on / off);
     }
 
-    private double catchUp(String t, int n, boolean onePhase) throws Exception {
+    /** Two threads per node committing two-phase transactions until stopped. */
+    private static List<Thread> load(AtomicBoolean stop) {
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int node = 1; node <= 2; node++) {
+            for (int k = 0; k < 2; k++) {
+                int id = node;
+                Thread th = new Thread(() -> {
+                    int i = 0;
+                    while (!stop.get()) {
+                        String gid = "load-" + id + "-" + Thread.currentThread().getId() + "-" + i++;
+                        try {
+                            NODES.exec(id, "BEGIN; INSERT INTO m_load (node) VALUES (" + id + "); PREPARE TRANSACTION '"
+                                    + gid + "'", "COMMIT PREPARED '" + gid + "'");
+                        } catch (java.sql.SQLException e) {
+                            return;
+                        }
+                    }
+                });
+                th.start();
+                threads.add(th);
+            }
+        }
+        return threads;
+    }
+
+    private double catchUp(String t, int n, boolean onePhase, boolean withLoad) throws Exception {
         create(t);
         for (int i = 1; i <= n; i += 2) { // pairs: P(a) P(b) K(b) K(a)
             NODES.exec(1, "BEGIN; " + insert(t, i) + "; PREPARE TRANSACTION '" + t + "-" + i + "'",
@@ -182,10 +214,16 @@ public class OnePhaseCatchUpTest {
                     "COMMIT PREPARED '" + t + "-" + (i + 1) + "'", "COMMIT PREPARED '" + t + "-" + i + "'");
         }
         long g = marker();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> threads = withLoad ? load(stop) : List.of();
         long start = System.nanoTime();
         node3(ReplicationPlan.recovery(1, g), onePhase);
         Await.until(Duration.ofMinutes(4), "node 3 reached the marker", () -> supervisor.recovery().reached());
         double seconds = (System.nanoTime() - start) / 1e9;
+        stop.set(true);
+        for (Thread th : threads) {
+            th.join();
+        }
         assertFalse(NODES.md5(1, t).isEmpty());
         assertSameAsDonor(t);
         stopSupervisor();
