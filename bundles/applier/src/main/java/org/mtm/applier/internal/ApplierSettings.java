@@ -8,8 +8,12 @@ package org.mtm.applier.internal;
  * @param prevention    {@code deadlock_prevention}: what to do when an apply waits for a prepared transaction
  * @param ignoreTablesWithoutPk {@code ignore_tables_without_pk}: changes of tables without a primary key are
  *                      not applied (they stay local to the node that wrote them)
+ * @param asyncCatchUp  {@code enable_async_3pc_on_catchup}: recovery applies a committed two-phase transaction as
+ *                      one plain, asynchronously committed transaction at its COMMIT PREPARED, made durable by
+ *                      periodic sync points (see {@link RecoveryApplier})
  */
-record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk) {
+record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
+                       boolean asyncCatchUp) {
 
     ApplierSettings(long lockTimeoutMs, int maxWorkers) {
         this(lockTimeoutMs, maxWorkers, DeadlockPrevention.OFF);
@@ -17,6 +21,10 @@ record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention pr
 
     ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention) {
         this(lockTimeoutMs, maxWorkers, prevention, false);
+    }
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk) {
+        this(lockTimeoutMs, maxWorkers, prevention, ignoreTablesWithoutPk, true);
     }
 
     /** Smallest lock bound; below it ordinary short local transactions would abort replicated ones. */

@@ -442,6 +442,36 @@ final class ApplySession implements AutoCloseable {
                 + originXactSetup(progressLsn, commitTime) + "; COMMIT");
     }
 
+    /**
+     * {@code COMMIT} of a two-phase transaction applied as one plain transaction (recovery, at its COMMIT PREPARED):
+     * logged in {@code mtm.applied_xacts} as ({@code origin}, {@code unitLsn}, {@code gid}) exactly as
+     * {@link #prepare(int, String, long, long, long)} would, recording {@code progressLsn} as the session origin's
+     * progress.
+     */
+    void commitOnePhase(int origin, String gid, long unitLsn, long progressLsn, long commitTime) throws SQLException {
+        flush();
+        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
+                + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
+                + originXactSetup(progressLsn, commitTime) + "; COMMIT");
+    }
+
+    /**
+     * From now on this session's commits do not wait for their WAL flush ({@code synchronous_commit = off});
+     * {@link #syncPoint()} makes them durable. PREPARE TRANSACTION and COMMIT/ROLLBACK PREPARED are flushed
+     * regardless.
+     */
+    void commitAsynchronously() throws SQLException {
+        statement.execute("SET synchronous_commit = off");
+    }
+
+    /**
+     * A sync point: one tiny transaction committed synchronously. WAL is flushed in order, so every transaction
+     * this session committed before it is durable once it returns. Outside a transaction.
+     */
+    void syncPoint() throws SQLException {
+        statement.execute("BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); COMMIT");
+    }
+
     /** True when ({@code origin}, {@code lsn}) is logged in {@code mtm.applied_xacts}. Outside a transaction. */
     boolean logged(int origin, long lsn) throws SQLException {
         try (ResultSet rs = statement.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = " + origin

@@ -58,6 +58,8 @@ final class Receiver {
     private static final long RECOVERY_REPORT_MS = 5000;
     /** How often a recovery receiver asks the donor for its WAL end (lag). */
     private static final long LAG_INTERVAL_MS = 500;
+    /** How long a stopping recovery receiver may take to prepare its buffered transactions before it is cut off. */
+    private static final long RECOVERY_STOP_GRACE_MS = 2000;
     /** Units finished between cleanups of mtm.applied_xacts. */
     private static final int CLEANUP_EVERY = 1000;
 
@@ -191,6 +193,14 @@ final class Receiver {
     void stop() {
         stopping = true;
         wakeUp();
+        if (mode == ReceiverMode.RECOVERY && thread.isAlive() && Thread.currentThread() != thread) {
+            // a moment to prepare what waits for its COMMIT PREPARED on the still open session (RecoveryApplier)
+            try {
+                thread.join(RECOVERY_STOP_GRACE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         disconnect();
         try {
             thread.join(STOP_WAIT_MS);
@@ -422,6 +432,9 @@ final class Receiver {
             return;
         }
         apply.advanceOriginsToLoggedPlain();
+        if (settings.asyncCatchUp()) {
+            apply.commitAsynchronously();
+        }
         replication = connectToPeer(true);
         if (stopping) {
             return;
@@ -440,7 +453,8 @@ final class Receiver {
         LOG.info("node {}: recovering from donor {} on slot {} from {}, {}", self, peer.id(), Replication.slotName(self),
                 start == 0 ? "the slot's confirmed position" : Lsn.format(start),
                 untilGeneration == Long.MAX_VALUE ? "catching up without end" : "until its marker of generation " + untilGeneration);
-        RecoveryApplier a = new RecoveryApplier(self, peer.id(), untilGeneration, apply, () -> stopping);
+        RecoveryApplier a = new RecoveryApplier(self, peer.id(), untilGeneration, apply, () -> stopping,
+                settings.asyncCatchUp());
         applier = a;
         info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.RECOVERY);
         PgOutputDecoder decoder = new PgOutputDecoder();
@@ -450,6 +464,8 @@ final class Receiver {
         long reportedAt = applied;
         long messages = 0;
         boolean first = true;
+        long confirmed = 0;
+        boolean ended = false;
         try (Connection donorSql = connectToPeer(false)) {
             while (!stopping) {
                 ByteBuffer data = stream.readPending();
@@ -462,18 +478,27 @@ final class Receiver {
                     messages++;
                     long done = a.takeFinished();
                     if (done != 0) {
-                        LogSequenceNumber lsn = LogSequenceNumber.valueOf(done);
-                        stream.setAppliedLSN(lsn);
-                        stream.setFlushedLSN(lsn);
                         applied = Math.max(applied, done);
                     }
                     markerGeneration = a.markerGeneration();
                     if (a.reached()) {
+                        // what waits for its K is prepared, and the normal streams finish it; then all of it durable
+                        a.prepareBuffered();
+                        a.syncPoint();
+                        confirm(stream, a.confirmable());
                         stream.forceUpdateStatus();
+                        ended = true;
                         reached = true;
                         lagBytes = 0;
                         return;
                     }
+                }
+                a.syncIfDue();
+                long confirm = a.confirmable();
+                if (confirm > confirmed) {
+                    // only what is durable here and before the P of every transaction still waiting for its K
+                    confirmed = confirm;
+                    confirm(stream, confirm);
                 }
                 if (!a.inUnit()) {
                     applied = Math.max(applied, stream.getLastReceiveLSN().asLong());
@@ -499,6 +524,30 @@ final class Receiver {
                     }
                 }
             }
+        } finally {
+            if (!ended) {
+                prepareBufferedOnStop(a);
+            }
+        }
+    }
+
+    private static void confirm(PGReplicationStream stream, long upTo) {
+        LogSequenceNumber lsn = LogSequenceNumber.valueOf(upTo);
+        stream.setAppliedLSN(lsn);
+        stream.setFlushedLSN(lsn);
+    }
+
+    /**
+     * A recovery that stops (plan change, failure, stop) prepares what still waits for its K, as far as its session
+     * still works: a next recovery or the normal streams find it prepared. What this does not reach was never
+     * confirmed, so the donor's slot brings it again.
+     */
+    private void prepareBufferedOnStop(RecoveryApplier a) {
+        try {
+            a.prepareBuffered();
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("node {}: recovery from donor {} stopped with transactions waiting for their COMMIT PREPARED that could"
+                    + " not be prepared ({}); the donor's slot streams them again", self, peer.id(), e.toString());
         }
     }
 

@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * {@code max_replication_slots}, which also bounds the replication origins the workers use);
  * {@code heartbeat_recv_timeout} gives the lock bound of every apply ({@link ApplierSettings#lockTimeoutFor}), capped by
  * the local server's {@code deadlock_timeout} ({@link ApplierSettings#sessionLockTimeout});
- * {@code deadlock_prevention} off/simple/smart ({@link DeadlockPrevention}). {@code binary_basetypes} is
+ * {@code deadlock_prevention} off/simple/smart ({@link DeadlockPrevention}); {@code enable_async_3pc_on_catchup}
+ * (recovery's one-phase asynchronous apply, {@link RecoveryApplier}). {@code binary_basetypes} is
  * read but values are always streamed as text for now. A change restarts the receivers (nothing is lost).
  * The optional {@link ClusterState} tells whether this node is online and in which generation: PREPAREs of
  * an older generation are refused, and a node that is not online retries instead of voting down.
@@ -97,6 +98,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         @AttributeDefinition(description = "Do not replicate tables without a primary key (false: they are replicated,"
             + " identified by all their columns)")
         boolean ignore__tables__without__pk() default false;
+
+        @AttributeDefinition(description = "Recovery applies each committed two-phase transaction as one asynchronously"
+            + " committed transaction at its COMMIT PREPARED, durable at sync points (false: PREPARE and COMMIT PREPARED)")
+        boolean enable__async__3pc__on__catchup() default true;
 
         @AttributeDefinition(description = "Binary transfer of built-in types (not used yet: values travel as text)")
         boolean binary__basetypes() default true;
@@ -442,6 +447,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             return DeadlockPrevention.OFF;
         });
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
-                Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk());
+                Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk(),
+                config.enable__async__3pc__on__catchup());
     }
 }

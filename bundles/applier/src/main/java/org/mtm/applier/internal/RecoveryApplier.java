@@ -1,7 +1,12 @@
 package org.mtm.applier.internal;
 
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.mtm.api.GenerationMarker;
 import org.mtm.api.Gid;
@@ -73,11 +78,29 @@ import org.slf4j.LoggerFactory;
  * new donor's stream brings (a donor that died: its own units are the new donor's foreign ones, logged with the
  * same L), is recognised by the rules above.
  *
+ * <h2>One-phase, asynchronous apply ({@code enable_async_3pc_on_catchup})</h2>
+ * Both two-phase records are always flushed to disk, which bounds a serial catch-up to a few dozen transactions a
+ * second. With the switch on, a two-phase unit is not prepared at its {@code P}: its messages are buffered, in
+ * order, and at its {@code K} replayed through the same rules as above and committed as one plain transaction
+ * (same {@code mtm.applied_xacts} row, the donor stream's position of its {@code K} as progress); an {@code r}
+ * drops the buffer. This reorders only units that cannot conflict: one prepared between this unit's {@code P} and
+ * {@code K} on the donor could not take this unit's row locks, which the donor held from P to K. A unit that carries
+ * a marker is prepared at its {@code P} as before. Units still buffered when the plan's marker is reached, or when
+ * the recovery stops, are prepared in stream order ({@link #prepareBuffered()}), and the normal streams finish them.
+ *
+ * <p>The session commits with {@code synchronous_commit = off}; every {@value #SYNC_INTERVAL_MS} ms, and before the
+ * marker is reported reached, a {@link ApplySession#syncPoint() sync point} makes everything committed so far
+ * durable. The donor's slot is confirmed ({@link #confirmable()}) only up to units behind the last sync point, and
+ * never at or past the {@code P} of the first unit still buffered: recovery streams again from the slot's confirmed
+ * position, so whatever a crash lost, or a stop left unapplied, comes again.
+ *
  * <p>Not thread-safe: one receiver thread drives it.
  */
 final class RecoveryApplier implements MessageApplier {
     private static final Logger LOG = LoggerFactory.getLogger(RecoveryApplier.class);
     private static final String ORIGIN_PREFIX = "mtm_node_";
+    /** Longest time between sync points while something committed asynchronously is not durable yet. */
+    static final long SYNC_INTERVAL_MS = 500;
 
     private final int self;
     private final int donor;
@@ -85,6 +108,18 @@ final class RecoveryApplier implements MessageApplier {
     private final ApplySession session;
     private final BooleanSupplier stopping;
     private final RelationCache relations = new RelationCache();
+    private final boolean onePhase;
+    /** Two-phase units read up to their P and waiting for their K, by gid, in the order of their PREPAREs. */
+    private final Map<String, Buffered> buffered = new LinkedHashMap<>();
+    /** The two-phase unit being read into a buffer (its P not read yet). */
+    private Buffered filling;
+    /** While a buffered unit is replayed: its relations as they were described when it was read. */
+    private Map<Integer, Relation> replayRelations;
+    /** The end of the last unit finished here (committed, possibly not durable yet). */
+    private long finishedUpTo;
+    /** {@link #finishedUpTo} as of the last sync point: durable here. */
+    private long durableUpTo;
+    private long lastSyncNanos = System.nanoTime();
 
     /** Tests only: told "P <gid>", "K <gid>" or "C <lsn>" right after each unit this applier finished here. */
     static volatile java.util.function.Consumer<String> afterUnit;
@@ -95,6 +130,16 @@ final class RecoveryApplier implements MessageApplier {
     private volatile boolean reached;
 
     RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping) {
+        this(self, donor, untilGeneration, session, stopping, false);
+    }
+
+    /**
+     * @param onePhase {@code enable_async_3pc_on_catchup}: committed two-phase units are applied as one asynchronously
+     *                 committed transaction at their K; the caller has set the session to commit asynchronously
+     */
+    RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping,
+                    boolean onePhase) {
+        this.onePhase = onePhase;
         this.self = self;
         this.donor = donor;
         this.untilGeneration = untilGeneration;
@@ -114,7 +159,61 @@ final class RecoveryApplier implements MessageApplier {
 
     /** True while a unit is open (its end not read yet). */
     boolean inUnit() {
-        return unit != null;
+        return unit != null || filling != null;
+    }
+
+    /**
+     * How far the donor's slot may be confirmed: the end of the last unit finished here and durable (all of them,
+     * without one-phase apply), but before the P of the first unit still buffered. 0: nothing yet.
+     */
+    long confirmable() {
+        if (!onePhase) {
+            return finishedUpTo;
+        }
+        long upTo = durableUpTo;
+        Iterator<Buffered> first = buffered.values().iterator();
+        if (first.hasNext()) {
+            upTo = Math.min(upTo, first.next().begin.prepareLsn() - 1);
+        }
+        return Math.max(0, upTo);
+    }
+
+    /** A sync point when one is due: something was committed asynchronously since the last one, at least {@value #SYNC_INTERVAL_MS} ms ago. */
+    void syncIfDue() throws SQLException {
+        if (onePhase && unit == null && finishedUpTo > durableUpTo
+                && System.nanoTime() - lastSyncNanos >= java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(SYNC_INTERVAL_MS)) {
+            syncPoint();
+        }
+    }
+
+    /** Makes everything finished here so far durable (outside a unit). */
+    void syncPoint() throws SQLException {
+        if (!onePhase || unit != null) {
+            return;
+        }
+        long upTo = finishedUpTo;
+        session.syncPoint();
+        durableUpTo = Math.max(durableUpTo, upTo);
+        lastSyncNanos = System.nanoTime();
+    }
+
+    /**
+     * Prepares every unit still buffered, in stream order, as without one-phase apply (BEGIN, its changes,
+     * PREPARE TRANSACTION with its gid): the normal streams finish them with their K. For the plan's marker and for
+     * a recovery that stops; what this does not reach is streamed again (it is never confirmed).
+     */
+    void prepareBuffered() throws SQLException {
+        filling = null;
+        if (unit != null) {
+            rollbackQuietly();
+            unit = null;
+        }
+        while (!buffered.isEmpty()) {
+            Iterator<Buffered> first = buffered.values().iterator();
+            Buffered b = first.next();
+            replay(b, null);
+            first.remove();
+        }
     }
 
     @Override
@@ -137,6 +236,8 @@ final class RecoveryApplier implements MessageApplier {
     @Override
     public void close() {
         unit = null;
+        filling = null;
+        buffered.clear();
     }
 
     @Override
@@ -144,14 +245,25 @@ final class RecoveryApplier implements MessageApplier {
         if (reached) {
             return; // the stream may still bring what followed the marker before it is stopped
         }
+        if (filling != null) {
+            fill(m);
+            return;
+        }
         switch (m.type()) {
             case 'B' -> open(new Unit(null, ((Begin) m).finalLsn()));
-            case 'b' -> open(new Unit(((BeginPrepare) m).gid(), ((BeginPrepare) m).endLsn()));
-            case 'O' -> origin((Origin) m);
+            case 'b' -> {
+                if (onePhase) {
+                    if (unit != null) {
+                        throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor
+                                + " began a transaction inside " + unit.describe());
+                    }
+                    filling = new Buffered((BeginPrepare) m);
+                } else {
+                    open(new Unit(((BeginPrepare) m).gid(), ((BeginPrepare) m).endLsn()));
+                }
+            }
             case 'R', 'Y' -> relations.accept(m);
-            case 'I', 'U', 'D' -> change(m);
-            case 'T' -> truncate((Truncate) m);
-            case 'M' -> logicalMessage((LogicalMessage) m);
+            case 'O', 'I', 'U', 'D', 'T', 'M' -> body(m);
             case 'C' -> commit((Commit) m);
             case 'P' -> prepare((Prepare) m);
             case 'K' -> finishPrepared(m, ((CommitPrepared) m).gid(), ((CommitPrepared) m).endLsn(),
@@ -161,6 +273,117 @@ final class RecoveryApplier implements MessageApplier {
             default -> throw new IllegalStateException("node " + self + ": unexpected pgoutput message " + m
                     + " in the recovery stream of donor " + donor);
         }
+    }
+
+    /** A message of a unit's body, applied to the open unit. */
+    private void body(PgOutputMessage m) throws SQLException {
+        switch (m.type()) {
+            case 'O' -> origin((Origin) m);
+            case 'I', 'U', 'D' -> change(m);
+            case 'T' -> truncate((Truncate) m);
+            default -> logicalMessage((LogicalMessage) m);
+        }
+    }
+
+    // ---- one-phase apply of two-phase units -----------------------------------------------------------
+
+    /** A message of the two-phase unit being buffered. */
+    private void fill(PgOutputMessage m) throws SQLException {
+        Buffered b = filling;
+        switch (m.type()) {
+            case 'R', 'Y' -> relations.accept(m);
+            case 'I', 'U', 'D' -> {
+                int id = switch (m.type()) {
+                    case 'I' -> ((Insert) m).relationId();
+                    case 'U' -> ((Update) m).relationId();
+                    default -> ((Delete) m).relationId();
+                };
+                b.relations.putIfAbsent(id, relations.require(id));
+                b.messages.add(m);
+            }
+            case 'T' -> {
+                Truncate t = (Truncate) m;
+                for (int i = 0; i < t.relationCount(); i++) {
+                    b.relations.putIfAbsent(t.relationId(i), relations.require(t.relationId(i)));
+                }
+                b.messages.add(m);
+            }
+            case 'O' -> b.messages.add(m);
+            case 'M' -> {
+                LogicalMessage lm = (LogicalMessage) m;
+                if (lm.transactional()) {
+                    b.messages.add(m);
+                    b.marker |= GenerationMarker.PREFIX.equals(lm.prefix());
+                }
+            }
+            case 'P' -> {
+                filling = null;
+                b.prepare = (Prepare) m;
+                if (b.marker) {
+                    replay(b, null); // a marker is applied where it lies: prepared now, as without one-phase apply
+                } else if (buffered.putIfAbsent(b.begin.gid(), b) != null) {
+                    throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor
+                            + " prepared transaction " + b.begin.gid() + " again before finishing it");
+                }
+            }
+            default -> throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor + " sent " + m
+                    + " inside transaction " + b.begin.gid());
+        }
+    }
+
+    /**
+     * Applies a buffered unit through the rules of a streamed one: at its K ({@code k} not null) as one plain
+     * transaction, returning false when it was not applied here now (skipped, or found applied or prepared here,
+     * which the K then finishes as without one-phase apply); else prepared (true).
+     */
+    private boolean replay(Buffered b, CommitPrepared k) throws SQLException {
+        open(new Unit(b.begin.gid(), b.begin.endLsn()));
+        replayRelations = b.relations;
+        try {
+            for (PgOutputMessage m : b.messages) {
+                body(m);
+            }
+        } finally {
+            replayRelations = null;
+        }
+        if (k == null) {
+            prepare(b.prepare);
+            return true;
+        }
+        return commitOnePhase(b.prepare, k);
+    }
+
+    private boolean commitOnePhase(Prepare p, CommitPrepared k) throws SQLException {
+        Unit u = current(p);
+        unit = null;
+        if (skipAtPrepare(u)) {
+            rollbackIfOpen(u);
+            LOG.debug("node {}: {} in donor {}'s stream: applied here already", self, u.describe(), donor);
+            return false;
+        }
+        if (u.failure != null) {
+            throw unapplied(u, u.failure);
+        }
+        try {
+            if (!begun(u)) {
+                return false; // applied or prepared here: the K finishes it as without one-phase apply
+            }
+            if (u.foreign()) {
+                session.commitOnePhase(u.loggedOrigin, p.gid(), u.loggedLsn, k.endLsn(), k.commitTime());
+            } else {
+                session.commitOnePhase(donor, p.gid(), u.lsn, k.endLsn(), k.commitTime());
+            }
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw unapplied(u, e);
+        }
+        LOG.debug("node {}: committed {} from donor {} in one phase", self, p.gid(), donor);
+        return true;
+    }
+
+    private Relation relation(int relationId) {
+        Relation r = replayRelations == null ? null : replayRelations.get(relationId);
+        return r != null ? r : relations.require(relationId);
     }
 
     // ---- units ---------------------------------------------------------------------------------------
@@ -212,7 +435,8 @@ final class RecoveryApplier implements MessageApplier {
             Gid mtm = u.gid == null ? null : Gid.tryParse(u.gid);
             boolean applied = u.foreign()
                     ? session.begin(mtm != null ? u.gid : null, true, u.origin, 0, false)
-                    : session.begin(mtm != null ? u.gid : null, mtm != null, donor, u.gid != null ? u.lsn : 0, false);
+                    // the donor's own gid prepared here (also a user's: a buffered one prepared when a recovery stopped)
+                    : session.begin(u.gid, mtm != null, donor, u.gid != null ? u.lsn : 0, false);
             if (applied) {
                 LOG.debug("node {}: {} in donor {}'s stream was applied here already", self, u.describe(), donor);
                 u.skip = true;
@@ -229,7 +453,7 @@ final class RecoveryApplier implements MessageApplier {
             case 'U' -> ((Update) m).relationId();
             default -> ((Delete) m).relationId();
         };
-        Relation relation = relations.require(relationId);
+        Relation relation = relation(relationId);
         if (m instanceof Insert i && u.foreign() && u.gid != null && isAppliedLog(relation)) {
             loggedByDonor(u, relation, i.newTuple());
             return;
@@ -265,7 +489,7 @@ final class RecoveryApplier implements MessageApplier {
         try {
             List<Target> targets = new java.util.ArrayList<>();
             for (int i = 0; i < m.relationCount(); i++) {
-                Relation r = relations.require(m.relationId(i));
+                Relation r = relation(m.relationId(i));
                 if (!ApplySession.nodeLocal(r)) {
                     if (!begun(u)) {
                         return;
@@ -359,23 +583,7 @@ final class RecoveryApplier implements MessageApplier {
     private void prepare(Prepare m) throws SQLException {
         Unit u = current(m);
         unit = null;
-        if (u.foreign() && !u.skip) {
-            boolean knownHere = u.loggedLsn == 0 && (u.begun ? u.alreadyApplied : !begun(u));
-            if (u.loggedLsn == 0 && !knownHere) {
-                // no log row of the donor's and its gid unknown here: the decoder lost its body (its PREPARE lies
-                // before where the slot let this stream start), so whether this node has it cannot be told
-                rollbackIfOpen(u);
-                throw new IllegalStateException("node " + self + ": transaction " + u.gid + " of origin " + u.origin
-                        + " in donor " + donor + "'s stream carries no mtm.applied_xacts row of the donor's; cannot tell"
-                        + " whether it was applied here; its PREPARE precedes the donor slot's confirmed position"
-                        + " (re-add this node if it persists)");
-            }
-            // applied here from the origin's own stream (its log row here may be cleaned up since), or through
-            // another donor; read inside the tentative transaction, which sees what is committed here
-            u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
-                    || session.logged(u.loggedOrigin, u.loggedLsn);
-        }
-        if (u.skip) {
+        if (skipAtPrepare(u)) {
             rollbackIfOpen(u);
             LOG.debug("node {}: {} in donor {}'s stream: applied here already", self, u.describe(), donor);
             ended(u, m.endLsn());
@@ -403,18 +611,53 @@ final class RecoveryApplier implements MessageApplier {
         hook("P " + m.gid());
     }
 
+    /**
+     * At the P of a two-phase unit, whether it is skipped: found applied here, or — a foreign one — its donor's log
+     * row says it was applied here (see the class comment). Inside its tentative transaction, if begun.
+     */
+    private boolean skipAtPrepare(Unit u) throws SQLException {
+        if (u.foreign() && !u.skip) {
+            boolean knownHere = u.loggedLsn == 0 && (u.begun ? u.alreadyApplied : !begun(u));
+            if (u.loggedLsn == 0 && !knownHere) {
+                // no log row of the donor's and its gid unknown here: the decoder lost its body (its PREPARE lies
+                // before where the slot let this stream start), so whether this node has it cannot be told
+                rollbackIfOpen(u);
+                throw new IllegalStateException("node " + self + ": transaction " + u.gid + " of origin " + u.origin
+                        + " in donor " + donor + "'s stream carries no mtm.applied_xacts row of the donor's; cannot tell"
+                        + " whether it was applied here; its PREPARE precedes the donor slot's confirmed position"
+                        + " (re-add this node if it persists)");
+            }
+            // applied here from the origin's own stream (its log row here may be cleaned up since), or through
+            // another donor; read inside the tentative transaction, which sees what is committed here
+            u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
+                    || session.logged(u.loggedOrigin, u.loggedLsn);
+        }
+        return u.skip;
+    }
+
     private void finishPrepared(PgOutputMessage m, String gid, long end, long time, boolean commit) throws SQLException {
         if (unit != null) {
             throw new IllegalStateException("node " + self + ": recovery stream of donor " + donor + " sent " + m
                     + " inside " + unit.describe());
         }
+        Buffered b = buffered.remove(gid); // an r drops it
+        if (b != null && commit && replay(b, (CommitPrepared) m)) {
+            finished(end);
+            hook("K " + gid);
+            return;
+        }
         boolean done = commit ? session.commitPrepared(gid, end, time) : session.rollbackPrepared(gid, end, time);
         LOG.debug("node {}: {} PREPARED {} from donor {}: {}", self, commit ? "COMMIT" : "ROLLBACK", gid, donor,
                 done ? "done" : "not prepared here");
-        finishedLsn = Math.max(finishedLsn, end);
+        finished(end);
         if (done) {
             hook("K " + gid);
         }
+    }
+
+    private void finished(long end) {
+        finishedLsn = Math.max(finishedLsn, end);
+        finishedUpTo = Math.max(finishedUpTo, end);
     }
 
     private static void hook(String point) {
@@ -434,7 +677,7 @@ final class RecoveryApplier implements MessageApplier {
                 return; // not confirmed: a recovery restarted under the same plan reads it again
             }
         }
-        finishedLsn = Math.max(finishedLsn, end);
+        finished(end);
     }
 
     // ---- the donor's log row of a foreign two-phase unit ----------------------------------------------
@@ -524,6 +767,20 @@ final class RecoveryApplier implements MessageApplier {
             return Integer.parseInt(underscore < 0 ? rest : rest.substring(0, underscore));
         } catch (NumberFormatException e) {
             return 0;
+        }
+    }
+
+    /** A two-phase unit read up to its P, kept until its K. */
+    private static final class Buffered {
+        final BeginPrepare begin;
+        final List<PgOutputMessage> messages = new ArrayList<>();
+        /** The relations its changes refer to, as described when they were read. */
+        final Map<Integer, Relation> relations = new HashMap<>();
+        Prepare prepare;
+        boolean marker;
+
+        Buffered(BeginPrepare begin) {
+            this.begin = begin;
         }
     }
 
