@@ -37,10 +37,14 @@ final class ForeignHold implements AutoCloseable {
         + "OR EXISTS (SELECT 1 FROM mtm.applied_xacts a WHERE a.gid = g)";
 
     private final LocalDatabase local;
-    /** End of the PREPARE in the peer's stream → gid, for skipped units of other origins not known here yet. */
+    /**
+     * Start of the PREPARE record in the peer's WAL → gid, for skipped units of other origins not known here yet. The
+     * start, not the end: the peer decodes a PREPARE again only if the record starts at or after the slot's confirmed
+     * position; confirmed up to its end, a restarted stream would carry only the COMMIT PREPARED, without the body.
+     */
     private final TreeMap<Long, String> pending = new TreeMap<>();
     private String openGid;
-    private long openEnd;
+    private long openPrepareLsn;
     private boolean openForeign;
     private long nextCheck;
     private Connection connection;
@@ -55,7 +59,7 @@ final class ForeignHold implements AutoCloseable {
             case 'b' -> {
                 BeginPrepare b = (BeginPrepare) m;
                 openGid = b.gid();
-                openEnd = b.endLsn();
+                openPrepareLsn = b.prepareLsn();
                 openForeign = false;
             }
             case 'B' -> openGid = null;
@@ -63,7 +67,7 @@ final class ForeignHold implements AutoCloseable {
             case 'P' -> {
                 Prepare p = (Prepare) m;
                 if (openForeign && p.gid().equals(openGid)) {
-                    pending.put(openEnd, openGid);
+                    pending.put(openPrepareLsn, openGid);
                 }
                 openGid = null;
                 openForeign = false;
@@ -74,7 +78,7 @@ final class ForeignHold implements AutoCloseable {
         }
     }
 
-    /** The highest position that may be confirmed to the peer: {@code finished}, or just before the first held unit. */
+    /** The highest position that may be confirmed to the peer: {@code finished}, or just before the first held PREPARE. */
     long confirmable(long finished) {
         return pending.isEmpty() ? finished : Math.min(finished, pending.firstKey() - 1);
     }

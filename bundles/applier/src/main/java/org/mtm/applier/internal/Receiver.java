@@ -60,6 +60,8 @@ final class Receiver {
     private static final long LAG_INTERVAL_MS = 500;
     /** How long a stopping recovery receiver may take to prepare its buffered transactions before it is cut off. */
     private static final long RECOVERY_STOP_GRACE_MS = 2000;
+    /** How often a receiver holding its peer's slot (ForeignHold) polls an idle stream. */
+    private static final long HOLD_POLL_MS = 20;
     /** Units finished between cleanups of mtm.applied_xacts. */
     private static final int CLEANUP_EVERY = 1000;
 
@@ -374,11 +376,30 @@ final class Receiver {
         try (ForeignHold hold = new ForeignHold(local)) {
         while (!stopping) {
             ByteBuffer data;
+            boolean holding = hold.holding();
             try {
-                data = stream.read();
+                // while holding, not blocked on an idle peer: the hold releases when this node gets the unit from
+                // its origin, not when the peer sends something
+                data = holding ? stream.readPending() : stream.read();
             } catch (SQLException e) {
                 a.checkFailure(); // a failed worker aborted the stream to wake us: report its failure
                 throw e;
+            }
+            if (data == null && holding) {
+                finished = Math.max(finished, a.takeFinished()); // a parallel worker may finish meanwhile
+                hold.recheck();
+                long confirm = hold.confirmable(finished);
+                if (confirm > confirmed) {
+                    confirmed = confirm;
+                    stream.setAppliedLSN(LogSequenceNumber.valueOf(confirm));
+                    stream.setFlushedLSN(LogSequenceNumber.valueOf(confirm));
+                }
+                synchronized (wake) {
+                    if (!stopping) {
+                        wake.wait(HOLD_POLL_MS);
+                    }
+                }
+                continue;
             }
             if (data == null) {
                 throw new SQLException("the replication stream of node " + peer.id() + " ended", "08006");

@@ -26,6 +26,7 @@ import org.mtm.api.ReceiverMode;
 import org.mtm.api.RecoveryProgress;
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.api.ReplicationPlan;
+import org.mtm.applier.internal.pgoutput.Lsn;
 import org.mtm.testing.Await;
 
 /**
@@ -36,6 +37,10 @@ import org.mtm.testing.Await;
  * {@link ReceiverSupervisor} follows a {@link TestClusterState}'s plan: RECOVERY from the donor until its marker,
  * then NORMAL. At the end every table is identical on all three nodes, nothing is left prepared, and the INSERT-only
  * tables (one with a unique key, one without any) show that nothing was applied twice.
+ *
+ * <p>Node 3's normal receiver of node 1 skips the transactions node 1 applied from node 2, but holds node 1's slot
+ * {@code mtm_slot_3} before the first one node 3 does not have yet ({@link ForeignHold}): the hold releases once
+ * node 3's receiver of node 2 applied it, and a recovery from donor 1 that starts from the held slot brings it.
  */
 public class RecoveryTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -294,6 +299,147 @@ public class RecoveryTest {
         assertEquals(ReceiverMode.RECOVERY, supervisor.receiver(1).get().mode());
         state.plan = ReplicationPlan.NORMAL;
         assertIdenticalEverywhere(t, 4000, "621");
+    }
+
+    // ---- node 3's normal receivers and the hold of node 1's slot mtm_slot_3 (ForeignHold) -----------------
+
+    private final RecordedVotes on3 = new RecordedVotes();
+
+    /** Node 3's NORMAL receiver for {@code peer}, outside a supervisor, so that it can be stopped alone. */
+    private Receiver normalOn3(int peer) {
+        Receiver r = new Receiver(3, NODES.clusterNode(peer), NODES.node(3), on3, new ApplierSettings(500, 2), () -> 0L, 2).start();
+        receivers.add(r);
+        return r;
+    }
+
+    private void stopOn3(Receiver r) throws Exception {
+        r.stop();
+        receivers.remove(r);
+        NODES.awaitStreamGone(3, r.peer().id());
+    }
+
+    /** A 3PC transaction of node 1's, committed there and on node 2, then awaited committed on node 3 too. */
+    private String commitSeenBy3(String... sql) throws Exception {
+        String gid = commit(1, sql);
+        on3.await(Kind.COMMITTED, gid, WAIT);
+        return gid;
+    }
+
+    /** {@code confirmed_flush_lsn} of node 1's slot for node 3. */
+    private static long confirmedFor3On1() throws SQLException {
+        return NODES.count(1, "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots"
+                + " WHERE slot_name = 'mtm_slot_3'");
+    }
+
+    private static long walInsertOn1() throws SQLException {
+        return NODES.count(1, "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint");
+    }
+
+    /**
+     * While node 3 does not receive node 2's stream: three transactions of node 2's (node 1 applies them, so they
+     * are units of origin {@code mtm_node_2} in node 1's WAL, which node 3's receiver of node 1 skips), then three
+     * of node 1's own, awaited finished by node 3's receiver of node 1, which confirms them only up to the first
+     * foreign one. Node 1's work touches no row of node 2's: node 3, not voting on node 2's transactions here, could
+     * not keep their order. Returns where that first foreign unit's PREPARE starts in node 1's WAL (pg_walinspect):
+     * a PREPARE is decoded again only if it starts at or after the slot's confirmed position.
+     */
+    private long foreignUnitsWhileNode2IsHeldBack(String t, int base) throws Exception {
+        NODES.exec(1, "CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+        long from = walInsertOn1();
+        commit(2, "INSERT INTO " + t + "_log VALUES (" + (base + 10) + ", 2)",
+                "INSERT INTO " + t + "_nokey VALUES (" + (base + 10) + ", 2)");
+        commit(2, "UPDATE " + t + "_acc SET v = v * 2 WHERE id = " + base);
+        commit(2, "INSERT INTO " + t + "_log VALUES (" + (base + 11) + ", 2)");
+        long firstForeign = NODES.count(1, "SELECT (min(start_lsn) - '0/0')::bigint FROM"
+                + " pg_get_wal_records_info_till_end_of_wal('0/0'::pg_lsn + " + from + ")"
+                + " WHERE resource_manager = 'Transaction' AND record_type = 'PREPARE'");
+        commitSeenBy3("INSERT INTO " + t + "_log VALUES (" + (base + 20) + ", 1)");
+        commitSeenBy3("INSERT INTO " + t + "_acc VALUES (" + (base + 1) + ", 7)");
+        commitSeenBy3("INSERT INTO " + t + "_log VALUES (" + (base + 21) + ", 1)",
+                "INSERT INTO " + t + "_nokey VALUES (" + (base + 21) + ", 1)");
+        assertEquals("node 3 skipped node 2's transactions in node 1's stream", 0,
+                NODES.count(3, "SELECT count(*) FROM " + t + "_log WHERE origin = 2"));
+        return firstForeign;
+    }
+
+    /** Node 3's receiver of node 1 had several status intervals (1 s) to confirm node 1's later transactions. */
+    private static void assertSlotHeldBefore(long firstForeign) {
+        long[] confirmed = {0};
+        try {
+            Await.holds(3000, "mtm_slot_3 on node 1 confirmed below node 2's first transaction there",
+                    () -> (confirmed[0] = confirmedFor3On1()) < firstForeign);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": confirmed " + Lsn.format(confirmed[0]) + ", its PREPARE at "
+                    + Lsn.format(firstForeign), e);
+        }
+    }
+
+    private static void assertNode2sRowsOn3(String t, int base) throws SQLException {
+        assertEquals("node 2's rows on node 3", List.of("2", "1", "1"), List.of(
+                NODES.query(3, "SELECT count(*) FROM " + t + "_log WHERE id IN (" + (base + 10) + ", " + (base + 11) + ")"),
+                NODES.query(3, "SELECT count(*) FROM " + t + "_nokey WHERE n = " + (base + 10)),
+                NODES.query(3, "SELECT count(*) FROM " + t + "_acc WHERE id = " + base + " AND v = 200")));
+    }
+
+    @Test
+    public void aPeersSlotStaysConfirmedBeforeAnotherOriginsTransactionUntilThisNodeHasIt() throws Exception {
+        String t = "r5";
+        int base = 5000;
+        createEverywhere(t);
+        exchange();
+        normalOn3(1);
+        Receiver from2 = normalOn3(2);
+        commitSeenBy3("INSERT INTO " + t + "_acc VALUES (" + base + ", 100)");
+        long own = walInsertOn1();
+        commitSeenBy3("INSERT INTO " + t + "_log VALUES (" + (base + 1) + ", 1)");
+        Await.until(WAIT, "node 3 confirms node 1's own transactions", () -> confirmedFor3On1() > own);
+        stopOn3(from2);
+
+        long firstForeign = foreignUnitsWhileNode2IsHeldBack(t, base);
+        assertSlotHeldBefore(firstForeign);
+
+        normalOn3(2); // node 3 gets node 2's transactions from their origin: the hold releases
+        Await.until(WAIT, "node 2's transactions on node 3",
+                () -> NODES.count(3, "SELECT count(*) FROM " + t + "_log WHERE origin = 2") == 2);
+        Await.until(WAIT, "mtm_slot_3 on node 1 confirmed past node 2's first transaction",
+                () -> confirmedFor3On1() > firstForeign);
+        long later = walInsertOn1();
+        commitSeenBy3("INSERT INTO " + t + "_log VALUES (" + (base + 30) + ", 1)");
+        Await.until(WAIT, "mtm_slot_3 on node 1 confirmed up to node 1's latest transaction",
+                () -> confirmedFor3On1() >= later);
+        assertNode2sRowsOn3(t, base);
+        assertIdenticalEverywhere(t, base, "200");
+    }
+
+    @Test
+    public void recoveryFromADonorGetsTheTransactionsOfAnotherOriginItsNormalReceiverSkipped() throws Exception {
+        String t = "r6";
+        int base = 6000;
+        createEverywhere(t);
+        exchange();
+        Receiver from1 = normalOn3(1);
+        Receiver from2 = normalOn3(2);
+        commitSeenBy3("INSERT INTO " + t + "_acc VALUES (" + base + ", 100)");
+        stopOn3(from2); // node 2's receiver on node 3 does not run again until the recovery is over
+
+        long firstForeign = foreignUnitsWhileNode2IsHeldBack(t, base);
+        assertSlotHeldBefore(firstForeign);
+        stopOn3(from1);
+        assertTrue("still held when node 3's receiver of node 1 stopped", confirmedFor3On1() < firstForeign);
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        assertEquals(ReceiverMode.DISABLED, supervisor.receiver(2).get().mode());
+        assertNode2sRowsOn3(t, base);
+        for (String table : List.of(t + "_acc", t + "_log", t + "_nokey")) {
+            assertEquals(table + " recovered from donor 1", NODES.md5(1, table), NODES.md5(3, table));
+        }
+        assertEquals("nothing prepared on node 3", 0, NODES.count(3, "SELECT count(*) FROM pg_prepared_xacts"));
+
+        stateOf().plan = ReplicationPlan.NORMAL;
+        assertIdenticalEverywhere(t, base, "200");
     }
 
     private TestClusterState stateOf() {
