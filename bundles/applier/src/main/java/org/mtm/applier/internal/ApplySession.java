@@ -472,6 +472,15 @@ final class ApplySession implements AutoCloseable {
         statement.execute("BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); COMMIT");
     }
 
+    /** True when {@code gid} is logged in {@code mtm.applied_xacts} (applied and committed here). Outside a transaction. */
+    boolean loggedGid(String gid) throws SQLException {
+        try (ResultSet rs = statement.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE gid = "
+                + Sql.quoteLiteral(gid) + ")")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
     /** True when ({@code origin}, {@code lsn}) is logged in {@code mtm.applied_xacts}. Outside a transaction. */
     boolean logged(int origin, long lsn) throws SQLException {
         try (ResultSet rs = statement.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = " + origin

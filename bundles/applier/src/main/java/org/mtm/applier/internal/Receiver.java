@@ -346,16 +346,19 @@ final class Receiver {
         apply.forgetAppliedUpTo(start);
         int workerCap = workerCap();
         PGConnection pg = replication.unwrap(PGConnection.class);
+        // from the slot's confirmed position (ForeignHold may keep it below the progress: its hold is rebuilt from
+        // what lies in between), applying only what follows the progress (ResumeFilter)
         ChainedLogicalStreamBuilder builder = pg.getReplicationAPI().replicationStream().logical()
                 .withSlotName(Replication.slotName(self))
-                .withStartPosition(start == 0 ? LogSequenceNumber.INVALID_LSN : LogSequenceNumber.valueOf(start))
+                .withStartPosition(LogSequenceNumber.INVALID_LSN)
                 .withStatusInterval((int) STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS);
         streamOptions(replication.getMetaData().getDatabaseMajorVersion()).forEach(builder::withSlotOption);
         PGReplicationStream stream = builder.start();
+        ResumeFilter resume = new ResumeFilter(start);
         int senderPid = pg.getBackendPID();
         int receiverPid = apply.backendPid();
-        LOG.info("node {}: receiving from node {} on slot {} from {} with up to {} apply worker(s)", self, peer.id(),
-                Replication.slotName(self), start == 0 ? "the slot's confirmed position" : Lsn.format(start), workerCap);
+        LOG.info("node {}: receiving from node {} on slot {} from the slot's confirmed position, applying after {}, with up to {}"
+                + " apply worker(s)", self, peer.id(), Replication.slotName(self), start == 0 ? "it" : Lsn.format(start), workerCap);
         ApplySession main = apply;
         MessageApplier a = workerCap <= 1
                 ? new StreamApplier(self, peer.id(), main, votes, () -> stopping, currentGeneration,
@@ -410,6 +413,9 @@ final class Receiver {
             }
             PgOutputMessage message = decoder.decode(data);
             hold.seen(message);
+            if (resume.done(message)) {
+                continue; // done here before this stream started; seen by the hold only
+            }
             try {
                 a.handle(message);
             } catch (GenerationWait e) {

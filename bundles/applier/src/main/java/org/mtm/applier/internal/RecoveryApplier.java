@@ -111,6 +111,8 @@ final class RecoveryApplier implements MessageApplier {
     private final boolean onePhase;
     /** Two-phase units read up to their P and waiting for their K, by gid, in the order of their PREPAREs. */
     private final Map<String, Buffered> buffered = new LinkedHashMap<>();
+    /** Two-phase units this recovery passed over as applied here, until their K or r. */
+    private final java.util.Set<String> skippedHere = new java.util.HashSet<>();
     /** The two-phase unit being read into a buffer (its P not read yet). */
     private Buffered filling;
     /** While a buffered unit is replayed: its relations as they were described when it was read. */
@@ -632,6 +634,9 @@ final class RecoveryApplier implements MessageApplier {
             u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
                     || session.logged(u.loggedOrigin, u.loggedLsn);
         }
+        if (u.skip && u.gid != null) {
+            skippedHere.add(u.gid); // its K finds nothing prepared here, rightly
+        }
         return u.skip;
     }
 
@@ -649,6 +654,14 @@ final class RecoveryApplier implements MessageApplier {
         boolean done = commit ? session.commitPrepared(gid, end, time) : session.rollbackPrepared(gid, end, time);
         LOG.debug("node {}: {} PREPARED {} from donor {}: {}", self, commit ? "COMMIT" : "ROLLBACK", gid, donor,
                 done ? "done" : "not prepared here");
+        boolean passedOver = skippedHere.remove(gid);
+        if (commit && !done && !passedOver && isOthersTransaction(gid) && !session.loggedGid(gid)) {
+            // committed on the donor, and neither prepared nor applied here nor passed over by this recovery: its body
+            // lies before where the donor's slot let this stream start. Going on would lose it here for good.
+            throw new IllegalStateException("node " + self + ": donor " + donor + " committed " + gid + ", which this node"
+                    + " never applied and whose changes precede the donor's slot position; this node cannot recover"
+                    + " from donor " + donor + " — re-add it (mtm.drop_node / mtm.add_node) if no other donor works");
+        }
         finished(end);
         if (done) {
             hook("K " + gid);
@@ -681,6 +694,12 @@ final class RecoveryApplier implements MessageApplier {
     }
 
     // ---- the donor's log row of a foreign two-phase unit ----------------------------------------------
+
+    /** A cluster transaction of another node than this one (its own are committed here by itself). */
+    private boolean isOthersTransaction(String gid) {
+        Gid g = Gid.tryParse(gid);
+        return g != null && g.originNode() != self;
+    }
 
     private static boolean isAppliedLog(Relation r) {
         return r.namespace().equals("mtm") && r.name().equals("applied_xacts");
