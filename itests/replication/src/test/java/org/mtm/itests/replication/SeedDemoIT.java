@@ -189,7 +189,9 @@ public class SeedDemoIT {
         String out = Poll.until("node1 online in a new generation {1,2} of {1,2,3} (mtm.status() through its gateway)",
             Duration.ofSeconds(60), Duration.ofMillis(250), () -> psqlCsv(1, "SELECT * FROM mtm.status()"), text -> {
                 Map<String, String> row = PgTools.csv(text).get(0);
-                return "online".equals(row.get("status")) && "{1,2}".equals(row.get("gen_members"));
+                // gen_members_online follows once node 2's heartbeat says it is online in the new generation too
+                return "online".equals(row.get("status")) && "{1,2}".equals(row.get("gen_members"))
+                    && "{1,2}".equals(row.get("gen_members_online"));
             });
         Map<String, String> row = PgTools.csv(out).get(0);
         TestCluster.log(WHO, "after node 3 stopped, node 1: %s", row);

@@ -44,11 +44,17 @@ public final class InDoubtRules {
             return Action.WAIT; // no round can finish; the copy keeps its locks until a majority is connected again
         }
         int coordinator = gid.originNode();
+        boolean silentCoordinator = coordinator != self && reachable.contains(coordinator) && preparedForMs > patienceMs;
+        if (silentCoordinator) {
+            // its coordinator is there but never finished this copy: it has forgotten it (e.g. its own copy was rolled
+            // back while this node recovered it from a donor), and only the nodes holding a copy know of it — each of
+            // them asks (Paxos keeps several proposers safe; they back off when beaten)
+            return Action.RESOLVE;
+        }
         boolean orphaned = coordinator == self // left by an earlier run of this node's coordinator
-            || !reachable.contains(coordinator)  // its coordinator is gone
-            || preparedForMs > patienceMs;       // its coordinator is there but never finished it
+            || !reachable.contains(coordinator); // its coordinator is gone
         // one resolver at a time where possible (Paxos is safe with several, but they can keep beating each other):
-        // the coordinator itself when it is there, else the lowest-numbered connected voter; anyone after long
+        // the lowest-numbered connected voter; anyone after long
         if (orphaned && preparedForMs <= 3 * patienceMs) {
             int preferred = reachable.with(self).contains(coordinator) ? coordinator
                 : reachable.with(self).intersect(voters).ids().get(0);
