@@ -1,6 +1,7 @@
 package org.mtm.api;
 
 import java.util.List;
+import java.util.Optional;
 
 /** The node's view of the cluster: who it is, its generation, its status, its peers. */
 public interface ClusterState {
@@ -35,4 +36,13 @@ public interface ClusterState {
      * while it is a member in normal mode; the caller runs its PREPARE while the admission is open and closes it.
      */
     PrepareAdmission admitPrepare(long generation);
+
+    /**
+     * Why this node is {@link NodeStatus#DISABLED} for good — it cannot recover by itself (the WAL it needs is gone
+     * at every donor) and must be dropped and added again — with what to do; empty otherwise. Durable: a restart
+     * keeps it, a new {@code init_cluster} clears it.
+     */
+    default Optional<String> disabledBecause() {
+        return Optional.empty();
+    }
 }

@@ -77,6 +77,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private static final byte[] NO_BEACON = new byte[0];
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private volatile GenerationState state = GenerationState.NONE;
+    /** Why the node cannot recover by itself (mtm.generation_state.disabled_because); null: it can. */
+    private volatile String disabledBecause;
     /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
     private volatile boolean loaded;
     /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
@@ -165,8 +167,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     /** Reads the generation state for {@code newConfig}; a failed read is retried until one succeeds. */
     private synchronized void load(Optional<ClusterConfig> newConfig) {
         GenerationState loaded = null;
+        String disabled;
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
+            disabled = GenerationStore.disabledBecause(c);
         } catch (SQLException e) {
             LOG.warn("node {}: cannot read mtm.generation_state ({}); {}retrying in {} ms", selfId(), e.getMessage(),
                 this.loaded ? "keeping the previous state, " : "admitting no work until it is read, ", RELOAD_DELAY_MS);
@@ -174,6 +178,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             return;
         }
         boolean changed = !newConfig.equals(config) || !loaded.equals(state) || !this.loaded;
+        if (disabled != null && disabledBecause == null) {
+            LOG.error("node {}: disabled: {}", newConfig.map(ClusterConfig::selfId).orElse(0), disabled);
+        }
+        disabledBecause = disabled;
         state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
         gate.loaded(loaded.current().num());
         config = newConfig;
@@ -254,7 +262,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private NodePlan.Decision decide(Connectivity view) {
         GenerationState s = state;
         GenerationRunner r = runner;
-        return NodePlan.decide(selfId(), s, view.clique(s.current().configured()), view.connected(),
+        return NodePlan.decide(selfId(), s, disabledBecause != null, view.clique(s.current().configured()), view.connected(),
             r != null && r.electionRunning(), recovery());
     }
 
@@ -288,6 +296,25 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             write.run();
         }
         publishSoon();
+    }
+
+    @Override
+    public boolean disabled() {
+        return disabledBecause != null;
+    }
+
+    @Override
+    public void disable(String why) throws Exception {
+        try (Connection c = database.connect()) {
+            GenerationStore.disable(c, why);
+        }
+        disabledBecause = why;
+        publishSoon();
+    }
+
+    @Override
+    public Optional<String> disabledBecause() {
+        return Optional.ofNullable(disabledBecause);
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.postgresql.util.PSQLException;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.Poll;
@@ -40,6 +41,104 @@ public class FailoverIT {
             node3.killPostgres();
         }, () -> node3.start().awaitReady(LocalCluster.BOOT));
         round(3, "SIGSTOP", node3::freeze, node3::thaw);
+        walGoneRound(4);
+    }
+
+    /**
+     * The WAL node 3 needs is gone at both donors (their slot for it invalidated: max_slot_wal_keep_size exceeded while
+     * it was away): it tries both, then goes disabled for good and says so — mtm.status(), the refusal's hint, an ERROR
+     * in its log, the durable reason, across a restart — while nodes 1 and 2 go on writing. Node 3 stays left out of
+     * the class's invariants (it must be dropped and added again).
+     */
+    private static void walGoneRound(int round) throws Exception {
+        TestCluster cluster = CLUSTER.get();
+        KarafNode node3 = cluster.node(3);
+        for (int id = 1; id <= 2; id++) {
+            // reloadable: two segments of WAL at most are kept for a slot
+            Sql.execute(cluster.postgres(id), "ALTER SYSTEM SET max_slot_wal_keep_size = '32MB'");
+            Sql.execute(cluster.postgres(id), "SELECT pg_reload_conf()");
+        }
+        WriteLoad load = WriteLoad.start(cluster, WHO, round, 1, 2);
+        try {
+            load.awaitProgress(20, Duration.ofSeconds(90), "before node 3 stops");
+            long before = generation(cluster, 1);
+            node3.stop(Duration.ofSeconds(60));
+            awaitStatus(cluster, 1, "online", "{1,2}", before, SWITCH);
+            awaitStatus(cluster, 2, "online", "{1,2}", before, SWITCH);
+            // more WAL than the slots may keep (segments switched and checkpoints removing them), until both donors
+            // invalidated node 3's slot; the slots of 1 and 2 follow their live streams and stay
+            Poll.until("node 3's slot lost on nodes 1 and 2", Duration.ofSeconds(120), Duration.ofMillis(500), () -> {
+                boolean lost = true;
+                for (int id = 1; id <= 2; id++) {
+                    Sql.execute(cluster.postgres(id), "SELECT pg_switch_wal()");
+                    Sql.execute(cluster.postgres(id), "CHECKPOINT");
+                    lost &= "lost".equals(Sql.scalar(cluster.postgres(id),
+                        "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'mtm_slot_3'"));
+                }
+                return lost;
+            });
+            for (int id = 1; id <= 2; id++) {
+                assertEquals("node " + id + "'s slot for its live peer", "0", Sql.scalar(cluster.postgres(id),
+                    "SELECT count(*) FROM pg_replication_slots WHERE slot_name <> 'mtm_slot_3' AND wal_status = 'lost'"));
+            }
+            load.awaitProgress(20, Duration.ofSeconds(60), "through gateways 1 and 2 while node 3 is away");
+            long t = System.nanoTime();
+            node3.start().awaitReady(LocalCluster.BOOT);
+            awaitDisabled(cluster, Duration.ofSeconds(120));
+            TestCluster.log(WHO, "WAL gone: node 3 disabled %d ms after its start", TestCluster.millisSince(t));
+            String log = node3.logTail(2000);
+            assertTrue("an ERROR in node 3's log naming the slot and what to do:\n" + node3.logTail(80),
+                log.contains("ERROR") && log.contains("disabled: the WAL this node needs") && log.contains("mtm_slot_3")
+                    && log.contains("mtm.drop_node(3)"));
+            assertRefusedWithAdvice(cluster);
+            // durable: a restart keeps it disabled, and it never goes online meanwhile
+            node3.stop(Duration.ofSeconds(60));
+            node3.start().awaitReady(LocalCluster.BOOT);
+            awaitDisabled(cluster, Duration.ofSeconds(120));
+            try {
+                String left = Poll.until("node 3 leaving disabled (it must not)", Duration.ofSeconds(15),
+                    Duration.ofMillis(500), () -> Sql.scalar(cluster.postgres(3), "SELECT status FROM mtm.status()"),
+                    status -> !"disabled".equals(status));
+                throw new AssertionError("node 3 left disabled after its restart: " + left);
+            } catch (AssertionError e) {
+                if (!String.valueOf(e.getMessage()).startsWith("timed out")) {
+                    throw e;
+                }
+            }
+            load.awaitProgress(20, Duration.ofSeconds(60), "through gateways 1 and 2 with node 3 disabled");
+            for (int id = 1; id <= 2; id++) {
+                assertEquals("node " + id + " online in {1,2}", "online|{1,2}", Sql.scalar(cluster.postgres(id),
+                    "SELECT status || '|' || gen_members::text FROM mtm.status()"));
+            }
+        } finally {
+            load.stop();
+        }
+        cluster.leaveOut(3);
+        load.stopAndCheck(1, 2);
+    }
+
+    private static void awaitDisabled(TestCluster cluster, Duration timeout) {
+        Poll.until("node 3 disabled, with its reason recorded", timeout, Duration.ofMillis(250), () -> {
+            try (Connection c = cluster.direct(3)) {
+                return "disabled".equals(Sql.scalar(c, "SELECT status FROM mtm.status()"))
+                    && Sql.scalar(c, "SELECT disabled_because FROM mtm.generation_state") != null;
+            } catch (SQLException | RuntimeException e) {
+                return false;
+            }
+        });
+    }
+
+    /** A write through node 3's gateway: 57P03, the status, and a hint saying what to do. */
+    private static void assertRefusedWithAdvice(TestCluster cluster) throws SQLException {
+        try (Connection c = cluster.viaGateway(3)) {
+            Sql.scalar(c, "INSERT INTO written VALUES (-1, 3) RETURNING id");
+            throw new AssertionError("node 3 accepted a write while disabled");
+        } catch (PSQLException e) {
+            assertEquals("57P03", e.getSQLState());
+            String hint = e.getServerErrorMessage() == null ? "" : String.valueOf(e.getServerErrorMessage().getHint());
+            assertTrue(e.getMessage() + " / hint: " + hint, e.getMessage().contains("\"disabled\"")
+                && hint.contains("cannot recover by itself") && hint.contains("mtm.drop_node(3)"));
+        }
     }
 
     private static void round(int round, String fault, Runnable away, Runnable back) throws Exception {
