@@ -45,4 +45,12 @@ public interface ClusterState {
     default Optional<String> disabledBecause() {
         return Optional.empty();
     }
+
+    /**
+     * The largest lag, in bytes behind its donor's WAL end, that a connected peer catching up or recovering reports
+     * in its heartbeats; -1 when none does ({@code tx_delay_on_slow_catchup}).
+     */
+    default long peersCatchUpLag() {
+        return -1;
+    }
 }

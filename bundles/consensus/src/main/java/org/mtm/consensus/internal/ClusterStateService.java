@@ -425,8 +425,22 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         GenerationState s = state;
         NodeSet hears = t.reachablePeers();
         int self = selfId();
+        RecoveryProgress p = recovery();
+        long lag = p.donor() != 0 && !p.reached() ? p.lagBytes() : -1;
         return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
-            self == 0 ? hears : hears.with(self)).encode();
+            self == 0 ? hears : hears.with(self), Math.max(-1, lag)).encode();
+    }
+
+    @Override
+    public long peersCatchUpLag() {
+        NodeSet connected = connectivity().connected();
+        long lag = -1;
+        for (Map.Entry<Integer, PeerBeacon> e : beacons.entrySet()) {
+            if (connected.contains(e.getKey())) {
+                lag = Math.max(lag, e.getValue().catchUpLag());
+            }
+        }
+        return lag;
     }
 
     @Override

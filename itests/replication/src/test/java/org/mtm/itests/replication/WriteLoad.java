@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.rules.ExternalResource;
 import org.mtm.itests.harness.ClientOutcome;
 import org.mtm.itests.harness.ClusterInvariants;
+import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
 
@@ -79,13 +80,21 @@ final class WriteLoad {
         private final String name;
         private TestCluster cluster;
 
+        private final java.util.function.Consumer<KarafNode> configure;
+
         Cluster(String name) {
+            this(name, node -> { });
+        }
+
+        /** {@code configure} applies to each node before its first start. */
+        Cluster(String name, java.util.function.Consumer<KarafNode> configure) {
             this.name = name;
+            this.configure = configure;
         }
 
         @Override
         protected void before() throws SQLException {
-            cluster = TestCluster.initialised(name);
+            cluster = TestCluster.initialisedWith(name, configure);
             try {
                 Sql.execute(cluster.gateway(1), "CREATE TABLE written (id bigint PRIMARY KEY, writer int NOT NULL)");
                 Sql.execute(cluster.gateway(1), "CREATE TABLE written_nopk (id bigint NOT NULL, writer int NOT NULL)");
