@@ -177,6 +177,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             scheduleReload();
             return;
         }
+        if (this.loaded && newConfig.equals(config) && behind(loaded, state)) {
+            // a save by the generation runner ran between this read and now: the row only moves forward, keep it
+            loaded = state;
+        }
         boolean changed = !newConfig.equals(config) || !loaded.equals(state) || !this.loaded;
         if (disabled != null && disabledBecause == null) {
             LOG.error("node {}: disabled: {}", newConfig.map(ClusterConfig::selfId).orElse(0), disabled);
@@ -208,6 +212,16 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
                 newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
         }
+    }
+
+    /** {@code a} is older than {@code b} in the order {@link GenerationStore#save} moves the stored row. */
+    static boolean behind(GenerationState a, GenerationState b) {
+        long ga = a.current().num();
+        long gb = b.current().num();
+        if (ga != gb) {
+            return ga < gb;
+        }
+        return a.lastVote() != b.lastVote() ? a.lastVote() < b.lastVote() : a.lastOnlineIn() < b.lastOnlineIn();
     }
 
     private void scheduleReload() {
@@ -288,7 +302,9 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             try (Connection c = database.connect()) {
                 GenerationStore.save(c, next, marker);
             }
-            state = next;
+            synchronized (this) { // a concurrent load() compares with it (see behind)
+                state = next;
+            }
         };
         if (switching) {
             gate.switchTo(next.current().num(), write::run);
