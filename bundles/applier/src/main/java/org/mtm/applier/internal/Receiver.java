@@ -567,7 +567,9 @@ final class Receiver {
                     applied = Math.max(applied, stream.getLastReceiveLSN().asLong());
                 }
                 long now = System.nanoTime();
-                if (now - nextLag >= 0) {
+                if (now - nextLag >= 0 && applied > 0) {
+                    // not before the stream said where it is (a message or a keepalive): the lag would be the donor's
+                    // whole WAL position, and tx_delay_on_slow_catchup would act on it
                     nextLag = now + TimeUnit.MILLISECONDS.toNanos(LAG_INTERVAL_MS);
                     lagBytes = Math.max(0, donorWalEnd(donorSql) - applied);
                 }
