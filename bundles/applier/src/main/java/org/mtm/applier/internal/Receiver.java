@@ -536,6 +536,9 @@ final class Receiver {
                     if (first) {
                         backoff.reset();
                         first = false;
+                        if (reportedAt == 0) {
+                            reportedAt = stream.getLastReceiveLSN().asLong(); // where the slot let this stream start
+                        }
                     }
                     a.handle(decoder.decode(data));
                     messages++;
@@ -576,9 +579,11 @@ final class Receiver {
                 if (now - nextReport >= 0) {
                     nextReport = now + TimeUnit.MILLISECONDS.toNanos(RECOVERY_REPORT_MS);
                     LOG.info("node {}: recovery from donor {}: at {}, {} kB behind its WAL end, {} kB and {} messages in the last {} s",
-                            self, peer.id(), Lsn.format(applied), lagBytes / 1024, (applied - reportedAt) / 1024, messages,
+                            self, peer.id(), Lsn.format(applied), lagBytes / 1024, Math.max(0, applied - reportedAt) / 1024, messages,
                             RECOVERY_REPORT_MS / 1000);
-                    reportedAt = applied;
+                    if (applied > 0) {
+                        reportedAt = applied;
+                    }
                     messages = 0;
                 }
                 if (data == null) {
