@@ -1,6 +1,7 @@
 package org.mtm.api;
 
 import java.util.List;
+import java.util.Optional;
 
 /** The node's view of the cluster: who it is, its generation, its status, its peers. */
 public interface ClusterState {
@@ -35,4 +36,21 @@ public interface ClusterState {
      * while it is a member in normal mode; the caller runs its PREPARE while the admission is open and closes it.
      */
     PrepareAdmission admitPrepare(long generation);
+
+    /**
+     * Why this node is {@link NodeStatus#DISABLED} for good — it cannot recover by itself (the WAL it needs is gone
+     * at every donor) and must be dropped and added again — with what to do; empty otherwise. Durable: a restart
+     * keeps it, a new {@code init_cluster} clears it.
+     */
+    default Optional<String> disabledBecause() {
+        return Optional.empty();
+    }
+
+    /**
+     * The largest lag, in bytes behind its donor's WAL end, that a connected peer catching up or recovering reports
+     * in its heartbeats; -1 when none does ({@code tx_delay_on_slow_catchup}).
+     */
+    default long peersCatchUpLag() {
+        return -1;
+    }
 }

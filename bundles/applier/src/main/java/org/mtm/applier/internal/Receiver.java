@@ -91,6 +91,8 @@ final class Receiver {
     private volatile long markerGeneration;
     private volatile boolean reached;
     private volatile long lagBytes = -1;
+    /** Of a recovery receiver: why the WAL this node needs is gone at the donor (null: it is not known to be). */
+    private volatile String walGone;
 
     Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings) {
         this(self, peer, local, votes, settings, () -> 0L, 1);
@@ -174,6 +176,34 @@ final class Receiver {
     /** Of a recovery receiver: how far it has come (see {@link RecoveryProgress}). */
     RecoveryProgress recoveryProgress() {
         return new RecoveryProgress(peer.id(), markerGeneration, reached, reached ? 0 : lagBytes);
+    }
+
+    /** Of a recovery receiver: why the WAL this node needs is gone at the donor; null while it is not known to be. */
+    String walGone() {
+        return walGone;
+    }
+
+    /**
+     * Why the WAL this node needs is gone at the donor, judged from a failed recovery and, when the error does not
+     * say, from the donor's {@code pg_replication_slots}; null when it is not (or the donor cannot be asked).
+     */
+    private String walGoneAtDonor(Exception e) {
+        if (WalGone.saysGone(e)) {
+            return describe(e);
+        }
+        String slot = Replication.slotName(self);
+        try (Connection c = connectToPeer(false);
+             java.sql.PreparedStatement ps = c.prepareStatement(
+                 "SELECT wal_status FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                boolean exists = rs.next();
+                String why = WalGone.fromSlot(slot, exists, exists ? rs.getString(1) : null);
+                return why == null ? null : why + " (" + describe(e) + ")";
+            }
+        } catch (SQLException | RuntimeException unknown) {
+            return null; // the donor cannot say now: retried as any failure
+        }
     }
 
     /** Of a recovery receiver: it applied the marker its plan waits for, and stopped. */
@@ -275,6 +305,12 @@ final class Receiver {
             } catch (Exception e) {
                 if (stopping) {
                     break;
+                }
+                if (mode == ReceiverMode.RECOVERY && (walGone = walGoneAtDonor(e)) != null) {
+                    LOG.error("node {}: cannot recover from donor {}: the WAL this node needs is gone there: {}. Another"
+                        + " donor is tried if one still has it; else this node is disabled and must be dropped"
+                        + " (mtm.drop_node({})) and added again", self, peer.id(), walGone, self);
+                    break; // the same donor can never serve it again
                 }
                 delay = backoff.next();
                 failures++;
@@ -500,6 +536,9 @@ final class Receiver {
                     if (first) {
                         backoff.reset();
                         first = false;
+                        if (reportedAt == 0) {
+                            reportedAt = stream.getLastReceiveLSN().asLong(); // where the slot let this stream start
+                        }
                     }
                     a.handle(decoder.decode(data));
                     messages++;
@@ -531,16 +570,20 @@ final class Receiver {
                     applied = Math.max(applied, stream.getLastReceiveLSN().asLong());
                 }
                 long now = System.nanoTime();
-                if (now - nextLag >= 0) {
+                if (now - nextLag >= 0 && applied > 0) {
+                    // not before the stream said where it is (a message or a keepalive): the lag would be the donor's
+                    // whole WAL position, and tx_delay_on_slow_catchup would act on it
                     nextLag = now + TimeUnit.MILLISECONDS.toNanos(LAG_INTERVAL_MS);
                     lagBytes = Math.max(0, donorWalEnd(donorSql) - applied);
                 }
                 if (now - nextReport >= 0) {
                     nextReport = now + TimeUnit.MILLISECONDS.toNanos(RECOVERY_REPORT_MS);
                     LOG.info("node {}: recovery from donor {}: at {}, {} kB behind its WAL end, {} kB and {} messages in the last {} s",
-                            self, peer.id(), Lsn.format(applied), lagBytes / 1024, (applied - reportedAt) / 1024, messages,
+                            self, peer.id(), Lsn.format(applied), lagBytes / 1024, Math.max(0, applied - reportedAt) / 1024, messages,
                             RECOVERY_REPORT_MS / 1000);
-                    reportedAt = applied;
+                    if (applied > 0) {
+                        reportedAt = applied;
+                    }
                     messages = 0;
                 }
                 if (data == null) {

@@ -25,6 +25,7 @@ import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.ReceiverInfo;
@@ -128,6 +129,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     private boolean active = true;
     /** The replication plan the receivers follow (DESIGN §3); polled from the cluster state. */
     private ReplicationPlan plan = ReplicationPlan.NORMAL;
+    /**
+     * The donors found without the WAL this node needs (their recovery receiver said so): never a donor again while
+     * this node runs; consensus records the node disabled once no donor is left (guarded by this).
+     */
+    private NodeSet walGone = NodeSet.EMPTY;
     /** How often the replication plan is read from the cluster state. */
     static final long PLAN_POLL_MS = 150;
 
@@ -191,14 +197,19 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     @Override
     public RecoveryProgress recovery() {
         Receiver r;
+        NodeSet gone;
         synchronized (this) {
             if (plan.mode() != ReplicationPlan.Mode.RECOVERY) {
-                return RecoveryProgress.NONE;
+                return RecoveryProgress.NONE.withWalGone(walGone);
             }
             r = receivers.get(plan.donor());
+            if (r != null && r.mode() == ReceiverMode.RECOVERY && r.walGone() != null) {
+                walGone = walGone.with(r.peer().id()); // before the plan can move on to another donor
+            }
+            gone = walGone;
         }
-        return r == null || r.mode() != ReceiverMode.RECOVERY ? new RecoveryProgress(plan.donor(), 0, false, -1)
-                : r.recoveryProgress();
+        return (r == null || r.mode() != ReceiverMode.RECOVERY ? new RecoveryProgress(plan.donor(), 0, false, -1)
+                : r.recoveryProgress()).withWalGone(gone);
     }
 
     @Override

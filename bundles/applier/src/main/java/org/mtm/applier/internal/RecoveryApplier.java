@@ -658,7 +658,7 @@ final class RecoveryApplier implements MessageApplier {
         if (commit && !done && !passedOver && isOthersTransaction(gid) && !session.loggedGid(gid)) {
             // committed on the donor, and neither prepared nor applied here nor passed over by this recovery: its body
             // lies before where the donor's slot let this stream start. Going on would lose it here for good.
-            throw new IllegalStateException("node " + self + ": donor " + donor + " committed " + gid + ", which this node"
+            throw new WalGone("node " + self + ": donor " + donor + " committed " + gid + ", which this node"
                     + " never applied and whose changes precede the donor's slot position; this node cannot recover"
                     + " from donor " + donor + " — re-add it (mtm.drop_node / mtm.add_node) if no other donor works");
         }

@@ -93,6 +93,13 @@ final class PgNodes extends ExternalResource {
         return new ClusterNode(id, node(id).conninfo(), new Endpoint("127.0.0.1", 1));
     }
 
+    /** The first column of the first row {@code sql} returns on node {@code id} (null: no row). */
+    String scalar(int id, String sql) throws SQLException {
+        try (Connection c = node(id).connect(); Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
     /** Runs statements on node {@code id}, each in its own transaction. */
     void exec(int id, String... sql) throws SQLException {
         try (Connection c = node(id).connect(); Statement st = c.createStatement()) {

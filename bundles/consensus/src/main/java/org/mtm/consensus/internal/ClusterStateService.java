@@ -77,6 +77,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private static final byte[] NO_BEACON = new byte[0];
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private volatile GenerationState state = GenerationState.NONE;
+    /** Why the node cannot recover by itself (mtm.generation_state.disabled_because); null: it can. */
+    private volatile String disabledBecause;
     /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
     private volatile boolean loaded;
     /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
@@ -165,15 +167,25 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     /** Reads the generation state for {@code newConfig}; a failed read is retried until one succeeds. */
     private synchronized void load(Optional<ClusterConfig> newConfig) {
         GenerationState loaded = null;
+        String disabled;
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
+            disabled = GenerationStore.disabledBecause(c);
         } catch (SQLException e) {
             LOG.warn("node {}: cannot read mtm.generation_state ({}); {}retrying in {} ms", selfId(), e.getMessage(),
                 this.loaded ? "keeping the previous state, " : "admitting no work until it is read, ", RELOAD_DELAY_MS);
             scheduleReload();
             return;
         }
+        if (this.loaded && newConfig.equals(config) && behind(loaded, state)) {
+            // a save by the generation runner ran between this read and now: the row only moves forward, keep it
+            loaded = state;
+        }
         boolean changed = !newConfig.equals(config) || !loaded.equals(state) || !this.loaded;
+        if (disabled != null && disabledBecause == null) {
+            LOG.error("node {}: disabled: {}", newConfig.map(ClusterConfig::selfId).orElse(0), disabled);
+        }
+        disabledBecause = disabled;
         state = loaded; // before config: a beacon is sent once config is set, and must carry the loaded state
         gate.loaded(loaded.current().num());
         config = newConfig;
@@ -200,6 +212,16 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             LOG.info("node {}: cluster configuration {} loaded, {}", selfId(),
                 newConfig.map(cfg -> cfg.configured().toString()).orElse("(none)"), loaded.current());
         }
+    }
+
+    /** {@code a} is older than {@code b} in the order {@link GenerationStore#save} moves the stored row. */
+    static boolean behind(GenerationState a, GenerationState b) {
+        long ga = a.current().num();
+        long gb = b.current().num();
+        if (ga != gb) {
+            return ga < gb;
+        }
+        return a.lastVote() != b.lastVote() ? a.lastVote() < b.lastVote() : a.lastOnlineIn() < b.lastOnlineIn();
     }
 
     private void scheduleReload() {
@@ -254,7 +276,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private NodePlan.Decision decide(Connectivity view) {
         GenerationState s = state;
         GenerationRunner r = runner;
-        return NodePlan.decide(selfId(), s, view.clique(s.current().configured()), view.connected(),
+        return NodePlan.decide(selfId(), s, disabledBecause != null, view.clique(s.current().configured()), view.connected(),
             r != null && r.electionRunning(), recovery());
     }
 
@@ -280,7 +302,9 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             try (Connection c = database.connect()) {
                 GenerationStore.save(c, next, marker);
             }
-            state = next;
+            synchronized (this) { // a concurrent load() compares with it (see behind)
+                state = next;
+            }
         };
         if (switching) {
             gate.switchTo(next.current().num(), write::run);
@@ -288,6 +312,25 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             write.run();
         }
         publishSoon();
+    }
+
+    @Override
+    public boolean disabled() {
+        return disabledBecause != null;
+    }
+
+    @Override
+    public void disable(String why) throws Exception {
+        try (Connection c = database.connect()) {
+            GenerationStore.disable(c, why);
+        }
+        disabledBecause = why;
+        publishSoon();
+    }
+
+    @Override
+    public Optional<String> disabledBecause() {
+        return Optional.ofNullable(disabledBecause);
     }
 
     @Override
@@ -398,8 +441,22 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         GenerationState s = state;
         NodeSet hears = t.reachablePeers();
         int self = selfId();
+        RecoveryProgress p = recovery();
+        long lag = p.donor() != 0 && !p.reached() ? p.lagBytes() : -1;
         return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
-            self == 0 ? hears : hears.with(self)).encode();
+            self == 0 ? hears : hears.with(self), Math.max(-1, lag)).encode();
+    }
+
+    @Override
+    public long peersCatchUpLag() {
+        NodeSet connected = connectivity().connected();
+        long lag = -1;
+        for (Map.Entry<Integer, PeerBeacon> e : beacons.entrySet()) {
+            if (connected.contains(e.getKey())) {
+                lag = Math.max(lag, e.getValue().catchUpLag());
+            }
+        }
+        return lag;
     }
 
     @Override

@@ -83,6 +83,12 @@ public final class CommitCoordinator
 
         @AttributeDefinition
         int heartbeat__recv__timeout() default 2000;
+
+        @AttributeDefinition
+        boolean tx__delay__on__slow__catchup() default false;
+
+        @AttributeDefinition
+        int max__tx__delay__on__slow__catchup() default 0;
     }
 
     private final ClusterState clusterState;
@@ -104,6 +110,13 @@ public final class CommitCoordinator
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
     private volatile long resolutionWaitMs;
+    private volatile boolean txDelayOnSlowCatchup;
+    private volatile int maxTxDelayOnSlowCatchup;
+    /** Commits whose acknowledgement tx_delay_on_slow_catchup held, and for how long in all, since the last log line. */
+    private final java.util.concurrent.atomic.AtomicLong delayedCommits = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong delayedMs = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong delayLoggedAt = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    static final long DELAY_LOG_INTERVAL_MS = 5_000;
     private Connection abortConnection;
 
     @Activate
@@ -126,6 +139,8 @@ public final class CommitCoordinator
         waitPeerCommits = config.wait__peer__commits();
         commitAckTimeoutMs = 2L * Math.max(config.heartbeat__recv__timeout(), 100);
         resolutionWaitMs = Math.max(config.heartbeat__recv__timeout(), 100) + RESOLUTION_MARGIN_MS;
+        txDelayOnSlowCatchup = config.tx__delay__on__slow__catchup();
+        maxTxDelayOnSlowCatchup = config.max__tx__delay__on__slow__catchup();
     }
 
     /**
@@ -235,7 +250,34 @@ public final class CommitCoordinator
                 }
             }
         }
-        return f.acks.whenComplete((v, t) -> inFlight.remove(gid));
+        CompletableFuture<Void> done = f.acks.whenComplete((v, t) -> inFlight.remove(gid));
+        long lag = txDelayOnSlowCatchup ? clusterState.peersCatchUpLag() : -1;
+        long delay = CatchUpDelay.delayMs(txDelayOnSlowCatchup, maxTxDelayOnSlowCatchup, lag);
+        return delay == 0 ? done : done.thenCompose(v -> delayed(delay, lag));
+    }
+
+    /**
+     * tx_delay_on_slow_catchup: the client's acknowledgement of a commit (done everywhere, its locks released) comes
+     * {@code ms} later, so closed-loop writers slow down while a peer catches up; counted and logged every
+     * {@value #DELAY_LOG_INTERVAL_MS} ms.
+     */
+    private CompletableFuture<Void> delayed(long ms, long lag) {
+        delayedCommits.incrementAndGet();
+        delayedMs.addAndGet(ms);
+        long now = System.nanoTime();
+        long last = delayLoggedAt.get();
+        if (now - last >= TimeUnit.MILLISECONDS.toNanos(DELAY_LOG_INTERVAL_MS) && delayLoggedAt.compareAndSet(last, now)) {
+            LOG.info("node {}: tx_delay_on_slow_catchup: delayed {} commit(s) by {} ms in all in the last {} ms: a peer"
+                + " catches up {} kB behind its donor (now {} ms a commit)", clusterState.selfId(),
+                delayedCommits.getAndSet(0), delayedMs.getAndSet(0), (now - last) / 1_000_000, lag / 1024, ms);
+        }
+        CompletableFuture<Void> later = new CompletableFuture<>();
+        try {
+            timers.schedule(() -> later.complete(null), ms, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            later.complete(null); // deactivating: the commit is done, acknowledge it now
+        }
+        return later;
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.mtm.api.Channels;
 import org.mtm.api.NodeSet;
 import org.mtm.api.RecoveryProgress;
+import org.mtm.api.Replication;
 import org.mtm.api.Transport;
 import org.mtm.consensus.internal.generation.Adoption;
 import org.mtm.consensus.internal.generation.Campaigner;
@@ -52,6 +53,12 @@ final class GenerationRunner {
          * that logs the ParallelSafe marker and goes online. Throws when it could not be persisted: nothing changed.
          */
         void save(GenerationState next, boolean marker, boolean switching) throws Exception;
+
+        /** The node recorded that it cannot recover by itself ({@link #disable}). */
+        boolean disabled();
+
+        /** Records durably (flushed) that the node cannot recover by itself, and why; it then runs nothing. */
+        void disable(String why) throws Exception;
     }
 
     private final Host host;
@@ -171,8 +178,8 @@ final class GenerationRunner {
         int self = host.selfId();
         GenerationState s = host.state();
         Transport t = host.transport();
-        if (self == 0 || s.current().num() == 0 || t == null || !t.settled()) {
-            return;
+        if (self == 0 || s.current().num() == 0 || t == null || !t.settled() || host.disabled()) {
+            return; // a disabled node neither adopts nor campaigns: it waits to be dropped and added again
         }
         Connectivity view = host.connectivity();
         NodeSet configured = s.current().configured();
@@ -191,7 +198,13 @@ final class GenerationRunner {
         }
         RecoveryProgress progress = host.recovery();
         NodeSet clique = view.clique(configured);
-        NodePlan.Decision d = NodePlan.decide(self, s, clique, connected, campaigner.running(), progress);
+        NodePlan.Decision d = NodePlan.decide(self, s, false, clique, connected, campaigner.running(), progress);
+        if (d.walGone()) {
+            String why = walGone(self, progress.walGone());
+            host.disable(why);
+            LOG.error("node {}: disabled: {}", self, why);
+            return;
+        }
         if (d.recovered()) {
             host.save(Adoption.recovered(s), true, true);
             LOG.info("node {}: recovered from donor {} up to its marker of generation {}: online", self, progress.donor(),
@@ -211,6 +224,15 @@ final class GenerationRunner {
                 }
             }
         }
+    }
+
+    /** What a node whose WAL is gone at {@code donors} is told, and tells its operator. */
+    static String walGone(int self, NodeSet donors) {
+        return "the WAL this node needs to recover is gone at every donor that could serve it (replication slot "
+            + Replication.slotName(self) + " on node(s) " + donors + " was invalidated or dropped, or its segments were"
+            + " removed: max_slot_wal_keep_size exceeded?); it cannot recover by itself and will neither go online nor"
+            + " accept writes. Drop it (mtm.drop_node(" + self + ") on an online node) and add it again from a copy of an"
+            + " online node's data";
     }
 
     private interface Step {

@@ -35,6 +35,36 @@ final class GenerationStore {
         }
     }
 
+    /** Why the node recorded that it cannot recover by itself ({@link #disable}); null: it did not. */
+    static String disabledBecause(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT disabled_because FROM mtm.generation_state");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    /**
+     * Records, flushed, that the node cannot recover by itself and why: it stays disabled, across restarts, until it
+     * is dropped and added again. The first reason is kept.
+     */
+    static void disable(Connection c, String why) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement();
+             PreparedStatement ps = c.prepareStatement("UPDATE mtm.generation_state SET disabled_because = ?"
+                 + " WHERE disabled_because IS NULL")) {
+            s.execute("SET LOCAL synchronous_commit = on");
+            ps.setString(1, why);
+            ps.executeUpdate();
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
     /**
      * Writes {@code next} as the node's state in one transaction; with {@code marker} it also logs the node's
      * ParallelSafe marker of {@code next}'s generation in it (the node goes online in that generation). The row is

@@ -6,11 +6,21 @@ import org.mtm.api.NodeSet;
 
 /**
  * The state a node announces in every heartbeat: its generation (number and members), donors, the
- * last generation it was online in, and the peers it hears. Fixed 41-byte encoding, version-tagged.
+ * last generation it was online in, the peers it hears, and how far its catch-up or recovery is behind its donor
+ * ({@code catchUpLag} bytes, -1: none running; {@code tx_delay_on_slow_catchup} reads it). Fixed 49-byte encoding,
+ * version 2; the 41 bytes of version 1 (no lag) are still read, so a rolling upgrade keeps its beacons.
  */
-public record PeerBeacon(long generationNum, NodeSet members, NodeSet donors, long lastOnlineIn, NodeSet connected) {
-    private static final byte VERSION = 1;
-    static final int SIZE = 1 + 8 * 5;
+public record PeerBeacon(long generationNum, NodeSet members, NodeSet donors, long lastOnlineIn, NodeSet connected,
+                         long catchUpLag) {
+    private static final byte VERSION_1 = 1;
+    private static final byte VERSION = 2;
+    static final int SIZE_1 = 1 + 8 * 5;
+    static final int SIZE = SIZE_1 + 8;
+
+    /** A beacon of a node that runs no catch-up. */
+    public PeerBeacon(long generationNum, NodeSet members, NodeSet donors, long lastOnlineIn, NodeSet connected) {
+        this(generationNum, members, donors, lastOnlineIn, connected, -1);
+    }
 
     public byte[] encode() {
         return ByteBuffer.allocate(SIZE)
@@ -20,19 +30,29 @@ public record PeerBeacon(long generationNum, NodeSet members, NodeSet donors, lo
             .putLong(donors.mask())
             .putLong(lastOnlineIn)
             .putLong(connected.mask())
+            .putLong(catchUpLag)
             .array();
     }
 
-    /** Decodes a heartbeat payload; rejects anything not produced by {@link #encode()}. */
+    /** Decodes a heartbeat payload; rejects anything not produced by {@link #encode()} (or version 1's). */
     public static PeerBeacon decode(byte[] payload) {
-        if (payload.length != SIZE || payload[0] != VERSION) {
+        boolean v1 = payload.length == SIZE_1 && payload[0] == VERSION_1;
+        if (!v1 && (payload.length != SIZE || payload[0] != VERSION)) {
             throw new IllegalArgumentException("heartbeat payload of " + payload.length + " bytes, version "
                 + (payload.length > 0 ? payload[0] : -1) + ": expected " + SIZE + " bytes, version " + VERSION);
         }
         try {
-            ByteBuffer b = ByteBuffer.wrap(payload, 1, SIZE - 1);
-            return new PeerBeacon(b.getLong(), NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()), b.getLong(),
-                NodeSet.ofMask(b.getLong()));
+            ByteBuffer b = ByteBuffer.wrap(payload, 1, payload.length - 1);
+            long num = b.getLong();
+            NodeSet members = NodeSet.ofMask(b.getLong());
+            NodeSet donors = NodeSet.ofMask(b.getLong());
+            long lastOnlineIn = b.getLong();
+            NodeSet connected = NodeSet.ofMask(b.getLong());
+            long lag = v1 ? -1 : b.getLong();
+            if (lag < -1) {
+                throw new IllegalArgumentException("heartbeat payload with a catch-up lag of " + lag + " bytes");
+            }
+            return new PeerBeacon(num, members, donors, lastOnlineIn, connected, lag);
         } catch (BufferUnderflowException e) {
             throw new IllegalArgumentException("truncated heartbeat payload", e);
         }

@@ -110,6 +110,16 @@ public class CommitCoordinatorStopTest {
         public int heartbeat__recv__timeout() {
             return 2000;
         }
+
+        @Override
+        public boolean tx__delay__on__slow__catchup() {
+            return false;
+        }
+
+        @Override
+        public int max__tx__delay__on__slow__catchup() {
+            return 0;
+        }
     };
 
     private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, new SilentResolver(),

@@ -22,4 +22,21 @@ public class PeerBeaconTest {
         assertThrows(IllegalArgumentException.class, () -> PeerBeacon.decode(bytes));
         assertThrows(IllegalArgumentException.class, () -> PeerBeacon.decode(new byte[0]));
     }
+
+    @Test
+    public void carriesTheCatchUpLag() {
+        PeerBeacon b = new PeerBeacon(7, NodeSet.of(1, 2), NodeSet.of(1), 5, NodeSet.of(1, 2, 3), 3_000_000);
+        assertEquals(3_000_000, PeerBeacon.decode(b.encode()).catchUpLag());
+        byte[] bytes = b.encode();
+        java.nio.ByteBuffer.wrap(bytes).putLong(PeerBeacon.SIZE_1, -2);
+        assertThrows(IllegalArgumentException.class, () -> PeerBeacon.decode(bytes));
+    }
+
+    @Test
+    public void readsVersionOneWithoutALag() {
+        PeerBeacon b = new PeerBeacon(7, NodeSet.of(1, 3), NodeSet.of(1), 6, NodeSet.of(1, 2, 3), 42);
+        byte[] v1 = java.util.Arrays.copyOf(b.encode(), PeerBeacon.SIZE_1);
+        v1[0] = 1;
+        assertEquals(new PeerBeacon(7, NodeSet.of(1, 3), NodeSet.of(1), 6, NodeSet.of(1, 2, 3)), PeerBeacon.decode(v1));
+    }
 }

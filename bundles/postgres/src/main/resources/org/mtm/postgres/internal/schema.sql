@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS mtm.generation_state (
     last_vote bigint NOT NULL,
     donors bigint NOT NULL
 );
+-- Why the node cannot recover by itself (the WAL it needs is gone at every donor), with what to do; NULL: it can.
+-- It stays disabled across restarts until it is dropped and added again (a new init_cluster row has NULL).
+ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text;
 
 -- Tables made local with mtm.make_table_local: never replicated.
 CREATE TABLE IF NOT EXISTS mtm.local_tables (

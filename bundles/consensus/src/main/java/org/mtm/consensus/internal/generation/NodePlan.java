@@ -18,9 +18,18 @@ public final class NodePlan {
      * @param plan      what the applier's receivers do
      * @param recovered the recovery receiver reached the donor's marker of the current generation: the runtime
      *                  persists {@link Adoption#recovered} and logs its own marker
+     * @param walGone   every donor this node could recover from no longer holds the WAL it needs: it can never
+     *                  recover by itself, and the runtime records that durably (the node stays disabled until it is
+     *                  dropped and added again)
      */
-    public record Decision(NodeStatus status, ReplicationPlan plan, boolean recovered) {
+    public record Decision(NodeStatus status, ReplicationPlan plan, boolean recovered, boolean walGone) {
+        public Decision(NodeStatus status, ReplicationPlan plan, boolean recovered) {
+            this(status, plan, recovered, false);
+        }
     }
+
+    private static final Decision NOTHING = new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+    private static final Decision WAL_GONE = new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false, true);
 
     private NodePlan() {
     }
@@ -35,19 +44,34 @@ public final class NodePlan {
      */
     public static Decision decide(int self, GenerationState s, NodeSet clique, NodeSet connected,
                                   boolean electionRunning, RecoveryProgress progress) {
+        return decide(self, s, false, clique, connected, electionRunning, progress);
+    }
+
+    /**
+     * @param disabled the node recorded that it cannot recover by itself ({@link Decision#walGone}): nothing runs
+     *                 until it is dropped and added again
+     */
+    public static Decision decide(int self, GenerationState s, boolean disabled, NodeSet clique, NodeSet connected,
+                                  boolean electionRunning, RecoveryProgress progress) {
         Generation gen = s.current();
-        if (self == 0 || gen.num() == 0) {
-            return new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+        if (self == 0 || gen.num() == 0 || disabled) {
+            return NOTHING;
         }
         if (gen.isMember(self) && s.lastOnlineIn() == gen.num()) {
             boolean isolated = electionRunning || !clique.contains(self) || !clique.containsAll(gen.members());
             return new Decision(isolated ? NodeStatus.ISOLATED : NodeStatus.ONLINE, ReplicationPlan.NORMAL, false);
         }
+        NodeSet gone = progress.walGone();
         if (gen.isMember(self)) {
-            int donor = source(s.donors().without(self).intersect(connected), progress);
+            // only a donor has everything the generation's members committed before it
+            NodeSet donors = s.donors().without(self);
+            if (!donors.isEmpty() && donors.minus(gone).isEmpty()) {
+                return WAL_GONE;
+            }
+            int donor = source(donors.minus(gone).intersect(connected), progress);
             if (donor == 0) {
                 // The manual's "disabled": recovery needed, but no donor to recover from is known yet.
-                return new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+                return NOTHING;
             }
             boolean recovered = progress.donor() == donor && progress.reached()
                 && progress.markerGeneration() >= gen.num() && Adoption.mayGoOnline(self, s);
@@ -55,12 +79,16 @@ public final class NodePlan {
         }
         // Catch-up only shortens the recovery this node will need once a generation takes it in, so any member's
         // WAL will do when no donor is reachable: all logs are prefixes of each other.
-        int source = source(s.donors().without(self).intersect(connected), progress);
+        NodeSet sources = s.donors().union(gen.members()).without(self);
+        if (!sources.isEmpty() && sources.minus(gone).isEmpty()) {
+            return WAL_GONE;
+        }
+        int source = source(s.donors().without(self).minus(gone).intersect(connected), progress);
         if (source == 0) {
-            source = source(gen.members().without(self).intersect(connected), progress);
+            source = source(gen.members().without(self).minus(gone).intersect(connected), progress);
         }
         if (source == 0) {
-            return new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+            return NOTHING;
         }
         return new Decision(NodeStatus.CATCHUP, ReplicationPlan.recovery(source, Long.MAX_VALUE), false);
     }

@@ -96,6 +96,52 @@ public class NodePlanTest {
             decide(3, s, NodeSet.of(3), NodeSet.of(3), false, NONE));
     }
 
+    private static RecoveryProgress walGoneAt(int... donors) {
+        return RecoveryProgress.NONE.withWalGone(NodeSet.of(donors));
+    }
+
+    @Test
+    public void recoveringMemberTriesAnotherDonorWhenOneLostItsWal() {
+        GenerationState s = new GenerationState(new Generation(6, ALL, ALL), 6, 4, NodeSet.of(1, 3));
+        assertEquals(new Decision(NodeStatus.RECOVERY, ReplicationPlan.recovery(3, 6), false),
+            decide(2, s, ALL, ALL, false, walGoneAt(1)));
+        RecoveryProgress from1 = new RecoveryProgress(1, 0, false, 100, NodeSet.of(1));
+        assertEquals("not even the donor in use", ReplicationPlan.recovery(3, 6), decide(2, s, ALL, ALL, false, from1).plan());
+    }
+
+    @Test
+    public void recoveringMemberWhoseEveryDonorLostItsWalIsDisabledForGood() {
+        GenerationState s = new GenerationState(new Generation(6, ALL, ALL), 6, 4, NodeSet.of(1, 3));
+        assertEquals(new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false, true),
+            decide(2, s, ALL, ALL, false, walGoneAt(1, 3)));
+        // a donor that is only unreachable may still have it: wait for it, not disabled for good
+        assertEquals(new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false, false),
+            decide(2, s, NodeSet.of(1, 2), NodeSet.of(1, 2), false, walGoneAt(1)));
+        // a member that is not a donor may lack what the donors have: never a donor
+        GenerationState oneDonor = new GenerationState(new Generation(6, ALL, ALL), 6, 4, NodeSet.of(1));
+        assertTrue(decide(2, oneDonor, ALL, ALL, false, walGoneAt(1)).walGone());
+    }
+
+    @Test
+    public void nonMemberCatchesUpFromAnyMemberThatStillHasItsWal() {
+        GenerationState s = new GenerationState(GEN_6, 6, 4, NodeSet.of(1));
+        assertEquals(new Decision(NodeStatus.CATCHUP, ReplicationPlan.recovery(2, Long.MAX_VALUE), false),
+            decide(3, s, ALL, ALL, false, walGoneAt(1)));
+        assertEquals(new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false, true),
+            decide(3, s, ALL, ALL, false, walGoneAt(1, 2)));
+        assertFalse("node 2 unreachable, not known to lack it", decide(3, s, NodeSet.of(1, 3), NodeSet.of(1, 3), false,
+            walGoneAt(1)).walGone());
+    }
+
+    @Test
+    public void aNodeRecordedDisabledRunsNothing() {
+        GenerationState member = new GenerationState(GEN_5, 5, 5, ALL);
+        Decision nothing = new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+        assertEquals("not even online in its generation", nothing,
+            NodePlan.decide(1, member, true, ALL, ALL, false, NONE));
+        assertEquals(nothing, NodePlan.decide(3, new GenerationState(GEN_6, 6, 4, NodeSet.of(1)), true, ALL, ALL, false, NONE));
+    }
+
     @Test
     public void caughtUp() {
         assertTrue(NodePlan.caughtUp(new RecoveryProgress(1, 0, false, 10), 10));

@@ -36,7 +36,10 @@ public final class ClusterAdmission implements Admission {
             return null;
         }
         NodeStatus status = cluster.status();
-        return status == NodeStatus.ONLINE ? null : notOnline(status);
+        if (status == NodeStatus.ONLINE) {
+            return null;
+        }
+        return cluster.disabledBecause().map(ClusterAdmission::disabledForGood).orElseGet(() -> notOnline(status));
     }
 
     private static final String ADMIN_HINT = "sessions with application_name 'mtm_admin' are allowed for administration.";
@@ -52,6 +55,13 @@ public final class ClusterAdmission implements Admission {
             "[multimaster] node is starting: its cluster state is not loaded yet",
             "Retry in a moment or connect to another node; if this lasts, check that the node's PostgreSQL "
                     + "accepts connections and the node's log; " + ADMIN_HINT);
+
+    /** The node cannot recover by itself ({@link ClusterState#disabledBecause}): the hint says what to do. */
+    public static ServerError disabledForGood(String why) {
+        return ServerError.error(SqlStates.NODE_NOT_ONLINE,
+                "[multimaster] node is not online: current status is \"disabled\"",
+                "This node cannot recover by itself: " + why + ". Connect to an online node meanwhile; " + ADMIN_HINT);
+    }
 
     public static ServerError notOnline(NodeStatus status) {
         return ServerError.error(SqlStates.NODE_NOT_ONLINE,
