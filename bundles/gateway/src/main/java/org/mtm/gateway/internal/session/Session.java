@@ -18,7 +18,6 @@ import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
-import org.mtm.gateway.internal.session.HotStatements.Hot;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
@@ -109,8 +108,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
     private final ExtendedNames names = new ExtendedNames();
-    /** The gateway's frequent statements, prepared once per session. */
-    private final HotStatements hot = new HotStatements();
 
     // what the current transaction did that its commit must know; cleared when the backend reports 'I' with
     // nothing else pending (a pipelined request may belong to the next transaction)
@@ -467,9 +464,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void noteStatement(SqlStatement st) {
-        if (st.replication() == Replication.DISCARDS_PREPARED) {
-            hot.forgetAll(); // the gateway's prepared statements go too
-        }
         noteStatement(st.reach());
     }
 
@@ -573,14 +567,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             batchDecided = true;
             if (txStatus == 'I' && kind == StatementKind.OTHER) {
                 clientRun.flush();
-                replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn("BEGIN", List.of(), false)));
+                replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced("BEGIN", List.of()));
                 batchWrapped = true;
             }
         }
         batchDecided |= kind == StatementKind.BEGIN;
-        if (st != null && st.replication() == Replication.DISCARDS_PREPARED) {
-            hot.forgetAll(); // the gateway's prepared statements go too
-        }
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
         if (!ddl) {
             noteStatement(reach); // logged DDL is noted from the message statement's answer
@@ -589,8 +580,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
+            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication().relations().size()),
+                    DdlMessages.emitParams(kept.body(), st.replication().relations()));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
@@ -599,7 +590,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         clientRun.add(in, ri, total);
         if (ddl) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn(DdlMessages.END_SQL, List.of(), false)));
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.END_SQL, List.of()));
         }
     }
 
@@ -629,7 +620,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 clientRun.flush();
-                UnsyncedStatement quick = new UnsyncedStatement(writeOwn(Footprint.QUICK_SQL, List.of(), false));
+                UnsyncedStatement quick = writeUnsynced(Footprint.QUICK_SQL, List.of());
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -1066,15 +1057,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
             emulated |= open;
             boolean hold = specialFollows || emulated;
-            if (open && !specialFollows && !copies(next, j)) {
-                // the usual autocommit statement: BEGIN, the statements and the quick query in one Query
-                int first = next;
-                int end = j;
-                WrappedQuery wrapped = sendWrapped(first, end);
-                next = end;
-                return wrapped.ready.thenCompose(ready -> wrapped.incomplete ? unmerged(first, end) : afterPiece(ready, true));
-            }
-            // the client's simple Query drops its unnamed statement anyway: the gateway's own may be simple Queries
+            // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
+            // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
+            // its unnamed statement anyway: the gateway's own may be simple Queries
             CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
             CompletableFuture<Ready> piece = sendPiece(next, j, hold);
             if (!specialFollows && emulated && !copies(next, j)) {
@@ -1113,6 +1098,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private CompletableFuture<Void> endQueryAfterError() {
             boolean block = emulated;
             emulated = false;
+            prefetchedQuick = null; // it failed in the aborted block
             return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
@@ -1233,54 +1219,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold) {
             return sendPiece(first, end, hold, true);
-        }
-
-        /**
-         * Statements {@code [first, end)} as {@code BEGIN;<statements>\n;EXECUTE <footprint's quick query>}: one
-         * message and one reply for the backend instead of three, the quick query planned once per session (a
-         * PREPARE in the suffix the first time). The gateway's parts of the reply are taken out and error positions
-         * moved back over the prefix, so the client sees what its own Query would have produced.
-         */
-        private WrappedQuery sendWrapped(int first, int end) {
-            noteStatements(sts, first, end);
-            int statements = 0;
-            for (int i = first; i < end; i++) {
-                statements += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
-            }
-            int from = sts.get(first).start();
-            int to = textEnd(end);
-            int before = characters(from);
-            // the quick query as the session's prepared statement (planned once), prepared here the first time
-            HotStatements.QuerySuffix suffix = hot.querySuffix(Hot.QUICK);
-            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before, suffix.prepares());
-            replies.add(ReplyQueue.QUERY, sink);
-            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + suffix.text().length());
-            q.writeByte(PgWire.QUERY).writeInt(0);
-            q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
-            q.writeBytes(text, text.readerIndex() + from, to - from);
-            q.writeCharSequence(suffix.text(), java.nio.charset.StandardCharsets.US_ASCII);
-            q.writeByte(0);
-            q.setInt(1, q.writerIndex() - 1);
-            toBackend(q);
-            flushBackend();
-            emulated = true;
-            prefetchedQuick = sink.quick;
-            return sink;
-        }
-
-        /**
-         * The client's text ended inside a statement, so PostgreSQL complained about the gateway's suffix (a raw
-         * parse error: nothing ran). Again without merging, for PostgreSQL's own answer.
-         */
-        private CompletableFuture<Void> unmerged(int first, int end) {
-            emulated = false;
-            CompletableFuture<QueryResult> rollback = exchangeSimple("ROLLBACK");
-            CompletableFuture<QueryResult> begin = exchangeSimple("BEGIN");
-            emulated = true;
-            CompletableFuture<Ready> piece = sendPiece(first, end, true);
-            prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
-            return rollback.thenCombine(begin, (r, b) -> b).thenCombine(piece, (b, ready) -> ready)
-                    .thenCompose(ready -> afterPiece(ready, true));
         }
 
         private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
@@ -1563,7 +1501,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement(null);
+        OwnStatement sink = new OwnStatement();
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         toBackend(PgWire.query(client.alloc(), sql));
         flushBackend();
@@ -1576,7 +1514,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement(writeOwn(sql, params, true));
+        writeOwn(sql, params, true);
+        OwnStatement sink = new OwnStatement();
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         flushBackend();
         gatewayStatements++;
@@ -1634,35 +1573,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway's own statement: captures every reply. */
     private final class OwnStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        /** How it was written (null: a simple Query). */
-        private final HotStatements.Written write;
         private final CapturedReply reply = new CapturedReply();
-
-        OwnStatement(HotStatements.Written write) {
-            this.write = write;
-        }
 
         @Override
         public void message(byte type, ByteBuf message) {
-            if (write != null) {
-                write.seen(type, message);
-            }
             reply.add(type, message);
         }
 
         @Override
         public void ready(char status, boolean errorSeen) {
-            if (write != null) {
-                write.finished();
-            }
             result.complete(reply.result(status));
         }
 
         @Override
         public void dropped() {
-            if (write != null) {
-                write.finished();
-            }
             result.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
     }
@@ -1716,133 +1640,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Before the client's statements; the quick query follows after a newline (ending a trailing -- comment). */
-    private static final String WRAP_PREFIX = "BEGIN;";
-
-    /**
-     * The reply of {@code BEGIN;<client statements>\n;<quick query>}: BEGIN's CommandComplete is taken out, the
-     * client's statements' replies pass (an error's position moved back over the prefix), the quick query's
-     * are captured, ReadyForQuery is held. A syntax error before anything reached the client may be the
-     * suffix's doing (the client's text ended inside a statement): it is not passed on ({@link #incomplete}),
-     * the statements run again unmerged (nothing ran: a syntax error stops the query before it starts, and an
-     * analysis error in the first statement comes before any effect).
-     */
-    private final class WrappedQuery implements ReplySink {
-        final CompletableFuture<Ready> ready = new CompletableFuture<>();
-        final CompletableFuture<QueryResult> quick = new CompletableFuture<>();
-        /** Error positions of the client's statements move back by this many characters. */
-        private final int shift;
-        private final int statements;
-        /** Something of the client's statements' replies went to the client already. */
-        private boolean passedAny;
-        /** 0: BEGIN's reply expected; 1: the client's; 2: the quick query's. */
-        private int part;
-        private int completed;
-        private final CapturedReply quickReply = new CapturedReply();
-        boolean incomplete;
-
-        /** The suffix prepares the quick query as the session's statement ({@link Hot#QUICK}). */
-        private final boolean preparing;
-
-        WrappedQuery(int statements, int shift, boolean preparing) {
-            this.statements = statements;
-            this.shift = shift;
-            this.preparing = preparing;
-        }
-
-        @Override
-        public boolean clientVisible() {
-            return true;
-        }
-
-        @Override
-        public boolean captures(byte type) {
-            return switch (part) {
-                case 0 -> type == PgWire.COMMAND_COMPLETE || type == PgWire.ERROR_RESPONSE;
-                case 1 -> type == PgWire.ERROR_RESPONSE;
-                default -> type != PgWire.READY_FOR_QUERY && type != PgWire.NOTICE_RESPONSE;
-            };
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            if (part == 0) {
-                part = 1; // BEGIN's CommandComplete (BEGIN does not fail: the backend was idle)
-                if (type == PgWire.COMMAND_COMPLETE) {
-                    return;
-                }
-            }
-            if (part == 1) {
-                if (!passedAny && "42601".equals(PgWire.readField(message, 'C'))) {
-                    // a syntax error before anything ran or reached the client: perhaps the client's text ends
-                    // inside a statement and the suffix changed PostgreSQL's complaint; ask again without it
-                    incomplete = true;
-                    return;
-                }
-                errorSinceReady = true;
-                toClient(PgWire.shiftPosition(client.alloc(), message, shift));
-                return;
-            }
-            quickReply.add(type, message);
-            if (preparing && type == PgWire.COMMAND_COMPLETE && "PREPARE".equals(quickReply.commandTag())) {
-                hot.prepared(Hot.QUICK);
-            }
-        }
-
-        @Override
-        public void passed(byte type) {
-            passedAny = true;
-            if (part == 1 && type == PgWire.COMMAND_COMPLETE && ++completed == statements) {
-                part = 2;
-            }
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            if (preparing) {
-                hot.abandoned(Hot.QUICK); // unless it ran: the client's statements failed before it
-            }
-            QueryResult r = quickReply.result(status);
-            if (r.ok() && r.commandTag() != null && !r.rows().isEmpty()) {
-                quick.complete(r);
-            } else {
-                quick.completeExceptionally(new IllegalStateException("the footprint's query did not run"));
-            }
-            ready.complete(new Ready(status, errorSeen));
-        }
-
-        @Override
-        public void dropped() {
-            if (preparing) {
-                hot.abandoned(Hot.QUICK);
-            }
-            quick.completeExceptionally(new IllegalStateException("backend connection lost"));
-            ready.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
     /**
      * The gateway's own statement inside the client's batch (no Sync of its own): its rows are captured; an
      * error goes to the client, since the backend now skips the client's batch up to its Sync.
      */
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final HotStatements.Written write;
         private final CapturedReply reply = new CapturedReply();
         private int closes;
 
-        UnsyncedStatement(HotStatements.Written write) {
-            this.write = write;
-        }
-
         @Override
         public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == write.closes();
+            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
-            write.seen(type, message);
             reply.add(type, message);
             if (type == PgWire.ERROR_RESPONSE) {
                 errorSinceReady = true;
@@ -1852,24 +1665,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ended() {
-            write.finished();
             result.complete(reply.result(txStatus));
         }
 
         @Override
         public void dropped() {
-            write.finished();
             result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
         }
     }
 
     // ------------------------------------------------------------------ the gateway's own statements
 
-    /** Writes one of the gateway's own statements (extended protocol); returns what its sink must know. */
-    private HotStatements.Written writeOwn(String sql, List<byte[]> params, boolean sync) {
-        HotStatements.Written w = hot.write(client.alloc(), sql, params, sync);
-        toBackend(w.message);
-        return w;
+    /**
+     * Writes one of the gateway's own statements in the extended protocol under the reserved name, closed at its
+     * end: nothing of the gateway's stays prepared in the session ({@code pg_prepared_statements} shows the
+     * client's statements only), and the client's unnamed statement and portal survive.
+     */
+    private void writeOwn(String sql, List<byte[]> params, boolean sync) {
+        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
+                : PgWire.ownStatement(client.alloc(), sql, params, sync));
+    }
+
+    /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
+    private UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
+        writeOwn(sql, params, false);
+        return new UnsyncedStatement();
     }
 
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */
@@ -1932,10 +1752,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public CompletionStage<QueryResult> execute(String sql) {
             if (client.eventLoop().inEventLoop()) {
-                return exchange(sql);
+                return exchangeForClient(sql);
             }
             CompletableFuture<QueryResult> f = new CompletableFuture<>();
-            client.eventLoop().execute(() -> exchange(sql).whenComplete((r, e) -> {
+            client.eventLoop().execute(() -> exchangeForClient(sql).whenComplete((r, e) -> {
                 if (e != null) {
                     f.completeExceptionally(e);
                 } else {
@@ -1944,6 +1764,30 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }));
             return f;
         }
+    }
+
+    /**
+     * A committer's statement. COMMIT and PREPARE TRANSACTION fire the transaction's deferred triggers and
+     * constraint checks: their NOTICEs and WARNINGs belong to the client's COMMIT (PostgreSQL sends them before
+     * its CommandComplete, and so does the gateway: the client's answer waits for the committer).
+     */
+    private CompletableFuture<QueryResult> exchangeForClient(String sql) {
+        CompletableFuture<QueryResult> r = exchange(sql);
+        if (!firesDeferred(sql)) {
+            return r;
+        }
+        return r.thenApply(result -> {
+            if (!result.notices().isEmpty() && phase != Phase.CLOSED) {
+                result.notices().forEach(this::noticeToClient);
+                flushClient();
+            }
+            return result;
+        });
+    }
+
+    /** Statements of a committer that run the client's deferred triggers (COMMIT PREPARED runs none). */
+    static boolean firesDeferred(String sql) {
+        return sql.equals("COMMIT") || sql.startsWith("PREPARE TRANSACTION ");
     }
 
     // ------------------------------------------------------------------ output, flow control, lifecycle
