@@ -115,6 +115,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean txNotify;
     private boolean txDdl;
     private boolean txTemporary;
+    /**
+     * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
+     * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
+     * (deferred triggers' NOTICEs come first; a failed commit leaves only its error).
+     */
+    private ByteBuf heldComplete;
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
     /**
@@ -1088,8 +1094,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             if (block) {
-                return implicitCommit(true).thenRun(Session.this::readyToClient);
+                return implicitCommit(true).thenRun(() -> {
+                    heldCompleteToClient();
+                    readyToClient();
+                });
             }
+            heldCompleteToClient();
             readyToClient();
             return done();
         }
@@ -1099,6 +1109,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             prefetchedQuick = null; // it failed in the aborted block
+            dropHeldComplete();
             return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
@@ -1228,7 +1239,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int from = sts.get(first).start();
             int to = textEnd(end);
             CompletableFuture<Ready> f = new CompletableFuture<>();
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from)));
+            // the query's last piece in the gateway's block: its last CommandComplete waits for the commit
+            int holdComplete = 0;
+            if (hold && emulated && end == sts.size() && !copies(first, end)) {
+                for (int i = first; i < end; i++) {
+                    holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
+                }
+            }
+            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from), holdComplete));
             toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
             flushBackend();
             return f;
@@ -1404,6 +1422,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private CompletableFuture<Void> committed(CompletableFuture<CommitOutcome> commit) {
         return commit.thenAccept(outcome -> {
             if (!outcome.isCommitted()) {
+                dropHeldComplete(); // as PostgreSQL: the statement's CommandComplete never came, the commit's error did
                 errorToClient(outcome.error());
             }
         });
@@ -1597,15 +1616,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private final boolean forward;
         /** Characters of the client's query before this piece: its errors' positions move forward by these. */
         private final int offset;
+        /** The CommandComplete held back for {@link #heldComplete} (its number in the piece), 0 for none. */
+        private final int holdComplete;
+        private int completes;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
-            this(result, forward, 0);
+            this(result, forward, 0, 0);
         }
 
-        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset) {
+        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
             this.result = result;
             this.forward = forward;
             this.offset = offset;
+            this.holdComplete = holdComplete;
         }
 
         @Override
@@ -1615,11 +1638,25 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean captures(byte type) {
-            return offset > 0 && type == PgWire.ERROR_RESPONSE;
+            return (offset > 0 && type == PgWire.ERROR_RESPONSE)
+                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
+        }
+
+        @Override
+        public void passed(byte type) {
+            if (type == PgWire.COMMAND_COMPLETE) {
+                completes++;
+            }
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
+            if (type == PgWire.COMMAND_COMPLETE) {
+                completes++;
+                dropHeldComplete();
+                heldComplete = message.copy();
+                return;
+            }
             errorSinceReady = true;
             toClient(PgWire.shiftPosition(client.alloc(), message, -offset));
         }
@@ -1799,6 +1836,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
         flushClient();
     }
 
+    /** The commit went through (or there was none to make): the statement's CommandComplete goes out. */
+    private void heldCompleteToClient() {
+        if (heldComplete != null) {
+            ByteBuf m = heldComplete;
+            heldComplete = null;
+            toClient(m);
+        }
+    }
+
+    private void dropHeldComplete() {
+        if (heldComplete != null) {
+            heldComplete.release();
+            heldComplete = null;
+        }
+    }
+
     private void noticeToClient(ServerError e) {
         toClient(PgWire.noticeResponse(client.alloc(), e));
     }
@@ -1962,6 +2015,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         clientRun.clear();
         backendRun.clear();
+        dropHeldComplete();
         replies.clear(ReplySink::dropped);
         idleWaiters.clear();
         readyWaiters.clear();
