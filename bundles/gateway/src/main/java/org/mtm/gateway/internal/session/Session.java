@@ -1370,14 +1370,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return r.ok();
             });
         }
+        if (emulatedBlock) {
+            // what PostgreSQL says for COMMIT inside a multi-statement query without BEGIN, before it commits (the
+            // commit's own NOTICEs and error follow)
+            noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
+        }
         return runCommitter(false, null).thenApply(outcome -> {
             if (!outcome.isCommitted()) {
                 errorToClient(outcome.error());
                 return false;
-            }
-            if (emulatedBlock) {
-                // what PostgreSQL says for COMMIT inside a multi-statement query without BEGIN
-                noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
             }
             commandCompleteToClient("COMMIT");
             return true;

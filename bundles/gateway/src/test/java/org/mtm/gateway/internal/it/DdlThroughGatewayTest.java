@@ -170,6 +170,8 @@ public class DdlThroughGatewayTest {
             "INSERT INTO parent VALUES (4); INSERT INTO child VALUES (2, 99)",
             "SELECT say('y'), 1 FROM parent",
             "INSERT INTO parent VALUES (5) RETURNING id, say('z')",
+            "INSERT INTO parent VALUES (6); COMMIT; SELECT say('after')",
+            "INSERT INTO child VALUES (3, 99); COMMIT; SELECT 1",
         }) {
             try (Connection c = PG.direct(); Statement st = c.createStatement()) {
                 st.execute("DELETE FROM child; DELETE FROM parent");
