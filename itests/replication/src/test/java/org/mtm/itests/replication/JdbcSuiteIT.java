@@ -328,7 +328,10 @@ public class JdbcSuiteIT {
             "SELECT 1 AS one \\; SELECT 2 AS AS two;",
             "\\errverbose",
             "SELECT 1 AS one \\; SELECT nosuch FROM tr_parent;",
+            // COMMIT inside a query without BEGIN: the gateway says PostgreSQL's warning itself (without LOCATION)
+            "\\set VERBOSITY default",
             "INSERT INTO tr_parent VALUES (10) \\; COMMIT \\; SELECT id, nosuch FROM tr_parent;",
+            "\\set VERBOSITY verbose",
             "INSERT INTO tr_child VALUES (-1, NULL);",
             "INSERT INTO tr_parent VALUES (1);",
             "BEGIN;",

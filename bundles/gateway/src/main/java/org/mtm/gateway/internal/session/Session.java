@@ -1066,10 +1066,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
             // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
             // its unnamed statement anyway: the gateway's own may be simple Queries
-            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             CompletableFuture<Ready> piece = sendPiece(next, j, hold);
             if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
+                prefetchedQuick = aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
@@ -1172,7 +1172,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int j = next - 1;
             boolean open = txStatus == 'I';
             emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
             CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
                     DdlMessages.emitParams(body, st.replication().relations()));
@@ -1189,7 +1189,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     exchange(DdlMessages.END_SQL);
                 }
                 if (next >= sts.size() && emulated) {
-                    prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
+                    prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, hold));
             });
@@ -1518,6 +1518,16 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * statement and portal — only for the moments a client's simple Query would drop them anyway.
      */
     private CompletableFuture<QueryResult> exchangeSimple(String sql) {
+        CompletableFuture<QueryResult> r = aroundClients(sql);
+        gatewayStatements++;
+        return r.whenComplete((x, e) -> gatewayStatements--);
+    }
+
+    /**
+     * {@link #exchangeSimple} for the BEGIN and the quick query written together with the client's statements: a
+     * cancel request meanwhile is the client's, for its statements (a quick query it cancels is asked again).
+     */
+    private CompletableFuture<QueryResult> aroundClients(String sql) {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
@@ -1525,8 +1535,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         toBackend(PgWire.query(client.alloc(), sql));
         flushBackend();
-        gatewayStatements++;
-        return sink.result.whenComplete((r, e) -> gatewayStatements--);
+        return sink.result;
     }
 
     /** {@link #exchange(String)} with text parameters in the client's encoding. */

@@ -425,4 +425,28 @@ public class CommitSeamTest {
             }
         }
     }
+
+    @Test
+    public void aCancelRequestReachesTheClientsStatementInTheGatewaysBlock() throws Exception {
+        for (String mode : new String[] {"extended", "simple"}) {
+            try (Connection c = connect(WRAPPING, "preferQueryMode", mode); Statement st = c.createStatement()) {
+                ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+                try {
+                    timer.schedule(() -> {
+                        st.cancel();
+                        return null;
+                    }, 300, TimeUnit.MILLISECONDS);
+                    long start = System.nanoTime();
+                    SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT pg_sleep(20)"));
+                    assertEquals(mode + ": " + e, "57014", e.getSQLState());
+                    assertTrue(mode, System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10));
+                } finally {
+                    timer.shutdownNow();
+                }
+                st.executeUpdate("INSERT INTO t VALUES (" + ("simple".equals(mode) ? 2 : 1) + ", 'after')");
+            }
+        }
+        assertEquals(2, count("SELECT count(*) FROM t"));
+        assertNothingPrepared();
+    }
 }
