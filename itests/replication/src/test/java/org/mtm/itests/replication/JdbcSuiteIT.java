@@ -10,6 +10,7 @@ import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
@@ -20,6 +21,8 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 import org.mtm.itests.harness.ClusterInvariants;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.PgTools;
 import org.mtm.itests.harness.Sql;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
@@ -294,6 +297,147 @@ public class JdbcSuiteIT {
                 () -> Sql.scalar(c, "SELECT nextval('jdbc_ids')"));
             assertTrue("a sequence value: " + id, Long.parseLong(id) > 0);
         }
+    }
+
+    /**
+     * The same psql script through gateway 1 and straight into node 1's PostgreSQL (a scratch database there, so
+     * nothing written bypasses the cluster): byte-identical output — error positions of multi-statement queries,
+     * NOTICEs and WARNINGs of functions, NOTICEs of deferred triggers and errors of deferred constraints at COMMIT
+     * (explicit and autocommit) with every field (VERBOSITY verbose: schema, table, constraint, detail, hint,
+     * context, location), the session's own text in pg_stat_activity, no prepared statement of the gateway's.
+     */
+    @Test
+    public void psqlSeesTheGatewayAsPostgres() throws SQLException {
+        String script = String.join("\n",
+            "\\set VERBOSITY verbose",
+            "CREATE TABLE tr_parent (id int PRIMARY KEY);",
+            "CREATE TABLE tr_child (id int PRIMARY KEY CONSTRAINT tr_positive CHECK (id > 0), "
+                + "parent int REFERENCES tr_parent DEFERRABLE INITIALLY DEFERRED);",
+            "CREATE FUNCTION tr_noisy() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'checked % at commit', "
+                + "NEW.id USING DETAIL = 'a detail', HINT = 'a hint'; RETURN NULL; END$$;",
+            "CREATE CONSTRAINT TRIGGER tr_noisy AFTER INSERT ON tr_parent DEFERRABLE INITIALLY DEFERRED "
+                + "FOR EACH ROW EXECUTE FUNCTION tr_noisy();",
+            "CREATE FUNCTION tr_say(t text) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'said %', t; "
+                + "RAISE WARNING 'warned %', t; RETURN 1; END$$;",
+            "INSERT INTO tr_parent VALUES (1);",
+            "BEGIN;",
+            "INSERT INTO tr_parent VALUES (2);",
+            "INSERT INTO tr_parent VALUES (3) RETURNING id, tr_say('in a block');",
+            "COMMIT;",
+            "SELECT tr_say('a') AS a \\; SELECT tr_say('b') AS b;",
+            "SELECT 1 AS one \\; SELECT 2 AS AS two;",
+            "\\errverbose",
+            "SELECT 1 AS one \\; SELECT nosuch FROM tr_parent;",
+            // COMMIT inside a query without BEGIN: the gateway says PostgreSQL's warning itself (without LOCATION)
+            "\\set VERBOSITY default",
+            "INSERT INTO tr_parent VALUES (10) \\; COMMIT \\; SELECT id, nosuch FROM tr_parent;",
+            "\\set VERBOSITY verbose",
+            "INSERT INTO tr_child VALUES (-1, NULL);",
+            "INSERT INTO tr_parent VALUES (1);",
+            "BEGIN;",
+            "INSERT INTO tr_child VALUES (5, 99);",
+            "COMMIT;",
+            "INSERT INTO tr_child VALUES (6, 99);",
+            "INSERT INTO tr_parent VALUES (7) \\; INSERT INTO tr_child VALUES (7, 7);",
+            "SET application_name = 'tr_app';",
+            "SHOW application_name;",
+            "SELECT count(*) AS prepared FROM pg_prepared_statements;",
+            "SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid();",
+            "SELECT id, parent FROM tr_child ORDER BY id;",
+            "SELECT id FROM tr_parent ORDER BY id;",
+            "");
+        Sql.execute(cluster.postgres(1), "CREATE DATABASE jdbc_reference");
+        try {
+            PgTools.Result direct = PgTools.psql(cluster.postgres(1), script, COMMIT_BOUND, "-a", "-v", "ON_ERROR_STOP=0",
+                "-d", "host=127.0.0.1 port=" + cluster.postgres(1) + " dbname=jdbc_reference user=" + KarafNode.DATABASE_USER);
+            PgTools.Result gateway = PgTools.psql(cluster.gateway(1), script, COMMIT_BOUND, "-a", "-v", "ON_ERROR_STOP=0");
+            assertTrue(direct.toString(), direct.stderr().contains("NOTICE:  00000: checked 2 at commit"));
+            assertTrue(direct.toString(), direct.stderr().contains("tr_child_parent_fkey"));
+            assertEquals("psql's output (stdout)", direct.stdout(), gateway.stdout());
+            assertEquals("psql's messages (stderr)", direct.stderr(), gateway.stderr());
+        } finally {
+            Sql.execute(cluster.postgres(1), "DROP DATABASE jdbc_reference");
+        }
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            assertEquals("tr_parent on node" + id, "1,2,3,7,10",
+                Sql.scalar(cluster.postgres(id), "SELECT string_agg(id::text, ',' ORDER BY id) FROM tr_parent"));
+        }
+        assertSameEverywhere("tr_child");
+    }
+
+    private static String warnings(SQLWarning w) {
+        StringBuilder b = new StringBuilder();
+        for (; w != null; w = w.getNextWarning()) {
+            b.append(b.length() == 0 ? "" : "|").append(w.getSQLState()).append(' ').append(w.getMessage());
+        }
+        return b.toString();
+    }
+
+    /**
+     * A pgjdbc application (extended protocol) sees through gateway 2 what it sees on PostgreSQL: a function's
+     * NOTICE and WARNING on its statement, a deferred trigger's NOTICE at commit (on the connection after an
+     * explicit commit, on the statement in autocommit), ParameterStatus of SET, its backend's pid as the key the
+     * cancel request uses, no prepared statement that it did not prepare.
+     */
+    @Test
+    public void pgjdbcSeesTheGatewayAsPostgres() throws Exception {
+        Sql.execute(cluster.gateway(2), "CREATE TABLE jdbc_noisy (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(2), "CREATE FUNCTION jdbc_noisy() RETURNS trigger LANGUAGE plpgsql AS "
+            + "$$BEGIN RAISE NOTICE 'checked %', NEW.id; RETURN NULL; END$$");
+        Sql.execute(cluster.gateway(2), "CREATE CONSTRAINT TRIGGER jdbc_noisy AFTER INSERT ON jdbc_noisy "
+            + "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jdbc_noisy()");
+        Sql.execute(cluster.gateway(2), "CREATE FUNCTION jdbc_say(t text) RETURNS int LANGUAGE plpgsql AS "
+            + "$$BEGIN RAISE NOTICE 'said %', t; RAISE WARNING 'warned %', t; RETURN 1; END$$");
+        for (String mode : List.of("extended", "simple")) {
+            try (Connection direct = Sql.connect(cluster.postgres(2), "preferQueryMode", mode);
+                 Statement st = direct.createStatement()) {
+                st.executeQuery("SELECT jdbc_say('x')").close(); // read-only: nothing written bypasses the gateway
+                assertEquals(mode, "00000 said x|01000 warned x", warnings(st.getWarnings()));
+            }
+            int base = "simple".equals(mode) ? 10 : 0;
+            try (Connection c = cluster.viaGateway(2, "preferQueryMode", mode); Statement st = c.createStatement()) {
+                st.executeQuery("SELECT jdbc_say('x')").close();
+                assertEquals(mode, "00000 said x|01000 warned x", warnings(st.getWarnings()));
+                st.clearWarnings();
+                c.setAutoCommit(false);
+                st.executeUpdate("INSERT INTO jdbc_noisy VALUES (" + (base + 1) + ")");
+                assertEquals(mode, "", warnings(st.getWarnings()) + warnings(c.getWarnings()));
+                c.commit();
+                assertEquals(mode, "00000 checked " + (base + 1), warnings(c.getWarnings()));
+                c.clearWarnings();
+                c.setAutoCommit(true);
+                st.executeUpdate("INSERT INTO jdbc_noisy VALUES (" + (base + 2) + ")");
+                assertEquals(mode, "00000 checked " + (base + 2), warnings(st.getWarnings()) + warnings(c.getWarnings()));
+                PGConnection pg = c.unwrap(PGConnection.class);
+                st.execute("SET application_name = 'jdbc_renamed'");
+                st.execute("SET TimeZone = 'Asia/Tokyo'");
+                assertEquals(mode, "jdbc_renamed", pg.getParameterStatus("application_name"));
+                assertEquals(mode, "Asia/Tokyo", pg.getParameterStatus("TimeZone"));
+                assertEquals(mode, Integer.toString(pg.getBackendPID()), Sql.scalar(c, "SELECT pg_backend_pid()"));
+                // pgjdbc's own server-prepared COMMIT (named on the first commit, as on PostgreSQL), nothing else
+                assertEquals(mode, "extended".equals(mode) ? "COMMIT" : "",
+                    Sql.scalar(c, "SELECT coalesce(string_agg(statement, ' / '), '') FROM pg_prepared_statements"));
+                // the cancel request reaches this session's backend (the key is its own)
+                java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                try {
+                    timer.schedule(() -> {
+                        try {
+                            st.cancel();
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    long start = System.nanoTime();
+                    SQLException cancelled = expectFailure(() -> st.execute("SELECT pg_sleep(20)"));
+                    assertEquals(mode + ": " + cancelled, "57014", cancelled.getSQLState());
+                    assertTrue("cancelled within 10 s", TestCluster.millisSince(start) < 10_000);
+                } finally {
+                    timer.shutdownNow();
+                }
+            }
+        }
+        assertSameEverywhere("jdbc_noisy");
+        assertEquals("1,2,11,12", Sql.scalar(cluster.postgres(3), "SELECT string_agg(id::text, ',' ORDER BY id) FROM jdbc_noisy"));
     }
 
     /** The rows of {@code table} as "id:val,..." in id order, on every node's own PostgreSQL, right now. */

@@ -17,8 +17,9 @@ import java.util.concurrent.CompletionStage;
  * transaction can be neither prepared nor committed on this node alone. Nothing is half-committed.</li>
  * </ul>
  * Found in one cheap query on every commit ({@link #QUICK_SQL}: xid, whether the session has a temporary schema
- * at all, isolation level) and, only for write transactions of sessions that have temporary objects or ran
- * LISTEN/NOTIFY, a second one over this backend's relation locks ({@link #LOCKS_SQL}).
+ * at all, isolation level; trivial to plan, so it needs no prepared statement of the gateway's in the session)
+ * and, only for transactions with an xid that may have changed replicated data, a second one over this backend's
+ * relation locks ({@link #LOCKS_SQL}).
  *
  * @param xid             the transaction's xid, null when none was assigned
  * @param serializable    isolation level SERIALIZABLE (its COMMIT can fail even without writes)
@@ -31,18 +32,14 @@ import java.util.concurrent.CompletionStage;
 public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
 
     /**
-     * Xid, whether this session ever created a temporary schema, isolation level, and — only when there is an
-     * xid — whether it took a writer's lock on a permanent user table ({@link #WRITER_LOCK}). A transaction can
-     * have an xid and still nothing to replicate (SELECT ... FOR UPDATE, nextval): logical decoding then carries
-     * no PREPARE to the peers, so such a transaction must commit locally, not wait for votes that never come.
+     * Xid, whether this session ever created a temporary schema, isolation level. Planned in microseconds: a
+     * read-only transaction (no xid) needs nothing else. A transaction can have an xid and still nothing to
+     * replicate (SELECT ... FOR UPDATE, nextval): logical decoding then carries no PREPARE to the peers, so such
+     * a transaction must commit locally, not wait for votes that never come — {@link #LOCKS_SQL} tells.
      */
     public static final String QUICK_SQL = "SELECT pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text, "
             + "pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0, "
-            + "pg_catalog.current_setting('transaction_isolation'), "
-            + "CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN false ELSE EXISTS ("
-            + "SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
-            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid() AND " + Footprint.WRITER_LOCK + ") END";
+            + "pg_catalog.current_setting('transaction_isolation')";
 
     /** A lock that means a replicated change: a writer's lock on a permanent user table (or mtm.local_tables). */
     static final String WRITER_LOCK = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p') "
@@ -96,7 +93,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
     public enum Route { LOCAL, CLUSTER, REFUSE }
 
     /** The result of {@link #QUICK_SQL}. */
-    public record Quick(Long xid, boolean temporarySchema, boolean serializable, boolean writerLock) {
+    public record Quick(Long xid, boolean temporarySchema, boolean serializable) {
         public static Quick of(QueryResult r) {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's xid could not be read: "
@@ -104,7 +101,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             }
             var row = r.rows().get(0);
             return new Quick(row.get(0) == null ? null : Long.valueOf(row.get(0)), "t".equals(row.get(1)),
-                    "serializable".equals(row.get(2)), "t".equals(row.get(3)));
+                    "serializable".equals(row.get(2)));
         }
     }
 
@@ -126,15 +123,15 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
 
     /**
      * Completes the footprint from the quick query's result and the gateway's {@link Notes}. Runs
-     * {@link #LOCKS_SQL} only when it matters (an xid, something replicated may have changed, and temporary
-     * objects or LISTEN/NOTIFY are possible).
+     * {@link #LOCKS_SQL} only when it matters: an xid, something replicated may have changed, and it is not
+     * known yet whether it did (logged global DDL did) or whether temporary objects were touched.
      */
     public static CompletionStage<Footprint> of(CommitContext tx, Quick q, Notes notes) {
-        if (q.xid() == null || !notes.replicates() || (!q.writerLock() && !notes.ddl())) {
+        if (q.xid() == null || !notes.replicates()) {
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), notes.temporary(),
                     false, notes.notifies()));
         }
-        if (!q.temporarySchema() && !notes.notifies() && !notes.temporary()) {
+        if (notes.ddl() && !q.temporarySchema() && !notes.notifies() && !notes.temporary()) {
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), false, true, false));
         }
         return tx.execute(LOCKS_SQL).thenApply(r -> {

@@ -2,7 +2,9 @@ package org.mtm.gateway.internal.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.mtm.gateway.internal.commit.ServerError;
 
@@ -94,6 +96,7 @@ public final class PgWire {
         String message = null;
         String detail = null;
         String hint = null;
+        Map<Character, String> more = null;
         while (i < limit) {
             byte field = msg.getByte(i++);
             if (field == 0) {
@@ -111,12 +114,17 @@ public final class PgWire {
                 case 'M' -> message = value;
                 case 'D' -> detail = value;
                 case 'H' -> hint = value;
-                default -> { }
+                default -> {
+                    if (more == null) {
+                        more = new LinkedHashMap<>();
+                    }
+                    more.put((char) field, value);
+                }
             }
             i = end + 1;
         }
         return new ServerError(severity == null ? "ERROR" : severity, code == null ? "XX000" : code,
-                message == null ? "" : message, detail, hint);
+                message == null ? "" : message, detail, hint, more);
     }
 
     /** One field of an ErrorResponse/NoticeResponse (whole message), or null. */
@@ -182,6 +190,7 @@ public final class PgWire {
         if (e.hint() != null) {
             field(b, 'H', e.hint());
         }
+        e.more().forEach((code, value) -> field(b, code, value));
         b.writeByte(0);
         return fixLength(b, 0);
     }
@@ -370,32 +379,6 @@ public final class PgWire {
         b.writeInt(0);
         fixLength(b, start);
     }
-
-    /** Prefix of the statements the gateway prepares once per session ({@link #hotStatement}). */
-    public static final String HOT_PREFIX = "mtm_gateway_hot_";
-
-    /**
-     * One of the gateway's frequent statements, prepared once per session under {@code name}: Close of the own
-     * portal (a leftover), the Parse only the first time, Bind, Execute, Close, and Sync when {@code sync}.
-     * Replies: 3 [1] 2 [D...] C 3 [Z]. No parsing or planning in the backend after the first time.
-     */
-    public static ByteBuf hotStatement(ByteBufAllocator alloc, String name, String sql, boolean parse, boolean sync) {
-        ByteBuf b = alloc.buffer(112 + (parse ? name.length() + sql.length() : 0));
-        close(b, 'P');
-        if (parse) {
-            parseMessage(b, name, sql);
-        }
-        bindMessage(b, name, List.of());
-        executeMessage(b);
-        close(b, 'P');
-        if (sync) {
-            b.writeByte(SYNC).writeInt(4);
-        }
-        return b;
-    }
-
-    /** Number of CloseComplete replies of {@link #hotStatement}. */
-    public static final int HOT_STATEMENT_CLOSES = 2;
 
     /** Number of CloseComplete replies of {@link #ownStatement}. */
     public static final int OWN_STATEMENT_CLOSES = 4;

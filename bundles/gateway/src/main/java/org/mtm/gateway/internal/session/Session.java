@@ -18,7 +18,6 @@ import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
-import org.mtm.gateway.internal.session.HotStatements.Hot;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
@@ -109,8 +108,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
     private final ExtendedNames names = new ExtendedNames();
-    /** The gateway's frequent statements, prepared once per session. */
-    private final HotStatements hot = new HotStatements();
 
     // what the current transaction did that its commit must know; cleared when the backend reports 'I' with
     // nothing else pending (a pipelined request may belong to the next transaction)
@@ -118,6 +115,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean txNotify;
     private boolean txDdl;
     private boolean txTemporary;
+    /**
+     * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
+     * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
+     * (deferred triggers' NOTICEs come first; a failed commit leaves only its error).
+     */
+    private ByteBuf heldComplete;
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
     /**
@@ -467,9 +470,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void noteStatement(SqlStatement st) {
-        if (st.replication() == Replication.DISCARDS_PREPARED) {
-            hot.forgetAll(); // the gateway's prepared statements go too
-        }
         noteStatement(st.reach());
     }
 
@@ -573,14 +573,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             batchDecided = true;
             if (txStatus == 'I' && kind == StatementKind.OTHER) {
                 clientRun.flush();
-                replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn("BEGIN", List.of(), false)));
+                replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced("BEGIN", List.of()));
                 batchWrapped = true;
             }
         }
         batchDecided |= kind == StatementKind.BEGIN;
-        if (st != null && st.replication() == Replication.DISCARDS_PREPARED) {
-            hot.forgetAll(); // the gateway's prepared statements go too
-        }
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
         if (!ddl) {
             noteStatement(reach); // logged DDL is noted from the message statement's answer
@@ -589,8 +586,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
+            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication().relations().size()),
+                    DdlMessages.emitParams(kept.body(), st.replication().relations()));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
@@ -599,7 +596,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         clientRun.add(in, ri, total);
         if (ddl) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, new UnsyncedStatement(writeOwn(DdlMessages.END_SQL, List.of(), false)));
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.END_SQL, List.of()));
         }
     }
 
@@ -629,7 +626,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 clientRun.flush();
-                UnsyncedStatement quick = new UnsyncedStatement(writeOwn(Footprint.QUICK_SQL, List.of(), false));
+                UnsyncedStatement quick = writeUnsynced(Footprint.QUICK_SQL, List.of());
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -1066,19 +1063,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
             emulated |= open;
             boolean hold = specialFollows || emulated;
-            if (open && !specialFollows && !copies(next, j)) {
-                // the usual autocommit statement: BEGIN, the statements and the quick query in one Query
-                int first = next;
-                int end = j;
-                WrappedQuery wrapped = sendWrapped(first, end);
-                next = end;
-                return wrapped.ready.thenCompose(ready -> wrapped.incomplete ? unmerged(first, end) : afterPiece(ready, true));
-            }
-            // the client's simple Query drops its unnamed statement anyway: the gateway's own may be simple Queries
-            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
+            // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
+            // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
+            // its unnamed statement anyway: the gateway's own may be simple Queries
+            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             CompletableFuture<Ready> piece = sendPiece(next, j, hold);
             if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
+                prefetchedQuick = aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
@@ -1103,8 +1094,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             if (block) {
-                return implicitCommit(true).thenRun(Session.this::readyToClient);
+                return implicitCommit(true).thenRun(() -> {
+                    heldCompleteToClient();
+                    readyToClient();
+                });
             }
+            heldCompleteToClient();
             readyToClient();
             return done();
         }
@@ -1113,6 +1108,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private CompletableFuture<Void> endQueryAfterError() {
             boolean block = emulated;
             emulated = false;
+            prefetchedQuick = null; // it failed in the aborted block
+            dropHeldComplete();
             return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
@@ -1175,7 +1172,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int j = next - 1;
             boolean open = txStatus == 'I';
             emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
             CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
                     DdlMessages.emitParams(body, st.replication().relations()));
@@ -1192,7 +1189,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     exchange(DdlMessages.END_SQL);
                 }
                 if (next >= sts.size() && emulated) {
-                    prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
+                    prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, hold));
             });
@@ -1235,54 +1232,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return sendPiece(first, end, hold, true);
         }
 
-        /**
-         * Statements {@code [first, end)} as {@code BEGIN;<statements>\n;EXECUTE <footprint's quick query>}: one
-         * message and one reply for the backend instead of three, the quick query planned once per session (a
-         * PREPARE in the suffix the first time). The gateway's parts of the reply are taken out and error positions
-         * moved back over the prefix, so the client sees what its own Query would have produced.
-         */
-        private WrappedQuery sendWrapped(int first, int end) {
-            noteStatements(sts, first, end);
-            int statements = 0;
-            for (int i = first; i < end; i++) {
-                statements += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
-            }
-            int from = sts.get(first).start();
-            int to = textEnd(end);
-            int before = characters(from);
-            // the quick query as the session's prepared statement (planned once), prepared here the first time
-            HotStatements.QuerySuffix suffix = hot.querySuffix(Hot.QUICK);
-            WrappedQuery sink = new WrappedQuery(statements, WRAP_PREFIX.length() - before, suffix.prepares());
-            replies.add(ReplyQueue.QUERY, sink);
-            ByteBuf q = client.alloc().buffer(16 + WRAP_PREFIX.length() + (to - from) + suffix.text().length());
-            q.writeByte(PgWire.QUERY).writeInt(0);
-            q.writeCharSequence(WRAP_PREFIX, java.nio.charset.StandardCharsets.US_ASCII);
-            q.writeBytes(text, text.readerIndex() + from, to - from);
-            q.writeCharSequence(suffix.text(), java.nio.charset.StandardCharsets.US_ASCII);
-            q.writeByte(0);
-            q.setInt(1, q.writerIndex() - 1);
-            toBackend(q);
-            flushBackend();
-            emulated = true;
-            prefetchedQuick = sink.quick;
-            return sink;
-        }
-
-        /**
-         * The client's text ended inside a statement, so PostgreSQL complained about the gateway's suffix (a raw
-         * parse error: nothing ran). Again without merging, for PostgreSQL's own answer.
-         */
-        private CompletableFuture<Void> unmerged(int first, int end) {
-            emulated = false;
-            CompletableFuture<QueryResult> rollback = exchangeSimple("ROLLBACK");
-            CompletableFuture<QueryResult> begin = exchangeSimple("BEGIN");
-            emulated = true;
-            CompletableFuture<Ready> piece = sendPiece(first, end, true);
-            prefetchedQuick = exchangeSimple(Footprint.QUICK_SQL);
-            return rollback.thenCombine(begin, (r, b) -> b).thenCombine(piece, (b, ready) -> ready)
-                    .thenCompose(ready -> afterPiece(ready, true));
-        }
-
         private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
             if (note) {
                 noteStatements(sts, first, end);
@@ -1290,7 +1239,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int from = sts.get(first).start();
             int to = textEnd(end);
             CompletableFuture<Ready> f = new CompletableFuture<>();
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from)));
+            // the query's last piece in the gateway's block: its last CommandComplete waits for the commit
+            int holdComplete = 0;
+            if (hold && emulated && end == sts.size() && !copies(first, end)) {
+                for (int i = first; i < end; i++) {
+                    holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
+                }
+            }
+            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from), holdComplete));
             toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
             flushBackend();
             return f;
@@ -1414,14 +1370,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return r.ok();
             });
         }
+        if (emulatedBlock) {
+            // what PostgreSQL says for COMMIT inside a multi-statement query without BEGIN, before it commits (the
+            // commit's own NOTICEs and error follow)
+            noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
+        }
         return runCommitter(false, null).thenApply(outcome -> {
             if (!outcome.isCommitted()) {
                 errorToClient(outcome.error());
                 return false;
-            }
-            if (emulatedBlock) {
-                // what PostgreSQL says for COMMIT inside a multi-statement query without BEGIN
-                noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
             }
             commandCompleteToClient("COMMIT");
             return true;
@@ -1466,6 +1423,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private CompletableFuture<Void> committed(CompletableFuture<CommitOutcome> commit) {
         return commit.thenAccept(outcome -> {
             if (!outcome.isCommitted()) {
+                dropHeldComplete(); // as PostgreSQL: the statement's CommandComplete never came, the commit's error did
                 errorToClient(outcome.error());
             }
         });
@@ -1560,15 +1518,24 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * statement and portal — only for the moments a client's simple Query would drop them anyway.
      */
     private CompletableFuture<QueryResult> exchangeSimple(String sql) {
+        CompletableFuture<QueryResult> r = aroundClients(sql);
+        gatewayStatements++;
+        return r.whenComplete((x, e) -> gatewayStatements--);
+    }
+
+    /**
+     * {@link #exchangeSimple} for the BEGIN and the quick query written together with the client's statements: a
+     * cancel request meanwhile is the client's, for its statements (a quick query it cancels is asked again).
+     */
+    private CompletableFuture<QueryResult> aroundClients(String sql) {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement(null);
+        OwnStatement sink = new OwnStatement();
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         toBackend(PgWire.query(client.alloc(), sql));
         flushBackend();
-        gatewayStatements++;
-        return sink.result.whenComplete((r, e) -> gatewayStatements--);
+        return sink.result;
     }
 
     /** {@link #exchange(String)} with text parameters in the client's encoding. */
@@ -1576,7 +1543,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase == Phase.CLOSED || backend == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
         }
-        OwnStatement sink = new OwnStatement(writeOwn(sql, params, true));
+        writeOwn(sql, params, true);
+        OwnStatement sink = new OwnStatement();
         replies.add(ReplyQueue.OWN_SYNCED, sink);
         flushBackend();
         gatewayStatements++;
@@ -1634,35 +1602,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway's own statement: captures every reply. */
     private final class OwnStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        /** How it was written (null: a simple Query). */
-        private final HotStatements.Written write;
         private final CapturedReply reply = new CapturedReply();
-
-        OwnStatement(HotStatements.Written write) {
-            this.write = write;
-        }
 
         @Override
         public void message(byte type, ByteBuf message) {
-            if (write != null) {
-                write.seen(type, message);
-            }
             reply.add(type, message);
         }
 
         @Override
         public void ready(char status, boolean errorSeen) {
-            if (write != null) {
-                write.finished();
-            }
             result.complete(reply.result(status));
         }
 
         @Override
         public void dropped() {
-            if (write != null) {
-                write.finished();
-            }
             result.completeExceptionally(new IllegalStateException("backend connection lost"));
         }
     }
@@ -1673,15 +1626,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private final boolean forward;
         /** Characters of the client's query before this piece: its errors' positions move forward by these. */
         private final int offset;
+        /** The CommandComplete held back for {@link #heldComplete} (its number in the piece), 0 for none. */
+        private final int holdComplete;
+        private int completes;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
-            this(result, forward, 0);
+            this(result, forward, 0, 0);
         }
 
-        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset) {
+        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
             this.result = result;
             this.forward = forward;
             this.offset = offset;
+            this.holdComplete = holdComplete;
         }
 
         @Override
@@ -1691,11 +1648,25 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean captures(byte type) {
-            return offset > 0 && type == PgWire.ERROR_RESPONSE;
+            return (offset > 0 && type == PgWire.ERROR_RESPONSE)
+                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
+        }
+
+        @Override
+        public void passed(byte type) {
+            if (type == PgWire.COMMAND_COMPLETE) {
+                completes++;
+            }
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
+            if (type == PgWire.COMMAND_COMPLETE) {
+                completes++;
+                dropHeldComplete();
+                heldComplete = message.copy();
+                return;
+            }
             errorSinceReady = true;
             toClient(PgWire.shiftPosition(client.alloc(), message, -offset));
         }
@@ -1716,133 +1687,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Before the client's statements; the quick query follows after a newline (ending a trailing -- comment). */
-    private static final String WRAP_PREFIX = "BEGIN;";
-
-    /**
-     * The reply of {@code BEGIN;<client statements>\n;<quick query>}: BEGIN's CommandComplete is taken out, the
-     * client's statements' replies pass (an error's position moved back over the prefix), the quick query's
-     * are captured, ReadyForQuery is held. A syntax error before anything reached the client may be the
-     * suffix's doing (the client's text ended inside a statement): it is not passed on ({@link #incomplete}),
-     * the statements run again unmerged (nothing ran: a syntax error stops the query before it starts, and an
-     * analysis error in the first statement comes before any effect).
-     */
-    private final class WrappedQuery implements ReplySink {
-        final CompletableFuture<Ready> ready = new CompletableFuture<>();
-        final CompletableFuture<QueryResult> quick = new CompletableFuture<>();
-        /** Error positions of the client's statements move back by this many characters. */
-        private final int shift;
-        private final int statements;
-        /** Something of the client's statements' replies went to the client already. */
-        private boolean passedAny;
-        /** 0: BEGIN's reply expected; 1: the client's; 2: the quick query's. */
-        private int part;
-        private int completed;
-        private final CapturedReply quickReply = new CapturedReply();
-        boolean incomplete;
-
-        /** The suffix prepares the quick query as the session's statement ({@link Hot#QUICK}). */
-        private final boolean preparing;
-
-        WrappedQuery(int statements, int shift, boolean preparing) {
-            this.statements = statements;
-            this.shift = shift;
-            this.preparing = preparing;
-        }
-
-        @Override
-        public boolean clientVisible() {
-            return true;
-        }
-
-        @Override
-        public boolean captures(byte type) {
-            return switch (part) {
-                case 0 -> type == PgWire.COMMAND_COMPLETE || type == PgWire.ERROR_RESPONSE;
-                case 1 -> type == PgWire.ERROR_RESPONSE;
-                default -> type != PgWire.READY_FOR_QUERY && type != PgWire.NOTICE_RESPONSE;
-            };
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            if (part == 0) {
-                part = 1; // BEGIN's CommandComplete (BEGIN does not fail: the backend was idle)
-                if (type == PgWire.COMMAND_COMPLETE) {
-                    return;
-                }
-            }
-            if (part == 1) {
-                if (!passedAny && "42601".equals(PgWire.readField(message, 'C'))) {
-                    // a syntax error before anything ran or reached the client: perhaps the client's text ends
-                    // inside a statement and the suffix changed PostgreSQL's complaint; ask again without it
-                    incomplete = true;
-                    return;
-                }
-                errorSinceReady = true;
-                toClient(PgWire.shiftPosition(client.alloc(), message, shift));
-                return;
-            }
-            quickReply.add(type, message);
-            if (preparing && type == PgWire.COMMAND_COMPLETE && "PREPARE".equals(quickReply.commandTag())) {
-                hot.prepared(Hot.QUICK);
-            }
-        }
-
-        @Override
-        public void passed(byte type) {
-            passedAny = true;
-            if (part == 1 && type == PgWire.COMMAND_COMPLETE && ++completed == statements) {
-                part = 2;
-            }
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            if (preparing) {
-                hot.abandoned(Hot.QUICK); // unless it ran: the client's statements failed before it
-            }
-            QueryResult r = quickReply.result(status);
-            if (r.ok() && r.commandTag() != null && !r.rows().isEmpty()) {
-                quick.complete(r);
-            } else {
-                quick.completeExceptionally(new IllegalStateException("the footprint's query did not run"));
-            }
-            ready.complete(new Ready(status, errorSeen));
-        }
-
-        @Override
-        public void dropped() {
-            if (preparing) {
-                hot.abandoned(Hot.QUICK);
-            }
-            quick.completeExceptionally(new IllegalStateException("backend connection lost"));
-            ready.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
     /**
      * The gateway's own statement inside the client's batch (no Sync of its own): its rows are captured; an
      * error goes to the client, since the backend now skips the client's batch up to its Sync.
      */
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final HotStatements.Written write;
         private final CapturedReply reply = new CapturedReply();
         private int closes;
 
-        UnsyncedStatement(HotStatements.Written write) {
-            this.write = write;
-        }
-
         @Override
         public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == write.closes();
+            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
-            write.seen(type, message);
             reply.add(type, message);
             if (type == PgWire.ERROR_RESPONSE) {
                 errorSinceReady = true;
@@ -1852,24 +1712,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ended() {
-            write.finished();
             result.complete(reply.result(txStatus));
         }
 
         @Override
         public void dropped() {
-            write.finished();
             result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
         }
     }
 
     // ------------------------------------------------------------------ the gateway's own statements
 
-    /** Writes one of the gateway's own statements (extended protocol); returns what its sink must know. */
-    private HotStatements.Written writeOwn(String sql, List<byte[]> params, boolean sync) {
-        HotStatements.Written w = hot.write(client.alloc(), sql, params, sync);
-        toBackend(w.message);
-        return w;
+    /**
+     * Writes one of the gateway's own statements in the extended protocol under the reserved name, closed at its
+     * end: nothing of the gateway's stays prepared in the session ({@code pg_prepared_statements} shows the
+     * client's statements only), and the client's unnamed statement and portal survive.
+     */
+    private void writeOwn(String sql, List<byte[]> params, boolean sync) {
+        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
+                : PgWire.ownStatement(client.alloc(), sql, params, sync));
+    }
+
+    /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
+    private UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
+        writeOwn(sql, params, false);
+        return new UnsyncedStatement();
     }
 
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */
@@ -1932,10 +1799,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public CompletionStage<QueryResult> execute(String sql) {
             if (client.eventLoop().inEventLoop()) {
-                return exchange(sql);
+                return exchangeForClient(sql);
             }
             CompletableFuture<QueryResult> f = new CompletableFuture<>();
-            client.eventLoop().execute(() -> exchange(sql).whenComplete((r, e) -> {
+            client.eventLoop().execute(() -> exchangeForClient(sql).whenComplete((r, e) -> {
                 if (e != null) {
                     f.completeExceptionally(e);
                 } else {
@@ -1946,6 +1813,30 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A committer's statement. COMMIT and PREPARE TRANSACTION fire the transaction's deferred triggers and
+     * constraint checks: their NOTICEs and WARNINGs belong to the client's COMMIT (PostgreSQL sends them before
+     * its CommandComplete, and so does the gateway: the client's answer waits for the committer).
+     */
+    private CompletableFuture<QueryResult> exchangeForClient(String sql) {
+        CompletableFuture<QueryResult> r = exchange(sql);
+        if (!firesDeferred(sql)) {
+            return r;
+        }
+        return r.thenApply(result -> {
+            if (!result.notices().isEmpty() && phase != Phase.CLOSED) {
+                result.notices().forEach(this::noticeToClient);
+                flushClient();
+            }
+            return result;
+        });
+    }
+
+    /** Statements of a committer that run the client's deferred triggers (COMMIT PREPARED runs none). */
+    static boolean firesDeferred(String sql) {
+        return sql.equals("COMMIT") || sql.startsWith("PREPARE TRANSACTION ");
+    }
+
     // ------------------------------------------------------------------ output, flow control, lifecycle
 
     private void errorToClient(ServerError e) {
@@ -1953,6 +1844,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
         errorSinceReady = false;
         toClient(PgWire.errorResponse(client.alloc(), e));
         flushClient();
+    }
+
+    /** The commit went through (or there was none to make): the statement's CommandComplete goes out. */
+    private void heldCompleteToClient() {
+        if (heldComplete != null) {
+            ByteBuf m = heldComplete;
+            heldComplete = null;
+            toClient(m);
+        }
+    }
+
+    private void dropHeldComplete() {
+        if (heldComplete != null) {
+            heldComplete.release();
+            heldComplete = null;
+        }
     }
 
     private void noticeToClient(ServerError e) {
@@ -2118,6 +2025,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         clientRun.clear();
         backendRun.clear();
+        dropHeldComplete();
         replies.clear(ReplySink::dropped);
         idleWaiters.clear();
         readyWaiters.clear();

@@ -52,21 +52,20 @@ public class FootprintTest {
     }
 
     private static Route route(Long xid, boolean tempSchema, Notes notes, Locks locks) {
-        return Footprint.of(locks, new Quick(xid, tempSchema, false, true), notes).toCompletableFuture().join().route();
+        return Footprint.of(locks, new Quick(xid, tempSchema, false), notes).toCompletableFuture().join().route();
     }
 
     @Test
     public void anXidWithoutAWritersLockCommitsLocally() {
         // SELECT ... FOR UPDATE, nextval(): an xid but nothing logical decoding would carry to the peers
+        Locks none = new Locks(false, false);
+        assertEquals(Route.LOCAL, route(7L, false, ROWS, none));
+        assertEquals(1, none.asked.get());
+        // global DDL changes only catalogs (no writer's lock on a user table): still the cluster's commit, no locks asked
         Locks never = new Locks(false, false);
-        assertEquals(Route.LOCAL, Footprint.of(never, new Quick(7L, false, false, false), ROWS)
-            .toCompletableFuture().join().route());
+        assertEquals(Route.CLUSTER, route(7L, false, GLOBAL_DDL, never));
         assertEquals(0, never.asked.get());
-        // global DDL changes only catalogs (no writer's lock on a user table): still the cluster's commit
-        assertEquals(Route.CLUSTER, Footprint.of(never, new Quick(7L, false, false, false), GLOBAL_DDL)
-            .toCompletableFuture().join().route());
-        assertEquals(Route.CLUSTER, Footprint.of(never, new Quick(7L, false, false, true), ROWS)
-            .toCompletableFuture().join().route());
+        assertEquals(Route.CLUSTER, route(7L, false, ROWS, new Locks(false, true)));
     }
 
     private static final Notes ROWS = new Notes(true, false, false, false);
@@ -82,9 +81,9 @@ public class FootprintTest {
         assertEquals(Route.LOCAL, route(null, true, ROWS, never));
         // only statements that cannot change replicated data (local utility, DDL on unlogged objects)
         assertEquals(Route.LOCAL, route(7L, true, NOTHING_REPLICATED, never));
-        // an ordinary write in a session without temporary objects: the cluster, no locks looked at
-        assertEquals(Route.CLUSTER, route(7L, false, ROWS, never));
         assertEquals(0, never.asked.get());
+        // an ordinary write in a session without temporary objects: the cluster
+        assertEquals(Route.CLUSTER, route(7L, false, ROWS, new Locks(false, true)));
         // a session with temporary objects: the locks say what the transaction touched
         assertEquals(Route.CLUSTER, route(7L, true, ROWS, new Locks(false, true)));
         assertEquals(Route.LOCAL, route(7L, true, ROWS, new Locks(true, false)));

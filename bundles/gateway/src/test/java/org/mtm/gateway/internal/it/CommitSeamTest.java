@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -316,43 +317,136 @@ public class CommitSeamTest {
         assertNothingPrepared();
     }
 
+    /** What the session itself sees of its prepared statements: nothing of the gateway's (issue 8 part 5). */
+    private static String preparedNames(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT coalesce(string_agg(name, ',' ORDER BY name), '') "
+                + "FROM pg_prepared_statements")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     @Test
-    public void theGatewaysPreparedStatementsSurviveDeallocateAllAndDiscardAll() throws Exception {
-        try (Connection c = connect(WRAPPING, "prepareThreshold", "1"); Statement st = c.createStatement()) {
-            st.executeUpdate("INSERT INTO t VALUES (1, 'a')"); // the gateway prepares its statements here
-            try (ResultSet rs = st.executeQuery("SELECT string_agg(name, ',' ORDER BY name) FROM pg_prepared_statements "
-                    + "WHERE name LIKE 'mtm\\_gateway\\_hot\\_%'")) {
-                rs.next();
-                assertEquals("mtm_gateway_hot_begin,mtm_gateway_hot_prepare_mark,mtm_gateway_hot_quick", rs.getString(1));
-            }
-            st.execute("DEALLOCATE ALL");
+    public void theGatewayLeavesNoPreparedStatementInTheSession() throws Exception {
+        // pgjdbc's own named statements (prepareThreshold=1) are the only ones, as on PostgreSQL
+        try (Connection c = connect(WRAPPING, "prepareThreshold", "0"); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
+            st.executeUpdate("UPDATE t SET v = 'b' WHERE id = 1");
+            c.setAutoCommit(false);
             st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
-            st.execute("DISCARD ALL");
+            c.commit();
+            c.setAutoCommit(true);
+            assertEquals("", preparedNames(st));
+            st.execute("DEALLOCATE ALL");
             st.executeUpdate("INSERT INTO t VALUES (3, 'c')");
-            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM t")) {
-                rs.next();
-                assertEquals(3, rs.getInt(1));
-            }
+            st.execute("DISCARD ALL");
+            st.executeUpdate("INSERT INTO t VALUES (4, 'd')");
+            assertEquals("", preparedNames(st));
+        }
+        try (Connection c = connect(WRAPPING, "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO t VALUES (5, 'e')");
+            st.execute("INSERT INTO t VALUES (6, 'f'); SELECT 1");
+            st.execute("PREPARE mine AS SELECT 1");
+            assertEquals("mine", preparedNames(st));
         }
         try (RawClient c = RawClient.open(WRAPPING.endpoint())) {
-            c.run("INSERT INTO t VALUES (4, 'd')").sync().flush();
+            c.parse("", "INSERT INTO t VALUES (7, 'g')").bind("", "").execute("", 0).sync().flush();
             assertEquals("12CZ", RawClient.types(c.readUntilReady()));
-            c.query("DEALLOCATE ALL").flush();
-            c.readUntilReady();
-            c.run("INSERT INTO t VALUES (5, 'e')").sync().flush();
-            assertEquals("12CZ", RawClient.types(c.readUntilReady()));
-            // the simple protocol prepares the quick query with SQL's PREPARE in the wrapped query itself
-            c.query("INSERT INTO t VALUES (6, 'f')").flush();
-            assertEquals("CZ", RawClient.types(c.readUntilReady()));
-            c.query("SELECT count(*) FROM pg_prepared_statements WHERE name = 'mtm_gateway_hot_quick'").flush();
-            assertEquals("1", RawClient.first(c.readUntilReady(), 'D').column0());
-            c.query("DEALLOCATE ALL; INSERT INTO t VALUES (7, 'g')").flush();
-            assertEquals("CCZ", RawClient.types(c.readUntilReady()));
-            c.query("INSERT INTO t VALUES (8, 'h')").flush();
-            assertEquals("CZ", RawClient.types(c.readUntilReady()));
+            c.query("SELECT count(*) FROM pg_prepared_statements").flush();
+            assertEquals("0", RawClient.first(c.readUntilReady(), 'D').column0());
         }
-        assertEquals(8, count("SELECT count(*) FROM t"));
+        assertEquals(7, count("SELECT count(*) FROM t"));
         assertEquals(8, DECIDER.decided.size());
+        assertNothingPrepared();
+    }
+
+    private static String warnings(SQLWarning w) {
+        StringBuilder b = new StringBuilder();
+        for (; w != null; w = w.getNextWarning()) {
+            b.append(b.length() == 0 ? "" : "|").append(w.getSQLState()).append(' ').append(w.getMessage());
+        }
+        return b.toString();
+    }
+
+    /** Through {@code gw} (null: PostgreSQL directly): the notices of an explicit COMMIT and of an autocommit insert. */
+    private static List<String> deferredNotices(TestGateway gw, String mode, int id) throws SQLException {
+        try (Connection c = gw == null ? TestPostgres.connect(PG.endpoint(), props("preferQueryMode", mode))
+                : connect(gw, "preferQueryMode", mode); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO t VALUES (" + id + ", 'x')");
+            String beforeCommit = warnings(st.getWarnings()) + warnings(c.getWarnings());
+            c.commit();
+            String atCommit = warnings(c.getWarnings());
+            c.clearWarnings();
+            c.setAutoCommit(true);
+            st.clearWarnings();
+            st.executeUpdate("INSERT INTO t VALUES (" + (id + 1) + ", 'y')");
+            return List.of(beforeCommit, atCommit, warnings(st.getWarnings()) + warnings(c.getWarnings()));
+        }
+    }
+
+    private static Properties props(String... kv) {
+        Properties p = new Properties();
+        for (int i = 0; i < kv.length; i += 2) {
+            p.setProperty(kv[i], kv[i + 1]);
+        }
+        return p;
+    }
+
+    @Test
+    public void noticesOfDeferredTriggersReachTheClientAtCommit() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE OR REPLACE FUNCTION t_checked() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN RAISE NOTICE 'checked %', NEW.id; RETURN NULL; END$$");
+            st.execute("CREATE CONSTRAINT TRIGGER t_checked AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
+                    + "FOR EACH ROW EXECUTE FUNCTION t_checked()");
+        }
+        for (String mode : new String[] {"extended", "simple"}) {
+            assertEquals(List.of("", "00000 checked 1", "00000 checked 2"), deferredNotices(null, mode, 1));
+            assertEquals(mode, List.of("", "00000 checked 11", "00000 checked 12"), deferredNotices(PLAIN, mode, 11));
+            assertEquals(mode, List.of("", "00000 checked 21", "00000 checked 22"), deferredNotices(WRAPPING, mode, 21));
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DELETE FROM t");
+            }
+        }
+        assertNothingPrepared();
+    }
+
+    @Test
+    public void theSessionsActivityShowsTheClientsOwnText() throws SQLException {
+        String sql = "/* mine */ SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid()";
+        for (String mode : new String[] {"extended", "simple"}) {
+            try (Connection c = connect(WRAPPING, "preferQueryMode", mode); Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO t VALUES (1, 'a') ON CONFLICT DO NOTHING");
+                try (ResultSet rs = st.executeQuery(sql)) {
+                    rs.next();
+                    assertEquals(mode, sql, rs.getString(1));
+                }
+            }
+        }
+    }
+
+    @Test
+    public void aCancelRequestReachesTheClientsStatementInTheGatewaysBlock() throws Exception {
+        for (String mode : new String[] {"extended", "simple"}) {
+            try (Connection c = connect(WRAPPING, "preferQueryMode", mode); Statement st = c.createStatement()) {
+                ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+                try {
+                    timer.schedule(() -> {
+                        st.cancel();
+                        return null;
+                    }, 300, TimeUnit.MILLISECONDS);
+                    long start = System.nanoTime();
+                    SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT pg_sleep(20)"));
+                    assertEquals(mode + ": " + e, "57014", e.getSQLState());
+                    assertTrue(mode, System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10));
+                } finally {
+                    timer.shutdownNow();
+                }
+                st.executeUpdate("INSERT INTO t VALUES (" + ("simple".equals(mode) ? 2 : 1) + ", 'after')");
+            }
+        }
+        assertEquals(2, count("SELECT count(*) FROM t"));
         assertNothingPrepared();
     }
 }

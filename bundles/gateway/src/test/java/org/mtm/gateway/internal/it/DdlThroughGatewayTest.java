@@ -147,6 +147,44 @@ public class DdlThroughGatewayTest {
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
+    /**
+     * What a deferred trigger or constraint says at the implicit commit of a query, in PostgreSQL's order: its
+     * NOTICEs before the last statement's CommandComplete, and a failed commit leaves the error instead of it.
+     */
+    @Test
+    public void noticesAndErrorsOfTheImplicitCommitComeInPostgresOrder() throws Exception {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE parent (id int PRIMARY KEY)");
+            st.execute("CREATE TABLE child (id int PRIMARY KEY, p int REFERENCES parent DEFERRABLE INITIALLY DEFERRED)");
+            st.execute("CREATE FUNCTION noisy() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN RAISE NOTICE 'checked %', NEW.id USING DETAIL = 'at commit'; RETURN NULL; END$$");
+            st.execute("CREATE CONSTRAINT TRIGGER noisy AFTER INSERT ON parent DEFERRABLE INITIALLY DEFERRED "
+                    + "FOR EACH ROW EXECUTE FUNCTION noisy()");
+            st.execute("CREATE FUNCTION say(t text) RETURNS int LANGUAGE plpgsql AS "
+                    + "$$BEGIN RAISE NOTICE 'said %', t; RAISE WARNING 'warned %', t; RETURN 1; END$$");
+        }
+        for (String sql : new String[] {
+            "INSERT INTO parent VALUES (1)",
+            "INSERT INTO parent VALUES (2); SELECT say('x'); INSERT INTO parent VALUES (3)",
+            "INSERT INTO child VALUES (1, 99)",
+            "INSERT INTO parent VALUES (4); INSERT INTO child VALUES (2, 99)",
+            "SELECT say('y'), 1 FROM parent",
+            "INSERT INTO parent VALUES (5) RETURNING id, say('z')",
+            "INSERT INTO parent VALUES (6); COMMIT; SELECT say('after')",
+            "INSERT INTO child VALUES (3, 99); COMMIT; SELECT 1",
+        }) {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DELETE FROM child; DELETE FROM parent");
+            }
+            List<String> direct = replies(PG.endpoint(), sql);
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DELETE FROM child; DELETE FROM parent");
+            }
+            assertEquals(sql, direct, replies(GW.endpoint(), sql));
+        }
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
     @Test
     public void anErrorEndsAMultiStatementQueryAndRollsItBackLikePostgres() throws Exception {
         String sql = "CREATE TABLE b (x int); INSERT INTO b VALUES ('oops'); CREATE TABLE c (y int)";
