@@ -1,0 +1,111 @@
+package org.mtm.itests.harness.regress;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import org.mtm.itests.harness.ClusterInvariants;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.PgTools;
+import org.mtm.itests.harness.Poll;
+import org.mtm.itests.harness.Sql;
+
+/**
+ * The cluster's nodes side by side after a run, each read on its own PostgreSQL: {@code pg_dump --schema-only}, every
+ * replicated table's "rows:md5" in key order ({@link ClusterInvariants#digests}) and the prepared transactions left.
+ * The dumps lose only pg_dump's "restrict"/"unrestrict" meta-commands lines, whose key is random per run.
+ */
+public record NodeComparison(Map<String, String> schemaDumps, Map<String, Map<String, String>> digests,
+                             Map<String, List<String>> prepared) {
+
+    /** Reads every node, after waiting up to {@code settle} for prepared transactions to finish. */
+    public static NodeComparison read(List<KarafNode> nodes, Duration settle) {
+        Map<String, List<String>> prepared = new LinkedHashMap<>();
+        try {
+            Poll.until("no prepared transaction", settle, Duration.ofMillis(500), () -> preparedOn(nodes, prepared), Boolean::booleanValue);
+        } catch (AssertionError | RuntimeException e) {
+            // what is left is reported, not thrown: the report shows it
+        }
+        Map<String, String> dumps = new LinkedHashMap<>();
+        Map<String, Map<String, String>> digests = new LinkedHashMap<>();
+        for (KarafNode node : nodes) {
+            PgTools.Result dump = PgTools.run(List.of(PgTools.BIN.resolve("pg_dump").toString(), "--schema-only",
+                "-d", PgTools.conninfo(node.postgresPort())), null, Duration.ofMinutes(5));
+            dumps.put(node.name(), dump.ok() ? withoutRestrictKey(dump.stdout()) : "pg_dump failed: " + dump);
+            Map<String, String> tables;
+            try {
+                tables = ClusterInvariants.digests(node.postgresPort());
+            } catch (SQLException | RuntimeException e) {
+                tables = Map.of("(digests failed)", String.valueOf(e.getMessage()));
+            }
+            digests.put(node.name(), tables);
+        }
+        return new NodeComparison(dumps, digests, prepared);
+    }
+
+    private static boolean preparedOn(List<KarafNode> nodes, Map<String, List<String>> prepared) throws SQLException {
+        prepared.clear();
+        for (KarafNode node : nodes) {
+            List<String> gids = new ArrayList<>();
+            for (Map<String, String> row : Sql.rows(node.postgresPort(), "SELECT gid FROM pg_prepared_xacts ORDER BY gid")) {
+                gids.add(row.get("gid"));
+            }
+            if (!gids.isEmpty()) {
+                prepared.put(node.name(), gids);
+            }
+        }
+        return prepared.isEmpty();
+    }
+
+    static String withoutRestrictKey(String dump) {
+        StringBuilder out = new StringBuilder();
+        dump.lines().filter(l -> !l.startsWith("\\restrict ") && !l.startsWith("\\unrestrict ")).forEach(l -> out.append(l).append('\n'));
+        return out.toString();
+    }
+
+    /** The nodes whose schema dump differs from the first node's. */
+    public List<String> schemaDiffering() {
+        String first = schemaDumps.values().iterator().next();
+        return schemaDumps.entrySet().stream().filter(e -> !e.getValue().equals(first)).map(Map.Entry::getKey).toList();
+    }
+
+    /** Line diff of each differing node's schema dump against the first node's. */
+    public Map<String, String> schemaDiffs() {
+        Map.Entry<String, String> first = schemaDumps.entrySet().iterator().next();
+        Map<String, String> diffs = new LinkedHashMap<>();
+        for (String node : schemaDiffering()) {
+            diffs.put(first.getKey() + " vs " + node, LineDiff.render(first.getValue().lines().toList(),
+                schemaDumps.get(node).lines().toList()).lines().filter(l -> !l.startsWith(" ")).reduce("", (a, b) -> a + b + "\n"));
+        }
+        return diffs;
+    }
+
+    /** Every table whose digest is not the same on all nodes (or missing on some), with each node's digest. */
+    public Map<String, Map<String, String>> tablesDiffering() {
+        TreeSet<String> tables = new TreeSet<>();
+        digests.values().forEach(t -> tables.addAll(t.keySet()));
+        Map<String, Map<String, String>> out = new TreeMap<>();
+        for (String table : tables) {
+            Map<String, String> byNode = new LinkedHashMap<>();
+            digests.forEach((node, t) -> byNode.put(node, t.getOrDefault(table, "(absent)")));
+            if (byNode.values().stream().distinct().count() > 1) {
+                out.put(table, byNode);
+            }
+        }
+        return out;
+    }
+
+    /** Number of replicated tables on the first node. */
+    public int tables() {
+        return digests.values().iterator().next().size();
+    }
+
+    public boolean hold() {
+        return schemaDiffering().isEmpty() && tablesDiffering().isEmpty() && prepared.isEmpty();
+    }
+}
