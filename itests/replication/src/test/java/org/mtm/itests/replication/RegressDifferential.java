@@ -107,10 +107,15 @@ final class RegressDifferential {
                     + "standalone settings as node 1's configuration file: " + settings + "\n"
                     + "psql -X -a -q per file, PGTZ=PST8PDT, PGDATESTYLE='Postgres, MDY', C locale; outputs compared unnormalised";
                 RegressPsql psql = new RegressPsql(srcdir, builddir, root.resolve("no-regress-lib"), fileTimeout);
+                // psql's outputs as they came, beside the report
+                Path outputs = reportFile.toAbsolutePath().resolveSibling(reportFile.getFileName() + ".outputs");
+                Files.createDirectories(outputs);
                 for (String test : tests) {
                     Path sql = pg15.resolve("sql").resolve(test + ".sql");
                     RegressPsql.Output alone = psql.run(test, sql, standalone.port());
                     RegressPsql.Output viaCluster = psql.run(test, sql, cluster.gateway(1));
+                    Files.writeString(outputs.resolve(test + ".standalone.out"), alone.text());
+                    Files.writeString(outputs.resolve(test + ".cluster.out"), viaCluster.text());
                     String note = (alone.timedOut() ? "[standalone timed out] " : "") + (viaCluster.timedOut() ? "[cluster timed out] " : "")
                         + String.format("(%.1f s standalone, %.1f s cluster)", alone.millis() / 1000.0, viaCluster.millis() / 1000.0);
                     FileComparison compared = FileComparison.of(test, Files.readString(sql), alone.text(), viaCluster.text(), note);

@@ -11,9 +11,10 @@ import java.util.regex.Pattern;
  * statement that line ended (empty for lines that end nothing, and for statements that print nothing under
  * {@code -q}). {@code answer(0)} is what came before the first echo (a connection error, say).
  *
- * <p>psql echoes every line its main loop reads, but not the data lines of {@code COPY ... FROM stdin} (they are read
- * by the copy, up to the {@code \.} line): those lines are expected to have no echo. When the copy is refused before
- * it starts, psql discards the data as well.
+ * <p>psql echoes every line its main loop reads except empty ones (it drops them before echoing, unless inside a
+ * quoted string: such an echo is then taken as part of the previous line's answer, alike on both sides) and the data
+ * lines of {@code COPY ... FROM stdin} (read by the copy, up to the {@code \.} line; when the copy is refused before it
+ * starts, psql discards them as well).
  */
 public final class PsqlTranscript {
     /** A statement end: a line ending with ';', possibly followed by a "--" comment. */
@@ -54,14 +55,14 @@ public final class PsqlTranscript {
         return new PsqlTranscript(lines, parts.stream().map(StringBuilder::toString).toList(), echoed);
     }
 
-    /** Which script lines psql echoes: all but the data lines of COPY ... FROM stdin, up to and including "\.". */
+    /** Which script lines psql echoes: all but empty ones and the data lines of COPY ... FROM stdin, up to and including "\.". */
     static boolean[] echoedLines(List<String> lines) {
         boolean[] echo = new boolean[lines.size()];
         StringBuilder statement = new StringBuilder();
         int i = 0;
         while (i < lines.size()) {
             String line = lines.get(i);
-            echo[i] = true;
+            echo[i] = !line.isEmpty();
             i++;
             int copies = 0;
             if (line.startsWith("\\copy")) {

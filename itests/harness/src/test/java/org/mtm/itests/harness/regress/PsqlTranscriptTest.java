@@ -47,6 +47,8 @@ public class PsqlTranscriptTest {
         assertArrayEquals(new boolean[] {true, false, false, false, false, true, true, false, false, true, false, false, true},
             PsqlTranscript.echoedLines(List.of("select 0\\; copy a from stdin\\; copy a from stdin\\; select 1; -- 0 1", "x", "\\.",
                 "y", "\\.", "SELECT 2;", "\\copy a from stdin", "z", "\\.", "COPY a FROM stdin; -- fail", "w", "\\.", "SELECT 3;")));
+        // psql drops empty lines before echoing them; a line of blanks is echoed
+        assertArrayEquals(new boolean[] {true, false, true, true}, PsqlTranscript.echoedLines(List.of("SELECT 1;", "", " ", "SELECT 2;")));
     }
 
     @Test
