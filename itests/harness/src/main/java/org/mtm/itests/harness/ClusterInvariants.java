@@ -56,10 +56,14 @@ public final class ClusterInvariants {
         return digests;
     }
 
-    /** "rows:md5" of a table's rows (their text form) in primary-key order, or in text order without a key. */
+    /**
+     * "rows:md5" of a table's rows (their text form) in primary-key order, or in text order without a key. The row is
+     * {@code ROW(t.*)}, not {@code t}: in a table with a column named t, {@code t} is that column (PostgreSQL's
+     * regression tables have such columns, of types without ordering like box).
+     */
     public static String digest(Connection connection, String table, String orderBy) throws SQLException {
-        String order = orderBy == null || orderBy.isEmpty() ? "t::text" : orderBy;
-        return Sql.scalar(connection, "SELECT count(*) || ':' || md5(coalesce(string_agg(md5(t::text), '' ORDER BY " + order
+        String order = orderBy == null || orderBy.isEmpty() ? "ROW(t.*)::text" : orderBy;
+        return Sql.scalar(connection, "SELECT count(*) || ':' || md5(coalesce(string_agg(md5(ROW(t.*)::text), '' ORDER BY " + order
             + "), '')) FROM " + table + " t");
     }
 

@@ -1,5 +1,8 @@
 package org.mtm.itests.harness.regress;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.KarafNode;
@@ -74,15 +78,33 @@ public record NodeComparison(Map<String, String> schemaDumps, Map<String, Map<St
         return schemaDumps.entrySet().stream().filter(e -> !e.getValue().equals(first)).map(Map.Entry::getKey).toList();
     }
 
-    /** Line diff of each differing node's schema dump against the first node's. */
+    /** {@code diff -U2} of each differing node's schema dump against the first node's (dumps run to thousands of lines). */
     public Map<String, String> schemaDiffs() {
         Map.Entry<String, String> first = schemaDumps.entrySet().iterator().next();
         Map<String, String> diffs = new LinkedHashMap<>();
         for (String node : schemaDiffering()) {
-            diffs.put(first.getKey() + " vs " + node, LineDiff.render(first.getValue().lines().toList(),
-                schemaDumps.get(node).lines().toList()).lines().filter(l -> !l.startsWith(" ")).reduce("", (a, b) -> a + b + "\n"));
+            diffs.put(first.getKey() + " vs " + node, unifiedDiff(first.getValue(), schemaDumps.get(node)));
         }
         return diffs;
+    }
+
+    private static String unifiedDiff(String a, String b) {
+        try {
+            Path dir = Files.createTempDirectory("mtm-dump-diff");
+            try {
+                Files.writeString(dir.resolve("a"), a);
+                Files.writeString(dir.resolve("b"), b);
+                PgTools.Result diff = PgTools.run(List.of("diff", "-U2", dir.resolve("a").toString(), dir.resolve("b").toString()),
+                    null, Duration.ofMinutes(1));
+                return diff.stdout().lines().skip(2).collect(Collectors.joining("\n", "", "\n"));
+            } finally {
+                Files.deleteIfExists(dir.resolve("a"));
+                Files.deleteIfExists(dir.resolve("b"));
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            return "(no diff: " + e + ")";
+        }
     }
 
     /** Every table whose digest is not the same on all nodes (or missing on some), with each node's digest. */

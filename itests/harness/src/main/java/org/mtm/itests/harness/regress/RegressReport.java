@@ -1,7 +1,10 @@
 package org.mtm.itests.harness.regress;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** The differential run as text: summary, one row per file, each differing statement with its diff, the node invariants. */
 public final class RegressReport {
@@ -24,6 +27,15 @@ public final class RegressReport {
                 f.differences().size(), f.echoed() == f.expectedEchoes() ? "" : String.format(" [echo %d/%d lines]", f.echoed(),
                     f.expectedEchoes()), f.note().isEmpty() ? "" : " " + f.note()));
         }
+        out.append("\nCAUSES (first guess from the answers; statements, files)\n");
+        Map<String, List<String>> causes = new TreeMap<>();
+        for (FileComparison f : files) {
+            for (FileComparison.StatementDifference d : f.differences()) {
+                causes.computeIfAbsent(DifferenceCause.of(d), c -> new ArrayList<>()).add(f.name());
+            }
+        }
+        causes.entrySet().stream().sorted((a, b) -> b.getValue().size() - a.getValue().size()).forEach(e -> out.append(
+            String.format("  %5d  %s%n         in %s%n", e.getValue().size(), e.getKey(), new TreeSet<>(e.getValue()))));
         if (!excluded.isEmpty()) {
             out.append("\nEXCLUDED\n");
             excluded.forEach((name, why) -> out.append(String.format("  %-26s %s%n", name, why)));
@@ -44,7 +56,8 @@ public final class RegressReport {
             }
             out.append("\n=== ").append(f.name()).append(": ").append(f.differences().size()).append(" statement(s)\n");
             for (FileComparison.StatementDifference d : f.differences()) {
-                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append('\n');
+                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append(" (").append(DifferenceCause.of(d))
+                    .append(")\n");
                 out.append(clip(d.statement(), 12).indent(4));
                 out.append(clip(d.diff(), 60));
             }
