@@ -11,59 +11,101 @@ import java.util.regex.Pattern;
  * statement that line ended (empty for lines that end nothing, and for statements that print nothing under
  * {@code -q}). {@code answer(0)} is what came before the first echo (a connection error, say).
  *
- * <p>psql echoes every line its main loop reads except empty ones (it drops them before echoing, unless inside a
- * quoted string: such an echo is then taken as part of the previous line's answer, alike on both sides) and the data
- * lines of {@code COPY ... FROM stdin} (read by the copy, up to the {@code \.} line; when the copy is refused before it
- * starts, psql discards them as well).
+ * <p>psql echoes every line its main loop reads, except: empty lines (dropped before the echo, unless inside a quoted
+ * string: such an echo then counts as part of the previous line's answer, alike on both sides); the lines read while
+ * {@code \set ECHO} is not "all" (up to and including {@code \set ECHO all}); and the data lines of a
+ * {@code COPY ... FROM stdin} once the server started the copy (read by the copy, up to {@code \.}). Whether a copy
+ * started is the server's answer (a COPY refused at parse time leaves its data lines to be read, and echoed, as SQL), so
+ * those lines <em>may</em> be echoed: they match when they appear, and are passed over when the next line does.
  */
 public final class PsqlTranscript {
+    /** Whether psql echoes a script line. */
+    enum Echo { ALWAYS, MAYBE, NEVER }
+
     /** A statement end: a line ending with ';', possibly followed by a "--" comment. */
     private static final Pattern STATEMENT_END = Pattern.compile(";\\s*(--.*)?$");
-    private static final Pattern FROM_STDIN = Pattern.compile("(?i)\\bfrom\\s+stdin\\b");
+    /** COPY accepts STDOUT as well as STDIN after FROM. */
+    private static final Pattern FROM_STDIN = Pattern.compile("(?i)\\bfrom\\s+std(in|out)\\b");
     private static final Pattern COPY = Pattern.compile("(?i)(^|[\\s;(\\\\])copy\\b");
+    /** {@code \set ECHO x}: only "all" echoes every line read. */
+    private static final Pattern SET_ECHO = Pattern.compile("\\\\set\\s+ECHO\\s+(\\w+)\\s*");
+    /** An echo glued to output printed without a newline ({@code \echo -n}) is found at the end of a line this long. */
+    private static final int GLUED_ECHO_MIN = 6;
 
     private final List<String> script;
     private final List<String> answers;
     private final int echoed;
+    private final int expectedEchoes;
 
-    private PsqlTranscript(List<String> script, List<String> answers, int echoed) {
+    private PsqlTranscript(List<String> script, List<String> answers, int echoed, int expectedEchoes) {
         this.script = script;
         this.answers = answers;
         this.echoed = echoed;
+        this.expectedEchoes = expectedEchoes;
     }
 
     /** Cuts {@code output} (psql's stdout and stderr together, as pg_regress takes them) at the echoes of {@code script}. */
     public static PsqlTranscript of(String script, String output) {
         List<String> lines = script.lines().toList();
-        boolean[] echoExpected = echoedLines(lines);
+        Echo[] echo = echoOf(lines);
         List<StringBuilder> parts = new ArrayList<>();
         for (int i = 0; i <= lines.size(); i++) {
             parts.add(new StringBuilder());
         }
-        int next = nextEchoed(echoExpected, 0);
+        int next = 0;
         int current = 0;
         int echoed = 0;
         for (String line : output.lines().toList()) {
-            if (next < lines.size() && line.equals(lines.get(next))) {
-                current = next + 1;
-                echoed++;
-                next = nextEchoed(echoExpected, next + 1);
-            } else {
-                parts.get(current).append(line).append('\n');
+            int match = -1;
+            boolean glued = false;
+            // the next line psql echoes for certain, or one of the lines before it that it may echo
+            for (int j = next; j < lines.size(); j++) {
+                if (echo[j] == Echo.NEVER) {
+                    continue;
+                }
+                String expected = lines.get(j);
+                if (line.equals(expected)) {
+                    match = j;
+                } else if (echo[j] == Echo.ALWAYS && expected.length() >= GLUED_ECHO_MIN && line.endsWith(expected)) {
+                    match = j;
+                    glued = true;
+                }
+                if (match >= 0 || echo[j] == Echo.ALWAYS) {
+                    break;
+                }
             }
+            if (match < 0) {
+                parts.get(current).append(line).append('\n');
+                continue;
+            }
+            if (glued) {
+                parts.get(current).append(line, 0, line.length() - lines.get(match).length()).append('\n');
+            }
+            current = match + 1;
+            echoed++;
+            next = match + 1;
         }
-        return new PsqlTranscript(lines, parts.stream().map(StringBuilder::toString).toList(), echoed);
+        int expected = 0;
+        for (Echo e : echo) {
+            expected += e == Echo.ALWAYS ? 1 : 0;
+        }
+        return new PsqlTranscript(lines, parts.stream().map(StringBuilder::toString).toList(), echoed, expected);
     }
 
-    /** Which script lines psql echoes: all but empty ones and the data lines of COPY ... FROM stdin, up to and including "\.". */
-    static boolean[] echoedLines(List<String> lines) {
-        boolean[] echo = new boolean[lines.size()];
+    /** How psql echoes each script line (see the class comment). */
+    static Echo[] echoOf(List<String> lines) {
+        Echo[] echo = new Echo[lines.size()];
         StringBuilder statement = new StringBuilder();
+        boolean echoAll = true;
         int i = 0;
         while (i < lines.size()) {
             String line = lines.get(i);
-            echo[i] = !line.isEmpty();
+            echo[i] = echoAll && !line.isEmpty() ? Echo.ALWAYS : Echo.NEVER;
             i++;
+            Matcher setEcho = SET_ECHO.matcher(line);
+            if (setEcho.matches()) {
+                echoAll = setEcho.group(1).equals("all");
+            }
             int copies = 0;
             if (line.startsWith("\\copy")) {
                 copies = FROM_STDIN.matcher(line).find() ? 1 : 0;
@@ -78,11 +120,17 @@ public final class PsqlTranscript {
                     }
                 }
             }
-            for (int c = 0; c < copies; c++) {
-                while (i < lines.size() && !lines.get(i).equals("\\.")) {
-                    i++;
+            for (int c = 0; c < copies && i < lines.size(); c++) {
+                int end = i;
+                while (end < lines.size() && !lines.get(end).equals("\\.")) {
+                    end++;
                 }
-                i++;
+                if (end == lines.size()) {
+                    break; // no "\." follows: no data lines (the COPY must have failed)
+                }
+                for (; i <= end; i++) {
+                    echo[i] = echoAll && !lines.get(i).isEmpty() ? Echo.MAYBE : Echo.NEVER;
+                }
             }
         }
         return echo;
@@ -94,14 +142,6 @@ public final class PsqlTranscript {
             n++;
         }
         return n;
-    }
-
-    private static int nextEchoed(boolean[] echo, int from) {
-        int i = from;
-        while (i < echo.length && !echo[i]) {
-            i++;
-        }
-        return i;
     }
 
     /** What psql printed after echoing script line {@code line} (1-based; 0: before the first echo). */
@@ -119,17 +159,13 @@ public final class PsqlTranscript {
         return script.get(line - 1);
     }
 
-    /** How many script lines were found echoed in the output (all expected ones when psql read the whole script). */
+    /** How many script lines were found echoed in the output (at least all certain ones when psql read the whole script). */
     public int echoed() {
         return echoed;
     }
 
-    /** How many script lines psql is expected to echo. */
+    /** How many script lines psql echoes for certain. */
     public int expectedEchoes() {
-        int n = 0;
-        for (boolean e : echoedLines(script)) {
-            n += e ? 1 : 0;
-        }
-        return n;
+        return expectedEchoes;
     }
 }

@@ -1,6 +1,5 @@
 package org.mtm.itests.harness.regress;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -39,16 +38,44 @@ public class PsqlTranscriptTest {
         "SELECT 1/0;",
         "ERROR:  division by zero") + "\n";
 
+    private static String echoes(List<String> lines) {
+        StringBuilder out = new StringBuilder();
+        for (PsqlTranscript.Echo e : PsqlTranscript.echoOf(lines)) {
+            out.append(e.name().charAt(0));
+        }
+        return out.toString();
+    }
+
     @Test
-    public void copyDataLinesAreNotExpectedToBeEchoed() {
-        assertArrayEquals(new boolean[] {true, true, true, false, false, false, true, true, true},
-            PsqlTranscript.echoedLines(SCRIPT.lines().toList()));
-        // two copies in one line, each with its data; \copy from stdin as well; "-- fail" after the semicolon
-        assertArrayEquals(new boolean[] {true, false, false, false, false, true, true, false, false, true, false, false, true},
-            PsqlTranscript.echoedLines(List.of("select 0\\; copy a from stdin\\; copy a from stdin\\; select 1; -- 0 1", "x", "\\.",
-                "y", "\\.", "SELECT 2;", "\\copy a from stdin", "z", "\\.", "COPY a FROM stdin; -- fail", "w", "\\.", "SELECT 3;")));
-        // psql drops empty lines before echoing them; a line of blanks is echoed
-        assertArrayEquals(new boolean[] {true, false, true, true}, PsqlTranscript.echoedLines(List.of("SELECT 1;", "", " ", "SELECT 2;")));
+    public void whichLinesPsqlEchoes() {
+        // COPY data lines may be echoed (when the server refused the COPY before it started)
+        assertEquals("AAAMMMAAA", echoes(SCRIPT.lines().toList()));
+        // two copies in one line, each with its data; \copy from stdin; COPY FROM STDOUT; "-- fail" after the semicolon
+        assertEquals("AMMMMAAMMAMMA", echoes(List.of("select 0\\; copy a from stdin\\; copy a from stdin\\; select 1; -- 0 1", "x",
+            "\\.", "y", "\\.", "SELECT 2;", "\\copy a from stdin", "z", "\\.", "COPY a FROM stdout; -- fail", "w", "\\.", "SELECT 3;")));
+        // no "\." after a COPY: nothing taken for data
+        assertEquals("AA", echoes(List.of("copy (select 1) from stdin;", "SELECT 1;")));
+        // psql drops empty lines before echoing them; a line of blanks is echoed; nothing while ECHO is not all
+        assertEquals("ANAANNNA", echoes(List.of("SELECT 1;", "", " ", "\\set ECHO none", "SELECT 2;", "\\set ECHO all", "", "SELECT 3;")));
+    }
+
+    @Test
+    public void dataLinesOfACopyRefusedBeforeItStartedAreEchoed() {
+        String script = "COPY t FROM stdin;\n1\n\\.\nSELECT 1;\n";
+        PsqlTranscript refused = PsqlTranscript.of(script, "COPY t FROM stdin;\nERROR:  no t\n1\nERROR:  syntax error\n\\.\nSELECT 1;\n x\n");
+        assertEquals("ERROR:  no t\n", refused.answer(1));
+        assertEquals("ERROR:  syntax error\n", refused.answer(2));
+        assertEquals(" x\n", refused.answer(4));
+        PsqlTranscript copied = PsqlTranscript.of(script, "COPY t FROM stdin;\nSELECT 1;\n x\n");
+        assertEquals(" x\n", copied.answer(4));
+        assertEquals(copied.expectedEchoes(), copied.echoed());
+    }
+
+    @Test
+    public void anEchoGluedToOutputWithoutNewline() {
+        PsqlTranscript t = PsqlTranscript.of("\\echo -n one\n\\echo two\n", "\\echo -n one\none\\echo two\ntwo\n");
+        assertEquals("one\n", t.answer(1));
+        assertEquals("two\n", t.answer(2));
     }
 
     @Test
