@@ -48,6 +48,10 @@ public final class RegressReport {
             .append(nodes.digests().keySet().iterator().next()).append(", ").append(nodes.tablesDiffering().size())
             .append(" differ between nodes\n");
         nodes.tablesDiffering().forEach((table, byNode) -> out.append("    ").append(table).append(' ').append(byNode).append('\n'));
+        if (!nodes.tablesUnchecked().isEmpty()) {
+            out.append("  tables without a digest (not checked):\n");
+            nodes.tablesUnchecked().forEach((table, byNode) -> out.append("    ").append(table).append(' ').append(byNode).append('\n'));
+        }
         out.append("  pg_prepared_xacts: ").append(nodes.prepared().isEmpty() ? "empty on every node" : nodes.prepared()).append('\n');
         out.append("\nDIFFERENCES (\"-\" standalone, \"+\" cluster)\n");
         for (FileComparison f : files) {
