@@ -1,10 +1,13 @@
 package org.mtm.itests.replication;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -15,6 +18,9 @@ import org.mtm.itests.harness.Sql;
  * Issue 8's measurements, end to end: values written through gateway 1 are the same bytes in every node's own
  * database (char(5) used to arrive as char(1), bit(3) failed on the peers, GENERATED ALWAYS identity failed every
  * insert). The type-by-type golden test is the applier's ExactValuesTest; the class ends with the invariants.
+ *
+ * <p>Part 6, PostgreSQL's own regression suite as the bar: the short form ({@link RegressDifferential#SHORT}) runs
+ * here on this class's cluster; {@code -Dmtm.regress.tests=all} (tools/pg-regress-diff) runs every file that can run.
  */
 public class ExactValuesIT {
     private static TestCluster cluster;
@@ -47,5 +53,19 @@ public class ExactValuesIT {
                     Sql.scalar(port, "SELECT r::text FROM r"));
             assertEquals("ga on node " + id, "(1,one),(4,TWO)", Sql.scalar(port, "SELECT string_agg(ga::text, ',' ORDER BY a) FROM ga"));
         }
+    }
+
+    @Test
+    public void postgresRegressionFilesAnswerAsOnStandalonePostgres() throws Exception {
+        String tests = System.getProperty("mtm.regress.tests", RegressDifferential.SHORT);
+        Path reportFile = Path.of(System.getProperty("mtm.regress.report", "target/pg-regress-report.txt"));
+        Duration fileTimeout = Duration.ofSeconds(Long.getLong("mtm.regress.file.timeout", 300));
+        RegressDifferential.Result result = RegressDifferential.run(cluster, tests, reportFile, fileTimeout);
+        System.out.println(result.report());
+        System.out.println("[regress] report written to " + reportFile.toAbsolutePath());
+        assertTrue("regression files answered otherwise through gateway 1 than on standalone PostgreSQL: "
+            + result.differingFiles() + " (report: " + reportFile.toAbsolutePath() + ")", result.differingFiles().isEmpty());
+        assertTrue("after the regression files the nodes differ: schema dumps on " + result.nodes().schemaDiffering() + ", tables "
+            + result.nodes().tablesDiffering().keySet() + ", prepared " + result.nodes().prepared(), result.nodes().hold());
     }
 }

@@ -1,0 +1,157 @@
+package org.mtm.itests.replication;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.mtm.itests.harness.ClusterInvariants;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.Sql;
+import org.mtm.itests.harness.regress.FileComparison;
+import org.mtm.itests.harness.regress.NodeComparison;
+import org.mtm.itests.harness.regress.RegressPsql;
+import org.mtm.itests.harness.regress.RegressReport;
+import org.mtm.itests.harness.regress.RegressSchedule;
+import org.mtm.itests.harness.regress.StandalonePostgres;
+
+/**
+ * Issue 8 part 6: PostgreSQL 15's regression files (vendored under {@code src/test/resources/pg15}, see its README)
+ * run one psql per file, in parallel_schedule's order, through gateway 1 of a cluster and on a standalone PostgreSQL
+ * of the same version, encoding and locale, with the nodes' own server settings; psql's outputs compared statement by
+ * statement, then the nodes compared with each other. Writes the report and returns the result.
+ */
+final class RegressDifferential {
+    /** Files left out of every run, with the reason (listed in the report and the README). */
+    static final Map<String, String> EXCLUDED = excluded();
+
+    /** The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions). */
+    static final String SHORT = "test_setup,boolean,char,varchar,int4,float8,enum,rangetypes,date,timestamptz,interval,copy,"
+        + "insert_conflict,create_misc,create_procedure,create_aggregate,select,drop_if_exists,arrays,join,aggregates,merge,"
+        + "polymorphism,json,jsonb,temp,fast_default";
+
+    private RegressDifferential() {
+    }
+
+    /** The run's result: every file compared, the nodes compared, the report text and where it was written. */
+    record Result(List<FileComparison> files, NodeComparison nodes, String report, Path reportFile) {
+        List<String> differingFiles() {
+            return files.stream().filter(f -> !f.identical()).map(FileComparison::name).toList();
+        }
+    }
+
+    private static Map<String, String> excluded() {
+        Map<String, String> m = new LinkedHashMap<>();
+        String regressSo = "needs regress.so (C functions of PostgreSQL's build tree; not in the server packages)";
+        String setupC = "calls test_setup's C functions from regress.so (binary_coercible, ttdummy or get_columns_length)";
+        m.put("tablespace", "needs a tablespace directory pg_regress makes beside the server (node-local storage)");
+        for (String test : List.of("alter_generic", "compression_pglz", "conversion", "create_function_c", "create_type",
+                "create_view", "encoding", "foreign_data", "indirect_toast", "lock", "misc", "misc_functions", "triggers")) {
+            m.put(test, regressSo);
+        }
+        for (String test : List.of("alter_table", "opr_sanity", "sanity_check")) {
+            m.put(test, setupC);
+        }
+        m.put("random", "random numbers; pg_regress itself ignores its result");
+        m.put("stats", "waits on the cumulative statistics system: timing-dependent output even between two runs of PostgreSQL");
+        return Map.copyOf(m);
+    }
+
+    /** Runs {@code wanted} ("all" or test names) against {@code cluster}'s gateway 1 and a fresh standalone server. */
+    static Result run(TestCluster cluster, String wanted, Path reportFile, Duration fileTimeout) throws SQLException, IOException {
+        Path pg15 = resources();
+        RegressSchedule schedule = RegressSchedule.parse(Files.readString(pg15.resolve("parallel_schedule")));
+        List<String> tests = schedule.select(wanted, EXCLUDED);
+        Map<String, String> excluded = schedule.excludedOf(wanted, EXCLUDED);
+
+        Path root = KarafNode.postgresRoot("mtm-regress-");
+        try {
+            // the servers read data/ (COPY FROM a file) and write results/ (COPY TO, lo_export): copies they can reach
+            Path srcdir = root.resolve("src");
+            copyTree(pg15.resolve("data"), srcdir.resolve("data"));
+            Path builddir = root.resolve("build");
+            Files.createDirectories(builddir.resolve("results"));
+            for (Path dir : List.of(srcdir, builddir)) {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            Files.setPosixFilePermissions(builddir.resolve("results"), PosixFilePermissions.fromString("rwxrwxrwx"));
+
+            Map<String, String> database = Sql.rows(cluster.postgres(1), "SELECT pg_encoding_to_char(encoding) AS encoding, "
+                + "datcollate, datctype, version() AS version FROM pg_database WHERE datname = current_database()").get(0);
+            Map<String, String> settings = new LinkedHashMap<>();
+            for (Map<String, String> row : Sql.rows(cluster.postgres(1), "SELECT name, setting FROM pg_settings "
+                    + "WHERE source = 'configuration file' AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories') "
+                    + "ORDER BY name")) {
+                settings.put(row.get("name"), row.get("setting"));
+            }
+            List<FileComparison> files = new ArrayList<>();
+            String header;
+            try (StandalonePostgres standalone = StandalonePostgres.start(root.resolve("standalone"), settings,
+                    database.get("encoding"), database.get("datcollate"), database.get("datctype"))) {
+                Map<String, String> standaloneDb = Sql.rows(standalone.port(), "SELECT pg_encoding_to_char(encoding) AS encoding, "
+                    + "datcollate, datctype, version() AS version FROM pg_database WHERE datname = current_database()").get(0);
+                if (!standaloneDb.equals(database)) {
+                    throw new IllegalStateException("standalone database " + standaloneDb + " is not like the cluster's " + database);
+                }
+                header = "sources: src/test/resources/pg15 (PostgreSQL 15.18, see its README); tests: " + wanted + "\n"
+                    + "servers: " + database.get("version") + "; database " + KarafNode.DATABASE + " " + database.get("encoding")
+                    + ", LC_COLLATE " + database.get("datcollate") + ", LC_CTYPE " + database.get("datctype") + "\n"
+                    + "standalone settings as node 1's configuration file: " + settings + "\n"
+                    + "psql -X -a -q per file, PGTZ=PST8PDT, PGDATESTYLE='Postgres, MDY', C locale; outputs compared unnormalised";
+                RegressPsql psql = new RegressPsql(srcdir, builddir, root.resolve("no-regress-lib"), fileTimeout);
+                // psql's outputs as they came, beside the report
+                Path outputs = reportFile.toAbsolutePath().resolveSibling(reportFile.getFileName() + ".outputs");
+                Files.createDirectories(outputs);
+                for (String test : tests) {
+                    Path sql = pg15.resolve("sql").resolve(test + ".sql");
+                    RegressPsql.Output alone = psql.run(test, sql, standalone.port());
+                    RegressPsql.Output viaCluster = psql.run(test, sql, cluster.gateway(1));
+                    Files.writeString(outputs.resolve(test + ".standalone.out"), alone.text());
+                    Files.writeString(outputs.resolve(test + ".cluster.out"), viaCluster.text());
+                    String note = (alone.timedOut() ? "[standalone timed out] " : "") + (viaCluster.timedOut() ? "[cluster timed out] " : "")
+                        + String.format("(%.1f s standalone, %.1f s cluster)", alone.millis() / 1000.0, viaCluster.millis() / 1000.0);
+                    FileComparison compared = FileComparison.of(test, Files.readString(sql), alone.text(), viaCluster.text(), note);
+                    files.add(compared);
+                    TestCluster.log("regress", "%-24s %s, %d statement(s) differ %s", test, compared.identical() ? "identical" : "DIFFERS",
+                        compared.differences().size(), note);
+                }
+            }
+            NodeComparison nodes = NodeComparison.read(cluster.nodes(), ClusterInvariants.SETTLE);
+            String report = RegressReport.render(header, files, excluded, nodes);
+            Files.createDirectories(reportFile.toAbsolutePath().getParent());
+            Files.writeString(reportFile, report);
+            return new Result(files, nodes, report, reportFile);
+        } finally {
+            KarafNode.deletePostgresRoot(root);
+        }
+    }
+
+    private static Path resources() {
+        try {
+            return Path.of(RegressDifferential.class.getResource("/pg15/parallel_schedule").toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, to.resolve(file.getFileName()));
+                Files.setPosixFilePermissions(to.resolve(file.getFileName()), PosixFilePermissions.fromString("rw-r--r--"));
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+}
