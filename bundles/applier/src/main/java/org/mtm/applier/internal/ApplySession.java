@@ -586,7 +586,7 @@ final class ApplySession implements AutoCloseable {
         if (nodeLocal(relation)) {
             return null;
         }
-        if (!localTables.isEmpty() && localTables.contains(relation.namespace() + '.' + relation.name())) {
+        if (!localTables.isEmpty() && localTables.contains(relation.schema() + '.' + relation.name())) {
             return null;
         }
         Target t = targets.get(relation.relationId());
@@ -624,7 +624,7 @@ final class ApplySession implements AutoCloseable {
     }
 
     private Target lookUp(Relation relation) throws SQLException {
-        String name = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        String name = Sql.quoteIdent(relation.schema()) + '.' + Sql.quoteIdent(relation.name());
         Map<String, LocalColumn> local = new HashMap<>();
         boolean primaryKey = false;
         typesQuery.setString(1, name);

@@ -570,7 +570,7 @@ final class StreamApplier implements MessageApplier {
         String message = "node " + self + " could not apply " + t.describe() + " of node " + peer
                 + (relation == null ? "" : " on relation " + relation) + ", which cannot be voted down and is applied"
                 + " again: " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
-        return new SQLException(message, e.getSQLState(), e);
+        return new UnappliedException(message, e);
     }
 
     private void rowMissing(RemoteTransaction t, RowMissingException e, Target target) throws SQLException {

@@ -41,7 +41,7 @@ final class Target {
     Target(Relation relation, String[] types, boolean[] equality, boolean[] identityAlways, boolean hasPrimaryKey) {
         this.relation = relation;
         this.hasPrimaryKey = hasPrimaryKey;
-        this.qualifiedName = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        this.qualifiedName = Sql.quoteIdent(relation.schema()) + '.' + Sql.quoteIdent(relation.name());
         List<Column> cols = relation.columns();
         this.columns = new String[cols.size()];
         List<Integer> keys = new ArrayList<>();
