@@ -1063,7 +1063,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
             // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
             boolean wrapTail = !specialFollows && host.wrapAutocommit() && wrappable(sts, next, j);
-            boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
+            // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
+            // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
+            boolean refusedInBlock = txStatus == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
+            boolean open = txStatus == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
             emulated |= open;
             boolean hold = specialFollows || emulated;
             if (open && !specialFollows && !copies(next, j)) {
@@ -1082,6 +1085,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
+        }
+
+        /** A statement of {@code [from, to)} cannot run in a transaction block, and the query has other statements. */
+        private boolean nonTransactionalAmongOthers(int from, int to) {
+            long statements = sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count();
+            if (statements < 2) {
+                return false;
+            }
+            for (int i = from; i < to; i++) {
+                if (sts.get(i).kind() == StatementKind.NON_TRANSACTIONAL) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
