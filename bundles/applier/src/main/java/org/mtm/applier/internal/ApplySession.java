@@ -769,8 +769,8 @@ final class ApplySession implements AutoCloseable {
      * FULL as the origin's gateway did, then forgets every target: the statement may have changed the
      * local column types the cached statements were built with.
      */
-    void executeDdl(ReplicatedDdl ddl) throws SQLException {
-        executeDdl(ddl, ddl.encode());
+    String executeDdl(ReplicatedDdl ddl) throws SQLException {
+        return executeDdl(ddl, ddl.encode());
     }
 
     /**
@@ -778,13 +778,18 @@ final class ApplySession implements AutoCloseable {
      * ({@code content}, as the origin logged it) and an {@code mtm.ddl_end}: a node recovering from this one
      * reads this transaction in its WAL, re-executes the statement and skips the rows it produced.
      */
-    void executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
+    String executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
         flush();
         emit(ReplicatedDdl.PREFIX, content);
         setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
         busySince = System.nanoTime();
+        String carried = null;
         try {
+            boolean existed = ddl.carriesRows() && relationExists(ddl.created());
             statement.execute(ddl.statement());
+            if (ddl.carriesRows() && !existed) {
+                carried = emptyCreated(ddl.created());
+            }
         } finally {
             busySince = 0;
         }
@@ -799,6 +804,39 @@ final class ApplySession implements AutoCloseable {
             }
         }
         forgetTargets();
+        return carried;
+    }
+
+    private boolean relationExists(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * The table a CREATE TABLE ... AS / SELECT ... INTO just created here holds the rows this node computed: emptied,
+     * so that the origin's rows, which follow, are the only ones. Returns its {@code schema.name} (unquoted, as
+     * {@link Relation#schema()} and name give it), or null when the statement created nothing (IF NOT EXISTS).
+     */
+    private String emptyCreated(String name) throws SQLException {
+        String schema;
+        String relation;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                schema = rs.getString(1);
+                relation = rs.getString(2);
+            }
+        }
+        statement.execute("TRUNCATE ONLY " + Sql.quoteIdent(schema) + '.' + Sql.quoteIdent(relation));
+        return schema + '.' + relation;
     }
 
     private void emit(String prefix, byte[] content) throws SQLException {

@@ -260,14 +260,14 @@ final class StreamApplier implements MessageApplier {
 
     private void change(PgOutputMessage m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges()) {
-            return;
-        }
         int relationId = switch (m.type()) {
             case 'I' -> ((Insert) m).relationId();
             case 'U' -> ((Update) m).relationId();
             default -> ((Delete) m).relationId();
         };
+        if (t.skipsChanges() && !t.carries(relations.require(relationId))) {
+            return;
+        }
         Target target = null;
         try {
             // BEGIN inside the try: even its checks may wait for a lock, and that must end in a no-vote too
@@ -324,6 +324,7 @@ final class StreamApplier implements MessageApplier {
         RemoteTransaction t = current(m);
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             t.inDdl = false;
+            t.carried = null;
             return;
         }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges()) {
@@ -346,7 +347,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         try {
-            session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
+            t.carried = session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
@@ -591,6 +592,8 @@ final class StreamApplier implements MessageApplier {
         boolean alreadyPrepared;
         boolean inDdl;
         boolean failed;
+        /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
+        String carried;
 
         RemoteTransaction(String gid, long lsn) {
             this.gid = gid;
@@ -600,6 +603,12 @@ final class StreamApplier implements MessageApplier {
 
         boolean skipsChanges() {
             return fromElsewhere || alreadyPrepared || failed || inDdl;
+        }
+
+        /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */
+        boolean carries(Relation r) {
+            return inDdl && carried != null && !fromElsewhere && !alreadyPrepared && !failed
+                    && carried.equals(r.schema() + '.' + r.name());
         }
 
         String describe() {

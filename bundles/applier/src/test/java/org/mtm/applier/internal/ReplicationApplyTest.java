@@ -276,6 +276,37 @@ public class ReplicationApplyTest {
         assertSameOnBoth("ddl_s.made");
     }
 
+    /** The gateway's way of running CREATE TABLE ... AS / SELECT ... INTO: the message names the table created. */
+    private static void creatingDdl(Statement st, String searchPath, String statement, String created) throws SQLException {
+        emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl(searchPath, "", statement, created).encode());
+        st.execute("SET LOCAL search_path = " + searchPath);
+        st.execute(statement);
+        st.execute("RESET search_path");
+        emit(st, ReplicatedDdl.END_PREFIX, new byte[0]);
+    }
+
+    @Test
+    public void createTableAsAndSelectIntoCarryTheOriginsRows() throws Exception {
+        createOnBoth("CREATE TABLE ctas_existing (id int PRIMARY KEY)");
+        startReceiverOnB();
+        seedOnA("ctas_existing", "INSERT INTO ctas_existing VALUES (1)");
+        commitThroughB(prepareOnA(st -> {
+            // each node would compute other values, and another number of rows
+            creatingDdl(st, "public", "CREATE TABLE ctas_random AS SELECT g AS id, random() AS r FROM generate_series(1,"
+                    + " 50) g WHERE random() < 0.7", "ctas_random");
+            creatingDdl(st, "public", "SELECT g AS id, clock_timestamp() AS at INTO TABLE ctas_into"
+                    + " FROM generate_series(1, 20) g", "ctas_into");
+            // IF NOT EXISTS on a table that exists: nothing is created, nothing emptied
+            creatingDdl(st, "public", "CREATE TABLE IF NOT EXISTS ctas_existing AS SELECT 2 AS id", "ctas_existing");
+            st.execute("INSERT INTO ctas_random VALUES (100, 0.5)");
+        }));
+        assertSameOnBoth("ctas_random");
+        assertSameOnBoth("ctas_into");
+        assertEquals("20", NODES.query(B, "SELECT count(*) FROM ctas_into"));
+        assertEquals("1", NODES.query(B, "SELECT string_agg(id::text, ',') FROM ctas_existing"));
+        assertEquals(NODES.query(A, "SELECT count(*) FROM ctas_random"), NODES.query(B, "SELECT count(*) FROM ctas_random"));
+    }
+
     @Test
     public void truncateWithCascadeAndRestartIdentity() throws Exception {
         createOnBoth("CREATE TABLE tr_parent (id serial PRIMARY KEY, v text)",

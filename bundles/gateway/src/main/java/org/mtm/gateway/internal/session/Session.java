@@ -589,8 +589,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(kept.body(), st.replication().relations()), false));
+            UnsyncedStatement emit = new UnsyncedStatement(writeOwn(DdlMessages.emitSql(st.replication()),
+                    DdlMessages.emitParams(kept.body(), st.replication()), false));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
@@ -1194,8 +1194,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated |= open;
             CompletableFuture<QueryResult> begin = open ? exchangeSimple("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(body, st.replication().relations()));
+            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication()),
+                    DdlMessages.emitParams(body, st.replication()));
             return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
                 if (!e.ok()) {
                     LOG.warn("session {}: the DDL message for a statement could not be written: {}", backendPid, e.error());

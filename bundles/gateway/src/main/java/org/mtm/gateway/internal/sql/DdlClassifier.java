@@ -131,6 +131,10 @@ final class DdlClassifier {
                                     + "prepared statement exists in this session only",
                             "Write the query into the statement: CREATE TABLE ... AS SELECT ...");
                 }
+                int end = qualifiedNameEnd(n);
+                if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
+                    return Replication.creating(qualifiedName(n, end)); // CREATE TABLE ... AS query
+                }
                 return Replication.GLOBAL;
             }
             case "trigger", "constraint", "policy" -> {
@@ -432,7 +436,11 @@ final class DdlClassifier {
         if (word(i, "table")) {
             i++;
         }
-        return inTempSchema(i) ? Replication.TEMPORARY : Replication.GLOBAL;
+        if (inTempSchema(i)) {
+            return Replication.TEMPORARY;
+        }
+        int end = qualifiedNameEnd(i);
+        return end < 0 ? Replication.GLOBAL : Replication.creating(qualifiedName(i, end));
     }
 
     // ------------------------------------------------------------------ helpers

@@ -45,8 +45,8 @@ public class ReplicationClassifierTest {
         // EXPLAIN ANALYZE executes the statement
         {"EXPLAIN ANALYZE INSERT INTO t VALUES (1)", "ROWS"},
         {"EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 2", "ROWS"},
-        {"EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", "GLOBAL_DDL"},
-        {"EXPLAIN ANALYZE SELECT 1 INTO x", "GLOBAL_DDL"},
+        {"EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", "GLOBAL_DDL(creates x)"},
+        {"EXPLAIN ANALYZE SELECT 1 INTO x", "GLOBAL_DDL(creates x)"},
         // LISTEN / NOTIFY
         {"LISTEN ch", "NOTIFY"},
         {"UNLISTEN *", "NOTIFY"},
@@ -82,10 +82,12 @@ public class ReplicationClassifierTest {
         // global DDL
         {"CREATE TABLE t (id int PRIMARY KEY, v text)", "GLOBAL_DDL"},
         {"create table if not exists t (id int)", "GLOBAL_DDL"},
-        {"CREATE TABLE t2 AS SELECT * FROM t", "GLOBAL_DDL"},
-        {"SELECT * INTO t2 FROM t", "GLOBAL_DDL"},
-        {"SELECT a, b INTO TABLE t2 FROM t WHERE a > 1", "GLOBAL_DDL"},
-        {"WITH x AS (SELECT 1 AS a) SELECT a INTO t2 FROM x", "GLOBAL_DDL"},
+        {"CREATE TABLE t2 AS SELECT * FROM t", "GLOBAL_DDL(creates t2)"},
+        {"create table if not exists app.\"T2\" (a, b) with (fillfactor = 70) as select random(), now() with no data", "GLOBAL_DDL(creates app.\"T2\")"},
+        {"CREATE TABLE g (a int GENERATED ALWAYS AS (1) STORED)", "GLOBAL_DDL"},
+        {"SELECT * INTO t2 FROM t", "GLOBAL_DDL(creates t2)"},
+        {"SELECT a, b INTO TABLE t2 FROM t WHERE a > 1", "GLOBAL_DDL(creates t2)"},
+        {"WITH x AS (SELECT 1 AS a) SELECT a INTO t2 FROM x", "GLOBAL_DDL(creates t2)"},
         {"CREATE VIEW v AS SELECT * FROM t", "GLOBAL_DDL"},
         {"CREATE MATERIALIZED VIEW mv AS SELECT 1", "GLOBAL_DDL"},
         {"REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "GLOBAL_DDL"},
@@ -180,7 +182,7 @@ public class ReplicationClassifierTest {
     public void eachStatementOfAMultiStatementQueryIsClassifiedOnItsOwn() {
         String sql = "CREATE TABLE a (x int); INSERT INTO a VALUES (1); CREATE INDEX ON a (x); SELECT * INTO b FROM a;"
                 + " CREATE TEMP TABLE c (y int); LISTEN ch";
-        assertEquals("[GLOBAL_DDL, ROWS, GLOBAL_DDL[a], GLOBAL_DDL, TEMPORARY, NOTIFY]",
+        assertEquals("[GLOBAL_DDL, ROWS, GLOBAL_DDL[a], GLOBAL_DDL(creates b), TEMPORARY, NOTIFY]",
                 SqlSplitter.split(sql, true).stream().map(st -> st.replication().toString())
                         .collect(Collectors.toList()).toString());
     }
