@@ -65,7 +65,7 @@ final class ApplySession implements AutoCloseable {
             + " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
             + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
             + ", EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)"
-            + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> ''"
+            + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> '', t.typtype = 'd'"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
@@ -631,7 +631,7 @@ final class ApplySession implements AutoCloseable {
         try (ResultSet rs = typesQuery.executeQuery()) {
             while (rs.next()) {
                 local.put(rs.getString(1), new LocalColumn(rs.getString(2), rs.getBoolean(3), rs.getInt(5), rs.getLong(6),
-                        rs.getBoolean(7), rs.getBoolean(8)));
+                        rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9)));
                 primaryKey = rs.getBoolean(4);
             }
         }
@@ -643,6 +643,7 @@ final class ApplySession implements AutoCloseable {
         String[] types = new String[columns.size()];
         boolean[] equality = new boolean[columns.size()];
         boolean[] identityAlways = new boolean[columns.size()];
+        boolean[] domain = new boolean[columns.size()];
         for (int i = 0; i < columns.size(); i++) {
             Column origin = columns.get(i);
             LocalColumn c = local.get(origin.name());
@@ -654,8 +655,9 @@ final class ApplySession implements AutoCloseable {
             types[i] = c.type();
             equality[i] = c.equality();
             identityAlways[i] = c.identityAlways();
+            domain[i] = c.domain();
         }
-        return new Target(relation, types, equality, identityAlways, primaryKey);
+        return new Target(relation, types, equality, identityAlways, primaryKey).withDomains(domain);
     }
 
     private void refreshLocalTables() throws SQLException {

@@ -35,6 +35,8 @@ final class Target {
     final int[] keyColumns;
     /** The local table has a primary key ({@code ignore_tables_without_pk} skips those that have none). */
     final boolean hasPrimaryKey;
+    /** Columns of a domain type: an UPDATE assigns them only when their value changes ({@link Sql#update}). */
+    boolean[] domain;
 
     private final Map<Object, PreparedStatement> statements = new HashMap<>();
 
@@ -55,6 +57,13 @@ final class Target {
         this.types = types.clone();
         this.equality = equality.clone();
         this.identityAlways = identityAlways.clone();
+        this.domain = new boolean[cols.size()];
+    }
+
+    /** Marks the columns of a domain type. */
+    Target withDomains(boolean[] domains) {
+        this.domain = domains.clone();
+        return this;
     }
 
     /** True when some column is {@code GENERATED ALWAYS AS IDENTITY}. */

@@ -308,6 +308,21 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void anUnchangedDomainValueUnderANotValidConstraintIsNotCheckedAgain() throws Exception {
+        createOnBoth("CREATE DOMAIN nv_pos AS int", "CREATE DOMAIN nv_flag AS boolean",
+                "CREATE TABLE nv (id int PRIMARY KEY, v nv_pos, f nv_flag, w text)");
+        startReceiverOnB();
+        seedOnA("nv", "INSERT INTO nv VALUES (1, -1, true, 'a'), (2, 5, NULL, 'b'), (3, NULL, false, 'c')");
+        NODES.exec(A, "ALTER DOMAIN nv_pos ADD CONSTRAINT nv_positive CHECK (VALUE > 0) NOT VALID");
+        NODES.exec(B, "ALTER DOMAIN nv_pos ADD CONSTRAINT nv_positive CHECK (VALUE > 0) NOT VALID");
+        // the origin checks only what the UPDATE assigns; the peer receives every column
+        commitThroughB(prepareOnA("UPDATE nv SET w = w || '!'", "UPDATE nv SET v = 7, f = NULL WHERE id = 3"));
+        assertSameOnBoth("nv");
+        assertEquals("1|-1|t|a!,2|5|b!,3|7|c!", NODES.query(B, // concat_ws skips NULLs
+                "SELECT string_agg(concat_ws('|', id, v, f, w), ',' ORDER BY id) FROM nv"));
+    }
+
+    @Test
     public void truncateWithCascadeAndRestartIdentity() throws Exception {
         createOnBoth("CREATE TABLE tr_parent (id serial PRIMARY KEY, v text)",
                 "CREATE TABLE tr_child (id int PRIMARY KEY, parent int REFERENCES tr_parent)");
