@@ -289,6 +289,7 @@ final class Receiver {
                 delay = backoff.next();
                 failures++;
                 if (e instanceof UnappliedException && stall.failed(appliedFrom, describe(e))) {
+                    // (appliedFrom: the end of the last unit this stream finished; the failing one comes after it)
                     LOG.error("node {}: the stream of node {} is stuck on a transaction that fails here {} times in a row and"
                             + " cannot be voted down (it was committed on node {} outside the cluster's commit): {}. This node"
                             + " is disabled until it applies; make the schemas agree (or re-add this node)", self, peer.id(),
@@ -444,7 +445,8 @@ final class Receiver {
             long done = a.takeFinished();
             if (done != 0) {
                 finished = Math.max(finished, done);
-                if (stall.progressed()) {
+                appliedFrom = Math.max(appliedFrom, done);
+                if (stall.progressed(done)) {
                     LOG.info("node {}: the stream of node {} moves again: the transaction it was stuck on is applied", self,
                             peer.id());
                 }

@@ -38,9 +38,12 @@ public class ApplyStallTest {
             stall.failed(100, "x");
         }
         assertTrue(stall.cause().isPresent());
-        assertTrue("it was stalled", stall.progressed());
+        assertFalse("a unit before the failing one, passed over again", stall.progressed(90));
+        assertFalse(stall.progressed(100));
+        assertTrue(stall.cause().isPresent());
+        assertTrue("it was stalled", stall.progressed(150));
         assertEquals(Optional.empty(), stall.cause());
-        assertFalse(stall.progressed());
+        assertFalse(stall.progressed(160));
         assertFalse("counting starts again", stall.failed(100, "x"));
     }
 }

@@ -323,6 +323,19 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void truncateOfATableReferencedFromAPartitionedTable() throws Exception {
+        // pgoutput lists the partitions, not the partitioned table whose foreign key references the other one
+        createOnBoth("CREATE TABLE tp_prim (a int PRIMARY KEY)",
+                "CREATE TABLE tp_part (a int REFERENCES tp_prim) PARTITION BY RANGE (a)",
+                "CREATE TABLE tp_part_1 PARTITION OF tp_part FOR VALUES FROM (0) TO (100)");
+        startReceiverOnB();
+        seedOnA("tp_part_1", "INSERT INTO tp_prim VALUES (1), (2)", "INSERT INTO tp_part VALUES (1), (2)");
+        commitThroughB(prepareOnA("TRUNCATE tp_prim, tp_part"));
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM tp_prim"));
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM tp_part"));
+    }
+
+    @Test
     public void truncateWithCascadeAndRestartIdentity() throws Exception {
         createOnBoth("CREATE TABLE tr_parent (id serial PRIMARY KEY, v text)",
                 "CREATE TABLE tr_child (id int PRIMARY KEY, parent int REFERENCES tr_parent)");
