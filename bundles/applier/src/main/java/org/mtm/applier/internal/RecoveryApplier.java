@@ -483,9 +483,23 @@ final class RecoveryApplier implements MessageApplier {
         }
     }
 
+    /**
+     * A TRUNCATE inside a CREATE TABLE ... AS bracket of only the table created: a node that applied another's
+     * statement computed rows of its own and truncated them inside its bracket (the origin's rows follow it). Applied,
+     * like those rows, so that the node recovering from it ends with the origin's rows alone.
+     */
+    private boolean carriesAll(Unit u, Truncate m) {
+        for (int i = 0; i < m.relationCount(); i++) {
+            if (!u.carries(relation(m.relationId(i)))) {
+                return false;
+            }
+        }
+        return m.relationCount() > 0;
+    }
+
     private void truncate(Truncate m) throws SQLException {
         Unit u = current(m);
-        if (u.skipsChanges()) {
+        if (u.skipsChanges() && !carriesAll(u, m)) {
             return;
         }
         try {

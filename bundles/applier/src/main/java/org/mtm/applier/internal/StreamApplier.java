@@ -290,9 +290,23 @@ final class StreamApplier implements MessageApplier {
         }
     }
 
+    /**
+     * A TRUNCATE inside a CREATE TABLE ... AS bracket of only the table created: a node that applied another's
+     * statement computed rows of its own and truncated them inside its bracket (the origin's rows follow it). Applied,
+     * like those rows, so that a node applying from it ends with the origin's rows alone.
+     */
+    private boolean carriesAll(RemoteTransaction t, Truncate m) {
+        for (int i = 0; i < m.relationCount(); i++) {
+            if (!t.carries(relations.require(m.relationId(i)))) {
+                return false;
+            }
+        }
+        return m.relationCount() > 0;
+    }
+
     private void truncate(Truncate m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges()) {
+        if (t.skipsChanges() && !carriesAll(t, m)) {
             return;
         }
         try {
