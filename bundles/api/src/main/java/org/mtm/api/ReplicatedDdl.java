@@ -13,19 +13,39 @@ import java.nio.charset.StandardCharsets;
  * @param searchPath the origin session's {@code search_path}
  * @param role       the origin session's {@code current_user}
  * @param statement  the statement text, exactly as the client sent it
+ * @param created    for CREATE TABLE ... AS and SELECT ... INTO: the table the statement creates, as written (empty
+ *                   otherwise). Its rows are the origin's, carried as row changes (a query can give each node other
+ *                   rows: random(), now(), an order without ORDER BY): a node that runs the statement empties the
+ *                   table it created and applies the origin's rows of it, which are not skipped. Version 2 of the
+ *                   message; version 1 has no such field.
  */
-public record ReplicatedDdl(String searchPath, String role, String statement) {
+public record ReplicatedDdl(String searchPath, String role, String statement, String created) {
     public static final String PREFIX = "mtm.ddl";
     public static final String END_PREFIX = "mtm.ddl_end";
     private static final byte VERSION = 1;
+    private static final byte VERSION_CREATED = 2;
+
+    public ReplicatedDdl(String searchPath, String role, String statement) {
+        this(searchPath, role, statement, "");
+    }
+
+    public ReplicatedDdl {
+        created = created == null ? "" : created;
+    }
+
+    /** The statement creates a table whose rows travel as the origin's row changes. */
+    public boolean carriesRows() {
+        return !created.isEmpty();
+    }
 
     public byte[] encode() {
-        byte[][] parts = {utf8(searchPath), utf8(role), utf8(statement)};
+        byte[][] parts = carriesRows() ? new byte[][] {utf8(searchPath), utf8(role), utf8(statement), utf8(created)}
+                : new byte[][] {utf8(searchPath), utf8(role), utf8(statement)};
         int size = 1;
         for (byte[] p : parts) {
             size += 4 + p.length;
         }
-        ByteBuffer b = ByteBuffer.allocate(size).put(VERSION);
+        ByteBuffer b = ByteBuffer.allocate(size).put(carriesRows() ? VERSION_CREATED : VERSION);
         for (byte[] p : parts) {
             b.putInt(p.length).put(p);
         }
@@ -35,11 +55,14 @@ public record ReplicatedDdl(String searchPath, String role, String statement) {
     public static ReplicatedDdl decode(byte[] bytes) {
         try {
             ByteBuffer b = ByteBuffer.wrap(bytes);
-            if (b.get() != VERSION) {
-                throw new IllegalArgumentException("DDL message version " + bytes[0] + ", expected " + VERSION);
+            byte version = b.get();
+            if (version != VERSION && version != VERSION_CREATED) {
+                throw new IllegalArgumentException("DDL message version " + bytes[0] + ", expected " + VERSION + " or "
+                        + VERSION_CREATED);
             }
-            String[] parts = new String[3];
-            for (int i = 0; i < 3; i++) {
+            int n = version == VERSION ? 3 : 4;
+            String[] parts = new String[4];
+            for (int i = 0; i < n; i++) {
                 byte[] p = new byte[b.getInt()];
                 b.get(p);
                 parts[i] = new String(p, StandardCharsets.UTF_8);
@@ -47,7 +70,7 @@ public record ReplicatedDdl(String searchPath, String role, String statement) {
             if (b.hasRemaining()) {
                 throw new IllegalArgumentException(b.remaining() + " trailing bytes after a DDL message");
             }
-            return new ReplicatedDdl(parts[0], parts[1], parts[2]);
+            return new ReplicatedDdl(parts[0], parts[1], parts[2], parts[3]);
         } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
             throw new IllegalArgumentException("truncated DDL message of " + bytes.length + " bytes", e);
         }

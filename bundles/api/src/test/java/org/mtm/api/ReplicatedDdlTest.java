@@ -15,6 +15,19 @@ public class ReplicatedDdlTest {
     }
 
     @Test
+    public void aCreatedTableTravelsInVersion2AndVersion1StaysAsItWas() {
+        ReplicatedDdl ctas = new ReplicatedDdl("public", "r", "CREATE TABLE t AS SELECT random()", "app.\"T\"");
+        byte[] b = ctas.encode();
+        assertEquals(2, b[0]);
+        assertEquals(ctas, ReplicatedDdl.decode(b));
+        assertEquals(true, ReplicatedDdl.decode(b).carriesRows());
+        ReplicatedDdl plain = new ReplicatedDdl("public", "r", "DROP TABLE x");
+        assertEquals(1, plain.encode()[0]);
+        assertEquals(false, ReplicatedDdl.decode(plain.encode()).carriesRows());
+        assertEquals("", ReplicatedDdl.decode(plain.encode()).created());
+    }
+
+    @Test
     public void rejectsTruncated() {
         byte[] b = new ReplicatedDdl("public", "r", "DROP TABLE x").encode();
         assertThrows(IllegalArgumentException.class, () -> ReplicatedDdl.decode(Arrays.copyOf(b, b.length - 1)));

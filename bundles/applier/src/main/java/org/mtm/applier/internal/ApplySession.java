@@ -65,7 +65,7 @@ final class ApplySession implements AutoCloseable {
             + " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
             + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
             + ", EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)"
-            + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> ''"
+            + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> '', t.typtype = 'd'"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
@@ -586,7 +586,7 @@ final class ApplySession implements AutoCloseable {
         if (nodeLocal(relation)) {
             return null;
         }
-        if (!localTables.isEmpty() && localTables.contains(relation.namespace() + '.' + relation.name())) {
+        if (!localTables.isEmpty() && localTables.contains(relation.schema() + '.' + relation.name())) {
             return null;
         }
         Target t = targets.get(relation.relationId());
@@ -624,14 +624,14 @@ final class ApplySession implements AutoCloseable {
     }
 
     private Target lookUp(Relation relation) throws SQLException {
-        String name = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        String name = Sql.quoteIdent(relation.schema()) + '.' + Sql.quoteIdent(relation.name());
         Map<String, LocalColumn> local = new HashMap<>();
         boolean primaryKey = false;
         typesQuery.setString(1, name);
         try (ResultSet rs = typesQuery.executeQuery()) {
             while (rs.next()) {
                 local.put(rs.getString(1), new LocalColumn(rs.getString(2), rs.getBoolean(3), rs.getInt(5), rs.getLong(6),
-                        rs.getBoolean(7), rs.getBoolean(8)));
+                        rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9)));
                 primaryKey = rs.getBoolean(4);
             }
         }
@@ -643,6 +643,7 @@ final class ApplySession implements AutoCloseable {
         String[] types = new String[columns.size()];
         boolean[] equality = new boolean[columns.size()];
         boolean[] identityAlways = new boolean[columns.size()];
+        boolean[] domain = new boolean[columns.size()];
         for (int i = 0; i < columns.size(); i++) {
             Column origin = columns.get(i);
             LocalColumn c = local.get(origin.name());
@@ -654,8 +655,9 @@ final class ApplySession implements AutoCloseable {
             types[i] = c.type();
             equality[i] = c.equality();
             identityAlways[i] = c.identityAlways();
+            domain[i] = c.domain();
         }
-        return new Target(relation, types, equality, identityAlways, primaryKey);
+        return new Target(relation, types, equality, identityAlways, primaryKey).withDomains(domain);
     }
 
     private void refreshLocalTables() throws SQLException {
@@ -757,7 +759,10 @@ final class ApplySession implements AutoCloseable {
         flush();
         busySince = System.nanoTime();
         try {
-            statement.execute(Sql.truncate(truncated, restartIdentity, cascade));
+            // always CASCADE: the origin's TRUNCATE succeeded, so every table referencing one of these was truncated
+            // with it — but pgoutput lists only tables with storage: a partitioned table whose foreign key references
+            // one of them is missing, and without CASCADE the check of that key fails here alone
+            statement.execute(Sql.truncate(truncated, restartIdentity, true));
         } finally {
             busySince = 0;
         }
@@ -769,8 +774,8 @@ final class ApplySession implements AutoCloseable {
      * FULL as the origin's gateway did, then forgets every target: the statement may have changed the
      * local column types the cached statements were built with.
      */
-    void executeDdl(ReplicatedDdl ddl) throws SQLException {
-        executeDdl(ddl, ddl.encode());
+    String executeDdl(ReplicatedDdl ddl) throws SQLException {
+        return executeDdl(ddl, ddl.encode());
     }
 
     /**
@@ -778,13 +783,18 @@ final class ApplySession implements AutoCloseable {
      * ({@code content}, as the origin logged it) and an {@code mtm.ddl_end}: a node recovering from this one
      * reads this transaction in its WAL, re-executes the statement and skips the rows it produced.
      */
-    void executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
+    String executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
         flush();
         emit(ReplicatedDdl.PREFIX, content);
         setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
         busySince = System.nanoTime();
+        String carried = null;
         try {
+            boolean existed = ddl.carriesRows() && relationExists(ddl.created());
             statement.execute(ddl.statement());
+            if (ddl.carriesRows() && !existed) {
+                carried = emptyCreated(ddl.created());
+            }
         } finally {
             busySince = 0;
         }
@@ -799,6 +809,39 @@ final class ApplySession implements AutoCloseable {
             }
         }
         forgetTargets();
+        return carried;
+    }
+
+    private boolean relationExists(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * The table a CREATE TABLE ... AS / SELECT ... INTO just created here holds the rows this node computed: emptied,
+     * so that the origin's rows, which follow, are the only ones. Returns its {@code schema.name} (unquoted, as
+     * {@link Relation#schema()} and name give it), or null when the statement created nothing (IF NOT EXISTS).
+     */
+    private String emptyCreated(String name) throws SQLException {
+        String schema;
+        String relation;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                schema = rs.getString(1);
+                relation = rs.getString(2);
+            }
+        }
+        statement.execute("TRUNCATE ONLY " + Sql.quoteIdent(schema) + '.' + Sql.quoteIdent(relation));
+        return schema + '.' + relation;
     }
 
     private void emit(String prefix, byte[] content) throws SQLException {

@@ -13,9 +13,14 @@ import org.mtm.applier.internal.pgoutput.PgOutputMessage.Relation;
  * @param typeOid        {@code atttypid}
  * @param identityAlways {@code GENERATED ALWAYS AS IDENTITY}
  * @param generated      a stored generated column: computed here, never written
+ * @param domain         the type is a domain: its constraints are checked whenever a value is assigned
  */
 record LocalColumn(String type, boolean equality, int typeModifier, long typeOid, boolean identityAlways,
-                   boolean generated) {
+                   boolean generated, boolean domain) {
+
+    LocalColumn(String type, boolean equality, int typeModifier, long typeOid, boolean identityAlways, boolean generated) {
+        this(type, equality, typeModifier, typeOid, identityAlways, generated, false);
+    }
 
     /** Oids below this are built in and the same on every server; user types get a different oid on each node. */
     private static final long FIRST_NORMAL_OID = 16384;

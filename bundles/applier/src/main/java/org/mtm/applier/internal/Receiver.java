@@ -3,6 +3,7 @@ package org.mtm.applier.internal;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,6 +83,10 @@ final class Receiver {
 
     private volatile boolean stopping;
     private volatile int failures;
+    /** A transaction of the stream that fails again and again (the node is then not online: see ApplyStall). */
+    private final ApplyStall stall = new ApplyStall();
+    /** The progress the current stream applies after: the start of the unit a failure is about. */
+    private volatile long appliedFrom;
     private volatile ReceiverInfo info;
     private volatile ApplySession apply;
     private volatile Connection replication;
@@ -211,6 +216,11 @@ final class Receiver {
         return reached;
     }
 
+    /** The failure this receiver's stream is stuck on ({@link ApplyStall}), or empty. */
+    Optional<String> stall() {
+        return stall.cause();
+    }
+
     /** How often streaming failed and was started again (conflicts must never count here: they are votes). */
     int failures() {
         return failures;
@@ -314,6 +324,13 @@ final class Receiver {
                 }
                 delay = backoff.next();
                 failures++;
+                if (e instanceof UnappliedException && stall.failed(appliedFrom, describe(e))) {
+                    // (appliedFrom: the end of the last unit this stream finished; the failing one comes after it)
+                    LOG.error("node {}: the stream of node {} is stuck on a transaction that fails here {} times in a row and"
+                            + " cannot be voted down (it was committed on node {} outside the cluster's commit): {}. This node"
+                            + " is disabled until it applies; make the schemas agree (or re-add this node)", self, peer.id(),
+                            ApplyStall.FAILURES, peer.id(), describe(e));
+                }
                 LOG.warn("node {}: receiver for node {} ({}) failed: {}; retrying in {} ms", self, peer.id(),
                         safeConninfo(), describe(e), delay);
                 LOG.debug("node {}: receiver for node {} failure", self, peer.id(), e);
@@ -378,6 +395,7 @@ final class Receiver {
             return;
         }
         long start = apply.originProgress();
+        appliedFrom = start;
         revotePrepared();
         apply.forgetAppliedUpTo(start);
         int workerCap = workerCap();
@@ -444,7 +462,9 @@ final class Receiver {
                 throw new SQLException("the replication stream of node " + peer.id() + " ended", "08006");
             }
             if (first) {
-                backoff.reset(); // streaming works: a later failure starts again from a short delay
+                if (stall.cause().isEmpty()) {
+                    backoff.reset(); // streaming works: a later failure starts again from a short delay
+                }
                 first = false;
             }
             PgOutputMessage message = decoder.decode(data);
@@ -461,6 +481,11 @@ final class Receiver {
             long done = a.takeFinished();
             if (done != 0) {
                 finished = Math.max(finished, done);
+                appliedFrom = Math.max(appliedFrom, done);
+                if (stall.progressed(done)) {
+                    LOG.info("node {}: the stream of node {} moves again: the transaction it was stuck on is applied", self,
+                            peer.id());
+                }
                 if (++finishedSinceCleanup >= CLEANUP_EVERY) {
                     finishedSinceCleanup = 0;
                     main.forgetAppliedUpTo(main.originProgress());

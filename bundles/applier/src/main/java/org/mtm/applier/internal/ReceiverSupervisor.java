@@ -213,6 +213,22 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     }
 
     @Override
+    public Optional<String> stalled() {
+        List<Receiver> all;
+        synchronized (this) {
+            all = new ArrayList<>(receivers.values());
+        }
+        for (Receiver r : all) {
+            Optional<String> cause = r.stall();
+            if (cause.isPresent()) {
+                return Optional.of("node " + self() + " cannot apply a transaction of node " + r.peer().id()
+                        + " that was committed there outside the cluster's commit: " + cause.get());
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
     public Optional<ReceiverInfo> receiver(int peer) {
         Receiver r;
         synchronized (this) {

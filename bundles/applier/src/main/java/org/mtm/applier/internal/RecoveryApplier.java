@@ -460,7 +460,7 @@ final class RecoveryApplier implements MessageApplier {
             loggedByDonor(u, relation, i.newTuple());
             return;
         }
-        if (u.skipsChanges() || ApplySession.nodeLocal(relation)) {
+        if ((u.skipsChanges() && !u.carries(relation)) || ApplySession.nodeLocal(relation)) {
             return;
         }
         try {
@@ -483,9 +483,23 @@ final class RecoveryApplier implements MessageApplier {
         }
     }
 
+    /**
+     * A TRUNCATE inside a CREATE TABLE ... AS bracket of only the table created: a node that applied another's
+     * statement computed rows of its own and truncated them inside its bracket (the origin's rows follow it). Applied,
+     * like those rows, so that the node recovering from it ends with the origin's rows alone.
+     */
+    private boolean carriesAll(Unit u, Truncate m) {
+        for (int i = 0; i < m.relationCount(); i++) {
+            if (!u.carries(relation(m.relationId(i)))) {
+                return false;
+            }
+        }
+        return m.relationCount() > 0;
+    }
+
     private void truncate(Truncate m) throws SQLException {
         Unit u = current(m);
-        if (u.skipsChanges()) {
+        if (u.skipsChanges() && !carriesAll(u, m)) {
             return;
         }
         try {
@@ -525,6 +539,7 @@ final class RecoveryApplier implements MessageApplier {
         }
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             u.inDdl = false;
+            u.carried = null;
             return;
         }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges()) {
@@ -541,7 +556,7 @@ final class RecoveryApplier implements MessageApplier {
             } catch (IllegalArgumentException e) {
                 throw new SQLException("undecodable DDL message in donor " + donor + "'s stream: " + e.getMessage(), "XX000");
             }
-            session.executeDdl(ddl, m.content());
+            u.carried = session.executeDdl(ddl, m.content());
             LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(u, e);
@@ -818,6 +833,8 @@ final class RecoveryApplier implements MessageApplier {
         boolean begun;
         boolean skip;
         boolean inDdl;
+        /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
+        String carried;
         /** BEGIN found it applied here (and left the transaction). */
         boolean alreadyApplied;
         SQLException failure;
@@ -833,6 +850,11 @@ final class RecoveryApplier implements MessageApplier {
 
         boolean skipsChanges() {
             return skip || inDdl || failure != null;
+        }
+
+        /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */
+        boolean carries(Relation r) {
+            return inDdl && carried != null && !skip && failure == null && carried.equals(r.schema() + '.' + r.name());
         }
 
         String describe() {

@@ -71,7 +71,18 @@ final class Sql {
                 sql.append(", ");
             }
             first = false;
-            sql.append(t.columns[i]).append(" = ?");
+            sql.append(t.columns[i]).append(" = ");
+            if (t.domain[i]) {
+                // assigned only when it changes: assigning checks the domain's constraints again, and an unchanged
+                // value the origin kept under a NOT VALID constraint would fail here alone. The CASE has the column's
+                // own type, so keeping the old value is no assignment of a new one.
+                String c = t.qualifiedName + '.' + t.columns[i];
+                sql.append("(SELECT CASE WHEN (").append(c).append(" IS NULL AND n.v IS NULL) OR (").append(c)
+                        .append(" IS NOT NULL AND pg_catalog.format('%s', ").append(c).append(") = n.v) THEN ").append(c)
+                        .append(" ELSE n.v::").append(t.types[i]).append(" END FROM (SELECT ?::pg_catalog.text AS v) AS n)");
+            } else {
+                sql.append('?');
+            }
         }
         sql.append(" WHERE ").append(identity(t, where, nulls));
         for (int i = guard.nextSetBit(0); i >= 0; i = guard.nextSetBit(i + 1)) {

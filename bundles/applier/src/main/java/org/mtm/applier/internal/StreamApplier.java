@@ -260,14 +260,14 @@ final class StreamApplier implements MessageApplier {
 
     private void change(PgOutputMessage m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges()) {
-            return;
-        }
         int relationId = switch (m.type()) {
             case 'I' -> ((Insert) m).relationId();
             case 'U' -> ((Update) m).relationId();
             default -> ((Delete) m).relationId();
         };
+        if (t.skipsChanges() && !t.carries(relations.require(relationId))) {
+            return;
+        }
         Target target = null;
         try {
             // BEGIN inside the try: even its checks may wait for a lock, and that must end in a no-vote too
@@ -290,9 +290,23 @@ final class StreamApplier implements MessageApplier {
         }
     }
 
+    /**
+     * A TRUNCATE inside a CREATE TABLE ... AS bracket of only the table created: a node that applied another's
+     * statement computed rows of its own and truncated them inside its bracket (the origin's rows follow it). Applied,
+     * like those rows, so that a node applying from it ends with the origin's rows alone.
+     */
+    private boolean carriesAll(RemoteTransaction t, Truncate m) {
+        for (int i = 0; i < m.relationCount(); i++) {
+            if (!t.carries(relations.require(m.relationId(i)))) {
+                return false;
+            }
+        }
+        return m.relationCount() > 0;
+    }
+
     private void truncate(Truncate m) throws SQLException {
         RemoteTransaction t = current(m);
-        if (t.skipsChanges()) {
+        if (t.skipsChanges() && !carriesAll(t, m)) {
             return;
         }
         try {
@@ -324,6 +338,7 @@ final class StreamApplier implements MessageApplier {
         RemoteTransaction t = current(m);
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             t.inDdl = false;
+            t.carried = null;
             return;
         }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges()) {
@@ -346,7 +361,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         try {
-            session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
+            t.carried = session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
@@ -570,7 +585,7 @@ final class StreamApplier implements MessageApplier {
         String message = "node " + self + " could not apply " + t.describe() + " of node " + peer
                 + (relation == null ? "" : " on relation " + relation) + ", which cannot be voted down and is applied"
                 + " again: " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
-        return new SQLException(message, e.getSQLState(), e);
+        return new UnappliedException(message, e);
     }
 
     private void rowMissing(RemoteTransaction t, RowMissingException e, Target target) throws SQLException {
@@ -591,6 +606,8 @@ final class StreamApplier implements MessageApplier {
         boolean alreadyPrepared;
         boolean inDdl;
         boolean failed;
+        /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
+        String carried;
 
         RemoteTransaction(String gid, long lsn) {
             this.gid = gid;
@@ -600,6 +617,12 @@ final class StreamApplier implements MessageApplier {
 
         boolean skipsChanges() {
             return fromElsewhere || alreadyPrepared || failed || inDdl;
+        }
+
+        /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */
+        boolean carries(Relation r) {
+            return inDdl && carried != null && !fromElsewhere && !alreadyPrepared && !failed
+                    && carried.equals(r.schema() + '.' + r.name());
         }
 
         String describe() {

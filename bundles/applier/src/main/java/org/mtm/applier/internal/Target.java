@@ -35,13 +35,15 @@ final class Target {
     final int[] keyColumns;
     /** The local table has a primary key ({@code ignore_tables_without_pk} skips those that have none). */
     final boolean hasPrimaryKey;
+    /** Columns of a domain type: an UPDATE assigns them only when their value changes ({@link Sql#update}). */
+    boolean[] domain;
 
     private final Map<Object, PreparedStatement> statements = new HashMap<>();
 
     Target(Relation relation, String[] types, boolean[] equality, boolean[] identityAlways, boolean hasPrimaryKey) {
         this.relation = relation;
         this.hasPrimaryKey = hasPrimaryKey;
-        this.qualifiedName = Sql.quoteIdent(relation.namespace()) + '.' + Sql.quoteIdent(relation.name());
+        this.qualifiedName = Sql.quoteIdent(relation.schema()) + '.' + Sql.quoteIdent(relation.name());
         List<Column> cols = relation.columns();
         this.columns = new String[cols.size()];
         List<Integer> keys = new ArrayList<>();
@@ -55,6 +57,13 @@ final class Target {
         this.types = types.clone();
         this.equality = equality.clone();
         this.identityAlways = identityAlways.clone();
+        this.domain = new boolean[cols.size()];
+    }
+
+    /** Marks the columns of a domain type. */
+    Target withDomains(boolean[] domains) {
+        this.domain = domains.clone();
+        return this;
     }
 
     /** True when some column is {@code GENERATED ALWAYS AS IDENTITY}. */

@@ -105,6 +105,17 @@ public class RecoveryTest {
         }
     }
 
+    /** CREATE TABLE ... AS as the gateway runs it: the message names the table, whose rows are the origin's. */
+    private String creating(int origin, String statement, String table) throws Exception {
+        try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement, table).encode());
+            st.execute(statement);
+            emit(c, ReplicatedDdl.END_PREFIX, new byte[0]);
+            return finish(origin, NODES.prepareAsGateway(st, origin));
+        }
+    }
+
     private static void emit(Connection c, String prefix, byte[] content) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)")) {
             ps.setString(1, prefix);
@@ -220,6 +231,26 @@ public class RecoveryTest {
                 && supervisor.receiver(2).get().mode() == ReceiverMode.NORMAL);
         assertEquals(RecoveryProgress.NONE, supervisor.recovery());
         assertIdenticalEverywhere(t, 1000);
+    }
+
+    @Test
+    public void recoveryCarriesTheOriginsRowsOfCreateTableAs() throws Exception {
+        exchange();
+        // node 1's own (rows inside the DDL bracket of the donor's WAL) and node 2's, which node 1 applied (the
+        // statement in node 1's bracket, node 2's rows after it)
+        creating(1, "CREATE TABLE r8_own AS SELECT g AS id, random() AS r FROM generate_series(1, 40) g WHERE random() < 0.6",
+                "r8_own");
+        creating(2, "CREATE TABLE r8_other AS SELECT g AS id, random() AS r FROM generate_series(1, 40) g", "r8_other");
+        for (String table : List.of("r8_own", "r8_other")) {
+            Await.until(WAIT, table + " on nodes 1 and 2", () -> NODES.md5(1, table).equals(NODES.md5(2, table)));
+        }
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        for (String table : List.of("r8_own", "r8_other")) {
+            assertEquals(table + " on node 3 as on node 1", NODES.md5(1, table), NODES.md5(3, table));
+        }
     }
 
     @Test

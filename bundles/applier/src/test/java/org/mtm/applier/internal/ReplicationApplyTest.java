@@ -276,6 +276,65 @@ public class ReplicationApplyTest {
         assertSameOnBoth("ddl_s.made");
     }
 
+    /** The gateway's way of running CREATE TABLE ... AS / SELECT ... INTO: the message names the table created. */
+    private static void creatingDdl(Statement st, String searchPath, String statement, String created) throws SQLException {
+        emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl(searchPath, "", statement, created).encode());
+        st.execute("SET LOCAL search_path = " + searchPath);
+        st.execute(statement);
+        st.execute("RESET search_path");
+        emit(st, ReplicatedDdl.END_PREFIX, new byte[0]);
+    }
+
+    @Test
+    public void createTableAsAndSelectIntoCarryTheOriginsRows() throws Exception {
+        createOnBoth("CREATE TABLE ctas_existing (id int PRIMARY KEY)");
+        startReceiverOnB();
+        seedOnA("ctas_existing", "INSERT INTO ctas_existing VALUES (1)");
+        commitThroughB(prepareOnA(st -> {
+            // each node would compute other values, and another number of rows
+            creatingDdl(st, "public", "CREATE TABLE ctas_random AS SELECT g AS id, random() AS r FROM generate_series(1,"
+                    + " 50) g WHERE random() < 0.7", "ctas_random");
+            creatingDdl(st, "public", "SELECT g AS id, clock_timestamp() AS at INTO TABLE ctas_into"
+                    + " FROM generate_series(1, 20) g", "ctas_into");
+            // IF NOT EXISTS on a table that exists: nothing is created, nothing emptied
+            creatingDdl(st, "public", "CREATE TABLE IF NOT EXISTS ctas_existing AS SELECT 2 AS id", "ctas_existing");
+            st.execute("INSERT INTO ctas_random VALUES (100, 0.5)");
+        }));
+        assertSameOnBoth("ctas_random");
+        assertSameOnBoth("ctas_into");
+        assertEquals("20", NODES.query(B, "SELECT count(*) FROM ctas_into"));
+        assertEquals("1", NODES.query(B, "SELECT string_agg(id::text, ',') FROM ctas_existing"));
+        assertEquals(NODES.query(A, "SELECT count(*) FROM ctas_random"), NODES.query(B, "SELECT count(*) FROM ctas_random"));
+    }
+
+    @Test
+    public void anUnchangedDomainValueUnderANotValidConstraintIsNotCheckedAgain() throws Exception {
+        createOnBoth("CREATE DOMAIN nv_pos AS int", "CREATE DOMAIN nv_flag AS boolean",
+                "CREATE TABLE nv (id int PRIMARY KEY, v nv_pos, f nv_flag, w text)");
+        startReceiverOnB();
+        seedOnA("nv", "INSERT INTO nv VALUES (1, -1, true, 'a'), (2, 5, NULL, 'b'), (3, NULL, false, 'c')");
+        NODES.exec(A, "ALTER DOMAIN nv_pos ADD CONSTRAINT nv_positive CHECK (VALUE > 0) NOT VALID");
+        NODES.exec(B, "ALTER DOMAIN nv_pos ADD CONSTRAINT nv_positive CHECK (VALUE > 0) NOT VALID");
+        // the origin checks only what the UPDATE assigns; the peer receives every column
+        commitThroughB(prepareOnA("UPDATE nv SET w = w || '!'", "UPDATE nv SET v = 7, f = NULL WHERE id = 3"));
+        assertSameOnBoth("nv");
+        assertEquals("1|-1|t|a!,2|5|b!,3|7|c!", NODES.query(B, // concat_ws skips NULLs
+                "SELECT string_agg(concat_ws('|', id, v, f, w), ',' ORDER BY id) FROM nv"));
+    }
+
+    @Test
+    public void truncateOfATableReferencedFromAPartitionedTable() throws Exception {
+        // pgoutput lists the partitions, not the partitioned table whose foreign key references the other one
+        createOnBoth("CREATE TABLE tp_prim (a int PRIMARY KEY)",
+                "CREATE TABLE tp_part (a int REFERENCES tp_prim) PARTITION BY RANGE (a)",
+                "CREATE TABLE tp_part_1 PARTITION OF tp_part FOR VALUES FROM (0) TO (100)");
+        startReceiverOnB();
+        seedOnA("tp_part_1", "INSERT INTO tp_prim VALUES (1), (2)", "INSERT INTO tp_part VALUES (1), (2)");
+        commitThroughB(prepareOnA("TRUNCATE tp_prim, tp_part"));
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM tp_prim"));
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM tp_part"));
+    }
+
     @Test
     public void truncateWithCascadeAndRestartIdentity() throws Exception {
         createOnBoth("CREATE TABLE tr_parent (id serial PRIMARY KEY, v text)",

@@ -92,6 +92,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private Connection publishConnection;
     private volatile boolean publishing;
     private String lastPublishError;
+    /** The stall last logged (see {@link #stalled()}). */
+    private volatile String reportedStall;
 
     @Activate
     public ClusterStateService(@Reference(name = "database") LocalDatabase database,
@@ -270,7 +272,29 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private NodeStatus statusOf(Connectivity view) {
         NodeStatus status = decide(view).status();
         Transport t = transport;
-        return status == NodeStatus.ONLINE && (t == null || !t.settled()) ? NodeStatus.ISOLATED : status;
+        if (status == NodeStatus.ONLINE && (t == null || !t.settled())) {
+            return NodeStatus.ISOLATED;
+        }
+        return status == NodeStatus.ONLINE && stalled().isPresent() ? NodeStatus.DISABLED : status;
+    }
+
+    /**
+     * A receiver stuck on a transaction this node can neither apply nor vote down (issue 8, part 4): the node says
+     * {@code disabled}, and the gateway admits no work, until it applies (the applier logs the cause at ERROR).
+     */
+    private Optional<String> stalled() {
+        Applier a = applier;
+        Optional<String> cause = a == null ? Optional.empty() : a.stalled();
+        String text = cause.orElse(null);
+        if (!java.util.Objects.equals(text, reportedStall)) {
+            reportedStall = text;
+            if (text != null) {
+                LOG.error("node {}: disabled: {}", selfId(), text);
+            } else {
+                LOG.info("node {}: no longer disabled: its receivers apply again", selfId());
+            }
+        }
+        return cause;
     }
 
     private NodePlan.Decision decide(Connectivity view) {

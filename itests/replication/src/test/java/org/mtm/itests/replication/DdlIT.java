@@ -16,6 +16,7 @@ import org.junit.Test;
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.PgTools;
+import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
 
 /**
@@ -239,6 +240,17 @@ public class DdlIT {
     }
 
     @Test
+    public void truncateOfTablesLinkedByAForeignKeyOfAPartitionedTable() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE fk_prim (a int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE fk_part (a int REFERENCES fk_prim) PARTITION BY RANGE (a)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE fk_part_1 PARTITION OF fk_part FOR VALUES FROM (0) TO (100)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO fk_prim VALUES (1), (2); INSERT INTO fk_part VALUES (1), (2)");
+        // the decoded TRUNCATE lists fk_prim and fk_part_1, not the partitioned fk_part whose key references fk_prim
+        Sql.execute(cluster.gateway(2), "TRUNCATE fk_prim, fk_part");
+        assertEverywhere("(SELECT count(*) FROM fk_prim) + (SELECT count(*) FROM fk_part)", "0");
+    }
+
+    @Test
     public void tablesWithoutPrimaryKeyAreReplicatedRowForRow() throws SQLException {
         // ignore_tables_without_pk = false (the default): such tables are replicated, identified by all their columns
         Sql.execute(cluster.gateway(1), "CREATE TABLE no_pk (a int, t text)");
@@ -326,6 +338,177 @@ public class DdlIT {
             st.execute("INSERT INTO shared_target VALUES (1, 'plain')");
         }
         assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM shared_target)", "1:plain");
+    }
+
+    // ---- issue 8, parts 3 and 4: DDL identical or refused, no poison transaction ----------------------------------
+
+    @Test
+    public void createTableAsAndSelectIntoCarryTheOriginsRows() throws SQLException {
+        // each node would compute other values, and another number of rows
+        Sql.execute(cluster.gateway(1), "CREATE TABLE ctas_random AS SELECT g AS id, random() AS r, clock_timestamp() AS at"
+            + " FROM generate_series(1, 200) g WHERE random() < 0.5");
+        Sql.execute(cluster.gateway(2), "SELECT g AS id, random() AS r INTO ctas_into FROM generate_series(1, 50) g");
+        PgTools.Result r = PgTools.psql(cluster.gateway(3), null, PSQL, "-c",
+            "CREATE TABLE ctas_multi (id int PRIMARY KEY); INSERT INTO ctas_multi VALUES (1); "
+                + "CREATE TABLE ctas_copy AS SELECT id, random() AS r FROM ctas_multi; INSERT INTO ctas_copy VALUES (2, 0.5)");
+        assertTrue("multi-statement query through gateway 3: " + r, r.ok());
+        for (String table : new String[] {"ctas_random", "ctas_into", "ctas_copy"}) {
+            String digest = ClusterInvariants.digest(cluster.postgres(1), table, "t.id");
+            for (int id = 2; id <= TestCluster.NODES; id++) {
+                assertEquals(table + " on node" + id + " as on node 1", digest, ClusterInvariants.digest(cluster.postgres(id), table, "t.id"));
+            }
+        }
+        assertEverywhere("(SELECT count(*) FROM ctas_copy)", "2");
+        // from a temporary table: PREPARE TRANSACTION cannot run after reading one, so the commit is refused, nowhere created
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE ctas_source AS SELECT 1 AS id");
+            SQLException refused = expectFailure(() -> st.execute("CREATE TABLE ctas_from_temp AS SELECT * FROM ctas_source"));
+            assertEquals("SQLSTATE: " + refused.getMessage(), "0A000", refused.getSQLState());
+        }
+        assertEverywhere("to_regclass('ctas_from_temp') IS NULL", "t");
+    }
+
+    @Test
+    public void statementsThatWouldLeaveNodesDifferentAreRefusedNamingTheStatement() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE logged_t (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE unlogged_t (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE parted (id int) PARTITION BY RANGE (id)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)");
+        String[][] refusals = {
+            {"ALTER TABLE logged_t SET UNLOGGED", "SET UNLOGGED"},
+            {"ALTER TABLE unlogged_t SET LOGGED", "SET LOGGED"},
+            {"ALTER TABLE parted DETACH PARTITION parted_1 CONCURRENTLY", "DETACH PARTITION ... CONCURRENTLY"},
+            {"ALTER TABLE logged_t SET SCHEMA pg_catalog", "SET SCHEMA pg_catalog"},
+        };
+        for (String[] refusal : refusals) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), refusal[0]));
+            TestCluster.log(WHO, "%s: %s %s", refusal[0], e.getSQLState(), e.getMessage());
+            assertEquals(refusal[0] + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(refusal[0] + ": " + e.getMessage(), e.getMessage().contains(refusal[1]));
+        }
+        assertEverywhere("(SELECT relpersistence FROM pg_class WHERE oid = 'logged_t'::regclass)", "p");
+        assertEverywhere("(SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'logged_t'::regclass)", "public");
+        assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "1");
+        assertEquals("u", Sql.scalar(cluster.postgres(1), "SELECT relpersistence FROM pg_class WHERE oid = 'unlogged_t'::regclass"));
+        // the statements that do work
+        Sql.execute(cluster.gateway(3), "ALTER TABLE parted DETACH PARTITION parted_1");
+        assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "0");
+        Sql.execute(cluster.gateway(3), "INSERT INTO logged_t VALUES (1)");
+        assertEverywhere("(SELECT count(*) FROM logged_t)", "1");
+
+        // VACUUM in a query of several statements: PostgreSQL refuses it in the query's implicit block (25001)
+        PgTools.Result vacuum = PgTools.psql(cluster.gateway(1), null, PSQL, "-c", "SELECT 1; COMMIT; VACUUM logged_t");
+        TestCluster.log(WHO, "SELECT 1; COMMIT; VACUUM: %s", vacuum);
+        assertTrue("refused as PostgreSQL refuses it: " + vacuum, !vacuum.ok()
+            && vacuum.stderr().contains("VACUUM cannot run inside a transaction block"));
+        PgTools.Result alone = PgTools.psql(cluster.gateway(1), null, PSQL, "-c", "VACUUM logged_t");
+        assertTrue("VACUUM alone runs: " + alone, alone.ok());
+    }
+
+    @Test
+    public void largeObjectWritesAreRefusedAndCommitNowhere() throws Exception {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE lo_refs (id int PRIMARY KEY, lo oid)");
+        String[] writes = {
+            "SELECT lo_create(0)",
+            "SELECT lo_from_bytea(0, 'payload'::bytea)",
+            "INSERT INTO lo_refs VALUES (1, lo_from_bytea(0, 'x'))",
+        };
+        for (String write : writes) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), write));
+            TestCluster.log(WHO, "%s: %s %s", write, e.getSQLState(), e.getMessage());
+            assertEquals(write + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("large objects are not replicated"));
+        }
+        // pgjdbc's large-object API (fast-path function calls)
+        try (Connection c = cluster.viaGateway(3)) {
+            c.setAutoCommit(false);
+            org.postgresql.largeobject.LargeObjectManager lom = c.unwrap(org.postgresql.PGConnection.class).getLargeObjectAPI();
+            long oid = lom.createLO();
+            try (org.postgresql.largeobject.LargeObject lo = lom.open(oid, org.postgresql.largeobject.LargeObjectManager.WRITE)) {
+                lo.write(new byte[] {1, 2, 3});
+            }
+            SQLException e = expectFailure(c::commit);
+            assertEquals("pgjdbc large object: " + e.getMessage(), "0A000", e.getSQLState());
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_largeobject_metadata)", "0");
+        assertEverywhere("(SELECT count(*) FROM lo_refs)", "0");
+        // reading is fine, and so is a transaction without large objects
+        Sql.execute(cluster.gateway(2), "INSERT INTO lo_refs VALUES (2, NULL)");
+        assertEverywhere("(SELECT count(*) FROM lo_refs)", "1");
+    }
+
+    @Test
+    public void anUnchangedDomainValueUnderANotValidConstraintUpdatesOnEveryNode() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN nv_pos AS int");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE nv_rows (id int PRIMARY KEY, v nv_pos, w text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO nv_rows VALUES (1, -1, 'a'), (2, 2, 'b')");
+        Sql.execute(cluster.gateway(2), "ALTER DOMAIN nv_pos ADD CONSTRAINT nv_positive CHECK (VALUE > 0) NOT VALID");
+        Sql.execute(cluster.gateway(3), "UPDATE nv_rows SET w = w || '!'");
+        assertEverywhere("(SELECT string_agg(id || ':' || v || ':' || w, ',' ORDER BY id) FROM nv_rows)", "1:-1:a!,2:2:b!");
+        SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), "UPDATE nv_rows SET v = -5 WHERE id = 2"));
+        assertEquals("the constraint holds for new values: " + e.getMessage(), "23514", e.getSQLState());
+        Sql.execute(cluster.gateway(1), "CREATE TYPE nv_recur AS (f1 int)");
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN nv_recur_arr AS nv_recur[]");
+        assertEverywhere("to_regtype('nv_recur_arr') IS NOT NULL", "t");
+    }
+
+    @Test
+    public void aUserTableInPgCatalogIsWrittenThroughTheClustersCommit() throws SQLException {
+        // put there behind the cluster's back (the gateway refuses SET SCHEMA pg_catalog): pgoutput still sends its
+        // rows, with an empty namespace, so its writes must be the cluster's commit and the peers must find it
+        Sql.execute(cluster.gateway(1), "CREATE TABLE zz_cat (id int PRIMARY KEY, t text)");
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            Sql.execute(cluster.postgres(id), "ALTER TABLE zz_cat SET SCHEMA pg_catalog");
+        }
+        Sql.execute(cluster.gateway(1), "INSERT INTO pg_catalog.zz_cat VALUES (1, 'x')");
+        Sql.execute(cluster.gateway(2), "UPDATE pg_catalog.zz_cat SET t = 'y'");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE zz_after (id int PRIMARY KEY)");
+        assertEverywhere("(SELECT string_agg(id || ':' || t, ',') FROM pg_catalog.zz_cat)", "1:y");
+        Sql.execute(cluster.gateway(3), "DROP TABLE pg_catalog.zz_cat");
+        assertEverywhere("to_regclass('pg_catalog.zz_cat') IS NULL", "t");
+    }
+
+    @Test
+    public void aWriteThePeersCannotApplyDisablesThemUntilItApplies() throws SQLException {
+        // committed on node 1 outside the cluster's commit (straight to its PostgreSQL), on a table the others lack
+        Sql.execute(cluster.postgres(1), "CREATE TABLE only_on_1 (id int PRIMARY KEY)");
+        Sql.execute(cluster.postgres(1), "INSERT INTO only_on_1 VALUES (1)");
+        for (int id = 2; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            Poll.until("node " + id + " disabled by the transaction it cannot apply", Duration.ofSeconds(30),
+                Duration.ofMillis(200), () -> "disabled".equals(Sql.scalar(port, "SELECT status FROM mtm.status()")));
+        }
+        int node = 2;
+        SQLException refused = expectFailure(() -> Sql.execute(cluster.gateway(node), "CREATE TABLE never_here (id int)"));
+        TestCluster.log(WHO, "write through a disabled node: %s %s", refused.getSQLState(), refused.getMessage());
+        assertEquals(refused.getMessage(), "57P03", refused.getSQLState());
+        assertTrue(refused.getMessage(), refused.getMessage().contains("disabled"));
+        // the schemas made to agree: the transaction applies and the nodes are online again
+        for (int id = 2; id <= TestCluster.NODES; id++) {
+            Sql.execute(cluster.postgres(id), "CREATE TABLE only_on_1 (id int PRIMARY KEY)");
+        }
+        for (int id = 2; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            Poll.until("node " + id + " online again", Duration.ofSeconds(30), Duration.ofMillis(200),
+                () -> "online".equals(Sql.scalar(port, "SELECT status FROM mtm.status()")));
+        }
+        assertEverywhere("(SELECT count(*) FROM only_on_1)", "1");
+        Sql.execute(cluster.gateway(1), "DROP TABLE only_on_1");
+        assertEverywhere("to_regclass('only_on_1') IS NULL", "t");
+    }
+
+    @Test
+    public void movingATableIntoPgCatalogIsRefusedAndLaterWritesGoOn() throws SQLException {
+        // the issue's sequence: before, the INSERT committed on node 1 alone and jammed the others' streams
+        Sql.execute(cluster.gateway(1), "CREATE TABLE zz (id int PRIMARY KEY, t text)");
+        SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), "ALTER TABLE zz SET SCHEMA pg_catalog"));
+        assertEquals(e.getMessage(), "0A000", e.getSQLState());
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            Bounded.within(COMMIT_BOUND, "INSERT after the refusal", c, () -> st.execute("INSERT INTO zz VALUES (1, 'x')"));
+            Bounded.within(COMMIT_BOUND, "CREATE TABLE after the refusal", c, () -> st.execute("CREATE TABLE zz2 (id int PRIMARY KEY)"));
+        }
+        assertEverywhere("(SELECT string_agg(id || ':' || t, ',') FROM public.zz)", "1:x");
+        assertEverywhere("to_regclass('zz2') IS NOT NULL", "t");
     }
 
     /** {@code expression} gives {@code expected} on every node's own PostgreSQL, right now. */

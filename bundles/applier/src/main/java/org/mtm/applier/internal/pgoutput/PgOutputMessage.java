@@ -209,7 +209,10 @@ public sealed interface PgOutputMessage {
         public char type() { return 'R'; }
 
         /** {@code namespace.name}, without quoting. */
-        public String qualifiedName() { return namespace.isEmpty() ? name : namespace + '.' + name; }
+        public String qualifiedName() { return schema() + '.' + name; }
+
+        /** The relation's schema: pgoutput sends an empty namespace for {@code pg_catalog}. */
+        public String schema() { return namespace.isEmpty() ? "pg_catalog" : namespace; }
 
         /** @return the index of the column called {@code columnName}, or -1 */
         public int columnIndex(String columnName) {

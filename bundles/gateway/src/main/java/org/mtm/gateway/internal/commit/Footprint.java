@@ -28,8 +28,15 @@ import java.util.concurrent.CompletionStage;
  *                        when the locks were looked at, it took a writer's lock on a permanent user table or ran
  *                        global DDL
  * @param notifies        it ran LISTEN, UNLISTEN or NOTIFY (as the gateway saw the statements)
+ * @param largeObjects    it wrote large objects (lo_create, lo_import, lowrite, lo_unlink, ...): rows of the catalogs
+ *                        pg_largeobject / pg_largeobject_metadata, which logical decoding never carries to the peers
  */
-public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
+public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies,
+                        boolean largeObjects) {
+
+    public Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
+        this(xid, serializable, temporary, replicatedWrite, notifies, false);
+    }
 
     /**
      * Xid, whether this session ever created a temporary schema, isolation level. Planned in microseconds: a
@@ -39,12 +46,28 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      */
     public static final String QUICK_SQL = "SELECT pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text, "
             + "pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0, "
-            + "pg_catalog.current_setting('transaction_isolation')";
+            + "pg_catalog.current_setting('transaction_isolation'), "
+            + "CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN false ELSE " + Footprint.LARGE_OBJECT_WRITES
+            + " END";
 
-    /** A lock that means a replicated change: a writer's lock on a permanent user table (or mtm.local_tables). */
+    /**
+     * Rows this transaction inserted, updated or deleted in the large-object catalogs (the statistics of the current
+     * transaction count catalog writes too, whichever function or fast-path call made them).
+     */
+    static final String LARGE_OBJECT_WRITES = "(SELECT pg_catalog.sum(pg_catalog.pg_stat_get_xact_tuples_inserted(r) "
+            + "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_updated(r) "
+            + "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(r)) OPERATOR(pg_catalog.>) 0 "
+            + "FROM pg_catalog.unnest(ARRAY['pg_catalog.pg_largeobject'::pg_catalog.regclass, "
+            + "'pg_catalog.pg_largeobject_metadata'::pg_catalog.regclass]) AS r)";
+
+    /**
+     * A lock that means a replicated change: a writer's lock on a permanent user table (or mtm.local_tables). A user
+     * table is what pgoutput publishes: an oid from FirstNormalObjectId (16384) on, in whatever schema — a user's
+     * table moved into pg_catalog is still decoded and sent, so its writes must be committed by the cluster too.
+     */
     static final String WRITER_LOCK = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p') "
             + "AND l.mode IN ('RowExclusiveLock', 'AccessExclusiveLock') "
-            + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            + "AND c.oid OPERATOR(pg_catalog.>=) 16384 "
             + "AND NOT (n.nspname = 'mtm' AND c.relname OPERATOR(pg_catalog.<>) 'local_tables')";
 
     /**
@@ -93,7 +116,11 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
     public enum Route { LOCAL, CLUSTER, REFUSE }
 
     /** The result of {@link #QUICK_SQL}. */
-    public record Quick(Long xid, boolean temporarySchema, boolean serializable) {
+    public record Quick(Long xid, boolean temporarySchema, boolean serializable, boolean largeObjects) {
+        public Quick(Long xid, boolean temporarySchema, boolean serializable) {
+            this(xid, temporarySchema, serializable, false);
+        }
+
         public static Quick of(QueryResult r) {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's xid could not be read: "
@@ -101,7 +128,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             }
             var row = r.rows().get(0);
             return new Quick(row.get(0) == null ? null : Long.valueOf(row.get(0)), "t".equals(row.get(1)),
-                    "serializable".equals(row.get(2)));
+                    "serializable".equals(row.get(2)), row.size() > 3 && "t".equals(row.get(3)));
         }
     }
 
@@ -129,10 +156,11 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
     public static CompletionStage<Footprint> of(CommitContext tx, Quick q, Notes notes) {
         if (q.xid() == null || !notes.replicates()) {
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), notes.temporary(),
-                    false, notes.notifies()));
+                    false, notes.notifies(), q.largeObjects()));
         }
         if (notes.ddl() && !q.temporarySchema() && !notes.notifies() && !notes.temporary()) {
-            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), false, true, false));
+            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), false, true, false,
+                    q.largeObjects()));
         }
         return tx.execute(LOCKS_SQL).thenApply(r -> {
             if (!r.ok() || r.rows().isEmpty()) {
@@ -140,11 +168,14 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             }
             var row = r.rows().get(0);
             return new Footprint(q.xid(), q.serializable(), notes.temporary() || "t".equals(row.get(0)),
-                    notes.ddl() || "t".equals(row.get(1)), notes.notifies());
+                    notes.ddl() || "t".equals(row.get(1)), notes.notifies(), q.largeObjects());
         });
     }
 
     public Route route() {
+        if (xid != null && largeObjects) {
+            return Route.REFUSE; // committed here alone, the nodes would hold different large objects
+        }
         if (xid == null || !replicatedWrite) {
             return Route.LOCAL;
         }
@@ -153,6 +184,13 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
 
     /** The error of {@link Route#REFUSE}. */
     public ServerError refusal() {
+        if (largeObjects) {
+            return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                    "[multimaster] large objects are not replicated: the transaction wrote a large object (lo_create, "
+                            + "lo_import, lo_open for writing, lowrite, lo_put, lo_truncate, lo_unlink or pg_largeobject), "
+                            + "which the other nodes would never receive; the transaction was rolled back",
+                    "Store the data in a bytea (or text) column of a table: its rows are replicated.");
+        }
         if (temporary) {
             return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
                     "[multimaster] a transaction that uses temporary tables cannot also change replicated tables: "

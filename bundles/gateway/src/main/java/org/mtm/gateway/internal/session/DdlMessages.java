@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.mtm.api.ReplicatedDdl;
+import org.mtm.gateway.internal.sql.Replication;
 
 /**
  * The statements that bracket a global DDL statement on the origin (DESIGN §2 "DDL"): just before it, a
@@ -53,6 +54,9 @@ final class DdlMessages {
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.p)) OPERATOR(pg_catalog.||) m.p"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.r)) OPERATOR(pg_catalog.||) m.r"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.s)) OPERATOR(pg_catalog.||) m.s";
+    /** Version 2: a fourth field, the table a CREATE TABLE ... AS / SELECT ... INTO creates ({@code $2}). */
+    private static final String CONTENT_CREATED = CONTENT.replace("decode('01', 'hex')", "decode('02', 'hex')")
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.t)) OPERATOR(pg_catalog.||) m.t";
     private static final String EMIT = "pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.PREFIX + "', "
             + CONTENT + ")::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config(" + OPEN
             + ", 'on', true), 0)";
@@ -61,6 +65,18 @@ final class DdlMessages {
             + " pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s) AS m";
 
     private DdlMessages() {
+    }
+
+    /**
+     * The message statement of a statement of class {@code r}: {@code $1} the statement's text, then {@code $2} the
+     * table it creates (CREATE TABLE ... AS, SELECT ... INTO), or {@code $2..} the names of its relations.
+     */
+    static String emitSql(Replication r) {
+        if (r.created() != null) {
+            return "SELECT " + EMIT.replace(CONTENT, CONTENT_CREATED) + MARK_SEEN + " FROM "
+                    + SETTINGS.replace(") AS m", ", pg_catalog.convert_to($2::pg_catalog.text, 'UTF8') AS t) AS m");
+        }
+        return emitSql(r.relations().size());
     }
 
     /** The message statement: {@code $1} the statement's text, {@code $2..} the names of its relations. */
@@ -84,6 +100,10 @@ final class DdlMessages {
      * The parameters of {@link #emitSql}: the statement's bytes as the client sent them, and the relation
      * names (chars of the client's bytes, see {@code Latin1View}).
      */
+    static List<byte[]> emitParams(byte[] statement, Replication r) {
+        return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
+    }
+
     static List<byte[]> emitParams(byte[] statement, List<String> relations) {
         List<byte[]> params = new ArrayList<>(1 + relations.size());
         params.add(statement);

@@ -586,8 +586,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(kept.body(), st.replication().relations()));
+            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication()),
+                    DdlMessages.emitParams(kept.body(), st.replication()));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
@@ -1060,7 +1060,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
             // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
             boolean wrapTail = !specialFollows && host.wrapAutocommit() && wrappable(sts, next, j);
-            boolean open = txStatus == 'I' && !emulated && !control && (specialFollows || wrapTail);
+            // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
+            // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
+            boolean refusedInBlock = txStatus == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
+            boolean open = txStatus == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
             emulated |= open;
             boolean hold = specialFollows || emulated;
             // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
@@ -1073,6 +1076,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
+        }
+
+        /** A statement of {@code [from, to)} cannot run in a transaction block, and the query has other statements. */
+        private boolean nonTransactionalAmongOthers(int from, int to) {
+            long statements = sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count();
+            if (statements < 2) {
+                return false;
+            }
+            for (int i = from; i < to; i++) {
+                if (sts.get(i).kind() == StatementKind.NON_TRANSACTIONAL) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
@@ -1174,8 +1191,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated |= open;
             CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication().relations().size()),
-                    DdlMessages.emitParams(body, st.replication().relations()));
+            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication()),
+                    DdlMessages.emitParams(body, st.replication()));
             return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
                 if (!e.ok()) {
                     LOG.warn("session {}: the DDL message for a statement could not be written: {}", backendPid, e.error());

@@ -131,6 +131,10 @@ final class DdlClassifier {
                                     + "prepared statement exists in this session only",
                             "Write the query into the statement: CREATE TABLE ... AS SELECT ...");
                 }
+                int end = qualifiedNameEnd(n);
+                if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
+                    return Replication.creating(qualifiedName(n, end)); // CREATE TABLE ... AS query
+                }
                 return Replication.GLOBAL;
             }
             case "trigger", "constraint", "policy" -> {
@@ -154,6 +158,10 @@ final class DdlClassifier {
     private Replication alter(int i) {
         if (!isWord(i)) {
             return Replication.GLOBAL;
+        }
+        Replication intoSystemSchema = setSchemaIntoSystemSchema(i);
+        if (intoSystemSchema != null) {
+            return intoSystemSchema;
         }
         switch (t.get(i).name(s)) {
             case "system", "subscription" -> {
@@ -190,11 +198,63 @@ final class DdlClassifier {
         }
         int set = firstWordAtDepth0(i, "set");
         if (set >= 0 && word(set + 1, "logged")) {
-            // an unlogged table exists on this node only: replicate, so the other nodes say so, rather than
-            // start replicating rows of a table they do not have
-            return Replication.GLOBAL;
+            // an unlogged table exists on this node only: the other nodes have no table to make logged, and
+            // rows of it would start to replicate to nodes that do not have it
+            return Replication.refused("[multimaster] ALTER TABLE ... SET LOGGED is not supported: an unlogged table "
+                            + "exists on this node only, so the other nodes have no table to make logged",
+                    "Create a logged table through the gateway and copy the rows into it: CREATE TABLE t2 (LIKE t "
+                            + "INCLUDING ALL); INSERT INTO t2 SELECT * FROM t; (the INSERT is replicated row by row).");
+        }
+        if (set >= 0 && word(set + 1, "unlogged")) {
+            // the other nodes would keep an unlogged copy the cluster no longer replicates (nor drops)
+            return Replication.refused("[multimaster] ALTER TABLE ... SET UNLOGGED is not supported: the table exists "
+                            + "on every node, and an unlogged table is not replicated, so the copies would drift apart",
+                    "Create a new table with CREATE UNLOGGED TABLE on the node that needs it (it stays on that "
+                            + "node), or keep the table logged.");
+        }
+        int detach = firstWordAtDepth0(i, "detach");
+        if (detach >= 0 && word(detach + 1, "partition")) {
+            for (int k = detach + 2; k < t.size(); k++) {
+                if (word(k, "concurrently")) {
+                    return Replication.refused("[multimaster] ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY is not "
+                                    + "supported: it cannot run inside the distributed transaction that detaches the "
+                                    + "partition on every node",
+                            "Use DETACH PARTITION without CONCURRENTLY (it takes an ACCESS EXCLUSIVE lock on the "
+                                    + "partitioned table).");
+                }
+            }
         }
         return onRelation(i);
+    }
+
+    /** Schemas that hold the system's objects (and the cluster's node-local state): no user object may move in. */
+    private static boolean systemSchema(String schema) {
+        return schema.equals("pg_catalog") || schema.equals("information_schema") || schema.equals("mtm")
+                || schema.startsWith("pg_toast") || schema.equals("pg_temp") || schema.startsWith("pg_temp_");
+    }
+
+    /**
+     * {@code ALTER ... SET SCHEMA pg_catalog} (or information_schema, pg_toast, mtm): refused. Logical decoding and the
+     * gateway's commit tell user tables by their oid, the cluster's tooling by their schema; a user table among the
+     * system catalogs ends up written outside the cluster's commit on one node and stuck on the others.
+     */
+    private Replication setSchemaIntoSystemSchema(int from) {
+        int depth = 0;
+        for (int k = from; k + 2 < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && tok.isWord(s, "set") && word(k + 1, "schema") && isName(k + 2)
+                    && systemSchema(t.get(k + 2).name(s))) {
+                return Replication.refused("[multimaster] ALTER ... SET SCHEMA " + t.get(k + 2).name(s) + " is not "
+                                + "supported: user objects cannot move into a system schema, where the cluster would "
+                                + "not replicate them like other user objects",
+                        "Keep user objects in user schemas (CREATE SCHEMA, then ALTER ... SET SCHEMA into it).");
+            }
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ DROP
@@ -376,7 +436,11 @@ final class DdlClassifier {
         if (word(i, "table")) {
             i++;
         }
-        return inTempSchema(i) ? Replication.TEMPORARY : Replication.GLOBAL;
+        if (inTempSchema(i)) {
+            return Replication.TEMPORARY;
+        }
+        int end = qualifiedNameEnd(i);
+        return end < 0 ? Replication.GLOBAL : Replication.creating(qualifiedName(i, end));
     }
 
     // ------------------------------------------------------------------ helpers

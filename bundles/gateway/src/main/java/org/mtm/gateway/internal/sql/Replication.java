@@ -15,9 +15,16 @@ import java.util.List;
  * @param hint       for {@link Reach#REFUSED}: what to do instead
  * @param call       for {@link Reach#SURFACE}: the multimaster function the gateway answers itself; null when
  *                   called in a shape the gateway does not run (then sqlState, message and hint say so)
+ * @param created    for {@link Reach#GLOBAL_DDL} CREATE TABLE ... AS and SELECT ... INTO: the table created, as
+ *                   written; the other nodes take its rows from the origin (null otherwise)
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
-                          SurfaceCall call) {
+                          SurfaceCall call, String created) {
+
+    public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                       SurfaceCall call) {
+        this(reach, relations, sqlState, message, hint, call, null);
+    }
 
     public enum Reach {
         /** An ordinary statement: it may write, and its row changes replicate through the WAL stream. */
@@ -65,6 +72,11 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         return new Replication(reach, List.of(), null, null, null, null);
     }
 
+    /** CREATE TABLE ... AS / SELECT ... INTO {@code table}: global DDL whose rows the other nodes take from the origin. */
+    public static Replication creating(String table) {
+        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, table);
+    }
+
     public static Replication global(List<String> relations) {
         return relations.isEmpty() ? GLOBAL : new Replication(Reach.GLOBAL_DDL, List.copyOf(relations), null, null, null, null);
     }
@@ -93,7 +105,8 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     @Override
     public String toString() {
         return switch (reach) {
-            case GLOBAL_DDL -> relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
+            case GLOBAL_DDL -> created != null ? "GLOBAL_DDL(creates " + created + ")"
+                    : relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
             case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";
             case SURFACE -> call == null ? "SURFACE(" + sqlState + ": " + message + ")" : "SURFACE(" + call + ")";
             default -> reach.name();

@@ -99,6 +99,25 @@ public class FootprintTest {
     }
 
     @Test
+    public void largeObjectWritesAreRefusedWhateverElseTheTransactionDid() {
+        Locks never = new Locks(false, false);
+        // SELECT lo_create(0) alone: no writer's lock on a user table, yet committed here alone the nodes would differ
+        Footprint alone = Footprint.of(never, new Quick(7L, false, false, true), ROWS).toCompletableFuture().join();
+        assertEquals(Route.REFUSE, alone.route());
+        assertEquals(Route.REFUSE, Footprint.of(never, new Quick(7L, false, false, true), ROWS)
+            .toCompletableFuture().join().route());
+        assertEquals(Route.REFUSE, Footprint.of(new Locks(false, true), new Quick(7L, true, false, true), ROWS)
+            .toCompletableFuture().join().route());
+        ServerError refused = alone.refusal();
+        assertEquals("0A000", refused.sqlState());
+        assertTrue(refused.message(), refused.message().contains("large objects are not replicated"));
+        assertTrue(refused.hint(), refused.hint().contains("bytea"));
+        // reading large objects assigns no xid
+        assertEquals(Route.LOCAL, Footprint.of(never, new Quick(null, false, false, false), ROWS)
+            .toCompletableFuture().join().route());
+    }
+
+    @Test
     public void refusalsNameTheReason() {
         ServerError temp = new Footprint(7L, false, true, true, false).refusal();
         assertEquals("0A000", temp.sqlState());

@@ -45,8 +45,8 @@ public class ReplicationClassifierTest {
         // EXPLAIN ANALYZE executes the statement
         {"EXPLAIN ANALYZE INSERT INTO t VALUES (1)", "ROWS"},
         {"EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 2", "ROWS"},
-        {"EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", "GLOBAL_DDL"},
-        {"EXPLAIN ANALYZE SELECT 1 INTO x", "GLOBAL_DDL"},
+        {"EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", "GLOBAL_DDL(creates x)"},
+        {"EXPLAIN ANALYZE SELECT 1 INTO x", "GLOBAL_DDL(creates x)"},
         // LISTEN / NOTIFY
         {"LISTEN ch", "NOTIFY"},
         {"UNLISTEN *", "NOTIFY"},
@@ -82,10 +82,12 @@ public class ReplicationClassifierTest {
         // global DDL
         {"CREATE TABLE t (id int PRIMARY KEY, v text)", "GLOBAL_DDL"},
         {"create table if not exists t (id int)", "GLOBAL_DDL"},
-        {"CREATE TABLE t2 AS SELECT * FROM t", "GLOBAL_DDL"},
-        {"SELECT * INTO t2 FROM t", "GLOBAL_DDL"},
-        {"SELECT a, b INTO TABLE t2 FROM t WHERE a > 1", "GLOBAL_DDL"},
-        {"WITH x AS (SELECT 1 AS a) SELECT a INTO t2 FROM x", "GLOBAL_DDL"},
+        {"CREATE TABLE t2 AS SELECT * FROM t", "GLOBAL_DDL(creates t2)"},
+        {"create table if not exists app.\"T2\" (a, b) with (fillfactor = 70) as select random(), now() with no data", "GLOBAL_DDL(creates app.\"T2\")"},
+        {"CREATE TABLE g (a int GENERATED ALWAYS AS (1) STORED)", "GLOBAL_DDL"},
+        {"SELECT * INTO t2 FROM t", "GLOBAL_DDL(creates t2)"},
+        {"SELECT a, b INTO TABLE t2 FROM t WHERE a > 1", "GLOBAL_DDL(creates t2)"},
+        {"WITH x AS (SELECT 1 AS a) SELECT a INTO t2 FROM x", "GLOBAL_DDL(creates t2)"},
         {"CREATE VIEW v AS SELECT * FROM t", "GLOBAL_DDL"},
         {"CREATE MATERIALIZED VIEW mv AS SELECT 1", "GLOBAL_DDL"},
         {"REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "GLOBAL_DDL"},
@@ -101,7 +103,17 @@ public class ReplicationClassifierTest {
         {"ALTER ROLE r SET work_mem = '8MB'", "GLOBAL_DDL"},
         {"ALTER DATABASE mydb SET default_tablespace = ''", "GLOBAL_DDL"},
         {"ALTER TABLE ALL IN TABLESPACE a SET TABLESPACE b", "GLOBAL_DDL"},
-        {"ALTER TABLE u SET LOGGED", "GLOBAL_DDL"},
+        {"ALTER TABLE u SET LOGGED", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET LOGGED"},
+        {"alter table if exists only t set unlogged", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET UNLOGGED"},
+        {"ALTER TABLE t SET (fillfactor = 70)", "GLOBAL_DDL[t]"},
+        {"ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", "REFUSED(0A000: [multimaster] ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"},
+        {"ALTER TABLE p DETACH PARTITION p1", "GLOBAL_DDL[p]"},
+        {"ALTER TABLE p DETACH PARTITION p1 FINALIZE", "GLOBAL_DDL[p]"},
+        {"ALTER TABLE zz SET SCHEMA pg_catalog", "REFUSED(0A000: [multimaster] ALTER ... SET SCHEMA pg_catalog"},
+        {"alter sequence s set schema information_schema", "REFUSED(0A000: [multimaster] ALTER ... SET SCHEMA information_schema"},
+        {"ALTER FUNCTION f(int) SET SCHEMA mtm", "REFUSED(0A000: [multimaster] ALTER ... SET SCHEMA mtm"},
+        {"ALTER TYPE ty SET SCHEMA \"pg_catalog\"", "REFUSED(0A000: [multimaster] ALTER ... SET SCHEMA pg_catalog"},
+        {"ALTER TABLE zz SET SCHEMA app", "GLOBAL_DDL[zz]"},
         {"SECURITY LABEL ON TABLE t IS 'x'", "GLOBAL_DDL"},
         {"IMPORT FOREIGN SCHEMA s FROM SERVER srv INTO public", "GLOBAL_DDL"},
         {"REASSIGN OWNED BY a TO b", "GLOBAL_DDL"},
@@ -170,7 +182,7 @@ public class ReplicationClassifierTest {
     public void eachStatementOfAMultiStatementQueryIsClassifiedOnItsOwn() {
         String sql = "CREATE TABLE a (x int); INSERT INTO a VALUES (1); CREATE INDEX ON a (x); SELECT * INTO b FROM a;"
                 + " CREATE TEMP TABLE c (y int); LISTEN ch";
-        assertEquals("[GLOBAL_DDL, ROWS, GLOBAL_DDL[a], GLOBAL_DDL, TEMPORARY, NOTIFY]",
+        assertEquals("[GLOBAL_DDL, ROWS, GLOBAL_DDL[a], GLOBAL_DDL(creates b), TEMPORARY, NOTIFY]",
                 SqlSplitter.split(sql, true).stream().map(st -> st.replication().toString())
                         .collect(Collectors.toList()).toString());
     }
