@@ -25,7 +25,7 @@ import org.mtm.itests.harness.Sql;
  * replicated table's "rows:md5" in key order ({@link ClusterInvariants#digests}) and the prepared transactions left.
  * Two things in the dumps differ by design and are normalised: pg_dump's "restrict"/"unrestrict" meta-command lines
  * (a random key per run), and the START of node-strided sequences (manual F.31.1: node i of N starts in residue i, with
- * INCREMENT BY N; the increment stays compared).
+ * INCREMENT BY N, or -N for a descending one; the increment stays compared).
  */
 public record NodeComparison(Map<String, String> schemaDumps, Map<String, Map<String, String>> digests,
                              Map<String, List<String>> prepared) {
@@ -83,7 +83,7 @@ public record NodeComparison(Map<String, String> schemaDumps, Map<String, Map<St
     static String normalised(String dump, int nodes) {
         StringBuilder out = new StringBuilder();
         dump.lines().filter(l -> !l.startsWith("\\restrict ") && !l.startsWith("\\unrestrict ")).forEach(l -> out.append(l).append('\n'));
-        return out.toString().replaceAll("START WITH -?\\d+(\n\\s+INCREMENT BY " + nodes + "\n)", "START WITH (node-strided)$1");
+        return out.toString().replaceAll("START WITH -?\\d+(\n\\s+INCREMENT BY -?" + nodes + "\n)", "START WITH (node-strided)$1");
     }
 
     /** The nodes whose schema dump differs from the first node's. */

@@ -51,6 +51,7 @@ public class NodeComparisonTest {
         String node2 = "CREATE SEQUENCE s\n    START WITH 2\n    INCREMENT BY 3\n    NO MINVALUE\n";
         String node3 = "CREATE SEQUENCE s\n    START WITH 3\n    INCREMENT BY 3\n    NO MINVALUE\n";
         assertEquals(NodeComparison.normalised(node2, 3), NodeComparison.normalised(node3, 3));
+        assertEquals(NodeComparison.normalised("START WITH -2\n    INCREMENT BY -3\n", 3), NodeComparison.normalised("START WITH -1\n    INCREMENT BY -3\n", 3));
         // an increment other than the node count is not a stride: compared as it is
         String plain = "CREATE SEQUENCE s\n    START WITH 5\n    INCREMENT BY 1\n";
         assertEquals(plain, NodeComparison.normalised(plain, 3));
