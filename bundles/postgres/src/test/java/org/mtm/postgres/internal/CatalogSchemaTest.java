@@ -28,7 +28,9 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(24, statements.size());
+        assertEquals(25, statements.size());
+        assertTrue("a node disabled for good keeps its reason across restarts", statements.contains(
+                "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text"));
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
         for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
