@@ -9,9 +9,12 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.Replication;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.BeginPrepare;
+import org.mtm.applier.internal.pgoutput.PgOutputMessage.Origin;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.Prepare;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
 
@@ -28,6 +31,11 @@ import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
  * at most every {@value #CHECK_INTERVAL_MS} ms. Plain transactions of other origins (administrative bypasses) are
  * not held for.
  *
+ * <p>Nor is this node's own transaction — an {@code MTM-} gid of this node, or a unit the peer applied from this
+ * node's stream (origin {@code mtm_node_<self>} or a worker's {@code mtm_node_<self>_<k>}): this node prepared it
+ * before any peer could, so it never needs it from the peer. Held, it would stay held for good once finished here,
+ * as neither {@code pg_prepared_xacts} nor {@code mtm.applied_xacts} shows a node's own committed transaction.
+ *
  * <p>Used by one receiver thread.
  */
 final class ForeignHold implements AutoCloseable {
@@ -37,6 +45,7 @@ final class ForeignHold implements AutoCloseable {
         + "OR EXISTS (SELECT 1 FROM mtm.applied_xacts a WHERE a.gid = g)";
 
     private final LocalDatabase local;
+    private final int self;
     /**
      * Start of the PREPARE record in the peer's WAL → gid, for skipped units of other origins not known here yet. The
      * start, not the end: the peer decodes a PREPARE again only if the record starts at or after the slot's confirmed
@@ -49,8 +58,9 @@ final class ForeignHold implements AutoCloseable {
     private long nextCheck;
     private Connection connection;
 
-    ForeignHold(LocalDatabase local) {
+    ForeignHold(LocalDatabase local, int self) {
         this.local = local;
+        this.self = self;
     }
 
     /** Every decoded message of the stream, in order. */
@@ -63,10 +73,10 @@ final class ForeignHold implements AutoCloseable {
                 openForeign = false;
             }
             case 'B' -> openGid = null;
-            case 'O' -> openForeign = openGid != null;
+            case 'O' -> openForeign = openGid != null && !fromHere(((Origin) m).name());
             case 'P' -> {
                 Prepare p = (Prepare) m;
-                if (openForeign && p.gid().equals(openGid)) {
+                if (openForeign && p.gid().equals(openGid) && !ownGid(openGid)) {
                     pending.put(openPrepareLsn, openGid);
                 }
                 openGid = null;
@@ -75,6 +85,23 @@ final class ForeignHold implements AutoCloseable {
             case 'r' -> pending.values().remove(((RollbackPrepared) m).gid());
             default -> {
             }
+        }
+    }
+
+    /** The peer applied the unit from this node's stream: the receiver's origin or one of its workers'. */
+    private boolean fromHere(String originName) {
+        String own = Replication.originName(self);
+        return originName.equals(own) || originName.startsWith(own + "_");
+    }
+
+    private boolean ownGid(String gid) {
+        if (!Gid.isReserved(gid)) {
+            return false;
+        }
+        try {
+            return Gid.parse(gid).originNode() == self;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 

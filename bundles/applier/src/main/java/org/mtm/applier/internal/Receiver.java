@@ -430,7 +430,7 @@ final class Receiver {
         int finishedSinceCleanup = 0;
         long finished = 0;
         long confirmed = 0;
-        try (ForeignHold hold = new ForeignHold(local)) {
+        try (ForeignHold hold = new ForeignHold(local, self)) {
         while (!stopping) {
             ByteBuffer data;
             boolean holding = hold.holding();

@@ -21,7 +21,7 @@ import org.mtm.applier.internal.pgoutput.PgOutputMessage.RollbackPrepared;
 public class ForeignHoldTest {
     private static final long FINISHED = 1_000_000;
 
-    private final ForeignHold hold = new ForeignHold(null);
+    private final ForeignHold hold = new ForeignHold(null, 3);
 
     /** A two-phase unit of the peer's stream whose PREPARE starts at {@code lsn} and ends 100 bytes later. */
     private void prepared(long lsn, String gid, String origin) {
@@ -81,5 +81,22 @@ public class ForeignHoldTest {
         prepared(3000, "MTM-2-8-1", null);
         assertFalse("an administrative bypass of 3PC", hold.holding());
         assertEquals(FINISHED, hold.confirmable(FINISHED));
+    }
+
+    @Test
+    public void thisNodesOwnTransactionsAppliedByThePeerAreNeverHeld() {
+        prepared(2000, "MTM-3-9-1", "mtm_node_3");
+        prepared(3000, "MTM-3-10-1", "mtm_node_3_2"); // by one of the peer's apply workers
+        prepared(4000, "user-gid", "mtm_node_3"); // not an MTM- gid: the origin tells
+        prepared(5000, "MTM-3-11-1", "mtm_node_1"); // relayed through a third node: the gid tells
+        assertFalse("committed here, neither prepared nor in mtm.applied_xacts: it would stay held for good",
+                hold.holding());
+        assertEquals(FINISHED, hold.confirmable(FINISHED));
+    }
+
+    @Test
+    public void anotherNodesTransactionWhoseOriginOnlyStartsLikeThisNodesIsHeld() {
+        prepared(2000, "MTM-31-9-1", "mtm_node_31");
+        assertEquals(1999, hold.confirmable(FINISHED));
     }
 }

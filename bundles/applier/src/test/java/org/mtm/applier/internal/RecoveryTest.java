@@ -473,6 +473,44 @@ public class RecoveryTest {
         assertIdenticalEverywhere(t, base, "200");
     }
 
+    /**
+     * Nodes 1 and 2 stream each other's slots: each stream carries the streaming node's own transactions as units of
+     * another origin (the peer applied them from it). Once the writes stop, both slots are confirmed past every unit:
+     * a node's own transaction is never one it may still need from the peer, whether or not it is still prepared
+     * here when the peer's copy arrives.
+     */
+    @Test
+    public void theSlotsNodesOneAndTwoStreamToEachOtherAreConfirmedPastEachOthersTransactions() throws Exception {
+        String t = "r7";
+        int base = 7000;
+        createEverywhere(t);
+        exchange();
+        normalOn3(1); // node 3 keeps up, so that the tests after this one find it not behind
+        normalOn3(2);
+        for (int i = 0; i < 20; i++) {
+            int origin = i % 2 + 1;
+            commit(origin, "INSERT INTO " + t + "_log VALUES (" + (base + i) + ", " + origin + ")");
+        }
+        long end1 = NODES.count(1, "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint");
+        long end2 = NODES.count(2, "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint");
+        try {
+            Await.until(WAIT, "mtm_slot_2 on node 1 and mtm_slot_1 on node 2 confirmed past the last transaction",
+                    () -> confirmed(1, 2) >= end1 && confirmed(2, 1) >= end2);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": mtm_slot_2 on node 1 at " + Lsn.format(confirmed(1, 2)) + " of "
+                    + Lsn.format(end1) + ", mtm_slot_1 on node 2 at " + Lsn.format(confirmed(2, 1)) + " of "
+                    + Lsn.format(end2), e);
+        }
+        Await.until(WAIT, t + "_log identical on the three nodes", () -> NODES.md5(1, t + "_log").equals(NODES.md5(3, t + "_log"))
+                && NODES.md5(2, t + "_log").equals(NODES.md5(3, t + "_log")));
+    }
+
+    /** {@code confirmed_flush_lsn} of node {@code on}'s slot for node {@code receiver}. */
+    private static long confirmed(int on, int receiver) throws SQLException {
+        return NODES.count(on, "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots"
+                + " WHERE slot_name = 'mtm_slot_" + receiver + "'");
+    }
+
     private TestClusterState stateOf() {
         return lastState;
     }

@@ -112,6 +112,34 @@ public class FailoverIT {
         }
         cluster.leaveOut(3);
         load.stopAndCheck(1, 2);
+        assertLivePeersSlotsConfirmed(cluster);
+    }
+
+    /** What nodes 1 and 2 may keep of WAL for each other once writes stop: a hold beyond it would grow without end. */
+    private static final long LIVE_SLOT_BOUND = 1024 * 1024;
+
+    /**
+     * After all the rounds, the slots nodes 1 and 2 stream to each other are confirmed close to the WAL end once the
+     * writes stopped: no transaction held them for good (ForeignHold), and their WAL is not retained without bound.
+     */
+    private static void assertLivePeersSlotsConfirmed(TestCluster cluster) throws SQLException {
+        String sql = "SELECT active AND pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) < " + LIVE_SLOT_BOUND
+            + " FROM pg_replication_slots WHERE slot_name = ?";
+        try {
+            Poll.until("mtm_slot_2 on node 1 and mtm_slot_1 on node 2 active and confirmed within " + LIVE_SLOT_BOUND
+                + " bytes of the WAL end", Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+                    try {
+                        return "t".equals(Sql.scalar(cluster.postgres(1), sql.replace("?", "'mtm_slot_2'")))
+                            && "t".equals(Sql.scalar(cluster.postgres(2), sql.replace("?", "'mtm_slot_1'")));
+                    } catch (SQLException | RuntimeException e) {
+                        return false;
+                    }
+                });
+        } finally {
+            for (int id = 1; id <= 2; id++) {
+                TestCluster.log(WHO, "node %d slots at the end: %s", id, slots(cluster.postgres(id)));
+            }
+        }
     }
 
     /** The replication slots of the server at {@code port}, how far behind its WAL end, for the log. */
