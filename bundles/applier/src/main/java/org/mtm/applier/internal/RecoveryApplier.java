@@ -122,6 +122,11 @@ final class RecoveryApplier implements MessageApplier {
     /** {@link #finishedUpTo} as of the last sync point: durable here. */
     private long durableUpTo;
     private long lastSyncNanos = System.nanoTime();
+    /**
+     * This node's progress of other origins' streams, read once per origin: while recovery runs no receiver of
+     * theirs does, so only {@link #advanceOrigin} moves it (a round trip saved per foreign unit).
+     */
+    private final Map<Integer, Long> originProgress = new HashMap<>();
 
     /** Tests only: told "P <gid>", "K <gid>" or "C <lsn>" right after each unit this applier finished here. */
     static volatile java.util.function.Consumer<String> afterUnit;
@@ -383,6 +388,20 @@ final class RecoveryApplier implements MessageApplier {
         return true;
     }
 
+    private long originProgress(int origin) throws SQLException {
+        Long known = originProgress.get(origin);
+        if (known == null) {
+            known = session.originProgress(origin);
+            originProgress.put(origin, known);
+        }
+        return known;
+    }
+
+    private void advanceOrigin(int origin, long lsn) throws SQLException {
+        session.advanceOrigin(origin, lsn);
+        originProgress.merge(origin, lsn, Math::max);
+    }
+
     private Relation relation(int relationId) {
         Relation r = replayRelations == null ? null : replayRelations.get(relationId);
         return r != null ? r : relations.require(relationId);
@@ -418,7 +437,7 @@ final class RecoveryApplier implements MessageApplier {
         u.originLsn = o.originLsn();
         if (origin == self) {
             u.skip = true; // our own transaction, which the donor applied from us
-        } else if (u.gid == null && (o.originLsn() <= session.originProgress(origin) || session.logged(origin, o.originLsn()))) {
+        } else if (u.gid == null && (o.originLsn() <= originProgress(origin) || session.logged(origin, o.originLsn()))) {
             u.skip = true; // a plain transaction of another origin, applied here already
         }
     }
@@ -435,6 +454,7 @@ final class RecoveryApplier implements MessageApplier {
                 return false;
             }
             Gid mtm = u.gid == null ? null : Gid.tryParse(u.gid);
+            u.checkedByGid = mtm != null;
             boolean applied = u.foreign()
                     ? session.begin(mtm != null ? u.gid : null, true, u.origin, 0, false)
                     // the donor's own gid prepared here (also a user's: a buffered one prepared when a recovery stopped)
@@ -581,7 +601,7 @@ final class RecoveryApplier implements MessageApplier {
                 }
                 if (u.foreign()) {
                     session.commitLogged(u.origin, u.originLsn, m.endLsn(), m.commitTime());
-                    session.advanceOrigin(u.origin, u.originLsn);
+                    advanceOrigin(u.origin, u.originLsn);
                 } else {
                     session.commit(m.endLsn(), m.commitTime());
                 }
@@ -646,8 +666,9 @@ final class RecoveryApplier implements MessageApplier {
             }
             // applied here from the origin's own stream (its log row here may be cleaned up since), or through
             // another donor; read inside the tentative transaction, which sees what is committed here
-            u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= session.originProgress(u.loggedOrigin)
-                    || session.logged(u.loggedOrigin, u.loggedLsn);
+            // (o, L) is logged with the unit's gid, which BEGIN looked up already when it could parse it
+            u.skip = knownHere || u.loggedOrigin == self || u.loggedLsn <= originProgress(u.loggedOrigin)
+                    || (!u.checkedByGid && session.logged(u.loggedOrigin, u.loggedLsn));
         }
         if (u.skip && u.gid != null) {
             skippedHere.add(u.gid); // its K finds nothing prepared here, rightly
@@ -837,6 +858,8 @@ final class RecoveryApplier implements MessageApplier {
         String carried;
         /** BEGIN found it applied here (and left the transaction). */
         boolean alreadyApplied;
+        /** BEGIN looked its gid up in pg_prepared_xacts and mtm.applied_xacts (a gid of mtm's). */
+        boolean checkedByGid;
         SQLException failure;
 
         Unit(String gid, long lsn) {
