@@ -48,21 +48,13 @@ final class GenerationStore {
      * is dropped and added again. The first reason is kept.
      */
     static void disable(Connection c, String why) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try (Statement s = c.createStatement();
-             PreparedStatement ps = c.prepareStatement("UPDATE mtm.generation_state SET disabled_because = ?"
+        inFlushedTransaction(c, s -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE mtm.generation_state SET disabled_because = ?"
                  + " WHERE disabled_because IS NULL")) {
-            s.execute("SET LOCAL synchronous_commit = on");
-            ps.setString(1, why);
-            ps.executeUpdate();
-            c.commit();
-        } catch (SQLException | RuntimeException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(autoCommit);
-        }
+                ps.setString(1, why);
+                ps.executeUpdate();
+            }
+        });
     }
 
     /**
@@ -71,10 +63,7 @@ final class GenerationStore {
      * only ever moved forward: a state with a lower generation or vote than the stored one is refused.
      */
     static void save(Connection c, GenerationState next, boolean marker) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try (Statement s = c.createStatement()) {
-            s.execute("SET LOCAL synchronous_commit = on");
+        inFlushedTransaction(c, s -> {
             Generation g = next.current();
             int updated = s.executeUpdate("UPDATE mtm.generation_state SET current_gen = " + g.num()
                 + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
@@ -88,6 +77,20 @@ final class GenerationStore {
             if (marker) {
                 s.execute(GenerationMarker.emitSql(g.num()));
             }
+        });
+    }
+
+    private interface Work {
+        void run(Statement s) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction whose commit is flushed to disk before this returns. */
+    private static void inFlushedTransaction(Connection c, Work work) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET LOCAL synchronous_commit = on");
+            work.run(s);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             c.rollback();
