@@ -79,10 +79,23 @@ public final class KarafNode implements AutoCloseable {
             openForOthers(pgHome);
             KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(6));
             node.writeConfiguration(clusterSecret);
+            Path bindir = PostgresVersions.binDir(PostgresVersions.majorOf(indexOf(name)));
+            if (bindir != null) {
+                ConfigFile.put(home.resolve("etc").resolve("org.mtm.node.cfg"), "database.bindir", bindir.toString());
+            }
             return node;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot set up node " + name + " in " + home, e);
         }
+    }
+
+    /** The trailing number of a node's name ({@code node3}: 3); 1 when it has none. */
+    static int indexOf(String name) {
+        int i = name.length();
+        while (i > 0 && Character.isDigit(name.charAt(i - 1))) {
+            i--;
+        }
+        return i == name.length() ? 1 : Integer.parseInt(name.substring(i));
     }
 
     /** A folder for the managed servers' data directories, under the system temp dir, reachable by every user. */
@@ -400,7 +413,7 @@ public final class KarafNode implements AutoCloseable {
         return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
-    private static void exec(Duration timeout, String... command) {
+    static void exec(Duration timeout, String... command) {
         try {
             Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
             String output = new String(child.getInputStream().readAllBytes());
