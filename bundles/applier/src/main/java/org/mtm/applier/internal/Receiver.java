@@ -61,8 +61,11 @@ final class Receiver {
     private static final long LAG_INTERVAL_MS = 500;
     /** How long a stopping recovery receiver may take to prepare its buffered transactions before it is cut off. */
     private static final long RECOVERY_STOP_GRACE_MS = 2000;
-    /** How often a receiver holding its peer's slot (ForeignHold) polls an idle stream. */
-    private static final long HOLD_POLL_MS = 20;
+    /** How often a receiver holding its peer's slot (ForeignHold) polls a stream idle for {@value #HOLD_BUSY_MS} ms or more. */
+    static final long HOLD_POLL_MS = 20;
+    /** ... and one that had a message within the last {@value #HOLD_BUSY_MS} ms: the next one is likely near. */
+    static final long HOLD_BUSY_POLL_MS = 1;
+    static final long HOLD_BUSY_MS = 250;
     /** Units finished between cleanups of mtm.applied_xacts. */
     private static final int CLEANUP_EVERY = 1000;
 
@@ -430,6 +433,7 @@ final class Receiver {
         int finishedSinceCleanup = 0;
         long finished = 0;
         long confirmed = 0;
+        long lastData = System.nanoTime();
         try (ForeignHold hold = new ForeignHold(local, self)) {
         while (!stopping) {
             ByteBuffer data;
@@ -453,7 +457,7 @@ final class Receiver {
                 }
                 synchronized (wake) {
                     if (!stopping) {
-                        wake.wait(HOLD_POLL_MS);
+                        wake.wait(holdPollMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastData)));
                     }
                 }
                 continue;
@@ -461,6 +465,7 @@ final class Receiver {
             if (data == null) {
                 throw new SQLException("the replication stream of node " + peer.id() + " ended", "08006");
             }
+            lastData = System.nanoTime();
             if (first) {
                 if (stall.cause().isEmpty()) {
                     backoff.reset(); // streaming works: a later failure starts again from a short delay
@@ -505,6 +510,16 @@ final class Receiver {
             }
         }
         }
+    }
+
+    /**
+     * How long a receiver that holds its peer's slot ({@link ForeignHold}) waits before it polls the stream again, the
+     * stream having been idle for {@code idleMs}. It cannot block on the stream (the hold must release while the peer is
+     * idle), and every PREPARE and COMMIT PREPARED that arrives during the wait waits with it, on the commit path of
+     * its origin's client: so a short wait while the peer is busy, the long one only once it has been idle a while.
+     */
+    static long holdPollMs(long idleMs) {
+        return idleMs < HOLD_BUSY_MS ? HOLD_BUSY_POLL_MS : HOLD_POLL_MS;
     }
 
     /**

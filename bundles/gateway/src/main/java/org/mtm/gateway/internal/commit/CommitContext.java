@@ -47,7 +47,8 @@ public interface CommitContext {
      * DDL messages) and may have fetched the quick part already, in the same round trip as the last statement.
      */
     default CompletionStage<Footprint> footprint() {
-        return execute(Footprint.QUICK_SQL).thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), Footprint.Notes.UNKNOWN));
+        return execute(Footprint.quickSql(Footprint.Notes.UNKNOWN))
+                .thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), Footprint.Notes.UNKNOWN));
     }
 
     /**

@@ -83,6 +83,29 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
 
     /**
+     * {@link #QUICK_SQL} and, only when the transaction has an xid, {@link #LOCKS_SQL} in the same statement (a fifth
+     * column: the two flags as a {@code boolean[]}, null without an xid): one round trip on the commit path instead of
+     * two, for a commit whose quick query was not sent ahead and whose locks will be looked at ({@link #quickSql}).
+     * The scan is an uncorrelated subquery in a CASE branch: PostgreSQL runs it only when that branch is taken.
+     */
+    public static final String QUICK_WITH_LOCKS_SQL = QUICK_SQL
+            + ", CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN NULL ELSE (SELECT ARRAY["
+            + "COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false), "
+            + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false)] "
+            + "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()) END";
+
+    /**
+     * The query that starts a commit's footprint, asked at COMMIT (not sent ahead): with the locks when {@link #of}
+     * would look at them for a transaction with an xid — the gateway saw statements that may change replicated data
+     * and no logged DDL, which tells by itself.
+     */
+    public static String quickSql(Notes notes) {
+        return notes.replicates() && !notes.ddl() ? QUICK_WITH_LOCKS_SQL : QUICK_SQL;
+    }
+
+    /**
      * Written just before PREPARE TRANSACTION of every transaction the cluster commits. PostgreSQL's decoder sends
      * nothing at all for a prepared transaction without decodable changes (writes to unlogged tables only,
      * nextval() only, row locks only, catalog changes from functions): without this message the peers would
@@ -115,10 +138,17 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
     /** How the transaction commits. */
     public enum Route { LOCAL, CLUSTER, REFUSE }
 
-    /** The result of {@link #QUICK_SQL}. */
-    public record Quick(Long xid, boolean temporarySchema, boolean serializable, boolean largeObjects) {
+    /**
+     * The result of {@link #QUICK_SQL}, or of {@link #QUICK_WITH_LOCKS_SQL}: then {@code locks} holds what
+     * {@link #LOCKS_SQL} would answer (null: not asked, or no xid).
+     */
+    public record Quick(Long xid, boolean temporarySchema, boolean serializable, boolean largeObjects, Locks locks) {
         public Quick(Long xid, boolean temporarySchema, boolean serializable) {
-            this(xid, temporarySchema, serializable, false);
+            this(xid, temporarySchema, serializable, false, null);
+        }
+
+        public Quick(Long xid, boolean temporarySchema, boolean serializable, boolean largeObjects) {
+            this(xid, temporarySchema, serializable, largeObjects, null);
         }
 
         public static Quick of(QueryResult r) {
@@ -127,8 +157,21 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
                         + (r.ok() ? "no row" : r.error()));
             }
             var row = r.rows().get(0);
+            Locks locks = row.size() > 4 && row.get(4) != null ? Locks.ofArray(row.get(4)) : null;
             return new Quick(row.get(0) == null ? null : Long.valueOf(row.get(0)), "t".equals(row.get(1)),
-                    "serializable".equals(row.get(2)), row.size() > 3 && "t".equals(row.get(3)));
+                    "serializable".equals(row.get(2)), row.size() > 3 && "t".equals(row.get(3)), locks);
+        }
+    }
+
+    /** What {@link #LOCKS_SQL} tells: a temporary relation was touched; a writer's lock on a replicated table is held. */
+    public record Locks(boolean temporary, boolean replicatedWrite) {
+        /** From the text form of the {@code boolean[]} of {@link #QUICK_WITH_LOCKS_SQL}, e.g. {@code {f,t}}. */
+        static Locks ofArray(String array) {
+            String[] flags = array.replaceAll("[{}]", "").split(",");
+            if (flags.length != 2) {
+                throw new IllegalStateException("the transaction's locks could not be read: " + array);
+            }
+            return new Locks("t".equals(flags[0].trim()), "t".equals(flags[1].trim()));
         }
     }
 
@@ -160,6 +203,11 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
         }
         if (notes.ddl() && !q.temporarySchema() && !notes.notifies() && !notes.temporary()) {
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(), false, true, false,
+                    q.largeObjects()));
+        }
+        if (q.locks() != null) { // asked together with the quick query
+            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(),
+                    notes.temporary() || q.locks().temporary(), notes.ddl() || q.locks().replicatedWrite(), notes.notifies(),
                     q.largeObjects()));
         }
         return tx.execute(LOCKS_SQL).thenApply(r -> {

@@ -1802,7 +1802,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         /** With what the gateway saw (LISTEN/NOTIFY, DDL messages, temporary DDL); the quick query maybe already sent. */
         @Override
         public CompletionStage<Footprint> footprint() {
-            CompletionStage<QueryResult> q = quick == null ? execute(Footprint.QUICK_SQL)
+            CompletionStage<QueryResult> q = quick == null ? execute(Footprint.quickSql(notes))
                     : quick.handle((r, failure) -> failure == null && r.ok() ? CompletableFuture.completedFuture(r)
                             : execute(Footprint.QUICK_SQL)).thenCompose(f -> f);
             return q.thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), notes));

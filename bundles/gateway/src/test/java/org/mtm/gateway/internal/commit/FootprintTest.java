@@ -117,6 +117,41 @@ public class FootprintTest {
             .toCompletableFuture().join().route());
     }
 
+    private static QueryResult quickRow(String xid, String locks) {
+        java.util.List<String> row = new java.util.ArrayList<>(java.util.Arrays.asList(xid, "f", "read committed", "f", locks));
+        return new QueryResult("SELECT 1", List.of(row), null, List.of(), 'T');
+    }
+
+    @Test
+    public void locksAskedWithTheQuickQueryCostNoSecondRoundTrip() {
+        Locks never = new Locks(true, true);
+        Quick q = Quick.of(quickRow("7", "{f,t}"));
+        assertEquals(new Footprint.Locks(false, true), q.locks());
+        assertEquals(Route.CLUSTER, Footprint.of(never, q, ROWS).toCompletableFuture().join().route());
+        assertEquals(Route.REFUSE, Footprint.of(never, Quick.of(quickRow("7", "{t,t}")), ROWS).toCompletableFuture().join().route());
+        assertEquals(Route.LOCAL, Footprint.of(never, Quick.of(quickRow("7", "{t,f}")), ROWS).toCompletableFuture().join().route());
+        assertEquals(Route.LOCAL, Footprint.of(never, Quick.of(quickRow("7", "{f,f}")), ROWS).toCompletableFuture().join().route());
+        assertEquals(0, never.asked.get());
+        // no xid: the scan was not run (null), and nothing is asked either
+        assertEquals(null, Quick.of(quickRow(null, null)).locks());
+        assertEquals(Route.LOCAL, Footprint.of(never, Quick.of(quickRow(null, null)), ROWS).toCompletableFuture().join().route());
+        assertEquals(0, never.asked.get());
+        // the plain quick query (four columns): the locks are asked separately, as before
+        Locks writes = new Locks(false, true);
+        assertEquals(Route.CLUSTER, route(7L, false, ROWS, writes));
+        assertEquals(1, writes.asked.get());
+    }
+
+    @Test
+    public void theLocksGoWithTheQuickQueryOnlyWhenTheyWouldBeAskedFor() {
+        assertEquals(Footprint.QUICK_WITH_LOCKS_SQL, Footprint.quickSql(ROWS));
+        assertEquals(Footprint.QUICK_WITH_LOCKS_SQL, Footprint.quickSql(Notes.UNKNOWN));
+        assertEquals(Footprint.QUICK_WITH_LOCKS_SQL, Footprint.quickSql(NOTIFY));
+        assertEquals(Footprint.QUICK_SQL, Footprint.quickSql(NOTHING_REPLICATED));
+        assertEquals(Footprint.QUICK_SQL, Footprint.quickSql(GLOBAL_DDL));
+        assertTrue(Footprint.QUICK_WITH_LOCKS_SQL.startsWith(Footprint.QUICK_SQL));
+    }
+
     @Test
     public void refusalsNameTheReason() {
         ServerError temp = new Footprint(7L, false, true, true, false).refusal();
