@@ -318,6 +318,52 @@ BEGIN
 END
 $fn$;
 
+-- monotonic_sequences = true (manual F.31.5.1): a node skips the values of its residue below one another node
+-- handed out. The applier calls this before it prepares a peer's transaction, with the largest value it wrote
+-- into each column a sequence feeds (names as regclass text); each such sequence then continues above it, so a
+-- value taken here after that transaction committed is larger. Never moves a sequence back. A short way up is
+-- walked with nextval(), which is atomic against this node's own sessions taking values at the same moment; a
+-- long one (1000 steps or more, which no concurrent session can cover meanwhile) jumps with setval(). Neither
+-- is undone by a rollback: a transaction voted down leaves a gap. Descending sequences are left alone.
+CREATE OR REPLACE FUNCTION mtm.advance_sequences(names text[], seen numeric[])
+RETURNS int LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    n int;
+    self int;
+    i int;
+    seq regclass;
+    s pg_sequence;
+    last numeric;
+    called boolean;
+    next numeric;
+    target numeric;
+    moved int := 0;
+BEGIN
+    SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
+    IF self IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(names, 1), 0) LOOP
+        seq := to_regclass(names[i]);
+        SELECT * INTO s FROM pg_sequence WHERE seqrelid = seq;
+        CONTINUE WHEN s.seqrelid IS NULL OR s.seqincrement < 0 OR seen[i] >= s.seqmax;
+        EXECUTE format('SELECT last_value, is_called FROM %s', seq) INTO last, called;
+        next := CASE WHEN called THEN last + s.seqincrement ELSE last END;
+        CONTINUE WHEN next > seen[i];
+        IF (seen[i] - next) / s.seqincrement < 1000 THEN
+            WHILE nextval(seq) <= seen[i] - s.seqincrement LOOP -- stops when the next value is above it
+            END LOOP;
+        ELSE
+            target := seen[i] + 1 + mod(mod(self - seen[i] - 1, n) + n, n); -- first of the residue above it
+            CONTINUE WHEN target > s.seqmax;
+            PERFORM setval(seq, target::bigint, false);
+        END IF;
+        moved := moved + 1;
+    END LOOP;
+    RETURN moved;
+END
+$fn$;
+
 -- What this node's sequences handed out so far (pg_sequences.last_value), for the floors above.
 CREATE OR REPLACE FUNCTION mtm.sequence_last_values()
 RETURNS TABLE (name text, last_value numeric) LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $fn$

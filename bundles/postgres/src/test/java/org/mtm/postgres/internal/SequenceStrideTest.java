@@ -116,4 +116,23 @@ public class SequenceStrideTest {
                     "SELECT count(*) FROM mtm.stride_sequences() s WHERE s::text IN ('strided_already', 'before_init', 'pre_id_seq')"));
         }
     }
+
+    @Test
+    public void monotonicAdvanceSkipsTheResidueBelowWhatAPeerWroteAndNeverMovesBack() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE mono");
+            assertEquals("2", q(st, "SELECT nextval('mono')"));
+            // a peer wrote 3: this node's next value (5) is above it already
+            assertEquals("0", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[3])"));
+            assertEquals("5", q(st, "SELECT nextval('mono')"));
+            // a peer wrote 9: 8 is skipped (walked over with nextval), this node continues at 11
+            assertEquals("1", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[9])"));
+            assertEquals("11", q(st, "SELECT nextval('mono')"));
+            // far above (a bulk load elsewhere): one jump to the first of the residue above it, no value lost
+            assertEquals("1", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[1000000])"));
+            assertEquals("1000001,1000004,1000007", next3(st, "mono"));
+            // unknown names and descending sequences are skipped
+            assertEquals("0", q(st, "SELECT mtm.advance_sequences(ARRAY['public.no_such_seq', 'public.sdown_mono'], ARRAY[10, 10])"));
+        }
+    }
 }
