@@ -279,6 +279,12 @@ BEGIN
     IF s.seqincrement = step AND s.seqstart = start AND next = target THEN
         RETURN false;
     END IF;
+    IF s.seqincrement = step AND s.seqstart = start THEN
+        -- only the position moves: with setval(), which a rollback does not undo (after a client's setval(),
+        -- which it does not undo either, this node must stay in its residue whatever the transaction's outcome)
+        PERFORM setval(seq, target::bigint, false);
+        RETURN true;
+    END IF;
     EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s START WITH %s RESTART WITH %s', seq, step, start, target);
     RETURN true;
 END
@@ -312,6 +318,35 @@ BEGIN
             floor := greatest(floor, taken);
         END LOOP;
         IF mtm.stride_sequence(seq.rel, floor) THEN
+            RETURN NEXT seq.rel;
+        END IF;
+    END LOOP;
+END
+$fn$;
+
+-- After a SELECT that calls setval() through a gateway, which every node runs as text (README "Sequences"): each
+-- node moves the sequences it left outside its residue (or its increment) to the first value of its residue at
+-- or above their next value, so every node continues above the value set without colliding with another.
+-- Returns the sequences it moved.
+CREATE OR REPLACE FUNCTION mtm.restride_sequences()
+RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
+DECLARE
+    n int;
+    self int;
+    seq record;
+BEGIN
+    SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
+    IF self IS NULL THEN
+        RETURN;
+    END IF;
+    FOR seq IN
+        SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+        JOIN pg_sequence s ON s.seqrelid = c.oid, LATERAL (SELECT pg_sequence_last_value(c.oid) AS last) l
+        WHERE c.relkind = 'S' AND c.relpersistence = 'p' AND ns.nspname NOT IN ('mtm', 'pg_catalog', 'information_schema')
+          AND (l.last IS NULL OR abs(s.seqincrement) <> n OR mod(mod(l.last - self, n) + n, n) <> 0)
+        ORDER BY c.oid
+    LOOP
+        IF mtm.stride_sequence(seq.rel) THEN
             RETURN NEXT seq.rel;
         END IF;
     END LOOP;

@@ -135,4 +135,27 @@ public class SequenceStrideTest {
             assertEquals("0", q(st, "SELECT mtm.advance_sequences(ARRAY['public.no_such_seq', 'public.sdown_mono'], ARRAY[10, 10])"));
         }
     }
+
+    @Test
+    public void afterASetvalEachNodeContinuesAboveTheValueInItsOwnResidue() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE sv");
+            String restride = "SELECT string_agg(s::text, ',') FROM mtm.restride_sequences() s";
+            assertEquals("100", q(st, "SELECT setval('sv', 100)"));
+            assertEquals("sv", q(st, restride));
+            assertEquals("101,104,107", next3(st, "sv"));
+            assertEquals("101 is this node's own: nothing to move", "101", q(st, "SELECT setval('sv', 101)"));
+            assertEquals(null, q(st, restride));
+            assertEquals("104", q(st, "SELECT nextval('sv')"));
+            q(st, "SELECT setval('sv', 201, false)");
+            assertEquals("sv", q(st, restride));
+            assertEquals("203", q(st, "SELECT nextval('sv')"));
+            // like setval() itself, the move is not undone by a rollback: this node stays in its residue
+            st.execute("BEGIN");
+            q(st, "SELECT setval('sv', 300)");
+            q(st, restride);
+            st.execute("ROLLBACK");
+            assertEquals("302", q(st, "SELECT nextval('sv')"));
+        }
+    }
 }

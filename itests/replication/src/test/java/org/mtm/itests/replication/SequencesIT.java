@@ -25,7 +25,9 @@ import org.mtm.itests.harness.Sql;
  * hands out i, i+3, i+6... from every serial, bigserial and identity column and every CREATE SEQUENCE, so inserts
  * through all gateways never collide; sequences that existed before init_cluster are strided by it above what any
  * node handed out; {@code mtm.alter_sequences()} re-strides every node in one distributed transaction; with
- * {@code monotonic_sequences = true} (switched on live, then off again) ids grow across the cluster in commit order.
+ * {@code monotonic_sequences = true} (switched on live, then off again) ids grow across the cluster in commit order;
+ * {@code setval()} and {@code ALTER SEQUENCE ... RESTART} through any gateway move every node above the value, each in
+ * its own residue, and setval() where it cannot be run on every node is refused.
  * The class ends with the cluster invariants (identical tables on every node).
  */
 public class SequencesIT {
@@ -206,6 +208,62 @@ public class SequencesIT {
                         int last = log.lastIndexOf("applier settings changed");
                         return last >= 0 && log.indexOf("monotonicSequences=" + on + "]; restarting receivers", last) >= 0;
                     });
+        }
+    }
+
+    /** The next id each gateway hands out from {@code table}, through gateways 1, 2, 3 in turn. */
+    private static List<Long> nextIdThroughEachGateway(String table) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            ids.add(Long.parseLong(scalarVia(node, "INSERT INTO " + table + " (v) VALUES ('n" + node + "') RETURNING id")));
+        }
+        return ids;
+    }
+
+    @Test
+    public void setvalAndRestartThroughAnyGatewayMoveEveryNodeAboveTheValueInItsOwnResidue() throws SQLException {
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE sv (id serial PRIMARY KEY, v text)");
+        }
+        assertEquals(List.of(1L, 2L, 3L), nextIdThroughEachGateway("sv"));
+        // extended protocol (pgjdbc's default), autocommit, through gateway 2: PostgreSQL's own answer
+        assertEquals("100", scalarVia(2, "SELECT setval('sv_id_seq', 100)"));
+        assertEquals("every node continues above 100 in its residue", List.of(103L, 101L, 102L), nextIdThroughEachGateway("sv"));
+        // simple protocol, in the client's transaction, is_called = false, with the rows the value comes from
+        try (Connection c = cluster.viaGateway(3, "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("INSERT INTO sv VALUES (200, 'explicit')");
+            assertEquals("201", Sql.scalar(c, "SELECT pg_catalog.setval(pg_get_serial_sequence('sv', 'id'), max(id) + 1, false)"
+                    + " FROM sv"));
+            assertEquals("the session's next value follows at once", "201", Sql.scalar(c, "INSERT INTO sv (v) VALUES ('n3') RETURNING id"));
+            c.commit();
+        }
+        assertEquals(List.of(202L, 203L, 204L), nextIdThroughEachGateway("sv"));
+        // ALTER SEQUENCE ... RESTART is DDL: every node runs it and strides it into its residue
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("ALTER SEQUENCE sv_id_seq RESTART WITH 300");
+        }
+        assertEquals(List.of(301L, 302L, 300L), nextIdThroughEachGateway("sv"));
+        // where the other nodes could not run it as text: refused, nothing moved
+        try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
+            SQLException refused = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("INSERT INTO sv VALUES (setval('sv_id_seq', 1000), 'x')"));
+            assertEquals(refused.getMessage(), "0A000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("setval() inside INSERT is not replicated"));
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT setval(?::regclass, ?)")) {
+                ps.setString(1, "sv_id_seq");
+                ps.setLong(2, 1000);
+                refused = org.junit.Assert.assertThrows(SQLException.class, ps::executeQuery);
+            }
+            assertEquals(refused.getMessage(), "0A000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("setval() with parameters ($1) is not replicated"));
+        }
+        assertEquals(List.of(304L, 305L, 303L), nextIdThroughEachGateway("sv"));
+        String digest = null;
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            String d = Sql.scalar(cluster.postgres(node), "SELECT count(*) || ':' || string_agg(id || '=' || v, ',' ORDER BY id) FROM sv");
+            digest = digest == null ? d : digest;
+            assertEquals("sv identical on node " + node, digest, d);
         }
     }
 }
