@@ -291,7 +291,8 @@ END
 $fn$;
 
 -- Strides every sequence of the database (init_cluster, mtm.alter_sequences()): restarts each above the largest
--- value any node issued (floors, by name as format('%I.%I') spells it) and any row of a column owning it holds.
+-- value any node issued (floors, by name as format('%I.%I') spells it) and any row of a column it feeds holds
+-- (a column owning it, or one whose default calls it).
 -- Returns the sequences it changed.
 CREATE OR REPLACE FUNCTION mtm.stride_sequences(names text[] DEFAULT '{}', floors numeric[] DEFAULT '{}')
 RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
@@ -313,6 +314,13 @@ BEGIN
             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
             WHERE d.classid = 'pg_class'::regclass AND d.objid = seq.rel AND d.refclassid = 'pg_class'::regclass
               AND d.deptype IN ('a', 'i')
+            UNION -- columns whose default calls nextval() of a sequence they do not own (integers; no temp tables)
+            SELECT ad.adrelid::regclass, a.attname FROM pg_depend d
+            JOIN pg_attrdef ad ON ad.oid = d.objid
+            JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum AND NOT a.attisdropped
+            JOIN pg_class r ON r.oid = ad.adrelid AND r.relpersistence <> 't'
+            WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = seq.rel
+              AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype)
         LOOP
             EXECUTE format('SELECT max(%I)::numeric FROM %s', col.attname, col.rel) INTO taken;
             floor := greatest(floor, taken);

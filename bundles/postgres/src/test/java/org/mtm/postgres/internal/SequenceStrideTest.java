@@ -158,4 +158,16 @@ public class SequenceStrideTest {
             assertEquals("302", q(st, "SELECT nextval('sv')"));
         }
     }
+
+    @Test
+    public void restartsAboveTheRowsOfColumnsWhoseDefaultCallsTheSequence() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE shared_seq");
+            st.execute("CREATE TABLE uses_default (id bigint DEFAULT nextval('shared_seq') PRIMARY KEY,"
+                    + " label text DEFAULT 'n' || nextval('shared_seq'))");
+            st.execute("INSERT INTO uses_default (id) VALUES (70)");
+            assertEquals("1", q(st, "SELECT count(*) FROM mtm.stride_sequences() s WHERE s = 'shared_seq'::regclass"));
+            assertEquals("71,74,77", next3(st, "shared_seq"));
+        }
+    }
 }
