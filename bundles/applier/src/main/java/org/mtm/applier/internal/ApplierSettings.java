@@ -11,9 +11,16 @@ package org.mtm.applier.internal;
  * @param asyncCatchUp  {@code enable_async_3pc_on_catchup}: recovery applies a committed two-phase transaction as
  *                      one plain, asynchronously committed transaction at its COMMIT PREPARED, made durable by
  *                      periodic sync points (see {@link RecoveryApplier})
+ * @param monotonicSequences {@code monotonic_sequences}: before a peer's transaction is prepared here, each sequence
+ *                      that feeds a column it wrote is moved above the largest value written (see {@link SequenceFloors})
  */
 record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
-                       boolean asyncCatchUp) {
+                       boolean asyncCatchUp, boolean monotonicSequences) {
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
+                    boolean asyncCatchUp) {
+        this(lockTimeoutMs, maxWorkers, prevention, ignoreTablesWithoutPk, asyncCatchUp, false);
+    }
 
     ApplierSettings(long lockTimeoutMs, int maxWorkers) {
         this(lockTimeoutMs, maxWorkers, DeadlockPrevention.OFF);

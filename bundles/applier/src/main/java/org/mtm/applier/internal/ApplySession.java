@@ -58,7 +58,7 @@ final class ApplySession implements AutoCloseable {
     /**
      * The local columns: name, type with modifier, whether it compares with {@code =}, whether the table has a
      * primary key, the modifier and type oid (checked against the origin's relation message), and whether it
-     * is {@code GENERATED ALWAYS AS IDENTITY}.
+     * is {@code GENERATED ALWAYS AS IDENTITY}; last, the sequence that feeds it (owned by it, or named in its default).
      */
     private static final String TYPES_SQL = "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
             + " t.typcategory = 'S' OR EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc"
@@ -66,6 +66,13 @@ final class ApplySession implements AutoCloseable {
             + " WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype IN (t.oid, t.typbasetype))"
             + ", EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)"
             + ", a.atttypmod, a.atttypid::int8, a.attidentity = 'a', a.attgenerated <> '', t.typtype = 'd'"
+            + ", (SELECT pg_catalog.min(s.oid::pg_catalog.regclass::pg_catalog.text) FROM pg_catalog.pg_class s"
+            + " WHERE s.relkind = 'S' AND s.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d"
+            + " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+            + " AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')"
+            + " UNION ALL SELECT d.refobjid FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d"
+            + " ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid"
+            + " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum))"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
     private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
@@ -90,6 +97,10 @@ final class ApplySession implements AutoCloseable {
     private final long lockTimeoutMs;
     /** {@code ignore_tables_without_pk}: changes of tables without a primary key are skipped. */
     private final boolean ignoreTablesWithoutPk;
+    /** {@code monotonic_sequences}: the values a transaction wrote move this node's sequences before it is prepared. */
+    private final boolean monotonicSequences;
+    /** What the transaction being applied wrote into sequence-fed columns (only with {@link #monotonicSequences}). */
+    private final SequenceFloors sequenceFloors = new SequenceFloors();
     /** False on a node without the mtm catalog functions (module tests): no replica identity upkeep after DDL. */
     private final boolean replicaIdentityUpkeep;
     /** The lock bound of the transaction being applied (see {@link #begin}). */
@@ -126,6 +137,7 @@ final class ApplySession implements AutoCloseable {
 
     private ApplySession(Connection connection, int self, int peer, int worker, ApplierSettings settings) throws SQLException {
         this.ignoreTablesWithoutPk = settings.ignoreTablesWithoutPk();
+        this.monotonicSequences = settings.monotonicSequences();
         this.connection = connection;
         this.self = self;
         this.peer = peer;
@@ -407,7 +419,7 @@ final class ApplySession implements AutoCloseable {
      * finds it applied.
      */
     void prepare(int origin, String gid, long unitLsn, long progressLsn, long prepareTime) throws SQLException {
-        flush();
+        finishRows();
         statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
                 + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
                 + originXactSetup(progressLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
@@ -426,7 +438,7 @@ final class ApplySession implements AutoCloseable {
 
     /** {@code COMMIT}, recording {@code endLsn} as the origin's progress with it. */
     void commit(long endLsn, long commitTime) throws SQLException {
-        flush();
+        finishRows();
         statement.execute(originXactSetup(endLsn, commitTime) + "; COMMIT");
     }
 
@@ -436,7 +448,7 @@ final class ApplySession implements AutoCloseable {
      * {@code progressLsn} (the donor's stream). Follow it with {@link #advanceOrigin}.
      */
     void commitLogged(int origin, long originLsn, long progressLsn, long commitTime) throws SQLException {
-        flush();
+        finishRows();
         statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
                 + Sql.quoteLiteral(Lsn.format(originLsn)) + ", '') ON CONFLICT DO NOTHING; "
                 + originXactSetup(progressLsn, commitTime) + "; COMMIT");
@@ -449,7 +461,7 @@ final class ApplySession implements AutoCloseable {
      * progress.
      */
     void commitOnePhase(int origin, String gid, long unitLsn, long progressLsn, long commitTime) throws SQLException {
-        flush();
+        finishRows();
         statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
                 + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
                 + originXactSetup(progressLsn, commitTime) + "; COMMIT");
@@ -518,12 +530,14 @@ final class ApplySession implements AutoCloseable {
     /** Leaves any open transaction and gives up the session's replication origin (the session is closed next). */
     void releaseOrigin() throws SQLException {
         discardBatch();
+        sequenceFloors.clear();
         statement.execute("ROLLBACK; SELECT pg_catalog.pg_replication_origin_session_reset()");
     }
 
     /** Drops the pending batch and rolls the open transaction back. */
     void rollback() throws SQLException {
         discardBatch();
+        sequenceFloors.clear();
         statement.execute("ROLLBACK");
     }
 
@@ -626,6 +640,7 @@ final class ApplySession implements AutoCloseable {
     private Target lookUp(Relation relation) throws SQLException {
         String name = Sql.quoteIdent(relation.schema()) + '.' + Sql.quoteIdent(relation.name());
         Map<String, LocalColumn> local = new HashMap<>();
+        Map<String, String> feeding = new HashMap<>();
         boolean primaryKey = false;
         typesQuery.setString(1, name);
         try (ResultSet rs = typesQuery.executeQuery()) {
@@ -633,6 +648,9 @@ final class ApplySession implements AutoCloseable {
                 local.put(rs.getString(1), new LocalColumn(rs.getString(2), rs.getBoolean(3), rs.getInt(5), rs.getLong(6),
                         rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9)));
                 primaryKey = rs.getBoolean(4);
+                if (rs.getString(10) != null) {
+                    feeding.put(rs.getString(1), rs.getString(10));
+                }
             }
         }
         if (local.isEmpty()) {
@@ -644,6 +662,7 @@ final class ApplySession implements AutoCloseable {
         boolean[] equality = new boolean[columns.size()];
         boolean[] identityAlways = new boolean[columns.size()];
         boolean[] domain = new boolean[columns.size()];
+        String[] sequences = new String[columns.size()];
         for (int i = 0; i < columns.size(); i++) {
             Column origin = columns.get(i);
             LocalColumn c = local.get(origin.name());
@@ -656,8 +675,9 @@ final class ApplySession implements AutoCloseable {
             equality[i] = c.equality();
             identityAlways[i] = c.identityAlways();
             domain[i] = c.domain();
+            sequences[i] = feeding.get(origin.name());
         }
-        return new Target(relation, types, equality, identityAlways, primaryKey).withDomains(domain);
+        return new Target(relation, types, equality, identityAlways, primaryKey).withDomains(domain).withSequences(sequences);
     }
 
     private void refreshLocalTables() throws SQLException {
@@ -688,6 +708,7 @@ final class ApplySession implements AutoCloseable {
             p = bind(ps, p, t, row, i, "INSERT");
         }
         add(ps, t, null);
+        noteSequenceValues(t, row);
     }
 
     void update(Target t, Update u) throws SQLException {
@@ -729,6 +750,33 @@ final class ApplySession implements AutoCloseable {
             p = bind(ps, p, t, row, i, "UPDATE");
         }
         add(ps, t, "UPDATE");
+        noteSequenceValues(t, row);
+    }
+
+    /** {@code monotonic_sequences}: remembers the values written into columns a sequence feeds. */
+    private void noteSequenceValues(Target t, TupleData row) {
+        if (!monotonicSequences) {
+            return;
+        }
+        for (int i = 0; i < row.size(); i++) {
+            if (t.sequences[i] != null && row.kind(i) == TupleData.TEXT) {
+                sequenceFloors.written(t.sequences[i], row.text(i));
+            }
+        }
+    }
+
+    /**
+     * The last rows of the transaction, then (with {@code monotonic_sequences}) this node's sequences moved above
+     * what it wrote, before it is prepared or committed here: the origin acknowledges its commit only after.
+     */
+    private void finishRows() throws SQLException {
+        flush();
+        if (sequenceFloors.isEmpty()) {
+            return;
+        }
+        String advance = sequenceFloors.advanceSql();
+        sequenceFloors.clear();
+        statement.execute(advance);
     }
 
     private static boolean sameValue(TupleData a, TupleData b, int i) {

@@ -104,6 +104,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             + " committed transaction at its COMMIT PREPARED, durable at sync points (false: PREPARE and COMMIT PREPARED)")
         boolean enable__async__3pc__on__catchup() default true;
 
+        @AttributeDefinition(description = "true: a peer's transaction moves this node's sequences above the values it"
+            + " wrote into the columns they feed, so ids grow across the cluster (false: node stride only)")
+        boolean monotonic__sequences() default false;
+
         @AttributeDefinition(description = "Binary transfer of built-in types (not used yet: values travel as text)")
         boolean binary__basetypes() default true;
     }
@@ -475,6 +479,6 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         });
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
                 Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk(),
-                config.enable__async__3pc__on__catchup());
+                config.enable__async__3pc__on__catchup(), config.monotonic__sequences());
     }
 }

@@ -37,6 +37,8 @@ final class Target {
     final boolean hasPrimaryKey;
     /** Columns of a domain type: an UPDATE assigns them only when their value changes ({@link Sql#update}). */
     boolean[] domain;
+    /** The sequence that feeds each column (regclass text), or null; read with {@code monotonic_sequences}. */
+    String[] sequences;
 
     private final Map<Object, PreparedStatement> statements = new HashMap<>();
 
@@ -58,6 +60,13 @@ final class Target {
         this.equality = equality.clone();
         this.identityAlways = identityAlways.clone();
         this.domain = new boolean[cols.size()];
+        this.sequences = new String[cols.size()];
+    }
+
+    /** Names the sequence feeding each column (null where none). */
+    Target withSequences(String[] feeding) {
+        this.sequences = feeding.clone();
+        return this;
     }
 
     /** Marks the columns of a domain type. */

@@ -35,6 +35,7 @@ import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -100,6 +101,16 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
                                @Reference(name = "gate") GenerationGate gate) {
         this.database = database;
         this.gate = gate;
+    }
+
+    /**
+     * Reads nothing of {@code org.mtm.multimaster} (the PID is designated for its metatype only): without this, a
+     * live change of any key there (monotonic_sequences...) would rebuild the node's view of the cluster, which then
+     * reports node 0, generation 0 until it has reloaded the catalog.
+     */
+    @Modified
+    void modified() {
+        // nothing to apply
     }
 
     @Deactivate

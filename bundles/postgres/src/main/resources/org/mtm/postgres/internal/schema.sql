@@ -279,13 +279,20 @@ BEGIN
     IF s.seqincrement = step AND s.seqstart = start AND next = target THEN
         RETURN false;
     END IF;
+    IF s.seqincrement = step AND s.seqstart = start THEN
+        -- only the position moves: with setval(), which a rollback does not undo (after a client's setval(),
+        -- which it does not undo either, this node must stay in its residue whatever the transaction's outcome)
+        PERFORM setval(seq, target::bigint, false);
+        RETURN true;
+    END IF;
     EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s START WITH %s RESTART WITH %s', seq, step, start, target);
     RETURN true;
 END
 $fn$;
 
 -- Strides every sequence of the database (init_cluster, mtm.alter_sequences()): restarts each above the largest
--- value any node issued (floors, by name as format('%I.%I') spells it) and any row of a column owning it holds.
+-- value any node issued (floors, by name as format('%I.%I') spells it) and any row of a column it feeds holds
+-- (a column owning it, or one whose default calls it).
 -- Returns the sequences it changed.
 CREATE OR REPLACE FUNCTION mtm.stride_sequences(names text[] DEFAULT '{}', floors numeric[] DEFAULT '{}')
 RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
@@ -307,6 +314,13 @@ BEGIN
             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
             WHERE d.classid = 'pg_class'::regclass AND d.objid = seq.rel AND d.refclassid = 'pg_class'::regclass
               AND d.deptype IN ('a', 'i')
+            UNION -- columns whose default calls nextval() of a sequence they do not own (integers; no temp tables)
+            SELECT ad.adrelid::regclass, a.attname FROM pg_depend d
+            JOIN pg_attrdef ad ON ad.oid = d.objid
+            JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum AND NOT a.attisdropped
+            JOIN pg_class r ON r.oid = ad.adrelid AND r.relpersistence <> 't'
+            WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = seq.rel
+              AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype)
         LOOP
             EXECUTE format('SELECT max(%I)::numeric FROM %s', col.attname, col.rel) INTO taken;
             floor := greatest(floor, taken);
@@ -315,6 +329,81 @@ BEGIN
             RETURN NEXT seq.rel;
         END IF;
     END LOOP;
+END
+$fn$;
+
+-- After a SELECT that calls setval() through a gateway, which every node runs as text (README "Sequences"): each
+-- node moves the sequences it left outside its residue (or its increment) to the first value of its residue at
+-- or above their next value, so every node continues above the value set without colliding with another.
+-- Returns the sequences it moved.
+CREATE OR REPLACE FUNCTION mtm.restride_sequences()
+RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
+DECLARE
+    n int;
+    self int;
+    seq record;
+BEGIN
+    SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
+    IF self IS NULL THEN
+        RETURN;
+    END IF;
+    FOR seq IN
+        SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+        JOIN pg_sequence s ON s.seqrelid = c.oid, LATERAL (SELECT pg_sequence_last_value(c.oid) AS last) l
+        WHERE c.relkind = 'S' AND c.relpersistence = 'p' AND ns.nspname NOT IN ('mtm', 'pg_catalog', 'information_schema')
+          AND (l.last IS NULL OR abs(s.seqincrement) <> n OR mod(mod(l.last - self, n) + n, n) <> 0)
+        ORDER BY c.oid
+    LOOP
+        IF mtm.stride_sequence(seq.rel) THEN
+            RETURN NEXT seq.rel;
+        END IF;
+    END LOOP;
+END
+$fn$;
+
+-- monotonic_sequences = true (manual F.31.5.1): a node skips the values of its residue below one another node
+-- handed out. The applier calls this before it prepares a peer's transaction, with the largest value it wrote
+-- into each column a sequence feeds (names as regclass text); each such sequence then continues above it, so a
+-- value taken here after that transaction committed is larger. Never moves a sequence back. A short way up is
+-- walked with nextval(), which is atomic against this node's own sessions taking values at the same moment; a
+-- long one (1000 steps or more, which no concurrent session can cover meanwhile) jumps with setval(). Neither
+-- is undone by a rollback: a transaction voted down leaves a gap. Descending sequences are left alone.
+CREATE OR REPLACE FUNCTION mtm.advance_sequences(names text[], seen numeric[])
+RETURNS int LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    n int;
+    self int;
+    i int;
+    seq regclass;
+    s pg_sequence;
+    last numeric;
+    called boolean;
+    next numeric;
+    target numeric;
+    moved int := 0;
+BEGIN
+    SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
+    IF self IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(names, 1), 0) LOOP
+        seq := to_regclass(names[i]);
+        SELECT * INTO s FROM pg_sequence WHERE seqrelid = seq;
+        CONTINUE WHEN s.seqrelid IS NULL OR s.seqincrement < 0 OR seen[i] >= s.seqmax;
+        EXECUTE format('SELECT last_value, is_called FROM %s', seq) INTO last, called;
+        next := CASE WHEN called THEN last + s.seqincrement ELSE last END;
+        CONTINUE WHEN next > seen[i];
+        IF (seen[i] - next) / s.seqincrement < 1000 THEN
+            WHILE nextval(seq) <= seen[i] - s.seqincrement LOOP -- stops when the next value is above it
+            END LOOP;
+        ELSE
+            target := seen[i] + 1 + mod(mod(self - seen[i] - 1, n) + n, n); -- first of the residue above it
+            CONTINUE WHEN target > s.seqmax;
+            PERFORM setval(seq, target::bigint, false);
+        END IF;
+        moved := moved + 1;
+    END LOOP;
+    RETURN moved;
 END
 $fn$;
 

@@ -11,13 +11,17 @@ import java.sql.Statement;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
+import org.junit.FixMethodOrder;
 import org.junit.Test;
+import org.junit.runners.MethodSorters;
 
 /**
  * Node stride of the mtm schema (manual F.31.1) on a real PostgreSQL that plays node 2 of a 3-node cluster:
  * every sequence a statement creates or changes hands out 2, 5, 8..., with no call needed, also when the
- * statement is replayed by an applier (session_replication_role = replica).
+ * statement is replayed by an applier (session_replication_role = replica). In name order: the sequences made
+ * before "init" are strided by the first test that strides or restrides every sequence.
  */
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class SequenceStrideTest {
     @ClassRule
     public static final TestDirs DIRS = new TestDirs();
@@ -114,6 +118,60 @@ public class SequenceStrideTest {
             assertEquals("11,14,17", next3(st, "pre_id_seq"));
             assertEquals("strided sequences stay as they are", "0", q(st,
                     "SELECT count(*) FROM mtm.stride_sequences() s WHERE s::text IN ('strided_already', 'before_init', 'pre_id_seq')"));
+        }
+    }
+
+    @Test
+    public void monotonicAdvanceSkipsTheResidueBelowWhatAPeerWroteAndNeverMovesBack() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE mono");
+            assertEquals("2", q(st, "SELECT nextval('mono')"));
+            // a peer wrote 3: this node's next value (5) is above it already
+            assertEquals("0", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[3])"));
+            assertEquals("5", q(st, "SELECT nextval('mono')"));
+            // a peer wrote 9: 8 is skipped (walked over with nextval), this node continues at 11
+            assertEquals("1", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[9])"));
+            assertEquals("11", q(st, "SELECT nextval('mono')"));
+            // far above (a bulk load elsewhere): one jump to the first of the residue above it, no value lost
+            assertEquals("1", q(st, "SELECT mtm.advance_sequences(ARRAY['public.mono'], ARRAY[1000000])"));
+            assertEquals("1000001,1000004,1000007", next3(st, "mono"));
+            // unknown names and descending sequences are skipped
+            assertEquals("0", q(st, "SELECT mtm.advance_sequences(ARRAY['public.no_such_seq', 'public.sdown_mono'], ARRAY[10, 10])"));
+        }
+    }
+
+    @Test
+    public void setvalMovesThisNodeAboveTheValueInItsOwnResidue() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE sv");
+            String restride = "SELECT string_agg(s::text, ',') FROM mtm.restride_sequences() s WHERE s = 'sv'::regclass";
+            assertEquals("100", q(st, "SELECT setval('sv', 100)"));
+            assertEquals("sv", q(st, restride));
+            assertEquals("101,104,107", next3(st, "sv"));
+            assertEquals("101 is this node's own: nothing to move", "101", q(st, "SELECT setval('sv', 101)"));
+            assertEquals(null, q(st, restride));
+            assertEquals("104", q(st, "SELECT nextval('sv')"));
+            q(st, "SELECT setval('sv', 201, false)");
+            assertEquals("sv", q(st, restride));
+            assertEquals("203", q(st, "SELECT nextval('sv')"));
+            // like setval() itself, the move is not undone by a rollback: this node stays in its residue
+            st.execute("BEGIN");
+            q(st, "SELECT setval('sv', 300)");
+            q(st, restride);
+            st.execute("ROLLBACK");
+            assertEquals("302", q(st, "SELECT nextval('sv')"));
+        }
+    }
+
+    @Test
+    public void restartsAboveTheRowsOfColumnsWhoseDefaultCallsTheSequence() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SEQUENCE shared_seq");
+            st.execute("CREATE TABLE uses_default (id bigint DEFAULT nextval('shared_seq') PRIMARY KEY,"
+                    + " label text DEFAULT 'n' || nextval('shared_seq'))");
+            st.execute("INSERT INTO uses_default (id) VALUES (70)");
+            assertEquals("1", q(st, "SELECT count(*) FROM mtm.stride_sequences() s WHERE s = 'shared_seq'::regclass"));
+            assertEquals("71,74,77", next3(st, "shared_seq"));
         }
     }
 }

@@ -51,7 +51,8 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
     /** The part of {@code org.mtm.multimaster} this component reads. */
     @ObjectClassDefinition(name = "mtm sequences", description = "How sequences avoid collisions across nodes (org.mtm.multimaster)")
     public @interface Config {
-        @AttributeDefinition(description = "false: node stride (node id + k * max node id); true (not built yet): also monotonic across the cluster")
+        @AttributeDefinition(description = "false: node stride (node id + k * max node id); true: also monotonic across the"
+            + " cluster (the applier moves sequences above what peers wrote)")
         boolean monotonic__sequences() default false;
     }
 
@@ -76,7 +77,7 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
         monotonic = config.monotonic__sequences();
     }
 
-    /** Whether nextval must also step over values other nodes handed out (not built yet: node stride only). */
+    /** Whether sequences also step over values other nodes handed out (the applier does it: ApplySession). */
     public boolean isMonotonic() {
         return monotonic;
     }

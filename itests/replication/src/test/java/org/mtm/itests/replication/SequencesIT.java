@@ -9,18 +9,26 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
+import org.mtm.itests.harness.KarafNode;
+import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
 
 /**
  * Sequences on a 3-node cluster (manual F.31.1, {@code monotonic_sequences = false}): with no call needed, node i
  * hands out i, i+3, i+6... from every serial, bigserial and identity column and every CREATE SEQUENCE, so inserts
  * through all gateways never collide; sequences that existed before init_cluster are strided by it above what any
- * node handed out; {@code mtm.alter_sequences()} re-strides every node in one distributed transaction. The class
- * ends with the cluster invariants (identical tables on every node).
+ * node handed out; {@code mtm.alter_sequences()} re-strides every node in one distributed transaction; with
+ * {@code monotonic_sequences = true} (switched on live, then off again) ids grow across the cluster in commit order;
+ * {@code setval()} and {@code ALTER SEQUENCE ... RESTART} through any gateway move every node above the value, each in
+ * its own residue, and setval() where it cannot be run on every node is refused.
+ * The class ends with the cluster invariants (identical tables on every node).
  */
 public class SequencesIT {
     private static TestCluster cluster;
@@ -145,5 +153,117 @@ public class SequencesIT {
         }
         assertNotNull("alter_sequences reports what it changed", notice);
         assertEquals("[multimaster] altered 1 sequence(s)", notice.getMessage());
+    }
+
+    @Test
+    public void monotonicSequencesGrowAcrossTheClusterInCommitOrder() throws SQLException {
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE mono_serial (id bigserial PRIMARY KEY, via int)");
+            st.execute("CREATE TABLE mono_identity (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, via int)");
+            st.execute("CREATE SEQUENCE mono_plain_seq");
+            st.execute("CREATE TABLE mono_default (id bigint DEFAULT nextval('mono_plain_seq') PRIMARY KEY, via int)");
+        }
+        setMonotonic(true);
+        try {
+            // round robin, then runs on one node that the others must skip over (node stride alone: 1, 4, 7, 2...)
+            int[] gateways = {1, 2, 3, 1, 2, 3, 1, 1, 1, 2, 3, 3, 2, 2, 1, 3};
+            for (String table : new String[] {"mono_serial", "mono_identity", "mono_default"}) {
+                List<Long> ids = new ArrayList<>();
+                for (int gateway : gateways) {
+                    long id = Long.parseLong(scalarVia(gateway, "INSERT INTO " + table + " (via) VALUES (" + gateway + ") RETURNING id"));
+                    assertEquals(table + " id " + id + " through gateway " + gateway + " is in its residue", residue(gateway), id % 3);
+                    assertTrue(table + ": id " + id + " through gateway " + gateway + " after " + ids, ids.isEmpty()
+                            || id > ids.get(ids.size() - 1));
+                    ids.add(id);
+                }
+                assertEquals(table + ": the round robin takes consecutive values", List.of(1L, 2L, 3L, 4L, 5L, 6L),
+                        ids.subList(0, 6));
+                String digest = null;
+                for (int node = 1; node <= TestCluster.NODES; node++) {
+                    String d = Sql.scalar(cluster.postgres(node), "SELECT count(*) || ':' || string_agg(id || '@' || via, ','"
+                            + " ORDER BY id) FROM " + table);
+                    digest = digest == null ? d : digest;
+                    assertEquals(table + " identical on node " + node, digest, d);
+                }
+            }
+        } finally {
+            setMonotonic(false);
+        }
+        // node stride alone again: a run on node 1 is not skipped over by node 2
+        long a = Long.parseLong(scalarVia(1, "INSERT INTO mono_serial (via) VALUES (1) RETURNING id"));
+        long b = Long.parseLong(scalarVia(1, "INSERT INTO mono_serial (via) VALUES (1) RETURNING id"));
+        long c = Long.parseLong(scalarVia(2, "INSERT INTO mono_serial (via) VALUES (2) RETURNING id"));
+        assertTrue("monotonic_sequences = false again: " + a + ", " + b + ", " + c, b == a + 3 && c < b);
+    }
+
+    /** Sets monotonic_sequences on every node through its console and waits until each node's applier took it. */
+    private static void setMonotonic(boolean on) {
+        for (KarafNode node : cluster.nodes()) {
+            node.execute("config:property-set -p org.mtm.multimaster monotonic_sequences " + on);
+        }
+        for (KarafNode node : cluster.nodes()) {
+            Poll.until(node.name() + "'s applier has monotonic_sequences = " + on, Duration.ofSeconds(60), Duration.ofMillis(200),
+                    () -> {
+                        String log = node.logTail(400);
+                        int last = log.lastIndexOf("applier settings changed");
+                        return last >= 0 && log.indexOf("monotonicSequences=" + on + "]; restarting receivers", last) >= 0;
+                    });
+        }
+    }
+
+    /** The next id each gateway hands out from {@code table}, through gateways 1, 2, 3 in turn. */
+    private static List<Long> nextIdThroughEachGateway(String table) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            ids.add(Long.parseLong(scalarVia(node, "INSERT INTO " + table + " (v) VALUES ('n" + node + "') RETURNING id")));
+        }
+        return ids;
+    }
+
+    @Test
+    public void setvalAndRestartThroughAnyGatewayMoveEveryNodeAboveTheValueInItsOwnResidue() throws SQLException {
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE sv (id serial PRIMARY KEY, v text)");
+        }
+        assertEquals(List.of(1L, 2L, 3L), nextIdThroughEachGateway("sv"));
+        // extended protocol (pgjdbc's default), autocommit, through gateway 2: PostgreSQL's own answer
+        assertEquals("100", scalarVia(2, "SELECT setval('sv_id_seq', 100)"));
+        assertEquals("every node continues above 100 in its residue", List.of(103L, 101L, 102L), nextIdThroughEachGateway("sv"));
+        // simple protocol, in the client's transaction, is_called = false, with the rows the value comes from
+        try (Connection c = cluster.viaGateway(3, "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("INSERT INTO sv VALUES (200, 'explicit')");
+            assertEquals("201", Sql.scalar(c, "SELECT pg_catalog.setval(pg_get_serial_sequence('sv', 'id'), max(id) + 1, false)"
+                    + " FROM sv"));
+            assertEquals("the session's next value follows at once", "201", Sql.scalar(c, "INSERT INTO sv (v) VALUES ('n3') RETURNING id"));
+            c.commit();
+        }
+        assertEquals(List.of(202L, 203L, 204L), nextIdThroughEachGateway("sv"));
+        // ALTER SEQUENCE ... RESTART is DDL: every node runs it and strides it into its residue
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("ALTER SEQUENCE sv_id_seq RESTART WITH 300");
+        }
+        assertEquals(List.of(301L, 302L, 300L), nextIdThroughEachGateway("sv"));
+        // where the other nodes could not run it as text: refused, nothing moved
+        try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
+            SQLException refused = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("INSERT INTO sv VALUES (setval('sv_id_seq', 1000), 'x')"));
+            assertEquals(refused.getMessage(), "0A000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("setval() inside INSERT is not replicated"));
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT setval(?::regclass, ?)")) {
+                ps.setString(1, "sv_id_seq");
+                ps.setLong(2, 1000);
+                refused = org.junit.Assert.assertThrows(SQLException.class, ps::executeQuery);
+            }
+            assertEquals(refused.getMessage(), "0A000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("setval() with parameters ($1) is not replicated"));
+        }
+        assertEquals(List.of(304L, 305L, 303L), nextIdThroughEachGateway("sv"));
+        String digest = null;
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            String d = Sql.scalar(cluster.postgres(node), "SELECT count(*) || ':' || string_agg(id || '=' || v, ',' ORDER BY id) FROM sv");
+            digest = digest == null ? d : digest;
+            assertEquals("sv identical on node " + node, digest, d);
+        }
     }
 }

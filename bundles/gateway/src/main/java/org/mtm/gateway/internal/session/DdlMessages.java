@@ -50,6 +50,14 @@ final class DdlMessages {
             + " OPERATOR(pg_catalog.||) (SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity())::pg_catalog.text"
             + " WHERE pg_catalog.current_setting(" + OPEN + ", true) = 'on')";
 
+    /**
+     * After a SELECT that calls setval() ({@link Replication#setsSequences()}): each node moves the sequences left
+     * outside its residue back into it, above the value set. Appended to the replicated text, and run by the
+     * origin's end statement.
+     */
+    static final String RESTRIDE = "SELECT pg_catalog.count(*) FROM mtm.restride_sequences()";
+    private static final String END_RESTRIDE_SQL = END_SQL + ", (" + RESTRIDE + ")";
+
     private static final String CONTENT = "pg_catalog.decode('01', 'hex')"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.p)) OPERATOR(pg_catalog.||) m.p"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.r)) OPERATOR(pg_catalog.||) m.r"
@@ -65,6 +73,11 @@ final class DdlMessages {
             + " pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s) AS m";
 
     private DdlMessages() {
+    }
+
+    /** The end statement of a statement of class {@code r}. */
+    static String endSql(Replication r) {
+        return r.setsSequences() ? END_RESTRIDE_SQL : END_SQL;
     }
 
     /**
@@ -101,6 +114,13 @@ final class DdlMessages {
      * names (chars of the client's bytes, see {@code Latin1View}).
      */
     static List<byte[]> emitParams(byte[] statement, Replication r) {
+        if (r.setsSequences()) {
+            // a line of its own: the statement may end in a -- comment
+            byte[] tail = ("\n;" + RESTRIDE).getBytes(StandardCharsets.US_ASCII);
+            byte[] text = java.util.Arrays.copyOf(statement, statement.length + tail.length);
+            System.arraycopy(tail, 0, text, statement.length, tail.length);
+            statement = text;
+        }
         return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
     }
 

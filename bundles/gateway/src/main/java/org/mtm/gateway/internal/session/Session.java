@@ -596,7 +596,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         clientRun.add(in, ri, total);
         if (ddl) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.END_SQL, List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
         }
     }
 
@@ -1203,7 +1203,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 boolean hold = true;
                 CompletableFuture<Ready> piece = sendPiece(j, j + 1, hold, false);
                 if (logged) {
-                    exchange(DdlMessages.END_SQL);
+                    exchange(DdlMessages.endSql(st.replication()));
                 }
                 if (next >= sts.size() && emulated) {
                     prefetchedQuick = aroundClients(Footprint.QUICK_SQL);

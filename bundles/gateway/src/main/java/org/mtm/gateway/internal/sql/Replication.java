@@ -17,9 +17,16 @@ import java.util.List;
  *                   called in a shape the gateway does not run (then sqlState, message and hint say so)
  * @param created    for {@link Reach#GLOBAL_DDL} CREATE TABLE ... AS and SELECT ... INTO: the table created, as
  *                   written; the other nodes take its rows from the origin (null otherwise)
+ * @param setsSequences for {@link Reach#GLOBAL_DDL}: a SELECT that calls {@code setval()}; after it each node moves
+ *                   the sequences it left outside its residue back into it ({@link SetvalCalls})
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
-                          SurfaceCall call, String created) {
+                          SurfaceCall call, String created, boolean setsSequences) {
+
+    public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                       SurfaceCall call, String created) {
+        this(reach, relations, sqlState, message, hint, call, created, false);
+    }
 
     public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                        SurfaceCall call) {
@@ -77,6 +84,11 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, table);
     }
 
+    /** A SELECT calling {@code setval()}: run on every node as text, then restrided there ({@link SetvalCalls}). */
+    public static Replication settingSequences() {
+        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, true);
+    }
+
     public static Replication global(List<String> relations) {
         return relations.isEmpty() ? GLOBAL : new Replication(Reach.GLOBAL_DDL, List.copyOf(relations), null, null, null, null);
     }
@@ -105,7 +117,7 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     @Override
     public String toString() {
         return switch (reach) {
-            case GLOBAL_DDL -> created != null ? "GLOBAL_DDL(creates " + created + ")"
+            case GLOBAL_DDL -> setsSequences ? "GLOBAL_DDL(setval)" : created != null ? "GLOBAL_DDL(creates " + created + ")"
                     : relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
             case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";
             case SURFACE -> call == null ? "SURFACE(" + sqlState + ": " + message + ")" : "SURFACE(" + call + ")";

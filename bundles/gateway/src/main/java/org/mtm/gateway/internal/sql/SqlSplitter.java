@@ -130,18 +130,21 @@ public final class SqlSplitter {
         int intoAt = -1;
         boolean mtmNamed = false;
         int mtmWordEnd = -1;
+        // a call of setval( anywhere in the statement (SetvalCalls looks closer)
+        boolean setvalCalled = false;
+        boolean previousWasSetval = false;
         while (true) {
             next();
             if (tok == Tok.EOF) {
                 if (tokens > 0) {
-                    out.add(classify(stmtStart, len, intoAt, mtmNamed));
+                    out.add(classify(stmtStart, len, intoAt, mtmNamed, setvalCalled));
                 } else if (out.isEmpty()) {
                     out.add(new SqlStatement(0, len, StatementKind.EMPTY));
                 }
                 return out;
             }
             if (tok == Tok.SEMI && parenDepth == 0 && atomicDepth == 0) {
-                out.add(tokens > 0 ? classify(stmtStart, pos, intoAt, mtmNamed)
+                out.add(tokens > 0 ? classify(stmtStart, pos, intoAt, mtmNamed, setvalCalled)
                         : new SqlStatement(stmtStart, pos, StatementKind.EMPTY));
                 stmtStart = pos;
                 tokens = 0;
@@ -153,9 +156,13 @@ public final class SqlSplitter {
                 previousWasInsert = false;
                 intoAt = -1;
                 mtmNamed = false;
+                setvalCalled = false;
+                previousWasSetval = false;
                 continue;
             }
             tokens++;
+            setvalCalled |= previousWasSetval && tok == Tok.LPAREN;
+            previousWasSetval = tok == Tok.WORD && pos - tokStart == 6 && is(tokStart, pos, "setval");
             if (tokens == 1) {
                 selectLike = tok == Tok.LPAREN || (tok == Tok.WORD && (is(tokStart, pos, "select") || is(tokStart, pos, "with")
                         || is(tokStart, pos, "table") || is(tokStart, pos, "values") || is(tokStart, pos, "explain")));
@@ -228,7 +235,7 @@ public final class SqlSplitter {
 
     // ---------------------------------------------------------------- classification
 
-    private SqlStatement classify(int start, int end, int intoAt, boolean mtmNamed) {
+    private SqlStatement classify(int start, int end, int intoAt, boolean mtmNamed, boolean setvalCalled) {
         StatementKind kind = StatementKind.OTHER;
         String gid = null;
         if (headCount > 0 && headTok[0] == Tok.WORD) {
@@ -309,6 +316,9 @@ public final class SqlSplitter {
             }
         }
         Replication replication = replication(start, end, intoAt, mtmNamed);
+        if (setvalCalled && replication.reach() == Replication.Reach.ROWS) {
+            replication = SetvalCalls.classify(s, tokens(s, start, end, standardStrings));
+        }
         int bodyStart = headStart[0];
         headCount = 0;
         return new SqlStatement(start, end, kind, gid, bodyStart, replication);

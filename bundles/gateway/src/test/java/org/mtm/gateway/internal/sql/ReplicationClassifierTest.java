@@ -162,6 +162,18 @@ public class ReplicationClassifierTest {
         {"CREATE TABLE x AS EXECUTE q(1)", "REFUSED(0A000: [multimaster] CREATE TABLE ... AS EXECUTE"},
         {"CREATE TABLE x AS SELECT $1::int", "REFUSED(0A000: [multimaster] a DDL statement with parameters ($1)"},
         {"SELECT $1::int INTO x", "REFUSED(0A000: [multimaster] a DDL statement with parameters ($1)"},
+        // setval(): run on every node as text, each restrides; elsewhere refused
+        {"SELECT setval('s', 100)", "GLOBAL_DDL(setval)"},
+        {"select pg_catalog.setval('public.t_id_seq', 5, true)", "GLOBAL_DDL(setval)"},
+        {"SELECT SETVAL (pg_get_serial_sequence('t', 'id'), max(id)) FROM t", "GLOBAL_DDL(setval)"},
+        {"SELECT myschema.setval('s', 1)", "ROWS"},
+        {"SELECT setval FROM t", "ROWS"},
+        {"SELECT 'setval(1)'", "ROWS"},
+        {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$SELECT setval('s', 1)$$", "GLOBAL_DDL"},
+        {"SELECT setval($1, $2)", "REFUSED(0A000: [multimaster] setval() with parameters ($1)"},
+        {"INSERT INTO t VALUES (setval('s', 5))", "REFUSED(0A000: [multimaster] setval() inside INSERT is not replicated"},
+        {"WITH x AS (SELECT 1) SELECT setval('s', 5)", "REFUSED(0A000: [multimaster] setval() inside WITH is not replicated"},
+        {"VALUES (setval('s', 5))", "REFUSED(0A000: [multimaster] setval() inside VALUES is not replicated"},
     };
 
     @Test
