@@ -17,8 +17,11 @@ public interface RefereeGrants {
      */
     Grant request(int node, long generation, long fullGeneration) throws RefereeGrantRefused, java.sql.SQLException;
 
-    /** Clears a grant older than {@code fullGeneration}, a generation of both data nodes some node is online in. */
-    void clear(long fullGeneration) throws java.sql.SQLException;
+    /**
+     * Clears a grant older than {@code fullGeneration}, a generation of both data nodes {@code node} is online in, or
+     * one of {@code node}'s own at most {@code lastVote} that it never used (it runs no election).
+     */
+    void clear(long fullGeneration, int node, long lastVote) throws java.sql.SQLException;
 
     Optional<Grant> current() throws java.sql.SQLException;
 

@@ -46,4 +46,15 @@ public final class GrantRules {
     public static boolean obsolete(Grant held, long fullGeneration) {
         return held.generation() < fullGeneration;
     }
+
+    /**
+     * True when {@code held} is to be dropped at the request of {@code node}, online in full generation
+     * {@code fullGeneration}, whose highest vote is {@code lastVote} and which runs no election: an obsolete grant,
+     * or one of its own it never used — a grant whose answer came too late for its election (or never came), for a
+     * generation above its current one and at most its last vote. It never adopts that generation: its elections
+     * for it are over, and a later one asks for a higher number.
+     */
+    public static boolean cleared(Grant held, long fullGeneration, int node, long lastVote) {
+        return obsolete(held, fullGeneration) || (held.node() == node && held.generation() <= lastVote);
+    }
 }

@@ -106,9 +106,11 @@ public final class RefereeGrantStore implements RefereeGrants {
     }
 
     @Override
-    public void clear(long fullGeneration) throws SQLException {
-        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement("SELECT mtm.referee_clear_grant(?)")) {
+    public void clear(long fullGeneration, int node, long lastVote) throws SQLException {
+        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement("SELECT mtm.referee_clear_grant(?, ?, ?)")) {
             ps.setLong(1, fullGeneration);
+            ps.setInt(2, node);
+            ps.setLong(3, lastVote);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 if (rs.getBoolean(1)) {

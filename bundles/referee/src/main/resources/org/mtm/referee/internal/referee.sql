@@ -28,13 +28,15 @@ BEGIN
 END
 $fn$
 ;;
--- Drops the grant once a node is online in full generation full_gen above it; true when one was dropped.
-CREATE OR REPLACE FUNCTION mtm.referee_clear_grant(full_gen bigint)
+-- Called by a node online in full generation full_gen that runs no election, last_vote its highest vote: drops a
+-- grant below full_gen, or one of its own it never used (at most last_vote); true when one was dropped.
+CREATE OR REPLACE FUNCTION mtm.referee_clear_grant(full_gen bigint, applicant int, last_vote bigint)
 RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('mtm.referee_decision'));
-    DELETE FROM mtm.referee_decision d WHERE d.key = 'winner' AND d.gen_num < full_gen;
+    DELETE FROM mtm.referee_decision d WHERE d.key = 'winner'
+        AND (d.gen_num < full_gen OR (d.node_id = applicant AND d.gen_num <= last_vote));
     RETURN FOUND;
 END
 $fn$

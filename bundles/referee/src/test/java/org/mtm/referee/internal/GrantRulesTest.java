@@ -46,4 +46,13 @@ public class GrantRulesTest {
         // a grant above the applicant's full generation stays
         assertEquals(Optional.of(new Grant(1, 5)), GrantRules.decide(Optional.of(new Grant(1, 5)), 2, 6, 4));
     }
+
+    @Test
+    public void theHolderClearsAGrantItNeverUsed() {
+        // node 1 online in full generation 4, its last vote 6: its grant 6 came too late for its election
+        assertTrue(GrantRules.cleared(new Grant(1, 6), 4, 1, 6));
+        assertFalse("not the other node", GrantRules.cleared(new Grant(1, 6), 4, 2, 6));
+        assertFalse("a later election of its own", GrantRules.cleared(new Grant(1, 7), 4, 1, 6));
+        assertTrue("obsolete for anyone", GrantRules.cleared(new Grant(1, 3), 4, 2, 4));
+    }
 }

@@ -49,21 +49,26 @@ public class RefereeGrantStoreTest {
     @Test
     public void oneWinnerRenewsAndIsClearedAndSurvivesANewStore() throws Exception {
         RefereeGrantStore s = store(2000);
-        s.clear(Long.MAX_VALUE);
+        s.clear(Long.MAX_VALUE, 0, 0);
         assertEquals(new Grant(1, 3), s.request(1, 3, 2));
         RefereeGrantRefused refused = assertThrows(RefereeGrantRefused.class, () -> s.request(2, 4, 2));
         assertEquals("grant was already issued to node 1 in generation 3", refused.getMessage());
         assertEquals(new Grant(1, 5), s.request(1, 5, 2));
         // a referee restart (new component instance on the same database) keeps the decision
         assertEquals(Optional.of(new Grant(1, 5)), store(2000).current());
-        s.clear(4); // a node online in full generation 4 < 5: the grant stays
+        s.clear(4, 2, 4); // a node online in full generation 4 < 5: the grant stays
         assertEquals(Optional.of(new Grant(1, 5)), s.current());
-        s.clear(6);
+        s.clear(6, 2, 6);
         assertEquals(Optional.empty(), s.current());
         assertEquals(new Grant(2, 7), s.request(2, 7, 6));
         // node 1, online in full generation 8 above node 2's grant, takes it over
         assertEquals(new Grant(1, 9), s.request(1, 9, 8));
-        s.clear(Long.MAX_VALUE);
+        // node 1 online in full generation 8 again with its last vote 10 and no election running: grant 9 was never used
+        s.clear(8, 2, 10);
+        assertEquals(Optional.of(new Grant(1, 9)), s.current());
+        s.clear(8, 1, 10);
+        assertEquals(Optional.empty(), s.current());
+        s.clear(Long.MAX_VALUE, 0, 0);
     }
 
     /** The SQL functions data nodes call decide exactly as the pure {@link GrantRules} on random request sequences. */
@@ -72,15 +77,16 @@ public class RefereeGrantStoreTest {
         RefereeGrantStore s = store(2000);
         Random random = new Random(20261204L);
         for (int round = 0; round < 20; round++) {
-            s.clear(Long.MAX_VALUE);
+            s.clear(Long.MAX_VALUE, 0, 0);
             Optional<Grant> model = Optional.empty();
             for (int step = 0; step < 25; step++) {
                 int node = 1 + random.nextInt(2);
                 long gen = 1 + random.nextInt(12);
                 long full = random.nextInt(3) == 0 ? 0 : random.nextInt(12);
                 if (random.nextInt(5) == 0) {
-                    s.clear(full);
-                    model = model.filter(g -> !GrantRules.obsolete(g, full));
+                    long lastVote = full + random.nextInt(4);
+                    s.clear(full, node, lastVote);
+                    model = model.filter(g -> !GrantRules.cleared(g, full, node, lastVote));
                 } else {
                     Optional<Grant> expected = GrantRules.decide(model, node, gen, full);
                     try {
@@ -96,7 +102,7 @@ public class RefereeGrantStoreTest {
                 assertEquals("after step " + step + " of round " + round, model, s.current());
             }
         }
-        s.clear(Long.MAX_VALUE);
+        s.clear(Long.MAX_VALUE, 0, 0);
     }
 
     @Test
