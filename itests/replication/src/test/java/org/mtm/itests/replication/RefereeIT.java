@@ -77,7 +77,7 @@ public class RefereeIT {
     public void theSurvivorWorksAloneWithTheGrantAndTheOtherIsRefusedUntilItRecovers() throws Exception {
         // both data nodes see the referee: mtm.referee_status() and mtm:status
         Poll.until("node 1 sees its referee reachable, no grant", Duration.ofSeconds(30), Duration.ofMillis(200),
-            () -> refereeStatus(1), row -> "t".equals(row.get("reachable")) && row.get("grant_node") == null);
+            () -> refereeStatus(1), row -> "true".equals(row.get("reachable")) && row.get("grant_node") == null);
         String console = cluster.node(2).execute("mtm:status");
         assertTrue(console, console.contains("referee: host=127.0.0.1 port=" + referee.postgresPort()) && console.contains("reachable, grant: none"));
 
@@ -130,7 +130,7 @@ public class RefereeIT {
         Poll.until("the referee is back", Duration.ofSeconds(60), Duration.ofMillis(250), () -> grant() != null && grant().isPresent());
         assertEquals(Map.of("granted_node", "2", "granted_gen", Long.toString(held)), grant().orElseThrow());
         Poll.until("node 1 sees the referee again", Duration.ofSeconds(30), Duration.ofMillis(200),
-            () -> refereeStatus(1), row -> "t".equals(row.get("reachable")));
+            () -> refereeStatus(1), row -> "true".equals(row.get("reachable")));
         Map<String, String> refused = status(1);
         assertEquals("node 1 without its peer and without the grant: " + refused, "isolated", refused.get("status"));
         try (Connection c = cluster.viaGateway(1)) {
@@ -176,7 +176,7 @@ public class RefereeIT {
 
     private static Map<String, String> refereeStatus(int id) {
         try {
-            List<Map<String, String>> rows = Sql.rows(cluster.postgres(id), "SELECT * FROM mtm.referee_status()");
+            List<Map<String, String>> rows = Sql.rows(cluster.postgres(id), "SELECT referee_connstring, reachable::text AS reachable, grant_node, grant_gen, problem FROM mtm.referee_status()");
             return rows.isEmpty() ? Map.of() : rows.get(0);
         } catch (SQLException e) {
             return Map.of();
