@@ -167,7 +167,9 @@ final class GenerationRunner {
     /** The referee's answer to this node's request for generation {@code num} alone; on the runner's thread. */
     private void refereeAnswered(long num, RefereeClient.Held held) throws Exception {
         boolean granted = held != null && held.node() == host.selfId() && held.generation() == num;
-        String refusal = held == null ? "the referee could not be asked: " + host.refereeClient().report().problem()
+        RefereeClient referee = host.refereeClient();
+        String refusal = held == null ? "the referee could not be asked: " + (referee == null ? "no referee configured now"
+            : referee.report().problem())
             : "grant was already issued to node " + held.node() + " in generation " + held.generation();
         Optional<GenerationAnnounce> won = campaigner.onReferee(num, granted, refusal);
         if (won.isPresent()) {

@@ -102,7 +102,15 @@ final class RefereeClient {
                 c.commit();
                 c.setAutoCommit(true);
                 reached(held.node(), held.generation());
-            } catch (SQLException | RuntimeException e) {
+            } catch (SQLException e) {
+                held = null;
+                if ("55P03".equals(e.getSQLState())) {
+                    close(); // the referee is busy deciding for the other node: no grant now, asked again next election
+                    LOG.info("node {}: the referee {} is busy with another decision: {}", self, shown, e.getMessage());
+                } else {
+                    unreachable(e);
+                }
+            } catch (RuntimeException e) {
                 held = null;
                 unreachable(e);
             }
