@@ -126,6 +126,9 @@ public class RefereeIT {
         // the grant is a row in the referee's PostgreSQL: it survives a crash of the referee and its server
         referee.killKaraf();
         referee.killPostgres();
+        Poll.until("node 1 shows its referee unreachable and warns", Duration.ofSeconds(30), Duration.ofMillis(200),
+            () -> "false".equals(refereeStatus(1).get("reachable")) && node1.logTail(500).contains("WARN")
+                && node1.logTail(500).contains("cannot reach its referee"));
         referee.start().awaitReady(LocalCluster.BOOT);
         Poll.until("the referee is back", Duration.ofSeconds(60), Duration.ofMillis(250), () -> grant() != null && grant().isPresent());
         assertEquals(Map.of("granted_node", "2", "granted_gen", Long.toString(held)), grant().orElseThrow());
