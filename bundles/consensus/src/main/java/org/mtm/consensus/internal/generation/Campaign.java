@@ -82,7 +82,8 @@ final class Campaign {
     static boolean aloneWithReferee(int self, GenerationState state, NodeSet clique, NodeSet configured) {
         Generation gen = state.current();
         return configured.size() == 2 && configured.contains(self) && gen.isMember(self)
-            && state.lastOnlineIn() == gen.num() && !clique.containsAll(gen.members());
+            && state.lastOnlineIn() == gen.num() && !gen.members().equals(NodeSet.of(self))
+            && (!clique.contains(self) || !clique.containsAll(gen.members()));
     }
 
     Result onAnswer(ElectionAnswer a) {

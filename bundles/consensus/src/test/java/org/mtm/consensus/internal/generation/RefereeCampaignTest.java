@@ -120,4 +120,13 @@ public class RefereeCampaignTest {
         assertEquals(NodeSet.of(1), won.donors());
         assertEquals(PAIR, won.generation().members());
     }
+
+    /** RefereeIT round 2: node 2 alone with the grant sees the clique {1}; it is online and asks for nothing more. */
+    @Test
+    public void nodeTwoAloneWithTheGrantIsOnlineAndQuiet() {
+        GenerationState alone = new GenerationState(new Generation(5, NodeSet.of(2), PAIR), 5, 5, NodeSet.of(2));
+        assertFalse(campaign(new Campaigner(2, 7), alone, NodeSet.of(1), true).isPresent());
+        assertEquals(org.mtm.api.NodeStatus.ONLINE, NodePlan.decide(2, alone, NodeSet.of(1), NodeSet.of(2), false,
+            org.mtm.api.RecoveryProgress.NONE).status());
+    }
 }
