@@ -53,4 +53,9 @@ public interface ClusterState {
     default long peersCatchUpLag() {
         return -1;
     }
+
+    /** This node's referee as it last saw it; empty when no {@code referee_connstring} is configured. */
+    default Optional<RefereeReport> referee() {
+        return Optional.empty();
+    }
 }

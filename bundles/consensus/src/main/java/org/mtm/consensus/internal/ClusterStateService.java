@@ -30,6 +30,7 @@ import org.mtm.api.ReplicationPlan;
 import org.mtm.consensus.internal.generation.NodePlan;
 import java.util.concurrent.locks.Lock;
 import org.mtm.api.ReceiverInfo;
+import org.mtm.api.RefereeReport;
 import org.mtm.api.StatusReport;
 import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
@@ -96,11 +97,68 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     /** The stall last logged (see {@link #stalled()}). */
     private volatile String reportedStall;
 
+    /** The referee of a 2+1 cluster ({@code referee_connstring}); null when none is configured. */
+    private volatile RefereeClient referee;
+    private String refereeConnstring = "";
+
     @Activate
     public ClusterStateService(@Reference(name = "database") LocalDatabase database,
-                               @Reference(name = "gate") GenerationGate gate) {
+                               @Reference(name = "gate") GenerationGate gate, MultimasterConfig config) {
         this.database = database;
         this.gate = gate;
+        configure(config);
+    }
+
+    /** Without configuration (tests): no referee. */
+    ClusterStateService(LocalDatabase database, GenerationGate gate) {
+        this(database, gate, null);
+    }
+
+    /** {@code referee_connstring} applies live: a new referee client replaces the old one. */
+    @Modified
+    void modified(MultimasterConfig config) {
+        configure(config);
+    }
+
+    private synchronized void configure(MultimasterConfig config) {
+        String connstring = config == null || config.referee__connstring() == null ? "" : config.referee__connstring().trim();
+        if (connstring.equals(refereeConnstring)) {
+            return;
+        }
+        refereeConnstring = connstring;
+        RefereeClient old = referee;
+        referee = null;
+        if (old != null) {
+            old.stop();
+        }
+        startReferee();
+    }
+
+    /** Starts the referee client once both the connstring and this node's id are known. */
+    private synchronized void startReferee() {
+        int self = selfId();
+        if (referee != null || refereeConnstring.isEmpty() || self == 0) {
+            return;
+        }
+        try {
+            RefereeClient r = new RefereeClient(self, refereeConnstring);
+            r.start();
+            referee = r;
+            LOG.info("node {}: 2+1 mode: referee {}", self, r.conninfo());
+        } catch (IllegalArgumentException e) {
+            LOG.error("node {}: referee_connstring is not a valid conninfo ({}); no referee", self, e.getMessage());
+        }
+    }
+
+    @Override
+    public RefereeClient refereeClient() {
+        return referee;
+    }
+
+    @Override
+    public Optional<RefereeReport> referee() {
+        RefereeClient r = referee;
+        return r == null ? Optional.empty() : Optional.of(r.report());
     }
 
     /**
@@ -118,6 +176,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         synchronized (this) {
             if (runner != null) {
                 runner.stop();
+            }
+            if (referee != null) {
+                referee.stop();
+                referee = null;
             }
         }
         publisher.shutdownNow();
@@ -139,7 +201,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
                 closePublishConnection();
                 publishConnection = database.connect();
             }
-            LiveStatusWriter.write(publishConnection, statusReport(), nodeReports());
+            LiveStatusWriter.write(publishConnection, statusReport(), nodeReports(), referee().orElse(null));
             lastPublishError = null;
         } catch (SQLException | RuntimeException e) {
             if (!String.valueOf(e.getMessage()).equals(lastPublishError)) {
@@ -208,6 +270,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             runner = new GenerationRunner(this, self);
             runner.start();
         }
+        startReferee();
         beacons.keySet().removeIf(id -> newConfig.map(cfg -> cfg.node(id).isEmpty()).orElse(true));
         // the catalog calls this first once schema mtm is installed: only then can the view be published — and only
         // after the state is loaded, or mtm.status() would show generation 0 for a moment after a restart

@@ -7,7 +7,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.Channels;
+import org.mtm.api.Generation;
 import org.mtm.api.NodeSet;
+import org.mtm.api.RefereeReport;
 import org.mtm.api.RecoveryProgress;
 import org.mtm.api.Replication;
 import org.mtm.api.Transport;
@@ -59,6 +61,9 @@ final class GenerationRunner {
 
         /** Records durably (flushed) that the node cannot recover by itself, and why; it then runs nothing. */
         void disable(String why) throws Exception;
+
+        /** The referee of a 2+1 cluster ({@code referee_connstring}); null when none is configured. */
+        RefereeClient refereeClient();
     }
 
     private final Host host;
@@ -69,6 +74,9 @@ final class GenerationRunner {
         return t;
     });
     private String lastProblem;
+    /** The (generation, last vote) the referee last confirmed a clear for: asked again only when either grows. */
+    private String clearedFor = "";
+    private boolean clearing;
 
     GenerationRunner(Host host, int self) {
         this.host = host;
@@ -129,7 +137,8 @@ final class GenerationRunner {
     private ElectionAnswer answer(ElectionRequest req) throws Exception {
         GenerationState s = host.state();
         NodeSet configured = s.current().configured();
-        VoteResult result = Voter.answer(host.selfId(), s, host.connectivity().clique(configured), configured, req);
+        VoteResult result = Voter.answer(host.selfId(), s, host.connectivity().clique(configured), configured, req,
+            host.refereeClient() != null);
         if (result.mustPersist()) {
             host.save(result.newState(), false, false);
         }
@@ -143,11 +152,66 @@ final class GenerationRunner {
     private void counted(ElectionAnswer answer) throws Exception {
         Optional<GenerationAnnounce> won = campaigner.onAnswer(answer);
         if (won.isPresent()) {
-            LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.get().generation(), won.get().donors());
-            adopt(won.get(), "elected by this node");
-            host.transport().broadcast(Channels.GENERATION, won.get().encode());
+            announce(won.get(), "elected by this node");
         } else if (!campaigner.running() && !campaigner.lastLoss().isEmpty() && answer.voter() != host.selfId()) {
             LOG.info("node {}: lost an election: {}", host.selfId(), campaigner.lastLoss());
+        }
+    }
+
+    private void announce(GenerationAnnounce won, String how) throws Exception {
+        LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.generation(), won.donors());
+        adopt(won, how);
+        host.transport().broadcast(Channels.GENERATION, won.encode());
+    }
+
+    /** The referee's answer to this node's request for generation {@code num} alone; on the runner's thread. */
+    private void refereeAnswered(long num, RefereeClient.Held held) throws Exception {
+        boolean granted = held != null && held.node() == host.selfId() && held.generation() == num;
+        RefereeClient referee = host.refereeClient();
+        String refusal = held == null ? "the referee could not be asked: " + (referee == null ? "no referee configured now"
+            : referee.report().problem())
+            : "grant was already issued to node " + held.node() + " in generation " + held.generation();
+        Optional<GenerationAnnounce> won = campaigner.onReferee(num, granted, refusal);
+        if (won.isPresent()) {
+            LOG.info("node {}: the referee granted generation {} alone: working without its peer (no precommit round)",
+                host.selfId(), num);
+            announce(won.get(), "granted by the referee");
+        } else if (!granted) {
+            LOG.info("node {}: no referee grant for generation {}: {}; it stays isolated", host.selfId(), num, refusal);
+        }
+    }
+
+    /**
+     * Online in a generation of both data nodes and running no election: has the referee drop a grant below it or
+     * an unused one of this node's (DESIGN §3: the grant is cleared once the returning node is back).
+     */
+    private void clearGrant(GenerationState s, RefereeClient referee) {
+        Generation gen = s.current();
+        if (clearing || campaigner.running() || !gen.members().equals(gen.configured()) || gen.members().size() != 2
+            || s.lastOnlineIn() != gen.num() || !gen.isMember(host.selfId())) {
+            return;
+        }
+        String key = gen.num() + "/" + s.lastVote();
+        RefereeReport seen = referee.report();
+        boolean nothingToClear = seen.reachable() && (seen.grantNode() == 0
+            || (seen.grantGen() >= gen.num() && seen.grantNode() != host.selfId()));
+        if (key.equals(clearedFor) && nothingToClear) {
+            return;
+        }
+        clearing = true;
+        referee.clear(gen.num(), s.lastVote(), ok -> execute(() -> {
+            clearing = false;
+            if (ok) {
+                clearedFor = key;
+            }
+        }));
+    }
+
+    private void execute(Step step) {
+        try {
+            loop.execute(() -> guarded(step));
+        } catch (RejectedExecutionException stopping) {
+            // deactivating
         }
     }
 
@@ -211,14 +275,24 @@ final class GenerationRunner {
                 s.current().num());
             return;
         }
+        RefereeClient referee = host.refereeClient();
+        if (referee != null) {
+            clearGrant(s, referee);
+        }
         Optional<ElectionRequest> request = campaigner.tick(nowMs(), s, clique, configured,
-            NodePlan.caughtUp(progress, CAUGHT_UP_BYTES));
+            NodePlan.caughtUp(progress, CAUGHT_UP_BYTES), referee != null);
         if (request.isPresent()) {
             ElectionRequest req = request.get();
             LOG.info("node {}: proposing generation {} members {} (clique {})", self, req.num(), req.members(), clique);
             // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
             counted(answer(req));
-            if (campaigner.running()) {
+            if (campaigner.asksReferee() && referee != null) {
+                Generation gen = s.current();
+                long full = gen.members().equals(configured) && s.lastOnlineIn() == gen.num() ? gen.num() : 0;
+                LOG.info("node {}: lost its peer; asking the referee {} for generation {} alone", self,
+                    referee.conninfo(), req.num());
+                referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
+            } else if (campaigner.running()) {
                 for (int id : clique.without(self).ids()) {
                     host.transport().send(id, Channels.GENERATION, req.encode());
                 }

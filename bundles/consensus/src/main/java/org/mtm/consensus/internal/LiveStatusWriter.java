@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.util.List;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
+import org.mtm.api.RefereeReport;
 import org.mtm.api.StatusReport;
 
 /**
@@ -22,18 +23,22 @@ final class LiveStatusWriter {
     private LiveStatusWriter() {
     }
 
-    static void write(Connection c, StatusReport s, List<NodeReport> nodes) throws SQLException {
+    static void write(Connection c, StatusReport s, List<NodeReport> nodes, RefereeReport referee) throws SQLException {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
             try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO mtm.live_status (singleton, my_node_id, status, connected, gen_num, gen_members,"
-                    + " gen_members_online, gen_configured, updated_at, writer_pid)"
-                    + " VALUES (true, ?, ?, ?, ?, ?, ?, ?, clock_timestamp(), pg_backend_pid())"
+                    + " gen_members_online, gen_configured, updated_at, writer_pid, referee_connstring, referee_reachable,"
+                    + " referee_grant_node, referee_grant_gen, referee_problem)"
+                    + " VALUES (true, ?, ?, ?, ?, ?, ?, ?, clock_timestamp(), pg_backend_pid(), ?, ?, ?, ?, ?)"
                     + " ON CONFLICT (singleton) DO UPDATE SET my_node_id = excluded.my_node_id, status = excluded.status,"
                     + " connected = excluded.connected, gen_num = excluded.gen_num, gen_members = excluded.gen_members,"
                     + " gen_members_online = excluded.gen_members_online, gen_configured = excluded.gen_configured,"
-                    + " updated_at = excluded.updated_at, writer_pid = excluded.writer_pid")) {
+                    + " updated_at = excluded.updated_at, writer_pid = excluded.writer_pid,"
+                    + " referee_connstring = excluded.referee_connstring, referee_reachable = excluded.referee_reachable,"
+                    + " referee_grant_node = excluded.referee_grant_node, referee_grant_gen = excluded.referee_grant_gen,"
+                    + " referee_problem = excluded.referee_problem")) {
                 ps.setInt(1, s.myNodeId());
                 ps.setString(2, s.status().sqlName());
                 ps.setArray(3, ints(c, s.connected()));
@@ -41,6 +46,11 @@ final class LiveStatusWriter {
                 ps.setArray(5, ints(c, s.genMembers()));
                 ps.setArray(6, ints(c, s.genMembersOnline()));
                 ps.setArray(7, ints(c, s.genConfigured()));
+                ps.setString(8, referee == null ? null : referee.conninfo());
+                ps.setObject(9, referee == null ? null : referee.reachable(), java.sql.Types.BOOLEAN);
+                ps.setObject(10, referee == null || referee.grantNode() == 0 ? null : referee.grantNode(), java.sql.Types.INTEGER);
+                ps.setObject(11, referee == null || referee.grantNode() == 0 ? null : referee.grantGen(), java.sql.Types.BIGINT);
+                ps.setString(12, referee == null || referee.reachable() ? null : referee.problem());
                 ps.executeUpdate();
             }
             try (Statement st = c.createStatement()) {

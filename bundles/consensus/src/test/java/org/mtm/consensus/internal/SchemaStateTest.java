@@ -70,7 +70,7 @@ public class SchemaStateTest {
             new NodeReport(2, "port=5002", true, true, true, null, null, 0, null),
             new NodeReport(3, "port=5003", false, true, false, null, null, 0, ReceiverMode.DISABLED));
         try (Connection c = pg.connect()) {
-            LiveStatusWriter.write(c, s, nodes);
+            LiveStatusWriter.write(c, s, nodes, null);
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM mtm.status()")) {
                 assertEquals(List.of("my_node_id", "status", "connected", "gen_num", "gen_members", "gen_members_online",
                     "gen_configured"), columns(rs));
@@ -96,13 +96,38 @@ public class SchemaStateTest {
             }
             // a second write replaces the view rather than adding to it
             LiveStatusWriter.write(c, new StatusReport(2, NodeStatus.ISOLATED, NodeSet.of(1, 2), 1, all, NodeSet.of(1, 2), all),
-                nodes.subList(0, 2));
+                nodes.subList(0, 2), new org.mtm.api.RefereeReport("host=r dbname=mydb", false, 0, 0, "connection refused"));
             try (Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT status, connected, (SELECT count(*) FROM mtm.nodes()) FROM mtm.status()")) {
                 assertTrue(rs.next());
                 assertEquals("isolated", rs.getString(1));
                 assertEquals("{1,2}", rs.getString(2));
                 assertEquals(2, rs.getInt(3));
+            }
+            // the referee of a 2+1 cluster: unreachable, then reachable with a grant, then none configured
+            try (Statement st = c.createStatement()) {
+                try (ResultSet rs = st.executeQuery("SELECT referee_connstring, reachable, grant_node, problem FROM mtm.referee_status()")) {
+                    assertTrue(rs.next());
+                    assertEquals("host=r dbname=mydb", rs.getString(1));
+                    assertFalse(rs.getBoolean(2));
+                    assertEquals(null, rs.getObject(3));
+                    assertEquals("connection refused", rs.getString(4));
+                }
+                LiveStatusWriter.write(c, new StatusReport(2, NodeStatus.ONLINE, NodeSet.of(2), 3, NodeSet.of(2), NodeSet.of(2), all),
+                    nodes.subList(0, 2), new org.mtm.api.RefereeReport("host=r dbname=mydb", true, 2, 3, ""));
+                try (ResultSet rs = st.executeQuery("SELECT reachable, grant_node, grant_gen, problem FROM mtm.referee_status()")) {
+                    assertTrue(rs.next());
+                    assertTrue(rs.getBoolean(1));
+                    assertEquals(2, rs.getInt(2));
+                    assertEquals(3, rs.getLong(3));
+                    assertEquals(null, rs.getString(4));
+                }
+                LiveStatusWriter.write(c, new StatusReport(2, NodeStatus.ONLINE, NodeSet.of(1, 2), 4, all, all, all),
+                    nodes.subList(0, 2), null);
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM mtm.referee_status()")) {
+                    assertTrue(rs.next());
+                    assertEquals(0, rs.getInt(1));
+                }
             }
         }
     }
@@ -111,7 +136,7 @@ public class SchemaStateTest {
     public void staleViewMeansNoNodeIsRunning() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             LiveStatusWriter.write(c, new StatusReport(0, NodeStatus.DISABLED, NodeSet.EMPTY, 0, NodeSet.EMPTY,
-                NodeSet.EMPTY, NodeSet.EMPTY), List.of());
+                NodeSet.EMPTY, NodeSet.EMPTY), List.of(), null);
             st.execute("UPDATE mtm.live_status SET updated_at = now() - interval '1 minute'");
             SQLException e = assertThrows(SQLException.class, () -> st.executeQuery("SELECT * FROM mtm.status()").close());
             assertEquals("55000", e.getSQLState());
@@ -123,7 +148,7 @@ public class SchemaStateTest {
     public void viewWhoseWriterIsGoneMeansNoNodeIsRunningAtOnce() throws Exception {
         try (Connection writer = pg.connect()) {
             LiveStatusWriter.write(writer, new StatusReport(1, NodeStatus.ONLINE, NodeSet.of(1), 1, NodeSet.of(1),
-                NodeSet.of(1), NodeSet.of(1)), List.of());
+                NodeSet.of(1), NodeSet.of(1)), List.of(), null);
             try (Connection reader = pg.connect(); Statement st = reader.createStatement();
                  ResultSet rs = st.executeQuery("SELECT status FROM mtm.status()")) {
                 assertTrue(rs.next());

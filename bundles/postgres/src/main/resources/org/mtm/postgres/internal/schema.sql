@@ -74,6 +74,10 @@ CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_status (
 -- The backend of the node's publishing connection: when the node dies, so does that backend, and the view is
 -- known stale at once instead of after the freshness interval (a catalog installed before it had no column).
 ALTER TABLE mtm.live_status ADD COLUMN IF NOT EXISTS writer_pid int;
+-- The referee of a 2+1 cluster as the node last saw it (all null: no referee_connstring).
+ALTER TABLE mtm.live_status ADD COLUMN IF NOT EXISTS referee_connstring text,
+    ADD COLUMN IF NOT EXISTS referee_reachable boolean, ADD COLUMN IF NOT EXISTS referee_grant_node int,
+    ADD COLUMN IF NOT EXISTS referee_grant_gen bigint, ADD COLUMN IF NOT EXISTS referee_problem text;
 
 CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
     id int PRIMARY KEY,
@@ -105,6 +109,19 @@ BEGIN
     END IF;
     RETURN QUERY SELECT s.my_node_id, s.status, s.connected, s.gen_num, s.gen_members, s.gen_members_online,
                         s.gen_configured FROM mtm.live_status s;
+END
+$fn$;
+
+-- mtm.referee_status(): the referee of a 2+1 cluster as this node last saw it (a probe every second): its conninfo
+-- (password hidden), whether it answered, the grant it holds (null: none) and why it could not be reached. No row
+-- when no referee_connstring is configured. (mtm.status() keeps the manual's columns.)
+CREATE OR REPLACE FUNCTION mtm.referee_status()
+RETURNS TABLE (referee_connstring text, reachable boolean, grant_node int, grant_gen int8, problem text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+BEGIN
+    PERFORM 1 FROM mtm.status();
+    RETURN QUERY SELECT s.referee_connstring, s.referee_reachable, s.referee_grant_node, s.referee_grant_gen,
+                        s.referee_problem FROM mtm.live_status s WHERE s.referee_connstring IS NOT NULL;
 END
 $fn$;
 

@@ -1,5 +1,8 @@
 package org.mtm.referee.internal;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,8 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The referee's decision, kept in its own PostgreSQL ({@code mtm.referee_decision}) so that it survives
- * restarts of the referee; decisions are made under a row lock so two applicants cannot both win.
+ * The referee's decision, kept in its own PostgreSQL ({@code mtm.referee_decision}) so that it survives restarts of
+ * the referee. On activation it installs the functions data nodes call through {@code referee_connstring}
+ * ({@code referee.sql}); decisions run inside PostgreSQL under an advisory lock, so two applicants cannot both win
+ * and the referee's Karaf need not be up for a decision, only its PostgreSQL.
  */
 @Component(immediate = true, service = RefereeGrants.class, configurationPid = "org.mtm.referee")
 @Designate(ocd = RefereeGrantStore.Config.class)
@@ -33,9 +38,7 @@ public final class RefereeGrantStore implements RefereeGrants {
         int decision__timeout() default 5000;
     }
 
-
     private static final Logger LOG = LoggerFactory.getLogger(RefereeGrantStore.class);
-    private static final String KEY = "winner";
 
     private final LocalDatabase database;
     private final int decisionTimeoutMs;
@@ -45,79 +48,83 @@ public final class RefereeGrantStore implements RefereeGrants {
         this.database = database;
         this.decisionTimeoutMs = Math.max(1, config.decision__timeout());
         try (Connection c = database.connect(); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS mtm");
-            st.execute("CREATE TABLE IF NOT EXISTS mtm.referee_decision (key text PRIMARY KEY,"
-                + " node_id int NOT NULL, gen_num bigint NOT NULL)");
+            for (String sql : script().split("\n;;\n")) {
+                st.execute(sql);
+            }
+        }
+        LOG.info("referee: decision functions installed; grant now: {}", current().map(Object::toString).orElse("none"));
+    }
+
+    static String script() {
+        try (InputStream in = RefereeGrantStore.class.getResourceAsStream("referee.sql")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("referee.sql is missing from the referee bundle", e);
         }
     }
 
     @Override
-    public Grant request(int node, long generation) throws RefereeGrantRefused, SQLException {
+    public Grant request(int node, long generation, long fullGeneration) throws RefereeGrantRefused, SQLException {
         try (Connection c = database.connect()) {
-            c.setAutoCommit(false);
-            // Serialise deciders: the advisory lock stands in for the row lock when no row exists yet.
-            lockDecisions(c);
-            Optional<Grant> held = read(c);
-            Optional<Grant> decided = GrantRules.decide(held, node, generation);
-            if (decided.isEmpty()) {
-                c.rollback();
-                throw new RefereeGrantRefused(held.orElseThrow());
+            Grant after = request(c, node, generation, fullGeneration, decisionTimeoutMs);
+            if (!after.equals(new Grant(node, generation))) {
+                throw new RefereeGrantRefused(after);
             }
-            Grant g = decided.get();
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO mtm.referee_decision (key, node_id, gen_num)"
-                + " VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET node_id = excluded.node_id, gen_num = excluded.gen_num")) {
-                ps.setString(1, KEY);
-                ps.setInt(2, g.node());
-                ps.setLong(3, g.generation());
-                ps.executeUpdate();
-            }
-            c.commit();
-            if (!held.equals(decided)) {
-                LOG.info("referee: grant issued to node {} in generation {}", g.node(), g.generation());
-            }
-            return g;
+            return after;
         }
     }
 
-    @Override
-    public void clear(int node, long fullGeneration) throws SQLException {
-        try (Connection c = database.connect()) {
-            c.setAutoCommit(false);
-            lockDecisions(c);
-            Optional<Grant> held = read(c);
-            if (held.isPresent() && GrantRules.cleared(held.get(), node, fullGeneration)) {
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM mtm.referee_decision WHERE key = ?")) {
-                    ps.setString(1, KEY);
-                    ps.executeUpdate();
+    /**
+     * Asks the referee's PostgreSQL on {@code c} (the data nodes' path as well); answers the grant held afterwards.
+     * A wait longer than {@code timeoutMs} for another decision fails with 55P03 (lock_not_available).
+     */
+    public static Grant request(Connection c, int node, long generation, long fullGeneration, int timeoutMs)
+        throws SQLException {
+        c.setAutoCommit(false);
+        try {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL lock_timeout = " + timeoutMs);
+            }
+            Grant after;
+            try (PreparedStatement ps = c.prepareStatement("SELECT granted_node, granted_gen FROM mtm.referee_request_grant(?, ?, ?)")) {
+                ps.setInt(1, node);
+                ps.setLong(2, generation);
+                ps.setLong(3, fullGeneration);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    after = new Grant(rs.getInt(1), rs.getLong(2));
                 }
-                LOG.info("referee: grant of node {} in generation {} cleared (node {} online in generation {})",
-                    held.get().node(), held.get().generation(), node, fullGeneration);
             }
             c.commit();
+            return after;
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    @Override
+    public void clear(long fullGeneration, int node, long lastVote) throws SQLException {
+        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement("SELECT mtm.referee_clear_grant(?, ?, ?)")) {
+            ps.setLong(1, fullGeneration);
+            ps.setInt(2, node);
+            ps.setLong(3, lastVote);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    LOG.info("referee: grant cleared (a node is online in full generation {})", fullGeneration);
+                }
+            }
         }
     }
 
     @Override
     public Optional<Grant> current() throws SQLException {
-        try (Connection c = database.connect()) {
-            return read(c);
-        }
-    }
-
-    /** Serialises deciders for at most decision_timeout; a longer wait fails with 55P03 (lock_not_available). */
-    private void lockDecisions(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("SET LOCAL lock_timeout = " + decisionTimeoutMs);
-            st.execute("SELECT pg_advisory_xact_lock(hashtext('mtm.referee_decision'))");
-        }
-    }
-
-    private static Optional<Grant> read(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT node_id, gen_num FROM mtm.referee_decision WHERE key = ?")) {
-            ps.setString(1, KEY);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new Grant(rs.getInt(1), rs.getLong(2))) : Optional.empty();
-            }
+        try (Connection c = database.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT granted_node, granted_gen FROM mtm.referee_grant()")) {
+            return rs.next() ? Optional.of(new Grant(rs.getInt(1), rs.getLong(2))) : Optional.empty();
         }
     }
 }

@@ -27,6 +27,8 @@ public class RefereeRoleIT extends MtmRoleTestSupport {
         assertFalse("mtm:status failed:\n" + output, output.contains("Error executing command"));
 
         assertTrue("mtm:status on a referee says so:\n" + output, output.contains("referee"));
+        // read through mtm.referee_grant(): the role installed the functions data nodes call in its PostgreSQL
+        assertTrue("the referee's grant, read from its PostgreSQL:\n" + output, output.contains("grant: none"));
 
         Map<String, Object> mbean = readNodeMBeanRemotely("Role", "Status");
         assertEquals("MBean Role", "referee", mbean.get("Role"));

@@ -49,11 +49,16 @@ final class TestCluster implements AutoCloseable {
 
     /** Three started nodes, not initialised; {@code configure} applies to each node before its first start. */
     static TestCluster fresh(String name, Consumer<KarafNode> configure) {
+        return fresh(name, NODES, configure);
+    }
+
+    /** {@code count} started nodes, not initialised. */
+    static TestCluster fresh(String name, int count, Consumer<KarafNode> configure) {
         long start = System.nanoTime();
-        LocalCluster cluster = LocalCluster.boot(name, NODES, node -> configure.accept(
+        LocalCluster cluster = LocalCluster.boot(name, count, node -> configure.accept(
             node.configure("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", Long.toString(HEARTBEAT_RECV_TIMEOUT_MS))));
         TestCluster test = new TestCluster(name, cluster, millisSince(start));
-        log(name, "3 nodes ready in %d ms: %s", test.bootMillis, cluster.nodes());
+        log(name, "%d nodes ready in %d ms: %s", count, test.bootMillis, cluster.nodes());
         return test;
     }
 
@@ -77,8 +82,17 @@ final class TestCluster implements AutoCloseable {
         return initialised(name, configure, test -> { });
     }
 
+    /** {@code count} nodes initialised through the console, all online; {@code configure} as above. */
+    static TestCluster initialisedWith(String name, int count, Consumer<KarafNode> configure) {
+        return initialised(name, count, configure, test -> { });
+    }
+
     private static TestCluster initialised(String name, Consumer<KarafNode> configure, BeforeInit beforeInit) {
-        TestCluster test = fresh(name, configure);
+        return initialised(name, NODES, configure, beforeInit);
+    }
+
+    private static TestCluster initialised(String name, int count, Consumer<KarafNode> configure, BeforeInit beforeInit) {
+        TestCluster test = fresh(name, count, configure);
         try {
             beforeInit.run(test);
         } catch (SQLException e) {

@@ -264,13 +264,17 @@ final class WriteLoad {
 
     /** A connection to the writer's gateway, once it accepts one (null once told to stop). */
     private Connection connect(int writer) {
+        // Poll takes no null for an answer: "told to stop" is an empty Optional
         return Poll.until("gateway " + writer + " accepts connections", BACK, Duration.ofMillis(100), () -> {
+            if (stop.get()) {
+                return java.util.Optional.<Connection>empty();
+            }
             try {
-                return stop.get() ? null : cluster.viaGateway(writer, "prepareThreshold", "1");
+                return java.util.Optional.of(cluster.viaGateway(writer, "prepareThreshold", "1"));
             } catch (SQLException e) {
                 return null;
             }
-        }, c -> c != null || stop.get());
+        }, c -> true).orElse(null);
     }
 
     /** Until node {@code id} says it is online again (or the writers are told to stop). */

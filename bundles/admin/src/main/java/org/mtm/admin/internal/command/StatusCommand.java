@@ -42,6 +42,7 @@ public class StatusCommand implements Action {
         table.addRow().addContent(s.myNodeId(), s.status().sqlName(), s.connected(), s.genNum(), s.genMembers(),
             s.genMembersOnline(), s.genConfigured());
         table.print(System.out);
+        clusterState.referee().ifPresent(r -> System.out.println("referee: " + r.describe()));
         return null;
     }
 }

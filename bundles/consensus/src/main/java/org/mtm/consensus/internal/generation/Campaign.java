@@ -18,13 +18,19 @@ final class Campaign {
 
     final ElectionRequest request;
     final long startedAt;
+    /** 2+1: a generation of this node alone, won with the referee's grant instead of a majority. */
+    final boolean referee;
+    /** The referee's answer: null while none came. */
+    private Boolean granted;
+    private String refereeRefusal = "";
     private final Map<Integer, ElectionAnswer> answers = new HashMap<>();
     private NodeSet donors = NodeSet.EMPTY;
     private String lostBecause = "";
 
-    Campaign(ElectionRequest request, long startedAt) {
+    Campaign(ElectionRequest request, long startedAt, boolean referee) {
         this.request = request;
         this.startedAt = startedAt;
+        this.referee = referee;
     }
 
     /**
@@ -37,14 +43,19 @@ final class Campaign {
      *     {me}}; the members it does not see are left out, so that two live nodes of three can take in the third
      *     while a member is down).</li>
      * </ul>
-     * Only from a clique that holds this node and a majority of configured, and only for majority members.
+     * Only from a clique that holds this node and a majority of configured, and only for majority members — except
+     * in 2+1 mode ({@code referee}), where {@link #aloneWithReferee} may propose this node alone.
      */
     static Optional<NodeSet> proposal(int self, GenerationState state, NodeSet clique, NodeSet configured,
-                                      boolean caughtUp) {
+                                      boolean caughtUp, boolean referee) {
         Generation gen = state.current();
-        if (self == 0 || gen.num() == 0 || !clique.contains(self) || !clique.isMajorityOf(configured)
-            || !configured.equals(gen.configured())) {
+        if (self == 0 || gen.num() == 0 || !configured.equals(gen.configured())) {
             return Optional.empty();
+        }
+        if (!clique.contains(self) || !clique.isMajorityOf(configured)) {
+            // (of two nodes alone, each sees the clique {1}: ties go to the smaller mask)
+            return referee && aloneWithReferee(self, state, clique, configured) ? Optional.of(NodeSet.of(self))
+                : Optional.empty();
         }
         NodeSet seen = gen.members().intersect(clique);
         NodeSet members;
@@ -63,11 +74,36 @@ final class Campaign {
         return members.isMajorityOf(configured) ? Optional.of(members) : Optional.empty();
     }
 
+    /**
+     * 2+1 (DESIGN §3, referee): a member online in its generation that lost its only peer may ask the referee for a
+     * generation of itself alone. Only an online member: it has every transaction the pair committed. A recovering or
+     * catching-up node never does (it lacks what its peer committed), nor one already alone.
+     */
+    static boolean aloneWithReferee(int self, GenerationState state, NodeSet clique, NodeSet configured) {
+        Generation gen = state.current();
+        return configured.size() == 2 && configured.contains(self) && gen.isMember(self)
+            && state.lastOnlineIn() == gen.num() && !gen.members().equals(NodeSet.of(self))
+            && (!clique.contains(self) || !clique.containsAll(gen.members()));
+    }
+
     Result onAnswer(ElectionAnswer a) {
         if (a.num() != request.num()) {
             return Result.RUNNING;
         }
         answers.putIfAbsent(a.voter(), a);
+        return evaluate();
+    }
+
+    /** The referee granted ({@code true}) or refused this election's generation. */
+    Result onReferee(boolean grant, String refusal) {
+        if (granted == null) {
+            granted = grant;
+            refereeRefusal = refusal == null ? "" : refusal;
+        }
+        return evaluate();
+    }
+
+    private Result evaluate() {
         NodeSet configured = request.configured();
         NodeSet members = request.members();
         NodeSet yes = NodeSet.EMPTY;
@@ -85,11 +121,20 @@ final class Campaign {
         if (!refusingMembers.isEmpty()) {
             return lose("member " + refusingMembers + " refused");
         }
-        if (!configured.minus(no).isMajorityOf(configured)) {
-            return lose("refused by " + no + ": no majority of " + configured + " left");
-        }
-        if (!yes.isMajorityOf(configured) || !yes.containsAll(members)) {
-            return Result.RUNNING;
+        if (referee) {
+            if (Boolean.FALSE.equals(granted)) {
+                return lose("the referee refused: " + refereeRefusal);
+            }
+            if (!Boolean.TRUE.equals(granted) || !yes.containsAll(members)) {
+                return Result.RUNNING;
+            }
+        } else {
+            if (!configured.minus(no).isMajorityOf(configured)) {
+                return lose("refused by " + no + ": no majority of " + configured + " left");
+            }
+            if (!yes.isMajorityOf(configured) || !yes.containsAll(members)) {
+                return Result.RUNNING;
+            }
         }
         // Donors: the voters that were online in the latest generation any voter was online in. A non-member among
         // them cannot serve (it never goes online in the new generation), so only members count.

@@ -22,6 +22,8 @@ import org.mtm.consensus.internal.GenerationState;
 public final class Campaigner {
     /** An election without a result after this long is lost. */
     public static final long ELECTION_TIMEOUT_MS = 1_000;
+    /** The same for an election the referee decides: one request to its PostgreSQL, a connect included. */
+    public static final long REFEREE_TIMEOUT_MS = 6_000;
     /**
      * Least wait before campaigning for a proposal: a view just after a restart or a heal is still incomplete (a link
      * counts once both ends' heartbeats say so: two heartbeat periods).
@@ -60,6 +62,16 @@ public final class Campaigner {
      */
     public Optional<ElectionRequest> tick(long nowMs, GenerationState state, NodeSet clique, NodeSet configured,
                                           boolean caughtUp) {
+        return tick(nowMs, state, clique, configured, caughtUp, false);
+    }
+
+    /**
+     * @param referee 2+1 mode (a referee configured, two data nodes): a request for this node alone may come, which
+     *                the runtime sends to the referee (after its own vote) instead of to the peers, and whose answer
+     *                it passes to {@link #onReferee}
+     */
+    public Optional<ElectionRequest> tick(long nowMs, GenerationState state, NodeSet clique, NodeSet configured,
+                                          boolean caughtUp, boolean referee) {
         now = nowMs;
         this.clique = clique;
         observe(state.current().num());
@@ -67,13 +79,13 @@ public final class Campaigner {
         if (campaign != null) {
             if (state.current().num() >= campaign.request.num()) {
                 campaign = null; // a generation at least as new was adopted: ours or one that beat it
-            } else if (nowMs - campaign.startedAt >= ELECTION_TIMEOUT_MS) {
-                lose("no result within " + ELECTION_TIMEOUT_MS + " ms");
+            } else if (nowMs - campaign.startedAt >= (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS)) {
+                lose("no result within " + (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS) + " ms");
             } else {
                 return Optional.empty();
             }
         }
-        Optional<NodeSet> members = Campaign.proposal(self, state, clique, configured, caughtUp);
+        Optional<NodeSet> members = Campaign.proposal(self, state, clique, configured, caughtUp, referee);
         if (members.isEmpty()) {
             wanted = null;
             lostInARow = 0;
@@ -89,8 +101,26 @@ public final class Campaigner {
         }
         long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
         ElectionRequest req = new ElectionRequest(self, num, wanted, configured);
-        campaign = new Campaign(req, nowMs);
+        campaign = new Campaign(req, nowMs, !wanted.isMajorityOf(configured));
         return Optional.of(req);
+    }
+
+    /** The election under way is decided by the referee (2+1): ask it for {@code (self, num)} after the own vote. */
+    public boolean asksReferee() {
+        return campaign != null && campaign.referee;
+    }
+
+    /**
+     * The referee's answer to this node's request for generation {@code num}; a grant for an election that is over
+     * is ignored (the grant stays with this node until renewed or made obsolete).
+     *
+     * @return the generation to adopt and announce when the grant wins the election
+     */
+    public Optional<GenerationAnnounce> onReferee(long num, boolean granted, String refusal) {
+        if (campaign == null || !campaign.referee || campaign.request.num() != num) {
+            return Optional.empty();
+        }
+        return result(campaign.onReferee(granted, refusal));
     }
 
     /** @return the generation to adopt and announce when this answer wins the election */
@@ -100,7 +130,11 @@ public final class Campaigner {
         if (campaign == null) {
             return Optional.empty();
         }
-        switch (campaign.onAnswer(a)) {
+        return result(campaign.onAnswer(a));
+    }
+
+    private Optional<GenerationAnnounce> result(Campaign.Result r) {
+        switch (r) {
             case WON -> {
                 GenerationAnnounce won = campaign.announce();
                 campaign = null;

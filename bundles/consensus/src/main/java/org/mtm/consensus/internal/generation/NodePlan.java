@@ -58,7 +58,10 @@ public final class NodePlan {
             return NOTHING;
         }
         if (gen.isMember(self) && s.lastOnlineIn() == gen.num()) {
-            boolean isolated = electionRunning || !clique.contains(self) || !clique.containsAll(gen.members());
+            // a generation of this node alone (2+1, the referee's grant) needs nobody: of two nodes apart, node 2 sees
+            // the clique {1} (ties go to the smaller mask), which must not make it isolated
+            boolean alone = gen.members().equals(NodeSet.of(self));
+            boolean isolated = electionRunning || (!alone && (!clique.contains(self) || !clique.containsAll(gen.members())));
             return new Decision(isolated ? NodeStatus.ISOLATED : NodeStatus.ONLINE, ReplicationPlan.NORMAL, false);
         }
         NodeSet gone = progress.walGone();

@@ -23,7 +23,16 @@ public final class Voter {
      */
     public static VoteResult answer(int self, GenerationState state, NodeSet clique, NodeSet configured,
                                     ElectionRequest req) {
-        String refusal = refusal(self, state, clique, configured, req);
+        return answer(self, state, clique, configured, req, false);
+    }
+
+    /**
+     * @param referee 2+1 mode: this node's own campaign for a generation of itself alone is voted for (the referee's
+     *                grant stands in for the majority); nobody votes for another node's
+     */
+    public static VoteResult answer(int self, GenerationState state, NodeSet clique, NodeSet configured,
+                                    ElectionRequest req, boolean referee) {
+        String refusal = refusal(self, state, clique, configured, req, referee);
         if (refusal != null) {
             return new VoteResult(answer(self, state, req, false, refusal), state);
         }
@@ -36,7 +45,8 @@ public final class Voter {
     }
 
     /** Why this node must not vote for {@code req}, or null when it may. */
-    static String refusal(int self, GenerationState state, NodeSet clique, NodeSet configured, ElectionRequest req) {
+    static String refusal(int self, GenerationState state, NodeSet clique, NodeSet configured, ElectionRequest req,
+                          boolean referee) {
         long current = state.current().num();
         if (self == 0 || current == 0) {
             return "node " + self + " is not initialised";
@@ -52,6 +62,11 @@ public final class Voter {
         }
         if (req.num() <= state.lastVote()) {
             return "voter already voted for gen " + state.lastVote();
+        }
+        // 2+1: this node's own request for a generation of itself alone; the referee's grant decides it
+        if (referee && req.candidate() == self && req.members().equals(NodeSet.of(self))
+            && Campaign.aloneWithReferee(self, state, clique, configured)) {
+            return null;
         }
         if (!clique.contains(self)) {
             return "voter is not in its own clique " + clique;

@@ -14,6 +14,8 @@ import org.mtm.api.ReplicationPlan;
 import org.mtm.consensus.internal.Connectivity;
 import org.mtm.consensus.internal.GenerationState;
 import org.mtm.consensus.internal.PeerBeacon;
+import org.mtm.api.RefereeGrants.Grant;
+import org.mtm.referee.internal.GrantRules;
 
 /**
  * A seeded simulation of generations on N nodes (DESIGN §3, "how the protocol code is checked"): the real pure rules
@@ -41,6 +43,19 @@ final class GenerationSimulation {
     static final int CALM_STEPS = 1_200;
 
     private record Message(int from, int to, byte[] payload, boolean beacon) {
+    }
+
+    /**
+     * A request to the referee's PostgreSQL or its answer (2+1 mode): {@code kind} REQUEST (node asks for generation
+     * num, online in full generation full), CLEAR (node is online in full generation full), ANSWER (granted or not).
+     */
+    private record RefereeMessage(char kind, int node, long num, long full, boolean granted) {
+    }
+
+    /** The referee: its PostgreSQL row survives its restarts; the rules are the referee's {@link GrantRules}. */
+    private final class Referee {
+        boolean up = true;
+        Optional<Grant> held = Optional.empty();
     }
 
     private final class Node {
@@ -99,6 +114,13 @@ final class GenerationSimulation {
     /** Messages held back for a long time (a slow path, a retransmission after a long stall). */
     private final List<Message> held = new ArrayList<>();
     private final Map<Long, Generation> won = new HashMap<>();
+    /** 2+1 mode: two data nodes and a referee. */
+    private final boolean refereeMode;
+    private final Referee referee = new Referee();
+    private final List<RefereeMessage> refereeNetwork = new ArrayList<>();
+    /** refereeCut[i]: node i cannot reach the referee. */
+    private final boolean[] refereeCut;
+    private int grants;
     private final List<String> violations = new ArrayList<>();
     private long now;
     private long nextTxn = 1;
@@ -108,6 +130,13 @@ final class GenerationSimulation {
     private final boolean tracing;
 
     GenerationSimulation(long seed, int n, boolean tracing) {
+        this(seed, n, false, tracing);
+    }
+
+    /** @param refereeMode two data nodes and a referee (n must be 2) */
+    GenerationSimulation(long seed, int n, boolean refereeMode, boolean tracing) {
+        this.refereeMode = refereeMode;
+        this.refereeCut = new boolean[n + 1];
         this.seed = seed;
         this.random = new Random(seed);
         this.n = n;
@@ -133,6 +162,10 @@ final class GenerationSimulation {
 
     int generationsWon() {
         return generationsWon;
+    }
+
+    int grants() {
+        return grants;
     }
 
     /** Runs {@code faultySteps} random steps with faults, then heals everything and checks the cluster recovers. */
@@ -166,6 +199,10 @@ final class GenerationSimulation {
 
     private void faultyStep(int maxCrashed) {
         int r = random.nextInt(100);
+        // Two nodes: a fault must outlast heartbeat_recv_timeout and an election to matter, so heal and restart less
+        if (refereeMode && ((r >= 75 && r < 81) || (r >= 88 && r < 95) || r >= 97) && random.nextInt(6) != 0) {
+            r = 60; // let time pass instead
+        }
         if (r < 8) {
             commit(nodes[randomNode()]);
         } else if (r < 16) {
@@ -217,6 +254,8 @@ final class GenerationSimulation {
             log("heal " + a + "-" + b);
             cut[a][b] = false;
             cut[b][a] = false;
+        } else if (refereeMode && r < 96) {
+            refereeFault();
         } else if (r < 97) {
             int a = randomNode();
             log("isolate " + a);
@@ -234,10 +273,34 @@ final class GenerationSimulation {
         }
     }
 
+    private void refereeFault() {
+        int r = random.nextInt(6);
+        if (r == 0 && referee.up) {
+            log("referee crashes");
+            referee.up = false;
+            refereeNetwork.removeIf(m -> m.kind() != 'A');
+        } else if (r == 1 && !referee.up) {
+            log("referee restarts with " + referee.held);
+            referee.up = true;
+        } else if (r == 2) {
+            int a = randomNode();
+            log("cut " + a + "-referee");
+            refereeCut[a] = true;
+        } else if (r == 3) {
+            log("heal referee links");
+            java.util.Arrays.fill(refereeCut, false);
+        } else if (!refereeNetwork.isEmpty()) {
+            log("lose " + refereeNetwork.remove(random.nextInt(refereeNetwork.size())));
+        }
+    }
+
     /** Every message in flight arrives (in random order), every node copies what it may, then time moves on. */
     private void calmStep() {
         for (int k = network.size(); k > 0 && !network.isEmpty(); k--) {
             deliver(false);
+        }
+        for (int k = refereeNetwork.size(); k > 0 && !refereeNetwork.isEmpty(); k--) {
+            deliverReferee();
         }
         for (int i = 1; i <= n; i++) {
             copy(nodes[i]);
@@ -258,6 +321,8 @@ final class GenerationSimulation {
             }
             java.util.Arrays.fill(cut[i], false);
         }
+        referee.up = true;
+        java.util.Arrays.fill(refereeCut, false);
     }
 
     private boolean settled() {
@@ -269,7 +334,7 @@ final class GenerationSimulation {
                 return false;
             }
         }
-        return true;
+        return !refereeMode || referee.held.isEmpty(); // the grant is cleared once both are online again
     }
 
     // ---- one node ------------------------------------------------------------------------------------
@@ -308,18 +373,93 @@ final class GenerationSimulation {
         }
         followPlan(node, d.plan());
         boolean caughtUp = !node.state.current().isMember(node.id) && NodePlan.caughtUp(node.progress, CATCHUP_THRESHOLD);
-        Optional<ElectionRequest> req = node.campaigner.tick(now, node.state, clique, all, caughtUp);
+        if (refereeMode && onlineInFull(node) && !node.campaigner.running()) {
+            // as the runtime: a node online in a full generation has the referee clear the grant below it, or one of
+            // its own it never used (num: its last vote)
+            sendReferee(node, new RefereeMessage('C', node.id, node.state.lastVote(), node.state.current().num(), false));
+        }
+        Optional<ElectionRequest> req = node.campaigner.tick(now, node.state, clique, all, caughtUp, refereeMode);
         if (req.isPresent()) {
             log("node " + node.id + " campaigns: " + req.get());
             // The runtime's contract: the candidate's own vote is persisted before the request leaves.
-            VoteResult own = Voter.answer(node.id, node.state, clique, all, req.get());
+            VoteResult own = Voter.answer(node.id, node.state, clique, all, req.get(), refereeMode);
             persist(node, own.newState());
             onAnswer(node, own.answer());
+            if (node.campaigner.asksReferee()) {
+                long full = onlineInFull(node) ? node.state.current().num() : 0;
+                sendReferee(node, new RefereeMessage('R', node.id, req.get().num(), full, false));
+                return;
+            }
             byte[] payload = req.get().encode();
             for (int p : all.without(node.id).ids()) {
                 send(new Message(node.id, p, payload, false));
             }
         }
+    }
+
+    private boolean onlineInFull(Node node) {
+        Generation g = node.state.current();
+        return g.members().equals(all) && node.state.lastOnlineIn() == g.num();
+    }
+
+    private void sendReferee(Node node, RefereeMessage m) {
+        if (refereeCut[node.id]) {
+            return;
+        }
+        if (m.kind() == 'C' && refereeNetwork.stream().anyMatch(o -> o.equals(m))) {
+            return; // one clear in flight per generation is enough
+        }
+        refereeNetwork.add(m);
+    }
+
+    /** The referee's PostgreSQL decides a request or a clear; or a node receives the referee's answer. */
+    private void deliverReferee() {
+        RefereeMessage m = refereeNetwork.remove(random.nextInt(refereeNetwork.size()));
+        if (refereeCut[m.node()]) {
+            return;
+        }
+        if (m.kind() == 'A') {
+            Node node = nodes[m.node()];
+            if (!node.up) {
+                return;
+            }
+            log("referee answers node " + m.node() + " for gen " + m.num() + ": " + (m.granted() ? "granted" : "refused"));
+            won(node, node.campaigner.onReferee(m.num(), m.granted(), "held by " + referee.held));
+            return;
+        }
+        if (!referee.up) {
+            return;
+        }
+        if (m.kind() == 'C') {
+            if (referee.held.isPresent() && GrantRules.cleared(referee.held.get(), m.full(), m.node(), m.num())) {
+                Grant g = referee.held.get();
+                Node holder = nodes[g.node()];
+                if (holder.state.current().num() == g.generation()
+                    || (holder.up && holder.campaigner.asksReferee() && holder.state.lastVote() == g.generation())) {
+                    violation("referee clears " + g + " while its holder may use it: " + holder.state);
+                }
+                log("referee clears " + g + " (node " + m.node() + " online in full gen " + m.full() + ", last vote " + m.num() + ")");
+                referee.held = Optional.empty();
+            }
+            return;
+        }
+        Optional<Grant> before = referee.held;
+        Optional<Grant> after = GrantRules.decide(before, m.node(), m.num(), m.full());
+        boolean granted = GrantRules.granted(after, m.node(), m.num());
+        if (granted && before.isPresent() && before.get().node() != m.node()) {
+            // the grant changes hands: its former holder must have moved past the generation it was granted
+            Node holder = nodes[before.get().node()];
+            if (holder.state.current().num() <= before.get().generation()) {
+                violation("referee grants " + after.get() + " while " + before.get() + " is live: node "
+                    + holder.id + " is in " + holder.state.current());
+            }
+        }
+        if (granted && !before.equals(after)) {
+            grants++;
+        }
+        referee.held = after;
+        log("referee decides " + m + ": " + (granted ? "granted" : "refused") + ", holds " + after);
+        refereeNetwork.add(new RefereeMessage('A', m.node(), m.num(), m.full(), granted));
     }
 
     /** The receiver follows the plan: a new donor or mode restarts its progress; a catch-up tracks its lag. */
@@ -395,6 +535,10 @@ final class GenerationSimulation {
     // ---- messages ------------------------------------------------------------------------------------
 
     private void deliver(boolean duplicate) {
+        if (!refereeNetwork.isEmpty() && (network.isEmpty() || random.nextInt(4) == 0)) {
+            deliverReferee();
+            return;
+        }
         if (network.isEmpty()) {
             return;
         }
@@ -412,7 +556,7 @@ final class GenerationSimulation {
         log("deliver to " + to.id + ": " + msg);
         if (msg instanceof ElectionRequest req) {
             to.campaigner.onRequest(now, req);
-            VoteResult v = Voter.answer(to.id, to.state, to.clique(), all, req);
+            VoteResult v = Voter.answer(to.id, to.state, to.clique(), all, req, refereeMode);
             persist(to, v.newState());
             send(new Message(to.id, req.candidate(), v.answer().encode(), false));
         } else if (msg instanceof ElectionAnswer a) {
@@ -431,7 +575,10 @@ final class GenerationSimulation {
     }
 
     private void onAnswer(Node node, ElectionAnswer a) {
-        Optional<GenerationAnnounce> win = node.campaigner.onAnswer(a);
+        won(node, node.campaigner.onAnswer(a));
+    }
+
+    private void won(Node node, Optional<GenerationAnnounce> win) {
         if (win.isEmpty()) {
             return;
         }
@@ -521,6 +668,19 @@ final class GenerationSimulation {
     // ---- invariants ----------------------------------------------------------------------------------
 
     private void check() {
+        int alone = 0;
+        String who = "";
+        for (int i = 1; i <= n; i++) {
+            GenerationState st = nodes[i].state;
+            if (st.current().members().size() == 1 && st.current().members().contains(i)
+                && st.lastOnlineIn() == st.current().num() && st.current().members().size() < all.size()) {
+                alone++;
+                who += " node " + i + " in " + st.current();
+            }
+        }
+        if (alone > 1) {
+            violation("two nodes online alone at once:" + who);
+        }
         List<Long> longest = List.of();
         for (int i = 1; i <= n; i++) {
             if (nodes[i].log.size() > longest.size()) {

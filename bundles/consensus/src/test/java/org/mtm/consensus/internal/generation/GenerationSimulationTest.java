@@ -28,6 +28,35 @@ public class GenerationSimulationTest {
         runMany(5, 2, 0x6E4E5L, 0.3);
     }
 
+    /** 2+1: two data nodes and a referee; the referee crashes and restarts, its links are cut, its answers lost. */
+    @Test
+    public void twoNodesAndAReferee() {
+        Long only = Long.getLong("simulation.seed");
+        List<String> failures = new ArrayList<>();
+        int schedules = only != null ? 1 : SCHEDULES;
+        long commits = 0;
+        long generations = 0;
+        long grants = 0;
+        for (int i = 0; i < schedules && failures.size() < 5; i++) {
+            long seed = only != null ? only : 0x2E1L * 1_000_003L + i;
+            GenerationSimulation sim = new GenerationSimulation(seed, 2, true, only != null);
+            sim.run(600, 2);
+            failures.addAll(sim.violations());
+            if (only != null) {
+                System.out.println(sim.trace);
+            }
+            commits += sim.commits();
+            generations += sim.generationsWon();
+            grants += sim.grants();
+        }
+        System.out.printf("2 nodes + referee: %d schedules, %d commits, %d generations won, %d grants%n", schedules,
+            commits, generations, grants);
+        assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
+            failures.isEmpty());
+        assertTrue("the schedules must grant: " + grants, grants >= schedules / 2);
+        assertTrue("the schedules must commit: " + commits, commits > schedules);
+    }
+
     /** @param electionsPerSchedule how many generations the schedules must elect on average, at least */
     private static void runMany(int nodes, int maxCrashed, long base, double electionsPerSchedule) {
         Long only = Long.getLong("simulation.seed");
