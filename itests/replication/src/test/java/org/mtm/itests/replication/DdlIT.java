@@ -390,12 +390,13 @@ public class DdlIT {
     }
 
     /**
-     * Issue 12: a temporary table (a node-local stand-in) mixes with replicated writes, in a transaction and in one
-     * autocommit statement; a temporary view is still PostgreSQL's own temporary object, so a transaction that reads
-     * one and changes a replicated table cannot be prepared: refused at COMMIT, nothing committed anywhere.
+     * Issue 12: a temporary table and a temporary view (node-local stand-ins) mix with replicated writes, in a
+     * transaction and in one autocommit statement; a temporary function is still PostgreSQL's own temporary object,
+     * so a transaction that calls one and changes a replicated table cannot be prepared: refused at COMMIT (0A000),
+     * nothing committed anywhere.
      */
     @Test
-    public void temporaryTablesMixWithReplicatedWritesTemporaryViewsAreRefused() throws SQLException {
+    public void temporaryTablesAndViewsMixWithReplicatedWritesTemporaryFunctionsAreRefused() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE shared_target (id int PRIMARY KEY, v text)");
         try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE staging (id int, v text)");
@@ -412,8 +413,12 @@ public class DdlIT {
             st.execute("CREATE TEMP VIEW staged_view AS SELECT id + 10 AS id, v FROM staging");
             c.setAutoCommit(false);
             st.execute("INSERT INTO shared_target SELECT id, v FROM staged_view");
+            c.commit();
+
+            st.execute("CREATE FUNCTION pg_temp.plus_twenty(i int) RETURNS int LANGUAGE sql AS 'SELECT i + 20'");
+            st.execute("INSERT INTO shared_target SELECT pg_temp.plus_twenty(id), v FROM staging");
             SQLException refused = expectFailure(c::commit);
-            TestCluster.log(WHO, "COMMIT mixing a temporary view and replicated writes: %s %s", refused.getSQLState(),
+            TestCluster.log(WHO, "COMMIT mixing a temporary function and replicated writes: %s %s", refused.getSQLState(),
                 refused.getMessage());
             assertEquals("SQLSTATE: " + refused.getMessage(), "0A000", refused.getSQLState());
             c.rollback();
@@ -421,7 +426,7 @@ public class DdlIT {
             st.execute("INSERT INTO shared_target VALUES (4, 'plain')");
         }
         assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM shared_target)",
-            "1:staged,2:staged,3:staged in tx,4:plain,100:with temp");
+            "1:staged,2:staged,3:staged in tx,4:plain,11:staged,12:staged,13:staged in tx,100:with temp");
     }
 
     // ---- issue 8, parts 3 and 4: DDL identical or refused, no poison transaction ----------------------------------

@@ -614,7 +614,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the schema and search_path first, in the same batch (an error in it reaches the client, and the
             // backend skips the statement)
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
             standInOnCommit.remove(standIn.table());
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 standInOnCommit.put(standIn.table(), standIn.onCommit());
@@ -634,6 +634,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         replies.add(ReplyQueue.EXECUTE);
         extendedSinceSync = true;
         clientRun.add(in, ri, total);
+        if (standIn != null && standIn.view()) {
+            clientRun.flush();
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.END_SQL, List.of()));
+        }
         if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
@@ -1328,12 +1332,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
             String name = standInSchema();
             TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
                     text.readableBytes())), standardStrings, name);
-            return begin.thenCombine(exchange(TempStandIns.preludeSql(name, rw.name())), (b, p) -> p).thenCompose(p -> {
+            return begin.thenCombine(exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())), (b, p) -> p).thenCompose(p -> {
                     if (!p.ok()) {
                         errorToClient(p.error());
                         return endQueryAfterError();
                     }
                     CompletableFuture<Ready> piece = sendText(j, rw.text());
+                    if (rw.view()) {
+                        exchange(TempStandIns.END_SQL);
+                    }
                     if (next >= sts.size() && emulated) {
                         prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                     }

@@ -52,16 +52,17 @@ public final class TempStandIns {
      * @param table    the stand-in, qualified ({@code "schema".name})
      * @param onCommit the statement's ON COMMIT clause (removed from {@code text}: unlogged tables have none)
      */
-    public record Rewrite(String text, String name, String table, OnCommit onCommit) { }
+    public record Rewrite(String text, String name, String table, OnCommit onCommit, boolean view) { }
 
     private TempStandIns() {
     }
 
     /**
-     * Whether {@code statement} creates a temporary table the gateway can make a stand-in for: {@code CREATE
-     * [GLOBAL | LOCAL] {TEMP | TEMPORARY} TABLE [IF NOT EXISTS] [pg_temp.]name ...} (column list, {@code AS
-     * query}, {@code PARTITION OF}, {@code OF type}). Temporary views, sequences, functions and types stay
-     * PostgreSQL's own.
+     * Whether {@code statement} creates a temporary table, sequence or view the gateway can make a stand-in for:
+     * {@code CREATE [GLOBAL | LOCAL] {TEMP | TEMPORARY} {TABLE | SEQUENCE} [IF NOT EXISTS] [pg_temp.]name ...}
+     * (column list, {@code AS query}, {@code PARTITION OF}, {@code OF type}; sequence options) or {@code CREATE [OR
+     * REPLACE] TEMP [RECURSIVE] VIEW [pg_temp.]name ...}: an unlogged table or sequence, or a view, in the session's
+     * schema. Temporary functions and types stay PostgreSQL's own.
      */
     public static boolean creates(CharSequence statement, boolean standardStrings) {
         return rewrite(statement, standardStrings, "x") != null;
@@ -74,6 +75,8 @@ public final class TempStandIns {
         if (!word(s, t, i++, "create")) {
             return null;
         }
+        boolean orReplace = word(s, t, i, "or") && word(s, t, i + 1, "replace");
+        i += orReplace ? 2 : 0;
         if (word(s, t, i, "global") || word(s, t, i, "local")) {
             i++;
         }
@@ -81,7 +84,11 @@ public final class TempStandIns {
             return null;
         }
         i++;
-        if (!word(s, t, i, "table")) {
+        boolean recursive = word(s, t, i, "recursive");
+        i += recursive ? 1 : 0;
+        boolean sequence = word(s, t, i, "sequence");
+        boolean view = word(s, t, i, "view");
+        if (!(word(s, t, i, "table") && !orReplace && !recursive) && !(sequence && !orReplace && !recursive) && !view) {
             return null;
         }
         int tableWord = i++;
@@ -104,7 +111,7 @@ public final class TempStandIns {
         int onFrom = -1;
         int onTo = -1;
         int depth = 0;
-        for (int k = nameToken + 1; k < t.size(); k++) {
+        for (int k = nameToken + 1; k < t.size() && !sequence && !view; k++) {
             SqlToken tok = t.get(k);
             if (tok.type() == Type.LPAREN) {
                 depth++;
@@ -130,7 +137,9 @@ public final class TempStandIns {
         }
         String qualified = quote(schema) + "." + t.get(nameToken).text(s);
         StringBuilder b = new StringBuilder(s.length() + schema.length() + 16);
-        b.append(s, 0, t.get(0).start()).append("CREATE UNLOGGED TABLE");
+        b.append(s, 0, t.get(0).start()).append(sequence ? "CREATE UNLOGGED SEQUENCE" : view
+                ? "CREATE " + (orReplace ? "OR REPLACE " : "") + (recursive ? "RECURSIVE " : "") + "VIEW"
+                : "CREATE UNLOGGED TABLE");
         b.append(s, t.get(tableWord).end(), t.get(nameStart).start()).append(qualified);
         int tail = t.get(nameToken).end();
         if (onFrom >= 0) {
@@ -138,7 +147,7 @@ public final class TempStandIns {
             tail = t.get(onTo - 1).end();
         }
         b.append(s, tail, s.length());
-        return new Rewrite(b.toString(), t.get(nameToken).text(s), qualified, onCommit);
+        return new Rewrite(b.toString(), t.get(nameToken).text(s), qualified, onCommit, view);
     }
 
     /**
@@ -149,6 +158,15 @@ public final class TempStandIns {
      * the session's statements reach the other table.
      */
     public static String preludeSql(String schema, String name) {
+        return preludeSql(schema, name, false);
+    }
+
+    /**
+     * {@link #preludeSql(String, String)}; with {@code keepInternal} the gateway's DDL marker stays on for the
+     * statement that follows (a view: no unlogged relation, so the mtm event trigger would refuse it as DDL the
+     * gateway did not announce), until {@link #END_SQL}.
+     */
+    public static String preludeSql(String schema, String name, boolean keepInternal) {
         String q = quote(schema);
         String lit = "'" + q.replace("'", "''") + "'";
         String nameLit = "'" + name.replace("'", "''") + "'";
@@ -165,8 +183,11 @@ public final class TempStandIns {
                 + "IF pg_catalog.strpos(pg_catalog.current_setting('search_path'), " + lit + ") = 0 THEN "
                 + "PERFORM pg_catalog.set_config('search_path', pg_catalog.current_setting('search_path') || ', ' || "
                 + lit + ", false); END IF; "
-                + "PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$";
+                + (keepInternal ? "" : "PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); ") + "END$mtm$";
     }
+
+    /** After a stand-in view: the gateway's DDL marker off again. */
+    public static final String END_SQL = "SELECT pg_catalog.set_config('mtm.ddl_internal', '', true)";
 
     /**
      * The ON COMMIT actions, run just before the transaction commits: DROP each stand-in that still exists (the

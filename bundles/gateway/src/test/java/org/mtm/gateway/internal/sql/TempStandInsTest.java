@@ -47,11 +47,26 @@ public class TempStandInsTest {
     }
 
     @Test
+    public void temporarySequenceBecomesUnlogged() {
+        Rewrite r = rw("CREATE TEMP SEQUENCE s START 10 INCREMENT 2");
+        assertEquals("CREATE UNLOGGED SEQUENCE \"mtm_temp_42_abc\".s START 10 INCREMENT 2", r.text());
+        assertEquals(OnCommit.PRESERVE_ROWS, r.onCommit());
+    }
+
+    @Test
+    public void temporaryViewBecomesAViewInTheSessionSchema() {
+        Rewrite r = rw("create or replace temp recursive view pg_temp.v (n) AS VALUES (1) UNION ALL SELECT n + 1 FROM v");
+        assertEquals("CREATE OR REPLACE RECURSIVE VIEW \"mtm_temp_42_abc\".v (n) AS VALUES (1) UNION ALL SELECT n + 1 FROM v",
+                r.text());
+        assertTrue(r.view());
+        assertEquals("CREATE VIEW \"mtm_temp_42_abc\".v AS SELECT * FROM stage", rw("CREATE TEMP VIEW v AS SELECT * FROM stage").text());
+        assertNull(rw("CREATE OR REPLACE TEMP TABLE t (i int)"));
+    }
+
+    @Test
     public void otherStatementsAreNotStandIns() {
         assertNull(rw("CREATE TABLE x (i int)"));
         assertNull(rw("CREATE UNLOGGED TABLE x (i int)"));
-        assertNull(rw("CREATE TEMP VIEW v AS SELECT 1"));
-        assertNull(rw("CREATE TEMP SEQUENCE s"));
         assertNull(rw("CREATE TEMP TABLE public.x (i int)")); // PostgreSQL's own error
         assertNull(rw("CREATE TABLE pg_temp.x (i int)"));
         assertFalse(TempStandIns.creates("SELECT 1 INTO TEMP x", true));
