@@ -118,6 +118,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean txTemporary;
     /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
     private String standInSchema;
+    /** The current transaction created a stand-in or ran DDL on a node-local relation (a stand-in, perhaps dropped). */
+    private boolean txStandIn;
     /** Stand-ins with ON COMMIT DROP or DELETE ROWS, carried out before each commit. */
     private final java.util.LinkedHashMap<String, TempStandIns.OnCommit> standInOnCommit = new java.util.LinkedHashMap<>();
     /**
@@ -616,6 +618,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
             standInOnCommit.remove(standIn.table());
+            txStandIn = true;
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 standInOnCommit.put(standIn.table(), standIn.onCommit());
             }
@@ -1091,6 +1094,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final byte DISCARD = 2;
     private static final byte SEARCH_PATH = 3;
     private static final byte SEARCH_PATH_LOCAL = 4;
+    private static final byte PREPARE = 5;
 
     /**
      * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
@@ -1108,6 +1112,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             } else if (standInSchema != null && st.reach() == Reach.SESSION
                     && TempStandIns.discards(st.text(text), standardStrings)) {
                 marks[i] = DISCARD;
+            } else if (standInSchema != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
+                marks[i] = PREPARE;
             } else if (standInSchema != null && st.reach() == Reach.SESSION) {
                 int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
                 marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
@@ -1260,6 +1266,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (temps[j] == SEARCH_PATH || temps[j] == SEARCH_PATH_LOCAL) {
                 return searchPath(temps[j] == SEARCH_PATH_LOCAL);
             }
+            if (temps[j] == PREPARE && txStatus == 'T') {
+                return prepareTransaction();
+            }
             ServerError error = statementError(st);
             if (error != null) {
                 emulated = false;
@@ -1334,10 +1343,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     text.readableBytes())), standardStrings, name);
             return begin.thenCombine(exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())), (b, p) -> p).thenCompose(p -> {
                     if (!p.ok()) {
-                        errorToClient(p.error());
+                        ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
+                        errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
                         return endQueryAfterError();
                     }
                     CompletableFuture<Ready> piece = sendText(j, rw.text());
+                    txStandIn = true;
                     if (rw.view()) {
                         exchange(TempStandIns.END_SQL);
                     }
@@ -1371,6 +1382,29 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         standInOnCommit.clear();
                     }
                     return afterPiece(ready, true);
+                });
+            });
+        }
+
+        /**
+         * A user's PREPARE TRANSACTION in a session with stand-ins: refused, and the transaction rolled back, as
+         * PostgreSQL does when the transaction touched temporary objects — a prepared transaction would keep locks on
+         * the session's stand-ins after the session (PostgreSQL cannot PREPARE one that touched its own).
+         */
+        private CompletableFuture<Void> prepareTransaction() {
+            int j = next - 1;
+            CompletableFuture<QueryResult> touched = txStandIn ? CompletableFuture.completedFuture(null)
+                    : exchange(TempStandIns.TOUCHED_SQL);
+            return touched.thenCompose(r -> {
+                if (!txStandIn && (!r.ok() || !"t".equals(r.singleValue()))) {
+                    return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
+                }
+                return exchange("ROLLBACK").thenCompose(x -> {
+                    errorToClient(ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                            "cannot PREPARE a transaction that has operated on temporary objects"));
+                    emulated = false;
+                    readyToClient();
+                    return done();
                 });
             });
         }
@@ -1471,6 +1505,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (DdlMessages.UNLOGGED.equals(v)) {
+            txStandIn = true;
             return false;
         }
         txDdl |= r.ok();
@@ -1644,6 +1679,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         txNotify = false;
         txDdl = false;
         txTemporary = false;
+        txStandIn = false;
     }
 
     /**

@@ -190,9 +190,10 @@ public final class TempStandIns {
     public static final String END_SQL = "SELECT pg_catalog.set_config('mtm.ddl_internal', '', true)";
 
     /**
-     * The ON COMMIT actions, run just before the transaction commits: DROP each stand-in that still exists (the
-     * client may have dropped or renamed it), and TRUNCATE those with DELETE ROWS in one statement (one may
-     * reference another by a foreign key, as PostgreSQL allows).
+     * The ON COMMIT actions, run just before the transaction commits, as PostgreSQL's: DROP ... CASCADE each
+     * stand-in that still exists (the client may have dropped or renamed it), and TRUNCATE ONLY those with DELETE
+     * ROWS that have storage (not a partitioned table: its partitions have their own setting), in one statement (one
+     * may reference another by a foreign key).
      */
     public static String onCommitSql(Map<String, OnCommit> tables) {
         StringBuilder drops = new StringBuilder();
@@ -201,7 +202,7 @@ public final class TempStandIns {
             String lit = "'" + table.replace("'", "''") + "'";
             if (action == OnCommit.DROP) {
                 drops.append("IF pg_catalog.to_regclass(").append(lit).append(") IS NOT NULL THEN EXECUTE 'DROP TABLE ' || ")
-                        .append(lit).append("; END IF; ");
+                        .append(lit).append(" || ' CASCADE'; END IF; ");
             } else if (action == OnCommit.DELETE_ROWS) {
                 truncates.append(truncates.length() == 0 ? "" : ", ").append(lit);
             }
@@ -210,11 +211,21 @@ public final class TempStandIns {
                 + "PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); ");
         if (truncates.length() > 0) {
             b.append("SELECT pg_catalog.string_agg(n, ', ') INTO t FROM pg_catalog.unnest(ARRAY[").append(truncates)
-                    .append("]::pg_catalog.text[]) AS n WHERE pg_catalog.to_regclass(n) IS NOT NULL; ")
-                    .append("IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ' || t; END IF; ");
+                    .append("]::pg_catalog.text[]) AS n JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) ")
+                    .append("WHERE c.relkind <> 'p'; ")
+                    .append("IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ONLY ' || t; END IF; ");
         }
         return b.append(drops).append("PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$").toString();
     }
+
+    /**
+     * Whether the transaction touched a stand-in (a lock on a relation of a stand-in schema): a user's PREPARE
+     * TRANSACTION of it is refused as PostgreSQL refuses one that touched temporary objects.
+     */
+    public static final String TOUCHED_SQL = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+            + "JOIN pg_catalog.pg_class c ON c.oid = l.relation WHERE l.locktype = 'relation' "
+            + "AND l.pid = pg_catalog.pg_backend_pid() AND pg_catalog.starts_with("
+            + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + SCHEMA_PREFIX + "'))";
 
     /** DISCARD TEMP / DISCARD ALL: the stand-ins go with PostgreSQL's temporary objects. */
     public static String discardSql(String schema) {

@@ -98,7 +98,9 @@ public class TempStandInsTest {
         m.put("\"s\".a", OnCommit.DROP);
         m.put("\"s\".b", OnCommit.DELETE_ROWS);
         String sql = TempStandIns.onCommitSql(m);
-        assertTrue(sql, sql.contains("IF pg_catalog.to_regclass('\"s\".a') IS NOT NULL THEN EXECUTE 'DROP TABLE ' || '\"s\".a';"));
-        assertTrue(sql, sql.contains("FROM pg_catalog.unnest(ARRAY['\"s\".b']::pg_catalog.text[]) AS n WHERE pg_catalog.to_regclass(n) IS NOT NULL; IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ' || t;"));
+        assertTrue(sql, sql.contains("IF pg_catalog.to_regclass('\"s\".a') IS NOT NULL THEN EXECUTE 'DROP TABLE ' || '\"s\".a' || ' CASCADE';"));
+        assertTrue(sql, sql.contains("FROM pg_catalog.unnest(ARRAY['\"s\".b']::pg_catalog.text[]) AS n "
+            + "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) WHERE c.relkind <> 'p'; "
+            + "IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ONLY ' || t;"));
     }
 }
