@@ -1266,8 +1266,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (temps[j] == SEARCH_PATH || temps[j] == SEARCH_PATH_LOCAL) {
                 return searchPath(temps[j] == SEARCH_PATH_LOCAL);
             }
-            if (temps[j] == PREPARE && txStatus == 'T') {
-                return prepareTransaction();
+            if (temps[j] == PREPARE) {
+                // outside a transaction PostgreSQL's own answer (a warning) is right
+                return txStatus == 'T' ? prepareTransaction()
+                        : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
             }
             ServerError error = statementError(st);
             if (error != null) {
