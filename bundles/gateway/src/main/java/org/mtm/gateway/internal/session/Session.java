@@ -1343,7 +1343,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             String name = standInSchema();
             TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
                     text.readableBytes())), standardStrings, name);
-            return begin.thenCombine(exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())), (b, p) -> p).thenCompose(p -> {
+            return begin.thenCombine(exchange(TempStandIns.hidesSql(name, rw.name())), (b, h) -> h).thenCompose(h -> {
+                if (h.ok() && "t".equals(h.singleValue())) {
+                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot:
+                    // PostgreSQL's own temporary table (a transaction that uses it cannot change replicated tables)
+                    CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
+                    if (next >= sts.size() && emulated) {
+                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                    }
+                    return piece.thenCompose(ready -> afterPiece(ready, true));
+                }
+                return exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
                     if (!p.ok()) {
                         ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
                         errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
@@ -1366,6 +1376,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         }
                         return afterPiece(ready, true);
                     });
+                });
             });
         }
 
@@ -1717,8 +1728,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (r.ok()) {
                 return runCommitterNow(implicit, quick);
             }
-            LOG.warn("session {}: the ON COMMIT actions of temporary tables failed: {}", backendPid, r.error());
-            return exchange("ROLLBACK").thenApply(x -> CommitOutcome.failed(r.error()));
+            ServerError e = r.error(); // as PostgreSQL's commit says it: without the CONTEXT of the gateway's DO block
+            return exchange("ROLLBACK").thenApply(x -> CommitOutcome.failed(
+                    new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint())));
         });
     }
 

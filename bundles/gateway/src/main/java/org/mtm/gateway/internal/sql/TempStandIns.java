@@ -186,6 +186,16 @@ public final class TempStandIns {
                 + (keepInternal ? "" : "PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); ") + "END$mtm$";
     }
 
+    /**
+     * Whether a relation {@code name} is visible on search_path outside the stand-in schema: a temporary table of
+     * that name must hide it, which a stand-in at the end of search_path cannot.
+     */
+    public static String hidesSql(String schema, String name) {
+        String nameLit = "'" + name.replace("'", "''") + "'";
+        return "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.oid = pg_catalog.to_regclass(" + nameLit + ") AND n.nspname <> '" + schema.replace("'", "''") + "')";
+    }
+
     /** After a stand-in view: the gateway's DDL marker off again. */
     public static final String END_SQL = "SELECT pg_catalog.set_config('mtm.ddl_internal', '', true)";
 
@@ -207,12 +217,21 @@ public final class TempStandIns {
                 truncates.append(truncates.length() == 0 ? "" : ", ").append(lit);
             }
         });
-        StringBuilder b = new StringBuilder("DO $mtm$DECLARE t text; BEGIN "
+        StringBuilder b = new StringBuilder("DO $mtm$DECLARE t text; o pg_catalog.oid[]; fr name; rr name; BEGIN "
                 + "PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); ");
         if (truncates.length() > 0) {
-            b.append("SELECT pg_catalog.string_agg(n, ', ') INTO t FROM pg_catalog.unnest(ARRAY[").append(truncates)
+            // PostgreSQL's own check and error: a table that keeps its rows must not reference one that loses them
+            b.append("SELECT pg_catalog.array_agg(c.oid) INTO o FROM pg_catalog.unnest(ARRAY[").append(truncates)
                     .append("]::pg_catalog.text[]) AS n JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) ")
                     .append("WHERE c.relkind <> 'p'; ")
+                    .append("SELECT f.relname, r.relname INTO fr, rr FROM pg_catalog.pg_constraint k ")
+                    .append("JOIN pg_catalog.pg_class f ON f.oid = k.conrelid JOIN pg_catalog.pg_class r ON r.oid = k.confrelid ")
+                    .append("WHERE k.contype = 'f' AND k.confrelid = ANY (o) AND NOT k.conrelid = ANY (o) LIMIT 1; ")
+                    .append("IF fr IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', ")
+                    .append("MESSAGE = 'unsupported ON COMMIT and foreign key combination', DETAIL = pg_catalog.format(")
+                    .append("'Table \"%s\" references \"%s\", but they do not have the same ON COMMIT setting.', fr, rr); END IF; ")
+                    .append("SELECT pg_catalog.string_agg(c.oid::pg_catalog.regclass::pg_catalog.text, ', ') INTO t ")
+                    .append("FROM pg_catalog.pg_class c WHERE c.oid = ANY (o); ")
                     .append("IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ONLY ' || t; END IF; ");
         }
         return b.append(drops).append("PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$").toString();
