@@ -520,7 +520,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         boolean rewritten = false;
         if (st.reach() == Reach.TEMPORARY && !backendSkipping && standInsApply()) {
             TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standInSchema());
-            if (rw != null) {
+            // not a view: whether it must be PostgreSQL's own (it may read PostgreSQL temporary objects) is known only
+            // when it runs, and the Parse cannot wait for the answer
+            if (rw != null && !rw.view()) {
                 clientRun.flush();
                 ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5),
                         rw.text().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
@@ -1343,10 +1345,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             String name = standInSchema();
             TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
                     text.readableBytes())), standardStrings, name);
-            return begin.thenCombine(exchange(TempStandIns.hidesSql(name, rw.name())), (b, h) -> h).thenCompose(h -> {
+            return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
                 if (h.ok() && "t".equals(h.singleValue())) {
-                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot:
-                    // PostgreSQL's own temporary table (a transaction that uses it cannot change replicated tables)
+                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
+                    // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
+                    // that uses it cannot change replicated tables)
                     CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
                     if (next >= sts.size() && emulated) {
                         prefetchedQuick = aroundClients(Footprint.QUICK_SQL);

@@ -187,13 +187,16 @@ public final class TempStandIns {
     }
 
     /**
-     * Whether a relation {@code name} is visible on search_path outside the stand-in schema: a temporary table of
-     * that name must hide it, which a stand-in at the end of search_path cannot.
+     * Whether the object must be PostgreSQL's own temporary one: a relation {@code name} is visible on search_path
+     * outside the stand-in schema (a temporary table of that name must hide it, which a stand-in at the end of
+     * search_path cannot), or it is a view and the session has PostgreSQL temporary objects (the view may read
+     * them, and PostgreSQL refuses a view over a temporary object outside the temporary schema).
      */
-    public static String hidesSql(String schema, String name) {
+    public static String nativeSql(String schema, String name, boolean view) {
         String nameLit = "'" + name.replace("'", "''") + "'";
         return "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                + "WHERE c.oid = pg_catalog.to_regclass(" + nameLit + ") AND n.nspname <> '" + schema.replace("'", "''") + "')";
+                + "WHERE c.oid = pg_catalog.to_regclass(" + nameLit + ") AND n.nspname <> '" + schema.replace("'", "''") + "')"
+                + (view ? " OR pg_catalog.pg_my_temp_schema() <> 0" : "");
     }
 
     /** After a stand-in view: the gateway's DDL marker off again. */
