@@ -34,10 +34,14 @@ final class RegressDifferential {
     /** Files left out of every run, with the reason (listed in the report and the README). */
     static final Map<String, String> EXCLUDED = excluded();
 
-    /** The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions). */
+    /**
+     * The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions).
+     * Not json and jsonb since issue 12: they look for their temporary table's statistics under
+     * pg_my_temp_schema(), and the table is a stand-in in the session's mtm_temp_... schema (README, temporary tables).
+     */
     static final String SHORT = "test_setup,boolean,char,varchar,int4,float8,enum,rangetypes,date,timestamptz,interval,copy,"
         + "insert_conflict,create_misc,create_procedure,create_aggregate,select,drop_if_exists,arrays,join,aggregates,merge,"
-        + "polymorphism,json,jsonb,temp,fast_default";
+        + "polymorphism,temp,fast_default";
 
     private RegressDifferential() {
     }

@@ -241,11 +241,12 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
         }
         if (temporary) {
             return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
-                    "[multimaster] a transaction that uses temporary tables cannot also change replicated tables: "
-                            + "the cluster commits through PREPARE TRANSACTION, which PostgreSQL refuses for a "
-                            + "transaction that touched temporary objects; the transaction was rolled back",
-                    "Commit the temporary-table work separately, in a transaction that changes no replicated table "
-                            + "(such a transaction commits on this node only).");
+                    "[multimaster] a transaction that uses PostgreSQL's own temporary objects (temporary functions, "
+                            + "types, operators, SELECT ... INTO TEMP tables) cannot also change replicated tables: the "
+                            + "cluster commits through PREPARE TRANSACTION, which PostgreSQL refuses for a transaction "
+                            + "that touched temporary objects; the transaction was rolled back",
+                    "CREATE TEMP TABLE, SEQUENCE and VIEW work in such transactions (node-local stand-ins); commit the "
+                            + "other temporary work separately, in a transaction that changes no replicated table.");
         }
         return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
                 "[multimaster] a transaction that ran LISTEN, UNLISTEN or NOTIFY cannot also change replicated tables: "

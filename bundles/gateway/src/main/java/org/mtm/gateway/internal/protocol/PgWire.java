@@ -326,6 +326,18 @@ public final class PgWire {
         return fixLength(b, 0);
     }
 
+    /** A Parse carrying {@code sql} as bytes already in the client encoding. */
+    public static ByteBuf parse(ByteBufAllocator alloc, ByteBuf name, byte[] sql, ByteBuf types) {
+        ByteBuf b = alloc.buffer(16 + name.readableBytes() + sql.length + types.readableBytes());
+        b.writeByte(PARSE).writeInt(0);
+        b.writeBytes(name, name.readerIndex(), name.readableBytes());
+        b.writeByte(0);
+        b.writeBytes(sql);
+        b.writeByte(0);
+        b.writeBytes(types, types.readerIndex(), types.readableBytes());
+        return fixLength(b, 0);
+    }
+
     /** RowDescription of one text-format column of type {@code typeOid} (length {@code typeLength}). */
     public static ByteBuf rowDescription(ByteBufAllocator alloc, String column, int typeOid, int typeLength) {
         ByteBuf b = alloc.buffer(32 + column.length());

@@ -6,6 +6,7 @@ import java.util.List;
 
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.gateway.internal.sql.Replication;
+import org.mtm.gateway.internal.sql.TempStandIns;
 
 /**
  * The statements that bracket a global DDL statement on the origin (DESIGN §2 "DDL"): just before it, a
@@ -16,8 +17,8 @@ import org.mtm.gateway.internal.sql.Replication;
  * in between.
  *
  * <p>A statement on named relations (DROP TABLE a, b; ALTER TABLE a; CREATE INDEX ON a ...) is not logged when
- * every one of them is temporary or unlogged: then the message statement answers {@code temporary} or
- * {@code unlogged} instead of the message's LSN. Pure.
+ * every one of them is temporary or unlogged (or a stand-in of a temporary object, in a schema {@code mtm_temp_...}):
+ * then the message statement answers {@code temporary} or {@code unlogged} instead of the message's LSN. Pure.
  */
 final class DdlMessages {
     /** Answer of the message statement when the relations are all temporary (at least one) or unlogged. */
@@ -103,7 +104,8 @@ final class DdlMessages {
         }
         return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
                 + " ELSE " + EMIT + " END" + MARK_SEEN + " FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
-                + " AND pg_catalog.bool_and(c.relpersistence IN ('t', 'u')) AS local,"
+                + " AND pg_catalog.bool_and(c.relpersistence IN ('t', 'u') OR pg_catalog.starts_with("
+                + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + TempStandIns.SCHEMA_PREFIX + "')) AS local,"
                 + " pg_catalog.bool_or(c.relpersistence = 't') AS temp"
                 + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) AS n(name)"
                 + " LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)) AS l";

@@ -19,6 +19,7 @@ import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.protocol.PgWire;
+import org.mtm.gateway.internal.sql.TempStandIns;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +60,9 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
             this(host, port, backend, true, 0);
         }
     }
+
+    /** How often schemas of temporary-table stand-ins whose backend is gone are looked for. */
+    private static final long STAND_IN_SWEEP_SECONDS = 10;
 
     private final Settings settings;
     private volatile TransactionCommitter committer = new LocalCommitter();
@@ -137,6 +141,8 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
         }
         InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
         endpoint = new Endpoint(settings.host(), bound.getPort());
+        // stand-ins of temporary tables left by sessions of an earlier run (gateway or node crash), then now and then
+        workers.scheduleWithFixedDelay(this::sweepStandIns, 0, STAND_IN_SWEEP_SECONDS, TimeUnit.SECONDS);
         return endpoint;
     }
 
@@ -248,6 +254,28 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public SurfaceFunctions surface() {
         return surface;
+    }
+
+    @Override
+    public void standInsLeft() {
+        EventLoopGroup w = workers;
+        if (w != null && !w.isShuttingDown()) {
+            // the backend ends a moment after its connection closes; the periodic sweep catches a slow one
+            w.schedule(this::sweepStandIns, 300, TimeUnit.MILLISECONDS);
+            w.schedule(this::sweepStandIns, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    private void sweepStandIns() {
+        try {
+            detached.execute(TempStandIns.SWEEP_SQL).whenComplete((r, failure) -> {
+                if (failure != null || !r.ok()) {
+                    LOG.debug("sweeping stand-ins of temporary tables: {}", failure != null ? failure.toString() : r.error());
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.debug("sweeping stand-ins of temporary tables: {}", e.toString());
+        }
     }
 
     @Override

@@ -2,15 +2,29 @@ package org.mtm.gateway.internal.session;
 
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.SurfaceCall;
+import org.mtm.gateway.internal.sql.TempStandIns;
 
 import io.netty.buffer.ByteBuf;
 
 /**
  * What the gateway keeps of a prepared statement or portal: its classification, for global DDL the
  * statement's bytes (the DDL message carries them), for a portal of a gateway-answered call its bound
- * parameters and result format.
+ * parameters and result format. {@code discardsTemporary}: 1 DISCARD TEMP/ALL, 2 sets search_path, 3 SET LOCAL
+ * search_path — the session's stand-ins of temporary tables are dropped, or their schema put back on the path.
  */
-record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) {
+record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult,
+                     TempStandIns.Rewrite standIn, int discardsTemporary) {
+
+    /** A statement that is no CREATE TEMP TABLE and no DISCARD TEMP/ALL. */
+    KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) {
+        this(st, body, params, binaryResult, null, 0);
+    }
+
+    /** CREATE TEMP TABLE sent as its stand-in ({@code standIn} non-null). */
+    KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult,
+                  TempStandIns.Rewrite standIn) {
+        this(st, body, params, binaryResult, standIn, 0);
+    }
 
     /**
      * The portal of a gateway-answered call: this statement with the parameter values and result format of the
@@ -43,7 +57,7 @@ record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params
             if (i + 2 + 2 * nResults > limit) {
                 return this; // a streamed Bind: the values are not at hand (the call then says so)
             }
-            return new KeptStatement(st, body, new BoundParameters(values, binaryFormat), binary);
+            return new KeptStatement(st, body, new BoundParameters(values, binaryFormat), binary, standIn, discardsTemporary);
         } catch (IndexOutOfBoundsException e) {
             return this;
         }

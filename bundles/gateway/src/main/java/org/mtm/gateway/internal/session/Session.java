@@ -24,6 +24,7 @@ import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
+import org.mtm.gateway.internal.sql.TempStandIns;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -115,6 +116,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean txNotify;
     private boolean txDdl;
     private boolean txTemporary;
+    /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
+    private String standInSchema;
+    /** The current transaction created a stand-in or ran DDL on a node-local relation (a stand-in, perhaps dropped). */
+    private boolean txStandIn;
+    /** Stand-ins with ON COMMIT DROP or DELETE ROWS, carried out before each commit. */
+    private final java.util.LinkedHashMap<String, TempStandIns.OnCommit> standInOnCommit = new java.util.LinkedHashMap<>();
     /**
      * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
      * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
@@ -426,14 +433,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.add(in, ri, total);
             return;
         }
-        List<SqlStatement> statements = SqlSplitter.split(new Latin1View(in, textStart, textLength), standardStrings);
+        Latin1View view = new Latin1View(in, textStart, textLength);
+        List<SqlStatement> statements = SqlSplitter.split(view, standardStrings);
         ServerError refusal = null;
         boolean special = false;
-        for (SqlStatement st : statements) {
+        byte[] temps = standIns(view, statements);
+        for (int i = 0; i < statements.size(); i++) {
+            SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
                 refusal = host.admission().refusal(info());
             }
-            special |= refusal != null || special(st, false);
+            special |= refusal != null || special(st, false) || temps[i] != 0;
         }
         // with wrapping, autocommit work needs the gateway's block; the status is only known when nothing is pending
         special |= host.wrapAutocommit() && (txStatus == 'I' || !replies.isEmpty())
@@ -453,7 +463,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ownErrorSent = null;
         syncBackend().thenCompose(v -> refused != null
                         ? abortStatement(refused, false).thenRun(this::readyToClient)
-                        : new QueryPlan(text, statements).step())
+                        : new QueryPlan(text, statements, temps).step())
                 .whenComplete((v, failure) -> {
                     text.release();
                     ownWork--;
@@ -500,9 +510,32 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
             byte[] body = st.reach() == Reach.GLOBAL_DDL
                     ? st.body(query).toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1) : null;
-            kept = new KeptStatement(st, body, null, false);
+            int temporary = 0;
+            if (st.reach() == Reach.SESSION) {
+                int path = TempStandIns.setsSearchPath(query, standardStrings);
+                temporary = TempStandIns.discards(query, standardStrings) ? 1 : path == 0 ? 0 : path + 1;
+            }
+            kept = new KeptStatement(st, body, null, false, null, temporary);
         }
         boolean rewritten = false;
+        if (st.reach() == Reach.TEMPORARY && !backendSkipping && standInsApply()) {
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standInSchema());
+            // not a view: whether it must be PostgreSQL's own (it may read PostgreSQL temporary objects) is known only
+            // when it runs, and the Parse cannot wait for the answer
+            if (rw != null && !rw.view()) {
+                clientRun.flush();
+                ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5),
+                        rw.text().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                        in.slice(queryEnd + 1, limit - queryEnd - 1));
+                in.skipBytes(total);
+                replies.add(ReplyQueue.PARSE);
+                extendedSinceSync = true;
+                toBackend(standIn);
+                kept = new KeptStatement(st, null, null, false, rw);
+                names.parsed(in, ri, nameEnd, kept);
+                return true;
+            }
+        }
         SurfaceCall call = st.replication().call();
         if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
             clientRun.flush();
@@ -560,7 +593,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         // statements that cannot write do not decide whether the batch is wrapped: a later one may; global DDL
         // of an initialised cluster always commits through the cluster, wrapping configured or not
-        boolean decides = host.wrapAutocommit() ? kind != StatementKind.OTHER || reach.mayWriteReplicated()
+        TempStandIns.Rewrite standIn = kept == null ? null : kept.standIn();
+        // a stand-in's creation too: its ON COMMIT action runs at the gateway's commit
+        boolean decides = host.wrapAutocommit() ? kind != StatementKind.OTHER || reach.mayWriteReplicated() || standIn != null
                 : reach == Reach.GLOBAL_DDL && host.clusterInitialised();
         if (decides && !batchDecided) {
             if (replies.pendingReady() > unawaitedCommits) {
@@ -579,7 +614,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         batchDecided |= kind == StatementKind.BEGIN;
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
-        if (!ddl) {
+        if (standIn != null) {
+            // the schema and search_path first, in the same batch (an error in it reaches the client, and the
+            // backend skips the statement)
+            clientRun.flush();
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
+            standInOnCommit.remove(standIn.table());
+            txStandIn = true;
+            if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
+                standInOnCommit.put(standIn.table(), standIn.onCommit());
+            }
+        } else if (!ddl) {
             noteStatement(reach); // logged DDL is noted from the message statement's answer
         }
         if (ddl) {
@@ -594,6 +639,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
         replies.add(ReplyQueue.EXECUTE);
         extendedSinceSync = true;
         clientRun.add(in, ri, total);
+        if (standIn != null && standIn.view()) {
+            clientRun.flush();
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.END_SQL, List.of()));
+        }
+        if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
+            clientRun.flush();
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
+            standInOnCommit.clear();
+        } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
+            clientRun.flush();
+            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
+                    kept.discardsTemporary() == 3), List.of()));
+        }
         if (ddl) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
@@ -1021,6 +1079,51 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return work;
     }
 
+    /** The session's stand-in schema, named on first use. */
+    private String standInSchema() {
+        if (standInSchema == null) {
+            standInSchema = TempStandIns.schemaName(backendPid, java.util.concurrent.ThreadLocalRandom.current().nextLong());
+        }
+        return standInSchema;
+    }
+
+    /** Whether this session's temporary tables get stand-ins: an initialised cluster, not an mtm_admin session. */
+    private boolean standInsApply() {
+        return host.clusterInitialised() && !info().isAdmin();
+    }
+
+    private static final byte STAND_IN = 1;
+    private static final byte DISCARD = 2;
+    private static final byte SEARCH_PATH = 3;
+    private static final byte SEARCH_PATH_LOCAL = 4;
+    private static final byte PREPARE = 5;
+
+    /**
+     * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
+     * (only in an initialised cluster, and not for mtm_admin sessions, which commit on their node only).
+     */
+    private byte[] standIns(CharSequence text, List<SqlStatement> statements) {
+        byte[] marks = new byte[statements.size()];
+        if (!standInsApply()) {
+            return marks;
+        }
+        for (int i = 0; i < marks.length; i++) {
+            SqlStatement st = statements.get(i);
+            if (st.reach() == Reach.TEMPORARY && TempStandIns.creates(st.text(text), standardStrings)) {
+                marks[i] = STAND_IN;
+            } else if (standInSchema != null && st.reach() == Reach.SESSION
+                    && TempStandIns.discards(st.text(text), standardStrings)) {
+                marks[i] = DISCARD;
+            } else if (standInSchema != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
+                marks[i] = PREPARE;
+            } else if (standInSchema != null && st.reach() == Reach.SESSION) {
+                int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
+                marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
+            }
+        }
+        return marks;
+    }
+
     /**
      * A simple Query whose statements need the gateway: relayed in pieces split at the special statements,
      * each answered, bracketed or relayed in turn, with the reply stream PostgreSQL would send for the whole
@@ -1030,19 +1133,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final class QueryPlan {
         private final ByteBuf text;
         private final List<SqlStatement> sts;
+        /** Per statement: {@link #STAND_IN} creates a stand-in, {@link #DISCARD} drops them, 0 otherwise. */
+        private final byte[] temps;
         private int next;
         /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
         private boolean emulated;
 
-        QueryPlan(ByteBuf text, List<SqlStatement> sts) {
+        QueryPlan(ByteBuf text, List<SqlStatement> sts, byte[] temps) {
             this.text = text;
             this.sts = sts;
+            this.temps = temps;
         }
 
         CompletableFuture<Void> step() {
             int n = sts.size();
             int j = next;
-            while (j < n && !special(sts.get(j), emulated)) {
+            while (j < n && !special(sts.get(j), emulated) && temps[j] == 0) {
                 j++;
             }
             boolean specialFollows = j < n;
@@ -1153,6 +1259,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     return step();
                 });
             }
+            if (temps[j] == STAND_IN) {
+                return standIn(st);
+            }
+            if (temps[j] == DISCARD) {
+                return discard();
+            }
+            if (temps[j] == SEARCH_PATH || temps[j] == SEARCH_PATH_LOCAL) {
+                return searchPath(temps[j] == SEARCH_PATH_LOCAL);
+            }
+            if (temps[j] == PREPARE) {
+                // outside a transaction PostgreSQL's own answer (a warning) is right
+                return txStatus == 'T' ? prepareTransaction()
+                        : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
+            }
             ServerError error = statementError(st);
             if (error != null) {
                 emulated = false;
@@ -1210,6 +1330,129 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, hold));
             });
+        }
+
+        /**
+         * CREATE TEMP TABLE as a stand-in ({@link TempStandIns}): in a block (the gateway's if the client has
+         * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
+         * rewritten statement.
+         */
+        private CompletableFuture<Void> standIn(SqlStatement st) {
+            int j = next - 1;
+            boolean open = txStatus == 'I';
+            emulated |= open;
+            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+            String name = standInSchema();
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
+                    text.readableBytes())), standardStrings, name);
+            return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
+                if (h.ok() && "t".equals(h.singleValue())) {
+                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
+                    // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
+                    // that uses it cannot change replicated tables)
+                    CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
+                    if (next >= sts.size() && emulated) {
+                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                    }
+                    return piece.thenCompose(ready -> afterPiece(ready, true));
+                }
+                return exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
+                    if (!p.ok()) {
+                        ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
+                        errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
+                        return endQueryAfterError();
+                    }
+                    CompletableFuture<Ready> piece = sendText(j, rw.text());
+                    txStandIn = true;
+                    if (rw.view()) {
+                        exchange(TempStandIns.END_SQL);
+                    }
+                    if (next >= sts.size() && emulated) {
+                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                    }
+                    return piece.thenCompose(ready -> {
+                        if (!ready.errorSeen()) {
+                            standInOnCommit.remove(rw.table());
+                            if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
+                                standInOnCommit.put(rw.table(), rw.onCommit());
+                            }
+                        }
+                        return afterPiece(ready, true);
+                    });
+                });
+            });
+        }
+
+        /** DISCARD TEMP / ALL: PostgreSQL's answer, then the stand-ins are dropped too. */
+        private CompletableFuture<Void> discard() {
+            int j = next - 1;
+            return sendPiece(j, j + 1, true).thenCompose(ready -> {
+                if (ready.errorSeen() || standInSchema == null) {
+                    return afterPiece(ready, true);
+                }
+                return exchange(TempStandIns.discardSql(standInSchema)).thenCompose(r -> {
+                    if (!r.ok()) {
+                        LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", backendPid,
+                                r.error());
+                    } else {
+                        standInOnCommit.clear();
+                    }
+                    return afterPiece(ready, true);
+                });
+            });
+        }
+
+        /**
+         * A user's PREPARE TRANSACTION in a session with stand-ins: refused, and the transaction rolled back, as
+         * PostgreSQL does when the transaction touched temporary objects — a prepared transaction would keep locks on
+         * the session's stand-ins after the session (PostgreSQL cannot PREPARE one that touched its own).
+         */
+        private CompletableFuture<Void> prepareTransaction() {
+            int j = next - 1;
+            CompletableFuture<QueryResult> touched = txStandIn ? CompletableFuture.completedFuture(null)
+                    : exchange(TempStandIns.TOUCHED_SQL);
+            return touched.thenCompose(r -> {
+                if (!txStandIn && (!r.ok() || !"t".equals(r.singleValue()))) {
+                    return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
+                }
+                return exchange("ROLLBACK").thenCompose(x -> {
+                    errorToClient(ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                            "cannot PREPARE a transaction that has operated on temporary objects"));
+                    emulated = false;
+                    readyToClient();
+                    return done();
+                });
+            });
+        }
+
+        /** SET/RESET search_path: PostgreSQL's answer, then the stand-in schema back at the path's end. */
+        private CompletableFuture<Void> searchPath(boolean local) {
+            int j = next - 1;
+            return sendPiece(j, j + 1, true).thenCompose(ready -> {
+                if (ready.errorSeen() || txStatus == 'E') {
+                    return afterPiece(ready, true);
+                }
+                return exchange(TempStandIns.searchPathSql(standInSchema, local)).thenCompose(r -> {
+                    if (!r.ok()) {
+                        LOG.warn("session {}: the stand-in schema could not be put back on search_path: {}", backendPid,
+                                r.error());
+                    }
+                    return afterPiece(ready, true);
+                });
+            });
+        }
+
+        /** Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View}). */
+        private CompletableFuture<Ready> sendText(int j, String sql) {
+            int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
+            CompletableFuture<Ready> f = new CompletableFuture<>();
+            replies.add(ReplyQueue.QUERY, new HeldReady(f, false, characters(sts.get(j).start()), holdComplete));
+            byte[] bytes = sql.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            ByteBuf b = Unpooled.wrappedBuffer(bytes);
+            toBackend(PgWire.query(client.alloc(), b, 0, bytes.length));
+            b.release();
+            flushBackend();
+            return f;
         }
 
         private boolean copies(int from, int to) {
@@ -1278,6 +1521,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (DdlMessages.UNLOGGED.equals(v)) {
+            txStandIn = true;
             return false;
         }
         txDdl |= r.ok();
@@ -1451,10 +1695,49 @@ public final class Session extends ChannelInboundHandlerAdapter {
         txNotify = false;
         txDdl = false;
         txTemporary = false;
+        txStandIn = false;
     }
 
-    /** Asks the committer; afterwards the backend has no open transaction, whatever the committer did. */
+    /**
+     * Asks the committer; afterwards the backend has no open transaction, whatever the committer did. The ON COMMIT
+     * actions of the session's stand-ins for temporary tables come first, inside the transaction.
+     */
     private CompletableFuture<CommitOutcome> runCommitter(boolean implicit, CompletableFuture<QueryResult> quick) {
+        return runCommitterWithOnCommit(implicit, quick).thenApply(this::standInHint);
+    }
+
+    /**
+     * A peer could not find a relation: in a session with stand-ins of temporary tables, most likely a statement
+     * the other nodes re-run as text (CREATE TABLE ... AS, CREATE VIEW) read one, which exists on this node only.
+     */
+    private CommitOutcome standInHint(CommitOutcome outcome) {
+        ServerError e = outcome.error();
+        if (outcome.isCommitted() || e == null || standInSchema == null || !"42P01".equals(e.sqlState()) || e.hint() != null) {
+            return outcome;
+        }
+        return CommitOutcome.failed(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(),
+                "Temporary tables are on this node only: DDL the other nodes run as text (CREATE TABLE ... AS, CREATE VIEW) "
+                        + "cannot read them. Create the table first, then INSERT ... SELECT from the temporary table.",
+                e.more()));
+    }
+
+    private CompletableFuture<CommitOutcome> runCommitterWithOnCommit(boolean implicit, CompletableFuture<QueryResult> quick) {
+        if (standInOnCommit.isEmpty() || txStatus != 'T') {
+            return runCommitterNow(implicit, quick);
+        }
+        String sql = TempStandIns.onCommitSql(standInOnCommit);
+        standInOnCommit.values().removeIf(a -> a == TempStandIns.OnCommit.DROP);
+        return exchange(sql).thenCompose(r -> {
+            if (r.ok()) {
+                return runCommitterNow(implicit, quick);
+            }
+            ServerError e = r.error(); // as PostgreSQL's commit says it: without the CONTEXT of the gateway's DO block
+            return exchange("ROLLBACK").thenApply(x -> CommitOutcome.failed(
+                    new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint())));
+        });
+    }
+
+    private CompletableFuture<CommitOutcome> runCommitterNow(boolean implicit, CompletableFuture<QueryResult> quick) {
         // a COMMIT the client sent before disconnecting is still carried out, as PostgreSQL would
         ServerError refusal = host.admission().refusal(info());
         if (refusal != null) {
@@ -2028,6 +2311,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         phase = Phase.CLOSED;
         if (backend != null && backend.isActive()) {
             backend.close();
+        }
+        if (standInSchema != null) {
+            host.standInsLeft(); // the backend ends with the connection: its schema is swept after it
         }
         if (client.isActive()) {
             client.close();

@@ -35,6 +35,13 @@ interface SessionHost {
 
     void opened(Session session);
 
+    /**
+     * A session that had stand-ins for temporary tables ended: its schema is dropped once its backend is gone
+     * ({@link org.mtm.gateway.internal.sql.TempStandIns#SWEEP_SQL}).
+     */
+    default void standInsLeft() {
+    }
+
     void closed(Session session);
 
     /** The backend's BackendKeyData, so that a CancelRequest on another connection finds this session. */

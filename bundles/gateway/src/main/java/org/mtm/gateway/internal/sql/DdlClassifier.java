@@ -284,6 +284,10 @@ final class DdlClassifier {
             case "materialized", "foreign" -> {
                 return relationList(i + 2);
             }
+            case "trigger", "rule", "policy" -> {
+                // DROP {TRIGGER | RULE | POLICY} [IF EXISTS] name ON table: local when the table is
+                return onRelation(firstWordAtDepth0(i + 1, "on"));
+            }
             case "extension" -> {
                 for (int k = i + 1; k < t.size(); k++) {
                     if (isName(k) && t.get(k).name(s).equals("multimaster")) {

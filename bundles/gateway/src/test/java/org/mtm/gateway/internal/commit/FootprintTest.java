@@ -156,7 +156,7 @@ public class FootprintTest {
     public void refusalsNameTheReason() {
         ServerError temp = new Footprint(7L, false, true, true, false).refusal();
         assertEquals("0A000", temp.sqlState());
-        assertTrue(temp.message(), temp.message().contains("temporary tables cannot also change replicated tables"));
+        assertTrue(temp.message(), temp.message().contains("temporary objects (temporary functions, types, operators, SELECT ... INTO TEMP tables) cannot also change replicated tables"));
         assertTrue(temp.hint(), temp.hint().contains("separately"));
         ServerError notify = new Footprint(7L, false, false, true, true).refusal();
         assertTrue(notify.message(), notify.message().contains("LISTEN, UNLISTEN or NOTIFY"));

@@ -1,0 +1,107 @@
+package org.mtm.gateway.internal.sql;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.junit.Test;
+import org.mtm.gateway.internal.sql.TempStandIns.OnCommit;
+import org.mtm.gateway.internal.sql.TempStandIns.Rewrite;
+
+/** CREATE TEMP TABLE rewritten for its node-local stand-in (issue 12). */
+public class TempStandInsTest {
+    private static final String S = "mtm_temp_42_abc";
+
+    private static Rewrite rw(String sql) {
+        return TempStandIns.rewrite(sql, true, S);
+    }
+
+    @Test
+    public void plainTemporaryTableBecomesUnloggedInTheSessionSchema() {
+        Rewrite r = rw("CREATE TEMP TABLE x (i int)");
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".x (i int)", r.text());
+        assertEquals("\"mtm_temp_42_abc\".x", r.table());
+        assertEquals(OnCommit.PRESERVE_ROWS, r.onCommit());
+        assertEquals("CREATE UNLOGGED TABLE if not exists \"mtm_temp_42_abc\".\"Odd\" (i int);",
+                rw("create global temporary table if not exists pg_temp.\"Odd\" (i int);").text());
+        assertEquals("  CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".p PARTITION OF q FOR VALUES IN (1)",
+                rw("  CREATE LOCAL TEMP TABLE p PARTITION OF q FOR VALUES IN (1)").text());
+    }
+
+    @Test
+    public void onCommitClauseIsTakenOutAndRemembered() {
+        Rewrite drop = rw("CREATE TEMP TABLE stage ON COMMIT DROP AS SELECT * FROM src WHERE v = 'on commit drop'");
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".stage  AS SELECT * FROM src WHERE v = 'on commit drop'",
+                drop.text());
+        assertEquals(OnCommit.DROP, drop.onCommit());
+        Rewrite delete = rw("CREATE TEMP TABLE t (col int CHECK (col > 0)) ON COMMIT DELETE ROWS");
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".t (col int CHECK (col > 0)) ", delete.text());
+        assertEquals(OnCommit.DELETE_ROWS, delete.onCommit());
+        Rewrite preserve = rw("CREATE TEMP TABLE t (a) ON COMMIT PRESERVE ROWS AS SELECT 1");
+        assertEquals(OnCommit.PRESERVE_ROWS, preserve.onCommit());
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".t (a)  AS SELECT 1", preserve.text());
+    }
+
+    @Test
+    public void temporarySequenceBecomesUnlogged() {
+        Rewrite r = rw("CREATE TEMP SEQUENCE s START 10 INCREMENT 2");
+        assertEquals("CREATE UNLOGGED SEQUENCE \"mtm_temp_42_abc\".s START 10 INCREMENT 2", r.text());
+        assertEquals(OnCommit.PRESERVE_ROWS, r.onCommit());
+    }
+
+    @Test
+    public void temporaryViewBecomesAViewInTheSessionSchema() {
+        Rewrite r = rw("create or replace temp recursive view pg_temp.v (n) AS VALUES (1) UNION ALL SELECT n + 1 FROM v");
+        assertEquals("CREATE OR REPLACE RECURSIVE VIEW \"mtm_temp_42_abc\".v (n) AS VALUES (1) UNION ALL SELECT n + 1 FROM v",
+                r.text());
+        assertTrue(r.view());
+        assertEquals("CREATE VIEW \"mtm_temp_42_abc\".v AS SELECT * FROM stage", rw("CREATE TEMP VIEW v AS SELECT * FROM stage").text());
+        assertNull(rw("CREATE OR REPLACE TEMP TABLE t (i int)"));
+    }
+
+    @Test
+    public void otherStatementsAreNotStandIns() {
+        assertNull(rw("CREATE TABLE x (i int)"));
+        assertNull(rw("CREATE UNLOGGED TABLE x (i int)"));
+        assertNull(rw("CREATE TEMP TABLE public.x (i int)")); // PostgreSQL's own error
+        assertNull(rw("CREATE TABLE pg_temp.x (i int)"));
+        assertFalse(TempStandIns.creates("SELECT 1 INTO TEMP x", true));
+        assertTrue(TempStandIns.creates("create temp table x as select 1", true));
+    }
+
+    @Test
+    public void discardTempAndAllDropThem() {
+        assertTrue(TempStandIns.discards("DISCARD TEMP", true));
+        assertTrue(TempStandIns.discards("discard temporary;", true));
+        assertTrue(TempStandIns.discards("DISCARD ALL", true));
+        assertFalse(TempStandIns.discards("DISCARD PLANS", true));
+    }
+
+    @Test
+    public void statementsThatSetSearchPath() {
+        assertEquals(1, TempStandIns.setsSearchPath("SET search_path = a, b", true));
+        assertEquals(1, TempStandIns.setsSearchPath("set session SEARCH_PATH to default", true));
+        assertEquals(2, TempStandIns.setsSearchPath("SET LOCAL search_path = a", true));
+        assertEquals(1, TempStandIns.setsSearchPath("RESET search_path", true));
+        assertEquals(1, TempStandIns.setsSearchPath("RESET ALL", true));
+        assertEquals(0, TempStandIns.setsSearchPath("SET work_mem = '1MB'", true));
+        assertEquals(0, TempStandIns.setsSearchPath("SHOW search_path", true));
+    }
+
+    @Test
+    public void onCommitActionsSkipTablesThatAreGone() {
+        Map<String, OnCommit> m = new LinkedHashMap<>();
+        m.put("\"s\".a", OnCommit.DROP);
+        m.put("\"s\".b", OnCommit.DELETE_ROWS);
+        String sql = TempStandIns.onCommitSql(m);
+        assertTrue(sql, sql.contains("IF pg_catalog.to_regclass('\"s\".a') IS NOT NULL THEN EXECUTE 'DROP TABLE ' || '\"s\".a' || ' CASCADE';"));
+        assertTrue(sql, sql.contains("FROM pg_catalog.unnest(ARRAY['\"s\".b']::pg_catalog.text[]) AS n "
+            + "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) WHERE c.relkind <> 'p'; "));
+        assertTrue(sql, sql.contains("MESSAGE = 'unsupported ON COMMIT and foreign key combination'"));
+        assertTrue(sql, sql.contains("IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ONLY ' || t;"));
+    }
+}
