@@ -370,7 +370,7 @@ public class CommitSeamTest {
 
     /** Through {@code gw} (null: PostgreSQL directly): the notices of an explicit COMMIT and of an autocommit insert. */
     private static List<String> deferredNotices(TestGateway gw, String mode, int id) throws SQLException {
-        try (Connection c = gw == null ? TestPostgres.connect(PG.endpoint(), props("preferQueryMode", mode))
+        try (Connection c = gw == null ? TestPostgres.connect(PG.endpoint(), "preferQueryMode", mode)
                 : connect(gw, "preferQueryMode", mode); Statement st = c.createStatement()) {
             c.setAutoCommit(false);
             st.executeUpdate("INSERT INTO t VALUES (" + id + ", 'x')");
@@ -383,14 +383,6 @@ public class CommitSeamTest {
             st.executeUpdate("INSERT INTO t VALUES (" + (id + 1) + ", 'y')");
             return List.of(beforeCommit, atCommit, warnings(st.getWarnings()) + warnings(c.getWarnings()));
         }
-    }
-
-    private static Properties props(String... kv) {
-        Properties p = new Properties();
-        for (int i = 0; i < kv.length; i += 2) {
-            p.setProperty(kv[i], kv[i + 1]);
-        }
-        return p;
     }
 
     @Test

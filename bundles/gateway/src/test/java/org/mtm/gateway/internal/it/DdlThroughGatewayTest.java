@@ -481,7 +481,7 @@ public class DdlThroughGatewayTest {
         try (Connection c = TestPostgres.connect(UNWRAPPED.endpoint()); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE nw1 (a int)"); // extended protocol
             st.executeUpdate("INSERT INTO nw1 VALUES (1)"); // committed on this node only
-            try (Statement simple = TestPostgres.connect(UNWRAPPED.endpoint(), props("preferQueryMode", "simple"))
+            try (Statement simple = TestPostgres.connect(UNWRAPPED.endpoint(), "preferQueryMode", "simple")
                     .createStatement()) {
                 simple.execute("CREATE TABLE nw2 (a int); INSERT INTO nw2 VALUES (1)");
                 simple.getConnection().close();
@@ -492,14 +492,6 @@ public class DdlThroughGatewayTest {
                 "B", "I nw1", "C",
                 "b", "M mtm.ddl CREATE TABLE nw2 (a int)" + PATH, "M mtm.ddl_end", "I nw2", "M mtm.prepare", "P", "K"),
                 WAL.take());
-    }
-
-    private static Properties props(String... kv) {
-        Properties p = new Properties();
-        for (int i = 0; i < kv.length; i += 2) {
-            p.setProperty(kv[i], kv[i + 1]);
-        }
-        return p;
     }
 
     @Test

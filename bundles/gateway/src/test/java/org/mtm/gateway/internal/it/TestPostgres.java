@@ -102,4 +102,13 @@ public final class TestPostgres extends ExternalResource {
     public static Connection connect(Endpoint at) throws SQLException {
         return connect(at, new Properties());
     }
+
+    /** With pgjdbc properties given as key, value, key, value… */
+    public static Connection connect(Endpoint at, String... keysAndValues) throws SQLException {
+        Properties p = new Properties();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            p.setProperty(keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return connect(at, p);
+    }
 }
