@@ -195,9 +195,9 @@ $fn$;
 -- function, procedure or DO block is not announced and would change this node only. In sessions that came
 -- through the gateway (mtm.via_gateway, which it adds to every client's startup options) of an initialised
 -- cluster, such DDL is refused with 0A000 — except on temporary and unlogged relations, subscriptions (local
--- objects), inside an extension's script, and the cluster's own upkeep (mtm.ddl_internal). A dropped object's
--- persistence is gone by sql_drop: dropping an unlogged table that way is refused too. Appliers run with
--- session_replication_role = replica, where event triggers do not fire.
+-- objects), REINDEX (node-local upkeep), inside an extension's script, and the cluster's own upkeep
+-- (mtm.ddl_internal). A dropped object's persistence is gone by sql_drop: dropping an unlogged table that way
+-- is refused too. Appliers run with session_replication_role = replica, where event triggers do not fire.
 CREATE OR REPLACE FUNCTION mtm.refuse_unannounced_ddl()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -218,7 +218,8 @@ BEGIN
         RETURN;
     END IF;
     FOR c IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-        CONTINUE WHEN c.in_extension OR c.object_type = 'subscription'
+        -- REINDEX is node-local upkeep, not DDL to replicate (PostgreSQL 17 reports it here, 15 and 16 do not)
+        CONTINUE WHEN c.in_extension OR c.object_type = 'subscription' OR c.command_tag = 'REINDEX'
             OR c.schema_name = 'pg_temp' OR c.schema_name LIKE 'pg\_temp\_%'
             OR (c.classid = 'pg_class'::regclass
                 AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.objid AND r.relpersistence <> 'p'));
