@@ -18,8 +18,20 @@ record ApplyFailure(String sqlState, String message) {
     static final String DEADLOCK = "40P01";
     static final String SERIALIZATION_FAILURE = "40001";
     static final String LOCK_NOT_AVAILABLE = "55P03";
+    static final String SYNTAX_ERROR = "42601";
 
     static ApplyFailure of(SQLException e, int self, String gid, String relation, long lockTimeoutMs) {
+        return of(e, self, gid, relation, lockTimeoutMs, null);
+    }
+
+    /**
+     * As {@link #of(SQLException, int, String, String, long)}, knowing this node's PostgreSQL version
+     * ({@code server_version}, null: unknown). The origin ran the statement before this node got it, so a syntax
+     * error here means this node's PostgreSQL does not know a syntax the origin's does: a newer major's, while the
+     * cluster's nodes run different majors (issue 15: refused, with the version named, rather than diverging).
+     */
+    static ApplyFailure of(SQLException e, int self, String gid, String relation, long lockTimeoutMs,
+            String serverVersion) {
         String state = e.getSQLState() == null ? "XX000" : e.getSQLState();
         String where = relation == null ? "" : " on relation " + relation;
         String head = "[multimaster] node " + self + " could not apply transaction " + gid + ": ";
@@ -32,6 +44,10 @@ record ApplyFailure(String sqlState, String message) {
                         + ", conflicting with a concurrent transaction; retry");
             case SERIALIZATION_FAILURE:
                 return new ApplyFailure(SERIALIZATION_FAILURE, head + firstLine(e.getMessage()) + "; retry");
+            case SYNTAX_ERROR:
+                return new ApplyFailure(state, head + firstLine(e.getMessage()) + (serverVersion == null ? ""
+                        : " (node " + self + " runs PostgreSQL " + serverVersion + ", which does not know this syntax:"
+                        + " while the nodes run different PostgreSQL majors, use only what the oldest one accepts)"));
             default:
                 return new ApplyFailure(state, head + firstLine(e.getMessage()));
         }

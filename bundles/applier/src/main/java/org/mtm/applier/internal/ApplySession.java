@@ -132,6 +132,7 @@ final class ApplySession implements AutoCloseable {
     // the pending batch: one statement, its target and whether each row must have matched a row
     private PreparedStatement batch;
     private Target batchTarget;
+    private final String serverVersion;
     private String batchOperation;
     private int batchSize;
 
@@ -147,9 +148,11 @@ final class ApplySession implements AutoCloseable {
         statement.setEscapeProcessing(false);
         long deadlockTimeoutMs;
         try (ResultSet rs = statement.executeQuery(
-                "SELECT (extract(epoch FROM pg_catalog.current_setting('deadlock_timeout')::interval) * 1000)::bigint")) {
+                "SELECT (extract(epoch FROM pg_catalog.current_setting('deadlock_timeout')::interval) * 1000)::bigint,"
+                + " pg_catalog.current_setting('server_version')")) {
             rs.next();
             deadlockTimeoutMs = rs.getLong(1);
+            this.serverVersion = rs.getString(2);
         }
         long lockTimeoutMs = ApplierSettings.sessionLockTimeout(settings.lockTimeoutMs(), deadlockTimeoutMs);
         this.lockTimeoutMs = lockTimeoutMs;
@@ -271,6 +274,11 @@ final class ApplySession implements AutoCloseable {
     /** True when {@code gid}'s apply was {@link #abandon abandoned}: its cancellation is no failure. */
     boolean abandoned(String gid) {
         return gid != null && gid.equals(abandoned);
+    }
+
+    /** This node's PostgreSQL ({@code server_version}), for the no-vote's message. */
+    String serverVersion() {
+        return serverVersion;
     }
 
     /** The lock bound of the transaction being applied, for the no-vote's message. */

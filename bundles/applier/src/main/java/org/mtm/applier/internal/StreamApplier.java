@@ -564,7 +564,7 @@ final class StreamApplier implements MessageApplier {
         t.failed = true;
         ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder)
                 : cancelled ? ApplyFailure.conflict(self, t.gid, relation, null)
-                : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs());
+                : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs(), session.serverVersion());
         if (f.sqlState().startsWith("40")) {
             LOG.debug("node {}: voting ABORTED for {}: {}", self, t.gid, f.message());
         } else {

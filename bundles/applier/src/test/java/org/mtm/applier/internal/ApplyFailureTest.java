@@ -32,6 +32,18 @@ public class ApplyFailureTest {
     }
 
     @Test
+    public void aSyntaxErrorNamesThisNodesPostgresVersion() {
+        ApplyFailure f = ApplyFailure.of(new SQLException("syntax error at or near \"EXPRESSION\"\n  Position: 35", "42601"),
+                1, "g", null, 1, "15.15 (Debian 15.15-0+deb12u1)");
+        assertEquals("42601", f.sqlState());
+        assertEquals("[multimaster] node 1 could not apply transaction g: syntax error at or near \"EXPRESSION\" (node 1 runs"
+                + " PostgreSQL 15.15 (Debian 15.15-0+deb12u1), which does not know this syntax: while the nodes run different"
+                + " PostgreSQL majors, use only what the oldest one accepts)", f.message());
+        assertEquals("unknown version: no hint", "[multimaster] node 1 could not apply transaction g: syntax error",
+                ApplyFailure.of(new SQLException("syntax error", "42601"), 1, "g", null, 1, null).message());
+    }
+
+    @Test
     public void otherErrorsKeepTheServersStateAndMessage() {
         ApplyFailure f = ApplyFailure.of(new SQLException("duplicate key value violates unique constraint \"t_pkey\"", "23505"),
                 3, "g", "public.t", 1);

@@ -1,6 +1,7 @@
 package org.mtm.itests.replication;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -21,7 +22,8 @@ import org.mtm.itests.harness.Sql;
  * on 17 (the embedded binaries the build resolved). Logical replication lets the nodes of one cluster differ, which
  * is what a rolling major upgrade passes through. Writers on every gateway, DDL from the newest node, the oldest node
  * stopped and back while the others write; the class rule checks the invariants (identical tables, nothing prepared,
- * every acknowledged write everywhere).
+ * every acknowledged write everywhere). DDL that only the newest major understands is refused on every node, with
+ * the version of the node that could not run it in the error.
  */
 public class MixedVersionsIT {
     private static final String WHO = "MixedVersionsIT";
@@ -60,6 +62,22 @@ public class MixedVersionsIT {
         for (int id = 1; id <= 3; id++) {
             assertEquals("rows on node " + id, "250|100", Sql.scalar(cluster.postgres(id),
                 "SELECT count(*) || '|' || count(*) FILTER (WHERE v = 'from 15') FROM versions"));
+        }
+
+        // DDL only 17 understands (SET EXPRESSION, new in 17), from the 17 node: refused on every node, naming the
+        // older node and its version, instead of changing node 3 alone
+        Sql.execute(cluster.gateway(3), "CREATE TABLE gen17 (a int PRIMARY KEY, b int GENERATED ALWAYS AS (a * 2) STORED)");
+        Sql.execute(cluster.gateway(3), "INSERT INTO gen17 (a) VALUES (1), (2)");
+        SQLException refused = DdlIT.expectFailure(() -> Sql.execute(cluster.gateway(3),
+            "ALTER TABLE gen17 ALTER COLUMN b SET EXPRESSION AS (a * 3)"));
+        assertEquals(refused.getMessage(), "42601", refused.getSQLState());
+        assertTrue(refused.getMessage(), refused.getMessage().matches("(?s).*node [12] could not apply transaction .*"
+            + "syntax error.*runs PostgreSQL 1[56]\\..*use only what the oldest one accepts.*"));
+        for (int id = 1; id <= 3; id++) {
+            assertEquals("gen17 unchanged on node " + id, "2,4", Sql.scalar(cluster.postgres(id),
+                "SELECT string_agg(b::text, ',' ORDER BY a) FROM gen17"));
+            assertEquals("nothing prepared on node " + id, "0", Sql.scalar(cluster.postgres(id),
+                "SELECT count(*) FROM pg_prepared_xacts"));
         }
 
         // the oldest node away and back under writers on every gateway
