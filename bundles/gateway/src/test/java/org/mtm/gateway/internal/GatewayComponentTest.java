@@ -74,6 +74,21 @@ public class GatewayComponentTest {
             public int gateway_threads() {
                 return 1;
             }
+
+            @Override
+            public String gateway_tls_cert__file() {
+                return "";
+            }
+
+            @Override
+            public String gateway_tls_key__file() {
+                return "";
+            }
+
+            @Override
+            public boolean gateway_tls_required() {
+                return false;
+            }
         };
     }
 
