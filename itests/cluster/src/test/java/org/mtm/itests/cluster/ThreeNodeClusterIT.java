@@ -5,8 +5,14 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,12 +34,17 @@ import org.mtm.itests.harness.NodeSets;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.ShellTable;
 import org.mtm.itests.harness.Sql;
+import org.mtm.testing.TestCertificates;
 
 /**
  * Three real nodes from the distribution, each with its own managed PostgreSQL: mtm:init-cluster on
  * node 1 makes them one cluster, online in generation 1 with every node connected; a transaction waiting
  * for node 3's vote when node 3's Karaf is killed (-9) aborts on every node with 40001; the other two
  * report node 3 disconnected within heartbeat_recv_timeout plus a margin.
+ *
+ * <p>The cluster runs with TLS as {@code ./mtm up} sets it up (a CA of its own, a certificate per node): the nodes
+ * talk over mutual TLS, a plain TCP peer is refused, the gateways require TLS (plain clients get 28000) and a
+ * pgjdbc client verifies gateway 1 with sslmode=verify-full.
  */
 public class ThreeNodeClusterIT {
     private static final int NODES = 3;
@@ -46,6 +57,7 @@ public class ThreeNodeClusterIT {
 
     private final List<KarafNode> nodes = new ArrayList<>();
     private Path postgresRoot;
+    private TestCertificates.Authority ca;
 
     @Before
     public void startNodes() {
@@ -54,9 +66,11 @@ public class ThreeNodeClusterIT {
         postgresRoot = KarafNode.postgresRoot("mtm-cluster-it-");
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
+        ca = TestCertificates.authority(work.resolve("tls"), "cluster-ca");
         for (int i = 1; i <= NODES; i++) {
             String name = "node" + i;
-            nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret)));
+            nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret))
+                .tls(ca, true));
         }
         nodes.forEach(KarafNode::start);
     }
@@ -110,6 +124,8 @@ public class ThreeNodeClusterIT {
             assertTrue("connected in " + row, isTrue(row.get("connected")));
         }
 
+        tlsEverywhere();
+
         // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
         // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
         int gateway1 = nodes.get(0).gatewayPort();
@@ -161,6 +177,44 @@ public class ThreeNodeClusterIT {
                 () -> preparedHere(node) == 0);
             assertEquals(node.name() + " has no row of the aborted INSERT", "0",
                 query(node, "SELECT count(*) FROM lost_member"));
+        }
+    }
+
+    /** Mutual TLS between the nodes (and nothing in plain), verify-full to a gateway, plain clients refused. */
+    private void tlsEverywhere() throws SQLException {
+        for (KarafNode node : nodes) {
+            assertTrue(node.name() + " listens for peers with mutual TLS",
+                karafLog(node).contains("(mutual TLS, peers' certificates signed by " + ca.cert()));
+        }
+        KarafNode first = nodes.get(0);
+        try (Socket plain = new Socket("127.0.0.1", first.transportPort())) {
+            plain.setSoTimeout(10_000);
+            plain.getOutputStream().write("a plain peer that does not speak TLS".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("node1 closes a plain transport connection", -1, plain.getInputStream().read());
+        } catch (IOException resetByNode) {
+            // closed with a reset: as refused
+        }
+        Poll.until("node1 logs the refused plain peer", Duration.ofSeconds(10), Duration.ofMillis(200),
+            () -> karafLog(first).contains("TLS: not an SSL/TLS record"));
+
+        int gateway1 = first.gatewayPort();
+        try (Connection c = Sql.connect(gateway1, "sslmode", "verify-full", "sslrootcert", ca.cert().toString())) {
+            assertEquals("verify-full through gateway 1", "1", Sql.scalar(c, "SELECT 1"));
+        }
+        try (Connection c = Sql.connect(gateway1, "sslmode", "disable")) {
+            throw new AssertionError("gateway 1 accepted a plain connection although gateway.tls.required = true");
+        } catch (SQLException refused) {
+            assertEquals(refused.getMessage(), "28000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("gateway.tls.required"));
+        }
+        log("TLS: nodes linked over mutual TLS, plain peer refused, verify-full through gateway 1, plain client refused");
+    }
+
+    private static String karafLog(KarafNode node) {
+        try {
+            return Files.readString(node.home().resolve("data/log/karaf.log"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
