@@ -28,6 +28,7 @@ import java.util.stream.Collectors;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
+import org.mtm.itests.harness.KarafConsole;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.NodeSets;
@@ -55,6 +56,9 @@ public class ThreeNodeClusterIT {
     /** Polling, the SSH round trip and a busy 2-core build machine. */
     private static final long MARGIN_MS = 3000;
 
+    private static final String WATCHER = "watcher";
+    private static final String WATCHER_PASSWORD = "watcher-pw";
+
     private final List<KarafNode> nodes = new ArrayList<>();
     private Path postgresRoot;
     private TestCertificates.Authority ca;
@@ -72,6 +76,8 @@ public class ThreeNodeClusterIT {
             nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret))
                 .tls(ca, true));
         }
+        // a console user with the viewer role only: may look (mtm:status), may not change the cluster (mtm:init-cluster)
+        nodes.get(0).configure("users.properties", WATCHER, WATCHER_PASSWORD + ",viewer,ssh");
         nodes.forEach(KarafNode::start);
     }
 
@@ -88,6 +94,7 @@ public class ThreeNodeClusterIT {
         log("nodes ready in %d ms: %s", millisSince(bootStart), nodes);
 
         String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));
+        onlyAdminsChangeTheCluster(command);
         long initStart = System.nanoTime();
         // a peer may not have advertised its transport yet right after boot; init is idempotent for one node list
         String initOutput = Poll.until("'" + command + "' on node1", Duration.ofSeconds(60), Duration.ofSeconds(1),
@@ -177,6 +184,18 @@ public class ThreeNodeClusterIT {
                 () -> preparedHere(node) == 0);
             assertEquals(node.name() + " has no row of the aborted INSERT", "0",
                 query(node, "SELECT count(*) FROM lost_member"));
+        }
+    }
+
+    /** The command ACL (etc/org.apache.karaf.command.acl.mtm.cfg): a viewer reads the status, cannot init the cluster. */
+    private void onlyAdminsChangeTheCluster(String initCommand) {
+        try (KarafConsole watcher = new KarafConsole("127.0.0.1", nodes.get(0).sshPort(), WATCHER, WATCHER_PASSWORD)) {
+            KarafConsole.Result status = watcher.execute("mtm:status");
+            assertTrue("a viewer may run mtm:status: " + status, status.ok());
+            KarafConsole.Result init = watcher.execute(initCommand);
+            assertFalse("a viewer must not run mtm:init-cluster: " + init, init.ok());
+            assertTrue("Karaf hides a command the ACL denies: " + init, init.output().contains("Command not found: mtm:init-cluster"));
+            log("viewer's mtm:init-cluster refused: %s", init.output().trim());
         }
     }
 
