@@ -33,6 +33,7 @@ import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.gateway.internal.tls.GatewayTls;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.osgi.framework.BundleContext;
@@ -120,6 +121,16 @@ public final class Gateway {
 
         @AttributeDefinition(description = "Netty I/O threads; 0 = twice the number of cores")
         int gateway_threads() default 0;
+
+        @AttributeDefinition(description = "PEM certificate chain of the gateway; with gateway.tls.key_file the "
+                + "gateway answers SSLRequest with TLS. Empty = no TLS. Re-read when the file changes")
+        String gateway_tls_cert__file() default "";
+
+        @AttributeDefinition(description = "Unencrypted PKCS#8 PEM private key of gateway.tls.cert_file")
+        String gateway_tls_key__file() default "";
+
+        @AttributeDefinition(description = "Refuse clients that do not use TLS (FATAL 28000); needs the certificate")
+        boolean gateway_tls_required() default false;
     }
 
     /**
@@ -146,6 +157,8 @@ public final class Gateway {
     /** Blocking JDBC work off the event loops: finishing prepared transactions of lost sessions. */
     private final ThreadPoolExecutor detachedPool;
     private Settings settings;
+    private GatewayTls.Settings tlsSettings;
+    private GatewayTls tls;
     /** Written under the component's lock; read without it by the status watch. */
     private volatile GatewayServer server;
     private Endpoint advertised;
@@ -191,6 +204,8 @@ public final class Gateway {
         });
         detachedPool.allowCoreThreadTimeOut(true);
         this.settings = Settings.of(config);
+        this.tlsSettings = tlsSettings(config);
+        this.tls = tls(tlsSettings);
         synchronized (this) {
             startServer();
         }
@@ -219,6 +234,20 @@ public final class Gateway {
             LOG.info("break_connection = {}: client sessions are {} when this node leaves online", breaking,
                     breaking ? "ended" : "kept (they get 57P03)");
             breakConnection = breaking;
+        }
+        GatewayTls.Settings nextTls = tlsSettings(config);
+        if (!nextTls.equals(tlsSettings)) {
+            try {
+                tls = tls(nextTls);
+                tlsSettings = nextTls;
+                GatewayServer s = server;
+                if (s != null) {
+                    s.tls(tls);
+                }
+                LOG.info("gateway TLS settings changed: {}; new connections use them, open sessions go on", nextTls);
+            } catch (IllegalArgumentException e) {
+                LOG.error("gateway TLS settings not changed: {}", e.getMessage());
+            }
         }
         Settings next = Settings.of(config);
         if (next.equals(settings) || shuttingDown) {
@@ -305,9 +334,23 @@ public final class Gateway {
         }
     }
 
+    private static GatewayTls.Settings tlsSettings(Config c) {
+        return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required());
+    }
+
+    private static GatewayTls tls(GatewayTls.Settings s) {
+        try {
+            return GatewayTls.of(s);
+        } catch (IllegalArgumentException e) {
+            LOG.error("gateway not started: {}", e.getMessage());
+            throw e;
+        }
+    }
+
     private void startServer() throws InterruptedException {
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
+                .tls(tls)
                 .admission(new ClusterAdmission(() -> clusterState))
                 .clusterInitialised(this::clusterInitialised)
                 .surface(new ServiceFunctions())
@@ -323,8 +366,9 @@ public final class Gateway {
         }
         server = s;
         advertised = new Endpoint(advertisedHost(), bound.port());
-        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {})", bound,
-                database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off");
+        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
+                database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
+                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile());
         scheduleAdvertisement(0);
     }
 

@@ -6,6 +6,8 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.lang.annotation.Annotation;
 import java.sql.Connection;
 import java.time.Duration;
@@ -37,6 +39,7 @@ import org.mtm.api.StatusReport;
 import org.mtm.gateway.internal.it.TestPostgres;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.testing.Await;
+import org.mtm.testing.TestCertificates;
 
 /** The DS component without a framework: constructed, bound and deactivated by hand, on a real server. */
 public class GatewayComponentTest {
@@ -44,6 +47,10 @@ public class GatewayComponentTest {
     public static final TestPostgres PG = new TestPostgres();
 
     private static Gateway.Config config(int port, boolean wrap) {
+        return config(port, wrap, "", "", false);
+    }
+
+    private static Gateway.Config config(int port, boolean wrap, String certFile, String keyFile, boolean tlsRequired) {
         return new Gateway.Config() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -73,6 +80,21 @@ public class GatewayComponentTest {
             @Override
             public int gateway_threads() {
                 return 1;
+            }
+
+            @Override
+            public String gateway_tls_cert__file() {
+                return certFile;
+            }
+
+            @Override
+            public String gateway_tls_key__file() {
+                return keyFile;
+            }
+
+            @Override
+            public boolean gateway_tls_required() {
+                return tlsRequired;
             }
         };
     }
@@ -263,6 +285,47 @@ public class GatewayComponentTest {
         } finally {
             gateway.deactivate();
             catalog.deactivate();
+        }
+    }
+
+    @Test
+    public void tlsKeysApplyToNewConnectionsWithoutRestartingTheGateway() throws Exception {
+        Path dir = Files.createTempDirectory("mtm-gateway-tls-");
+        TestCertificates.Authority ca = TestCertificates.authority(dir, "ca");
+        TestCertificates.Issued cert = ca.issueLocal("gateway");
+        IllegalArgumentException noCert = assertThrows(IllegalArgumentException.class,
+                () -> new Gateway(PG.server(), config(0, false, "", "", true)));
+        assertTrue(noCert.getMessage(), noCert.getMessage().contains("gateway.tls.cert_file"));
+
+        Gateway gateway = new Gateway(PG.server(), config(0, false));
+        gateway.bindClusterState(notInitialised());
+        try (Connection before = TestPostgres.connect(gateway.endpoint(), "sslmode", "disable")) {
+            Endpoint at = gateway.endpoint();
+            SQLException noTls = assertThrows(SQLException.class,
+                    () -> TestPostgres.connect(at, "sslmode", "require").close());
+            assertTrue(noTls.getMessage(), noTls.getMessage().contains("does not support SSL"));
+
+            gateway.modified(config(0, false, cert.cert().toString(), cert.key().toString(), true), multimaster(false));
+            assertEquals("the listener stays", at, gateway.endpoint());
+            try (Statement st = before.createStatement(); ResultSet rs = st.executeQuery("SELECT 1")) {
+                assertTrue("the session opened before goes on", rs.next());
+            }
+            try (Connection c = TestPostgres.connect(at, "sslmode", "verify-full", "sslrootcert", ca.cert().toString())) {
+                assertTrue(c.isValid(5));
+            }
+            SQLException plain = assertThrows(SQLException.class,
+                    () -> TestPostgres.connect(at, "sslmode", "disable").close());
+            assertEquals("28000", plain.getSQLState());
+
+            // an incomplete change is refused (logged) and the previous TLS settings stay
+            gateway.modified(config(0, false, cert.cert().toString(), "", false), multimaster(false));
+            assertEquals("28000", assertThrows(SQLException.class,
+                    () -> TestPostgres.connect(at, "sslmode", "disable").close()).getSQLState());
+        } finally {
+            gateway.deactivate();
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 

@@ -72,7 +72,8 @@ public final class LocalPostgres {
         String database_user() default "mtmuser";
 
         @AttributeDefinition(name = "database.password", type = AttributeType.PASSWORD, required = false,
-                description = "Managed: superuser password; empty = trust authentication from loopback, else scram-sha-256")
+                description = "Managed: superuser password; empty = trust authentication from loopback only (then database.host "
+                        + "must be a loopback address), else scram-sha-256")
         String database_password() default "";
 
         @AttributeDefinition(name = "database.osuser", required = false,

@@ -42,6 +42,11 @@ public record ServerSettings(String host, String superuser, String database, Str
             throw new IllegalArgumentException("authMethod " + authMethod + " needs a password for superuser '"
                     + superuser + "': set database.password");
         }
+        if (!isLoopback(host) && (password == null || password.isEmpty())) {
+            throw new IllegalArgumentException("database.host '" + host + "' is not a loopback address, so peers and "
+                    + "clients of other machines reach the managed server: set database.password (they then "
+                    + "authenticate with scram-sha-256; trust is only ever written for the loopback)");
+        }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("max_connections must be at least 1, got " + maxConnections);
         }
@@ -122,7 +127,7 @@ public record ServerSettings(String host, String superuser, String database, Str
     /**
      * pg_hba.conf: TCP only (no Unix sockets), normal and replication connections from the loopback
      * addresses; when the server listens on a non-loopback address also from the server's subnets
-     * ({@code samenet}) so peers can connect.
+     * ({@code samenet}) so peers can connect, never with trust there: scram-sha-256 unless md5 was chosen.
      */
     public String hbaConf() {
         StringBuilder b = new StringBuilder()
@@ -133,8 +138,9 @@ public record ServerSettings(String host, String superuser, String database, Str
             addresses.add("samenet");
         }
         for (String address : addresses) {
+            String method = address.equals("samenet") && authMethod.equals("trust") ? "scram-sha-256" : authMethod;
             for (String db : List.of("all", "replication")) {
-                b.append(String.format("host    %-12s all   %-14s %s\n", db, address, authMethod));
+                b.append(String.format("host    %-12s all   %-14s %s\n", db, address, method));
             }
         }
         return b.toString();

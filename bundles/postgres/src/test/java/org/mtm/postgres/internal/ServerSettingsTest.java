@@ -93,8 +93,25 @@ public class ServerSettingsTest {
                 "host all all ::1/128 md5",
                 "host replication all ::1/128 md5"), rules);
 
-        String wide = new ServerSettings("10.1.2.3", "u", "d", null, null, 10, 3, Map.of()).hbaConf();
-        assertTrue(wide, wide.lines().anyMatch(l -> l.matches("host\\s+replication\\s+all\\s+samenet\\s+trust")));
+        String wide = new ServerSettings("10.1.2.3", "u", "d", "pw", null, 10, 3, Map.of()).hbaConf();
+        assertTrue(wide, wide.lines().anyMatch(l -> l.matches("host\\s+replication\\s+all\\s+samenet\\s+scram-sha-256")));
+        assertTrue(wide, wide.lines().anyMatch(l -> l.matches("host\\s+all\\s+all\\s+samenet\\s+scram-sha-256")));
+    }
+
+    @Test
+    public void trustIsNeverWrittenBeyondTheLoopback() {
+        // an explicit trust with a password: trust on the loopback only, scram-sha-256 for the subnet
+        String wide = new ServerSettings("0.0.0.0", "u", "d", "pw", "trust", 10, 3, Map.of()).hbaConf();
+        List<String> trusted = wide.lines().filter(l -> !l.startsWith("#") && l.endsWith("trust")).toList();
+        assertEquals(4, trusted.size());
+        assertTrue(wide, trusted.stream().allMatch(l -> l.contains("127.0.0.1/32") || l.contains("::1/128")));
+        assertEquals(wide, 2, wide.lines().filter(l -> l.contains("samenet") && l.endsWith("scram-sha-256")).count());
+
+        for (String host : List.of("10.1.2.3", "*", "0.0.0.0", "::")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new ServerSettings(host, "u", "d", null, null, 10, 3, Map.of()));
+            assertTrue(e.getMessage(), e.getMessage().contains("database.password"));
+        }
     }
 
     @Test
@@ -115,8 +132,8 @@ public class ServerSettingsTest {
 
     @Test
     public void connectHostForWildcards() {
-        assertEquals("127.0.0.1", new ServerSettings("*", "u", "d", null, null, 1, 1, Map.of()).connectHost());
-        assertEquals("127.0.0.1", new ServerSettings("0.0.0.0", "u", "d", null, null, 1, 1, Map.of()).connectHost());
-        assertEquals("10.0.0.5", new ServerSettings("10.0.0.5", "u", "d", null, null, 1, 1, Map.of()).connectHost());
+        assertEquals("127.0.0.1", new ServerSettings("*", "u", "d", "pw", null, 1, 1, Map.of()).connectHost());
+        assertEquals("127.0.0.1", new ServerSettings("0.0.0.0", "u", "d", "pw", null, 1, 1, Map.of()).connectHost());
+        assertEquals("10.0.0.5", new ServerSettings("10.0.0.5", "u", "d", "pw", null, 1, 1, Map.of()).connectHost());
     }
 }

@@ -7,6 +7,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
 import java.net.SocketAddress;
+import javax.net.ssl.SSLException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -121,6 +122,9 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (c instanceof ProtocolException) {
             protocolError(ctx, c.getMessage());
+        } else if (c instanceof SSLException) {
+            // no certificate, one the cluster CA did not sign, or a record that fails its MAC (altered on the way)
+            protocolError(ctx, "TLS: " + c.getMessage());
         } else if (c instanceof IOException) {
             LOG.debug("{}: peer connection from {} failed: {}", network.selfName(),
                 ctx.channel().remoteAddress(), c.toString());

@@ -78,9 +78,11 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     private RetryingTask advertisement;
 
     /** The {@code org.mtm.node} keys this component uses. */
-    private record NodeSettings(String host, int port, String secret, PeerAddresses peerAddresses) {
+    private record NodeSettings(String host, int port, String secret, PeerAddresses peerAddresses,
+                                TransportTls.Settings tls) {
         static NodeSettings of(NodeConfig c, Map<String, Object> properties) {
-            return new NodeSettings(c.transport_host().trim(), c.transport_port(), c.cluster_secret(), peerAddresses(properties));
+            return new NodeSettings(c.transport_host().trim(), c.transport_port(), c.cluster_secret(), peerAddresses(properties),
+                new TransportTls.Settings(c.transport_tls_ca__file(), c.transport_tls_cert__file(), c.transport_tls_key__file()));
         }
 
         private static PeerAddresses peerAddresses(Map<String, Object> properties) {
@@ -94,7 +96,8 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
 
         @Override
         public String toString() {
-            return "NodeSettings[" + host + ":" + port + ", peer addresses " + peerAddresses.overrides() + ", secret hidden]";
+            return "NodeSettings[" + host + ":" + port + ", peer addresses " + peerAddresses.overrides() + ", " + tls
+                + ", secret hidden]";
         }
     }
 
@@ -133,7 +136,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         }
         NodeSettings newNode = NodeSettings.of(nodeConfig, properties);
         if (!newNode.equals(node)) {
-            LOG.info("transport address, peer addresses or cluster secret changed; restarting the transport");
+            LOG.info("transport address, peer addresses, TLS files or cluster secret changed; restarting the transport");
             node = newNode;
             stopNetwork();
             startNetwork();
@@ -166,7 +169,14 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
                 + "to the same secret on every node of the cluster; peers prove they know it before they are heard");
             return;
         }
-        PeerNetwork n = new PeerNetwork(node.secret(), timings, events);
+        TransportTls tls;
+        try {
+            tls = TransportTls.of(node.tls());
+        } catch (IllegalArgumentException e) {
+            LOG.error("node transport not started: {}", e.getMessage());
+            return;
+        }
+        PeerNetwork n = new PeerNetwork(node.secret(), tls, timings, events);
         Endpoint bound;
         try {
             bound = n.listen(node.host(), listenPort());
@@ -177,7 +187,9 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
             return;
         }
         network = n;
-        LOG.info("node transport listening for peers on {}", bound);
+        LOG.info("node transport listening for peers on {} ({})", bound, tls == null
+            ? "plain TCP: set transport.tls.ca_file, cert_file and key_file for mutual TLS"
+            : "mutual TLS, peers' certificates signed by " + node.tls().caFile());
         applyClusterConfig(n, clusterConfig, node.peerAddresses());
         Endpoint advertised = advertisedEndpoint(bound);
         advertisement = new RetryingTask(background, "advertise transport endpoint " + advertised + " in the local database",

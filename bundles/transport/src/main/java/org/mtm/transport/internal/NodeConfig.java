@@ -23,4 +23,14 @@ public @interface NodeConfig {
     @AttributeDefinition(type = AttributeType.PASSWORD,
         description = "Shared secret every node of the cluster must know; without it the transport does not start")
     String cluster_secret() default "";
+
+    @AttributeDefinition(description = "PEM certificate of the cluster CA: peers must present a certificate it signed "
+        + "(mutual TLS). Empty (with cert_file and key_file) = plain TCP")
+    String transport_tls_ca__file() default "";
+
+    @AttributeDefinition(description = "PEM certificate this node presents to its peers, signed by transport.tls.ca_file")
+    String transport_tls_cert__file() default "";
+
+    @AttributeDefinition(description = "Unencrypted PKCS#8 PEM private key of transport.tls.cert_file")
+    String transport_tls_key__file() default "";
 }

@@ -14,6 +14,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
+import javax.net.ssl.SSLException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -149,6 +150,10 @@ final class OutboundLink {
             .handler(new ChannelInitializer<SocketChannel>() {
                 @Override
                 protected void initChannel(SocketChannel ch) {
+                    TransportTls tls = network.tls();
+                    if (tls != null) {
+                        ch.pipeline().addLast(PeerNetwork.TLS_HANDLER, tls.clientHandler(ch.alloc(), endpoint.host(), endpoint.port()));
+                    }
                     ch.pipeline().addLast(new FlushConsolidationHandler(256, true), new FrameDecoder(),
                         FrameEncoder.INSTANCE, new Handler());
                 }
@@ -263,9 +268,9 @@ final class OutboundLink {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-            if (c instanceof ProtocolException) {
-                failure = c.getMessage();
-                LOG.warn("node {}: closing link to peer {} at {}: {}", selfId, peer, endpoint, c.getMessage());
+            if (c instanceof ProtocolException || c instanceof SSLException) {
+                failure = c instanceof SSLException ? "TLS: " + c.getMessage() : c.getMessage();
+                LOG.warn("node {}: closing link to peer {} at {}: {}", selfId, peer, endpoint, failure);
             } else if (c instanceof IOException) {
                 failure = describe(c);
             } else {

@@ -45,6 +45,7 @@ public final class PeerNetwork implements AutoCloseable {
     /** Per-link bound on queued, unsent bytes: above 4 MiB new messages are dropped until below 1 MiB. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(1 << 20, 4 << 20);
     private static final int IO_THREADS = 2;
+    static final String TLS_HANDLER = "tls";
     private static final Logger LOG = LoggerFactory.getLogger(PeerNetwork.class);
 
     /** Who we are and where the peers listen; selfId 0 before the cluster is configured. */
@@ -57,6 +58,8 @@ public final class PeerNetwork implements AutoCloseable {
     }
 
     private final ClusterSecret secret;
+    /** Mutual TLS under the handshake, or null (plain TCP). */
+    private final TransportTls tls;
     private final PeerEvents events;
     private final EventLoopGroup group;
     /** Runs heartbeats, the silence watch and every connectivity event, so those come in order. */
@@ -79,6 +82,14 @@ public final class PeerNetwork implements AutoCloseable {
      * @param clusterSecret the shared secret every node must know; must not be empty
      */
     public PeerNetwork(String clusterSecret, TransportTimings timings, PeerEvents events) {
+        this(clusterSecret, null, timings, events);
+    }
+
+    /**
+     * @param tls mutual TLS on every connection, both ways; null = plain TCP
+     */
+    PeerNetwork(String clusterSecret, TransportTls tls, TransportTimings timings, PeerEvents events) {
+        this.tls = tls;
         this.secret = ClusterSecret.of(clusterSecret);
         this.timings = timings;
         this.events = events;
@@ -100,6 +111,9 @@ public final class PeerNetwork implements AutoCloseable {
                 @Override
                 protected void initChannel(SocketChannel ch) {
                     FrameDecoder decoder = new FrameDecoder();
+                    if (tls != null) {
+                        ch.pipeline().addLast(TLS_HANDLER, tls.serverHandler(ch.alloc()));
+                    }
                     ch.pipeline().addLast(decoder, FrameEncoder.INSTANCE, new InboundConnection(PeerNetwork.this, decoder));
                 }
             });
@@ -178,6 +192,11 @@ public final class PeerNetwork implements AutoCloseable {
 
     Membership membership() {
         return membership;
+    }
+
+    /** Null without TLS. */
+    TransportTls tls() {
+        return tls;
     }
 
     ClusterSecret secret() {

@@ -23,8 +23,13 @@ final class TestNode implements PeerEvents, AutoCloseable {
     volatile byte[] heartbeat = new byte[0];
 
     TestNode(int id, String secret, TransportTimings timings, int port) throws IOException {
+        this(id, secret, null, timings, port);
+    }
+
+    /** With mutual TLS ({@code tls} null = plain TCP). */
+    TestNode(int id, String secret, TransportTls tls, TransportTimings timings, int port) throws IOException {
         this.id = id;
-        this.network = new PeerNetwork(secret, timings, this);
+        this.network = new PeerNetwork(secret, tls, timings, this);
         this.endpoint = network.listen("127.0.0.1", port);
     }
 

@@ -5,8 +5,14 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,18 +28,24 @@ import java.util.stream.Collectors;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
+import org.mtm.itests.harness.KarafConsole;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.NodeSets;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.ShellTable;
 import org.mtm.itests.harness.Sql;
+import org.mtm.testing.TestCertificates;
 
 /**
  * Three real nodes from the distribution, each with its own managed PostgreSQL: mtm:init-cluster on
  * node 1 makes them one cluster, online in generation 1 with every node connected; a transaction waiting
  * for node 3's vote when node 3's Karaf is killed (-9) aborts on every node with 40001; the other two
  * report node 3 disconnected within heartbeat_recv_timeout plus a margin.
+ *
+ * <p>The cluster runs with TLS as {@code ./mtm up} sets it up (a CA of its own, a certificate per node): the nodes
+ * talk over mutual TLS, a plain TCP peer is refused, the gateways require TLS (plain clients get 28000) and a
+ * pgjdbc client verifies gateway 1 with sslmode=verify-full.
  */
 public class ThreeNodeClusterIT {
     private static final int NODES = 3;
@@ -44,8 +56,12 @@ public class ThreeNodeClusterIT {
     /** Polling, the SSH round trip and a busy 2-core build machine. */
     private static final long MARGIN_MS = 3000;
 
+    private static final String WATCHER = "watcher";
+    private static final String WATCHER_PASSWORD = "watcher-pw";
+
     private final List<KarafNode> nodes = new ArrayList<>();
     private Path postgresRoot;
+    private TestCertificates.Authority ca;
 
     @Before
     public void startNodes() {
@@ -54,10 +70,14 @@ public class ThreeNodeClusterIT {
         postgresRoot = KarafNode.postgresRoot("mtm-cluster-it-");
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
+        ca = TestCertificates.authority(work.resolve("tls"), "cluster-ca");
         for (int i = 1; i <= NODES; i++) {
             String name = "node" + i;
-            nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret)));
+            nodes.add(KarafNode.create(name, assembly, work.resolve(name), postgresRoot, HexFormat.of().formatHex(secret))
+                .tls(ca, true));
         }
+        // a console user with the viewer role only: may look (mtm:status), may not change the cluster (mtm:init-cluster)
+        nodes.get(0).configure("users.properties", WATCHER, WATCHER_PASSWORD + ",viewer,ssh");
         nodes.forEach(KarafNode::start);
     }
 
@@ -74,6 +94,7 @@ public class ThreeNodeClusterIT {
         log("nodes ready in %d ms: %s", millisSince(bootStart), nodes);
 
         String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));
+        onlyAdminsChangeTheCluster(command);
         long initStart = System.nanoTime();
         // a peer may not have advertised its transport yet right after boot; init is idempotent for one node list
         String initOutput = Poll.until("'" + command + "' on node1", Duration.ofSeconds(60), Duration.ofSeconds(1),
@@ -109,6 +130,8 @@ public class ThreeNodeClusterIT {
         for (Map<String, String> row : rows) {
             assertTrue("connected in " + row, isTrue(row.get("connected")));
         }
+
+        tlsEverywhere();
 
         // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
         // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
@@ -161,6 +184,56 @@ public class ThreeNodeClusterIT {
                 () -> preparedHere(node) == 0);
             assertEquals(node.name() + " has no row of the aborted INSERT", "0",
                 query(node, "SELECT count(*) FROM lost_member"));
+        }
+    }
+
+    /** The command ACL (etc/org.apache.karaf.command.acl.mtm.cfg): a viewer reads the status, cannot init the cluster. */
+    private void onlyAdminsChangeTheCluster(String initCommand) {
+        try (KarafConsole watcher = new KarafConsole("127.0.0.1", nodes.get(0).sshPort(), WATCHER, WATCHER_PASSWORD)) {
+            KarafConsole.Result status = watcher.execute("mtm:status");
+            assertTrue("a viewer may run mtm:status: " + status, status.ok());
+            KarafConsole.Result init = watcher.execute(initCommand);
+            assertFalse("a viewer must not run mtm:init-cluster: " + init, init.ok());
+            assertTrue("Karaf hides a command the ACL denies: " + init, init.output().contains("Command not found: mtm:init-cluster"));
+            log("viewer's mtm:init-cluster refused: %s", init.output().trim());
+        }
+    }
+
+    /** Mutual TLS between the nodes (and nothing in plain), verify-full to a gateway, plain clients refused. */
+    private void tlsEverywhere() throws SQLException {
+        for (KarafNode node : nodes) {
+            assertTrue(node.name() + " listens for peers with mutual TLS",
+                karafLog(node).contains("(mutual TLS, peers' certificates signed by " + ca.cert()));
+        }
+        KarafNode first = nodes.get(0);
+        try (Socket plain = new Socket("127.0.0.1", first.transportPort())) {
+            plain.setSoTimeout(10_000);
+            plain.getOutputStream().write("a plain peer that does not speak TLS".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("node1 closes a plain transport connection", -1, plain.getInputStream().read());
+        } catch (IOException resetByNode) {
+            // closed with a reset: as refused
+        }
+        Poll.until("node1 logs the refused plain peer", Duration.ofSeconds(10), Duration.ofMillis(200),
+            () -> karafLog(first).contains("TLS: not an SSL/TLS record"));
+
+        int gateway1 = first.gatewayPort();
+        try (Connection c = Sql.connect(gateway1, "sslmode", "verify-full", "sslrootcert", ca.cert().toString())) {
+            assertEquals("verify-full through gateway 1", "1", Sql.scalar(c, "SELECT 1"));
+        }
+        try (Connection c = Sql.connect(gateway1, "sslmode", "disable")) {
+            throw new AssertionError("gateway 1 accepted a plain connection although gateway.tls.required = true");
+        } catch (SQLException refused) {
+            assertEquals(refused.getMessage(), "28000", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("gateway.tls.required"));
+        }
+        log("TLS: nodes linked over mutual TLS, plain peer refused, verify-full through gateway 1, plain client refused");
+    }
+
+    private static String karafLog(KarafNode node) {
+        try {
+            return Files.readString(node.home().resolve("data/log/karaf.log"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

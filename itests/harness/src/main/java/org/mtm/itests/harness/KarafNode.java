@@ -23,6 +23,8 @@ import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 
+import org.mtm.testing.TestCertificates;
+
 /**
  * One real mtm node for tests: the Karaf distribution unpacked into its own folder, configured with
  * free ports, a managed PostgreSQL data directory and the cluster secret, started as
@@ -138,6 +140,23 @@ public final class KarafNode implements AutoCloseable {
     /** Sets a key of an {@code etc/} file, e.g. {@code ("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", "2000")}. */
     public KarafNode configure(String etcFile, String key, String value) {
         ConfigFile.put(home.resolve("etc").resolve(etcFile), key, value);
+        return this;
+    }
+
+    /**
+     * TLS with a certificate of {@code ca} for this node (localhost, 127.0.0.1), written into its {@code etc/}:
+     * mutual TLS to its peers (which must use the same CA) and TLS on the gateway, {@code gateway.tls.required} as
+     * given. Before the first start.
+     */
+    public KarafNode tls(TestCertificates.Authority ca, boolean gatewayRequired) {
+        TestCertificates.Issued cert = ca.issueLocal(name);
+        Path node = home.resolve("etc").resolve("org.mtm.node.cfg");
+        ConfigFile.put(node, "transport.tls.ca_file", ca.cert().toString());
+        ConfigFile.put(node, "transport.tls.cert_file", cert.cert().toString());
+        ConfigFile.put(node, "transport.tls.key_file", cert.key().toString());
+        ConfigFile.put(node, "gateway.tls.cert_file", cert.cert().toString());
+        ConfigFile.put(node, "gateway.tls.key_file", cert.key().toString());
+        ConfigFile.put(node, "gateway.tls.required", Boolean.toString(gatewayRequired));
         return this;
     }
 

@@ -29,6 +29,8 @@ public final class SqlStates {
     public static final String UNDEFINED_OBJECT = "42704";
     /** object_not_in_prerequisite_state: COMMIT/ROLLBACK PREPARED of a gid another session is finishing ("is busy"). */
     public static final String OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
+    /** invalid_authorization_specification: as PostgreSQL's pg_hba refusals (e.g. no encryption). */
+    public static final String INVALID_AUTHORIZATION = "28000";
     /** internal_error. */
     public static final String INTERNAL_ERROR = "XX000";
 }

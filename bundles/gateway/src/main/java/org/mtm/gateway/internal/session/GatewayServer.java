@@ -20,6 +20,7 @@ import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.sql.TempStandIns;
+import org.mtm.gateway.internal.tls.GatewayTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +71,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private volatile DetachedStatements detached = DetachedStatements.NONE;
     private volatile BooleanSupplier clusterInitialised = () -> false;
     private volatile SurfaceFunctions surface = SurfaceFunctions.NONE;
+    private volatile GatewayTls tls;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, Session> keys = new ConcurrentHashMap<>();
     private EventLoopGroup boss;
@@ -108,6 +110,15 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
 
     public GatewayServer surface(SurfaceFunctions s) {
         this.surface = s == null ? SurfaceFunctions.NONE : s;
+        return this;
+    }
+
+    /**
+     * The certificate SSLRequest is answered with, or null (answered 'N'); may change while the gateway runs:
+     * new connections use the new one, open sessions keep theirs.
+     */
+    public GatewayServer tls(GatewayTls t) {
+        this.tls = t;
         return this;
     }
 
@@ -249,6 +260,11 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public boolean clusterInitialised() {
         return clusterInitialised.getAsBoolean();
+    }
+
+    @Override
+    public GatewayTls tls() {
+        return tls;
     }
 
     @Override

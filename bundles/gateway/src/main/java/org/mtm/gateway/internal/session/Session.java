@@ -25,6 +25,7 @@ import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
+import org.mtm.gateway.internal.tls.GatewayTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +39,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
 
 /**
  * One client session: the client's connection, its own backend connection to the local PostgreSQL, and
@@ -68,6 +70,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
     private static final ByteBuf REFUSE_ENCRYPTION =
             Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'N'}).asReadOnly());
+
+    private static final ByteBuf ACCEPT_ENCRYPTION =
+            Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'S'}).asReadOnly());
+    private static final String TLS_HANDLER = "tls";
 
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
@@ -737,6 +743,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ startup
 
+    private boolean encrypted() {
+        return client.pipeline().get(TLS_HANDLER) != null;
+    }
+
     /** Returns true when the loop may go on with the next packet/message. */
     private boolean startupPacket(ByteBuf in) {
         if (in.readableBytes() < 8) {
@@ -753,13 +763,21 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         int code = in.getInt(ri + 4);
         if (code == PgWire.SSL_REQUEST || code == PgWire.GSSENC_REQUEST) {
-            // The gateway does not terminate TLS/GSS: refuse, the client goes on in plain text on the same
-            // connection (libpq sslmode=prefer, pgjdbc's default) or disconnects (sslmode=require).
             in.skipBytes(length);
             if (in.isReadable()) {
                 fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "received unencrypted data after SSL request"));
                 return false;
             }
+            GatewayTls tls = host.tls();
+            if (code == PgWire.SSL_REQUEST && tls != null && !encrypted()) {
+                SslHandler handler = tls.newHandler(client.alloc());
+                // 'S' leaves in plain text; everything after it goes through the TLS handler in front of the session
+                client.writeAndFlush(ACCEPT_ENCRYPTION.duplicate());
+                client.pipeline().addFirst(TLS_HANDLER, handler);
+                return true;
+            }
+            // No certificate (or GSS, which the gateway does not do): refuse, the client goes on in plain text on
+            // the same connection (libpq sslmode=prefer, pgjdbc's default) or disconnects (sslmode=require).
             client.writeAndFlush(REFUSE_ENCRYPTION.duplicate());
             return true;
         }
@@ -770,6 +788,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
             in.skipBytes(length);
             phase = Phase.CLOSED;
             client.close();
+            return false;
+        }
+        GatewayTls tls = host.tls();
+        if (tls != null && tls.required() && !encrypted()) {
+            // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
+            fatal(ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
+                    + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
             return false;
         }
         boolean raw = (code >>> 16) != 3;

@@ -4,6 +4,7 @@ import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
 import org.mtm.gateway.internal.commit.DetachedStatements;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
+import org.mtm.gateway.internal.tls.GatewayTls;
 
 /** What a {@link Session} needs from the gateway around it. */
 interface SessionHost {
@@ -29,6 +30,11 @@ interface SessionHost {
      * statements the cluster cannot run are refused. Before, the gateway is a plain relay.
      */
     boolean clusterInitialised();
+
+    /** The gateway's certificate, or null: SSLRequest is then answered 'N'. */
+    default GatewayTls tls() {
+        return null;
+    }
 
     /** The multimaster functions the gateway answers itself (mtm.init_cluster, mtm.alter_sequences). */
     SurfaceFunctions surface();

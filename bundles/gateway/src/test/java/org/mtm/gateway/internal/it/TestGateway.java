@@ -10,6 +10,7 @@ import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
+import org.mtm.gateway.internal.tls.GatewayTls;
 
 /** A gateway core (no OSGi) in front of a {@link TestPostgres}, on a free port of 127.0.0.1. */
 public final class TestGateway extends ExternalResource {
@@ -20,6 +21,7 @@ public final class TestGateway extends ExternalResource {
     private Admission admission;
     private boolean initialised;
     private SurfaceFunctions surface;
+    private GatewayTls tls;
     private GatewayServer server;
     private Endpoint endpoint;
 
@@ -57,6 +59,15 @@ public final class TestGateway extends ExternalResource {
         return this;
     }
 
+    /** The gateway's certificate from now on (new connections), or null for none. */
+    public TestGateway tls(GatewayTls t) {
+        this.tls = t;
+        if (server != null) {
+            server.tls(t);
+        }
+        return this;
+    }
+
     public TestGateway admission(Admission a) {
         this.admission = a;
         if (server != null) {
@@ -68,7 +79,7 @@ public final class TestGateway extends ExternalResource {
     @Override
     protected void before() throws InterruptedException {
         server = new GatewayServer(new GatewayServer.Settings("127.0.0.1", 0, backend, wrap, 2))
-                .committer(committer).admission(admission).clusterInitialised(() -> initialised).surface(surface)
+                .committer(committer).admission(admission).clusterInitialised(() -> initialised).surface(surface).tls(tls)
                 .detached(new JdbcDetachedStatements(pg::direct, Runnable::run));
         endpoint = server.start();
     }
