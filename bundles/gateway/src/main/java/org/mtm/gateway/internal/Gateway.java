@@ -131,6 +131,14 @@ public final class Gateway {
 
         @AttributeDefinition(description = "Refuse clients that do not use TLS (FATAL 28000); needs the certificate")
         boolean gateway_tls_required() default false;
+
+        @AttributeDefinition(description = "Client connections the gateway accepts at most (more get FATAL 53300); "
+                + "0 = no limit of the gateway's own (PostgreSQL's max_connections still applies)")
+        int gateway_max__connections() default 1000;
+
+        @AttributeDefinition(description = "Milliseconds a client has to send its startup packet after connecting "
+                + "(FATAL 08P01 and closed after that); 0 = no bound")
+        long gateway_startup__timeout__ms() default 60000;
     }
 
     /**
@@ -145,10 +153,12 @@ public final class Gateway {
     /** How often the node's status is looked at for break_connection. */
     static final long STATUS_WATCH_MILLIS = 200;
 
-    private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads) {
+    private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads, int maxConnections,
+            long startupTimeoutMs) {
         static Settings of(Config c) {
             return new Settings(c.gateway_host().trim(), c.gateway_port(), c.gateway_advertised__host().trim(),
-                    c.gateway_autocommit__wrap(), c.gateway_threads());
+                    c.gateway_autocommit__wrap(), c.gateway_threads(), c.gateway_max__connections(),
+                    c.gateway_startup__timeout__ms());
         }
     }
 
@@ -351,6 +361,7 @@ public final class Gateway {
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .tls(tls)
+                .limits(settings.maxConnections(), settings.startupTimeoutMs())
                 .admission(new ClusterAdmission(() -> clusterState))
                 .clusterInitialised(this::clusterInitialised)
                 .surface(new ServiceFunctions())

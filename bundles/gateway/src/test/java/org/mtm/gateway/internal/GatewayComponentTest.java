@@ -96,6 +96,16 @@ public class GatewayComponentTest {
             public boolean gateway_tls_required() {
                 return tlsRequired;
             }
+
+            @Override
+            public int gateway_max__connections() {
+                return 1000;
+            }
+
+            @Override
+            public long gateway_startup__timeout__ms() {
+                return 60000;
+            }
         };
     }
 

@@ -21,6 +21,7 @@ public final class SqlStates {
     public static final String CONNECTION_FAILURE = "08006";
     /** protocol_violation. */
     public static final String PROTOCOL_VIOLATION = "08P01";
+    public static final String TOO_MANY_CONNECTIONS = "53300";
     /** no_active_sql_transaction: warning of a COMMIT outside a block. */
     public static final String NO_ACTIVE_TRANSACTION = "25P01";
     /** transaction_resolution_unknown. */

@@ -72,6 +72,8 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private volatile BooleanSupplier clusterInitialised = () -> false;
     private volatile SurfaceFunctions surface = SurfaceFunctions.NONE;
     private volatile GatewayTls tls;
+    private volatile int maxConnections;
+    private volatile long startupTimeoutMillis;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, Session> keys = new ConcurrentHashMap<>();
     private EventLoopGroup boss;
@@ -120,6 +122,40 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     public GatewayServer tls(GatewayTls t) {
         this.tls = t;
         return this;
+    }
+
+    /**
+     * The gateway's own bounds against connection floods (issue 14), before a session reaches PostgreSQL (whose
+     * max_connections then applies as well): at most {@code maxConnections} client connections (0: no limit of the
+     * gateway's), and a startup packet within {@code startupTimeoutMillis} of connecting (0: no bound).
+     */
+    public GatewayServer limits(int maxConnections, long startupTimeoutMillis) {
+        if (maxConnections < 0) {
+            throw new IllegalArgumentException("gateway.max_connections must be 0 (no limit) or more, got " + maxConnections);
+        }
+        if (startupTimeoutMillis < 0) {
+            throw new IllegalArgumentException("gateway.startup_timeout_ms must be 0 (no bound) or more, got "
+                    + startupTimeoutMillis);
+        }
+        this.maxConnections = maxConnections;
+        this.startupTimeoutMillis = startupTimeoutMillis;
+        return this;
+    }
+
+    @Override
+    public boolean tooManyClients() {
+        int max = maxConnections;
+        return max > 0 && sessions.size() > max;
+    }
+
+    @Override
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    @Override
+    public long startupTimeoutMillis() {
+        return startupTimeoutMillis;
     }
 
     /** Binds and starts accepting; returns the address actually bound (port 0 picks a free one). */

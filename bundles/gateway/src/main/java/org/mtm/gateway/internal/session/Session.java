@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.Endpoint;
 import org.mtm.api.Gid;
@@ -189,6 +190,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         host.opened(this);
+        long startupTimeout = host.startupTimeoutMillis();
+        if (startupTimeout > 0) {
+            // a client that connects and sends nothing (or half a startup packet) must not hold a connection for ever
+            ctx.executor().schedule(() -> {
+                if (phase == Phase.STARTUP) {
+                    LOG.info("client {} sent no startup packet within {} ms: closed", client.remoteAddress(), startupTimeout);
+                    fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "startup packet not received within "
+                            + startupTimeout + " ms (gateway.startup_timeout_ms)"));
+                }
+            }, startupTimeout, TimeUnit.MILLISECONDS);
+        }
         ctx.fireChannelActive();
     }
 
@@ -795,6 +807,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
             fatal(ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
                     + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
+            return false;
+        }
+        if (host.tooManyClients()) {
+            fatal(ServerError.fatal(SqlStates.TOO_MANY_CONNECTIONS, "sorry, too many clients already: this gateway "
+                    + "serves at most " + host.maxConnections() + " connections (gateway.max_connections)"));
             return false;
         }
         boolean raw = (code >>> 16) != 3;

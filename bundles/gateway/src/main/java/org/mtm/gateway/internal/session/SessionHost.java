@@ -32,6 +32,21 @@ interface SessionHost {
     boolean clusterInitialised();
 
     /** The gateway's certificate, or null: SSLRequest is then answered 'N'. */
+    /** True when a new client would exceed the gateway's own connection limit ({@code gateway.max_connections}). */
+    default boolean tooManyClients() {
+        return false;
+    }
+
+    /** The limit {@link #tooManyClients} enforces (0: none). */
+    default int maxConnections() {
+        return 0;
+    }
+
+    /** How long a client may take to send its startup packet ({@code gateway.startup_timeout_ms}; 0: no bound). */
+    default long startupTimeoutMillis() {
+        return 0;
+    }
+
     default GatewayTls tls() {
         return null;
     }

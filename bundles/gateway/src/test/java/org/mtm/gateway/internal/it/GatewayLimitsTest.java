@@ -1,0 +1,89 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Endpoint;
+
+/**
+ * The gateway's own bounds against connection floods (issue 14): {@code gateway.max_connections} refuses the
+ * connection beyond it with PostgreSQL's FATAL 53300, and {@code gateway.startup_timeout_ms} closes a connection
+ * that sends no startup packet, with FATAL 08P01. Real PostgreSQL behind the gateway.
+ */
+public class GatewayLimitsTest {
+    private static final TestPostgres PG = new TestPostgres();
+    private static final TestGateway GW = new TestGateway(PG);
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+
+    @Test
+    public void aConnectionBeyondTheLimitGets53300AndAFreedSlotIsUsedAgain() throws SQLException {
+        GW.server().limits(2, 0);
+        List<Connection> open = new ArrayList<>();
+        try {
+            open.add(TestPostgres.connect(GW.endpoint()));
+            open.add(TestPostgres.connect(GW.endpoint()));
+            try (Connection third = TestPostgres.connect(GW.endpoint())) {
+                fail("a third connection over gateway.max_connections = 2 was accepted");
+            } catch (SQLException e) {
+                assertEquals(e.getMessage(), "53300", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("sorry, too many clients already")
+                    && e.getMessage().contains("gateway.max_connections"));
+            }
+            open.remove(0).close();
+            try (Connection again = TestPostgres.connect(GW.endpoint());
+                 java.sql.Statement st = again.createStatement()) {
+                assertTrue("a freed slot serves the next client", st.execute("SELECT 1"));
+            }
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
+            GW.server().limits(0, 0);
+        }
+    }
+
+    @Test
+    public void aClientThatSendsNoStartupPacketIsClosedWith08P01() throws IOException {
+        GW.server().limits(0, 300);
+        try {
+            Endpoint at = GW.endpoint();
+            long start = System.nanoTime();
+            try (Socket silent = new Socket(at.host(), at.port())) {
+                silent.setSoTimeout(10_000);
+                byte[] reply = readToEnd(silent.getInputStream());
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                String text = new String(reply, StandardCharsets.ISO_8859_1);
+                assertTrue("an ErrorResponse: " + text, reply.length > 0 && reply[0] == 'E');
+                assertTrue(text, text.contains("C08P01") && text.contains("gateway.startup_timeout_ms"));
+                assertTrue("closed after the bound, not before: " + ms + " ms", ms >= 250);
+            }
+        } finally {
+            GW.server().limits(0, 0);
+        }
+    }
+
+    private static byte[] readToEnd(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[256];
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            out.write(buf, 0, n);
+        }
+        return out.toByteArray();
+    }
+}
