@@ -1,0 +1,202 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Endpoint;
+import org.mtm.testing.Fuzz;
+
+/**
+ * Bad input on a live gateway port (issue 14), a black-box run: connections that send random bytes, mutated startup
+ * packets, or a valid startup followed by garbage messages. Each must be closed by the gateway within a bound (a
+ * protocol error where the protocol has one), and a session opened before keeps working throughout.
+ */
+public class GatewayBadInputTest {
+    private static final TestPostgres PG = new TestPostgres();
+    private static final TestGateway GW = new TestGateway(PG);
+    private static final int CLOSE_BOUND_MS = 10_000;
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+
+    @Test
+    public void everyBadConnectionIsClosedAndOtherSessionsCarryOn() throws Exception {
+        GW.server().limits(0, 1000);
+        Fuzz fuzz = Fuzz.of("GatewayBadInputTest", 300);
+        Random r = fuzz.random();
+        List<byte[]> startups = List.of(startup(), sslRequest(), cancelRequest());
+        try (Connection bystander = TestPostgres.connect(GW.endpoint())) {
+            int errors = 0;
+            for (int i = 0; i < fuzz.inputs; i++) {
+                byte[] first;
+                byte[] then = new byte[0];
+                switch (r.nextInt(3)) {
+                    case 0 -> first = fuzz.next(startups);
+                    case 1 -> {
+                        first = startup();
+                        then = fuzz.next(List.of(query("SELECT 1"), new byte[] {'X', 0, 0, 0, 4}, query("BEGIN")));
+                    }
+                    default -> {
+                        first = new byte[r.nextInt(200)];
+                        r.nextBytes(first);
+                    }
+                }
+                byte[] reply = exchange(GW.endpoint(), first, then, i, fuzz.seed);
+                if (reply.length > 0 && containsError(reply)) {
+                    errors++;
+                }
+                if (i % 50 == 0) {
+                    assertEquals("the session opened before still answers (input #" + i + ")", 1, selectOne(bystander));
+                }
+            }
+            assertEquals("the session opened before still answers", 1, selectOne(bystander));
+            System.out.println("[fuzz] GatewayBadInputTest: " + fuzz.inputs + " bad connections closed, " + errors
+                + " with an ErrorResponse");
+            assertTrue("protocol errors were reported: " + errors, errors > 0);
+        } finally {
+            GW.server().limits(0, 0);
+        }
+    }
+
+    @Test
+    public void aFloodOfPipelinedQueriesWithoutReadingRepliesDoesNotStopOthers() throws Exception {
+        try (Connection bystander = TestPostgres.connect(GW.endpoint());
+             Socket flood = new Socket(GW.endpoint().host(), GW.endpoint().port())) {
+            flood.setSoTimeout(CLOSE_BOUND_MS);
+            OutputStream out = flood.getOutputStream();
+            out.write(startup());
+            out.flush();
+            byte[] q = query("SELECT repeat('x', 1000)");
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            for (int i = 0; i < 500; i++) {
+                batch.write(q);
+            }
+            byte[] chunk = batch.toByteArray();
+            // the client never reads: the gateway stops reading it once its replies back up (TCP pushes back here)
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 40; i++) {
+                        out.write(chunk);
+                    }
+                } catch (IOException expected) {
+                    // closed below
+                }
+            }, "flood");
+            writer.setDaemon(true);
+            writer.start();
+            for (int i = 0; i < 20; i++) {
+                assertEquals("others are served during the flood", 1, selectOne(bystander));
+                Thread.sleep(50);
+            }
+            flood.close();
+            writer.join(CLOSE_BOUND_MS);
+            assertEquals("others are served after the flood", 1, selectOne(bystander));
+        }
+    }
+
+    private static byte[] exchange(Endpoint at, byte[] first, byte[] then, int i, long seed) throws IOException {
+        long start = System.nanoTime();
+        try (Socket s = new Socket(at.host(), at.port())) {
+            s.setSoTimeout(CLOSE_BOUND_MS);
+            OutputStream out = s.getOutputStream();
+            try {
+                out.write(first);
+                out.write(then);
+                out.flush();
+                s.shutdownOutput();
+            } catch (IOException closedAlready) {
+                // the gateway may close before everything is written
+            }
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream reply = new ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    reply.write(buf, 0, n);
+                }
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("bad connection #" + i + " (seed " + seed + ") not closed within "
+                    + CLOSE_BOUND_MS + " ms", e);
+            } catch (IOException reset) {
+                // a reset is a close too
+            }
+            assertTrue("closed within the bound", (System.nanoTime() - start) / 1_000_000 < CLOSE_BOUND_MS);
+            return reply.toByteArray();
+        }
+    }
+
+    private static boolean containsError(byte[] reply) {
+        return new String(reply, StandardCharsets.ISO_8859_1).contains("C08P01")
+            || new String(reply, StandardCharsets.ISO_8859_1).contains("SFATAL");
+    }
+
+    private static int selectOne(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT 1")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static byte[] startup() throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(body);
+        d.writeInt(196608);
+        for (String s : new String[] {"user", TestPostgres.USER, "database", TestPostgres.DATABASE}) {
+            d.write(s.getBytes(StandardCharsets.UTF_8));
+            d.write(0);
+        }
+        d.write(0);
+        return withLength(body.toByteArray());
+    }
+
+    private static byte[] sslRequest() {
+        return new byte[] {0, 0, 0, 8, 0x04, (byte) 0xD2, 0x16, 0x2F};
+    }
+
+    private static byte[] cancelRequest() {
+        return new byte[] {0, 0, 0, 16, 0x04, (byte) 0xD2, 0x16, 0x2E, 0, 0, 0, 1, 0, 0, 0, 2};
+    }
+
+    private static byte[] query(String sql) {
+        byte[] text = sql.getBytes(StandardCharsets.UTF_8);
+        byte[] m = new byte[1 + 4 + text.length + 1];
+        m[0] = 'Q';
+        int len = 4 + text.length + 1;
+        m[1] = (byte) (len >>> 24);
+        m[2] = (byte) (len >>> 16);
+        m[3] = (byte) (len >>> 8);
+        m[4] = (byte) len;
+        System.arraycopy(text, 0, m, 5, text.length);
+        return m;
+    }
+
+    private static byte[] withLength(byte[] body) {
+        byte[] m = new byte[4 + body.length];
+        int len = m.length;
+        m[0] = (byte) (len >>> 24);
+        m[1] = (byte) (len >>> 16);
+        m[2] = (byte) (len >>> 8);
+        m[3] = (byte) len;
+        System.arraycopy(body, 0, m, 4, body.length);
+        return m;
+    }
+}
