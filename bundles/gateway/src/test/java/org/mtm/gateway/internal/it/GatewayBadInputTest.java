@@ -178,25 +178,11 @@ public class GatewayBadInputTest {
 
     private static byte[] query(String sql) {
         byte[] text = sql.getBytes(StandardCharsets.UTF_8);
-        byte[] m = new byte[1 + 4 + text.length + 1];
-        m[0] = 'Q';
-        int len = 4 + text.length + 1;
-        m[1] = (byte) (len >>> 24);
-        m[2] = (byte) (len >>> 16);
-        m[3] = (byte) (len >>> 8);
-        m[4] = (byte) len;
-        System.arraycopy(text, 0, m, 5, text.length);
-        return m;
+        return java.nio.ByteBuffer.allocate(1 + 4 + text.length + 1).put((byte) 'Q').putInt(4 + text.length + 1)
+            .put(text).put((byte) 0).array();
     }
 
     private static byte[] withLength(byte[] body) {
-        byte[] m = new byte[4 + body.length];
-        int len = m.length;
-        m[0] = (byte) (len >>> 24);
-        m[1] = (byte) (len >>> 16);
-        m[2] = (byte) (len >>> 8);
-        m[3] = (byte) len;
-        System.arraycopy(body, 0, m, 4, body.length);
-        return m;
+        return java.nio.ByteBuffer.allocate(4 + body.length).putInt(4 + body.length).put(body).array();
     }
 }
