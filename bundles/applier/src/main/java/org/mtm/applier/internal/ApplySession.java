@@ -95,6 +95,8 @@ final class ApplySession implements AutoCloseable {
     private final int peer;
     private final String origin;
     private final long lockTimeoutMs;
+    /** This node's PostgreSQL ({@code server_version}), named in a no-vote for a syntax it does not know. */
+    private final String serverVersion;
     /** {@code ignore_tables_without_pk}: changes of tables without a primary key are skipped. */
     private final boolean ignoreTablesWithoutPk;
     /** {@code monotonic_sequences}: the values a transaction wrote move this node's sequences before it is prepared. */
@@ -132,7 +134,6 @@ final class ApplySession implements AutoCloseable {
     // the pending batch: one statement, its target and whether each row must have matched a row
     private PreparedStatement batch;
     private Target batchTarget;
-    private final String serverVersion;
     private String batchOperation;
     private int batchSize;
 
