@@ -81,6 +81,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     private enum Phase { STARTUP, CONNECTING, AUTH, READY, RAW, CLOSED }
 
+    /** Closes a client that sends no startup packet in time (gateway.startup_timeout_ms); event loop only. */
+    private java.util.concurrent.Future<?> startupDeadline;
+
     /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
     private record Ready(char status, boolean errorSeen) { }
 
@@ -193,7 +196,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         long startupTimeout = host.startupTimeoutMillis();
         if (startupTimeout > 0) {
             // a client that connects and sends nothing (or half a startup packet) must not hold a connection for ever
-            ctx.executor().schedule(() -> {
+            startupDeadline = ctx.executor().schedule(() -> {
                 if (phase == Phase.STARTUP) {
                     LOG.info("client {} sent no startup packet within {} ms: closed", client.remoteAddress(), startupTimeout);
                     fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "startup packet not received within "
@@ -834,6 +837,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             in.skipBytes(length);
         }
         phase = Phase.CONNECTING;
+        cancelStartupDeadline();
         updateClientAutoRead();
         connectBackend(startup, raw);
         return false;
@@ -2346,7 +2350,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** Both sides are closing or closed: release everything once. */
+    /** The startup packet came (or the session ends): its deadline task need not wait in the event loop. */
+    private void cancelStartupDeadline() {
+        java.util.concurrent.Future<?> d = startupDeadline;
+        if (d != null) {
+            startupDeadline = null;
+            d.cancel(false);
+        }
+    }
+
     private void shutdown() {
+        cancelStartupDeadline();
         if (phase != Phase.CLOSED) {
             flushClient();
         }
