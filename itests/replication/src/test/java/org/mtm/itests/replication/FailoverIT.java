@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 
+import org.junit.AfterClass;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.postgresql.util.PSQLException;
@@ -15,10 +16,11 @@ import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
+import org.mtm.itests.harness.TransportLinks;
 
 /**
  * Issue 9 (availability): with writers on every gateway, node 3 goes away — stopped, killed -9 with its PostgreSQL,
- * frozen — and nodes 1 and 2 form a new generation {1,2} of {1,2,3} and keep committing; node 3 comes back,
+ * frozen, cut off, or cut from node 1 only (then it says isolated and refuses reads too) — and nodes 1 and 2 form a new generation {1,2} of {1,2,3} and keep committing; node 3 comes back,
  * catches up from a donor and is online again in a newer generation {1,2,3}. After each round: every acknowledged
  * write on every node, no refused one anywhere, nothing twice, generation numbers never decreasing, nothing
  * prepared left ({@link WriteLoad#stopAndCheck}, the class rule's invariants).
@@ -32,10 +34,20 @@ public class FailoverIT {
     /** tx_delay_on_slow_catchup on every node, bounded small: round 1 checks that commits were delayed. */
     private static final int MAX_TX_DELAY_MS = 50;
 
+    /** Every transport link through a proxy, for the rounds that cut node 3 off or cut one link. */
+    private static final TransportLinks LINKS = new TransportLinks(TestCluster.NODES);
+
     @ClassRule
-    public static final WriteLoad.Cluster CLUSTER = new WriteLoad.Cluster("failover", node -> node
-        .configure("org.mtm.multimaster.cfg", "tx_delay_on_slow_catchup", "true")
-        .configure("org.mtm.multimaster.cfg", "max_tx_delay_on_slow_catchup", Integer.toString(MAX_TX_DELAY_MS)));
+    public static final WriteLoad.Cluster CLUSTER = new WriteLoad.Cluster("failover", node -> {
+        LINKS.configure(node);
+        node.configure("org.mtm.multimaster.cfg", "tx_delay_on_slow_catchup", "true")
+            .configure("org.mtm.multimaster.cfg", "max_tx_delay_on_slow_catchup", Integer.toString(MAX_TX_DELAY_MS));
+    });
+
+    @AfterClass
+    public static void closeLinks() {
+        LINKS.close();
+    }
 
     @Test
     public void theMajorityWritesOnWhileNodeThreeIsAwayAndNodeThreeCatchesUpWhenItReturns() throws Exception {
@@ -55,7 +67,39 @@ public class FailoverIT {
         TemporaryStandIns.closeQuietly(withTemporaryTable);
         TemporaryStandIns.assertNoneLeft(CLUSTER.get(), 3);
         round(3, "SIGSTOP", node3::freeze, node3::thaw);
-        walGoneRound(4);
+        round(4, "cut off (links 3–1 and 3–2 cut)", () -> {
+            LINKS.cut(3, 1);
+            LINKS.cut(3, 2);
+            awaitIsolatedAndRefusing(3);
+        }, LINKS::healAll);
+        // an edge partition: 3 still reaches 2, but {1,2} is the larger clique (ties go to the lower ids)
+        round(5, "edge partition (link 1–3 cut)", () -> {
+            LINKS.cut(1, 3);
+            awaitIsolatedAndRefusing(3);
+        }, LINKS::healAll);
+        walGoneRound(6);
+    }
+
+    /**
+     * Node {@code id}, running but outside the majority, says isolated and refuses reads as well as writes through its
+     * gateway with the manual's 57P03.
+     */
+    private static void awaitIsolatedAndRefusing(int id) {
+        TestCluster cluster = CLUSTER.get();
+        Poll.until("node " + id + " isolated", SWITCH, Duration.ofMillis(100), () -> {
+            try (Connection c = cluster.direct(id)) {
+                return "isolated".equals(Sql.scalar(c, "SELECT status FROM mtm.status()"));
+            } catch (SQLException e) {
+                return false;
+            }
+        });
+        try (Connection c = cluster.viaGateway(id)) {
+            Sql.scalar(c, "SELECT count(*) FROM written");
+            throw new AssertionError("a read through gateway " + id + " of an isolated node was answered");
+        } catch (SQLException e) {
+            assertEquals("a read through gateway " + id + " of an isolated node: " + e.getMessage(), "57P03", e.getSQLState());
+            TestCluster.log(WHO, "node %d isolated; a read through its gateway: %s %s", id, e.getSQLState(), e.getMessage());
+        }
     }
 
     /**

@@ -109,7 +109,10 @@ public final class NodePlan {
         if (source == 0) {
             return NOTHING;
         }
-        return new Decision(NodeStatus.CATCHUP, ReplicationPlan.recovery(source, Long.MAX_VALUE), false);
+        // outside the largest clique (an edge partition: cut from one member, still linked to another) it cannot be
+        // taken in, so it says isolated as the manual's minority does — and still catches up from whom it reaches
+        NodeStatus status = clique.contains(self) ? NodeStatus.CATCHUP : NodeStatus.ISOLATED;
+        return new Decision(status, ReplicationPlan.recovery(source, Long.MAX_VALUE), false);
     }
 
     /** The donor in use while it remains a candidate (a switch restarts the stream), else the lowest id; 0: none. */

@@ -123,6 +123,14 @@ public class NodePlanTest {
     }
 
     @Test
+    public void nonMemberOutsideTheCliqueIsIsolatedButCatchesUp() {
+        // link 1–3 cut: {1,2} is the clique and generation 6; node 3 still reaches node 2 and pulls from it
+        GenerationState s = new GenerationState(GEN_6, 6, 4, NodeSet.of(1));
+        assertEquals(new Decision(NodeStatus.ISOLATED, ReplicationPlan.recovery(2, Long.MAX_VALUE), false),
+            decide(3, s, NodeSet.of(1, 2), NodeSet.of(2, 3), false, NONE));
+    }
+
+    @Test
     public void nonMemberCatchesUpFromAnyMemberThatStillHasItsWal() {
         GenerationState s = new GenerationState(GEN_6, 6, 4, NodeSet.of(1));
         assertEquals(new Decision(NodeStatus.CATCHUP, ReplicationPlan.recovery(2, Long.MAX_VALUE), false),
