@@ -927,8 +927,12 @@ final class ApplySession implements AutoCloseable {
                 own = rs.getString(1);
             }
         }
-        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.count(pg_catalog.set_config(s.k, s.v,"
-                + " true)) FROM pg_catalog.json_each_text(?::pg_catalog.json) AS s(k, v)"
+        // pgjdbc drops a connection whose DateStyle does not begin with ISO; only the field order (MDY, DMY, YMD)
+        // changes how a DDL text's dates are read, so the output part stays ISO
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.count(pg_catalog.set_config(s.k,"
+                + " CASE WHEN pg_catalog.lower(s.k) = 'datestyle' THEN 'ISO, ' OPERATOR(pg_catalog.||)"
+                + " pg_catalog.btrim(pg_catalog.split_part(s.v, ',', 2)) ELSE s.v END, true))"
+                + " FROM pg_catalog.json_each_text(?::pg_catalog.json) AS s(k, v)"
                 + " WHERE pg_catalog.current_setting(s.k, true) IS NOT NULL")) {
             ps.setString(1, json);
             ps.executeQuery().close();
