@@ -341,11 +341,11 @@ public class DdlIT {
     public void sessionSettingsThatChangeWhatDdlMeansTravelWithIt() throws SQLException {
         // DateStyle decides what '01/02/2020' is when the default is parsed; standard_conforming_strings what '\\' is.
         // Peers run the text with the origin session's values (issue 8: they used their own and stored other defaults)
-        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
-            st.execute("SET DateStyle = 'SQL, DMY'");
-            st.execute("SET standard_conforming_strings = off");
-            st.execute("CREATE TABLE styled (id int PRIMARY KEY, d date DEFAULT '01/02/2020', t text DEFAULT 'a\\\\b')");
-        }
+        // through psql: pgjdbc itself refuses a DateStyle that does not begin with ISO
+        PgTools.Result r = PgTools.psql(cluster.gateway(1), "SET DateStyle = 'SQL, DMY';\n"
+            + "SET standard_conforming_strings = off;\n"
+            + "CREATE TABLE styled (id int PRIMARY KEY, d date DEFAULT '01/02/2020', t text DEFAULT 'a\\\\b');\n", PSQL);
+        assertTrue("psql: " + r, r.ok());
         assertEverywhere("(SELECT string_agg(pg_catalog.pg_get_expr(adbin, adrelid), ' | ' ORDER BY adnum) FROM pg_attrdef"
             + " WHERE adrelid = 'styled'::regclass)", "'2020-02-01'::date | 'a\\b'::text");
         Sql.execute(cluster.gateway(2), "INSERT INTO styled (id) VALUES (2)");
