@@ -374,8 +374,9 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private NodePlan.Decision decide(Connectivity view) {
         GenerationState s = state;
         GenerationRunner r = runner;
-        return NodePlan.decide(selfId(), s, disabledBecause != null, view.clique(s.current().configured()), view.connected(),
-            r != null && r.electionRunning(), recovery());
+        NodeSet configured = s.current().configured();
+        return NodePlan.decide(selfId(), s, disabledBecause != null, view.clique(configured), view.connected(),
+            view.newestGenerationWithoutSelf(configured), r != null && r.electionRunning(), recovery());
     }
 
     @Override

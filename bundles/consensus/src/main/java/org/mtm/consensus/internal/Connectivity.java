@@ -41,6 +41,25 @@ public record Connectivity(int self, NodeSet hears, Map<Integer, PeerBeacon> bea
         return m;
     }
 
+    /**
+     * The highest generation that the heartbeat of a peer connected both ways names and that leaves this node out,
+     * among those that can describe a generation of this cluster (members within {@code configured}); 0 when none.
+     * Such a generation was formed without this node, so this node has missed its commits.
+     */
+    public long newestGenerationWithoutSelf(NodeSet configured) {
+        long newest = 0;
+        if (self == 0) {
+            return newest;
+        }
+        for (int peer : connected().without(self).ids()) {
+            PeerBeacon b = beacons.get(peer);
+            if (!b.members().contains(self) && configured.containsAll(b.members())) {
+                newest = Math.max(newest, b.generationNum());
+            }
+        }
+        return newest;
+    }
+
     public NodeSet clique(NodeSet configured) {
         return Clique.largest(matrix(), configured);
     }

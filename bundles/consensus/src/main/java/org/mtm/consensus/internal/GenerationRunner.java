@@ -262,7 +262,8 @@ final class GenerationRunner {
         }
         RecoveryProgress progress = host.recovery();
         NodeSet clique = view.clique(configured);
-        NodePlan.Decision d = NodePlan.decide(self, s, false, clique, connected, campaigner.running(), progress);
+        NodePlan.Decision d = NodePlan.decide(self, s, false, clique, connected, view.newestGenerationWithoutSelf(configured),
+            campaigner.running(), progress);
         if (d.walGone()) {
             String why = walGone(self, progress.walGone());
             host.disable(why);

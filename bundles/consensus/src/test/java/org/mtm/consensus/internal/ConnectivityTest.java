@@ -34,6 +34,22 @@ public class ConnectivityTest {
     }
 
     @Test
+    public void newestGenerationWithoutSelfCountsConnectedPeersOnly() {
+        NodeSet all = NodeSet.of(1, 2, 3);
+        PeerBeacon gen7Without3 = new PeerBeacon(7, NodeSet.of(1, 2), NodeSet.of(1, 2), 7, all);
+        PeerBeacon gen8With3 = new PeerBeacon(8, all, NodeSet.of(1, 2), 7, all);
+        assertEquals(7, new Connectivity(3, NodeSet.of(1, 2), Map.of(1, gen7Without3, 2, gen7Without3))
+            .newestGenerationWithoutSelf(all));
+        assertEquals("a generation that includes this node is a switch it voted for", 7,
+            new Connectivity(3, NodeSet.of(1, 2), Map.of(1, gen7Without3, 2, gen8With3)).newestGenerationWithoutSelf(all));
+        assertEquals("a peer this node does not hear is not counted", 0,
+            new Connectivity(3, NodeSet.of(2), Map.of(1, gen7Without3, 2, hearing(all))).newestGenerationWithoutSelf(all));
+        assertEquals("members outside the configured set describe no generation of this cluster", 0,
+            new Connectivity(3, NodeSet.of(1, 2), Map.of(1, gen7Without3, 2, gen7Without3))
+                .newestGenerationWithoutSelf(NodeSet.of(2, 3)));
+    }
+
+    @Test
     public void beforeInitNothingIsConnected() {
         Connectivity c = new Connectivity(0, NodeSet.EMPTY, Map.of());
         assertEquals(NodeSet.EMPTY, c.connected());

@@ -53,8 +53,24 @@ public final class NodePlan {
      */
     public static Decision decide(int self, GenerationState s, boolean disabled, NodeSet clique, NodeSet connected,
                                   boolean electionRunning, RecoveryProgress progress) {
+        return decide(self, s, disabled, clique, connected, 0, electionRunning, progress);
+    }
+
+    /**
+     * @param excludedIn the highest generation a connected peer's heartbeat names that leaves this node out ({@link
+     *                   org.mtm.consensus.internal.Connectivity#newestGenerationWithoutSelf}); 0: none
+     */
+    public static Decision decide(int self, GenerationState s, boolean disabled, NodeSet clique, NodeSet connected,
+                                  long excludedIn, boolean electionRunning, RecoveryProgress progress) {
         Generation gen = s.current();
         if (self == 0 || gen.num() == 0 || disabled) {
+            return NOTHING;
+        }
+        if (excludedIn > gen.num()) {
+            // The others went on without this node (it was stopped, frozen or cut off) and it has not adopted that
+            // generation yet: it missed the generation's commits, so it must not serve as online until it has
+            // adopted and recovered — a node restarted in its old generation would otherwise answer reads from stale
+            // data. (A newer generation that includes this node is a switch it voted for, not a sign of staleness.)
             return NOTHING;
         }
         if (gen.isMember(self) && s.lastOnlineIn() == gen.num()) {

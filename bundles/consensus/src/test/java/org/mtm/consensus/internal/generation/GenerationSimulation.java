@@ -95,7 +95,8 @@ final class GenerationSimulation {
 
         NodePlan.Decision decision() {
             Connectivity v = view();
-            return NodePlan.decide(id, state, v.clique(all), v.connected(), campaigner.running(), progress);
+            return NodePlan.decide(id, state, false, v.clique(all), v.connected(), v.newestGenerationWithoutSelf(all),
+                campaigner.running(), progress);
         }
 
         boolean onlineIn(long num) {
@@ -362,14 +363,15 @@ final class GenerationSimulation {
                 send(new Message(node.id, p, beacon, true));
             }
         }
-        NodePlan.Decision d = NodePlan.decide(node.id, node.state, clique, view.connected(), node.campaigner.running(),
-            node.progress);
+        long excludedIn = view.newestGenerationWithoutSelf(all);
+        NodePlan.Decision d = NodePlan.decide(node.id, node.state, false, clique, view.connected(), excludedIn,
+            node.campaigner.running(), node.progress);
         if (d.recovered()) {
             log("node " + node.id + " recovered in gen " + node.state.current().num());
             persist(node, Adoption.recovered(node.state));
             node.progress = RecoveryProgress.NONE;
-            d = NodePlan.decide(node.id, node.state, clique, view.connected(), node.campaigner.running(),
-                node.progress);
+            d = NodePlan.decide(node.id, node.state, false, clique, view.connected(), excludedIn,
+                node.campaigner.running(), node.progress);
         }
         followPlan(node, d.plan());
         boolean caughtUp = !node.state.current().isMember(node.id) && NodePlan.caughtUp(node.progress, CATCHUP_THRESHOLD);
@@ -696,6 +698,11 @@ final class GenerationSimulation {
                 NodeStatus status = node.decision().status();
                 if (status == NodeStatus.ONLINE && !node.state.current().isMember(i)) {
                     violation("node " + i + " online in " + node.state.current() + " without being a member");
+                }
+                long without = node.view().newestGenerationWithoutSelf(all);
+                if (status == NodeStatus.ONLINE && without > node.state.current().num()) {
+                    violation("node " + i + " online in " + node.state.current() + " while a connected peer is in"
+                        + " generation " + without + " without it (stale reads)");
                 }
             }
         }

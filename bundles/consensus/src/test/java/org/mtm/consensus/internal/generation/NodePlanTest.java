@@ -143,6 +143,20 @@ public class NodePlanTest {
     }
 
     @Test
+    public void aMemberRestartedInAGenerationTheOthersLeftIsNotOnline() {
+        // node 3 restarts in generation 5, where it was online; 1 and 2 went on in generation 6 = {1,2} without it
+        GenerationState stale = new GenerationState(GEN_5, 5, 5, ALL);
+        Decision nothing = new Decision(NodeStatus.DISABLED, ReplicationPlan.NONE, false);
+        assertEquals("no reads from stale data before it adopted 6", nothing,
+            NodePlan.decide(3, stale, false, ALL, ALL, 6, false, NONE));
+        assertEquals("the same generation seen: online", new Decision(NodeStatus.ONLINE, ReplicationPlan.NORMAL, false),
+            NodePlan.decide(3, stale, false, ALL, ALL, 5, false, NONE));
+        assertEquals("nodes 1 and 2 see node 3's older beacon: unaffected",
+            new Decision(NodeStatus.ONLINE, ReplicationPlan.NORMAL, false),
+            NodePlan.decide(1, new GenerationState(GEN_6, 6, 6, NodeSet.of(1, 2)), false, ALL, ALL, 0, false, NONE));
+    }
+
+    @Test
     public void caughtUp() {
         assertTrue(NodePlan.caughtUp(new RecoveryProgress(1, 0, false, 10), 10));
         assertTrue(NodePlan.caughtUp(new RecoveryProgress(1, 0, false, 0), 10));
