@@ -18,19 +18,38 @@ import java.nio.charset.StandardCharsets;
  *                   rows: random(), now(), an order without ORDER BY): a node that runs the statement empties the
  *                   table it created and applies the origin's rows of it, which are not skipped. Version 2 of the
  *                   message; version 1 has no such field.
+ * @param settings   the origin session's values of {@link #CARRIED_SETTINGS} as a JSON object (empty: none, as in
+ *                   versions 1 and 2): settings that change what a DDL statement's text means — how its literals
+ *                   are parsed (DateStyle, standard_conforming_strings…) or what it creates (default_table_access_method,
+ *                   default_tablespace…). Version 3 of the message always has the created and settings fields.
  */
-public record ReplicatedDdl(String searchPath, String role, String statement, String created) {
+public record ReplicatedDdl(String searchPath, String role, String statement, String created, String settings) {
     public static final String PREFIX = "mtm.ddl";
     public static final String END_PREFIX = "mtm.ddl_end";
     private static final byte VERSION = 1;
     private static final byte VERSION_CREATED = 2;
+    private static final byte VERSION_SETTINGS = 3;
+
+    /**
+     * Session settings a peer must share with the origin to run the same DDL text to the same result (all settable
+     * by any user, present in PostgreSQL 15 to 17). search_path and the role travel in their own fields.
+     */
+    public static final java.util.List<String> CARRIED_SETTINGS = java.util.List.of("DateStyle", "IntervalStyle",
+            "TimeZone", "standard_conforming_strings", "backslash_quote", "array_nulls", "transform_null_equals",
+            "xmloption", "lc_monetary", "check_function_bodies", "default_table_access_method", "default_tablespace",
+            "default_toast_compression");
 
     public ReplicatedDdl(String searchPath, String role, String statement) {
-        this(searchPath, role, statement, "");
+        this(searchPath, role, statement, "", "");
+    }
+
+    public ReplicatedDdl(String searchPath, String role, String statement, String created) {
+        this(searchPath, role, statement, created, "");
     }
 
     public ReplicatedDdl {
         created = created == null ? "" : created;
+        settings = settings == null ? "" : settings;
     }
 
     /** The statement creates a table whose rows travel as the origin's row changes. */
@@ -39,13 +58,16 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
     }
 
     public byte[] encode() {
-        byte[][] parts = carriesRows() ? new byte[][] {utf8(searchPath), utf8(role), utf8(statement), utf8(created)}
+        byte version = !settings.isEmpty() ? VERSION_SETTINGS : carriesRows() ? VERSION_CREATED : VERSION;
+        byte[][] parts = version == VERSION_SETTINGS
+                ? new byte[][] {utf8(searchPath), utf8(role), utf8(statement), utf8(created), utf8(settings)}
+                : version == VERSION_CREATED ? new byte[][] {utf8(searchPath), utf8(role), utf8(statement), utf8(created)}
                 : new byte[][] {utf8(searchPath), utf8(role), utf8(statement)};
         int size = 1;
         for (byte[] p : parts) {
             size += 4 + p.length;
         }
-        ByteBuffer b = ByteBuffer.allocate(size).put(carriesRows() ? VERSION_CREATED : VERSION);
+        ByteBuffer b = ByteBuffer.allocate(size).put(version);
         for (byte[] p : parts) {
             b.putInt(p.length).put(p);
         }
@@ -56,12 +78,12 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
         try {
             ByteBuffer b = ByteBuffer.wrap(bytes);
             byte version = b.get();
-            if (version != VERSION && version != VERSION_CREATED) {
-                throw new IllegalArgumentException("DDL message version " + bytes[0] + ", expected " + VERSION + " or "
-                        + VERSION_CREATED);
+            if (version != VERSION && version != VERSION_CREATED && version != VERSION_SETTINGS) {
+                throw new IllegalArgumentException("DDL message version " + bytes[0] + ", expected " + VERSION + " to "
+                        + VERSION_SETTINGS + " (a node of a newer mtm? update this node's bundles)");
             }
-            int n = version == VERSION ? 3 : 4;
-            String[] parts = new String[4];
+            int n = version == VERSION ? 3 : version == VERSION_CREATED ? 4 : 5;
+            String[] parts = new String[5];
             for (int i = 0; i < n; i++) {
                 byte[] p = new byte[b.getInt()];
                 b.get(p);
@@ -70,7 +92,7 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
             if (b.hasRemaining()) {
                 throw new IllegalArgumentException(b.remaining() + " trailing bytes after a DDL message");
             }
-            return new ReplicatedDdl(parts[0], parts[1], parts[2], parts[3]);
+            return new ReplicatedDdl(parts[0], parts[1], parts[2], parts[3], parts[4]);
         } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
             throw new IllegalArgumentException("truncated DDL message of " + bytes.length + " bytes", e);
         }

@@ -28,6 +28,20 @@ public class ReplicatedDdlTest {
     }
 
     @Test
+    public void carriedSettingsTravelInVersion3() {
+        ReplicatedDdl d = new ReplicatedDdl("public", "r", "CREATE TABLE t (d date DEFAULT '01/02/2020')", "",
+            "{\"DateStyle\" : \"SQL, DMY\", \"default_table_access_method\" : \"heap2\"}");
+        byte[] b = d.encode();
+        assertEquals(3, b[0]);
+        assertEquals(d, ReplicatedDdl.decode(b));
+        assertEquals(false, ReplicatedDdl.decode(b).carriesRows());
+        IllegalArgumentException newer = assertThrows(IllegalArgumentException.class,
+            () -> ReplicatedDdl.decode(new byte[] {4, 0, 0, 0, 0}));
+        assertEquals("DDL message version 4, expected 1 to 3 (a node of a newer mtm? update this node's bundles)",
+            newer.getMessage());
+    }
+
+    @Test
     public void rejectsTruncated() {
         byte[] b = new ReplicatedDdl("public", "r", "DROP TABLE x").encode();
         assertThrows(IllegalArgumentException.class, () -> ReplicatedDdl.decode(Arrays.copyOf(b, b.length - 1)));

@@ -826,7 +826,7 @@ final class ApplySession implements AutoCloseable {
     }
 
     /**
-     * Runs a replicated DDL statement with the origin session's search_path and role (both reset
+     * Runs a replicated DDL statement with the origin session's search_path, role and carried settings (reset
      * afterwards, for this transaction only), gives tables left without a primary key REPLICA IDENTITY
      * FULL as the origin's gateway did, then forgets every target: the statement may have changed the
      * local column types the cached statements were built with.
@@ -843,6 +843,7 @@ final class ApplySession implements AutoCloseable {
     String executeDdl(ReplicatedDdl ddl, byte[] content) throws SQLException {
         flush();
         emit(ReplicatedDdl.PREFIX, content);
+        String ownSettings = ddl.settings().isEmpty() ? null : carrySettings(ddl.settings());
         setSession(ddl.searchPath(), ddl.role() == null || ddl.role().isEmpty() ? "none" : ddl.role());
         busySince = System.nanoTime();
         String carried = null;
@@ -856,6 +857,9 @@ final class ApplySession implements AutoCloseable {
             busySince = 0;
         }
         setSession("", "none");
+        if (ownSettings != null) {
+            carrySettings(ownSettings);
+        }
         emit(ReplicatedDdl.END_PREFIX, new byte[0]);
         if (replicaIdentityUpkeep) {
             busySince = System.nanoTime();
@@ -905,6 +909,35 @@ final class ApplySession implements AutoCloseable {
         emitMessage.setString(1, prefix);
         emitMessage.setBytes(2, content);
         emitMessage.executeQuery().close();
+    }
+
+    /**
+     * Sets the origin session's {@link ReplicatedDdl#CARRIED_SETTINGS} ({@code json}: name → value) for this
+     * transaction and returns this session's values of them, to set back after the statement. A setting this
+     * PostgreSQL does not have (a newer major's) is left out.
+     */
+    private String carrySettings(String json) throws SQLException {
+        String own;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.json_object_agg(k,"
+                + " pg_catalog.current_setting(k))::pg_catalog.text FROM pg_catalog.json_object_keys(?::pg_catalog.json) AS k"
+                + " WHERE pg_catalog.current_setting(k, true) IS NOT NULL")) {
+            ps.setString(1, json);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                own = rs.getString(1);
+            }
+        }
+        // pgjdbc drops a connection whose DateStyle does not begin with ISO; only the field order (MDY, DMY, YMD)
+        // changes how a DDL text's dates are read, so the output part stays ISO
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.count(pg_catalog.set_config(s.k,"
+                + " CASE WHEN pg_catalog.lower(s.k) = 'datestyle' THEN 'ISO, ' OPERATOR(pg_catalog.||)"
+                + " pg_catalog.btrim(pg_catalog.split_part(s.v, ',', 2)) ELSE s.v END, true))"
+                + " FROM pg_catalog.json_each_text(?::pg_catalog.json) AS s(k, v)"
+                + " WHERE pg_catalog.current_setting(s.k, true) IS NOT NULL")) {
+            ps.setString(1, json);
+            ps.executeQuery().close();
+        }
+        return own == null ? "{}" : own;
     }
 
     private void setSession(String searchPath, String role) throws SQLException {

@@ -338,6 +338,21 @@ public class DdlIT {
     }
 
     @Test
+    public void sessionSettingsThatChangeWhatDdlMeansTravelWithIt() throws SQLException {
+        // DateStyle decides what '01/02/2020' is when the default is parsed; standard_conforming_strings what '\\' is.
+        // Peers run the text with the origin session's values (issue 8: they used their own and stored other defaults)
+        // through psql: pgjdbc itself refuses a DateStyle that does not begin with ISO
+        PgTools.Result r = PgTools.psql(cluster.gateway(1), "SET DateStyle = 'SQL, DMY';\n"
+            + "SET standard_conforming_strings = off;\n"
+            + "CREATE TABLE styled (id int PRIMARY KEY, d date DEFAULT '01/02/2020', t text DEFAULT 'a\\\\b');\n", PSQL);
+        assertTrue("psql: " + r, r.ok());
+        assertEverywhere("(SELECT string_agg(pg_catalog.pg_get_expr(adbin, adrelid), ' | ' ORDER BY adnum) FROM pg_attrdef"
+            + " WHERE adrelid = 'styled'::regclass)", "'2020-02-01'::date | 'a\\b'::text");
+        Sql.execute(cluster.gateway(2), "INSERT INTO styled (id) VALUES (2)");
+        assertEverywhere("(SELECT d || ' ' || t FROM styled WHERE id = 2)", "2020-02-01 a\\b");
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");

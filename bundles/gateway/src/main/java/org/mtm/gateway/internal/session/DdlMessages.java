@@ -59,21 +59,38 @@ final class DdlMessages {
     static final String RESTRIDE = "SELECT pg_catalog.count(*) FROM mtm.restride_sequences()";
     private static final String END_RESTRIDE_SQL = END_SQL + ", (" + RESTRIDE + ")";
 
-    private static final String CONTENT = "pg_catalog.decode('01', 'hex')"
+    /**
+     * Version 3 of {@link ReplicatedDdl}: search_path, role, statement, the table a CREATE TABLE ... AS / SELECT ...
+     * INTO creates ({@code $2}; empty otherwise), and the session's {@link ReplicatedDdl#CARRIED_SETTINGS} as JSON.
+     */
+    private static final String CONTENT = "pg_catalog.decode('03', 'hex')"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.p)) OPERATOR(pg_catalog.||) m.p"
             + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.r)) OPERATOR(pg_catalog.||) m.r"
-            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.s)) OPERATOR(pg_catalog.||) m.s";
-    /** Version 2: a fourth field, the table a CREATE TABLE ... AS / SELECT ... INTO creates ({@code $2}). */
-    private static final String CONTENT_CREATED = CONTENT.replace("decode('01', 'hex')", "decode('02', 'hex')")
-            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.t)) OPERATOR(pg_catalog.||) m.t";
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.s)) OPERATOR(pg_catalog.||) m.s"
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.t)) OPERATOR(pg_catalog.||) m.t"
+            + " OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.length(m.g)) OPERATOR(pg_catalog.||) m.g";
+    private static final String CARRIED = carriedSettings();
     private static final String EMIT = "pg_catalog.pg_logical_emit_message(true, '" + ReplicatedDdl.PREFIX + "', "
             + CONTENT + ")::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config(" + OPEN
             + ", 'on', true), 0)";
     private static final String SETTINGS = "(SELECT pg_catalog.convert_to(pg_catalog.current_setting('search_path'), 'UTF8') AS p,"
             + " pg_catalog.convert_to(CURRENT_USER::pg_catalog.text, 'UTF8') AS r,"
-            + " pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s) AS m";
+            + " pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s, ''::pg_catalog.bytea AS t,"
+            + " pg_catalog.convert_to(" + CARRIED + "::pg_catalog.text, 'UTF8') AS g) AS m";
+    private static final String SETTINGS_CREATED = SETTINGS.replace("''::pg_catalog.bytea AS t",
+            "pg_catalog.convert_to($2::pg_catalog.text, 'UTF8') AS t");
 
     private DdlMessages() {
+    }
+
+    /** {@code json_build_object('DateStyle', current_setting('DateStyle'), ...)} of the carried settings. */
+    private static String carriedSettings() {
+        StringBuilder b = new StringBuilder("pg_catalog.json_build_object(");
+        for (String name : ReplicatedDdl.CARRIED_SETTINGS) {
+            b.append(b.charAt(b.length() - 1) == '(' ? "" : ", ").append('\'').append(name)
+                    .append("', pg_catalog.current_setting('").append(name).append("')");
+        }
+        return b.append(')').toString();
     }
 
     /** The end statement of a statement of class {@code r}. */
@@ -87,8 +104,7 @@ final class DdlMessages {
      */
     static String emitSql(Replication r) {
         if (r.created() != null) {
-            return "SELECT " + EMIT.replace(CONTENT, CONTENT_CREATED) + MARK_SEEN + " FROM "
-                    + SETTINGS.replace(") AS m", ", pg_catalog.convert_to($2::pg_catalog.text, 'UTF8') AS t) AS m");
+            return "SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS_CREATED;
         }
         return emitSql(r.relations().size());
     }
