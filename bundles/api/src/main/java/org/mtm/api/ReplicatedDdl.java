@@ -57,6 +57,96 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
         return !created.isEmpty();
     }
 
+    /**
+     * Whether running the statement again on a node writes there the row changes the origin logged between this
+     * message and its end: a statement that runs a query (a SELECT that calls setval(), CREATE TABLE ... AS, SELECT
+     * ... INTO, with whatever functions they call) or an extension script (CREATE/ALTER EXTENSION). Such rows are the
+     * node's own run's, and the origin's are skipped. Any other DDL writes rows only through user triggers and event
+     * triggers (a DDL audit log), which do not fire where an applier runs it (session_replication_role = replica):
+     * those rows are applied from the origin, with the origin's values. In doubt, true (the rows are skipped).
+     */
+    public boolean rerunWritesRows() {
+        if (carriesRows()) {
+            return true;
+        }
+        java.util.List<String> w = words(statement);
+        String first = w.isEmpty() ? "" : w.get(0);
+        if (java.util.Set.of("SELECT", "WITH", "VALUES", "TABLE", "EXECUTE").contains(first)) {
+            return true;
+        }
+        if ((first.equals("CREATE") || first.equals("ALTER")) && w.size() > 1 && w.get(1).equals("EXTENSION")) {
+            return true;
+        }
+        for (int i = 0; i + 1 < w.size(); i++) { // CREATE TABLE ... AS SELECT (or EXECUTE) not named as such
+            if (w.get(i).equals("AS") && java.util.Set.of("SELECT", "WITH", "VALUES", "TABLE", "EXECUTE").contains(w.get(i + 1))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The key words and identifiers of {@code sql}, upper case, in order; string literals, quoted identifiers,
+     * dollar-quoted bodies and comments left out.
+     */
+    static java.util.List<String> words(String sql) {
+        java.util.List<String> words = new java.util.ArrayList<>();
+        int i = 0;
+        int len = sql.length();
+        while (i < len) {
+            char c = sql.charAt(i);
+            if (sql.startsWith("--", i)) {
+                int nl = sql.indexOf('\n', i);
+                i = nl < 0 ? len : nl + 1;
+            } else if (sql.startsWith("/*", i)) {
+                int depth = 0;
+                do { // PostgreSQL's block comments nest
+                    if (sql.startsWith("/*", i)) {
+                        depth++;
+                        i += 2;
+                    } else if (sql.startsWith("*/", i)) {
+                        depth--;
+                        i += 2;
+                    } else {
+                        i++;
+                    }
+                } while (depth > 0 && i < len);
+            } else if (c == '\'' || c == '"') {
+                // E'...' strings take backslash escapes (E is a word just before: the last one, ending here)
+                boolean escapes = c == '\'' && i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
+                        && !words.isEmpty() && words.get(words.size() - 1).equals("E");
+                if (escapes) {
+                    words.remove(words.size() - 1);
+                }
+                int end = i + 1;
+                while (end < len && sql.charAt(end) != c) {
+                    end += escapes && sql.charAt(end) == '\\' ? 2 : 1;
+                }
+                while (end + 1 < len && sql.charAt(end + 1) == c) { // a doubled quote: the literal goes on
+                    end += 2;
+                    while (end < len && sql.charAt(end) != c) {
+                        end += escapes && sql.charAt(end) == '\\' ? 2 : 1;
+                    }
+                }
+                i = end + 1;
+            } else if (c == '$' && sql.indexOf('$', i + 1) > 0
+                    && sql.substring(i + 1, sql.indexOf('$', i + 1)).matches("[A-Za-z_0-9]*")) {
+                String tag = sql.substring(i, sql.indexOf('$', i + 1) + 1);
+                int close = sql.indexOf(tag, i + tag.length());
+                i = close < 0 ? len : close + tag.length();
+            } else if (Character.isLetter(c) || c == '_') {
+                int start = i;
+                while (i < len && (Character.isLetterOrDigit(sql.charAt(i)) || sql.charAt(i) == '_' || sql.charAt(i) == '$')) {
+                    i++;
+                }
+                words.add(sql.substring(start, i).toUpperCase(java.util.Locale.ROOT));
+            } else {
+                i++;
+            }
+        }
+        return words;
+    }
+
     public byte[] encode() {
         byte version = !settings.isEmpty() ? VERSION_SETTINGS : carriesRows() ? VERSION_CREATED : VERSION;
         byte[][] parts = version == VERSION_SETTINGS

@@ -55,4 +55,25 @@ public class ReplicatedDdlTest {
         assertEquals(0, Replication.originNode("pg_16384"));
         assertEquals(0, Replication.originNode(null));
     }
+
+    @Test
+    public void rowsOfTheWindowAreTheRerunsOwnForQueriesAndExtensionScriptsOnly() {
+        assertEquals(true, new ReplicatedDdl("p", "r", "SELECT setval('s', 5)").rerunWritesRows());
+        assertEquals(true, new ReplicatedDdl("p", "r", " /* a /* nested */ comment */ -- line\n ( SELECT 1)").rerunWritesRows());
+        assertEquals(true, new ReplicatedDdl("p", "r", "create extension if not exists hstore").rerunWritesRows());
+        assertEquals(true, new ReplicatedDdl("p", "r", "ALTER EXTENSION hstore UPDATE").rerunWritesRows());
+        assertEquals(true, new ReplicatedDdl("p", "r", "CREATE TABLE t AS SELECT 1", "public.t").rerunWritesRows());
+        assertEquals(false, new ReplicatedDdl("p", "r", "CREATE TABLE t (a int)").rerunWritesRows());
+        assertEquals(false, new ReplicatedDdl("p", "r", "DROP TABLE t").rerunWritesRows());
+        assertEquals(false, new ReplicatedDdl("p", "r", "DROP EXTENSION hstore").rerunWritesRows());
+        assertEquals("a query in the text", true,
+            new ReplicatedDdl("p", "r", "CREATE TABLE IF NOT EXISTS t AS (SELECT 1)").rerunWritesRows());
+        assertEquals("a body is no query of the statement", false, new ReplicatedDdl("p", "r",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $b$ SELECT 1 $b$").rerunWritesRows());
+        assertEquals(false, new ReplicatedDdl("p", "r", "COMMENT ON TABLE t IS 'x AS SELECT'").rerunWritesRows());
+        assertEquals(java.util.List.of("CREATE", "EXTENSION", "X", "A"),
+            ReplicatedDdl.words("--x\n/* /* */ */Create\tExtension x 'it''s' \"q\"\"x\" $$ body $$ a"));
+        assertEquals(java.util.List.of("COMMENT", "ON", "TABLE", "T", "IS"),
+            ReplicatedDdl.words("COMMENT ON TABLE t IS E'x\\' AS SELECT'"));
+    }
 }

@@ -559,10 +559,11 @@ final class RecoveryApplier implements MessageApplier {
         }
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             u.inDdl = false;
+            u.rerunWritesRows = false;
             u.carried = null;
             return;
         }
-        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges()) {
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges() || u.inDdl) {
             return;
         }
         try {
@@ -576,6 +577,7 @@ final class RecoveryApplier implements MessageApplier {
             } catch (IllegalArgumentException e) {
                 throw new SQLException("undecodable DDL message in donor " + donor + "'s stream: " + e.getMessage(), "XX000");
             }
+            u.rerunWritesRows = ddl.rerunWritesRows();
             u.carried = session.executeDdl(ddl, m.content());
             LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement());
         } catch (RowMissingException e) {
@@ -854,6 +856,8 @@ final class RecoveryApplier implements MessageApplier {
         boolean begun;
         boolean skip;
         boolean inDdl;
+        /** Inside a DDL statement whose run here writes the rows the origin logged ({@link ReplicatedDdl#rerunWritesRows}). */
+        boolean rerunWritesRows;
         /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
         String carried;
         /** BEGIN found it applied here (and left the transaction). */
@@ -872,7 +876,7 @@ final class RecoveryApplier implements MessageApplier {
         }
 
         boolean skipsChanges() {
-            return skip || inDdl || failure != null;
+            return skip || inDdl && rerunWritesRows || failure != null;
         }
 
         /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */

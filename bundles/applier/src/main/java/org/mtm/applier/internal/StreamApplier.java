@@ -338,10 +338,11 @@ final class StreamApplier implements MessageApplier {
         RemoteTransaction t = current(m);
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             t.inDdl = false;
+            t.rerunWritesRows = false;
             t.carried = null;
             return;
         }
-        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges()) {
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || t.inDdl) {
             return;
         }
         try {
@@ -361,6 +362,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         try {
+            t.rerunWritesRows = ddl.rerunWritesRows();
             t.carried = session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
         } catch (RowMissingException e) {
@@ -605,6 +607,8 @@ final class StreamApplier implements MessageApplier {
         boolean begun;
         boolean alreadyPrepared;
         boolean inDdl;
+        /** Inside a DDL statement whose run here writes the rows the origin logged ({@link ReplicatedDdl#rerunWritesRows}). */
+        boolean rerunWritesRows;
         boolean failed;
         /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
         String carried;
@@ -616,7 +620,7 @@ final class StreamApplier implements MessageApplier {
         }
 
         boolean skipsChanges() {
-            return fromElsewhere || alreadyPrepared || failed || inDdl;
+            return fromElsewhere || alreadyPrepared || failed || inDdl && rerunWritesRows;
         }
 
         /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */

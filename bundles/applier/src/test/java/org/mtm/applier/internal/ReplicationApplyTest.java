@@ -276,6 +276,24 @@ public class ReplicationApplyTest {
         assertSameOnBoth("ddl_s.made");
     }
 
+    @Test
+    public void rowsAnEventTriggerWroteDuringDdlAreAppliedFromTheOrigin() throws Exception {
+        // a DDL audit log: the trigger fires on the origin only (appliers run as replica), so its rows, with the
+        // origin's sequence values and times, must come from the origin (they were skipped: a silent divergence)
+        createOnBoth("CREATE TABLE ddl_audit (id serial PRIMARY KEY, tag text, at timestamptz DEFAULT clock_timestamp())",
+                "CREATE FUNCTION audit_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $f$ BEGIN"
+                        + " INSERT INTO public.ddl_audit (tag) VALUES (tg_tag); END $f$",
+                "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION audit_ddl()");
+        startReceiverOnB();
+        commitThroughB(prepareOnA(st -> {
+            ddl(st, "public", "none", "CREATE TABLE audited (id int PRIMARY KEY)");
+            ddl(st, "public", "none", "ALTER TABLE audited ADD COLUMN v text");
+        }));
+        assertEquals("2", NODES.query(B, "SELECT count(*) FROM ddl_audit"));
+        assertSameOnBoth("ddl_audit");
+        assertEquals("v", NODES.query(B, "SELECT attname FROM pg_attribute WHERE attrelid = 'audited'::regclass AND attnum = 2"));
+    }
+
     /** The gateway's way of running CREATE TABLE ... AS / SELECT ... INTO: the message names the table created. */
     private static void creatingDdl(Statement st, String searchPath, String statement, String created) throws SQLException {
         emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl(searchPath, "", statement, created).encode());
