@@ -353,6 +353,31 @@ public class DdlIT {
     }
 
     @Test
+    public void rowsAnEventTriggerWritesDuringDdlAreOnEveryNode() throws SQLException {
+        // a DDL audit log, as the regression suite's event_trigger file keeps one: the trigger fires where the
+        // statement is sent; its rows (with that node's sequence values and times) reach the others as rows
+        Sql.execute(cluster.gateway(1), "CREATE TABLE ddl_audit (id serial PRIMARY KEY, tag text NOT NULL,"
+            + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION audit_ddl() RETURNS event_trigger LANGUAGE plpgsql AS"
+            + " $f$ BEGIN INSERT INTO public.ddl_audit (tag) VALUES (tg_tag); END $f$");
+        Sql.execute(cluster.gateway(1), "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION audit_ddl()");
+        try {
+            Sql.execute(cluster.gateway(2), "CREATE TABLE audited (id int PRIMARY KEY)");
+            Sql.execute(cluster.gateway(3), "ALTER TABLE audited ADD COLUMN v text");
+            String expected = "CREATE TABLE,ALTER TABLE";
+            for (int id = 1; id <= TestCluster.NODES; id++) {
+                int port = cluster.postgres(id);
+                Poll.until("the audit rows on node " + id, java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(200),
+                    () -> Sql.scalar(port, "SELECT string_agg(tag, ',' ORDER BY at) FROM ddl_audit"), expected::equals);
+            }
+            assertEverywhere("(SELECT md5(string_agg(id || tag || at, ',' ORDER BY id)) FROM ddl_audit)",
+                Sql.scalar(cluster.postgres(1), "SELECT md5(string_agg(id || tag || at, ',' ORDER BY id)) FROM ddl_audit"));
+        } finally {
+            Sql.execute(cluster.gateway(1), "DROP EVENT TRIGGER audit_ddl");
+        }
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");
