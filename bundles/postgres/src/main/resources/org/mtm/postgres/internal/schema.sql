@@ -255,6 +255,91 @@ BEGIN
 END
 $do$;
 
+-- A new column whose value for the rows already there each node would compute by itself, when it runs the
+-- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
+-- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL
+-- keeps the value computed at the ALTER as the rows' "missing" value). Refused in gateway sessions of an initialised
+-- cluster when the table has rows; an empty table is fine (new rows travel as rows). Also refused, by the rewrite
+-- rule: a domain with constraints as the type of a column added with a default.
+CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+DECLARE
+    found boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', rel) INTO found;
+    RETURN found;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION mtm.refuse_node_computed_column()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    rel regclass;
+    col record;
+    same boolean;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on'
+       OR current_setting('mtm.ddl_internal', true) = 'on'
+       OR current_setting('application_name') = 'mtm_admin'
+       OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes) THEN
+        RETURN;
+    END IF;
+    IF tg_event = 'table_rewrite' THEN
+        rel := pg_event_trigger_table_rewrite_oid();
+        -- reason 2 (AT_REWRITE_DEFAULT_VAL): a column's default must be computed for every row
+        IF pg_event_trigger_table_rewrite_reason() & 2 <> 0 AND (SELECT relpersistence = 'p' FROM pg_class WHERE oid = rel)
+           AND mtm.has_rows(rel) THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('[multimaster] %s computes a new column''s value for every row of %s (a volatile '
+                                 'default such as random(), clock_timestamp() or nextval(), or a domain with '
+                                 'constraints): each node would compute other values', tg_tag, rel),
+                HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+        END IF;
+        RETURN;
+    END IF;
+    FOR rel IN
+        WITH RECURSIVE t(oid) AS (
+            SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+            WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass
+            UNION SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.oid)
+        SELECT t.oid FROM t JOIN pg_class r ON r.oid = t.oid WHERE r.relkind = 'r' AND r.relpersistence = 'p'
+    LOOP
+        FOR col IN
+            SELECT a.attname, a.attmissingval::text AS missing, pg_get_expr(d.adbin, d.adrelid) AS expr
+            FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = rel AND a.atthasmissing AND NOT a.attisdropped
+              AND (d.adbin::text LIKE '%{SQLVALUEFUNCTION %'
+                   OR EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
+                              JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile <> 'i'))
+        LOOP
+            -- the missing value is this statement's when the default, computed again now, gives it: an older
+            -- column's (say, now() of an earlier transaction) is left alone
+            EXECUTE format('SELECT ARRAY[(%s)]::text = $1', col.expr) INTO same USING col.missing;
+            IF same AND mtm.has_rows(rel) THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                     'default %s as each node computes it when it runs the statement: the nodes would '
+                                     'hold different values', rel, col.attname, col.expr),
+                    HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_node_computed_column') THEN
+            CREATE EVENT TRIGGER mtm_refuse_node_computed_column ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+                EXECUTE FUNCTION mtm.refuse_node_computed_column();
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_node_computed_rewrite') THEN
+            CREATE EVENT TRIGGER mtm_refuse_node_computed_rewrite ON table_rewrite
+                EXECUTE FUNCTION mtm.refuse_node_computed_column();
+        END IF;
+    END IF;
+END
+$do$;
+
 -- Node stride (manual F.31.1, monotonic_sequences = false): node i of a cluster whose largest node id is N hands
 -- out i, i+N, i+2N... Each node strides its own sequences, so the DDL text every node runs stays identical: the
 -- event trigger below strides each sequence a statement created or changed (serial, identity, CREATE/ALTER

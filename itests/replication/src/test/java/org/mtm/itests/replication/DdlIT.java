@@ -378,6 +378,32 @@ public class DdlIT {
     }
 
     @Test
+    public void aNewColumnEachNodeWouldFillItselfIsRefusedOnATableWithRows() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_empty (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO stamped VALUES (1), (2)");
+        for (String add : List.of("ADD COLUMN at timestamptz DEFAULT now()", "ADD COLUMN d date DEFAULT CURRENT_DATE",
+                "ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN t timestamptz DEFAULT clock_timestamp()")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE stamped " + add));
+            assertEquals(add + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(add + ": " + e.getMessage(), e.getMessage().contains("[multimaster]")
+                && e.getMessage().contains("stamped"));
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attnum > 0"
+            + " AND NOT attisdropped)", "1");
+        // what the hint says, and what stays allowed: a constant default, an empty table
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN k int DEFAULT 5");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN at timestamptz");
+        Sql.execute(cluster.gateway(2), "UPDATE stamped SET at = now()");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ALTER COLUMN at SET DEFAULT now()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE stamped ADD COLUMN note text DEFAULT 'x'");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN at timestamptz DEFAULT now()");
+        assertEverywhere("(SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped)",
+            Sql.scalar(cluster.postgres(1),
+                "SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped"));
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");
