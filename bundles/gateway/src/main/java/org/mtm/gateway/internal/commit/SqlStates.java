@@ -5,7 +5,7 @@ public final class SqlStates {
     private SqlStates() {
     }
 
-    /** feature_not_supported: COMMIT AND CHAIN. */
+    /** feature_not_supported. */
     public static final String FEATURE_NOT_SUPPORTED = "0A000";
     /** reserved_name: user PREPARE TRANSACTION / COMMIT PREPARED with the cluster's MTM- gid prefix. */
     public static final String RESERVED_NAME = "42939";

@@ -1091,9 +1091,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return ServerError.error(st.replication().sqlState(), st.replication().message(), st.replication().hint());
         }
         return switch (st.kind()) {
-            case COMMIT_AND_CHAIN -> ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
-                    "[multimaster] COMMIT AND CHAIN is not supported",
-                    "Use COMMIT followed by BEGIN with the same transaction characteristics.");
             case PREPARE_TRANSACTION -> ServerError.error(SqlStates.RESERVED_NAME,
                     "[multimaster] transaction identifier \"" + st.gid() + "\" is reserved: the prefix "
                             + Gid.PREFIX + " belongs to the cluster's own prepared transactions",
@@ -1336,7 +1333,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (st.reach() == Reach.GLOBAL_DDL) {
                 return globalDdl(st);
             }
-            return commitStatement(block).thenCompose(ok -> {
+            return commitStatement(block, st.kind() == StatementKind.COMMIT_AND_CHAIN).thenCompose(ok -> {
                 emulated = false;
                 if (ok) {
                     return step();
@@ -1598,7 +1595,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return surface(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
                         failure == null ? done() : abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
             }
-            return commitStatement(false).thenAccept(ok -> discardUntilSync |= !ok);
+            return commitStatement(false, st.kind() == StatementKind.COMMIT_AND_CHAIN)
+                    .thenAccept(ok -> discardUntilSync |= !ok);
         });
     }
 
@@ -1661,13 +1659,44 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The client's COMMIT/END, reply included (CommandComplete or ErrorResponse; no ReadyForQuery). Completes
-     * with false after an error.
+     * The client's COMMIT/END [AND CHAIN], reply included (CommandComplete or ErrorResponse; no ReadyForQuery).
+     * Completes with false after an error. With {@code chain}, once committed by the cluster a new transaction
+     * begins with the same isolation level, read-only and deferrable settings, as PostgreSQL's AND CHAIN does.
      */
-    private CompletableFuture<Boolean> commitStatement(boolean emulatedBlock) {
+    private CompletableFuture<Boolean> commitStatement(boolean emulatedBlock, boolean chain) {
+        if (chain && emulatedBlock) {
+            return abortStatement(ServerError.error(SqlStates.NO_ACTIVE_TRANSACTION,
+                    "COMMIT AND CHAIN can only be used in transaction blocks"), true).thenApply(v -> false);
+        }
+        if (chain && txStatus == 'T') {
+            return exchange(CHAIN_CHARACTERISTICS).thenCompose(r -> {
+                if (!r.ok()) {
+                    errorToClient(r.error());
+                    return CompletableFuture.completedFuture(false);
+                }
+                return commitStatement(false, false, r.singleValue());
+            });
+        }
+        return commitStatement(emulatedBlock, chain, null);
+    }
+
+    /** The statement that begins a transaction like the current one (for COMMIT AND CHAIN). */
+    private static final String CHAIN_CHARACTERISTICS = "SELECT 'START TRANSACTION ISOLATION LEVEL '"
+            + " OPERATOR(pg_catalog.||) pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.||)"
+            + " CASE WHEN pg_catalog.current_setting('transaction_read_only')::pg_catalog.bool THEN ', READ ONLY'"
+            + " ELSE ', READ WRITE' END OPERATOR(pg_catalog.||)"
+            + " CASE WHEN pg_catalog.current_setting('transaction_deferrable')::pg_catalog.bool THEN ', DEFERRABLE'"
+            + " ELSE ', NOT DEFERRABLE' END";
+
+    /**
+     * {@link #commitStatement(boolean, boolean)} once the chained transaction's {@code start} statement is known
+     * (null: none to begin).
+     */
+    private CompletableFuture<Boolean> commitStatement(boolean emulatedBlock, boolean chain, String start) {
         if (txStatus != 'T') {
-            // no open transaction, or a failed one: PostgreSQL's own answer is right (a warning, or ROLLBACK)
-            return exchange("COMMIT").thenApply(r -> {
+            // no open transaction, or a failed one: PostgreSQL's own answer is right (a warning, or ROLLBACK —
+            // and AND CHAIN of a failed block begins the next one by itself)
+            return exchange(chain ? "COMMIT AND CHAIN" : "COMMIT").thenApply(r -> {
                 r.notices().forEach(this::noticeToClient);
                 if (r.ok()) {
                     commandCompleteToClient(r.commandTag());
@@ -1682,13 +1711,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // commit's own NOTICEs and error follow)
             noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
         }
-        return runCommitter(false, null).thenApply(outcome -> {
+        return runCommitter(false, null).thenCompose(outcome -> {
             if (!outcome.isCommitted()) {
                 errorToClient(outcome.error());
-                return false;
+                return CompletableFuture.completedFuture(false);
             }
-            commandCompleteToClient("COMMIT");
-            return true;
+            if (start == null) {
+                commandCompleteToClient("COMMIT");
+                return CompletableFuture.completedFuture(true);
+            }
+            return exchange(start).thenApply(r -> {
+                if (!r.ok()) {
+                    errorToClient(r.error());
+                    return false;
+                }
+                commandCompleteToClient("COMMIT");
+                return true;
+            });
         });
     }
 

@@ -418,21 +418,35 @@ public class JdbcThroughGatewayTest {
     }
 
     @Test
-    public void commitAndChainIsAClearError() throws SQLException {
+    public void commitAndChainCommitsAndBeginsALikeTransaction() throws SQLException {
         try (Connection c = gw(); Statement st = c.createStatement()) {
             c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             st.executeUpdate("INSERT INTO t VALUES (1, 'a')");
-            SQLException e = assertThrows(SQLException.class, () -> st.execute("COMMIT AND CHAIN"));
-            assertEquals("0A000", e.getSQLState());
-            assertTrue(e.getMessage(), e.getMessage().contains("COMMIT AND CHAIN"));
-            c.rollback();
+            st.execute("COMMIT AND CHAIN");
+            try (java.sql.ResultSet rs = st.executeQuery("SHOW transaction_isolation")) {
+                rs.next();
+                assertEquals("the chained transaction keeps the isolation level", "repeatable read", rs.getString(1));
+            }
+            st.executeUpdate("INSERT INTO t VALUES (2, 'b')");
+            c.rollback(); // the chained transaction only: 1 was committed
         }
         try (Connection c = gw("preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("BEGIN READ ONLY; SELECT 1; END AND CHAIN");
+            try (java.sql.ResultSet rs = st.executeQuery("SHOW transaction_read_only")) {
+                rs.next();
+                assertEquals("on", rs.getString(1));
+            }
+            st.execute("COMMIT");
+            st.execute("BEGIN; INSERT INTO t VALUES (3, 'c'); COMMIT AND CHAIN; INSERT INTO t VALUES (4, 'd'); COMMIT");
+            // PostgreSQL's answer in an implicit block; the block is rolled back
             SQLException e = assertThrows(SQLException.class,
-                    () -> st.execute("BEGIN; INSERT INTO t VALUES (2, 'b'); END AND CHAIN"));
-            assertEquals("0A000", e.getSQLState());
+                    () -> st.execute("INSERT INTO t VALUES (5, 'e'); COMMIT AND CHAIN"));
+            assertEquals("25P01", e.getSQLState());
         }
-        assertEquals(0, count("SELECT count(*) FROM t"));
+        assertEquals(3, count("SELECT count(*) FROM t"));
+        assertEquals("1, 3 and 4 committed; 2 rolled back with its chained transaction, 5 with its implicit block", 3,
+                count("SELECT count(*) FROM t WHERE id IN (1, 3, 4)"));
     }
 
     @Test
