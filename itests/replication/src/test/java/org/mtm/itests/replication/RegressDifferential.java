@@ -33,6 +33,15 @@ import org.mtm.itests.harness.regress.StandalonePostgres;
 final class RegressDifferential {
     /** Files left out of every run, with the reason (listed in the report and the README). */
     static final Map<String, String> EXCLUDED = excluded();
+    private static final String NEEDS_REGRESS_SO = "needs regress.so (C functions of PostgreSQL's build tree; not in the server packages)";
+    private static final String CALLS_SETUP_C = "calls test_setup's C functions from regress.so (binary_coercible, ttdummy or get_columns_length)";
+    /**
+     * With both (tools/regress-lib builds them): a directory holding regress.so compiled for these servers, and
+     * PostgreSQL 15.18's src/test/regress (sql/, data/, parallel_schedule) — then the files that need regress.so run
+     * too. Without them, the vendored files of src/test/resources/pg15 and those files excluded.
+     */
+    private static final String LIB = System.getProperty("mtm.regress.lib", "");
+    private static final String SOURCE = System.getProperty("mtm.regress.source", "");
 
     /**
      * The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions).
@@ -58,8 +67,8 @@ final class RegressDifferential {
 
     private static Map<String, String> excluded() {
         Map<String, String> m = new LinkedHashMap<>();
-        String regressSo = "needs regress.so (C functions of PostgreSQL's build tree; not in the server packages)";
-        String setupC = "calls test_setup's C functions from regress.so (binary_coercible, ttdummy or get_columns_length)";
+        String regressSo = NEEDS_REGRESS_SO;
+        String setupC = CALLS_SETUP_C;
         m.put("tablespace", "needs a tablespace directory pg_regress makes beside the server (node-local storage)");
         for (String test : List.of("alter_generic", "compression_pglz", "conversion", "create_function_c", "create_type",
                 "create_view", "encoding", "foreign_data", "indirect_toast", "lock", "misc", "misc_functions", "triggers")) {
@@ -75,10 +84,15 @@ final class RegressDifferential {
 
     /** Runs {@code wanted} ("all" or test names) against {@code cluster}'s gateway 1 and a fresh standalone server. */
     static Result run(TestCluster cluster, String wanted, Path reportFile, Duration fileTimeout) throws SQLException, IOException {
-        Path pg15 = resources();
+        boolean withLib = !LIB.isEmpty() && !SOURCE.isEmpty();
+        Path pg15 = withLib ? Path.of(SOURCE) : resources();
+        Map<String, String> exclusions = new LinkedHashMap<>(EXCLUDED);
+        if (withLib) {
+            exclusions.values().removeIf(why -> why.equals(NEEDS_REGRESS_SO) || why.equals(CALLS_SETUP_C));
+        }
         RegressSchedule schedule = RegressSchedule.parse(Files.readString(pg15.resolve("parallel_schedule")));
-        List<String> tests = schedule.select(wanted, EXCLUDED);
-        Map<String, String> excluded = schedule.excludedOf(wanted, EXCLUDED);
+        List<String> tests = schedule.select(wanted, exclusions);
+        Map<String, String> excluded = schedule.excludedOf(wanted, exclusions);
 
         Path root = KarafNode.postgresRoot("mtm-regress-");
         try {
@@ -109,12 +123,14 @@ final class RegressDifferential {
                 if (!standaloneDb.equals(database)) {
                     throw new IllegalStateException("standalone database " + standaloneDb + " is not like the cluster's " + database);
                 }
-                header = "sources: src/test/resources/pg15 (PostgreSQL 15.18, see its README); tests: " + wanted + "\n"
+                header = "sources: " + (withLib ? SOURCE + " with " + LIB + "/regress.so" : "src/test/resources/pg15")
+                    + " (PostgreSQL 15.18, see its README); tests: " + wanted + "\n"
                     + "servers: " + database.get("version") + "; database " + KarafNode.DATABASE + " " + database.get("encoding")
                     + ", LC_COLLATE " + database.get("datcollate") + ", LC_CTYPE " + database.get("datctype") + "\n"
                     + "standalone settings as node 1's configuration file: " + settings + "\n"
                     + "psql -X -a -q per file, PGTZ=PST8PDT, PGDATESTYLE='Postgres, MDY', C locale; outputs compared unnormalised";
-                RegressPsql psql = new RegressPsql(srcdir, builddir, root.resolve("no-regress-lib"), fileTimeout);
+                RegressPsql psql = new RegressPsql(srcdir, builddir,
+                    withLib ? Path.of(LIB) : root.resolve("no-regress-lib"), fileTimeout);
                 // psql's outputs as they came, beside the report
                 Path outputs = reportFile.toAbsolutePath().resolveSibling(reportFile.getFileName() + ".outputs");
                 Files.createDirectories(outputs);
