@@ -259,8 +259,7 @@ $do$;
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL
 -- keeps the value computed at the ALTER as the rows' "missing" value). Refused in gateway sessions of an initialised
--- cluster when the table has rows; an empty table is fine (new rows travel as rows). Also refused, by the rewrite
--- rule: a domain with constraints as the type of a column added with a default.
+-- cluster when the table has rows; an empty table is fine (new rows travel as rows).
 CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -285,15 +284,29 @@ BEGIN
     END IF;
     IF tg_event = 'table_rewrite' THEN
         rel := pg_event_trigger_table_rewrite_oid();
-        -- reason 2 (AT_REWRITE_DEFAULT_VAL): a column's default must be computed for every row
-        IF pg_event_trigger_table_rewrite_reason() & 2 <> 0 AND (SELECT relpersistence = 'p' FROM pg_class WHERE oid = rel)
-           AND mtm.has_rows(rel) THEN
-            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-                MESSAGE = format('[multimaster] %s computes a new column''s value for every row of %s (a volatile '
-                                 'default such as random(), clock_timestamp() or nextval(), or a domain with '
-                                 'constraints): each node would compute other values', tg_tag, rel),
-                HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+        -- reason 2 (AT_REWRITE_DEFAULT_VAL): new columns' values are computed for every row. The new columns are
+        -- those this (sub)transaction wrote into pg_attribute along with the table's pg_class row (relnatts).
+        -- Identity columns are the sequence rule's (mtm.stride_new_sequences); generated columns are immutable.
+        IF pg_event_trigger_table_rewrite_reason() & 2 = 0 THEN
+            RETURN;
         END IF;
+        FOR col IN
+            SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
+            FROM pg_class r
+            JOIN pg_attribute a ON a.attrelid = r.oid AND a.xmin = r.xmin AND a.attnum > 0 AND NOT a.attisdropped
+            JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE r.oid = rel AND r.relpersistence = 'p' AND a.attgenerated = '' AND a.attidentity = ''
+              AND EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
+                          JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile = 'v')
+        LOOP
+            IF mtm.has_rows(rel) THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                     'volatile default %s as each node computes it when it runs the statement: the '
+                                     'nodes would hold different values', rel, col.attname, col.expr),
+                    HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+            END IF;
+        END LOOP;
         RETURN;
     END IF;
     FOR rel IN
@@ -305,8 +318,10 @@ BEGIN
     LOOP
         FOR col IN
             SELECT a.attname, a.attmissingval::text AS missing, pg_get_expr(d.adbin, d.adrelid) AS expr
-            FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-            WHERE a.attrelid = rel AND a.atthasmissing AND NOT a.attisdropped
+            FROM pg_class r
+            JOIN pg_attribute a ON a.attrelid = r.oid AND a.xmin = r.xmin -- added by this (sub)transaction
+            JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE r.oid = rel AND a.atthasmissing AND NOT a.attisdropped
               AND (d.adbin::text LIKE '%{SQLVALUEFUNCTION %'
                    OR EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
                               JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile <> 'i'))

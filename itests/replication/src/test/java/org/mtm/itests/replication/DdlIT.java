@@ -398,6 +398,15 @@ public class DdlIT {
         Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ALTER COLUMN at SET DEFAULT now()");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped ADD COLUMN note text DEFAULT 'x'");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN at timestamptz DEFAULT now()");
+        // rewrites that compute the same everywhere: a generated column, a domain's check, beside a serial column
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN positive AS int CHECK (VALUE > 0)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE counted (id serial PRIMARY KEY, a int)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO counted (a) VALUES (1), (2)");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE counted ADD COLUMN tripled int GENERATED ALWAYS AS (a * 3) STORED");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE counted ADD COLUMN p positive");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE counted ADD COLUMN q positive DEFAULT 7");
+        assertEverywhere("(SELECT string_agg(a || ':' || tripled || ':' || coalesce(p, 0) || ':' || q, ',' ORDER BY a)"
+            + " FROM counted)", "1:3:0:7,2:6:0:7");
         assertEverywhere("(SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped)",
             Sql.scalar(cluster.postgres(1),
                 "SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped"));
