@@ -30,10 +30,13 @@ public final class TempStandIns {
      * Drops the stand-in schemas of backends that are gone: a gateway session's schema outlives its backend only
      * when the gateway or the node crashed (the unlogged tables of a crashed server come back empty). Run on a
      * connection of its own; a schema still locked (a prepared transaction holds it) is left for the next sweep.
+     * Housekeeping of the cluster's own: as replica, so that users' event triggers (a DDL audit log) do not fire.
      */
     public static final String SWEEP_SQL = "DO $mtm$DECLARE s record; BEGIN "
             + "PERFORM pg_catalog.set_config('lock_timeout', '1s', true); "
             + "PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); "
+            + "BEGIN PERFORM pg_catalog.set_config('session_replication_role', 'replica', true); "
+            + "EXCEPTION WHEN insufficient_privilege THEN NULL; END; "
             + "FOR s IN SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$' "
             + "AND pg_catalog.split_part(n.nspname, '_', 3)::pg_catalog.int4 NOT IN "
             + "(SELECT a.pid FROM pg_catalog.pg_stat_activity a) LOOP "
