@@ -190,6 +190,15 @@ BEGIN
 END
 $fn$;
 
+-- Whether the event triggers below check this session's DDL: a client session through the gateway (mtm.via_gateway)
+-- of an initialised cluster — not the cluster's own upkeep (mtm.ddl_internal) nor an mtm_admin session.
+CREATE OR REPLACE FUNCTION mtm.checks_session_ddl()
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT current_setting('mtm.via_gateway', true) IS NOT DISTINCT FROM 'on'
+       AND current_setting('mtm.ddl_internal', true) IS DISTINCT FROM 'on'
+       AND current_setting('application_name') <> 'mtm_admin'
+       AND EXISTS (SELECT 1 FROM mtm.cluster_nodes)
+$fn$;
 -- A safety net for DDL the gateway cannot see. The gateway announces every DDL statement a client sends it
 -- (transaction-local mtm.ddl_seen, from its DDL message statement to its end statement); DDL run from inside a
 -- function, procedure or DO block is not announced and would change this node only. In sessions that came
@@ -203,11 +212,7 @@ RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_cat
 DECLARE
     c record;
 BEGIN
-    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on'
-       OR current_setting('mtm.ddl_seen', true) = 'on'
-       OR current_setting('mtm.ddl_internal', true) = 'on'
-       OR current_setting('application_name') = 'mtm_admin'
-       OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes) THEN
+    IF NOT mtm.checks_session_ddl() OR current_setting('mtm.ddl_seen', true) = 'on' THEN
         RETURN;
     END IF;
     IF tg_event = 'sql_drop' THEN
@@ -276,10 +281,7 @@ DECLARE
     col record;
     same boolean;
 BEGIN
-    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on'
-       OR current_setting('mtm.ddl_internal', true) = 'on'
-       OR current_setting('application_name') = 'mtm_admin'
-       OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes) THEN
+    IF NOT mtm.checks_session_ddl() THEN
         RETURN;
     END IF;
     IF tg_event = 'table_rewrite' THEN
