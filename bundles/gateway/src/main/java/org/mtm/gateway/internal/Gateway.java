@@ -139,6 +139,11 @@ public final class Gateway {
         @AttributeDefinition(description = "Milliseconds a client has to send its startup packet after connecting "
                 + "(FATAL 08P01 and closed after that); 0 = no bound")
         long gateway_startup__timeout__ms() default 60000;
+
+        @AttributeDefinition(description = "Longest client message (bytes) the gateway holds whole before passing it on "
+                + "(FATAL 54000 above it); COPY data and long Bind messages stream and are not bounded. 1024 to "
+                + "1073741823 (PostgreSQL's own bound, the default)")
+        int gateway_max__message__bytes() default 0x3fffffff;
     }
 
     /**
@@ -154,11 +159,11 @@ public final class Gateway {
     static final long STATUS_WATCH_MILLIS = 200;
 
     private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads, int maxConnections,
-            long startupTimeoutMs) {
+            long startupTimeoutMs, int maxMessageBytes) {
         static Settings of(Config c) {
             return new Settings(c.gateway_host().trim(), c.gateway_port(), c.gateway_advertised__host().trim(),
                     c.gateway_autocommit__wrap(), c.gateway_threads(), c.gateway_max__connections(),
-                    c.gateway_startup__timeout__ms());
+                    c.gateway_startup__timeout__ms(), c.gateway_max__message__bytes());
         }
     }
 
@@ -361,7 +366,7 @@ public final class Gateway {
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .tls(tls)
-                .limits(settings.maxConnections(), settings.startupTimeoutMs())
+                .limits(settings.maxConnections(), settings.startupTimeoutMs(), settings.maxMessageBytes())
                 .admission(new ClusterAdmission(() -> clusterState))
                 .clusterInitialised(this::clusterInitialised)
                 .surface(new ServiceFunctions())

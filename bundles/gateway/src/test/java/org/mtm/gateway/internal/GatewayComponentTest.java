@@ -106,6 +106,11 @@ public class GatewayComponentTest {
             public long gateway_startup__timeout__ms() {
                 return 60000;
             }
+
+            @Override
+            public int gateway_max__message__bytes() {
+                return 0x3fffffff;
+            }
         };
     }
 

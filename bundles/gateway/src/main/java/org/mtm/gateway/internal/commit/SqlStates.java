@@ -22,6 +22,8 @@ public final class SqlStates {
     /** protocol_violation. */
     public static final String PROTOCOL_VIOLATION = "08P01";
     public static final String TOO_MANY_CONNECTIONS = "53300";
+    /** program_limit_exceeded: a client message longer than gateway.max_message_bytes. */
+    public static final String PROGRAM_LIMIT_EXCEEDED = "54000";
     /** no_active_sql_transaction: warning of a COMMIT outside a block. */
     public static final String NO_ACTIVE_TRANSACTION = "25P01";
     /** transaction_resolution_unknown. */

@@ -74,6 +74,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private volatile GatewayTls tls;
     private volatile int maxConnections;
     private volatile long startupTimeoutMillis;
+    private volatile int maxMessageBytes = Session.MAX_MESSAGE;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, Session> keys = new ConcurrentHashMap<>();
     private EventLoopGroup boss;
@@ -130,6 +131,16 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
      * gateway's), and a startup packet within {@code startupTimeoutMillis} of connecting (0: no bound).
      */
     public GatewayServer limits(int maxConnections, long startupTimeoutMillis) {
+        return limits(maxConnections, startupTimeoutMillis, Session.MAX_MESSAGE);
+    }
+
+    /** {@link #limits(int, long)}, and the longest message held whole ({@link SessionHost#maxMessageBytes}). */
+    public GatewayServer limits(int maxConnections, long startupTimeoutMillis, int maxMessageBytes) {
+        if (maxMessageBytes < 1024 || maxMessageBytes > Session.MAX_MESSAGE) {
+            throw new IllegalArgumentException("gateway.max_message_bytes must be between 1024 and " + Session.MAX_MESSAGE
+                    + " (PostgreSQL's own bound), got " + maxMessageBytes);
+        }
+        this.maxMessageBytes = maxMessageBytes;
         if (maxConnections < 0) {
             throw new IllegalArgumentException("gateway.max_connections must be 0 (no limit) or more, got " + maxConnections);
         }
@@ -156,6 +167,11 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public long startupTimeoutMillis() {
         return startupTimeoutMillis;
+    }
+
+    @Override
+    public int maxMessageBytes() {
+        return maxMessageBytes;
     }
 
     /** Binds and starts accepting; returns the address actually bound (port 0 picks a free one). */

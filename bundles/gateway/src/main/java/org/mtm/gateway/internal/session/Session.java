@@ -66,7 +66,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
     /** PostgreSQL's own limit on a frontend message (PQ_LARGE_MESSAGE_LIMIT). */
-    private static final int MAX_MESSAGE = 0x3fffffff;
+    /** PostgreSQL's own bound on a message's length (PQ_LARGE_MESSAGE_LIMIT). */
+    static final int MAX_MESSAGE = 0x3fffffff;
     /** Bind messages larger than this are streamed once their portal and statement names are read. */
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
     private static final ByteBuf REFUSE_ENCRYPTION =
@@ -322,6 +323,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 int length = in.getInt(ri + 1);
                 if (length < 4 || length > MAX_MESSAGE) {
                     protocolViolation("invalid length " + length + " of message type '" + (char) type + "'");
+                    return;
+                }
+                if (length > host.maxMessageBytes() && type != PgWire.COPY_DATA && type != PgWire.BIND) {
+                    fatal(ServerError.fatal(SqlStates.PROGRAM_LIMIT_EXCEEDED, "[multimaster] gateway: a message of "
+                            + (length + 1) + " bytes (type '" + (char) type + "') exceeds gateway.max_message_bytes ("
+                            + host.maxMessageBytes() + ")", "Send shorter statements, or raise gateway.max_message_bytes"
+                            + " in org.mtm.node."));
                     return;
                 }
                 boolean copyMessage = type == PgWire.COPY_DATA || type == PgWire.COPY_DONE || type == PgWire.COPY_FAIL;

@@ -47,6 +47,14 @@ interface SessionHost {
         return 0;
     }
 
+    /**
+     * The longest message a client may send that the gateway holds whole before passing it on ({@code
+     * gateway.max_message_bytes}); COPY data and long Bind messages stream through and are not bounded by it.
+     */
+    default int maxMessageBytes() {
+        return Session.MAX_MESSAGE;
+    }
+
     default GatewayTls tls() {
         return null;
     }

@@ -22,7 +22,8 @@ import org.mtm.api.Endpoint;
 /**
  * The gateway's own bounds against connection floods (issue 14): {@code gateway.max_connections} refuses the
  * connection beyond it with PostgreSQL's FATAL 53300, and {@code gateway.startup_timeout_ms} closes a connection
- * that sends no startup packet, with FATAL 08P01. Real PostgreSQL behind the gateway.
+ * that sends no startup packet, with FATAL 08P01, and {@code gateway.max_message_bytes} ends a session whose
+ * message is longer, with FATAL 54000. Real PostgreSQL behind the gateway.
  */
 public class GatewayLimitsTest {
     private static final TestPostgres PG = new TestPostgres();
@@ -54,6 +55,33 @@ public class GatewayLimitsTest {
             for (Connection c : open) {
                 c.close();
             }
+            GW.server().limits(0, 0);
+        }
+    }
+
+    @Test
+    public void aMessageLongerThanTheBoundGets54000AndCopyStillStreams() throws SQLException {
+        GW.server().limits(0, 0, 4096);
+        try {
+            try (Connection c = TestPostgres.connect(GW.endpoint()); java.sql.Statement st = c.createStatement()) {
+                st.execute("SELECT '" + "x".repeat(3000) + "'");
+                st.execute("CREATE TEMP TABLE long_rows (t text)");
+                // COPY data streams through: a row longer than the bound is fine
+                org.postgresql.copy.CopyManager copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+                try {
+                    copy.copyIn("COPY long_rows FROM STDIN", new java.io.StringReader("y".repeat(10_000) + "\n"));
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+                SQLException e = org.junit.Assert.assertThrows(SQLException.class,
+                        () -> st.execute("SELECT '" + "x".repeat(5000) + "'"));
+                assertEquals(e.getMessage(), "54000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("gateway.max_message_bytes (4096)"));
+            }
+            try (Connection c = TestPostgres.connect(GW.endpoint()); java.sql.Statement st = c.createStatement()) {
+                assertTrue("the next session is served", st.execute("SELECT 1"));
+            }
+        } finally {
             GW.server().limits(0, 0);
         }
     }
