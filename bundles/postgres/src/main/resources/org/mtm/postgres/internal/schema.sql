@@ -260,6 +260,50 @@ BEGIN
 END
 $do$;
 
+-- A temporary table of a gateway session is a node-local stand-in (an unlogged table in a schema mtm_temp_<pid>_<hex>),
+-- dropped with its schema (CASCADE) when the session ends. A permanent object that depends on one — a partition
+-- attached to it or created as its partition, a table inheriting from it, a view over it, a sequence owned by it —
+-- would be dropped with it on this node only. PostgreSQL refuses such links to its temporary tables; so does the
+-- cluster, in gateway sessions, at the end of the statement that makes one.
+CREATE OR REPLACE FUNCTION mtm.refuse_permanent_on_stand_in()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    link record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('application_name') = 'mtm_admin' THEN
+        RETURN;
+    END IF;
+    FOR link IN
+        SELECT pg_describe_object(d.classid, d.objid, 0) AS dependent, r.oid::regclass AS stand_in
+        FROM pg_namespace n
+        JOIN pg_class r ON r.relnamespace = n.oid
+        JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid AND d.deptype IN ('n', 'a')
+        LEFT JOIN pg_rewrite w ON d.classid = 'pg_rewrite'::regclass AND w.oid = d.objid
+        JOIN pg_class c ON c.oid = CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
+                                        WHEN d.classid = 'pg_rewrite'::regclass THEN w.ev_class END
+        JOIN pg_namespace cn ON cn.oid = c.relnamespace
+        WHERE n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$' AND cn.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+          AND c.relpersistence <> 't' AND c.oid <> r.oid
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('[multimaster] %s would depend on temporary table %s: a permanent object cannot depend on '
+                             'a temporary one', link.dependent, link.stand_in),
+            HINT = 'Temporary tables are this session''s and this node''s only; link permanent tables to permanent ones.';
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_permanent_on_stand_in') THEN
+        CREATE EVENT TRIGGER mtm_refuse_permanent_on_stand_in ON ddl_command_end
+            WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER SEQUENCE',
+                         'CREATE SEQUENCE', 'CREATE TABLE AS', 'SELECT INTO')
+            EXECUTE FUNCTION mtm.refuse_permanent_on_stand_in();
+    END IF;
+END
+$do$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL

@@ -538,6 +538,30 @@ public class DdlIT {
     }
 
     @Test
+    public void aPermanentTableCannotBeLinkedToATemporaryOne() throws SQLException {
+        // the regression suite's alter_table: a permanent partition attached to a temporary parent (a node-local
+        // stand-in) was dropped with it, at the session's end, on that node only
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE temp_parted (a int) PARTITION BY LIST (a)");
+            st.execute("CREATE TEMP TABLE temp_base (a int)");
+            st.execute("CREATE TABLE perm_part (a int)");
+            for (String link : List.of("ALTER TABLE temp_parted ATTACH PARTITION perm_part FOR VALUES IN (1)",
+                    "CREATE TABLE perm_part2 PARTITION OF temp_parted FOR VALUES IN (2)",
+                    "CREATE TABLE perm_heir (b int) INHERITS (temp_base)")) {
+                SQLException e = expectFailure(() -> st.execute(link));
+                assertTrue(link + ": " + e.getSQLState() + " " + e.getMessage(), "42809".equals(e.getSQLState())
+                    && e.getMessage().contains("would depend on temporary table"));
+            }
+        }
+        // the session ended and its stand-ins are swept: the permanent table is still on every node
+        Poll.until("node 1's stand-ins swept", java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(200),
+            () -> Sql.scalar(cluster.postgres(1), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'mtm\\_temp\\_%'"),
+            "0"::equals);
+        assertEverywhere("(SELECT string_agg(relname, ',') FROM pg_class WHERE relname IN ('perm_part', 'perm_part2',"
+            + " 'perm_heir'))", "perm_part");
+    }
+
+    @Test
     public void statementsThatWouldLeaveNodesDifferentAreRefusedNamingTheStatement() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE logged_t (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE unlogged_t (id int PRIMARY KEY)");
