@@ -1,0 +1,102 @@
+package org.mtm.consensus.internal.generation;
+
+import org.mtm.api.ClusterAdminException;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+
+/**
+ * What a change of the configured set (manual F.31.4.3 {@code mtm.add_node}, F.31.4.4 {@code mtm.drop_node}) does to
+ * the generation, or why it is refused. Pure: the runtime asks it on the requesting node before the change is
+ * replicated through 3PC, and every node applies the same resulting generation, so the change happens on every node
+ * or on none.
+ *
+ * <p>The next generation keeps the same members (less a dropped node) with the new configured set; it must still be
+ * able to commit, that is its members must be a majority of the new configured set, or the cluster would stop on its
+ * own request.
+ */
+public final class MembershipChange {
+    /** Fewer data nodes than this cannot survive a failure (a 2-node cluster needs a referee: DESIGN §3). */
+    public static final int MIN_CONFIGURED = 2;
+
+    private MembershipChange() {
+    }
+
+    /**
+     * The generation after dropping {@code node}.
+     *
+     * @param status the requesting node's status: a configured-set change is a cluster transaction and needs an
+     *               online node
+     */
+    public static Generation drop(Generation current, NodeStatus status, int node) throws ClusterAdminException {
+        if (!current.configured().contains(node)) {
+            throw new ClusterAdminException("42704", "node " + node + " is not configured (configured nodes are "
+                + current.configured() + "): check mtm.nodes() for the node id");
+        }
+        requireOnline(status, "drop node " + node);
+        NodeSet configured = current.configured().without(node);
+        if (configured.size() < MIN_CONFIGURED) {
+            throw new ClusterAdminException("55000", "dropping node " + node + " would leave " + configured.size()
+                + " configured node(s) of the needed " + MIN_CONFIGURED + ": add a node first (mtm.add_node)");
+        }
+        NodeSet members = current.members().without(node);
+        requireMajority(members, configured, "dropping node " + node);
+        return new Generation(current.num() + 1, members, configured);
+    }
+
+    /**
+     * The id {@code mtm.add_node} gives a new node: one above every configured id, so a new node never takes the id
+     * (and so the slot and origin names) of a dropped one still known to a lagging peer.
+     */
+    public static int newNodeId(Generation current, int highestEverConfigured) throws ClusterAdminException {
+        int highest = Math.max(highestEverConfigured, current.configured().ids().stream()
+            .mapToInt(Integer::intValue).max().orElse(0));
+        if (highest >= NodeSet.MAX_NODE_ID) {
+            throw new ClusterAdminException("54000", "no node id left: ids go up to " + NodeSet.MAX_NODE_ID
+                + " and are not reused; initialise a new cluster to renumber");
+        }
+        return highest + 1;
+    }
+
+    /**
+     * The generation after adding {@code node}: configured grows, members stay (the new node joins as a member only
+     * after {@code mtm.join_node} and catch-up).
+     */
+    public static Generation add(Generation current, NodeStatus status, int node) throws ClusterAdminException {
+        if (current.configured().contains(node)) {
+            throw new ClusterAdminException("42710", "node " + node + " is already configured: mtm.add_node gives a"
+                + " new id, use mtm.join_node(" + node + ", lsn) to join it");
+        }
+        requireOnline(status, "add node " + node);
+        NodeSet configured = current.configured().with(node);
+        requireMajority(current.members(), configured, "adding node " + node);
+        return new Generation(current.num() + 1, current.members(), configured);
+    }
+
+    /** Checks {@code mtm.join_node(node, lsn)}: the node was added and is not yet a member. */
+    public static void checkJoin(Generation current, int node) throws ClusterAdminException {
+        if (!current.configured().contains(node)) {
+            throw new ClusterAdminException("42704", "node " + node + " is not configured (configured nodes are "
+                + current.configured() + "): call mtm.add_node(connstr) first");
+        }
+        if (current.members().contains(node)) {
+            throw new ClusterAdminException("55000", "node " + node + " has already joined: it is a member of "
+                + current + "; nothing to do");
+        }
+    }
+
+    private static void requireOnline(NodeStatus status, String what) throws ClusterAdminException {
+        if (status != NodeStatus.ONLINE) {
+            throw new ClusterAdminException("55000", "cannot " + what + " while this node is " + status.sqlName()
+                + ": run it through an online node's gateway");
+        }
+    }
+
+    private static void requireMajority(NodeSet members, NodeSet configured, String what)
+        throws ClusterAdminException {
+        if (!members.isMajorityOf(configured)) {
+            throw new ClusterAdminException("55000", what + " would leave the online members " + members
+                + " short of a majority of " + configured + ": bring the missing nodes online first");
+        }
+    }
+}

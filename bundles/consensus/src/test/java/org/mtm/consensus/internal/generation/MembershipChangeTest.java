@@ -1,0 +1,104 @@
+package org.mtm.consensus.internal.generation;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import org.junit.Test;
+import org.mtm.api.ClusterAdminException;
+import org.mtm.api.Generation;
+import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
+
+public class MembershipChangeTest {
+    private static final Generation FULL = new Generation(3, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3));
+    private static final Generation TWO_OF_THREE = new Generation(4, NodeSet.of(1, 2), NodeSet.of(1, 2, 3));
+
+    private static String refused(ThrowingCall call) {
+        try {
+            call.run();
+        } catch (ClusterAdminException e) {
+            return e.sqlState() + " " + e.getMessage();
+        }
+        fail("expected a refusal");
+        return null;
+    }
+
+    private interface ThrowingCall {
+        void run() throws ClusterAdminException;
+    }
+
+    @Test
+    public void dropLeavesTheOthersAsConfiguredAndMembers() throws Exception {
+        assertEquals(new Generation(4, NodeSet.of(1, 2), NodeSet.of(1, 2)),
+            MembershipChange.drop(FULL, NodeStatus.ONLINE, 3));
+    }
+
+    @Test
+    public void dropOfADeadNonMember() throws Exception {
+        // seed 000's 2+1 switch: node 3 is down, generation {1,2} of {1,2,3}
+        assertEquals(new Generation(5, NodeSet.of(1, 2), NodeSet.of(1, 2)),
+            MembershipChange.drop(TWO_OF_THREE, NodeStatus.ONLINE, 3));
+    }
+
+    @Test
+    public void dropRefusals() {
+        String unknown = refused(() -> MembershipChange.drop(FULL, NodeStatus.ONLINE, 7));
+        assertTrue(unknown, unknown.startsWith("42704 node 7 is not configured"));
+        String offline = refused(() -> MembershipChange.drop(FULL, NodeStatus.ISOLATED, 3));
+        assertTrue(offline, offline.startsWith("55000 cannot drop node 3 while this node is isolated"));
+        Generation two = new Generation(6, NodeSet.of(1, 2), NodeSet.of(1, 2));
+        String last = refused(() -> MembershipChange.drop(two, NodeStatus.ONLINE, 2));
+        assertTrue(last, last.startsWith("55000 dropping node 2 would leave 1 configured node(s)"));
+        // 4 configured, 3 members: dropping a member leaves 2 of 3 — fine; with 2 members of 4, dropping one is not
+        Generation half = new Generation(7, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4));
+        String minority = refused(() -> MembershipChange.drop(half, NodeStatus.ONLINE, 2));
+        assertTrue(minority, minority.startsWith("55000 dropping node 2 would leave the online members {1}"));
+    }
+
+    @Test
+    public void dropOfAnAbsentNodeRestoresTheMajorityMargin() throws Exception {
+        Generation half = new Generation(7, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4));
+        assertEquals(new Generation(8, NodeSet.of(1, 2), NodeSet.of(1, 2, 4)),
+            MembershipChange.drop(half, NodeStatus.ONLINE, 3));
+    }
+
+    @Test
+    public void addGrowsConfiguredNotMembers() throws Exception {
+        int id = MembershipChange.newNodeId(FULL, 3);
+        assertEquals(4, id);
+        assertEquals(new Generation(4, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4)),
+            MembershipChange.add(FULL, NodeStatus.ONLINE, id));
+    }
+
+    @Test
+    public void newIdsAreNotReused() throws Exception {
+        Generation afterDrop = new Generation(5, NodeSet.of(1, 2), NodeSet.of(1, 2));
+        assertEquals(4, MembershipChange.newNodeId(afterDrop, 3));
+        Generation full64 = new Generation(1, NodeSet.of(1, 2), NodeSet.of(1, 2, 64));
+        String none = refused(() -> MembershipChange.newNodeId(full64, 64));
+        assertTrue(none, none.startsWith("54000 no node id left"));
+    }
+
+    @Test
+    public void addRefusals() {
+        String twice = refused(() -> MembershipChange.add(FULL, NodeStatus.ONLINE, 3));
+        assertTrue(twice, twice.startsWith("42710 node 3 is already configured"));
+        String offline = refused(() -> MembershipChange.add(FULL, NodeStatus.RECOVERY, 4));
+        assertTrue(offline, offline.startsWith("55000 cannot add node 4 while this node is recovery"));
+        // 2 members of 3: a 4th configured node would leave 2 of 4, not a majority
+        String minority = refused(() -> MembershipChange.add(TWO_OF_THREE, NodeStatus.ONLINE, 4));
+        assertTrue(minority, minority.startsWith("55000 adding node 4 would leave the online members {1,2}"));
+    }
+
+    @Test
+    public void joinChecks() throws Exception {
+        Generation added = MembershipChange.add(FULL, NodeStatus.ONLINE, 4);
+        MembershipChange.checkJoin(added, 4);
+        String unknown = refused(() -> MembershipChange.checkJoin(added, 5));
+        assertTrue(unknown, unknown.startsWith("42704 node 5 is not configured"));
+        Generation joined = new Generation(5, NodeSet.of(1, 2, 3, 4), NodeSet.of(1, 2, 3, 4));
+        String twice = refused(() -> MembershipChange.checkJoin(joined, 4));
+        assertTrue(twice, twice.startsWith("55000 node 4 has already joined"));
+    }
+}
