@@ -324,6 +324,7 @@ DECLARE
     rel regclass;
     col record;
     same boolean;
+    noted text;
 BEGIN
     IF NOT mtm.checks_session_ddl() THEN
         RETURN;
@@ -337,7 +338,7 @@ BEGIN
             RETURN;
         END IF;
         FOR col IN
-            SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
+            SELECT a.attnum
             FROM pg_class r
             JOIN pg_attribute a ON a.attrelid = r.oid AND a.xmin = r.xmin AND a.attnum > 0 AND NOT a.attisdropped
             JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -345,15 +346,26 @@ BEGIN
               AND EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
                           JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile = 'v')
         LOOP
-            IF mtm.has_rows(rel) THEN
-                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-                    MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
-                                     'volatile default %s as each node computes it when it runs the statement: the '
-                                     'nodes would hold different values', rel, col.attname, col.expr),
-                    HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
-            END IF;
+            -- the table cannot be read while it is being rewritten: whether it has rows is asked at the end of the
+            -- statement (below), from the column noted here for the rest of the transaction
+            PERFORM set_config('mtm.volatile_new_column', rel::oid || ' ' || col.attnum, true);
         END LOOP;
         RETURN;
+    END IF;
+    noted := coalesce(current_setting('mtm.volatile_new_column', true), '');
+    IF noted <> '' THEN
+        PERFORM set_config('mtm.volatile_new_column', '', true);
+        SELECT a.attrelid::regclass AS rel, a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
+        INTO col
+        FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = split_part(noted, ' ', 1)::oid AND a.attnum = split_part(noted, ' ', 2)::int2;
+        IF FOUND AND mtm.has_rows(col.rel) THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                 'volatile default %s as each node computes it when it runs the statement: the '
+                                 'nodes would hold different values', col.rel, col.attname, col.expr),
+                HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+        END IF;
     END IF;
     FOR rel IN
         WITH RECURSIVE t(oid) AS (

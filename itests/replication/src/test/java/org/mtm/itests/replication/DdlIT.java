@@ -398,6 +398,7 @@ public class DdlIT {
         Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ALTER COLUMN at SET DEFAULT now()");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped ADD COLUMN note text DEFAULT 'x'");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN at timestamptz DEFAULT now()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN r float8 DEFAULT random(), ADD COLUMN n serial");
         // rewrites that compute the same everywhere: a generated column, a domain's check, beside a serial column
         Sql.execute(cluster.gateway(1), "CREATE DOMAIN positive AS int CHECK (VALUE > 0)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE counted (id serial PRIMARY KEY, a int)");
