@@ -15,7 +15,8 @@ import org.junit.Test;
  * clients saw. The short form ({@value #SHORT_FORM} faults: one of each kind, a new seed each run) runs in {@code mvn verify}; system
  * properties {@code battery.faults}, {@code battery.seed} and {@code battery.nodes} select a long or a reproduced run
  * ({@code ./mtm battery}). The summary and every violation go to the output and to
- * {@code target/fault-battery/seed-<seed>.txt}, the nodes' logs beside it when a check fails.
+ * {@code target/fault-battery/seed-<seed>.txt}, the nodes' logs beside it when a check fails (or always, with
+ * {@code -Dbattery.keep_logs=true}: to read why a fault stopped writes for long).
  */
 public class FaultBatteryIT {
     /** One fault of each kind (the plan shuffles the kinds), on a new seed each run. */
@@ -32,7 +33,7 @@ public class FaultBatteryIT {
         FaultBattery battery = new FaultBattery(FaultPlan.of(seed, faults, nodes), nodes);
         BatteryReport report = battery.run("fault-battery");
         Path file = report.print(dir);
-        if (!report.violations().isEmpty()) {
+        if (!report.violations().isEmpty() || Boolean.getBoolean("battery.keep_logs")) {
             Path logs = dir.resolve("seed-" + seed);
             BatteryReport.keepLogs(battery.nodeHomes(), logs);
             System.out.println("[fault-battery] nodes' logs kept in " + logs);
