@@ -2,6 +2,7 @@ package org.mtm.consensus.internal.generation;
 
 import java.util.Optional;
 import java.util.Random;
+import org.mtm.api.Generation;
 import org.mtm.api.NodeSet;
 import org.mtm.consensus.internal.GenerationState;
 
@@ -29,6 +30,11 @@ public final class Campaigner {
      * counts once both ends' heartbeats say so: two heartbeat periods).
      */
     public static final long SETTLE_MS = 500;
+    /**
+     * The same for an online member that lost members: its view is the outcome of a peer's silence for
+     * heartbeat_recv_timeout, nothing is still settling, and every millisecond here is a millisecond without writes.
+     */
+    public static final long SHRINK_SETTLE_MS = 100;
     /** Wait per rank in the clique before a first campaign; lets the lowest id go first. */
     public static final long STAGGER_MS = 300;
     /** Random part of every wait. */
@@ -47,7 +53,11 @@ public final class Campaigner {
     private long notBefore;
     /** Another candidate's election is under way: let it finish before competing. */
     private long deferredUntil;
+    /** The members that election proposes: a deferral holds back only a campaign for the same members. */
+    private NodeSet deferredFor = NodeSet.EMPTY;
     private int lostInARow;
+    /** The wanted members are an online member's generation less the members it lost (see {@link #SHRINK_SETTLE_MS}). */
+    private boolean shrink;
     private String lastLoss = "";
 
     public Campaigner(int self, long seed) {
@@ -93,10 +103,11 @@ public final class Campaigner {
         }
         if (!members.get().equals(wanted)) {
             wanted = members.get();
+            shrink = shrinks(state, wanted);
             notBefore = nowMs + patience();
             return Optional.empty();
         }
-        if (nowMs < notBefore || nowMs < deferredUntil) {
+        if (nowMs < notBefore || (nowMs < deferredUntil && wanted.equals(deferredFor))) {
             return Optional.empty();
         }
         long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
@@ -149,13 +160,16 @@ public final class Campaigner {
     }
 
     /**
-     * Another node's request reached this node (its voter answered it): do not start a competing election while
-     * that one may still be won — with the same view it proposes what this node would.
+     * Another node's request reached this node (its voter answered it): do not start a competing election for the
+     * same members while that one may still be won. A request for other members (a node with another view of an
+     * edge partition, which this node's voter refuses) holds nothing back: waiting for it to fail would only
+     * lengthen the outage.
      */
     public void onRequest(long nowMs, ElectionRequest req) {
         observe(req.num());
         if (req.candidate() != self && campaign == null) {
             deferredUntil = Math.max(deferredUntil, nowMs + ELECTION_TIMEOUT_MS);
+            deferredFor = req.members();
         }
     }
 
@@ -184,6 +198,13 @@ public final class Campaigner {
     /** Lower ids in the clique go first; the random part separates nodes of equal rank in different views. */
     private long patience() {
         int rank = clique.intersect(NodeSet.ofMask((1L << (self - 1)) - 1)).size();
-        return SETTLE_MS + rank * STAGGER_MS + random.nextInt((int) JITTER_MS + 1);
+        return (shrink ? SHRINK_SETTLE_MS : SETTLE_MS) + rank * STAGGER_MS + random.nextInt((int) JITTER_MS + 1);
+    }
+
+    /** An online member proposing its generation less members it no longer sees. */
+    private boolean shrinks(GenerationState state, NodeSet wanted) {
+        Generation gen = state.current();
+        return gen.isMember(self) && state.lastOnlineIn() == gen.num()
+            && gen.members().containsAll(wanted) && !gen.members().equals(wanted);
     }
 }

@@ -47,7 +47,18 @@ public class CampaignerTest {
         long[] at = new long[1];
         ElectionRequest req = campaign(new Campaigner(1, 1), 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
         assertEquals(new ElectionRequest(1, 5, NodeSet.of(1, 2), ALL), req);
-        assertTrue("waits for the view to settle", at[0] >= Campaigner.SETTLE_MS);
+        assertTrue("waits a moment", at[0] >= Campaigner.SHRINK_SETTLE_MS);
+        assertTrue("but not the settling of a growing view: the lost member was silent for heartbeat_recv_timeout",
+            at[0] <= Campaigner.SHRINK_SETTLE_MS + Campaigner.JITTER_MS + 100);
+    }
+
+    @Test
+    public void aCaughtUpNodeWaitsForTheViewToSettle() {
+        GenerationState outside = new GenerationState(new Generation(5, NodeSet.of(1, 2), ALL), 5, 4, NodeSet.of(1, 2));
+        long[] at = new long[1];
+        ElectionRequest req = campaign(new Campaigner(3, 1), 0, outside, ALL, true, at).orElseThrow();
+        assertEquals(ALL, req.members());
+        assertTrue("a view that just grew may still change", at[0] >= Campaigner.SETTLE_MS);
     }
 
     @Test
@@ -196,5 +207,16 @@ public class CampaignerTest {
         ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
         assertTrue(at[0] >= Campaigner.ELECTION_TIMEOUT_MS);
         assertEquals(6, req.num());
+    }
+
+    @Test
+    public void aRequestForOtherMembersHoldsNothingBack() {
+        // edge partition: node 3 (link 2-3 cut) asks for {1,3} while node 1's clique, by the tie-break, is {1,2}
+        Campaigner c = new Campaigner(1, 1);
+        c.onRequest(0, new ElectionRequest(3, 5, NodeSet.of(1, 3), ALL));
+        long[] at = new long[1];
+        ElectionRequest req = campaign(c, 0, ONLINE_IN_4, NodeSet.of(1, 2), false, at).orElseThrow();
+        assertEquals(NodeSet.of(1, 2), req.members());
+        assertTrue("campaigned at " + at[0] + " ms", at[0] < Campaigner.ELECTION_TIMEOUT_MS);
     }
 }
