@@ -114,7 +114,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     private final LocalDatabase database;
     private final VoteSender votes;
-    private final Map<Integer, Receiver> receivers = new HashMap<>();
+    /**
+     * Changed under this object's lock (reconcile, deactivate); read without it. Reconciling holds the lock while
+     * receivers stop, which can take seconds, and the readers must not wait that long: the transport asks for the
+     * heartbeat (recovery progress) on its I/O thread, and a heartbeat held up for heartbeat_recv_timeout makes the
+     * peers drop this node — the fault battery saw a node's links go silent for 4.9 s after its PostgreSQL restarted.
+     */
+    private final Map<Integer, Receiver> receivers = new java.util.concurrent.ConcurrentHashMap<>();
     private final ScheduledExecutorService revoter = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "mtm-revote");
         t.setDaemon(true);
@@ -129,15 +135,16 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     /** A vote still unanswered this long (its copy still prepared here) is sent again: the first may have been dropped. */
     static final long REVOTE_AFTER_MS = 2000;
     private ApplierSettings settings;
-    private Optional<ClusterConfig> config = Optional.empty();
+    private volatile Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
-    /** The replication plan the receivers follow (DESIGN §3); polled from the cluster state. */
-    private ReplicationPlan plan = ReplicationPlan.NORMAL;
+    /** The replication plan the receivers follow (DESIGN §3); polled from the cluster state. Written under the lock. */
+    private volatile ReplicationPlan plan = ReplicationPlan.NORMAL;
     /**
      * The donors found without the WAL this node needs (their recovery receiver said so): never a donor again while
-     * this node runs; consensus records the node disabled once no donor is left (guarded by this).
+     * this node runs; consensus records the node disabled once no donor is left (guarded by walGoneLock).
      */
     private NodeSet walGone = NodeSet.EMPTY;
+    private final Object walGoneLock = new Object();
     /** How often the replication plan is read from the cluster state. */
     static final long PLAN_POLL_MS = 150;
 
@@ -200,28 +207,27 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     @Override
     public RecoveryProgress recovery() {
+        // without this object's lock: see receivers
+        ReplicationPlan p = plan;
         Receiver r;
         NodeSet gone;
-        synchronized (this) {
-            if (plan.mode() != ReplicationPlan.Mode.RECOVERY) {
+        synchronized (walGoneLock) {
+            if (p.mode() != ReplicationPlan.Mode.RECOVERY) {
                 return RecoveryProgress.NONE.withWalGone(walGone);
             }
-            r = receivers.get(plan.donor());
+            r = receivers.get(p.donor());
             if (r != null && r.mode() == ReceiverMode.RECOVERY && r.walGone() != null) {
                 walGone = walGone.with(r.peer().id()); // before the plan can move on to another donor
             }
             gone = walGone;
         }
-        return (r == null || r.mode() != ReceiverMode.RECOVERY ? new RecoveryProgress(plan.donor(), 0, false, -1)
+        return (r == null || r.mode() != ReceiverMode.RECOVERY ? new RecoveryProgress(p.donor(), 0, false, -1)
                 : r.recoveryProgress()).withWalGone(gone);
     }
 
     @Override
     public Optional<String> stalled() {
-        List<Receiver> all;
-        synchronized (this) {
-            all = new ArrayList<>(receivers.values());
-        }
+        List<Receiver> all = new ArrayList<>(receivers.values()); // without the lock: see receivers
         for (Receiver r : all) {
             Optional<String> cause = r.stall();
             if (cause.isPresent()) {
@@ -234,22 +240,17 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     @Override
     public Optional<ReceiverInfo> receiver(int peer) {
-        Receiver r;
-        synchronized (this) {
-            if (config.isEmpty() || config.get().node(peer).isEmpty() || config.get().selfId() == peer) {
-                return Optional.empty();
-            }
-            r = receivers.get(peer);
+        Optional<ClusterConfig> c = config; // without the lock: see receivers
+        if (c.isEmpty() || c.get().node(peer).isEmpty() || c.get().selfId() == peer) {
+            return Optional.empty();
         }
+        Receiver r = receivers.get(peer);
         return Optional.of(r == null ? ReceiverInfo.disabled(peer) : r.info());
     }
 
     @Override
     public void peerReachable(int node) {
-        Receiver r;
-        synchronized (this) {
-            r = receivers.get(node);
-        }
+        Receiver r = receivers.get(node); // called on the transport's thread: never wait for the lock
         if (r != null) {
             r.retryNow();
         }
@@ -334,16 +335,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     @Override
     public void peerUnreachable(int node) {
-        Receiver r;
-        synchronized (this) {
-            r = receivers.get(node);
-        }
+        Receiver r = receivers.get(node); // called on the transport's thread: never wait for the lock
         if (r != null) {
             r.reconnect();
         }
     }
 
-    private synchronized int self() {
+    private int self() {
         return config.map(ClusterConfig::selfId).orElse(0);
     }
 

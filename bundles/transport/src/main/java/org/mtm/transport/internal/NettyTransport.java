@@ -101,6 +101,17 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         }
     }
 
+    /**
+     * Tells the connectivity listeners, one event at a time in the network's order. Not on the network's own thread,
+     * an I/O thread that also sends the heartbeats: a listener that waits (a receiver cancelling its apply opens a
+     * connection to PostgreSQL) would stop this node's heartbeats, and its peers would drop it as silent.
+     */
+    private final java.util.concurrent.ExecutorService connectivityEvents = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "mtm-transport-connectivity");
+        t.setDaemon(true);
+        return t;
+    });
+
     @Activate
     public NettyTransport(@Reference ClusterCatalog catalog, TimingConfig timing, NodeConfig nodeConfig,
                           Map<String, Object> properties, BundleContext context) {
@@ -152,6 +163,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         }
         stopNetwork();
         background.shutdownNow();
+        connectivityEvents.shutdown(); // what was reported is still told: the last word stays "unreachable"
     }
 
     private static TransportTimings timingsOrDefault(TimingConfig c, TransportTimings fallback) {
@@ -365,17 +377,26 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         listeners.add(listener);
         PeerNetwork n = network;
         if (n != null) {
-            // on the thread that reports changes, so what it is told last is the current state
-            n.runOnMonitor(() -> {
+            // through the queue of reported changes, so what it is told last is the current state
+            n.runOnMonitor(() -> tell(() -> {
                 if (listeners.contains(listener)) {
                     n.reachablePeers().ids().forEach(listener::peerReachable);
                 }
-            });
+            }));
         }
     }
 
     void removeConnectivityListener(PeerConnectivityListener listener) {
         listeners.remove(listener);
+    }
+
+    /** Queues a connectivity event for the listeners (see {@link #connectivityEvents}). */
+    private void tell(Runnable event) {
+        try {
+            connectivityEvents.execute(event);
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // deactivated: the listeners are going away too
+        }
     }
 
     /** Routes what the network reports to the whiteboard services. */
@@ -397,24 +418,28 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
 
         @Override
         public void peerReachable(int peer) {
-            for (PeerConnectivityListener l : listeners) {
-                try {
-                    l.peerReachable(peer);
-                } catch (RuntimeException e) {
-                    LOG.warn("connectivity listener {} failed on peer {} reachable", l, peer, e);
+            tell(() -> {
+                for (PeerConnectivityListener l : listeners) {
+                    try {
+                        l.peerReachable(peer);
+                    } catch (RuntimeException e) {
+                        LOG.warn("connectivity listener {} failed on peer {} reachable", l, peer, e);
+                    }
                 }
-            }
+            });
         }
 
         @Override
         public void peerUnreachable(int peer) {
-            for (PeerConnectivityListener l : listeners) {
-                try {
-                    l.peerUnreachable(peer);
-                } catch (RuntimeException e) {
-                    LOG.warn("connectivity listener {} failed on peer {} unreachable", l, peer, e);
+            tell(() -> {
+                for (PeerConnectivityListener l : listeners) {
+                    try {
+                        l.peerUnreachable(peer);
+                    } catch (RuntimeException e) {
+                        LOG.warn("connectivity listener {} failed on peer {} unreachable", l, peer, e);
+                    }
                 }
-            }
+            });
         }
 
         @Override
