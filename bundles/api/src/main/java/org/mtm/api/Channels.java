@@ -12,6 +12,11 @@ public final class Channels {
     public static final int RESOLVER = 4;
     /** Referee grant requests and answers. */
     public static final int REFEREE = 5;
+    /**
+     * The sender is shutting down (its framework stops, its gateway has drained): its peers count it unreachable at
+     * once instead of after {@code heartbeat_recv_timeout}, and hear nothing more on that connection. Empty payload.
+     */
+    public static final int LEAVING = 6;
 
     private Channels() {
     }

@@ -31,4 +31,13 @@ public interface Transport {
 
     /** {@link #send} to every configured peer; returns the peers it was queued for. */
     NodeSet broadcast(int channel, byte[] payload);
+
+    /**
+     * This node is shutting down: tells every peer ({@link Channels#LEAVING}), which then counts it unreachable at
+     * once and forms a generation without it, instead of waiting {@code heartbeat_recv_timeout} for its silence.
+     * Heartbeats stop; until its transport stops, what else it sends is no longer heard. Not for a restart of the
+     * transport alone (a bundle update), which peers do not notice.
+     */
+    default void leave() {
+    }
 }

@@ -186,6 +186,8 @@ public final class Gateway {
 
     private volatile ClusterState clusterState;
     private volatile Coordinator coordinator;
+    /** Told to leave once the gateway has drained on shutdown (see {@link #frameworkStopping()}). */
+    private volatile org.mtm.api.Transport transport;
     private volatile ClusterCatalog catalog;
     private volatile ClusterAdministration administration;
     private volatile SequenceAllocator sequences;
@@ -231,7 +233,9 @@ public final class Gateway {
     /**
      * The framework begins to shut down: the gateway stops before transport and consensus do, so that clients
      * get 57P01 at once instead of 57P03 "isolated" first, and commits under way finish with the coordinator
-     * still running.
+     * still running. Then the node tells its peers it leaves: they form a generation without it at once, instead of
+     * waiting for its silence — which began only when the rest of the node had stopped (receivers can take seconds),
+     * while their writes waited for its votes (the fault battery's graceful stops: writes stood 6.5-7.4 s).
      */
     synchronized void frameworkStopping() {
         if (shuttingDown) {
@@ -240,6 +244,10 @@ public final class Gateway {
         shuttingDown = true;
         LOG.info("framework is shutting down: the gateway stops first");
         stopServer();
+        org.mtm.api.Transport t = transport;
+        if (t != null) {
+            t.leave();
+        }
     }
 
     @Modified
@@ -285,6 +293,18 @@ public final class Gateway {
         stopServer();
         background.shutdownNow();
         detachedPool.shutdown();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindTransport")
+    void bindTransport(org.mtm.api.Transport t) {
+        transport = t;
+    }
+
+    void unbindTransport(org.mtm.api.Transport t) {
+        if (transport == t) {
+            transport = null;
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

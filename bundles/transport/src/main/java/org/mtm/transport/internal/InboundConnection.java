@@ -27,6 +27,8 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
     private volatile Channel channel;
     private volatile int peer;
     private volatile long lastFrameNanos = System.nanoTime();
+    /** The peer said {@link org.mtm.api.Channels#LEAVING} here: nothing more from this connection is heard. */
+    private volatile boolean left;
 
     InboundConnection(PeerNetwork network, FrameDecoder decoder) {
         this.network = network;
@@ -70,7 +72,15 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
     protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
         lastFrameNanos = System.nanoTime();
         if (peer != 0) {
+            if (left) {
+                return; // a node shutting down: its last words would make it reachable again
+            }
             if (frame instanceof Frame.Message message) {
+                if (message.channel() == org.mtm.api.Channels.LEAVING) {
+                    left = true;
+                    network.peerLeft(this);
+                    return;
+                }
                 network.received(peer, message);
             } else {
                 protocolError(ctx, "unexpected " + frame + " after authentication");

@@ -322,6 +322,14 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     }
 
     @Override
+    public void leave() {
+        PeerNetwork n = network;
+        if (n != null) {
+            n.leave();
+        }
+    }
+
+    @Override
     public NodeSet broadcast(int channel, byte[] payload) {
         PeerNetwork n = network;
         return n == null ? NodeSet.EMPTY : n.broadcast(channel, payload);

@@ -75,6 +75,8 @@ public final class PeerNetwork implements AutoCloseable {
     private volatile long viewSince = System.nanoTime();
     private volatile Channel listener;
     private volatile boolean closed;
+    /** {@link #leave()} was called: no more heartbeats (the peers count this node gone). */
+    private volatile boolean leaving;
     private ScheduledFuture<?> heartbeatTask;
     private ScheduledFuture<?> watchTask;
 
@@ -404,7 +406,26 @@ public final class PeerNetwork implements AutoCloseable {
         }
     }
 
+    /** See {@link org.mtm.api.Transport#leave()}: tells every linked peer, then sends no more heartbeats. */
+    public NodeSet leave() {
+        leaving = true;
+        NodeSet told = broadcast(org.mtm.api.Channels.LEAVING, new byte[0]);
+        LOG.info("{}: leaving: told peers {} that this node is shutting down", selfName(), told);
+        return told;
+    }
+
+    /** A peer said it is shutting down on {@code connection}: unreachable now, and nothing more is heard from it there. */
+    void peerLeft(InboundConnection connection) {
+        int peer = connection.peer();
+        LOG.info("{}: peer {} is shutting down; counting it unreachable now", selfName(), peer);
+        reachability.forget(peer);
+        requestEvaluation();
+    }
+
     private void sendHeartbeats() {
+        if (leaving) {
+            return;
+        }
         if (!links.isEmpty()) {
             broadcast(org.mtm.api.Channels.HEARTBEAT, heartbeatPayload());
         }
