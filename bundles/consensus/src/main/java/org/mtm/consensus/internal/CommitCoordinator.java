@@ -117,6 +117,8 @@ public final class CommitCoordinator
     private final java.util.concurrent.atomic.AtomicLong delayedMs = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong delayLoggedAt = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
     static final long DELAY_LOG_INTERVAL_MS = 5_000;
+    /** How often transactions in flight are checked against the members of the current generation. */
+    static final long MEMBERSHIP_CHECK_MS = 100;
     private Connection abortConnection;
 
     @Activate
@@ -132,6 +134,8 @@ public final class CommitCoordinator
         this.resolver = resolver;
         modified(config);
         resolver.attach(this);
+        timers.scheduleWithFixedDelay(this::endWhatLeftMembersWait, MEMBERSHIP_CHECK_MS, MEMBERSHIP_CHECK_MS,
+            TimeUnit.MILLISECONDS);
     }
 
     @Modified
@@ -536,6 +540,47 @@ public final class CommitCoordinator
                     f.awaitingAcks = f.awaitingAcks.without(node);
                     if (f.ackedCommit.containsAll(f.awaitingAcks)) {
                         f.acks.complete(null);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A participant that is no longer a member of the current generation will not vote, precommit or acknowledge:
+     * the cluster excluded it. Usually it is unreachable too ({@link #peerUnreachable}), but an edge partition can
+     * exclude a node this one still reaches, whose receivers then stop for its catch-up — the fault battery found a
+     * transaction of node 2 waiting the whole decision timeout (60 s) for node 3's vote, left prepared on node 2
+     * after node 1 and 3 had rolled it back. Its transactions end as if it were lost: aborted while voting (40001),
+     * in doubt after the precommit request.
+     */
+    private void endWhatLeftMembersWait() {
+        if (inFlight.isEmpty()) {
+            return;
+        }
+        Generation gen;
+        int self;
+        try {
+            gen = clusterState.currentGeneration();
+            self = clusterState.selfId();
+        } catch (RuntimeException e) {
+            return; // the cluster state is going away: the deactivation decides what is in flight
+        }
+        if (gen == null || gen.num() == 0) {
+            return;
+        }
+        for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
+            InFlight f = e.getValue();
+            synchronized (f) {
+                NodeSet left = f.tally.participants().minus(gen.members()).without(self);
+                for (int node : left.ids()) {
+                    step(e.getKey(), f, f.tally.memberLost(node, "left the cluster's generation (now " + gen.num()
+                        + " with members " + gen.members() + ")"));
+                    if (f.committedLocally && f.awaitingAcks.contains(node)) {
+                        f.awaitingAcks = f.awaitingAcks.without(node);
+                        if (f.ackedCommit.containsAll(f.awaitingAcks)) {
+                            f.acks.complete(null);
+                        }
                     }
                 }
             }
