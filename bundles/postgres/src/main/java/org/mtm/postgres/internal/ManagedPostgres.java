@@ -103,13 +103,26 @@ public final class ManagedPostgres implements LocalDatabase {
         }
     }
 
-    /** {@code pg_ctl stop -m fast}; falls back to immediate shutdown when that does not finish. */
+    /**
+     * {@code pg_ctl stop -m fast}; falls back to immediate shutdown when that does not finish. A fast shutdown waits
+     * for every walsender until its client has confirmed the last WAL, and the peers' receivers confirm only what
+     * they applied (with {@code wal_sender_timeout = 0} nothing ends the wait): when the shutdown has not finished
+     * after {@value #WALSENDER_GRACE_SECONDS} s, the walsenders are terminated, as a crash of the peers' connections
+     * would — they stream again from their progress when this server is back.
+     */
     public synchronized void stop() {
         if (!isRunning()) {
             return;
         }
         try {
-            ProcessRunner.Result r = runTool(ServerSettings.pgCtlStop(bin(), dataDir, "fast", 60), Duration.ofSeconds(90));
+            ProcessRunner.Result r = runTool(ServerSettings.pgCtlStop(bin(), dataDir, "fast", WALSENDER_GRACE_SECONDS),
+                Duration.ofSeconds(WALSENDER_GRACE_SECONDS + 30));
+            if (!r.ok() && isRunning()) {
+                int ended = terminateWalSenders();
+                LOG.info("PostgreSQL {} did not shut down within {} s{}", dataDir, WALSENDER_GRACE_SECONDS, ended == 0 ? ""
+                    : "; terminated " + ended + " walsender(s) waiting for their clients to confirm the last WAL");
+                r = runTool(ServerSettings.pgCtlStop(bin(), dataDir, "fast", 60), Duration.ofSeconds(90));
+            }
             if (!r.ok() && isRunning()) {
                 LOG.warn("fast shutdown of PostgreSQL {} failed ({}); shutting down immediately", dataDir, r.output().strip());
                 runTool(ServerSettings.pgCtlStop(bin(), dataDir, "immediate", 60), Duration.ofSeconds(90));
@@ -151,6 +164,31 @@ public final class ManagedPostgres implements LocalDatabase {
             }
         }
         LOG.info("killed PostgreSQL {} (postmaster pid {})", dataDir, postmaster.get().pid());
+    }
+
+    /** How long a fast shutdown may wait for walsenders before they are terminated (see {@link #stop()}). */
+    static final int WALSENDER_GRACE_SECONDS = 5;
+
+    /** SIGTERM to every walsender of the running server (Linux: found by their process title); how many. */
+    private int terminateWalSenders() {
+        Optional<ProcessHandle> postmaster = postmaster();
+        if (postmaster.isEmpty()) {
+            return 0;
+        }
+        int ended = 0;
+        for (ProcessHandle child : postmaster.get().children().toList()) {
+            String title;
+            try {
+                title = new String(Files.readAllBytes(Path.of("/proc", Long.toString(child.pid()), "cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException | RuntimeException e) {
+                continue; // gone already, or no /proc here
+            }
+            if (title.contains("walsender") && child.destroy()) {
+                ended++;
+            }
+        }
+        return ended;
     }
 
     /** True while the postmaster recorded in the data directory is alive. */

@@ -98,6 +98,39 @@ public class ManagedPostgresTest {
         again.stop();
     }
 
+    /**
+     * A logical replication client that never confirms (a peer's receiver confirms only what it applied) holds a fast
+     * shutdown forever with wal_sender_timeout = 0: the walsender waits for the last WAL to be confirmed. Found by
+     * the fault battery: a node's PostgreSQL stayed "shutting down" for minutes after its Karaf stopped, and the node
+     * could not start again. stop() terminates such walsenders after a grace and the shutdown finishes.
+     */
+    @Test
+    public void aReplicationClientThatNeverConfirmsDoesNotHoldTheShutdown() throws Exception {
+        ManagedPostgres pg = dirs.track(builder(dirs.newDir().resolve("data")).build());
+        pg.start();
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY)");
+            st.execute("SELECT pg_create_logical_replication_slot('never_confirms', 'test_decoding')");
+        }
+        try (Connection replication = pg.connectReplication()) {
+            org.postgresql.replication.PGReplicationStream stream = replication.unwrap(org.postgresql.PGConnection.class)
+                .getReplicationAPI().replicationStream().logical().withSlotName("never_confirms")
+                .withStatusInterval(1, java.util.concurrent.TimeUnit.HOURS).start();
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                st.execute("INSERT INTO t VALUES (1)"); // WAL the client never confirms
+            }
+            long t = System.nanoTime();
+            pg.stop(); // the stream is never read: its client answers nothing
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t);
+            assertFalse("PostgreSQL stopped", pg.isRunning());
+            // without the walsenders terminated the fast shutdown waits its whole timeout (60 s), then goes immediate
+            assertTrue("stopped after " + seconds + " s", seconds < 50);
+            stream.close();
+        } catch (SQLException closedByTheShutdown) {
+            assertFalse("PostgreSQL stopped", pg.isRunning());
+        }
+    }
+
     @Test
     public void adoptsAServerLeftRunningAndRecoversFromKill() throws Exception {
         Path data = dirs.newDir().resolve("data");
