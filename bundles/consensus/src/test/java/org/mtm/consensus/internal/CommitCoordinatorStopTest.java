@@ -5,8 +5,6 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import java.lang.annotation.Annotation;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Test;
@@ -15,11 +13,7 @@ import org.mtm.api.Coordinator.CommitRefusedException;
 import org.mtm.api.Coordinator.Decision;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
-import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
-import org.mtm.api.NodeStatus;
-import org.mtm.api.StatusReport;
-import org.mtm.api.Transport;
 
 /**
  * The coordinator's side of a bundle update (hot-swap rule): once deactivated it refuses new transactions, and
@@ -30,106 +24,10 @@ import org.mtm.api.Transport;
 public class CommitCoordinatorStopTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
 
-    /** Node 1 of three, online in generation 1; peers reachable; messages go nowhere (no peer answers here). */
-    private static final ClusterState STATE = new ClusterState() {
-        @Override
-        public boolean loaded() {
-            return true;
-        }
+    private static final ClusterState STATE = CoordinatorFixtures.node1Of(() -> new Generation(1, ALL, ALL));
 
-        @Override
-        public int selfId() {
-            return 1;
-        }
-
-        @Override
-        public Generation currentGeneration() {
-            return new Generation(1, ALL, ALL);
-        }
-
-        @Override
-        public NodeStatus status() {
-            return NodeStatus.ONLINE;
-        }
-
-        @Override
-        public StatusReport statusReport() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<NodeReport> nodeReports() {
-            return List.of();
-        }
-
-        @Override
-        public org.mtm.api.ReplicationPlan replicationPlan() {
-            return org.mtm.api.ReplicationPlan.NORMAL;
-        }
-
-        @Override
-        public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
-            return org.mtm.api.PrepareAdmission.unchecked(org.mtm.api.PrepareAdmission.Verdict.APPLY, generation);
-        }
-    };
-
-    private static final Transport SILENT_PEERS = new Transport() {
-        @Override
-        public NodeSet reachablePeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public NodeSet linkedPeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public boolean send(int peer, int channel, byte[] payload) {
-            return true;
-        }
-
-        @Override
-        public NodeSet broadcast(int channel, byte[] payload) {
-            return NodeSet.of(2, 3);
-        }
-    };
-
-    private static final CommitCoordinator.Config CONFIG = new CommitCoordinator.Config() {
-        @Override
-        public Class<? extends Annotation> annotationType() {
-            return CommitCoordinator.Config.class;
-        }
-
-        @Override
-        public boolean wait__peer__commits() {
-            return true;
-        }
-
-        @Override
-        public int heartbeat__recv__timeout() {
-            return 2000;
-        }
-
-        @Override
-        public boolean tx__delay__on__slow__catchup() {
-            return false;
-        }
-
-        @Override
-        public int max__tx__delay__on__slow__catchup() {
-            return 0;
-        }
-    };
-
-    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, SILENT_PEERS, null, new SilentResolver(),
-        gateIn(STATE.currentGeneration().num()), CONFIG);
-
-    private static GenerationGate gateIn(long generation) {
-        GenerationGate gate = new GenerationGate();
-        gate.loaded(generation);
-        return gate;
-    }
+    private final CommitCoordinator coordinator = new CommitCoordinator(STATE, CoordinatorFixtures.SILENT_PEERS, null,
+        new SilentResolver(), CoordinatorFixtures.gateIn(STATE.currentGeneration().num()), CoordinatorFixtures.CONFIG);
 
     @After
     public void stop() {

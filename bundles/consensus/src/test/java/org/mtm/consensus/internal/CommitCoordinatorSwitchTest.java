@@ -2,24 +2,15 @@ package org.mtm.consensus.internal;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import java.lang.annotation.Annotation;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Test;
-import org.mtm.api.ClusterState;
-import org.mtm.api.Coordinator.CommitRefusedException;
 import org.mtm.api.Coordinator.Decision;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
-import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
-import org.mtm.api.NodeStatus;
-import org.mtm.api.StatusReport;
-import org.mtm.api.Transport;
 
 /**
  * A participant the cluster excluded ends the transactions that wait for it as a lost one would: node 3, cut off
@@ -31,106 +22,9 @@ public class CommitCoordinatorSwitchTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
     private volatile Generation generation = new Generation(1, ALL, ALL);
 
-    /** Node 1 of three, online in generation 1; peers reachable; messages go nowhere (no peer answers here). */
-    private final ClusterState state = new ClusterState() {
-        @Override
-        public boolean loaded() {
-            return true;
-        }
-
-        @Override
-        public int selfId() {
-            return 1;
-        }
-
-        @Override
-        public Generation currentGeneration() {
-            return generation;
-        }
-
-        @Override
-        public NodeStatus status() {
-            return NodeStatus.ONLINE;
-        }
-
-        @Override
-        public StatusReport statusReport() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<NodeReport> nodeReports() {
-            return List.of();
-        }
-
-        @Override
-        public org.mtm.api.ReplicationPlan replicationPlan() {
-            return org.mtm.api.ReplicationPlan.NORMAL;
-        }
-
-        @Override
-        public org.mtm.api.PrepareAdmission admitPrepare(long generation) {
-            return org.mtm.api.PrepareAdmission.unchecked(org.mtm.api.PrepareAdmission.Verdict.APPLY, generation);
-        }
-    };
-
-    private static final Transport SILENT_PEERS = new Transport() {
-        @Override
-        public NodeSet reachablePeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public NodeSet linkedPeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public boolean send(int peer, int channel, byte[] payload) {
-            return true;
-        }
-
-        @Override
-        public NodeSet broadcast(int channel, byte[] payload) {
-            return NodeSet.of(2, 3);
-        }
-    };
-
-    private static final CommitCoordinator.Config CONFIG = new CommitCoordinator.Config() {
-        @Override
-        public Class<? extends Annotation> annotationType() {
-            return CommitCoordinator.Config.class;
-        }
-
-        @Override
-        public boolean wait__peer__commits() {
-            return true;
-        }
-
-        @Override
-        public int heartbeat__recv__timeout() {
-            return 2000;
-        }
-
-        @Override
-        public boolean tx__delay__on__slow__catchup() {
-            return false;
-        }
-
-        @Override
-        public int max__tx__delay__on__slow__catchup() {
-            return 0;
-        }
-    };
-
-    private final CommitCoordinator coordinator = new CommitCoordinator(state, SILENT_PEERS, null, new SilentResolver(),
-        gateIn(1), CONFIG);
-
-    private static GenerationGate gateIn(long generation) {
-        GenerationGate gate = new GenerationGate();
-        gate.loaded(generation);
-        return gate;
-    }
+    private final CommitCoordinator coordinator = new CommitCoordinator(
+        CoordinatorFixtures.node1Of(() -> generation), CoordinatorFixtures.SILENT_PEERS, null, new SilentResolver(),
+        CoordinatorFixtures.gateIn(1), CoordinatorFixtures.CONFIG);
 
     @After
     public void stop() {
