@@ -2,6 +2,7 @@ package org.mtm.applier.internal;
 
 import java.nio.ByteBuffer;
 import java.sql.Connection;
+import java.sql.Statement;
 import java.sql.SQLException;
 import java.util.Optional;
 import java.util.LinkedHashMap;
@@ -98,6 +99,8 @@ final class Receiver {
     // recovery: the donor's highest marker applied, whether the plan's marker was reached, and the lag
     private volatile long markerGeneration;
     private volatile boolean reached;
+    /** The plan's marker was applied by the previous recovery receiver of this donor (see {@link #recovery}). */
+    private boolean reachedBefore;
     private volatile long lagBytes = -1;
     /** Of a recovery receiver: why the WAL this node needs is gone at the donor (null: it is not known to be). */
     private volatile String walGone;
@@ -132,8 +135,26 @@ final class Receiver {
      * or later ({@link Long#MAX_VALUE}: never); then it stops and reports {@link #reached()}.
      */
     static Receiver recovery(int self, ClusterNode donor, LocalDatabase local, ApplierSettings settings, long untilGeneration) {
-        return new Receiver(self, donor, local, (node, message) -> { }, settings, () -> -1L, PrepareGate.OPEN, 1,
+        return recovery(self, donor, local, settings, untilGeneration, 0);
+    }
+
+    /**
+     * As {@link #recovery(int, ClusterNode, LocalDatabase, ApplierSettings, long)}, after a recovery receiver of the
+     * same donor that applied, in stream order, everything up to the donor's marker of {@code markerApplied}. A
+     * catch-up (no end) that applies the marker of the very generation the node then recovers into may have confirmed
+     * the donor's slot past it before the plan changed, and the new stream would never bring it again (CrashPointsIT
+     * in CI: node 2 recovering "until its marker of generation 7" for minutes after its catch-up had applied it). When
+     * {@code markerApplied} reaches {@code untilGeneration} there is nothing left to stream: reached at once.
+     */
+    static Receiver recovery(int self, ClusterNode donor, LocalDatabase local, ApplierSettings settings, long untilGeneration,
+                             long markerApplied) {
+        Receiver r = new Receiver(self, donor, local, (node, message) -> { }, settings, () -> -1L, PrepareGate.OPEN, 1,
                 ReceiverMode.RECOVERY, untilGeneration);
+        if (markerApplied > 0 && markerApplied >= untilGeneration) {
+            r.markerGeneration = markerApplied;
+            r.reachedBefore = true;
+        }
+        return r;
     }
 
     private Receiver(int self, ClusterNode peer, LocalDatabase local, VoteSender votes, ApplierSettings settings,
@@ -217,6 +238,11 @@ final class Receiver {
     /** Of a recovery receiver: it applied the marker its plan waits for, and stopped. */
     boolean reached() {
         return reached;
+    }
+
+    /** Of a recovery receiver: the donor's highest generation marker it applied (0: none). */
+    long markerGeneration() {
+        return markerGeneration;
     }
 
     /** The failure this receiver's stream is stuck on ({@link ApplyStall}), or empty. */
@@ -304,7 +330,27 @@ final class Receiver {
         }
     }
 
+    /**
+     * The marker was applied by the previous receiver, whose one-phase commits may not be flushed yet: one synchronous
+     * commit flushes the WAL up to it (flushes are in order), then the recovery reports reached. If that fails, the
+     * stream runs as usual.
+     */
+    private void reachedAlready() {
+        try (Connection c = local.connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); COMMIT");
+            reached = true;
+            LOG.info("node {}: donor {}'s marker of generation {} was applied before this recovery began (by the catch-up)",
+                    self, peer.id(), markerGeneration);
+        } catch (SQLException e) {
+            LOG.warn("node {}: cannot make the catch-up durable ({}); recovering from donor {} by streaming", self,
+                    e.getMessage(), peer.id());
+        }
+    }
+
     private void run() {
+        if (reachedBefore) {
+            reachedAlready();
+        }
         while (!stopping && !reached) {
             long delay = 0;
             try {

@@ -402,7 +402,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                 Receiver r;
                 if (mode == ReceiverMode.RECOVERY) {
                     LOG.info("node {}: starting {}", self, plan);
-                    r = Receiver.recovery(self, p, database, settings, plan.untilGeneration());
+                    // the marker the previous recovery of this donor applied (see Receiver.recovery)
+                    long markerApplied = stopping.stream()
+                        .filter(old -> old.mode() == ReceiverMode.RECOVERY && old.peer().id() == p.id())
+                        .mapToLong(Receiver::markerGeneration).max().orElse(0);
+                    r = Receiver.recovery(self, p, database, settings, plan.untilGeneration(), markerApplied);
                 } else {
                     LOG.info("node {}: starting the receiver for node {}", self, p.id());
                     r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size());
