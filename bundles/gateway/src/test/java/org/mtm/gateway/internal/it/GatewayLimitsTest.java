@@ -49,33 +49,22 @@ public class GatewayLimitsTest {
             open.remove(0).close();
             // the slot frees when the gateway has seen the close, as a PostgreSQL backend's does when it exits:
             // a client may be refused for a moment after its own close, so the test waits for that moment to pass
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-            while (true) {
+            org.mtm.testing.Await.until(10_000, "a freed slot serves the next client", () -> {
                 try (Connection again = TestPostgres.connect(GW.endpoint());
                      java.sql.Statement st = again.createStatement()) {
-                    assertTrue("a freed slot serves the next client", st.execute("SELECT 1"));
-                    break;
+                    return st.execute("SELECT 1");
                 } catch (SQLException e) {
-                    if (!"53300".equals(e.getSQLState()) || System.nanoTime() > deadline) {
+                    if (!"53300".equals(e.getSQLState())) {
                         throw e;
                     }
-                    sleep(50);
+                    return false; // the close not seen yet: the slot is still taken
                 }
-            }
+            });
         } finally {
             for (Connection c : open) {
                 c.close();
             }
             GW.server().limits(0, 0);
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
     }
 
