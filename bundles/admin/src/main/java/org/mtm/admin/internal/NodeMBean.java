@@ -1,6 +1,9 @@
 package org.mtm.admin.internal;
 
-/** JMX view of this node ({@code org.mtm:type=Node}): the columns of {@code mtm.status()} and the role. */
+/**
+ * JMX view of this node ({@code org.mtm:type=Node}): the columns of {@code mtm.status()} and the role as attributes,
+ * the manual's administration functions as operations.
+ */
 public interface NodeMBean {
     String OBJECT_NAME = "org.mtm:type=Node";
 
@@ -21,4 +24,10 @@ public interface NodeMBean {
 
     /** Nodes connected both ways, this node included (as {@code mtm.status().connected}). */
     int[] getConnectedPeers();
+
+    /**
+     * Operation: the rows of {@code mtm.in_doubt} (gid, origin_node, generation, state, prepared, age_ms), oldest
+     * first; fails with the reason when this node's PostgreSQL cannot be read.
+     */
+    javax.management.openmbean.TabularData listInDoubt() throws Exception;
 }

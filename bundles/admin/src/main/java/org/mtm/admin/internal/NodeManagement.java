@@ -2,7 +2,9 @@ package org.mtm.admin.internal;
 
 import javax.management.NotCompliantMBeanException;
 import javax.management.StandardMBean;
+import javax.management.openmbean.TabularData;
 import org.mtm.api.ClusterState;
+import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.RefereeGrants;
 import org.mtm.api.StatusReport;
@@ -24,6 +26,10 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile RefereeGrants refereeGrants;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile LocalDatabase database;
 
     @Activate
     public NodeManagement() throws NotCompliantMBeanException {
@@ -80,5 +86,20 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
     public int[] getConnectedPeers() {
         StatusReport r = report();
         return r == null ? new int[0] : r.connected().toArray();
+    }
+
+    @Override
+    public TabularData listInDoubt() throws Exception {
+        LocalDatabase db = database;
+        if (db == null) {
+            throw new IllegalStateException("this node has no PostgreSQL beside it now (a referee, or the mtm postgres component"
+                + " is not active)");
+        }
+        try {
+            return InDoubtTable.of(InDoubtTransactions.read(db));
+        } catch (java.sql.SQLException e) {
+            // only JDK types cross JMX: a client has no pgjdbc classes
+            throw new IllegalStateException("cannot read mtm.in_doubt (SQLSTATE " + e.getSQLState() + "): " + e.getMessage());
+        }
     }
 }

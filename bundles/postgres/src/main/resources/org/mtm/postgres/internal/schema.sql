@@ -57,6 +57,22 @@ CREATE TABLE IF NOT EXISTS mtm.transactions (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- mtm.in_doubt: this node's prepared copies of distributed transactions (gids MTM-<origin>-<xid>-<generation>), with
+-- what the resolver knows of each (mtm.transactions: none or in = prepared, pc = precommitted, pa = preaborted, cm and
+-- ab = decided, the copy not finished yet) and how long it has been prepared. A commit passes through here for
+-- milliseconds; a row that stays (age beyond heartbeat_recv_timeout) is one the coordinator left to the resolver.
+CREATE OR REPLACE VIEW mtm.in_doubt AS
+SELECT p.gid,
+       pg_catalog.split_part(p.gid, '-', 2)::int AS origin_node,
+       pg_catalog.split_part(p.gid, '-', 4)::int8 AS generation,
+       CASE t.status WHEN 'pc' THEN 'precommitted' WHEN 'pa' THEN 'preaborted' WHEN 'cm' THEN 'committed'
+                     WHEN 'ab' THEN 'aborted' ELSE 'prepared' END AS state,
+       p.prepared,
+       pg_catalog.clock_timestamp() - p.prepared AS age
+FROM pg_catalog.pg_prepared_xacts p LEFT JOIN mtm.transactions t ON t.gid = p.gid
+WHERE p.database = pg_catalog.current_database() AND p.gid ~ '^MTM-[0-9]+-[0-9]+-[0-9]+$';
+GRANT SELECT ON mtm.in_doubt TO PUBLIC;
+
 -- The live view of the Karaf node beside this server, refreshed every half second; unlogged: no WAL,
 -- never decoded. mtm.status() and mtm.nodes() read it.
 CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_status (

@@ -52,6 +52,46 @@ public class CatalogInstallTest {
         }
     }
 
+    /**
+     * mtm.in_doubt lists this node's prepared MTM- transactions with their origin, generation, what the resolver knows
+     * (mtm.transactions) and their age; other prepared transactions are not the cluster's and are left out.
+     */
+    @Test
+    public void inDoubtListsPreparedClusterTransactionsWithOriginStateAndAge() throws Exception {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("PREPARE TRANSACTION 'MTM-3-4242-7'");
+            st.execute("BEGIN");
+            st.execute("PREPARE TRANSACTION 'MTM-2-17-7'");
+            // the acceptor records its precommit outside the prepared transaction
+            st.execute("INSERT INTO mtm.transactions (gid, coordinator, generation, status) VALUES ('MTM-2-17-7', 2, 7, 'pc')");
+            st.execute("BEGIN");
+            st.execute("PREPARE TRANSACTION 'not-a-cluster-transaction'");
+            try {
+                Thread.sleep(1100); // an age of at least a second
+                st.execute("CREATE ROLE mtm_in_doubt_reader LOGIN");
+                st.execute("SET ROLE mtm_in_doubt_reader"); // any role may read the view (not mtm.transactions)
+                java.util.Map<String, String> rows = new java.util.TreeMap<>();
+                try (ResultSet rs = st.executeQuery("SELECT gid, origin_node, generation, state, age >= interval '1 second',"
+                        + " prepared <= now() FROM mtm.in_doubt ORDER BY gid")) {
+                    while (rs.next()) {
+                        rows.put(rs.getString(1), rs.getInt(2) + " " + rs.getLong(3) + " " + rs.getString(4) + " "
+                            + rs.getBoolean(5) + " " + rs.getBoolean(6));
+                    }
+                }
+                assertEquals(java.util.Map.of("MTM-2-17-7", "2 7 precommitted true true", "MTM-3-4242-7", "3 7 prepared true true"),
+                    rows);
+            } finally {
+                st.execute("RESET ROLE");
+                st.execute("DROP ROLE IF EXISTS mtm_in_doubt_reader");
+                st.execute("ROLLBACK PREPARED 'MTM-3-4242-7'");
+                st.execute("ROLLBACK PREPARED 'MTM-2-17-7'");
+                st.execute("ROLLBACK PREPARED 'not-a-cluster-transaction'");
+                st.execute("DELETE FROM mtm.transactions WHERE gid = 'MTM-2-17-7'");
+            }
+        }
+    }
+
     @Test
     public void theMarkChangesWithTheScript() {
         assertNotEquals("mtm catalog of an older version", CatalogSchema.MARK);

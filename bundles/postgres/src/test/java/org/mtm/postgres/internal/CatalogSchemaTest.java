@@ -28,10 +28,11 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(35, statements.size());
+        assertEquals(37, statements.size());
         assertTrue("a node disabled for good keeps its reason across restarts", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text"));
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
+        assertTrue("in-doubt transactions listed (issue 13)", statements.contains("GRANT SELECT ON mtm.in_doubt TO PUBLIC"));
         for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
         }

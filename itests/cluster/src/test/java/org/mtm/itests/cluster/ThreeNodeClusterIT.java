@@ -132,6 +132,7 @@ public class ThreeNodeClusterIT {
         }
 
         tlsEverywhere();
+        inDoubtListed();
 
         // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
         // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
@@ -184,6 +185,62 @@ public class ThreeNodeClusterIT {
                 () -> preparedHere(node) == 0);
             assertEquals(node.name() + " has no row of the aborted INSERT", "0",
                 query(node, "SELECT count(*) FROM lost_member"));
+        }
+    }
+
+    /**
+     * A prepared copy of node 2's transaction on node 1 (made straight in node 1's PostgreSQL, as an applier leaves one)
+     * is listed by the view mtm.in_doubt, mtm:in-doubt (table and --no-format) and the MBean's listInDoubt operation, with
+     * its origin and age. Its coordinator is reachable, so the resolver leaves it alone for its patience (10 s) and
+     * then aborts it (no node has it).
+     */
+    private void inDoubtListed() throws SQLException {
+        KarafNode node1 = nodes.get(0);
+        String gid = "MTM-2-4000000001-1";
+        try (Connection pg1 = Sql.connect(node1.postgresPort()); java.sql.Statement st = pg1.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("PREPARE TRANSACTION '" + gid + "'");
+            try {
+                Map<String, String> view = Sql.rows(pg1, "SELECT gid, origin_node, state, age > interval '0' AS aged FROM mtm.in_doubt").stream()
+                    .filter(r -> gid.equals(r.get("gid"))).findFirst().orElseThrow(() -> new AssertionError(gid + " missing from mtm.in_doubt"));
+                assertEquals("origin in mtm.in_doubt: " + view, "2", view.get("origin_node"));
+                assertEquals("state in mtm.in_doubt: " + view, "prepared", view.get("state"));
+
+                Map<String, String> row = ShellTable.parse(node1.execute("mtm:in-doubt")).stream()
+                    .filter(r -> gid.equals(r.get("gid"))).findFirst()
+                    .orElseThrow(() -> new AssertionError(gid + " missing from mtm:in-doubt"));
+                assertEquals("origin_node in " + row, "2", row.get("origin_node"));
+                assertEquals("generation in " + row, "1", row.get("generation"));
+                assertEquals("state in " + row, "prepared", row.get("state"));
+                assertTrue("age in " + row, row.get("age").matches("\\d+\\.\\d{3} s"));
+
+                String plain = node1.execute("mtm:in-doubt --no-format");
+                String line = plain.lines().filter(l -> l.startsWith(gid)).findFirst()
+                    .orElseThrow(() -> new AssertionError("mtm:in-doubt --no-format has no line of " + gid + ":\n" + plain));
+                String[] cells = line.split("\t");
+                assertEquals("cells of '" + line + "'", 6, cells.length);
+                assertEquals("origin of '" + line + "'", "2", cells[1].trim());
+                assertEquals("state of '" + line + "'", "prepared", cells[3].trim());
+
+                javax.management.openmbean.TabularData table;
+                try {
+                    table = (javax.management.openmbean.TabularData) node1.invokeNodeMBean("listInDoubt", new Object[0], new String[0]);
+                } catch (Exception e) {
+                    throw new AssertionError("node1 MBean inDoubt(): " + e, e);
+                }
+                javax.management.openmbean.CompositeData jmxRow = table.get(new Object[] {gid});
+                assertNotNull(gid + " in the MBean's listInDoubt(): " + table, jmxRow);
+                assertEquals(2, jmxRow.get("origin_node"));
+                assertEquals("prepared", jmxRow.get("state"));
+                assertTrue("age_ms " + jmxRow.get("age_ms"), (Long) jmxRow.get("age_ms") >= 0);
+                log("in-doubt: %s listed by mtm.in_doubt, mtm:in-doubt ('%s') and the MBean", gid, line.replace('\t', ' '));
+            } finally {
+                try {
+                    st.execute("ROLLBACK PREPARED '" + gid + "'");
+                } catch (SQLException resolvedMeanwhile) {
+                    assertEquals(resolvedMeanwhile.getMessage(), "42704", resolvedMeanwhile.getSQLState());
+                }
+            }
         }
     }
 

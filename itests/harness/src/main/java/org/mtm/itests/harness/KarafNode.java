@@ -247,6 +247,16 @@ public final class KarafNode implements AutoCloseable {
         }
     }
 
+    /** Invokes an operation of the node MBean through Karaf's JMX connector; its failure comes back as the exception. */
+    public Object invokeNodeMBean(String operation, Object[] arguments, String[] signature) throws Exception {
+        try {
+            return jmx().getMBeanServerConnection().invoke(new ObjectName(NODE_MBEAN), operation, arguments, signature);
+        } catch (IOException e) {
+            closeJmx();
+            throw new UncheckedIOException(name + ": JMX connection failed", e);
+        }
+    }
+
     private synchronized JMXConnector jmx() throws IOException {
         if (jmx == null) {
             JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort

@@ -11,6 +11,9 @@ final class Unavailable {
     static final String ADMINISTRATION = "cluster administration is not available on this node (a referee, or the"
         + " admin component is not active; see scr:list)";
 
+    static final String DATABASE = "this node has no PostgreSQL beside it now (a referee, or the mtm postgres"
+        + " component is not active or its server not accepting connections; see scr:list)";
+
     private Unavailable() {
     }
 }
