@@ -17,6 +17,8 @@ public final class Channels {
      * once instead of after {@code heartbeat_recv_timeout}, and hear nothing more on that connection. Empty payload.
      */
     public static final int LEAVING = 6;
+    /** Holding commits for a consistent point of the cluster ({@link CommitHolds}): hold, held, release. */
+    public static final int COMMIT_HOLD = 7;
 
     private Channels() {
     }

@@ -1,6 +1,7 @@
 package org.mtm.api;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The commit side of the 3-phase commit (DESIGN §2). The gateway drives one transaction through it:
@@ -17,6 +18,15 @@ public interface Coordinator {
 
     /** Registers a transaction about to be prepared; throws when this node may not commit now. */
     Gid begin(long originXid) throws CommitRefusedException;
+
+    /**
+     * Completes when {@link #begin} may be called: at once, unless the cluster's commits are held for a moment (a
+     * consistent point for {@code mtm.check_query}, {@link CommitHolds}); {@code begin} called while they are held
+     * throws {@link CommitsHeldException}, and the caller waits for this again.
+     */
+    default CompletionStage<Void> admission() {
+        return CompletableFuture.completedFuture(null);
+    }
 
     /** Completes with the outcome once every member voted and (if needed) a precommit majority answered. */
     CompletableFuture<Decision> prepared(Gid gid);
@@ -46,6 +56,15 @@ public interface Coordinator {
 
         public OutcomeUnknownException(String message) {
             super(message);
+        }
+    }
+
+    /** Commits are held for a moment (see {@link #admission()}): wait for the admission and begin again. */
+    class CommitsHeldException extends CommitRefusedException {
+        private static final long serialVersionUID = 1L;
+
+        public CommitsHeldException(String message) {
+            super("55P03", message);
         }
     }
 

@@ -3,8 +3,10 @@ package org.mtm.consensus.internal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -61,11 +63,12 @@ import org.slf4j.LoggerFactory;
  * back at once instead of holding its locks until the {@code r} reaches it through the origin's stream,
  * which may be busy with other conflicts. (COMMIT is never applied early: commits keep the origin's order.)
  */
-@Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class},
+@Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class,
+    LocalCommits.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT,
     configurationPid = "org.mtm.multimaster")
 public final class CommitCoordinator
-    implements Coordinator, PeerMessageHandler, PeerConnectivityListener, InDoubtResolver.Coordination {
+    implements Coordinator, PeerMessageHandler, PeerConnectivityListener, InDoubtResolver.Coordination, LocalCommits {
 
     private static final Logger LOG = LoggerFactory.getLogger(CommitCoordinator.class);
     /** Bound on waiting for votes; appliers bound their own lock waits far below this. */
@@ -97,6 +100,7 @@ public final class CommitCoordinator
     private final InDoubtResolver resolver;
     private final GenerationGate gate;
     private final Map<Gid, InFlight> inFlight = new ConcurrentHashMap<>();
+    private final CommitHold hold = new CommitHold();
     private final ExecutorService earlyAborts = Executors.newSingleThreadExecutor(r -> daemon(r, "mtm-early-abort"));
     private final ScheduledExecutorService timers = timers();
     /** SQLSTATE and message of transactions refused or aborted because this coordinator is stopping. */
@@ -156,6 +160,7 @@ public final class CommitCoordinator
     @Deactivate
     void deactivate() {
         stopped = true;
+        admit(hold.releaseAll()); // the waiting commits go on to begin(), which refuses them: restarting
         resolver.detach(this);
         for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
             InFlight f = e.getValue();
@@ -200,6 +205,11 @@ public final class CommitCoordinator
         if (inFlight.putIfAbsent(gid, f) != null) {
             throw new CommitRefusedException("XX000", "transaction " + gid + " is already being committed");
         }
+        // after the put: a hold that began before it sees this transaction in flight and waits for it (drained())
+        if (hold.held(System.nanoTime())) {
+            inFlight.remove(gid);
+            throw new CommitsHeldException("commits are held for a consistent point of the cluster");
+        }
         if (!gate.enter(gid)) {
             inFlight.remove(gid);
             throw new CommitRefusedException(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " before transaction " + gid
@@ -213,6 +223,37 @@ public final class CommitCoordinator
         }
         f.timeout = timers.schedule(() -> onTimeout(gid), DECISION_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         return gid;
+    }
+
+    @Override
+    public CompletionStage<Void> admission() {
+        return hold.admission(System.nanoTime());
+    }
+
+    // ---- commit hold (CommitHoldService) -----------------------------------------------------------
+
+    @Override
+    public void hold(long id, long millis) {
+        hold.hold(id, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+        try {
+            timers.schedule(() -> admit(hold.expire(System.nanoTime())), millis + 1, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            release(id);
+        }
+    }
+
+    @Override
+    public void release(long id) {
+        admit(hold.release(id, System.nanoTime()));
+    }
+
+    @Override
+    public boolean drained() {
+        return inFlight.isEmpty();
+    }
+
+    private static void admit(List<CompletableFuture<Void>> admitted) {
+        admitted.forEach(a -> a.complete(null));
     }
 
     @Override

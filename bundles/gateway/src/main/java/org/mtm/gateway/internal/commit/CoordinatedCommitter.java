@@ -2,6 +2,7 @@ package org.mtm.gateway.internal.commit;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 import org.mtm.api.Coordinator;
@@ -60,28 +61,48 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 }
                 default -> { }
             }
-            long xid = footprint.xid();
-            Gid gid;
-            try {
-                gid = coordinator.begin(xid);
-            } catch (CommitRefusedException e) {
-                ServerError refusal = ServerError.error(e.sqlState(), e.getMessage());
-                return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
-            }
-            String literal = "'" + gid + "'";
-            return Footprint.prepare(tx, literal).handle((prepared, lost) -> {
-                if (lost != null) {
-                    // the connection died around PREPARE: it may or may not exist now; make sure it does not
-                    LOG.warn("backend connection lost while preparing {}; rolling it back", gid);
-                    return tx.executeDetached("ROLLBACK PREPARED " + literal).handle((r, e) -> {
-                        coordinator.aborted(gid);
-                        return CommitOutcome.failed(ServerError.error(SqlStates.CONNECTION_FAILURE,
-                                "[multimaster] connection to the local PostgreSQL lost while preparing " + gid));
-                    });
-                }
-                return afterPrepare(tx, gid, literal, prepared);
-            }).thenCompose(java.util.function.Function.identity());
+            return begin(footprint.xid()).handle((gid, refused) -> refused == null ? prepare(tx, gid) : refuse(tx, refused))
+                    .thenCompose(java.util.function.Function.identity());
         });
+    }
+
+    private static CompletionStage<CommitOutcome> refuse(CommitContext tx, Throwable refused) {
+        Throwable cause = refused instanceof CompletionException && refused.getCause() != null ? refused.getCause() : refused;
+        ServerError refusal = cause instanceof CommitRefusedException e ? ServerError.error(e.sqlState(), e.getMessage())
+                : ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] commit refused: " + cause);
+        return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
+    }
+
+    /**
+     * {@link Coordinator#begin} once admitted: while the cluster's commits are held for a moment (a consistent point,
+     * mtm.check_query) the commit waits instead of failing. Fails with the coordinator's refusal.
+     */
+    private CompletionStage<Gid> begin(long xid) {
+        return coordinator.admission().thenCompose(admitted -> {
+            try {
+                return CompletableFuture.completedFuture(coordinator.begin(xid));
+            } catch (Coordinator.CommitsHeldException held) {
+                return begin(xid); // a hold began after the admission: wait for it
+            } catch (CommitRefusedException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        });
+    }
+
+    private CompletionStage<CommitOutcome> prepare(CommitContext tx, Gid gid) {
+        String literal = "'" + gid + "'";
+        return Footprint.prepare(tx, literal).handle((prepared, lost) -> {
+            if (lost != null) {
+                // the connection died around PREPARE: it may or may not exist now; make sure it does not
+                LOG.warn("backend connection lost while preparing {}; rolling it back", gid);
+                return tx.executeDetached("ROLLBACK PREPARED " + literal).handle((r, e) -> {
+                    coordinator.aborted(gid);
+                    return CommitOutcome.failed(ServerError.error(SqlStates.CONNECTION_FAILURE,
+                            "[multimaster] connection to the local PostgreSQL lost while preparing " + gid));
+                });
+            }
+            return afterPrepare(tx, gid, literal, prepared);
+        }).thenCompose(java.util.function.Function.identity());
     }
 
     private CompletionStage<CommitOutcome> afterPrepare(CommitContext tx, Gid gid, String literal, QueryResult prepared) {
