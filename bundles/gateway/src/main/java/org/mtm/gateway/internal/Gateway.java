@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.ClusterAdminException;
 import org.mtm.api.ClusterAdministration;
+import org.mtm.api.ConsistencyCheck;
 import org.mtm.api.ClusterCatalog;
 import org.mtm.api.ClusterState;
 import org.mtm.api.Coordinator;
@@ -191,6 +192,7 @@ public final class Gateway {
     private volatile ClusterCatalog catalog;
     private volatile ClusterAdministration administration;
     private volatile SequenceAllocator sequences;
+    private volatile ConsistencyCheck consistency;
 
     /** Outside a framework (tests): no shutdown signal, break_connection false. */
     Gateway(LocalDatabase database, Config config) throws InterruptedException {
@@ -340,6 +342,18 @@ public final class Gateway {
     void unbindAdministration(ClusterAdministration a) {
         if (administration == a) {
             administration = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindConsistency")
+    void bindConsistency(ConsistencyCheck c) {
+        consistency = c;
+    }
+
+    void unbindConsistency(ConsistencyCheck c) {
+        if (consistency == c) {
+            consistency = null;
         }
     }
 
@@ -598,6 +612,51 @@ public final class Gateway {
                             "[multimaster] mtm.alter_sequences failed: " + e.getMessage()));
                 }
             }, detachedPool);
+        }
+
+        @Override
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+            ConsistencyCheck check = consistency;
+            if (check == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.check_query", "admin"));
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    ConsistencyCheck.Comparison c = check.checkQuery(query, role.isEmpty() ? null : role);
+                    return new CheckAnswer(c.same(), c.same() ? null
+                            : c.firstDifference() + " (nodes that differ: " + c.differing() + ")");
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(callException(e));
+                }
+            }, detachedPool);
+        }
+
+        @Override
+        public CompletionStage<String> getSnapshots(Object owner) {
+            ConsistencyCheck check = consistency;
+            if (check == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.get_snapshots", "admin"));
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return check.getSnapshots(owner).entrySet().stream().map(e -> e.getKey() + ":" + e.getValue())
+                            .collect(java.util.stream.Collectors.joining(","));
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(callException(e));
+                }
+            }, detachedPool);
+        }
+
+        @Override
+        public CompletionStage<Void> freeSnapshots(Object owner) {
+            ConsistencyCheck check = consistency;
+            return check == null ? CompletableFuture.completedFuture(null)
+                    : CompletableFuture.runAsync(() -> check.freeSnapshots(owner), detachedPool);
+        }
+
+        private static SurfaceCall.CallException callException(ClusterAdminException e) {
+            String state = e.sqlState() == null || e.sqlState().length() != 5 ? SqlStates.INTERNAL_ERROR : e.sqlState();
+            return new SurfaceCall.CallException(state, e.getMessage());
         }
     }
 }

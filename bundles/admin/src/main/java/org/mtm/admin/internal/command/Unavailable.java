@@ -14,6 +14,9 @@ final class Unavailable {
     static final String DATABASE = "this node has no PostgreSQL beside it now (a referee, or the mtm postgres"
         + " component is not active or its server not accepting connections; see scr:list)";
 
+    static final String CONSISTENCY_CHECK = "consistent snapshots are not available on this node (a referee, or the mtm"
+        + " admin or consensus components are not active; see scr:list)";
+
     private Unavailable() {
     }
 }

@@ -107,6 +107,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // what the session is
     private String user = "";
+    /** mtm.get_snapshots() was called: the snapshots are freed when the session ends. */
+    private boolean snapshotsTaken;
     private String database = "";
     private String applicationName = "";
     private boolean standardStrings = true;
@@ -1625,6 +1627,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
                         call.textArray(1, params, "peers_conninfo"));
                 case ALTER_SEQUENCES -> host.surface().alterSequences();
+                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), user);
+                case GET_SNAPSHOTS -> {
+                    snapshotsTaken = true;
+                    yield host.surface().getSnapshots(this);
+                }
+                case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
             };
         } catch (SurfaceCall.CallException e) {
             return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
@@ -1654,12 +1662,24 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         ? "All found sequences have proper params." : "[multimaster] altered " + changed + " sequence(s)",
                         null, null));
             }
+            byte[] value = new byte[0]; // void: empty text, empty binary
+            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
+                value = binary ? new byte[] {1} : new byte[] {'t'};
+            } else if (f == SurfaceCall.Function.CHECK_QUERY) {
+                SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
+                if (!answer.same()) {
+                    // the manual's WARNING with the first difference, then false
+                    noticeToClient(ServerError.warning("01000", answer.warning()));
+                }
+                value = binary ? new byte[] {(byte) (answer.same() ? 1 : 0)} : new byte[] {(byte) (answer.same() ? 't' : 'f')};
+            } else if (f == SurfaceCall.Function.GET_SNAPSHOTS) {
+                value = String.valueOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8); // text: same bytes in binary
+            }
             if (describe) {
                 toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
-                        f == SurfaceCall.Function.ALTER_SEQUENCES ? 1 : 4));
+                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY ? 1
+                                : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
             }
-            byte[] value = f == SurfaceCall.Function.ALTER_SEQUENCES ? (binary ? new byte[] {1} : new byte[] {'t'})
-                    : new byte[0]; // void: empty text, empty binary
             toClient(PgWire.dataRow(client.alloc(), value));
             commandCompleteToClient("SELECT 1");
             return null;
@@ -2417,6 +2437,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         if (standInSchema != null) {
             host.standInsLeft(); // the backend ends with the connection: its schema is swept after it
+        }
+        if (snapshotsTaken) {
+            snapshotsTaken = false;
+            host.surface().freeSnapshots(this); // kept until mtm.free_snapshots() or the end of the session (manual)
         }
         if (client.isActive()) {
             client.close();

@@ -19,6 +19,22 @@ public interface SurfaceFunctions {
     /** {@code mtm.alter_sequences()}: how many sequences were changed. */
     CompletionStage<Integer> alterSequences();
 
+    /**
+     * {@code mtm.check_query(query_text)} as {@code role} (the session's user): whether every node gave the same
+     * result, and the warning with the first difference when not.
+     */
+    CompletionStage<CheckAnswer> checkQuery(String query, String role);
+
+    /** {@code mtm.get_snapshots()} for {@code owner} (the session): the snapshot ids, {@code <node>:<id>} comma-separated. */
+    CompletionStage<String> getSnapshots(Object owner);
+
+    /** {@code mtm.free_snapshots()} of {@code owner}; also when the session ends. */
+    CompletionStage<Void> freeSnapshots(Object owner);
+
+    /** The answer of {@code mtm.check_query}: {@code warning} is null when the results are the same. */
+    record CheckAnswer(boolean same, String warning) {
+    }
+
     /** No services: every call fails with 55000 (object_not_in_prerequisite_state). */
     SurfaceFunctions NONE = new SurfaceFunctions() {
         @Override
@@ -29,6 +45,21 @@ public interface SurfaceFunctions {
         @Override
         public CompletionStage<Integer> alterSequences() {
             return CompletableFuture.failedFuture(unavailable("mtm.alter_sequences", "sequence"));
+        }
+
+        @Override
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+            return CompletableFuture.failedFuture(unavailable("mtm.check_query", "admin"));
+        }
+
+        @Override
+        public CompletionStage<String> getSnapshots(Object owner) {
+            return CompletableFuture.failedFuture(unavailable("mtm.get_snapshots", "admin"));
+        }
+
+        @Override
+        public CompletionStage<Void> freeSnapshots(Object owner) {
+            return CompletableFuture.completedFuture(null);
         }
     };
 

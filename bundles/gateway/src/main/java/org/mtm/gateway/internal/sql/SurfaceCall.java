@@ -8,7 +8,8 @@ import java.util.TreeMap;
 /**
  * A multimaster function call the gateway answers itself (manual F.31.5.2; the mtm schema's SQL functions
  * such as mtm.status() are real and run in PostgreSQL): {@code CREATE EXTENSION multimaster},
- * {@code SELECT mtm.init_cluster(my_conninfo text, peers_conninfo text[])}, {@code SELECT mtm.alter_sequences()}.
+ * {@code SELECT mtm.init_cluster(my_conninfo text, peers_conninfo text[])}, {@code SELECT mtm.alter_sequences()},
+ * {@code SELECT mtm.check_query(query_text text)}, {@code SELECT mtm.get_snapshots()}, {@code SELECT mtm.free_snapshots()}.
  * Arguments are literals, {@code ARRAY[...]} constructors or extended-protocol parameters, resolved when the
  * call runs ({@link #text}, {@link #textArray}).
  */
@@ -20,7 +21,13 @@ public record SurfaceCall(Function function, List<Arg> args) {
         /** {@code mtm.init_cluster(text, text[]) RETURNS void}. */
         INIT_CLUSTER("init_cluster", 2278),
         /** {@code mtm.alter_sequences() RETURNS boolean}. */
-        ALTER_SEQUENCES("alter_sequences", 16);
+        ALTER_SEQUENCES("alter_sequences", 16),
+        /** {@code mtm.check_query(query_text text) RETURNS boolean}. */
+        CHECK_QUERY("check_query", 16),
+        /** {@code mtm.get_snapshots() RETURNS text}: the snapshot id by node. */
+        GET_SNAPSHOTS("get_snapshots", 25),
+        /** {@code mtm.free_snapshots() RETURNS void}. */
+        FREE_SNAPSHOTS("free_snapshots", 2278);
 
         private final String column;
         private final int typeOid;
@@ -175,8 +182,12 @@ public record SurfaceCall(Function function, List<Arg> args) {
      */
     public String standIn() {
         StringBuilder b = new StringBuilder("SELECT ");
-        b.append(function == Function.ALTER_SEQUENCES ? "true" : "''::pg_catalog.void").append(" AS ")
-                .append(function.column());
+        String value = switch (function) {
+            case ALTER_SEQUENCES, CHECK_QUERY -> "true";
+            case GET_SNAPSHOTS -> "''::pg_catalog.text";
+            default -> "''::pg_catalog.void";
+        };
+        b.append(value).append(" AS ").append(function.column());
         TreeMap<Integer, String> types = new TreeMap<>();
         for (int i = 0; i < args.size(); i++) {
             Arg a = args.get(i);

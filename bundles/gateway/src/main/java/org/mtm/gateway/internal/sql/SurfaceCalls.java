@@ -50,6 +50,9 @@ final class SurfaceCalls {
             switch (t.get(k + 2).name(s)) {
                 case "init_cluster" -> named = SurfaceCall.Function.INIT_CLUSTER;
                 case "alter_sequences" -> named = SurfaceCall.Function.ALTER_SEQUENCES;
+                case "check_query" -> named = SurfaceCall.Function.CHECK_QUERY;
+                case "get_snapshots" -> named = SurfaceCall.Function.GET_SNAPSHOTS;
+                case "free_snapshots" -> named = SurfaceCall.Function.FREE_SNAPSHOTS;
                 case "status", "nodes" -> statusCalls++;
                 default -> { }
             }
@@ -61,7 +64,11 @@ final class SurfaceCalls {
                 return Replication.surface(call);
             }
             return Replication.surfaceMisused("[multimaster] mtm." + named.column() + " must be called on its own, as "
-                    + (named == SurfaceCall.Function.INIT_CLUSTER ? INIT_USAGE : "SELECT mtm.alter_sequences()"),
+                    + switch (named) {
+                        case INIT_CLUSTER -> INIT_USAGE;
+                        case CHECK_QUERY -> "SELECT mtm.check_query('<query>')";
+                        default -> "SELECT mtm." + named.column() + "()";
+                    },
                     "The gateway runs this function itself; it cannot be part of a larger query.");
         }
         return statusCalls > 0 && statusCalls == calls && statusQuery() ? Replication.STATUS : null;
@@ -94,19 +101,18 @@ final class SurfaceCalls {
                 int slot = positional;
                 if (isName(pos) && pos + 2 < t.size() && t.get(pos + 1).isOp(s, '=')
                         && t.get(pos + 2).isOp(s, '>')) {
-                    slot = switch (t.get(pos).name(s)) {
-                        case "my_conninfo" -> 0;
-                        case "peers_conninfo" -> 1;
-                        default -> -1;
-                    };
-                    if (slot < 0 || f != SurfaceCall.Function.INIT_CLUSTER) {
+                    String argName = t.get(pos).name(s);
+                    slot = f == SurfaceCall.Function.INIT_CLUSTER ? ("my_conninfo".equals(argName) ? 0
+                            : "peers_conninfo".equals(argName) ? 1 : -1)
+                            : f == SurfaceCall.Function.CHECK_QUERY && "query_text".equals(argName) ? 0 : -1;
+                    if (slot < 0) {
                         return null;
                     }
                     pos += 3;
                 } else {
                     positional++;
                 }
-                SurfaceCall.Arg a = argument(true);
+                SurfaceCall.Arg a = argument(f == SurfaceCall.Function.INIT_CLUSTER);
                 if (a == null || slot >= byPosition.length || byPosition[slot] != null) {
                     return null;
                 }
@@ -124,7 +130,11 @@ final class SurfaceCalls {
         if (pos != t.size()) {
             return null;
         }
-        int expected = f == SurfaceCall.Function.INIT_CLUSTER ? 2 : 0;
+        int expected = switch (f) {
+            case INIT_CLUSTER -> 2;
+            case CHECK_QUERY -> 1;
+            default -> 0;
+        };
         if (args.size() != expected) {
             return null;
         }

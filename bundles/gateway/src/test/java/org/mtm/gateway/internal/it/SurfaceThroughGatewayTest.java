@@ -56,6 +56,26 @@ public class SurfaceThroughGatewayTest {
             calls.add("alter_sequences");
             return CompletableFuture.completedFuture(2);
         }
+
+        @Override
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+            calls.add("check_query " + query + " as " + role);
+            boolean same = !query.contains("differs");
+            return CompletableFuture.supplyAsync(() -> new CheckAnswer(same, same ? null
+                    : "mismatch in column 'b' of row 0: 256 on node1, 255 on node2 (nodes that differ: [2])"));
+        }
+
+        @Override
+        public CompletionStage<String> getSnapshots(Object owner) {
+            calls.add("get_snapshots " + System.identityHashCode(owner));
+            return CompletableFuture.completedFuture("1:00000003-00000002-1,2:00000004-00000007-1");
+        }
+
+        @Override
+        public CompletionStage<Void> freeSnapshots(Object owner) {
+            calls.add("free_snapshots " + System.identityHashCode(owner));
+            return CompletableFuture.completedFuture(null);
+        }
     }
 
     private static final RecordingFunctions FUNCTIONS = new RecordingFunctions();
@@ -201,5 +221,59 @@ public class SurfaceThroughGatewayTest {
                 "init_cluster " + NODE1 + " [host=node4]",
                 "init_cluster " + NODE1 + " [host=param, host=lit]",
                 "alter_sequences"), FUNCTIONS.calls);
+    }
+
+    /**
+     * mtm.check_query(query_text) as psql and pgjdbc send it: true, or the manual's WARNING with the first difference and
+     * false; the query runs as the session's user. mtm.get_snapshots() answers the ids by node and the session's snapshots
+     * are freed by mtm.free_snapshots() or, at the latest, when the session ends.
+     */
+    @Test
+    public void checkQueryAndSnapshots() throws Exception {
+        Tools.Result psql = Tools.psql(GW.endpoint(), null, "SELECT mtm.check_query('SELECT * FROM my_table ORDER BY id');\n"
+                + "SELECT mtm.check_query(query_text => 'SELECT * FROM differs');");
+        assertEquals(psql.toString(), 0, psql.exitCode());
+        assertTrue(psql.stdout(), psql.stdout().contains(" check_query \n-------------\n t\n(1 row)"));
+        assertTrue(psql.stdout(), psql.stdout().contains(" check_query \n-------------\n f\n(1 row)"));
+        assertTrue(psql.toString(), psql.stderr().contains("WARNING:  mismatch in column 'b' of row 0: 256 on node1, 255 on node2"));
+
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1");
+        String owner;
+        try (Connection c = TestPostgres.connect(GW.endpoint(), p)) {
+            String user = c.getMetaData().getUserName();
+            try (PreparedStatement ps = c.prepareStatement("SELECT mtm.check_query(?)")) {
+                ps.setString(1, "SELECT 1 AS differs");
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertEquals("check_query", rs.getMetaData().getColumnName(1));
+                    assertEquals("bool", rs.getMetaData().getColumnTypeName(1));
+                    assertTrue(rs.next());
+                    assertFalse(rs.getBoolean(1));
+                    SQLWarning w = ps.getWarnings();
+                    assertTrue(String.valueOf(w), w != null && w.getMessage().contains("(nodes that differ: [2])"));
+                }
+            }
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT mtm.get_snapshots()")) {
+                assertEquals("text", rs.getMetaData().getColumnTypeName(1));
+                assertTrue(rs.next());
+                assertEquals("1:00000003-00000002-1,2:00000004-00000007-1", rs.getString(1));
+            }
+            owner = FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1).substring("get_snapshots ".length());
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT mtm.free_snapshots()")) {
+                assertTrue(rs.next());
+            }
+            try (Statement st = c.createStatement()) {
+                st.executeQuery("SELECT mtm.get_snapshots()").close();
+            }
+            assertEquals(List.of("check_query SELECT * FROM my_table ORDER BY id as " + user,
+                    "check_query SELECT * FROM differs as " + user, "check_query SELECT 1 AS differs as " + user,
+                    "get_snapshots " + owner, "free_snapshots " + owner, "get_snapshots " + owner), FUNCTIONS.calls);
+        }
+        String freedAtEnd = "free_snapshots " + owner;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1).equals(freedAtEnd) && System.nanoTime() < deadline) {
+            Thread.sleep(20); // the session ends on the gateway's event loop after the client closed
+        }
+        assertEquals("the session's snapshots are freed when it ends", freedAtEnd, FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1));
     }
 }
