@@ -37,6 +37,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,9 +58,17 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     private static final String FIX_SNAPSHOT = "SELECT pg_catalog.pg_export_snapshot(), (SELECT count(*) FROM"
         + " pg_catalog.pg_prepared_xacts WHERE database = pg_catalog.current_database() AND gid LIKE 'MTM-%')";
 
-    private final CommitHolds holds;
-    private final ClusterState clusterState;
-    private final LocalDatabase database;
+    // optional: the admin bundle also runs on a referee, which has none of these (a mandatory one would keep the
+    // bundle's features from resolving there)
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile CommitHolds holds;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ClusterState clusterState;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile LocalDatabase database;
     private final ExecutorService queries = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "mtm-check-query");
         t.setDaemon(true);
@@ -66,11 +77,23 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     private final Map<Object, List<NodeSnapshot>> kept = new ConcurrentHashMap<>();
 
     @Activate
-    public ClusterSnapshots(@Reference(name = "holds") CommitHolds holds, @Reference(name = "clusterState") ClusterState clusterState,
-                            @Reference(name = "database") LocalDatabase database) {
-        this.holds = holds;
-        this.clusterState = clusterState;
-        this.database = database;
+    public ClusterSnapshots() {
+    }
+
+    /** The services a consistent point needs, or 55000 naming what is missing. */
+    private record Services(CommitHolds holds, ClusterState clusterState, LocalDatabase database) {
+    }
+
+    private Services services() throws ClusterAdminException {
+        CommitHolds h = holds;
+        ClusterState s = clusterState;
+        LocalDatabase d = database;
+        if (h == null || s == null || d == null) {
+            throw new ClusterAdminException("55000", "[multimaster] consistent snapshots are not available on this node:"
+                + (h == null || s == null ? " the consensus bundle is not running (a referee, or see scr:list)" : "")
+                + (d == null ? " its PostgreSQL is not accepting connections" : ""));
+        }
+        return new Services(h, s, d);
     }
 
     @Deactivate
@@ -87,7 +110,8 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     @Override
     public Comparison checkQuery(String query, String role) throws ClusterAdminException {
         boolean ordered = QueryOrder.ordersRows(query);
-        List<NodeSnapshot> snapshots = snapshotsAtOnePoint();
+        Services services = services();
+        List<NodeSnapshot> snapshots = snapshotsAtOnePoint(services);
         try {
             Map<Integer, CompletableFuture<ResultDigest>> running = new LinkedHashMap<>();
             for (NodeSnapshot s : snapshots) {
@@ -110,7 +134,8 @@ public final class ClusterSnapshots implements ConsistencyCheck {
             Map<Integer, String> summaries = new TreeMap<>();
             results.forEach((node, d) -> summaries.put(node, d.rowCount() + " rows, digest " + d.hash()));
             if (!o.same()) {
-                LOG.warn("node {}: mtm.check_query found nodes {} differing from node {}: {} (query: {})", clusterState.selfId(),
+                LOG.warn("node {}: mtm.check_query found nodes {} differing from node {}: {} (query: {})",
+                    services.clusterState().selfId(),
                     o.differing(), o.reference(), o.firstDifference(), query);
             }
             return new Comparison(o.same(), o.nodes(), o.reference(), o.differing(), o.firstDifference(), summaries);
@@ -121,8 +146,9 @@ public final class ClusterSnapshots implements ConsistencyCheck {
 
     @Override
     public Map<Integer, String> getSnapshots(Object owner) throws ClusterAdminException {
+        Services services = services();
         freeSnapshots(owner);
-        List<NodeSnapshot> snapshots = snapshotsAtOnePoint();
+        List<NodeSnapshot> snapshots = snapshotsAtOnePoint(services);
         kept.put(owner, snapshots);
         Map<Integer, String> ids = new TreeMap<>();
         snapshots.forEach(s -> ids.put(s.node(), s.snapshotId()));
@@ -137,15 +163,15 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     }
 
     /** Snapshots of every member of the generation at one consistent point ({@link SnapshotPoint}), a few attempts. */
-    private List<NodeSnapshot> snapshotsAtOnePoint() throws ClusterAdminException {
+    private List<NodeSnapshot> snapshotsAtOnePoint(Services services) throws ClusterAdminException {
         String why = null;
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-            Map<Integer, Connection> connections = connectToMembers();
+            Map<Integer, Connection> connections = connectToMembers(services.clusterState(), services.database());
             List<NodeSnapshot> snapshots = new ArrayList<>();
             Map<Integer, Long> prepared = new HashMap<>();
             Set<Integer> held;
             try {
-                CommitHolds.Hold hold = hold();
+                CommitHolds.Hold hold = hold(services.holds());
                 try {
                     held = Set.copyOf(hold.nodes().ids());
                     for (Map.Entry<Integer, Connection> e : connections.entrySet()) {
@@ -170,13 +196,14 @@ public final class ClusterSnapshots implements ConsistencyCheck {
                 return snapshots;
             }
             closeAll(connections.values());
-            LOG.info("node {}: snapshots of attempt {} are not one consistent point: {}", clusterState.selfId(), attempt, why);
+            LOG.info("node {}: snapshots of attempt {} are not one consistent point: {}", services.clusterState().selfId(),
+                attempt, why);
         }
         throw new ClusterAdminException("55P03", "[multimaster] no consistent point of the cluster after " + ATTEMPTS
             + " attempts: " + why);
     }
 
-    private CommitHolds.Hold hold() throws ClusterAdminException {
+    private static CommitHolds.Hold hold(CommitHolds holds) throws ClusterAdminException {
         try {
             return holds.holdCommits(HOLD).toCompletableFuture().get(HOLD.toMillis() + 2000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -193,7 +220,8 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     }
 
     /** A REPEATABLE READ, READ ONLY transaction (not begun yet) on each member's PostgreSQL, by node id. */
-    private Map<Integer, Connection> connectToMembers() throws ClusterAdminException {
+    private static Map<Integer, Connection> connectToMembers(ClusterState clusterState, LocalDatabase database)
+        throws ClusterAdminException {
         int self = clusterState.selfId();
         Set<Integer> members = Set.copyOf(clusterState.currentGeneration().members().with(self).ids());
         Map<Integer, Connection> connections = new TreeMap<>();

@@ -58,10 +58,16 @@ public final class KarafConsole implements AutoCloseable {
             ClientSession current = session();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
-            try (ChannelExec channel = current.createExecChannel(command)) {
-                channel.setOut(out);
-                channel.setErr(err);
-                channel.open().verify(CONNECT_TIMEOUT);
+            ChannelExec opened;
+            try {
+                opened = open(current, command, out, err);
+            } catch (IOException | RuntimeException closing) {
+                // the server was closing this session as the channel was asked for: the command did not run; once more
+                // on a new session
+                dropSession();
+                opened = open(session(), command, out, err);
+            }
+            try (ChannelExec channel = opened) {
                 Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), timeout);
                 if (!events.contains(ClientChannelEvent.CLOSED)) {
                     throw new IOException("command '" + command + "' on " + host + ":" + port + " did not finish within " + timeout);
@@ -75,6 +81,20 @@ public final class KarafConsole implements AutoCloseable {
             throw e instanceof IOException io ? new UncheckedIOException("console of " + host + ":" + port + ": " + e.getMessage(), io)
                 : (RuntimeException) e;
         }
+    }
+
+    private static ChannelExec open(ClientSession session, String command, ByteArrayOutputStream out, ByteArrayOutputStream err)
+        throws IOException {
+        ChannelExec channel = session.createExecChannel(command);
+        channel.setOut(out);
+        channel.setErr(err);
+        try {
+            channel.open().verify(CONNECT_TIMEOUT);
+        } catch (IOException | RuntimeException e) {
+            channel.close(true);
+            throw e;
+        }
+        return channel;
     }
 
     public Result execute(String command) {
