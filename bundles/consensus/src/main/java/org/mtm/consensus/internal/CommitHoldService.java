@@ -149,8 +149,9 @@ public final class CommitHoldService implements CommitHolds, PeerMessageHandler 
                 late = p.waitingFor;
             }
             if (!late.isEmpty()) {
-                p.fail(new ClusterAdminException("55P03", "[multimaster] nodes " + late + " still had commits in flight after "
-                    + drainMs + " ms (a long commit, or a transaction in doubt: see mtm.in_doubt); try again"));
+                p.fail(new ClusterAdminException("55P03", "[multimaster] nodes " + late + " did not report their commits done"
+                    + " within " + drainMs + " ms (a long commit, a transaction in doubt — see mtm.in_doubt —, or an mtm"
+                    + " too old to hold commits); try again"));
             }
         }, drainMs + 1000, TimeUnit.MILLISECONDS);
         return p.result;
