@@ -30,4 +30,11 @@ public interface NodeMBean {
      * first; fails with the reason when this node's PostgreSQL cannot be read.
      */
     javax.management.openmbean.TabularData listInDoubt() throws Exception;
+
+    /**
+     * Operation: {@code mtm.check_query(query)} — the query's result compared on every online member at one consistent
+     * point: {@code same}, {@code nodes}, {@code differing} (node ids, comma-separated) and {@code first_difference}
+     * (empty when same). Admin role (it runs the query as the cluster's user).
+     */
+    javax.management.openmbean.CompositeData checkQuery(String query) throws Exception;
 }

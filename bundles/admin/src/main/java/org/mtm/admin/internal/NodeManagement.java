@@ -4,6 +4,7 @@ import javax.management.NotCompliantMBeanException;
 import javax.management.StandardMBean;
 import javax.management.openmbean.TabularData;
 import org.mtm.api.ClusterState;
+import org.mtm.api.ConsistencyCheck;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.RefereeGrants;
@@ -30,6 +31,10 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile LocalDatabase database;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ConsistencyCheck consistency;
 
     @Activate
     public NodeManagement() throws NotCompliantMBeanException {
@@ -101,5 +106,41 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
             // only JDK types cross JMX: a client has no pgjdbc classes
             throw new IllegalStateException("cannot read mtm.in_doubt (SQLSTATE " + e.getSQLState() + "): " + e.getMessage());
         }
+    }
+
+    private static final String[] CHECK_ITEMS = {"same", "nodes", "differing", "first_difference"};
+    private static final javax.management.openmbean.CompositeType CHECK_TYPE = checkType();
+
+    private static javax.management.openmbean.CompositeType checkType() {
+        try {
+            javax.management.openmbean.SimpleType<?> s = javax.management.openmbean.SimpleType.STRING;
+            return new javax.management.openmbean.CompositeType("org.mtm.CheckQuery", "mtm.check_query", CHECK_ITEMS,
+                new String[] {"every node gave the same result", "nodes compared", "nodes whose result differs",
+                    "the first difference, empty when same"},
+                new javax.management.openmbean.OpenType<?>[] {javax.management.openmbean.SimpleType.BOOLEAN, s, s, s});
+        } catch (javax.management.openmbean.OpenDataException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    @Override
+    public javax.management.openmbean.CompositeData checkQuery(String query) throws Exception {
+        ConsistencyCheck check = consistency;
+        if (check == null) {
+            throw new IllegalStateException("consistent snapshots are not available on this node (a referee, or the mtm admin"
+                + " or consensus components are not active)");
+        }
+        ConsistencyCheck.Comparison c;
+        try {
+            c = check.checkQuery(query, null);
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("check_query failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage());
+        }
+        return new javax.management.openmbean.CompositeDataSupport(CHECK_TYPE, CHECK_ITEMS, new Object[] {c.same(),
+            join(c.nodes()), join(c.differing()), c.firstDifference() == null ? "" : c.firstDifference()});
+    }
+
+    private static String join(java.util.List<Integer> ids) {
+        return ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
     }
 }

@@ -311,6 +311,17 @@ public class ThreeNodeClusterIT {
             assertEquals("mismatch in column 'v' of row 41: v42 on node1, changed on node2 (nodes that differ: [2])", w.getMessage());
             log("check_query after node 2 changed: false, WARNING %s", w.getMessage());
         }
+        javax.management.openmbean.CompositeData jmx;
+        try {
+            jmx = (javax.management.openmbean.CompositeData) nodes.get(0).invokeNodeMBean("checkQuery",
+                new Object[] {"SELECT * FROM checked ORDER BY id"}, new String[] {String.class.getName()});
+        } catch (Exception e) {
+            throw new AssertionError("node1 MBean checkQuery(): " + e, e);
+        }
+        assertEquals("MBean checkQuery same: " + jmx, false, jmx.get("same"));
+        assertEquals("MBean checkQuery nodes: " + jmx, "1,2,3", jmx.get("nodes"));
+        assertEquals("MBean checkQuery differing: " + jmx, "2", jmx.get("differing"));
+        assertEquals("mismatch in column 'v' of row 41: v42 on node1, changed on node2", jmx.get("first_difference"));
         String differing = nodes.get(0).execute("mtm:check-query --no-format \"SELECT * FROM checked\"");
         assertTrue("mtm:check-query names node 2:\n" + differing, differing.contains("check_query: f")
             && differing.contains("differing nodes: [2]")
@@ -326,6 +337,47 @@ public class ThreeNodeClusterIT {
         }
         try (Connection c = Sql.connect(gateway1)) {
             assertEquals("check_query once node 2 is set right", "t", Sql.scalar(c, sameEverywhere));
+        }
+        snapshotsAtOnePoint();
+    }
+
+    /**
+     * mtm.get_snapshots(): a snapshot id per node, each usable with SET TRANSACTION SNAPSHOT on that node's PostgreSQL,
+     * all seeing the same rows — not a row committed after — until mtm.free_snapshots().
+     */
+    private void snapshotsAtOnePoint() throws SQLException {
+        int gateway1 = nodes.get(0).gatewayPort();
+        try (Connection c = Sql.connect(gateway1)) {
+            String ids = Sql.scalar(c, "SELECT mtm.get_snapshots()");
+            Map<Integer, String> byNode = new java.util.TreeMap<>();
+            for (String pair : ids.split(",")) {
+                String[] p = pair.split(":", 2);
+                byNode.put(Integer.parseInt(p[0]), p[1]);
+            }
+            assertEquals("snapshot ids by node: " + ids, Set.of(1, 2, 3), byNode.keySet());
+            Sql.execute(gateway1, "INSERT INTO written DEFAULT VALUES"); // after the point: in no snapshot
+            Set<String> seen = new java.util.HashSet<>();
+            for (int i = 0; i < NODES; i++) {
+                try (Connection pg = Sql.connect(nodes.get(i).postgresPort()); java.sql.Statement st = pg.createStatement()) {
+                    st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ");
+                    st.execute("SET TRANSACTION SNAPSHOT '" + byNode.get(i + 1) + "'");
+                    seen.add(Sql.scalar(pg, "SELECT count(*) || '/' || max(id) FROM written"));
+                    st.execute("COMMIT");
+                    String now = Sql.scalar(pg, "SELECT count(*) || '/' || max(id) FROM written");
+                    assertFalse(nodes.get(i).name() + " sees the row inserted after the point only outside the snapshot",
+                        seen.contains(now));
+                }
+            }
+            assertEquals("every node's snapshot sees the same rows: " + seen, 1, seen.size());
+            assertEquals("", Sql.scalar(c, "SELECT mtm.free_snapshots()"));
+            try (Connection pg = Sql.connect(nodes.get(1).postgresPort()); java.sql.Statement st = pg.createStatement()) {
+                st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ");
+                st.execute("SET TRANSACTION SNAPSHOT '" + byNode.get(2) + "'");
+                throw new AssertionError("the snapshot of node 2 is still there after mtm.free_snapshots()");
+            } catch (SQLException freed) {
+                assertEquals(freed.getMessage(), "22023", freed.getSQLState());
+            }
+            log("get_snapshots: %s, every node saw %s; free_snapshots ended them", ids, seen);
         }
     }
 
