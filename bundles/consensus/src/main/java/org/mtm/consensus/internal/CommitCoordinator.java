@@ -252,8 +252,9 @@ public final class CommitCoordinator
         return inFlight.isEmpty();
     }
 
+    /** The held commits go on, off the releasing thread (a timer of this coordinator, or the holder's). */
     private static void admit(List<CompletableFuture<Void>> admitted) {
-        admitted.forEach(a -> a.complete(null));
+        admitted.forEach(a -> ForkJoinPool.commonPool().execute(() -> a.complete(null)));
     }
 
     @Override
