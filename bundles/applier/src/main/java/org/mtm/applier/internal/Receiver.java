@@ -99,6 +99,8 @@ final class Receiver {
     private volatile long markerGeneration;
     private volatile boolean reached;
     private volatile long lagBytes = -1;
+    /** Of a normal receiver: how far behind its peer it is (the metrics read it). */
+    private final ApplyLag lag = new ApplyLag();
     /** Of a recovery receiver: why the WAL this node needs is gone at the donor (null: it is not known to be). */
     private volatile String walGone;
 
@@ -175,6 +177,10 @@ final class Receiver {
 
     ReceiverMode mode() {
         return mode;
+    }
+
+    ApplyLag lag() {
+        return lag;
     }
 
     long untilGeneration() {
@@ -448,6 +454,7 @@ final class Receiver {
             }
             if (data == null && holding) {
                 finished = Math.max(finished, a.takeFinished()); // a parallel worker may finish meanwhile
+                lag.applied(finished);
                 hold.recheck();
                 long confirm = hold.confirmable(finished);
                 if (confirm > confirmed) {
@@ -474,7 +481,9 @@ final class Receiver {
             }
             PgOutputMessage message = decoder.decode(data);
             hold.seen(message);
+            lag.received(message, lastData);
             if (resume.done(message)) {
+                lag.applied(ApplyLag.unitEnd(message));
                 continue; // done here before this stream started; seen by the hold only
             }
             try {
@@ -483,9 +492,11 @@ final class Receiver {
                 release(stream, main);
                 throw e;
             }
+            lag.committed(message);
             long done = a.takeFinished();
             if (done != 0) {
                 finished = Math.max(finished, done);
+                lag.applied(finished);
                 appliedFrom = Math.max(appliedFrom, done);
                 if (stall.progressed(done)) {
                     LOG.info("node {}: the stream of node {} moves again: the transaction it was stuck on is applied", self,
