@@ -31,6 +31,21 @@ public class PrometheusEndpointTest {
         }
     }
 
+    /** A bundle:update of admin closes the endpoint and opens it again on the same port at once. */
+    @Test
+    public void theSamePortServesAgainRightAfterClose() throws Exception {
+        MetricRegistry metrics = new MetricRegistry();
+        metrics.counter("mtm.commit.committed").inc();
+        int port;
+        try (PrometheusEndpoint first = PrometheusEndpoint.start(metrics, "127.0.0.1", 0)) {
+            port = first.port();
+            scrape(port);
+        }
+        try (PrometheusEndpoint again = PrometheusEndpoint.start(metrics, "127.0.0.1", port)) {
+            assertTrue(scrape(port).contains("mtm_commit_committed_total 1.0"));
+        }
+    }
+
     @Test(expected = IOException.class)
     public void aPortInUseIsAnError() throws Exception {
         try (PrometheusEndpoint first = PrometheusEndpoint.start(new MetricRegistry(), "127.0.0.1", 0)) {
