@@ -158,6 +158,11 @@ public final class CommitCoordinator
         metrics.detach(shared);
     }
 
+    /** This component's own metrics (tests). */
+    com.codahale.metrics.MetricRegistry metrics() {
+        return metrics.registry();
+    }
+
     @Modified
     void modified(Config config) {
         waitPeerCommits = config.wait__peer__commits();
@@ -433,22 +438,34 @@ public final class CommitCoordinator
         }
         Decision d = f.tally.decision().orElseThrow();
         if (!f.decision.isDone()) {
-            long now = System.nanoTime();
-            f.times.voted(now); // decided without a precommit round: the votes ended here
-            f.times.decided(now);
             if (!d.commit()) {
                 LOG.debug("node {}: {} aborted: {} {}", clusterState.selfId(), gid, d.sqlState(), d.message());
-                recorder.aborted(d.sqlState() == null ? "40001" : d.sqlState());
             } else {
                 CrashPoints.reach(Point.AFTER_ALL_PRECOMMITS, gid); // test-only
-                recorder.committed();
             }
+            tellDecision(f, d);
             // complete off the I/O thread: the gateway continues the session from the callback
             try {
                 timers.execute(() -> f.decision.complete(d));
             } catch (RejectedExecutionException stopping) {
                 ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
             }
+        }
+    }
+
+    /** Once per transaction (finish runs again for late events until the decision is delivered). */
+    private void tellDecision(InFlight f, Decision d) {
+        if (f.decisionTold) {
+            return;
+        }
+        f.decisionTold = true;
+        long now = System.nanoTime();
+        f.times.voted(now); // decided without a precommit round: the votes ended here
+        f.times.decided(now);
+        if (d.commit()) {
+            recorder.committed();
+        } else {
+            recorder.aborted(d.sqlState() == null ? "40001" : d.sqlState());
         }
     }
 
@@ -663,6 +680,7 @@ public final class CommitCoordinator
         boolean precommitRequested;
         boolean resolving;
         boolean committedLocally;
+        boolean decisionTold;
         NodeSet ackedCommit = NodeSet.EMPTY;
         NodeSet awaitingAcks = NodeSet.EMPTY;
         /** Members that voted (PREPARED or ABORTED) and nodes that answered the precommit: who was silent. */
