@@ -22,19 +22,27 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
- * The node's Dropwizard metrics, reported over JMX (domain {@code org.mtm.metrics} by default) and
- * offered to other bundles as a {@link MetricRegistry} service so that they can add their own.
+ * The node's one Dropwizard registry, reported over JMX (domain {@code org.mtm.metrics} by default) and over HTTP in
+ * the Prometheus format ({@code prometheus.host}:{@code prometheus.port}/metrics), and offered to the other bundles as
+ * a {@link MetricRegistry} service: they show their own metrics in it ({@code org.mtm.api.metrics.BundleMetrics}).
  * Cluster gauges read the live {@link ClusterState}; on a referee they read 0.
  */
 @Component(immediate = true, service = {}, configurationPid = "org.mtm.admin")
 @Designate(ocd = ClusterMetrics.Config.class)
 public final class ClusterMetrics {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusterMetrics.class);
 
     /** PID {@code org.mtm.admin}: how the node reports itself. */
     @ObjectClassDefinition(name = "mtm admin", description = "Monitoring surfaces of this node")
     public @interface Config {
         @AttributeDefinition(description = "JMX domain of the Dropwizard metrics")
         String metrics_jmx_domain() default "org.mtm.metrics";
+
+        @AttributeDefinition(description = "Port of the Prometheus endpoint (GET /metrics); -1: none, 0: a free port")
+        int prometheus_port() default -1;
+
+        @AttributeDefinition(description = "Address the Prometheus endpoint listens on")
+        String prometheus_host() default "127.0.0.1";
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -44,6 +52,7 @@ public final class ClusterMetrics {
     private final MetricRegistry registry = new MetricRegistry();
     private final JmxReporter reporter;
     private final ServiceRegistration<MetricRegistry> registration;
+    private final PrometheusEndpoint prometheus;
 
     @Activate
     public ClusterMetrics(Config config, BundleContext context) {
@@ -56,9 +65,26 @@ public final class ClusterMetrics {
         registry.register("cluster.members_online", (Gauge<Integer>) () -> report(r -> r.genMembersOnline().size()));
         reporter = JmxReporter.forRegistry(registry).inDomain(config.metrics_jmx_domain()).build();
         reporter.start();
+        prometheus = startPrometheus(config);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Constants.SERVICE_DESCRIPTION, "mtm node metrics");
         registration = context.registerService(MetricRegistry.class, registry, props);
+    }
+
+    private PrometheusEndpoint startPrometheus(Config config) {
+        if (config.prometheus_port() < 0) {
+            return null;
+        }
+        try {
+            PrometheusEndpoint p = PrometheusEndpoint.start(registry, config.prometheus_host(), config.prometheus_port());
+            LOG.info("Prometheus metrics at http://{}:{}/metrics", config.prometheus_host(), p.port());
+            return p;
+        } catch (java.io.IOException | RuntimeException e) {
+            // the node runs without it: JMX still reports every metric
+            LOG.error("cannot serve Prometheus metrics on {}:{} ({}): set prometheus.port in etc/org.mtm.admin.cfg to a"
+                + " free port (-1: none)", config.prometheus_host(), config.prometheus_port(), e.toString());
+            return null;
+        }
     }
 
     private int report(java.util.function.ToIntFunction<StatusReport> f) {
@@ -74,6 +100,9 @@ public final class ClusterMetrics {
             // the framework withdrew it with the stopping bundle
         }
         reporter.stop();
+        if (prometheus != null) {
+            prometheus.close();
+        }
     }
 
     MetricRegistry registry() {

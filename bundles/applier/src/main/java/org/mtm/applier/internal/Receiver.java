@@ -102,6 +102,8 @@ final class Receiver {
     /** The plan's marker was applied by the previous recovery receiver of this donor (see {@link #recovery}). */
     private boolean reachedBefore;
     private volatile long lagBytes = -1;
+    /** Of a normal receiver: how far behind its peer it is (the metrics read it). */
+    private final ApplyLag lag = new ApplyLag();
     /** Of a recovery receiver: why the WAL this node needs is gone at the donor (null: it is not known to be). */
     private volatile String walGone;
 
@@ -196,6 +198,10 @@ final class Receiver {
 
     ReceiverMode mode() {
         return mode;
+    }
+
+    ApplyLag lag() {
+        return lag;
     }
 
     long untilGeneration() {
@@ -494,6 +500,7 @@ final class Receiver {
             }
             if (data == null && holding) {
                 finished = Math.max(finished, a.takeFinished()); // a parallel worker may finish meanwhile
+                lag.applied(finished);
                 hold.recheck();
                 long confirm = hold.confirmable(finished);
                 if (confirm > confirmed) {
@@ -520,7 +527,9 @@ final class Receiver {
             }
             PgOutputMessage message = decoder.decode(data);
             hold.seen(message);
+            lag.received(message, lastData);
             if (resume.done(message)) {
+                lag.applied(ApplyLag.unitEnd(message));
                 continue; // done here before this stream started; seen by the hold only
             }
             try {
@@ -529,9 +538,11 @@ final class Receiver {
                 release(stream, main);
                 throw e;
             }
+            lag.committed(message);
             long done = a.takeFinished();
             if (done != 0) {
                 finished = Math.max(finished, done);
+                lag.applied(finished);
                 appliedFrom = Math.max(appliedFrom, done);
                 if (stall.progressed(done)) {
                     LOG.info("node {}: the stream of node {} moves again: the transaction it was stuck on is applied", self,

@@ -121,6 +121,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
      * peers drop this node — the fault battery saw a node's links go silent for 4.9 s after its PostgreSQL restarted.
      */
     private final Map<Integer, Receiver> receivers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ApplierMetrics metrics = new ApplierMetrics(receivers::get);
     private final ScheduledExecutorService revoter = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "mtm-revote");
         t.setDaemon(true);
@@ -186,6 +187,15 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         reconcile();
     }
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.attach(shared);
+    }
+
+    void unbindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.detach(shared);
+    }
+
     @Deactivate
     void deactivate() {
         List<Receiver> stopping;
@@ -197,6 +207,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         planner.shutdownNow();
         stopAll(stopping);
         revoter.shutdownNow();
+        metrics.close();
     }
 
     @Override
@@ -411,6 +422,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                     LOG.info("node {}: starting the receiver for node {}", self, p.id());
                     r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size());
                 }
+                r.lag().countTo(metrics.applied());
+                metrics.peer(p.id());
                 receivers.put(p.id(), r.start());
             }
         }

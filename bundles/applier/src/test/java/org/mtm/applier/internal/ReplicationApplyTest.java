@@ -102,6 +102,35 @@ public class ReplicationApplyTest {
         assertEquals(NODES.md5(A, table), NODES.md5(B, table));
     }
 
+    // ---- apply lag (metrics) ---------------------------------------------------------------------------
+
+    @Test
+    public void applyLagShowsWhatWasReceivedButNotAppliedYet() throws Exception {
+        createOnBoth("CREATE TABLE lagged (id int PRIMARY KEY)");
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(LOCK_BOUND_MS, 1));
+        com.codahale.metrics.Meter applied = new com.codahale.metrics.Meter();
+        r.lag().countTo(applied);
+        receivers.add(r.start());
+        seedOnA("lagged", "INSERT INTO lagged VALUES (1)");
+        Await.until(WAIT, "nothing left to apply", () -> r.lag().bytes() == 0);
+        assertEquals(0.0, r.lag().seconds(System.nanoTime()), 0.0);
+        long before = applied.getCount();
+        assertTrue("A's commit counted", before >= 1);
+
+        try (Connection blocker = NODES.node(B).connect(); Statement st = blocker.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("LOCK TABLE lagged IN ACCESS EXCLUSIVE MODE"); // B cannot apply A's next insert meanwhile
+            NODES.exec(A, "INSERT INTO lagged VALUES (2)");
+            Await.until(WAIT, "B received A's commit and is behind for a while",
+                () -> r.lag().bytes() > 0 && r.lag().seconds(System.nanoTime()) > 0.3);
+            st.execute("COMMIT");
+        }
+        Await.until(WAIT, "nothing left to apply once the lock is gone", () -> r.lag().bytes() == 0);
+        assertSameOnBoth("lagged");
+        assertEquals(0.0, r.lag().seconds(System.nanoTime()), 0.0);
+        assertTrue("the second commit counted", applied.getCount() > before);
+    }
+
     // ---- two-phase commit ------------------------------------------------------------------------------
 
     @Test

@@ -33,6 +33,10 @@ import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
 import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.Transport;
+import org.mtm.api.metrics.BundleMetrics;
+import org.mtm.consensus.internal.metrics.CommitMetrics;
+import org.mtm.consensus.internal.metrics.CommitRecorder;
+import org.mtm.consensus.internal.metrics.CommitTimes;
 import org.mtm.consensus.internal.VoteTally.Phase;
 import org.mtm.consensus.internal.resolver.InDoubtResolver;
 import org.mtm.consensus.internal.resolver.Outcome;
@@ -42,6 +46,8 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
@@ -62,6 +68,9 @@ import org.slf4j.LoggerFactory;
  * <p>When the coordinator aborts, it tells the participants (ABORT); a participant rolls its prepared copy
  * back at once instead of holding its locks until the {@code r} reaches it through the origin's stream,
  * which may be busy with other conflicts. (COMMIT is never applied early: commits keep the origin's order.)
+ *
+ * <p>Each transaction's steps are timed ({@link CommitTimes}) and its outcome told once to a {@link CommitRecorder}:
+ * the node's commit metrics, shown in its shared registry while the admin bundle offers one.
  */
 @Component(immediate = true, service = {Coordinator.class, PeerMessageHandler.class, PeerConnectivityListener.class,
     LocalCommits.class},
@@ -124,6 +133,8 @@ public final class CommitCoordinator
     /** How often transactions in flight are checked against the members of the current generation. */
     static final long MEMBERSHIP_CHECK_MS = 100;
     private Connection abortConnection;
+    private final BundleMetrics metrics = new BundleMetrics();
+    private final CommitRecorder recorder = new CommitMetrics(metrics.registry());
 
     @Activate
     public CommitCoordinator(@Reference(name = "clusterState") ClusterState clusterState,
@@ -140,6 +151,20 @@ public final class CommitCoordinator
         resolver.attach(this);
         timers.scheduleWithFixedDelay(this::endWhatLeftMembersWait, MEMBERSHIP_CHECK_MS, MEMBERSHIP_CHECK_MS,
             TimeUnit.MILLISECONDS);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.attach(shared);
+    }
+
+    void unbindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.detach(shared);
+    }
+
+    /** This component's own metrics (tests). */
+    com.codahale.metrics.MetricRegistry metrics() {
+        return metrics.registry();
     }
 
     @Modified
@@ -184,6 +209,7 @@ public final class CommitCoordinator
         }
         timers.shutdownNow();
         closeQuietly(abortConnection);
+        metrics.close();
     }
 
     // ---- coordinator side --------------------------------------------------------------------------
@@ -191,19 +217,19 @@ public final class CommitCoordinator
     @Override
     public Gid begin(long originXid) throws CommitRefusedException {
         if (stopped) {
-            throw new CommitRefusedException(RESTARTING_STATE, RESTARTING + "; retry the transaction");
+            throw refused(RESTARTING_STATE, RESTARTING + "; retry the transaction");
         }
         NodeStatus status = clusterState.status();
         if (status != NodeStatus.ONLINE) {
-            throw new CommitRefusedException("57P03", "[multimaster] node is not online: current status \""
+            throw refused("57P03", "[multimaster] node is not online: current status \""
                 + status.sqlName() + "\"");
         }
         Generation gen = clusterState.currentGeneration();
         int self = clusterState.selfId();
         Gid gid = new Gid(self, originXid, gen.num());
-        InFlight f = new InFlight(new VoteTally(self, gen.members(), gen.configured()));
+        InFlight f = new InFlight(new VoteTally(self, gen.members(), gen.configured()), new CommitTimes(System.nanoTime()));
         if (inFlight.putIfAbsent(gid, f) != null) {
-            throw new CommitRefusedException("XX000", "transaction " + gid + " is already being committed");
+            throw refused("XX000", "transaction " + gid + " is already being committed");
         }
         // after the put: a hold that began before it sees this transaction in flight and waits for it (drained())
         if (hold.held(System.nanoTime())) {
@@ -212,17 +238,22 @@ public final class CommitCoordinator
         }
         if (!gate.enter(gid)) {
             inFlight.remove(gid);
-            throw new CommitRefusedException(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " before transaction " + gid
+            throw refused(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " before transaction " + gid
                 + " was prepared; it was rolled back and may be retried");
         }
         NodeSet gone = f.tally.participants().minus(transport.reachablePeers());
         if (!gone.isEmpty()) {
             inFlight.remove(gid);
-            throw new CommitRefusedException("57P03", "[multimaster] node is not online: members " + gone
+            throw refused("57P03", "[multimaster] node is not online: members " + gone
                 + " of generation " + gen.num() + " are not connected");
         }
         f.timeout = timers.schedule(() -> onTimeout(gid), DECISION_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         return gid;
+    }
+
+    private CommitRefusedException refused(String sqlState, String message) {
+        recorder.aborted(sqlState);
+        return new CommitRefusedException(sqlState, message);
     }
 
     @Override
@@ -264,6 +295,7 @@ public final class CommitCoordinator
             return CompletableFuture.completedFuture(Decision.abort("XX000", "transaction " + gid + " is unknown to the coordinator"));
         }
         synchronized (f) {
+            f.times.prepared(System.nanoTime());
             if (!gate.leave(gid)) {
                 // a switch ran while this PREPARE did: it may follow the ParallelSafe marker, which a recovering node
                 // takes as "nothing of older generations after this"; only an abort everywhere is safe
@@ -296,7 +328,13 @@ public final class CommitCoordinator
                 }
             }
         }
-        CompletableFuture<Void> done = f.acks.whenComplete((v, t) -> inFlight.remove(gid));
+        CompletableFuture<Void> done = f.acks.whenComplete((v, t) -> {
+            inFlight.remove(gid);
+            synchronized (f) {
+                f.times.acknowledged(System.nanoTime());
+                recorder.acknowledged(f.times);
+            }
+        });
         long lag = txDelayOnSlowCatchup ? clusterState.peersCatchUpLag() : -1;
         long delay = CatchUpDelay.delayMs(txDelayOnSlowCatchup, maxTxDelayOnSlowCatchup, lag);
         return delay == 0 ? done : done.thenCompose(v -> delayed(delay, lag));
@@ -368,6 +406,7 @@ public final class CommitCoordinator
     private void step(Gid gid, InFlight f, Phase phase) {
         if (phase == Phase.PRECOMMIT && !f.precommitRequested) {
             CrashPoints.reach(Point.AFTER_ALL_PREPARED, gid); // test-only
+            f.times.voted(System.nanoTime());
             f.precommitRequested = true;
             resolver.requestPrecommit(gid, f.tally.precommitVoters());
             schedule(() -> resendPrecommit(gid), PRECOMMIT_RESEND_MS);
@@ -422,6 +461,7 @@ public final class CommitCoordinator
             f.timeout.cancel(false);
         }
         LOG.warn("node {}: outcome of {} unknown to its client: {}", clusterState.selfId(), gid, why);
+        recorder.outcomeUnknown();
         f.decision.completeExceptionally(new CompletionException(new OutcomeUnknownException("[multimaster] the outcome of transaction " + gid
             + " is not known yet: " + why)));
     }
@@ -445,12 +485,29 @@ public final class CommitCoordinator
             } else {
                 CrashPoints.reach(Point.AFTER_ALL_PRECOMMITS, gid); // test-only
             }
+            tellDecision(f, d);
             // complete off the I/O thread: the gateway continues the session from the callback
             try {
                 timers.execute(() -> f.decision.complete(d));
             } catch (RejectedExecutionException stopping) {
                 ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
             }
+        }
+    }
+
+    /** Once per transaction (finish runs again for late events until the decision is delivered). */
+    private void tellDecision(InFlight f, Decision d) {
+        if (f.decisionTold) {
+            return;
+        }
+        f.decisionTold = true;
+        long now = System.nanoTime();
+        f.times.voted(now); // decided without a precommit round: the votes ended here
+        f.times.decided(now);
+        if (d.commit()) {
+            recorder.committed();
+        } else {
+            recorder.aborted(d.sqlState() == null ? "40001" : d.sqlState());
         }
     }
 
@@ -659,11 +716,13 @@ public final class CommitCoordinator
     /** One transaction this node coordinates. Guarded by its own monitor. */
     private static final class InFlight {
         final VoteTally tally;
+        final CommitTimes times;
         final CompletableFuture<Decision> decision = new CompletableFuture<>();
         final CompletableFuture<Void> acks = new CompletableFuture<>();
         boolean precommitRequested;
         boolean resolving;
         boolean committedLocally;
+        boolean decisionTold;
         NodeSet ackedCommit = NodeSet.EMPTY;
         NodeSet awaitingAcks = NodeSet.EMPTY;
         /** Members that voted (PREPARED or ABORTED) and nodes that answered the precommit: who was silent. */
@@ -671,8 +730,9 @@ public final class CommitCoordinator
         NodeSet precommitAnswered = NodeSet.EMPTY;
         ScheduledFuture<?> timeout;
 
-        InFlight(VoteTally tally) {
+        InFlight(VoteTally tally, CommitTimes times) {
             this.tally = tally;
+            this.times = times;
         }
     }
 }

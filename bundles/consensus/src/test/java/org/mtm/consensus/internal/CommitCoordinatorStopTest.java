@@ -71,6 +71,27 @@ public class CommitCoordinatorStopTest {
         assertTrue("deactivation took " + ms + " ms: it waited for the timeout (it used to wait 5 s)", ms < 4000);
     }
 
+    /** Each outcome is counted once by its SQLSTATE, in the registry bound; refusals included. */
+    @Test
+    public void outcomesAreCountedOnceBySqlState() throws Exception {
+        com.codahale.metrics.MetricRegistry shared = new com.codahale.metrics.MetricRegistry();
+        coordinator.bindMetricRegistry(shared);
+        Gid gid = coordinator.begin(105);
+        var decision = coordinator.prepared(gid);
+        coordinator.onMessage(2, org.mtm.api.CommitMessage.abortedVote(gid, "23505", "duplicate key").encode());
+        coordinator.onMessage(3, org.mtm.api.CommitMessage.of(org.mtm.api.CommitMessage.Kind.PREPARED, gid).encode()); // late
+        assertEquals("23505", decision.get(5, TimeUnit.SECONDS).sqlState());
+        coordinator.aborted(gid); // the gateway rolled its copy back
+        assertEquals(1, shared.counter("mtm.commit.aborted.23505").getCount());
+        assertEquals(0, shared.counter("mtm.commit.committed").getCount());
+        assertEquals(0, shared.timer("mtm.commit.latency").getCount());
+        coordinator.deactivate();
+        assertThrows(CommitRefusedException.class, () -> coordinator.begin(106));
+        assertEquals(1, coordinator.metrics().counter("mtm.commit.aborted.40001").getCount());
+        assertFalse("a stopped coordinator takes its metrics out of the shared registry",
+            shared.getCounters().containsKey("mtm.commit.aborted.40001"));
+    }
+
     @Test
     public void aStoppedCoordinatorRefusesNewTransactionsRetryably() {
         coordinator.deactivate();

@@ -177,6 +177,8 @@ public final class Gateway {
     private GatewayTls tls;
     /** Written under the component's lock; read without it by the status watch. */
     private volatile GatewayServer server;
+    /** mtm.gateway.sessions: client sessions open now. */
+    private final org.mtm.api.metrics.BundleMetrics metrics = new org.mtm.api.metrics.BundleMetrics();
     private Endpoint advertised;
     private ScheduledFuture<?> advertisement;
     private final AutoCloseable frameworkStopping;
@@ -230,6 +232,19 @@ public final class Gateway {
         }
         this.frameworkStopping = FrameworkStopping.listen(context, this::frameworkStopping);
         background.scheduleWithFixedDelay(this::watchStatus, STATUS_WATCH_MILLIS, STATUS_WATCH_MILLIS, TimeUnit.MILLISECONDS);
+        metrics.registry().gauge("mtm.gateway.sessions", () -> () -> {
+            GatewayServer s = server;
+            return s == null ? 0 : s.sessionCount();
+        });
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.attach(shared);
+    }
+
+    void unbindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.detach(shared);
     }
 
     /**
@@ -295,6 +310,7 @@ public final class Gateway {
         stopServer();
         background.shutdownNow();
         detachedPool.shutdown();
+        metrics.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

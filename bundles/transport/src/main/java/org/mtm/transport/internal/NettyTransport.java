@@ -66,6 +66,8 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
     private final AtomicLong configVersion = new AtomicLong();
     private final Events events = new Events();
     private final ServiceRegistration<?> registration;
+    private final TransportCounters counters = new TransportCounters();
+    private final org.mtm.api.metrics.BundleMetrics metrics = new org.mtm.api.metrics.BundleMetrics();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
@@ -132,6 +134,18 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         props.put(Constants.SERVICE_DESCRIPTION, "mtm node-to-node transport");
         registration = context.registerService(new String[] {Transport.class.getName(), ClusterConfigListener.class.getName()},
             this, props);
+        metrics.registry().gauge("mtm.transport.bytes_sent", () -> counters::bytesSent);
+        metrics.registry().gauge("mtm.transport.bytes_received", () -> counters::bytesReceived);
+        metrics.registry().gauge("mtm.transport.reconnects", () -> counters::reconnects);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.attach(shared);
+    }
+
+    void unbindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.detach(shared);
     }
 
     @Modified
@@ -162,6 +176,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
             // the framework unregisters a stopping bundle's services itself
         }
         stopNetwork();
+        metrics.close();
         background.shutdownNow();
         connectivityEvents.shutdown(); // what was reported is still told: the last word stays "unreachable"
     }
@@ -188,7 +203,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
             LOG.error("node transport not started: {}", e.getMessage());
             return;
         }
-        PeerNetwork n = new PeerNetwork(node.secret(), tls, timings, events);
+        PeerNetwork n = new PeerNetwork(node.secret(), tls, timings, events, counters);
         Endpoint bound;
         try {
             bound = n.listen(node.host(), listenPort());

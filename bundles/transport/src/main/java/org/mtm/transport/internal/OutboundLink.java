@@ -151,6 +151,7 @@ final class OutboundLink {
                 @Override
                 protected void initChannel(SocketChannel ch) {
                     TransportTls tls = network.tls();
+                    ch.pipeline().addLast(network.counters());
                     if (tls != null) {
                         ch.pipeline().addLast(PeerNetwork.TLS_HANDLER, tls.clientHandler(ch.alloc(), endpoint.host(), endpoint.port()));
                     }
@@ -187,6 +188,7 @@ final class OutboundLink {
         String why = failure != null ? failure : "connection closed by the peer";
         long delay = backoff.nextDelayMillis();
         if (wasLinked) {
+            network.counters().linkLost();
             LOG.info("node {}: link to peer {} at {} lost ({}); reconnecting", selfId, peer, endpoint, why);
             outageLogged = true;
         } else if (!outageLogged) {

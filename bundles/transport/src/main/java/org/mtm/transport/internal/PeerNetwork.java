@@ -78,6 +78,7 @@ public final class PeerNetwork implements AutoCloseable {
     /** {@link #leave()} was called: no more heartbeats (the peers count this node gone). */
     private volatile boolean leaving;
     private ScheduledFuture<?> heartbeatTask;
+    private final TransportCounters counters;
     private ScheduledFuture<?> watchTask;
 
     /**
@@ -91,6 +92,15 @@ public final class PeerNetwork implements AutoCloseable {
      * @param tls mutual TLS on every connection, both ways; null = plain TCP
      */
     PeerNetwork(String clusterSecret, TransportTls tls, TransportTimings timings, PeerEvents events) {
+        this(clusterSecret, tls, timings, events, new TransportCounters());
+    }
+
+    /**
+     * @param counters bytes and reconnects of every connection (the transport keeps them across networks)
+     */
+    PeerNetwork(String clusterSecret, TransportTls tls, TransportTimings timings, PeerEvents events,
+                TransportCounters counters) {
+        this.counters = counters;
         this.tls = tls;
         this.secret = ClusterSecret.of(clusterSecret);
         this.timings = timings;
@@ -98,6 +108,10 @@ public final class PeerNetwork implements AutoCloseable {
         this.group = new NioEventLoopGroup(IO_THREADS, new DefaultThreadFactory("mtm-transport", true));
         this.monitor = group.next();
         monitor.execute(this::scheduleTicks);
+    }
+
+    TransportCounters counters() {
+        return counters;
     }
 
     /** Starts accepting peers on {@code host:port} (port 0 = any free port); returns where it listens. */
@@ -113,6 +127,7 @@ public final class PeerNetwork implements AutoCloseable {
                 @Override
                 protected void initChannel(SocketChannel ch) {
                     FrameDecoder decoder = new FrameDecoder();
+                    ch.pipeline().addLast(counters);
                     if (tls != null) {
                         ch.pipeline().addLast(TLS_HANDLER, tls.serverHandler(ch.alloc()));
                     }

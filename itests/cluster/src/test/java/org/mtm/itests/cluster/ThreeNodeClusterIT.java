@@ -46,6 +46,10 @@ import org.mtm.testing.TestCertificates;
  * <p>The cluster runs with TLS as {@code ./mtm up} sets it up (a CA of its own, a certificate per node): the nodes
  * talk over mutual TLS, a plain TCP peer is refused, the gateways require TLS (plain clients get 28000) and a
  * pgjdbc client verifies gateway 1 with sslmode=verify-full.
+ *
+ * <p>Metrics: after a commit through gateway 1 each node's Prometheus endpoint (scraped over HTTP) and its JMX reporter
+ * show the commit counted and timed by phase, the apply lag and receiver mode of each peer, gateway sessions and
+ * transport bytes; after the abort, the 40001 counted as its cause.
  */
 public class ThreeNodeClusterIT {
     private static final int NODES = 3;
@@ -134,6 +138,7 @@ public class ThreeNodeClusterIT {
         tlsEverywhere();
         inDoubtListed();
         checkQueryComparesTheNodes();
+        metricsOfACommit();
 
         // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
         // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
@@ -187,6 +192,95 @@ public class ThreeNodeClusterIT {
             assertEquals(node.name() + " has no row of the aborted INSERT", "0",
                 query(node, "SELECT count(*) FROM lost_member"));
         }
+        String metrics = Poll.until("node1 counts the abort with its cause", Duration.ofSeconds(10), Duration.ofMillis(250),
+            () -> nodes.get(0).scrapeMetrics(), body -> metric(body, "mtm_commit_aborted_40001_total") >= 1);
+        log("node1: mtm_commit_aborted_40001_total %s", metric(metrics, "mtm_commit_aborted_40001_total"));
+    }
+
+    /**
+     * One commit through gateway 1, then every node's metrics over HTTP (Prometheus text format) and JMX: node 1 counted
+     * and timed it overall and by phase; every node shows each peer's apply lag and a normal receiver for it.
+     */
+    private void metricsOfACommit() throws SQLException {
+        int gateway1 = nodes.get(0).gatewayPort();
+        Sql.execute(gateway1, "CREATE TABLE metered (id int PRIMARY KEY)");
+        Sql.execute(gateway1, "INSERT INTO metered VALUES (1)");
+        Sql.execute(gateway1, "INSERT INTO metered VALUES (2)");
+        KarafNode first = nodes.get(0);
+        String body = Poll.until("node1's Prometheus endpoint counts the commits", Duration.ofSeconds(10), Duration.ofMillis(250),
+            first::scrapeMetrics, b -> metric(b, "mtm_commit_committed_total") >= 2 && metric(b, "mtm_commit_latency_count") >= 2);
+        for (String phase : List.of("prepare", "votes", "precommit", "commit")) {
+            assertTrue("node1 timed the " + phase + " phase of its commits:\n" + body,
+                metric(body, "mtm_commit_phase_" + phase + "_count") >= 2);
+            assertTrue("quantiles of the " + phase + " phase", body.contains("mtm_commit_phase_" + phase + "{quantile=\"0.99\"}"));
+        }
+        assertTrue("the commit latency is positive:\n" + body, Double.parseDouble(quantile(body, "mtm_commit_latency", "0.5")) > 0);
+        assertTrue("transport bytes sent", metric(body, "mtm_transport_bytes_sent") > 0);
+        assertTrue("transport bytes received", metric(body, "mtm_transport_bytes_received") > 0);
+        assertTrue("a reconnect count", metric(body, "mtm_transport_reconnects") >= 0);
+        assertTrue("in-doubt count", metric(body, "mtm_resolver_in_doubt") >= 0);
+        assertTrue("gateway sessions", metric(body, "mtm_gateway_sessions") >= 0);
+        log("node1 metrics: committed %s, latency count %s median %s s, phases p99 prepare %s votes %s precommit %s commit %s s,"
+                + " transport sent %s received %s bytes", metric(body, "mtm_commit_committed_total"),
+            metric(body, "mtm_commit_latency_count"), quantile(body, "mtm_commit_latency", "0.5"),
+            quantile(body, "mtm_commit_phase_prepare", "0.99"), quantile(body, "mtm_commit_phase_votes", "0.99"),
+            quantile(body, "mtm_commit_phase_precommit", "0.99"), quantile(body, "mtm_commit_phase_commit", "0.99"),
+            metric(body, "mtm_transport_bytes_sent"), metric(body, "mtm_transport_bytes_received"));
+        for (int i = 0; i < NODES; i++) {
+            KarafNode node = nodes.get(i);
+            int self = i + 1;
+            // each peer's receiver has applied the two transactions of node 1: no lag left, mode normal (2)
+            String scraped = Poll.until(node.name() + " shows a normal receiver and no lag for each peer", Duration.ofSeconds(30),
+                Duration.ofMillis(250), node::scrapeMetrics, b -> {
+                    for (int peer = 1; peer <= NODES; peer++) {
+                        if (peer != self && (metric(b, "mtm_apply_mode_node" + peer) != 2 || metric(b, "mtm_apply_lag_bytes_node" + peer) != 0)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+            assertTrue(node.name() + " has no gauges for itself", !scraped.contains("mtm_apply_lag_bytes_node" + self + " "));
+            for (int peer = 1; peer <= NODES; peer++) {
+                if (peer != self) {
+                    assertTrue(node.name() + " lag seconds of node" + peer, metric(scraped, "mtm_apply_lag_seconds_node" + peer) >= 0);
+                }
+            }
+            if (self != 1) {
+                assertTrue(node.name() + " applied node 1's transactions", metric(scraped, "mtm_apply_transactions_total") >= 2);
+            }
+        }
+        // the same registry over JMX (the existing reporter, domain org.mtm.metrics of etc/org.mtm.admin.cfg)
+        Object count = Poll.until("node1's JMX reporter has mtm.commit.latency", Duration.ofSeconds(10), Duration.ofMillis(250),
+            () -> first.metricAttribute("mtm.commit.latency", "Count"), c -> c instanceof Number n && n.longValue() >= 2);
+        assertTrue("JMX Count of mtm.commit.latency", ((Number) count).longValue() >= 2);
+        assertTrue("JMX 99thPercentile of mtm.commit.phase.votes",
+            first.metricAttribute("mtm.commit.phase.votes", "99thPercentile") instanceof Number);
+        assertTrue("JMX Value of mtm.apply.lag_bytes.node2",
+            first.metricAttribute("mtm.apply.lag_bytes.node2", "Value") instanceof Number);
+        assertTrue("JMX Count of mtm.commit.committed",
+            ((Number) first.metricAttribute("mtm.commit.committed", "Count")).longValue() >= 2);
+        log("JMX: mtm.commit.latency Count %s", count);
+    }
+
+    /** The value of an unlabelled sample of the Prometheus text format; -1 when there is none. */
+    private static double metric(String body, String name) {
+        for (String line : body.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim().split(" ")[0]);
+            }
+        }
+        return -1;
+    }
+
+    /** A quantile of a summary (Dropwizard timers have no _sum); "NaN" when there is none. */
+    private static String quantile(String body, String summary, String q) {
+        String prefix = summary + "{quantile=\"" + q + "\"} ";
+        for (String line : body.split("\n")) {
+            if (line.startsWith(prefix)) {
+                return line.substring(prefix.length()).trim();
+            }
+        }
+        return "NaN";
     }
 
     /**

@@ -47,6 +47,7 @@ public final class KarafNode implements AutoCloseable {
     private final int transportPort;
     private final int gatewayPort;
     private final int postgresPort;
+    private final int metricsPort;
     private Process process;
     private KarafConsole console;
     private JMXConnector jmx;
@@ -61,6 +62,7 @@ public final class KarafNode implements AutoCloseable {
         this.transportPort = ports[3];
         this.gatewayPort = ports[4];
         this.postgresPort = ports[5];
+        this.metricsPort = ports[6];
     }
 
     /**
@@ -79,7 +81,7 @@ public final class KarafNode implements AutoCloseable {
             Files.createDirectories(pgHome);
             openForOthers(postgresRoot);
             openForOthers(pgHome);
-            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(6));
+            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(7));
             node.writeConfiguration(clusterSecret);
             Path bindir = PostgresVersions.binDir(PostgresVersions.majorOf(indexOf(name)));
             if (bindir != null) {
@@ -135,6 +137,7 @@ public final class KarafNode implements AutoCloseable {
         ConfigFile.put(node, "transport.port", Integer.toString(transportPort));
         ConfigFile.put(node, "gateway.port", Integer.toString(gatewayPort));
         ConfigFile.put(node, "cluster.secret", clusterSecret);
+        ConfigFile.put(etc.resolve("org.mtm.admin.cfg"), "prometheus.port", Integer.toString(metricsPort));
     }
 
     /** Sets a key of an {@code etc/} file, e.g. {@code ("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", "2000")}. */
@@ -255,6 +258,50 @@ public final class KarafNode implements AutoCloseable {
             closeJmx();
             throw new UncheckedIOException(name + ": JMX connection failed", e);
         }
+    }
+
+    /**
+     * An attribute of a Dropwizard metric through Karaf's JMX connector, e.g. {@code ("mtm.commit.latency", "Count")}:
+     * the reporter's MBean {@code org.mtm.metrics:name=<metric>,type=<kind>}; null when there is no such MBean.
+     */
+    public Object metricAttribute(String metric, String attribute) {
+        try {
+            MBeanServerConnection connection = jmx().getMBeanServerConnection();
+            for (ObjectName n : connection.queryNames(new ObjectName("org.mtm.metrics:name=" + ObjectName.quote(metric) + ",*"), null)) {
+                return connection.getAttribute(n, attribute);
+            }
+            for (ObjectName n : connection.queryNames(new ObjectName("org.mtm.metrics:name=" + metric + ",*"), null)) {
+                return connection.getAttribute(n, attribute);
+            }
+            return null;
+        } catch (IOException e) {
+            closeJmx();
+            throw new UncheckedIOException(name + ": JMX connection failed", e);
+        } catch (Exception e) {
+            throw new IllegalStateException(name + ": cannot read metric " + metric + "." + attribute + ": " + e, e);
+        }
+    }
+
+    /** The node's Prometheus endpoint ({@code prometheus.port} of etc/org.mtm.admin.cfg): {@code GET /metrics}. */
+    public String scrapeMetrics() {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+                .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                    .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException(name + ": GET /metrics answered " + r.statusCode() + ": " + r.body());
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(name + ": cannot scrape http://127.0.0.1:" + metricsPort + "/metrics", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(name + ": interrupted while scraping its metrics", e);
+        }
+    }
+
+    public int metricsPort() {
+        return metricsPort;
     }
 
     private synchronized JMXConnector jmx() throws IOException {

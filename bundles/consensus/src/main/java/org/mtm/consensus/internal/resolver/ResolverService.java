@@ -90,6 +90,9 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     private Connection scanConnection;
     private Connection originConnection;
     private long lastCleanup;
+    /** Transactions the proposer is deciding now (in doubt here), as of the last tick; read by the gauge. */
+    private volatile int inDoubt;
+    private final org.mtm.api.metrics.BundleMetrics metrics = new org.mtm.api.metrics.BundleMetrics();
 
     @Activate
     public ResolverService(@Reference(name = "clusterState") ClusterState clusterState,
@@ -103,6 +106,17 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         desk.start();
         resolverThread.scheduleWithFixedDelay(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
         resolverThread.scheduleWithFixedDelay(this::scan, SCAN_MS, SCAN_MS, TimeUnit.MILLISECONDS);
+        metrics.registry().gauge("mtm.resolver.in_doubt", () -> () -> inDoubt);
+    }
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+        policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    void bindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.attach(shared);
+    }
+
+    void unbindMetricRegistry(com.codahale.metrics.MetricRegistry shared) {
+        metrics.detach(shared);
     }
 
     @Modified
@@ -127,6 +141,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         close(deskConnection);
         close(scanConnection);
         close(originConnection);
+        metrics.close();
     }
 
     // ---- the coordinator's side --------------------------------------------------------------------
@@ -283,6 +298,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     private void tick() {
         if (clusterState.selfId() != 0) {
             apply(proposer().tick(now()));
+            inDoubt = proposer().size();
         }
     }
 
