@@ -334,6 +334,14 @@ public final class ManagedPostgres implements LocalDatabase {
         }
 
         Optional<PostmasterPid> running = runningServer();
+        if (running.isPresent() && running.get().stopping()) {
+            // left by a stop that did not finish (its JVM was killed meanwhile): adopting it would wait on a server
+            // that refuses every connection until it exits — finish the shutdown, then start it afresh
+            LOG.info("PostgreSQL {} (pid {}) is shutting down: finishing its shutdown before starting it again", dataDir,
+                running.get().pid());
+            stop();
+            running = Optional.empty();
+        }
         boolean portChosenNow = false;
         if (configuredPort > 0) {
             port = configuredPort;

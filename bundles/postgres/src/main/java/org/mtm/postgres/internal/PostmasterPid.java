@@ -31,6 +31,11 @@ public record PostmasterPid(long pid, String dataDir, int port, String listenAdd
         }
     }
 
+    /** True once a shutdown has begun: the postmaster refuses new connections until it exits. */
+    public boolean stopping() {
+        return status.equals("stopping");
+    }
+
     /** True once the postmaster accepts connections ("ready"), false while starting or stopping. */
     public boolean ready() {
         return status.equals("ready");

@@ -131,6 +131,50 @@ public class ManagedPostgresTest {
         }
     }
 
+    /**
+     * A node's Karaf killed while its PostgreSQL was shutting down (held by a peer's walsender that never confirms):
+     * the restarted node found the server "running" and adopted it, then waited on a server that refuses every
+     * connection (57P03 "the database system is shutting down") until its start timeout. start() now finishes the
+     * shutdown and starts the server afresh.
+     */
+    @Test
+    public void aServerLeftShuttingDownIsStoppedAndStartedAgainNotAdopted() throws Exception {
+        Path data = dirs.newDir().resolve("data");
+        ManagedPostgres first = dirs.track(builder(data).build());
+        first.start();
+        try (Connection c = first.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY)");
+            st.execute("SELECT pg_create_logical_replication_slot('never_confirms', 'test_decoding')");
+        }
+        Connection replication = first.connectReplication();
+        replication.unwrap(org.postgresql.PGConnection.class).getReplicationAPI().replicationStream().logical()
+            .withSlotName("never_confirms").withStatusInterval(1, java.util.concurrent.TimeUnit.HOURS).start();
+        try (Connection c = first.connect(); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO t VALUES (1)"); // WAL the client never confirms: the shutdown waits for it
+        }
+        long pid = first.postmasterPid();
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(pid)).inheritIO().start().waitFor());
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (!Files.readString(data.resolve(PostmasterPid.FILE)).contains("stopping")) {
+            assertTrue("the postmaster records that it is stopping", System.nanoTime() < deadline);
+            Thread.sleep(20);
+        }
+
+        ManagedPostgres second = dirs.track(builder(data).startTimeout(java.time.Duration.ofSeconds(20)).build());
+        second.start();
+        assertFalse("a stopping server is not adopted", second.wasAdopted());
+        assertNotEquals(pid, second.postmasterPid());
+        try (Connection c = second.connect()) {
+            assertEquals("1", query(c, "SELECT count(*) FROM t"));
+        }
+        second.stop();
+        try {
+            replication.close();
+        } catch (SQLException endedWithItsServer) {
+            // its walsender was terminated by the shutdown
+        }
+    }
+
     @Test
     public void adoptsAServerLeftRunningAndRecoversFromKill() throws Exception {
         Path data = dirs.newDir().resolve("data");
