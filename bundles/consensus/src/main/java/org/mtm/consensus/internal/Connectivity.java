@@ -26,7 +26,14 @@ public record Connectivity(int self, NodeSet hears, Map<Integer, PeerBeacon> bea
         return result;
     }
 
-    /** The connectivity matrix: this node's row from what it hears, peers' rows from their beacons. */
+    /**
+     * The connectivity matrix: this node's row from what it hears, peers' rows from their beacons. A node this one
+     * does not hear has no row of its own here, but the peers whose beacons list it are connected to it both ways
+     * (a beacon carries its sender's {@link #connected()}): its row is made of them. Without it the far end of an edge
+     * partition (link 1–3 cut: node 3 hears only node 2) saw no link 1–2, took {2,3} for the largest clique and proposed
+     * it again and again, each proposal refused by node 2 and burning a generation number; now it computes the {1,2}
+     * every other node computes, and stays out.
+     */
     public Map<Integer, NodeSet> matrix() {
         Map<Integer, NodeSet> m = new HashMap<>();
         if (self != 0) {
@@ -38,6 +45,15 @@ public record Connectivity(int self, NodeSet hears, Map<Integer, PeerBeacon> bea
                 m.put(peer, b.connected());
             }
         }
+        Map<Integer, NodeSet> reported = new HashMap<>();
+        for (Map.Entry<Integer, NodeSet> row : m.entrySet()) {
+            for (int other : row.getValue().ids()) {
+                if (!m.containsKey(other) && !hears.contains(other)) {
+                    reported.merge(other, NodeSet.of(other, row.getKey()), NodeSet::union);
+                }
+            }
+        }
+        m.putAll(reported);
         return m;
     }
 

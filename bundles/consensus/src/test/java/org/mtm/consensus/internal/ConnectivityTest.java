@@ -19,6 +19,31 @@ public class ConnectivityTest {
         assertEquals(NodeSet.of(1, 2), c.clique(NodeSet.of(1, 2, 3)));
     }
 
+    /**
+     * Edge partition, link 1–3 cut, seen from node 3: it hears node 2 only, whose beacon lists 1, 2 and 3. Node 3 must
+     * pick the clique nodes 1 and 2 pick, {1,2}, and stay out, instead of proposing {2,3} over and over.
+     */
+    @Test
+    public void farEndOfAnEdgePartitionPicksTheCliqueTheOthersPick() {
+        NodeSet all = NodeSet.of(1, 2, 3);
+        Connectivity fromNode3 = new Connectivity(3, NodeSet.of(2), Map.of(2, hearing(all)));
+        assertEquals(NodeSet.of(2, 3), fromNode3.connected());
+        assertEquals(NodeSet.of(1, 2), fromNode3.clique(all));
+        Connectivity fromNode1 = new Connectivity(1, NodeSet.of(2), Map.of(2, hearing(all)));
+        assertEquals(NodeSet.of(1, 2), fromNode1.clique(all));
+        Connectivity fromNode2 = new Connectivity(2, NodeSet.of(1, 3),
+            Map.of(1, hearing(NodeSet.of(1, 2)), 3, hearing(NodeSet.of(2, 3))));
+        assertEquals(NodeSet.of(1, 2), fromNode2.clique(all));
+    }
+
+    @Test
+    public void aNodeNobodyHearsStaysOut() {
+        NodeSet all = NodeSet.of(1, 2, 3);
+        Connectivity c = new Connectivity(1, NodeSet.of(2), Map.of(2, hearing(NodeSet.of(1, 2))));
+        assertEquals(NodeSet.of(1, 2), c.clique(all));
+        assertEquals(NodeSet.of(1), new Connectivity(1, NodeSet.EMPTY, Map.of()).clique(all));
+    }
+
     @Test
     public void peerWithoutBeaconIsNotConnected() {
         Connectivity c = new Connectivity(1, NodeSet.of(2), Map.of());
