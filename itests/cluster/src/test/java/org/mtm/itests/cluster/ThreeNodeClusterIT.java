@@ -29,6 +29,7 @@ import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.mtm.itests.harness.KarafConsole;
+import org.mtm.itests.harness.HeadlessBrowser;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.NodeSets;
@@ -139,6 +140,10 @@ public class ThreeNodeClusterIT {
         inDoubtListed();
         checkQueryComparesTheNodes();
         metricsOfACommit();
+        Map<Integer, String> pageStates = statusPageStates(nodes.get(0), "every node online",
+            st -> st.size() == NODES && st.values().stream().allMatch("online"::equals));
+        log("node1's status page in headless Chromium: %s", pageStates);
+        HeadlessBrowser.screenshot(nodes.get(0).statusPageUrl(), 5000, SCREENSHOTS.resolve("status-page-online.png"));
 
         // A member lost before the commit point: node 3 stays a member but cannot vote (its applier is stopped), so an
         // INSERT through gateway 1 waits prepared on nodes 1 and 2; killing node 3 must abort it everywhere.
@@ -159,6 +164,10 @@ public class ThreeNodeClusterIT {
         Poll.until("the INSERT prepared on node1 and node2, waiting for node3's vote", Duration.ofSeconds(30), Duration.ofMillis(100),
             () -> preparedHere(nodes.get(0)) == 1 && preparedHere(nodes.get(1)) == 1);
         assertFalse("the INSERT waits for node3's vote", insert.isDone());
+        String inDoubtPage = Poll.until("node1's status page lists the prepared INSERT as in doubt", Duration.ofSeconds(60),
+            Duration.ofMillis(500), () -> HeadlessBrowser.renderedDom(nodes.get(0).statusPageUrl(), 3000),
+            dom -> dom.contains("<td>MTM-") && dom.contains("<td>prepared</td>"));
+        assertTrue("the in-doubt table is shown, its 'none' hidden", inDoubtPage.contains("id=\"in-doubt-none\" class=\"muted\" hidden"));
 
         KarafNode victim = nodes.get(2);
         long killed = System.nanoTime();
@@ -178,6 +187,11 @@ public class ThreeNodeClusterIT {
             assertTrue(nodes.get(i).name() + " took " + detectedMs[i] + " ms to see node3 disconnected, more than heartbeat_recv_timeout "
                 + HEARTBEAT_RECV_TIMEOUT_MS + " + " + MARGIN_MS + " ms", detectedMs[i] <= HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS);
         }
+
+        Map<Integer, String> afterKill = statusPageStates(nodes.get(0), "node3 disconnected",
+            st -> "disconnected".equals(st.get(3)) && "online".equals(st.get(1)));
+        log("node1's status page after node3 was killed: %s", afterKill);
+        HeadlessBrowser.screenshot(nodes.get(0).statusPageUrl(), 5000, SCREENSHOTS.resolve("status-page-node3-killed.png"));
 
         SQLException refused = insert.orTimeout(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS + 30_000, TimeUnit.MILLISECONDS).join();
         long abortedMs = Math.max(1, (insertEnded.get() - killed) / 1_000_000);
@@ -561,5 +575,18 @@ public class ThreeNodeClusterIT {
 
     private static void log(String format, Object... args) {
         System.out.println("[ThreeNodeClusterIT] " + String.format(format, args));
+    }
+
+    /** Where the status page's screenshots are kept (failsafe's report folder: CI keeps it with the logs). */
+    private static final java.nio.file.Path SCREENSHOTS = java.nio.file.Path.of("target", "failsafe-reports", "screenshots");
+
+    /**
+     * The node states {@code node}'s status page renders in a real headless browser (its script fetched api/status
+     * and filled the table), polled until {@code expected} holds.
+     */
+    private static Map<Integer, String> statusPageStates(KarafNode node, String what,
+                                                         java.util.function.Predicate<Map<Integer, String>> expected) {
+        return Poll.until(node.name() + "'s status page shows " + what, Duration.ofSeconds(60), Duration.ofMillis(500),
+            () -> HeadlessBrowser.nodeStates(HeadlessBrowser.renderedDom(node.statusPageUrl(), 3000)), expected);
     }
 }

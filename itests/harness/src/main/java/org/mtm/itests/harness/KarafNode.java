@@ -48,6 +48,8 @@ public final class KarafNode implements AutoCloseable {
     private final int gatewayPort;
     private final int postgresPort;
     private final int metricsPort;
+    /** Karaf's HTTP service (the status page, /mtm/). */
+    private final int httpPort;
     private Process process;
     private KarafConsole console;
     private JMXConnector jmx;
@@ -63,6 +65,7 @@ public final class KarafNode implements AutoCloseable {
         this.gatewayPort = ports[4];
         this.postgresPort = ports[5];
         this.metricsPort = ports[6];
+        this.httpPort = ports[7];
     }
 
     /**
@@ -81,7 +84,7 @@ public final class KarafNode implements AutoCloseable {
             Files.createDirectories(pgHome);
             openForOthers(postgresRoot);
             openForOthers(pgHome);
-            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(7));
+            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(8));
             node.writeConfiguration(clusterSecret);
             Path bindir = PostgresVersions.binDir(PostgresVersions.majorOf(indexOf(name)));
             if (bindir != null) {
@@ -138,6 +141,7 @@ public final class KarafNode implements AutoCloseable {
         ConfigFile.put(node, "gateway.port", Integer.toString(gatewayPort));
         ConfigFile.put(node, "cluster.secret", clusterSecret);
         ConfigFile.put(etc.resolve("org.mtm.admin.cfg"), "prometheus.port", Integer.toString(metricsPort));
+        ConfigFile.put(etc.resolve("org.ops4j.pax.web.cfg"), "org.osgi.service.http.port", Integer.toString(httpPort));
     }
 
     /** Sets a key of an {@code etc/} file, e.g. {@code ("org.mtm.multimaster.cfg", "heartbeat_recv_timeout", "2000")}. */
@@ -302,6 +306,11 @@ public final class KarafNode implements AutoCloseable {
 
     public int metricsPort() {
         return metricsPort;
+    }
+
+    /** The node's status page on Karaf's HTTP service. */
+    public String statusPageUrl() {
+        return "http://127.0.0.1:" + httpPort + "/mtm/";
     }
 
     private synchronized JMXConnector jmx() throws IOException {

@@ -118,6 +118,8 @@ public abstract class MtmRoleTestSupport {
             editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", "org.ops4j.pax.url.mvn.repositories", ""),
             editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "featuresBoot", KARAF_BOOT),
             editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", Integer.toString(FreePorts.take())),
+            // the status page's HTTP service (mtm-node): never the distribution's 8181, which another run may hold
+            editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", Integer.toString(FreePorts.take())),
             editConfigurationFilePut(node, "database.datadir", postgresRoot.resolve("data").toString()),
             editConfigurationFilePut(node, "cluster.secret", HexFormat.of().formatHex(secret)),
         };

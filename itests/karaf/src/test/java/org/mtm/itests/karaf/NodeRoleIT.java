@@ -19,7 +19,7 @@ public class NodeRoleIT extends MtmRoleTestSupport {
     @Test
     public void nodeRoleStartsEveryComponentAndReportsItsStatusOnConsoleAndJmx() throws Exception {
         installRole("mtm-node", bundles("org.mtm.api", "org.mtm.postgres", "org.mtm.transport", "org.mtm.consensus",
-            "org.mtm.applier", "org.mtm.sequence", "org.mtm.gateway", "org.mtm.admin"));
+            "org.mtm.applier", "org.mtm.sequence", "org.mtm.gateway", "org.mtm.admin", "org.mtm.web"));
 
         String output = executeWhenRegistered("mtm:status");
         Map<String, String> status = singleRow(output);

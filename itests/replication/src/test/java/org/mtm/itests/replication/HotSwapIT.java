@@ -27,7 +27,8 @@ public class HotSwapIT {
     private static final String WHO = "HotSwapIT";
     private static final Duration LOAD = Duration.ofSeconds(30);
     private static final List<String> BUNDLES = List.of("org.mtm.applier", "org.mtm.transport", "org.mtm.consensus",
-        "org.mtm.postgres", "org.mtm.sequence", "org.mtm.admin", "org.mtm.gateway", "org.mtm.applier", "org.mtm.api");
+        "org.mtm.postgres", "org.mtm.sequence", "org.mtm.admin", "org.mtm.web", "org.mtm.gateway", "org.mtm.applier",
+        "org.mtm.api");
     @ClassRule
     public static final WriteLoad.Cluster CLUSTER = new WriteLoad.Cluster("hot-swap");
 
