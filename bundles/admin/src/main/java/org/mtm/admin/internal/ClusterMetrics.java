@@ -35,8 +35,9 @@ public final class ClusterMetrics {
     /** PID {@code org.mtm.admin}: how the node reports itself. */
     @ObjectClassDefinition(name = "mtm admin", description = "Monitoring surfaces of this node")
     public @interface Config {
+        /** Key {@code metrics_jmx_domain}: a double underscore maps to one (a single one would read metrics.jmx.domain). */
         @AttributeDefinition(description = "JMX domain of the Dropwizard metrics")
-        String metrics_jmx_domain() default "org.mtm.metrics";
+        String metrics__jmx__domain() default "org.mtm.metrics";
 
         @AttributeDefinition(description = "Port of the Prometheus endpoint (GET /metrics); -1: none, 0: a free port")
         int prometheus_port() default -1;
@@ -63,7 +64,7 @@ public final class ClusterMetrics {
         });
         registry.register("cluster.connected", (Gauge<Integer>) () -> report(r -> r.connected().size()));
         registry.register("cluster.members_online", (Gauge<Integer>) () -> report(r -> r.genMembersOnline().size()));
-        reporter = JmxReporter.forRegistry(registry).inDomain(config.metrics_jmx_domain()).build();
+        reporter = JmxReporter.forRegistry(registry).inDomain(config.metrics__jmx__domain()).build();
         reporter.start();
         prometheus = startPrometheus(config);
         Hashtable<String, Object> props = new Hashtable<>();

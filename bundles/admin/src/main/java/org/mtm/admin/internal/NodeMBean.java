@@ -37,4 +37,10 @@ public interface NodeMBean {
      * (empty when same). Admin role (it runs the query as the cluster's user).
      */
     javax.management.openmbean.CompositeData checkQuery(String query) throws Exception;
+
+    /**
+     * Operation: {@code mtm.alter_sequences()} — every sequence of every node strided by node id in one distributed
+     * transaction; how many sequences it changed. Admin role.
+     */
+    int alterSequences() throws Exception;
 }

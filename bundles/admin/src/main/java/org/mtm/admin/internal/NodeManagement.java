@@ -36,6 +36,10 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile ConsistencyCheck consistency;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile org.mtm.api.SequenceAllocator sequences;
+
     @Activate
     public NodeManagement() throws NotCompliantMBeanException {
         super(NodeMBean.class);
@@ -142,5 +146,20 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
 
     private static String join(java.util.List<Integer> ids) {
         return ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+    }
+
+    @Override
+    public int alterSequences() throws Exception {
+        org.mtm.api.SequenceAllocator allocator = sequences;
+        if (allocator == null) {
+            throw new IllegalStateException("mtm.alter_sequences is not available on this node (a referee, or the mtm"
+                + " sequence component is not active)");
+        }
+        try {
+            return allocator.alterSequences();
+        } catch (java.sql.SQLException e) {
+            // only JDK types cross JMX
+            throw new IllegalStateException("mtm.alter_sequences failed (SQLSTATE " + e.getSQLState() + "): " + e.getMessage());
+        }
     }
 }

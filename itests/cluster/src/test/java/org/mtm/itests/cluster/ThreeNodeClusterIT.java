@@ -140,6 +140,7 @@ public class ThreeNodeClusterIT {
         inDoubtListed();
         checkQueryComparesTheNodes();
         metricsOfACommit();
+        alterSequencesFromConsoleAndJmx();
         Map<Integer, String> pageStates = statusPageStates(nodes.get(0), "every node online",
             st -> st.size() == NODES && st.values().stream().allMatch("online"::equals));
         log("node1's status page in headless Chromium: %s", pageStates);
@@ -209,6 +210,32 @@ public class ThreeNodeClusterIT {
         String metrics = Poll.until("node1 counts the abort with its cause", Duration.ofSeconds(10), Duration.ofMillis(250),
             () -> nodes.get(0).scrapeMetrics(), body -> metric(body, "mtm_commit_aborted_40001_total") >= 1);
         log("node1: mtm_commit_aborted_40001_total %s", metric(metrics, "mtm_commit_aborted_40001_total"));
+    }
+
+    /**
+     * {@code mtm:alter-sequences} (admin only) and the MBean's {@code alterSequences()}: {@code mtm.alter_sequences()}
+     * from the console and JMX; afterwards node 2's values of a sequence are its own residue of the stride.
+     */
+    private void alterSequencesFromConsoleAndJmx() throws SQLException {
+        int gateway1 = nodes.get(0).gatewayPort();
+        Sql.execute(gateway1, "CREATE SEQUENCE console_seq");
+        String out = nodes.get(0).execute("mtm:alter-sequences");
+        assertTrue("mtm:alter-sequences prints what it changed: " + out,
+            out.matches("(?s).*altered \\d+ sequence\\(s\\) on every node.*"));
+        Object viaJmx;
+        try {
+            viaJmx = nodes.get(0).invokeNodeMBean("alterSequences", new Object[0], new String[0]);
+        } catch (Exception e) {
+            throw new AssertionError("the MBean's alterSequences() failed: " + e, e);
+        }
+        assertTrue("alterSequences() returns a count: " + viaJmx, viaJmx instanceof Integer && (Integer) viaJmx >= 0);
+        long value = Long.parseLong(Sql.scalar(nodes.get(1).gatewayPort(), "SELECT nextval('console_seq')"));
+        assertEquals("node 2 issues its residue of the stride 3: " + value, 2, value % 3);
+        try (KarafConsole watcher = new KarafConsole("127.0.0.1", nodes.get(0).sshPort(), WATCHER, WATCHER_PASSWORD)) {
+            KarafConsole.Result refused = watcher.execute("mtm:alter-sequences");
+            assertFalse("a viewer must not run mtm:alter-sequences: " + refused, refused.ok());
+        }
+        log("mtm:alter-sequences: %s; MBean alterSequences(): %s; node 2's nextval %d", out.strip(), viaJmx, value);
     }
 
     /**

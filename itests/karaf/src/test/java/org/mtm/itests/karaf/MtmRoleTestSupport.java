@@ -62,6 +62,8 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 public abstract class MtmRoleTestSupport {
     static final String KARAF_BOOT = "(framework, jaas, shell, ssh, management, eventadmin, scr, config, feature, bundle, system, log, package, service)";
     static final Duration ROLE_START = Duration.ofSeconds(60);
+    /** Not the default org.mtm.metrics: the role tests check that metrics_jmx_domain of etc/org.mtm.admin.cfg is read. */
+    static final String METRICS_JMX_DOMAIN = "org.mtm.roletest.metrics";
 
     @Inject
     protected BundleContext bundleContext;
@@ -118,6 +120,7 @@ public abstract class MtmRoleTestSupport {
             editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", "org.ops4j.pax.url.mvn.repositories", ""),
             editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "featuresBoot", KARAF_BOOT),
             editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", Integer.toString(FreePorts.take())),
+            editConfigurationFilePut("etc/org.mtm.admin.cfg", "metrics_jmx_domain", METRICS_JMX_DOMAIN),
             // the status page's HTTP service (mtm-node): never the distribution's 8181, which another run may hold
             editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", Integer.toString(FreePorts.take())),
             editConfigurationFilePut(node, "database.datadir", postgresRoot.resolve("data").toString()),

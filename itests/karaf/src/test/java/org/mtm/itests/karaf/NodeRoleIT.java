@@ -35,7 +35,8 @@ public class NodeRoleIT extends MtmRoleTestSupport {
         assertEquals("MBean NodeId vs mtm:status", status.get("my_node_id"), String.valueOf(mbean.get("NodeId")));
         assertEquals("MBean Generation vs mtm:status", status.get("gen_num"), String.valueOf(mbean.get("Generation")));
         // the Dropwizard gauges of the admin bundle, in the JMX domain of etc/org.mtm.admin.cfg
-        Map<String, Object> gauge = readMBeanRemotely("org.mtm.metrics:name=cluster.generation,*", "Value");
+        // (the domain is set to another value by MtmRoleTestSupport: metrics_jmx_domain is honoured)
+        Map<String, Object> gauge = readMBeanRemotely(METRICS_JMX_DOMAIN + ":name=cluster.generation,*", "Value");
         assertEquals("metric cluster.generation vs MBean", String.valueOf(mbean.get("Generation")), String.valueOf(gauge.get("Value")));
     }
 }

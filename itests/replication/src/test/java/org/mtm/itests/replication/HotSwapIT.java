@@ -1,5 +1,6 @@
 package org.mtm.itests.replication;
 
+import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.time.Duration;
@@ -8,6 +9,7 @@ import java.util.List;
 
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.mtm.itests.harness.Poll;
 
 /**
  * The hot-swap rule (DESIGN §5): every mtm bundle survives {@code bundle:update} on a live node without losing
@@ -49,6 +51,7 @@ public class HotSwapIT {
                     TestCluster.millisSince(start), updated, TestCluster.millisSince(t) - updated, out.isBlank() ? "" : ": " + out.strip()));
             }
             load.awaitProgress(60, LOAD, "after the updates");
+            liveConfigurationAbortsNothing(load);
         } finally {
             load.stop();
         }
@@ -59,5 +62,28 @@ public class HotSwapIT {
             assertTrue("a write through node " + w.writer() + " was refused as not online while only node 2 was"
                 + " updated: " + w, w.writer() == 2 || !"57P03".equals(w.sqlState()));
         }
+    }
+
+    /**
+     * Issue 13 item 4: editing {@code org.mtm.multimaster.cfg} on live nodes under the write load aborts nothing — every
+     * component reading it takes the new values in place ({@code @Modified}) instead of restarting. Node 2 gets a new
+     * heartbeat period and apply pool size, node 1 the heartbeat period; no write of any writer fails meanwhile.
+     */
+    private static void liveConfigurationAbortsNothing(WriteLoad load) {
+        int failedBefore = load.failed().size();
+        for (int id : new int[] {1, 2}) {
+            CLUSTER.get().node(id).configure("org.mtm.multimaster.cfg", "heartbeat_send_timeout", "150");
+        }
+        CLUSTER.get().node(2).configure("org.mtm.multimaster.cfg", "max_workers", "50");
+        for (int id : new int[] {1, 2}) {
+            Poll.until("node " + id + " took the edited org.mtm.multimaster.cfg", Duration.ofSeconds(30),
+                Duration.ofMillis(250), () -> CLUSTER.get().node(id)
+                    .execute("config:property-get --pid org.mtm.multimaster heartbeat_send_timeout").strip().equals("150"));
+        }
+        load.awaitProgress(60, LOAD, "after editing org.mtm.multimaster.cfg");
+        List<WriteLoad.Write> failed = load.failed();
+        assertEquals("writes that failed while org.mtm.multimaster.cfg was edited on live nodes: "
+            + failed.subList(failedBefore, failed.size()), failedBefore, failed.size());
+        TestCluster.log(WHO, "org.mtm.multimaster.cfg edited on nodes 1 and 2 under the load: no write failed");
     }
 }

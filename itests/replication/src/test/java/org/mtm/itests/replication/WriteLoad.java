@@ -140,6 +140,11 @@ final class WriteLoad {
         return writes.stream().filter(Write::acknowledged).count();
     }
 
+    /** The attempts that were not acknowledged so far (errors and unknown outcomes). */
+    List<Write> failed() {
+        return writes.stream().filter(w -> !w.acknowledged()).toList();
+    }
+
     /** Until {@code more} writes beyond those acknowledged now are acknowledged. */
     void awaitProgress(int more, Duration timeout, String when) {
         long base = acknowledged();

@@ -17,6 +17,9 @@ final class Unavailable {
     static final String CONSISTENCY_CHECK = "consistent snapshots are not available on this node (a referee, or the mtm"
         + " admin or consensus components are not active; see scr:list)";
 
+    static final String SEQUENCES = "mtm.alter_sequences is not available on this node (a referee, or the mtm sequence"
+        + " component is not active; see scr:list)";
+
     private Unavailable() {
     }
 }
