@@ -507,6 +507,10 @@ final class Receiver {
                     confirmed = confirm;
                     stream.setAppliedLSN(LogSequenceNumber.valueOf(confirm));
                     stream.setFlushedLSN(LogSequenceNumber.valueOf(confirm));
+                    // sent now: once the hold is gone the next read blocks, and pgjdbc sends a status only after a
+                    // message arrives — from an idle peer (wal_sender_timeout = 0: no keepalives) that may be never,
+                    // and its slot would keep the WAL the hold no longer needs (RecoveryTest, flaky in CI)
+                    stream.forceUpdateStatus();
                 }
                 synchronized (wake) {
                     if (!stopping) {

@@ -432,7 +432,9 @@ public class RecoveryTest {
         normalOn3(2); // node 3 gets node 2's transactions from their origin: the hold releases
         Await.until(WAIT, "node 2's transactions on node 3",
                 () -> NODES.count(3, "SELECT count(*) FROM " + t + "_log WHERE origin = 2") == 2);
-        Await.until(WAIT, "mtm_slot_3 on node 1 confirmed past node 2's first transaction",
+        // node 1 is idle now: the released hold's position must reach it without waiting for a message of node 1's
+        // (with wal_sender_timeout = 0 only its bgwriter's snapshot record every 15 s woke the stream up)
+        Await.until(Duration.ofSeconds(8), "mtm_slot_3 on node 1 confirmed past node 2's first transaction, node 1 idle",
                 () -> confirmedFor3On1() > firstForeign);
         long later = walInsertOn1();
         commitSeenBy3("INSERT INTO " + t + "_log VALUES (" + (base + 30) + ", 1)");
