@@ -96,6 +96,9 @@
       text("generation", "generation " + s.generation + ": members {" + s.members.join(",") + "}, online {"
         + s.membersOnline.join(",") + "}, configured {" + s.configured.join(",") + "}, connected {"
         + s.connected.join(",") + "}");
+      const recovery = document.getElementById("recovery");
+      recovery.textContent = s.recovery || "";
+      recovery.hidden = !s.recovery;
     }
     renderNodes(doc);
     renderInDoubt(doc);

@@ -27,4 +27,33 @@ public record RecoveryProgress(int donor, long markerGeneration, boolean reached
     public RecoveryProgress withWalGone(NodeSet gone) {
         return new RecoveryProgress(donor, markerGeneration, reached, lagBytes, gone);
     }
+
+    /**
+     * What {@code mtm:status} and the status page say of a catch-up or recovery under way, e.g. {@code catching up
+     * from node 1: 1.5 MB behind its WAL end}; empty when none runs.
+     */
+    public java.util.Optional<String> describe(NodeStatus status) {
+        if (donor == 0) {
+            return java.util.Optional.empty();
+        }
+        String behind = lagBytes < 0 ? "how far behind not known yet" : bytes(lagBytes) + " behind its WAL end";
+        String what = reached ? "recovered from node " + donor + " up to its generation marker"
+            : status == NodeStatus.RECOVERY ? "recovering from node " + donor + " up to its generation marker: " + behind
+            : "catching up from node " + donor + ": " + behind;
+        return java.util.Optional.of(walGone.isEmpty() ? what : what + " (the WAL is gone at node(s) " + walGone + ")");
+    }
+
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + " bytes";
+        }
+        double v = n;
+        String[] units = {"kB", "MB", "GB", "TB"};
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+    }
 }

@@ -22,8 +22,10 @@ import javax.servlet.Servlet;
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
+import org.mtm.api.Applier;
 import org.mtm.api.ClusterState;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.StatusReport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -67,6 +69,10 @@ public final class StatusPage extends HttpServlet {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile MetricRegistry registry;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Applier applier;
 
     private final transient StatusHistory history = new StatusHistory(HISTORY);
     private transient ScheduledExecutorService sampler;
@@ -123,8 +129,11 @@ public final class StatusPage extends HttpServlet {
     private String status() {
         ClusterState state = clusterState;
         boolean known = state != null && state.loaded();
-        return StatusDocument.json(known ? state.statusReport() : null, known ? state.nodeReports() : List.of(),
-            inDoubt(), history.series(), System.currentTimeMillis());
+        StatusReport report = known ? state.statusReport() : null;
+        Applier a = applier;
+        String recovery = report == null || a == null ? null : a.recovery().describe(report.status()).orElse(null);
+        return StatusDocument.json(report, recovery, known ? state.nodeReports() : List.of(), inDoubt(), history.series(),
+            System.currentTimeMillis());
     }
 
     private List<StatusDocument.InDoubt> inDoubt() {

@@ -51,6 +51,13 @@ public class StatusDocumentTest {
     }
 
     @Test
+    public void aRecoveryUnderWaySaysHowFarBehind() {
+        String json = StatusDocument.json(NODE1_GEN5, "catching up from node 2: 1.5 MB behind its WAL end", List.of(),
+            List.of(), new StatusHistory(2).series(), 1);
+        assertTrue(json, json.contains("\"connected\":[1,2],\"recovery\":\"catching up from node 2: 1.5 MB behind its WAL end\"}"));
+    }
+
+    @Test
     public void beforeTheStateIsKnownAndWithMarkupInStrings() {
         String json = StatusDocument.json(null, List.of(), List.of(), new StatusHistory(2).series(), 7);
         assertTrue(json, json.startsWith("{\"time\":7,\"initialised\":false,\"inDoubt\":[]"));

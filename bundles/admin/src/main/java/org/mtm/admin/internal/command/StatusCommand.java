@@ -20,6 +20,9 @@ public class StatusCommand implements Action {
     @Reference(optional = true)
     RefereeGrants refereeGrants;
 
+    @Reference(optional = true)
+    org.mtm.api.Applier applier;
+
     @Override
     public Object execute() throws Exception {
         if (clusterState == null) {
@@ -43,6 +46,10 @@ public class StatusCommand implements Action {
             s.genMembersOnline(), s.genConfigured());
         table.print(System.out);
         clusterState.referee().ifPresent(r -> System.out.println("referee: " + r.describe()));
+        if (applier != null) {
+            // progress of a catch-up or recovery: how much is left (not a column of the manual's mtm.status())
+            applier.recovery().describe(s.status()).ifPresent(p -> System.out.println("recovery: " + p));
+        }
         return null;
     }
 }
