@@ -270,10 +270,8 @@ public class SurfaceThroughGatewayTest {
                     "get_snapshots " + owner, "free_snapshots " + owner, "get_snapshots " + owner), FUNCTIONS.calls);
         }
         String freedAtEnd = "free_snapshots " + owner;
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1).equals(freedAtEnd) && System.nanoTime() < deadline) {
-            Thread.sleep(20); // the session ends on the gateway's event loop after the client closed
-        }
-        assertEquals("the session's snapshots are freed when it ends", freedAtEnd, FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1));
+        // the session ends on the gateway's event loop after the client closed
+        org.mtm.testing.Await.until(10_000, "the session's snapshots are freed when it ends",
+            () -> FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1).equals(freedAtEnd));
     }
 }
