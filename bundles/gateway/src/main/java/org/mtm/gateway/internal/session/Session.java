@@ -77,6 +77,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'S'}).asReadOnly());
     private static final String TLS_HANDLER = "tls";
 
+    /**
+     * The gateway's statement that makes the current (implicit) transaction read-only: {@code set_config}, not SET
+     * TRANSACTION, which outside a block warns (into the server log, for every read).
+     */
+    static final String READ_ONLY_SQL = "SELECT pg_catalog.set_config('transaction_read_only', 'on', true)";
+    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(
+            PgWire.ownStatement(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
+
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
 
@@ -476,13 +484,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             special |= refusal != null || special(st, false) || temps[i] != 0;
         }
+        // autocommit reads run unwrapped in a read-only transaction, when the status is known to be idle
+        boolean readOnly = !special && host.wrapAutocommit() && txStatus == 'I' && replies.size() == unawaitedCommits
+                && onlyReads(statements);
         // with wrapping, autocommit work needs the gateway's block; the status is only known when nothing is pending
-        special |= host.wrapAutocommit() && (txStatus == 'I' || !replies.isEmpty())
+        special |= !readOnly && host.wrapAutocommit() && (txStatus == 'I' || !replies.isEmpty())
                 && wrappable(statements, 0, statements.size());
         if (!special) {
+            UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun.add(in, ri, total);
+            if (guard != null) {
+                readOnlyGuardEnd(guard);
+            }
             return;
         }
         clientRun.flush();
@@ -503,6 +518,56 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 });
     }
 
+    /** Statements that are all {@link Reach#READ} queries (or empty), at least one of them. */
+    private static boolean onlyReads(List<SqlStatement> sts) {
+        boolean read = false;
+        for (SqlStatement st : sts) {
+            if (st.reach() == Reach.READ) {
+                read = true;
+            } else if (st.kind() != StatementKind.EMPTY) {
+                return false;
+            }
+        }
+        return read;
+    }
+
+    /** Whether the client's next message, already received, is a Sync. */
+    private static boolean syncFollows(ByteBuf in, int at) {
+        return in.writerIndex() >= at + 5 && in.getByte(at) == PgWire.SYNC;
+    }
+
+    /**
+     * Makes the transaction the client's next request starts read-only: the gateway's own statement, unsynced, so
+     * it shares the implicit transaction of what follows (a simple Query, or the rest of an extended batch up to
+     * its Sync). No round trip: it goes in the same write as the client's request.
+     */
+    private UnsyncedStatement readOnlyGuard() {
+        clientRun.flush();
+        toBackend(READ_ONLY_GUARD.duplicate());
+        UnsyncedStatement guard = new UnsyncedStatement();
+        replies.add(ReplyQueue.OWN_UNSYNCED, guard);
+        return guard;
+    }
+
+    /**
+     * After a simple Query behind {@link #readOnlyGuard}: a Sync of the gateway's. Should the guard fail (a cancel
+     * request hitting it), the backend skips the Query up to this Sync, and its ReadyForQuery answers the Query.
+     */
+    private void readOnlyGuardEnd(UnsyncedStatement guard) {
+        clientRun.flush();
+        toBackend(PgWire.sync(client.alloc()));
+        replies.add(ReplyQueue.SYNC, new ReplySink() {
+            @Override
+            public void message(byte type, ByteBuf message) {
+                // the guard's error went to the client and the backend skipped the Query: this answers it
+                boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
+                if (skipped && type == PgWire.READY_FOR_QUERY) {
+                    toClient(message.retainedSlice());
+                }
+            }
+        });
+    }
+
     /** Records what statements sent to the backend mean for the current transaction's commit. */
     private void noteStatements(List<SqlStatement> sts, int from, int to) {
         for (int i = from; i < to; i++) {
@@ -516,7 +581,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     private void noteStatement(Reach reach) {
         switch (reach) {
-            case ROWS, GLOBAL_DDL -> txReplicates = true;
+            case ROWS, READ, GLOBAL_DDL -> txReplicates = true;
             case NOTIFY -> txNotify = true;
             case TEMPORARY -> txTemporary = true;
             default -> { }
@@ -628,6 +693,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
         // a stand-in's creation too: its ON COMMIT action runs at the gateway's commit
         boolean decides = host.wrapAutocommit() ? kind != StatementKind.OTHER || reach.mayWriteReplicated() || standIn != null
                 : reach == Reach.GLOBAL_DDL && host.clusterInitialised();
+        if (decides && !batchDecided && reach == Reach.READ && txStatus == 'I' && replies.pendingReady() <= unawaitedCommits
+                && syncFollows(in, ri + total)) {
+            // an autocommit read whose batch ends here: unwrapped, in a read-only transaction
+            batchDecided = true;
+            readOnlyGuard();
+        }
         if (decides && !batchDecided) {
             if (replies.pendingReady() > unawaitedCommits) {
                 // the transaction status at this batch's start is not known yet: wait, then look again
