@@ -17,7 +17,7 @@ import org.junit.rules.RuleChain;
 import org.junit.rules.TestRule;
 import org.mtm.api.NodeStatus;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
-import org.mtm.gateway.internal.commit.LocalCommitter;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 
 /**
@@ -28,7 +28,8 @@ import org.mtm.gateway.internal.commit.TransactionCommitter;
 public class ReadsThroughGatewayTest {
     /** Counts the commits the gateway hands to the committer (wrapped autocommit work and COMMITs). */
     private static final AtomicInteger COMMITS = new AtomicInteger();
-    private static final TransactionCommitter LOCAL = new LocalCommitter();
+    private static final TransactionCommitter LOCAL =
+            new CoordinatedCommitter(() -> CoordinatedCommitter.Standing.NOT_INITIALISED, () -> null);
     private static final TransactionCommitter COUNTING = tx -> {
         COMMITS.incrementAndGet();
         return LOCAL.commit(tx);
