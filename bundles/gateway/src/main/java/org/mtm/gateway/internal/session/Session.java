@@ -76,10 +76,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final String TLS_HANDLER = "tls";
 
     /**
-     * The gateway's statement that makes the current (implicit) transaction read-only: {@code set_config}, not SET
-     * TRANSACTION, which outside a block warns (into the server log, for every read).
+     * The gateway's statement that makes the current (implicit) transaction read-only: a utility statement (no
+     * planning), and not SET LOCAL or SET TRANSACTION, which outside a block warn (into the server log, for every
+     * read). transaction_read_only holds for the current transaction only: the next one starts from
+     * default_transaction_read_only whatever was SET.
      */
-    static final String READ_ONLY_SQL = "SELECT pg_catalog.set_config('transaction_read_only', 'on', true)";
+    static final String READ_ONLY_SQL = "SET transaction_read_only = on";
     private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(
             PgWire.ownStatement(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
 

@@ -88,8 +88,17 @@ public class ReadsThroughGatewayTest {
                         }
                     }
                 }
-                // the session stays as the client left it: the next transaction is read-write again
+                // the session stays as the client left it: the next transaction is read-write again, also after a
+                // savepoint is rolled back
                 assertEquals(mode, "off", one(c, "SHOW transaction_read_only"));
+                c.setAutoCommit(false);
+                c.createStatement().execute("SAVEPOINT s");
+                c.createStatement().execute("SET transaction_read_only = off");
+                c.createStatement().execute("ROLLBACK TO SAVEPOINT s");
+                assertEquals(mode, "off", one(c, "SHOW transaction_read_only"));
+                c.rollback();
+                c.setAutoCommit(true);
+                assertEquals(mode, "off", one(c, "SHOW default_transaction_read_only"));
             }
         }
         assertEquals("no read went through the committer", 0, COMMITS.get());
