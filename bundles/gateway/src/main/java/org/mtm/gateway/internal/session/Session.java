@@ -24,7 +24,6 @@ import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
-import org.mtm.gateway.internal.tls.GatewayTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +37,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.ssl.SslHandler;
 
 /**
  * One client session: the client's connection, its own backend connection to the local PostgreSQL, and
@@ -68,13 +66,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     static final int MAX_MESSAGE = 0x3fffffff;
     /** Bind messages larger than this are streamed once their portal and statement names are read. */
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
-    private static final ByteBuf REFUSE_ENCRYPTION =
-            Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'N'}).asReadOnly());
-
-    private static final ByteBuf ACCEPT_ENCRYPTION =
-            Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'S'}).asReadOnly());
-    private static final String TLS_HANDLER = "tls";
-
     /**
      * The gateway's statement that makes the current (implicit) transaction read-only: a utility statement (no
      * planning), and not SET LOCAL or SET TRANSACTION, which outside a block warn (into the server log, for every
@@ -173,6 +164,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean copyInActive;
     private boolean errorSinceReady;
     private final AutocommitWrapping wrapping;
+    private final SessionStartup startup;
 
     /** The gateway owns the backend; the client's messages wait (except COPY data the backend asked for). */
     private boolean suspended;
@@ -191,6 +183,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
         this.host = host;
         this.client = client;
         this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
+        this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
+            @Override
+            public void refused(ServerError fatal) {
+                fatal(fatal);
+            }
+
+            @Override
+            public void cancelled() {
+                phase = Phase.CLOSED;
+                client.close();
+            }
+
+            @Override
+            public void start(ByteBuf packet, boolean raw, StartupParameters params) {
+                started(packet, raw, params);
+            }
+        });
         Backend view = new Backend();
         this.commits = new CommitBoundary(view, view, host::committer, () -> host.admission().refusal(info()), notes,
                 () -> standInSchema);
@@ -318,7 +327,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     break;
                 }
                 if (phase == Phase.STARTUP) {
-                    if (!startupPacket(in)) {
+                    if (!startup.read(in)) {
                         break;
                     }
                     continue;
@@ -817,89 +826,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ startup
 
-    private boolean encrypted() {
-        return client.pipeline().get(TLS_HANDLER) != null;
-    }
-
-    /** Returns true when the loop may go on with the next packet/message. */
-    private boolean startupPacket(ByteBuf in) {
-        if (in.readableBytes() < 8) {
-            return false;
-        }
-        int ri = in.readerIndex();
-        int length = in.getInt(ri);
-        if (length < 8 || length > PgWire.MAX_STARTUP_LENGTH) {
-            fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "invalid length of startup packet: " + length));
-            return false;
-        }
-        if (in.readableBytes() < length) {
-            return false;
-        }
-        int code = in.getInt(ri + 4);
-        if (code == PgWire.SSL_REQUEST || code == PgWire.GSSENC_REQUEST) {
-            in.skipBytes(length);
-            if (in.isReadable()) {
-                fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "received unencrypted data after SSL request"));
-                return false;
-            }
-            GatewayTls tls = host.tls();
-            if (code == PgWire.SSL_REQUEST && tls != null && !encrypted()) {
-                SslHandler handler = tls.newHandler(client.alloc());
-                // 'S' leaves in plain text; everything after it goes through the TLS handler in front of the session
-                client.writeAndFlush(ACCEPT_ENCRYPTION.duplicate());
-                client.pipeline().addFirst(TLS_HANDLER, handler);
-                return true;
-            }
-            // No certificate (or GSS, which the gateway does not do): refuse, the client goes on in plain text on
-            // the same connection (libpq sslmode=prefer, pgjdbc's default) or disconnects (sslmode=require).
-            client.writeAndFlush(REFUSE_ENCRYPTION.duplicate());
-            return true;
-        }
-        if (code == PgWire.CANCEL_REQUEST) {
-            if (length == 16) {
-                host.cancelRequested(in.getInt(ri + 8), in.getInt(ri + 12));
-            }
-            in.skipBytes(length);
-            phase = Phase.CLOSED;
-            client.close();
-            return false;
-        }
-        GatewayTls tls = host.tls();
-        if (tls != null && tls.required() && !encrypted()) {
-            // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
-            fatal(ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
-                    + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
-            return false;
-        }
-        if (host.tooManyClients()) {
-            fatal(ServerError.fatal(SqlStates.TOO_MANY_CONNECTIONS, "sorry, too many clients already: this gateway "
-                    + "serves at most " + host.maxConnections() + " connections (gateway.max_connections)"));
-            return false;
-        }
-        boolean raw = (code >>> 16) != 3;
-        if (!raw) {
-            StartupParameters params = StartupParameters.read(in, ri + 8, ri + length);
+    /** The startup phase ended with the client's StartupMessage: the session is the client's user's from now on. */
+    private void started(ByteBuf startup, boolean raw, StartupParameters params) {
+        if (params != null) {
             user = params.user();
             database = params.database();
             applicationName = params.applicationName();
-            // replication connections speak their own command language: relay them untouched
-            raw = params.replication();
             info = null;
-        }
-        ByteBuf startup;
-        if (raw) {
-            startup = in.readRetainedSlice(length);
-        } else {
-            // marks the session as one of the gateway's: the mtm schema's event trigger refuses DDL that the
-            // gateway did not see (inside functions, procedures and DO blocks) in such sessions only
-            startup = StartupParameters.withOptions(client.alloc(), in, ri, length, GATEWAY_SESSION_OPTION);
-            in.skipBytes(length);
         }
         phase = Phase.CONNECTING;
         cancelStartupDeadline();
         updateClientAutoRead();
         connectBackend(startup, raw);
-        return false;
     }
 
     private void connectBackend(ByteBuf startup, boolean raw) {
