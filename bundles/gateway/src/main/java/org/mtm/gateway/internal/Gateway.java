@@ -428,9 +428,10 @@ public final class Gateway {
         }
         server = s;
         advertised = new Endpoint(advertisedHost(), bound.port());
-        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
-                database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
-                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile());
+        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {}, transport {})",
+                bound, database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
+                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile(),
+                GatewayServer.transport());
         scheduleAdvertisement(0);
     }
 
