@@ -428,10 +428,9 @@ public final class Gateway {
         }
         server = s;
         advertised = new Endpoint(advertisedHost(), bound.port());
-        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {}, transport {})",
-                bound, database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
-                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile(),
-                GatewayServer.transport());
+        LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
+                database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
+                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile());
         scheduleAdvertisement(0);
     }
 

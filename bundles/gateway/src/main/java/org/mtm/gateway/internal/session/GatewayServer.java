@@ -32,7 +32,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
@@ -174,21 +177,16 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
         return maxMessageBytes;
     }
 
-    /** The sockets' transport: "epoll" (Netty's native transport, where installed) or "nio". */
-    public static String transport() {
-        return NettyTransport.name();
-    }
-
     /** Binds and starts accepting; returns the address actually bound (port 0 picks a free one). */
     public synchronized Endpoint start() throws InterruptedException {
         if (listener != null) {
             return endpoint;
         }
-        boss = NettyTransport.group(1, new DefaultThreadFactory("mtm-gateway-accept", true));
-        workers = NettyTransport.group(settings.threads(), new DefaultThreadFactory("mtm-gateway", true));
+        boss = new NioEventLoopGroup(1, new DefaultThreadFactory("mtm-gateway-accept", true));
+        workers = new NioEventLoopGroup(settings.threads(), new DefaultThreadFactory("mtm-gateway", true));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(boss, workers)
-                .channel(NettyTransport.serverChannel())
+                .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -385,7 +383,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     @Override
     public void sendCancel(int pid, int secret) {
         Endpoint target = backendEndpoint();
-        new Bootstrap().group(workers).channel(NettyTransport.socketChannel())
+        new Bootstrap().group(workers).channel(NioSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5_000)
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target.host(), target.port())

@@ -35,6 +35,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 
 /**
@@ -843,7 +844,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         Endpoint target = host.backendEndpoint();
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(NettyTransport.socketChannel())
+                .channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
