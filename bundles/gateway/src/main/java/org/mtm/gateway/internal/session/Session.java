@@ -73,8 +73,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * default_transaction_read_only whatever was SET.
      */
     static final String READ_ONLY_SQL = "SET transaction_read_only = on";
-    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(
-            PgWire.ownStatement(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
+    /** The guard alone, and behind the Closes of what an earlier own statement that failed may have left. */
+    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(PgWire.ownStatementOpeningTransaction(
+            io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
+    private static final ByteBuf READ_ONLY_GUARD_AFTER_LEFTOVERS = Unpooled.unreleasableBuffer(
+            PgWire.ownStatementOpeningTransaction(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, true)
+                    .asReadOnly());
 
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
@@ -142,6 +146,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
      * the next request need not wait for them.
      */
     private int idleTail;
+    /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
+    private boolean ownLeftovers;
 
     private boolean extendedSinceSync;
     /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
@@ -537,8 +543,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
      */
     private UnsyncedStatement readOnlyGuard() {
         clientRun.flush();
-        toBackend(READ_ONLY_GUARD.duplicate());
-        UnsyncedStatement guard = new UnsyncedStatement();
+        boolean leftovers = ownLeftovers;
+        ownLeftovers = false;
+        toBackend((leftovers ? READ_ONLY_GUARD_AFTER_LEFTOVERS : READ_ONLY_GUARD).duplicate());
+        UnsyncedStatement guard = new UnsyncedStatement(PgWire.openingTransactionCloses(leftovers));
         replies.add(ReplyQueue.OWN_UNSYNCED, guard);
         return guard;
     }
@@ -1770,6 +1778,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void message(byte type, ByteBuf message) {
             reply.add(type, message);
+            if (type == PgWire.ERROR_RESPONSE) {
+                ownLeftovers = true; // its Closes were skipped
+            }
         }
 
         @Override
@@ -1857,16 +1868,28 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
         private final CapturedReply reply = new CapturedReply();
+        private final int expectedCloses;
         private int closes;
+
+        UnsyncedStatement() {
+            this(PgWire.OWN_STATEMENT_CLOSES);
+        }
+
+        UnsyncedStatement(int expectedCloses) {
+            this.expectedCloses = expectedCloses;
+        }
 
         @Override
         public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
+            return type == PgWire.CLOSE_COMPLETE && ++closes == expectedCloses;
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
             reply.add(type, message);
+            if (type == PgWire.ERROR_RESPONSE) {
+                ownLeftovers = true;
+            }
             if (type == PgWire.ERROR_RESPONSE) {
                 errorSinceReady = true;
                 toClient(message.retainedSlice());
@@ -1880,6 +1903,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void dropped() {
+            ownLeftovers = true;
             result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
         }
     }
