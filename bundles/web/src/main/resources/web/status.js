@@ -99,6 +99,14 @@
       const recovery = document.getElementById("recovery");
       recovery.textContent = s.recovery || "";
       recovery.hidden = !s.recovery;
+      const differ = document.getElementById("settings-differ");
+      differ.replaceChildren();
+      for (const d of s.settingsDiffer || []) {
+        const li = document.createElement("li");
+        li.textContent = "org.mtm.multimaster differs: " + d;
+        differ.appendChild(li);
+      }
+      differ.hidden = !(s.settingsDiffer || []).length;
     }
     renderNodes(doc);
     renderInDoubt(doc);

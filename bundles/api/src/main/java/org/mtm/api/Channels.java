@@ -19,6 +19,11 @@ public final class Channels {
     public static final int LEAVING = 6;
     /** Holding commits for a consistent point of the cluster ({@link CommitHolds}): hold, held, release. */
     public static final int COMMIT_HOLD = 7;
+    /**
+     * The sender's values of the {@code org.mtm.multimaster} keys every node should share ({@link SettingsAgreement}),
+     * sent when a peer becomes reachable and when they change. A node of an older version drops it unread.
+     */
+    public static final int SETTINGS = 8;
 
     private Channels() {
     }

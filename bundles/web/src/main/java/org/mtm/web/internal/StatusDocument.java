@@ -40,12 +40,15 @@ final class StatusDocument {
     /** {@code status} null: the node has not read its state yet (or is not initialised); the page says so. */
     static String json(StatusReport status, List<NodeReport> nodes, List<InDoubt> inDoubt, StatusHistory.Series series,
                        long nowMs) {
-        return json(status, null, nodes, inDoubt, series, nowMs);
+        return json(status, null, List.of(), nodes, inDoubt, series, nowMs);
     }
 
-    /** {@code recovery}: what this node's catch-up or recovery says of itself ({@code RecoveryProgress#describe}), or null. */
-    static String json(StatusReport status, String recovery, List<NodeReport> nodes, List<InDoubt> inDoubt,
-                       StatusHistory.Series series, long nowMs) {
+    /**
+     * {@code recovery}: what this node's catch-up or recovery says of itself ({@code RecoveryProgress#describe}), or
+     * null; {@code settingsDiffer}: the {@code org.mtm.multimaster} values a reachable peer runs with otherwise.
+     */
+    static String json(StatusReport status, String recovery, List<String> settingsDiffer, List<NodeReport> nodes,
+                       List<InDoubt> inDoubt, StatusHistory.Series series, long nowMs) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("time", nowMs);
         if (status == null || status.myNodeId() == 0) {
@@ -62,6 +65,9 @@ final class StatusDocument {
             self.put("connected", ids(status.connected()));
             if (recovery != null) {
                 self.put("recovery", recovery);
+            }
+            if (!settingsDiffer.isEmpty()) {
+                self.put("settingsDiffer", settingsDiffer);
             }
             doc.put("self", self);
             List<Object> rows = new ArrayList<>();

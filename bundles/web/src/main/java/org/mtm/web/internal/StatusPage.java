@@ -25,6 +25,7 @@ import javax.servlet.http.HttpServletResponse;
 import org.mtm.api.Applier;
 import org.mtm.api.ClusterState;
 import org.mtm.api.LocalDatabase;
+import org.mtm.api.SettingsAgreement;
 import org.mtm.api.StatusReport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -73,6 +74,10 @@ public final class StatusPage extends HttpServlet {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile Applier applier;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile SettingsAgreement settings;
 
     private final transient StatusHistory history = new StatusHistory(HISTORY);
     private transient ScheduledExecutorService sampler;
@@ -132,8 +137,9 @@ public final class StatusPage extends HttpServlet {
         StatusReport report = known ? state.statusReport() : null;
         Applier a = applier;
         String recovery = report == null || a == null ? null : a.recovery().describe(report.status()).orElse(null);
-        return StatusDocument.json(report, recovery, known ? state.nodeReports() : List.of(), inDoubt(), history.series(),
-            System.currentTimeMillis());
+        SettingsAgreement agreement = settings;
+        return StatusDocument.json(report, recovery, agreement == null ? List.of() : agreement.differences(),
+            known ? state.nodeReports() : List.of(), inDoubt(), history.series(), System.currentTimeMillis());
     }
 
     private List<StatusDocument.InDoubt> inDoubt() {

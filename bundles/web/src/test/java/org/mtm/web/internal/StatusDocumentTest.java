@@ -52,9 +52,10 @@ public class StatusDocumentTest {
 
     @Test
     public void aRecoveryUnderWaySaysHowFarBehind() {
-        String json = StatusDocument.json(NODE1_GEN5, "catching up from node 2: 1.5 MB behind its WAL end", List.of(),
-            List.of(), new StatusHistory(2).series(), 1);
-        assertTrue(json, json.contains("\"connected\":[1,2],\"recovery\":\"catching up from node 2: 1.5 MB behind its WAL end\"}"));
+        String json = StatusDocument.json(NODE1_GEN5, "catching up from node 2: 1.5 MB behind its WAL end",
+            List.of("node 2: heartbeat_recv_timeout = 5000 (here 2000)"), List.of(), List.of(), new StatusHistory(2).series(), 1);
+        assertTrue(json, json.contains("\"connected\":[1,2],\"recovery\":\"catching up from node 2: 1.5 MB behind its WAL end\","
+            + "\"settingsDiffer\":[\"node 2: heartbeat_recv_timeout = 5000 (here 2000)\"]}"));
     }
 
     @Test

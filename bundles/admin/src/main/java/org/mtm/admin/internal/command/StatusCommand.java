@@ -23,6 +23,9 @@ public class StatusCommand implements Action {
     @Reference(optional = true)
     org.mtm.api.Applier applier;
 
+    @Reference(optional = true)
+    org.mtm.api.SettingsAgreement settings;
+
     @Override
     public Object execute() throws Exception {
         if (clusterState == null) {
@@ -49,6 +52,10 @@ public class StatusCommand implements Action {
         if (applier != null) {
             // progress of a catch-up or recovery: how much is left (not a column of the manual's mtm.status())
             applier.recovery().describe(s.status()).ifPresent(p -> System.out.println("recovery: " + p));
+        }
+        if (settings != null) {
+            // org.mtm.multimaster keys a reachable peer runs with another value (they should be the same everywhere)
+            settings.differences().forEach(d -> System.out.println("settings differ: " + d));
         }
         return null;
     }
