@@ -25,14 +25,10 @@ import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.SequenceAllocator;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
-import org.mtm.gateway.internal.commit.CommitContext;
-import org.mtm.gateway.internal.commit.CommitOutcome;
 import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
-import org.mtm.gateway.internal.commit.LocalCommitter;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
-import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.mtm.gateway.internal.session.GatewayServer;
 import org.mtm.gateway.internal.tls.GatewayTls;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
@@ -420,7 +416,7 @@ public final class Gateway {
                 .admission(new ClusterAdmission(() -> clusterState))
                 .clusterInitialised(this::clusterInitialised)
                 .surface(new ServiceFunctions())
-                .committer(new CommitterByClusterState())
+                .committer(new CoordinatedCommitter(this::standing, () -> coordinator))
                 .detached(new JdbcDetachedStatements(database::connect, detachedPool));
         Endpoint bound;
         try {
@@ -552,43 +548,16 @@ public final class Gateway {
         return state == null || !state.loaded() || state.selfId() != 0;
     }
 
-    /**
-     * Local commits before {@code init_cluster} (state loaded, self id 0); the coordinator's afterwards; a refusal
-     * of any transaction with replicated changes when the node does not know its cluster state or no coordinator
-     * is running (committing on this node alone would diverge).
-     */
-    private final class CommitterByClusterState implements TransactionCommitter {
-        private final LocalCommitter local = new LocalCommitter();
-
-        @Override
-        public CompletionStage<CommitOutcome> commit(CommitContext tx) {
-            ClusterState state = clusterState;
-            if (state == null) {
-                return refuseClusterWork(tx, ClusterAdmission.NO_CLUSTER_STATE);
-            }
-            if (!state.loaded()) {
-                return refuseClusterWork(tx, ClusterAdmission.STARTING);
-            }
-            if (state.selfId() == 0) {
-                return local.commit(tx);
-            }
-            Coordinator c = coordinator;
-            if (c != null) {
-                return new CoordinatedCommitter(c).commit(tx);
-            }
-            return refuseClusterWork(tx, ServerError.error(SqlStates.NODE_NOT_ONLINE,
-                    "[multimaster] cannot commit: the commit coordinator of this node is not running",
-                    "The consensus bundle is starting or being updated; retry the transaction."));
+    /** Where the node stands for commits ({@link CoordinatedCommitter}), from the cluster state service. */
+    private CoordinatedCommitter.Standing standing() {
+        ClusterState state = clusterState;
+        if (state == null) {
+            return CoordinatedCommitter.Standing.NO_CLUSTER_STATE;
         }
-
-        /** Read-only and local-only transactions commit here; one with replicated changes is rolled back. */
-        private CompletionStage<CommitOutcome> refuseClusterWork(CommitContext tx, ServerError refusal) {
-            return tx.footprint().thenCompose(f -> switch (f.route()) {
-                case LOCAL -> local.commit(tx);
-                case REFUSE -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(f.refusal()));
-                case CLUSTER -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
-            });
+        if (!state.loaded()) {
+            return CoordinatedCommitter.Standing.STARTING;
         }
+        return state.selfId() == 0 ? CoordinatedCommitter.Standing.NOT_INITIALISED : CoordinatedCommitter.Standing.MEMBER;
     }
 
     /**

@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.mtm.api.Coordinator;
 import org.mtm.api.CrashPoints;
@@ -14,12 +16,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster's commit (DESIGN §2.2) driven through the api {@link Coordinator}: a transaction without an xid
- * (or with only local work) commits locally, one that mixes temporary objects or LISTEN/NOTIFY with replicated
- * changes is refused ({@link Footprint}); otherwise {@link Coordinator#begin} stamps the gid (or refuses: not online, generation
- * changing), the gateway runs {@code PREPARE TRANSACTION '<gid>'}, {@link Coordinator#prepared} yields the
- * decision asynchronously, and the gateway finishes with {@code COMMIT PREPARED} + {@link Coordinator#committed}
- * or {@code ROLLBACK PREPARED} + {@link Coordinator#aborted}.
+ * The gateway's one committer: every commit the gateway owns (COMMIT, COMMIT AND CHAIN, the implicit commit of a
+ * wrapped autocommit statement) goes through {@link #commit}, top to bottom:
+ * <ol>
+ * <li><b>Where the node stands</b> ({@link Standing}): before {@code init_cluster} every transaction commits locally;
+ * while the node's cluster state is unknown, or no coordinator runs, only transactions without replicated changes
+ * commit (locally) and the others are refused, since committing them on this node alone would diverge.</li>
+ * <li><b>What the transaction did</b> ({@link Footprint}): no xid or only local work — commits locally; temporary
+ * objects or LISTEN/NOTIFY mixed with replicated changes — refused.</li>
+ * <li><b>The cluster's commit</b> (DESIGN §2.2) through the api {@link Coordinator}: {@link Coordinator#begin} stamps
+ * the gid (or refuses: not online, generation changing), {@code PREPARE TRANSACTION '<gid>'},
+ * {@link Coordinator#prepared} yields the decision asynchronously, then {@code COMMIT PREPARED} +
+ * {@link Coordinator#committed} or {@code ROLLBACK PREPARED} + {@link Coordinator#aborted}.</li>
+ * </ol>
  *
  * <p>If the decision itself fails (exceptional completion) the outcome is unknown to the gateway: the
  * prepared transaction is left for the resolver and the client gets 08007. If the session's backend
@@ -37,59 +46,100 @@ public final class CoordinatedCommitter implements TransactionCommitter {
     /** How long a COMMIT/ROLLBACK PREPARED that another session is finishing ("busy") is asked again. */
     static final Duration BUSY_PATIENCE = Duration.ofSeconds(2);
 
-    private final Coordinator coordinator;
+    /** Where the node stands for commits, asked at each commit. */
+    public enum Standing {
+        /** No cluster state service: the consensus bundle is starting, stopping or being updated. */
+        NO_CLUSTER_STATE,
+        /** The cluster state is not loaded yet. */
+        STARTING,
+        /** Loaded, self id 0: {@code init_cluster} has not run; every commit is local. */
+        NOT_INITIALISED,
+        /** A member of an initialised cluster: replicated changes commit through the coordinator. */
+        MEMBER
+    }
+
+    private final Supplier<Standing> standing;
+    private final Supplier<Coordinator> coordinator;
     private final Duration busyPatience;
+
+    /**
+     * @param standing    where the node stands, asked at each commit
+     * @param coordinator the running coordinator, or null while there is none (asked at each commit)
+     */
+    public CoordinatedCommitter(Supplier<Standing> standing, Supplier<Coordinator> coordinator, Duration busyPatience) {
+        this.standing = standing;
+        this.coordinator = coordinator;
+        this.busyPatience = busyPatience;
+    }
+
+    public CoordinatedCommitter(Supplier<Standing> standing, Supplier<Coordinator> coordinator) {
+        this(standing, coordinator, BUSY_PATIENCE);
+    }
+
+    /** A member of an initialised cluster, committing through {@code coordinator}. */
+    public CoordinatedCommitter(Coordinator coordinator, Duration busyPatience) {
+        this(() -> Standing.MEMBER, () -> coordinator, busyPatience);
+    }
 
     public CoordinatedCommitter(Coordinator coordinator) {
         this(coordinator, BUSY_PATIENCE);
     }
 
-    public CoordinatedCommitter(Coordinator coordinator, Duration busyPatience) {
-        this.coordinator = coordinator;
-        this.busyPatience = busyPatience;
-    }
-
     @Override
     public CompletionStage<CommitOutcome> commit(CommitContext tx) {
-        return tx.footprint().thenCompose(footprint -> {
-            switch (footprint.route()) {
-                case LOCAL -> {
-                    return new LocalCommitter().commit(tx); // read-only or local work only: no cluster round trip
-                }
-                case REFUSE -> {
-                    return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(footprint.refusal()));
-                }
-                default -> { }
-            }
-            return begin(footprint.xid()).handle((gid, refused) -> refused == null ? prepare(tx, gid) : refuse(tx, refused))
-                    .thenCompose(java.util.function.Function.identity());
+        Standing where = standing.get();
+        if (where == Standing.NOT_INITIALISED) {
+            return localCommit(tx); // before init_cluster everything is this node's
+        }
+        Coordinator c = where == Standing.MEMBER ? coordinator.get() : null;
+        ServerError noCluster = switch (where) {
+            case NO_CLUSTER_STATE -> ClusterAdmission.NO_CLUSTER_STATE;
+            case STARTING -> ClusterAdmission.STARTING;
+            default -> c != null ? null : ServerError.error(SqlStates.NODE_NOT_ONLINE,
+                    "[multimaster] cannot commit: the commit coordinator of this node is not running",
+                    "The consensus bundle is starting or being updated; retry the transaction.");
+        };
+        return tx.footprint().thenCompose(footprint -> switch (footprint.route()) {
+            case LOCAL -> localCommit(tx); // read-only or local work only: no cluster round trip
+            case REFUSE -> rollback(tx, footprint.refusal());
+            case CLUSTER -> noCluster != null ? rollback(tx, noCluster)
+                    : begin(c, footprint.xid()).handle((gid, refused) -> refused == null ? prepare(c, tx, gid) : refuse(tx, refused))
+                            .thenCompose(Function.identity());
         });
+    }
+
+    private static CompletionStage<CommitOutcome> localCommit(CommitContext tx) {
+        return tx.execute("COMMIT").thenApply(r -> r.ok() ? CommitOutcome.committed() : CommitOutcome.failed(r.error()));
+    }
+
+    private static CompletionStage<CommitOutcome> rollback(CommitContext tx, ServerError why) {
+        return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(why));
     }
 
     private static CompletionStage<CommitOutcome> refuse(CommitContext tx, Throwable refused) {
         Throwable cause = refused instanceof CompletionException && refused.getCause() != null ? refused.getCause() : refused;
         ServerError refusal = cause instanceof CommitRefusedException e ? ServerError.error(e.sqlState(), e.getMessage())
                 : ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] commit refused: " + cause);
-        return tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
+        return rollback(tx, refusal);
     }
 
     /**
      * {@link Coordinator#begin} once admitted: while the cluster's commits are held for a moment (a consistent point,
      * mtm.check_query) the commit waits instead of failing. Fails with the coordinator's refusal.
      */
-    private CompletionStage<Gid> begin(long xid) {
+    private static CompletionStage<Gid> begin(Coordinator coordinator, long xid) {
         return coordinator.admission().thenCompose(admitted -> {
             try {
                 return CompletableFuture.completedFuture(coordinator.begin(xid));
             } catch (Coordinator.CommitsHeldException held) {
-                return begin(xid); // a hold began after the admission: wait for it
+                return begin(coordinator, xid); // a hold began after the admission: wait for it
             } catch (CommitRefusedException e) {
                 return CompletableFuture.failedFuture(e);
             }
         });
     }
 
-    private CompletionStage<CommitOutcome> prepare(CommitContext tx, Gid gid) {
+    private CompletionStage<CommitOutcome> prepare(Coordinator coordinator, CommitContext tx, Gid gid) {
         String literal = "'" + gid + "'";
         return Footprint.prepare(tx, literal).handle((prepared, lost) -> {
             if (lost != null) {
@@ -101,11 +151,12 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                             "[multimaster] connection to the local PostgreSQL lost while preparing " + gid));
                 });
             }
-            return afterPrepare(tx, gid, literal, prepared);
-        }).thenCompose(java.util.function.Function.identity());
+            return afterPrepare(coordinator, tx, gid, literal, prepared);
+        }).thenCompose(Function.identity());
     }
 
-    private CompletionStage<CommitOutcome> afterPrepare(CommitContext tx, Gid gid, String literal, QueryResult prepared) {
+    private CompletionStage<CommitOutcome> afterPrepare(Coordinator coordinator, CommitContext tx, Gid gid, String literal,
+                                                        QueryResult prepared) {
         if (!prepared.ok()) {
             coordinator.aborted(gid); // a failed PREPARE has rolled the transaction back
             return CompletableFuture.completedFuture(CommitOutcome.failed(Footprint.prepareRefused(prepared.error())));
@@ -117,10 +168,10 @@ public final class CoordinatedCommitter implements TransactionCommitter {
                 return null;
             }
             return decision;
-        }).thenCompose(decision -> finish(tx, gid, decision));
+        }).thenCompose(decision -> finish(coordinator, tx, gid, decision));
     }
 
-    private CompletionStage<CommitOutcome> finish(CommitContext tx, Gid gid, Decision decision) {
+    private CompletionStage<CommitOutcome> finish(Coordinator coordinator, CommitContext tx, Gid gid, Decision decision) {
         if (decision == null) {
             return CompletableFuture.completedFuture(CommitOutcome.failed(new ServerError("ERROR",
                     SqlStates.TRANSACTION_RESOLUTION_UNKNOWN,

@@ -9,10 +9,10 @@ import java.util.concurrent.CompletionStage;
  * of an autocommit statement. It is never called for a failed transaction ('E': the gateway runs the
  * client's COMMIT, which rolls back) nor outside a transaction.
  *
- * <p>The local implementation runs COMMIT ({@link LocalCommitter}); the cluster's runs
- * {@code PREPARE TRANSACTION '<gid>'}, waits for the peers' votes asynchronously, then
- * {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} ({@link TwoPhaseCommitter} shows the shape). The
- * returned stage may complete on any thread.
+ * <p>The gateway's one implementation is {@link CoordinatedCommitter} (local COMMIT before {@code init_cluster} and
+ * for transactions without replicated changes; otherwise PREPARE TRANSACTION, the coordinator's decision, COMMIT
+ * or ROLLBACK PREPARED); this interface is the seam between the session and it. The returned stage may complete on
+ * any thread.
  */
 public interface TransactionCommitter {
 

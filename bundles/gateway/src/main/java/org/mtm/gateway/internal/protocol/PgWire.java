@@ -395,6 +395,30 @@ public final class PgWire {
     /** Number of CloseComplete replies of {@link #ownStatement}. */
     public static final int OWN_STATEMENT_CLOSES = 4;
 
+    /**
+     * A short form of {@link #ownStatement} for a statement without parameters or rows that opens the transaction
+     * of what follows it (unsynced): Parse, Bind, Execute, Close of the statement — the own portal goes with the
+     * transaction, which ends at the client's next Sync or Query. {@code leftovers}: Close the own statement and
+     * portal first, as an earlier own statement that failed may have left them. Replies: [3 3] 1 2 C 3.
+     */
+    public static ByteBuf ownStatementOpeningTransaction(ByteBufAllocator alloc, String sql, boolean leftovers) {
+        ByteBuf b = alloc.buffer(96 + sql.length());
+        if (leftovers) {
+            close(b, 'S');
+            close(b, 'P');
+        }
+        parseMessage(b, OWN_NAME, sql);
+        bindMessage(b, OWN_NAME, List.of());
+        executeMessage(b);
+        close(b, 'S');
+        return b;
+    }
+
+    /** Number of CloseComplete replies of {@link #ownStatementOpeningTransaction}. */
+    public static int openingTransactionCloses(boolean leftovers) {
+        return leftovers ? 3 : 1;
+    }
+
     private static void close(ByteBuf b, char what) {
         int start = b.writerIndex();
         b.writeByte(CLOSE).writeInt(0).writeByte(what);

@@ -13,7 +13,7 @@ import java.util.function.Supplier;
 import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
 import org.mtm.gateway.internal.commit.DetachedStatements;
-import org.mtm.gateway.internal.commit.LocalCommitter;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
@@ -66,7 +66,10 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private static final long STAND_IN_SWEEP_SECONDS = 10;
 
     private final Settings settings;
-    private volatile TransactionCommitter committer = new LocalCommitter();
+    /** Before a committer is set: a node outside any cluster, every commit local. */
+    private static final TransactionCommitter LOCAL =
+            new CoordinatedCommitter(() -> CoordinatedCommitter.Standing.NOT_INITIALISED, () -> null);
+    private volatile TransactionCommitter committer = LOCAL;
     private volatile Admission admission = Admission.ALWAYS;
     private volatile DetachedStatements detached = DetachedStatements.NONE;
     private volatile BooleanSupplier clusterInitialised = () -> false;
@@ -87,7 +90,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     }
 
     public GatewayServer committer(TransactionCommitter c) {
-        this.committer = c == null ? new LocalCommitter() : c;
+        this.committer = c == null ? LOCAL : c;
         return this;
     }
 

@@ -8,8 +8,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.Endpoint;
 import org.mtm.api.Gid;
-import org.mtm.gateway.internal.commit.CommitContext;
-import org.mtm.gateway.internal.commit.CommitOutcome;
 import org.mtm.gateway.internal.commit.Footprint;
 import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.commit.ServerError;
@@ -26,7 +24,6 @@ import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
-import org.mtm.gateway.internal.tls.GatewayTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +37,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.ssl.SslHandler;
 
 /**
  * One client session: the client's connection, its own backend connection to the local PostgreSQL, and
@@ -70,12 +66,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
     static final int MAX_MESSAGE = 0x3fffffff;
     /** Bind messages larger than this are streamed once their portal and statement names are read. */
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
-    private static final ByteBuf REFUSE_ENCRYPTION =
-            Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'N'}).asReadOnly());
-
-    private static final ByteBuf ACCEPT_ENCRYPTION =
-            Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[] {'S'}).asReadOnly());
-    private static final String TLS_HANDLER = "tls";
+    /**
+     * The gateway's statement that makes the current (implicit) transaction read-only: a utility statement (no
+     * planning), and not SET LOCAL or SET TRANSACTION, which outside a block warn (into the server log, for every
+     * read). transaction_read_only holds for the current transaction only: the next one starts from
+     * default_transaction_read_only whatever was SET.
+     */
+    static final String READ_ONLY_SQL = "SET transaction_read_only = on";
+    /** The guard alone, and behind the Closes of what an earlier own statement that failed may have left. */
+    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(PgWire.ownStatementOpeningTransaction(
+            io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
+    private static final ByteBuf READ_ONLY_GUARD_AFTER_LEFTOVERS = Unpooled.unreleasableBuffer(
+            PgWire.ownStatementOpeningTransaction(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, true)
+                    .asReadOnly());
 
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
@@ -123,18 +126,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
     private final ExtendedNames names = new ExtendedNames();
 
-    // what the current transaction did that its commit must know; cleared when the backend reports 'I' with
-    // nothing else pending (a pipelined request may belong to the next transaction)
-    private boolean txReplicates;
-    private boolean txNotify;
-    private boolean txDdl;
-    private boolean txTemporary;
+    /** What the current transaction did that its commit must know. */
+    private final TransactionNotes notes = new TransactionNotes();
+    /** Where the client's COMMIT goes to the committer. */
+    private final CommitBoundary commits;
     /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
     private String standInSchema;
-    /** The current transaction created a stand-in or ran DDL on a node-local relation (a stand-in, perhaps dropped). */
-    private boolean txStandIn;
-    /** Stand-ins with ON COMMIT DROP or DELETE ROWS, carried out before each commit. */
-    private final java.util.LinkedHashMap<String, TempStandIns.OnCommit> standInOnCommit = new java.util.LinkedHashMap<>();
     /**
      * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
      * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
@@ -144,10 +141,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
     /**
-     * COMMITs of read-only wrapped transactions still on their way: their replies are the gateway's and the
-     * status after them is known ('I'), so the next request need not wait for them.
+     * Requests of the gateway's own still on their way after which the status is known to be 'I' (COMMITs of
+     * read-only wrapped transactions, the Sync behind a read-only guarded Query): their replies are the gateway's, so
+     * the next request need not wait for them.
      */
-    private int unawaitedCommits;
+    private int idleTail;
+    /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
+    private boolean ownLeftovers;
 
     private boolean extendedSinceSync;
     /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
@@ -169,9 +169,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
     private boolean errorSinceReady;
-    // autocommit wrapping of an extended-protocol batch
-    private boolean batchDecided;
-    private boolean batchWrapped;
+    private final AutocommitWrapping wrapping;
+    private final SessionStartup startup;
 
     /** The gateway owns the backend; the client's messages wait (except COPY data the backend asked for). */
     private boolean suspended;
@@ -189,6 +188,27 @@ public final class Session extends ChannelInboundHandlerAdapter {
     Session(SessionHost host, Channel client) {
         this.host = host;
         this.client = client;
+        this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
+        this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
+            @Override
+            public void refused(ServerError fatal) {
+                fatal(fatal);
+            }
+
+            @Override
+            public void cancelled() {
+                phase = Phase.CLOSED;
+                client.close();
+            }
+
+            @Override
+            public void start(ByteBuf packet, boolean raw, StartupParameters params) {
+                started(packet, raw, params);
+            }
+        });
+        Backend view = new Backend();
+        this.commits = new CommitBoundary(view, view, host::committer, () -> host.admission().refusal(info()), notes,
+                () -> standInSchema);
     }
 
     // ------------------------------------------------------------------ client channel events
@@ -313,7 +333,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     break;
                 }
                 if (phase == Phase.STARTUP) {
-                    if (!startupPacket(in)) {
+                    if (!startup.read(in)) {
                         break;
                     }
                     continue;
@@ -476,13 +496,21 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             special |= refusal != null || special(st, false) || temps[i] != 0;
         }
-        // with wrapping, autocommit work needs the gateway's block; the status is only known when nothing is pending
-        special |= host.wrapAutocommit() && (txStatus == 'I' || !replies.isEmpty())
-                && wrappable(statements, 0, statements.size());
+        boolean readOnly = false;
         if (!special) {
+            AutocommitWrapping.QueryAction action = wrapping.simpleQuery(statements,
+                    replies.size() == idleTail ? txStatus : 0);
+            readOnly = action == AutocommitWrapping.QueryAction.READ_ONLY;
+            special = action == AutocommitWrapping.QueryAction.WRAP;
+        }
+        if (!special) {
+            UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun.add(in, ri, total);
+            if (guard != null) {
+                readOnlyGuardEnd(guard);
+            }
             return;
         }
         clientRun.flush();
@@ -493,7 +521,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ownWork++;
         ownErrorSent = null;
         syncBackend().thenCompose(v -> refused != null
-                        ? abortStatement(refused, false).thenRun(this::readyToClient)
+                        ? commits.abortStatement(refused, false).thenRun(this::readyToClient)
                         : new QueryPlan(text, statements, temps).step())
                 .whenComplete((v, failure) -> {
                     text.release();
@@ -501,6 +529,56 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     ownAnswerEnded();
                     finishOwnWork(failure);
                 });
+    }
+
+    /** Whether the client's next message, already received, is a Sync. */
+    private static boolean syncFollows(ByteBuf in, int at) {
+        return in.writerIndex() >= at + 5 && in.getByte(at) == PgWire.SYNC;
+    }
+
+    /**
+     * Makes the transaction the client's next request starts read-only: the gateway's own statement, unsynced, so
+     * it shares the implicit transaction of what follows (a simple Query, or the rest of an extended batch up to
+     * its Sync). No round trip: it goes in the same write as the client's request.
+     */
+    private UnsyncedStatement readOnlyGuard() {
+        clientRun.flush();
+        boolean leftovers = ownLeftovers;
+        ownLeftovers = false;
+        toBackend((leftovers ? READ_ONLY_GUARD_AFTER_LEFTOVERS : READ_ONLY_GUARD).duplicate());
+        UnsyncedStatement guard = new UnsyncedStatement(PgWire.openingTransactionCloses(leftovers));
+        replies.add(ReplyQueue.OWN_UNSYNCED, guard);
+        return guard;
+    }
+
+    /**
+     * After a simple Query behind {@link #readOnlyGuard}: a Sync of the gateway's. Should the guard fail (a cancel
+     * request hitting it), the backend skips the Query up to this Sync, and its ReadyForQuery answers the Query.
+     */
+    private void readOnlyGuardEnd(UnsyncedStatement guard) {
+        clientRun.flush();
+        toBackend(PgWire.sync(client.alloc()));
+        idleTail++;
+        replies.add(ReplyQueue.SYNC, new ReplySink() {
+            @Override
+            public void ready(char status, boolean errorSeen) {
+                idleTail--;
+            }
+
+            @Override
+            public void dropped() {
+                idleTail--;
+            }
+
+            @Override
+            public void message(byte type, ByteBuf message) {
+                // the guard's error went to the client and the backend skipped the Query: this answers it
+                boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
+                if (skipped && type == PgWire.READY_FOR_QUERY) {
+                    toClient(message.retainedSlice());
+                }
+            }
+        });
     }
 
     /** Records what statements sent to the backend mean for the current transaction's commit. */
@@ -515,12 +593,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void noteStatement(Reach reach) {
-        switch (reach) {
-            case ROWS, GLOBAL_DDL -> txReplicates = true;
-            case NOTIFY -> txNotify = true;
-            case TEMPORARY -> txTemporary = true;
-            default -> { }
-        }
+        notes.note(reach);
     }
 
     /**
@@ -622,38 +695,33 @@ public final class Session extends ChannelInboundHandlerAdapter {
             });
             return;
         }
-        // statements that cannot write do not decide whether the batch is wrapped: a later one may; global DDL
-        // of an initialised cluster always commits through the cluster, wrapping configured or not
         TempStandIns.Rewrite standIn = kept == null ? null : kept.standIn();
-        // a stand-in's creation too: its ON COMMIT action runs at the gateway's commit
-        boolean decides = host.wrapAutocommit() ? kind != StatementKind.OTHER || reach.mayWriteReplicated() || standIn != null
-                : reach == Reach.GLOBAL_DDL && host.clusterInitialised();
-        if (decides && !batchDecided) {
-            if (replies.pendingReady() > unawaitedCommits) {
+        switch (wrapping.execute(kind, reach, standIn != null,
+                replies.pendingReady() <= idleTail ? txStatus : 0, syncFollows(in, ri + total))) {
+            case WAIT_FOR_STATUS -> {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 clientRun.flush();
                 suspend();
                 readyWaiters.add(this::resume);
                 return;
             }
-            batchDecided = true;
-            if (txStatus == 'I' && kind == StatementKind.OTHER) {
+            case READ_ONLY -> readOnlyGuard(); // an autocommit read whose batch ends here
+            case BEGIN -> {
                 clientRun.flush();
                 replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced("BEGIN", List.of()));
-                batchWrapped = true;
             }
+            case RELAY -> { }
         }
-        batchDecided |= kind == StatementKind.BEGIN;
         boolean ddl = reach == Reach.GLOBAL_DDL && kept.body() != null && host.clusterInitialised();
         if (standIn != null) {
             // the schema and search_path first, in the same batch (an error in it reaches the client, and the
             // backend skips the statement)
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
-            standInOnCommit.remove(standIn.table());
-            txStandIn = true;
+            commits.onCommitActions().remove(standIn.table());
+            notes.standIn();
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
-                standInOnCommit.put(standIn.table(), standIn.onCommit());
+                commits.onCommitActions().put(standIn.table(), standIn.onCommit());
             }
         } else if (!ddl) {
             noteStatement(reach); // logged DDL is noted from the message statement's answer
@@ -677,7 +745,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
-            standInOnCommit.clear();
+            commits.onCommitActions().clear();
         } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
@@ -690,10 +758,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void sync(ByteBuf in, int ri, int total) {
-        if (answerNextSync && replies.isEmpty() && !batchWrapped && !copyInActive) {
+        if (answerNextSync && replies.isEmpty() && !wrapping.batchWrapped() && !copyInActive) {
             answerNextSync = false;
             discardUntilSync = false;
-            batchDecided = false;
+            wrapping.batchEnded();
             drop(in, total);
             readyToClient();
             return;
@@ -707,9 +775,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         discardUntilSync = false;
-        boolean wrapped = batchWrapped;
-        batchWrapped = false;
-        batchDecided = false;
+        boolean wrapped = wrapping.batchEnded();
         if (wrapped) {
             // the wrapped batch's implicit commit is the gateway's: the footprint's quick query goes in the same
             // round trip; hold ReadyForQuery, commit, then answer
@@ -733,7 +799,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void functionCall(ByteBuf in, int ri, int total) {
         ServerError refusal = host.admission().refusal(info());
         if (refusal == null) {
-            txReplicates = true; // any function: it may write
+            notes.mayWrite(); // any function: it may write
             replies.add(ReplyQueue.FUNCTION);
             clientRun.add(in, ri, total);
             return;
@@ -743,7 +809,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         suspend();
         ownWork++;
         ownErrorSent = null;
-        syncBackend().thenCompose(v -> abortStatement(refusal, false)).thenRun(this::readyToClient)
+        syncBackend().thenCompose(v -> commits.abortStatement(refusal, false)).thenRun(this::readyToClient)
                 .whenComplete((v, failure) -> {
                     ownWork--;
                     ownAnswerEnded();
@@ -768,89 +834,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ startup
 
-    private boolean encrypted() {
-        return client.pipeline().get(TLS_HANDLER) != null;
-    }
-
-    /** Returns true when the loop may go on with the next packet/message. */
-    private boolean startupPacket(ByteBuf in) {
-        if (in.readableBytes() < 8) {
-            return false;
-        }
-        int ri = in.readerIndex();
-        int length = in.getInt(ri);
-        if (length < 8 || length > PgWire.MAX_STARTUP_LENGTH) {
-            fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "invalid length of startup packet: " + length));
-            return false;
-        }
-        if (in.readableBytes() < length) {
-            return false;
-        }
-        int code = in.getInt(ri + 4);
-        if (code == PgWire.SSL_REQUEST || code == PgWire.GSSENC_REQUEST) {
-            in.skipBytes(length);
-            if (in.isReadable()) {
-                fatal(ServerError.fatal(SqlStates.PROTOCOL_VIOLATION, "received unencrypted data after SSL request"));
-                return false;
-            }
-            GatewayTls tls = host.tls();
-            if (code == PgWire.SSL_REQUEST && tls != null && !encrypted()) {
-                SslHandler handler = tls.newHandler(client.alloc());
-                // 'S' leaves in plain text; everything after it goes through the TLS handler in front of the session
-                client.writeAndFlush(ACCEPT_ENCRYPTION.duplicate());
-                client.pipeline().addFirst(TLS_HANDLER, handler);
-                return true;
-            }
-            // No certificate (or GSS, which the gateway does not do): refuse, the client goes on in plain text on
-            // the same connection (libpq sslmode=prefer, pgjdbc's default) or disconnects (sslmode=require).
-            client.writeAndFlush(REFUSE_ENCRYPTION.duplicate());
-            return true;
-        }
-        if (code == PgWire.CANCEL_REQUEST) {
-            if (length == 16) {
-                host.cancelRequested(in.getInt(ri + 8), in.getInt(ri + 12));
-            }
-            in.skipBytes(length);
-            phase = Phase.CLOSED;
-            client.close();
-            return false;
-        }
-        GatewayTls tls = host.tls();
-        if (tls != null && tls.required() && !encrypted()) {
-            // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
-            fatal(ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
-                    + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
-            return false;
-        }
-        if (host.tooManyClients()) {
-            fatal(ServerError.fatal(SqlStates.TOO_MANY_CONNECTIONS, "sorry, too many clients already: this gateway "
-                    + "serves at most " + host.maxConnections() + " connections (gateway.max_connections)"));
-            return false;
-        }
-        boolean raw = (code >>> 16) != 3;
-        if (!raw) {
-            StartupParameters params = StartupParameters.read(in, ri + 8, ri + length);
+    /** The startup phase ended with the client's StartupMessage: the session is the client's user's from now on. */
+    private void started(ByteBuf startup, boolean raw, StartupParameters params) {
+        if (params != null) {
             user = params.user();
             database = params.database();
             applicationName = params.applicationName();
-            // replication connections speak their own command language: relay them untouched
-            raw = params.replication();
             info = null;
-        }
-        ByteBuf startup;
-        if (raw) {
-            startup = in.readRetainedSlice(length);
-        } else {
-            // marks the session as one of the gateway's: the mtm schema's event trigger refuses DDL that the
-            // gateway did not see (inside functions, procedures and DO blocks) in such sessions only
-            startup = StartupParameters.withOptions(client.alloc(), in, ri, length, GATEWAY_SESSION_OPTION);
-            in.skipBytes(length);
         }
         phase = Phase.CONNECTING;
         cancelStartupDeadline();
         updateClientAutoRead();
         connectBackend(startup, raw);
-        return false;
     }
 
     private void connectBackend(ByteBuf startup, boolean raw) {
@@ -943,7 +938,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 if (type == PgWire.READY_FOR_QUERY) {
                     txStatus = (char) in.getByte(ri + 5);
                     if (txStatus == 'I' && replies.size() == 1) {
-                        clearTransactionNotes(); // nothing else pending: no later transaction has begun
+                        notes.clear(); // nothing else pending: no later transaction has begun
                     }
                 }
                 if (captured) {
@@ -1113,25 +1108,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         };
     }
 
-    /**
-     * Whether statements {@code [from, to)} may run inside a gateway-opened block, and need it: at least one of
-     * them may change replicated data (statements that cannot — SHOW, SET, LISTEN, local utility statements —
-     * run as they are).
-     */
-    private static boolean wrappable(List<SqlStatement> sts, int from, int to) {
-        boolean work = false;
-        for (int i = from; i < to; i++) {
-            SqlStatement st = sts.get(i);
-            StatementKind kind = st.kind();
-            if (kind == StatementKind.OTHER || kind == StatementKind.COPY) {
-                work |= st.reach().mayWriteReplicated();
-            } else if (kind != StatementKind.EMPTY) {
-                return false;
-            }
-        }
-        return work;
-    }
-
     /** The session's stand-in schema, named on first use. */
     private String standInSchema() {
         if (standInSchema == null) {
@@ -1218,7 +1194,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
             // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
-            boolean wrapTail = !specialFollows && host.wrapAutocommit() && wrappable(sts, next, j);
+            boolean wrapTail = !specialFollows && host.wrapAutocommit() && AutocommitWrapping.wrappable(sts, next, j);
             // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
             // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
             boolean refusedInBlock = txStatus == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
@@ -1270,7 +1246,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             if (block) {
-                return implicitCommit(true).thenRun(() -> {
+                return commits.implicitCommit(true, takePrefetchedQuick()).thenRun(() -> {
                     heldCompleteToClient();
                     readyToClient();
                 });
@@ -1329,7 +1305,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             ServerError error = statementError(st);
             if (error != null) {
                 emulated = false;
-                return abortStatement(error, block).thenRun(Session.this::readyToClient);
+                return commits.abortStatement(error, block).thenRun(Session.this::readyToClient);
             }
             if (st.reach() == Reach.SURFACE) {
                 return surface(st.replication().call(), SurfaceCall.Parameters.NONE, false, true).thenCompose(failure -> {
@@ -1337,13 +1313,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         return step();
                     }
                     emulated = false;
-                    return abortStatement(failure, block).thenRun(Session.this::readyToClient);
+                    return commits.abortStatement(failure, block).thenRun(Session.this::readyToClient);
                 });
             }
             if (st.reach() == Reach.GLOBAL_DDL) {
                 return globalDdl(st);
             }
-            return commitStatement(block, st.kind() == StatementKind.COMMIT_AND_CHAIN).thenCompose(ok -> {
+            return commits.commitStatement(block, st.kind() == StatementKind.COMMIT_AND_CHAIN).thenCompose(ok -> {
                 emulated = false;
                 if (ok) {
                     return step();
@@ -1416,7 +1392,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         return endQueryAfterError();
                     }
                     CompletableFuture<Ready> piece = sendText(j, rw.text());
-                    txStandIn = true;
+                    notes.standIn();
                     if (rw.view()) {
                         exchange(TempStandIns.END_SQL);
                     }
@@ -1425,9 +1401,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     }
                     return piece.thenCompose(ready -> {
                         if (!ready.errorSeen()) {
-                            standInOnCommit.remove(rw.table());
+                            commits.onCommitActions().remove(rw.table());
                             if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
-                                standInOnCommit.put(rw.table(), rw.onCommit());
+                                commits.onCommitActions().put(rw.table(), rw.onCommit());
                             }
                         }
                         return afterPiece(ready, true);
@@ -1448,7 +1424,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", backendPid,
                                 r.error());
                     } else {
-                        standInOnCommit.clear();
+                        commits.onCommitActions().clear();
                     }
                     return afterPiece(ready, true);
                 });
@@ -1462,10 +1438,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
          */
         private CompletableFuture<Void> prepareTransaction() {
             int j = next - 1;
-            CompletableFuture<QueryResult> touched = txStandIn ? CompletableFuture.completedFuture(null)
+            CompletableFuture<QueryResult> touched = notes.touchedStandIn() ? CompletableFuture.completedFuture(null)
                     : exchange(TempStandIns.TOUCHED_SQL);
             return touched.thenCompose(r -> {
-                if (!txStandIn && (!r.ok() || !"t".equals(r.singleValue()))) {
+                if (!notes.touchedStandIn() && (!r.ok() || !"t".equals(r.singleValue()))) {
                     return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
                 }
                 return exchange("ROLLBACK").thenCompose(x -> {
@@ -1570,15 +1546,16 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean ddlLogged(QueryResult r) {
         String v = r.ok() ? r.singleValue() : null;
         if (DdlMessages.TEMPORARY.equals(v)) {
-            txTemporary = true;
+            notes.temporary();
             return false;
         }
         if (DdlMessages.UNLOGGED.equals(v)) {
-            txStandIn = true;
+            notes.standIn();
             return false;
         }
-        txDdl |= r.ok();
-        txReplicates |= r.ok();
+        if (r.ok()) {
+            notes.ddlLogged();
+        }
         return r.ok();
     }
 
@@ -1593,7 +1570,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             ServerError error = refusal != null ? refusal : statementError(st);
             if (error != null) {
-                return abortStatement(error, false).thenRun(() -> discardUntilSync = true);
+                return commits.abortStatement(error, false).thenRun(() -> discardUntilSync = true);
             }
             if (st.reach() == Reach.SURFACE) {
                 if (txStatus == 'E') {
@@ -1603,9 +1580,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 SurfaceCall.Parameters params = kept.params() != null ? kept.params() : SurfaceCall.Parameters.NONE;
                 return surface(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
-                        failure == null ? done() : abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
+                        failure == null ? done() : commits.abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
             }
-            return commitStatement(false, st.kind() == StatementKind.COMMIT_AND_CHAIN)
+            return commits.commitStatement(false, st.kind() == StatementKind.COMMIT_AND_CHAIN)
                     .thenAccept(ok -> discardUntilSync |= !ok);
         });
     }
@@ -1686,229 +1663,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }, client.eventLoop());
     }
 
-    /**
-     * The client's COMMIT/END [AND CHAIN], reply included (CommandComplete or ErrorResponse; no ReadyForQuery).
-     * Completes with false after an error. With {@code chain}, once committed by the cluster a new transaction
-     * begins with the same isolation level, read-only and deferrable settings, as PostgreSQL's AND CHAIN does.
-     */
-    private CompletableFuture<Boolean> commitStatement(boolean emulatedBlock, boolean chain) {
-        if (chain && emulatedBlock) {
-            return abortStatement(ServerError.error(SqlStates.NO_ACTIVE_TRANSACTION,
-                    "COMMIT AND CHAIN can only be used in transaction blocks"), true).thenApply(v -> false);
-        }
-        if (chain && txStatus == 'T') {
-            return exchange(CHAIN_CHARACTERISTICS).thenCompose(r -> {
-                if (!r.ok()) {
-                    errorToClient(r.error());
-                    return CompletableFuture.completedFuture(false);
-                }
-                return commitStatement(false, false, r.singleValue());
-            });
-        }
-        return commitStatement(emulatedBlock, chain, null);
-    }
-
-    /** The statement that begins a transaction like the current one (for COMMIT AND CHAIN). */
-    private static final String CHAIN_CHARACTERISTICS = "SELECT 'START TRANSACTION ISOLATION LEVEL '"
-            + " OPERATOR(pg_catalog.||) pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.||)"
-            + " CASE WHEN pg_catalog.current_setting('transaction_read_only')::pg_catalog.bool THEN ', READ ONLY'"
-            + " ELSE ', READ WRITE' END OPERATOR(pg_catalog.||)"
-            + " CASE WHEN pg_catalog.current_setting('transaction_deferrable')::pg_catalog.bool THEN ', DEFERRABLE'"
-            + " ELSE ', NOT DEFERRABLE' END";
-
-    /**
-     * {@link #commitStatement(boolean, boolean)} once the chained transaction's {@code start} statement is known
-     * (null: none to begin).
-     */
-    private CompletableFuture<Boolean> commitStatement(boolean emulatedBlock, boolean chain, String start) {
-        if (txStatus != 'T') {
-            // no open transaction, or a failed one: PostgreSQL's own answer is right (a warning, or ROLLBACK —
-            // and AND CHAIN of a failed block begins the next one by itself)
-            return exchange(chain ? "COMMIT AND CHAIN" : "COMMIT").thenApply(r -> {
-                r.notices().forEach(this::noticeToClient);
-                if (r.ok()) {
-                    commandCompleteToClient(r.commandTag());
-                } else {
-                    errorToClient(r.error());
-                }
-                return r.ok();
-            });
-        }
-        if (emulatedBlock) {
-            // what PostgreSQL says for COMMIT inside a multi-statement query without BEGIN, before it commits (the
-            // commit's own NOTICEs and error follow)
-            noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
-        }
-        return runCommitter(false, null).thenCompose(outcome -> {
-            if (!outcome.isCommitted()) {
-                errorToClient(outcome.error());
-                return CompletableFuture.completedFuture(false);
-            }
-            if (start == null) {
-                commandCompleteToClient("COMMIT");
-                return CompletableFuture.completedFuture(true);
-            }
-            return exchange(start).thenApply(r -> {
-                if (!r.ok()) {
-                    errorToClient(r.error());
-                    return false;
-                }
-                commandCompleteToClient("COMMIT");
-                return true;
-            });
-        });
-    }
-
-    /**
-     * The commit of a transaction the gateway opened around autocommit statements. A read-only one (no xid,
-     * as the quick query sent with its last statement says) commits without the client waiting: COMMIT of a
-     * transaction without an xid cannot fail (SERIALIZABLE excepted), and the client's next request queues
-     * behind it on the same connection.
-     */
-    private CompletableFuture<Void> implicitCommit(boolean simpleQuery) {
-        CompletableFuture<QueryResult> quick = prefetchedQuick;
-        prefetchedQuick = null;
-        if (txStatus == 'T') {
-            if (quick == null) {
-                return committed(runCommitter(true, null));
-            }
-            return quick.handle((r, failure) -> failure == null && r.ok() ? Footprint.Quick.of(r) : null).thenCompose(q -> {
-                if (q != null && q.xid() == null && !q.serializable() && txStatus == 'T') {
-                    unawaitedCommits++;
-                    (simpleQuery ? exchangeSimple("COMMIT") : exchange("COMMIT")).whenComplete((r, failure) -> {
-                        unawaitedCommits--;
-                        if (failure == null && !r.ok()) {
-                            LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
-                        }
-                    });
-                    txStatus = 'I'; // what the COMMIT's ReadyForQuery will say
-                    clearTransactionNotes();
-                    return done();
-                }
-                return committed(runCommitter(true, quick));
-            });
-        }
-        if (txStatus == 'E') {
-            return exchange("ROLLBACK").thenApply(r -> null);
-        }
-        return done();
-    }
-
-    private CompletableFuture<Void> committed(CompletableFuture<CommitOutcome> commit) {
-        return commit.thenAccept(outcome -> {
-            if (!outcome.isCommitted()) {
-                dropHeldComplete(); // as PostgreSQL: the statement's CommandComplete never came, the commit's error did
-                errorToClient(outcome.error());
-            }
-        });
-    }
-
-    private void clearTransactionNotes() {
-        txReplicates = false;
-        txNotify = false;
-        txDdl = false;
-        txTemporary = false;
-        txStandIn = false;
-    }
-
-    /**
-     * Asks the committer; afterwards the backend has no open transaction, whatever the committer did. The ON COMMIT
-     * actions of the session's stand-ins for temporary tables come first, inside the transaction.
-     */
-    private CompletableFuture<CommitOutcome> runCommitter(boolean implicit, CompletableFuture<QueryResult> quick) {
-        return runCommitterWithOnCommit(implicit, quick).thenApply(this::standInHint);
-    }
-
-    /**
-     * A peer could not find a relation: in a session with stand-ins of temporary tables, most likely a statement
-     * the other nodes re-run as text (CREATE TABLE ... AS, CREATE VIEW) read one, which exists on this node only.
-     */
-    private CommitOutcome standInHint(CommitOutcome outcome) {
-        ServerError e = outcome.error();
-        if (outcome.isCommitted() || e == null || standInSchema == null || !"42P01".equals(e.sqlState()) || e.hint() != null) {
-            return outcome;
-        }
-        return CommitOutcome.failed(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(),
-                "Temporary tables are on this node only: DDL the other nodes run as text (CREATE TABLE ... AS, CREATE VIEW) "
-                        + "cannot read them. Create the table first, then INSERT ... SELECT from the temporary table.",
-                e.more()));
-    }
-
-    private CompletableFuture<CommitOutcome> runCommitterWithOnCommit(boolean implicit, CompletableFuture<QueryResult> quick) {
-        if (standInOnCommit.isEmpty() || txStatus != 'T') {
-            return runCommitterNow(implicit, quick);
-        }
-        String sql = TempStandIns.onCommitSql(standInOnCommit);
-        standInOnCommit.values().removeIf(a -> a == TempStandIns.OnCommit.DROP);
-        return exchange(sql).thenCompose(r -> {
-            if (r.ok()) {
-                return runCommitterNow(implicit, quick);
-            }
-            ServerError e = r.error(); // as PostgreSQL's commit says it: without the CONTEXT of the gateway's DO block
-            return exchange("ROLLBACK").thenApply(x -> CommitOutcome.failed(
-                    new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint())));
-        });
-    }
-
-    private CompletableFuture<CommitOutcome> runCommitterNow(boolean implicit, CompletableFuture<QueryResult> quick) {
-        // a COMMIT the client sent before disconnecting is still carried out, as PostgreSQL would
-        ServerError refusal = host.admission().refusal(info());
-        if (refusal != null) {
-            return exchange("ROLLBACK").thenApply(r -> CommitOutcome.failed(refusal));
-        }
-        CompletionStage<CommitOutcome> decided;
-        gatewayStatements++;
-        try {
-            decided = host.committer().commit(new Transaction(implicit, quick,
-                    new Footprint.Notes(txReplicates, txNotify, txDdl, txTemporary)));
-        } catch (RuntimeException e) {
-            decided = CompletableFuture.failedFuture(e);
-        }
-        return decided.toCompletableFuture()
-                .handleAsync((outcome, failure) -> {
-                    gatewayStatements--;
-                    if (failure != null) {
-                        LOG.warn("commit of session {} failed in the committer", backendPid, failure);
-                        return CommitOutcome.failed(ServerError.error(SqlStates.INTERNAL_ERROR,
-                                "[multimaster] commit failed: " + failure));
-                    }
-                    return outcome;
-                }, client.eventLoop())
-                .thenCompose(outcome -> {
-                    if (txStatus == 'I' || phase == Phase.CLOSED) {
-                        return CompletableFuture.completedFuture(outcome);
-                    }
-                    LOG.error("committer left session {} in transaction status {} ({}); rolling back", backendPid,
-                            txStatus, outcome);
-                    return exchange("ROLLBACK").thenApply(r -> outcome.isCommitted()
-                            ? CommitOutcome.failed(ServerError.error(SqlStates.INTERNAL_ERROR,
-                                    "[multimaster] the transaction was not committed"))
-                            : outcome);
-                });
-    }
-
-    /**
-     * The client's statement is refused with {@code error} (sent here). An open transaction becomes failed,
-     * as after any error in a block, so nothing the client sends next runs outside it by surprise; a block
-     * the gateway opened itself is rolled back (PostgreSQL's implicit block would be).
-     */
-    private CompletableFuture<Void> abortStatement(ServerError error, boolean emulatedBlock) {
-        CompletableFuture<QueryResult> end;
-        if (emulatedBlock && txStatus != 'I') {
-            end = exchange("ROLLBACK");
-        } else if (txStatus == 'T') {
-            end = exchange("DO $mtm$BEGIN RAISE EXCEPTION USING ERRCODE = '" + error.sqlState() + "', MESSAGE = "
-                    + PgWire.literal(error.message()) + "; END$mtm$");
-        } else {
-            end = CompletableFuture.completedFuture(null);
-        }
-        return end.thenRun(() -> errorToClient(error));
-    }
-
     /** Brings the backend to a Sync point: all earlier replies have reached the client. */
     private CompletableFuture<Ready> syncBackend() {
         if (!extendedSinceSync) {
-            if (replies.size() == unawaitedCommits) {
+            if (replies.size() == idleTail) {
                 return CompletableFuture.completedFuture(new Ready(txStatus, false)); // only those COMMITs pending
             }
             return whenIdle().thenApply(v -> new Ready(txStatus, false));
@@ -1978,7 +1736,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         while (replies.isEmpty() && !idleWaiters.isEmpty()) {
             idleWaiters.poll().run();
         }
-        while (!readyWaiters.isEmpty() && replies.pendingReady() <= unawaitedCommits) {
+        while (!readyWaiters.isEmpty() && replies.pendingReady() <= idleTail) {
             readyWaiters.poll().run();
         }
     }
@@ -2020,6 +1778,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void message(byte type, ByteBuf message) {
             reply.add(type, message);
+            if (type == PgWire.ERROR_RESPONSE) {
+                ownLeftovers = true; // its Closes were skipped
+            }
         }
 
         @Override
@@ -2107,16 +1868,28 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final class UnsyncedStatement implements ReplySink {
         final CompletableFuture<QueryResult> result = new CompletableFuture<>();
         private final CapturedReply reply = new CapturedReply();
+        private final int expectedCloses;
         private int closes;
+
+        UnsyncedStatement() {
+            this(PgWire.OWN_STATEMENT_CLOSES);
+        }
+
+        UnsyncedStatement(int expectedCloses) {
+            this.expectedCloses = expectedCloses;
+        }
 
         @Override
         public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == PgWire.OWN_STATEMENT_CLOSES;
+            return type == PgWire.CLOSE_COMPLETE && ++closes == expectedCloses;
         }
 
         @Override
         public void message(byte type, ByteBuf message) {
             reply.add(type, message);
+            if (type == PgWire.ERROR_RESPONSE) {
+                ownLeftovers = true;
+            }
             if (type == PgWire.ERROR_RESPONSE) {
                 errorSinceReady = true;
                 toClient(message.retainedSlice());
@@ -2130,6 +1903,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void dropped() {
+            ownLeftovers = true;
             result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
         }
     }
@@ -2161,7 +1935,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void ready(char status, boolean errorSeen) {
-            implicitCommit(false).thenRun(Session.this::readyToClient).whenComplete((v, failure) -> {
+            commits.implicitCommit(false, takePrefetchedQuick()).thenRun(Session.this::readyToClient).whenComplete((v, failure) -> {
                 ownWork--;
                 finishOwnWork(failure);
             });
@@ -2173,35 +1947,61 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The committer's view of this session's transaction. */
-    private final class Transaction implements CommitContext {
-        private final boolean implicit;
-        private final CompletableFuture<QueryResult> quick;
-        private final Footprint.Notes notes;
+    /** The take of the quick query sent with a wrapped transaction's last statement, if any. */
+    private CompletableFuture<QueryResult> takePrefetchedQuick() {
+        CompletableFuture<QueryResult> quick = prefetchedQuick;
+        prefetchedQuick = null;
+        return quick;
+    }
 
-        Transaction(boolean implicit, CompletableFuture<QueryResult> quick, Footprint.Notes notes) {
-            this.implicit = implicit;
-            this.quick = quick;
-            this.notes = notes;
+    /** This session as the commit boundary sees it: its backend at a Sync point, and the client's answers. */
+    private final class Backend implements SessionBackend, SessionBackend.ClientAnswers {
+        @Override
+        public SessionInfo info() {
+            return Session.this.info();
         }
 
         @Override
-        public SessionInfo session() {
-            return info();
+        public char transactionStatus() {
+            return txStatus;
         }
 
         @Override
-        public boolean implicit() {
-            return implicit;
+        public boolean closed() {
+            return phase == Phase.CLOSED;
         }
 
-        /** With what the gateway saw (LISTEN/NOTIFY, DDL messages, temporary DDL); the quick query maybe already sent. */
         @Override
-        public CompletionStage<Footprint> footprint() {
-            CompletionStage<QueryResult> q = quick == null ? execute(Footprint.quickSql(notes))
-                    : quick.handle((r, failure) -> failure == null && r.ok() ? CompletableFuture.completedFuture(r)
-                            : execute(Footprint.QUICK_SQL)).thenCompose(f -> f);
-            return q.thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), notes));
+        public java.util.concurrent.Executor eventLoop() {
+            return client.eventLoop();
+        }
+
+        @Override
+        public boolean inEventLoop() {
+            return client.eventLoop().inEventLoop();
+        }
+
+        @Override
+        public CompletableFuture<QueryResult> exchange(String sql) {
+            return Session.this.exchange(sql);
+        }
+
+        @Override
+        public CompletableFuture<QueryResult> exchangeSimple(String sql) {
+            return Session.this.exchangeSimple(sql);
+        }
+
+        @Override
+        public void commitUnawaited(boolean simpleQuery) {
+            idleTail++;
+            (simpleQuery ? exchangeSimple("COMMIT") : exchange("COMMIT")).whenComplete((r, failure) -> {
+                idleTail--;
+                if (failure == null && !r.ok()) {
+                    LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
+                }
+            });
+            txStatus = 'I'; // what the COMMIT's ReadyForQuery will say
+            notes.clear();
         }
 
         @Override
@@ -2210,44 +2010,29 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public CompletionStage<QueryResult> execute(String sql) {
-            if (client.eventLoop().inEventLoop()) {
-                return exchangeForClient(sql);
-            }
-            CompletableFuture<QueryResult> f = new CompletableFuture<>();
-            client.eventLoop().execute(() -> exchangeForClient(sql).whenComplete((r, e) -> {
-                if (e != null) {
-                    f.completeExceptionally(e);
-                } else {
-                    f.complete(r);
-                }
-            }));
-            return f;
+        public void error(ServerError e) {
+            errorToClient(e);
         }
-    }
 
-    /**
-     * A committer's statement. COMMIT and PREPARE TRANSACTION fire the transaction's deferred triggers and
-     * constraint checks: their NOTICEs and WARNINGs belong to the client's COMMIT (PostgreSQL sends them before
-     * its CommandComplete, and so does the gateway: the client's answer waits for the committer).
-     */
-    private CompletableFuture<QueryResult> exchangeForClient(String sql) {
-        CompletableFuture<QueryResult> r = exchange(sql);
-        if (!firesDeferred(sql)) {
-            return r;
+        @Override
+        public void notice(ServerError e) {
+            noticeToClient(e);
         }
-        return r.thenApply(result -> {
-            if (!result.notices().isEmpty() && phase != Phase.CLOSED) {
-                result.notices().forEach(this::noticeToClient);
-                flushClient();
-            }
-            return result;
-        });
-    }
 
-    /** Statements of a committer that run the client's deferred triggers (COMMIT PREPARED runs none). */
-    static boolean firesDeferred(String sql) {
-        return sql.equals("COMMIT") || sql.startsWith("PREPARE TRANSACTION ");
+        @Override
+        public void commandComplete(String tag) {
+            commandCompleteToClient(tag);
+        }
+
+        @Override
+        public void dropHeldComplete() {
+            Session.this.dropHeldComplete();
+        }
+
+        @Override
+        public void flush() {
+            flushClient();
+        }
     }
 
     // ------------------------------------------------------------------ output, flow control, lifecycle
@@ -2365,7 +2150,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase != Phase.READY) {
             return;
         }
-        if (gatewayStatements > 0) {
+        if (gatewayStatements > 0 || commits.committing()) {
             LOG.info("cancel request for session {} ignored: the gateway is committing its transaction", backendPid);
             return;
         }

@@ -36,6 +36,13 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     public enum Reach {
         /** An ordinary statement: it may write, and its row changes replicate through the WAL stream. */
         ROWS,
+        /**
+         * A query that reads only, as far as its text shows ({@link ReadOnlyQueries}): treated as {@link #ROWS}
+         * everywhere except that an autocommit one runs unwrapped, in a read-only transaction (a write it hides —
+         * a view or an operator calling a writing function — fails with 25006 instead of committing on this node
+         * alone).
+         */
+        READ,
         /** Cannot write anything (EXPLAIN without ANALYZE, PREPARE, FETCH, ...): needs no gateway transaction. */
         NO_WRITE,
         /**
@@ -58,13 +65,17 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         /** Only reads mtm.status() / mtm.nodes(): allowed while the node is not online. */
         STATUS;
 
-        /** Whether a statement of this reach, run outside a transaction block, needs the gateway's own transaction. */
+        /**
+         * Whether a statement of this reach, run outside a transaction block, needs the gateway's own transaction
+         * ({@link #READ} too: unless the gateway can run it in a read-only transaction instead).
+         */
         public boolean mayWriteReplicated() {
-            return this == ROWS || this == GLOBAL_DDL;
+            return this == ROWS || this == READ || this == GLOBAL_DDL;
         }
     }
 
     public static final Replication ROWS = of(Reach.ROWS);
+    public static final Replication READ = of(Reach.READ);
     public static final Replication NO_WRITE = of(Reach.NO_WRITE);
     public static final Replication SESSION = of(Reach.SESSION);
     /** DEALLOCATE ALL, DISCARD ALL: session state, and the session's prepared statements are gone (identity). */

@@ -133,18 +133,23 @@ public final class SqlSplitter {
         // a call of setval( anywhere in the statement (SetvalCalls looks closer)
         boolean setvalCalled = false;
         boolean previousWasSetval = false;
+        // whether a select-like statement reads only, as far as its words and calls show (ReadOnlyQueries)
+        boolean readsOnly = true;
+        Tok previous = null;
+        int previousStart = 0;
+        int previousEnd = 0;
         while (true) {
             next();
             if (tok == Tok.EOF) {
                 if (tokens > 0) {
-                    out.add(classify(stmtStart, len, intoAt, mtmNamed, setvalCalled));
+                    out.add(classify(stmtStart, len, intoAt, mtmNamed, setvalCalled, readsOnly));
                 } else if (out.isEmpty()) {
                     out.add(new SqlStatement(0, len, StatementKind.EMPTY));
                 }
                 return out;
             }
             if (tok == Tok.SEMI && parenDepth == 0 && atomicDepth == 0) {
-                out.add(tokens > 0 ? classify(stmtStart, pos, intoAt, mtmNamed, setvalCalled)
+                out.add(tokens > 0 ? classify(stmtStart, pos, intoAt, mtmNamed, setvalCalled, readsOnly)
                         : new SqlStatement(stmtStart, pos, StatementKind.EMPTY));
                 stmtStart = pos;
                 tokens = 0;
@@ -158,9 +163,22 @@ public final class SqlSplitter {
                 mtmNamed = false;
                 setvalCalled = false;
                 previousWasSetval = false;
+                readsOnly = true;
+                previous = null;
                 continue;
             }
             tokens++;
+            if (readsOnly) {
+                if (tok == Tok.WORD) {
+                    readsOnly = !ReadOnlyQueries.writingWord(s, tokStart, pos);
+                } else if (tok == Tok.LPAREN) {
+                    readsOnly = previous != Tok.IDENT
+                            && (previous != Tok.WORD || ReadOnlyQueries.readingCall(s, previousStart, previousEnd));
+                }
+                previous = tok;
+                previousStart = tokStart;
+                previousEnd = pos;
+            }
             setvalCalled |= previousWasSetval && tok == Tok.LPAREN;
             previousWasSetval = tok == Tok.WORD && pos - tokStart == 6 && is(tokStart, pos, "setval");
             if (tokens == 1) {
@@ -235,7 +253,8 @@ public final class SqlSplitter {
 
     // ---------------------------------------------------------------- classification
 
-    private SqlStatement classify(int start, int end, int intoAt, boolean mtmNamed, boolean setvalCalled) {
+    private SqlStatement classify(int start, int end, int intoAt, boolean mtmNamed, boolean setvalCalled,
+                                  boolean readsOnly) {
         StatementKind kind = StatementKind.OTHER;
         String gid = null;
         if (headCount > 0 && headTok[0] == Tok.WORD) {
@@ -316,6 +335,10 @@ public final class SqlSplitter {
             }
         }
         Replication replication = replication(start, end, intoAt, mtmNamed);
+        if (replication == Replication.ROWS && readsOnly && !setvalCalled && !mtmNamed && intoAt < 0
+                && kind == StatementKind.OTHER && selectLikeHead()) {
+            replication = Replication.READ;
+        }
         if (setvalCalled && replication.reach() == Replication.Reach.ROWS) {
             replication = SetvalCalls.classify(s, tokens(s, start, end, standardStrings));
         }
@@ -366,6 +389,12 @@ public final class SqlSplitter {
                 return DdlClassifier.classify(s, tokens(s, start, end, standardStrings));
             }
         }
+    }
+
+    /** SELECT, WITH, TABLE, VALUES or a parenthesised query: the statements {@link Replication#READ} may apply to. */
+    private boolean selectLikeHead() {
+        return headCount > 0 && (headTok[0] == Tok.LPAREN || (headTok[0] == Tok.WORD && (word(0, "select")
+                || word(0, "with") || word(0, "table") || word(0, "values"))));
     }
 
     private Replication selectLike(int start, int end, int intoAt, boolean mtmNamed) {

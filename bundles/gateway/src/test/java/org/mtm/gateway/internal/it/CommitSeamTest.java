@@ -35,7 +35,7 @@ import org.junit.rules.TestRule;
 import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.ServerError;
-import org.mtm.gateway.internal.commit.TwoPhaseCommitter;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.postgresql.PGConnection;
 import org.mtm.testing.Await;
 
@@ -46,7 +46,7 @@ import org.mtm.testing.Await;
  */
 public class CommitSeamTest {
     /** Decides after a delay on another thread; records what it saw. */
-    static final class DelayedDecider implements TwoPhaseCommitter.Decider {
+    static final class DelayedDecider implements DecidingCoordinator.Decider {
         final List<Gid> decided = new CopyOnWriteArrayList<>();
         final List<Boolean> preparedAtDecision = new CopyOnWriteArrayList<>();
         final AtomicReference<ServerError> nextAbort = new AtomicReference<>();
@@ -54,7 +54,7 @@ public class CommitSeamTest {
         private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
 
         @Override
-        public CompletionStage<ServerError> decide(Gid gid, CommitContext tx) {
+        public CompletionStage<ServerError> decide(Gid gid) {
             decided.add(gid);
             preparedAtDecision.add(isPrepared(gid));
             ServerError abort = nextAbort.getAndSet(null);
@@ -73,9 +73,9 @@ public class CommitSeamTest {
     private static final DelayedDecider DECIDER = new DelayedDecider();
     private static final TestPostgres PG = new TestPostgres();
     private static final TestGateway PLAIN = new TestGateway(PG, false)
-            .committer(new TwoPhaseCommitter(() -> 1, () -> 7, DECIDER));
+            .committer(new CoordinatedCommitter(new DecidingCoordinator(1, 7, DECIDER)));
     private static final TestGateway WRAPPING = new TestGateway(PG, true)
-            .committer(new TwoPhaseCommitter(() -> 1, () -> 7, DECIDER));
+            .committer(new CoordinatedCommitter(new DecidingCoordinator(1, 7, DECIDER)));
 
     @ClassRule
     public static final TestRule CHAIN = RuleChain.outerRule(PG).around(PLAIN).around(WRAPPING);

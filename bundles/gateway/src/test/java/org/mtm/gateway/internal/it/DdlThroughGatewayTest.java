@@ -23,7 +23,7 @@ import org.junit.rules.RuleChain;
 import org.junit.rules.TestRule;
 import org.mtm.api.Endpoint;
 import org.mtm.api.Gid;
-import org.mtm.gateway.internal.commit.TwoPhaseCommitter;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.mtm.gateway.internal.it.RawClient.Msg;
 
 /**
@@ -36,17 +36,17 @@ public class DdlThroughGatewayTest {
     private static final List<Gid> DECIDED = new CopyOnWriteArrayList<>();
     // decoding stops at the flushed WAL: commits must flush
     private static final TestPostgres PG = new TestPostgres(b -> b.setting("synchronous_commit", "on"));
-    private static final TestGateway GW = new TestGateway(PG, true).committer(new TwoPhaseCommitter(() -> 1, () -> 5,
-            (gid, tx) -> {
+    private static final TestGateway GW = new TestGateway(PG, true).committer(new CoordinatedCommitter(new DecidingCoordinator(1, 5,
+            gid -> {
                 DECIDED.add(gid);
                 return CompletableFuture.completedFuture(null);
-            }));
+            })));
     /** gateway.autocommit_wrap = false: autocommit DML commits locally, DDL still through the cluster. */
     private static final TestGateway UNWRAPPED = new TestGateway(PG, false).initialised(true)
-            .committer(new TwoPhaseCommitter(() -> 1, () -> 5, (gid, tx) -> {
+            .committer(new CoordinatedCommitter(new DecidingCoordinator(1, 5, gid -> {
                 DECIDED.add(gid);
                 return CompletableFuture.completedFuture(null);
-            }));
+            })));
     private static final WalChanges WAL = new WalChanges(PG);
 
     @ClassRule

@@ -35,7 +35,7 @@ import org.junit.rules.RuleChain;
 import org.junit.rules.TestRule;
 import org.mtm.gateway.internal.commit.CommitContext;
 import org.mtm.gateway.internal.commit.CommitOutcome;
-import org.mtm.gateway.internal.commit.LocalCommitter;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
 import org.mtm.gateway.internal.commit.TransactionCommitter;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -47,7 +47,8 @@ public class JdbcThroughGatewayTest {
     /** Real local commits, counted: shows which commits went through the gateway's seam. */
     static final class CountingCommitter implements TransactionCommitter {
         final AtomicInteger commits = new AtomicInteger();
-        private final LocalCommitter local = new LocalCommitter();
+        private final TransactionCommitter local =
+                new CoordinatedCommitter(() -> CoordinatedCommitter.Standing.NOT_INITIALISED, () -> null);
 
         @Override
         public java.util.concurrent.CompletionStage<CommitOutcome> commit(CommitContext tx) {
