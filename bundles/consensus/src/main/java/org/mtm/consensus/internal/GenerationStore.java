@@ -77,8 +77,28 @@ final class GenerationStore {
             if (marker) {
                 s.execute(GenerationMarker.emitSql(g.num()));
             }
+            forgetDropped(s, g);
         });
     }
+
+    /**
+     * A generation that left a node out of its configured set (mtm.drop_node): its row of {@code mtm.cluster_nodes}
+     * goes in the same transaction as the generation, so the catalog and the generation never disagree after a
+     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go.
+     */
+    private static void forgetDropped(Statement s, Generation g) throws SQLException {
+        if (g.configured().isEmpty()) {
+            return;
+        }
+        int dropped = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + g.configured().mask()
+            + "::bigint >> (id - 1)) & 1 = 0");
+        if (dropped > 0) {
+            s.execute("NOTIFY " + CONFIG_CHANNEL); // delivered at commit
+        }
+    }
+
+    /** The catalog's channel (postgres bundle, CatalogStore.CHANNEL): a change of mtm.cluster_nodes. */
+    static final String CONFIG_CHANNEL = "mtm_config";
 
     private interface Work {
         void run(Statement s) throws SQLException;

@@ -63,6 +63,11 @@ public final class Campaigner {
     /** Every node that was in this node's clique since this campaigner started. */
     private NodeSet everSeen = NodeSet.EMPTY;
     private String lastLoss = "";
+    /** A change of the configured set asked for ({@link #requestChange}), started at the next tick; null: none. */
+    private NodeSet changeMembers;
+    private NodeSet changeConfigured;
+    /** The number of the last change election this campaigner started; 0: none. */
+    private long changeNum;
 
     public Campaigner(int self, long seed) {
         this.self = self;
@@ -100,6 +105,15 @@ public final class Campaigner {
                 return Optional.empty();
             }
         }
+        if (changeMembers != null) {
+            long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
+            ElectionRequest req = new ElectionRequest(self, num, changeMembers, changeConfigured, configured);
+            changeMembers = null;
+            changeConfigured = null;
+            changeNum = num;
+            campaign = new Campaign(req, nowMs, false);
+            return Optional.of(req);
+        }
         Optional<NodeSet> members = Campaign.proposal(self, state, clique, configured, caughtUp, referee);
         if (members.isEmpty()) {
             wanted = null;
@@ -119,6 +133,22 @@ public final class Campaigner {
         ElectionRequest req = new ElectionRequest(self, num, wanted, configured);
         campaign = new Campaign(req, nowMs, !wanted.isMajorityOf(configured));
         return Optional.of(req);
+    }
+
+    /**
+     * Asks for an election that changes the configured set to {@code configured} with {@code members}
+     * ({@code mtm.drop_node}: the rules of {@link MembershipChange}); it starts at the next {@link #tick} that finds no
+     * election under way, with a number above every one seen, and is won or lost like any other.
+     */
+    public void requestChange(NodeSet members, NodeSet configured) {
+        changeMembers = members;
+        changeConfigured = configured;
+    }
+
+    /** A requested change not started yet, or its election under way. */
+    public boolean changePending() {
+        return changeMembers != null || (campaign != null && campaign.request.num() == changeNum
+            && campaign.request.changesConfigured());
     }
 
     /** The election under way is decided by the referee (2+1): ask it for {@code (self, num)} after the own vote. */

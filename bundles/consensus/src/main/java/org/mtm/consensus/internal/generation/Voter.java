@@ -51,11 +51,17 @@ public final class Voter {
         if (self == 0 || current == 0) {
             return "node " + self + " is not initialised";
         }
-        if (!req.configured().equals(configured)) {
-            return "configured nodes differ: request " + req.configured() + ", voter " + configured;
+        if (!req.fromConfigured().equals(configured)) {
+            return "configured nodes differ: request " + req.fromConfigured() + ", voter " + configured;
         }
-        if (!configured.containsAll(req.members())) {
-            return "members " + req.members() + " are not all configured " + configured;
+        if (req.changesConfigured()) {
+            String change = MembershipChange.refusalOfChange(self, req.fromConfigured(), req.configured());
+            if (change != null) {
+                return change;
+            }
+        }
+        if (!req.configured().containsAll(req.members())) {
+            return "members " + req.members() + " are not all configured " + req.configured();
         }
         if (req.num() <= current) {
             return "voter is already in gen " + current;
@@ -75,8 +81,8 @@ public final class Voter {
             return "members " + req.members() + " are not all in the voter's clique " + clique;
         }
         // A minority generation could commit what a later majority generation never sees.
-        if (!req.members().isMajorityOf(configured)) {
-            return "members " + req.members() + " are not a majority of " + configured;
+        if (!req.members().isMajorityOf(req.configured())) {
+            return "members " + req.members() + " are not a majority of " + req.configured();
         }
         return null;
     }
