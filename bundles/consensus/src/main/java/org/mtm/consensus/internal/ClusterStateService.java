@@ -503,7 +503,11 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         Generation gen = state.current();
         Applier a = applier;
         List<NodeReport> rows = new ArrayList<>();
+        NodeSet configured = gen.configured();
         for (ClusterNode n : cfg.get().nodes()) {
+            if (!configured.isEmpty() && !configured.contains(n.id()) && n.id() != cfg.get().selfId()) {
+                continue; // dropped: its catalog row goes a moment later (the catalog's notification)
+            }
             boolean self = n.id() == cfg.get().selfId();
             ReceiverInfo r = self || a == null ? null : a.receiver(n.id()).orElse(ReceiverInfo.disabled(n.id()));
             rows.add(new NodeReport(n.id(), n.conninfo(), self, gen.isMember(n.id()), connected.contains(n.id()),

@@ -77,19 +77,11 @@ final class GenerationRunner {
     static final long CHANGE_TIMEOUT_MS = 15_000;
     /** Pause between two tries of a change whose election was lost. */
     static final long CHANGE_RETRY_MS = 300;
-    /**
-     * After voting for a change of the configured set, how long this node refuses ordinary elections of the old set
-     * with a higher number: the change may have been won and its announce be on its way, and a generation of the old
-     * set elected meanwhile would undo it on the nodes that adopt it last (see {@link #answer}).
-     */
-    static final long CHANGE_VOTE_GUARD_MS = 2 * Campaigner.ELECTION_TIMEOUT_MS;
 
     /** A drop asked for by mtm.drop_node, until its generation is adopted here or it fails; runner thread only. */
     private PendingDrop pendingDrop;
-    /** The last change of the configured set this node voted for, and until when it guards it (see above). */
-    private long changeVotedNum;
-    private NodeSet changeVotedFrom = NodeSet.EMPTY;
-    private long changeGuardUntil;
+    /** When this node may next try to complete a change it voted for ({@link MembershipChange#completion}). */
+    private long nextCompletion;
 
     private static final class PendingDrop {
         final int node;
@@ -205,6 +197,22 @@ final class GenerationRunner {
         campaigner.requestChange(next.members(), next.configured());
     }
 
+    /** A change this node voted for but did not adopt is elected again until it is (see {@link MembershipChange#completion}). */
+    private void completeVotedChange(GenerationState s) {
+        long now = nowMs();
+        if (pendingDrop != null || campaigner.running() || campaigner.changePending() || now < nextCompletion) {
+            return;
+        }
+        Optional<Generation> next = MembershipChange.completion(host.selfId(), s,
+            host.connectivity().clique(s.current().configured()));
+        if (next.isPresent()) {
+            nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
+            LOG.info("node {}: voted for configured nodes {} in generation {} but is in {}: electing it again",
+                host.selfId(), s.votedConfigured(), s.lastVote(), s.current());
+            campaigner.requestChange(next.get().members(), next.get().configured(), true);
+        }
+    }
+
     /** True while an election of this node's is under way (the node shows isolated meanwhile). */
     boolean electionRunning() {
         // not for a drop (mtm.drop_node): every member is still there, the node keeps committing until the switch,
@@ -248,25 +256,10 @@ final class GenerationRunner {
     private ElectionAnswer answer(ElectionRequest req) throws Exception {
         GenerationState s = host.state();
         NodeSet configured = s.current().configured();
-        long now = nowMs();
-        if (!req.changesConfigured() && now < changeGuardUntil && req.num() > changeVotedNum
-            && req.configured().equals(changeVotedFrom)) {
-            String why = "voter voted for a change of the configured set " + changeVotedFrom + " in gen " + changeVotedNum
-                + " and waits for its outcome";
-            LOG.info("node {}: refuses generation {} members {} proposed by node {}: {}", host.selfId(), req.num(),
-                req.members(), req.candidate(), why);
-            return new ElectionAnswer(host.selfId(), req.num(), false, s.current().num(), s.lastOnlineIn(),
-                s.lastVote(), why);
-        }
         VoteResult result = Voter.answer(host.selfId(), s, host.connectivity().clique(configured), configured, req,
             host.refereeClient() != null);
         if (result.mustPersist()) {
             host.save(result.newState(), false, false);
-        }
-        if (result.answer().yes() && req.changesConfigured()) {
-            changeVotedNum = req.num();
-            changeVotedFrom = req.fromConfigured();
-            changeGuardUntil = now + CHANGE_VOTE_GUARD_MS;
         }
         LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
             result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
@@ -423,6 +416,7 @@ final class GenerationRunner {
             campaigner.observe(b.generationNum());
         }
         advanceDrop(s);
+        completeVotedChange(s);
         RecoveryProgress progress = host.recovery();
         NodeSet clique = view.clique(configured);
         NodePlan.Decision d = NodePlan.decide(self, s, false, clique, connected, view.newestGenerationWithoutSelf(configured),

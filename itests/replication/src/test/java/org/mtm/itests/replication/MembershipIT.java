@@ -70,7 +70,7 @@ public class MembershipIT {
             TestCluster.log(WHO, "mtm.drop_node(4) returned after %d ms", TestCluster.millisSince(t));
             for (int id = 1; id <= 3; id++) {
                 awaitStatus(id, "{1,2,3}", "{1,2,3}", before);
-                assertEquals("mtm.nodes() on node " + id, "1,2,3", nodeIds(id));
+                awaitNodeIds(id, "1,2,3");
                 awaitNoSlot(id, 4);
             }
             load.awaitProgress(20, Duration.ofSeconds(60), "after node 4 was dropped");
@@ -92,7 +92,7 @@ public class MembershipIT {
             assertTrue(out, out.contains("node 3 dropped"));
             for (int id = 1; id <= 2; id++) {
                 awaitStatus(id, "{1,2}", "{1,2}", before);
-                assertEquals("mtm.nodes() on node " + id, "1,2", nodeIds(id));
+                awaitNodeIds(id, "1,2");
                 awaitNoSlot(id, 3);
             }
             load.awaitProgress(20, Duration.ofSeconds(60), "after node 3 was dropped");
@@ -180,6 +180,12 @@ public class MembershipIT {
                     return false;
                 }
             });
+    }
+
+    /** mtm.nodes() is refreshed every 0.5 s: it follows mtm.status() within a refresh. */
+    private static void awaitNodeIds(int id, String ids) {
+        Poll.until("mtm.nodes() on node " + id + " lists " + ids, Duration.ofSeconds(5), Duration.ofMillis(100),
+            () -> ids.equals(nodeIds(id)));
     }
 
     private static String nodeIds(int id) throws SQLException {

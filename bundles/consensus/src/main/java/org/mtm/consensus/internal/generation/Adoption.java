@@ -27,8 +27,10 @@ public final class Adoption {
             return Optional.empty();
         }
         boolean online = gen.isMember(self) && a.donors().contains(self) && state.lastVote() <= gen.num();
+        // a yes for a newer election stays promised, its configured set with it
+        NodeSet voted = state.lastVote() > gen.num() ? state.votedConfigured() : gen.configured();
         return Optional.of(new GenerationState(gen, Math.max(state.lastVote(), gen.num()),
-            online ? gen.num() : state.lastOnlineIn(), a.donors()));
+            online ? gen.num() : state.lastOnlineIn(), a.donors(), voted));
     }
 
     /**
@@ -71,6 +73,7 @@ public final class Adoption {
         if (state.lastVote() > state.current().num()) {
             return state;
         }
-        return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors());
+        return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors(),
+            state.votedConfigured());
     }
 }

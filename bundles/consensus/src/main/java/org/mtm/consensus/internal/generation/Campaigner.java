@@ -68,6 +68,9 @@ public final class Campaigner {
     private NodeSet changeConfigured;
     /** The number of the last change election this campaigner started; 0: none. */
     private long changeNum;
+    /** A patient change waits until then (0: not scheduled yet; a requested one starts at once). */
+    private long changeNotBefore;
+    private boolean changePatient;
 
     public Campaigner(int self, long seed) {
         this.self = self;
@@ -105,7 +108,10 @@ public final class Campaigner {
                 return Optional.empty();
             }
         }
-        if (changeMembers != null) {
+        if (changeMembers != null && changePatient && changeNotBefore == 0) {
+            changeNotBefore = nowMs + patience() + (long) random.nextInt(Math.min(lostInARow, 8) + 1) * BACKOFF_MS;
+        }
+        if (changeMembers != null && (!changePatient || nowMs >= changeNotBefore)) {
             long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
             ElectionRequest req = new ElectionRequest(self, num, changeMembers, changeConfigured, configured);
             changeMembers = null;
@@ -141,8 +147,19 @@ public final class Campaigner {
      * election under way, with a number above every one seen, and is won or lost like any other.
      */
     public void requestChange(NodeSet members, NodeSet configured) {
+        requestChange(members, configured, false);
+    }
+
+    /**
+     * @param patient wait first as before a campaign (rank in the clique, a random part, more after losses): nodes
+     *                completing the same voted change ({@link MembershipChange#completion}) would otherwise propose the
+     *                same number at the same time and refuse each other for ever
+     */
+    public void requestChange(NodeSet members, NodeSet configured, boolean patient) {
         changeMembers = members;
         changeConfigured = configured;
+        changePatient = patient;
+        changeNotBefore = 0;
     }
 
     /** A requested change not started yet, or its election under way. */

@@ -110,6 +110,28 @@ public final class MembershipChange {
         return null;
     }
 
+    /**
+     * A change of the configured set this node voted yes for and has not adopted (its election may have been lost, or
+     * its announce not arrived): the election that completes it — the same change of the node's generation — so that
+     * the voters of a lost change, which refuse every other election ({@link Voter}), are not stuck. Empty when there
+     * is none, or when the members would not be a majority of the new set (wait for more nodes). Members: every node
+     * of the new set this node sees, itself included (those behind recover from the donors the election picks). A drop
+     * that failed in time (40001) may so still happen later: it was voted for.
+     */
+    public static java.util.Optional<Generation> completion(int self, org.mtm.consensus.internal.GenerationState s,
+                                                            NodeSet clique) {
+        if (!s.changeVoted()) {
+            return java.util.Optional.empty();
+        }
+        Generation gen = s.current();
+        NodeSet configured = s.votedConfigured();
+        NodeSet members = clique.with(self).intersect(configured);
+        if (!gen.configured().containsAll(configured) || !members.isMajorityOf(configured)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new Generation(gen.num() + 1, members, configured));
+    }
+
     /** A generation whose configured set leaves {@code self} out: this node was dropped (mtm.drop_node). */
     public static boolean droppedFrom(int self, Generation g) {
         return self != 0 && g.num() > 0 && !g.configured().isEmpty() && !g.configured().contains(self);

@@ -36,7 +36,8 @@ public final class Voter {
         if (refusal != null) {
             return new VoteResult(answer(self, state, req, false, refusal), state);
         }
-        GenerationState voted = new GenerationState(state.current(), req.num(), state.lastOnlineIn(), state.donors());
+        GenerationState voted = new GenerationState(state.current(), req.num(), state.lastOnlineIn(), state.donors(),
+            req.configured());
         return new VoteResult(answer(self, voted, req, true, ""), voted);
     }
 
@@ -53,6 +54,13 @@ public final class Voter {
         }
         if (!req.fromConfigured().equals(configured)) {
             return "configured nodes differ: request " + req.fromConfigured() + ", voter " + configured;
+        }
+        // After a yes to a change of the configured set, only that set: a majority of the old set voted for it if it
+        // was won, so no election of the old set, nor another change of it, can be won with a higher number.
+        if (!req.configured().equals(state.votedConfigured())
+            && (!req.changesConfigured() || state.changeVoted())) {
+            return "voter voted for configured nodes " + state.votedConfigured() + " in gen " + state.lastVote()
+                + ": only elections of that set now";
         }
         if (req.changesConfigured()) {
             String change = MembershipChange.refusalOfChange(self, req.fromConfigured(), req.configured());
