@@ -172,8 +172,11 @@ public class TransportTlsTest {
         proxy.flipping = true;
         byte[] altered = "altered".getBytes(StandardCharsets.UTF_8);
         assertTrue(one.network.send(2, Channels.COMMIT, altered));
+        // the flipped record is the altered message on the open connection, or — when a loaded machine let the link
+        // time out meanwhile (CI, load 14) — part of the handshake of its replacement: dropped or refused, never read
         Await.until(WAIT, "node 2 drops the connection whose record fails its MAC",
-            () -> LogCapture.hasLine("WARN", "closing peer connection from node 1", "TLS: "));
+            () -> LogCapture.hasLine("WARN", "closing peer connection from node 1", "TLS: ")
+                || two.refusals.stream().anyMatch(r -> r.startsWith("TLS: ")));
         Await.until(WAIT, "node 1 reconnects through the proxy, which keeps flipping",
             () -> proxy.accepted.get() > connections);
         assertEquals("nothing after the first flip delivered", 1, two.from(1, Channels.COMMIT).size());

@@ -214,14 +214,14 @@ public class ThreeNodeClusterIT {
     }
 
     /**
-     * Issue 13 item 4: node 3's {@code heartbeat_send_timeout} edited live to another value than its peers' — node 1's
+     * Issue 13 item 4: node 3's {@code heartbeat_send_timeout} set live (console) to another value than its peers' — node 1's
      * {@code mtm:status} and status page name the key, node 3 and both values; set back, the line goes.
      */
     private void settingsThatDifferAreReported() {
         KarafNode node3 = nodes.get(2);
         String original = node3.execute("config:property-get --pid org.mtm.multimaster heartbeat_send_timeout").strip();
         String other = Integer.toString(Integer.parseInt(original) + 50);
-        node3.configure("org.mtm.multimaster.cfg", "heartbeat_send_timeout", other);
+        node3.execute("config:property-set --pid org.mtm.multimaster heartbeat_send_timeout " + other);
         String expected = "settings differ: node 3: heartbeat_send_timeout = " + other + " (here " + original + ")";
         String status = Poll.until("node1's mtm:status reports node 3's other heartbeat_send_timeout", Duration.ofSeconds(30),
             Duration.ofMillis(500), () -> nodes.get(0).execute("mtm:status"), out -> out.contains(expected));
@@ -229,7 +229,7 @@ public class ThreeNodeClusterIT {
         Poll.until("node1's status page shows it", Duration.ofSeconds(60), Duration.ofMillis(500),
             () -> HeadlessBrowser.renderedDom(nodes.get(0).statusPageUrl(), 3000),
             dom -> dom.contains("org.mtm.multimaster differs: node 3: heartbeat_send_timeout = " + other));
-        node3.configure("org.mtm.multimaster.cfg", "heartbeat_send_timeout", original);
+        node3.execute("config:property-set --pid org.mtm.multimaster heartbeat_send_timeout " + original);
         Poll.until("node1's mtm:status no longer reports a difference", Duration.ofSeconds(30), Duration.ofMillis(500),
             () -> nodes.get(0).execute("mtm:status"), out -> !out.contains("settings differ"));
     }
