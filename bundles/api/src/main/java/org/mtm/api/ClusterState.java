@@ -54,6 +54,21 @@ public interface ClusterState {
         return -1;
     }
 
+    /**
+     * {@code mtm.drop_node(node)} (manual F.31.4.4): the cluster switches, by an election like every generation
+     * switch, to a generation whose members and configured set leave {@code node} out, persisted on every remaining
+     * node; their catalogs forget it and their replication slots and origins for it are dropped. Returns once this
+     * node is in that generation.
+     *
+     * @return the generation without {@code node}
+     * @throws ClusterAdminException with the SQLSTATE: 42704 not configured, 55000 this node not online, the node
+     *                               itself, or too few nodes left; 40001 the election was not won in time
+     */
+    default Generation dropNode(int node) throws ClusterAdminException {
+        throw new ClusterAdminException("55000", "mtm.drop_node is not available: the consensus bundle of this node"
+            + " does not support it");
+    }
+
     /** This node's referee as it last saw it; empty when no {@code referee_connstring} is configured. */
     default Optional<RefereeReport> referee() {
         return Optional.empty();

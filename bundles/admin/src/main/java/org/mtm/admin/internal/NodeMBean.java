@@ -43,4 +43,10 @@ public interface NodeMBean {
      * transaction; how many sequences it changed. Admin role.
      */
     int alterSequences() throws Exception;
+
+    /**
+     * Operation: {@code mtm.drop_node(node)} (manual F.31.4.4) — the cluster switches to a generation without that
+     * node; returns the new generation as text. Admin role.
+     */
+    String dropNode(int node) throws Exception;
 }

@@ -162,4 +162,20 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
             throw new IllegalStateException("mtm.alter_sequences failed (SQLSTATE " + e.getSQLState() + "): " + e.getMessage());
         }
     }
+
+    @Override
+    public String dropNode(int node) throws Exception {
+        ClusterState s = clusterState;
+        if (s == null) {
+            throw new IllegalStateException("mtm.drop_node is not available on this node (a referee, or the mtm"
+                + " consensus component is not active)");
+        }
+        try {
+            return s.dropNode(node).toString();
+        } catch (org.mtm.api.ClusterAdminException e) {
+            // only JDK types cross JMX
+            throw new IllegalStateException("mtm.drop_node(" + node + ") failed (SQLSTATE " + e.sqlState() + "): "
+                + e.getMessage());
+        }
+    }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.Applier;
 import org.mtm.api.Channels;
+import org.mtm.api.ClusterAdminException;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.ClusterConfigListener;
 import org.mtm.api.ClusterNode;
@@ -424,6 +425,29 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     }
 
     @Override
+    public Generation dropNode(int node) throws ClusterAdminException {
+        GenerationRunner r = runner;
+        if (r == null || !loaded) {
+            throw new ClusterAdminException("55000", "cannot drop node " + node + ": this node is not initialised or"
+                + " its cluster state is not loaded yet");
+        }
+        try {
+            return r.dropNode(node).get(GenerationRunner.CHANGE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof ClusterAdminException c) {
+                throw c;
+            }
+            throw new ClusterAdminException("XX000", "dropping node " + node + " failed: " + e.getCause(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new ClusterAdminException("40001", "dropping node " + node + " did not finish in time; check"
+                + " mtm.status() on the online nodes before retrying");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClusterAdminException("57014", "interrupted while dropping node " + node);
+        }
+    }
+
+    @Override
     public boolean disabled() {
         return disabledBecause != null;
     }
@@ -479,7 +503,11 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         Generation gen = state.current();
         Applier a = applier;
         List<NodeReport> rows = new ArrayList<>();
+        NodeSet configured = gen.configured();
         for (ClusterNode n : cfg.get().nodes()) {
+            if (!configured.isEmpty() && !configured.contains(n.id()) && n.id() != cfg.get().selfId()) {
+                continue; // dropped: its catalog row goes a moment later (the catalog's notification)
+            }
             boolean self = n.id() == cfg.get().selfId();
             ReceiverInfo r = self || a == null ? null : a.receiver(n.id()).orElse(ReceiverInfo.disabled(n.id()));
             rows.add(new NodeReport(n.id(), n.conninfo(), self, gen.isMember(n.id()), connected.contains(n.id()),
@@ -553,7 +581,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         RecoveryProgress p = recovery();
         long lag = p.donor() != 0 && !p.reached() ? p.lagBytes() : -1;
         return new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
-            self == 0 ? hears : hears.with(self), Math.max(-1, lag)).encode();
+            self == 0 ? hears : hears.with(self), Math.max(-1, lag), s.current().configured()).encode();
     }
 
     @Override

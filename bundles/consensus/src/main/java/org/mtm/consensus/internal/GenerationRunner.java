@@ -2,13 +2,16 @@ package org.mtm.consensus.internal;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.mtm.api.Channels;
+import org.mtm.api.ClusterAdminException;
 import org.mtm.api.Generation;
 import org.mtm.api.NodeSet;
+import org.mtm.api.NodeStatus;
 import org.mtm.api.RefereeReport;
 import org.mtm.api.RecoveryProgress;
 import org.mtm.api.Replication;
@@ -19,6 +22,7 @@ import org.mtm.consensus.internal.generation.ElectionAnswer;
 import org.mtm.consensus.internal.generation.ElectionRequest;
 import org.mtm.consensus.internal.generation.GenerationAnnounce;
 import org.mtm.consensus.internal.generation.GenerationMessage;
+import org.mtm.consensus.internal.generation.MembershipChange;
 import org.mtm.consensus.internal.generation.NodePlan;
 import org.mtm.consensus.internal.generation.Voter;
 import org.mtm.consensus.internal.generation.VoteResult;
@@ -64,6 +68,32 @@ final class GenerationRunner {
 
         /** The referee of a 2+1 cluster ({@code referee_connstring}); null when none is configured. */
         RefereeClient refereeClient();
+
+        /** This node's status now (a change of the configured set needs an online node). */
+        NodeStatus status();
+    }
+
+    /** How long mtm.drop_node tries to win its election before it gives up (each try takes at most a second). */
+    static final long CHANGE_TIMEOUT_MS = 15_000;
+    /** Pause between two tries of a change whose election was lost. */
+    static final long CHANGE_RETRY_MS = 300;
+
+    /** A drop asked for by mtm.drop_node, until its generation is adopted here or it fails; runner thread only. */
+    private PendingDrop pendingDrop;
+    /** When this node may next try to complete a change it voted for ({@link MembershipChange#completion}). */
+    private long nextCompletion;
+
+    private static final class PendingDrop {
+        final int node;
+        final CompletableFuture<Generation> done = new CompletableFuture<>();
+        final long deadline;
+        long nextTry;
+        String lastLoss = "";
+
+        PendingDrop(int node, long deadline) {
+            this.node = node;
+            this.deadline = deadline;
+        }
     }
 
     private final Host host;
@@ -96,9 +126,98 @@ final class GenerationRunner {
         }
     }
 
+    /**
+     * {@code mtm.drop_node(node)}: an election of the generation with {@code node} left out of members and configured
+     * (rules: {@link MembershipChange}), retried while lost, until this node adopted it. Completes with that
+     * generation, or fails with a {@link ClusterAdminException} carrying the rules' SQLSTATE.
+     */
+    CompletableFuture<Generation> dropNode(int node) {
+        CompletableFuture<Generation> result = new CompletableFuture<>();
+        execute(() -> {
+            if (pendingDrop != null) {
+                result.completeExceptionally(new ClusterAdminException("55006", "node " + host.selfId()
+                    + " is already dropping node " + pendingDrop.node + ": wait until it is done"));
+                return;
+            }
+            GenerationState s = host.state();
+            MembershipChange.drop(host.selfId(), s.current(), host.status(), node); // refusals before anything runs
+            pendingDrop = new PendingDrop(node, nowMs() + CHANGE_TIMEOUT_MS);
+            pendingDrop.done.whenComplete((g, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(e);
+                } else {
+                    result.complete(g);
+                }
+            });
+            advanceDrop(s);
+        }, result);
+        return result;
+    }
+
+    /** Moves a pending drop on: done once adopted, else a new try when no election of this node's runs. */
+    private void advanceDrop(GenerationState s) {
+        PendingDrop p = pendingDrop;
+        if (p == null) {
+            return;
+        }
+        Generation gen = s.current();
+        if (!gen.configured().contains(p.node)) {
+            pendingDrop = null;
+            LOG.info("node {}: node {} dropped: now in {}", host.selfId(), p.node, gen);
+            p.done.complete(gen);
+            return;
+        }
+        long now = nowMs();
+        if (campaigner.changePending() || now < p.nextTry) {
+            return;
+        }
+        if (!campaigner.lastLoss().isEmpty()) {
+            p.lastLoss = campaigner.lastLoss();
+        }
+        if (now >= p.deadline) {
+            pendingDrop = null;
+            p.done.completeExceptionally(new ClusterAdminException("40001", "could not drop node " + p.node + " within "
+                + CHANGE_TIMEOUT_MS / 1000 + " s: the election of the generation without it was not won ("
+                + p.lastLoss + "); nothing changed, retry when every remaining node is online"));
+            return;
+        }
+        Generation next;
+        try {
+            next = MembershipChange.drop(host.selfId(), gen, host.status(), p.node);
+        } catch (ClusterAdminException e) {
+            if (!"55000".equals(e.sqlState()) || host.status() == NodeStatus.ONLINE) {
+                pendingDrop = null;
+                p.done.completeExceptionally(e);
+            }
+            return; // not online for a moment (an election under way): try again next tick until the deadline
+        }
+        p.nextTry = now + CHANGE_RETRY_MS;
+        LOG.info("node {}: dropping node {}: electing generation members {} of {}", host.selfId(), p.node,
+            next.members(), next.configured());
+        campaigner.requestChange(next.members(), next.configured());
+    }
+
+    /** A change this node voted for but did not adopt is elected again until it is (see {@link MembershipChange#completion}). */
+    private void completeVotedChange(GenerationState s) {
+        long now = nowMs();
+        if (pendingDrop != null || campaigner.running() || campaigner.changePending() || now < nextCompletion) {
+            return;
+        }
+        Optional<Generation> next = MembershipChange.completion(host.selfId(), s,
+            host.connectivity().clique(s.current().configured()));
+        if (next.isPresent()) {
+            nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
+            LOG.info("node {}: voted for configured nodes {} in generation {} but is in {}: electing it again",
+                host.selfId(), s.votedConfigured(), s.lastVote(), s.current());
+            campaigner.requestChange(next.get().members(), next.get().configured(), true);
+        }
+    }
+
     /** True while an election of this node's is under way (the node shows isolated meanwhile). */
     boolean electionRunning() {
-        return campaigner.running();
+        // not for a drop (mtm.drop_node): every member is still there, the node keeps committing until the switch,
+        // which aborts what the new generation cannot finish (40001) like any switch
+        return campaigner.running() && !campaigner.changePending();
     }
 
     /** A message from {@code from} on the generation channel; handled on the runner's thread. */
@@ -160,8 +279,15 @@ final class GenerationRunner {
 
     private void announce(GenerationAnnounce won, String how) throws Exception {
         LOG.info("node {}: won the election of {} (donors {})", host.selfId(), won.generation(), won.donors());
+        NodeSet before = host.state().current().configured();
         adopt(won, how);
-        host.transport().broadcast(Channels.GENERATION, won.encode());
+        byte[] encoded = won.encode();
+        // a dropped node learns it from this, if it is running: the transport forgets it once the catalog changed
+        for (int dropped : before.minus(won.generation().configured()).ids()) {
+            host.transport().send(dropped, Channels.GENERATION, encoded);
+        }
+        host.transport().broadcast(Channels.GENERATION, encoded);
+        advanceDrop(host.state());
     }
 
     /** The referee's answer to this node's request for generation {@code num} alone; on the runner's thread. */
@@ -215,11 +341,36 @@ final class GenerationRunner {
         }
     }
 
+    /** Runs {@code step}; its failure, or the runner stopping, fails {@code result}. */
+    private void execute(Step step, CompletableFuture<?> result) {
+        try {
+            loop.execute(() -> {
+                try {
+                    step.run();
+                } catch (Exception e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            result.completeExceptionally(new ClusterAdminException("55000", "node " + host.selfId()
+                + ": the consensus bundle is stopping; retry"));
+        }
+    }
+
     private static long nowMs() {
         return System.nanoTime() / 1_000_000;
     }
 
     private void adopt(GenerationAnnounce announce, String how) throws Exception {
+        if (MembershipChange.droppedFrom(host.selfId(), announce.generation())
+            && announce.generation().num() > host.state().current().num()) {
+            if (!host.disabled()) {
+                String why = MembershipChange.droppedText(host.selfId(), announce.generation());
+                host.disable(why);
+                LOG.error("node {}: disabled: {} ({})", host.selfId(), why, how);
+            }
+            return;
+        }
         Optional<GenerationState> next = Adoption.adopt(host.selfId(), host.state(), announce);
         if (next.isPresent()) {
             switchTo(next.get(), how);
@@ -252,14 +403,20 @@ final class GenerationRunner {
         for (Map.Entry<Integer, PeerBeacon> e : view.beacons().entrySet()) {
             PeerBeacon b = e.getValue();
             if (connected.contains(e.getKey()) && b.generationNum() > s.current().num()) {
-                Optional<GenerationState> next = Adoption.fromBeacon(self, s, b, configured);
-                if (next.isPresent()) {
-                    switchTo(next.get(), "seen in node " + e.getKey() + "'s heartbeat");
+                Optional<GenerationAnnounce> newer = Adoption.beaconGeneration(s, b, configured);
+                if (newer.isPresent()) {
+                    adopt(newer.get(), "seen in node " + e.getKey() + "'s heartbeat");
+                    if (host.disabled()) {
+                        return;
+                    }
                     s = host.state();
+                    configured = s.current().configured();
                 }
             }
             campaigner.observe(b.generationNum());
         }
+        advanceDrop(s);
+        completeVotedChange(s);
         RecoveryProgress progress = host.recovery();
         NodeSet clique = view.clique(configured);
         NodePlan.Decision d = NodePlan.decide(self, s, false, clique, connected, view.newestGenerationWithoutSelf(configured),
@@ -294,7 +451,7 @@ final class GenerationRunner {
                     referee.conninfo(), req.num());
                 referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
             } else if (campaigner.running()) {
-                for (int id : clique.without(self).ids()) {
+                for (int id : clique.intersect(req.configured()).without(self).ids()) {
                     host.transport().send(id, Channels.GENERATION, req.encode());
                 }
             }

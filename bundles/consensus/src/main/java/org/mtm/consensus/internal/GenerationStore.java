@@ -25,13 +25,15 @@ final class GenerationStore {
 
     static GenerationState load(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-            "SELECT current_gen, gen_members, gen_configured, last_online_in, last_vote, donors FROM mtm.generation_state");
+            "SELECT current_gen, gen_members, gen_configured, last_online_in, last_vote, donors,"
+                + " coalesce(vote_configured, gen_configured) FROM mtm.generation_state");
              ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
                 return GenerationState.NONE;
             }
             Generation gen = new Generation(rs.getLong(1), NodeSet.ofMask(rs.getLong(2)), NodeSet.ofMask(rs.getLong(3)));
-            return new GenerationState(gen, rs.getLong(5), rs.getLong(4), NodeSet.ofMask(rs.getLong(6)));
+            return new GenerationState(gen, rs.getLong(5), rs.getLong(4), NodeSet.ofMask(rs.getLong(6)),
+                NodeSet.ofMask(rs.getLong(7)));
         }
     }
 
@@ -68,7 +70,7 @@ final class GenerationStore {
             int updated = s.executeUpdate("UPDATE mtm.generation_state SET current_gen = " + g.num()
                 + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
                 + ", last_online_in = " + next.lastOnlineIn() + ", last_vote = " + next.lastVote()
-                + ", donors = " + next.donors().mask()
+                + ", donors = " + next.donors().mask() + ", vote_configured = " + next.votedConfigured().mask()
                 + " WHERE current_gen <= " + g.num() + " AND last_vote <= " + next.lastVote());
             if (updated != 1) {
                 throw new SQLException("mtm.generation_state was not moved to " + g + " (last vote " + next.lastVote()
@@ -77,8 +79,28 @@ final class GenerationStore {
             if (marker) {
                 s.execute(GenerationMarker.emitSql(g.num()));
             }
+            forgetDropped(s, g);
         });
     }
+
+    /**
+     * A generation that left a node out of its configured set (mtm.drop_node): its row of {@code mtm.cluster_nodes}
+     * goes in the same transaction as the generation, so the catalog and the generation never disagree after a
+     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go.
+     */
+    private static void forgetDropped(Statement s, Generation g) throws SQLException {
+        if (g.configured().isEmpty()) {
+            return;
+        }
+        int dropped = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + g.configured().mask()
+            + "::bigint >> (id - 1)) & 1 = 0");
+        if (dropped > 0) {
+            s.execute("NOTIFY " + CONFIG_CHANNEL); // delivered at commit
+        }
+    }
+
+    /** The catalog's channel (postgres bundle, CatalogStore.CHANNEL): a change of mtm.cluster_nodes. */
+    static final String CONFIG_CHANNEL = "mtm_config";
 
     private interface Work {
         void run(Statement s) throws SQLException;

@@ -39,4 +39,14 @@ public class PeerBeaconTest {
         v1[0] = 1;
         assertEquals(new PeerBeacon(7, NodeSet.of(1, 3), NodeSet.of(1), 6, NodeSet.of(1, 2, 3)), PeerBeacon.decode(v1));
     }
+
+    @Test
+    public void carriesTheConfiguredSetAndReadsVersionTwoWithout() {
+        PeerBeacon b = new PeerBeacon(9, NodeSet.of(1, 2), NodeSet.of(1), 9, NodeSet.of(1, 2), -1, NodeSet.of(1, 2));
+        assertEquals(b, PeerBeacon.decode(b.encode()));
+        byte[] v2 = java.util.Arrays.copyOf(b.encode(), PeerBeacon.SIZE_2);
+        v2[0] = 2;
+        assertEquals(NodeSet.EMPTY, PeerBeacon.decode(v2).configured());
+        assertEquals(9, PeerBeacon.decode(v2).generationNum());
+    }
 }

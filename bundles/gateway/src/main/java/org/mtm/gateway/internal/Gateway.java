@@ -639,6 +639,22 @@ public final class Gateway {
                     : CompletableFuture.runAsync(() -> check.freeSnapshots(owner), detachedPool);
         }
 
+        @Override
+        public CompletionStage<Void> dropNode(int node) {
+            ClusterState state = clusterState;
+            if (state == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.drop_node", "consensus"));
+            }
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    state.dropNode(node);
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(new SurfaceCall.CallException(
+                            callException(e).sqlState(), "[multimaster] " + e.getMessage()));
+                }
+            }, detachedPool);
+        }
+
         private static SurfaceCall.CallException callException(ClusterAdminException e) {
             String state = e.sqlState() == null || e.sqlState().length() != 5 ? SqlStates.INTERNAL_ERROR : e.sqlState();
             return new SurfaceCall.CallException(state, e.getMessage());

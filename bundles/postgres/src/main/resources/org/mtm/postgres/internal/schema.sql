@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS mtm.generation_state (
 -- Why the node cannot recover by itself (the WAL it needs is gone at every donor), with what to do; NULL: it can.
 -- It stays disabled across restarts until it is dropped and added again (a new init_cluster row has NULL).
 ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text;
+-- The configured set of the election this node last voted yes for (mtm.drop_node changes it); NULL: gen_configured.
+ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint;
 
 -- Tables made local with mtm.make_table_local: never replicated.
 CREATE TABLE IF NOT EXISTS mtm.local_tables (

@@ -27,8 +27,10 @@ public final class Adoption {
             return Optional.empty();
         }
         boolean online = gen.isMember(self) && a.donors().contains(self) && state.lastVote() <= gen.num();
+        // a yes for a newer election stays promised, its configured set with it
+        NodeSet voted = state.lastVote() > gen.num() ? state.votedConfigured() : gen.configured();
         return Optional.of(new GenerationState(gen, Math.max(state.lastVote(), gen.num()),
-            online ? gen.num() : state.lastOnlineIn(), a.donors()));
+            online ? gen.num() : state.lastOnlineIn(), a.donors(), voted));
     }
 
     /**
@@ -37,12 +39,24 @@ public final class Adoption {
      */
     public static Optional<GenerationState> fromBeacon(int self, GenerationState state, PeerBeacon beacon,
                                                        NodeSet configured) {
-        if (beacon.generationNum() <= state.current().num() || !configured.containsAll(beacon.members())
-            || !beacon.members().containsAll(beacon.donors())) {
+        return beaconGeneration(state, beacon, configured).flatMap(a -> adopt(self, state, a));
+    }
+
+    /**
+     * The newer generation a peer's heartbeat names, as an announce: with the configured set the beacon carries (a
+     * drop changed it), or this node's own when the beacon does not say (an older peer). Empty when it is not newer
+     * or cannot describe a generation of this cluster.
+     */
+    public static Optional<GenerationAnnounce> beaconGeneration(GenerationState state, PeerBeacon beacon,
+                                                                NodeSet configured) {
+        NodeSet theirs = beacon.configured().isEmpty() ? configured : beacon.configured();
+        if (beacon.generationNum() <= state.current().num() || !theirs.containsAll(beacon.members())
+            || !beacon.members().containsAll(beacon.donors())
+            || !configured.containsAll(theirs)) { // a set grown by a node this one does not know: not a drop
             return Optional.empty();
         }
-        return adopt(self, state, new GenerationAnnounce(
-            new Generation(beacon.generationNum(), beacon.members(), configured), beacon.donors()));
+        return Optional.of(new GenerationAnnounce(
+            new Generation(beacon.generationNum(), beacon.members(), theirs), beacon.donors()));
     }
 
     /** True when this node may still go online in its current generation (it promised nothing higher). */
@@ -59,6 +73,7 @@ public final class Adoption {
         if (state.lastVote() > state.current().num()) {
             return state;
         }
-        return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors());
+        return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors(),
+            state.votedConfigured());
     }
 }

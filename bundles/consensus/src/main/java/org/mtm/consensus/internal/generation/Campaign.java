@@ -129,10 +129,14 @@ final class Campaign {
                 return Result.RUNNING;
             }
         } else {
-            if (!configured.minus(no).isMajorityOf(configured)) {
-                return lose("refused by " + no + ": no majority of " + configured + " left");
+            // a change of the configured set needs a majority of the old set too: it then intersects every election
+            // of the old set, so the two cannot both be won with one number
+            NodeSet from = request.fromConfigured();
+            if (!configured.minus(no).isMajorityOf(configured) || !from.minus(no).isMajorityOf(from)) {
+                return lose("refused by " + no + ": no majority of " + configured
+                    + (request.changesConfigured() ? " and of " + from : "") + " left");
             }
-            if (!yes.isMajorityOf(configured) || !yes.containsAll(members)) {
+            if (!yes.isMajorityOf(configured) || !yes.isMajorityOf(from) || !yes.containsAll(members)) {
                 return Result.RUNNING;
             }
         }

@@ -63,6 +63,14 @@ public final class Campaigner {
     /** Every node that was in this node's clique since this campaigner started. */
     private NodeSet everSeen = NodeSet.EMPTY;
     private String lastLoss = "";
+    /** A change of the configured set asked for ({@link #requestChange}), started at the next tick; null: none. */
+    private NodeSet changeMembers;
+    private NodeSet changeConfigured;
+    /** The number of the last change election this campaigner started; 0: none. */
+    private long changeNum;
+    /** A patient change waits until then (0: not scheduled yet; a requested one starts at once). */
+    private long changeNotBefore;
+    private boolean changePatient;
 
     public Campaigner(int self, long seed) {
         this.self = self;
@@ -100,6 +108,18 @@ public final class Campaigner {
                 return Optional.empty();
             }
         }
+        if (changeMembers != null && changePatient && changeNotBefore == 0) {
+            changeNotBefore = nowMs + patience() + (long) random.nextInt(Math.min(lostInARow, 8) + 1) * BACKOFF_MS;
+        }
+        if (changeMembers != null && (!changePatient || nowMs >= changeNotBefore)) {
+            long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
+            ElectionRequest req = new ElectionRequest(self, num, changeMembers, changeConfigured, configured);
+            changeMembers = null;
+            changeConfigured = null;
+            changeNum = num;
+            campaign = new Campaign(req, nowMs, false);
+            return Optional.of(req);
+        }
         Optional<NodeSet> members = Campaign.proposal(self, state, clique, configured, caughtUp, referee);
         if (members.isEmpty()) {
             wanted = null;
@@ -119,6 +139,33 @@ public final class Campaigner {
         ElectionRequest req = new ElectionRequest(self, num, wanted, configured);
         campaign = new Campaign(req, nowMs, !wanted.isMajorityOf(configured));
         return Optional.of(req);
+    }
+
+    /**
+     * Asks for an election that changes the configured set to {@code configured} with {@code members}
+     * ({@code mtm.drop_node}: the rules of {@link MembershipChange}); it starts at the next {@link #tick} that finds no
+     * election under way, with a number above every one seen, and is won or lost like any other.
+     */
+    public void requestChange(NodeSet members, NodeSet configured) {
+        requestChange(members, configured, false);
+    }
+
+    /**
+     * @param patient wait first as before a campaign (rank in the clique, a random part, more after losses): nodes
+     *                completing the same voted change ({@link MembershipChange#completion}) would otherwise propose the
+     *                same number at the same time and refuse each other for ever
+     */
+    public void requestChange(NodeSet members, NodeSet configured, boolean patient) {
+        changeMembers = members;
+        changeConfigured = configured;
+        changePatient = patient;
+        changeNotBefore = 0;
+    }
+
+    /** A requested change not started yet, or its election under way. */
+    public boolean changePending() {
+        return changeMembers != null || (campaign != null && campaign.request.num() == changeNum
+            && campaign.request.changesConfigured());
     }
 
     /** The election under way is decided by the referee (2+1): ask it for {@code (self, num)} after the own vote. */

@@ -20,6 +20,8 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
     byte KIND_REQUEST = 1;
     byte KIND_ANSWER = 2;
     byte KIND_ANNOUNCE = 3;
+    /** An {@link ElectionRequest} that changes the configured set (nodes without it refuse the message). */
+    byte KIND_CHANGE_REQUEST = 4;
     /** Refusal texts are for people; longer ones are cut so that an answer stays one small packet. */
     int MAX_REFUSAL_BYTES = 1024;
 
@@ -38,6 +40,8 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
             GenerationMessage m = switch (bytes[1]) {
                 case KIND_REQUEST -> new ElectionRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
                     NodeSet.ofMask(b.getLong()));
+                case KIND_CHANGE_REQUEST -> changeRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
+                    NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()));
                 case KIND_ANSWER -> new ElectionAnswer(b.getInt(), b.getLong(), flag(b.get()), b.getLong(), b.getLong(),
                     b.getLong(), text(b));
                 case KIND_ANNOUNCE -> new GenerationAnnounce(
@@ -60,6 +64,14 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
                 + " are not all configured " + configured);
         }
         return new Generation(num, members, configured);
+    }
+
+    private static ElectionRequest changeRequest(int candidate, long num, NodeSet members, NodeSet configured,
+                                                 NodeSet from) {
+        if (configured.equals(from)) {
+            throw new IllegalArgumentException("change request for gen " + num + " keeps the configured set " + from);
+        }
+        return new ElectionRequest(candidate, num, members, configured, from);
     }
 
     private static boolean flag(byte b) {

@@ -25,15 +25,21 @@ public final class MembershipChange {
     /**
      * The generation after dropping {@code node}.
      *
+     * @param self   the requesting node: it carries the change out, so it cannot be the node dropped
      * @param status the requesting node's status: a configured-set change is a cluster transaction and needs an
      *               online node
      */
-    public static Generation drop(Generation current, NodeStatus status, int node) throws ClusterAdminException {
+    public static Generation drop(int self, Generation current, NodeStatus status, int node)
+        throws ClusterAdminException {
         if (!current.configured().contains(node)) {
             throw new ClusterAdminException("42704", "node " + node + " is not configured (configured nodes are "
                 + current.configured() + "): check mtm.nodes() for the node id");
         }
         requireOnline(status, "drop node " + node);
+        if (node == self) {
+            throw new ClusterAdminException("55000", "node " + node + " cannot drop itself: call mtm.drop_node(" + node
+                + ") through another online node's gateway");
+        }
         NodeSet configured = current.configured().without(node);
         if (configured.size() < MIN_CONFIGURED) {
             throw new ClusterAdminException("55000", "dropping node " + node + " would leave " + configured.size()
@@ -83,6 +89,59 @@ public final class MembershipChange {
             throw new ClusterAdminException("55000", "node " + node + " has already joined: it is a member of "
                 + current + "; nothing to do");
         }
+    }
+
+    /**
+     * Why a voter must refuse an election that changes the configured set from {@code from} to {@code to}, or null:
+     * only the drop of one node is such an election (an add changes nothing a running election depends on), and the
+     * dropped node itself does not vote for it (it takes no part in what follows).
+     */
+    public static String refusalOfChange(int voter, NodeSet from, NodeSet to) {
+        NodeSet dropped = from.minus(to);
+        if (!from.containsAll(to) || dropped.size() != 1) {
+            return "a change of the configured set from " + from + " to " + to + " is not the drop of one node";
+        }
+        if (!to.contains(voter)) {
+            return "node " + voter + " is the node being dropped";
+        }
+        if (to.size() < MIN_CONFIGURED) {
+            return "dropping " + dropped + " would leave " + to.size() + " configured node(s)";
+        }
+        return null;
+    }
+
+    /**
+     * A change of the configured set this node voted yes for and has not adopted (its election may have been lost, or
+     * its announce not arrived): the election that completes it — the same change of the node's generation — so that
+     * the voters of a lost change, which refuse every other election ({@link Voter}), are not stuck. Empty when there
+     * is none, or when the members would not be a majority of the new set (wait for more nodes). Members: every node
+     * of the new set this node sees, itself included (those behind recover from the donors the election picks). A drop
+     * that failed in time (40001) may so still happen later: it was voted for.
+     */
+    public static java.util.Optional<Generation> completion(int self, org.mtm.consensus.internal.GenerationState s,
+                                                            NodeSet clique) {
+        if (!s.changeVoted()) {
+            return java.util.Optional.empty();
+        }
+        Generation gen = s.current();
+        NodeSet configured = s.votedConfigured();
+        NodeSet members = clique.with(self).intersect(configured);
+        if (!gen.configured().containsAll(configured) || !members.isMajorityOf(configured)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new Generation(gen.num() + 1, members, configured));
+    }
+
+    /** A generation whose configured set leaves {@code self} out: this node was dropped (mtm.drop_node). */
+    public static boolean droppedFrom(int self, Generation g) {
+        return self != 0 && g.num() > 0 && !g.configured().isEmpty() && !g.configured().contains(self);
+    }
+
+    /** What a dropped node says, and tells its operator, once it learns of {@code g}. */
+    public static String droppedText(int self, Generation g) {
+        return "node " + self + " was dropped from the cluster (mtm.drop_node): generation " + g.num() + " has configured"
+            + " nodes " + g.configured() + "; it takes no part any more. To use it in the cluster again add it as a new"
+            + " node (mtm.add_node) from a copy of an online node's data";
     }
 
     private static void requireOnline(NodeStatus status, String what) throws ClusterAdminException {

@@ -36,7 +36,8 @@ public final class Voter {
         if (refusal != null) {
             return new VoteResult(answer(self, state, req, false, refusal), state);
         }
-        GenerationState voted = new GenerationState(state.current(), req.num(), state.lastOnlineIn(), state.donors());
+        GenerationState voted = new GenerationState(state.current(), req.num(), state.lastOnlineIn(), state.donors(),
+            req.configured());
         return new VoteResult(answer(self, voted, req, true, ""), voted);
     }
 
@@ -51,11 +52,24 @@ public final class Voter {
         if (self == 0 || current == 0) {
             return "node " + self + " is not initialised";
         }
-        if (!req.configured().equals(configured)) {
-            return "configured nodes differ: request " + req.configured() + ", voter " + configured;
+        if (!req.fromConfigured().equals(configured)) {
+            return "configured nodes differ: request " + req.fromConfigured() + ", voter " + configured;
         }
-        if (!configured.containsAll(req.members())) {
-            return "members " + req.members() + " are not all configured " + configured;
+        // After a yes to a change of the configured set, only that set: a majority of the old set voted for it if it
+        // was won, so no election of the old set, nor another change of it, can be won with a higher number.
+        if (!req.configured().equals(state.votedConfigured())
+            && (!req.changesConfigured() || state.changeVoted())) {
+            return "voter voted for configured nodes " + state.votedConfigured() + " in gen " + state.lastVote()
+                + ": only elections of that set now";
+        }
+        if (req.changesConfigured()) {
+            String change = MembershipChange.refusalOfChange(self, req.fromConfigured(), req.configured());
+            if (change != null) {
+                return change;
+            }
+        }
+        if (!req.configured().containsAll(req.members())) {
+            return "members " + req.members() + " are not all configured " + req.configured();
         }
         if (req.num() <= current) {
             return "voter is already in gen " + current;
@@ -75,8 +89,8 @@ public final class Voter {
             return "members " + req.members() + " are not all in the voter's clique " + clique;
         }
         // A minority generation could commit what a later majority generation never sees.
-        if (!req.members().isMajorityOf(configured)) {
-            return "members " + req.members() + " are not a majority of " + configured;
+        if (!req.members().isMajorityOf(req.configured())) {
+            return "members " + req.members() + " are not a majority of " + req.configured();
         }
         return null;
     }

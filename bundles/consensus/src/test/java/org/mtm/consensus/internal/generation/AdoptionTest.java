@@ -77,4 +77,21 @@ public class AdoptionTest {
         assertEquals(Optional.empty(), Adoption.fromBeacon(3, ONLINE_IN_1,
             new PeerBeacon(5, NodeSet.of(1, 2), NodeSet.of(3), 5, ALL), ALL));
     }
+
+    /** A node that missed the announce of mtm.drop_node(3) learns the smaller configured set from a heartbeat. */
+    @Test
+    public void aBeaconCarriesADroppedConfiguredSet() {
+        NodeSet twelve = NodeSet.of(1, 2);
+        PeerBeacon b = new PeerBeacon(2, twelve, NodeSet.of(1), 2, twelve, -1, twelve);
+        GenerationAnnounce a = Adoption.beaconGeneration(ONLINE_IN_1, b, ALL).orElseThrow();
+        assertEquals(new Generation(2, twelve, twelve), a.generation());
+        assertEquals(new GenerationState(new Generation(2, twelve, twelve), 2, 1, NodeSet.of(1)),
+            Adoption.fromBeacon(2, ONLINE_IN_1, b, ALL).orElseThrow());
+        // an older peer's beacon (no configured set) keeps this node's
+        PeerBeacon old = new PeerBeacon(2, twelve, NodeSet.of(1), 2, twelve, -1);
+        assertEquals(ALL, Adoption.beaconGeneration(ONLINE_IN_1, old, ALL).orElseThrow().generation().configured());
+        // a set with a node this one never heard of is not taken from a heartbeat
+        PeerBeacon grown = new PeerBeacon(2, twelve, NodeSet.of(1), 2, twelve, -1, NodeSet.of(1, 2, 3, 4));
+        assertEquals(Optional.empty(), Adoption.beaconGeneration(ONLINE_IN_1, grown, ALL));
+    }
 }

@@ -235,4 +235,45 @@ public class CampaignerTest {
         assertEquals(NodeSet.of(1, 2), req.members());
         assertTrue("campaigned at " + at[0] + " ms", at[0] < Campaigner.ELECTION_TIMEOUT_MS);
     }
+
+    /** mtm.drop_node(3) of 4 configured nodes: a majority of {1,2,4} is not enough, one of {1,2,3,4} is needed too. */
+    @Test
+    public void aChangeOfTheConfiguredSetNeedsAMajorityOfBothSets() {
+        NodeSet four = NodeSet.of(1, 2, 3, 4);
+        NodeSet after = NodeSet.of(1, 2, 4);
+        GenerationState s = new GenerationState(new Generation(4, four, four), 4, 4, four);
+        Campaigner c = new Campaigner(1, 1);
+        c.requestChange(NodeSet.of(1, 2, 4), after);
+        assertTrue(c.changePending());
+        ElectionRequest req = c.tick(0, s, four, four, false).orElseThrow();
+        assertEquals(new ElectionRequest(1, 5, NodeSet.of(1, 2, 4), after, four), req);
+        assertTrue(req.changesConfigured());
+        assertFalse(c.onAnswer(yes(1, 5, 4)).isPresent());
+        assertFalse(c.onAnswer(yes(2, 5, 4)).isPresent()); // 2 of {1,2,4} but not of {1,2,3,4}
+        GenerationAnnounce won = c.onAnswer(yes(4, 5, 4)).orElseThrow();
+        assertEquals(new Generation(5, NodeSet.of(1, 2, 4), after), won.generation());
+        assertFalse(c.changePending());
+    }
+
+    @Test
+    public void aChangeRefusedByAMemberIsLost() {
+        GenerationState s = ONLINE_IN_4;
+        Campaigner c = new Campaigner(1, 1);
+        c.requestChange(NodeSet.of(1, 2), NodeSet.of(1, 2));
+        ElectionRequest req = c.tick(0, s, ALL, ALL, false).orElseThrow();
+        c.onAnswer(yes(1, req.num(), 4));
+        assertFalse(c.onAnswer(no(2, req.num(), req.num())).isPresent());
+        assertFalse(c.running());
+        assertFalse(c.changePending());
+        assertTrue(c.lastLoss(), c.lastLoss().contains("refused"));
+    }
+
+    @Test
+    public void aChangeRequestSurvivesTheWire() {
+        ElectionRequest req = new ElectionRequest(1, 5, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL);
+        assertEquals(req, GenerationMessage.decode(req.encode()));
+        ElectionRequest plain = new ElectionRequest(1, 5, NodeSet.of(1, 2), ALL);
+        assertEquals(GenerationMessage.KIND_REQUEST, plain.encode()[1]);
+        assertEquals(plain, GenerationMessage.decode(plain.encode()));
+    }
 }

@@ -64,6 +64,10 @@ final class GenerationSimulation {
         // durable
         GenerationState state;
         List<Long> log = new ArrayList<>();
+        /** It learned it was dropped (mtm.drop_node): disabled for good (disabled_because). */
+        boolean dropped;
+        /** When it may next try to complete a change it voted for (volatile, as in the runner). */
+        long nextCompletion;
         // volatile
         Campaigner campaigner;
         final Map<Integer, PeerBeacon> beacons = new HashMap<>();
@@ -89,14 +93,19 @@ final class GenerationSimulation {
             return new Connectivity(id, hears, heard);
         }
 
+        /** The configured set as this node knows it (its catalog and generation; all until a drop). */
+        NodeSet configured() {
+            return state.current().configured();
+        }
+
         NodeSet clique() {
-            return view().clique(all);
+            return view().clique(configured());
         }
 
         NodePlan.Decision decision() {
             Connectivity v = view();
-            return NodePlan.decide(id, state, false, v.clique(all), v.connected(), v.newestGenerationWithoutSelf(all),
-                campaigner.running(), progress);
+            return NodePlan.decide(id, state, dropped, v.clique(configured()), v.connected(),
+                v.newestGenerationWithoutSelf(configured()), campaigner.running() && !campaigner.changePending(), progress);
         }
 
         boolean onlineIn(long num) {
@@ -129,6 +138,9 @@ final class GenerationSimulation {
     private int generationsWon;
     final StringBuilder trace = new StringBuilder();
     private final boolean tracing;
+    /** mtm.drop_node asked now and then on a random node, for a random other node. */
+    private final boolean drops;
+    private int dropsWon;
 
     GenerationSimulation(long seed, int n, boolean tracing) {
         this(seed, n, false, tracing);
@@ -136,6 +148,12 @@ final class GenerationSimulation {
 
     /** @param refereeMode two data nodes and a referee (n must be 2) */
     GenerationSimulation(long seed, int n, boolean refereeMode, boolean tracing) {
+        this(seed, n, refereeMode, false, tracing);
+    }
+
+    /** @param drops some steps ask a node to drop another (mtm.drop_node), never below 2 configured */
+    GenerationSimulation(long seed, int n, boolean refereeMode, boolean drops, boolean tracing) {
+        this.drops = drops;
         this.refereeMode = refereeMode;
         this.refereeCut = new boolean[n + 1];
         this.seed = seed;
@@ -169,6 +187,10 @@ final class GenerationSimulation {
         return grants;
     }
 
+    int dropsWon() {
+        return dropsWon;
+    }
+
     /** Runs {@code faultySteps} random steps with faults, then heals everything and checks the cluster recovers. */
     void run(int faultySteps, int maxCrashed) {
         for (int i = 0; i < faultySteps && violations.isEmpty(); i++) {
@@ -199,6 +221,10 @@ final class GenerationSimulation {
     // ---- steps ---------------------------------------------------------------------------------------
 
     private void faultyStep(int maxCrashed) {
+        if (drops && random.nextInt(40) == 0) {
+            askDrop();
+            return;
+        }
         int r = random.nextInt(100);
         // Two nodes: a fault must outlast heartbeat_recv_timeout and an election to matter, so heal and restart less
         if (refereeMode && ((r >= 75 && r < 81) || (r >= 88 && r < 95) || r >= 97) && random.nextInt(6) != 0) {
@@ -274,6 +300,22 @@ final class GenerationSimulation {
         }
     }
 
+    /** As GenerationRunner.dropNode: the rules' refusals first, then the change election on the next tick. */
+    private void askDrop() {
+        Node node = nodes[randomNode()];
+        int target = randomNode();
+        if (!node.up || node.dropped) {
+            return;
+        }
+        try {
+            Generation next = MembershipChange.drop(node.id, node.state.current(), node.decision().status(), target);
+            log("node " + node.id + " asked to drop node " + target + ": " + next.members() + " of " + next.configured());
+            node.campaigner.requestChange(next.members(), next.configured());
+        } catch (org.mtm.api.ClusterAdminException refused) {
+            log("node " + node.id + " refuses to drop node " + target + ": " + refused.getMessage());
+        }
+    }
+
     private void refereeFault() {
         int r = random.nextInt(6);
         if (r == 0 && referee.up) {
@@ -326,11 +368,17 @@ final class GenerationSimulation {
         java.util.Arrays.fill(refereeCut, false);
     }
 
+    /** The configured set of the newest generation won: nodes outside it were dropped (told or not). */
+    private NodeSet finalConfigured() {
+        return won.get(java.util.Collections.max(won.keySet())).configured();
+    }
+
     private boolean settled() {
-        long num = nodes[1].state.current().num();
-        for (int i = 1; i <= n; i++) {
+        NodeSet configured = finalConfigured();
+        long num = nodes[configured.ids().get(0)].state.current().num();
+        for (int i : configured.ids()) {
             Node node = nodes[i];
-            if (node.state.current().num() != num || !node.state.current().members().equals(all)
+            if (node.state.current().num() != num || !node.state.current().members().equals(configured)
                 || node.decision().status() != NodeStatus.ONLINE) {
                 return false;
             }
@@ -352,28 +400,42 @@ final class GenerationSimulation {
     /** What the runtime does on its ~100 ms timer: heartbeat, plan, campaign. */
     private void tick(Node node) {
         Connectivity view = node.view();
+        NodeSet all = node.configured();
         NodeSet clique = view.clique(all);
         if (now - node.lastBeacon >= BEACON_MS) {
             node.lastBeacon = now;
             GenerationState s = node.state;
             // As ClusterStateService does: the beacon's row is what this node hears, itself included.
             byte[] beacon = new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
-                view.hears().with(node.id)).encode();
+                view.hears().with(node.id), -1, drops ? s.current().configured() : NodeSet.EMPTY).encode();
             for (int p : all.without(node.id).ids()) {
                 send(new Message(node.id, p, beacon, true));
             }
         }
+        if (node.dropped) {
+            return; // disabled for good: as the runner, it neither adopts nor campaigns
+        }
         long excludedIn = view.newestGenerationWithoutSelf(all);
+        boolean electing = node.campaigner.running() && !node.campaigner.changePending();
         NodePlan.Decision d = NodePlan.decide(node.id, node.state, false, clique, view.connected(), excludedIn,
-            node.campaigner.running(), node.progress);
+            electing, node.progress);
         if (d.recovered()) {
             log("node " + node.id + " recovered in gen " + node.state.current().num());
             persist(node, Adoption.recovered(node.state));
             node.progress = RecoveryProgress.NONE;
             d = NodePlan.decide(node.id, node.state, false, clique, view.connected(), excludedIn,
-                node.campaigner.running(), node.progress);
+                electing, node.progress);
         }
         followPlan(node, d.plan());
+        if (!node.campaigner.running() && !node.campaigner.changePending() && now >= node.nextCompletion) {
+            // as the runner: a change voted for and not adopted is elected again
+            Optional<Generation> again = MembershipChange.completion(node.id, node.state, clique);
+            if (again.isPresent()) {
+                node.nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
+                log("node " + node.id + " completes its voted change: " + again.get());
+                node.campaigner.requestChange(again.get().members(), again.get().configured(), true);
+            }
+        }
         boolean caughtUp = !node.state.current().isMember(node.id) && NodePlan.caughtUp(node.progress, CATCHUP_THRESHOLD);
         if (refereeMode && onlineInFull(node) && !node.campaigner.running()) {
             // as the runtime: a node online in a full generation has the referee clear the grant below it, or one of
@@ -393,7 +455,7 @@ final class GenerationSimulation {
                 return;
             }
             byte[] payload = req.get().encode();
-            for (int p : all.without(node.id).ids()) {
+            for (int p : req.get().configured().without(node.id).ids()) {
                 send(new Message(node.id, p, payload, false));
             }
         }
@@ -550,30 +612,47 @@ final class GenerationSimulation {
         if (!to.up || cut[m.from()][m.to()]) {
             return;
         }
+        if (!to.configured().contains(m.from())) {
+            return; // its transport no longer accepts a dropped node
+        }
         if (m.beacon()) {
             onBeacon(to, m.from(), PeerBeacon.decode(m.payload()));
             return;
         }
         GenerationMessage msg = GenerationMessage.decode(m.payload());
         log("deliver to " + to.id + ": " + msg);
+        if (to.dropped) {
+            return;
+        }
         if (msg instanceof ElectionRequest req) {
             to.campaigner.onRequest(now, req);
-            VoteResult v = Voter.answer(to.id, to.state, to.clique(), all, req, refereeMode);
+            VoteResult v = Voter.answer(to.id, to.state, to.clique(), to.configured(), req, refereeMode);
             persist(to, v.newState());
             send(new Message(to.id, req.candidate(), v.answer().encode(), false));
         } else if (msg instanceof ElectionAnswer a) {
             onAnswer(to, a);
         } else if (msg instanceof GenerationAnnounce a) {
-            adopt(to, Adoption.adopt(to.id, to.state, a), a.generation());
+            learn(to, a);
         }
+    }
+
+    /** An announced or heard generation: adopted, or — one that leaves this node out — the node disables itself. */
+    private void learn(Node node, GenerationAnnounce a) {
+        if (MembershipChange.droppedFrom(node.id, a.generation()) && a.generation().num() > node.state.current().num()) {
+            log("node " + node.id + " learns it was dropped: " + a.generation());
+            node.dropped = true;
+            return;
+        }
+        adopt(node, Adoption.adopt(node.id, node.state, a), a.generation());
     }
 
     private void onBeacon(Node node, int from, PeerBeacon b) {
         node.heardAt.put(from, now);
         node.beacons.put(from, b);
         node.campaigner.observe(b.generationNum());
-        Optional<GenerationState> adopted = Adoption.fromBeacon(node.id, node.state, b, all);
-        adopted.ifPresent(s -> adopt(node, adopted, s.current()));
+        if (!node.dropped) {
+            Adoption.beaconGeneration(node.state, b, node.configured()).ifPresent(a -> learn(node, a));
+        }
     }
 
     private void onAnswer(Node node, ElectionAnswer a) {
@@ -587,10 +666,15 @@ final class GenerationSimulation {
         GenerationAnnounce w = win.get();
         generationsWon++;
         log("node " + node.id + " wins " + w);
+        NodeSet before = node.configured();
         register(w.generation());
+        if (!before.equals(w.generation().configured())) {
+            dropsWon++;
+        }
         adopt(node, Adoption.adopt(node.id, node.state, w), w.generation());
         byte[] payload = w.encode();
-        for (int p : all.without(node.id).ids()) {
+        // as the runner: the dropped node is told too, then everyone configured
+        for (int p : before.without(node.id).ids()) {
             send(new Message(node.id, p, payload, false));
         }
     }
@@ -641,6 +725,14 @@ final class GenerationSimulation {
         if (before != null && !before.equals(gen)) {
             violation("two generations numbered " + gen.num() + ": " + before + " and " + gen);
         }
+        // a drop is never undone: the configured sets of won generations only shrink as their numbers grow
+        for (Generation other : won.values()) {
+            boolean ordered = other.num() < gen.num() ? other.configured().containsAll(gen.configured())
+                : other.num() > gen.num() ? gen.configured().containsAll(other.configured()) : true;
+            if (!ordered) {
+                violation("configured sets out of order: " + other + " and " + gen);
+            }
+        }
     }
 
     private void crash(int i) {
@@ -654,6 +746,7 @@ final class GenerationSimulation {
         Node old = nodes[i];
         Node fresh = new Node(i, old.state);
         fresh.log = old.log;
+        fresh.dropped = old.dropped;
         nodes[i] = fresh;
     }
 
@@ -675,7 +768,7 @@ final class GenerationSimulation {
         for (int i = 1; i <= n; i++) {
             GenerationState st = nodes[i].state;
             if (st.current().members().size() == 1 && st.current().members().contains(i)
-                && st.lastOnlineIn() == st.current().num() && st.current().members().size() < all.size()) {
+                && st.lastOnlineIn() == st.current().num() && st.current().members().size() < st.current().configured().size()) {
                 alone++;
                 who += " node " + i + " in " + st.current();
             }
@@ -699,7 +792,7 @@ final class GenerationSimulation {
                 if (status == NodeStatus.ONLINE && !node.state.current().isMember(i)) {
                     violation("node " + i + " online in " + node.state.current() + " without being a member");
                 }
-                long without = node.view().newestGenerationWithoutSelf(all);
+                long without = node.view().newestGenerationWithoutSelf(node.configured());
                 if (status == NodeStatus.ONLINE && without > node.state.current().num()) {
                     violation("node " + i + " online in " + node.state.current() + " while a connected peer is in"
                         + " generation " + without + " without it (stale reads)");

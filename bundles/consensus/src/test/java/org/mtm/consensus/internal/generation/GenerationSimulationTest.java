@@ -57,6 +57,35 @@ public class GenerationSimulationTest {
         assertTrue("the schedules must commit: " + commits, commits > schedules);
     }
 
+    /**
+     * mtm.drop_node asked now and then, on a random node for a random node, among the faults of the 3- and 5-node
+     * schedules: configured sets only shrink with the generation numbers, no two generations share a number, logs stay
+     * prefixes, and the remaining nodes settle online in one generation of the final configured set.
+     */
+    @Test
+    public void dropsAmongTheFaults() {
+        Long only = Long.getLong("simulation.seed");
+        List<String> failures = new ArrayList<>();
+        int schedules = only != null ? 1 : SCHEDULES;
+        long drops = 0;
+        long commits = 0;
+        for (int i = 0; i < schedules && failures.size() < 5; i++) {
+            long seed = only != null ? only : 0xD20L * 1_000_003L + i;
+            GenerationSimulation sim = new GenerationSimulation(seed, i % 2 == 0 ? 3 : 5, false, true, only != null);
+            sim.run(600, i % 2 == 0 ? 1 : 2);
+            failures.addAll(sim.violations());
+            if (only != null) {
+                System.out.println(sim.trace);
+            }
+            drops += sim.dropsWon();
+            commits += sim.commits();
+        }
+        System.out.printf("drops: %d schedules of 3 and 5 nodes, %d drops won, %d commits%n", schedules, drops, commits);
+        assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
+            failures.isEmpty());
+        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 4);
+    }
+
     /** @param electionsPerSchedule how many generations the schedules must elect on average, at least */
     private static void runMany(int nodes, int maxCrashed, long base, double electionsPerSchedule) {
         Long only = Long.getLong("simulation.seed");

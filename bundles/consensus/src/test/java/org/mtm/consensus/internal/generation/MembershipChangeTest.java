@@ -31,28 +31,28 @@ public class MembershipChangeTest {
     @Test
     public void dropLeavesTheOthersAsConfiguredAndMembers() throws Exception {
         assertEquals(new Generation(4, NodeSet.of(1, 2), NodeSet.of(1, 2)),
-            MembershipChange.drop(FULL, NodeStatus.ONLINE, 3));
+            MembershipChange.drop(1, FULL, NodeStatus.ONLINE, 3));
     }
 
     @Test
     public void dropOfADeadNonMember() throws Exception {
         // seed 000's 2+1 switch: node 3 is down, generation {1,2} of {1,2,3}
         assertEquals(new Generation(5, NodeSet.of(1, 2), NodeSet.of(1, 2)),
-            MembershipChange.drop(TWO_OF_THREE, NodeStatus.ONLINE, 3));
+            MembershipChange.drop(1, TWO_OF_THREE, NodeStatus.ONLINE, 3));
     }
 
     @Test
     public void dropRefusals() {
-        String unknown = refused(() -> MembershipChange.drop(FULL, NodeStatus.ONLINE, 7));
+        String unknown = refused(() -> MembershipChange.drop(1, FULL, NodeStatus.ONLINE, 7));
         assertTrue(unknown, unknown.startsWith("42704 node 7 is not configured"));
-        String offline = refused(() -> MembershipChange.drop(FULL, NodeStatus.ISOLATED, 3));
+        String offline = refused(() -> MembershipChange.drop(1, FULL, NodeStatus.ISOLATED, 3));
         assertTrue(offline, offline.startsWith("55000 cannot drop node 3 while this node is isolated"));
         Generation two = new Generation(6, NodeSet.of(1, 2), NodeSet.of(1, 2));
-        String last = refused(() -> MembershipChange.drop(two, NodeStatus.ONLINE, 2));
+        String last = refused(() -> MembershipChange.drop(1, two, NodeStatus.ONLINE, 2));
         assertTrue(last, last.startsWith("55000 dropping node 2 would leave 1 configured node(s)"));
         // 4 configured, 3 members: dropping a member leaves 2 of 3 — fine; with 2 members of 4, dropping one is not
         Generation half = new Generation(7, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4));
-        String minority = refused(() -> MembershipChange.drop(half, NodeStatus.ONLINE, 2));
+        String minority = refused(() -> MembershipChange.drop(1, half, NodeStatus.ONLINE, 2));
         assertTrue(minority, minority.startsWith("55000 dropping node 2 would leave the online members {1}"));
     }
 
@@ -60,7 +60,7 @@ public class MembershipChangeTest {
     public void dropOfAnAbsentNodeRestoresTheMajorityMargin() throws Exception {
         Generation half = new Generation(7, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4));
         assertEquals(new Generation(8, NodeSet.of(1, 2), NodeSet.of(1, 2, 4)),
-            MembershipChange.drop(half, NodeStatus.ONLINE, 3));
+            MembershipChange.drop(1, half, NodeStatus.ONLINE, 3));
     }
 
     @Test
@@ -100,5 +100,30 @@ public class MembershipChangeTest {
         Generation joined = new Generation(5, NodeSet.of(1, 2, 3, 4), NodeSet.of(1, 2, 3, 4));
         String twice = refused(() -> MembershipChange.checkJoin(joined, 4));
         assertTrue(twice, twice.startsWith("55000 node 4 has already joined"));
+    }
+
+    @Test
+    public void aNodeCannotDropItself() {
+        String self = refused(() -> MembershipChange.drop(3, FULL, NodeStatus.ONLINE, 3));
+        assertTrue(self, self.startsWith("55000 node 3 cannot drop itself"));
+    }
+
+    @Test
+    public void votersAcceptOnlyTheDropOfOneNodeAndNotTheDroppedOne() {
+        NodeSet all = NodeSet.of(1, 2, 3);
+        assertEquals(null, MembershipChange.refusalOfChange(2, all, NodeSet.of(1, 2)));
+        assertTrue(MembershipChange.refusalOfChange(3, all, NodeSet.of(1, 2)).contains("node 3 is the node being dropped"));
+        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1)).contains("not the drop of one node"));
+        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1, 2, 3, 4)).contains("not the drop of one node"));
+        assertTrue(MembershipChange.refusalOfChange(1, NodeSet.of(1, 2), NodeSet.of(1)).contains("would leave 1"));
+    }
+
+    @Test
+    public void aDroppedNodeRecognisesItsGeneration() {
+        Generation without3 = new Generation(5, NodeSet.of(1, 2), NodeSet.of(1, 2));
+        assertTrue(MembershipChange.droppedFrom(3, without3));
+        assertTrue(!MembershipChange.droppedFrom(2, without3));
+        assertTrue(!MembershipChange.droppedFrom(3, Generation.NONE));
+        assertTrue(MembershipChange.droppedText(3, without3).startsWith("node 3 was dropped from the cluster"));
     }
 }

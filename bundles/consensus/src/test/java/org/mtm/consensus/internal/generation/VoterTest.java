@@ -80,4 +80,60 @@ public class VoterTest {
         assertTrue(r.answer().refusal() + " should say " + because, r.answer().refusal().contains(because));
         assertSame(r.newState().getClass(), GenerationState.class);
     }
+
+    /** mtm.drop_node(3) asked on node 1: configured {1,2,3} becomes {1,2}. */
+    private static ElectionRequest drop3(long num) {
+        return new ElectionRequest(1, num, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL);
+    }
+
+    @Test
+    public void votesForTheDropOfAnotherNode() {
+        VoteResult r = Voter.answer(2, IN_GEN_4, ALL, ALL, drop3(6));
+        assertTrue(r.answer().refusal(), r.answer().yes());
+        assertEquals(6, r.newState().lastVote());
+    }
+
+    @Test
+    public void theDroppedNodeRefusesItsDrop() {
+        refused(Voter.answer(3, IN_GEN_4, ALL, ALL, drop3(6)), "node 3 is the node being dropped");
+    }
+
+    @Test
+    public void aDropFromAnotherConfiguredSetIsRefused() {
+        // a voter that already left node 4 out sees a drop of 3 from {1,2,3,4}
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL,
+            new ElectionRequest(1, 6, NodeSet.of(1, 2), NodeSet.of(1, 2, 4), NodeSet.of(1, 2, 3, 4))),
+            "configured nodes differ");
+    }
+
+    @Test
+    public void aDropKeepsTheNumberRulesOfEveryElection() {
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL, drop3(5)), "already voted for gen 5");
+        refused(Voter.answer(2, IN_GEN_4, NodeSet.of(2, 3), ALL, drop3(6)), "not all in the voter's clique");
+    }
+
+    /** A yes to a change is durable and binds: no election of the old set, and no other change of it, afterwards. */
+    @Test
+    public void aYesToAChangeRefusesTheOldSetAndOtherChanges() {
+        VoteResult yes = Voter.answer(2, IN_GEN_4, ALL, ALL, drop3(6));
+        assertEquals(NodeSet.of(1, 2), yes.newState().votedConfigured());
+        assertTrue(yes.newState().changeVoted());
+        refused(Voter.answer(2, yes.newState(), ALL, ALL, request(7, ALL)), "voter voted for configured nodes {1,2}");
+        refused(Voter.answer(2, yes.newState(), ALL, ALL,
+            new ElectionRequest(3, 7, NodeSet.of(2, 3), NodeSet.of(2, 3), ALL)), "voter voted for configured nodes {1,2}");
+        // the same change again (its completion) is voted for
+        assertTrue(Voter.answer(2, yes.newState(), ALL, ALL, drop3(7)).answer().yes());
+    }
+
+    @Test
+    public void aLostChangeIsCompletedByItsVoters() {
+        GenerationState voted = Voter.answer(2, IN_GEN_4, ALL, ALL, drop3(6)).newState();
+        assertEquals(java.util.Optional.of(new Generation(5, NodeSet.of(1, 2), NodeSet.of(1, 2))),
+            MembershipChange.completion(2, voted, ALL));
+        assertEquals(java.util.Optional.empty(), MembershipChange.completion(2, IN_GEN_4, ALL));
+        // adopting the change's generation (or a later one) ends it
+        GenerationState adopted = Adoption.adopt(2, voted,
+            new GenerationAnnounce(new Generation(6, NodeSet.of(1, 2), NodeSet.of(1, 2)), NodeSet.of(1, 2))).orElseThrow();
+        assertFalse(adopted.changeVoted());
+    }
 }

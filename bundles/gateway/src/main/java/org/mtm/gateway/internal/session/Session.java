@@ -1610,6 +1610,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     yield host.surface().getSnapshots(this);
                 }
                 case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
+                case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
             };
         } catch (SurfaceCall.CallException e) {
             return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));

@@ -31,6 +31,9 @@ public interface SurfaceFunctions {
     /** {@code mtm.free_snapshots()} of {@code owner}; also when the session ends. */
     CompletionStage<Void> freeSnapshots(Object owner);
 
+    /** {@code mtm.drop_node(node_id)}: done once this node is in the generation without that node. */
+    CompletionStage<Void> dropNode(int node);
+
     /** The answer of {@code mtm.check_query}: {@code warning} is null when the results are the same. */
     record CheckAnswer(boolean same, String warning) {
     }
@@ -60,6 +63,11 @@ public interface SurfaceFunctions {
         @Override
         public CompletionStage<Void> freeSnapshots(Object owner) {
             return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletionStage<Void> dropNode(int node) {
+            return CompletableFuture.failedFuture(unavailable("mtm.drop_node", "consensus"));
         }
     };
 

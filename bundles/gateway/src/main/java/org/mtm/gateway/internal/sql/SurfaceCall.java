@@ -27,7 +27,9 @@ public record SurfaceCall(Function function, List<Arg> args) {
         /** {@code mtm.get_snapshots() RETURNS text}: the snapshot id by node. */
         GET_SNAPSHOTS("get_snapshots", 25),
         /** {@code mtm.free_snapshots() RETURNS void}. */
-        FREE_SNAPSHOTS("free_snapshots", 2278);
+        FREE_SNAPSHOTS("free_snapshots", 2278),
+        /** {@code mtm.drop_node(node_id integer) RETURNS void}. */
+        DROP_NODE("drop_node", 2278);
 
         private final String column;
         private final int typeOid;
@@ -132,6 +134,38 @@ public record SurfaceCall(Function function, List<Arg> args) {
         return v;
     }
 
+    /**
+     * Argument {@code index} as an integer: a number or string literal, or a parameter in text or binary (int2, int4
+     * or int8) format; no NULL.
+     */
+    public int integer(int index, Parameters params, String name) throws CallException {
+        Arg a = args.get(index);
+        String v;
+        if (a.parameter() > 0 && params.binary(a.parameter())) {
+            byte[] raw = params.value(a.parameter());
+            if (raw == null) {
+                throw new CallException("22004", "[multimaster] " + name + " must not be NULL");
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw);
+            long n = switch (raw.length) {
+                case 2 -> b.getShort();
+                case 4 -> b.getInt();
+                case 8 -> b.getLong();
+                default -> throw new CallException("22P03", "[multimaster] " + name + ": a binary integer of "
+                    + raw.length + " bytes");
+            };
+            v = Long.toString(n);
+        } else {
+            v = text(index, params, name);
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new CallException("22P02", "[multimaster] invalid input syntax for type integer: \"" + v + "\" ("
+                + name + ")");
+        }
+    }
+
     /** Argument {@code index} as a text array: an array literal, ARRAY[...] or an array parameter (no NULLs). */
     public List<String> textArray(int index, Parameters params, String name) throws CallException {
         Arg a = args.get(index);
@@ -193,7 +227,8 @@ public record SurfaceCall(Function function, List<Arg> args) {
             Arg a = args.get(i);
             boolean arrayArgument = function == Function.INIT_CLUSTER && i == 1;
             if (a.parameter() > 0) {
-                types.put(a.parameter(), arrayArgument ? "pg_catalog.text[]" : "pg_catalog.text");
+                types.put(a.parameter(), function == Function.DROP_NODE ? "pg_catalog.int4"
+                        : arrayArgument ? "pg_catalog.text[]" : "pg_catalog.text");
             } else if (a.elements() != null) {
                 for (Arg e : a.elements()) {
                     if (e.parameter() > 0) {

@@ -53,6 +53,7 @@ final class SurfaceCalls {
                 case "check_query" -> named = SurfaceCall.Function.CHECK_QUERY;
                 case "get_snapshots" -> named = SurfaceCall.Function.GET_SNAPSHOTS;
                 case "free_snapshots" -> named = SurfaceCall.Function.FREE_SNAPSHOTS;
+                case "drop_node" -> named = SurfaceCall.Function.DROP_NODE;
                 case "status", "nodes" -> statusCalls++;
                 default -> { }
             }
@@ -67,6 +68,7 @@ final class SurfaceCalls {
                     + switch (named) {
                         case INIT_CLUSTER -> INIT_USAGE;
                         case CHECK_QUERY -> "SELECT mtm.check_query('<query>')";
+                        case DROP_NODE -> "SELECT mtm.drop_node(<node id>)";
                         default -> "SELECT mtm." + named.column() + "()";
                     },
                     "The gateway runs this function itself; it cannot be part of a larger query.");
@@ -104,7 +106,8 @@ final class SurfaceCalls {
                     String argName = t.get(pos).name(s);
                     slot = f == SurfaceCall.Function.INIT_CLUSTER ? ("my_conninfo".equals(argName) ? 0
                             : "peers_conninfo".equals(argName) ? 1 : -1)
-                            : f == SurfaceCall.Function.CHECK_QUERY && "query_text".equals(argName) ? 0 : -1;
+                            : f == SurfaceCall.Function.CHECK_QUERY && "query_text".equals(argName) ? 0
+                            : f == SurfaceCall.Function.DROP_NODE && "node_id".equals(argName) ? 0 : -1;
                     if (slot < 0) {
                         return null;
                     }
@@ -112,7 +115,8 @@ final class SurfaceCalls {
                 } else {
                     positional++;
                 }
-                SurfaceCall.Arg a = argument(f == SurfaceCall.Function.INIT_CLUSTER);
+                SurfaceCall.Arg a = f == SurfaceCall.Function.DROP_NODE && pos < t.size()
+                        && t.get(pos).type() == Type.NUMBER ? number() : argument(f == SurfaceCall.Function.INIT_CLUSTER);
                 if (a == null || slot >= byPosition.length || byPosition[slot] != null) {
                     return null;
                 }
@@ -132,7 +136,7 @@ final class SurfaceCalls {
         }
         int expected = switch (f) {
             case INIT_CLUSTER -> 2;
-            case CHECK_QUERY -> 1;
+            case CHECK_QUERY, DROP_NODE -> 1;
             default -> 0;
         };
         if (args.size() != expected) {
@@ -143,6 +147,20 @@ final class SurfaceCalls {
             ordered.add((SurfaceCall.Arg) byPosition[i]);
         }
         return new SurfaceCall(f, ordered);
+    }
+
+    /** A number literal (mtm.drop_node's id), followed by any {@code ::type} casts. */
+    private SurfaceCall.Arg number() {
+        SurfaceCall.Arg a = SurfaceCall.Arg.literal(t.get(pos).text(s));
+        pos++;
+        while (pos + 1 < t.size() && t.get(pos).isOp(s, ':') && t.get(pos + 1).isOp(s, ':')) {
+            pos += 2;
+            if (!isName(pos)) {
+                return null;
+            }
+            pos++;
+        }
+        return a;
     }
 
     /** A literal, parameter, NULL or (when {@code arrays}) ARRAY[...], followed by any {@code ::type} casts. */

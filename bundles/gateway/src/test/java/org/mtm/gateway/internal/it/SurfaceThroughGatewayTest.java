@@ -76,6 +76,13 @@ public class SurfaceThroughGatewayTest {
             calls.add("free_snapshots " + System.identityHashCode(owner));
             return CompletableFuture.completedFuture(null);
         }
+
+        @Override
+        public CompletionStage<Void> dropNode(int node) {
+            calls.add("drop_node " + node);
+            SurfaceCall.CallException e = nextFailure.getAndSet(null);
+            return e == null ? CompletableFuture.runAsync(() -> { }) : CompletableFuture.failedFuture(e);
+        }
     }
 
     private static final RecordingFunctions FUNCTIONS = new RecordingFunctions();
@@ -273,5 +280,29 @@ public class SurfaceThroughGatewayTest {
         // the session ends on the gateway's event loop after the client closed
         org.mtm.testing.Await.until(10_000, "the session's snapshots are freed when it ends",
             () -> FUNCTIONS.calls.get(FUNCTIONS.calls.size() - 1).equals(freedAtEnd));
+    }
+
+    @Test
+    public void dropNodeThroughPsqlAndPgjdbc() throws Exception {
+        Tools.Result psql = Tools.psql(GW.endpoint(), null, "SELECT mtm.drop_node(3);");
+        assertEquals(psql.toString(), 0, psql.exitCode());
+        assertTrue(psql.stdout(), psql.stdout().contains("drop_node"));
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1");
+        try (Connection c = TestPostgres.connect(GW.endpoint(), p)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT mtm.drop_node(?)")) {
+                ps.setInt(1, 4);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertEquals("void", rs.getMetaData().getColumnTypeName(1));
+                    assertTrue(rs.next());
+                }
+            }
+            FUNCTIONS.nextFailure.set(new SurfaceCall.CallException("42704", "[multimaster] node 7 is not configured"));
+            try (Statement st = c.createStatement()) {
+                SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT mtm.drop_node(7)"));
+                assertEquals("42704", e.getSQLState());
+            }
+        }
+        assertEquals(List.of("drop_node 3", "drop_node 4", "drop_node 7"), FUNCTIONS.calls);
     }
 }

@@ -205,4 +205,30 @@ public class SurfaceCallsTest {
         }
         assertEquals("", failures.toString());
     }
+
+    @Test
+    public void dropNodeInEveryForm() throws Exception {
+        String[] forms = {"SELECT mtm.drop_node(3)", "select * from MTM.DROP_NODE(3);", "SELECT mtm.drop_node('3')",
+            "SELECT mtm.drop_node(3::int)", "SELECT mtm.drop_node(node_id => 3)"};
+        for (String sql : forms) {
+            SurfaceCall c = call(sql);
+            assertEquals(sql, SurfaceCall.Function.DROP_NODE, c.function());
+            assertEquals(sql, 3, c.integer(0, SurfaceCall.Parameters.NONE, "node_id"));
+        }
+        SurfaceCall p = call("SELECT mtm.drop_node($1)");
+        assertEquals("SELECT ''::pg_catalog.void AS drop_node FROM (SELECT $1::pg_catalog.int4) AS mtm_arguments",
+            p.standIn());
+        assertEquals(4, p.integer(0, params(new byte[][] {ByteBuffer.allocate(4).putInt(4).array()},
+            new boolean[] {true}), "node_id"));
+        assertEquals(5, p.integer(0, params(new byte[][] {utf8("5")}, new boolean[] {false}), "node_id"));
+        SurfaceCall.CallException bad = assertThrows(SurfaceCall.CallException.class,
+            () -> call("SELECT mtm.drop_node('x')").integer(0, SurfaceCall.Parameters.NONE, "node_id"));
+        assertEquals("22P02", bad.sqlState());
+        for (String misused : new String[] {"SELECT 1, mtm.drop_node(3)", "SELECT mtm.drop_node()"}) {
+            Replication r = classify(misused);
+            assertEquals(misused, null, r.call());
+            assertEquals(misused, "0A000", r.sqlState());
+            assertTrue(r.message(), r.message().contains("SELECT mtm.drop_node(<node id>)"));
+        }
+    }
 }
