@@ -62,6 +62,37 @@ public class EarlyCommitTest {
         commitsAtTheDecision("ep", 4);
     }
 
+    /**
+     * The stream's K of a transaction whose early commit is still running waits for it: the next transaction of the
+     * stream, which updates the same row, is not applied before (it would wait for the prepared copy's row lock).
+     */
+    @Test
+    public void theStreamWaitsForAnEarlyCommitStillRunning() throws Exception {
+        NODES.execEverywhere("CREATE TABLE ew (id int PRIMARY KEY, n int)");
+        RecordedVotes onB = new RecordedVotes();
+        EarlyFinishes finishes = new EarlyFinishes();
+        Receiver b = new Receiver(B, NODES.clusterNode(A), NODES.node(B), onB, new ApplierSettings(500, 1), () -> 0L, 1)
+                .earlyFinishes(finishes).start();
+        receivers.add(b);
+
+        String first = NODES.prepare(A, "INSERT INTO ew VALUES (1, 1)");
+        onB.await(Kind.PREPARED, first, WAIT);
+        java.util.concurrent.CompletableFuture<Boolean> running = finishes.claimEarly(first, System.nanoTime());
+        NODES.exec(A, "COMMIT PREPARED '" + first + "'");
+        String second = NODES.prepare(A, "UPDATE ew SET n = 2 WHERE id = 1");
+        Thread.sleep(1500); // the K has arrived by now; the stream waits for the early commit
+        assertEquals("nothing after the K applied meanwhile", 0, onB.count(Kind.PREPARED, second) + onB.count(Kind.ABORTED, second));
+        NODES.exec(B, "COMMIT PREPARED '" + first + "'"); // what the early committer does
+        running.complete(true);
+        onB.await(Kind.PREPARED, second, WAIT);
+        NODES.exec(A, "COMMIT PREPARED '" + second + "'");
+        onB.await(Kind.COMMITTED, second, WAIT);
+        assertEquals("the stream neither committed nor acknowledged the early commit's transaction", 0,
+                onB.count(Kind.COMMITTED, first));
+        assertEquals("2", NODES.query(B, "SELECT n FROM ew WHERE id = 1"));
+        assertEquals(0, b.failures());
+    }
+
     private void commitsAtTheDecision(String table, int workers) throws Exception {
         NODES.execEverywhere("CREATE TABLE " + table + " (id int PRIMARY KEY, n int)");
         RecordedVotes onB = new RecordedVotes();
