@@ -26,6 +26,10 @@ interface MessageApplier extends AutoCloseable {
     default void cancel() {
     }
 
+    /** The claims this applier's {@code K} shares with the node's {@link EarlyCommitter} (before the first message). */
+    default void earlyFinishes(EarlyFinishes finishes) {
+    }
+
     /** The apply sessions in use now (any thread), for the lock watch. */
     java.util.List<ApplySession> sessions();
 

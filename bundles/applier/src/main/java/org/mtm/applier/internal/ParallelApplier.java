@@ -141,6 +141,11 @@ final class ParallelApplier implements MessageApplier {
     }
 
     @Override
+    public void earlyFinishes(EarlyFinishes finishes) {
+        main.earlyFinishes(finishes); // K runs on the main session
+    }
+
+    @Override
     public void handle(PgOutputMessage m) throws Exception {
         progress.checkFailure();
         switch (m.type()) {

@@ -104,6 +104,8 @@ final class Receiver {
     private volatile long lagBytes = -1;
     /** Of a normal receiver: how far behind its peer it is (the metrics read it). */
     private final ApplyLag lag = new ApplyLag();
+    /** Shared with the node's early committer (normal mode); a receiver of its own has nobody to share with. */
+    private EarlyFinishes earlyFinishes = new EarlyFinishes();
     /** Of a recovery receiver: why the WAL this node needs is gone at the donor (null: it is not known to be). */
     private volatile String walGone;
 
@@ -178,6 +180,12 @@ final class Receiver {
 
     int self() {
         return self;
+    }
+
+    /** The claims on COMMIT PREPARED this receiver shares with the node's {@link EarlyCommitter}; before {@link #start}. */
+    Receiver earlyFinishes(EarlyFinishes finishes) {
+        this.earlyFinishes = finishes;
+        return this;
     }
 
     int peers() {
@@ -475,6 +483,7 @@ final class Receiver {
                 : new ParallelApplier(self, peer.id(), workerCap, main,
                         k -> ApplySession.open(local, self, peer.id(), k, settings), votes, () -> stopping,
                         currentGeneration, start, this::abortReplication, gate);
+        a.earlyFinishes(earlyFinishes);
         applier = a;
         if (settings.prevention() != DeadlockPrevention.OFF) {
             lockWatch = new LockWatch(self, peer.id(), local, settings.prevention(), a::sessions).start();

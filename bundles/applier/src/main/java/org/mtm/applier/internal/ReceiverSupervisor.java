@@ -28,6 +28,7 @@ import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.PeerConnectivityListener;
+import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.ReceiverMode;
 import org.mtm.api.RecoveryProgress;
@@ -76,10 +77,12 @@ import org.slf4j.LoggerFactory;
  * open apply transactions are rolled back and streamed again by the next activation from the
  * replication origins' progress, so nothing is lost or applied twice.
  */
-@Component(immediate = true, service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class},
+@Component(immediate = true, service = {Applier.class, ClusterConfigListener.class, PeerConnectivityListener.class,
+        PeerMessageHandler.class},
+        property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT,
         configurationPid = "org.mtm.multimaster")
 @Designate(ocd = ReceiverSupervisor.Config.class)
-public final class ReceiverSupervisor implements Applier, ClusterConfigListener, PeerConnectivityListener {
+public final class ReceiverSupervisor implements Applier, ClusterConfigListener, PeerConnectivityListener, PeerMessageHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReceiverSupervisor.class);
 
@@ -114,6 +117,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     private final LocalDatabase database;
     private final VoteSender votes;
+    /** Commits prepared copies at their coordinator's COMMIT decision; shares its claims with every normal receiver. */
+    private final EarlyCommitter early;
     /**
      * Changed under this object's lock (reconcile, deactivate); read without it. Reconciling holds the lock while
      * receivers stop, which can take seconds, and the readers must not wait that long: the transport asks for the
@@ -171,6 +176,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         this.database = database;
         this.votes = votes;
         this.settings = settings;
+        this.early = new EarlyCommitter(database, votes, new EarlyFinishes());
     }
 
     @Modified
@@ -206,6 +212,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
         planner.shutdownNow();
         stopAll(stopping);
+        early.close();
         revoter.shutdownNow();
         metrics.close();
     }
@@ -257,6 +264,23 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
         Receiver r = receivers.get(peer);
         return Optional.of(r == null ? ReceiverInfo.disabled(peer) : r.info());
+    }
+
+    /**
+     * On {@link Channels#COMMIT}, beside the coordinator: a COMMIT decision from a transaction's own coordinator commits
+     * this node's prepared copy now ({@link EarlyCommitter}). Everything else on the channel is the coordinator's.
+     */
+    @Override
+    public void onMessage(int fromNode, byte[] payload) {
+        CommitMessage m;
+        try {
+            m = CommitMessage.decode(payload);
+        } catch (IllegalArgumentException e) {
+            return; // the coordinator logs it
+        }
+        if (m.kind() == Kind.COMMIT && fromNode == m.gid().originNode() && fromNode != self()) {
+            early.commitDecided(m.gid());
+        }
     }
 
     @Override
@@ -420,7 +444,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                     r = Receiver.recovery(self, p, database, settings, plan.untilGeneration(), markerApplied);
                 } else {
                     LOG.info("node {}: starting the receiver for node {}", self, p.id());
-                    r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size());
+                    r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size())
+                            .earlyFinishes(early.finishes());
                 }
                 r.lag().countTo(metrics.applied());
                 metrics.peer(p.id());

@@ -125,6 +125,9 @@ final class StreamApplier implements MessageApplier {
 
     private RemoteTransaction txn;
     private long finishedLsn;
+    private EarlyFinishes early = new EarlyFinishes();
+    /** How long a K waits for the early commit of its gid before it runs COMMIT PREPARED itself (busy is waited out). */
+    static final long EARLY_WAIT_MS = 10_000;
 
     /**
      * @param currentGeneration the generation this node is online in; 0 when unknown (no cluster state:
@@ -156,6 +159,11 @@ final class StreamApplier implements MessageApplier {
         this.votes = votes;
         this.stopping = stopping;
         this.currentGeneration = currentGeneration;
+    }
+
+    @Override
+    public void earlyFinishes(EarlyFinishes finishes) {
+        this.early = finishes;
     }
 
     /**
@@ -472,6 +480,11 @@ final class StreamApplier implements MessageApplier {
             finished(m.endLsn());
             return;
         }
+        if (committedEarly(m.gid())) {
+            LOG.debug("node {}: COMMIT PREPARED {} from node {}: committed already at its coordinator's decision", self, m.gid(), peer);
+            finished(m.endLsn());
+            return;
+        }
         CrashPoints.reach(Point.PEER_BEFORE_COMMIT_PREPARED, m.gid()); // test-only
         boolean done = session.commitPrepared(m.gid(), recordable.applyAsLong(m.endLsn()), m.commitTime());
         if (done) CrashPoints.reach(Point.PEER_AFTER_COMMIT_PREPARED, m.gid()); // test-only
@@ -481,6 +494,28 @@ final class StreamApplier implements MessageApplier {
             votes.send(gid.originNode(), CommitMessage.of(Kind.COMMITTED, gid));
         }
         finished(m.endLsn());
+    }
+
+    /**
+     * True when the {@link EarlyCommitter} committed {@code gid} here at its coordinator's decision (waited for while it
+     * runs, so nothing after this K is applied before it); false when this K must run COMMIT PREPARED itself.
+     */
+    private boolean committedEarly(String gid) throws SQLException {
+        if (!Gid.isReserved(gid)) {
+            return false; // a user's own two-phase transaction: no coordinator decides it
+        }
+        java.util.concurrent.CompletableFuture<Boolean> claim = early.claimStream(gid, System.nanoTime());
+        if (claim == null) {
+            return false;
+        }
+        try {
+            return claim.get(EARLY_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return false; // finished below, waiting out a COMMIT PREPARED still running
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while the early commit of " + gid + " ran", "57014", e);
+        }
     }
 
     private void rollbackPrepared(RollbackPrepared m) throws SQLException {

@@ -67,7 +67,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When the coordinator aborts, it tells the participants (ABORT); a participant rolls its prepared copy
  * back at once instead of holding its locks until the {@code r} reaches it through the origin's stream,
- * which may be busy with other conflicts. (COMMIT is never applied early: commits keep the origin's order.)
+ * which may be busy with other conflicts. Likewise a decision to commit goes to the participants at once (COMMIT),
+ * and each commits its prepared copy then rather than at the origin's COMMIT PREPARED in the stream.
  *
  * <p>Each transaction's steps are timed ({@link CommitTimes}) and its outcome told once to a {@link CommitRecorder}:
  * the node's commit metrics, shown in its shared registry while the admin bundle offers one.
@@ -484,6 +485,7 @@ public final class CommitCoordinator
                 LOG.debug("node {}: {} aborted: {} {}", clusterState.selfId(), gid, d.sqlState(), d.message());
             } else {
                 CrashPoints.reach(Point.AFTER_ALL_PRECOMMITS, gid); // test-only
+                tellCommit(gid, f);
             }
             tellDecision(f, d);
             // complete off the I/O thread: the gateway continues the session from the callback
@@ -492,6 +494,23 @@ public final class CommitCoordinator
             } catch (RejectedExecutionException stopping) {
                 ForkJoinPool.commonPool().execute(() -> f.decision.complete(d)); // deactivated meanwhile
             }
+        }
+    }
+
+    /**
+     * The decision to commit goes to the other participants at once, before this node's own COMMIT PREPARED: it is
+     * final (a majority accepted the precommit, or the resolver decided), so each peer commits its prepared copy now
+     * and acknowledges, instead of when the decoded COMMIT PREPARED reaches it through this node's stream (the
+     * applier's early committer; the stream's K then finds it done). Once per transaction.
+     */
+    private void tellCommit(Gid gid, InFlight f) {
+        if (f.commitTold) {
+            return;
+        }
+        f.commitTold = true;
+        byte[] commit = CommitMessage.of(Kind.COMMIT, gid).encode();
+        for (int peer : f.tally.participants().without(clusterState.selfId()).ids()) {
+            transport.send(peer, Channels.COMMIT, commit);
         }
     }
 
@@ -530,7 +549,7 @@ public final class CommitCoordinator
                 }
             }
             case COMMIT -> {
-                // the origin's stream carries COMMIT PREPARED in the origin's commit order; nothing to do early
+                // the applier's early committer commits the prepared copy (it listens on this channel too)
             }
         }
     }
@@ -723,6 +742,7 @@ public final class CommitCoordinator
         boolean resolving;
         boolean committedLocally;
         boolean decisionTold;
+        boolean commitTold;
         NodeSet ackedCommit = NodeSet.EMPTY;
         NodeSet awaitingAcks = NodeSet.EMPTY;
         /** Members that voted (PREPARED or ABORTED) and nodes that answered the precommit: who was silent. */

@@ -334,6 +334,50 @@ public class SchemaStateTest {
     }
 
     @Test
+    public void theDeskReadsStateAndLocalCopyInOneQueryAndLocksTheRow() throws SQLException {
+        Gid unknown = new Gid(1, 1, 1);
+        Gid peers = new Gid(3, 992, 1);
+        try (Connection c = pg.connect(); Connection other = pg.connect(); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            assertEquals(new org.mtm.consensus.internal.resolver.Knowledge(AcceptorState.FRESH,
+                org.mtm.consensus.internal.resolver.Knowledge.LocalCopy.NONE), AcceptorStore.read(c, peers, 1));
+            AcceptorStore.store(c, peers, Acceptor.precommit(AcceptorState.FRESH).next());
+            c.commit();
+            // a prepared copy of the peer's transaction
+            try (Statement o = other.createStatement()) {
+                o.execute("BEGIN; SELECT 1; PREPARE TRANSACTION '" + peers + "'");
+            }
+            var k = AcceptorStore.read(c, peers, 1);
+            assertEquals(new AcceptorState(Term.COORDINATOR, Term.COORDINATOR, Proposal.PRECOMMIT, null), k.state());
+            assertEquals(org.mtm.consensus.internal.resolver.Knowledge.LocalCopy.PREPARED, k.copy());
+            // the row is locked until this transaction ends
+            try (Statement o = other.createStatement()) {
+                o.execute("SET lock_timeout = '100ms'");
+                try {
+                    o.executeQuery("SELECT 1 FROM mtm.transactions WHERE gid = '" + peers + "' FOR UPDATE").close();
+                    org.junit.Assert.fail("the desk's read locks the row");
+                } catch (SQLException expected) {
+                    assertEquals("55P03", expected.getSQLState());
+                }
+                c.rollback();
+                o.execute("ROLLBACK PREPARED '" + peers + "'");
+            }
+            // this node's own transactions: by their xid's status
+            long xid;
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_xact_id()::text::bigint")) {
+                rs.next();
+                xid = rs.getLong(1);
+            }
+            c.commit();
+            assertEquals(org.mtm.consensus.internal.resolver.Knowledge.LocalCopy.COMMITTED,
+                AcceptorStore.read(c, new Gid(1, xid, 1), 1).copy());
+            c.rollback();
+            assertEquals(org.mtm.consensus.internal.resolver.Knowledge.LocalCopy.NONE, AcceptorStore.read(c, unknown, 3).copy());
+            c.rollback();
+        }
+    }
+
+    @Test
     public void makeTableLocalRecordsTheTable() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE local_stuff (id int primary key)");

@@ -252,8 +252,9 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         try {
             for (Request r : batch) {
                 Gid gid = r.message().gid();
-                AcceptorState before = AcceptorStore.lock(c, gid);
-                LocalCopy copy = AcceptorStore.copy(c, gid, self);
+                Knowledge known = AcceptorStore.read(c, gid, self); // one round trip: state (locked) and local copy
+                AcceptorState before = known.state();
+                LocalCopy copy = known.copy();
                 Acceptor.Answer a;
                 try {
                     a = Acceptor.answer(r.message(), new Knowledge(before, copy));

@@ -43,7 +43,7 @@ final class CommitSimulation {
     private record Message(int from, int to, Kind kind, Gid gid, ResolverMessage resolver, boolean prepared) {
     }
 
-    private enum Kind { VOTE, ABORT, RESOLVER }
+    private enum Kind { VOTE, ABORT, COMMIT, RESOLVER }
 
     private final class Node {
         final int id;
@@ -269,6 +269,11 @@ final class CommitSimulation {
             apply(node, node.proposer.resolve(gid, f.tally.precommitVoters(), node.state(gid).promised(), now));
         } else if (phase == Phase.DECIDED && !node.gatewayPending.contains(gid)) {
             node.gatewayPending.add(gid); // the gateway finishes it in a later step (a crash may come first)
+            if (f.tally.decision().orElseThrow().commit()) {
+                for (int p : f.tally.participants().without(node.id).ids()) {
+                    sendRaw(new Message(node.id, p, Kind.COMMIT, gid, null, false)); // the peers commit early
+                }
+            }
         }
     }
 
@@ -558,6 +563,11 @@ final class CommitSimulation {
             case ABORT -> {
                 if (to.copy(m.gid) == LocalCopy.PREPARED) {
                     finishCopy(to, m.gid, false); // early rollback on the coordinator's ABORT
+                }
+            }
+            case COMMIT -> {
+                if (to.copy(m.gid) == LocalCopy.PREPARED) {
+                    finishCopy(to, m.gid, true); // early commit on the coordinator's COMMIT decision
                 }
             }
             case RESOLVER -> resolverReceive(to, m.from, m.resolver);
