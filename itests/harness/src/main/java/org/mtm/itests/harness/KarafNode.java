@@ -156,7 +156,8 @@ public final class KarafNode implements AutoCloseable {
      * given. Before the first start.
      */
     public KarafNode tls(TestCertificates.Authority ca, boolean gatewayRequired) {
-        TestCertificates.Issued cert = ca.issueLocal(name);
+        // the transport accepts a peer as node N only with a certificate naming N; this node's id is its name's number
+        TestCertificates.Issued cert = ca.issueNode(name, indexOf(name));
         Path node = home.resolve("etc").resolve("org.mtm.node.cfg");
         ConfigFile.put(node, "transport.tls.ca_file", ca.cert().toString());
         ConfigFile.put(node, "transport.tls.cert_file", cert.cert().toString());
