@@ -113,6 +113,47 @@ public class GatewayBadInputTest {
         }
     }
 
+    @Test
+    public void malformedMessagesOfAReadySessionGetTheGatewaysProtocolError() throws Exception {
+        byte[][] malformed = {
+            {'C', 0, 0, 0, 4}, // a Close with no body, the last bytes the client sends
+            {'P', 0, 0, 0, 8, 's', 0, 'S', 'E'}, // an unterminated query string
+            {'B', 0, 0, 0, 16, 0, 0, 0, 0, 0, 1, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0}, // a 2 GB value
+            {'D', 0, 0, 0, 6, 'X', 0}, // no such Describe subtype
+            {'S', 0, 0, 0, 5, 0}, // a byte left over
+            {'z', 0, 0, 0, 4}, // no such message type
+        };
+        try (Connection bystander = TestPostgres.connect(GW.endpoint())) {
+            for (byte[] message : malformed) {
+                String reply = new String(afterReady(GW.endpoint(), message), StandardCharsets.ISO_8859_1);
+                assertTrue("the gateway's own FATAL 08P01 for " + java.util.Arrays.toString(message) + ": " + reply,
+                    reply.contains("SFATAL") && reply.contains("C08P01") && reply.contains("M[multimaster] gateway: "));
+            }
+            assertEquals("the session opened before still answers", 1, selectOne(bystander));
+        }
+    }
+
+    /** Starts a session, waits for its first ReadyForQuery, sends {@code message}; what came after, up to the close. */
+    private static byte[] afterReady(Endpoint at, byte[] message) throws IOException {
+        try (Socket s = new Socket(at.host(), at.port())) {
+            s.setSoTimeout(CLOSE_BOUND_MS);
+            s.getOutputStream().write(startup());
+            InputStream in = s.getInputStream();
+            java.io.DataInputStream d = new java.io.DataInputStream(in);
+            for (int type = 0; type != 'Z'; ) {
+                type = d.readUnsignedByte();
+                d.readNBytes(d.readInt() - 4);
+            }
+            s.getOutputStream().write(message);
+            s.getOutputStream().flush();
+            try {
+                return in.readAllBytes();
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("not closed within " + CLOSE_BOUND_MS + " ms after " + java.util.Arrays.toString(message), e);
+            }
+        }
+    }
+
     private static byte[] exchange(Endpoint at, byte[] first, byte[] then, int i, long seed) throws IOException {
         long start = System.nanoTime();
         try (Socket s = new Socket(at.host(), at.port())) {
