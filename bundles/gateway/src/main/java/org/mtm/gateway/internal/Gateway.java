@@ -129,6 +129,15 @@ public final class Gateway {
         @AttributeDefinition(description = "Refuse clients that do not use TLS (FATAL 28000); needs the certificate")
         boolean gateway_tls_required() default false;
 
+        @AttributeDefinition(description = "PEM certificate of the CA whose client certificates the gateway accepts; "
+                + "empty = none asked for. Re-read when the file changes")
+        String gateway_tls_client__ca__file() default "";
+
+        @AttributeDefinition(description = "none | verify-ca (a client certificate of gateway.tls.client_ca_file is "
+                + "required) | verify-full (and its CN must be the user name), as PostgreSQL's clientcert; FATAL 28000 "
+                + "otherwise. PostgreSQL's own authentication still follows")
+        String gateway_tls_clientcert() default "none";
+
         @AttributeDefinition(description = "Client connections the gateway accepts at most (more get FATAL 53300); "
                 + "0 = no limit of the gateway's own (PostgreSQL's max_connections still applies)")
         int gateway_max__connections() default 1000;
@@ -396,7 +405,8 @@ public final class Gateway {
     }
 
     private static GatewayTls.Settings tlsSettings(Config c) {
-        return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required());
+        return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required(),
+                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert());
     }
 
     private static GatewayTls tls(GatewayTls.Settings s) {
@@ -430,7 +440,8 @@ public final class Gateway {
         advertised = new Endpoint(advertisedHost(), bound.port());
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
                 database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
-                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile());
+                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile()
+                        + (tls.clientCert() == GatewayTls.ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key()));
         scheduleAdvertisement(0);
     }
 

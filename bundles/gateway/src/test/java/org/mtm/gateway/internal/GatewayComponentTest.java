@@ -98,6 +98,16 @@ public class GatewayComponentTest {
             }
 
             @Override
+            public String gateway_tls_client__ca__file() {
+                return "";
+            }
+
+            @Override
+            public String gateway_tls_clientcert() {
+                return "none";
+            }
+
+            @Override
             public int gateway_max__connections() {
                 return 1000;
             }

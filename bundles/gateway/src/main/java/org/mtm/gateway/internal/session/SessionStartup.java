@@ -1,5 +1,10 @@
 package org.mtm.gateway.internal.session;
 
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+
+import javax.net.ssl.SSLPeerUnverifiedException;
+
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.protocol.PgWire;
@@ -56,6 +61,20 @@ final class SessionStartup {
         return client.pipeline().get(TLS_HANDLER) != null;
     }
 
+    /** The certificate the client presented in the TLS handshake (verified by the client CA), or null. */
+    private X509Certificate clientCertificate() {
+        SslHandler handler = (SslHandler) client.pipeline().get(TLS_HANDLER);
+        if (handler == null) {
+            return null;
+        }
+        try {
+            Certificate[] chain = handler.engine().getSession().getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof X509Certificate c ? c : null;
+        } catch (SSLPeerUnverifiedException none) {
+            return null;
+        }
+    }
+
     /** Reads one startup packet if it has arrived; returns true when the next one may follow at once. */
     boolean read(ByteBuf in) {
         StartupPacket packet = StartupPacket.read(in);
@@ -109,8 +128,15 @@ final class SessionStartup {
         GatewayTls tls = host.tls();
         if (tls != null && tls.required() && !encrypted()) {
             // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
-            outcome.refused(ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
+            outcome.refused(tls.clientCert() != GatewayTls.ClientCert.NONE
+                    ? tls.clientCert().refusal(null, packet.params().user())
+                    : ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
                     + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
+            return false;
+        }
+        ServerError certificate = tls == null ? null : tls.clientCert().refusal(clientCertificate(), packet.params().user());
+        if (certificate != null) {
+            outcome.refused(certificate);
             return false;
         }
         if (host.tooManyClients()) {
