@@ -1,5 +1,6 @@
 package org.mtm.gateway.internal;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
@@ -404,6 +405,30 @@ public final class Gateway {
         }
     }
 
+    /** See {@link LoopbackTrust}: not listening beyond the loopback in front of a server that trusts the loopback. */
+    private void refuseOpenDoor() {
+        if (LoopbackTrust.loopbackOnly(settings.host())) {
+            return;
+        }
+        boolean trusted;
+        try {
+            trusted = LoopbackTrust.trusts(database.endpoint(), database.userName(), database.databaseName());
+        } catch (IOException e) {
+            LOG.warn("gateway on {}: cannot ask PostgreSQL at {} whether it lets loopback connections in without a "
+                    + "password ({}); make sure it does not", settings.host(), database.endpoint(), e.toString());
+            return;
+        }
+        if (trusted) {
+            String why = "gateway not started: gateway.host = " + settings.host() + " is not a loopback address, but "
+                    + "PostgreSQL at " + database.endpoint() + " lets loopback connections in without a password (trust), "
+                    + "so every client of the gateway would get in as any user, superuser included. Set "
+                    + "database.password in etc/org.mtm.node.cfg (the managed server then uses scram-sha-256), or "
+                    + "keep gateway.host on the loopback";
+            LOG.error(why);
+            throw new IllegalStateException(why);
+        }
+    }
+
     private static GatewayTls.Settings tlsSettings(Config c) {
         return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required(),
                 c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert());
@@ -419,6 +444,7 @@ public final class Gateway {
     }
 
     private void startServer() throws InterruptedException {
+        refuseOpenDoor();
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .tls(tls)
