@@ -60,12 +60,6 @@ final class Receiver {
     private static final long RECOVERY_REPORT_MS = 5000;
     /** How often a recovery receiver asks the donor for its WAL end (lag). */
     private static final long LAG_INTERVAL_MS = 500;
-    /**
-     * Most sessions a one-phase catch-up applies with besides the receiver's own (issue 9: catch up faster than the
-     * cluster writes). Bounded by {@code max_workers} and the origins the server can track; more than a few only add
-     * connections on a small machine, since a unit waits for every unit that finished before it prepared.
-     */
-    private static final int RECOVERY_WORKERS = 4;
     /** How long a stopping recovery receiver may take to prepare its buffered transactions before it is cut off. */
     private static final long RECOVERY_STOP_GRACE_MS = 2000;
     /** How often a receiver holding its peer's slot (ForeignHold) polls a stream idle for {@value #HOLD_BUSY_MS} ms or more. */
@@ -632,7 +626,9 @@ final class Receiver {
         LOG.info("node {}: recovering from donor {} on slot {} from {}, {}", self, peer.id(), Replication.slotName(self),
                 start == 0 ? "the slot's confirmed position" : Lsn.format(start),
                 untilGeneration == Long.MAX_VALUE ? "catching up without end" : "until its marker of generation " + untilGeneration);
-        int workers = settings.asyncCatchUp() ? Math.min(RECOVERY_WORKERS, workerCap()) : 1;
+        // catchup_workers (issue 9: catch up faster than the cluster writes), within the apply workers' cap: each
+        // uses a replication origin, and the server tracks a bounded number of them
+        int workers = settings.asyncCatchUp() ? Math.min(settings.catchUpWorkers(), workerCap()) : 1;
         RecoveryApplier a = new RecoveryApplier(self, peer.id(), untilGeneration, apply, () -> stopping,
                 settings.asyncCatchUp(), workers, k -> ApplySession.open(local, self, peer.id(), k, settings));
         applier = a;
