@@ -91,11 +91,16 @@ public class GatewayBadInputTest {
                 batch.write(q);
             }
             byte[] chunk = batch.toByteArray();
+            // 100,000 queries, ~100 MB of replies the client never reads
+            int chunks = Integer.getInteger("mtm.flood.chunks", 200);
+            long before = bufferMemory();
+            java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
             // the client never reads: the gateway stops reading it once its replies back up (TCP pushes back here)
             Thread writer = new Thread(() -> {
                 try {
-                    for (int i = 0; i < 40; i++) {
+                    for (int i = 0; i < chunks; i++) {
                         out.write(chunk);
+                        written.addAndGet(chunk.length);
                     }
                 } catch (IOException expected) {
                     // closed below
@@ -103,10 +108,19 @@ public class GatewayBadInputTest {
             }, "flood");
             writer.setDaemon(true);
             writer.start();
+            long peak = before;
             for (int i = 0; i < 20; i++) {
                 assertEquals("others are served during the flood", 1, selectOne(bystander));
+                peak = Math.max(peak, bufferMemory());
                 Thread.sleep(50);
             }
+            // the replies the client would get: ~1 kB per query
+            long replies = written.get() / q.length * 1000;
+            System.out.println("[flood] " + written.get() / q.length + " queries sent without reading (~" + replies / 1_000_000
+                + " MB of replies); the gateway's Netty buffers: " + before / 1_000_000 + " MB before, peak " + peak / 1_000_000
+                + " MB during the flood");
+            assertTrue("the gateway holds a bounded part of the replies, not all of them: peak " + peak / 1_000_000 + " MB",
+                peak - before < 64_000_000);
             flood.close();
             writer.join(CLOSE_BOUND_MS);
             assertEquals("others are served after the flood", 1, selectOne(bystander));
@@ -183,6 +197,12 @@ public class GatewayBadInputTest {
             assertTrue("closed within the bound", (System.nanoTime() - start) / 1_000_000 < CLOSE_BOUND_MS);
             return reply.toByteArray();
         }
+    }
+
+    /** Memory held by Netty's default pooled allocator (the gateway's buffers; the test's JDBC uses none). */
+    private static long bufferMemory() {
+        io.netty.buffer.PooledByteBufAllocatorMetric m = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric();
+        return m.usedDirectMemory() + m.usedHeapMemory();
     }
 
     private static boolean containsError(byte[] reply) {
