@@ -31,6 +31,7 @@ import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.gateway.internal.tls.ClientCert;
 import org.mtm.gateway.internal.tls.GatewayTls;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
 import org.mtm.gateway.internal.sql.SurfaceCall;
@@ -467,7 +468,7 @@ public final class Gateway {
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
                 database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
                 tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile()
-                        + (tls.clientCert() == GatewayTls.ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key()));
+                        + (tls.clientCert() == ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key()));
         scheduleAdvertisement(0);
     }
 

@@ -8,6 +8,7 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.protocol.PgWire;
+import org.mtm.gateway.internal.tls.ClientCert;
 import org.mtm.gateway.internal.tls.GatewayTls;
 
 import io.netty.buffer.ByteBuf;
@@ -128,7 +129,7 @@ final class SessionStartup {
         GatewayTls tls = host.tls();
         if (tls != null && tls.required() && !encrypted()) {
             // a cancel request (above) may come in plain text: libpq sends it so, and it carries no password or data
-            outcome.refused(tls.clientCert() != GatewayTls.ClientCert.NONE
+            outcome.refused(tls.clientCert() != ClientCert.NONE
                     ? tls.clientCert().refusal(null, packet.params().user())
                     : ServerError.fatal(SqlStates.INVALID_AUTHORIZATION, "connection without TLS refused: this gateway "
                     + "requires TLS (gateway.tls.required = true); connect with sslmode=require, verify-ca or verify-full"));
