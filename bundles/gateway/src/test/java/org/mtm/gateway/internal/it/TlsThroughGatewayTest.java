@@ -251,6 +251,30 @@ public class TlsThroughGatewayTest {
     }
 
     @Test
+    public void aReplacedClientCaServesNewConnectionsWithoutARestart() throws Exception {
+        Authority before = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-1");
+        Authority after = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-2");
+        Issued old = client(before, TestPostgres.USER);
+        Issued renewed = client(after, TestPostgres.USER);
+        Path dir = DIR.newFolder().toPath();
+        Path caFile = dir.resolve("clients.crt");
+        Files.copy(before.cert(), caFile);
+        GW.tls(GatewayTls.of(new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                caFile.toString(), "verify-full")));
+        try (Connection c = withCertificate(old, "verify-full")) {
+            assertEquals(1, selectOne(c));
+            Files.copy(after.cert(), dir.resolve("clients.new"));
+            Files.move(dir.resolve("clients.new"), caFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try (Connection n = withCertificate(renewed, "verify-full")) {
+                assertEquals("a certificate of the new client CA", 1, selectOne(n));
+            }
+            SQLException e = assertThrows(SQLException.class, () -> withCertificate(old, "verify-full").close());
+            assertEquals("the old CA's certificates no longer", "28000", e.getSQLState());
+            assertEquals("the session opened before goes on", 1, selectOne(c));
+        }
+    }
+
+    @Test
     public void clientcertSettingsAreChecked() {
         IllegalArgumentException noCa = assertThrows(IllegalArgumentException.class, () -> GatewayTls.of(
                 new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false, "", "verify-ca")));
