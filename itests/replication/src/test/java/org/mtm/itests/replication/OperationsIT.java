@@ -32,7 +32,7 @@ import org.mtm.itests.harness.Sql;
 /**
  * Issue 13, the operations surface on three real nodes: the manual's functions (F.31.5.2) as console commands and as
  * operations of the {@code org.mtm:type=Node} MBean through Karaf's JMX connector — {@code mtm:status}/{@code mtm:nodes}
- * with {@code --no-format} and {@code status()}/{@code nodes()} with the manual's columns, {@code mtm:ping}/{@code ping()},
+ * with {@code --no-format} and {@code status()}/{@code nodes()} with the manual's columns, {@code mtm:ping}/{@code ping()}/{@code SELECT mtm.ping()},
  * {@code mtm:make-table-local}/{@code makeTableLocal()} (a table made local on every node, its later rows staying where
  * they were written), {@code mtm:get-snapshots}/{@code mtm:free-snapshots} and {@code takeSnapshots()}/{@code
  * freeSnapshots()} (snapshot ids usable with SET TRANSACTION SNAPSHOT on each node's PostgreSQL until freed); a viewer
@@ -109,6 +109,7 @@ public class OperationsIT {
             () -> cluster.node(1).tryExecute("mtm:ping"), KarafConsole.Result::ok).output();
         assertTrue(out, out.contains("ping: t"));
         assertEquals(true, cluster.node(3).invokeNodeMBean("ping", new Object[0], new String[0]));
+        assertEquals("t", Sql.scalar(cluster.gateway(2), "SELECT mtm.ping()"));
         log("mtm:ping: %s", out.trim());
     }
 
