@@ -63,8 +63,9 @@ public final class ClusterInitializer implements ClusterAdministration {
 
     @Override
     public void makeTableLocal(String relation) throws ClusterAdminException {
-        LocalTables.makeTableLocal(localDatabase, clusterState, coordinator, relation);
-        LOG.info("node {}: table {} made local (mtm.make_table_local) on every node", clusterState.selfId(), relation);
+        org.mtm.api.ClusterState state = clusterState;
+        LocalTables.makeTableLocal(localDatabase, state, coordinator, relation);
+        LOG.info("node {}: table {} made local (mtm.make_table_local) on every node", state.selfId(), relation);
     }
 
     @Override
