@@ -85,7 +85,7 @@ public class OperationsIT {
         String nodes = node2.execute("mtm:nodes --no-format");
         List<String> rows = dataRows(nodes);
         assertEquals("three rows, no header: " + nodes, 3, rows.size());
-        assertTrue("row of node 1 first: " + rows, rows.get(0).startsWith("1\t"));
+        assertEquals("row of node 1 first: " + rows, "1", rows.get(0).split("\t")[0].trim());
 
         CompositeData status = (CompositeData) node2.invokeNodeMBean("status", new Object[0], new String[0]);
         assertEquals(2, status.get("my_node_id"));
@@ -180,9 +180,9 @@ public class OperationsIT {
         log("snapshots: console %s, JMX %s; both freed", ids, jmx);
     }
 
-    /** The lines of a {@code --no-format} table: tab-separated, the first cell a number (node id). */
+    /** The lines of a {@code --no-format} table: tab-separated (cells still padded), the first cell a number (node id). */
     private static List<String> dataRows(String output) {
-        return output.replace("\r", "").lines().filter(l -> l.matches("\\s*\\d+\t.*")).map(String::trim).toList();
+        return output.replace("\r", "").lines().filter(l -> l.matches("\\s*\\d+\\s*\t.*")).map(String::trim).toList();
     }
 
     /** Rows of {@code shared} in the exported snapshot {@code id} on node {@code node}'s own PostgreSQL. */
