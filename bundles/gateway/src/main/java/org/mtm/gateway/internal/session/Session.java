@@ -1618,6 +1618,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
                 case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
+                case PING -> host.surface().ping();
             };
         } catch (SurfaceCall.CallException e) {
             return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
@@ -1648,8 +1649,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         null, null));
             }
             byte[] value = new byte[0]; // void: empty text, empty binary
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
-                value = binary ? new byte[] {1} : new byte[] {'t'};
+            if (f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.PING) {
+                value = binary ? new byte[] {1} : new byte[] {'t'}; // ping: true, or it failed
             } else if (f == SurfaceCall.Function.CHECK_QUERY) {
                 SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
                 if (!answer.same()) {
@@ -1662,7 +1663,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             if (describe) {
                 toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
-                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY ? 1
+                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY
+                                || f == SurfaceCall.Function.PING ? 1
                                 : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
             }
             toClient(PgWire.dataRow(client.alloc(), value));

@@ -34,6 +34,12 @@ public interface SurfaceFunctions {
     /** {@code mtm.drop_node(node_id)}: done once this node is in the generation without that node. */
     CompletionStage<Void> dropNode(int node);
 
+    /**
+     * {@code mtm.ping()}: true when this node and every member of its generation are online in it; fails (55000, 08006)
+     * naming the node that is not.
+     */
+    CompletionStage<Boolean> ping();
+
     /** The answer of {@code mtm.check_query}: {@code warning} is null when the results are the same. */
     record CheckAnswer(boolean same, String warning) {
     }
@@ -68,6 +74,11 @@ public interface SurfaceFunctions {
         @Override
         public CompletionStage<Void> dropNode(int node) {
             return CompletableFuture.failedFuture(unavailable("mtm.drop_node", "consensus"));
+        }
+
+        @Override
+        public CompletionStage<Boolean> ping() {
+            return CompletableFuture.failedFuture(unavailable("mtm.ping", "admin"));
         }
     };
 

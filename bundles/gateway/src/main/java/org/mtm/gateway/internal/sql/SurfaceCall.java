@@ -29,7 +29,9 @@ public record SurfaceCall(Function function, List<Arg> args) {
         /** {@code mtm.free_snapshots() RETURNS void}. */
         FREE_SNAPSHOTS("free_snapshots", 2278),
         /** {@code mtm.drop_node(node_id integer) RETURNS void}. */
-        DROP_NODE("drop_node", 2278);
+        DROP_NODE("drop_node", 2278),
+        /** {@code mtm.ping() RETURNS boolean}: true, or an error naming the node that is not online. */
+        PING("ping", 16);
 
         private final String column;
         private final int typeOid;
@@ -217,7 +219,7 @@ public record SurfaceCall(Function function, List<Arg> args) {
     public String standIn() {
         StringBuilder b = new StringBuilder("SELECT ");
         String value = switch (function) {
-            case ALTER_SEQUENCES, CHECK_QUERY -> "true";
+            case ALTER_SEQUENCES, CHECK_QUERY, PING -> "true";
             case GET_SNAPSHOTS -> "''::pg_catalog.text";
             default -> "''::pg_catalog.void";
         };
