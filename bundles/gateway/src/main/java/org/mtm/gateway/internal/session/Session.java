@@ -132,6 +132,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final CommitBoundary commits;
     /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
     private String standInSchema;
+    /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
+    private final java.util.Set<String> standInNames = new java.util.HashSet<>();
     /**
      * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
      * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
@@ -485,10 +487,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         Latin1View view = new Latin1View(in, textStart, textLength);
-        List<SqlStatement> statements = SqlSplitter.split(view, standardStrings);
+        // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
+        String qualified = standInSchema == null ? null
+                : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
+        CharSequence query = qualified == null ? view : qualified;
+        List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
-        boolean special = false;
-        byte[] temps = standIns(view, statements);
+        boolean special = qualified != null;
+        byte[] temps = standIns(query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
@@ -514,7 +520,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         clientRun.flush();
-        ByteBuf text = in.retainedSlice(textStart, textLength);
+        ByteBuf text = qualified == null ? in.retainedSlice(textStart, textLength)
+                : Unpooled.wrappedBuffer(qualified.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         in.skipBytes(total);
         suspend();
         ServerError refused = refusal;
@@ -608,7 +615,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (queryEnd < 0) {
             return false; // malformed: the backend will say so
         }
-        Latin1View query = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
+        Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
+        // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
+        String qualified = standInSchema == null || backendSkipping ? null
+                : TempStandIns.qualify(text, standardStrings, standInSchema, standInNames);
+        CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
         KeptStatement kept = null;
         if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
@@ -641,6 +652,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
         }
         SurfaceCall call = st.replication().call();
+        if (qualified != null && (call == null || call.function() == SurfaceCall.Function.CREATE_EXTENSION)) {
+            clientRun.flush();
+            ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5),
+                    qualified.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                    in.slice(queryEnd + 1, limit - queryEnd - 1));
+            in.skipBytes(total);
+            replies.add(ReplyQueue.PARSE);
+            extendedSinceSync = true;
+            toBackend(standIn);
+            names.parsed(in, ri, nameEnd, kept);
+            return true;
+        }
         if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
             clientRun.flush();
             ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
@@ -719,6 +742,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
             commits.onCommitActions().remove(standIn.table());
+            standInNames.add(standIn.resolved());
             notes.standIn();
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 commits.onCommitActions().put(standIn.table(), standIn.onCommit());
@@ -746,6 +770,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
             commits.onCommitActions().clear();
+            standInNames.clear();
         } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
@@ -1379,6 +1404,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
                     // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
                     // that uses it cannot change replicated tables)
+                    standInNames.remove(rw.resolved());
                     CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
                     if (next >= sts.size() && emulated) {
                         prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
@@ -1401,6 +1427,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     }
                     return piece.thenCompose(ready -> {
                         if (!ready.errorSeen()) {
+                            standInNames.add(rw.resolved());
                             commits.onCommitActions().remove(rw.table());
                             if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                                 commits.onCommitActions().put(rw.table(), rw.onCommit());
@@ -1425,6 +1452,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                                 r.error());
                     } else {
                         commits.onCommitActions().clear();
+                        standInNames.clear();
                     }
                     return afterPiece(ready, true);
                 });
