@@ -1151,6 +1151,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final byte SEARCH_PATH = 3;
     private static final byte SEARCH_PATH_LOCAL = 4;
     private static final byte PREPARE = 5;
+    private static final byte IMPLICIT_VIEW = 6;
 
     /**
      * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
@@ -1173,6 +1174,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             } else if (standInSchema != null && st.reach() == Reach.SESSION) {
                 int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
                 marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
+            } else if (standInSchema != null && st.reach() == Reach.GLOBAL_DDL
+                    && TempStandIns.implicitlyTemporary(st.text(text), standardStrings, standInNames) != null) {
+                marks[i] = IMPLICIT_VIEW;
             }
         }
         return marks;
@@ -1314,7 +1318,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 });
             }
             if (temps[j] == STAND_IN) {
-                return standIn(st);
+                return standIn(st, st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())));
+            }
+            if (temps[j] == IMPLICIT_VIEW) {
+                return implicitView(st);
             }
             if (temps[j] == DISCARD) {
                 return discard();
@@ -1391,14 +1398,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
          * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
          * rewritten statement.
          */
-        private CompletableFuture<Void> standIn(SqlStatement st) {
+        private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
             int j = next - 1;
             boolean open = txStatus == 'I';
             emulated |= open;
             CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             String name = standInSchema();
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
-                    text.readableBytes())), standardStrings, name);
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement, standardStrings, name);
             return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
                 if (h.ok() && "t".equals(h.singleValue())) {
                     // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
@@ -1436,6 +1442,27 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         return afterPiece(ready, true);
                     });
                 });
+            });
+        }
+
+        /**
+         * CREATE VIEW whose query names a stand-in: PostgreSQL makes a view over a temporary table temporary (with a
+         * NOTICE), so the gateway makes it a stand-in view when the catalog says a name is a stand-in's there;
+         * otherwise it is global DDL. A view in another schema gets PostgreSQL's own error for a temporary one.
+         */
+        private CompletableFuture<Void> implicitView(SqlStatement st) {
+            int j = next - 1;
+            CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
+            TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, standardStrings, standInNames);
+            return exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
+                if (!r.ok() || !"t".equals(r.singleValue())) {
+                    return globalDdl(st);
+                }
+                noticeToClient(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
+                if (TempStandIns.rewrite(v.text(), standardStrings, standInSchema) == null) {
+                    return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
+                }
+                return standIn(st, v.text());
             });
         }
 

@@ -336,6 +336,125 @@ public final class TempStandIns {
         return b.append(s, copied, s.length()).toString();
     }
 
+    /**
+     * A CREATE VIEW (not temporary) whose query names stand-ins of the session: PostgreSQL makes a view over a
+     * temporary table temporary, with a NOTICE.
+     *
+     * @param text    the statement with TEMP, for {@link #rewrite} (a view in another schema: PostgreSQL's error)
+     * @param name    the view's name as PostgreSQL prints it in the NOTICE
+     * @param matched names of the query that are names of the session's stand-ins (as resolved)
+     */
+    public record ImplicitView(String text, String name, List<String> matched) { }
+
+    /**
+     * {@code CREATE [OR REPLACE] [RECURSIVE] VIEW name ... AS query} whose query names one of {@code standIns}, or
+     * null. Whether those names are the stand-ins there (and not other relations earlier on search_path, or
+     * columns) is the catalog's to say: {@link #readsStandInSql}.
+     */
+    public static ImplicitView implicitlyTemporary(CharSequence s, boolean standardStrings, java.util.Set<String> standIns) {
+        if (standIns.isEmpty()) {
+            return null;
+        }
+        List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
+        int i = 0;
+        if (!word(s, t, i++, "create")) {
+            return null;
+        }
+        if (word(s, t, i, "or") && word(s, t, i + 1, "replace")) {
+            i += 2;
+        }
+        int insertAt = i;
+        if (word(s, t, i, "recursive")) {
+            i++;
+        }
+        if (!word(s, t, i++, "view") || !name(t, i)) {
+            return null;
+        }
+        int nameToken = i + 2 < t.size() && t.get(i + 1).isOp(s, '.') && name(t, i + 2) ? i + 2 : i;
+        int depth = 0;
+        int as = -1;
+        for (int k = nameToken + 1; k < t.size(); k++) {
+            if (t.get(k).type() == Type.LPAREN) {
+                depth++;
+            } else if (t.get(k).type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && t.get(k).isWord(s, "as")) {
+                as = k;
+                break;
+            }
+        }
+        List<String> matched = new java.util.ArrayList<>();
+        for (int k = as < 0 ? t.size() : as + 1; k < t.size(); k++) {
+            if (name(t, k) && standIns.contains(t.get(k).name(s)) && !matched.contains(t.get(k).name(s))
+                    && fromItem(s, t, k)) {
+                matched.add(t.get(k).name(s));
+            }
+        }
+        if (matched.isEmpty()) {
+            return null;
+        }
+        String text = s.subSequence(0, t.get(insertAt).start()) + "TEMP " + s.subSequence(t.get(insertAt).start(), s.length());
+        return new ImplicitView(text, t.get(nameToken).name(s), matched);
+    }
+
+    /** Clauses that end a FROM list. */
+    private static final java.util.Set<String> CLAUSES = java.util.Set.of("select", "where", "group", "having", "window",
+            "order", "limit", "offset", "fetch", "for", "union", "intersect", "except", "returning", "set",
+            "values", "with", "as");
+
+    /**
+     * Whether name token {@code k} stands where a relation does: after FROM, JOIN or ONLY, or after a comma of a
+     * FROM list (a column or an alias of the same name is not one; its schema before it, if any, skipped).
+     */
+    private static boolean fromItem(CharSequence s, List<SqlToken> t, int k) {
+        int p = k - 1;
+        if (p >= 1 && t.get(p).isOp(s, '.')) {
+            p -= 2; // schema.name
+        }
+        if (p >= 0 && t.get(p).isWord(s, "only")) {
+            p--;
+        }
+        if (p < 0) {
+            return false;
+        }
+        if (t.get(p).isWord(s, "from") || t.get(p).isWord(s, "join")) {
+            return true;
+        }
+        if (t.get(p).type() != Type.OP || !t.get(p).isOp(s, ',')) {
+            return false;
+        }
+        int depth = 0;
+        for (int q = p - 1; q >= 0; q--) {
+            SqlToken tok = t.get(q);
+            if (tok.type() == Type.RPAREN) {
+                depth++;
+            } else if (tok.type() == Type.LPAREN) {
+                if (depth-- == 0) {
+                    return false;
+                }
+            } else if (depth == 0 && tok.type() == Type.WORD) {
+                if (tok.isWord(s, "from")) {
+                    return true;
+                }
+                if (CLAUSES.contains(tok.name(s))) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether one of {@code names} resolves, on the session's search_path, to a relation of stand-in schema {@code schema}. */
+    public static String readsStandInSql(String schema, List<String> names) {
+        StringBuilder array = new StringBuilder();
+        for (String n : names) {
+            array.append(array.length() == 0 ? "" : ", ").append('\'').append(n.replace("'", "''")).append('\'');
+        }
+        return "SELECT EXISTS (SELECT 1 FROM pg_catalog.unnest(ARRAY[" + array + "]::pg_catalog.text[]) AS m "
+                + "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident(m)) "
+                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" + schema.replace("'", "''") + "')";
+    }
+
     /** Functions whose argument is a relation's name as text. */
     private static final java.util.Set<String> REGCLASS_FUNCTIONS = java.util.Set.of("nextval", "currval", "setval",
             "to_regclass", "pg_relation_size", "pg_total_relation_size", "pg_table_size");

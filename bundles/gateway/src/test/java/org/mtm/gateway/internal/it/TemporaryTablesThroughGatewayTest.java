@@ -126,7 +126,7 @@ public class TemporaryTablesThroughGatewayTest {
                 + "RESET search_path;\n"
                 + "SELECT 'reset: ' || (current_setting('search_path') LIKE '\"$user\", public, \"mtm\\_temp\\_%\"');\n"
                 + "DISCARD ALL;\n"
-                + "SELECT 'after discard: ' || count(*) FROM pg_namespace WHERE nspname LIKE 'mtm\\_temp\\_%';\n";
+                + "SELECT 'after discard: ' || count(*) FROM pg_namespace WHERE nspname LIKE 'mtm\\_temp\\_' || pg_backend_pid() || '\\_%';\n";
         Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A");
         assertEquals(r.toString(), 0, r.exitCode());
         List<String> lines = r.stdout().lines().filter(l -> !l.isBlank()).toList();
@@ -134,6 +134,32 @@ public class TemporaryTablesThroughGatewayTest {
                 "public: 100", "path: pg_temp, STAND-IN, public", "last on the path: 100", "reset: true", "after discard: 0"),
                 lines);
         assertEquals("8:staged,9:staged", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
+        assertEquals("0", direct("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aViewOverAStandInIsTemporaryAsPostgresMakesIt() throws Exception {
+        String script = "CREATE TEMP TABLE kept (id int);\n"
+                + "INSERT INTO kept VALUES (1), (2);\n"
+                + "CREATE VIEW over_kept AS SELECT id * 10 AS id FROM kept;\n"
+                + "CREATE VIEW plain AS SELECT 1 AS kept;\n"
+                + "CREATE VIEW public.elsewhere AS SELECT * FROM kept;\n"
+                + "BEGIN;\n"
+                + "INSERT INTO t SELECT id, 'over a view over a temporary table' FROM over_kept;\n"
+                + "COMMIT;\n"
+                + "SELECT 'over_kept: ' || (n.nspname LIKE 'mtm\\_temp\\_%') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relname = 'over_kept';\n"
+                + "SELECT 'plain: ' || n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'plain';\n";
+        Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A", "-v", "ON_ERROR_STOP=0");
+        assertEquals(r.toString(), List.of("over_kept: true", "plain: public"),
+                r.stdout().lines().filter(l -> !l.isBlank()).toList());
+        // PostgreSQL's NOTICE, and its error for a temporary view in a permanent schema
+        assertEquals(r.toString(), List.of("NOTICE:  view \"over_kept\" will be a temporary view",
+                "NOTICE:  view \"elsewhere\" will be a temporary view",
+                "ERROR:  cannot create temporary relation in non-temporary schema"),
+                r.stderr().lines().filter(l -> l.contains("NOTICE") || l.contains("ERROR")).toList());
+        assertEquals("10:over a view over a temporary table,20:over a view over a temporary table",
+                direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
         assertEquals("0", direct("SELECT count(*) FROM pg_prepared_xacts"));
     }
 

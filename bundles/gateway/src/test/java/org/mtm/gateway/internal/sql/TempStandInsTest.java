@@ -113,6 +113,28 @@ public class TempStandInsTest {
     }
 
     @Test
+    public void aViewWhoseQueryReadsAStandInIsACandidateTemporaryView() {
+        Set<String> names = Set.of("kept", "other");
+        TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(
+                "CREATE OR REPLACE VIEW v (a) AS SELECT k.id AS kept FROM base b JOIN kept k USING (id), other", true, names);
+        assertEquals("CREATE OR REPLACE TEMP VIEW v (a) AS SELECT k.id AS kept FROM base b JOIN kept k USING (id), other", v.text());
+        assertEquals("v", v.name());
+        assertEquals(java.util.List.of("kept", "other"), v.matched());
+        assertEquals("CREATE TEMP RECURSIVE VIEW s.\"V\" AS SELECT * FROM ONLY public.kept",
+                TempStandIns.implicitlyTemporary("CREATE RECURSIVE VIEW s.\"V\" AS SELECT * FROM ONLY public.kept", true, names).text());
+        assertEquals("V", TempStandIns.implicitlyTemporary("CREATE VIEW s.\"V\" AS SELECT * FROM kept", true, names).name());
+        assertEquals(java.util.List.of("kept"), TempStandIns.implicitlyTemporary(
+                "CREATE VIEW v AS SELECT 1 FROM base WHERE id IN (SELECT id FROM x, kept)", true, names).matched());
+        // the name only as a column, an alias or in a string; other statements
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT 1 AS kept, b.kept, 'kept' FROM base b", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT * FROM base kept", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE TABLE v AS SELECT * FROM kept", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT * FROM kept", true, Set.of()));
+        assertTrue(TempStandIns.readsStandInSql("mtm_temp_1_a", java.util.List.of("kept", "o'x")).contains(
+                "unnest(ARRAY['kept', 'o''x']::pg_catalog.text[])"));
+    }
+
+    @Test
     public void discardTempAndAllDropThem() {
         assertTrue(TempStandIns.discards("DISCARD TEMP", true));
         assertTrue(TempStandIns.discards("discard temporary;", true));
