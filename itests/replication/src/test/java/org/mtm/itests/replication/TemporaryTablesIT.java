@@ -22,7 +22,7 @@ import org.mtm.itests.harness.Sql;
 /**
  * Issue 12 on three real nodes: a client's temporary tables (node-local stand-ins) inside transactions that change
  * replicated tables — the issue's two examples, objects and names in {@code pg_temp}, {@code search_path} with
- * {@code pg_temp}, a temporary sequence — committed on every node; and a session holding temporary tables in the
+ * {@code pg_temp}, a temporary sequence and its {@code setval} — committed on every node; and a session holding temporary tables in the
  * middle of a transaction when its node's PostgreSQL, then its Karaf, is killed -9: afterwards no stand-in is left on
  * the node, the transaction's replicated write is nowhere, and the node's sessions use temporary tables again. The
  * class ends with the invariants (identical replicated tables, nothing prepared, generations never decreased).
@@ -62,6 +62,7 @@ public class TemporaryTablesIT {
             + "CREATE TABLE pg_temp.pt (id int);\n"
             + "CREATE SEQUENCE pg_temp.ps START 200;\n"
             + "CREATE TEMP SEQUENCE ts START 300;\n"
+            + "SELECT setval('ts', 400);\n"
             + "BEGIN;\n"
             + "INSERT INTO pg_temp.pt VALUES (1), (2);\n"
             + "INSERT INTO t SELECT nextval('pg_temp.ps'), 'pg_temp' FROM pg_temp.pt;\n"
@@ -82,7 +83,7 @@ public class TemporaryTablesIT {
             assertTrue("psql printed '" + line + "': " + r.stdout(), r.stdout().lines().anyMatch(line::equals));
         }
         assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t)",
-            "1:a,101:V1,102:V2,103:V3,200:pg_temp,201:pg_temp,300:temp sequence");
+            "1:a,101:V1,102:V2,103:V3,200:pg_temp,201:pg_temp,401:temp sequence");
         assertEverywhere("(SELECT string_agg(id::text, ',') FROM public.shadowed)", "14");
         for (int id = 2; id <= TestCluster.NODES; id++) {
             assertEquals("no stand-in schema on node " + id, "0", Sql.scalar(cluster.postgres(id), STAND_INS));

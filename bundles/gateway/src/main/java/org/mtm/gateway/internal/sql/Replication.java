@@ -97,7 +97,15 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
 
     /** A SELECT calling {@code setval()}: run on every node as text, then restrided there ({@link SetvalCalls}). */
     public static Replication settingSequences() {
-        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, true);
+        return settingSequences(List.of());
+    }
+
+    /**
+     * {@link #settingSequences()} naming its sequences: when they are all temporary or unlogged (a stand-in's too),
+     * the statement is local ({@link DdlClassifier}'s relation rule).
+     */
+    public static Replication settingSequences(List<String> sequences) {
+        return new Replication(Reach.GLOBAL_DDL, List.copyOf(sequences), null, null, null, null, null, true);
     }
 
     public static Replication global(List<String> relations) {

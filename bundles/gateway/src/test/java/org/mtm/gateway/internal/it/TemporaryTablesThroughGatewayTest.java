@@ -89,6 +89,12 @@ public class TemporaryTablesThroughGatewayTest {
             c.commit();
             c.setAutoCommit(true);
             assertEquals(1, DECIDED.size()); // through the cluster's two-phase path
+            // setval() of a temporary sequence is the session's own: not run on the other nodes, which have none
+            assertEquals("100", scalar(c, "SELECT setval('pg_temp.ps', 100)"));
+            st.execute("CREATE TEMP SEQUENCE ts");
+            assertEquals("7", scalar(c, "SELECT setval('ts', 7)"));
+            assertEquals(1, DECIDED.size());
+            assertEquals("101", scalar(c, "SELECT nextval('pg_temp.ps')"));
             assertEquals("2", scalar(c, "SELECT count(*) FROM pg_temp.pt"));
             st.execute("DROP TABLE pg_temp.pt");
             assertEquals("", standIns("pt"));
