@@ -309,6 +309,21 @@ BEGIN
                              'a temporary one', link.dependent, link.stand_in),
             HINT = 'Temporary tables are this session''s and this node''s only; link permanent tables to permanent ones.';
     END LOOP;
+    -- the other way round: a stand-in as a partition of a permanent table would take, on this node only, the rows
+    -- routed to it (not replicated: unlogged); PostgreSQL refuses a temporary partition of a permanent table
+    FOR link IN
+        SELECT p.relname AS parent
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE c.relispartition AND n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+          AND pn.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$' AND p.relpersistence <> 't'
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('cannot %s a temporary relation as partition of permanent relation "%s"',
+                             CASE WHEN tg_tag = 'ALTER TABLE' THEN 'attach' ELSE 'create' END, link.parent);
+    END LOOP;
 END
 $fn$;
 DO $do$

@@ -170,6 +170,31 @@ public class TemporaryTablesThroughGatewayTest {
     }
 
     @Test
+    public void aTemporaryTableCannotBeAPartitionOfAPermanentOne() throws Exception {
+        // rows routed to it would stay on this node (a stand-in is not replicated): refused as PostgreSQL refuses it
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE pp (a int) PARTITION BY LIST (a)");
+            SQLException created = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("CREATE TEMP TABLE tp PARTITION OF pp FOR VALUES IN (1)"));
+            assertEquals("42809", created.getSQLState());
+            assertTrue(created.getMessage(), created.getMessage().contains(
+                    "cannot create a temporary relation as partition of permanent relation \"pp\""));
+            st.execute("CREATE TEMP TABLE tc (a int)");
+            SQLException attached = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("ALTER TABLE pp ATTACH PARTITION tc FOR VALUES IN (2)"));
+            assertEquals("42809", attached.getSQLState());
+            assertTrue(attached.getMessage(), attached.getMessage().contains(
+                    "cannot attach a temporary relation as partition of permanent relation \"pp\""));
+            // among temporary tables it works, as in PostgreSQL
+            st.execute("CREATE TEMP TABLE tparent (a int) PARTITION BY LIST (a)");
+            st.execute("CREATE TEMP TABLE tchild PARTITION OF tparent FOR VALUES IN (1)");
+            st.execute("INSERT INTO tparent VALUES (1)");
+            assertEquals("1", scalar(c, "SELECT count(*) FROM tchild"));
+        }
+        assertEquals("0", direct("SELECT count(*) FROM pg_inherits WHERE inhparent = 'pp'::regclass"));
+    }
+
+    @Test
     public void anotherSessionDoesNotSeeTheStandIns() throws Exception {
         try (Connection mine = TestPostgres.connect(GW.endpoint()); Statement st = mine.createStatement();
                 Connection other = TestPostgres.connect(GW.endpoint())) {
