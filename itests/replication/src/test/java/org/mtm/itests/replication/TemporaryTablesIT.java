@@ -22,7 +22,8 @@ import org.mtm.itests.harness.Sql;
 /**
  * Issue 12 on three real nodes: a client's temporary tables (node-local stand-ins) inside transactions that change
  * replicated tables — the issue's two examples, objects and names in {@code pg_temp}, {@code search_path} with
- * {@code pg_temp}, a temporary sequence and its {@code setval} — committed on every node; and a session holding temporary tables in the
+ * {@code pg_temp}, a temporary sequence and its {@code setval}, a DROP of a temporary and a permanent table together —
+ * committed on every node; and a session holding temporary tables in the
  * middle of a transaction when its node's PostgreSQL, then its Karaf, is killed -9: afterwards no stand-in is left on
  * the node, the transaction's replicated write is nowhere, and the node's sessions use temporary tables again. The
  * class ends with the invariants (identical replicated tables, nothing prepared, generations never decreased).
@@ -74,6 +75,10 @@ public class TemporaryTablesIT {
             + "INSERT INTO shadowed VALUES (7);\n"
             + "INSERT INTO public.shadowed SELECT id * 2 FROM shadowed;\n"
             + "SELECT 'temporary first: ' || string_agg(id::text, ',') FROM shadowed;\n"
+            // PostgreSQL drops a list in one statement; the other nodes drop the permanent tables of it
+            + "CREATE TEMP TABLE temp_parted (a int) PARTITION BY LIST (a);\n"
+            + "CREATE TABLE perm_part (a int);\n"
+            + "DROP TABLE temp_parted, perm_part;\n"
             + "DISCARD TEMP;\n"
             + "SELECT 'after discard: ' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname LIKE 'mtm\\_temp\\_' || pg_backend_pid() || '\\_%';\n";
@@ -85,6 +90,7 @@ public class TemporaryTablesIT {
         assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t)",
             "1:a,101:V1,102:V2,103:V3,200:pg_temp,201:pg_temp,401:temp sequence");
         assertEverywhere("(SELECT string_agg(id::text, ',') FROM public.shadowed)", "14");
+        assertEverywhere("to_regclass('perm_part') IS NULL", "t");
         for (int id = 2; id <= TestCluster.NODES; id++) {
             assertEquals("no stand-in schema on node " + id, "0", Sql.scalar(cluster.postgres(id), STAND_INS));
         }
