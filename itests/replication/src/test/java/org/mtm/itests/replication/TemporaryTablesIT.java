@@ -77,8 +77,8 @@ public class TemporaryTablesIT {
             + "SELECT 'temporary first: ' || string_agg(id::text, ',') FROM shadowed;\n"
             // PostgreSQL drops a list in one statement; the other nodes drop the permanent tables of it
             + "CREATE TEMP TABLE temp_parted (a int) PARTITION BY LIST (a);\n"
-            + "CREATE TABLE perm_part (a int);\n"
-            + "DROP TABLE temp_parted, perm_part;\n"
+            + "CREATE TABLE public.perm_part (a int);\n"
+            + "DROP TABLE temp_parted, public.perm_part;\n"
             + "DISCARD TEMP;\n"
             + "SELECT 'after discard: ' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname LIKE 'mtm\\_temp\\_' || pg_backend_pid() || '\\_%';\n";

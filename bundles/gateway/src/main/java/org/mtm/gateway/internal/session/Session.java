@@ -1318,7 +1318,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 });
             }
             if (temps[j] == STAND_IN) {
-                return standIn(st, st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())));
+                return standIn(st, null);
             }
             if (temps[j] == IMPLICIT_VIEW) {
                 return implicitView(st);
@@ -1396,7 +1396,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         /**
          * CREATE TEMP TABLE as a stand-in ({@link TempStandIns}): in a block (the gateway's if the client has
          * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
-         * rewritten statement.
+         * rewritten statement. {@code statement}: the text to take instead of the client's (a view made temporary),
+         * or null.
          */
         private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
             int j = next - 1;
@@ -1404,14 +1405,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated |= open;
             CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             String name = standInSchema();
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement, standardStrings, name);
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
+                    ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, standardStrings, name);
             return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
                 if (h.ok() && "t".equals(h.singleValue())) {
                     // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
                     // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
                     // that uses it cannot change replicated tables)
                     standInNames.remove(rw.resolved());
-                    CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
+                    // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
+                    CompletableFuture<Ready> piece = statement == null ? sendPiece(j, j + 1, true)
+                            : sendText(j, statement.toString());
                     if (next >= sts.size() && emulated) {
                         prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                     }

@@ -155,14 +155,20 @@ public class TemporaryTablesThroughGatewayTest {
                 + "COMMIT;\n"
                 + "SELECT 'over_kept: ' || (n.nspname LIKE 'mtm\\_temp\\_%') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 + "WHERE c.relname = 'over_kept';\n"
-                + "SELECT 'plain: ' || n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'plain';\n";
+                + "SELECT 'plain: ' || n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'plain';\n"
+                // a session with PostgreSQL temporary objects: PostgreSQL's own temporary view (it may read them)
+                + "SELECT 1 AS n INTO TEMP native;\n"
+                + "CREATE VIEW over_both AS SELECT * FROM kept, native;\n"
+                + "SELECT 'over_both: ' || (n.nspname LIKE 'pg\\_temp\\_%') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relname = 'over_both';\n";
         Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A", "-v", "ON_ERROR_STOP=0");
-        assertEquals(r.toString(), List.of("over_kept: true", "plain: public"),
+        assertEquals(r.toString(), List.of("over_kept: true", "plain: public", "over_both: true"),
                 r.stdout().lines().filter(l -> !l.isBlank()).toList());
         // PostgreSQL's NOTICE, and its error for a temporary view in a permanent schema
         assertEquals(r.toString(), List.of("NOTICE:  view \"over_kept\" will be a temporary view",
                 "NOTICE:  view \"elsewhere\" will be a temporary view",
-                "ERROR:  cannot create temporary relation in non-temporary schema"),
+                "ERROR:  cannot create temporary relation in non-temporary schema",
+                "NOTICE:  view \"over_both\" will be a temporary view"),
                 r.stderr().lines().filter(l -> l.contains("NOTICE") || l.contains("ERROR")).toList());
         assertEquals("10:over a view over a temporary table,20:over a view over a temporary table",
                 direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
