@@ -34,7 +34,9 @@ public final class Campaigner {
      * The same for an online member that lost members it had seen since this campaigner started: its view is the
      * outcome of a peer's silence for heartbeat_recv_timeout, nothing is still settling, and every millisecond here is
      * a millisecond without writes. A member never seen yet (just after init_cluster or a restart, its connection not
-     * made yet) is not lost: the view is still settling (CI: node 1 proposed {1,3} 0.4 s after init_cluster).
+     * made yet) is not lost: the view is still settling (CI: node 1 proposed {1,3} 0.4 s after init_cluster). Nor is
+     * one that was in the clique for less than {@link #SETTLE_MS} in a row: a view that just grew flickers while the
+     * peers' heartbeats catch up (CI: node 2 proposed {2,3} 0.5 s after init_cluster, node 1 in its clique a moment).
      */
     public static final long SHRINK_SETTLE_MS = 100;
     /** Wait per rank in the clique before a first campaign; lets the lowest id go first. */
@@ -60,8 +62,10 @@ public final class Campaigner {
     private int lostInARow;
     /** The wanted members are an online member's generation less the members it lost (see {@link #SHRINK_SETTLE_MS}). */
     private boolean shrink;
-    /** Every node that was in this node's clique since this campaigner started. */
+    /** Every node that was in this node's clique for {@link #SETTLE_MS} in a row since this campaigner started. */
     private NodeSet everSeen = NodeSet.EMPTY;
+    /** Since when each node of the current clique has been in it without a break (ms). */
+    private final java.util.Map<Integer, Long> inCliqueSince = new java.util.HashMap<>();
     private String lastLoss = "";
     /** A change of the configured set asked for ({@link #requestChange}), started at the next tick; null: none. */
     private NodeSet changeMembers;
@@ -96,7 +100,12 @@ public final class Campaigner {
                                           boolean caughtUp, boolean referee) {
         now = nowMs;
         this.clique = clique;
-        everSeen = everSeen.union(clique);
+        inCliqueSince.keySet().removeIf(id -> !clique.contains(id));
+        for (int id : clique.ids()) {
+            if (nowMs - inCliqueSince.computeIfAbsent(id, x -> nowMs) >= SETTLE_MS) {
+                everSeen = everSeen.with(id);
+            }
+        }
         observe(state.current().num());
         observe(state.lastVote());
         if (campaign != null) {
