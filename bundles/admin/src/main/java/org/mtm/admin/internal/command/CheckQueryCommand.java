@@ -39,14 +39,7 @@ public class CheckQueryCommand implements Action {
         }
         ConsistencyCheck.Comparison c;
         try {
-            // progress on large tables, on the console while the command runs (the nodes' query threads call it)
-            java.io.PrintStream console = System.out;
-            c = check.checkQuery(query, null, line -> {
-                synchronized (console) {
-                    console.println(line);
-                    console.flush();
-                }
-            });
+            c = withProgress(progress -> check.checkQuery(query, null, progress));
         } catch (ClusterAdminException e) {
             throw new IllegalStateException("check_query failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage(), e);
         }
@@ -64,5 +57,42 @@ public class CheckQueryCommand implements Action {
             System.out.println("WARNING: " + c.firstDifference());
         }
         return null;
+    }
+
+    private interface Check {
+        ConsistencyCheck.Comparison run(java.util.function.Consumer<String> progress) throws ClusterAdminException;
+    }
+
+    /**
+     * Runs the check on another thread and prints its progress here: the console's System.out belongs to this thread
+     * (Karaf routes it by thread), while the nodes' query threads report their progress.
+     */
+    private static ConsistencyCheck.Comparison withProgress(Check check) throws Exception {
+        java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.CompletableFuture<ConsistencyCheck.Comparison> done = new java.util.concurrent.CompletableFuture<>();
+        Thread worker = new Thread(() -> {
+            try {
+                done.complete(check.run(lines::add));
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+            }
+        }, "mtm-check-query");
+        worker.setDaemon(true);
+        worker.start();
+        while (!done.isDone() || !lines.isEmpty()) {
+            String line = lines.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (line != null) {
+                System.out.println(line);
+                System.out.flush();
+            }
+        }
+        try {
+            return done.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof ClusterAdminException a) {
+                throw a;
+            }
+            throw e;
+        }
     }
 }
