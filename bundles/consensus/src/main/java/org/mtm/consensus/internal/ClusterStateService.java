@@ -426,24 +426,40 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
 
     @Override
     public Generation dropNode(int node) throws ClusterAdminException {
+        return changeConfigured(node, false);
+    }
+
+    @Override
+    public Generation addNode(int node) throws ClusterAdminException {
+        return changeConfigured(node, true);
+    }
+
+    @Override
+    public NodeSet known() {
+        return config.map(ClusterConfig::configured).orElse(NodeSet.EMPTY);
+    }
+
+    private Generation changeConfigured(int node, boolean add) throws ClusterAdminException {
+        String what = (add ? "add" : "drop") + " node " + node;
         GenerationRunner r = runner;
         if (r == null || !loaded) {
-            throw new ClusterAdminException("55000", "cannot drop node " + node + ": this node is not initialised or"
+            throw new ClusterAdminException("55000", "cannot " + what + ": this node is not initialised or"
                 + " its cluster state is not loaded yet");
         }
         try {
-            return r.dropNode(node).get(GenerationRunner.CHANGE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+            return (add ? r.addNode(node) : r.dropNode(node))
+                .get(GenerationRunner.CHANGE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof ClusterAdminException c) {
                 throw c;
             }
-            throw new ClusterAdminException("XX000", "dropping node " + node + " failed: " + e.getCause(), e.getCause());
+            throw new ClusterAdminException("XX000", "cannot " + what + ": " + e.getCause(), e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new ClusterAdminException("40001", "dropping node " + node + " did not finish in time; check"
+            throw new ClusterAdminException("40001", "cannot " + what + ": it did not finish in time; check"
                 + " mtm.status() on the online nodes before retrying");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ClusterAdminException("57014", "interrupted while dropping node " + node);
+            throw new ClusterAdminException("57014", "interrupted: " + what);
         }
     }
 
