@@ -67,6 +67,10 @@ final class GenerationStore {
     static void save(Connection c, GenerationState next, boolean marker) throws SQLException {
         inFlushedTransaction(c, s -> {
             Generation g = next.current();
+            long before;
+            try (ResultSet rs = s.executeQuery("SELECT gen_configured FROM mtm.generation_state FOR UPDATE")) {
+                before = rs.next() ? rs.getLong(1) : 0;
+            }
             int updated = s.executeUpdate("UPDATE mtm.generation_state SET current_gen = " + g.num()
                 + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
                 + ", last_online_in = " + next.lastOnlineIn() + ", last_vote = " + next.lastVote()
@@ -79,22 +83,24 @@ final class GenerationStore {
             if (marker) {
                 s.execute(GenerationMarker.emitSql(g.num()));
             }
-            forgetDropped(s, g);
+            forgetDropped(s, NodeSet.ofMask(before), g);
         });
     }
 
     /**
      * A generation that left a node out of its configured set (mtm.drop_node): its row of {@code mtm.cluster_nodes}
      * goes in the same transaction as the generation, so the catalog and the generation never disagree after a
-     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go.
+     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go. Only nodes that were
+     * configured before: the row of a node being added (mtm.add_node writes it before the election) stays.
      */
-    private static void forgetDropped(Statement s, Generation g) throws SQLException {
-        if (g.configured().isEmpty()) {
+    private static void forgetDropped(Statement s, NodeSet before, Generation g) throws SQLException {
+        NodeSet dropped = before.minus(g.configured());
+        if (g.configured().isEmpty() || dropped.isEmpty()) {
             return;
         }
-        int dropped = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + g.configured().mask()
-            + "::bigint >> (id - 1)) & 1 = 0");
-        if (dropped > 0) {
+        int deleted = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + dropped.mask()
+            + "::bigint >> (id - 1)) & 1 = 1");
+        if (deleted > 0) {
             s.execute("NOTIFY " + CONFIG_CHANNEL); // delivered at commit
         }
     }
