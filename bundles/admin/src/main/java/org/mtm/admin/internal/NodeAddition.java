@@ -89,7 +89,7 @@ final class NodeAddition {
                 }
             }
             LOG.info("node {}: node {} ({}) has a catalog row and replication slot {} on every node {}; electing the"
-                + " generation that configures it", cfg.selfId(), id, conninfo.format(), Replication.slotName(id),
+                + " generation that configures it", cfg.selfId(), id, conninfo.toString(), Replication.slotName(id),
                 cfg.configured());
             Generation g = state.addNode(id);
             LOG.info("node {}: node {} added: {}; make it from a base backup of an online node, start it, then call"
@@ -130,7 +130,7 @@ final class NodeAddition {
             Endpoint transport = catalog.advertisedEndpoints(target).get(ClusterCatalog.TRANSPORT);
             if (transport == null) {
                 throw new ClusterAdminException("55000", "no mtm node is running beside node " + id + " ("
-                    + addedInfo.format() + "): its Karaf node has not advertised a transport endpoint; start it and retry");
+                    + addedInfo.toString() + "): its Karaf node has not advertised a transport endpoint; start it and retry");
             }
             ClusterNode source = cfg.node(pending.source()).orElseThrow(() -> new ClusterAdminException("55000",
                 "node " + id + " was made from a base backup of node " + pending.source() + ", which is not configured"
@@ -191,7 +191,7 @@ final class NodeAddition {
                         + " (mtm.status() on it); nothing to do");
                 }
             } catch (SQLException e) {
-                throw new ClusterAdminException("55000", "'" + info.format() + "' does not reach an mtm node: " + e.getMessage()
+                throw new ClusterAdminException("55000", "'" + info.toString() + "' does not reach an mtm node: " + e.getMessage()
                     + "; give mtm.add_node the conninfo of the new node's PostgreSQL, made from a base backup of an online"
                     + " node", e);
             }
@@ -203,7 +203,7 @@ final class NodeAddition {
                 // no such table: an mtm node of an older version, or not made from a base backup
             }
         }
-        throw new ClusterAdminException("55000", "node " + id + " (" + info.format() + ") is not waiting to join: it was"
+        throw new ClusterAdminException("55000", "node " + id + " (" + info.toString() + ") is not waiting to join: it was"
             + " not made from a base backup by its managed PostgreSQL (database.base_backup_from); start the new node's"
             + " Karaf with database.base_backup_from set to an online node's conninfo and an empty data directory");
     }
@@ -360,7 +360,7 @@ final class NodeAddition {
             }
             return c;
         } catch (SQLException e) {
-            throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.format() + "): "
+            throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.toString() + "): "
                 + e.getMessage() + "; check that its PostgreSQL is running and the conninfo is right", e);
         }
     }
