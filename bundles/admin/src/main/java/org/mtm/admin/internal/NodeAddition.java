@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * end in {@code mtm.join_pending}). S's slot for it is advanced to the backup's end; every node learns the new node's
  * transport; the sequences are strided for the larger id ({@code mtm.alter_sequences}); then, in one transaction on
  * the new node, it becomes itself (is_self), never online before, donor S, with S's origin at the backup's end — it
- * catches up from S as a returning node does (recovery of every origin, from S's WAL after the backup), is elected
- * into the generation, recovers and goes online.
+ * catches up from S as a returning node does (recovery of every origin, from S's WAL after the backup), makes its own
+ * slots for its peers ({@link JoinedNodeSlots}; until they exist it does not go online), is elected into the
+ * generation, recovers and goes online.
  */
 final class NodeAddition {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAddition.class);
@@ -151,12 +152,8 @@ final class NodeAddition {
                     setTransport(c, id, transport);
                 }
             }
-            // the joined node's replication objects: its slots for every peer exist before it writes anything
-            List<ClusterNode> nodes = new ArrayList<>();
-            for (ClusterNode n : cfg.nodes()) {
-                nodes.add(n.id() == id ? new ClusterNode(id, n.conninfo(), transport) : n);
-            }
-            ReplicationSetup.prepare(target, new ClusterConfig(id, nodes));
+            // the joined node's own slots are made by itself once it is itself (JoinedNodeSlots): creating a logical
+            // slot waits for the prepared transactions copied with the backup, which only its catch-up finishes
             try (Statement st = target.createStatement()) {
                 String origin = Replication.originName(source.id());
                 st.execute("SELECT pg_catalog.pg_replication_origin_create('" + origin + "') WHERE NOT EXISTS"
@@ -269,7 +266,7 @@ final class NodeAddition {
                 + " current_gen < " + gen.num() + " THEN " + gen.members().mask() + " ELSE gen_members END,"
                 + " gen_configured = CASE WHEN current_gen < " + gen.num() + " THEN " + gen.configured().mask()
                 + " ELSE gen_configured END, last_vote = greatest(last_vote, " + gen.num() + ")" : ""));
-            st.executeUpdate("DELETE FROM mtm.join_pending");
+            st.executeUpdate("UPDATE mtm.join_pending SET joined = true");
             st.executeQuery("SELECT count(*) FROM mtm.restride_sequences()").close();
             st.execute("NOTIFY mtm_config");
             c.commit();

@@ -82,6 +82,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private volatile GenerationState state = GenerationState.NONE;
     /** Why the node cannot recover by itself (mtm.generation_state.disabled_because); null: it can. */
     private volatile String disabledBecause;
+    /** Joined by mtm.join_node, its own replication slots not made yet: it must not go online (see GenerationStore). */
+    private volatile boolean joinSlotsPending;
     /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
     private volatile boolean loaded;
     /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
@@ -257,6 +259,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
             disabled = GenerationStore.disabledBecause(c);
+            joinSlotsPending = GenerationStore.joinSlotsPending(c);
         } catch (SQLException e) {
             LOG.warn("node {}: cannot read mtm.generation_state ({}); {}retrying in {} ms", selfId(), e.getMessage(),
                 this.loaded ? "keeping the previous state, " : "admitting no work until it is read, ", RELOAD_DELAY_MS);
@@ -432,6 +435,11 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     @Override
     public Generation addNode(int node) throws ClusterAdminException {
         return changeConfigured(node, true);
+    }
+
+    @Override
+    public boolean joinSlotsPending() {
+        return joinSlotsPending;
     }
 
     @Override

@@ -79,6 +79,11 @@ final class GenerationRunner {
         default NodeSet known() {
             return NodeSet.EMPTY;
         }
+
+        /** Joined by mtm.join_node and its own replication slots not made yet: it must not go online. */
+        default boolean joinSlotsPending() {
+            return false;
+        }
     }
 
     /** How long mtm.drop_node tries to win its election before it gives up (each try takes at most a second). */
@@ -127,6 +132,8 @@ final class GenerationRunner {
         return t;
     });
     private String lastProblem;
+    /** The wait for a joined node's own slots was logged (once). */
+    private boolean slotsWaitLogged;
     /** The (generation, last vote) the referee last confirmed a clear for: asked again only when either grows. */
     private String clearedFor = "";
     private boolean clearing;
@@ -469,6 +476,14 @@ final class GenerationRunner {
             String why = walGone(self, progress.walGone());
             host.disable(why);
             LOG.error("node {}: disabled: {}", self, why);
+            return;
+        }
+        if (d.recovered() && host.joinSlotsPending()) {
+            if (!slotsWaitLogged) {
+                LOG.info("node {}: recovered, but its replication slots for its peers are not made yet (it joined"
+                    + " through mtm.join_node): it goes online once they are", self);
+                slotsWaitLogged = true;
+            }
             return;
         }
         if (d.recovered()) {

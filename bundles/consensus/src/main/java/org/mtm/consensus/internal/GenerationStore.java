@@ -46,6 +46,27 @@ final class GenerationStore {
     }
 
     /**
+     * mtm.join_node made this node itself but its own replication slots are not made yet (mtm.join_pending.joined; the
+     * admin bundle makes them): it must not go online before, or peers would miss what it commits.
+     */
+    static boolean joinSlotsPending(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('mtm.join_pending') IS NOT NULL AND EXISTS"
+            + " (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('mtm.join_pending')"
+            + " AND attname = 'joined')");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return false;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM mtm.join_pending WHERE joined)");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /**
      * Records, flushed, that the node cannot recover by itself and why: it stays disabled, across restarts, until it
      * is dropped and added again. The first reason is kept.
      */

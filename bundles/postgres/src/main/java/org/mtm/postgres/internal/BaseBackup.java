@@ -121,6 +121,7 @@ final class BaseBackup {
             }
             c.setAutoCommit(false);
             st.execute(JOIN_PENDING_TABLE);
+            st.execute("ALTER TABLE mtm.join_pending ADD COLUMN IF NOT EXISTS joined boolean NOT NULL DEFAULT false");
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO mtm.join_pending (source_node, backup_end_lsn,"
                 + " source_conninfo) VALUES (?, ?::pg_lsn, ?) ON CONFLICT (singleton) DO NOTHING")) {
                 ps.setInt(1, sourceNode);

@@ -52,7 +52,10 @@ final class CatalogStore {
         return Optional.of(new ClusterConfig(self.get(0), nodes));
     }
 
-    /** A server made from a base backup (BaseBackup) that has not joined yet: its rows are its source's. */
+    /**
+     * A server made from a base backup (BaseBackup) that mtm.join_node has not made itself yet: its rows are its
+     * source's. (A joined row stays until its own slots exist: JoinedNodeSlots.)
+     */
     static boolean joinPending(Connection c) throws SQLException {
         boolean exists;
         try (Statement st = c.createStatement();
@@ -64,7 +67,7 @@ final class CatalogStore {
             return false;
         }
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.join_pending)")) {
+             ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.join_pending WHERE NOT joined)")) {
             rs.next();
             return rs.getBoolean(1);
         }

@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS mtm.join_pending (
     source_conninfo text NOT NULL,
     made_at timestamptz NOT NULL DEFAULT now()
 );
+-- Set by mtm.join_node: the node is itself now; the row goes once its own replication slots exist (they wait for the
+-- prepared transactions copied with the backup, which its catch-up finishes), and it may not go online before.
+ALTER TABLE mtm.join_pending ADD COLUMN IF NOT EXISTS joined boolean NOT NULL DEFAULT false;
 
 -- Where the Karaf node beside this database listens, by service (transport, gateway).
 CREATE TABLE IF NOT EXISTS mtm.endpoints (
