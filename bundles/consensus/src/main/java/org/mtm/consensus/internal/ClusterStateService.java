@@ -437,10 +437,28 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         return changeConfigured(node, true);
     }
 
+    /**
+     * Read again (every half second at most) while it is true: the row's deletion changes no configuration, so the
+     * catalog's notification does not reload this node's state for it.
+     */
     @Override
     public boolean joinSlotsPending() {
+        if (!joinSlotsPending) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (now - joinSlotsCheckedAt >= TimeUnit.MILLISECONDS.toNanos(500)) {
+            joinSlotsCheckedAt = now;
+            try (Connection c = database.connect()) {
+                joinSlotsPending = GenerationStore.joinSlotsPending(c);
+            } catch (SQLException e) {
+                // PostgreSQL away for a moment: still pending, asked again next time
+            }
+        }
         return joinSlotsPending;
     }
+
+    private volatile long joinSlotsCheckedAt = System.nanoTime();
 
     @Override
     public NodeSet known() {
