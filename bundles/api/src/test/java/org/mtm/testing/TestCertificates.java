@@ -45,6 +45,14 @@ public final class TestCertificates {
             return new Issued(crt, key);
         }
 
+        /**
+         * A node's certificate for this host: {@code localhost}, 127.0.0.1 and the node's identity on the transport,
+         * {@code URI:urn:mtm:node:<id>}.
+         */
+        public Issued issueNode(String name, int nodeId) {
+            return issue(name, "DNS:localhost", "IP:127.0.0.1", "URI:urn:mtm:node:" + nodeId);
+        }
+
         /** A certificate for this host: {@code localhost} and 127.0.0.1. */
         public Issued issueLocal(String name) {
             return issue(name, "DNS:localhost", "IP:127.0.0.1");

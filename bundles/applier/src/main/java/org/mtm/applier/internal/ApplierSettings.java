@@ -13,9 +13,20 @@ package org.mtm.applier.internal;
  *                      periodic sync points (see {@link RecoveryApplier})
  * @param monotonicSequences {@code monotonic_sequences}: before a peer's transaction is prepared here, each sequence
  *                      that feeds a column it wrote is moved above the largest value written (see {@link SequenceFloors})
+ * @param catchUpWorkers {@code catchup_workers} (an mtm setting): sessions a one-phase catch-up applies with (1: serial;
+ *                      capped by the apply workers' cap, see {@link RecoveryApplier})
  */
 record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
-                       boolean asyncCatchUp, boolean monotonicSequences) {
+                       boolean asyncCatchUp, boolean monotonicSequences, int catchUpWorkers) {
+
+    /** What a catch-up applies with when nothing says otherwise. */
+    static final int DEFAULT_CATCHUP_WORKERS = 4;
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
+                    boolean asyncCatchUp, boolean monotonicSequences) {
+        this(lockTimeoutMs, maxWorkers, prevention, ignoreTablesWithoutPk, asyncCatchUp, monotonicSequences,
+                DEFAULT_CATCHUP_WORKERS);
+    }
 
     ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
                     boolean asyncCatchUp) {
@@ -39,8 +50,8 @@ record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention pr
 
     ApplierSettings {
         java.util.Objects.requireNonNull(prevention, "prevention");
-        if (lockTimeoutMs < 1 || maxWorkers < 1) {
-            throw new IllegalArgumentException("lock timeout and max_workers must be positive");
+        if (lockTimeoutMs < 1 || maxWorkers < 1 || catchUpWorkers < 1) {
+            throw new IllegalArgumentException("lock timeout, max_workers and catchup_workers must be positive");
         }
     }
 

@@ -35,6 +35,18 @@ final class Progress {
         open.put(end, Boolean.FALSE);
     }
 
+    /**
+     * A unit that ended at {@code end} and finished on the dispatcher's own thread, in stream order: registered and
+     * finished at once. Nothing when {@code end} is not past the last unit registered (a unit read earlier and
+     * finished late, which the units registered after it cover).
+     */
+    synchronized void finishedInOrder(long end) {
+        if (end > lastRegistered) {
+            register(end);
+            done(end);
+        }
+    }
+
     /** The unit that ends at {@code end} is finished (durable here, or needs nothing here). */
     synchronized void done(long end) {
         if (open.replace(end, Boolean.TRUE) == null) {

@@ -626,10 +626,13 @@ final class Receiver {
         LOG.info("node {}: recovering from donor {} on slot {} from {}, {}", self, peer.id(), Replication.slotName(self),
                 start == 0 ? "the slot's confirmed position" : Lsn.format(start),
                 untilGeneration == Long.MAX_VALUE ? "catching up without end" : "until its marker of generation " + untilGeneration);
+        // catchup_workers (issue 9: catch up faster than the cluster writes), within the apply workers' cap: each
+        // uses a replication origin, and the server tracks a bounded number of them
+        int workers = settings.asyncCatchUp() ? Math.min(settings.catchUpWorkers(), workerCap()) : 1;
         RecoveryApplier a = new RecoveryApplier(self, peer.id(), untilGeneration, apply, () -> stopping,
-                settings.asyncCatchUp());
+                settings.asyncCatchUp(), workers, k -> ApplySession.open(local, self, peer.id(), k, settings));
         applier = a;
-        info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), 1, ReceiverMode.RECOVERY);
+        info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), a.applyingSessions(), ReceiverMode.RECOVERY);
         PgOutputDecoder decoder = new PgOutputDecoder();
         long applied = start;
         long nextLag = 0;

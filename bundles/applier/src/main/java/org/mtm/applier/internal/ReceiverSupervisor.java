@@ -107,6 +107,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             + " committed transaction at its COMMIT PREPARED, durable at sync points (false: PREPARE and COMMIT PREPARED)")
         boolean enable__async__3pc__on__catchup() default true;
 
+        @AttributeDefinition(description = "Sessions a one-phase catch-up (enable_async_3pc_on_catchup) applies committed"
+            + " transactions with, besides the receiver's own (1: serial; at most max_workers)")
+        int catchup__workers() default 4;
+
         @AttributeDefinition(description = "true: a peer's transaction moves this node's sequences above the values it"
             + " wrote into the columns they feed, so ids grow across the cluster (false: node stride only)")
         boolean monotonic__sequences() default false;
@@ -518,8 +522,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                     config.deadlock__prevention());
             return DeadlockPrevention.OFF;
         });
+        if (config.catchup__workers() < 1) {
+            LOG.warn("catchup_workers={} in org.mtm.multimaster is below 1; using 1 (serial catch-up)", config.catchup__workers());
+        }
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
                 Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk(),
-                config.enable__async__3pc__on__catchup(), config.monotonic__sequences());
+                config.enable__async__3pc__on__catchup(), config.monotonic__sequences(), Math.max(1, config.catchup__workers()));
     }
 }

@@ -94,7 +94,17 @@ import org.slf4j.LoggerFactory;
  * never at or past the {@code P} of the first unit still buffered: recovery streams again from the slot's confirmed
  * position, so whatever a crash lost, or a stop left unapplied, comes again.
  *
- * <p>Not thread-safe: one receiver thread drives it.
+ * <h2>Parallel one-phase apply</h2>
+ * With one-phase apply and more than one worker, a unit is handed at its {@code K} to {@link RecoveryWorkers}, which
+ * applies it on a session of its own once every unit that ended in the donor's stream before the unit's PREPARE is
+ * finished here (units whose PREPARE-to-K windows overlapped on the donor held their locks at the same time and cannot
+ * conflict). Everything else stays on the receiver's thread, which first waits for every unit handed out whenever it
+ * begins to apply something itself (a plain unit, a marker, the units prepared at the end), so those keep their
+ * place in the donor's order. Units finish out of order, so {@link Progress} keeps the watermark: it is what is
+ * confirmed to the donor's slot and the only progress any commit here records for the donor (normal mode resumes
+ * after the highest progress of the donor's origins, and must not pass over a unit still running).
+ *
+ * <p>Not thread-safe: one receiver thread drives it (each worker drives an applier of its own).
  */
 final class RecoveryApplier implements MessageApplier {
     private static final Logger LOG = LoggerFactory.getLogger(RecoveryApplier.class);
@@ -130,6 +140,15 @@ final class RecoveryApplier implements MessageApplier {
 
     /** Tests only: told "P <gid>", "K <gid>" or "C <lsn>" right after each unit this applier finished here. */
     static volatile java.util.function.Consumer<String> afterUnit;
+    /** Tests only: told "K <gid>" right before a buffered unit is applied at its K. */
+    static volatile java.util.function.Consumer<String> beforeUnit;
+
+    /** Parallel one-phase apply (null: serial). */
+    private final RecoveryWorkers workers;
+    /** The units' progress when {@link #workers} apply (null: serial, where units finish in order). */
+    private final Progress progress;
+    /** The donor stream position a commit here may record as progress for a unit ending at the given position. */
+    private final java.util.function.LongUnaryOperator recordable;
 
     private Unit unit;
     private long finishedLsn;
@@ -146,12 +165,50 @@ final class RecoveryApplier implements MessageApplier {
      */
     RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping,
                     boolean onePhase) {
+        this(self, donor, untilGeneration, session, stopping, onePhase, 1, null);
+    }
+
+    /**
+     * @param workerCount with one-phase apply, more than 1 applies committed units in parallel on that many sessions
+     *                    of their own, opened by {@code workerSessions} (see "Parallel one-phase apply")
+     */
+    RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping,
+                    boolean onePhase, int workerCount, RecoveryWorkers.Sessions workerSessions) {
         this.onePhase = onePhase;
         this.self = self;
         this.donor = donor;
         this.untilGeneration = untilGeneration;
         this.session = session;
         this.stopping = stopping;
+        if (onePhase && workerCount > 1) {
+            this.progress = new Progress(0);
+            this.recordable = progress::recordable;
+            this.workers = new RecoveryWorkers(self, donor, workerCount, progress, workerSessions,
+                    s -> new RecoveryApplier(self, donor, untilGeneration, s, stopping, progress));
+        } else {
+            this.progress = null;
+            this.recordable = java.util.function.LongUnaryOperator.identity();
+            this.workers = null;
+        }
+    }
+
+    /** A worker's applier: applies the units {@link RecoveryWorkers} hands it, recording only what {@code shared} allows. */
+    private RecoveryApplier(int self, int donor, long untilGeneration, ApplySession session, BooleanSupplier stopping,
+                            Progress shared) {
+        this.onePhase = true;
+        this.self = self;
+        this.donor = donor;
+        this.untilGeneration = untilGeneration;
+        this.session = session;
+        this.stopping = stopping;
+        this.progress = null;
+        this.recordable = shared::recordable;
+        this.workers = null;
+    }
+
+    /** The number of sessions applying: 1, or the receiver's and its workers'. */
+    int applyingSessions() {
+        return workers == null ? 1 : 1 + workers.count();
     }
 
     /** The highest generation marker of the donor applied so far (0: none). */
@@ -179,6 +236,7 @@ final class RecoveryApplier implements MessageApplier {
         }
         long upTo = durableUpTo;
         Iterator<Buffered> first = buffered.values().iterator();
+        // (parallel: durableUpTo is a watermark, and a unit handed out is no longer buffered)
         if (first.hasNext()) {
             upTo = Math.min(upTo, first.next().begin.prepareLsn() - 1);
         }
@@ -187,7 +245,8 @@ final class RecoveryApplier implements MessageApplier {
 
     /** A sync point when one is due: something was committed asynchronously since the last one, at least {@value #SYNC_INTERVAL_MS} ms ago. */
     void syncIfDue() throws SQLException {
-        if (onePhase && unit == null && finishedUpTo > durableUpTo
+        checkWorkers();
+        if (onePhase && unit == null && finishedUpTo() > durableUpTo
                 && System.nanoTime() - lastSyncNanos >= java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(SYNC_INTERVAL_MS)) {
             syncPoint();
         }
@@ -198,7 +257,7 @@ final class RecoveryApplier implements MessageApplier {
         if (!onePhase || unit != null) {
             return;
         }
-        long upTo = finishedUpTo;
+        long upTo = finishedUpTo(); // committed before the sync point's commit: durable with it
         session.syncPoint();
         durableUpTo = Math.max(durableUpTo, upTo);
         lastSyncNanos = System.nanoTime();
@@ -210,6 +269,7 @@ final class RecoveryApplier implements MessageApplier {
      * a recovery that stops; what this does not reach is streamed again (it is never confirmed).
      */
     void prepareBuffered() throws SQLException {
+        awaitWorkers(); // the units handed out come first in the donor's order, and nothing may run after a marker
         filling = null;
         if (unit != null) {
             rollbackQuietly();
@@ -225,6 +285,9 @@ final class RecoveryApplier implements MessageApplier {
 
     @Override
     public long takeFinished() {
+        if (progress != null) {
+            return progress.watermark();
+        }
         long lsn = finishedLsn;
         finishedLsn = 0;
         return lsn;
@@ -232,7 +295,53 @@ final class RecoveryApplier implements MessageApplier {
 
     @Override
     public List<ApplySession> sessions() {
-        return List.of(session);
+        if (workers == null) {
+            return List.of(session);
+        }
+        List<ApplySession> all = new ArrayList<>(workers.sessions());
+        all.add(0, session);
+        return all;
+    }
+
+    @Override
+    public void checkFailure() throws Exception {
+        if (progress != null) {
+            progress.checkFailure();
+        }
+    }
+
+    /** Throws a worker's failure as it is (SQLException, or unchecked such as {@link WalGone}). */
+    private void checkWorkers() throws SQLException {
+        if (progress != null) {
+            try {
+                progress.checkFailure();
+            } catch (SQLException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new SQLException("recovery worker of donor " + donor + " failed: " + e, "XX000", e);
+            }
+        }
+    }
+
+    /** Waits until every unit handed to the workers is finished (throws a worker's failure). */
+    private void awaitWorkers() throws SQLException {
+        if (progress != null) {
+            try {
+                progress.awaitAll();
+            } catch (SQLException | RuntimeException e) {
+                throw e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the recovery workers of donor " + donor, "57014", e);
+            } catch (Exception e) {
+                throw new SQLException("recovery worker of donor " + donor + " failed: " + e, "XX000", e);
+            }
+        }
+    }
+
+    /** The end of the last unit finished here (parallel: every unit up to it is). */
+    private long finishedUpTo() {
+        return progress != null ? progress.watermark() : finishedUpTo;
     }
 
     @Override
@@ -242,6 +351,9 @@ final class RecoveryApplier implements MessageApplier {
 
     @Override
     public void close() {
+        if (workers != null) {
+            workers.close();
+        }
         unit = null;
         filling = null;
         buffered.clear();
@@ -249,6 +361,7 @@ final class RecoveryApplier implements MessageApplier {
 
     @Override
     public void handle(PgOutputMessage m) throws SQLException {
+        checkWorkers();
         if (reached) {
             return; // the stream may still bring what followed the marker before it is stopped
         }
@@ -376,9 +489,9 @@ final class RecoveryApplier implements MessageApplier {
                 return false; // applied or prepared here: the K finishes it as without one-phase apply
             }
             if (u.foreign()) {
-                session.commitOnePhase(u.loggedOrigin, p.gid(), u.loggedLsn, k.endLsn(), k.commitTime());
+                session.commitOnePhase(u.loggedOrigin, p.gid(), u.loggedLsn, recordable.applyAsLong(k.endLsn()), k.commitTime());
             } else {
-                session.commitOnePhase(donor, p.gid(), u.lsn, k.endLsn(), k.commitTime());
+                session.commitOnePhase(donor, p.gid(), u.lsn, recordable.applyAsLong(k.endLsn()), k.commitTime());
             }
         } catch (SQLException e) {
             rollbackQuietly();
@@ -445,6 +558,7 @@ final class RecoveryApplier implements MessageApplier {
     /** BEGIN at the first thing to apply; false when the unit turned out applied here already. */
     private boolean begun(Unit u) throws SQLException {
         if (!u.begun) {
+            awaitWorkers(); // the receiver's thread applies in the donor's order: after every unit handed out
             u.begun = true;
             if (!u.foreign() && u.gid == null && u.lsn <= session.originProgress()) {
                 // the donor's own plain transaction, committed here already with its progress: recovery streams from
@@ -602,10 +716,10 @@ final class RecoveryApplier implements MessageApplier {
                     LOG.warn("node {}: {} from donor {}: {}", self, u.describe(), donor, e.getMessage());
                 }
                 if (u.foreign()) {
-                    session.commitLogged(u.origin, u.originLsn, m.endLsn(), m.commitTime());
+                    session.commitLogged(u.origin, u.originLsn, recordable.applyAsLong(m.endLsn()), m.commitTime());
                     advanceOrigin(u.origin, u.originLsn);
                 } else {
-                    session.commit(m.endLsn(), m.commitTime());
+                    session.commit(recordable.applyAsLong(m.endLsn()), m.commitTime());
                 }
             } catch (SQLException e) {
                 rollbackQuietly();
@@ -637,9 +751,9 @@ final class RecoveryApplier implements MessageApplier {
                 return;
             }
             if (u.foreign()) {
-                session.prepare(u.loggedOrigin, m.gid(), u.loggedLsn, m.endLsn(), m.prepareTime());
+                session.prepare(u.loggedOrigin, m.gid(), u.loggedLsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
             } else {
-                session.prepare(donor, m.gid(), u.lsn, m.endLsn(), m.prepareTime());
+                session.prepare(donor, m.gid(), u.lsn, recordable.applyAsLong(m.endLsn()), m.prepareTime());
             }
         } catch (SQLException e) {
             rollbackQuietly();
@@ -684,12 +798,45 @@ final class RecoveryApplier implements MessageApplier {
                     + " inside " + unit.describe());
         }
         Buffered b = buffered.remove(gid); // an r drops it
-        if (b != null && commit && replay(b, (CommitPrepared) m)) {
+        if (b != null && commit && workers != null) {
+            CommitPrepared k = (CommitPrepared) m;
+            try {
+                workers.submit(b.begin.prepareLsn(), end, w -> w.finishCommitted(b, k, gid, end, time));
+            } catch (SQLException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new SQLException("could not hand " + gid + " to the recovery workers of donor " + donor + ": " + e,
+                        "XX000", e);
+            }
+            return;
+        }
+        finishCommitted(commit ? b : null, m, gid, end, time, commit);
+    }
+
+    /** A worker: the K of a buffered unit, applied as the receiver's thread would ({@link #finishCommitted}). */
+    private void finishCommitted(Buffered b, CommitPrepared k, String gid, long end, long time) throws SQLException {
+        finishCommitted(b, k, gid, end, time, true);
+    }
+
+    /**
+     * The K ({@code commit}) or r of {@code gid}: a buffered unit ({@code b}, at its K) replayed and committed in one
+     * phase; else, or when the replay found it applied or prepared here, COMMIT/ROLLBACK PREPARED.
+     */
+    private void finishCommitted(Buffered b, PgOutputMessage m, String gid, long end, long time, boolean commit)
+            throws SQLException {
+        if (b != null) {
+            var before = beforeUnit;
+            if (before != null) {
+                before.accept("K " + gid);
+            }
+        }
+        if (b != null && replay(b, (CommitPrepared) m)) {
             finished(end);
             hook("K " + gid);
             return;
         }
-        boolean done = commit ? session.commitPrepared(gid, end, time) : session.rollbackPrepared(gid, end, time);
+        long at = recordable.applyAsLong(end);
+        boolean done = commit ? session.commitPrepared(gid, at, time) : session.rollbackPrepared(gid, at, time);
         LOG.debug("node {}: {} PREPARED {} from donor {}: {}", self, commit ? "COMMIT" : "ROLLBACK", gid, donor,
                 done ? "done" : "not prepared here");
         boolean passedOver = skippedHere.remove(gid);
@@ -709,6 +856,9 @@ final class RecoveryApplier implements MessageApplier {
     private void finished(long end) {
         finishedLsn = Math.max(finishedLsn, end);
         finishedUpTo = Math.max(finishedUpTo, end);
+        if (progress != null) {
+            progress.finishedInOrder(end);
+        }
     }
 
     private static void hook(String point) {

@@ -42,6 +42,7 @@ public class OnePhaseCatchUpTest {
     @After
     public void stop() throws Exception {
         RecoveryApplier.afterUnit = null;
+        RecoveryApplier.beforeUnit = null;
         stopSupervisor();
         NODES.rollbackAllPrepared();
     }
@@ -56,10 +57,15 @@ public class OnePhaseCatchUpTest {
     }
 
     private void node3(ReplicationPlan plan, boolean onePhase) {
+        node3(plan, onePhase, 1);
+    }
+
+    /** Node 3's receivers; {@code maxWorkers} > 1 lets a one-phase catch-up apply in parallel. */
+    private void node3(ReplicationPlan plan, boolean onePhase, int maxWorkers) {
         state = new TestClusterState(3);
         state.plan = plan;
         supervisor = new ReceiverSupervisor(NODES.node(3), (node, message) -> { },
-                new ApplierSettings(500, 1, DeadlockPrevention.OFF, false, onePhase));
+                new ApplierSettings(500, maxWorkers, DeadlockPrevention.OFF, false, onePhase));
         supervisor.clusterState(state);
         supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(3,
                 List.of(NODES.clusterNode(1), NODES.clusterNode(2), NODES.clusterNode(3)))));
@@ -163,6 +169,94 @@ public class OnePhaseCatchUpTest {
     }
 
     /**
+     * Parallel one-phase catch-up (issue 9 item 4): chains of units that each update the row the unit before them
+     * committed (so each depends on the previous one: it prepared after that one's K) are interleaved with units whose
+     * PREPARE-to-K windows overlap. Workers apply them (their threads are seen), and every chain's row ends with its
+     * last value, as on the donor: a unit applied before one it depends on would leave an older value (or find no
+     * row). Nothing is applied twice, nothing is left prepared.
+     */
+    @Test
+    public void parallelCatchUpAppliesOnWorkersAndKeepsTheOrderOfDependentUnits() throws Exception {
+        String t = "p4";
+        create(t);
+        int chains = 6;
+        int steps = 12;
+        for (int c = 1; c <= chains; c++) {
+            NODES.exec(1, "BEGIN; " + insert(t, c) + "; PREPARE TRANSACTION 'chain-" + c + "-0'", "COMMIT PREPARED 'chain-" + c + "-0'");
+        }
+        int solo = 1000;
+        for (int step = 1; step <= steps; step++) {
+            // every chain's next step prepared before any of them commits: overlapping windows, applied in parallel;
+            // each step prepares after the previous step's K: it must wait for it
+            List<String> gids = new java.util.ArrayList<>();
+            for (int c = 1; c <= chains; c++) {
+                String gid = "chain-" + c + "-" + step;
+                NODES.exec(1, "BEGIN; UPDATE " + t + " SET v = " + (c * 100 + step) + " WHERE id = " + c + "; INSERT INTO " + t
+                        + "_nokey VALUES (" + (solo++) + "); PREPARE TRANSACTION '" + gid + "'");
+                gids.add(gid);
+            }
+            java.util.Collections.reverse(gids);
+            for (String gid : gids) {
+                NODES.exec(1, "COMMIT PREPARED '" + gid + "'");
+            }
+        }
+        long g = marker();
+
+        java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        RecoveryApplier.afterUnit = point -> {
+            points.add(point);
+            threads.add(Thread.currentThread().getName());
+        };
+        // the second-to-last step of chain 1 is held up a moment: its last step, handed out after it, must wait for it
+        RecoveryApplier.beforeUnit = point -> {
+            if (point.equals("K chain-1-" + (steps - 1))) {
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        node3(ReplicationPlan.recovery(1, g), true, 4);
+        awaitReached(g);
+        assertTrue("units were applied by recovery workers: " + threads,
+                threads.stream().anyMatch(n -> n.startsWith("mtm-recovery-3-from-1-")));
+        for (int c = 1; c <= chains; c++) {
+            assertEquals("chain " + c + "'s last step", Integer.toString(c * 100 + steps),
+                    NODES.query(3, "SELECT v FROM " + t + " WHERE id = " + c));
+        }
+        assertEquals(0, NODES.count(3, "SELECT count(*) FROM pg_prepared_xacts"));
+        assertSameAsDonor(t);
+    }
+
+    /** As the serial crash test, with recovery workers: the progress recorded never passes a unit still running. */
+    @Test
+    public void aCrashDuringAParallelCatchUpLosesNothingAndAppliesNothingTwice() throws Exception {
+        String t = "p5";
+        create(t);
+        for (int i = 1; i <= 40; i += 2) { // pairs: P(a) P(b) K(b) K(a)
+            NODES.exec(1, "BEGIN; " + insert(t, i) + "; PREPARE TRANSACTION 'pcrash-" + i + "'",
+                    "BEGIN; " + insert(t, i + 1) + "; PREPARE TRANSACTION 'pcrash-" + (i + 1) + "'",
+                    "COMMIT PREPARED 'pcrash-" + (i + 1) + "'", "COMMIT PREPARED 'pcrash-" + i + "'");
+        }
+        long g = marker();
+
+        AtomicBoolean crashed = new AtomicBoolean();
+        RecoveryApplier.afterUnit = point -> {
+            if (point.equals("K pcrash-20") && crashed.compareAndSet(false, true)) {
+                NODES.node(3).kill(); // PostgreSQL crashes while other workers may still be applying
+                throw new IllegalStateException("test: node 3 crashed after " + point);
+            }
+        };
+        node3(ReplicationPlan.recovery(1, g), true, 4);
+        Await.until(WAIT, "the crash", crashed::get);
+        NODES.node(3).start();
+        awaitReached(g);
+        assertSameAsDonor(t);
+        assertEquals(0, NODES.count(3, "SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    /**
      * Catch-up with the switch off and on ends with the donor's content either way; the throughput of each is printed
      * (a figure, not a check). A short run by default; -Dmtm.measure.transactions=N for a longer one, and
      * -Dmtm.measure.load=true to keep nodes 1 and 2 committing two-phase transactions of their own meanwhile (the
@@ -173,11 +267,12 @@ public class OnePhaseCatchUpTest {
         int n = Integer.getInteger("mtm.measure.transactions", 100);
         boolean load = Boolean.getBoolean("mtm.measure.load");
         NODES.execEverywhere("CREATE TABLE m_load (id bigserial PRIMARY KEY, node int)");
-        double off = catchUp("m_off", n, false, load);
-        double on = catchUp("m_on", n, true, load);
+        double off = catchUp("m_off", n, false, load, 1);
+        double on = catchUp("m_on", n, true, load, 1);
+        double parallel = catchUp("m_par", n, true, load, 4);
         System.out.printf("CATCH-UP THROUGHPUT (%d two-phase transactions of donor 1, interleaved in pairs, %s): "
-                + "enable_async_3pc_on_catchup=false %.0f tx/s, true %.0f tx/s (x%.1f)%n", n,
-                load ? "nodes 1 and 2 under a 2PC write load" : "no other load", off, on, on / off);
+                + "enable_async_3pc_on_catchup=false %.0f tx/s, true %.0f tx/s (x%.1f), true with 4 workers %.0f tx/s (x%.1f)%n", n,
+                load ? "nodes 1 and 2 under a 2PC write load" : "no other load", off, on, on / off, parallel, parallel / off);
     }
 
     /** Two threads per node committing two-phase transactions until stopped. */
@@ -205,7 +300,7 @@ public class OnePhaseCatchUpTest {
         return threads;
     }
 
-    private double catchUp(String t, int n, boolean onePhase, boolean withLoad) throws Exception {
+    private double catchUp(String t, int n, boolean onePhase, boolean withLoad, int maxWorkers) throws Exception {
         create(t);
         for (int i = 1; i <= n; i += 2) { // pairs: P(a) P(b) K(b) K(a)
             NODES.exec(1, "BEGIN; " + insert(t, i) + "; PREPARE TRANSACTION '" + t + "-" + i + "'",
@@ -216,7 +311,7 @@ public class OnePhaseCatchUpTest {
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> threads = withLoad ? load(stop) : List.of();
         long start = System.nanoTime();
-        node3(ReplicationPlan.recovery(1, g), onePhase);
+        node3(ReplicationPlan.recovery(1, g), onePhase, maxWorkers);
         Await.until(Duration.ofMinutes(4), "node 3 reached the marker", () -> supervisor.recovery().reached());
         double seconds = (System.nanoTime() - start) / 1e9;
         stop.set(true);

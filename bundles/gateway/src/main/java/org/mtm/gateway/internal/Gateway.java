@@ -1,5 +1,6 @@
 package org.mtm.gateway.internal;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
@@ -30,6 +31,7 @@ import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.session.GatewayServer;
+import org.mtm.gateway.internal.tls.ClientCert;
 import org.mtm.gateway.internal.tls.GatewayTls;
 import org.mtm.gateway.internal.session.SurfaceFunctions;
 import org.mtm.gateway.internal.sql.SurfaceCall;
@@ -128,6 +130,15 @@ public final class Gateway {
 
         @AttributeDefinition(description = "Refuse clients that do not use TLS (FATAL 28000); needs the certificate")
         boolean gateway_tls_required() default false;
+
+        @AttributeDefinition(description = "PEM certificate of the CA whose client certificates the gateway accepts; "
+                + "empty = none asked for. Re-read when the file changes")
+        String gateway_tls_client__ca__file() default "";
+
+        @AttributeDefinition(description = "none | verify-ca (a client certificate of gateway.tls.client_ca_file is "
+                + "required) | verify-full (and its CN must be the user name), as PostgreSQL's clientcert; FATAL 28000 "
+                + "otherwise. PostgreSQL's own authentication still follows")
+        String gateway_tls_clientcert() default "none";
 
         @AttributeDefinition(description = "Client connections the gateway accepts at most (more get FATAL 53300); "
                 + "0 = no limit of the gateway's own (PostgreSQL's max_connections still applies)")
@@ -395,8 +406,33 @@ public final class Gateway {
         }
     }
 
+    /** See {@link LoopbackTrust}: not listening beyond the loopback in front of a server that trusts the loopback. */
+    private void refuseOpenDoor() {
+        if (LoopbackTrust.loopbackOnly(settings.host())) {
+            return;
+        }
+        boolean trusted;
+        try {
+            trusted = LoopbackTrust.trusts(database.endpoint(), database.userName(), database.databaseName());
+        } catch (IOException e) {
+            LOG.warn("gateway on {}: cannot ask PostgreSQL at {} whether it lets loopback connections in without a "
+                    + "password ({}); make sure it does not", settings.host(), database.endpoint(), e.toString());
+            return;
+        }
+        if (trusted) {
+            String why = "gateway not started: gateway.host = " + settings.host() + " is not a loopback address, but "
+                    + "PostgreSQL at " + database.endpoint() + " lets loopback connections in without a password (trust), "
+                    + "so every client of the gateway would get in as any user, superuser included. Set "
+                    + "database.password in etc/org.mtm.node.cfg (the managed server then uses scram-sha-256), or "
+                    + "keep gateway.host on the loopback";
+            LOG.error(why);
+            throw new IllegalStateException(why);
+        }
+    }
+
     private static GatewayTls.Settings tlsSettings(Config c) {
-        return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required());
+        return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required(),
+                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert());
     }
 
     private static GatewayTls tls(GatewayTls.Settings s) {
@@ -409,6 +445,7 @@ public final class Gateway {
     }
 
     private void startServer() throws InterruptedException {
+        refuseOpenDoor();
         GatewayServer s = new GatewayServer(new GatewayServer.Settings(settings.host(), settings.port(),
                 database::endpoint, settings.wrap(), settings.threads()))
                 .tls(tls)
@@ -430,7 +467,8 @@ public final class Gateway {
         advertised = new Endpoint(advertisedHost(), bound.port());
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
                 database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
-                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile());
+                tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile()
+                        + (tls.clientCert() == ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key()));
         scheduleAdvertisement(0);
     }
 

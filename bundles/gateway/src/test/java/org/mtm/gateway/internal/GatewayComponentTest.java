@@ -45,12 +45,20 @@ import org.mtm.testing.TestCertificates;
 public class GatewayComponentTest {
     @ClassRule
     public static final TestPostgres PG = new TestPostgres();
+    /** A server that asks for a password on the loopback too (managed with database.password). */
+    @ClassRule
+    public static final TestPostgres GUARDED = new TestPostgres(b -> b.password("guard-pw"));
 
     private static Gateway.Config config(int port, boolean wrap) {
         return config(port, wrap, "", "", false);
     }
 
     private static Gateway.Config config(int port, boolean wrap, String certFile, String keyFile, boolean tlsRequired) {
+        return config("127.0.0.1", port, wrap, certFile, keyFile, tlsRequired);
+    }
+
+    private static Gateway.Config config(String host, int port, boolean wrap, String certFile, String keyFile,
+                                         boolean tlsRequired) {
         return new Gateway.Config() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -59,7 +67,7 @@ public class GatewayComponentTest {
 
             @Override
             public String gateway_host() {
-                return "127.0.0.1";
+                return host;
             }
 
             @Override
@@ -95,6 +103,16 @@ public class GatewayComponentTest {
             @Override
             public boolean gateway_tls_required() {
                 return tlsRequired;
+            }
+
+            @Override
+            public String gateway_tls_client__ca__file() {
+                return "";
+            }
+
+            @Override
+            public String gateway_tls_clientcert() {
+                return "none";
             }
 
             @Override
@@ -300,6 +318,23 @@ public class GatewayComponentTest {
         } finally {
             gateway.deactivate();
             catalog.deactivate();
+        }
+    }
+
+    @Test
+    public void aGatewayBeyondTheLoopbackRefusesToFrontAServerThatTrustsTheLoopback() throws Exception {
+        // PG trusts the loopback (no database.password): on 0.0.0.0 every client would get in as any user
+        IllegalStateException open = assertThrows(IllegalStateException.class,
+                () -> new Gateway(PG.server(), config("0.0.0.0", 0, false, "", "", false)));
+        assertTrue(open.getMessage(), open.getMessage().contains("gateway.host = 0.0.0.0 is not a loopback address")
+                && open.getMessage().contains("without a password (trust)") && open.getMessage().contains("database.password"));
+
+        // with a password (scram-sha-256 on the loopback too) it listens
+        Gateway gateway = new Gateway(GUARDED.server(), config("0.0.0.0", 0, false, "", "", false));
+        try {
+            assertTrue("listening beyond the loopback", gateway.endpoint().port() > 0);
+        } finally {
+            gateway.deactivate();
         }
     }
 

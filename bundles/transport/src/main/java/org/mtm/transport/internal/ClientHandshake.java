@@ -1,5 +1,7 @@
 package org.mtm.transport.internal;
 
+import java.util.function.IntFunction;
+
 /**
  * The connecting side of the handshake, as a state machine with no I/O: sends HELLO, answers CHALLENGE
  * with PROOF, and accepts the link only when WELCOME carries the server's own proof of the secret.
@@ -14,10 +16,20 @@ final class ClientHandshake {
     private final int selfId;
     private final int peerId;
     private final byte[] clientNonce;
+    private final IntFunction<String> identity;
     private ClusterSecret.Transcript transcript;
     private boolean done;
 
     ClientHandshake(ClusterSecret secret, int selfId, int peerId, byte[] clientNonce) {
+        this(secret, selfId, peerId, clientNonce, node -> null);
+    }
+
+    /**
+     * @param identity why the server cannot be node N (its TLS certificate names another node), or null when it
+     *        can; looked at on the CHALLENGE, before this side proves the secret
+     */
+    ClientHandshake(ClusterSecret secret, int selfId, int peerId, byte[] clientNonce, IntFunction<String> identity) {
+        this.identity = identity;
         this.secret = secret;
         this.selfId = selfId;
         this.peerId = peerId;
@@ -42,6 +54,10 @@ final class ClientHandshake {
             if (challenge.version() != FrameCodec.PROTOCOL_VERSION) {
                 return fail("unsupported protocol version " + challenge.version() + ", this node speaks version "
                     + FrameCodec.PROTOCOL_VERSION);
+            }
+            String notThatNode = identity.apply(peerId);
+            if (notThatNode != null) {
+                return fail(notThatNode);
             }
             transcript = new ClusterSecret.Transcript(FrameCodec.PROTOCOL_VERSION, challenge.serverNonce(), clientNonce,
                 selfId, peerId);

@@ -61,7 +61,7 @@ final class InboundConnection extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        handshake = network.newServerHandshake();
+        handshake = network.newServerHandshake(ctx.channel());
         long timeout = network.timings().connectMillis();
         handshakeTimeout = ctx.executor().schedule(
             () -> refuse(ctx, "authentication not finished within " + timeout + " ms"), timeout, TimeUnit.MILLISECONDS);

@@ -223,7 +223,8 @@ final class OutboundLink {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            handshake = new ClientHandshake(network.secret(), selfId, peer, ClusterSecret.newNonce());
+            handshake = new ClientHandshake(network.secret(), selfId, peer, ClusterSecret.newNonce(),
+                network.identity(ctx.channel()));
             long millis = network.timings().connectMillis();
             timeout = ctx.executor().schedule(() -> {
                 authFailed("authentication not finished within " + millis + " ms");

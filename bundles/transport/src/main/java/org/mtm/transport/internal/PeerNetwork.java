@@ -13,6 +13,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -24,6 +25,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntFunction;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.mtm.api.CrashPoints;
 import org.mtm.api.Endpoint;
 import org.mtm.api.NodeSet;
@@ -330,9 +333,24 @@ public final class PeerNetwork implements AutoCloseable {
 
     // ---- called by the connections -------------------------------------------------------------
 
-    ServerHandshake newServerHandshake() {
+    ServerHandshake newServerHandshake(Channel ch) {
         Membership m = membership;
-        return new ServerHandshake(secret, m.selfId(), m.peers()::containsKey, ClusterSecret.newNonce());
+        return new ServerHandshake(secret, m.selfId(), m.peers()::containsKey, ClusterSecret.newNonce(), identity(ch));
+    }
+
+    /** With TLS: whether the certificate the channel's peer presented names node N (see {@link NodeCertificate}). */
+    IntFunction<String> identity(Channel ch) {
+        if (tls == null) {
+            return node -> null;
+        }
+        return node -> {
+            SslHandler handler = (SslHandler) ch.pipeline().get(TLS_HANDLER);
+            try {
+                return NodeCertificate.refusal(handler.engine().getSession().getPeerCertificates(), node);
+            } catch (SSLPeerUnverifiedException e) {
+                return NodeCertificate.refusal(null, node);
+            }
+        };
     }
 
     void refused(SocketAddress remote, String reason) {

@@ -1,5 +1,6 @@
 package org.mtm.transport.internal;
 
+import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
 /**
@@ -34,6 +35,7 @@ final class ServerHandshake {
     private final ClusterSecret secret;
     private final int selfId;
     private final IntPredicate isConfiguredPeer;
+    private final IntFunction<String> identity;
     private final byte[] serverNonce;
     private ClusterSecret.Transcript transcript;
     private boolean done;
@@ -43,6 +45,16 @@ final class ServerHandshake {
      * @param isConfiguredPeer whether a node id belongs to the configured cluster (and is not this node)
      */
     ServerHandshake(ClusterSecret secret, int selfId, IntPredicate isConfiguredPeer, byte[] serverNonce) {
+        this(secret, selfId, isConfiguredPeer, serverNonce, node -> null);
+    }
+
+    /**
+     * @param identity why the connection cannot be node N (its TLS certificate names another node), or null when
+     *        it can; looked at when the HELLO says who the client is, before any proof is exchanged
+     */
+    ServerHandshake(ClusterSecret secret, int selfId, IntPredicate isConfiguredPeer, byte[] serverNonce,
+                    IntFunction<String> identity) {
+        this.identity = identity;
         this.secret = secret;
         this.selfId = selfId;
         this.isConfiguredPeer = isConfiguredPeer;
@@ -71,6 +83,10 @@ final class ServerHandshake {
             if (hello.clientId() == selfId || !isConfiguredPeer.test(hello.clientId())) {
                 return finish(Step.refuse("wrong node id: node " + hello.clientId() + " is not a configured peer of node "
                     + selfId));
+            }
+            String notThatNode = identity.apply(hello.clientId());
+            if (notThatNode != null) {
+                return finish(Step.refuse(notThatNode));
             }
             transcript = new ClusterSecret.Transcript(FrameCodec.PROTOCOL_VERSION, serverNonce, hello.clientNonce(),
                 hello.clientId(), selfId);

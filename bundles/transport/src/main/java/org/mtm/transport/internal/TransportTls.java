@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * then runs inside the TLS session. TLS gives every frame after it encryption and integrity: a flipped byte
  * fails the record's MAC and the connection is dropped before anything is delivered.
  *
- * <p>Any certificate the cluster CA signed is accepted from any address (the host name is not checked): the
- * cluster CA should sign the cluster's nodes only. The files are looked at again (modification time, size,
+ * <p>A peer is accepted as node N only when its certificate names N ({@link NodeCertificate}: subjectAltName
+ * {@code URI:urn:mtm:node:N}), from any address (host names are not checked: the nodes of one host share them).
+ * The files are looked at again (modification time, size,
  * inode) for every new connection; a renewal that cannot be read is logged and the previous one stays in use.
  */
 final class TransportTls {

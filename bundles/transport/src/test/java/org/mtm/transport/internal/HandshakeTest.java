@@ -41,6 +41,33 @@ public class HandshakeTest {
     }
 
     @Test
+    public void serverRefusesAClientWhoseCertificateNamesAnotherNodeBeforeAnyProof() {
+        ServerHandshake server = new ServerHandshake(SECRET, 1, PEERS_1_2_3, ClusterSecret.newNonce(),
+            node -> node == 3 ? null : "certificate is node 3's, not node " + node + "'s");
+        ClientHandshake posing = new ClientHandshake(SECRET, 2, 1, ClusterSecret.newNonce());
+        ServerHandshake.Step step = server.onFrame(posing.hello());
+        assertTrue(step.refused());
+        assertEquals("certificate is node 3's, not node 2's", step.refusal());
+        assertTrue("no challenge: nothing to compute a proof on", step.reply() instanceof Frame.Refused);
+
+        ServerHandshake honest = new ServerHandshake(SECRET, 1, PEERS_1_2_3, ClusterSecret.newNonce(),
+            node -> node == 3 ? null : "certificate is node 3's, not node " + node + "'s");
+        assertTrue(honest.onFrame(new ClientHandshake(SECRET, 3, 1, ClusterSecret.newNonce()).hello()).reply()
+            instanceof Frame.Challenge);
+    }
+
+    @Test
+    public void clientDoesNotProveTheSecretToAServerWhoseCertificateNamesAnotherNode() {
+        ClientHandshake client = new ClientHandshake(SECRET, 2, 1, ClusterSecret.newNonce(),
+            node -> node == 1 ? "certificate is node 3's, not node 1's" : null);
+        ServerHandshake server = server(SECRET, 1);
+        ClientHandshake.Step step = client.onFrame(server.onFrame(client.hello()).reply());
+        assertFalse(step.linked());
+        assertNull("no PROOF sent", step.reply());
+        assertEquals("certificate is node 3's, not node 1's", step.failure());
+    }
+
+    @Test
     public void wrongSecretIsRefusedAsBadClusterSecret() {
         ClientHandshake client = new ClientHandshake(ClusterSecret.of("wrong"), 2, 1, ClusterSecret.newNonce());
         ServerHandshake server = server(SECRET, 1);

@@ -60,9 +60,10 @@ public class TransportTlsTest {
         clusterCa = TestCertificates.authority(dir, "cluster-ca");
         otherCa = TestCertificates.authority(dir, "other-ca");
         for (int id = 1; id <= 3; id++) {
-            CERTS.put(id, clusterCa.issueLocal("node" + id));
+            CERTS.put(id, clusterCa.issueNode("node" + id, id));
         }
-        CERTS.put(9, otherCa.issueLocal("rogue"));
+        CERTS.put(9, otherCa.issueNode("rogue", 3));
+        CERTS.put(10, clusterCa.issueLocal("no-node"));
     }
 
     @After
@@ -117,6 +118,41 @@ public class TransportTlsTest {
         assertEquals(NodeSet.EMPTY, one.network.linkedPeers());
         assertFalse(one.network.reachablePeers().contains(3));
         assertTrue("nothing from the rogue delivered", one.received.isEmpty());
+    }
+
+    @Test
+    public void nodeWithACertificateOfTheClusterCaCannotPoseAsAnotherNode() throws IOException {
+        TestNode one = node(1, tls(clusterCa, CERTS.get(1)));
+        // node 3's valid certificate, configured on a node that says it is node 2 (it knows the secret)
+        TestNode impostor = node(2, tls(clusterCa, CERTS.get(3)));
+        Map<Integer, Endpoint> cluster = Map.of(1, one.endpoint, 2, impostor.endpoint);
+        one.join(cluster);
+        impostor.join(cluster);
+        Await.until(WAIT, "node 1 refuses the impostor's connections as node 2",
+            () -> one.refusals.stream().anyMatch(r -> r.contains("is node 3's, not node 2's")));
+        assertTrue("WARN names the certificate and the identity it lacks", LogCapture.hasLine("WARN",
+            "refused peer connection from /127.0.0.1:", "CN=node3", "URI:urn:mtm:node:2"));
+        // and node 1's own link to "node 2" stops at the certificate before proving the secret to it
+        Await.until(WAIT, "node 1 does not link to a server whose certificate is node 3's",
+            () -> LogCapture.hasLine("WARN", "peer 2 at", "did not authenticate", "is node 3's, not node 2's"));
+        assertEquals(NodeSet.EMPTY, one.network.linkedPeers());
+        assertEquals(NodeSet.EMPTY, impostor.network.linkedPeers());
+        assertFalse(one.network.reachablePeers().contains(2));
+        assertTrue("nothing from the impostor delivered", one.received.isEmpty());
+        assertTrue("nothing from node 1 delivered to the impostor", impostor.received.isEmpty());
+    }
+
+    @Test
+    public void certificateOfTheClusterCaNamingNoNodeIsRefused() throws IOException {
+        TestNode one = node(1, tls(clusterCa, CERTS.get(1)));
+        TestNode unnamed = node(2, tls(clusterCa, CERTS.get(10)));
+        Map<Integer, Endpoint> cluster = Map.of(1, one.endpoint, 2, unnamed.endpoint);
+        one.join(cluster);
+        unnamed.join(cluster);
+        Await.until(WAIT, "node 1 refuses a certificate that names no node",
+            () -> one.refusals.stream().anyMatch(r -> r.contains("names no node, not node 2's")));
+        assertEquals(NodeSet.EMPTY, one.network.linkedPeers());
+        assertTrue(one.received.isEmpty());
     }
 
     @Test

@@ -42,7 +42,8 @@ import org.mtm.testing.TestCertificates;
  * Three real nodes from the distribution, each with its own managed PostgreSQL: mtm:init-cluster on
  * node 1 makes them one cluster, online in generation 1 with every node connected; a transaction waiting
  * for node 3's vote when node 3's Karaf is killed (-9) aborts on every node with 40001; the other two
- * report node 3 disconnected within heartbeat_recv_timeout plus a margin.
+ * report node 3 disconnected (the time each took is logged, not asserted: the guide allows no timed assertions, and the
+ * fault battery measures outages).
  *
  * <p>The cluster runs with TLS as {@code ./mtm up} sets it up (a CA of its own, a certificate per node): the nodes
  * talk over mutual TLS, a plain TCP peer is refused, the gateways require TLS (plain clients get 28000) and a
@@ -58,8 +59,8 @@ public class ThreeNodeClusterIT {
     private static final Duration ONLINE = Duration.ofSeconds(90);
     /** heartbeat_recv_timeout as shipped in etc/org.mtm.multimaster.cfg (the manual's default). */
     private static final long HEARTBEAT_RECV_TIMEOUT_MS = 2000;
-    /** Polling, the SSH round trip and a busy 2-core build machine. */
-    private static final long MARGIN_MS = 3000;
+    /** A liveness bound for detecting the killed node (not a performance figure): far above heartbeat_recv_timeout. */
+    private static final long MARGIN_MS = 30_000;
 
     private static final String WATCHER = "watcher";
     private static final String WATCHER_PASSWORD = "watcher-pw";
@@ -175,7 +176,7 @@ public class ThreeNodeClusterIT {
         long killed = System.nanoTime();
         victim.killKaraf();
         long[] detectedMs = new long[2];
-        Poll.until("node1 and node2 report node3 disconnected", Duration.ofMillis(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS + 5000),
+        Poll.until("node1 and node2 report node3 disconnected", Duration.ofMillis(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS),
             Duration.ofMillis(100), () -> {
                 for (int i = 0; i < 2; i++) {
                     if (detectedMs[i] == 0 && seesNode3Disconnected(nodes.get(i))) {
@@ -184,18 +185,15 @@ public class ThreeNodeClusterIT {
                 }
                 return detectedMs[0] > 0 && detectedMs[1] > 0;
             });
-        log("node3 killed; node1 saw it disconnected after %d ms, node2 after %d ms", detectedMs[0], detectedMs[1]);
-        for (int i = 0; i < 2; i++) {
-            assertTrue(nodes.get(i).name() + " took " + detectedMs[i] + " ms to see node3 disconnected, more than heartbeat_recv_timeout "
-                + HEARTBEAT_RECV_TIMEOUT_MS + " + " + MARGIN_MS + " ms", detectedMs[i] <= HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS);
-        }
+        log("node3 killed; node1 saw it disconnected after %d ms, node2 after %d ms (heartbeat_recv_timeout %d ms)",
+            detectedMs[0], detectedMs[1], HEARTBEAT_RECV_TIMEOUT_MS);
 
         Map<Integer, String> afterKill = statusPageStates(nodes.get(0), "node3 disconnected",
             st -> "disconnected".equals(st.get(3)) && "online".equals(st.get(1)));
         log("node1's status page after node3 was killed: %s", afterKill);
         HeadlessBrowser.screenshot(nodes.get(0).statusPageUrl(), 5000, SCREENSHOTS.resolve("status-page-node3-killed.png"));
 
-        SQLException refused = insert.orTimeout(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS + 30_000, TimeUnit.MILLISECONDS).join();
+        SQLException refused = insert.orTimeout(HEARTBEAT_RECV_TIMEOUT_MS + MARGIN_MS, TimeUnit.MILLISECONDS).join();
         long abortedMs = Math.max(1, (insertEnded.get() - killed) / 1_000_000);
         assertNotNull("the INSERT must fail once node3 is lost before the commit point", refused);
         assertEquals("SQLSTATE of " + refused.getMessage(), "40001", refused.getSQLState());

@@ -2,6 +2,7 @@ package org.mtm.itests.harness;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -14,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -33,7 +35,6 @@ import org.mtm.testing.TestCertificates;
  */
 public final class KarafNode implements AutoCloseable {
     public static final String USER = "karaf";
-    public static final String PASSWORD = "karaf";
     public static final String DATABASE = "mydb";
     public static final String DATABASE_USER = "mtmuser";
     public static final String NODE_MBEAN = "org.mtm:type=Node";
@@ -156,7 +157,8 @@ public final class KarafNode implements AutoCloseable {
      * given. Before the first start.
      */
     public KarafNode tls(TestCertificates.Authority ca, boolean gatewayRequired) {
-        TestCertificates.Issued cert = ca.issueLocal(name);
+        // the transport accepts a peer as node N only with a certificate naming N; this node's id is its name's number
+        TestCertificates.Issued cert = ca.issueNode(name, indexOf(name));
         Path node = home.resolve("etc").resolve("org.mtm.node.cfg");
         ConfigFile.put(node, "transport.tls.ca_file", ca.cert().toString());
         ConfigFile.put(node, "transport.tls.cert_file", cert.cert().toString());
@@ -229,9 +231,29 @@ public final class KarafNode implements AutoCloseable {
         return console().execute(command);
     }
 
+    /**
+     * User karaf's console and JMX password: the distribution ships none, and its {@code bin/setenv} generated this
+     * one into {@code etc/users.properties} when the node first started.
+     */
+    public String consolePassword() {
+        Path users = home.resolve("etc/users.properties");
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(users)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + users, e);
+        }
+        String entry = p.getProperty(USER);
+        if (entry == null || entry.isBlank()) {
+            throw new IllegalStateException(users + " has no password for user " + USER + ": bin/setenv generates one "
+                + "when the node first starts");
+        }
+        return entry.split(",", 2)[0].trim();
+    }
+
     public synchronized KarafConsole console() {
         if (console == null) {
-            console = new KarafConsole("127.0.0.1", sshPort, USER, PASSWORD);
+            console = new KarafConsole("127.0.0.1", sshPort, USER, consolePassword());
         }
         return console;
     }
@@ -318,7 +340,7 @@ public final class KarafNode implements AutoCloseable {
             JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort
                 + "/jndi/rmi://127.0.0.1:" + rmiRegistryPort + "/karaf-root");
             Map<String, Object> env = new HashMap<>();
-            env.put(JMXConnector.CREDENTIALS, new String[] {USER, PASSWORD});
+            env.put(JMXConnector.CREDENTIALS, new String[] {USER, consolePassword()});
             jmx = JMXConnectorFactory.connect(url, env);
         }
         return jmx;

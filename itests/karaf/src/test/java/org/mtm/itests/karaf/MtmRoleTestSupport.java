@@ -63,6 +63,8 @@ public abstract class MtmRoleTestSupport {
     static final String KARAF_BOOT = "(framework, jaas, shell, ssh, management, eventadmin, scr, config, feature, bundle, system, log, package, service)";
     static final Duration ROLE_START = Duration.ofSeconds(60);
     /** Not the default org.mtm.metrics: the role tests check that metrics_jmx_domain of etc/org.mtm.admin.cfg is read. */
+    /** The console user's password in the test container (in the driver and the probe alike: a constant). */
+    static final String CONSOLE_PASSWORD = "exam-console-password";
     static final String METRICS_JMX_DOMAIN = "org.mtm.roletest.metrics";
 
     @Inject
@@ -125,6 +127,8 @@ public abstract class MtmRoleTestSupport {
             editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", Integer.toString(FreePorts.take())),
             editConfigurationFilePut(node, "database.datadir", postgresRoot.resolve("data").toString()),
             editConfigurationFilePut(node, "cluster.secret", HexFormat.of().formatHex(secret)),
+            // the distribution ships no console password (bin/setenv generates one, but Pax Exam does not run it)
+            editConfigurationFilePut("etc/users.properties", "karaf", CONSOLE_PASSWORD + ",_g_:admingroup"),
         };
     }
 
@@ -247,7 +251,7 @@ public abstract class MtmRoleTestSupport {
         String url = "service:jmx:rmi://127.0.0.1:" + management.get("rmiServerPort") + "/jndi/rmi://127.0.0.1:"
             + management.get("rmiRegistryPort") + "/karaf-root";
         Map<String, Object> environment = new HashMap<>();
-        environment.put(JMXConnector.CREDENTIALS, new String[] {"karaf", "karaf"});
+        environment.put(JMXConnector.CREDENTIALS, new String[] {"karaf", CONSOLE_PASSWORD});
         // the RMI connector starts in the background: the first attempts may be refused
         try (JMXConnector connector = await("JMX connector " + url, Duration.ofSeconds(30),
                 () -> JMXConnectorFactory.connect(new JMXServiceURL(url), environment), c -> true)) {

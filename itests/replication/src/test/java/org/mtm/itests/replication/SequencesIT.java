@@ -206,7 +206,10 @@ public class SequencesIT {
                     () -> {
                         String log = node.logTail(400);
                         int last = log.lastIndexOf("applier settings changed");
-                        return last >= 0 && log.indexOf("monotonicSequences=" + on + "]; restarting receivers", last) >= 0;
+                        int arrow = last < 0 ? -1 : log.indexOf(" -> ", last);
+                        int end = arrow < 0 ? -1 : log.indexOf("]; restarting receivers", arrow);
+                        // the new settings (a record's toString: more fields may follow)
+                        return end >= 0 && log.substring(arrow, end).contains("monotonicSequences=" + on);
                     });
         }
     }

@@ -35,6 +35,9 @@ record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params
         try {
             int nFormats = in.getUnsignedShort(i);
             i += 2;
+            if (2 * nFormats > limit - i) {
+                return this;
+            }
             boolean[] binaryFormat = new boolean[nFormats];
             for (int k = 0; k < nFormats; k++) {
                 binaryFormat[k] = in.getShort(i + 2 * k) == 1;
@@ -46,6 +49,9 @@ record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params
             for (int k = 0; k < n; k++) {
                 int len = in.getInt(i);
                 i += 4;
+                if (len > limit - i) {
+                    return this; // streamed or malformed: never allocate what the message does not hold
+                }
                 if (len >= 0) {
                     values[k] = new byte[len];
                     in.getBytes(i, values[k]);

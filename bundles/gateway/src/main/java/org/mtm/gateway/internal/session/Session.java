@@ -13,6 +13,7 @@ import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
+import org.mtm.gateway.internal.protocol.FrontendMessages;
 import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
@@ -371,6 +372,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         continue;
                     }
                     break;
+                }
+                String malformed = phase == Phase.READY ? FrontendMessages.violation(in, ri, total) : null;
+                if (malformed != null) {
+                    // before any field is read: the gateway's readers never look past a message
+                    protocolViolation(malformed);
+                    return;
                 }
                 clientMessage(in, type, ri, total);
             }

@@ -91,11 +91,16 @@ public class GatewayBadInputTest {
                 batch.write(q);
             }
             byte[] chunk = batch.toByteArray();
+            // 100,000 queries, ~100 MB of replies the client never reads
+            int chunks = Integer.getInteger("mtm.flood.chunks", 200);
+            long before = bufferMemory();
+            java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
             // the client never reads: the gateway stops reading it once its replies back up (TCP pushes back here)
             Thread writer = new Thread(() -> {
                 try {
-                    for (int i = 0; i < 40; i++) {
+                    for (int i = 0; i < chunks; i++) {
                         out.write(chunk);
+                        written.addAndGet(chunk.length);
                     }
                 } catch (IOException expected) {
                     // closed below
@@ -103,13 +108,63 @@ public class GatewayBadInputTest {
             }, "flood");
             writer.setDaemon(true);
             writer.start();
+            long peak = before;
             for (int i = 0; i < 20; i++) {
                 assertEquals("others are served during the flood", 1, selectOne(bystander));
+                peak = Math.max(peak, bufferMemory());
                 Thread.sleep(50);
             }
+            // the replies the client would get: ~1 kB per query
+            long replies = written.get() / q.length * 1000;
+            System.out.println("[flood] " + written.get() / q.length + " queries sent without reading (~" + replies / 1_000_000
+                + " MB of replies); the gateway's Netty buffers: " + before / 1_000_000 + " MB before, peak " + peak / 1_000_000
+                + " MB during the flood");
+            assertTrue("the gateway holds a bounded part of the replies, not all of them: peak " + peak / 1_000_000 + " MB",
+                peak - before < 64_000_000);
             flood.close();
             writer.join(CLOSE_BOUND_MS);
             assertEquals("others are served after the flood", 1, selectOne(bystander));
+        }
+    }
+
+    @Test
+    public void malformedMessagesOfAReadySessionGetTheGatewaysProtocolError() throws Exception {
+        byte[][] malformed = {
+            {'C', 0, 0, 0, 4}, // a Close with no body, the last bytes the client sends
+            {'P', 0, 0, 0, 8, 's', 0, 'S', 'E'}, // an unterminated query string
+            {'B', 0, 0, 0, 16, 0, 0, 0, 0, 0, 1, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0}, // a 2 GB value
+            {'D', 0, 0, 0, 6, 'X', 0}, // no such Describe subtype
+            {'S', 0, 0, 0, 5, 0}, // a byte left over
+            {'z', 0, 0, 0, 4}, // no such message type
+        };
+        try (Connection bystander = TestPostgres.connect(GW.endpoint())) {
+            for (byte[] message : malformed) {
+                String reply = new String(afterReady(GW.endpoint(), message), StandardCharsets.ISO_8859_1);
+                assertTrue("the gateway's own FATAL 08P01 for " + java.util.Arrays.toString(message) + ": " + reply,
+                    reply.contains("SFATAL") && reply.contains("C08P01") && reply.contains("M[multimaster] gateway: "));
+            }
+            assertEquals("the session opened before still answers", 1, selectOne(bystander));
+        }
+    }
+
+    /** Starts a session, waits for its first ReadyForQuery, sends {@code message}; what came after, up to the close. */
+    private static byte[] afterReady(Endpoint at, byte[] message) throws IOException {
+        try (Socket s = new Socket(at.host(), at.port())) {
+            s.setSoTimeout(CLOSE_BOUND_MS);
+            s.getOutputStream().write(startup());
+            InputStream in = s.getInputStream();
+            java.io.DataInputStream d = new java.io.DataInputStream(in);
+            for (int type = 0; type != 'Z'; ) {
+                type = d.readUnsignedByte();
+                d.readNBytes(d.readInt() - 4);
+            }
+            s.getOutputStream().write(message);
+            s.getOutputStream().flush();
+            try {
+                return in.readAllBytes();
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("not closed within " + CLOSE_BOUND_MS + " ms after " + java.util.Arrays.toString(message), e);
+            }
         }
     }
 
@@ -142,6 +197,12 @@ public class GatewayBadInputTest {
             assertTrue("closed within the bound", (System.nanoTime() - start) / 1_000_000 < CLOSE_BOUND_MS);
             return reply.toByteArray();
         }
+    }
+
+    /** Memory held by Netty's default pooled allocator (the gateway's buffers; the test's JDBC uses none). */
+    private static long bufferMemory() {
+        io.netty.buffer.PooledByteBufAllocatorMetric m = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric();
+        return m.usedDirectMemory() + m.usedHeapMemory();
     }
 
     private static boolean containsError(byte[] reply) {

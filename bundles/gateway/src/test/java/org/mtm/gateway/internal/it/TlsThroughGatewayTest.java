@@ -177,6 +177,117 @@ public class TlsThroughGatewayTest {
         }
     }
 
+    /** A client certificate for {@code cn} of {@code ca}, with its key also as PKCS#8 DER (what pgjdbc reads). */
+    private static Issued client(Authority of, String cn) throws IOException {
+        Issued c = of.issue(cn, "DNS:" + cn.replace('_', '-') + ".invalid");
+        String pem = Files.readString(c.key());
+        byte[] der = java.util.Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", ""));
+        Path pk8 = Path.of(c.key() + ".pk8");
+        Files.write(pk8, der);
+        Files.setPosixFilePermissions(pk8, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return c;
+    }
+
+    private static Connection withCertificate(Issued cert, String sslmode) throws SQLException {
+        return TestPostgres.connect(GW.endpoint(), "sslmode", sslmode, "sslrootcert", ca.cert().toString(),
+                "sslcert", cert.cert().toString(), "sslkey", cert.key() + ".pk8");
+    }
+
+    private static String psqlCert(Issued cert) {
+        return "sslmode=verify-full sslrootcert=" + ca.cert() + " sslcert=" + cert.cert() + " sslkey=" + cert.key();
+    }
+
+    @Test
+    public void clientcertVerifyFullAcceptsTheCertificateWhoseCnIsTheUser() throws Exception {
+        Authority clients = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca");
+        Issued user = client(clients, TestPostgres.USER);
+        Issued mallory = client(clients, "mallory");
+        GW.tls(GatewayTls.of(new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                clients.cert().toString(), "verify-full")));
+
+        try (Connection c = withCertificate(user, "verify-full")) {
+            assertEquals(1, selectOne(c));
+        }
+        SQLException other = assertThrows(SQLException.class, () -> withCertificate(mallory, "verify-full").close());
+        assertEquals("28000", other.getSQLState());
+        assertTrue(other.getMessage(), other.getMessage().contains("certificate validation (clientcert=verify-full) "
+                + "failed for user \"" + TestPostgres.USER + "\": CN mismatch (the certificate's CN is \"mallory\""));
+        SQLException none = assertThrows(SQLException.class, () -> verifyFull(ca.cert()).close());
+        assertEquals("28000", none.getSQLState());
+        assertTrue(none.getMessage(), none.getMessage().contains("connection requires a valid client certificate"));
+        SQLException plain = assertThrows(SQLException.class,
+                () -> TestPostgres.connect(GW.endpoint(), "sslmode", "disable").close());
+        assertEquals("28000", plain.getSQLState());
+
+        Tools.Result ok = psql(psqlCert(user), "SELECT 42");
+        assertEquals(ok.toString(), 0, ok.exitCode());
+        assertEquals("42", ok.stdout().trim());
+        Tools.Result refused = psql(psqlCert(mallory), "SELECT 42");
+        assertNotEquals(refused.toString(), 0, refused.exitCode());
+        assertTrue(refused.stderr(), refused.stderr().contains("CN mismatch"));
+    }
+
+    @Test
+    public void clientcertVerifyCaAcceptsAnyCertificateOfTheClientCaAndNoOther() throws Exception {
+        Authority clients = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca");
+        Authority stranger = TestCertificates.authority(DIR.newFolder().toPath(), "stranger-ca");
+        Issued mallory = client(clients, "mallory");
+        Issued foreign = client(stranger, TestPostgres.USER);
+        GW.tls(GatewayTls.of(new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                clients.cert().toString(), "verify-ca")));
+
+        try (Connection c = withCertificate(mallory, "verify-full")) {
+            assertEquals("any CN of the client CA", 1, selectOne(c));
+        }
+        // the TLS layer only asks for a certificate: one it cannot verify counts as none, refused at the startup
+        SQLException e = assertThrows(SQLException.class, () -> withCertificate(foreign, "verify-full").close());
+        assertEquals("28000", e.getSQLState());
+        assertTrue(e.getMessage(), e.getMessage().contains("connection requires a valid client certificate "
+                + "(gateway.tls.clientcert = verify-ca)"));
+        Tools.Result refused = psql(psqlCert(foreign), "SELECT 1");
+        assertNotEquals(refused.toString(), 0, refused.exitCode());
+        Tools.Result ok = psql(psqlCert(mallory), "SELECT 1");
+        assertEquals(ok.toString(), 0, ok.exitCode());
+    }
+
+    @Test
+    public void aReplacedClientCaServesNewConnectionsWithoutARestart() throws Exception {
+        Authority before = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-1");
+        Authority after = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-2");
+        Issued old = client(before, TestPostgres.USER);
+        Issued renewed = client(after, TestPostgres.USER);
+        Path dir = DIR.newFolder().toPath();
+        Path caFile = dir.resolve("clients.crt");
+        Files.copy(before.cert(), caFile);
+        GW.tls(GatewayTls.of(new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                caFile.toString(), "verify-full")));
+        try (Connection c = withCertificate(old, "verify-full")) {
+            assertEquals(1, selectOne(c));
+            Files.copy(after.cert(), dir.resolve("clients.new"));
+            Files.move(dir.resolve("clients.new"), caFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try (Connection n = withCertificate(renewed, "verify-full")) {
+                assertEquals("a certificate of the new client CA", 1, selectOne(n));
+            }
+            SQLException e = assertThrows(SQLException.class, () -> withCertificate(old, "verify-full").close());
+            assertEquals("the old CA's certificates no longer", "28000", e.getSQLState());
+            assertEquals("the session opened before goes on", 1, selectOne(c));
+        }
+    }
+
+    @Test
+    public void clientcertSettingsAreChecked() {
+        IllegalArgumentException noCa = assertThrows(IllegalArgumentException.class, () -> GatewayTls.of(
+                new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false, "", "verify-ca")));
+        assertTrue(noCa.getMessage(), noCa.getMessage().contains("gateway.tls.client_ca_file"));
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> GatewayTls.of(
+                new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                        ca.cert().toString(), "verify")));
+        assertTrue(bad.getMessage(), bad.getMessage().contains("gateway.tls.clientcert = 'verify'"));
+        IllegalArgumentException noTls = assertThrows(IllegalArgumentException.class, () -> GatewayTls.of(
+                new GatewayTls.Settings("", "", false, ca.cert().toString(), "verify-full")));
+        assertTrue(noTls.getMessage(), noTls.getMessage().contains("gateway.tls.cert_file"));
+    }
+
     @Test
     public void incompleteSettingsNameTheKeyToSet() {
         IllegalArgumentException required = assertThrows(IllegalArgumentException.class,

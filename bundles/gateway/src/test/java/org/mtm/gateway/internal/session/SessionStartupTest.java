@@ -189,6 +189,22 @@ public class SessionStartupTest {
     }
 
     @Test
+    public void malformedStartupMessagesAreRefusedBeforeReachingPostgres() {
+        // the pairs do not end with the terminator as the packet's last byte
+        ByteBuf noTerminator = Unpooled.buffer().writeInt(8 + 11).writeInt(196608).writeBytes("user\0alice\0".getBytes(UTF_8));
+        assertFalse(startup.read(noTerminator));
+        noTerminator.release();
+        ByteBuf noUser = packet(196608, "database", "shop");
+        assertFalse(startup.read(noUser));
+        noUser.release();
+        ByteBuf version2 = packet(2 << 16, "user", "alice");
+        assertFalse(startup.read(version2));
+        version2.release();
+        assertEquals(List.of("refused 08P01", "refused 28000", "refused 0A000"), events);
+        assertNull(sentStartup);
+    }
+
+    @Test
     public void halfAPacketWaitsForTheRest() {
         ByteBuf whole = packet(196608, "user", "alice");
         ByteBuf half = whole.copy(0, whole.readableBytes() - 3);
