@@ -300,6 +300,10 @@ final class GenerationRunner {
     /** Answers another node's request; a yes vote is flushed before it is sent (a promise that survives a crash). */
     private void vote(ElectionRequest req) throws Exception {
         ElectionAnswer answer = answer(req);
+        if (answer.yes() && req.changesConfigured()) {
+            // give the change's own election time to finish and announce before completing it ourselves
+            nextCompletion = Math.max(nextCompletion, nowMs() + Campaigner.ELECTION_TIMEOUT_MS);
+        }
         campaigner.onRequest(nowMs(), req);
         host.transport().send(req.candidate(), Channels.GENERATION, answer.encode());
     }
