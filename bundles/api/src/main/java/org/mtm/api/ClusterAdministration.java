@@ -2,7 +2,10 @@ package org.mtm.api;
 
 import java.util.List;
 
-/** Cluster-wide administration behind {@code mtm.init_cluster} and the console's {@code mtm:init-cluster}. */
+/**
+ * Cluster-wide administration behind {@code mtm.init_cluster}, {@code mtm.ping} and {@code mtm.make_table_local} as
+ * the console's commands and the node MBean's operations run them.
+ */
 public interface ClusterAdministration {
 
     /**
@@ -31,5 +34,27 @@ public interface ClusterAdministration {
      */
     default void joinNode(int node, String backupEndLsn) throws ClusterAdminException {
         throw new ClusterAdminException("55000", "mtm.join_node is not available on this node");
+    }
+
+    /**
+     * {@code mtm.ping()}: this node is online and every member of its generation answers, from its own PostgreSQL, that
+     * it is online in the same generation. Returns true; fails naming the first node that does not.
+     *
+     * @throws ClusterAdminException 55000 a node (this one included) not online or in another generation, 08006 a
+     *                               member's PostgreSQL not reachable
+     */
+    default boolean ping() throws ClusterAdminException {
+        throw new ClusterAdminException("55000", "mtm.ping is not available: the admin bundle of this node does not support it");
+    }
+
+    /**
+     * {@code mtm.make_table_local(relation)} (manual F.31.5.2): the table's changes stop being replicated, on every
+     * node; the row of {@code mtm.local_tables} that says so is committed through the cluster in one transaction.
+     *
+     * @throws ClusterAdminException 42P01 no such table, 57P03 this node not online, 40001 the cluster aborted it
+     */
+    default void makeTableLocal(String relation) throws ClusterAdminException {
+        throw new ClusterAdminException("55000", "mtm.make_table_local is not available: the admin bundle of this node does not"
+            + " support it");
     }
 }

@@ -16,7 +16,19 @@ public interface ConsistencyCheck {
      * rows otherwise. Fails with the SQLSTATE of the query's error on a node, or 55P03 when no consistent point was
      * reached.
      */
-    Comparison checkQuery(String query, String role) throws ClusterAdminException;
+    default Comparison checkQuery(String query, String role) throws ClusterAdminException {
+        return checkQuery(query, role, progress -> { });
+    }
+
+    /**
+     * {@link #checkQuery(String, String)}, telling {@code progress} what it does on large tables: where the snapshots
+     * were taken, every {@value #PROGRESS_ROWS} rows read on a node, and each node's result as it comes (from the
+     * nodes' query threads: the listener must be thread-safe).
+     */
+    Comparison checkQuery(String query, String role, java.util.function.Consumer<String> progress) throws ClusterAdminException;
+
+    /** Rows between two progress reports of one node's query. */
+    int PROGRESS_ROWS = 1_000_000;
 
     /**
      * {@code mtm.get_snapshots()}: exports a snapshot on every node at one consistent point and keeps it, for

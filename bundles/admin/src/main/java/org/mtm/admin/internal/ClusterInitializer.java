@@ -19,6 +19,9 @@ import org.mtm.api.LocalDatabase;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * twice), and only then creates the replication objects (publication, slots, origins), stores the
  * configuration — node ids 1..N in the order given — and generation 1 on each, strides the sequences that
  * exist already ({@link InitialStride}), and wakes every node. Re-running it with the same list is harmless.
+ * Also {@code mtm.ping()} ({@link ClusterPing}) and {@code mtm.make_table_local} for the console and JMX
+ * ({@link LocalTables}).
  */
 @Component(immediate = true, service = ClusterAdministration.class)
 public final class ClusterInitializer implements ClusterAdministration {
@@ -36,12 +41,14 @@ public final class ClusterInitializer implements ClusterAdministration {
 
     private final ClusterCatalog catalog;
     private final LocalDatabase localDatabase;
-
-    @org.osgi.service.component.annotations.Reference(
-        cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
-        policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
-        policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    // optional and dynamic: a referee has neither, and the consensus bundle may be updated while this one runs
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
     private volatile org.mtm.api.ClusterState clusterState;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile org.mtm.api.Coordinator coordinator;
+
 
     @org.osgi.service.component.annotations.Reference(
         cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
@@ -54,6 +61,18 @@ public final class ClusterInitializer implements ClusterAdministration {
                               @Reference(name = "localDatabase") LocalDatabase localDatabase) {
         this.catalog = catalog;
         this.localDatabase = localDatabase;
+    }
+
+    @Override
+    public boolean ping() throws ClusterAdminException {
+        return ClusterPing.ping(clusterState);
+    }
+
+    @Override
+    public void makeTableLocal(String relation) throws ClusterAdminException {
+        org.mtm.api.ClusterState state = clusterState;
+        LocalTables.makeTableLocal(localDatabase, state, coordinator, relation);
+        LOG.info("node {}: table {} made local (mtm.make_table_local) on every node", state.selfId(), relation);
     }
 
     @Override

@@ -108,14 +108,23 @@ public final class ClusterSnapshots implements ConsistencyCheck {
     }
 
     @Override
-    public Comparison checkQuery(String query, String role) throws ClusterAdminException {
+    public Comparison checkQuery(String query, String role, java.util.function.Consumer<String> progress)
+            throws ClusterAdminException {
         boolean ordered = QueryOrder.ordersRows(query);
         Services services = services();
         List<NodeSnapshot> snapshots = snapshotsAtOnePoint(services);
+        progress.accept("snapshots taken at one consistent point on nodes "
+            + snapshots.stream().map(NodeSnapshot::node).toList() + "; running the query on each");
         try {
             Map<Integer, CompletableFuture<ResultDigest>> running = new LinkedHashMap<>();
             for (NodeSnapshot s : snapshots) {
-                running.put(s.node(), CompletableFuture.supplyAsync(() -> digest(s, query, role, ordered), queries));
+                running.put(s.node(), CompletableFuture.supplyAsync(() -> {
+                    long start = System.nanoTime();
+                    ResultDigest d = digest(s, query, role, ordered, progress);
+                    progress.accept(String.format("node %d: done, %,d rows in %.1f s", s.node(), d.rowCount(),
+                        (System.nanoTime() - start) / 1e9));
+                    return d;
+                }, queries));
             }
             TreeMap<Integer, ResultDigest> results = new TreeMap<>();
             for (Map.Entry<Integer, CompletableFuture<ResultDigest>> e : running.entrySet()) {
@@ -266,7 +275,8 @@ public final class ClusterSnapshots implements ConsistencyCheck {
         }
     }
 
-    private static ResultDigest digest(NodeSnapshot s, String query, String role, boolean ordered) {
+    private static ResultDigest digest(NodeSnapshot s, String query, String role, boolean ordered,
+                                       java.util.function.Consumer<String> progress) {
         try (Statement st = s.connection().createStatement()) {
             if (role != null) {
                 st.execute("SET LOCAL ROLE " + quoteIdent(role)); // the caller's rights, not the cluster user's
@@ -279,7 +289,11 @@ public final class ClusterSnapshots implements ConsistencyCheck {
                     columns.add(meta.getColumnLabel(i));
                 }
                 ResultDigest d = new ResultDigest(columns, ordered);
+                long read = 0;
                 while (rs.next()) {
+                    if (++read % PROGRESS_ROWS == 0) {
+                        progress.accept(String.format("node %d: %,d rows read", s.node(), read));
+                    }
                     List<String> row = new ArrayList<>(columns.size());
                     for (int i = 1; i <= columns.size(); i++) {
                         row.add(rs.getString(i));

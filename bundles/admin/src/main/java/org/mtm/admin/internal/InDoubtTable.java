@@ -1,6 +1,7 @@
 package org.mtm.admin.internal;
 
 import java.util.List;
+import org.mtm.api.InDoubtTransactions;
 import javax.management.openmbean.CompositeDataSupport;
 import javax.management.openmbean.CompositeType;
 import javax.management.openmbean.OpenDataException;

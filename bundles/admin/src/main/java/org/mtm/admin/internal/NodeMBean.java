@@ -58,4 +58,33 @@ public interface NodeMBean {
 
     /** Operation: {@code mtm.join_node(node, backupEndLsn)} (manual F.31.4.3). Admin role. */
     void joinNode(int node, String backupEndLsn) throws Exception;
+
+    /** Operation: {@code mtm.status()} — the manual's columns (my_node_id, status, connected, gen_num, gen_members, …). */
+    javax.management.openmbean.CompositeData status() throws Exception;
+
+    /** Operation: {@code mtm.nodes()} — a row per configured node with the manual's columns, indexed by id. */
+    javax.management.openmbean.TabularData nodes() throws Exception;
+
+    /**
+     * Operation: {@code mtm.ping()} — true when this node and every member of its generation are online in that same
+     * generation; fails naming the first node that is not (or does not answer).
+     */
+    boolean ping() throws Exception;
+
+    /**
+     * Operation: {@code mtm.make_table_local(relation)} — the table's changes stop being replicated, on every node (the
+     * change is committed through the cluster). Admin role.
+     */
+    void makeTableLocal(String relation) throws Exception;
+
+    /**
+     * Operation: {@code mtm.get_snapshots()} — a snapshot on every online member at one consistent point, kept until
+     * {@link #freeSnapshots()} (or until the admin bundle stops); returns the snapshot ids by node,
+     * {@code 1:<id>,2:<id>,…}. Named {@code take…}: a {@code get…} without arguments would be a JMX attribute, read by
+     * any browsing client. Admin role.
+     */
+    String takeSnapshots() throws Exception;
+
+    /** Operation: {@code mtm.free_snapshots()} — ends the snapshots {@link #takeSnapshots()} kept; whether there were any. Admin role. */
+    boolean freeSnapshots() throws Exception;
 }

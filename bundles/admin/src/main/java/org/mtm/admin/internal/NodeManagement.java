@@ -5,6 +5,7 @@ import javax.management.StandardMBean;
 import javax.management.openmbean.TabularData;
 import org.mtm.api.ClusterState;
 import org.mtm.api.ConsistencyCheck;
+import org.mtm.api.InDoubtTransactions;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.RefereeGrants;
@@ -39,6 +40,18 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile org.mtm.api.SequenceAllocator sequences;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile org.mtm.api.ClusterAdministration administration;
+
+    /** Whose snapshots {@link #takeSnapshots()} keeps: the JMX clients of this node, together. */
+    private final Object snapshotOwner = new Object() {
+        @Override
+        public String toString() {
+            return "JMX";
+        }
+    };
 
     @Activate
     public NodeManagement() throws NotCompliantMBeanException {
@@ -163,10 +176,6 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
         }
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-        policyOption = ReferencePolicyOption.GREEDY)
-    private volatile org.mtm.api.ClusterAdministration administration;
-
     @Override
     public int addNode(String conninfo) throws Exception {
         org.mtm.api.ClusterAdministration a = administration;
@@ -210,5 +219,77 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
             throw new IllegalStateException("mtm.drop_node(" + node + ") failed (SQLSTATE " + e.sqlState() + "): "
                 + e.getMessage());
         }
+    }
+
+    private ClusterState requireState(String function) {
+        ClusterState s = clusterState;
+        if (s == null) {
+            throw new IllegalStateException(function + " is not available on this node (a referee, or the mtm consensus"
+                + " component is not active)");
+        }
+        return s;
+    }
+
+    @Override
+    public javax.management.openmbean.CompositeData status() throws Exception {
+        return StatusOpenData.status(requireState("mtm.status()").statusReport());
+    }
+
+    @Override
+    public TabularData nodes() throws Exception {
+        return StatusOpenData.nodes(requireState("mtm.nodes()").nodeReports());
+    }
+
+    @Override
+    public boolean ping() throws Exception {
+        try {
+            return administration().ping();
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("mtm.ping failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void makeTableLocal(String relation) throws Exception {
+        try {
+            administration().makeTableLocal(relation);
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("mtm.make_table_local failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage());
+        }
+    }
+
+    private org.mtm.api.ClusterAdministration administration() {
+        org.mtm.api.ClusterAdministration a = administration;
+        if (a == null) {
+            throw new IllegalStateException("cluster administration is not available on this node (the mtm admin component"
+                + " is not active)");
+        }
+        return a;
+    }
+
+    @Override
+    public String takeSnapshots() throws Exception {
+        ConsistencyCheck check = consistency;
+        if (check == null) {
+            throw new IllegalStateException("consistent snapshots are not available on this node (a referee, or the mtm admin"
+                + " or consensus components are not active)");
+        }
+        try {
+            return snapshotIds(check.getSnapshots(snapshotOwner));
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("mtm.get_snapshots failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage());
+        }
+    }
+
+    /** {@code 1:<id>,2:<id>} as {@code mtm.get_snapshots()} returns them. */
+    static String snapshotIds(java.util.Map<Integer, String> ids) {
+        return ids.entrySet().stream().map(e -> e.getKey() + ":" + e.getValue())
+            .collect(java.util.stream.Collectors.joining(","));
+    }
+
+    @Override
+    public boolean freeSnapshots() {
+        ConsistencyCheck check = consistency;
+        return check != null && check.freeSnapshots(snapshotOwner);
     }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import javax.management.openmbean.CompositeData;
 import javax.management.openmbean.TabularData;
 import org.junit.Test;
+import org.mtm.api.InDoubtTransactions;
 
 public class InDoubtTableTest {
 

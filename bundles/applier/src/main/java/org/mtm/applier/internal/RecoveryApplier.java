@@ -313,29 +313,33 @@ final class RecoveryApplier implements MessageApplier {
     /** Throws a worker's failure as it is (SQLException, or unchecked such as {@link WalGone}). */
     private void checkWorkers() throws SQLException {
         if (progress != null) {
-            try {
-                progress.checkFailure();
-            } catch (SQLException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new SQLException("recovery worker of donor " + donor + " failed: " + e, "XX000", e);
-            }
+            withWorkers(progress::checkFailure);
         }
     }
 
     /** Waits until every unit handed to the workers is finished (throws a worker's failure). */
     private void awaitWorkers() throws SQLException {
         if (progress != null) {
-            try {
-                progress.awaitAll();
-            } catch (SQLException | RuntimeException e) {
-                throw e;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException("interrupted while waiting for the recovery workers of donor " + donor, "57014", e);
-            } catch (Exception e) {
-                throw new SQLException("recovery worker of donor " + donor + " failed: " + e, "XX000", e);
-            }
+            withWorkers(progress::awaitAll);
+        }
+    }
+
+    /** Something that involves the workers and may throw their failure. */
+    private interface WorkerCall {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code call}; a worker's failure comes out as it is (SQLException or unchecked), anything else as XX000. */
+    private void withWorkers(WorkerCall call) throws SQLException {
+        try {
+            call.run();
+        } catch (SQLException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while waiting for the recovery workers of donor " + donor, "57014", e);
+        } catch (Exception e) {
+            throw new SQLException("recovery worker of donor " + donor + " failed: " + e, "XX000", e);
         }
     }
 
@@ -800,14 +804,7 @@ final class RecoveryApplier implements MessageApplier {
         Buffered b = buffered.remove(gid); // an r drops it
         if (b != null && commit && workers != null) {
             CommitPrepared k = (CommitPrepared) m;
-            try {
-                workers.submit(b.begin.prepareLsn(), end, w -> w.finishCommitted(b, k, gid, end, time));
-            } catch (SQLException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new SQLException("could not hand " + gid + " to the recovery workers of donor " + donor + ": " + e,
-                        "XX000", e);
-            }
+            withWorkers(() -> workers.submit(b.begin.prepareLsn(), end, w -> w.finishCommitted(b, k, gid, end, time)));
             return;
         }
         finishCommitted(commit ? b : null, m, gid, end, time, commit);

@@ -725,6 +725,22 @@ public final class Gateway {
             }, detachedPool);
         }
 
+        @Override
+        public CompletionStage<Boolean> ping() {
+            ClusterAdministration admin = administration;
+            if (admin == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.ping", "admin"));
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return admin.ping();
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(new SurfaceCall.CallException(
+                            callException(e).sqlState(), "[multimaster] " + e.getMessage()));
+                }
+            }, detachedPool);
+        }
+
         private static SurfaceCall.CallException callException(ClusterAdminException e) {
             String state = e.sqlState() == null || e.sqlState().length() != 5 ? SqlStates.INTERNAL_ERROR : e.sqlState();
             return new SurfaceCall.CallException(state, e.getMessage());

@@ -305,7 +305,8 @@ BEGIN
         RETURN;
     END IF;
     FOR link IN
-        SELECT pg_describe_object(d.classid, d.objid, 0) AS dependent, r.oid::regclass AS stand_in
+        SELECT pg_describe_object(d.classid, d.objid, 0) AS dependent, r.oid::regclass AS stand_in,
+               r.relname AS parent, i.inhrelid IS NOT NULL AS inherits, c.relispartition AS partition
         FROM pg_namespace n
         JOIN pg_class r ON r.relnamespace = n.oid
         JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid AND d.deptype IN ('n', 'a')
@@ -313,14 +314,39 @@ BEGIN
         JOIN pg_class c ON c.oid = CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
                                         WHEN d.classid = 'pg_rewrite'::regclass THEN w.ev_class END
         JOIN pg_namespace cn ON cn.oid = c.relnamespace
+        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = r.oid
         WHERE n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$' AND cn.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
           AND c.relpersistence <> 't' AND c.oid <> r.oid
         LIMIT 1
     LOOP
+        -- a partition or a child table: PostgreSQL's own messages for its temporary tables
+        IF link.inherits AND link.partition THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('cannot %s a permanent relation as partition of temporary relation "%s"',
+                                 CASE WHEN tg_tag = 'ALTER TABLE' THEN 'attach' ELSE 'create' END, link.parent);
+        ELSIF link.inherits THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('cannot inherit from temporary relation "%s"', link.parent);
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
             MESSAGE = format('[multimaster] %s would depend on temporary table %s: a permanent object cannot depend on '
                              'a temporary one', link.dependent, link.stand_in),
             HINT = 'Temporary tables are this session''s and this node''s only; link permanent tables to permanent ones.';
+    END LOOP;
+    -- the other way round: a stand-in as a partition of a permanent table would take, on this node only, the rows
+    -- routed to it (not replicated: unlogged); PostgreSQL refuses a temporary partition of a permanent table
+    FOR link IN
+        SELECT p.relname AS parent
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE c.relispartition AND n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+          AND pn.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$' AND p.relpersistence <> 't'
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('cannot %s a temporary relation as partition of permanent relation "%s"',
+                             CASE WHEN tg_tag = 'ALTER TABLE' THEN 'attach' ELSE 'create' END, link.parent);
     END LOOP;
 END
 $fn$;

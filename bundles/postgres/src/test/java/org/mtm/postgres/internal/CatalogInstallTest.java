@@ -81,6 +81,14 @@ public class CatalogInstallTest {
                 }
                 assertEquals(java.util.Map.of("MTM-2-17-7", "2 7 precommitted true true", "MTM-3-4242-7", "3 7 prepared true true"),
                     rows);
+                // the one reader behind mtm:in-doubt, the MBean's listInDoubt and the status page: oldest first
+                java.util.List<org.mtm.api.InDoubtTransactions.Row> read = org.mtm.api.InDoubtTransactions.read(c);
+                assertEquals(java.util.List.of("MTM-3-4242-7 3 7 prepared", "MTM-2-17-7 2 7 precommitted"), read.stream()
+                    .map(r -> r.gid() + " " + r.originNode() + " " + r.generation() + " " + r.state()).toList());
+                for (org.mtm.api.InDoubtTransactions.Row r : read) {
+                    org.junit.Assert.assertTrue(r + " at least a second old", r.ageMs() >= 1000 && r.age().endsWith(" s"));
+                    org.junit.Assert.assertFalse(r + " has its prepared time", r.prepared().isEmpty());
+                }
             } finally {
                 st.execute("RESET ROLE");
                 st.execute("DROP ROLE IF EXISTS mtm_in_doubt_reader");

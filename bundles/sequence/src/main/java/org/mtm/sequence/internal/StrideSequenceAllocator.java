@@ -7,15 +7,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.mtm.api.ClusterState;
 import org.mtm.api.Conninfo;
+import org.mtm.api.CoordinatedCommit;
 import org.mtm.api.Coordinator;
-import org.mtm.api.Coordinator.CommitRefusedException;
-import org.mtm.api.Coordinator.Decision;
-import org.mtm.api.Gid;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.api.SequenceAllocator;
@@ -38,15 +33,14 @@ import org.slf4j.LoggerFactory;
  * for sequences restored from a base backup, or after the node list changed. It reads what every node's
  * sequences handed out ({@code mtm.sequence_last_values()}), then runs {@link StrideStatement} locally as
  * replicated DDL (logged as a DDL message, so each peer's applier runs the same text, computing its own
- * residue) and commits it through the coordinator's 3PC like the gateway commits a client's transaction.
+ * residue) and commits it through the coordinator's 3PC ({@link CoordinatedCommit}) like the gateway commits a client's
+ * transaction.
  */
 @Component(immediate = true, service = SequenceAllocator.class, configurationPid = "org.mtm.multimaster")
 @Designate(ocd = StrideSequenceAllocator.Config.class)
 public final class StrideSequenceAllocator implements SequenceAllocator {
 
     private static final Logger LOG = LoggerFactory.getLogger(StrideSequenceAllocator.class);
-    /** The votes of every member and the precommit round; far longer than a healthy cluster needs. */
-    private static final long DECISION_TIMEOUT_S = 120;
 
     /** The part of {@code org.mtm.multimaster} this component reads. */
     @ObjectClassDefinition(name = "mtm sequences", description = "How sequences avoid collisions across nodes (org.mtm.multimaster)")
@@ -98,7 +92,6 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
         try (Connection c = database.connect()) {
             c.setAutoCommit(false);
             int changed;
-            long xid;
             try (PreparedStatement emit = c.prepareStatement("SELECT pg_catalog.pg_logical_emit_message(true, ?, ?)");
                  Statement st = c.createStatement()) {
                 emit.setString(1, ReplicatedDdl.PREFIX);
@@ -108,9 +101,8 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
                 emit.setString(1, ReplicatedDdl.END_PREFIX);
                 emit.setBytes(2, new byte[0]);
                 emit.executeQuery().close();
-                xid = single(st, "SELECT pg_catalog.pg_current_xact_id()::text::int8");
             }
-            commitEverywhere(coordinator, c, xid);
+            CoordinatedCommit.commit(coordinator, c);
             LOG.info("node {}: alter_sequences strided {} sequence(s) here, on every node in one transaction", self, changed);
             return changed;
         }
@@ -150,49 +142,6 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
             throw new SQLException("cannot read the sequences of node " + id + " (" + conninfo + "): " + e.getMessage()
                 + "; every node must be reachable", "08006", e);
         }
-    }
-
-    /** PREPARE, the coordinator's votes and precommit, COMMIT PREPARED — or ROLLBACK PREPARED and its error. */
-    private static void commitEverywhere(Coordinator coordinator, Connection c, long xid) throws SQLException {
-        Gid gid;
-        try {
-            gid = coordinator.begin(xid);
-        } catch (CommitRefusedException e) {
-            c.rollback();
-            throw new SQLException(e.getMessage(), e.sqlState());
-        }
-        String literal = StrideStatement.quoteLiteral(gid.toString());
-        try (Statement st = c.createStatement()) {
-            try {
-                st.execute("PREPARE TRANSACTION " + literal);
-            } catch (SQLException e) {
-                coordinator.aborted(gid);
-                throw e;
-            }
-            c.setAutoCommit(true);
-            Decision decision;
-            try {
-                decision = coordinator.prepared(gid).get(DECISION_TIMEOUT_S, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw unknown(gid, e);
-            } catch (ExecutionException | TimeoutException e) {
-                throw unknown(gid, e);
-            }
-            if (!decision.commit()) {
-                st.execute("ROLLBACK PREPARED " + literal);
-                coordinator.aborted(gid);
-                throw new SQLException(decision.message() == null ? "transaction " + gid + " was aborted by the cluster"
-                    : decision.message(), decision.sqlState() == null ? "40001" : decision.sqlState());
-            }
-            st.execute("COMMIT PREPARED " + literal);
-            coordinator.committed(gid);
-        }
-    }
-
-    private static SQLException unknown(Gid gid, Exception cause) {
-        return new SQLException("the outcome of " + gid + " is not known yet (" + cause + "); the cluster resolves it",
-            "08007", cause);
     }
 
     private static long single(Statement st, String sql) throws SQLException {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.mtm.api.InDoubtTransactions;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
 import org.mtm.api.StatusReport;
@@ -14,10 +15,6 @@ import org.mtm.api.StatusReport;
  * from {@code mtm.status()}, {@code mtm.nodes()}, {@code mtm.in_doubt} rows and the history, then written as JSON.
  */
 final class StatusDocument {
-
-    /** One row of {@code mtm.in_doubt}. */
-    record InDoubt(String gid, int originNode, long generation, String state, long ageMs) {
-    }
 
     private StatusDocument() {
     }
@@ -38,7 +35,7 @@ final class StatusDocument {
     }
 
     /** {@code status} null: the node has not read its state yet (or is not initialised); the page says so. */
-    static String json(StatusReport status, List<NodeReport> nodes, List<InDoubt> inDoubt, StatusHistory.Series series,
+    static String json(StatusReport status, List<NodeReport> nodes, List<InDoubtTransactions.Row> inDoubt, StatusHistory.Series series,
                        long nowMs) {
         return json(status, null, List.of(), nodes, inDoubt, series, nowMs);
     }
@@ -48,7 +45,7 @@ final class StatusDocument {
      * null; {@code settingsDiffer}: the {@code org.mtm.multimaster} values a reachable peer runs with otherwise.
      */
     static String json(StatusReport status, String recovery, List<String> settingsDiffer, List<NodeReport> nodes,
-                       List<InDoubt> inDoubt, StatusHistory.Series series, long nowMs) {
+                       List<InDoubtTransactions.Row> inDoubt, StatusHistory.Series series, long nowMs) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("time", nowMs);
         if (status == null || status.myNodeId() == 0) {
@@ -85,7 +82,7 @@ final class StatusDocument {
             doc.put("nodes", rows);
         }
         List<Object> doubts = new ArrayList<>();
-        for (InDoubt d : inDoubt) {
+        for (InDoubtTransactions.Row d : inDoubt) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("gid", d.gid());
             row.put("origin", d.originNode());

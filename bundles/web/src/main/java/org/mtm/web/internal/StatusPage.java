@@ -7,11 +7,7 @@ import com.codahale.metrics.MetricRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +20,7 @@ import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
 import org.mtm.api.Applier;
 import org.mtm.api.ClusterState;
+import org.mtm.api.InDoubtTransactions;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.SettingsAgreement;
 import org.mtm.api.StatusReport;
@@ -142,23 +139,17 @@ public final class StatusPage extends HttpServlet {
             known ? state.nodeReports() : List.of(), inDoubt(), history.series(), System.currentTimeMillis());
     }
 
-    private List<StatusDocument.InDoubt> inDoubt() {
+    private List<InDoubtTransactions.Row> inDoubt() {
         LocalDatabase db = database;
-        List<StatusDocument.InDoubt> rows = new ArrayList<>();
         if (db == null) {
-            return rows;
+            return List.of();
         }
-        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-            "SELECT gid, origin_node, generation, state, (extract(epoch FROM age) * 1000)::bigint"
-                + " FROM mtm.in_doubt ORDER BY prepared, gid")) {
-            while (rs.next()) {
-                rows.add(new StatusDocument.InDoubt(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getString(4),
-                    rs.getLong(5)));
-            }
+        try {
+            return InDoubtTransactions.read(db);
         } catch (SQLException e) {
             LOG.debug("status page: cannot read mtm.in_doubt: {}", e.getMessage());
+            return List.of();
         }
-        return rows;
     }
 
     /** One sample of the counters the charts show; a metric not registered yet counts as 0. */

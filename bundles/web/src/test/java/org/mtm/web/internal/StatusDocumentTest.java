@@ -6,6 +6,7 @@ import static org.junit.Assert.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.Test;
+import org.mtm.api.InDoubtTransactions;
 import org.mtm.api.NodeReport;
 import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
@@ -40,7 +41,7 @@ public class StatusDocumentTest {
         h.record(new StatusHistory.Sample(2000, 4, 2, Map.of(2, 128L)));
         String json = StatusDocument.json(NODE1_GEN5, List.of(node(1, true, true, ReceiverMode.DISABLED),
                 node(2, false, true, ReceiverMode.NORMAL), node(3, false, false, ReceiverMode.DISABLED)),
-            List.of(new StatusDocument.InDoubt("MTM-2-7-\"x\"", 2, 5, "precommitted", 1234)), h.series(), 42);
+            List.of(new InDoubtTransactions.Row("MTM-2-7-\"x\"", 2, 5, "precommitted", "2026-12-05 14:00:00+00", 1234)), h.series(), 42);
         assertEquals("{\"time\":42,\"initialised\":true,\"self\":{\"id\":1,\"status\":\"online\",\"generation\":5,"
             + "\"members\":[1,2],\"membersOnline\":[1,2],\"configured\":[1,2,3],\"connected\":[1,2]},\"nodes\":["
             + "{\"id\":1,\"self\":true,\"state\":\"online\",\"connected\":true,\"member\":true,\"receiverMode\":null,\"conninfo\":\"host=127.0.0.1 port=5001\"},"

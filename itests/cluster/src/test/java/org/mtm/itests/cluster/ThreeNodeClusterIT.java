@@ -418,6 +418,9 @@ public class ThreeNodeClusterIT {
         String console = nodes.get(0).execute("mtm:check-query \"SELECT * FROM checked ORDER BY id\"");
         assertTrue("mtm:check-query of identical rows:\n" + console, console.contains("check_query: t"));
         assertEquals("a row per node:\n" + console, 3, ShellTable.parse(console).size());
+        assertTrue("mtm:check-query prints its progress (issue 13 item 5):\n" + console,
+            console.contains("snapshots taken at one consistent point on nodes [1, 2, 3]")
+                && console.contains("node 2: done, 100 rows in "));
 
         // a consistent point under load: count(*) of a table a writer inserts into through gateway 2 all along
         AtomicLong commits = new AtomicLong();

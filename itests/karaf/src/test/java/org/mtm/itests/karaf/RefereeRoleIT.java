@@ -5,6 +5,8 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 
 import org.junit.Test;
@@ -13,14 +15,33 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 
-/** The referee role: feature mtm-referee, no consensus, applier, sequence or gateway. */
+/**
+ * The referee role: feature mtm-referee, no consensus, applier, sequence or gateway. Its configuration files come with
+ * the features ({@code <configfile>}): removed from etc/ before the install, they are there again after it, as a stock
+ * Karaf that installs the features gets them.
+ */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class RefereeRoleIT extends MtmRoleTestSupport {
 
     @Test
     public void refereeRoleStartsEveryComponentAndAnswersOnConsoleAndJmx() throws Exception {
+        Path etc = Path.of(System.getProperty("karaf.etc"));
+        Path referee = etc.resolve("org.mtm.referee.cfg"); // mtm-referee's own
+        Path multimaster = etc.resolve("org.mtm.multimaster.cfg"); // mtm-core's
+        Path commandAcl = etc.resolve("org.apache.karaf.command.acl.mtm.cfg"); // mtm-core's
+        Path jmxAcl = etc.resolve("jmx.acl.org.mtm.cfg"); // mtm-core's
+        // (not org.mtm.node.cfg and org.mtm.admin.cfg: they carry this test's settings)
+        for (Path file : new Path[] {referee, multimaster, commandAcl, jmxAcl}) {
+            Files.delete(file);
+        }
         installRole("mtm-referee", bundles("org.mtm.api", "org.mtm.postgres", "org.mtm.transport", "org.mtm.referee", "org.mtm.admin"));
+
+        assertTrue("mtm-referee's <configfile> wrote " + referee, Files.readString(referee).contains("decision_timeout = 5000"));
+        assertTrue("mtm-core's <configfile> wrote " + multimaster,
+            Files.readString(multimaster).contains("heartbeat_recv_timeout = 2000"));
+        assertTrue("mtm-core's <configfile> wrote " + commandAcl, Files.readString(commandAcl).contains("drop-node = admin"));
+        assertTrue("mtm-core's <configfile> wrote " + jmxAcl, Files.readString(jmxAcl).contains("ping = viewer"));
 
         String output = executeWhenRegistered("mtm:status");
         assertFalse("mtm:status printed nothing", output.isBlank());

@@ -14,7 +14,8 @@ import org.mtm.api.ConsistencyCheck;
 /**
  * {@code mtm:check-query "<sql>"} — {@code mtm.check_query(query_text)} from the console: the query's result on every
  * node at one consistent point, compared. Prints one row per node and {@code check_query: t} or {@code f} with the
- * first difference; the command succeeds either way (a difference is an answer, not a failure).
+ * first difference; the command succeeds either way (a difference is an answer, not a failure). On large tables it
+ * prints its progress first: where the snapshots were taken, every million rows read on a node, each node's end.
  */
 @Service
 @Command(scope = "mtm", name = "check-query", description = "Compares a query's result on every online node at one"
@@ -38,7 +39,14 @@ public class CheckQueryCommand implements Action {
         }
         ConsistencyCheck.Comparison c;
         try {
-            c = check.checkQuery(query, null);
+            // progress on large tables, on the console while the command runs (the nodes' query threads call it)
+            java.io.PrintStream console = System.out;
+            c = check.checkQuery(query, null, line -> {
+                synchronized (console) {
+                    console.println(line);
+                    console.flush();
+                }
+            });
         } catch (ClusterAdminException e) {
             throw new IllegalStateException("check_query failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage(), e);
         }

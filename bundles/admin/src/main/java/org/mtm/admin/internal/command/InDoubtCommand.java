@@ -8,7 +8,7 @@ import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
-import org.mtm.admin.internal.InDoubtTransactions;
+import org.mtm.api.InDoubtTransactions;
 import org.mtm.api.LocalDatabase;
 
 /** {@code mtm:in-doubt} — the rows of the view {@code mtm.in_doubt}: this node's prepared distributed transactions. */

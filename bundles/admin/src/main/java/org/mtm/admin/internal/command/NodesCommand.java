@@ -2,6 +2,7 @@ package org.mtm.admin.internal.command;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
@@ -12,6 +13,9 @@ import org.mtm.api.NodeReport;
 @Service
 @Command(scope = "mtm", name = "nodes", description = "Lists every configured node and its state (columns of mtm.nodes())")
 public class NodesCommand implements Action {
+
+    @Option(name = "--no-format", description = "Disable table rendered output (tab-separated values, no header)")
+    boolean noFormat;
 
     @Reference(optional = true)
     ClusterState clusterState;
@@ -31,7 +35,7 @@ public class NodesCommand implements Action {
                 blank(n.senderPid()), blank(n.receiverPid()), n.isSelf() ? "" : n.nWorkers(),
                 n.receiverMode() == null ? "" : n.receiverMode().sqlName());
         }
-        table.print(System.out);
+        table.print(System.out, !noFormat);
         return null;
     }
 

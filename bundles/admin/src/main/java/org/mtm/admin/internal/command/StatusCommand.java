@@ -2,6 +2,7 @@ package org.mtm.admin.internal.command;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
@@ -13,6 +14,9 @@ import org.mtm.api.StatusReport;
 @Service
 @Command(scope = "mtm", name = "status", description = "Shows this node's multimaster status (columns of mtm.status())")
 public class StatusCommand implements Action {
+
+    @Option(name = "--no-format", description = "Disable table rendered output (tab-separated values, no header)")
+    boolean noFormat;
 
     @Reference(optional = true)
     ClusterState clusterState;
@@ -47,7 +51,7 @@ public class StatusCommand implements Action {
         table.column("gen_configured");
         table.addRow().addContent(s.myNodeId(), s.status().sqlName(), s.connected(), s.genNum(), s.genMembers(),
             s.genMembersOnline(), s.genConfigured());
-        table.print(System.out);
+        table.print(System.out, !noFormat);
         clusterState.referee().ifPresent(r -> System.out.println("referee: " + r.describe()));
         if (applier != null) {
             // progress of a catch-up or recovery: how much is left (not a column of the manual's mtm.status())

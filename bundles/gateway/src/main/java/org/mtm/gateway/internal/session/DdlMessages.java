@@ -106,8 +106,41 @@ final class DdlMessages {
         if (r.created() != null) {
             return "SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS_CREATED;
         }
+        if (r.dropList() != null) {
+            return dropSql(r.relations().size());
+        }
         return emitSql(r.relations().size());
     }
+
+    /**
+     * The message statement of a DROP of several relations ({@code $2..} their names, then the text before the first
+     * and after the last): local when all are node-local; when only some are, the other nodes get the statement
+     * without those — they have no such relations (a stand-in, a temporary or unlogged table), and PostgreSQL drops
+     * a list in one statement.
+     */
+    static String dropSql(int relations) {
+        StringBuilder names = new StringBuilder();
+        for (int i = 0; i < relations; i++) {
+            names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
+        }
+        String before = "$" + (relations + 2);
+        String after = "$" + (relations + 3);
+        String text = "(CASE WHEN l.some THEN " + before + "::pg_catalog.text OPERATOR(pg_catalog.||) l.kept"
+                + " OPERATOR(pg_catalog.||) " + after + "::pg_catalog.text ELSE $1::pg_catalog.text END)";
+        return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
+                + " ELSE " + EMIT + " END" + MARK_SEEN + " FROM (SELECT pg_catalog.count(c.oid) OPERATOR(pg_catalog.>) 0"
+                + " AND pg_catalog.bool_and(" + NODE_LOCAL + ") AS local,"
+                + " pg_catalog.bool_or(c.relpersistence = 't') AS temp,"
+                + " COALESCE(pg_catalog.bool_or(" + NODE_LOCAL + "), false) AS some,"
+                + " pg_catalog.string_agg(n.name, ', ' ORDER BY n.i) FILTER (WHERE c.oid IS NULL OR NOT " + NODE_LOCAL + ") AS kept"
+                + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) WITH ORDINALITY AS n(name, i)"
+                + " LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)) AS l, LATERAL "
+                + SETTINGS.replace("$1::pg_catalog.text", text);
+    }
+
+    /** A relation that exists on this node only: temporary, unlogged, or a stand-in of a temporary one. */
+    private static final String NODE_LOCAL = "(c.relpersistence IN ('t', 'u') OR pg_catalog.starts_with("
+            + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + TempStandIns.SCHEMA_PREFIX + "'))";
 
     /** The message statement: {@code $1} the statement's text, {@code $2..} the names of its relations. */
     static String emitSql(int relations) {
@@ -138,6 +171,11 @@ final class DdlMessages {
             byte[] text = java.util.Arrays.copyOf(statement, statement.length + tail.length);
             System.arraycopy(tail, 0, text, statement.length, tail.length);
             statement = text;
+        }
+        if (r.dropList() != null) {
+            List<String> more = new ArrayList<>(r.relations());
+            more.addAll(r.dropList());
+            return emitParams(statement, more);
         }
         return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
     }

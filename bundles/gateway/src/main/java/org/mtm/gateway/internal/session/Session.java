@@ -133,6 +133,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final CommitBoundary commits;
     /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
     private String standInSchema;
+    /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
+    private final java.util.Set<String> standInNames = new java.util.HashSet<>();
     /**
      * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
      * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
@@ -492,10 +494,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         Latin1View view = new Latin1View(in, textStart, textLength);
-        List<SqlStatement> statements = SqlSplitter.split(view, standardStrings);
+        // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
+        String qualified = standInSchema == null ? null
+                : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
+        CharSequence query = qualified == null ? view : qualified;
+        List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
-        boolean special = false;
-        byte[] temps = standIns(view, statements);
+        boolean special = qualified != null;
+        byte[] temps = standIns(query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
@@ -521,7 +527,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         clientRun.flush();
-        ByteBuf text = in.retainedSlice(textStart, textLength);
+        ByteBuf text = qualified == null ? in.retainedSlice(textStart, textLength)
+                : Unpooled.wrappedBuffer(qualified.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         in.skipBytes(total);
         suspend();
         ServerError refused = refusal;
@@ -615,7 +622,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (queryEnd < 0) {
             return false; // malformed: the backend will say so
         }
-        Latin1View query = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
+        Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
+        // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
+        String qualified = standInSchema == null || backendSkipping ? null
+                : TempStandIns.qualify(text, standardStrings, standInSchema, standInNames);
+        CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
         KeptStatement kept = null;
         if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
@@ -648,6 +659,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
         }
         SurfaceCall call = st.replication().call();
+        if (qualified != null && (call == null || call.function() == SurfaceCall.Function.CREATE_EXTENSION)) {
+            clientRun.flush();
+            ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5),
+                    qualified.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                    in.slice(queryEnd + 1, limit - queryEnd - 1));
+            in.skipBytes(total);
+            replies.add(ReplyQueue.PARSE);
+            extendedSinceSync = true;
+            toBackend(standIn);
+            names.parsed(in, ri, nameEnd, kept);
+            return true;
+        }
         if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
             clientRun.flush();
             ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
@@ -726,6 +749,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
             commits.onCommitActions().remove(standIn.table());
+            standInNames.add(standIn.resolved());
             notes.standIn();
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 commits.onCommitActions().put(standIn.table(), standIn.onCommit());
@@ -753,6 +777,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
             commits.onCommitActions().clear();
+            standInNames.clear();
         } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
@@ -1133,6 +1158,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private static final byte SEARCH_PATH = 3;
     private static final byte SEARCH_PATH_LOCAL = 4;
     private static final byte PREPARE = 5;
+    private static final byte IMPLICIT_VIEW = 6;
 
     /**
      * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
@@ -1155,6 +1181,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             } else if (standInSchema != null && st.reach() == Reach.SESSION) {
                 int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
                 marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
+            } else if (standInSchema != null && st.reach() == Reach.GLOBAL_DDL
+                    && TempStandIns.implicitlyTemporary(st.text(text), standardStrings, standInNames) != null) {
+                marks[i] = IMPLICIT_VIEW;
             }
         }
         return marks;
@@ -1296,7 +1325,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 });
             }
             if (temps[j] == STAND_IN) {
-                return standIn(st);
+                return standIn(st, null);
+            }
+            if (temps[j] == IMPLICIT_VIEW) {
+                return implicitView(st);
             }
             if (temps[j] == DISCARD) {
                 return discard();
@@ -1371,22 +1403,26 @@ public final class Session extends ChannelInboundHandlerAdapter {
         /**
          * CREATE TEMP TABLE as a stand-in ({@link TempStandIns}): in a block (the gateway's if the client has
          * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
-         * rewritten statement.
+         * rewritten statement. {@code statement}: the text to take instead of the client's (a view made temporary),
+         * or null.
          */
-        private CompletableFuture<Void> standIn(SqlStatement st) {
+        private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
             int j = next - 1;
             boolean open = txStatus == 'I';
             emulated |= open;
             CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             String name = standInSchema();
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(st.text(new Latin1View(text, text.readerIndex(),
-                    text.readableBytes())), standardStrings, name);
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
+                    ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, standardStrings, name);
             return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
                 if (h.ok() && "t".equals(h.singleValue())) {
                     // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
                     // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
                     // that uses it cannot change replicated tables)
-                    CompletableFuture<Ready> piece = sendPiece(j, j + 1, true);
+                    standInNames.remove(rw.resolved());
+                    // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
+                    CompletableFuture<Ready> piece = statement == null ? sendPiece(j, j + 1, true)
+                            : sendText(j, statement.toString());
                     if (next >= sts.size() && emulated) {
                         prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                     }
@@ -1408,6 +1444,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     }
                     return piece.thenCompose(ready -> {
                         if (!ready.errorSeen()) {
+                            standInNames.add(rw.resolved());
                             commits.onCommitActions().remove(rw.table());
                             if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                                 commits.onCommitActions().put(rw.table(), rw.onCommit());
@@ -1416,6 +1453,27 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         return afterPiece(ready, true);
                     });
                 });
+            });
+        }
+
+        /**
+         * CREATE VIEW whose query names a stand-in: PostgreSQL makes a view over a temporary table temporary (with a
+         * NOTICE), so the gateway makes it a stand-in view when the catalog says a name is a stand-in's there;
+         * otherwise it is global DDL. A view in another schema gets PostgreSQL's own error for a temporary one.
+         */
+        private CompletableFuture<Void> implicitView(SqlStatement st) {
+            int j = next - 1;
+            CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
+            TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, standardStrings, standInNames);
+            return exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
+                if (!r.ok() || !"t".equals(r.singleValue())) {
+                    return globalDdl(st);
+                }
+                noticeToClient(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
+                if (TempStandIns.rewrite(v.text(), standardStrings, standInSchema) == null) {
+                    return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
+                }
+                return standIn(st, v.text());
             });
         }
 
@@ -1432,6 +1490,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                                 r.error());
                     } else {
                         commits.onCommitActions().clear();
+                        standInNames.clear();
                     }
                     return afterPiece(ready, true);
                 });
@@ -1621,6 +1680,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 case ADD_NODE -> host.surface().addNode(call.text(0, params, "connstr"));
                 case JOIN_NODE -> host.surface().joinNode(call.integer(0, params, "node_id"),
                         call.text(1, params, "backup_end_lsn"));
+                case PING -> host.surface().ping();
             };
         } catch (SurfaceCall.CallException e) {
             return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
@@ -1651,8 +1711,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         null, null));
             }
             byte[] value = new byte[0]; // void: empty text, empty binary
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
-                value = binary ? new byte[] {1} : new byte[] {'t'};
+            if (f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.PING) {
+                value = binary ? new byte[] {1} : new byte[] {'t'}; // ping: true, or it failed
             } else if (f == SurfaceCall.Function.CHECK_QUERY) {
                 SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
                 if (!answer.same()) {
@@ -1669,7 +1729,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             if (describe) {
                 toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
-                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY ? 1
+                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY
+                                || f == SurfaceCall.Function.PING ? 1
                                 : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
             }
             toClient(PgWire.dataRow(client.alloc(), value));

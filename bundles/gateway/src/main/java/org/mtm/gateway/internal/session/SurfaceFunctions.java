@@ -44,6 +44,12 @@ public interface SurfaceFunctions {
         return CompletableFuture.failedFuture(unavailable("mtm.join_node", "admin"));
     }
 
+    /**
+     * {@code mtm.ping()}: true when this node and every member of its generation are online in it; fails (55000, 08006)
+     * naming the node that is not.
+     */
+    CompletionStage<Boolean> ping();
+
     /** The answer of {@code mtm.check_query}: {@code warning} is null when the results are the same. */
     record CheckAnswer(boolean same, String warning) {
     }
@@ -78,6 +84,11 @@ public interface SurfaceFunctions {
         @Override
         public CompletionStage<Void> dropNode(int node) {
             return CompletableFuture.failedFuture(unavailable("mtm.drop_node", "consensus"));
+        }
+
+        @Override
+        public CompletionStage<Boolean> ping() {
+            return CompletableFuture.failedFuture(unavailable("mtm.ping", "admin"));
         }
     };
 

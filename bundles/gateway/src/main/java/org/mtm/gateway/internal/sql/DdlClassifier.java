@@ -311,6 +311,7 @@ final class DdlClassifier {
             i += 2;
         }
         List<String> names = new ArrayList<>(2);
+        int first = i;
         while (true) {
             int end = qualifiedNameEnd(i);
             if (end < 0) {
@@ -319,6 +320,10 @@ final class DdlClassifier {
             names.add(qualifiedName(i, end));
             if (end < t.size() && t.get(end).isOp(s, ',')) {
                 i = end + 1;
+            } else if (names.size() > 1) {
+                // the other nodes run it without the node-local relations among them (DdlMessages)
+                return Replication.dropping(names, s.subSequence(0, t.get(first).start()).toString(),
+                        s.subSequence(t.get(end - 1).end(), s.length()).toString());
             } else {
                 return Replication.global(names);
             }

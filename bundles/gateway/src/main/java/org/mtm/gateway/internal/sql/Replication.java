@@ -19,9 +19,17 @@ import java.util.List;
  *                   written; the other nodes take its rows from the origin (null otherwise)
  * @param setsSequences for {@link Reach#GLOBAL_DDL}: a SELECT that calls {@code setval()}; after it each node moves
  *                   the sequences it left outside its residue back into it ({@link SetvalCalls})
+ * @param dropList   for a DROP of several relations: the statement's text before the first name and after the last
+ *                   (null otherwise), so that the other nodes run it without the node-local ones among them
+ *                   (temporary tables, stand-ins, unlogged tables), which they do not have
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
-                          SurfaceCall call, String created, boolean setsSequences) {
+                          SurfaceCall call, String created, boolean setsSequences, List<String> dropList) {
+
+    public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                       SurfaceCall call, String created, boolean setsSequences) {
+        this(reach, relations, sqlState, message, hint, call, created, setsSequences, null);
+    }
 
     public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                        SurfaceCall call, String created) {
@@ -97,7 +105,21 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
 
     /** A SELECT calling {@code setval()}: run on every node as text, then restrided there ({@link SetvalCalls}). */
     public static Replication settingSequences() {
-        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, true);
+        return settingSequences(List.of());
+    }
+
+    /**
+     * {@link #settingSequences()} naming its sequences: when they are all temporary or unlogged (a stand-in's too),
+     * the statement is local ({@link DdlClassifier}'s relation rule).
+     */
+    public static Replication settingSequences(List<String> sequences) {
+        return new Replication(Reach.GLOBAL_DDL, List.copyOf(sequences), null, null, null, null, null, true);
+    }
+
+    /** DROP of {@code relations} (two or more): {@code before} the first name and {@code after} the last, as written. */
+    public static Replication dropping(List<String> relations, String before, String after) {
+        return new Replication(Reach.GLOBAL_DDL, List.copyOf(relations), null, null, null, null, null, false,
+                List.of(before, after));
     }
 
     public static Replication global(List<String> relations) {

@@ -36,7 +36,28 @@ final class SetvalCalls {
                         + " the other nodes run the statement's text", hint);
             }
         }
-        return Replication.settingSequences();
+        return Replication.settingSequences(sequences(s, t));
+    }
+
+    /**
+     * The sequences the calls name as plain string literals ({@code setval('s', 5)}), for the catalog to say whether
+     * they are all temporary or unlogged (node-local: nothing to replicate); empty when a call names its sequence
+     * otherwise (an expression: replicated as before).
+     */
+    private static List<String> sequences(CharSequence s, List<SqlToken> t) {
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i + 1 < t.size(); i++) {
+            if (!t.get(i).isWord(s, "setval") || t.get(i + 1).type() != Type.LPAREN) {
+                continue;
+            }
+            if (i + 3 >= t.size() || t.get(i + 2).type() != Type.STRING || t.get(i + 2).prefix() != 0
+                    || !t.get(i + 3).isOp(s, ',')) {
+                return List.of();
+            }
+            SqlToken lit = t.get(i + 2);
+            names.add(s.subSequence(lit.start() + 1, lit.end() - 1).toString().replace("''", "'"));
+        }
+        return names;
     }
 
     /** {@code setval(} or {@code pg_catalog.setval(}; another schema's function of that name is not PostgreSQL's. */

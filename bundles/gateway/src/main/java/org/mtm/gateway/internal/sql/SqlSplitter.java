@@ -462,6 +462,16 @@ public final class SqlSplitter {
         return equalsIgnoreCase(s, from, to, w);
     }
 
+    /** Whether {@code s} contains lower-case {@code w}, ASCII case-insensitively (a quick test before tokenizing). */
+    static boolean containsIgnoreCase(CharSequence s, String w) {
+        for (int i = 0; i + w.length() <= s.length(); i++) {
+            if (equalsIgnoreCase(s, i, i + w.length(), w)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static boolean equalsIgnoreCase(CharSequence s, int from, int to, String w) {
         if (to - from != w.length()) {
             return false;

@@ -33,7 +33,9 @@ public record SurfaceCall(Function function, List<Arg> args) {
         /** {@code mtm.add_node(connstr text) RETURNS integer}: the new node's id. */
         ADD_NODE("add_node", 23),
         /** {@code mtm.join_node(node_id integer, backup_end_lsn pg_lsn) RETURNS void}. */
-        JOIN_NODE("join_node", 2278);
+        JOIN_NODE("join_node", 2278),
+        /** {@code mtm.ping() RETURNS boolean}: true, or an error naming the node that is not online. */
+        PING("ping", 16);
 
         private final String column;
         private final int typeOid;
@@ -221,7 +223,7 @@ public record SurfaceCall(Function function, List<Arg> args) {
     public String standIn() {
         StringBuilder b = new StringBuilder("SELECT ");
         String value = switch (function) {
-            case ALTER_SEQUENCES, CHECK_QUERY -> "true";
+            case ALTER_SEQUENCES, CHECK_QUERY, PING -> "true";
             case GET_SNAPSHOTS -> "''::pg_catalog.text";
             case ADD_NODE -> "0::pg_catalog.int4";
             default -> "''::pg_catalog.void";

@@ -10,7 +10,7 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * queries of the node's status:
  * <ul>
  * <li>{@code SELECT mtm.init_cluster(a, b)} or {@code SELECT * FROM mtm.init_cluster(a, b)} (likewise
- * {@code mtm.alter_sequences()}), arguments as string literals (any quoting, with {@code ::text} /
+ * {@code mtm.alter_sequences()}, {@code mtm.ping()} and the other functions the gateway answers), arguments as string literals (any quoting, with {@code ::text} /
  * {@code ::text[]} casts), {@code ARRAY['x', 'y']}, {@code $n} parameters, or named ({@code my_conninfo => ...}).
  * Another shape around these functions is refused with the usage, rather than reaching PostgreSQL, which
  * does not know them;</li>
@@ -56,6 +56,7 @@ final class SurfaceCalls {
                 case "drop_node" -> named = SurfaceCall.Function.DROP_NODE;
                 case "add_node" -> named = SurfaceCall.Function.ADD_NODE;
                 case "join_node" -> named = SurfaceCall.Function.JOIN_NODE;
+                case "ping" -> named = SurfaceCall.Function.PING;
                 case "status", "nodes" -> statusCalls++;
                 default -> { }
             }

@@ -52,10 +52,11 @@ public final class TempStandIns {
      *
      * @param text     the statement to run instead
      * @param name     the table's name as the client wrote it (without pg_temp)
+     * @param resolved that name as PostgreSQL resolves it (case folded, quotes removed)
      * @param table    the stand-in, qualified ({@code "schema".name})
      * @param onCommit the statement's ON COMMIT clause (removed from {@code text}: unlogged tables have none)
      */
-    public record Rewrite(String text, String name, String table, OnCommit onCommit, boolean view) { }
+    public record Rewrite(String text, String name, String resolved, String table, OnCommit onCommit, boolean view) { }
 
     private TempStandIns() {
     }
@@ -83,10 +84,9 @@ public final class TempStandIns {
         if (word(s, t, i, "global") || word(s, t, i, "local")) {
             i++;
         }
-        if (!word(s, t, i, "temp") && !word(s, t, i, "temporary")) {
-            return null;
-        }
-        i++;
+        // without TEMP: CREATE TABLE/SEQUENCE/VIEW pg_temp.name, which PostgreSQL makes temporary too
+        boolean temp = word(s, t, i, "temp") || word(s, t, i, "temporary");
+        i += temp ? 1 : 0;
         boolean recursive = word(s, t, i, "recursive");
         i += recursive ? 1 : 0;
         boolean sequence = word(s, t, i, "sequence");
@@ -102,11 +102,17 @@ public final class TempStandIns {
             return null;
         }
         int nameStart = i;
-        if (i + 2 < t.size() && t.get(i + 1).isOp(s, '.')) {
-            if (!t.get(i).name(s).equals("pg_temp") || !name(t, i + 2)) {
+        boolean qualified = i + 2 < t.size() && t.get(i + 1).isOp(s, '.');
+        if (qualified) {
+            // pg_temp, or the stand-in schema itself (a pg_temp.name the gateway qualified, see qualify)
+            String given = t.get(i).name(s);
+            if (!(given.equals("pg_temp") || given.equals(schema)) || !name(t, i + 2)) {
                 return null; // another schema: PostgreSQL's own error
             }
             i += 2;
+        }
+        if (!temp && !qualified) {
+            return null;
         }
         int nameToken = i;
         // ON COMMIT ... at the top level, before AS query
@@ -138,19 +144,19 @@ public final class TempStandIns {
                 break;
             }
         }
-        String qualified = quote(schema) + "." + t.get(nameToken).text(s);
+        String table = quote(schema) + "." + t.get(nameToken).text(s);
         StringBuilder b = new StringBuilder(s.length() + schema.length() + 16);
         b.append(s, 0, t.get(0).start()).append(sequence ? "CREATE UNLOGGED SEQUENCE" : view
                 ? "CREATE " + (orReplace ? "OR REPLACE " : "") + (recursive ? "RECURSIVE " : "") + "VIEW"
                 : "CREATE UNLOGGED TABLE");
-        b.append(s, t.get(tableWord).end(), t.get(nameStart).start()).append(qualified);
+        b.append(s, t.get(tableWord).end(), t.get(nameStart).start()).append(table);
         int tail = t.get(nameToken).end();
         if (onFrom >= 0) {
             b.append(s, tail, t.get(onFrom).start());
             tail = t.get(onTo - 1).end();
         }
         b.append(s, tail, s.length());
-        return new Rewrite(b.toString(), t.get(nameToken).text(s), qualified, onCommit, view);
+        return new Rewrite(b.toString(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view);
     }
 
     /**
@@ -184,8 +190,7 @@ public final class TempStandIns {
                 + "PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); "
                 + "CREATE SCHEMA IF NOT EXISTS " + q + "; "
                 + "IF pg_catalog.strpos(pg_catalog.current_setting('search_path'), " + lit + ") = 0 THEN "
-                + "PERFORM pg_catalog.set_config('search_path', pg_catalog.current_setting('search_path') || ', ' || "
-                + lit + ", false); END IF; "
+                + "PERFORM pg_catalog.set_config('search_path', " + pathWith(lit) + ", false); END IF; "
                 + (keepInternal ? "" : "PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); ") + "END$mtm$";
     }
 
@@ -265,8 +270,211 @@ public final class TempStandIns {
     public static String searchPathSql(String schema, boolean local) {
         String lit = "'" + quote(schema).replace("'", "''") + "'";
         return "SELECT CASE WHEN pg_catalog.strpos(pg_catalog.current_setting('search_path'), " + lit + ") = 0 THEN "
-                + "pg_catalog.set_config('search_path', pg_catalog.current_setting('search_path') || ', ' || " + lit
-                + ", " + local + ") END";
+                + "pg_catalog.set_config('search_path', " + pathWith(lit) + ", " + local + ") END";
+    }
+
+    /**
+     * The session's search_path with the stand-in schema (the SQL literal {@code lit}) put where PostgreSQL would
+     * search its temporary schema: right after an explicit {@code pg_temp} (as in {@code SET search_path = pg_temp,
+     * public}), else at the end — not first, where unqualified CREATE statements would create their objects in it.
+     */
+    static String pathWith(String lit) {
+        String path = "pg_catalog.current_setting('search_path')";
+        return "CASE WHEN " + path + " ~ E'(^|, )\"?pg_temp\"?(,|$)' THEN pg_catalog.regexp_replace(" + path
+                + ", E'(^|, )(\"?pg_temp\"?)(,|$)', E'\\\\1\\\\2, ' || " + lit + " || E'\\\\3') ELSE " + path
+                + " || ', ' || " + lit + " END";
+    }
+
+    /**
+     * A statement of a session with stand-ins that names one of them {@code pg_temp.name}: the same statement with
+     * the stand-in schema for {@code pg_temp} there (the stand-in is not in PostgreSQL's temporary schema), or null
+     * when nothing changes. Only names of the session's stand-ins ({@code standIns}, as resolved), so that
+     * PostgreSQL's own temporary functions, types and tables keep their {@code pg_temp}; not the name a CREATE of a
+     * stand-in creates ({@link #rewrite} takes {@code pg_temp} there).
+     */
+    public static String qualify(CharSequence s, boolean standardStrings, String schema, java.util.Set<String> standIns) {
+        if (standIns.isEmpty() || !SqlSplitter.containsIgnoreCase(s, "pg_temp")) {
+            return null;
+        }
+        List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
+        boolean created = rewrite(s, standardStrings, schema) != null;
+        StringBuilder b = null;
+        int copied = 0;
+        for (int k = 0; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            int from = -1; // where "pg_temp" is to be replaced
+            String schemaText = null;
+            if (k + 2 < t.size() && name(t, k) && tok.name(s).equals("pg_temp") && t.get(k + 1).isOp(s, '.')
+                    && name(t, k + 2) && !(k > 0 && t.get(k - 1).isOp(s, '.'))) {
+                if (created) {
+                    created = false; // the CREATE's own name: the first qualified name of the statement
+                    continue;
+                }
+                if (standIns.contains(t.get(k + 2).name(s))) {
+                    from = tok.start();
+                    schemaText = quote(schema);
+                }
+            } else if (tok.type() == Type.STRING && tok.prefix() == 0 && tok.end() - tok.start() > 10
+                    && regclassArgument(s, t, k)) {
+                // 'pg_temp.name' as a relation's name in a string: nextval('pg_temp.s'), 'pg_temp.t'::regclass, ...
+                String inner = s.subSequence(tok.start() + 1, tok.end() - 1).toString();
+                if (inner.indexOf('.') == 7 && inner.regionMatches(true, 0, "pg_temp", 0, 7) && inner.indexOf('\'') < 0
+                        && standIns.contains(resolve(inner.substring(8)))) {
+                    from = tok.start() + 1;
+                    schemaText = quote(schema).replace("'", "''");
+                }
+            }
+            if (from >= 0) {
+                b = b == null ? new StringBuilder(s.length() + schema.length()) : b;
+                b.append(s, copied, from).append(schemaText);
+                copied = from + "pg_temp".length();
+            }
+        }
+        if (b == null) {
+            return null;
+        }
+        return b.append(s, copied, s.length()).toString();
+    }
+
+    /**
+     * A CREATE VIEW (not temporary) whose query names stand-ins of the session: PostgreSQL makes a view over a
+     * temporary table temporary, with a NOTICE.
+     *
+     * @param text    the statement with TEMP, for {@link #rewrite} (a view in another schema: PostgreSQL's error)
+     * @param name    the view's name as PostgreSQL prints it in the NOTICE
+     * @param matched names of the query that are names of the session's stand-ins (as resolved)
+     */
+    public record ImplicitView(String text, String name, List<String> matched) { }
+
+    /**
+     * {@code CREATE [OR REPLACE] [RECURSIVE] VIEW name ... AS query} whose query names one of {@code standIns}, or
+     * null. Whether those names are the stand-ins there (and not other relations earlier on search_path, or
+     * columns) is the catalog's to say: {@link #readsStandInSql}.
+     */
+    public static ImplicitView implicitlyTemporary(CharSequence s, boolean standardStrings, java.util.Set<String> standIns) {
+        if (standIns.isEmpty()) {
+            return null;
+        }
+        List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
+        int i = 0;
+        if (!word(s, t, i++, "create")) {
+            return null;
+        }
+        if (word(s, t, i, "or") && word(s, t, i + 1, "replace")) {
+            i += 2;
+        }
+        int insertAt = i;
+        if (word(s, t, i, "recursive")) {
+            i++;
+        }
+        if (!word(s, t, i++, "view") || !name(t, i)) {
+            return null;
+        }
+        int nameToken = i + 2 < t.size() && t.get(i + 1).isOp(s, '.') && name(t, i + 2) ? i + 2 : i;
+        int depth = 0;
+        int as = -1;
+        for (int k = nameToken + 1; k < t.size(); k++) {
+            if (t.get(k).type() == Type.LPAREN) {
+                depth++;
+            } else if (t.get(k).type() == Type.RPAREN) {
+                depth--;
+            } else if (depth == 0 && t.get(k).isWord(s, "as")) {
+                as = k;
+                break;
+            }
+        }
+        List<String> matched = new java.util.ArrayList<>();
+        for (int k = as < 0 ? t.size() : as + 1; k < t.size(); k++) {
+            if (name(t, k) && standIns.contains(t.get(k).name(s)) && !matched.contains(t.get(k).name(s))
+                    && fromItem(s, t, k)) {
+                matched.add(t.get(k).name(s));
+            }
+        }
+        if (matched.isEmpty()) {
+            return null;
+        }
+        String text = s.subSequence(0, t.get(insertAt).start()) + "TEMP " + s.subSequence(t.get(insertAt).start(), s.length());
+        return new ImplicitView(text, t.get(nameToken).name(s), matched);
+    }
+
+    /** Clauses that end a FROM list. */
+    private static final java.util.Set<String> CLAUSES = java.util.Set.of("select", "where", "group", "having", "window",
+            "order", "limit", "offset", "fetch", "for", "union", "intersect", "except", "returning", "set",
+            "values", "with", "as");
+
+    /**
+     * Whether name token {@code k} stands where a relation does: after FROM, JOIN or ONLY, or after a comma of a
+     * FROM list (a column or an alias of the same name is not one; its schema before it, if any, skipped).
+     */
+    private static boolean fromItem(CharSequence s, List<SqlToken> t, int k) {
+        int p = k - 1;
+        if (p >= 1 && t.get(p).isOp(s, '.')) {
+            p -= 2; // schema.name
+        }
+        if (p >= 0 && t.get(p).isWord(s, "only")) {
+            p--;
+        }
+        if (p < 0) {
+            return false;
+        }
+        if (t.get(p).isWord(s, "from") || t.get(p).isWord(s, "join")) {
+            return true;
+        }
+        if (t.get(p).type() != Type.OP || !t.get(p).isOp(s, ',')) {
+            return false;
+        }
+        int depth = 0;
+        for (int q = p - 1; q >= 0; q--) {
+            SqlToken tok = t.get(q);
+            if (tok.type() == Type.RPAREN) {
+                depth++;
+            } else if (tok.type() == Type.LPAREN) {
+                if (depth-- == 0) {
+                    return false;
+                }
+            } else if (depth == 0 && tok.type() == Type.WORD) {
+                if (tok.isWord(s, "from")) {
+                    return true;
+                }
+                if (CLAUSES.contains(tok.name(s))) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether one of {@code names} resolves, on the session's search_path, to a relation of stand-in schema {@code schema}. */
+    public static String readsStandInSql(String schema, List<String> names) {
+        StringBuilder array = new StringBuilder();
+        for (String n : names) {
+            array.append(array.length() == 0 ? "" : ", ").append('\'').append(n.replace("'", "''")).append('\'');
+        }
+        return "SELECT EXISTS (SELECT 1 FROM pg_catalog.unnest(ARRAY[" + array + "]::pg_catalog.text[]) AS m "
+                + "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident(m)) "
+                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" + schema.replace("'", "''") + "')";
+    }
+
+    /** Functions whose argument is a relation's name as text. */
+    private static final java.util.Set<String> REGCLASS_FUNCTIONS = java.util.Set.of("nextval", "currval", "setval",
+            "to_regclass", "pg_relation_size", "pg_total_relation_size", "pg_table_size");
+
+    /** String {@code k} is cast to regclass or is the first argument of one of {@link #REGCLASS_FUNCTIONS}. */
+    private static boolean regclassArgument(CharSequence s, List<SqlToken> t, int k) {
+        if (k + 3 < t.size() && t.get(k + 1).isOp(s, ':') && t.get(k + 2).isOp(s, ':') && name(t, k + 3)
+                && t.get(k + 3).name(s).equals("regclass")) {
+            return true;
+        }
+        return k >= 2 && t.get(k - 1).type() == Type.LPAREN && name(t, k - 2)
+                && REGCLASS_FUNCTIONS.contains(t.get(k - 2).name(s));
+    }
+
+    /** An identifier written in a string as PostgreSQL reads it there: quoted as is, else folded to lower case. */
+    private static String resolve(String id) {
+        if (id.length() >= 2 && id.startsWith("\"") && id.endsWith("\"")) {
+            return id.substring(1, id.length() - 1).replace("\"\"", "\"");
+        }
+        return id.toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Whether a SET/RESET statement may have changed search_path: 0 no, 1 for the session, 2 SET LOCAL. */

@@ -83,6 +83,13 @@ public class SurfaceThroughGatewayTest {
             SurfaceCall.CallException e = nextFailure.getAndSet(null);
             return e == null ? CompletableFuture.runAsync(() -> { }) : CompletableFuture.failedFuture(e);
         }
+
+        @Override
+        public CompletionStage<Boolean> ping() {
+            calls.add("ping");
+            SurfaceCall.CallException e = nextFailure.getAndSet(null);
+            return e == null ? CompletableFuture.supplyAsync(() -> true) : CompletableFuture.failedFuture(e);
+        }
     }
 
     private static final RecordingFunctions FUNCTIONS = new RecordingFunctions();
@@ -304,5 +311,31 @@ public class SurfaceThroughGatewayTest {
             }
         }
         assertEquals(List.of("drop_node 3", "drop_node 4", "drop_node 7"), FUNCTIONS.calls);
+    }
+
+    @Test
+    public void pingThroughPsqlAndPgjdbc() throws Exception {
+        Tools.Result psql = Tools.psql(GW.endpoint(), null, "SELECT * FROM mtm.ping();");
+        assertEquals(psql.toString(), 0, psql.exitCode());
+        assertTrue(psql.stdout(), psql.stdout().contains("ping") && psql.stdout().contains(" t"));
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1");
+        try (Connection c = TestPostgres.connect(GW.endpoint(), p)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT mtm.ping()")) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertEquals("bool", rs.getMetaData().getColumnTypeName(1));
+                    assertTrue(rs.next());
+                    assertTrue(rs.getBoolean(1));
+                }
+            }
+            FUNCTIONS.nextFailure.set(new SurfaceCall.CallException("55000",
+                "[multimaster] mtm.ping: node 3 of generation 5 is not online: its status is \"recovery\""));
+            try (Statement st = c.createStatement()) {
+                SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT mtm.ping()"));
+                assertEquals("55000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("node 3 of generation 5 is not online"));
+            }
+        }
+        assertEquals(List.of("ping", "ping", "ping"), FUNCTIONS.calls);
     }
 }

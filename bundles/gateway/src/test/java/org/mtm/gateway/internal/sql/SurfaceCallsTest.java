@@ -256,4 +256,19 @@ public class SurfaceCallsTest {
         assertEquals("0A000", r.sqlState());
         assertTrue(r.message(), r.message().contains("SELECT mtm.join_node(<node id>, '<backup end lsn>')"));
     }
+
+    @Test
+    public void pingOnItsOwn() {
+        for (String sql : new String[] {"SELECT mtm.ping()", "select * from MTM.PING();"}) {
+            SurfaceCall c = call(sql);
+            assertEquals(sql, SurfaceCall.Function.PING, c.function());
+            assertEquals("SELECT true AS ping", c.standIn());
+        }
+        for (String misused : new String[] {"SELECT 1, mtm.ping()", "SELECT mtm.ping(1)"}) {
+            Replication r = classify(misused);
+            assertEquals(misused, null, r.call());
+            assertEquals(misused, "0A000", r.sqlState());
+            assertTrue(r.message(), r.message().contains("SELECT mtm.ping()"));
+        }
+    }
 }

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.Test;
 import org.mtm.gateway.internal.sql.TempStandIns.OnCommit;
@@ -68,9 +69,69 @@ public class TempStandInsTest {
         assertNull(rw("CREATE TABLE x (i int)"));
         assertNull(rw("CREATE UNLOGGED TABLE x (i int)"));
         assertNull(rw("CREATE TEMP TABLE public.x (i int)")); // PostgreSQL's own error
-        assertNull(rw("CREATE TABLE pg_temp.x (i int)"));
+        assertNull(rw("CREATE UNLOGGED TABLE pg_temp.x (i int)")); // PostgreSQL's own error
+        assertNull(rw("CREATE TABLE other.x (i int)"));
         assertFalse(TempStandIns.creates("SELECT 1 INTO TEMP x", true));
         assertTrue(TempStandIns.creates("create temp table x as select 1", true));
+    }
+
+    @Test
+    public void objectsCreatedInPgTempWithoutTempAreStandInsToo() {
+        // PostgreSQL makes a relation created in pg_temp temporary
+        Rewrite table = rw("CREATE TABLE pg_temp.x (i int) ON COMMIT DELETE ROWS");
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".x (i int) ", table.text());
+        assertEquals(OnCommit.DELETE_ROWS, table.onCommit());
+        assertEquals("x", table.resolved());
+        assertEquals("CREATE UNLOGGED SEQUENCE \"mtm_temp_42_abc\".\"Seq\"", rw("create sequence PG_TEMP.\"Seq\"").text());
+        assertEquals("Seq", rw("create sequence PG_TEMP.\"Seq\"").resolved());
+        Rewrite view = rw("CREATE OR REPLACE VIEW pg_temp.v AS SELECT 1");
+        assertEquals("CREATE OR REPLACE VIEW \"mtm_temp_42_abc\".v AS SELECT 1", view.text());
+        assertTrue(view.view());
+        // the stand-in schema itself, as qualify leaves a CREATE's name
+        assertEquals("CREATE UNLOGGED TABLE \"mtm_temp_42_abc\".x (i int)", rw("CREATE TABLE \"mtm_temp_42_abc\".x (i int)").text());
+        assertNull(rw("CREATE TABLE pg_temp_3.x (i int)"));
+    }
+
+    @Test
+    public void pgTempNamesOfStandInsGoToTheirSchema() {
+        Set<String> names = Set.of("x", "Odd");
+        assertEquals("SELECT * FROM \"mtm_temp_42_abc\".x JOIN \"mtm_temp_42_abc\".\"Odd\" USING (i)",
+                TempStandIns.qualify("SELECT * FROM pg_temp.x JOIN PG_TEMP.\"Odd\" USING (i)", true, S, names));
+        assertEquals("INSERT INTO \"mtm_temp_42_abc\".x VALUES (pg_temp.f(1))",
+                TempStandIns.qualify("INSERT INTO pg_temp.x VALUES (pg_temp.f(1))", true, S, names));
+        // not: other temporary objects, names in strings and comments, a stand-in's own CREATE
+        assertNull(TempStandIns.qualify("SELECT pg_temp.f(1), 'pg_temp.x' /* pg_temp.x */", true, S, names));
+        assertNull(TempStandIns.qualify("SELECT * FROM x", true, S, names));
+        assertNull(TempStandIns.qualify("SELECT * FROM pg_temp.x", true, S, Set.of()));
+        assertEquals("CREATE TEMP TABLE IF NOT EXISTS pg_temp.x AS SELECT * FROM \"mtm_temp_42_abc\".x",
+                TempStandIns.qualify("CREATE TEMP TABLE IF NOT EXISTS pg_temp.x AS SELECT * FROM pg_temp.x", true, S, names));
+        assertEquals("DROP TABLE \"mtm_temp_42_abc\".x", TempStandIns.qualify("DROP TABLE pg_temp.x", true, S, names));
+        // a relation's name in a string where it is read as regclass
+        assertEquals("SELECT nextval('\"mtm_temp_42_abc\".x'), '\"mtm_temp_42_abc\".\"Odd\"'::regclass, pg_temp.y",
+                TempStandIns.qualify("SELECT nextval('pg_temp.x'), 'pg_temp.\"Odd\"'::regclass, pg_temp.y", true, S, names));
+        assertNull(TempStandIns.qualify("INSERT INTO notes VALUES ('pg_temp.x'), (upper('pg_temp.x'))", true, S, names));
+    }
+
+    @Test
+    public void aViewWhoseQueryReadsAStandInIsACandidateTemporaryView() {
+        Set<String> names = Set.of("kept", "other");
+        TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(
+                "CREATE OR REPLACE VIEW v (a) AS SELECT k.id AS kept FROM base b JOIN kept k USING (id), other", true, names);
+        assertEquals("CREATE OR REPLACE TEMP VIEW v (a) AS SELECT k.id AS kept FROM base b JOIN kept k USING (id), other", v.text());
+        assertEquals("v", v.name());
+        assertEquals(java.util.List.of("kept", "other"), v.matched());
+        assertEquals("CREATE TEMP RECURSIVE VIEW s.\"V\" AS SELECT * FROM ONLY public.kept",
+                TempStandIns.implicitlyTemporary("CREATE RECURSIVE VIEW s.\"V\" AS SELECT * FROM ONLY public.kept", true, names).text());
+        assertEquals("V", TempStandIns.implicitlyTemporary("CREATE VIEW s.\"V\" AS SELECT * FROM kept", true, names).name());
+        assertEquals(java.util.List.of("kept"), TempStandIns.implicitlyTemporary(
+                "CREATE VIEW v AS SELECT 1 FROM base WHERE id IN (SELECT id FROM x, kept)", true, names).matched());
+        // the name only as a column, an alias or in a string; other statements
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT 1 AS kept, b.kept, 'kept' FROM base b", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT * FROM base kept", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE TABLE v AS SELECT * FROM kept", true, names));
+        assertNull(TempStandIns.implicitlyTemporary("CREATE VIEW v AS SELECT * FROM kept", true, Set.of()));
+        assertTrue(TempStandIns.readsStandInSql("mtm_temp_1_a", java.util.List.of("kept", "o'x")).contains(
+                "unnest(ARRAY['kept', 'o''x']::pg_catalog.text[])"));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.mtm.admin.internal;
+package org.mtm.api;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -6,15 +6,18 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import org.mtm.api.LocalDatabase;
 
 /**
- * This node's prepared copies of distributed transactions as the view {@code mtm.in_doubt} lists them (schema.sql):
- * what {@code mtm:in-doubt} and the node MBean's {@code inDoubt} operation show.
+ * This node's prepared copies of distributed transactions as the view {@code mtm.in_doubt} lists them (the postgres
+ * bundle's schema.sql): the one reader behind {@code mtm:in-doubt}, the node MBean's {@code listInDoubt} and the
+ * status page, so that the three never disagree on columns or order.
  */
 public final class InDoubtTransactions {
 
-    /** One row of {@code mtm.in_doubt}; {@code state} is prepared, precommitted, preaborted, committed or aborted. */
+    /**
+     * One row of {@code mtm.in_doubt}; {@code state} is prepared, precommitted, preaborted, committed or aborted,
+     * {@code prepared} the time as PostgreSQL prints it.
+     */
     public record Row(String gid, int originNode, long generation, String state, String prepared, long ageMs) {
         /** The age as an operator reads it, e.g. {@code 12.345 s}. */
         public String age() {
@@ -22,7 +25,8 @@ public final class InDoubtTransactions {
         }
     }
 
-    static final String QUERY = "SELECT gid, origin_node, generation, state, prepared::text,"
+    /** Oldest first; the age in milliseconds. */
+    public static final String QUERY = "SELECT gid, origin_node, generation, state, prepared::text,"
         + " (extract(epoch FROM age) * 1000)::bigint FROM mtm.in_doubt ORDER BY prepared, gid";
 
     private InDoubtTransactions() {
@@ -30,7 +34,14 @@ public final class InDoubtTransactions {
 
     /** Oldest first. */
     public static List<Row> read(LocalDatabase database) throws SQLException {
-        try (Connection c = database.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(QUERY)) {
+        try (Connection c = database.connect()) {
+            return read(c);
+        }
+    }
+
+    /** Oldest first, on a connection to the node's own PostgreSQL. */
+    public static List<Row> read(Connection connection) throws SQLException {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(QUERY)) {
             List<Row> rows = new ArrayList<>();
             while (rs.next()) {
                 rows.add(new Row(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getString(4), rs.getString(5), rs.getLong(6)));

@@ -1,0 +1,218 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.Before;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Gid;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+
+/**
+ * Issue 12 through the gateway of an initialised node, on a real PostgreSQL: the session's temporary tables are
+ * node-local stand-ins, and what PostgreSQL lets a client write about its temporary schema works on them too —
+ * objects created as {@code pg_temp.name} without TEMP, statements naming a stand-in {@code pg_temp.name}, and an
+ * explicit {@code pg_temp} in {@code search_path} (the stand-ins searched where PostgreSQL searches its temporary
+ * schema) — inside transactions that change replicated tables and commit through the cluster's two-phase path.
+ */
+public class TemporaryTablesThroughGatewayTest {
+    private static final List<Gid> DECIDED = new CopyOnWriteArrayList<>();
+    private static final TestPostgres PG = new TestPostgres();
+    private static final TestGateway GW = new TestGateway(PG, true).committer(new CoordinatedCommitter(new DecidingCoordinator(1, 5,
+            gid -> {
+                DECIDED.add(gid);
+                return CompletableFuture.completedFuture(null);
+            })));
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+
+    @Before
+    public void fresh() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP SCHEMA public CASCADE");
+            st.execute("CREATE SCHEMA public");
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        }
+        DECIDED.clear();
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static String direct(String sql) throws SQLException {
+        try (Connection c = PG.direct()) {
+            return scalar(c, sql);
+        }
+    }
+
+    /** Relations of stand-in schemas named {@code name}, as persistence:kind. */
+    private static String standIns(String name) throws SQLException {
+        return direct("SELECT coalesce(string_agg(c.relpersistence::text || ':' || c.relkind::text, ','), '') FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'mtm\\_temp\\_%' AND c.relname = '" + name + "'");
+    }
+
+    @Test
+    public void pgTempNamesInTheExtendedProtocol() throws Exception {
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            // created in pg_temp without TEMP: PostgreSQL makes them temporary, the gateway stand-ins
+            st.execute("CREATE TABLE pg_temp.pt (i int)");
+            st.execute("CREATE SEQUENCE pg_temp.ps START 10");
+            assertEquals("u:r", standIns("pt"));
+            assertEquals("u:S", standIns("ps"));
+            // later statements name them pg_temp.name, in a transaction that changes a replicated table
+            c.setAutoCommit(false);
+            st.executeUpdate("INSERT INTO pg_temp.pt VALUES (1), (2)");
+            st.executeUpdate("INSERT INTO t SELECT i + nextval('pg_temp.ps'), 'from pg_temp' FROM pg_temp.pt");
+            try (var ps = c.prepareStatement("SELECT count(*) FROM pg_temp.pt WHERE i >= ?")) {
+                ps.setInt(1, 2);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertEquals(1, rs.getInt(1));
+                }
+            }
+            c.commit();
+            c.setAutoCommit(true);
+            assertEquals(1, DECIDED.size()); // through the cluster's two-phase path
+            // setval() of a temporary sequence is the session's own: not run on the other nodes, which have none
+            assertEquals("100", scalar(c, "SELECT setval('pg_temp.ps', 100)"));
+            st.execute("CREATE TEMP SEQUENCE ts");
+            assertEquals("7", scalar(c, "SELECT setval('ts', 7)"));
+            assertEquals(1, DECIDED.size());
+            assertEquals("101", scalar(c, "SELECT nextval('pg_temp.ps')"));
+            assertEquals("2", scalar(c, "SELECT count(*) FROM pg_temp.pt"));
+            st.execute("DROP TABLE pg_temp.pt");
+            assertEquals("", standIns("pt"));
+            // PostgreSQL's own temporary objects keep their pg_temp
+            st.execute("CREATE FUNCTION pg_temp.plus(i int) RETURNS int LANGUAGE sql AS 'SELECT i + 1'");
+            assertEquals("3", scalar(c, "SELECT pg_temp.plus(2)"));
+        }
+        assertEquals("11:from pg_temp,13:from pg_temp", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
+        assertEquals("0", direct("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void pgTempNamesAndSearchPathInASimpleQuerySession() throws Exception {
+        // psql: one session, simple Query messages, some with several statements
+        String script = "CREATE VIEW pg_temp.pv AS SELECT 7 AS n;\n"
+                + "CREATE TEMP TABLE stage (id int) ON COMMIT DELETE ROWS;\n"
+                + "BEGIN;\n"
+                + "INSERT INTO pg_temp.stage VALUES (1), (2); INSERT INTO t SELECT id + n, 'staged' FROM pg_temp.stage, pg_temp.pv;\n"
+                + "SELECT 'in the transaction: ' || count(*) FROM pg_temp.stage;\n"
+                + "COMMIT;\n"
+                + "SELECT 'after commit: ' || count(*) FROM pg_temp.stage;\n"
+                // an explicit pg_temp first: the stand-ins are searched there, before public
+                + "CREATE TEMP TABLE shadow (id int);\n"
+                + "SET search_path = pg_temp, public;\n"
+                + "CREATE TABLE public.shadow (id int);\n"
+                + "INSERT INTO public.shadow VALUES (100);\n"
+                + "INSERT INTO shadow VALUES (5);\n"
+                + "SELECT 'first on the path: ' || string_agg(id::text, ',') FROM shadow;\n"
+                + "SELECT 'public: ' || string_agg(id::text, ',') FROM public.shadow;\n"
+                + "SELECT 'path: ' || replace(current_setting('search_path'), (SELECT '\"' || n.nspname || '\"' FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'pv'::regclass), 'STAND-IN');\n"
+                // last: after public, as PostgreSQL's
+                + "SET search_path = public, pg_temp;\n"
+                + "SELECT 'last on the path: ' || string_agg(id::text, ',') FROM shadow;\n"
+                + "RESET search_path;\n"
+                + "SELECT 'reset: ' || (current_setting('search_path') LIKE '\"$user\", public, \"mtm\\_temp\\_%\"');\n"
+                + "DISCARD ALL;\n"
+                + "SELECT 'after discard: ' || count(*) FROM pg_namespace WHERE nspname LIKE 'mtm\\_temp\\_' || pg_backend_pid() || '\\_%';\n";
+        Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A");
+        assertEquals(r.toString(), 0, r.exitCode());
+        List<String> lines = r.stdout().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(r.toString(), List.of("in the transaction: 2", "after commit: 0", "first on the path: 5",
+                "public: 100", "path: pg_temp, STAND-IN, public", "last on the path: 100", "reset: true", "after discard: 0"),
+                lines);
+        assertEquals("8:staged,9:staged", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
+        assertEquals("0", direct("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aViewOverAStandInIsTemporaryAsPostgresMakesIt() throws Exception {
+        String script = "CREATE TEMP TABLE kept (id int);\n"
+                + "INSERT INTO kept VALUES (1), (2);\n"
+                + "CREATE VIEW over_kept AS SELECT id * 10 AS id FROM kept;\n"
+                + "CREATE VIEW plain AS SELECT 1 AS kept;\n"
+                + "CREATE VIEW public.elsewhere AS SELECT * FROM kept;\n"
+                + "BEGIN;\n"
+                + "INSERT INTO t SELECT id, 'over a view over a temporary table' FROM over_kept;\n"
+                + "COMMIT;\n"
+                + "SELECT 'over_kept: ' || (n.nspname LIKE 'mtm\\_temp\\_%') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relname = 'over_kept';\n"
+                + "SELECT 'plain: ' || n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'plain';\n"
+                // a session with PostgreSQL temporary objects: PostgreSQL's own temporary view (it may read them)
+                + "SELECT 1 AS n INTO TEMP native;\n"
+                + "CREATE VIEW over_both AS SELECT * FROM kept, native;\n"
+                + "SELECT 'over_both: ' || (n.nspname LIKE 'pg\\_temp\\_%') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relname = 'over_both';\n";
+        Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A", "-v", "ON_ERROR_STOP=0");
+        assertEquals(r.toString(), List.of("over_kept: true", "plain: public", "over_both: true"),
+                r.stdout().lines().filter(l -> !l.isBlank()).toList());
+        // PostgreSQL's NOTICE, and its error for a temporary view in a permanent schema
+        assertEquals(r.toString(), List.of("NOTICE:  view \"over_kept\" will be a temporary view",
+                "NOTICE:  view \"elsewhere\" will be a temporary view",
+                "ERROR:  cannot create temporary relation in non-temporary schema",
+                "NOTICE:  view \"over_both\" will be a temporary view"),
+                r.stderr().lines().filter(l -> l.contains("NOTICE") || l.contains("ERROR")).toList());
+        assertEquals("10:over a view over a temporary table,20:over a view over a temporary table",
+                direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
+        assertEquals("0", direct("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
+    public void aTemporaryTableCannotBeAPartitionOfAPermanentOne() throws Exception {
+        // rows routed to it would stay on this node (a stand-in is not replicated): refused as PostgreSQL refuses it
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE pp (a int) PARTITION BY LIST (a)");
+            SQLException created = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("CREATE TEMP TABLE tp PARTITION OF pp FOR VALUES IN (1)"));
+            assertEquals("42809", created.getSQLState());
+            assertTrue(created.getMessage(), created.getMessage().contains(
+                    "cannot create a temporary relation as partition of permanent relation \"pp\""));
+            st.execute("CREATE TEMP TABLE tc (a int)");
+            SQLException attached = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("ALTER TABLE pp ATTACH PARTITION tc FOR VALUES IN (2)"));
+            assertEquals("42809", attached.getSQLState());
+            assertTrue(attached.getMessage(), attached.getMessage().contains(
+                    "cannot attach a temporary relation as partition of permanent relation \"pp\""));
+            // among temporary tables it works, as in PostgreSQL
+            st.execute("CREATE TEMP TABLE tparent (a int) PARTITION BY LIST (a)");
+            st.execute("CREATE TEMP TABLE tchild PARTITION OF tparent FOR VALUES IN (1)");
+            st.execute("INSERT INTO tparent VALUES (1)");
+            assertEquals("1", scalar(c, "SELECT count(*) FROM tchild"));
+        }
+        assertEquals("0", direct("SELECT count(*) FROM pg_inherits WHERE inhparent = 'pp'::regclass"));
+    }
+
+    @Test
+    public void anotherSessionDoesNotSeeTheStandIns() throws Exception {
+        try (Connection mine = TestPostgres.connect(GW.endpoint()); Statement st = mine.createStatement();
+                Connection other = TestPostgres.connect(GW.endpoint())) {
+            st.execute("CREATE TEMP TABLE secret (i int)");
+            st.execute("CREATE TABLE pg_temp.secret2 (i int)");
+            assertEquals("t", scalar(other, "SELECT to_regclass('secret') IS NULL AND to_regclass('secret2') IS NULL"));
+            // pg_temp of the other session is its own
+            assertEquals("t", scalar(other, "SELECT to_regclass('pg_temp.secret') IS NULL"));
+            assertTrue(scalar(mine, "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('secret')")
+                    .startsWith("mtm_temp_"));
+            assertEquals("0", scalar(mine, "SELECT count(*) FROM pg_temp.secret2"));
+            assertEquals("u:r", standIns("secret2"));
+        }
+    }
+}

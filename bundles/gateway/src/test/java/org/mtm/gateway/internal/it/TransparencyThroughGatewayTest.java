@@ -1,0 +1,103 @@
+package org.mtm.gateway.internal.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.RuleChain;
+import org.junit.rules.TestRule;
+import org.mtm.api.Endpoint;
+import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.postgresql.util.PSQLException;
+
+/**
+ * Issue 8 part 5, the gateway as a client sees PostgreSQL: the same psql script on one server, once in a database of
+ * its own directly and once through a gateway of an initialised node (autocommit wrapping, two-phase commits),
+ * prints the same — error cursor positions (the gateway's BEGIN and its split of a query do not move them), NOTICEs
+ * of deferred triggers at COMMIT and of autocommit statements, and pg_prepared_statements with the client's
+ * statements only; and pgjdbc (extended protocol) gets the same error positions.
+ */
+public class TransparencyThroughGatewayTest {
+    private static final TestPostgres PG = new TestPostgres();
+    private static final TestGateway GW = new TestGateway(PG, true).committer(new CoordinatedCommitter(new DecidingCoordinator(1, 5,
+            gid -> CompletableFuture.completedFuture(null))));
+    private static final String DIRECT_DB = "direct_twin";
+
+    @ClassRule
+    public static final TestRule CHAIN = RuleChain.outerRule(PG).around(GW);
+
+    @BeforeClass
+    public static void twin() throws SQLException {
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE " + DIRECT_DB + " TEMPLATE template0");
+        }
+    }
+
+    private static final String SCRIPT = "CREATE TABLE t5 (id int PRIMARY KEY, v text);\n"
+            + "CREATE FUNCTION tn() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'deferred trigger on %', NEW.id; "
+            + "RETURN NULL; END$$;\n"
+            + "CREATE CONSTRAINT TRIGGER t5d AFTER INSERT ON t5 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tn();\n"
+            + "BEGIN;\nINSERT INTO t5 VALUES (1, 'a');\nCOMMIT;\n"
+            + "INSERT INTO t5 VALUES (2, 'b');\n"
+            + "INSERT INTO t5 VALUES ('x', 'b');\n"
+            + "SELECT 1; INSERT INTO t5 VALUES (3, 'c'), ('y', 'b');\n"
+            + "CREATE TABLE t6 (i int); INSERT INTO t6 VALUES ('z');\n"
+            + "BEGIN;\nINSERT INTO t5 VALUES ('w', 'b');\nROLLBACK;\n"
+            + "PREPARE p1 AS SELECT 1;\n"
+            + "SELECT name, statement FROM pg_prepared_statements;\n"
+            + "SELECT id, v FROM t5 ORDER BY id;\n";
+
+    private static Tools.Result psql(Endpoint at, String database) {
+        return Tools.run(List.of(Tools.BIN.resolve("psql").toString(), "-X", "-a", "-d", "host=" + at.host() + " port="
+                + at.port() + " dbname=" + database + " user=" + TestPostgres.USER), java.util.Map.of(), SCRIPT,
+                java.time.Duration.ofSeconds(30));
+    }
+
+    @Test
+    public void aPsqlScriptPrintsWhatPostgresPrints() {
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        // what it compares is there
+        for (String line : List.of("NOTICE:  deferred trigger on 1", "NOTICE:  deferred trigger on 2",
+                "ERROR:  invalid input syntax for type integer: \"y\"")) {
+            assertEquals(line, true, through.stderr().contains(line));
+        }
+    }
+
+    /** The error position pgjdbc reports for {@code sql} run at {@code at} (autocommit, then in a transaction). */
+    private static List<Integer> positions(Endpoint at, String database, String sql) throws SQLException {
+        List<Integer> out = new ArrayList<>();
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + at.host() + ":" + at.port() + "/"
+                + database + "?user=" + TestPostgres.USER); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS pos (id int PRIMARY KEY)");
+            for (boolean autocommit : new boolean[] {true, false}) {
+                c.setAutoCommit(autocommit);
+                PSQLException e = assertThrows(PSQLException.class, () -> st.execute(sql));
+                out.add(e.getServerErrorMessage().getPosition());
+                if (!autocommit) {
+                    c.rollback();
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void errorPositionsInTheExtendedProtocolAreThoseOfPostgres() throws SQLException {
+        String sql = "INSERT INTO pos VALUES (1), ('not a number')";
+        List<Integer> direct = positions(PG.endpoint(), DIRECT_DB, sql);
+        assertEquals(List.of(30, 30), direct);
+        assertEquals(direct, positions(GW.endpoint(), TestPostgres.DATABASE, sql));
+    }
+}
