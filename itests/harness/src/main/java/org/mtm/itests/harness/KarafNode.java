@@ -177,8 +177,16 @@ public final class KarafNode implements AutoCloseable {
 
     /** Starts {@code bin/karaf server} in a new session and process group; returns at once. */
     public synchronized KarafNode start() {
+        if (process != null && process.isAlive() && !groupAlive()) {
+            // stopped: every process of its group is gone, the launcher's exit may not be reaped yet
+            try {
+                process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (process != null && process.isAlive()) {
-            throw new IllegalStateException("node " + name + " is already running");
+            throw new IllegalStateException("node " + name + " is already running: " + describeGroup());
         }
         try {
             ProcessBuilder builder = new ProcessBuilder("setsid", home.resolve("bin/karaf").toString(), "server")
@@ -421,6 +429,21 @@ public final class KarafNode implements AutoCloseable {
 
     private void awaitGroupGone(Duration timeout) {
         Poll.until(name + ": Karaf processes gone", timeout, Duration.ofMillis(50), () -> !groupAlive());
+    }
+
+    /** The node's launcher and the processes of its group, with their command lines (for errors). */
+    private String describeGroup() {
+        StringBuilder b = new StringBuilder("launcher " + process.pid() + (isZombie(process.pid()) ? " (zombie)" : "") + "; group:");
+        for (long pid : processesInGroup(process.pid())) {
+            String cmd;
+            try {
+                cmd = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ').trim();
+            } catch (IOException e) {
+                cmd = "?";
+            }
+            b.append(' ').append(pid).append(" [").append(cmd.length() > 120 ? cmd.substring(0, 120) + "…" : cmd).append(']');
+        }
+        return b.toString();
     }
 
     /** True while any process of the node's process group lives (the script may die before the JVM). */

@@ -3,12 +3,9 @@ package org.mtm.itests.replication;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -36,19 +33,14 @@ public class RefereeIT {
     private static final Duration SWITCH = Duration.ofSeconds(60);
     private static final Duration RETURN = Duration.ofSeconds(180);
 
-    private static Path refereePostgres;
+    private static TestReferee testReferee;
     private static KarafNode referee;
     private static TestCluster cluster;
 
     @BeforeClass
     public static void boot() throws Exception {
-        Path assembly = Path.of(System.getProperty("mtm.assembly", "target/mtm-karaf-assembly.tar.gz"));
-        Path work = Path.of(System.getProperty("mtm.work", "target/mtm-work")).resolve("twoplusone-referee");
-        refereePostgres = KarafNode.postgresRoot("mtm-referee-");
-        byte[] secret = new byte[24];
-        new SecureRandom().nextBytes(secret);
-        referee = KarafNode.create("referee", assembly, work, refereePostgres, HexFormat.of().formatHex(secret))
-            .role("referee").start().awaitReady(LocalCluster.BOOT);
+        testReferee = TestReferee.start("twoplusone-referee");
+        referee = testReferee.node();
         Poll.until("the referee role installed its decision functions in its PostgreSQL", Duration.ofSeconds(60),
             Duration.ofMillis(250), () -> noGrant());
         cluster = TestCluster.initialisedWith("twoplusone", 2,
@@ -64,11 +56,8 @@ public class RefereeIT {
                 cluster.checkInvariantsAndClose();
             }
         } finally {
-            if (referee != null) {
-                referee.close();
-            }
-            if (refereePostgres != null) {
-                KarafNode.deletePostgresRoot(refereePostgres);
+            if (testReferee != null) {
+                testReferee.close();
             }
         }
     }

@@ -17,6 +17,7 @@ import org.junit.BeforeClass;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runners.MethodSorters;
+import org.mtm.itests.harness.LocalCluster;
 import org.mtm.itests.harness.NodeSets;
 import org.mtm.itests.harness.PgTools;
 import org.mtm.itests.harness.Poll;
@@ -30,7 +31,11 @@ import org.mtm.itests.harness.Sql;
  * returned — no polling: that is the synchronous promise; then "Отказ узла" (node 3 down, the others write on in a
  * new generation) and "Восстановление узла" (node 3 back, caught up, online in a newer generation). The methods
  * are the demo's steps, in order, with the demo's generation numbers: 2 after the failure, 3 after the recovery
- * (one election each: the survivors' campaigns are staggered by rank, so they no longer collide).
+ * (one election each: the survivors' campaigns are staggered by rank, so they no longer collide). Then "Режим 2+1"
+ * (issue 11 item 4): {@code mtm.drop_node(3)}, node 3 stopped and a referee started in its place, the two data nodes
+ * stopped, given {@code referee_connstring} and started again (node 2 first, as the demo does): online in a generation
+ * {1,2} of {1,2}, the six rows there, three more written; and the exercise: node 2 fails (kill -9), node 1 carries on alone with
+ * the referee's grant (configured {1,2}, members {1}), node 2 returns, recovers and both are online in {1,2} again.
  */
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class SeedDemoIT {
@@ -44,6 +49,7 @@ public class SeedDemoIT {
 
     private static TestCluster cluster;
     private static long failedGeneration;
+    private static TestReferee referee;
 
     @BeforeClass
     public static void freshNodes() {
@@ -52,13 +58,19 @@ public class SeedDemoIT {
 
     @AfterClass
     public static void invariants() {
-        if (cluster != null) {
-            cluster.checkInvariantsAndClose();
+        try {
+            if (cluster != null) {
+                cluster.checkInvariantsAndClose();
+            }
+        } finally {
+            if (referee != null) {
+                referee.close();
+            }
         }
     }
 
     @Test
-    public void step1_createExtensionAndInitClusterThroughGateway1() {
+    public void step01_createExtensionAndInitClusterThroughGateway1() {
         PgTools.Result extension = psql(1, "CREATE EXTENSION multimaster;\n");
         assertTrue("CREATE EXTENSION through gateway 1: " + extension, extension.ok() && extension.stdout().contains("CREATE EXTENSION"));
 
@@ -83,7 +95,7 @@ public class SeedDemoIT {
     }
 
     @Test
-    public void step2_everyNodeOnlineInGeneration1WithAllConnected() {
+    public void step02_everyNodeOnlineInGeneration1WithAllConnected() {
         long start = System.nanoTime();
         for (int id = 1; id <= TestCluster.NODES; id++) {
             int me = id;
@@ -106,7 +118,7 @@ public class SeedDemoIT {
     }
 
     @Test
-    public void step3_nodesListsEveryNodeAsTheDemoShows() {
+    public void step03_nodesListsEveryNodeAsTheDemoShows() {
         for (int id = 1; id <= TestCluster.NODES; id++) {
             int me = id;
             // connected/receiver state follows the status a moment later: poll until the peers' receivers are normal
@@ -143,7 +155,7 @@ public class SeedDemoIT {
     }
 
     @Test
-    public void step4_rowsInsertedOnNode1AreOnNode2TheMomentInsertReturns() throws SQLException {
+    public void step04_rowsInsertedOnNode1AreOnNode2TheMomentInsertReturns() throws SQLException {
         PgTools.Result create = psql(1, "CREATE TABLE multimaster_tbl (id integer primary key, val text);\n"
             + "INSERT INTO multimaster_tbl VALUES (1, 'one'), (2, 'two'), (3, 'three');\n");
         assertTrue("CREATE TABLE + INSERT through gateway 1: " + create,
@@ -158,7 +170,7 @@ public class SeedDemoIT {
     }
 
     @Test
-    public void step5_everyCommitIsOnEveryPeerWhenItReturns() throws SQLException {
+    public void step05_everyCommitIsOnEveryPeerWhenItReturns() throws SQLException {
         // the same promise for single autocommit statements from a JDBC client, checked on both peers' PostgreSQL
         int rounds = 30;
         try (Connection gw = cluster.viaGateway(1); Connection peer2 = cluster.direct(2); Connection peer3 = cluster.direct(3);
@@ -184,7 +196,7 @@ public class SeedDemoIT {
 
     /** "Отказ узла": node 3 goes down; nodes 1 and 2 form a new generation {1,2} of {1,2,3} and go on writing. */
     @Test
-    public void step6_nodeFailureTheOthersFormANewGenerationAndWriteOn() {
+    public void step06_nodeFailureTheOthersFormANewGenerationAndWriteOn() {
         cluster.node(3).stop(Duration.ofSeconds(60));
         String out = Poll.until("node1 online in a new generation {1,2} of {1,2,3} (mtm.status() through its gateway)",
             Duration.ofSeconds(60), Duration.ofMillis(250), () -> psqlCsv(1, "SELECT * FROM mtm.status()"), text -> {
@@ -208,7 +220,7 @@ public class SeedDemoIT {
 
     /** "Восстановление узла": node 3 returns, catches up from a donor and is online again in a newer generation. */
     @Test
-    public void step7_nodeRecoveryTheReturningNodeCatchesUpAndIsOnlineInANewerGeneration() throws SQLException {
+    public void step07_nodeRecoveryTheReturningNodeCatchesUpAndIsOnlineInANewerGeneration() throws SQLException {
         cluster.node(3).start().awaitReady(org.mtm.itests.harness.LocalCluster.BOOT);
         String out = Poll.until("node3 online again with every node connected (mtm.status() through its gateway)",
             Duration.ofSeconds(180), Duration.ofMillis(500), () -> {
@@ -229,6 +241,93 @@ public class SeedDemoIT {
         assertEquals("gen_configured", "{1,2,3}", row.get("gen_configured"));
         assertEquals("the rows written while node 3 was down are on node 3's own PostgreSQL", "1,2,3,11,22,33",
             Sql.scalar(cluster.postgres(3), "SELECT string_agg(id::text, ',' ORDER BY id) FROM multimaster_tbl WHERE id < 100"));
+    }
+
+    /**
+     * "Режим 2+1": node 3 dropped through psql, stopped, a referee in its place; nodes 1 and 2 stopped, given
+     * referee_connstring, started again (2 first): online in {1,2} of {1,2}, the rows there, three more written.
+     */
+    @Test
+    public void step08_switchTo2Plus1DropNode3AReferee() throws SQLException {
+        PgTools.Result drop = psql(1, "SELECT mtm.drop_node(3);\n");
+        assertTrue("SELECT mtm.drop_node(3) through gateway 1: " + drop, drop.ok() && drop.stdout().contains("(1 row)"));
+        Map<String, String> dropped = awaitStatus(1, "node 1 in a generation of {1,2} after the drop",
+            r -> "online".equals(r.get("status")) && "{1,2}".equals(r.get("gen_configured")));
+        TestCluster.log(WHO, "after mtm.drop_node(3), node 1: %s", dropped);
+        cluster.node(3).stop(Duration.ofSeconds(60));
+        cluster.leaveOut(3); // dropped: its copy is no longer the cluster's
+
+        referee = TestReferee.start("seed-demo-referee");
+
+        cluster.node(1).stop(Duration.ofSeconds(60));
+        cluster.node(2).stop(Duration.ofSeconds(60));
+        for (int id = 1; id <= 2; id++) {
+            cluster.node(id).configure("org.mtm.multimaster.cfg", "referee_connstring", referee.conninfo());
+        }
+        cluster.node(2).start().awaitReady(LocalCluster.BOOT);
+        cluster.node(1).start().awaitReady(LocalCluster.BOOT);
+        Map<String, String> row = awaitStatus(2, "node 2 online in {1,2} of {1,2} with its referee",
+            r -> "online".equals(r.get("status")) && "{1,2}".equals(r.get("gen_members_online")));
+        TestCluster.log(WHO, "2+1, node 2: %s", row);
+        assertEquals("connected", "{1,2}", row.get("connected"));
+        assertEquals("gen_members", "{1,2}", row.get("gen_members"));
+        assertEquals("gen_configured", "{1,2}", row.get("gen_configured"));
+        assertTrue("a newer generation than the recovery's 3: " + row, Long.parseLong(row.get("gen_num")) > 3);
+        PgTools.Result rows = psql(2, "SELECT id FROM multimaster_tbl WHERE id IN (1, 2, 3, 11, 22, 33) ORDER BY id;\n");
+        assertTrue("the six rows on node 2:\n" + rows.stdout(), rows.ok() && rows.stdout().contains("(6 rows)"));
+        PgTools.Result insert = psql(2, "INSERT INTO multimaster_tbl VALUES (222, 'x'), (333, 'y'), (444, 'z');\n");
+        assertTrue("INSERT in 2+1 mode: " + insert, insert.ok() && insert.stdout().contains("INSERT 0 3"));
+        // (the demo writes 111, 222, 333; 111 is taken here by step 5's rows 100..129)
+        assertEquals("1,2,3,11,22,33,222,333,444", Sql.scalar(cluster.postgres(1),
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM multimaster_tbl WHERE id IN (1,2,3,11,22,33,222,333,444)"));
+    }
+
+    /**
+     * The exercise's "отказ": node 2 fails (kill -9 of its Karaf and its PostgreSQL; the demo stops it with pg_ctl, a
+     * crash is the harder case); node 1 works alone with the referee's grant (members {1} of {1,2}).
+     */
+    @Test
+    public void step09_oneDataNodeFailsTheOtherCarriesOnWithTheRefereesGrant() {
+        cluster.node(2).killKaraf();
+        cluster.node(2).killPostgres();
+        Map<String, String> row = awaitStatus(1, "node 1 online alone in a generation {1} of {1,2}",
+            r -> "online".equals(r.get("status")) && "{1}".equals(r.get("gen_members")));
+        TestCluster.log(WHO, "node 2 killed, node 1: %s", row);
+        assertEquals("connected", "{1}", row.get("connected"));
+        assertEquals("gen_members_online", "{1}", row.get("gen_members_online"));
+        assertEquals("gen_configured", "{1,2}", row.get("gen_configured"));
+        PgTools.Result insert = psql(1, "INSERT INTO multimaster_tbl VALUES (1111, 'a'), (2222, 'b'), (3333, 'c');\n");
+        assertTrue("INSERT with node 2 down: " + insert, insert.ok() && insert.stdout().contains("INSERT 0 3"));
+    }
+
+    /** "Вернем в строй": node 2 returns, recovers from node 1, both online in {1,2}; the grant is no longer needed. */
+    @Test
+    public void step10_theFailedDataNodeReturnsAndRecovers() throws SQLException {
+        cluster.node(2).start().awaitReady(LocalCluster.BOOT);
+        Map<String, String> row = awaitStatus(2, "node 2 online again in {1,2}",
+            r -> "online".equals(r.get("status")) && "{1,2}".equals(r.get("gen_members")));
+        TestCluster.log(WHO, "node 2 back: %s", row);
+        assertEquals("gen_configured", "{1,2}", row.get("gen_configured"));
+        assertEquals("the rows written while node 2 was down are on node 2's own PostgreSQL", "1111,2222,3333",
+            Sql.scalar(cluster.postgres(2), "SELECT string_agg(id::text, ',' ORDER BY id) FROM multimaster_tbl WHERE id > 1000"));
+        PgTools.Result insert = psql(2, "INSERT INTO multimaster_tbl VALUES (4444, 'd');\n");
+        assertTrue("INSERT through node 2 after its return: " + insert, insert.ok() && insert.stdout().contains("INSERT 0 1"));
+    }
+
+    /** mtm.status() through node's gateway, polled until {@code done}; its row. */
+    private static Map<String, String> awaitStatus(int node, String what, java.util.function.Predicate<Map<String, String>> done) {
+        String out = Poll.until(what + " (mtm.status() through gateway " + node + ")", Duration.ofSeconds(180),
+            Duration.ofMillis(500), () -> {
+                try {
+                    return psqlCsv(node, "SELECT * FROM mtm.status()");
+                } catch (IllegalStateException notYet) {
+                    return "";
+                }
+            }, text -> {
+                List<Map<String, String>> rows = text.isEmpty() ? List.of() : PgTools.csv(text);
+                return rows.size() == 1 && done.test(rows.get(0));
+            });
+        return PgTools.csv(out).get(0);
     }
 
     private static PgTools.Result psql(int node, String script) {
