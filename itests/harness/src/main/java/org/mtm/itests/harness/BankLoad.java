@@ -43,6 +43,8 @@ public final class BankLoad implements AutoCloseable {
     private final LocalCluster cluster;
     private final Random seeds;
     private final AtomicBoolean stop = new AtomicBoolean();
+    /** Gateways whose clients were told to stop ({@link #stopGateway}): a node about to be dropped. */
+    private final java.util.Set<Integer> stoppedGateways = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ConcurrentLinkedQueue<Attempt> attempts = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<String> anomalies = new ConcurrentLinkedQueue<>();
     private final AtomicLong reads = new AtomicLong();
@@ -85,13 +87,41 @@ public final class BankLoad implements AutoCloseable {
     public static BankLoad start(LocalCluster cluster, int writers, long seed) {
         BankLoad load = new BankLoad(cluster, seed);
         for (int node = 1; node <= cluster.size(); node++) {
-            for (int w = 1; w <= writers; w++) {
-                load.client(node, w, "transfers " + w, load::transfers);
-            }
-            load.client(node, writers + 1, "inserts", load::inserts);
-            load.client(node, writers + 2, "reader", load::reader);
+            load.startGateway(node, writers);
         }
         return load;
+    }
+
+    /** Starts the clients of one more gateway, e.g. of a node added while the load runs ({@code mtm.add_node}). */
+    public synchronized void startGateway(int node, int writers) {
+        for (int w = 1; w <= writers; w++) {
+            client(node, w, "transfers " + w, this::transfers);
+        }
+        client(node, writers + 1, "inserts", this::inserts);
+        client(node, writers + 2, "reader", this::reader);
+    }
+
+    /**
+     * Stops the clients of gateway {@code node} as {@link #stop()} stops all (the others go on), e.g. before the node
+     * is dropped: its attempts stay in {@link #attempts()} for the checks.
+     */
+    public void stopGateway(int node) {
+        stoppedGateways.add(node);
+        Map<Thread, Client> theirs = new LinkedHashMap<>();
+        synchronized (this) {
+            clients.forEach((thread, client) -> {
+                if (client.node == node) {
+                    theirs.put(thread, client);
+                }
+            });
+        }
+        awaitClients(theirs.keySet(), STOP_GRACE);
+        theirs.forEach((thread, client) -> {
+            if (thread.isAlive()) {
+                client.abandon();
+            }
+        });
+        awaitClients(theirs.keySet(), STOP_GRACE);
     }
 
     /** One client's work on one connection; returns when told to stop, reconnecting as needed. */
@@ -102,7 +132,7 @@ public final class BankLoad implements AutoCloseable {
     private void client(int node, int number, String role, Work work) {
         Client client = new Client(node, number, "node" + node + " " + role, new Random(seeds.nextLong()));
         Thread thread = new Thread(() -> {
-            while (!stop.get()) {
+            while (!client.stopped()) {
                 try {
                     work.run(client);
                 } catch (SQLException e) {
@@ -127,7 +157,7 @@ public final class BankLoad implements AutoCloseable {
         try (PreparedStatement debit = c.prepareStatement("UPDATE accounts SET balance = balance - ? WHERE id = ?");
              PreparedStatement credit = c.prepareStatement("UPDATE accounts SET balance = balance + ? WHERE id = ?");
              PreparedStatement log = c.prepareStatement("INSERT INTO transfers (id, a, b, x) VALUES (?, ?, ?, ?) " + RETURNING_XID)) {
-            while (!stop.get()) {
+            while (!client.stopped()) {
                 int a = 1 + client.random.nextInt(ACCOUNTS);
                 int b = 1 + (a + client.random.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
                 int x = 1 + client.random.nextInt(100);
@@ -160,7 +190,7 @@ public final class BankLoad implements AutoCloseable {
         Connection c = client.connection();
         c.setAutoCommit(true);
         try (PreparedStatement insert = c.prepareStatement("INSERT INTO inserts (id, gateway) VALUES (?, ?) " + RETURNING_XID)) {
-            while (!stop.get()) {
+            while (!client.stopped()) {
                 long id = client.nextId();
                 long begun = System.nanoTime();
                 try {
@@ -182,7 +212,7 @@ public final class BankLoad implements AutoCloseable {
         Connection c = client.connection();
         c.setAutoCommit(true);
         try (Statement sum = c.createStatement()) {
-            while (!stop.get()) {
+            while (!client.stopped()) {
                 try (ResultSet rs = sum.executeQuery("SELECT sum(balance), count(*) FROM accounts")) {
                     rs.next();
                     long total = rs.getLong(1);
@@ -267,20 +297,24 @@ public final class BankLoad implements AutoCloseable {
      */
     public void stop() {
         stop.set(true);
-        awaitClients(STOP_GRACE);
-        clients.forEach((thread, client) -> {
+        Map<Thread, Client> all;
+        synchronized (this) {
+            all = new LinkedHashMap<>(clients);
+        }
+        awaitClients(all.keySet(), STOP_GRACE);
+        all.forEach((thread, client) -> {
             if (thread.isAlive()) {
                 client.abandon();
             }
         });
-        awaitClients(STOP_GRACE);
-        clients.keySet().stream().filter(Thread::isAlive).forEach(thread ->
+        awaitClients(all.keySet(), STOP_GRACE);
+        all.keySet().stream().filter(Thread::isAlive).forEach(thread ->
             anomalies.add(thread.getName() + " did not stop even with its connection aborted"));
     }
 
-    private void awaitClients(Duration timeout) {
+    private static void awaitClients(java.util.Collection<Thread> threads, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (Thread thread : clients.keySet()) {
+        for (Thread thread : threads) {
             try {
                 thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             } catch (InterruptedException e) {
@@ -336,12 +370,17 @@ public final class BankLoad implements AutoCloseable {
             return firstId + sequence++;
         }
 
+        /** The whole load, or this client's gateway, was told to stop. */
+        boolean stopped() {
+            return stop.get() || stoppedGateways.contains(node);
+        }
+
         /** The open connection, or a new one once the gateway accepts it (bounded by {@link #AWAY}). */
         Connection connection() {
             if (connection == null) {
                 int port = cluster.node(node).gatewayPort();
                 connection = Poll.until(name + ": node" + node + "'s gateway accepts a connection", AWAY, Duration.ofMillis(200), () ->
-                    stop.get() ? Optional.<Connection>empty() : Optional.of(Sql.connect(port, "prepareThreshold", "1", "socketTimeout",
+                    stopped() ? Optional.<Connection>empty() : Optional.of(Sql.connect(port, "prepareThreshold", "1", "socketTimeout",
                         Long.toString(CLIENT_TIMEOUT.toSeconds()), "ApplicationName", APPLICATION_NAME)), c -> true).orElse(null);
                 if (connection == null) {
                     throw new Stopped();
@@ -371,7 +410,7 @@ public final class BankLoad implements AutoCloseable {
         private void awaitOnline() {
             int port = cluster.node(node).gatewayPort();
             Poll.until(name + ": node" + node + " online again", AWAY, Duration.ofMillis(200), () -> {
-                if (stop.get()) {
+                if (stopped()) {
                     return true;
                 }
                 try (Connection admin = Sql.connect(port, "ApplicationName", "mtm_admin")) {
