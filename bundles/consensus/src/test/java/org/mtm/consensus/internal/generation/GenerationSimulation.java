@@ -66,6 +66,15 @@ final class GenerationSimulation {
         List<Long> log = new ArrayList<>();
         /** It learned it was dropped (mtm.drop_node): disabled for good (disabled_because). */
         boolean dropped;
+        /** Its catalog's node rows (mtm.cluster_nodes): mtm.add_node writes the new node's row before its election. */
+        NodeSet known;
+        /** A spare id's node exists (made from a base backup of a live node): never for an id not added yet. */
+        boolean created = true;
+        /** Made from a base backup, waiting for mtm.join_node: it takes no part yet (the catalog reads as no cluster). */
+        boolean joinPending;
+        /** The backup's source, and its generation state as copied with the backup. */
+        int source;
+        GenerationState copied;
         /** When it may next try to complete a change it voted for (volatile, as in the runner). */
         long nextCompletion;
         // volatile
@@ -75,9 +84,10 @@ final class GenerationSimulation {
         RecoveryProgress progress = RecoveryProgress.NONE;
         long lastBeacon = Long.MIN_VALUE / 2;
 
-        Node(int id, GenerationState state) {
+        Node(int id, GenerationState state, NodeSet known) {
             this.id = id;
             this.state = state;
+            this.known = known;
             this.campaigner = new Campaigner(id, random.nextLong());
         }
 
@@ -141,6 +151,14 @@ final class GenerationSimulation {
     /** mtm.drop_node asked now and then on a random node, for a random other node. */
     private final boolean drops;
     private int dropsWon;
+    /** mtm.add_node of the spare ids now and then, each followed (when it can be) by a base backup and join_node. */
+    private final boolean additions;
+    /** With additions: no change is asked while another is under way on any node (see {@link #changeUnderWay}). */
+    private final boolean oneChangeAtATime;
+    private int addsWon;
+    private int joins;
+    /** Ids ever given by mtm.add_node: only those may grow a configured set. */
+    private NodeSet everAdded = NodeSet.EMPTY;
 
     GenerationSimulation(long seed, int n, boolean tracing) {
         this(seed, n, false, tracing);
@@ -153,19 +171,38 @@ final class GenerationSimulation {
 
     /** @param drops some steps ask a node to drop another (mtm.drop_node), never below 2 configured */
     GenerationSimulation(long seed, int n, boolean refereeMode, boolean drops, boolean tracing) {
+        this(seed, n, 0, refereeMode, drops, tracing);
+    }
+
+    /**
+     * @param spares the last {@code spares} of the {@code n} ids are not configured at init_cluster: mtm.add_node may
+     *               add them (with drops asked too when {@code drops})
+     */
+    GenerationSimulation(long seed, int n, int spares, boolean drops, boolean tracing) {
+        this(seed, n, spares, false, drops, tracing);
+    }
+
+    private GenerationSimulation(long seed, int n, int spares, boolean refereeMode, boolean drops, boolean tracing) {
         this.drops = drops;
+        this.additions = spares > 0;
+        // -Dsimulation.competing_changes=true: changes asked on two nodes at once too (shows the known livelock, README)
+        this.oneChangeAtATime = spares > 0 && !Boolean.getBoolean("simulation.competing_changes");
         this.refereeMode = refereeMode;
         this.refereeCut = new boolean[n + 1];
         this.seed = seed;
         this.random = new Random(seed);
         this.n = n;
-        this.all = NodeSet.range(n);
+        this.all = NodeSet.range(n - spares);
         this.tracing = tracing;
         this.nodes = new Node[n + 1];
-        // init_cluster: everyone online in generation 1 of all configured.
+        // init_cluster: everyone online in generation 1 of all configured; spare ids do not exist yet.
         Generation first = new Generation(1, all, all);
         for (int i = 1; i <= n; i++) {
-            nodes[i] = new Node(i, new GenerationState(first, 1, 1, all));
+            nodes[i] = new Node(i, new GenerationState(first, 1, 1, all), all);
+            if (i > n - spares) {
+                nodes[i].created = false;
+                nodes[i].up = false;
+            }
         }
         won.put(1L, first);
         this.cut = new boolean[n + 1][n + 1];
@@ -189,6 +226,15 @@ final class GenerationSimulation {
 
     int dropsWon() {
         return dropsWon;
+    }
+
+    int addsWon() {
+        return addsWon;
+    }
+
+    /** Added nodes that were joined (mtm.join_node) after their base backup. */
+    int joins() {
+        return joins;
     }
 
     /** Runs {@code faultySteps} random steps with faults, then heals everything and checks the cluster recovers. */
@@ -223,6 +269,20 @@ final class GenerationSimulation {
     private void faultyStep(int maxCrashed) {
         if (drops && random.nextInt(40) == 0) {
             askDrop();
+            return;
+        }
+        if (additions && random.nextInt(30) == 0) {
+            int r = random.nextInt(3);
+            if (r == 0) {
+                askAdd();
+            } else {
+                int spare = randomNode();
+                if (r == 1) {
+                    baseBackup(spare);
+                } else {
+                    join(spare);
+                }
+            }
             return;
         }
         int r = random.nextInt(100);
@@ -304,7 +364,7 @@ final class GenerationSimulation {
     private void askDrop() {
         Node node = nodes[randomNode()];
         int target = randomNode();
-        if (!node.up || node.dropped) {
+        if (!node.up || node.dropped || !node.created || changeUnderWay(node)) {
             return;
         }
         try {
@@ -313,6 +373,137 @@ final class GenerationSimulation {
             node.campaigner.requestChange(next.members(), next.configured());
         } catch (org.mtm.api.ClusterAdminException refused) {
             log("node " + node.id + " refuses to drop node " + target + ": " + refused.getMessage());
+        }
+    }
+
+    /**
+     * As NodeAddition.addNode then GenerationRunner.addNode: the rules' refusals, the new node's catalog row written on
+     * every member in one cluster transaction (here: when a commit could be), then the change election.
+     */
+    private void askAdd() {
+        Node node = nodes[randomNode()];
+        if (!node.up || node.dropped || !node.created || changeUnderWay(node)) {
+            return;
+        }
+        try {
+            int id = MembershipChange.newNodeId(node.state.current(), node.known.ids().stream()
+                .mapToInt(Integer::intValue).max().orElse(0));
+            if (id > n) {
+                return; // no spare id left in this simulation
+            }
+            Generation next = MembershipChange.add(node.state.current(), node.decision().status(), id);
+            Generation gen = node.state.current();
+            if (!gen.members().equals(gen.configured())) {
+                log("node " + node.id + " refuses to add node " + id + ": every configured node must be online");
+                return;
+            }
+            for (int m : gen.members().ids()) {
+                if (!nodes[m].onlineIn(gen.num())) {
+                    log("node " + node.id + " cannot write node " + id + "'s catalog row: node " + m + " is not online");
+                    return;
+                }
+            }
+            long txn = nextTxn++;
+            for (int m : gen.members().ids()) {
+                nodes[m].log.add(txn);
+                nodes[m].known = nodes[m].known.with(id);
+            }
+            everAdded = everAdded.with(id);
+            log("node " + node.id + " adds node " + id + " (catalog row in txn " + txn + "): " + next.members() + " of "
+                + next.configured());
+            node.campaigner.requestChange(next.members(), next.configured());
+        } catch (org.mtm.api.ClusterAdminException refused) {
+            log("node " + node.id + " refuses to add a node: " + refused.getMessage());
+        }
+    }
+
+    /**
+     * As GenerationRunner.change: a node that voted for a change not adopted yet, or is electing one, refuses another
+     * (55006) until it is done.
+     */
+    private boolean changeUnderWay(Node node) {
+        if (node.state.changeVoted() || node.campaigner.changePending()) {
+            log("node " + node.id + " refuses another change: one is under way (" + node.state.votedConfigured() + ")");
+            return true;
+        }
+        if (oneChangeAtATime) {
+            // the operator asks the next change once the last one is done or given up everywhere (README: changes of
+            // the configured set one at a time; competing changes asked on two nodes at once may block each other)
+            for (int i = 1; i <= n; i++) {
+                Node o = nodes[i];
+                if (o.created && !o.joinPending && !o.dropped && (o.state.changeVoted() || o.campaigner.changePending())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The new node's data directory from a base backup of an online node whose generation configures it (its log and
+     * catalog as they are at that moment); the node then waits for mtm.join_node, taking no part.
+     */
+    private void baseBackup(int id) {
+        Node node = nodes[id];
+        if (node.created) {
+            return;
+        }
+        for (int i = 1; i <= n; i++) {
+            Node s = nodes[i];
+            if (s.up && s.created && !s.joinPending && !s.dropped && s.configured().contains(id)
+                && s.decision().status() == NodeStatus.ONLINE) {
+                node.created = true;
+                node.joinPending = true;
+                node.up = false;
+                node.source = s.id;
+                node.copied = s.state;
+                node.log = new ArrayList<>(s.log);
+                node.known = s.known;
+                log("node " + id + " made from a base backup of node " + s.id + ": " + node.log.size() + " txns, "
+                    + s.state);
+                return;
+            }
+        }
+    }
+
+    /**
+     * As NodeAddition.joinNode on an online node whose generation configures the waiting node without it as a member,
+     * every other configured node online: the new node becomes itself (NodeAddition.becomeItself) and starts, to catch
+     * up from its backup's source and be elected in. A source dropped meanwhile: the backup is made again.
+     */
+    private void join(int id) {
+        Node node = nodes[id];
+        if (!node.joinPending) {
+            return;
+        }
+        for (int i = 1; i <= n; i++) {
+            Node j = nodes[i];
+            if (!j.up || !j.created || j.joinPending || j.dropped || j.decision().status() != NodeStatus.ONLINE) {
+                continue;
+            }
+            Generation gen = j.state.current();
+            if (!gen.configured().contains(id) || gen.members().contains(id)
+                || !j.clique().with(j.id).containsAll(gen.configured().without(id))) {
+                continue;
+            }
+            if (!gen.configured().contains(node.source)) {
+                log("node " + id + "'s backup source " + node.source + " was dropped: a new base backup is needed");
+                node.created = false;
+                node.joinPending = false;
+                return;
+            }
+            GenerationState c = node.copied;
+            Generation current = gen.num() > c.current().num() ? gen : c.current();
+            GenerationState itself = new GenerationState(current, Math.max(c.lastVote(), gen.num()), 0,
+                NodeSet.of(node.source), current.configured());
+            Node joined = new Node(id, itself, node.known);
+            joined.log = node.log;
+            joined.created = true;
+            joined.source = node.source;
+            nodes[id] = joined;
+            joins++;
+            log("node " + j.id + " joins node " + id + ": " + itself);
+            return;
         }
     }
 
@@ -351,6 +542,13 @@ final class GenerationSimulation {
         if (random.nextInt(10) == 0) {
             commit(nodes[randomNode()]);
         }
+        if (additions) {
+            // the operator finishes what mtm.add_node started: a base backup, then mtm.join_node
+            for (int id : finalConfigured().ids()) {
+                baseBackup(id);
+                join(id);
+            }
+        }
         advance(100);
     }
 
@@ -359,7 +557,7 @@ final class GenerationSimulation {
         network.addAll(held);
         held.clear();
         for (int i = 1; i <= n; i++) {
-            if (!nodes[i].up) {
+            if (!nodes[i].up && nodes[i].created && !nodes[i].joinPending) {
                 restart(i);
             }
             java.util.Arrays.fill(cut[i], false);
@@ -378,7 +576,7 @@ final class GenerationSimulation {
         long num = nodes[configured.ids().get(0)].state.current().num();
         for (int i : configured.ids()) {
             Node node = nodes[i];
-            if (node.state.current().num() != num || !node.state.current().members().equals(configured)
+            if (!node.up || node.state.current().num() != num || !node.state.current().members().equals(configured)
                 || node.decision().status() != NodeStatus.ONLINE) {
                 return false;
             }
@@ -407,7 +605,7 @@ final class GenerationSimulation {
             GenerationState s = node.state;
             // As ClusterStateService does: the beacon's row is what this node hears, itself included.
             byte[] beacon = new PeerBeacon(s.current().num(), s.current().members(), s.donors(), s.lastOnlineIn(),
-                view.hears().with(node.id), -1, drops ? s.current().configured() : NodeSet.EMPTY).encode();
+                view.hears().with(node.id), -1, drops || additions ? s.current().configured() : NodeSet.EMPTY).encode();
             for (int p : all.without(node.id).ids()) {
                 send(new Message(node.id, p, beacon, true));
             }
@@ -572,6 +770,7 @@ final class GenerationSimulation {
             return;
         }
         node.log = new ArrayList<>(donor.log);
+        node.known = node.known.union(donor.known); // the catalog comes with the data
         node.progress = catchUp ? new RecoveryProgress(donor.id, 0, false, 0) : new RecoveryProgress(donor.id, gen, true, 0);
         log("node " + node.id + (catchUp ? " caught up from " : " recovered the log of ") + donor.id + ": "
             + node.log.size() + " txns");
@@ -651,7 +850,7 @@ final class GenerationSimulation {
         node.beacons.put(from, b);
         node.campaigner.observe(b.generationNum());
         if (!node.dropped) {
-            Adoption.beaconGeneration(node.state, b, node.configured()).ifPresent(a -> learn(node, a));
+            Adoption.beaconGeneration(node.state, b, node.configured(), node.known).ifPresent(a -> learn(node, a));
         }
     }
 
@@ -668,7 +867,9 @@ final class GenerationSimulation {
         log("node " + node.id + " wins " + w);
         NodeSet before = node.configured();
         register(w.generation());
-        if (!before.equals(w.generation().configured())) {
+        if (w.generation().configured().containsAll(before) && !before.equals(w.generation().configured())) {
+            addsWon++;
+        } else if (!before.equals(w.generation().configured())) {
             dropsWon++;
         }
         adopt(node, Adoption.adopt(node.id, node.state, w), w.generation());
@@ -725,13 +926,19 @@ final class GenerationSimulation {
         if (before != null && !before.equals(gen)) {
             violation("two generations numbered " + gen.num() + ": " + before + " and " + gen);
         }
-        // a drop is never undone: the configured sets of won generations only shrink as their numbers grow
-        for (Generation other : won.values()) {
-            boolean ordered = other.num() < gen.num() ? other.configured().containsAll(gen.configured())
-                : other.num() > gen.num() ? gen.configured().containsAll(other.configured()) : true;
-            if (!ordered) {
-                violation("configured sets out of order: " + other + " and " + gen);
+        // only ids given by mtm.add_node grow a configured set, and a drop is never undone: a node configured in one
+        // won generation and not in a later one is in none after that
+        if (!all.union(everAdded).containsAll(gen.configured())) {
+            violation("configured set " + gen + " has a node never added");
+        }
+        NodeSet seen = NodeSet.EMPTY;
+        NodeSet dropped = NodeSet.EMPTY;
+        for (Generation g : new java.util.TreeMap<>(won).values()) {
+            if (!g.configured().intersect(dropped).isEmpty()) {
+                violation("a dropped node came back: nodes " + g.configured().intersect(dropped) + " in " + g);
             }
+            dropped = dropped.union(seen.minus(g.configured()));
+            seen = seen.union(g.configured());
         }
     }
 
@@ -742,11 +949,15 @@ final class GenerationSimulation {
     }
 
     private void restart(int i) {
-        log("restart " + i);
         Node old = nodes[i];
-        Node fresh = new Node(i, old.state);
+        if (!old.created || old.joinPending) {
+            return; // a spare id not made yet, or a node waiting for mtm.join_node, has nothing running to restart
+        }
+        log("restart " + i);
+        Node fresh = new Node(i, old.state, old.known);
         fresh.log = old.log;
         fresh.dropped = old.dropped;
+        fresh.source = old.source;
         nodes[i] = fresh;
     }
 
