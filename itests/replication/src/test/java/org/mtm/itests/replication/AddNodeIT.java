@@ -31,7 +31,7 @@ import org.postgresql.util.PSQLException;
  * acknowledged write of both loads is on all four nodes, no refused one anywhere, nothing twice; the sequences take
  * the stride of four (node 4 hands out its own residue); at the end the class's invariants (identical tables, nothing
  * prepared, generations never decreased). The errors: unknown id, a member, a wrong LSN, joining twice, a conninfo
- * that reaches no waiting node.
+ * that reaches no PostgreSQL (08001).
  */
 public class AddNodeIT {
     private static final String WHO = "AddNodeIT";
@@ -78,6 +78,8 @@ public class AddNodeIT {
                     "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'mtm_slot_4'"));
             }
             load.awaitProgress(20, Duration.ofSeconds(60), "after the add");
+            // its PostgreSQL does not exist yet: join_node names the node and what to check
+            assertRefused(3, "SELECT mtm.join_node(4, '0/1')", "08001", "cannot connect to node 4");
 
             // the manual's steps 3-5: a base backup of node 1, recovered to its end, started (here by the node itself)
             n4.configure("org.mtm.node.cfg", "database.base_backup_from", cluster.node(1).conninfo());
