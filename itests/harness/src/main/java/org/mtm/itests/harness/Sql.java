@@ -78,6 +78,13 @@ public final class Sql {
         }
     }
 
+    /** Runs {@code sql} (any statement) on {@code connection}. */
+    public static void execute(Connection connection, String sql) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+    }
+
     /** The SQLSTATE of {@code e} or of the first chained exception that has one. */
     public static String sqlState(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
