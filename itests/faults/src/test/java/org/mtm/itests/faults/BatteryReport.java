@@ -73,8 +73,9 @@ record BatteryReport(FaultPlan plan, Set<Integer> nodes, List<FaultTimeline.Wind
         attempts.forEach(a -> outcomes.merge(a.outcome(), 1L, Long::sum));
         Attempt longest = attempts.stream().max(Comparator.comparingLong(Attempt::millis)).orElse(null);
         StringBuilder text = new StringBuilder();
-        text.append(String.format("seed %d: faults %d (of %d planned), commits %d, violations %d, longest write wait %d ms%n",
-            plan.seed(), faults.size(), plan.steps().size(), commits(), violations.size(), longest == null ? 0 : longest.millis()));
+        text.append(String.format("seed %d: windows %d (%d faults planned, then the membership change if on), commits %d,"
+            + " violations %d, longest write wait %d ms%n", plan.seed(), faults.size(), plan.steps().size(), commits(),
+            violations.size(), longest == null ? 0 : longest.millis()));
         text.append(String.format("  attempts %d by outcome %s, reads %d, highest generations %s%n", attempts.size(), outcomes,
             reads, generations));
         if (longest != null) {
