@@ -119,7 +119,22 @@ final class BaseBackup {
                 }
                 sourceNode = rs.getInt(1);
             }
-            c.setAutoCommit(false);
+            markWaiting(c, lsn, source, sourceNode);
+        }
+        Files.delete(pending);
+        LOG.info("PostgreSQL {} is a base backup of node {} ending at {}: it waits for mtm.join_node(<its id>, '{}')",
+            pg.dataDirectory(), lsnSource(source), lsn, lsn);
+    }
+
+    /**
+     * Marks a copy of node {@code sourceNode} (base backup or logical copy) as waiting to join from {@code lsn}, in one
+     * transaction: the row of {@code mtm.join_pending} (the catalog then reads as "no cluster"), the reason the gateway
+     * gives, none of the source's endpoints.
+     */
+    static void markWaiting(Connection c, String lsn, String source, int sourceNode) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
             st.execute(JOIN_PENDING_TABLE);
             st.execute("ALTER TABLE mtm.join_pending ADD COLUMN IF NOT EXISTS joined boolean NOT NULL DEFAULT false");
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO mtm.join_pending (source_node, backup_end_lsn,"
@@ -135,10 +150,12 @@ final class BaseBackup {
             }
             st.executeUpdate("DELETE FROM mtm.endpoints");
             c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
         }
-        Files.delete(pending);
-        LOG.info("PostgreSQL {} is a base backup of node {} ending at {}: it waits for mtm.join_node(<its id>, '{}')",
-            pg.dataDirectory(), lsnSource(source), lsn, lsn);
     }
 
     static final String JOIN_PENDING_TABLE = "CREATE TABLE IF NOT EXISTS mtm.join_pending ("
