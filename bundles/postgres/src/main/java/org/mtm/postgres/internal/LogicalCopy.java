@@ -100,11 +100,22 @@ final class LogicalCopy {
             sourceNode = selfId(s, source);
             newNode = nodeBeingAdded(s, sourceNode, pg.port());
             String slotName = "mtm_slot_" + newNode;
-            dropSlot(s, slotName);
             try (Connection repl = open(source, true)) {
-                // before the creation: every unit up to these positions is finished on S once the slot is consistent
-                progress = originProgress(s, sourceNode, newNode);
-                slot = createSlot(repl, slotName);
+                for (int attempt = 1; ; attempt++) {
+                    dropSlot(s, slotName);
+                    // before the creation: every unit up to these positions is finished on S once the slot is consistent
+                    progress = originProgress(s, sourceNode, newNode);
+                    try {
+                        slot = createSlot(repl, slotName);
+                        break;
+                    } catch (SQLException e) {
+                        // made again meanwhile by S's own upkeep of its peers' slots: drop it once more
+                        if (!"42710".equals(e.getSQLState()) || attempt >= 5) {
+                            throw e;
+                        }
+                        LOG.info("slot {} of node {} was made again meanwhile; dropping it again", slotName, sourceNode);
+                    }
+                }
                 LOG.info("slot {} of node {} made again at {} with snapshot {}; node {}'s progress of its peers before"
                     + " it: {}", slotName, sourceNode, slot.consistentPoint(), slot.snapshot(), sourceNode, progress);
                 Path dump = pg.dataDirectory().resolve(DUMP_FILE);
