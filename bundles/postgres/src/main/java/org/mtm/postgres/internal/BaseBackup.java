@@ -119,7 +119,7 @@ final class BaseBackup {
                 }
                 sourceNode = rs.getInt(1);
             }
-            markWaiting(c, lsn, source, sourceNode);
+            markWaiting(c, lsn, source, sourceNode, BASE_BACKUP);
         }
         Files.delete(pending);
         LOG.info("PostgreSQL {} is a base backup of node {} ending at {}: it waits for mtm.join_node(<its id>, '{}')",
@@ -131,7 +131,7 @@ final class BaseBackup {
      * transaction: the row of {@code mtm.join_pending} (the catalog then reads as "no cluster"), the reason the gateway
      * gives, none of the source's endpoints.
      */
-    static void markWaiting(Connection c, String lsn, String source, int sourceNode) throws SQLException {
+    static void markWaiting(Connection c, String lsn, String source, int sourceNode, String made) throws SQLException {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
@@ -145,7 +145,7 @@ final class BaseBackup {
                 ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE mtm.generation_state SET disabled_because = ?")) {
-                ps.setString(1, waitingText(sourceNode, lsn));
+                ps.setString(1, waitingText(made, sourceNode, lsn));
                 ps.executeUpdate();
             }
             st.executeUpdate("DELETE FROM mtm.endpoints");
@@ -164,7 +164,14 @@ final class BaseBackup {
 
     /** What the new node says (mtm.status() disabled, the gateway's hint) until it has joined. */
     static String waitingText(int sourceNode, String lsn) {
-        return "this server was made from a base backup of node " + sourceNode + " ending at " + lsn + " and waits to"
+        return waitingText(BASE_BACKUP, sourceNode, lsn);
+    }
+
+    static final String BASE_BACKUP = "a base backup";
+
+    /** As {@link #waitingText(int, String)} for a server made from {@code made} ("a logical copy"). */
+    static String waitingText(String made, int sourceNode, String lsn) {
+        return "this server was made from " + made + " of node " + sourceNode + " ending at " + lsn + " and waits to"
             + " join: run SELECT mtm.join_node(<the id mtm.add_node returned>, '" + lsn + "') on an online node";
     }
 

@@ -64,6 +64,7 @@ final class LogicalCopy {
     static final String PENDING_FILE = "mtm_logical_copy_pending";
     private static final String DUMP_FILE = "mtm_logical_copy.dump";
     private static final String ROLES_FILE = "mtm_logical_copy_roles.sql";
+    static final String MADE = "a logical copy";
     static final List<String> TOOLS = List.of("pg_dump", "pg_restore", "pg_dumpall");
 
     private LogicalCopy() {
@@ -152,7 +153,7 @@ final class LogicalCopy {
                     + " (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = '" + origin + "')");
                 st.execute("SELECT pg_catalog.pg_replication_origin_advance('" + origin + "', '" + e.getValue() + "')");
             }
-            BaseBackup.markWaiting(c, slot.consistentPoint(), source.toString(), sourceNode);
+            BaseBackup.markWaiting(c, slot.consistentPoint(), source.toString(), sourceNode, MADE);
         }
         Files.delete(pending);
         LOG.info("PostgreSQL {} is a logical copy of node {} at {} ({} ms): it waits for mtm.join_node({}, '{}')",

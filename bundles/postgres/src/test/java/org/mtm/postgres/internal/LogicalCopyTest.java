@@ -112,7 +112,7 @@ public class LogicalCopyTest {
             assertEquals("t", query(st, "SELECT has_table_privilege('app_reader', 't', 'SELECT')"));
             assertEquals("1", query(st, "SELECT source_node FROM mtm.join_pending"));
             lsn = query(st, "SELECT backup_end_lsn::text FROM mtm.join_pending");
-            assertEquals(BaseBackup.waitingText(1, lsn), query(st, "SELECT disabled_because FROM mtm.generation_state"));
+            assertEquals(BaseBackup.waitingText(LogicalCopy.MADE, 1, lsn), query(st, "SELECT disabled_because FROM mtm.generation_state"));
             assertEquals("0", query(st, "SELECT count(*) FROM mtm.endpoints"));
             assertEquals(progress2, query(st, "SELECT pg_replication_origin_progress('mtm_node_2', false)::text"));
             assertEquals("0", query(st, "SELECT count(*) FROM pg_replication_origin WHERE roname <> 'mtm_node_2'"));
