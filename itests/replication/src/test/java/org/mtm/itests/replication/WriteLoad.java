@@ -233,10 +233,10 @@ final class WriteLoad {
         if (nodes.length == 3) {
             // a node excluded for a moment near the end (a slow heartbeat on a busy machine) may still be recovering
             // the last commits from a donor: compare once every node is back in the full generation
-            String all = java.util.Arrays.stream(nodes).sorted().mapToObj(Integer::toString)
+            String connected = java.util.Arrays.stream(nodes).sorted().mapToObj(Integer::toString)
                 .collect(java.util.stream.Collectors.joining(",", "{", "}"));
             for (int id : nodes) {
-                awaitNormal(cluster, id, all, "before the checks");
+                awaitNormal(cluster, id, connected, "before the checks");
             }
         }
         Set<Long> reference = null;
