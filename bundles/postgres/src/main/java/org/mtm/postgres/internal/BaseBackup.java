@@ -119,7 +119,22 @@ final class BaseBackup {
                 }
                 sourceNode = rs.getInt(1);
             }
-            c.setAutoCommit(false);
+            markWaiting(c, lsn, source, sourceNode, BASE_BACKUP);
+        }
+        Files.delete(pending);
+        LOG.info("PostgreSQL {} is a base backup of node {} ending at {}: it waits for mtm.join_node(<its id>, '{}')",
+            pg.dataDirectory(), lsnSource(source), lsn, lsn);
+    }
+
+    /**
+     * Marks a copy of node {@code sourceNode} (base backup or logical copy) as waiting to join from {@code lsn}, in one
+     * transaction: the row of {@code mtm.join_pending} (the catalog then reads as "no cluster"), the reason the gateway
+     * gives, none of the source's endpoints.
+     */
+    static void markWaiting(Connection c, String lsn, String source, int sourceNode, String made) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
             st.execute(JOIN_PENDING_TABLE);
             st.execute("ALTER TABLE mtm.join_pending ADD COLUMN IF NOT EXISTS joined boolean NOT NULL DEFAULT false");
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO mtm.join_pending (source_node, backup_end_lsn,"
@@ -130,15 +145,17 @@ final class BaseBackup {
                 ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE mtm.generation_state SET disabled_because = ?")) {
-                ps.setString(1, waitingText(sourceNode, lsn));
+                ps.setString(1, waitingText(made, sourceNode, lsn));
                 ps.executeUpdate();
             }
             st.executeUpdate("DELETE FROM mtm.endpoints");
             c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
         }
-        Files.delete(pending);
-        LOG.info("PostgreSQL {} is a base backup of node {} ending at {}: it waits for mtm.join_node(<its id>, '{}')",
-            pg.dataDirectory(), lsnSource(source), lsn, lsn);
     }
 
     static final String JOIN_PENDING_TABLE = "CREATE TABLE IF NOT EXISTS mtm.join_pending ("
@@ -147,7 +164,14 @@ final class BaseBackup {
 
     /** What the new node says (mtm.status() disabled, the gateway's hint) until it has joined. */
     static String waitingText(int sourceNode, String lsn) {
-        return "this server was made from a base backup of node " + sourceNode + " ending at " + lsn + " and waits to"
+        return waitingText(BASE_BACKUP, sourceNode, lsn);
+    }
+
+    static final String BASE_BACKUP = "a base backup";
+
+    /** As {@link #waitingText(int, String)} for a server made from {@code made} ("a logical copy"). */
+    static String waitingText(String made, int sourceNode, String lsn) {
+        return "this server was made from " + made + " of node " + sourceNode + " ending at " + lsn + " and waits to"
             + " join: run SELECT mtm.join_node(<the id mtm.add_node returned>, '" + lsn + "') on an online node";
     }
 

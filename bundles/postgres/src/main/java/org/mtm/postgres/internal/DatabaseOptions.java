@@ -8,7 +8,7 @@ import java.nio.file.Path;
  */
 public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Path binDir, String host, int port,
                               String name, String user, String password, String osUser, int maxConnections,
-                              int maxNodes, String baseBackupFrom) {
+                              int maxNodes, String baseBackupFrom, String logicalCopyFrom) {
 
     /**
      * @param karafData value of the {@code karaf.data} system property (null outside Karaf)
@@ -33,12 +33,18 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
             }
             dataDir = Path.of(dir);
         }
+        if (!c.database_base__backup__from().isBlank() && !c.database_logical__copy__from().isBlank()) {
+            throw new IllegalArgumentException("database.base_backup_from and database.logical_copy_from are both set:"
+                    + " a new node is made from one copy; keep database.logical_copy_from to change majors, else"
+                    + " database.base_backup_from");
+        }
         String bin = c.database_bindir().strip();
         return new DatabaseOptions(managed, conninfo, dataDir, bin.isEmpty() ? null : Path.of(bin),
                 c.database_host().strip(), c.database_port(), c.database_name(), c.database_user(),
                 c.database_password().isEmpty() ? null : c.database_password(),
                 c.database_osuser().isBlank() ? null : c.database_osuser().strip(),
-                c.database_max__connections(), c.database_max__nodes(), c.database_base__backup__from().strip());
+                c.database_max__connections(), c.database_max__nodes(), c.database_base__backup__from().strip(),
+                c.database_logical__copy__from().strip());
     }
 
     /** The managed server these options describe. */
@@ -55,6 +61,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 .maxConnections(maxConnections)
                 .maxNodes(maxNodes)
                 .baseBackupFrom(baseBackupFrom)
+                .logicalCopyFrom(logicalCopyFrom)
                 .build();
     }
 

@@ -88,6 +88,12 @@ public final class LocalPostgres {
                         + " pg_basebackup from it (manual F.31.4.3) instead of initdb, and the node waits for mtm.join_node")
         String database_base__backup__from() default "";
 
+        @AttributeDefinition(name = "database.logical_copy_from", required = false,
+                description = "Managed: a live node's PostgreSQL conninfo; an empty data directory is then made by initdb"
+                        + " (this node's own major) and filled by pg_dump of that node at its new slot's snapshot, and"
+                        + " the node waits for mtm.join_node (rolling major upgrade)")
+        String database_logical__copy__from() default "";
+
         @AttributeDefinition(name = "database.max_nodes",
                 description = "Managed: most nodes the cluster will have; max_prepared_transactions = max_connections * max_nodes")
         int database_max__nodes() default 5;

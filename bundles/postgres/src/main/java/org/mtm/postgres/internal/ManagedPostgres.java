@@ -64,6 +64,8 @@ public final class ManagedPostgres implements LocalDatabase {
     private final Duration startTimeout;
     /** A live node's conninfo to make a new node's data directory from (pg_basebackup) instead of initdb; or null. */
     private final String baseBackupFrom;
+    /** A live node's conninfo to fill a new node's database from (pg_dump at a slot's snapshot) after initdb; or null. */
+    private final String logicalCopyFrom;
 
     private volatile PostgresBinaries binaries;
     private volatile RunAs runAs;
@@ -80,6 +82,7 @@ public final class ManagedPostgres implements LocalDatabase {
         this.startTimeout = b.startTimeout;
         this.port = b.port;
         this.baseBackupFrom = b.baseBackupFrom;
+        this.logicalCopyFrom = b.logicalCopyFrom;
     }
 
     /** A tool of the server's bin directory run as the server's OS user (BaseBackup). */
@@ -341,6 +344,9 @@ public final class ManagedPostgres implements LocalDatabase {
                 BaseBackup.take(this, pg, as, baseBackupFrom);
             } else {
                 initdb(pg, as);
+                if (logicalCopyFrom != null) {
+                    LogicalCopy.request(this, logicalCopyFrom);
+                }
             }
         } else {
             OsAccounts.handOver(dataDir, as);
@@ -404,6 +410,7 @@ public final class ManagedPostgres implements LocalDatabase {
         awaitConnections();
         ensureDatabase();
         BaseBackup.finishIfPending(this);
+        LogicalCopy.finishIfPending(this, pg.binDir());
     }
 
     private void initdb(PostgresBinaries pg, RunAs as) throws IOException {
@@ -768,6 +775,7 @@ public final class ManagedPostgres implements LocalDatabase {
         private String osUser;
         private Duration startTimeout = Duration.ofMinutes(5);
         private String baseBackupFrom;
+        private String logicalCopyFrom;
 
         private Builder() {
         }
@@ -779,6 +787,16 @@ public final class ManagedPostgres implements LocalDatabase {
          */
         public Builder baseBackupFrom(String conninfo) {
             this.baseBackupFrom = conninfo == null || conninfo.isBlank() ? null : conninfo.strip();
+            return this;
+        }
+
+        /**
+         * A live node's conninfo: a new data directory is made by initdb (this server's own major) and its database
+         * filled from a pg_dump of that node at the snapshot of its slot for the new node, which then waits for
+         * {@code mtm.join_node} (see {@link LogicalCopy}); null (default): an empty database.
+         */
+        public Builder logicalCopyFrom(String conninfo) {
+            this.logicalCopyFrom = conninfo == null || conninfo.isBlank() ? null : conninfo.strip();
             return this;
         }
 

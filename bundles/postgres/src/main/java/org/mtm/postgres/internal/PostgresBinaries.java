@@ -128,6 +128,26 @@ public final class PostgresBinaries {
                 .toList();
     }
 
+    /**
+     * A bin directory with the client tools {@code tools}: the server's own first, else the newest found (pg_config's,
+     * Debian's) — the embedded 16/17 server binaries have no client tools.
+     */
+    static Path clientToolsDir(Path serverBinDir, List<String> tools) {
+        List<Path> candidates = new ArrayList<>();
+        if (serverBinDir != null) {
+            candidates.add(serverBinDir);
+        }
+        debianBinDirs().forEach(candidates::add);
+        pgConfigBinDir().ifPresent(candidates::add);
+        for (Path dir : candidates) {
+            if (tools.stream().allMatch(t -> Files.isExecutable(dir.resolve(t)))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("no PostgreSQL client tools " + tools + " found (looked in " + candidates
+                + "): install the PostgreSQL client package of the source's major or newer");
+    }
+
     static List<String> missingPrograms(Path dir) {
         return PROGRAMS.stream().filter(p -> !Files.isExecutable(dir.resolve(p))).toList();
     }

@@ -233,8 +233,10 @@ final class WriteLoad {
         if (nodes.length == 3) {
             // a node excluded for a moment near the end (a slow heartbeat on a busy machine) may still be recovering
             // the last commits from a donor: compare once every node is back in the full generation
+            String connected = java.util.Arrays.stream(nodes).sorted().mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining(",", "{", "}"));
             for (int id : nodes) {
-                awaitNormal(cluster, id, "before the checks");
+                awaitNormal(cluster, id, connected, "before the checks");
             }
         }
         Set<Long> reference = null;
@@ -309,9 +311,14 @@ final class WriteLoad {
 
     /** Node {@code id} online with every node connected, and its receivers streaming. */
     static void awaitNormal(TestCluster cluster, int id, String when) {
+        awaitNormal(cluster, id, "{1,2,3}", when);
+    }
+
+    /** Node {@code id} online with {@code connected} (e.g. "{1,2,4}" after node 3 was replaced), receivers streaming. */
+    static void awaitNormal(TestCluster cluster, int id, String connected, String when) {
         Poll.until("node " + id + " online with normal receivers " + when, Duration.ofSeconds(120), Duration.ofMillis(250), () -> {
             try (Connection c = Sql.connect(cluster.gateway(id), "ApplicationName", "mtm_admin")) {
-                return "online|{1,2,3}".equals(Sql.scalar(c, "SELECT status || '|' || connected::text FROM mtm.status()"))
+                return ("online|" + connected).equals(Sql.scalar(c, "SELECT status || '|' || connected::text FROM mtm.status()"))
                     && "0".equals(Sql.scalar(c, "SELECT count(*) FROM mtm.nodes() WHERE NOT is_self AND receiver_mode <> 'normal'"));
             } catch (SQLException e) {
                 return false; // the gateway or the status view is not back yet
