@@ -26,7 +26,9 @@ import org.mtm.itests.harness.Sql;
  * 2): {@code ./mtm up --nodes 3} returns 0 with every node online, a table written through gateway 1 is read through
  * gateway 3; {@code ./mtm add-node} (mtm:add-node, a managed PostgreSQL made by pg_basebackup of node 1, mtm:join-node)
  * prints the backup's bytes and the catch-up and returns 0 with node 4 online, which holds the rows and takes writes;
- * {@code ./mtm drop-node 4} leaves nodes 1–3 in a generation of {1,2,3}; {@code ./mtm down --purge} stops everything.
+ * {@code ./mtm drop-node 4} leaves nodes 1–3 in a generation of {1,2,3}; {@code ./mtm upgrade 3 --pg 17} (issue 15:
+ * node 3 leaves, node 5 on PostgreSQL 17 made from a logical copy takes its place, online with the rows, taking
+ * writes); {@code ./mtm down --purge} stops everything.
  * The state goes to {@code target/} ({@code MTM_STATE}), never to the developer's own {@code .mtm/}.
  */
 public class MtmScriptIT {
@@ -43,7 +45,7 @@ public class MtmScriptIT {
     }
 
     @Test
-    public void upAddNodeDropNodeDown() throws Exception {
+    public void upAddNodeDropNodeUpgradeDown() throws Exception {
         assertTrue("the script is at " + ROOT.resolve("mtm"), Files.isExecutable(ROOT.resolve("mtm")));
         up = true;
         String out = run("up", "--nodes", "3");
@@ -82,6 +84,21 @@ public class MtmScriptIT {
         }
         try (Connection one = gateway(env, 1)) {
             Sql.execute(one, "INSERT INTO script_rows VALUES (102, 1)");
+        }
+
+        // issue 15: the rolling upgrade of one node — it leaves, a node on 17 made from a logical copy takes its place
+        out = run("upgrade", "3", "--pg", "17");
+        log("./mtm upgrade 3 --pg 17:\n" + out);
+        env = env();
+        try (Connection five = gateway(env, 5)) {
+            assertTrue(Sql.scalar(five, "SELECT current_setting('server_version_num')").startsWith("17"));
+            assertEquals("online", Sql.scalar(five, "SELECT status FROM mtm.status()"));
+            assertEquals("{1,2,5}", Sql.scalar(five, "SELECT gen_members::text FROM mtm.status()"));
+            assertEquals("102", Sql.scalar(five, "SELECT count(*) FROM script_rows"));
+            Sql.execute(five, "INSERT INTO script_rows VALUES (103, 5)");
+        }
+        try (Connection one = gateway(env, 1)) {
+            assertEquals("1", Sql.scalar(one, "SELECT count(*) FROM script_rows WHERE via = 5"));
         }
         out = run("down", "--purge");
         up = false;
