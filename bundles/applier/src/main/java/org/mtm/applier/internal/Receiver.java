@@ -495,13 +495,15 @@ final class Receiver {
         long finished = 0;
         long confirmed = 0;
         long lastData = System.nanoTime();
+        OwedFinishes owed = new OwedFinishes();
         try (ForeignHold hold = new ForeignHold(local, self)) {
         while (!stopping) {
             ByteBuffer data;
-            boolean holding = hold.holding();
+            boolean holding = hold.holding() && !owed.any();
             try {
                 // while holding, not blocked on an idle peer: the hold releases when this node gets the unit from
-                // its origin, not when the peer sends something
+                // its origin, not when the peer sends something — unless the stream owes a COMMIT/ROLLBACK PREPARED,
+                // which is sure to come (and the hold is looked at again then)
                 data = holding ? stream.readPending() : stream.read();
             } catch (SQLException e) {
                 a.checkFailure(); // a failed worker aborted the stream to wake us: report its failure
@@ -540,6 +542,7 @@ final class Receiver {
             }
             PgOutputMessage message = decoder.decode(data);
             hold.seen(message);
+            owed.seen(message);
             lag.received(message, lastData);
             if (resume.done(message)) {
                 lag.applied(ApplyLag.unitEnd(message));
