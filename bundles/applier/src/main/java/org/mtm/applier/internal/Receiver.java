@@ -587,9 +587,10 @@ final class Receiver {
 
     /**
      * How long a receiver that holds its peer's slot ({@link ForeignHold}) waits before it polls the stream again, the
-     * stream having been idle for {@code idleMs}. It cannot block on the stream (the hold must release while the peer is
-     * idle), and every PREPARE and COMMIT PREPARED that arrives during the wait waits with it, on the commit path of
-     * its origin's client: so a short wait while the peer is busy, the long one only once it has been idle a while.
+     * stream having been idle for {@code idleMs}. It polls only while the stream owes no finish ({@link OwedFinishes}:
+     * otherwise it blocks); it cannot block then (the hold must release while the peer is idle), and every PREPARE and
+     * COMMIT PREPARED that arrives during the wait waits with it, on the commit path of its origin's client: so a short
+     * wait while the peer is busy, the long one only once it has been idle a while.
      */
     static long holdPollMs(long idleMs) {
         return idleMs < HOLD_BUSY_MS ? HOLD_BUSY_POLL_MS : HOLD_POLL_MS;
