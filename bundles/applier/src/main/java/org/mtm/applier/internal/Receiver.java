@@ -495,13 +495,15 @@ final class Receiver {
         long finished = 0;
         long confirmed = 0;
         long lastData = System.nanoTime();
+        OwedFinishes owed = new OwedFinishes();
         try (ForeignHold hold = new ForeignHold(local, self)) {
         while (!stopping) {
             ByteBuffer data;
-            boolean holding = hold.holding();
+            boolean holding = hold.holding() && !owed.any();
             try {
                 // while holding, not blocked on an idle peer: the hold releases when this node gets the unit from
-                // its origin, not when the peer sends something
+                // its origin, not when the peer sends something — unless the stream owes a COMMIT/ROLLBACK PREPARED,
+                // which is sure to come (and the hold is looked at again then)
                 data = holding ? stream.readPending() : stream.read();
             } catch (SQLException e) {
                 a.checkFailure(); // a failed worker aborted the stream to wake us: report its failure
@@ -540,6 +542,7 @@ final class Receiver {
             }
             PgOutputMessage message = decoder.decode(data);
             hold.seen(message);
+            owed.seen(message);
             lag.received(message, lastData);
             if (resume.done(message)) {
                 lag.applied(ApplyLag.unitEnd(message));
@@ -584,9 +587,10 @@ final class Receiver {
 
     /**
      * How long a receiver that holds its peer's slot ({@link ForeignHold}) waits before it polls the stream again, the
-     * stream having been idle for {@code idleMs}. It cannot block on the stream (the hold must release while the peer is
-     * idle), and every PREPARE and COMMIT PREPARED that arrives during the wait waits with it, on the commit path of
-     * its origin's client: so a short wait while the peer is busy, the long one only once it has been idle a while.
+     * stream having been idle for {@code idleMs}. It polls only while the stream owes no finish ({@link OwedFinishes}:
+     * otherwise it blocks); it cannot block then (the hold must release while the peer is idle), and every PREPARE and
+     * COMMIT PREPARED that arrives during the wait waits with it, on the commit path of its origin's client: so a short
+     * wait while the peer is busy, the long one only once it has been idle a while.
      */
     static long holdPollMs(long idleMs) {
         return idleMs < HOLD_BUSY_MS ? HOLD_BUSY_POLL_MS : HOLD_POLL_MS;
