@@ -422,9 +422,9 @@ public final class Gateway {
         if (trusted) {
             String why = "gateway not started: gateway.host = " + settings.host() + " is not a loopback address, but "
                     + "PostgreSQL at " + database.endpoint() + " lets loopback connections in without a password (trust), "
-                    + "so every client of the gateway would get in as any user, superuser included. Set "
-                    + "database.password in etc/org.mtm.node.cfg (the managed server then uses scram-sha-256), or "
-                    + "keep gateway.host on the loopback";
+                    + "so every client of the gateway would get in as any user, superuser included. Make that server "
+                    + "ask for a password (pg_hba.conf: scram-sha-256; a managed server always does), or keep "
+                    + "gateway.host on the loopback";
             LOG.error(why);
             throw new IllegalStateException(why);
         }
