@@ -140,6 +140,11 @@ public final class Gateway {
                 + "otherwise. PostgreSQL's own authentication still follows")
         String gateway_tls_clientcert() default "none";
 
+        @AttributeDefinition(description = "PEM or DER certificate revocation list of gateway.tls.client_ca_file: a "
+                + "revoked client certificate counts as none (FATAL 28000 with verify-ca/verify-full); empty = no list. "
+                + "Re-read when the file changes")
+        String gateway_tls_crl__file() default "";
+
         @AttributeDefinition(description = "Client connections the gateway accepts at most (more get FATAL 53300); "
                 + "0 = no limit of the gateway's own (PostgreSQL's max_connections still applies)")
         int gateway_max__connections() default 1000;
@@ -432,7 +437,7 @@ public final class Gateway {
 
     private static GatewayTls.Settings tlsSettings(Config c) {
         return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required(),
-                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert());
+                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert(), c.gateway_tls_crl__file());
     }
 
     private static GatewayTls tls(GatewayTls.Settings s) {

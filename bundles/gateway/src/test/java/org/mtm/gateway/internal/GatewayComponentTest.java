@@ -116,6 +116,11 @@ public class GatewayComponentTest {
             }
 
             @Override
+            public String gateway_tls_crl__file() {
+                return "";
+            }
+
+            @Override
             public int gateway_max__connections() {
                 return 1000;
             }
