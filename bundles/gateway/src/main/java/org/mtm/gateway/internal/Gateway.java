@@ -643,14 +643,14 @@ public final class Gateway {
         }
 
         @Override
-        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role, java.util.function.Consumer<String> progress) {
             ConsistencyCheck check = consistency;
             if (check == null) {
                 return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.check_query", "admin"));
             }
             return CompletableFuture.supplyAsync(() -> {
                 try {
-                    ConsistencyCheck.Comparison c = check.checkQuery(query, role.isEmpty() ? null : role);
+                    ConsistencyCheck.Comparison c = check.checkQuery(query, role.isEmpty() ? null : role, progress);
                     return new CheckAnswer(c.same(), c.same() ? null
                             : c.firstDifference() + " (nodes that differ: " + c.differing() + ")");
                 } catch (ClusterAdminException e) {
