@@ -349,6 +349,13 @@ public final class KarafNode implements AutoCloseable {
         return "http://127.0.0.1:" + httpPort + "/mtm/";
     }
 
+    /** A new JMX connection to this node as {@code user} (a console user of etc/users.properties); the caller closes it. */
+    public JMXConnector jmxAs(String user, String password) throws IOException {
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort
+            + "/jndi/rmi://127.0.0.1:" + rmiRegistryPort + "/karaf-root");
+        return JMXConnectorFactory.connect(url, Map.of(JMXConnector.CREDENTIALS, new String[] {user, password}));
+    }
+
     private synchronized JMXConnector jmx() throws IOException {
         if (jmx == null) {
             JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort
