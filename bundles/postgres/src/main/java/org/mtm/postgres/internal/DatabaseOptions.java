@@ -9,8 +9,7 @@ import org.mtm.api.DatabasePassword;
  */
 public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Path binDir, String host, int port,
                               String name, String user, String password, boolean passwordGenerated, String osUser,
-                              int maxConnections,
-                              int maxNodes) {
+                              int maxConnections, int maxNodes, String baseBackupFrom) {
 
     /**
      * Without {@code database.password} a managed server gets {@link DatabasePassword#derive} of {@code cluster.secret}
@@ -55,7 +54,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 c.database_host().strip(), c.database_port(), c.database_name(), c.database_user(),
                 password, generated,
                 c.database_osuser().isBlank() ? null : c.database_osuser().strip(),
-                c.database_max__connections(), c.database_max__nodes());
+                c.database_max__connections(), c.database_max__nodes(), c.database_base__backup__from().strip());
     }
 
     /** The managed server these options describe. */
@@ -72,6 +71,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 .osUser(osUser)
                 .maxConnections(maxConnections)
                 .maxNodes(maxNodes)
+                .baseBackupFrom(baseBackupFrom)
                 .build();
     }
 
