@@ -53,6 +53,36 @@ public final class TestCertificates {
             return issue(name, "DNS:localhost", "IP:127.0.0.1", "URI:urn:mtm:node:" + nodeId);
         }
 
+        /**
+         * This CA's certificate revocation list listing {@code revoked} (none: an empty list), written to {@code crl}
+         * atomically (a reader sees the old list or the new one), valid 30 days; {@code openssl ca -revoke/-gencrl}.
+         */
+        public Path revocationList(Path crl, Issued... revoked) {
+            Path db = dir.resolve(cert.getFileName() + ".crl-db-" + System.nanoTime());
+            try {
+                Files.createDirectories(db);
+                Files.writeString(db.resolve("index.txt"), "");
+                Files.writeString(db.resolve("crlnumber"), "01\n");
+                Files.writeString(db.resolve("ca.cnf"), "[ ca ]\ndefault_ca = CA_default\n[ CA_default ]\ndatabase = "
+                        + db.resolve("index.txt") + "\ncrlnumber = " + db.resolve("crlnumber")
+                        + "\ndefault_md = sha256\ndefault_crl_days = 30\n", StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            String cnf = db.resolve("ca.cnf").toString();
+            for (Issued r : revoked) {
+                openssl("ca", "-config", cnf, "-keyfile", key.toString(), "-cert", cert.toString(), "-revoke", r.cert().toString());
+            }
+            Path tmp = crl.resolveSibling(crl.getFileName() + ".new");
+            openssl("ca", "-config", cnf, "-keyfile", key.toString(), "-cert", cert.toString(), "-gencrl", "-out", tmp.toString());
+            try {
+                Files.move(tmp, crl, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            return crl;
+        }
+
         /** A certificate for this host: {@code localhost} and 127.0.0.1. */
         public Issued issueLocal(String name) {
             return issue(name, "DNS:localhost", "IP:127.0.0.1");

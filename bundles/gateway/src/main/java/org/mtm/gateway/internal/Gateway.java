@@ -140,6 +140,11 @@ public final class Gateway {
                 + "otherwise. PostgreSQL's own authentication still follows")
         String gateway_tls_clientcert() default "none";
 
+        @AttributeDefinition(description = "PEM or DER certificate revocation list of gateway.tls.client_ca_file: a "
+                + "revoked client certificate counts as none (FATAL 28000 with verify-ca/verify-full); empty = no list. "
+                + "Re-read when the file changes")
+        String gateway_tls_crl__file() default "";
+
         @AttributeDefinition(description = "Client connections the gateway accepts at most (more get FATAL 53300); "
                 + "0 = no limit of the gateway's own (PostgreSQL's max_connections still applies)")
         int gateway_max__connections() default 1000;
@@ -422,9 +427,9 @@ public final class Gateway {
         if (trusted) {
             String why = "gateway not started: gateway.host = " + settings.host() + " is not a loopback address, but "
                     + "PostgreSQL at " + database.endpoint() + " lets loopback connections in without a password (trust), "
-                    + "so every client of the gateway would get in as any user, superuser included. Set "
-                    + "database.password in etc/org.mtm.node.cfg (the managed server then uses scram-sha-256), or "
-                    + "keep gateway.host on the loopback";
+                    + "so every client of the gateway would get in as any user, superuser included. Make that server "
+                    + "ask for a password (pg_hba.conf: scram-sha-256; a managed server always does), or keep "
+                    + "gateway.host on the loopback";
             LOG.error(why);
             throw new IllegalStateException(why);
         }
@@ -432,7 +437,7 @@ public final class Gateway {
 
     private static GatewayTls.Settings tlsSettings(Config c) {
         return new GatewayTls.Settings(c.gateway_tls_cert__file(), c.gateway_tls_key__file(), c.gateway_tls_required(),
-                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert());
+                c.gateway_tls_client__ca__file(), c.gateway_tls_clientcert(), c.gateway_tls_crl__file());
     }
 
     private static GatewayTls tls(GatewayTls.Settings s) {
@@ -638,14 +643,14 @@ public final class Gateway {
         }
 
         @Override
-        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role, java.util.function.Consumer<String> progress) {
             ConsistencyCheck check = consistency;
             if (check == null) {
                 return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.check_query", "admin"));
             }
             return CompletableFuture.supplyAsync(() -> {
                 try {
-                    ConsistencyCheck.Comparison c = check.checkQuery(query, role.isEmpty() ? null : role);
+                    ConsistencyCheck.Comparison c = check.checkQuery(query, role.isEmpty() ? null : role, progress);
                     return new CheckAnswer(c.same(), c.same() ? null
                             : c.firstDifference() + " (nodes that differ: " + c.differing() + ")");
                 } catch (ClusterAdminException e) {

@@ -14,8 +14,8 @@ import org.mtm.api.Endpoint;
 
 /**
  * Whether the gateway would be an open door. The gateway relays each client's StartupMessage to its PostgreSQL
- * over the loopback, so whatever that server lets in from the loopback without a password (a managed server
- * without {@code database.password} trusts the loopback) it lets in from wherever the gateway listens, as any user,
+ * over the loopback, so whatever that server lets in from the loopback without a password (an existing server
+ * whose pg_hba.conf trusts the loopback; a managed one never does) it lets in from wherever the gateway listens, as any user,
  * superuser included. A gateway on a non-loopback address therefore asks its server once, at start, whether a
  * loopback connection as the cluster user gets in without a password, and refuses to listen if it does.
  */

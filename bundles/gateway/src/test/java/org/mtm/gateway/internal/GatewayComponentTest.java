@@ -45,7 +45,7 @@ import org.mtm.testing.TestCertificates;
 public class GatewayComponentTest {
     @ClassRule
     public static final TestPostgres PG = new TestPostgres();
-    /** A server that asks for a password on the loopback too (managed with database.password). */
+    /** A server that asks for a password on the loopback too (as every managed server does). */
     @ClassRule
     public static final TestPostgres GUARDED = new TestPostgres(b -> b.password("guard-pw"));
 
@@ -113,6 +113,11 @@ public class GatewayComponentTest {
             @Override
             public String gateway_tls_clientcert() {
                 return "none";
+            }
+
+            @Override
+            public String gateway_tls_crl__file() {
+                return "";
             }
 
             @Override
@@ -323,11 +328,11 @@ public class GatewayComponentTest {
 
     @Test
     public void aGatewayBeyondTheLoopbackRefusesToFrontAServerThatTrustsTheLoopback() throws Exception {
-        // PG trusts the loopback (no database.password): on 0.0.0.0 every client would get in as any user
+        // PG trusts the loopback (an external server set up so): on 0.0.0.0 every client would get in as any user
         IllegalStateException open = assertThrows(IllegalStateException.class,
                 () -> new Gateway(PG.server(), config("0.0.0.0", 0, false, "", "", false)));
         assertTrue(open.getMessage(), open.getMessage().contains("gateway.host = 0.0.0.0 is not a loopback address")
-                && open.getMessage().contains("without a password (trust)") && open.getMessage().contains("database.password"));
+                && open.getMessage().contains("without a password (trust)") && open.getMessage().contains("scram-sha-256"));
 
         // with a password (scram-sha-256 on the loopback too) it listens
         Gateway gateway = new Gateway(GUARDED.server(), config("0.0.0.0", 0, false, "", "", false));

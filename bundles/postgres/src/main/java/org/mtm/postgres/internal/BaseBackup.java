@@ -61,8 +61,13 @@ final class BaseBackup {
         LOG.info("making PostgreSQL data directory {} from a base backup of {} (database.base_backup_from)", dataDir,
             source);
         long t = System.nanoTime();
-        ProcessRunner.Result r = pg.runAsServer(List.of(bin.binDir().resolve("pg_basebackup").toString(), "-D",
-            dataDir.toString(), "-d", source.format(), "-c", "fast", "-X", "stream", "-v", "-w"));
+        // the source asks for a password (scram-sha-256): without one in the conninfo, this node's — the same on every
+        // node when it derives from cluster.secret — in a password file only the server's OS user reads, not in argv
+        ProcessRunner.Result r;
+        try (TemporaryPassFile passfile = TemporaryPassFile.of(pg)) {
+            r = pg.runAsServer(List.of(bin.binDir().resolve("pg_basebackup").toString(), "-D",
+                dataDir.toString(), "-d", passfile.dial(source).format(), "-c", "fast", "-X", "stream", "-v", "-w"));
+        }
         String lsn = endPoint(r.output());
         if (!r.ok() || lsn == null) {
             throw new ManagedPostgresException("pg_basebackup from " + source + " into " + dataDir + " failed"

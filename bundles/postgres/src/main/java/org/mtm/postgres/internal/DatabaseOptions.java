@@ -1,16 +1,20 @@
 package org.mtm.postgres.internal;
 
 import java.nio.file.Path;
+import org.mtm.api.DatabasePassword;
 
 /**
  * The {@code database.*} keys of PID {@code org.mtm.node}, defaults resolved. Pure, so a change of
  * another key of that PID (transport, gateway) can be told apart from a change of the database.
  */
 public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Path binDir, String host, int port,
-                              String name, String user, String password, String osUser, int maxConnections,
-                              int maxNodes, String baseBackupFrom, String logicalCopyFrom) {
+                              String name, String user, String password, boolean passwordGenerated, String osUser,
+                              int maxConnections, int maxNodes, String baseBackupFrom, String logicalCopyFrom) {
 
     /**
+     * Without {@code database.password} a managed server gets {@link DatabasePassword#derive} of {@code cluster.secret}
+     * ({@code passwordGenerated}): never trust, not even on the loopback.
+     *
      * @param karafData value of the {@code karaf.data} system property (null outside Karaf)
      * @throws IllegalArgumentException naming the key to fix
      */
@@ -38,10 +42,22 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                     + " a new node is made from one copy; keep database.logical_copy_from to change majors, else"
                     + " database.base_backup_from");
         }
+        String password = c.database_password().isEmpty() ? null : c.database_password();
+        boolean generated = false;
+        if (managed && password == null) {
+            // never trust: a server without a password of its own gets the cluster's generated one
+            if (c.cluster_secret().isEmpty()) {
+                throw new IllegalArgumentException("the managed PostgreSQL needs a password for " + c.database_user()
+                        + " and both database.password and cluster.secret are empty: set cluster.secret (the same on every "
+                        + "node; the password derives from it) or database.password in etc/org.mtm.node.cfg");
+            }
+            password = DatabasePassword.derive(c.cluster_secret(), c.database_user());
+            generated = true;
+        }
         String bin = c.database_bindir().strip();
         return new DatabaseOptions(managed, conninfo, dataDir, bin.isEmpty() ? null : Path.of(bin),
                 c.database_host().strip(), c.database_port(), c.database_name(), c.database_user(),
-                c.database_password().isEmpty() ? null : c.database_password(),
+                password, generated,
                 c.database_osuser().isBlank() ? null : c.database_osuser().strip(),
                 c.database_max__connections(), c.database_max__nodes(), c.database_base__backup__from().strip(),
                 c.database_logical__copy__from().strip());
@@ -57,6 +73,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 .database(name)
                 .superuser(user)
                 .password(password)
+                .passwordGenerated(passwordGenerated)
                 .osUser(osUser)
                 .maxConnections(maxConnections)
                 .maxNodes(maxNodes)

@@ -1,5 +1,7 @@
 package org.mtm.postgres.internal;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import org.mtm.api.LocalDatabase;
@@ -72,9 +74,13 @@ public final class LocalPostgres {
         String database_user() default "mtmuser";
 
         @AttributeDefinition(name = "database.password", type = AttributeType.PASSWORD, required = false,
-                description = "Managed: superuser password; empty = trust authentication from loopback only (then database.host "
-                        + "must be a loopback address), else scram-sha-256")
+                description = "Managed: superuser password; empty = one derived from cluster.secret (the same on every node). "
+                        + "Every connection, loopback included, authenticates with scram-sha-256")
         String database_password() default "";
+
+        @AttributeDefinition(name = "cluster.secret", type = AttributeType.PASSWORD, required = false,
+                description = "The cluster's shared secret; without database.password the managed server's password derives from it")
+        String cluster_secret() default "";
 
         @AttributeDefinition(name = "database.osuser", required = false,
                 description = "Managed: OS user of the server; empty = postgres when Karaf runs as root, else Karaf's user")
@@ -131,10 +137,38 @@ public final class LocalPostgres {
         if (next == null) {
             return; // parse() said why
         }
+        if (next.managed()) {
+            publishPassword(next);
+        }
         try {
             supervisor = new DatabaseSupervisor(next, this::register).start();
         } catch (IllegalArgumentException e) {
             LOG.error("local database configuration (PID org.mtm.node) is unusable: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Writes etc/mtm.pgpass and points pgjdbc at it unless another file was chosen: the receivers, the sequence
+     * allocator and the admin commands connect to peers by conninfos without a password.
+     */
+    private static void publishPassword(DatabaseOptions options) {
+        String etc = System.getProperty("karaf.etc");
+        if (etc == null || etc.isBlank()) {
+            return;
+        }
+        Path file = Path.of(etc, PgPassFile.FILE_NAME);
+        try {
+            PgPassFile.write(file, options.user(), options.password());
+        } catch (IOException e) {
+            LOG.error("cannot write {} (the database password for connections to peers): {}", file, e.toString());
+            return;
+        }
+        String chosen = System.getProperty(PgPassFile.PGJDBC_PROPERTY);
+        if (chosen == null || chosen.isBlank()) {
+            System.setProperty(PgPassFile.PGJDBC_PROPERTY, file.toString());
+        } else if (!Path.of(chosen).equals(file)) {
+            LOG.info("pgjdbc reads passwords from {} (system property {}), not {}: peers' servers need an entry there",
+                    chosen, PgPassFile.PGJDBC_PROPERTY, file);
         }
     }
 

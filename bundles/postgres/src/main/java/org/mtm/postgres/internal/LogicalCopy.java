@@ -122,8 +122,12 @@ final class LogicalCopy {
                 Path dump = pg.dataDirectory().resolve(DUMP_FILE);
                 try {
                     long t = System.nanoTime();
-                    ProcessRunner.Result r = pg.runAsServer(List.of(tools.resolve("pg_dump").toString(), "-d",
-                        source.format(), "--snapshot=" + slot.snapshot(), "-Fc", "-f", dump.toString()));
+                    ProcessRunner.Result r;
+                    try (TemporaryPassFile passfile = TemporaryPassFile.of(pg)) {
+                        r = pg.runAsServer(List.of(tools.resolve("pg_dump").toString(), "-d",
+                            passfile.dial(source).format(), "--snapshot=" + slot.snapshot(), "-Fc", "-w", "-f",
+                            dump.toString()));
+                    }
                     if (!r.ok()) {
                         throw new ManagedPostgresException("pg_dump of " + source + " failed (a pg_dump older than the"
                             + " source's major cannot dump it: give the node client tools of that major on PATH):\n"
@@ -134,8 +138,11 @@ final class LogicalCopy {
                     // the snapshot is needed no longer: the exporting connection may go
                     repl.close();
                     t = System.nanoTime();
-                    r = pg.runAsServer(List.of(tools.resolve("pg_restore").toString(), "-d", ownConninfo(pg),
-                        "--single-transaction", "--exit-on-error", dump.toString()));
+                    try (TemporaryPassFile passfile = TemporaryPassFile.of(pg)) {
+                        r = pg.runAsServer(List.of(tools.resolve("pg_restore").toString(), "-d",
+                            passfile.dial(Conninfo.parse(pg.conninfo())).format(), "-w", "--single-transaction",
+                            "--exit-on-error", dump.toString()));
+                    }
                     if (!r.ok()) {
                         throw new ManagedPostgresException("pg_restore of the dump of " + source + " into "
                             + pg.dataDirectory() + " failed (a restart copies again):\n" + r.output().strip());
@@ -173,12 +180,13 @@ final class LogicalCopy {
     /** The source's roles, so that the restored objects keep their owners and grants; existing roles stay. */
     private static void copyRoles(ManagedPostgres pg, Path tools, Conninfo source) throws IOException {
         Path roles = pg.dataDirectory().resolve(ROLES_FILE);
-        try {
+        try (TemporaryPassFile passfile = TemporaryPassFile.of(pg)) {
+            String dial = passfile.dial(source).format();
             ProcessRunner.Result r = pg.runAsServer(List.of(tools.resolve("pg_dumpall").toString(), "-d",
-                source.format(), "--roles-only", "-f", roles.toString()));
+                dial, "-w", "--roles-only", "-f", roles.toString()));
             if (!r.ok()) {
                 // a source user that cannot read pg_authid: the roles without their passwords
-                r = pg.runAsServer(List.of(tools.resolve("pg_dumpall").toString(), "-d", source.format(),
+                r = pg.runAsServer(List.of(tools.resolve("pg_dumpall").toString(), "-d", dial, "-w",
                     "--roles-only", "--no-role-passwords", "-f", roles.toString()));
             }
             if (!r.ok()) {
@@ -319,12 +327,6 @@ final class LogicalCopy {
             return new Slot(rs.getString("slot_name"), rs.getString("consistent_point").toUpperCase(),
                 rs.getString("snapshot_name"));
         }
-    }
-
-    private static String ownConninfo(ManagedPostgres pg) {
-        Conninfo own = Conninfo.parse(pg.conninfo());
-        String password = pg.settings().password();
-        return (password == null ? own : own.with("password", password)).format();
     }
 
     private static Connection open(Conninfo info, boolean replication) throws SQLException {

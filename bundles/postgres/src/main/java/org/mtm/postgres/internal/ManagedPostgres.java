@@ -62,6 +62,7 @@ public final class ManagedPostgres implements LocalDatabase {
     private final ServerSettings settings;
     private final String osUser;
     private final Duration startTimeout;
+    private final boolean passwordGenerated;
     /** A live node's conninfo to make a new node's data directory from (pg_basebackup) instead of initdb; or null. */
     private final String baseBackupFrom;
     /** A live node's conninfo to fill a new node's database from (pg_dump at a slot's snapshot) after initdb; or null. */
@@ -80,6 +81,7 @@ public final class ManagedPostgres implements LocalDatabase {
                 b.maxConnections, b.maxNodes, b.settings);
         this.osUser = b.osUser;
         this.startTimeout = b.startTimeout;
+        this.passwordGenerated = b.passwordGenerated;
         this.port = b.port;
         this.baseBackupFrom = b.baseBackupFrom;
         this.logicalCopyFrom = b.logicalCopyFrom;
@@ -386,7 +388,12 @@ public final class ManagedPostgres implements LocalDatabase {
         }
 
         boolean settingsChanged = writeSettings();
-        boolean hbaChanged = writeFile(dataDir.resolve("pg_hba.conf"), settings.hbaConf());
+        Path hba = dataDir.resolve("pg_hba.conf");
+        // set up by an earlier mtm that trusted the loopback: the role may have no password yet, so its pg_hba stays
+        // until the password is stored (below), then every connection authenticates
+        boolean storePassword = settings.password() != null && Files.isRegularFile(hba)
+                && ServerSettings.trusts(Files.readString(hba, StandardCharsets.UTF_8));
+        boolean hbaChanged = !storePassword && writeFile(hba, settings.hbaConf());
         if (running.isPresent()) {
             adopted = true;
             if (settingsChanged) {
@@ -408,6 +415,15 @@ public final class ManagedPostgres implements LocalDatabase {
             startServer(portChosenNow);
         }
         awaitConnections();
+        if (storePassword) {
+            try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
+                st.execute("ALTER ROLE CURRENT_USER PASSWORD " + quoteLiteral(settings.password()));
+            }
+            writeFile(hba, settings.hbaConf());
+            runTool(ServerSettings.pgCtlReload(bin(), dataDir), TOOL_TIMEOUT);
+            LOG.info("PostgreSQL {} trusted loopback connections (set up so by an earlier version): {} has its password "
+                    + "now and every connection authenticates with {}", dataDir, settings.superuser(), settings.authMethod());
+        }
         ensureDatabase();
         BaseBackup.finishIfPending(this);
         LogicalCopy.finishIfPending(this, pg.binDir());
@@ -520,8 +536,12 @@ public final class ManagedPostgres implements LocalDatabase {
                 boolean transientState = state.equals("57P03") || state.startsWith("08");
                 if (state.equals("28P01") || state.equals("28000")) {
                     throw new ManagedPostgresException("PostgreSQL " + dataDir + " refused superuser " + settings.superuser()
-                            + " (" + e.getMessage() + "): database.password must match the password stored in the server "
-                            + "(change it with ALTER ROLE) and database.user the superuser chosen at initdb", e);
+                            + " (" + e.getMessage() + "): " + (passwordGenerated
+                            ? "without database.password its password derives from cluster.secret, which must be the "
+                              + "secret the server was set up with (a changed secret needs ALTER ROLE … PASSWORD with the "
+                              + "new password, see mtm.pgpass in etc/, or database.password set to the stored one)"
+                            : "database.password must match the password stored in the server (change it with ALTER ROLE)")
+                            + " and database.user the superuser chosen at initdb", e);
                 }
                 if (!transientState || System.nanoTime() > deadline || !isRunning()) {
                     throw failure("PostgreSQL does not accept connections on " + endpoint() + ": " + e.getMessage(), e);
@@ -768,6 +788,7 @@ public final class ManagedPostgres implements LocalDatabase {
         private String superuser = "mtmuser";
         private String database = "mydb";
         private String password;
+        private boolean passwordGenerated;
         private String authMethod;
         private int maxConnections = 100;
         private int maxNodes = 5;
@@ -842,6 +863,12 @@ public final class ManagedPostgres implements LocalDatabase {
         /** The superuser's password, stored at initdb; null or empty (default) for none. */
         public Builder password(String password) {
             this.password = password == null || password.isEmpty() ? null : password;
+            return this;
+        }
+
+        /** The password is the one derived from cluster.secret (only changes what a refusal tells the operator). */
+        public Builder passwordGenerated(boolean generated) {
+            this.passwordGenerated = generated;
             return this;
         }
 

@@ -189,6 +189,12 @@ public record ServerSettings(String host, String superuser, String database, Str
         return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
     }
 
+    /** True when a pg_hba.conf lets any connection in with {@code trust}. */
+    static boolean trusts(String hbaConf) {
+        return hbaConf.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .anyMatch(l -> l.split("\\s+")[l.split("\\s+").length - 1].equals("trust"));
+    }
+
     static boolean isLoopback(String host) {
         return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
     }

@@ -30,8 +30,10 @@ public class BaseBackupTest {
 
     @Test
     public void aNewNodeIsMadeFromABaseBackupAndWaitsToJoin() throws Exception {
+        // as nodes are: every connection, pg_basebackup's too, needs the password (the same on every node)
+        String password = org.mtm.api.DatabasePassword.derive("s3cret", "mtmuser");
         ManagedPostgres source = dirs.track(ManagedPostgres.builder().dataDirectory(dirs.newDir().resolve("source"))
-            .setting("shared_buffers", "16MB").build());
+            .setting("shared_buffers", "16MB").password(password).build());
         source.start();
         try (Connection c = source.connect(); Statement st = c.createStatement()) {
             CatalogSchema.install(c);
@@ -41,7 +43,7 @@ public class BaseBackupTest {
             st.execute("INSERT INTO t SELECT generate_series(1, 100)");
         }
         ManagedPostgres copy = dirs.track(ManagedPostgres.builder().dataDirectory(dirs.newDir().resolve("copy"))
-            .setting("shared_buffers", "16MB").baseBackupFrom(source.conninfo()).build());
+            .setting("shared_buffers", "16MB").password(password).baseBackupFrom(source.conninfo()).build());
         copy.start();
         try (Connection c = source.connect(); Statement st = c.createStatement()) {
             st.execute("INSERT INTO t VALUES (101)"); // after the backup: not in the copy

@@ -1,6 +1,7 @@
 package org.mtm.postgres.internal;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
@@ -9,6 +10,7 @@ import static org.junit.Assert.assertTrue;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.Test;
+import org.mtm.api.DatabasePassword;
 
 public class DatabaseOptionsTest {
 
@@ -22,11 +24,26 @@ public class DatabaseOptionsTest {
         assertEquals(0, o.port());
         assertEquals("mydb", o.name());
         assertEquals("mtmuser", o.user());
-        assertNull(o.password());
+        assertEquals(DatabasePassword.derive(Configs.SECRET, "mtmuser"), o.password());
+        assertTrue(o.passwordGenerated());
         assertNull(o.osUser());
         assertEquals(100, o.maxConnections());
         assertEquals(5, o.maxNodes());
-        assertEquals("trust", o.managedServer().settings().authMethod());
+        ServerSettings s = o.managedServer().settings();
+        assertEquals("scram-sha-256", s.authMethod());
+        assertFalse(s.hbaConf(), ServerSettings.trusts(s.hbaConf()));
+        assertFalse("the password stays out of toString", o.toString().contains(o.password()));
+    }
+
+    @Test
+    public void aManagedServerWithoutPasswordOrSecretIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DatabaseOptions.from(Configs.config(Map.of("cluster_secret", "")), "/k"));
+        assertTrue(e.getMessage(), e.getMessage().contains("database.password and cluster.secret are empty"));
+        assertEquals("pw", DatabaseOptions.from(Configs.config(Map.of("cluster_secret", "", "database_password", "pw")), "/k")
+                .password());
+        assertNull("an existing server brings its own authentication", DatabaseOptions.from(Configs.config(Map.of(
+                "cluster_secret", "", "database_managed", false, "database_conninfo", "host=db user=u")), "/k").password());
     }
 
     @Test
@@ -38,6 +55,7 @@ public class DatabaseOptionsTest {
         assertEquals(Path.of("/usr/lib/postgresql/15/bin"), o.binDir());
         assertEquals(6543, o.port());
         assertEquals("pw", o.password());
+        assertFalse(o.passwordGenerated());
         assertEquals("pgowner", o.osUser());
         ServerSettings s = o.managedServer().settings();
         assertEquals("scram-sha-256", s.authMethod());

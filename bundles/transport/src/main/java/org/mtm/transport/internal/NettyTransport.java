@@ -84,7 +84,8 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
                                 TransportTls.Settings tls) {
         static NodeSettings of(NodeConfig c, Map<String, Object> properties) {
             return new NodeSettings(c.transport_host().trim(), c.transport_port(), c.cluster_secret(), peerAddresses(properties),
-                new TransportTls.Settings(c.transport_tls_ca__file(), c.transport_tls_cert__file(), c.transport_tls_key__file()));
+                new TransportTls.Settings(c.transport_tls_ca__file(), c.transport_tls_cert__file(), c.transport_tls_key__file(),
+                    c.transport_tls_crl__file()));
         }
 
         private static PeerAddresses peerAddresses(Map<String, Object> properties) {

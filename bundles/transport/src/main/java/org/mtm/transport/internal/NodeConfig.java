@@ -33,4 +33,8 @@ public @interface NodeConfig {
 
     @AttributeDefinition(description = "Unencrypted PKCS#8 PEM private key of transport.tls.cert_file")
     String transport_tls_key__file() default "";
+
+    @AttributeDefinition(description = "PEM or DER certificate revocation list of transport.tls.ca_file: a peer whose "
+        + "certificate it lists is refused; empty = no list. Re-read when the file changes")
+    String transport_tls_crl__file() default "";
 }

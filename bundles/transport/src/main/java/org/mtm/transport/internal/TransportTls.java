@@ -6,61 +6,58 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import javax.net.ssl.TrustManagerFactory;
+import org.mtm.api.tls.CaTrust;
+import org.mtm.api.tls.ReloadingFiles;
 
 /**
  * Mutual TLS between nodes (keys {@code transport.tls.*} of {@code org.mtm.node}): each side presents its node
- * certificate and accepts only a certificate signed by the cluster CA; the HMAC handshake of the cluster secret
- * then runs inside the TLS session. TLS gives every frame after it encryption and integrity: a flipped byte
- * fails the record's MAC and the connection is dropped before anything is delivered.
+ * certificate and accepts only a certificate signed by the cluster CA and not revoked by its CRL
+ * ({@code transport.tls.crl_file}); the HMAC handshake of the cluster secret then runs inside the TLS session. TLS
+ * gives every frame after it encryption and integrity: a flipped byte fails the record's MAC and the connection is
+ * dropped before anything is delivered.
  *
  * <p>A peer is accepted as node N only when its certificate names N ({@link NodeCertificate}: subjectAltName
  * {@code URI:urn:mtm:node:N}), from any address (host names are not checked: the nodes of one host share them).
- * The files are looked at again (modification time, size,
- * inode) for every new connection; a renewal that cannot be read is logged and the previous one stays in use.
+ * The files are looked at again (modification time, size, inode) for every new connection ({@link ReloadingFiles});
+ * a renewal that cannot be read is logged and the previous one stays in use.
  */
 final class TransportTls {
-    private static final Logger LOG = LoggerFactory.getLogger(TransportTls.class);
-
     /** What the operator configured; all empty = no TLS. */
-    record Settings(String caFile, String certFile, String keyFile) {
+    record Settings(String caFile, String certFile, String keyFile, String crlFile) {
         Settings {
             caFile = caFile == null ? "" : caFile.trim();
             certFile = certFile == null ? "" : certFile.trim();
             keyFile = keyFile == null ? "" : keyFile.trim();
+            crlFile = crlFile == null ? "" : crlFile.trim();
+        }
+
+        Settings(String caFile, String certFile, String keyFile) {
+            this(caFile, certFile, keyFile, "");
         }
 
         boolean enabled() {
-            return !caFile.isEmpty() || !certFile.isEmpty() || !keyFile.isEmpty();
+            return !caFile.isEmpty() || !certFile.isEmpty() || !keyFile.isEmpty() || !crlFile.isEmpty();
         }
     }
 
-    private record Stamp(FileTime modified, long size, Object fileKey) {
-        static Stamp of(Path p) throws IOException {
-            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-            return new Stamp(a.lastModifiedTime(), a.size(), a.fileKey());
+    private record Contexts(SslContext server, SslContext client) { }
+
+    private final ReloadingFiles<Contexts> contexts;
+
+    private TransportTls(Path ca, Path cert, Path key, Path crl) {
+        List<Path> files = new ArrayList<>(List.of(ca, cert, key));
+        if (crl != null) {
+            files.add(crl);
         }
-    }
-
-    private record Loaded(SslContext server, SslContext client, List<Stamp> stamps) { }
-
-    private final List<Path> files;
-    private volatile Loaded loaded;
-
-    private TransportTls(List<Path> files) {
-        this.files = files;
-        this.loaded = load(files);
+        this.contexts = new ReloadingFiles<>("transport certificates", files, f -> load(ca, cert, key, crl));
     }
 
     /**
-     * Reads the CA, certificate and key; null when none is configured.
+     * Reads the CA, certificate, key and CRL; null when none is configured.
      *
      * @throws IllegalArgumentException naming the key to fix when one is missing or a file cannot be used
      */
@@ -73,62 +70,33 @@ final class TransportTls {
                 + "transport.tls.cert_file and transport.tls.key_file (got ca_file='" + s.caFile() + "', cert_file='"
                 + s.certFile() + "', key_file='" + s.keyFile() + "')");
         }
-        return new TransportTls(List.of(Path.of(s.caFile()), Path.of(s.certFile()), Path.of(s.keyFile())));
+        return new TransportTls(Path.of(s.caFile()), Path.of(s.certFile()), Path.of(s.keyFile()),
+            s.crlFile().isEmpty() ? null : Path.of(s.crlFile()));
     }
 
     /** For an accepted connection: requires the peer's certificate. */
     SslHandler serverHandler(ByteBufAllocator alloc) {
-        return current().server().newHandler(alloc);
+        return contexts.current().server().newHandler(alloc);
     }
 
     /** For a connection we open to {@code host:port}. */
     SslHandler clientHandler(ByteBufAllocator alloc, String host, int port) {
-        return current().client().newHandler(alloc, host, port);
+        return contexts.current().client().newHandler(alloc, host, port);
     }
 
-    private Loaded current() {
-        Loaded l = loaded;
+    private static Contexts load(Path ca, Path cert, Path key, Path crl) {
         try {
-            if (!l.stamps().equals(stamps(files))) {
-                synchronized (this) {
-                    l = loaded;
-                    if (!l.stamps().equals(stamps(files))) {
-                        l = load(files);
-                        loaded = l;
-                        LOG.info("transport certificates {} re-read: new peer connections use them", files);
-                    }
-                }
-            }
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.warn("transport certificates {} changed but cannot be used ({}); new peer connections still use the "
-                + "previous ones. Fix the files (PEM CA and certificate, PKCS#8 PEM key)", files, e.getMessage());
-        }
-        return l;
-    }
-
-    private static List<Stamp> stamps(List<Path> files) throws IOException {
-        List<Stamp> s = new ArrayList<>(files.size());
-        for (Path p : files) {
-            s.add(Stamp.of(p));
-        }
-        return s;
-    }
-
-    private static Loaded load(List<Path> files) {
-        Path ca = files.get(0);
-        Path cert = files.get(1);
-        Path key = files.get(2);
-        try {
-            List<Stamp> stamps = stamps(files);
+            TrustManagerFactory trust = CaTrust.of(ca, crl);
             SslContext server = SslContextBuilder.forServer(cert.toFile(), key.toFile())
-                .trustManager(ca.toFile()).clientAuth(ClientAuth.REQUIRE).build();
+                .trustManager(trust).clientAuth(ClientAuth.REQUIRE).build();
             SslContext client = SslContextBuilder.forClient()
-                .keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile()).build();
-            return new Loaded(server, client, stamps);
+                .keyManager(cert.toFile(), key.toFile()).trustManager(trust).build();
+            return new Contexts(server, client);
         } catch (IOException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot use transport.tls.ca_file " + ca + ", transport.tls.cert_file "
-                + cert + " and transport.tls.key_file " + key + ": " + e.getMessage() + " (expected PEM certificates and "
-                + "an unencrypted PKCS#8 PEM key, e.g. from openssl genpkey)", e);
+                + cert + " and transport.tls.key_file " + key + (crl == null ? "" : " with transport.tls.crl_file " + crl)
+                + ": " + e.getMessage() + " (expected PEM certificates, a PEM or DER CRL and an unencrypted PKCS#8 PEM "
+                + "key, e.g. from openssl genpkey)", e);
         }
     }
 }

@@ -121,6 +121,23 @@ public class TransportTlsTest {
     }
 
     @Test
+    public void aPeerWhoseCertificateTheCrlRevokesCannotConnect() throws IOException {
+        Path crl = clusterCa.revocationList(DIR.newFolder().toPath().resolve("cluster-ca.crl"), CERTS.get(3));
+        TestNode one = node(1, TransportTls.of(new TransportTls.Settings(clusterCa.cert().toString(),
+            CERTS.get(1).cert().toString(), CERTS.get(1).key().toString(), crl.toString())));
+        TestNode three = node(3, tls(clusterCa, CERTS.get(3))); // node 3's key was stolen: its certificate is revoked
+        Map<Integer, Endpoint> cluster = Map.of(1, one.endpoint, 3, three.endpoint);
+        one.join(cluster);
+        three.join(cluster);
+        Await.until(WAIT, "node 1 refuses the revoked certificate's TLS handshake twice (it retries)",
+            () -> one.refusals.stream().filter(r -> r.startsWith("TLS: ")).count() >= 2);
+        assertEquals(NodeSet.EMPTY, one.network.linkedPeers());
+        assertEquals(NodeSet.EMPTY, three.network.linkedPeers());
+        assertFalse(one.network.reachablePeers().contains(3));
+        assertTrue("nothing from the revoked peer delivered", one.received.isEmpty());
+    }
+
+    @Test
     public void nodeWithACertificateOfTheClusterCaCannotPoseAsAnotherNode() throws IOException {
         TestNode one = node(1, tls(clusterCa, CERTS.get(1)));
         // node 3's valid certificate, configured on a node that says it is node 2 (it knows the secret)

@@ -101,6 +101,60 @@ public final class KarafConsole implements AutoCloseable {
         return execute(command, Duration.ofSeconds(60));
     }
 
+    /**
+     * What the interactive console offers when {@code partial} is typed and TAB pressed, as a user at a terminal sees
+     * it: a shell channel with a terminal, the text and a TAB written once the prompt is there, everything printed
+     * until it has been quiet a moment (ANSI escapes stripped). The line is not run: the channel is closed after.
+     */
+    public synchronized String complete(String partial, Duration timeout) {
+        try (org.apache.sshd.client.channel.ChannelShell shell = session().createShellChannel()) {
+            shell.setPtyType("xterm");
+            shell.setPtyColumns(200);
+            shell.setPtyLines(50);
+            java.io.PipedOutputStream typed = new java.io.PipedOutputStream();
+            shell.setIn(new java.io.PipedInputStream(typed));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            shell.setOut(out);
+            shell.setErr(out);
+            shell.open().verify(CONNECT_TIMEOUT);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            awaitQuiet(out, deadline); // the banner and the prompt
+            int before = out.size();
+            typed.write((partial + "\t").getBytes(StandardCharsets.UTF_8));
+            typed.flush();
+            awaitQuiet(out, deadline);
+            typed.write(new byte[] {3}); // Ctrl-C: drop the line
+            typed.flush();
+            byte[] all = out.toByteArray();
+            return ShellTable.stripAnsi(new String(all, before, all.length - before, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            dropSession();
+            throw new UncheckedIOException("completion of '" + partial + "' on " + host + ":" + port + " failed", e);
+        }
+    }
+
+    /** Waits until {@code out} has grown and then not grown for 1.5 s, or the deadline. */
+    private static void awaitQuiet(ByteArrayOutputStream out, long deadline) {
+        int seen = out.size();
+        long quietSince = System.nanoTime();
+        boolean grew = false;
+        while (System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (out.size() != seen) {
+                seen = out.size();
+                quietSince = System.nanoTime();
+                grew = true;
+            } else if (grew && System.nanoTime() - quietSince > 1_500_000_000L) {
+                return;
+            }
+        }
+    }
+
     private ClientSession session() throws IOException {
         if (session == null || !session.isOpen()) {
             ClientSession opened = client.connect(user, host, port).verify(CONNECT_TIMEOUT).getSession();

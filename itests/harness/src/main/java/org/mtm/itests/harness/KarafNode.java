@@ -25,6 +25,7 @@ import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 
+import org.mtm.api.DatabasePassword;
 import org.mtm.testing.TestCertificates;
 
 /**
@@ -51,11 +52,14 @@ public final class KarafNode implements AutoCloseable {
     private final int metricsPort;
     /** Karaf's HTTP service (the status page, /mtm/). */
     private final int httpPort;
+    /** The managed server's password: without database.password the node derives it from the cluster secret. */
+    private final String databasePassword;
     private Process process;
     private KarafConsole console;
     private JMXConnector jmx;
 
-    private KarafNode(String name, Path home, Path datadir, int[] ports) {
+    private KarafNode(String name, Path home, Path datadir, int[] ports, String databasePassword) {
+        this.databasePassword = databasePassword;
         this.name = name;
         this.home = home;
         this.datadir = datadir;
@@ -85,8 +89,10 @@ public final class KarafNode implements AutoCloseable {
             Files.createDirectories(pgHome);
             openForOthers(postgresRoot);
             openForOthers(pgHome);
-            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(8));
+            KarafNode node = new KarafNode(name, home, pgHome.resolve("data"), FreePorts.take(8),
+                DatabasePassword.derive(clusterSecret, DATABASE_USER));
             node.writeConfiguration(clusterSecret);
+            DatabasePasswords.register(node.databasePassword, node.gatewayPort, node.postgresPort);
             Path bindir = PostgresVersions.binDir(PostgresVersions.majorOf(indexOf(name)));
             if (bindir != null) {
                 ConfigFile.put(home.resolve("etc").resolve("org.mtm.node.cfg"), "database.bindir", bindir.toString());
@@ -341,6 +347,13 @@ public final class KarafNode implements AutoCloseable {
     /** The node's status page on Karaf's HTTP service. */
     public String statusPageUrl() {
         return "http://127.0.0.1:" + httpPort + "/mtm/";
+    }
+
+    /** A new JMX connection to this node as {@code user} (a console user of etc/users.properties); the caller closes it. */
+    public JMXConnector jmxAs(String user, String password) throws IOException {
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmiServerPort
+            + "/jndi/rmi://127.0.0.1:" + rmiRegistryPort + "/karaf-root");
+        return JMXConnectorFactory.connect(url, Map.of(JMXConnector.CREDENTIALS, new String[] {user, password}));
     }
 
     private synchronized JMXConnector jmx() throws IOException {
@@ -604,6 +617,11 @@ public final class KarafNode implements AutoCloseable {
     /** How peers and {@code mtm:init-cluster} reach this node's PostgreSQL. */
     public String conninfo() {
         return "host=127.0.0.1 port=" + postgresPort + " dbname=" + DATABASE + " user=" + DATABASE_USER;
+    }
+
+    /** The password of {@link #DATABASE_USER} on this node's PostgreSQL (and through its gateway). */
+    public String databasePassword() {
+        return databasePassword;
     }
 
     @Override

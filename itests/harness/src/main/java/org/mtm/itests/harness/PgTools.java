@@ -45,6 +45,10 @@ public final class PgTools {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("PGCONNECT_TIMEOUT", "10");
         builder.environment().remove("PGPASSWORD");
+        builder.environment().remove("PGPASSFILE");
+        if (DatabasePasswords.pgpassFile() != null) {
+            builder.environment().put("PGPASSFILE", DatabasePasswords.pgpassFile().toString());
+        }
         builder.environment().remove("PGOPTIONS");
         long start = System.nanoTime();
         try {

@@ -25,6 +25,10 @@ public final class Sql {
     public static Connection connect(int port, String... properties) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", KarafNode.DATABASE_USER);
+        String password = DatabasePasswords.forPort(port);
+        if (password != null) {
+            props.setProperty("password", password);
+        }
         props.setProperty("connectTimeout", "10");
         props.setProperty("ApplicationName", "mtm-itests");
         for (int i = 0; i + 1 < properties.length; i += 2) {

@@ -2,6 +2,7 @@ package org.mtm.itests.replication;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.sql.Connection;
@@ -9,14 +10,18 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
 import javax.management.openmbean.TabularData;
+import javax.management.remote.JMXConnector;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -68,6 +73,7 @@ public class OperationsIT {
         ping();
         makeTableLocal();
         snapshots();
+        completers();
         viewerMayLookButNotChange();
         recoveryLineWhileNodeThreeCatchesUp();
     }
@@ -199,7 +205,7 @@ public class OperationsIT {
         }
     }
 
-    private void viewerMayLookButNotChange() {
+    private void viewerMayLookButNotChange() throws Exception {
         try (KarafConsole watcher = new KarafConsole("127.0.0.1", cluster.node(1).sshPort(), WATCHER, WATCHER_PASSWORD)) {
             KarafConsole.Result ping = watcher.execute("mtm:ping");
             assertTrue("a viewer may ping: " + ping, ping.ok());
@@ -208,6 +214,53 @@ public class OperationsIT {
                 assertFalse("a viewer must not run " + command + ": " + r, r.ok());
                 assertTrue(r.output(), r.output().contains("Command not found: " + command.split(" ")[0]));
             }
+        }
+        // the same user through Karaf's JMX connector (etc/jmx.acl.org.mtm.cfg): reading yes, changing the cluster no
+        try (JMXConnector jmx = cluster.node(1).jmxAs(WATCHER, WATCHER_PASSWORD)) {
+            MBeanServerConnection c = jmx.getMBeanServerConnection();
+            ObjectName node = new ObjectName(KarafNode.NODE_MBEAN);
+            assertEquals("online", c.getAttribute(node, "Status"));
+            assertEquals(1, c.getAttribute(node, "NodeId"));
+            assertEquals(Boolean.TRUE, c.invoke(node, "ping", new Object[0], new String[0]));
+            assertTrue(c.invoke(node, "status", new Object[0], new String[0]) instanceof CompositeData);
+            assertTrue(c.invoke(node, "listInDoubt", new Object[0], new String[0]) instanceof TabularData);
+            Map<String, Object[]> changing = new LinkedHashMap<>();
+            changing.put("dropNode", new Object[] {3, int.class.getName()});
+            changing.put("makeTableLocal", new Object[] {"shared", String.class.getName()});
+            changing.put("alterSequences", new Object[0]);
+            changing.put("checkQuery", new Object[] {"SELECT 1", String.class.getName()});
+            changing.put("takeSnapshots", new Object[0]);
+            changing.put("freeSnapshots", new Object[0]);
+            for (Map.Entry<String, Object[]> op : changing.entrySet()) {
+                Object[] argAndType = op.getValue();
+                Object[] args = argAndType.length == 0 ? new Object[0] : new Object[] {argAndType[0]};
+                String[] signature = argAndType.length == 0 ? new String[0] : new String[] {(String) argAndType[1]};
+                SecurityException refused = assertThrows("a viewer must not invoke " + op.getKey() + " over JMX",
+                    SecurityException.class, () -> c.invoke(node, op.getKey(), args, signature));
+                log("JMX %s as a viewer: %s", op.getKey(), refused.getMessage());
+            }
+        }
+        assertEquals("nothing a viewer tried took effect", "kept_here,kept_too", Sql.scalar(cluster.postgres(1),
+            "SELECT string_agg(rel_name, ',' ORDER BY rel_name) FROM mtm.local_tables"));
+        assertEquals("online", LocalCluster.status(cluster.node(3)).get("status"));
+    }
+
+    /**
+     * The console's completers, as a user at a terminal gets them (TAB in an interactive session): mtm:drop-node offers
+     * the configured node ids, mtm:make-table-local the replicated tables — not those made local already.
+     */
+    private void completers() {
+        try (KarafConsole admin = new KarafConsole("127.0.0.1", cluster.node(1).sshPort(), KarafNode.USER,
+                cluster.node(1).consolePassword())) {
+            String ids = admin.complete("mtm:drop-node ", Duration.ofSeconds(20));
+            log("TAB after mtm:drop-node: %s", ids);
+            assertTrue(ids, ids.lines().anyMatch(l -> l.strip().matches("1\\s+2\\s+3")));
+            String tables = admin.complete("mtm:make-table-local public.", Duration.ofSeconds(20));
+            log("TAB after mtm:make-table-local public.: %s", tables);
+            assertTrue(tables, tables.contains("public.shared") && tables.contains("public.filler"));
+            assertFalse("local tables are not offered: " + tables, tables.contains("kept_here") || tables.contains("kept_too"));
+            String one = admin.complete("mtm:make-table-local public.fil", Duration.ofSeconds(20));
+            assertTrue("a single candidate is completed in the line: " + one, one.contains("public.filler"));
         }
     }
 

@@ -44,7 +44,7 @@ public class RefereeIT {
         Poll.until("the referee role installed its decision functions in its PostgreSQL", Duration.ofSeconds(60),
             Duration.ofMillis(250), () -> noGrant());
         cluster = TestCluster.initialisedWith("twoplusone", 2,
-            node -> node.configure("org.mtm.multimaster.cfg", "referee_connstring", referee.conninfo()));
+            node -> node.configure("org.mtm.multimaster.cfg", "referee_connstring", testReferee.conninfo()));
         Sql.execute(cluster.gateway(1), "CREATE TABLE written (id bigint PRIMARY KEY, writer int NOT NULL)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE written_nopk (id bigint NOT NULL, writer int NOT NULL)");
     }

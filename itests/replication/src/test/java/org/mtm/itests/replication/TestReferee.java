@@ -38,9 +38,12 @@ final class TestReferee implements AutoCloseable {
         return node;
     }
 
-    /** The referee's conninfo, for {@code referee_connstring}. */
+    /**
+     * The referee's conninfo, for {@code referee_connstring}: with its password, as the referee has a secret of its own
+     * (the data nodes' generated password, from their secret, is not the referee's).
+     */
     String conninfo() {
-        return node.conninfo();
+        return node.conninfo() + " password=" + node.databasePassword();
     }
 
     @Override

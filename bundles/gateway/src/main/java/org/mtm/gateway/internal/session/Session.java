@@ -1653,6 +1653,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * A progress line of mtm.check_query as a NOTICE while the check runs, as mtm:check-query prints them (psql shows
+     * NOTICEs as they come); from the nodes' query threads, so handed to the session's event loop.
+     */
+    private void checkProgress(String line) {
+        client.eventLoop().execute(() -> {
+            if (phase != Phase.CLOSED) {
+                noticeToClient(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
+                flushClient();
+            }
+        });
+    }
+
     private static final ServerError IN_FAILED_TRANSACTION = ServerError.error("25P02",
             "current transaction is aborted, commands ignored until end of transaction block");
 
@@ -1670,7 +1683,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
                         call.textArray(1, params, "peers_conninfo"));
                 case ALTER_SEQUENCES -> host.surface().alterSequences();
-                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), user);
+                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), user, this::checkProgress);
                 case GET_SNAPSHOTS -> {
                     snapshotsTaken = true;
                     yield host.surface().getSnapshots(this);

@@ -21,9 +21,10 @@ public interface SurfaceFunctions {
 
     /**
      * {@code mtm.check_query(query_text)} as {@code role} (the session's user): whether every node gave the same
-     * result, and the warning with the first difference when not.
+     * result, and the warning with the first difference when not. {@code progress} hears what it does as it goes
+     * (snapshots taken, rows read on each node, each node done), from any thread.
      */
-    CompletionStage<CheckAnswer> checkQuery(String query, String role);
+    CompletionStage<CheckAnswer> checkQuery(String query, String role, java.util.function.Consumer<String> progress);
 
     /** {@code mtm.get_snapshots()} for {@code owner} (the session): the snapshot ids, {@code <node>:<id>} comma-separated. */
     CompletionStage<String> getSnapshots(Object owner);
@@ -67,7 +68,7 @@ public interface SurfaceFunctions {
         }
 
         @Override
-        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role, java.util.function.Consumer<String> progress) {
             return CompletableFuture.failedFuture(unavailable("mtm.check_query", "admin"));
         }
 

@@ -58,8 +58,9 @@ public class SurfaceThroughGatewayTest {
         }
 
         @Override
-        public CompletionStage<CheckAnswer> checkQuery(String query, String role) {
+        public CompletionStage<CheckAnswer> checkQuery(String query, String role, java.util.function.Consumer<String> progress) {
             calls.add("check_query " + query + " as " + role);
+            progress.accept("snapshots taken at one consistent point on nodes [1, 2]; running the query on each");
             boolean same = !query.contains("differs");
             return CompletableFuture.supplyAsync(() -> new CheckAnswer(same, same ? null
                     : "mismatch in column 'b' of row 0: 256 on node1, 255 on node2 (nodes that differ: [2])"));
@@ -250,6 +251,9 @@ public class SurfaceThroughGatewayTest {
         assertTrue(psql.stdout(), psql.stdout().contains(" check_query \n-------------\n t\n(1 row)"));
         assertTrue(psql.stdout(), psql.stdout().contains(" check_query \n-------------\n f\n(1 row)"));
         assertTrue(psql.toString(), psql.stderr().contains("WARNING:  mismatch in column 'b' of row 0: 256 on node1, 255 on node2"));
+        // its progress as NOTICEs while it runs, as mtm:check-query prints it
+        assertTrue(psql.toString(), psql.stderr().contains("NOTICE:  [multimaster] check_query: snapshots taken at one "
+                + "consistent point on nodes [1, 2]; running the query on each"));
 
         Properties p = new Properties();
         p.setProperty("prepareThreshold", "1");
@@ -264,6 +268,8 @@ public class SurfaceThroughGatewayTest {
                     assertTrue(rs.next());
                     assertFalse(rs.getBoolean(1));
                     SQLWarning w = ps.getWarnings();
+                    assertTrue(String.valueOf(w), w != null && w.getMessage().contains("check_query: snapshots taken"));
+                    w = w.getNextWarning();
                     assertTrue(String.valueOf(w), w != null && w.getMessage().contains("(nodes that differ: [2])"));
                 }
             }

@@ -251,6 +251,36 @@ public class TlsThroughGatewayTest {
     }
 
     @Test
+    public void aRevokedClientCertificateIsRefusedAndANewRevocationListAppliesWithoutARestart() throws Exception {
+        Authority clients = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca");
+        Issued carol = client(clients, "carol");
+        Issued mallory = client(clients, "mallory");
+        Path crl = clients.revocationList(DIR.newFolder().toPath().resolve("client-ca.crl"), mallory);
+        GW.tls(GatewayTls.of(new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false,
+                clients.cert().toString(), "verify-ca", crl.toString())));
+
+        try (Connection c = withCertificate(carol, "verify-full")) {
+            assertEquals("a certificate the list does not name", 1, selectOne(c));
+            // the client sends it (its CA is the one asked for) and the TLS handshake fails, as with PostgreSQL's ssl_crl_file
+            SQLException e = assertThrows(SQLException.class, () -> withCertificate(mallory, "verify-full").close());
+            // TLS 1.3: the client may finish its side first and read the alert after (08006 instead of 08001)
+            assertTrue(e.toString(), e.getSQLState().equals("08001") || e.getSQLState().equals("08006"));
+            Tools.Result refused = psql(psqlCert(mallory), "SELECT 1");
+            assertNotEquals(refused.toString(), 0, refused.exitCode());
+
+            clients.revocationList(crl, mallory, carol); // carol's key is lost: her certificate is revoked too
+            SQLException now = assertThrows(SQLException.class, () -> withCertificate(carol, "verify-full").close());
+            assertTrue("the new list applies to the next connection: " + now,
+                    now.getSQLState().equals("08001") || now.getSQLState().equals("08006"));
+            assertEquals("the session opened before goes on", 1, selectOne(c));
+        }
+        IllegalArgumentException noCa = assertThrows(IllegalArgumentException.class, () -> GatewayTls.of(
+                new GatewayTls.Settings(gatewayCert.cert().toString(), gatewayCert.key().toString(), false, "", "none",
+                        crl.toString())));
+        assertTrue(noCa.getMessage(), noCa.getMessage().contains("gateway.tls.client_ca_file"));
+    }
+
+    @Test
     public void aReplacedClientCaServesNewConnectionsWithoutARestart() throws Exception {
         Authority before = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-1");
         Authority after = TestCertificates.authority(DIR.newFolder().toPath(), "client-ca-2");

@@ -50,6 +50,9 @@ public final class RegressPsql {
         env.put("PGDATESTYLE", "Postgres, MDY");
         env.put("PGAPPNAME", "pg_regress/" + test);
         env.put("PGCONNECT_TIMEOUT", "10");
+        if (org.mtm.itests.harness.DatabasePasswords.pgpassFile() != null) {
+            env.put("PGPASSFILE", org.mtm.itests.harness.DatabasePasswords.pgpassFile().toString());
+        }
         env.put("PG_ABS_SRCDIR", srcdir.toString());
         env.put("PG_ABS_BUILDDIR", builddir.toString());
         env.put("PG_LIBDIR", libdir.toString());
