@@ -1619,6 +1619,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             notes.standIn();
             return false;
         }
+        if (DdlMessages.OTHER_DATABASE.equals(v)) {
+            return false;
+        }
         if (r.ok()) {
             notes.ddlLogged();
         }
