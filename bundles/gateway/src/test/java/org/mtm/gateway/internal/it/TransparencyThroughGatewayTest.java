@@ -131,6 +131,40 @@ public class TransparencyThroughGatewayTest {
         }
     }
 
+    /**
+     * The cluster's publication (FOR ALL TABLES) is not listed under a table by psql's {@code \\d+}; another FOR ALL
+     * TABLES publication is, as on PostgreSQL.
+     */
+    @Test
+    public void describeDoesNotListTheClustersPublication() throws SQLException {
+        String script = "CREATE TABLE pubt (a int PRIMARY KEY, b text);\n"
+                + "\\d+ pubt\n"
+                + "CREATE PUBLICATION users_pub FOR ALL TABLES;\n"
+                + "\\d+ pubt\n"
+                + "DROP PUBLICATION users_pub;\n"
+                + "DROP TABLE pubt;\n";
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE PUBLICATION " + org.mtm.api.Replication.PUBLICATION + " FOR ALL TABLES");
+        }
+        try {
+            Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+            Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+            assertEquals(direct.stdout(), through.stdout());
+            assertEquals(direct.stderr().replace("WARNING:  wal_level is insufficient to publish logical changes\n"
+                    + "HINT:  Set wal_level to \"logical\" before creating publications.\n", ""),
+                    through.stderr().replace("WARNING:  wal_level is insufficient to publish logical changes\n"
+                    + "HINT:  Set wal_level to \"logical\" before creating publications.\n", ""));
+            // what it compares is there: the user's publication listed, and the cluster's on PostgreSQL itself
+            assertEquals(through.stdout(), true, through.stdout().contains("Publications:\n    \"users_pub\"\n"));
+            Tools.Result bare = psql(PG.endpoint(), TestPostgres.DATABASE, "CREATE TABLE pubt2 (a int);\n\\d+ pubt2\nDROP TABLE pubt2;\n");
+            assertEquals(bare.stdout(), true, bare.stdout().contains("Publications:\n    \"mtm_publication\"\n"));
+        } finally {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DROP PUBLICATION " + org.mtm.api.Replication.PUBLICATION);
+            }
+        }
+    }
+
     /** The error position pgjdbc reports for {@code sql} run at {@code at} (autocommit, then in a transaction). */
     private static List<Integer> positions(Endpoint at, String database, String sql) throws SQLException {
         List<Integer> out = new ArrayList<>();
