@@ -113,8 +113,11 @@ final class Sql {
 
     /** {@code a = ?::type(mod)}, or as text for a type without a default btree equality. */
     private static String compare(Target t, int i) {
-        return t.equality[i] ? t.columns[i] + " = ?::" + t.types[i]
-                : t.columns[i] + "::text = (?::" + t.types[i] + ")::text";
+        // a domain's value is compared as its base type: the cast to the domain would check the domain's constraints,
+        // and an old value the origin kept under a NOT VALID one fails them (the origin's WHERE never checked it)
+        String type = t.baseTypes[i] != null ? t.baseTypes[i] : t.types[i];
+        return t.equality[i] ? t.columns[i] + " = ?::" + type
+                : t.columns[i] + "::text = (?::" + type + ")::text";
     }
 
     private static String identity(Target t, BitSet where, BitSet nulls) {
