@@ -348,6 +348,47 @@ BEGIN
     END IF;
 END
 $do$;
+-- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
+-- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
+-- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its
+-- temporary table; the cluster refuses it, in gateway sessions, at the end of the statement.
+CREATE OR REPLACE FUNCTION mtm.refuse_routine_on_stand_in()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    link record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('application_name') = 'mtm_admin' THEN
+        RETURN;
+    END IF;
+    FOR link IN
+        SELECT c.command_tag AS tag, c.object_identity AS routine, r.relname AS stand_in
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid AND d.refclassid = 'pg_type'::regclass
+        JOIN pg_type t ON t.oid = d.refobjid
+        JOIN pg_class r ON r.oid = t.typrelid
+                        OR r.oid = (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem AND t.typelem <> 0)
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE c.classid = 'pg_proc'::regclass AND n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] %s %s is not supported: it would depend on the row type of temporary table '
+                             '"%s", which is on this node only', link.tag, link.routine, link.stand_in),
+            HINT = 'Temporary tables are this session''s and this node''s only: give the routine a permanent table''s or '
+                   'a composite type''s row type (CREATE TYPE ... AS (...)).';
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_routine_on_stand_in') THEN
+        CREATE EVENT TRIGGER mtm_refuse_routine_on_stand_in ON ddl_command_end
+            WHEN TAG IN ('CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE')
+            EXECUTE FUNCTION mtm.refuse_routine_on_stand_in();
+    END IF;
+END
+$do$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL
