@@ -389,6 +389,49 @@ BEGIN
     END IF;
 END
 $do$;
+-- A replicated table with a column of a type whose values cannot be written from their text (pg_node_tree and the
+-- other internal types of the statistics and BRIN summaries: their input functions refuse every value): the other
+-- nodes apply rows as text, so every row of it would fail there (CREATE TABLE ... AS SELECT * FROM pg_class of the
+-- regression file create_table). Refused in gateway sessions at the end of the statement that makes such a column.
+CREATE OR REPLACE FUNCTION mtm.refuse_unwritable_column()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    col record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('application_name') = 'mtm_admin' THEN
+        RETURN;
+    END IF;
+    FOR col IN
+        SELECT c.command_tag AS tag, c.object_identity AS rel, a.attname, a.atttypid::regtype AS type
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class r ON c.classid = 'pg_class'::regclass AND r.oid = c.objid
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+        JOIN pg_type t ON t.oid = a.atttypid
+        WHERE r.relkind IN ('r', 'p') AND r.relpersistence = 'p' AND n.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+          AND (t.typinput IN ('pg_node_tree_in'::regproc, 'pg_ndistinct_in'::regproc, 'pg_dependencies_in'::regproc,
+                              'pg_mcv_list_in'::regproc)
+               OR t.typname IN ('pg_brin_bloom_summary', 'pg_brin_minmax_multi_summary'))
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] %s %s is not supported: column "%s" has type %s, whose values cannot be '
+                             'written from text, so the other nodes could not apply its rows', col.tag, col.rel,
+                             col.attname, col.type),
+            HINT = format('Cast the column to text (%s::text), or leave it out.', quote_ident(col.attname));
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unwritable_column') THEN
+        CREATE EVENT TRIGGER mtm_refuse_unwritable_column ON ddl_command_end
+            WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+            EXECUTE FUNCTION mtm.refuse_unwritable_column();
+    END IF;
+END
+$do$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL

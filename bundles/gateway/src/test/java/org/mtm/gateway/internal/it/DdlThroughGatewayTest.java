@@ -350,6 +350,26 @@ public class DdlThroughGatewayTest {
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
+    /** The regression file create_table: CREATE TABLE as_select1 AS SELECT * FROM pg_class (relpartbound is a pg_node_tree). */
+    @Test
+    public void aTableWithAColumnWhoseValuesCannotBeWrittenFromTextIsRefused() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            for (String sql : List.of("CREATE TABLE as_select1 AS SELECT * FROM pg_class WHERE relkind = 'r'",
+                    "SELECT relname, relpartbound INTO as_select2 FROM pg_class",
+                    "CREATE TABLE nodes (id int PRIMARY KEY, n pg_node_tree)",
+                    "ALTER TABLE t ADD COLUMN s pg_ndistinct")) {
+                SQLException e = assertThrows(sql, SQLException.class, () -> st.execute(sql));
+                assertEquals(sql, "0A000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("whose values cannot be written from text"));
+            }
+            st.execute("CREATE TABLE as_select3 AS SELECT relname, relpartbound::text FROM pg_class WHERE relkind = 'r'");
+            st.execute("CREATE TEMP TABLE as_select4 AS SELECT * FROM pg_class WHERE relkind = 'r'");
+        }
+        assertEquals(1, count("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                + " AND (relname LIKE 'as_select%' OR relname = 'nodes')"));
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
     @Test
     public void aWriteWithNothingDecodableCommitsLocallyOrStillReachesThePeers() throws Exception {
         try (Connection d = PG.direct(); Statement ds = d.createStatement()) {
