@@ -165,6 +165,18 @@ public class TransparencyThroughGatewayTest {
         }
     }
 
+    /** The regression files guc and sysviews: pg_cursors holds the client's cursors only. */
+    @Test
+    public void pgCursorsShowsTheClientsCursorsOnly() {
+        String script = "SELECT name FROM pg_cursors;\n"
+                + "BEGIN;\nDECLARE foo CURSOR FOR SELECT 1;\nSELECT name FROM pg_cursors;\nCOMMIT;\n"
+                + "SELECT count(*) = 0 AS ok FROM pg_cursors;\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stdout(), true, direct.stdout().contains(" name \n------\n foo\n(1 row)"));
+    }
+
     /** The error position pgjdbc reports for {@code sql} run at {@code at} (autocommit, then in a transaction). */
     private static List<Integer> positions(Endpoint at, String database, String sql) throws SQLException {
         List<Integer> out = new ArrayList<>();
