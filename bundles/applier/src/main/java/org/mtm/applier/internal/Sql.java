@@ -41,6 +41,9 @@ final class Sql {
      * {@code GENERATED ALWAYS AS IDENTITY}: the origin's value is the row's value.
      */
     static String insert(Target t) {
+        if (t.columns.length == 0) {
+            return "INSERT INTO " + t.qualifiedName + " DEFAULT VALUES"; // CREATE TABLE t (): rows without columns
+        }
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.qualifiedName).append(" (");
         StringBuilder values = new StringBuilder(t.hasIdentityAlways() ? ") OVERRIDING SYSTEM VALUE VALUES (" : ") VALUES (");
         for (int i = 0; i < t.columns.length; i++) {

@@ -385,6 +385,15 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void rowsOfATableWithoutColumnsAreApplied() throws Exception {
+        // the regression file vacuum: CREATE TABLE past_inh_child () INHERITS (past_inh_parent); INSERT ... DEFAULT VALUES
+        createOnBoth("CREATE TABLE no_cols ()");
+        startReceiverOnB();
+        commitThroughB(prepareOnA("INSERT INTO no_cols DEFAULT VALUES", "INSERT INTO no_cols DEFAULT VALUES"));
+        assertEquals("2", NODES.query(B, "SELECT count(*) FROM no_cols"));
+    }
+
+    @Test
     public void aFunctionBodyIsNotCheckedAgainHere() throws Exception {
         // the body reads a table of the origin only (a temporary table's stand-in): checked there, not here
         NODES.exec(A, "CREATE TABLE only_on_a (f1 int)");
