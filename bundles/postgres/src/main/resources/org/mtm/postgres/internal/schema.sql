@@ -432,6 +432,32 @@ BEGIN
     END IF;
 END
 $do$;
+-- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table's stand-in, an unlogged table): the
+-- other nodes run the statement's text and have no such source (the regression file copy2). The gateway calls this
+-- in the statement that logs the DDL message, before the statement runs; it answers '' or refuses with 0A000.
+CREATE OR REPLACE FUNCTION mtm.refuse_node_local_like(names text[])
+RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    source record;
+BEGIN
+    FOR source IN
+        SELECT n.name, CASE WHEN c.relpersistence = 'u' AND pg_catalog.starts_with(
+                                   c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, 'mtm_temp_')
+                            OR c.relpersistence = 't' THEN 'a temporary table' ELSE 'an unlogged table' END AS kind
+        FROM pg_catalog.unnest(names) AS n(name)
+        JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
+        WHERE c.relpersistence IN ('t', 'u')
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... (LIKE %s) is not supported: %s is %s, which is '
+                                        'on this node only, so the other nodes cannot copy its columns',
+                                        source.name, source.name, source.kind),
+            HINT = 'Write the columns out in the CREATE TABLE statement.';
+    END LOOP;
+    RETURN '';
+END
+$fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL

@@ -112,6 +112,14 @@ final class DdlMessages {
         if (r.dropList() != null) {
             return dropSql(r.relations().size());
         }
+        if (!r.copiedFrom().isEmpty()) {
+            StringBuilder names = new StringBuilder();
+            for (int i = 0; i < r.copiedFrom().size(); i++) {
+                names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
+            }
+            return "SELECT mtm.refuse_node_local_like(ARRAY[" + names + "]::pg_catalog.text[]) OPERATOR(pg_catalog.||) "
+                    + EMIT + MARK_SEEN + " FROM " + SETTINGS;
+        }
         if (r.database() != null) {
             return "SELECT CASE WHEN $2::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.current_database()::pg_catalog.text"
                     + " THEN " + EMIT + " ELSE '" + OTHER_DATABASE + "' END" + MARK_SEEN + " FROM " + SETTINGS;
@@ -186,6 +194,9 @@ final class DdlMessages {
         }
         if (r.database() != null) {
             return emitParams(statement, List.of(r.database()));
+        }
+        if (!r.copiedFrom().isEmpty()) {
+            return emitParams(statement, r.copiedFrom());
         }
         return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
     }

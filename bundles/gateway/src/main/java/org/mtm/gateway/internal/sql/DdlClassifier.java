@@ -137,7 +137,8 @@ final class DdlClassifier {
                 if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
                     return Replication.creating(qualifiedName(n, end)); // CREATE TABLE ... AS query
                 }
-                return Replication.GLOBAL;
+                List<String> like = t.get(i).name(s).equals("table") && end > 0 ? likeSources(end) : List.of();
+                return like.isEmpty() ? Replication.GLOBAL : Replication.copying(like);
             }
             case "trigger", "constraint", "policy" -> {
                 return onRelation(firstWordAtDepth0(i + 1, "on"));
@@ -479,6 +480,28 @@ final class DdlClassifier {
         }
         int end = qualifiedNameEnd(i);
         return end < 0 ? Replication.GLOBAL : Replication.global(List.of(qualifiedName(i, end)));
+    }
+
+    /** The sources of {@code LIKE source} in the column list that follows token {@code from} (depth 1). */
+    private List<String> likeSources(int from) {
+        List<String> names = new ArrayList<>(1);
+        int depth = 0;
+        for (int k = from; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                if (--depth == 0) {
+                    break;
+                }
+            } else if (depth == 1 && tok.isWord(s, "like") && (t.get(k - 1).type() == Type.LPAREN || t.get(k - 1).isOp(s, ','))) {
+                int end = qualifiedNameEnd(k + 1);
+                if (end > 0) {
+                    names.add(qualifiedName(k + 1, end));
+                }
+            }
+        }
+        return names;
     }
 
     /**

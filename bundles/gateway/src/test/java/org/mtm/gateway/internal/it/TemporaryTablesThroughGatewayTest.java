@@ -224,6 +224,20 @@ public class TemporaryTablesThroughGatewayTest {
     }
 
     @Test
+    public void aPermanentTableLikeATemporaryOneIsRefused() throws Exception {
+        // the other nodes run the text and have no such source (copy2 of the regression suite)
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE testeoc (c text)");
+            SQLException e = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("CREATE TABLE vistest (LIKE testeoc)"));
+            assertEquals("0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE testeoc) is not supported: testeoc is a temporary table"));
+            st.execute("CREATE TABLE vistest (LIKE t INCLUDING ALL)"); // a permanent source is fine
+            st.execute("CREATE TEMP TABLE vistemp (LIKE testeoc)"); // and a temporary copy
+        }
+        assertEquals("1", direct("SELECT count(*) FROM pg_class WHERE relname = 'vistest'"));
+    }
+
+    @Test
     public void anotherSessionDoesNotSeeTheStandIns() throws Exception {
         try (Connection mine = TestPostgres.connect(GW.endpoint()); Statement st = mine.createStatement();
                 Connection other = TestPostgres.connect(GW.endpoint())) {

@@ -81,6 +81,10 @@ public class ReplicationClassifierTest {
         {"analyse", "LOCAL"},
         {"CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "LOCAL"},
         {"COMMENT ON SUBSCRIPTION s IS 'x'", "LOCAL"},
+        // CREATE TABLE ... (LIKE source): refused when it runs if a source is node-local
+        {"CREATE TABLE vistest (LIKE testeoc)", "GLOBAL_DDL(like [testeoc])"},
+        {"CREATE TABLE v2 (a int, LIKE s.t INCLUDING ALL, LIKE \"U\")", "GLOBAL_DDL(like [s.t, \"U\"])"},
+        {"CREATE TABLE v3 (a text CHECK (a LIKE 'x%'))", "GLOBAL_DDL"},
         // a database: global when it is the session's, local otherwise (asked when the statement runs)
         {"ALTER DATABASE regression_tbd RENAME TO regression_utf8", "GLOBAL_DDL(database regression_tbd)"},
         {"ALTER DATABASE \"My Db\" CONNECTION_LIMIT 123", "GLOBAL_DDL(database My Db)"},
