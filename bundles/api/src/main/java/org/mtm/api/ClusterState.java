@@ -69,6 +69,19 @@ public interface ClusterState {
             + " does not support it");
     }
 
+    /**
+     * The election half of {@code mtm.add_node}: the cluster switches to a generation whose configured set also holds
+     * {@code node} (members unchanged: the node is not running yet), persisted on every node. The caller has written
+     * the node's catalog row and replication slots on every node first. Returns once this node is in that generation.
+     *
+     * @throws ClusterAdminException 42710 already configured, 55000 this node not online or no majority, 40001 the
+     *                               election was not won in time
+     */
+    default Generation addNode(int node) throws ClusterAdminException {
+        throw new ClusterAdminException("55000", "mtm.add_node is not available: the consensus bundle of this node"
+            + " does not support it");
+    }
+
     /** This node's referee as it last saw it; empty when no {@code referee_connstring} is configured. */
     default Optional<RefereeReport> referee() {
         return Optional.empty();

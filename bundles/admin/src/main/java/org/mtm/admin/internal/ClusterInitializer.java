@@ -49,6 +49,13 @@ public final class ClusterInitializer implements ClusterAdministration {
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile org.mtm.api.Coordinator coordinator;
 
+
+    @org.osgi.service.component.annotations.Reference(
+        cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+        policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+        policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    private volatile org.mtm.api.SequenceAllocator sequences;
+
     @Activate
     public ClusterInitializer(@Reference(name = "catalog") ClusterCatalog catalog,
                               @Reference(name = "localDatabase") LocalDatabase localDatabase) {
@@ -118,6 +125,25 @@ public final class ClusterInitializer implements ClusterAdministration {
                 }
             }
         }
+    }
+
+    @Override
+    public int addNode(String conninfo) throws ClusterAdminException {
+        return new NodeAddition(catalog, localDatabase).addNode(requireState("mtm.add_node"), conninfo);
+    }
+
+    @Override
+    public void joinNode(int node, String backupEndLsn) throws ClusterAdminException {
+        new NodeAddition(catalog, localDatabase).joinNode(requireState("mtm.join_node"), sequences, node, backupEndLsn);
+    }
+
+    private org.mtm.api.ClusterState requireState(String function) throws ClusterAdminException {
+        org.mtm.api.ClusterState s = clusterState;
+        if (s == null || !s.loaded() || s.selfId() == 0) {
+            throw new ClusterAdminException("55000", function + " needs an initialised node whose cluster state is"
+                + " loaded (the consensus bundle running)");
+        }
+        return s;
     }
 
     private static Connection connect(Conninfo conninfo, int id) throws ClusterAdminException {

@@ -50,6 +50,15 @@ public interface NodeMBean {
      */
     String dropNode(int node) throws Exception;
 
+    /**
+     * Operation: {@code mtm.add_node(conninfo)} (manual F.31.4.3) — the new node's id, configured on every node with its
+     * replication slots. Admin role.
+     */
+    int addNode(String conninfo) throws Exception;
+
+    /** Operation: {@code mtm.join_node(node, backupEndLsn)} (manual F.31.4.3). Admin role. */
+    void joinNode(int node, String backupEndLsn) throws Exception;
+
     /** Operation: {@code mtm.status()} — the manual's columns (my_node_id, status, connected, gen_num, gen_members, …). */
     javax.management.openmbean.CompositeData status() throws Exception;
 

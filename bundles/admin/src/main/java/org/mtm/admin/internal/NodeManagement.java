@@ -177,6 +177,35 @@ public final class NodeManagement extends StandardMBean implements NodeMBean {
     }
 
     @Override
+    public int addNode(String conninfo) throws Exception {
+        org.mtm.api.ClusterAdministration a = administration;
+        if (a == null) {
+            throw new IllegalStateException("mtm.add_node is not available on this node (the mtm admin component is not"
+                + " active)");
+        }
+        try {
+            return a.addNode(conninfo);
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("mtm.add_node failed (SQLSTATE " + e.sqlState() + "): " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void joinNode(int node, String backupEndLsn) throws Exception {
+        org.mtm.api.ClusterAdministration a = administration;
+        if (a == null) {
+            throw new IllegalStateException("mtm.join_node is not available on this node (the mtm admin component is not"
+                + " active)");
+        }
+        try {
+            a.joinNode(node, backupEndLsn);
+        } catch (org.mtm.api.ClusterAdminException e) {
+            throw new IllegalStateException("mtm.join_node(" + node + ") failed (SQLSTATE " + e.sqlState() + "): "
+                + e.getMessage());
+        }
+    }
+
+    @Override
     public String dropNode(int node) throws Exception {
         ClusterState s = clusterState;
         if (s == null) {

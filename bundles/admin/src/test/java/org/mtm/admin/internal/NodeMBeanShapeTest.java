@@ -24,17 +24,19 @@ public class NodeMBeanShapeTest {
             operations.put(op.getName(), Arrays.stream(op.getSignature()).map(p -> p.getType())
                 .reduce((a, b) -> a + "," + b).orElse("") + " -> " + op.getReturnType());
         }
-        assertEquals(Map.of(
-            "alterSequences", " -> int",
-            "checkQuery", "java.lang.String -> javax.management.openmbean.CompositeData",
-            "dropNode", "int -> java.lang.String",
-            "freeSnapshots", " -> boolean",
-            "listInDoubt", " -> javax.management.openmbean.TabularData",
-            "makeTableLocal", "java.lang.String -> void",
-            "nodes", " -> javax.management.openmbean.TabularData",
-            "ping", " -> boolean",
-            "status", " -> javax.management.openmbean.CompositeData",
-            "takeSnapshots", " -> java.lang.String"), operations);
+        assertEquals(Map.ofEntries(
+            Map.entry("addNode", "java.lang.String -> int"),
+            Map.entry("alterSequences", " -> int"),
+            Map.entry("checkQuery", "java.lang.String -> javax.management.openmbean.CompositeData"),
+            Map.entry("dropNode", "int -> java.lang.String"),
+            Map.entry("freeSnapshots", " -> boolean"),
+            Map.entry("joinNode", "int,java.lang.String -> void"),
+            Map.entry("listInDoubt", " -> javax.management.openmbean.TabularData"),
+            Map.entry("makeTableLocal", "java.lang.String -> void"),
+            Map.entry("nodes", " -> javax.management.openmbean.TabularData"),
+            Map.entry("ping", " -> boolean"),
+            Map.entry("status", " -> javax.management.openmbean.CompositeData"),
+            Map.entry("takeSnapshots", " -> java.lang.String")), operations);
         for (MBeanAttributeInfo a : mbean.getMBeanInfo().getAttributes()) {
             assertFalse(a.getName() + " is writable", a.isWritable());
             assertFalse("an attribute that would take snapshots: " + a.getName(), a.getName().contains("Snapshot"));

@@ -404,7 +404,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
         int self = config.map(ClusterConfig::selfId).orElse(0);
         Map<Integer, ClusterNode> peers = new HashMap<>();
-        config.ifPresent(c -> c.peers().forEach(p -> peers.put(p.id(), p)));
+        // a node added (mtm.add_node) that has not joined yet has no transport port and no PostgreSQL of its own
+        config.ifPresent(c -> c.peers().stream().filter(p -> p.transport().port() != 0).forEach(p -> peers.put(p.id(), p)));
         Map<Integer, ClusterNode> wanted = new HashMap<>();
         ReceiverMode mode = switch (plan.mode()) {
             case NONE -> ReceiverMode.DISABLED;

@@ -82,6 +82,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private volatile GenerationState state = GenerationState.NONE;
     /** Why the node cannot recover by itself (mtm.generation_state.disabled_because); null: it can. */
     private volatile String disabledBecause;
+    /** Joined by mtm.join_node, its own replication slots not made yet: it must not go online (see GenerationStore). */
+    private volatile boolean joinSlotsPending;
     /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
     private volatile boolean loaded;
     /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
@@ -257,6 +259,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         try (Connection c = database.connect()) {
             loaded = GenerationStore.load(c);
             disabled = GenerationStore.disabledBecause(c);
+            joinSlotsPending = GenerationStore.joinSlotsPending(c);
         } catch (SQLException e) {
             LOG.warn("node {}: cannot read mtm.generation_state ({}); {}retrying in {} ms", selfId(), e.getMessage(),
                 this.loaded ? "keeping the previous state, " : "admitting no work until it is read, ", RELOAD_DELAY_MS);
@@ -426,24 +429,63 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
 
     @Override
     public Generation dropNode(int node) throws ClusterAdminException {
+        return changeConfigured(node, false);
+    }
+
+    @Override
+    public Generation addNode(int node) throws ClusterAdminException {
+        return changeConfigured(node, true);
+    }
+
+    /**
+     * Read again (every half second at most) while it is true: the row's deletion changes no configuration, so the
+     * catalog's notification does not reload this node's state for it.
+     */
+    @Override
+    public boolean joinSlotsPending() {
+        if (!joinSlotsPending) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (now - joinSlotsCheckedAt >= TimeUnit.MILLISECONDS.toNanos(500)) {
+            joinSlotsCheckedAt = now;
+            try (Connection c = database.connect()) {
+                joinSlotsPending = GenerationStore.joinSlotsPending(c);
+            } catch (SQLException e) {
+                // PostgreSQL away for a moment: still pending, asked again next time
+            }
+        }
+        return joinSlotsPending;
+    }
+
+    private volatile long joinSlotsCheckedAt = System.nanoTime();
+
+    @Override
+    public NodeSet known() {
+        return config.map(ClusterConfig::configured).orElse(NodeSet.EMPTY);
+    }
+
+    private Generation changeConfigured(int node, boolean add) throws ClusterAdminException {
+        String what = (add ? "add" : "drop") + " node " + node;
         GenerationRunner r = runner;
         if (r == null || !loaded) {
-            throw new ClusterAdminException("55000", "cannot drop node " + node + ": this node is not initialised or"
+            throw new ClusterAdminException("55000", "cannot " + what + ": this node is not initialised or"
                 + " its cluster state is not loaded yet");
         }
         try {
-            return r.dropNode(node).get(GenerationRunner.CHANGE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+            return (add ? r.addNode(node) : r.dropNode(node))
+                .get(GenerationRunner.CHANGE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof ClusterAdminException c) {
                 throw c;
             }
-            throw new ClusterAdminException("XX000", "dropping node " + node + " failed: " + e.getCause(), e.getCause());
+            throw new ClusterAdminException("XX000", "cannot " + what + ": " + e.getCause(), e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new ClusterAdminException("40001", "dropping node " + node + " did not finish in time; check"
+            throw new ClusterAdminException("40001", "cannot " + what + ": it did not finish in time; check"
                 + " mtm.status() on the online nodes before retrying");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ClusterAdminException("57014", "interrupted while dropping node " + node);
+            throw new ClusterAdminException("57014", "interrupted: " + what);
         }
     }
 

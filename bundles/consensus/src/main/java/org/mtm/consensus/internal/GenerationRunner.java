@@ -71,6 +71,19 @@ final class GenerationRunner {
 
         /** This node's status now (a change of the configured set needs an online node). */
         NodeStatus status();
+
+        /**
+         * The nodes of this node's catalog ({@code mtm.cluster_nodes}): an added node is there before the generation
+         * that configures it is elected (mtm.add_node writes it first), so a beacon naming it may be adopted.
+         */
+        default NodeSet known() {
+            return NodeSet.EMPTY;
+        }
+
+        /** Joined by mtm.join_node and its own replication slots not made yet: it must not go online. */
+        default boolean joinSlotsPending() {
+            return false;
+        }
     }
 
     /** How long mtm.drop_node tries to win its election before it gives up (each try takes at most a second). */
@@ -78,21 +91,36 @@ final class GenerationRunner {
     /** Pause between two tries of a change whose election was lost. */
     static final long CHANGE_RETRY_MS = 300;
 
-    /** A drop asked for by mtm.drop_node, until its generation is adopted here or it fails; runner thread only. */
+    /** A drop (mtm.drop_node) or addition (mtm.add_node) asked for, until adopted here or failed; runner thread only. */
     private PendingDrop pendingDrop;
     /** When this node may next try to complete a change it voted for ({@link MembershipChange#completion}). */
     private long nextCompletion;
 
     private static final class PendingDrop {
         final int node;
+        /** mtm.add_node: the node joins the configured set instead of leaving it. */
+        final boolean add;
         final CompletableFuture<Generation> done = new CompletableFuture<>();
         final long deadline;
         long nextTry;
         String lastLoss = "";
 
-        PendingDrop(int node, long deadline) {
+        PendingDrop(int node, boolean add, long deadline) {
             this.node = node;
+            this.add = add;
             this.deadline = deadline;
+        }
+
+        String verb() {
+            return add ? "add" : "drop";
+        }
+
+        boolean adopted(Generation gen) {
+            return add == gen.configured().contains(node);
+        }
+
+        Generation next(int self, Generation gen, NodeStatus status) throws ClusterAdminException {
+            return add ? MembershipChange.add(gen, status, node) : MembershipChange.drop(self, gen, status, node);
         }
     }
 
@@ -104,6 +132,8 @@ final class GenerationRunner {
         return t;
     });
     private String lastProblem;
+    /** The wait for a joined node's own slots was logged (once). */
+    private boolean slotsWaitLogged;
     /** The (generation, last vote) the referee last confirmed a clear for: asked again only when either grows. */
     private String clearedFor = "";
     private boolean clearing;
@@ -132,16 +162,36 @@ final class GenerationRunner {
      * generation, or fails with a {@link ClusterAdminException} carrying the rules' SQLSTATE.
      */
     CompletableFuture<Generation> dropNode(int node) {
+        return change(node, false);
+    }
+
+    /**
+     * {@code mtm.add_node}: an election of the generation with {@code node} added to the configured set (not to the
+     * members: it joins later, mtm.join_node), retried while lost, until this node adopted it.
+     */
+    CompletableFuture<Generation> addNode(int node) {
+        return change(node, true);
+    }
+
+    private CompletableFuture<Generation> change(int node, boolean add) {
         CompletableFuture<Generation> result = new CompletableFuture<>();
         execute(() -> {
             if (pendingDrop != null) {
                 result.completeExceptionally(new ClusterAdminException("55006", "node " + host.selfId()
-                    + " is already dropping node " + pendingDrop.node + ": wait until it is done"));
+                    + " is already changing the configured set (" + pendingDrop.verb() + " node " + pendingDrop.node
+                    + "): wait until it is done"));
                 return;
             }
             GenerationState s = host.state();
-            MembershipChange.drop(host.selfId(), s.current(), host.status(), node); // refusals before anything runs
-            pendingDrop = new PendingDrop(node, nowMs() + CHANGE_TIMEOUT_MS);
+            if (s.changeVoted()) {
+                result.completeExceptionally(new ClusterAdminException("55006", "node " + host.selfId() + " voted for"
+                    + " configured nodes " + s.votedConfigured() + " and is still in " + s.current() + ": that change"
+                    + " completes first; retry in a moment"));
+                return;
+            }
+            PendingDrop p = new PendingDrop(node, add, nowMs() + CHANGE_TIMEOUT_MS);
+            p.next(host.selfId(), s.current(), host.status()); // refusals before anything runs
+            pendingDrop = p;
             pendingDrop.done.whenComplete((g, e) -> {
                 if (e != null) {
                     result.completeExceptionally(e);
@@ -161,9 +211,9 @@ final class GenerationRunner {
             return;
         }
         Generation gen = s.current();
-        if (!gen.configured().contains(p.node)) {
+        if (p.adopted(gen)) {
             pendingDrop = null;
-            LOG.info("node {}: node {} dropped: now in {}", host.selfId(), p.node, gen);
+            LOG.info("node {}: node {} {}: now in {}", host.selfId(), p.node, p.add ? "added" : "dropped", gen);
             p.done.complete(gen);
             return;
         }
@@ -176,14 +226,15 @@ final class GenerationRunner {
         }
         if (now >= p.deadline) {
             pendingDrop = null;
-            p.done.completeExceptionally(new ClusterAdminException("40001", "could not drop node " + p.node + " within "
-                + CHANGE_TIMEOUT_MS / 1000 + " s: the election of the generation without it was not won ("
+            p.done.completeExceptionally(new ClusterAdminException("40001", "could not " + p.verb() + " node " + p.node
+                + " within " + CHANGE_TIMEOUT_MS / 1000 + " s: the election of the generation " + (p.add ? "with" : "without")
+                + " it was not won ("
                 + p.lastLoss + "); nothing changed, retry when every remaining node is online"));
             return;
         }
         Generation next;
         try {
-            next = MembershipChange.drop(host.selfId(), gen, host.status(), p.node);
+            next = p.next(host.selfId(), gen, host.status());
         } catch (ClusterAdminException e) {
             if (!"55000".equals(e.sqlState()) || host.status() == NodeStatus.ONLINE) {
                 pendingDrop = null;
@@ -192,8 +243,8 @@ final class GenerationRunner {
             return; // not online for a moment (an election under way): try again next tick until the deadline
         }
         p.nextTry = now + CHANGE_RETRY_MS;
-        LOG.info("node {}: dropping node {}: electing generation members {} of {}", host.selfId(), p.node,
-            next.members(), next.configured());
+        LOG.info("node {}: {} node {}: electing generation members {} of {}", host.selfId(),
+            p.add ? "adding" : "dropping", p.node, next.members(), next.configured());
         campaigner.requestChange(next.members(), next.configured());
     }
 
@@ -249,6 +300,10 @@ final class GenerationRunner {
     /** Answers another node's request; a yes vote is flushed before it is sent (a promise that survives a crash). */
     private void vote(ElectionRequest req) throws Exception {
         ElectionAnswer answer = answer(req);
+        if (answer.yes() && req.changesConfigured()) {
+            // give the change's own election time to finish and announce before completing it ourselves
+            nextCompletion = Math.max(nextCompletion, nowMs() + Campaigner.ELECTION_TIMEOUT_MS);
+        }
         campaigner.onRequest(nowMs(), req);
         host.transport().send(req.candidate(), Channels.GENERATION, answer.encode());
     }
@@ -403,7 +458,7 @@ final class GenerationRunner {
         for (Map.Entry<Integer, PeerBeacon> e : view.beacons().entrySet()) {
             PeerBeacon b = e.getValue();
             if (connected.contains(e.getKey()) && b.generationNum() > s.current().num()) {
-                Optional<GenerationAnnounce> newer = Adoption.beaconGeneration(s, b, configured);
+                Optional<GenerationAnnounce> newer = Adoption.beaconGeneration(s, b, configured, host.known());
                 if (newer.isPresent()) {
                     adopt(newer.get(), "seen in node " + e.getKey() + "'s heartbeat");
                     if (host.disabled()) {
@@ -425,6 +480,14 @@ final class GenerationRunner {
             String why = walGone(self, progress.walGone());
             host.disable(why);
             LOG.error("node {}: disabled: {}", self, why);
+            return;
+        }
+        if (d.recovered() && host.joinSlotsPending()) {
+            if (!slotsWaitLogged) {
+                LOG.info("node {}: recovered, but its replication slots for its peers are not made yet (it joined"
+                    + " through mtm.join_node): it goes online once they are", self);
+                slotsWaitLogged = true;
+            }
             return;
         }
         if (d.recovered()) {

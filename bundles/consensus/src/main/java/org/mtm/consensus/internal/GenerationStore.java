@@ -46,6 +46,27 @@ final class GenerationStore {
     }
 
     /**
+     * mtm.join_node made this node itself but its own replication slots are not made yet (mtm.join_pending.joined; the
+     * admin bundle makes them): it must not go online before, or peers would miss what it commits.
+     */
+    static boolean joinSlotsPending(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('mtm.join_pending') IS NOT NULL AND EXISTS"
+            + " (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('mtm.join_pending')"
+            + " AND attname = 'joined')");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return false;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM mtm.join_pending WHERE joined)");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /**
      * Records, flushed, that the node cannot recover by itself and why: it stays disabled, across restarts, until it
      * is dropped and added again. The first reason is kept.
      */
@@ -67,6 +88,10 @@ final class GenerationStore {
     static void save(Connection c, GenerationState next, boolean marker) throws SQLException {
         inFlushedTransaction(c, s -> {
             Generation g = next.current();
+            long before;
+            try (ResultSet rs = s.executeQuery("SELECT gen_configured FROM mtm.generation_state FOR UPDATE")) {
+                before = rs.next() ? rs.getLong(1) : 0;
+            }
             int updated = s.executeUpdate("UPDATE mtm.generation_state SET current_gen = " + g.num()
                 + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
                 + ", last_online_in = " + next.lastOnlineIn() + ", last_vote = " + next.lastVote()
@@ -79,22 +104,24 @@ final class GenerationStore {
             if (marker) {
                 s.execute(GenerationMarker.emitSql(g.num()));
             }
-            forgetDropped(s, g);
+            forgetDropped(s, NodeSet.ofMask(before), g);
         });
     }
 
     /**
      * A generation that left a node out of its configured set (mtm.drop_node): its row of {@code mtm.cluster_nodes}
      * goes in the same transaction as the generation, so the catalog and the generation never disagree after a
-     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go.
+     * crash; the catalog's listeners (transport, applier) are told at commit and let the node go. Only nodes that were
+     * configured before: the row of a node being added (mtm.add_node writes it before the election) stays.
      */
-    private static void forgetDropped(Statement s, Generation g) throws SQLException {
-        if (g.configured().isEmpty()) {
+    private static void forgetDropped(Statement s, NodeSet before, Generation g) throws SQLException {
+        NodeSet dropped = before.minus(g.configured());
+        if (g.configured().isEmpty() || dropped.isEmpty()) {
             return;
         }
-        int dropped = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + g.configured().mask()
-            + "::bigint >> (id - 1)) & 1 = 0");
-        if (dropped > 0) {
+        int deleted = s.executeUpdate("DELETE FROM mtm.cluster_nodes WHERE NOT is_self AND (" + dropped.mask()
+            + "::bigint >> (id - 1)) & 1 = 1");
+        if (deleted > 0) {
             s.execute("NOTIFY " + CONFIG_CHANNEL); // delivered at commit
         }
     }

@@ -694,6 +694,38 @@ public final class Gateway {
         }
 
         @Override
+        public CompletionStage<Integer> addNode(String conninfo) {
+            ClusterAdministration admin = administration;
+            if (admin == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.add_node", "admin"));
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return admin.addNode(conninfo);
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(new SurfaceCall.CallException(
+                            callException(e).sqlState(), "[multimaster] " + e.getMessage()));
+                }
+            }, detachedPool);
+        }
+
+        @Override
+        public CompletionStage<Void> joinNode(int node, String backupEndLsn) {
+            ClusterAdministration admin = administration;
+            if (admin == null) {
+                return CompletableFuture.failedFuture(SurfaceFunctions.unavailable("mtm.join_node", "admin"));
+            }
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    admin.joinNode(node, backupEndLsn);
+                } catch (ClusterAdminException e) {
+                    throw new CompletionException(new SurfaceCall.CallException(
+                            callException(e).sqlState(), "[multimaster] " + e.getMessage()));
+                }
+            }, detachedPool);
+        }
+
+        @Override
         public CompletionStage<Boolean> ping() {
             ClusterAdministration admin = administration;
             if (admin == null) {

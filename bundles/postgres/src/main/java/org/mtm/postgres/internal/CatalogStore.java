@@ -26,6 +26,9 @@ final class CatalogStore {
 
     /** The stored configuration, empty before init_cluster. */
     static Optional<ClusterConfig> load(Connection c) throws SQLException {
+        if (joinPending(c)) {
+            return Optional.empty(); // a base backup of another node waiting for mtm.join_node: not that node
+        }
         List<ClusterNode> nodes = new ArrayList<>();
         List<Integer> self = new ArrayList<>();
         try (Statement st = c.createStatement();
@@ -47,6 +50,27 @@ final class CatalogStore {
                     + " as this node (is_self); exactly one must be: fix the is_self column", "55000");
         }
         return Optional.of(new ClusterConfig(self.get(0), nodes));
+    }
+
+    /**
+     * A server made from a base backup (BaseBackup) that mtm.join_node has not made itself yet: its rows are its
+     * source's. (A joined row stays until its own slots exist: JoinedNodeSlots.)
+     */
+    static boolean joinPending(Connection c) throws SQLException {
+        boolean exists;
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('mtm.join_pending') IS NOT NULL")) {
+            rs.next();
+            exists = rs.getBoolean(1);
+        }
+        if (!exists) {
+            return false;
+        }
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM mtm.join_pending WHERE NOT joined)")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
     }
 
     /**

@@ -8,7 +8,7 @@ import java.nio.file.Path;
  */
 public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Path binDir, String host, int port,
                               String name, String user, String password, String osUser, int maxConnections,
-                              int maxNodes) {
+                              int maxNodes, String baseBackupFrom) {
 
     /**
      * @param karafData value of the {@code karaf.data} system property (null outside Karaf)
@@ -38,7 +38,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 c.database_host().strip(), c.database_port(), c.database_name(), c.database_user(),
                 c.database_password().isEmpty() ? null : c.database_password(),
                 c.database_osuser().isBlank() ? null : c.database_osuser().strip(),
-                c.database_max__connections(), c.database_max__nodes());
+                c.database_max__connections(), c.database_max__nodes(), c.database_base__backup__from().strip());
     }
 
     /** The managed server these options describe. */
@@ -54,6 +54,7 @@ public record DatabaseOptions(boolean managed, String conninfo, Path dataDir, Pa
                 .osUser(osUser)
                 .maxConnections(maxConnections)
                 .maxNodes(maxNodes)
+                .baseBackupFrom(baseBackupFrom)
                 .build();
     }
 

@@ -83,6 +83,11 @@ public final class LocalPostgres {
         @AttributeDefinition(name = "database.max_connections", description = "Managed: max_connections")
         int database_max__connections() default 100;
 
+        @AttributeDefinition(name = "database.base_backup_from", required = false,
+                description = "Managed: a live node's PostgreSQL conninfo; an empty data directory is then made with"
+                        + " pg_basebackup from it (manual F.31.4.3) instead of initdb, and the node waits for mtm.join_node")
+        String database_base__backup__from() default "";
+
         @AttributeDefinition(name = "database.max_nodes",
                 description = "Managed: most nodes the cluster will have; max_prepared_transactions = max_connections * max_nodes")
         int database_max__nodes() default 5;

@@ -62,6 +62,8 @@ public final class ManagedPostgres implements LocalDatabase {
     private final ServerSettings settings;
     private final String osUser;
     private final Duration startTimeout;
+    /** A live node's conninfo to make a new node's data directory from (pg_basebackup) instead of initdb; or null. */
+    private final String baseBackupFrom;
 
     private volatile PostgresBinaries binaries;
     private volatile RunAs runAs;
@@ -77,6 +79,25 @@ public final class ManagedPostgres implements LocalDatabase {
         this.osUser = b.osUser;
         this.startTimeout = b.startTimeout;
         this.port = b.port;
+        this.baseBackupFrom = b.baseBackupFrom;
+    }
+
+    /** A tool of the server's bin directory run as the server's OS user (BaseBackup). */
+    ProcessRunner.Result runAsServer(List<String> argv) throws IOException {
+        return runTool(argv, toolTimeout().plusMinutes(30));
+    }
+
+    /** Writes a file of the data directory owned by the server's OS user (BaseBackup). */
+    void writeServerFile(Path file, String content) throws IOException {
+        writeFile(file, content);
+    }
+
+    RunAs serverAccount() {
+        return account();
+    }
+
+    Duration startTimeoutValue() {
+        return startTimeout;
     }
 
     public static Builder builder() {
@@ -316,7 +337,11 @@ public final class ManagedPostgres implements LocalDatabase {
         RunAs as = account();
         Files.createDirectories(dataDir);
         if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
-            initdb(pg, as);
+            if (baseBackupFrom != null) {
+                BaseBackup.take(this, pg, as, baseBackupFrom);
+            } else {
+                initdb(pg, as);
+            }
         } else {
             OsAccounts.handOver(dataDir, as);
             checkAccess(as);
@@ -378,6 +403,7 @@ public final class ManagedPostgres implements LocalDatabase {
         }
         awaitConnections();
         ensureDatabase();
+        BaseBackup.finishIfPending(this);
     }
 
     private void initdb(PostgresBinaries pg, RunAs as) throws IOException {
@@ -741,8 +767,19 @@ public final class ManagedPostgres implements LocalDatabase {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private String osUser;
         private Duration startTimeout = Duration.ofMinutes(5);
+        private String baseBackupFrom;
 
         private Builder() {
+        }
+
+        /**
+         * A live node's conninfo: a new (empty) data directory is made with {@code pg_basebackup} from it instead of
+         * initdb, recovered up to the backup's end and marked as waiting for {@code mtm.join_node}; null (default):
+         * initdb.
+         */
+        public Builder baseBackupFrom(String conninfo) {
+            this.baseBackupFrom = conninfo == null || conninfo.isBlank() ? null : conninfo.strip();
+            return this;
         }
 
         /** Required. Created when missing and handed to the server's OS user. */

@@ -14,6 +14,19 @@ CREATE TABLE IF NOT EXISTS mtm.cluster_nodes (
     is_self boolean NOT NULL DEFAULT false
 );
 
+-- A server made from a base backup of another node (database.base_backup_from) that has not joined yet (manual
+-- F.31.4.3): the rows here are its source's, so the catalog reads as "no cluster" until mtm.join_node empties it.
+CREATE TABLE IF NOT EXISTS mtm.join_pending (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    source_node int NOT NULL,
+    backup_end_lsn pg_lsn NOT NULL,
+    source_conninfo text NOT NULL,
+    made_at timestamptz NOT NULL DEFAULT now()
+);
+-- Set by mtm.join_node: the node is itself now; the row goes once its own replication slots exist (they wait for the
+-- prepared transactions copied with the backup, which its catch-up finishes), and it may not go online before.
+ALTER TABLE mtm.join_pending ADD COLUMN IF NOT EXISTS joined boolean NOT NULL DEFAULT false;
+
 -- Where the Karaf node beside this database listens, by service (transport, gateway).
 CREATE TABLE IF NOT EXISTS mtm.endpoints (
     service text PRIMARY KEY,

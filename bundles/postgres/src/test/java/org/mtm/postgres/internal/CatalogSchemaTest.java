@@ -28,14 +28,14 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(43, statements.size());
+        assertEquals(45, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
         assertTrue("a node disabled for good keeps its reason across restarts", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text"));
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));
         assertTrue("in-doubt transactions listed (issue 13)", statements.contains("GRANT SELECT ON mtm.in_doubt TO PUBLIC"));
-        for (String table : List.of("cluster_nodes", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
+        for (String table : List.of("cluster_nodes", "join_pending", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
         }
         assertTrue("the event trigger that refuses DDL the gateway did not announce", statements.stream().anyMatch(s ->

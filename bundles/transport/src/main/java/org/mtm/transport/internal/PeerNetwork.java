@@ -165,8 +165,13 @@ public final class PeerNetwork implements AutoCloseable {
             return;
         }
         membership = now;
-        viewSince = System.nanoTime();
         boolean selfChanged = old.selfId() != now.selfId();
+        if (selfChanged) {
+            // a node that just learned who it is (a start, init_cluster, join_node) waits to hear its peers; a live
+            // node whose peer list changes (mtm.add_node, join_node, drop_node) stays settled: it knows the cluster
+            viewSince = System.nanoTime();
+            everSettled = false;
+        }
         links.entrySet().removeIf(e -> {
             boolean obsolete = selfChanged || !e.getValue().endpoint().equals(now.peers().get(e.getKey()));
             if (obsolete) {
@@ -241,10 +246,20 @@ public final class PeerNetwork implements AutoCloseable {
         return reachability.reachable();
     }
 
+    /** Settled once for this node id: a later change of the peers (a node added or dropped) does not unsettle it. */
+    private volatile boolean everSettled;
+
     /** See {@link org.mtm.api.Transport#settled()}. */
     public boolean settled() {
-        return reachablePeers().containsAll(membership.configuredPeers())
+        if (everSettled) {
+            return true;
+        }
+        boolean now = reachablePeers().containsAll(membership.configuredPeers())
             || System.nanoTime() - viewSince >= TimeUnit.MILLISECONDS.toNanos(timings.heartbeatRecvMillis());
+        if (now && membership.selfId() != 0) {
+            everSettled = true;
+        }
+        return now;
     }
 
     /** Peers whose outbound link is authenticated now. */

@@ -121,6 +121,16 @@ public class PeerNetworkTest {
             assertFalse("a peer not heard from yet within heartbeat_recv_timeout: not settled", early);
         }
         Await.until(WAIT, "settled after heartbeat_recv_timeout", lonely.network::settled);
+
+        // a live node told of a new peer (mtm.add_node, join_node) stays settled: it was not restarted
+        TestNode one = nodes.get(1);
+        Map<Integer, Endpoint> grown = new java.util.HashMap<>();
+        for (TestNode n : nodes.values()) {
+            grown.put(n.id, n.endpoint);
+        }
+        grown.put(5, new Endpoint("127.0.0.1", nowhere));
+        one.network.configure(1, grown);
+        assertTrue("a new peer does not unsettle a live node", one.network.settled());
     }
 
     @Test

@@ -38,6 +38,10 @@ public final class LocalCluster implements AutoCloseable {
     private final String name;
     private final List<KarafNode> nodes;
     private final Path postgresRoot;
+    /** Where {@link #addNode} unpacks a node from, and the cluster secret it shares (set by {@link #boot}). */
+    private Path assembly;
+    private Path work;
+    private String clusterSecret;
 
     /** Stops the nodes when the test JVM ends without closing the cluster (a fork killed on timeout, a crash). */
     private final Thread shutdownHook;
@@ -70,6 +74,9 @@ public final class LocalCluster implements AutoCloseable {
         String clusterSecret = HexFormat.of().formatHex(secret);
         List<KarafNode> nodes = new CopyOnWriteArrayList<>(Collections.nCopies(count, (KarafNode) null));
         LocalCluster cluster = new LocalCluster(name, nodes, postgresRoot);
+        cluster.assembly = assembly;
+        cluster.work = work;
+        cluster.clusterSecret = clusterSecret;
         try {
             List<Integer> slots = new ArrayList<>();
             for (int i = 0; i < count; i++) {
@@ -209,6 +216,28 @@ public final class LocalCluster implements AutoCloseable {
 
     public List<KarafNode> nodes() {
         return nodes;
+    }
+
+    /**
+     * A new node {@code node<N+1>} of this cluster (mtm.add_node), created with {@code configure} but not started: its
+     * ports (its PostgreSQL's conninfo) are known before it runs. It is one of {@link #nodes()} from now on (closed
+     * with the others). Start it with {@link #startAdded}.
+     */
+    public KarafNode addNode(Consumer<KarafNode> configure) {
+        if (assembly == null) {
+            throw new IllegalStateException("addNode needs a cluster made by boot()");
+        }
+        String nodeName = "node" + (nodes.size() + 1);
+        KarafNode node = KarafNode.create(nodeName, assembly, work.resolve(nodeName), postgresRoot, clusterSecret);
+        configure.accept(node);
+        nodes.add(node);
+        return node;
+    }
+
+    /** Starts a node of {@link #addNode} and waits until its console and gateway answer. */
+    public void startAdded(KarafNode node) {
+        node.start();
+        awaitUp(node);
     }
 
     /** Node {@code id}, 1-based. */

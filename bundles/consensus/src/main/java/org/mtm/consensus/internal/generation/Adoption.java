@@ -49,10 +49,19 @@ public final class Adoption {
      */
     public static Optional<GenerationAnnounce> beaconGeneration(GenerationState state, PeerBeacon beacon,
                                                                 NodeSet configured) {
+        return beaconGeneration(state, beacon, configured, configured);
+    }
+
+    /**
+     * @param known the nodes this node's catalog has a row for: a configured set grown by one of them is an addition
+     *              (mtm.add_node wrote the row on every node before the election), by any other node not adoptable
+     */
+    public static Optional<GenerationAnnounce> beaconGeneration(GenerationState state, PeerBeacon beacon,
+                                                                NodeSet configured, NodeSet known) {
         NodeSet theirs = beacon.configured().isEmpty() ? configured : beacon.configured();
         if (beacon.generationNum() <= state.current().num() || !theirs.containsAll(beacon.members())
             || !beacon.members().containsAll(beacon.donors())
-            || !configured.containsAll(theirs)) { // a set grown by a node this one does not know: not a drop
+            || !configured.union(known).containsAll(theirs)) { // grown by a node this one does not know: not adoptable
             return Optional.empty();
         }
         return Optional.of(new GenerationAnnounce(

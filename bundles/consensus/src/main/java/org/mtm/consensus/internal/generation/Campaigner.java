@@ -117,6 +117,11 @@ public final class Campaigner {
                 return Optional.empty();
             }
         }
+        if (changeMembers != null && changeConfigured.equals(state.current().configured())) {
+            // the change was adopted meanwhile (its announce came after this request): nothing left to elect
+            changeMembers = null;
+            changeConfigured = null;
+        }
         if (changeMembers != null && changePatient && changeNotBefore == 0) {
             changeNotBefore = nowMs + patience() + (long) random.nextInt(Math.min(lostInARow, 8) + 1) * BACKOFF_MS;
         }

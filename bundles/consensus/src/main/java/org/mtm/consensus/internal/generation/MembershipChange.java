@@ -93,13 +93,19 @@ public final class MembershipChange {
 
     /**
      * Why a voter must refuse an election that changes the configured set from {@code from} to {@code to}, or null:
-     * only the drop of one node is such an election (an add changes nothing a running election depends on), and the
-     * dropped node itself does not vote for it (it takes no part in what follows).
+     * only the drop of one node or the addition of one node (mtm.add_node) is such an election, and the dropped node
+     * itself does not vote for its drop (it takes no part in what follows). An added node is not a member yet: the
+     * members must still be a majority of the grown set, which the voter checks as for every election.
      */
     public static String refusalOfChange(int voter, NodeSet from, NodeSet to) {
+        NodeSet added = to.minus(from);
+        if (to.containsAll(from) && added.size() == 1) {
+            return null;
+        }
         NodeSet dropped = from.minus(to);
         if (!from.containsAll(to) || dropped.size() != 1) {
-            return "a change of the configured set from " + from + " to " + to + " is not the drop of one node";
+            return "a change of the configured set from " + from + " to " + to + " is neither the drop nor the"
+                + " addition of one node";
         }
         if (!to.contains(voter)) {
             return "node " + voter + " is the node being dropped";
@@ -114,7 +120,8 @@ public final class MembershipChange {
      * A change of the configured set this node voted yes for and has not adopted (its election may have been lost, or
      * its announce not arrived): the election that completes it — the same change of the node's generation — so that
      * the voters of a lost change, which refuse every other election ({@link Voter}), are not stuck. Empty when there
-     * is none, or when the members would not be a majority of the new set (wait for more nodes). Members: every node
+     * is none, or when the members would not be a majority of the new set (wait for more nodes). A drop or an addition
+     * (the added node is not seen yet, so it is not among the members). Members: every node
      * of the new set this node sees, itself included (those behind recover from the donors the election picks). A drop
      * that failed in time (40001) may so still happen later: it was voted for.
      */
@@ -126,7 +133,8 @@ public final class MembershipChange {
         Generation gen = s.current();
         NodeSet configured = s.votedConfigured();
         NodeSet members = clique.with(self).intersect(configured);
-        if (!gen.configured().containsAll(configured) || !members.isMajorityOf(configured)) {
+        boolean oneChange = configured.minus(gen.configured()).size() + gen.configured().minus(configured).size() == 1;
+        if (!oneChange || !members.isMajorityOf(configured)) {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of(new Generation(gen.num() + 1, members, configured));

@@ -109,13 +109,27 @@ public class MembershipChangeTest {
     }
 
     @Test
-    public void votersAcceptOnlyTheDropOfOneNodeAndNotTheDroppedOne() {
+    public void votersAcceptOnlyTheDropOrAdditionOfOneNodeAndNotTheDroppedOne() {
         NodeSet all = NodeSet.of(1, 2, 3);
         assertEquals(null, MembershipChange.refusalOfChange(2, all, NodeSet.of(1, 2)));
         assertTrue(MembershipChange.refusalOfChange(3, all, NodeSet.of(1, 2)).contains("node 3 is the node being dropped"));
-        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1)).contains("not the drop of one node"));
-        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1, 2, 3, 4)).contains("not the drop of one node"));
+        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1)).contains("neither the drop nor the addition"));
+        // mtm.add_node: one node added is a change a voter accepts; two at once, or one in and one out, are not
+        assertEquals(null, MembershipChange.refusalOfChange(1, all, NodeSet.of(1, 2, 3, 4)));
+        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1, 2, 3, 4, 5)).contains("neither the drop nor"));
+        assertTrue(MembershipChange.refusalOfChange(1, all, NodeSet.of(1, 2, 4)).contains("neither the drop nor"));
         assertTrue(MembershipChange.refusalOfChange(1, NodeSet.of(1, 2), NodeSet.of(1)).contains("would leave 1"));
+    }
+
+    @Test
+    public void aVotedAdditionIsElectedAgainWithoutTheNewNode() {
+        // voted yes for {1,2,3} + 4 in generation 6 but still in 5: the election that completes it keeps the members
+        org.mtm.consensus.internal.GenerationState s = new org.mtm.consensus.internal.GenerationState(
+            new Generation(5, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3)), 6, 5, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4));
+        assertEquals(new Generation(6, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4)),
+            MembershipChange.completion(1, s, NodeSet.of(1, 2, 3)).orElseThrow());
+        // two of the three seen: not a majority of the four
+        assertEquals(java.util.Optional.empty(), MembershipChange.completion(1, s, NodeSet.of(1, 2)));
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.junit.Test;
 import org.mtm.api.Generation;
 import org.mtm.api.NodeSet;
 import org.mtm.consensus.internal.GenerationState;
+import org.mtm.consensus.internal.PeerBeacon;
 
 public class VoterTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
@@ -135,5 +136,25 @@ public class VoterTest {
         GenerationState adopted = Adoption.adopt(2, voted,
             new GenerationAnnounce(new Generation(6, NodeSet.of(1, 2), NodeSet.of(1, 2)), NodeSet.of(1, 2))).orElseThrow();
         assertFalse(adopted.changeVoted());
+    }
+
+    /** mtm.add_node: the members stay, node 4 joins the configured set; a yes binds the voter to the grown set. */
+    @Test
+    public void anAdditionIsVotedForAndBindsTheVoter() {
+        NodeSet grown = NodeSet.of(1, 2, 3, 4);
+        ElectionRequest add4 = new ElectionRequest(1, 6, ALL, grown, ALL);
+        VoteResult yes = Voter.answer(2, IN_GEN_4, ALL, ALL, add4);
+        assertTrue(yes.answer().refusal(), yes.answer().yes());
+        assertEquals(grown, yes.newState().votedConfigured());
+        refused(Voter.answer(2, yes.newState(), ALL, ALL, request(7, ALL)), "voter voted for configured nodes {1,2,3,4}");
+        // two of three members are not a majority of four
+        refused(Voter.answer(2, IN_GEN_4, ALL, ALL, new ElectionRequest(1, 6, NodeSet.of(1, 2), grown, ALL)),
+            "not a majority of {1,2,3,4}");
+        // a node added while another is away: the voter still sees it in its clique or refuses
+        refused(Voter.answer(2, IN_GEN_4, NodeSet.of(1, 2), ALL, add4), "not all in the voter's clique");
+        // adopted from a beacon that names the grown set: only with node 4 in the catalog
+        PeerBeacon b = new PeerBeacon(6, ALL, ALL, 6, ALL, -1, grown);
+        assertEquals(java.util.Optional.empty(), Adoption.beaconGeneration(IN_GEN_4, b, ALL));
+        assertEquals(grown, Adoption.beaconGeneration(IN_GEN_4, b, ALL, grown).orElseThrow().generation().configured());
     }
 }

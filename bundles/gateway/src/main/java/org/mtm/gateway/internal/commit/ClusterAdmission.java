@@ -33,7 +33,8 @@ public final class ClusterAdmission implements Admission {
             return STARTING;
         }
         if (cluster.selfId() == 0) {
-            return null;
+            // a node made from a base backup waits for mtm.join_node: its catalog reads as "no cluster" meanwhile
+            return cluster.disabledBecause().map(ClusterAdmission::waitingToJoin).orElse(null);
         }
         NodeStatus status = cluster.status();
         if (status == NodeStatus.ONLINE) {
@@ -61,6 +62,13 @@ public final class ClusterAdmission implements Admission {
         return ServerError.error(SqlStates.NODE_NOT_ONLINE,
                 "[multimaster] node is not online: current status is \"disabled\"",
                 "This node cannot recover by itself: " + why + ". Connect to an online node meanwhile; " + ADMIN_HINT);
+    }
+
+    /** A node made from a base backup that has not joined yet (mtm.join_node): nothing may be written here. */
+    public static ServerError waitingToJoin(String why) {
+        return ServerError.error(SqlStates.NODE_NOT_ONLINE,
+                "[multimaster] node is not online: current status is \"disabled\"",
+                why + ". Connect to an online node meanwhile; " + ADMIN_HINT);
     }
 
     public static ServerError notOnline(NodeStatus status) {

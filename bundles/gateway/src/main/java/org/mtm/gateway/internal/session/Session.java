@@ -1684,6 +1684,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
                 case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
+                case ADD_NODE -> host.surface().addNode(call.text(0, params, "connstr"));
+                case JOIN_NODE -> host.surface().joinNode(call.integer(0, params, "node_id"),
+                        call.text(1, params, "backup_end_lsn"));
                 case PING -> host.surface().ping();
             };
         } catch (SurfaceCall.CallException e) {
@@ -1726,6 +1729,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 value = binary ? new byte[] {(byte) (answer.same() ? 1 : 0)} : new byte[] {(byte) (answer.same() ? 't' : 'f')};
             } else if (f == SurfaceCall.Function.GET_SNAPSHOTS) {
                 value = String.valueOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8); // text: same bytes in binary
+            } else if (f == SurfaceCall.Function.ADD_NODE) {
+                int id = result instanceof Integer i ? i : 0;
+                value = binary ? java.nio.ByteBuffer.allocate(4).putInt(id).array()
+                        : Integer.toString(id).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             }
             if (describe) {
                 toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),

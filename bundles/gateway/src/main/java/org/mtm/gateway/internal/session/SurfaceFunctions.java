@@ -34,6 +34,16 @@ public interface SurfaceFunctions {
     /** {@code mtm.drop_node(node_id)}: done once this node is in the generation without that node. */
     CompletionStage<Void> dropNode(int node);
 
+    /** {@code mtm.add_node(connstr)}: the new node's id, once it is configured on every node. */
+    default CompletionStage<Integer> addNode(String conninfo) {
+        return CompletableFuture.failedFuture(unavailable("mtm.add_node", "admin"));
+    }
+
+    /** {@code mtm.join_node(node_id, backup_end_lsn)}: done once the new node took its identity and catches up. */
+    default CompletionStage<Void> joinNode(int node, String backupEndLsn) {
+        return CompletableFuture.failedFuture(unavailable("mtm.join_node", "admin"));
+    }
+
     /**
      * {@code mtm.ping()}: true when this node and every member of its generation are online in it; fails (55000, 08006)
      * naming the node that is not.

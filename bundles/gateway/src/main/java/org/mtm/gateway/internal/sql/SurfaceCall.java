@@ -30,6 +30,10 @@ public record SurfaceCall(Function function, List<Arg> args) {
         FREE_SNAPSHOTS("free_snapshots", 2278),
         /** {@code mtm.drop_node(node_id integer) RETURNS void}. */
         DROP_NODE("drop_node", 2278),
+        /** {@code mtm.add_node(connstr text) RETURNS integer}: the new node's id. */
+        ADD_NODE("add_node", 23),
+        /** {@code mtm.join_node(node_id integer, backup_end_lsn pg_lsn) RETURNS void}. */
+        JOIN_NODE("join_node", 2278),
         /** {@code mtm.ping() RETURNS boolean}: true, or an error naming the node that is not online. */
         PING("ping", 16);
 
@@ -221,6 +225,7 @@ public record SurfaceCall(Function function, List<Arg> args) {
         String value = switch (function) {
             case ALTER_SEQUENCES, CHECK_QUERY, PING -> "true";
             case GET_SNAPSHOTS -> "''::pg_catalog.text";
+            case ADD_NODE -> "0::pg_catalog.int4";
             default -> "''::pg_catalog.void";
         };
         b.append(value).append(" AS ").append(function.column());
@@ -229,7 +234,8 @@ public record SurfaceCall(Function function, List<Arg> args) {
             Arg a = args.get(i);
             boolean arrayArgument = function == Function.INIT_CLUSTER && i == 1;
             if (a.parameter() > 0) {
-                types.put(a.parameter(), function == Function.DROP_NODE ? "pg_catalog.int4"
+                types.put(a.parameter(), function == Function.DROP_NODE || (function == Function.JOIN_NODE && i == 0)
+                        ? "pg_catalog.int4"
                         : arrayArgument ? "pg_catalog.text[]" : "pg_catalog.text");
             } else if (a.elements() != null) {
                 for (Arg e : a.elements()) {

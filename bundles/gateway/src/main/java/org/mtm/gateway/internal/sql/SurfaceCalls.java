@@ -54,6 +54,8 @@ final class SurfaceCalls {
                 case "get_snapshots" -> named = SurfaceCall.Function.GET_SNAPSHOTS;
                 case "free_snapshots" -> named = SurfaceCall.Function.FREE_SNAPSHOTS;
                 case "drop_node" -> named = SurfaceCall.Function.DROP_NODE;
+                case "add_node" -> named = SurfaceCall.Function.ADD_NODE;
+                case "join_node" -> named = SurfaceCall.Function.JOIN_NODE;
                 case "ping" -> named = SurfaceCall.Function.PING;
                 case "status", "nodes" -> statusCalls++;
                 default -> { }
@@ -70,6 +72,8 @@ final class SurfaceCalls {
                         case INIT_CLUSTER -> INIT_USAGE;
                         case CHECK_QUERY -> "SELECT mtm.check_query('<query>')";
                         case DROP_NODE -> "SELECT mtm.drop_node(<node id>)";
+                        case ADD_NODE -> "SELECT mtm.add_node('<conninfo>')";
+                        case JOIN_NODE -> "SELECT mtm.join_node(<node id>, '<backup end lsn>')";
                         default -> "SELECT mtm." + named.column() + "()";
                     },
                     "The gateway runs this function itself; it cannot be part of a larger query.");
@@ -108,7 +112,10 @@ final class SurfaceCalls {
                     slot = f == SurfaceCall.Function.INIT_CLUSTER ? ("my_conninfo".equals(argName) ? 0
                             : "peers_conninfo".equals(argName) ? 1 : -1)
                             : f == SurfaceCall.Function.CHECK_QUERY && "query_text".equals(argName) ? 0
-                            : f == SurfaceCall.Function.DROP_NODE && "node_id".equals(argName) ? 0 : -1;
+                            : f == SurfaceCall.Function.DROP_NODE && "node_id".equals(argName) ? 0
+                            : f == SurfaceCall.Function.ADD_NODE && "connstr".equals(argName) ? 0
+                            : f == SurfaceCall.Function.JOIN_NODE ? ("node_id".equals(argName) ? 0
+                            : "backup_end_lsn".equals(argName) ? 1 : -1) : -1;
                     if (slot < 0) {
                         return null;
                     }
@@ -116,7 +123,7 @@ final class SurfaceCalls {
                 } else {
                     positional++;
                 }
-                SurfaceCall.Arg a = f == SurfaceCall.Function.DROP_NODE && pos < t.size()
+                SurfaceCall.Arg a = (f == SurfaceCall.Function.DROP_NODE || f == SurfaceCall.Function.JOIN_NODE) && pos < t.size()
                         && t.get(pos).type() == Type.NUMBER ? number() : argument(f == SurfaceCall.Function.INIT_CLUSTER);
                 if (a == null || slot >= byPosition.length || byPosition[slot] != null) {
                     return null;
@@ -136,8 +143,8 @@ final class SurfaceCalls {
             return null;
         }
         int expected = switch (f) {
-            case INIT_CLUSTER -> 2;
-            case CHECK_QUERY, DROP_NODE -> 1;
+            case INIT_CLUSTER, JOIN_NODE -> 2;
+            case CHECK_QUERY, DROP_NODE, ADD_NODE -> 1;
             default -> 0;
         };
         if (args.size() != expected) {

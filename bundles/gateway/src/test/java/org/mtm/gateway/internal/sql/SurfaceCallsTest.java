@@ -233,6 +233,31 @@ public class SurfaceCallsTest {
     }
 
     @Test
+    public void addAndJoinNodeInEveryForm() throws Exception {
+        String conninfo = "dbname=mydb user=mtmuser host=node4";
+        for (String sql : new String[] {"SELECT mtm.add_node('" + conninfo + "')", "select * from mtm.add_node(connstr => '"
+            + conninfo + "');"}) {
+            SurfaceCall c = call(sql);
+            assertEquals(sql, SurfaceCall.Function.ADD_NODE, c.function());
+            assertEquals(sql, conninfo, c.text(0, SurfaceCall.Parameters.NONE, "connstr"));
+        }
+        assertEquals("SELECT 0::pg_catalog.int4 AS add_node FROM (SELECT $1::pg_catalog.text) AS mtm_arguments",
+            call("SELECT mtm.add_node($1)").standIn());
+        for (String sql : new String[] {"SELECT mtm.join_node(4, '0/12D357F0')", "SELECT mtm.join_node(4::int, '0/12D357F0'::pg_lsn)",
+            "SELECT mtm.join_node(backup_end_lsn => '0/12D357F0', node_id => 4)"}) {
+            SurfaceCall c = call(sql);
+            assertEquals(sql, SurfaceCall.Function.JOIN_NODE, c.function());
+            assertEquals(sql, 4, c.integer(0, SurfaceCall.Parameters.NONE, "node_id"));
+            assertEquals(sql, "0/12D357F0", c.text(1, SurfaceCall.Parameters.NONE, "backup_end_lsn"));
+        }
+        assertEquals("SELECT ''::pg_catalog.void AS join_node FROM (SELECT $1::pg_catalog.int4, $2::pg_catalog.text)"
+            + " AS mtm_arguments", call("SELECT mtm.join_node($1, $2)").standIn());
+        Replication r = classify("SELECT mtm.join_node(4)");
+        assertEquals("0A000", r.sqlState());
+        assertTrue(r.message(), r.message().contains("SELECT mtm.join_node(<node id>, '<backup end lsn>')"));
+    }
+
+    @Test
     public void pingOnItsOwn() {
         for (String sql : new String[] {"SELECT mtm.ping()", "select * from MTM.PING();"}) {
             SurfaceCall c = call(sql);
