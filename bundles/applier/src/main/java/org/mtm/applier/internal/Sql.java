@@ -41,6 +41,9 @@ final class Sql {
      * {@code GENERATED ALWAYS AS IDENTITY}: the origin's value is the row's value.
      */
     static String insert(Target t) {
+        if (t.columns.length == 0) {
+            return "INSERT INTO " + t.qualifiedName + " DEFAULT VALUES"; // CREATE TABLE t (): rows without columns
+        }
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.qualifiedName).append(" (");
         StringBuilder values = new StringBuilder(t.hasIdentityAlways() ? ") OVERRIDING SYSTEM VALUE VALUES (" : ") VALUES (");
         for (int i = 0; i < t.columns.length; i++) {
@@ -113,8 +116,11 @@ final class Sql {
 
     /** {@code a = ?::type(mod)}, or as text for a type without a default btree equality. */
     private static String compare(Target t, int i) {
-        return t.equality[i] ? t.columns[i] + " = ?::" + t.types[i]
-                : t.columns[i] + "::text = (?::" + t.types[i] + ")::text";
+        // a domain's value is compared as its base type: the cast to the domain would check the domain's constraints,
+        // and an old value the origin kept under a NOT VALID one fails them (the origin's WHERE never checked it)
+        String type = t.baseTypes[i] != null ? t.baseTypes[i] : t.types[i];
+        return t.equality[i] ? t.columns[i] + " = ?::" + type
+                : t.columns[i] + "::text = (?::" + type + ")::text";
     }
 
     private static String identity(Target t, BitSet where, BitSet nulls) {

@@ -37,6 +37,11 @@ final class Target {
     final boolean hasPrimaryKey;
     /** Columns of a domain type: an UPDATE assigns them only when their value changes ({@link Sql#update}). */
     boolean[] domain;
+    /**
+     * The base type (with its modifier) of each domain column, null for others: a value compared is cast to it, not to
+     * the domain, whose NOT VALID constraints an old value the origin kept may violate.
+     */
+    String[] baseTypes;
     /** The sequence that feeds each column (regclass text), or null; read with {@code monotonic_sequences}. */
     String[] sequences;
 
@@ -60,7 +65,14 @@ final class Target {
         this.equality = equality.clone();
         this.identityAlways = identityAlways.clone();
         this.domain = new boolean[cols.size()];
+        this.baseTypes = new String[cols.size()];
         this.sequences = new String[cols.size()];
+    }
+
+    /** The base type of each domain column (null where none). */
+    Target withBaseTypes(String[] bases) {
+        this.baseTypes = bases.clone();
+        return this;
     }
 
     /** Names the sequence feeding each column (null where none). */

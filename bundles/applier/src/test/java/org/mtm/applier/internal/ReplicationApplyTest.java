@@ -370,6 +370,41 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void aDomainValueUnderANotValidConstraintStillFindsItsRowByAllColumns() throws Exception {
+        // the regression file domain: UPDATE thethings SET stuff = 10 of a row holding 55 under NOT VALID CHECK (VALUE < 11)
+        createOnBoth("CREATE DOMAIN nv_small AS int", "CREATE TABLE nv_full (stuff nv_small)",
+                "ALTER TABLE nv_full REPLICA IDENTITY FULL");
+        startReceiverOnB();
+        seedOnA("nv_full", "INSERT INTO nv_full VALUES (55)");
+        NODES.exec(A, "ALTER DOMAIN nv_small ADD CONSTRAINT meow CHECK (VALUE < 11) NOT VALID");
+        NODES.exec(B, "ALTER DOMAIN nv_small ADD CONSTRAINT meow CHECK (VALUE < 11) NOT VALID");
+        commitThroughB(prepareOnA("UPDATE nv_full SET stuff = 10"));
+        assertEquals("10", NODES.query(B, "SELECT string_agg(stuff::text, ',') FROM nv_full"));
+        commitThroughB(prepareOnA("DELETE FROM nv_full"));
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM nv_full"));
+    }
+
+    @Test
+    public void rowsOfATableWithoutColumnsAreApplied() throws Exception {
+        // the regression file vacuum: CREATE TABLE past_inh_child () INHERITS (past_inh_parent); INSERT ... DEFAULT VALUES
+        createOnBoth("CREATE TABLE no_cols ()");
+        startReceiverOnB();
+        commitThroughB(prepareOnA("INSERT INTO no_cols DEFAULT VALUES", "INSERT INTO no_cols DEFAULT VALUES"));
+        assertEquals("2", NODES.query(B, "SELECT count(*) FROM no_cols"));
+    }
+
+    @Test
+    public void aFunctionBodyIsNotCheckedAgainHere() throws Exception {
+        // the body reads a table of the origin only (a temporary table's stand-in): checked there, not here
+        NODES.exec(A, "CREATE TABLE only_on_a (f1 int)");
+        startReceiverOnB();
+        commitThroughB(prepareOnA(st -> ddl(st, "public", "none",
+                "CREATE FUNCTION count_only_on_a() RETURNS int8 LANGUAGE sql AS 'SELECT count(*) FROM only_on_a'")));
+        assertEquals("1", NODES.query(B, "SELECT count(*) FROM pg_proc WHERE proname = 'count_only_on_a'"));
+        assertEquals("on", NODES.query(B, "SHOW check_function_bodies"));
+    }
+
+    @Test
     public void truncateOfATableReferencedFromAPartitionedTable() throws Exception {
         // pgoutput lists the partitions, not the partitioned table whose foreign key references the other one
         createOnBoth("CREATE TABLE tp_prim (a int PRIMARY KEY)",

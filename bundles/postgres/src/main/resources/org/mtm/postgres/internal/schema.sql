@@ -361,6 +361,116 @@ BEGIN
     END IF;
 END
 $do$;
+-- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
+-- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
+-- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its
+-- temporary table; the cluster refuses it, in gateway sessions, at the end of the statement.
+CREATE OR REPLACE FUNCTION mtm.refuse_routine_on_stand_in()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    link record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('application_name') = 'mtm_admin' THEN
+        RETURN;
+    END IF;
+    FOR link IN
+        SELECT c.command_tag AS tag, c.object_identity AS routine, r.relname AS stand_in
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid AND d.refclassid = 'pg_type'::regclass
+        JOIN pg_type t ON t.oid = d.refobjid
+        JOIN pg_class r ON r.oid = t.typrelid
+                        OR r.oid = (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem AND t.typelem <> 0)
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE c.classid = 'pg_proc'::regclass AND n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] %s %s is not supported: it would depend on the row type of temporary table '
+                             '"%s", which is on this node only', link.tag, link.routine, link.stand_in),
+            HINT = 'Temporary tables are this session''s and this node''s only: give the routine a permanent table''s or '
+                   'a composite type''s row type (CREATE TYPE ... AS (...)).';
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_routine_on_stand_in') THEN
+        CREATE EVENT TRIGGER mtm_refuse_routine_on_stand_in ON ddl_command_end
+            WHEN TAG IN ('CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE')
+            EXECUTE FUNCTION mtm.refuse_routine_on_stand_in();
+    END IF;
+END
+$do$;
+-- A replicated table with a column of a type whose values cannot be written from their text (pg_node_tree and the
+-- other internal types of the statistics and BRIN summaries: their input functions refuse every value): the other
+-- nodes apply rows as text, so every row of it would fail there (CREATE TABLE ... AS SELECT * FROM pg_class of the
+-- regression file create_table). Refused in gateway sessions at the end of the statement that makes such a column.
+CREATE OR REPLACE FUNCTION mtm.refuse_unwritable_column()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    col record;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('application_name') = 'mtm_admin' THEN
+        RETURN;
+    END IF;
+    FOR col IN
+        SELECT c.command_tag AS tag, c.object_identity AS rel, a.attname, a.atttypid::regtype AS type
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class r ON c.classid = 'pg_class'::regclass AND r.oid = c.objid
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+        JOIN pg_type t ON t.oid = a.atttypid
+        WHERE r.relkind IN ('r', 'p') AND r.relpersistence = 'p' AND n.nspname !~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
+          AND (t.typinput IN ('pg_node_tree_in'::regproc, 'pg_ndistinct_in'::regproc, 'pg_dependencies_in'::regproc,
+                              'pg_mcv_list_in'::regproc)
+               OR t.typname IN ('pg_brin_bloom_summary', 'pg_brin_minmax_multi_summary'))
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] %s %s is not supported: column "%s" has type %s, whose values cannot be '
+                             'written from text, so the other nodes could not apply its rows', col.tag, col.rel,
+                             col.attname, col.type),
+            HINT = format('Cast the column to text (%s::text), or leave it out.', quote_ident(col.attname));
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unwritable_column') THEN
+        CREATE EVENT TRIGGER mtm_refuse_unwritable_column ON ddl_command_end
+            WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+            EXECUTE FUNCTION mtm.refuse_unwritable_column();
+    END IF;
+END
+$do$;
+-- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table's stand-in, an unlogged table): the
+-- other nodes run the statement's text and have no such source (the regression file copy2). The gateway calls this
+-- in the statement that logs the DDL message, before the statement runs; it answers '' or refuses with 0A000.
+CREATE OR REPLACE FUNCTION mtm.refuse_node_local_like(names text[])
+RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    source record;
+BEGIN
+    FOR source IN
+        SELECT n.name, CASE WHEN c.relpersistence = 'u' AND pg_catalog.starts_with(
+                                   c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, 'mtm_temp_')
+                            OR c.relpersistence = 't' THEN 'a temporary table' ELSE 'an unlogged table' END AS kind
+        FROM pg_catalog.unnest(names) AS n(name)
+        JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
+        WHERE c.relpersistence IN ('t', 'u')
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... (LIKE %s) is not supported: %s is %s, which is '
+                                        'on this node only, so the other nodes cannot copy its columns',
+                                        source.name, source.name, source.kind),
+            HINT = 'Write the columns out in the CREATE TABLE statement.';
+    END LOOP;
+    RETURN '';
+END
+$fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL

@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(40, statements.size());
+        assertEquals(45, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
         assertTrue("a node disabled for good keeps its reason across restarts", statements.contains(
@@ -41,6 +41,9 @@ public class CatalogSchemaTest {
         assertTrue("the event trigger that refuses DDL the gateway did not announce", statements.stream().anyMatch(s ->
                 s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end")
                 && s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_drop ON sql_drop")));
+        for (String trigger : List.of("mtm_refuse_routine_on_stand_in", "mtm_refuse_unwritable_column")) {
+            assertTrue(trigger, statements.stream().anyMatch(s -> s.contains("CREATE EVENT TRIGGER " + trigger + " ON ddl_command_end")));
+        }
         assertTrue("the event trigger that strides new sequences, also in the appliers", statements.stream().anyMatch(s ->
                 s.contains("CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end")
                 && s.contains("ALTER EVENT TRIGGER mtm_stride_sequences ENABLE ALWAYS")));

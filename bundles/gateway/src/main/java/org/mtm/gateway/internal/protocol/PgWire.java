@@ -397,9 +397,10 @@ public final class PgWire {
 
     /**
      * A short form of {@link #ownStatement} for a statement without parameters or rows that opens the transaction
-     * of what follows it (unsynced): Parse, Bind, Execute, Close of the statement — the own portal goes with the
-     * transaction, which ends at the client's next Sync or Query. {@code leftovers}: Close the own statement and
-     * portal first, as an earlier own statement that failed may have left them. Replies: [3 3] 1 2 C 3.
+     * of what follows it (unsynced): Parse, Bind, Execute, Close of the statement and of the portal (left open, the
+     * portal would be in pg_cursors for the client's statements that share the transaction). {@code leftovers}: Close
+     * the own statement and portal first, as an earlier own statement that failed may have left them.
+     * Replies: [3 3] 1 2 C 3 3.
      */
     public static ByteBuf ownStatementOpeningTransaction(ByteBufAllocator alloc, String sql, boolean leftovers) {
         ByteBuf b = alloc.buffer(96 + sql.length());
@@ -411,12 +412,13 @@ public final class PgWire {
         bindMessage(b, OWN_NAME, List.of());
         executeMessage(b);
         close(b, 'S');
+        close(b, 'P');
         return b;
     }
 
     /** Number of CloseComplete replies of {@link #ownStatementOpeningTransaction}. */
     public static int openingTransactionCloses(boolean leftovers) {
-        return leftovers ? 3 : 1;
+        return leftovers ? 4 : 2;
     }
 
     private static void close(ByteBuf b, char what) {

@@ -91,7 +91,13 @@ final class CommitBoundary {
         return commitStatement(emulatedBlock, chain, null);
     }
 
-    /** The statement that begins a transaction like the current one (for COMMIT AND CHAIN). */
+    /**
+     * The statements that begin a transaction like the current one (for COMMIT AND CHAIN). Not START TRANSACTION
+     * with the characteristics alone: PostgreSQL sets those as settings of the transaction, which an error in it
+     * undoes, so an AND CHAIN after a failed statement would chain the session's defaults. The empty transaction's own
+     * COMMIT AND CHAIN carries them over as PostgreSQL's chaining does, and then they outlive an error as they do
+     * there ({@code transactions} of the regression suite: COMMIT AND CHAIN in TBLOCK_ABORT_END).
+     */
     private static final String CHAIN_CHARACTERISTICS = "SELECT 'START TRANSACTION ISOLATION LEVEL '"
             + " OPERATOR(pg_catalog.||) pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.||)"
             + " CASE WHEN pg_catalog.current_setting('transaction_read_only')::pg_catalog.bool THEN ', READ ONLY'"
@@ -131,7 +137,10 @@ final class CommitBoundary {
                 client.commandComplete("COMMIT");
                 return CompletableFuture.completedFuture(true);
             }
-            return backend.exchange(start).thenApply(r -> {
+            // one round trip; should the START fail, its error is the one to report
+            CompletableFuture<QueryResult> begun = backend.exchange(start);
+            CompletableFuture<QueryResult> chained = backend.exchange("COMMIT AND CHAIN");
+            return begun.thenCombine(chained, (b, c) -> b.ok() ? c : b).thenApply(r -> {
                 if (!r.ok()) {
                     client.error(r.error());
                     return false;

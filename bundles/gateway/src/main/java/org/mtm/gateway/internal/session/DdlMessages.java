@@ -18,12 +18,15 @@ import org.mtm.gateway.internal.sql.TempStandIns;
  *
  * <p>A statement on named relations (DROP TABLE a, b; ALTER TABLE a; CREATE INDEX ON a ...) is not logged when
  * every one of them is temporary or unlogged (or a stand-in of a temporary object, in a schema {@code mtm_temp_...}):
- * then the message statement answers {@code temporary} or {@code unlogged} instead of the message's LSN. Pure.
+ * then the message statement answers {@code temporary} or {@code unlogged} instead of the message's LSN. A statement
+ * on a database other than the session's is not logged either ({@code other database}). Pure.
  */
 final class DdlMessages {
     /** Answer of the message statement when the relations are all temporary (at least one) or unlogged. */
     static final String TEMPORARY = "temporary";
     static final String UNLOGGED = "unlogged";
+    /** Answer of the message statement when the statement is on a database other than the session's. */
+    static final String OTHER_DATABASE = "other database";
 
     /**
      * Transaction-local marker between the two messages: the end message is written only when the DDL message
@@ -109,6 +112,18 @@ final class DdlMessages {
         if (r.dropList() != null) {
             return dropSql(r.relations().size());
         }
+        if (!r.copiedFrom().isEmpty()) {
+            StringBuilder names = new StringBuilder();
+            for (int i = 0; i < r.copiedFrom().size(); i++) {
+                names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
+            }
+            return "SELECT mtm.refuse_node_local_like(ARRAY[" + names + "]::pg_catalog.text[]) OPERATOR(pg_catalog.||) "
+                    + EMIT + MARK_SEEN + " FROM " + SETTINGS;
+        }
+        if (r.database() != null) {
+            return "SELECT CASE WHEN $2::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.current_database()::pg_catalog.text"
+                    + " THEN " + EMIT + " ELSE '" + OTHER_DATABASE + "' END" + MARK_SEEN + " FROM " + SETTINGS;
+        }
         return emitSql(r.relations().size());
     }
 
@@ -176,6 +191,12 @@ final class DdlMessages {
             List<String> more = new ArrayList<>(r.relations());
             more.addAll(r.dropList());
             return emitParams(statement, more);
+        }
+        if (r.database() != null) {
+            return emitParams(statement, List.of(r.database()));
+        }
+        if (!r.copiedFrom().isEmpty()) {
+            return emitParams(statement, r.copiedFrom());
         }
         return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
     }

@@ -18,6 +18,7 @@ import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
+import org.mtm.gateway.internal.sql.ClusterPublication;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
@@ -497,6 +498,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
         String qualified = standInSchema == null ? null
                 : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
+        // psql's \d+ list of a table's publications: without the cluster's own, run by the gateway (not relayed)
+        String hidden = ClusterPublication.hidden(qualified == null ? view : qualified);
+        qualified = hidden == null ? qualified : hidden;
         CharSequence query = qualified == null ? view : qualified;
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
@@ -1617,6 +1621,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         if (DdlMessages.UNLOGGED.equals(v)) {
             notes.standIn();
+            return false;
+        }
+        if (DdlMessages.OTHER_DATABASE.equals(v)) {
             return false;
         }
         if (r.ok()) {

@@ -13,7 +13,9 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, CREATE TABLE AS / SELECT INTO; for statements on named relations
  * the names are kept, so that the gateway can ask the catalog whether they are temporary or unlogged;</li>
  * <li>local — ALTER SYSTEM, CREATE/DROP DATABASE, REINDEX, CHECKPOINT, CLUSTER, LOAD, VACUUM, ANALYZE,
- * subscriptions, unlogged tables and sequences; LISTEN/UNLISTEN/NOTIFY are local too (their own class);</li>
+ * subscriptions (COMMENT ON SUBSCRIPTION too), unlogged tables and sequences; ALTER DATABASE, COMMENT ON DATABASE and
+ * GRANT/REVOKE ON DATABASE of a database other than the session's; LISTEN/UNLISTEN/NOTIFY are local too (their own
+ * class);</li>
  * <li>temporary — CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP, objects in {@code pg_temp};</li>
  * <li>refused — statements that cannot run inside the cluster's distributed transaction: CREATE INDEX
  * CONCURRENTLY, DROP INDEX CONCURRENTLY, CREATE/DROP TABLESPACE, ALTER DATABASE SET TABLESPACE; DDL with
@@ -135,7 +137,8 @@ final class DdlClassifier {
                 if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
                     return Replication.creating(qualifiedName(n, end)); // CREATE TABLE ... AS query
                 }
-                return Replication.GLOBAL;
+                List<String> like = t.get(i).name(s).equals("table") && end > 0 ? likeSources(end) : List.of();
+                return like.isEmpty() ? Replication.GLOBAL : Replication.copying(like);
             }
             case "trigger", "constraint", "policy" -> {
                 return onRelation(firstWordAtDepth0(i + 1, "on"));
@@ -172,7 +175,7 @@ final class DdlClassifier {
                 if (set >= 0 && word(set + 1, "tablespace")) {
                     return tablespace("ALTER DATABASE ... SET TABLESPACE");
                 }
-                return Replication.GLOBAL;
+                return database(i + 1);
             }
             case "table", "index", "sequence", "view" -> {
                 return alterRelation(i + 1);
@@ -354,6 +357,12 @@ final class DdlClassifier {
             case "constraint", "trigger", "policy", "rule" -> {
                 return onRelation(firstWordAtDepth0(j + 2, "on"));
             }
+            case "database" -> {
+                return database(j + 1);
+            }
+            case "subscription" -> {
+                return Replication.LOCAL; // subscriptions are local (CREATE/ALTER/DROP SUBSCRIPTION)
+            }
             default -> {
                 return Replication.GLOBAL;
             }
@@ -382,7 +391,8 @@ final class DdlClassifier {
         String what = t.get(on + 1).type() == Type.WORD ? t.get(on + 1).name(s) : "";
         return switch (what) {
             case "table", "sequence" -> relationList(on + 2);
-            case "all", "database", "schema", "function", "procedure", "routine", "language", "large", "tablespace",
+            case "database" -> word(on + 3, "to") || word(on + 3, "from") ? database(on + 2) : Replication.GLOBAL;
+            case "all", "schema", "function", "procedure", "routine", "language", "large", "tablespace",
                  "type", "domain", "foreign", "parameter" -> Replication.GLOBAL;
             default -> relationList(on + 1);
         };
@@ -470,6 +480,36 @@ final class DdlClassifier {
         }
         int end = qualifiedNameEnd(i);
         return end < 0 ? Replication.GLOBAL : Replication.global(List.of(qualifiedName(i, end)));
+    }
+
+    /** The sources of {@code LIKE source} in the column list that follows token {@code from} (depth 1). */
+    private List<String> likeSources(int from) {
+        List<String> names = new ArrayList<>(1);
+        int depth = 0;
+        for (int k = from; k < t.size(); k++) {
+            SqlToken tok = t.get(k);
+            if (tok.type() == Type.LPAREN) {
+                depth++;
+            } else if (tok.type() == Type.RPAREN) {
+                if (--depth == 0) {
+                    break;
+                }
+            } else if (depth == 1 && tok.isWord(s, "like") && (t.get(k - 1).type() == Type.LPAREN || t.get(k - 1).isOp(s, ','))) {
+                int end = qualifiedNameEnd(k + 1);
+                if (end > 0) {
+                    names.add(qualifiedName(k + 1, end));
+                }
+            }
+        }
+        return names;
+    }
+
+    /**
+     * The database named at token {@code i}: global if it is the session's (its settings, owner, ACL and comment are
+     * shared catalog rows every node has), local if it is another — a database CREATE DATABASE made on one node.
+     */
+    private Replication database(int i) {
+        return isName(i) ? Replication.onDatabase(t.get(i).name(s)) : Replication.GLOBAL;
     }
 
     private static Replication tablespace(String statement) {

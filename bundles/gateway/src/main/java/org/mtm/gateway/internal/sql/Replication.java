@@ -22,9 +22,27 @@ import java.util.List;
  * @param dropList   for a DROP of several relations: the statement's text before the first name and after the last
  *                   (null otherwise), so that the other nodes run it without the node-local ones among them
  *                   (temporary tables, stand-ins, unlogged tables), which they do not have
+ * @param database   for {@link Reach#GLOBAL_DDL} on a database named in the statement (ALTER DATABASE, COMMENT ON
+ *                   DATABASE, GRANT ... ON DATABASE): the name as written, null otherwise. Only the session's own
+ *                   database is on every node; another one is node-local (CREATE DATABASE is local, manual F.31.6.1),
+ *                   and a statement on it is local too — the gateway asks the session when it runs the statement
+ * @param copiedFrom for {@link Reach#GLOBAL_DDL} CREATE TABLE ... (LIKE source): the sources as written (empty
+ *                   otherwise). The other nodes run the text, so a source that exists on this node only (temporary,
+ *                   a stand-in, unlogged) makes the statement fail there: refused when it runs
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
-                          SurfaceCall call, String created, boolean setsSequences, List<String> dropList) {
+                          SurfaceCall call, String created, boolean setsSequences, List<String> dropList,
+                          String database, List<String> copiedFrom) {
+
+    public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                       SurfaceCall call, String created, boolean setsSequences, List<String> dropList, String database) {
+        this(reach, relations, sqlState, message, hint, call, created, setsSequences, dropList, database, List.of());
+    }
+
+    public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
+                       SurfaceCall call, String created, boolean setsSequences, List<String> dropList) {
+        this(reach, relations, sqlState, message, hint, call, created, setsSequences, dropList, null);
+    }
 
     public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                        SurfaceCall call, String created, boolean setsSequences) {
@@ -122,6 +140,17 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
                 List.of(before, after));
     }
 
+    /** A statement on the database {@code name}: global when it is the session's database, local otherwise. */
+    public static Replication onDatabase(String name) {
+        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, false, null, name);
+    }
+
+    /** CREATE TABLE ... (LIKE {@code sources}): global, refused when a source is node-local. */
+    public static Replication copying(List<String> sources) {
+        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, false, null, null,
+                List.copyOf(sources));
+    }
+
     public static Replication global(List<String> relations) {
         return relations.isEmpty() ? GLOBAL : new Replication(Reach.GLOBAL_DDL, List.copyOf(relations), null, null, null, null);
     }
@@ -150,7 +179,8 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     @Override
     public String toString() {
         return switch (reach) {
-            case GLOBAL_DDL -> setsSequences ? "GLOBAL_DDL(setval)" : created != null ? "GLOBAL_DDL(creates " + created + ")"
+            case GLOBAL_DDL -> !copiedFrom.isEmpty() ? "GLOBAL_DDL(like " + copiedFrom + ")"
+                    : database != null ? "GLOBAL_DDL(database " + database + ")" : setsSequences ? "GLOBAL_DDL(setval)" : created != null ? "GLOBAL_DDL(creates " + created + ")"
                     : relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
             case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";
             case SURFACE -> call == null ? "SURFACE(" + sqlState + ": " + message + ")" : "SURFACE(" + call + ")";

@@ -320,6 +320,56 @@ public class DdlThroughGatewayTest {
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
+    /**
+     * CREATE DATABASE is local (manual F.31.6.1): the database it makes exists on this node only, so ALTER DATABASE,
+     * COMMENT ON DATABASE and GRANT ON DATABASE of it are local too — the other nodes have no such database and would
+     * fail (the regression file {@code database}). The session's own database is on every node: logged.
+     */
+    @Test
+    public void statementsOnADatabaseOtherThanTheSessionsAreNeverLogged() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE regression_tbd TEMPLATE template0");
+            try {
+                st.execute("ALTER DATABASE regression_tbd RENAME TO \"Regression UTF8\"");
+                st.execute("ALTER DATABASE \"Regression UTF8\" CONNECTION_LIMIT 123");
+                st.execute("COMMENT ON DATABASE \"Regression UTF8\" IS 'on this node only'");
+                st.execute("GRANT CREATE ON DATABASE \"Regression UTF8\" TO PUBLIC");
+                assertEquals(List.of(), WAL.messages());
+                assertEquals(List.of(), DECIDED);
+                assertEquals(123, count("SELECT datconnlimit FROM pg_database WHERE datname = 'Regression UTF8'"));
+                st.execute("COMMENT ON DATABASE " + TestPostgres.DATABASE + " IS 'on every node'");
+                List<String> ddl = WAL.messages().stream().filter(m -> m.startsWith("M mtm.ddl ")).toList();
+                assertEquals(1, ddl.size());
+                assertTrue(ddl.get(0), ddl.get(0).startsWith("M mtm.ddl COMMENT ON DATABASE " + TestPostgres.DATABASE));
+                st.execute("COMMENT ON DATABASE " + TestPostgres.DATABASE + " IS NULL");
+            } finally {
+                st.execute("DROP DATABASE IF EXISTS \"Regression UTF8\"");
+                st.execute("DROP DATABASE IF EXISTS regression_tbd");
+            }
+        }
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    /** The regression file create_table: CREATE TABLE as_select1 AS SELECT * FROM pg_class (relpartbound is a pg_node_tree). */
+    @Test
+    public void aTableWithAColumnWhoseValuesCannotBeWrittenFromTextIsRefused() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            for (String sql : List.of("CREATE TABLE as_select1 AS SELECT * FROM pg_class WHERE relkind = 'r'",
+                    "SELECT relname, relpartbound INTO as_select2 FROM pg_class",
+                    "CREATE TABLE nodes (id int PRIMARY KEY, n pg_node_tree)",
+                    "ALTER TABLE t ADD COLUMN s pg_ndistinct")) {
+                SQLException e = assertThrows(sql, SQLException.class, () -> st.execute(sql));
+                assertEquals(sql, "0A000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("whose values cannot be written from text"));
+            }
+            st.execute("CREATE TABLE as_select3 AS SELECT relname, relpartbound::text FROM pg_class WHERE relkind = 'r'");
+            st.execute("CREATE TEMP TABLE as_select4 AS SELECT * FROM pg_class WHERE relkind = 'r'");
+        }
+        assertEquals(1, count("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                + " AND (relname LIKE 'as_select%' OR relname = 'nodes')"));
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
     @Test
     public void aWriteWithNothingDecodableCommitsLocallyOrStillReachesThePeers() throws Exception {
         try (Connection d = PG.direct(); Statement ds = d.createStatement()) {

@@ -201,6 +201,43 @@ public class TemporaryTablesThroughGatewayTest {
     }
 
     @Test
+    public void aRoutineOfATemporaryTablesRowTypeIsRefused() throws Exception {
+        // the other nodes have no such type (rangefuncs, returning, rowtypes of the regression suite); a body that only
+        // reads the temporary table is fine: the other nodes do not check it
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE users (userid text, seq int)");
+            st.execute("INSERT INTO users VALUES ('id', 1)");
+            for (String sql : List.of(
+                    "CREATE FUNCTION get_first_user() RETURNS users LANGUAGE sql STABLE AS $$ SELECT * FROM users LIMIT 1 $$",
+                    "CREATE FUNCTION all_users() RETURNS SETOF users LANGUAGE sql AS $$ SELECT * FROM users $$",
+                    "CREATE FUNCTION user_id(u users) RETURNS text LANGUAGE sql AS $$ SELECT u.userid $$",
+                    "CREATE FUNCTION user_ids(u users[]) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$")) {
+                SQLException e = org.junit.Assert.assertThrows(sql, SQLException.class, () -> st.execute(sql));
+                assertEquals(sql, "0A000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("would depend on the row type of temporary table \"users\""));
+            }
+            st.execute("CREATE FUNCTION count_users() RETURNS int8 LANGUAGE sql AS $$ SELECT count(*) FROM users $$");
+            assertEquals("1", scalar(c, "SELECT count_users()"));
+        }
+        assertEquals("1", direct("SELECT count(*) FROM pg_proc WHERE proname IN ('get_first_user', 'all_users', 'user_id',"
+                + " 'user_ids', 'count_users')"));
+    }
+
+    @Test
+    public void aPermanentTableLikeATemporaryOneIsRefused() throws Exception {
+        // the other nodes run the text and have no such source (copy2 of the regression suite)
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE testeoc (c text)");
+            SQLException e = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("CREATE TABLE vistest (LIKE testeoc)"));
+            assertEquals("0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE testeoc) is not supported: testeoc is a temporary table"));
+            st.execute("CREATE TABLE vistest (LIKE t INCLUDING ALL)"); // a permanent source is fine
+            st.execute("CREATE TEMP TABLE vistemp (LIKE testeoc)"); // and a temporary copy
+        }
+        assertEquals("1", direct("SELECT count(*) FROM pg_class WHERE relname = 'vistest'"));
+    }
+
+    @Test
     public void anotherSessionDoesNotSeeTheStandIns() throws Exception {
         try (Connection mine = TestPostgres.connect(GW.endpoint()); Statement st = mine.createStatement();
                 Connection other = TestPostgres.connect(GW.endpoint())) {

@@ -57,9 +57,65 @@ public class TransparencyThroughGatewayTest {
             + "SELECT id, v FROM t5 ORDER BY id;\n";
 
     private static Tools.Result psql(Endpoint at, String database) {
+        return psql(at, database, SCRIPT);
+    }
+
+    private static Tools.Result psql(Endpoint at, String database, String script) {
         return Tools.run(List.of(Tools.BIN.resolve("psql").toString(), "-X", "-a", "-d", "host=" + at.host() + " port="
-                + at.port() + " dbname=" + database + " user=" + TestPostgres.USER), java.util.Map.of(), SCRIPT,
+                + at.port() + " dbname=" + database + " user=" + TestPostgres.USER), java.util.Map.of(), script,
                 java.time.Duration.ofSeconds(30));
+    }
+
+    /** The AND CHAIN part of PostgreSQL 15's regression file {@code transactions}. */
+    private static final String CHAIN_SCRIPT = "CREATE TABLE trans_abc (a int);\n"
+            + "SET default_transaction_read_only = on;\n"
+            + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE, DEFERRABLE;\n"
+            + "INSERT INTO trans_abc VALUES (1);\n"
+            + "COMMIT AND CHAIN;\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\nSHOW transaction_deferrable;\n"
+            + "INSERT INTO trans_abc VALUES ('error');\n"
+            + "COMMIT AND CHAIN;  -- TBLOCK_ABORT_END\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\nSHOW transaction_deferrable;\n"
+            + "INSERT INTO trans_abc VALUES (4);\n"
+            + "COMMIT;\n"
+            + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE, DEFERRABLE;\n"
+            + "SAVEPOINT x;\n"
+            + "INSERT INTO trans_abc VALUES ('error');\n"
+            + "COMMIT AND CHAIN;  -- TBLOCK_ABORT_PENDING\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\nSHOW transaction_deferrable;\n"
+            + "INSERT INTO trans_abc VALUES (5);\n"
+            + "COMMIT;\n"
+            + "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE, NOT DEFERRABLE;\n"
+            + "INSERT INTO trans_abc VALUES (6);\n"
+            + "ROLLBACK AND CHAIN;  -- TBLOCK_ABORT_PENDING\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\nSHOW transaction_deferrable;\n"
+            + "INSERT INTO trans_abc VALUES ('error');\n"
+            + "ROLLBACK AND CHAIN;  -- TBLOCK_ABORT_END\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\nSHOW transaction_deferrable;\n"
+            + "INSERT INTO trans_abc VALUES (7);\n"
+            + "COMMIT;\n"
+            + "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE;\n"
+            + "INSERT INTO trans_abc VALUES (8);\n"
+            + "COMMIT AND CHAIN;\n"
+            + "INSERT INTO trans_abc VALUES ('error');\n"
+            + "ROLLBACK AND CHAIN;\n"
+            + "SHOW transaction_isolation;\nSHOW transaction_read_only;\n"
+            + "INSERT INTO trans_abc VALUES (9);\n"
+            + "COMMIT;\n"
+            + "RESET default_transaction_read_only;\n"
+            + "START TRANSACTION ISOLATION LEVEL REPEATABLE READ\\; INSERT INTO trans_abc VALUES (15)\\; COMMIT AND CHAIN;\n"
+            + "SHOW transaction_isolation;\n"
+            + "COMMIT;\n"
+            + "SELECT * FROM trans_abc ORDER BY 1;\n";
+
+    @Test
+    public void andChainAfterAFailedBlockBeginsALikeTransaction() {
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, CHAIN_SCRIPT);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, CHAIN_SCRIPT);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        // what it compares is there: the chained transactions after failed blocks are READ WRITE (4, 5, 7 and 9 committed)
+        assertEquals(direct.stdout(), true, direct.stdout().contains(" a  \n----\n  1\n  4\n  5\n  7\n  8\n  9\n 15\n(7 rows)"));
     }
 
     @Test
@@ -73,6 +129,52 @@ public class TransparencyThroughGatewayTest {
                 "ERROR:  invalid input syntax for type integer: \"y\"")) {
             assertEquals(line, true, through.stderr().contains(line));
         }
+    }
+
+    /**
+     * The cluster's publication (FOR ALL TABLES) is not listed under a table by psql's {@code \\d+}; another FOR ALL
+     * TABLES publication is, as on PostgreSQL.
+     */
+    @Test
+    public void describeDoesNotListTheClustersPublication() throws SQLException {
+        String script = "CREATE TABLE pubt (a int PRIMARY KEY, b text);\n"
+                + "\\d+ pubt\n"
+                + "CREATE PUBLICATION users_pub FOR ALL TABLES;\n"
+                + "\\d+ pubt\n"
+                + "DROP PUBLICATION users_pub;\n"
+                + "DROP TABLE pubt;\n";
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE PUBLICATION " + org.mtm.api.Replication.PUBLICATION + " FOR ALL TABLES");
+        }
+        try {
+            Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+            Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+            assertEquals(direct.stdout(), through.stdout());
+            assertEquals(direct.stderr().replace("WARNING:  wal_level is insufficient to publish logical changes\n"
+                    + "HINT:  Set wal_level to \"logical\" before creating publications.\n", ""),
+                    through.stderr().replace("WARNING:  wal_level is insufficient to publish logical changes\n"
+                    + "HINT:  Set wal_level to \"logical\" before creating publications.\n", ""));
+            // what it compares is there: the user's publication listed, and the cluster's on PostgreSQL itself
+            assertEquals(through.stdout(), true, through.stdout().contains("Publications:\n    \"users_pub\"\n"));
+            Tools.Result bare = psql(PG.endpoint(), TestPostgres.DATABASE, "CREATE TABLE pubt2 (a int);\n\\d+ pubt2\nDROP TABLE pubt2;\n");
+            assertEquals(bare.stdout(), true, bare.stdout().contains("Publications:\n    \"mtm_publication\"\n"));
+        } finally {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DROP PUBLICATION " + org.mtm.api.Replication.PUBLICATION);
+            }
+        }
+    }
+
+    /** The regression files guc and sysviews: pg_cursors holds the client's cursors only. */
+    @Test
+    public void pgCursorsShowsTheClientsCursorsOnly() {
+        String script = "SELECT name FROM pg_cursors;\n"
+                + "BEGIN;\nDECLARE foo CURSOR FOR SELECT 1;\nSELECT name FROM pg_cursors;\nCOMMIT;\n"
+                + "SELECT count(*) = 0 AS ok FROM pg_cursors;\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stdout(), true, direct.stdout().contains(" name \n------\n foo\n(1 row)"));
     }
 
     /** The error position pgjdbc reports for {@code sql} run at {@code at} (autocommit, then in a transaction). */

@@ -279,7 +279,7 @@ public class CommitBoundaryTest {
             }
         }, b, () -> committer, refusal::get, notes, standInSchema::get);
         assertTrue(chained.commitStatement(false, true).join());
-        assertEquals(List.of("chain characteristics", "COMMIT", start), b.statements);
+        assertEquals(List.of("chain characteristics", "COMMIT", start, "COMMIT AND CHAIN"), b.statements);
         assertEquals(List.of("complete COMMIT"), b.client);
     }
 

@@ -80,6 +80,18 @@ public class ReplicationClassifierTest {
         {"ANALYZE t", "LOCAL"},
         {"analyse", "LOCAL"},
         {"CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "LOCAL"},
+        {"COMMENT ON SUBSCRIPTION s IS 'x'", "LOCAL"},
+        // CREATE TABLE ... (LIKE source): refused when it runs if a source is node-local
+        {"CREATE TABLE vistest (LIKE testeoc)", "GLOBAL_DDL(like [testeoc])"},
+        {"CREATE TABLE v2 (a int, LIKE s.t INCLUDING ALL, LIKE \"U\")", "GLOBAL_DDL(like [s.t, \"U\"])"},
+        {"CREATE TABLE v3 (a text CHECK (a LIKE 'x%'))", "GLOBAL_DDL"},
+        // a database: global when it is the session's, local otherwise (asked when the statement runs)
+        {"ALTER DATABASE regression_tbd RENAME TO regression_utf8", "GLOBAL_DDL(database regression_tbd)"},
+        {"ALTER DATABASE \"My Db\" CONNECTION_LIMIT 123", "GLOBAL_DDL(database My Db)"},
+        {"COMMENT ON DATABASE d IS 'x'", "GLOBAL_DDL(database d)"},
+        {"GRANT CREATE ON DATABASE d TO u", "GLOBAL_DDL(database d)"},
+        {"REVOKE CREATE, CONNECT ON DATABASE d FROM u", "GLOBAL_DDL(database d)"},
+        {"GRANT CREATE ON DATABASE d, e TO u", "GLOBAL_DDL"},
         // unlogged objects are local
         {"CREATE UNLOGGED TABLE u (a int)", "LOCAL"},
         {"create unlogged sequence us", "LOCAL"},
@@ -117,7 +129,7 @@ public class ReplicationClassifierTest {
         {"CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()", "GLOBAL_DDL"},
         {"ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO r", "GLOBAL_DDL"},
         {"ALTER ROLE r SET work_mem = '8MB'", "GLOBAL_DDL"},
-        {"ALTER DATABASE mydb SET default_tablespace = ''", "GLOBAL_DDL"},
+        {"ALTER DATABASE mydb SET default_tablespace = ''", "GLOBAL_DDL(database mydb)"},
         {"ALTER TABLE ALL IN TABLESPACE a SET TABLESPACE b", "GLOBAL_DDL"},
         {"ALTER TABLE u SET LOGGED", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET LOGGED"},
         {"alter table if exists only t set unlogged", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET UNLOGGED"},
