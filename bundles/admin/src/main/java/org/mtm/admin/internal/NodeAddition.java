@@ -159,6 +159,7 @@ final class NodeAddition {
                 st.execute("SELECT pg_catalog.pg_replication_origin_create('" + origin + "') WHERE NOT EXISTS"
                     + " (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = '" + origin + "')");
                 st.execute("SELECT pg_catalog.pg_replication_origin_advance('" + origin + "', '" + lsn + "')");
+                logSourcesPreparedCopies(st, source.id());
             }
             if (sequences != null) {
                 // node ids up to the new one: every node's sequences take the new stride before it can go online
@@ -177,6 +178,28 @@ final class NodeAddition {
     }
 
     private record Pending(int source, String lsn) {
+    }
+
+    /**
+     * The source's own transactions that were prepared when its base backup was taken are copies of another node's
+     * here, but without the {@code mtm.applied_xacts} row every applied copy carries (a node logs what it applies, not
+     * what it coordinates). Logged now, before this node takes its id: whoever finishes one here — its catch-up, an
+     * early commit, or the resolver once it waited long enough — the streams then know it is applied here. Without the
+     * row, a copy the resolver committed left the catch-up a COMMIT PREPARED it could neither run nor find applied:
+     * "WAL gone", the donor dropped (issue 11, seed 46561057177705). The LSNs are stand-ins below every stream position
+     * (the copy's PREPARE in the source's stream is not known here), unique per copy; rows below the origin's progress
+     * mean "applied" to every rule that reads them, and the receiver forgets them after their retention like any other.
+     */
+    private static void logSourcesPreparedCopies(Statement target, int source) throws SQLException {
+        int logged = target.executeUpdate("INSERT INTO mtm.applied_xacts (origin, lsn, gid)"
+            + " SELECT " + source + ", ('0/' || to_hex(row_number() OVER (ORDER BY p.gid)))::pg_lsn, p.gid"
+            + " FROM pg_catalog.pg_prepared_xacts p WHERE p.database = pg_catalog.current_database()"
+            + " AND p.gid LIKE 'MTM-" + source + "-%'"
+            + " AND NOT EXISTS (SELECT 1 FROM mtm.applied_xacts a WHERE a.gid = p.gid)");
+        if (logged > 0) {
+            LOG.info("node {}'s base backup holds {} of its own transactions prepared: logged as applied copies",
+                source, logged);
+        }
     }
 
     /** What the new node's managed PostgreSQL recorded after its base backup; refused when it is not such a node. */

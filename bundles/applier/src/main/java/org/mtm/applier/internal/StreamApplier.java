@@ -205,11 +205,11 @@ final class StreamApplier implements MessageApplier {
         switch (message.type()) {
             case 'B' -> {
                 Begin b = (Begin) message;
-                open(new RemoteTransaction(null, b.finalLsn()));
+                open(new RemoteTransaction(null, b.finalLsn(), b.xid()));
             }
             case 'b' -> {
                 BeginPrepare b = (BeginPrepare) message;
-                open(new RemoteTransaction(b.gid(), b.endLsn()));
+                open(new RemoteTransaction(b.gid(), b.endLsn(), b.xid()));
                 refuseOlderGeneration(txn);
             }
             case 'O' -> current(message).fromElsewhere = true;
@@ -648,7 +648,11 @@ final class StreamApplier implements MessageApplier {
         /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
         String carried;
 
-        RemoteTransaction(String gid, long lsn) {
+        /** The transaction's id on the origin: names a plain transaction there (pg_waldump, the origin's logs). */
+        final long xid;
+
+        RemoteTransaction(String gid, long lsn, long xid) {
+            this.xid = xid;
             this.gid = gid;
             this.mtmGid = gid == null ? null : Gid.tryParse(gid);
             this.lsn = lsn;
@@ -665,7 +669,8 @@ final class StreamApplier implements MessageApplier {
         }
 
         String describe() {
-            return gid != null ? "transaction " + gid : "transaction committed at " + org.mtm.applier.internal.pgoutput.Lsn.format(lsn);
+            return gid != null ? "transaction " + gid
+                    : "transaction " + xid + " committed at " + org.mtm.applier.internal.pgoutput.Lsn.format(lsn);
         }
     }
 }

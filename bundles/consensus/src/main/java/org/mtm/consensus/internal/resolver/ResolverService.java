@@ -90,6 +90,8 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     private Connection scanConnection;
     private Connection originConnection;
     private long lastCleanup;
+    /** Confined to the resolver thread. */
+    private final CopyAges ages = new CopyAges();
     /** Transactions the proposer is deciding now (in doubt here), as of the last tick; read by the gauge. */
     private volatile int inDoubt;
     private final org.mtm.api.metrics.BundleMetrics metrics = new org.mtm.api.metrics.BundleMetrics();
@@ -318,6 +320,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
             NodeSet voters = clusterState.currentGeneration().configured();
             NodeSet reachable = transport.reachablePeers();
             Coordination c = coordination;
+            long now = now();
             try (PreparedStatement ps = scanConnection.prepareStatement(
                 "SELECT p.gid, (extract(epoch FROM now() - p.prepared) * 1000)::bigint, t.status, t.proposal_ballot,"
                     + " t.proposal_node FROM pg_catalog.pg_prepared_xacts p LEFT JOIN mtm.transactions t ON t.gid = p.gid"
@@ -331,13 +334,14 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
                     String status = rs.getString(3);
                     Outcome known = "cm".equals(status) ? Outcome.COMMITTED : "ab".equals(status) ? Outcome.ABORTED : null;
                     boolean coordinating = c != null && c.coordinating(gid);
-                    switch (InDoubtRules.action(gid, self, coordinating, known, reachable, voters, rs.getLong(2), patienceMs)) {
+                    long age = ages.age(gid, rs.getLong(2), now);
+                    switch (InDoubtRules.action(gid, self, coordinating, known, reachable, voters, age, patienceMs)) {
                         case FINISH -> finishIfIdle(gid);
                         case RESOLVE -> {
                             if (!proposer().resolving(gid)) {
                                 LOG.info("node {}: resolving in-doubt transaction {} (coordinator {} {}), prepared here {} ms",
                                     self, gid, gid.originNode(), gid.originNode() == self ? "restarted"
-                                        : reachable.contains(gid.originNode()) ? "silent" : "unreachable", rs.getLong(2));
+                                        : reachable.contains(gid.originNode()) ? "silent" : "unreachable", age);
                                 Term promised = status == null ? Term.NONE : new Term(rs.getInt(4), rs.getInt(5));
                                 apply(proposer().resolve(gid, voters, promised, now()));
                             }
@@ -346,6 +350,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
                     }
                 }
             }
+            ages.endScan();
             cleanup();
         } catch (SQLException | RuntimeException e) {
             LOG.warn("node {}: resolver scan failed: {}", self, e.toString());
