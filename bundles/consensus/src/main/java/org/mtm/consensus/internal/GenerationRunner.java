@@ -259,7 +259,7 @@ final class GenerationRunner {
         if (next.isPresent()) {
             nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
             LOG.info("node {}: voted for configured nodes {} in generation {} but is in {}: electing it again",
-                host.selfId(), s.votedConfigured(), s.lastVote(), s.current());
+                host.selfId(), s.votedConfigured(), s.votedIn(), s.current());
             campaigner.requestChange(next.get().members(), next.get().configured(), true);
         }
     }
@@ -316,9 +316,13 @@ final class GenerationRunner {
         if (result.mustPersist()) {
             host.save(result.newState(), false, false);
         }
-        LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
-            result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
-            result.answer().yes() ? "" : ": " + result.answer().refusal());
+        if (req.changesConfigured()) {
+            LOG.info("node {}: answers the {}: {}", host.selfId(), req, result.answer());
+        } else {
+            LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
+                result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
+                result.answer().yes() ? "" : ": " + result.answer().refusal());
+        }
         return result.answer();
     }
 
@@ -504,7 +508,8 @@ final class GenerationRunner {
             NodePlan.caughtUp(progress, CAUGHT_UP_BYTES), referee != null);
         if (request.isPresent()) {
             ElectionRequest req = request.get();
-            LOG.info("node {}: proposing generation {} members {} (clique {})", self, req.num(), req.members(), clique);
+            LOG.info("node {}: {} (clique {})", self, req.changesConfigured() ? req : "proposing generation " + req.num()
+                + " members " + req.members(), clique);
             // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
             counted(answer(req));
             if (campaigner.asksReferee() && referee != null) {
@@ -514,7 +519,8 @@ final class GenerationRunner {
                     referee.conninfo(), req.num());
                 referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
             } else if (campaigner.running()) {
-                for (int id : clique.intersect(req.configured()).without(self).ids()) {
+                // a change's first phase asks the old set (the node being dropped promises too), the rest the set elected
+                for (int id : clique.intersect(req.askedNodes()).without(self).ids()) {
                     host.transport().send(id, Channels.GENERATION, req.encode());
                 }
             }

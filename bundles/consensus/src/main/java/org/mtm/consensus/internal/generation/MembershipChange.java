@@ -74,6 +74,14 @@ public final class MembershipChange {
                 + " new id, use mtm.join_node(" + node + ", lsn) to join it");
         }
         requireOnline(status, "add node " + node);
+        // as mtm.add_node asks (every configured node online gets the new node's slot); checked here again because a
+        // change asked again after a competing one was won starts from that one's generation
+        NodeSet away = current.configured().minus(current.members());
+        if (!away.isEmpty()) {
+            throw new ClusterAdminException("55000", "cannot add node " + node + ": node(s) " + away + " of "
+                + current.configured() + " are not online members of " + current + "; join them (mtm.join_node),"
+                + " bring them online or drop them first");
+        }
         NodeSet configured = current.configured().with(node);
         requireMajority(current.members(), configured, "adding node " + node);
         return new Generation(current.num() + 1, current.members(), configured);

@@ -86,9 +86,13 @@ public class MembershipChangeTest {
         assertTrue(twice, twice.startsWith("42710 node 3 is already configured"));
         String offline = refused(() -> MembershipChange.add(FULL, NodeStatus.RECOVERY, 4));
         assertTrue(offline, offline.startsWith("55000 cannot add node 4 while this node is recovery"));
-        // 2 members of 3: a 4th configured node would leave 2 of 4, not a majority
+        // 2 members of 3 (a 4th configured node would leave 2 of 4, not a majority): node 3 must be online first
         String minority = refused(() -> MembershipChange.add(TWO_OF_THREE, NodeStatus.ONLINE, 4));
-        assertTrue(minority, minority.startsWith("55000 adding node 4 would leave the online members {1,2}"));
+        assertTrue(minority, minority.startsWith("55000 cannot add node 4: node(s) {3} of {1,2,3} are not online members"));
+        // an added node not joined yet: a second addition (asked again after a competing one won) waits for its join
+        Generation added = new Generation(5, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4));
+        String waiting = refused(() -> MembershipChange.add(added, NodeStatus.ONLINE, 5));
+        assertTrue(waiting, waiting.startsWith("55000 cannot add node 5: node(s) {4} of {1,2,3,4}"));
     }
 
     @Test
