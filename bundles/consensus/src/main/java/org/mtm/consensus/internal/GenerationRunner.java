@@ -103,6 +103,8 @@ final class GenerationRunner {
         final CompletableFuture<Generation> done = new CompletableFuture<>();
         final long deadline;
         long nextTry;
+        /** Elections asked so far: every one after the first waits as a campaign does ({@link Campaigner}). */
+        int tries;
         String lastLoss = "";
 
         PendingDrop(int node, boolean add, long deadline) {
@@ -245,7 +247,9 @@ final class GenerationRunner {
         p.nextTry = now + CHANGE_RETRY_MS;
         LOG.info("node {}: {} node {}: electing generation members {} of {}", host.selfId(),
             p.add ? "adding" : "dropping", p.node, next.members(), next.configured());
-        campaigner.requestChange(next.members(), next.configured());
+        // a retry waits by rank, a random part and the losses in a row: two nodes retrying competing changes on the same
+        // fixed beat would break each other's second phase with their first, number after number (CompetingChangesIT)
+        campaigner.requestChange(next.members(), next.configured(), p.tries++ > 0);
     }
 
     /** A change this node voted for but did not adopt is elected again until it is (see {@link MembershipChange#completion}). */

@@ -47,6 +47,14 @@ public final class MembershipChange {
         }
         NodeSet members = current.members().without(node);
         requireMajority(members, configured, "dropping node " + node);
+        // its election needs yes votes of a majority of the old set too, and the dropped node votes no: with the others
+        // away (an added node not joined yet, say) it could never be won, and its voters would stay bound to it
+        if (!members.isMajorityOf(current.configured())) {
+            throw new ClusterAdminException("55000", "dropping node " + node + " needs the votes of a majority of the"
+                + " configured nodes " + current.configured() + " other than node " + node + ", and only " + members
+                + " are online members: bring " + current.configured().without(node).minus(members)
+                + " online (mtm.join_node for an added node) first");
+        }
         return new Generation(current.num() + 1, members, configured);
     }
 

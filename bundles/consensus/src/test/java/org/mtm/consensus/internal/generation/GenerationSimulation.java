@@ -495,7 +495,7 @@ final class GenerationSimulation {
                 : MembershipChange.drop(node.id, gen, node.decision().status(), node.pendingNode);
             node.pendingNextTry = now + CHANGE_RETRY_MS;
             log("node " + node.id + " asks its change again: " + next);
-            node.campaigner.requestChange(next.members(), next.configured());
+            node.campaigner.requestChange(next.members(), next.configured(), true);
         } catch (org.mtm.api.ClusterAdminException e) {
             if (!"55000".equals(e.sqlState()) || node.decision().status() == NodeStatus.ONLINE) {
                 log("node " + node.id + " gives up its change of node " + node.pendingNode + ": " + e.getMessage());

@@ -83,7 +83,8 @@ public class GenerationSimulationTest {
         System.out.printf("drops: %d schedules of 3 and 5 nodes, %d drops won, %d commits%n", schedules, drops, commits);
         assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
             failures.isEmpty());
-        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 4);
+        // (667 drops won in one phase; two phases win 475 among the faults, retries included: README, issue 11)
+        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 5);
     }
 
     /**
@@ -108,8 +109,9 @@ public class GenerationSimulationTest {
         long competing = 0;
         for (int i = 0; i < schedules && failures.size() < 5; i++) {
             long seed = only != null ? only : 0xADDL * 1_000_003L + i;
-            int spares = i % 2 == 0 ? 1 : 2;
-            GenerationSimulation sim = new GenerationSimulation(seed, 3 + spares, spares, i % 3 != 0, only != null);
+            long k = seed - 0xADDL * 1_000_003L; // the schedule's index: a seed given alone runs as it ran among all
+            int spares = k % 2 == 0 ? 1 : 2;
+            GenerationSimulation sim = new GenerationSimulation(seed, 3 + spares, spares, k % 3 != 0, only != null);
             sim.run(600, 1);
             failures.addAll(sim.violations());
             if (only != null) {
