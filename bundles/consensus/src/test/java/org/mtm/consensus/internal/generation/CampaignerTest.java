@@ -317,6 +317,44 @@ public class CampaignerTest {
         assertEquals(NodeSet.of(1, 3, 4), c.onAnswer(yes(4, 5, 4)).orElseThrow().generation().configured());
     }
 
+    /**
+     * The livelock of issue 11 with the real voters: in {1,2,3,4} nodes 1 and 2 accepted the drop of 3 (gen 5), nodes 3
+     * and 4 the drop of 2 (gen 6) — no change can get three of four any more by its own voters. Node 1 elects its change
+     * again: its first phase learns the drop of 2 at the higher number, its second proposes that one, and nodes 1, 3 and 4
+     * vote for it (node 2 refuses its own drop): generation 7 of {1,3,4}.
+     */
+    @Test
+    public void twoChangesBoundTwoAgainstTwoAreDecided() {
+        NodeSet four = NodeSet.of(1, 2, 3, 4);
+        Generation gen = new Generation(4, four, four);
+        GenerationState[] states = new GenerationState[5];
+        for (int id = 1; id <= 4; id++) {
+            states[id] = id <= 2
+                ? new GenerationState(gen, 5, 4, four, NodeSet.of(1, 2, 4), 5)
+                : new GenerationState(gen, 6, 4, four, NodeSet.of(1, 3, 4), 6);
+        }
+        Campaigner c = new Campaigner(1, 1);
+        c.observe(6); // the last vote of nodes 3 and 4, from a refusal or a heartbeat
+        c.requestChange(NodeSet.of(1, 2, 4), NodeSet.of(1, 2, 4));
+        ElectionRequest prepare = c.tick(0, states[1], four, four, false).orElseThrow();
+        assertEquals(7, prepare.num());
+        for (int id = 1; id <= 4; id++) {
+            VoteResult v = Voter.answer(id, states[id], four, four, prepare);
+            assertTrue(v.answer().refusal(), v.answer().yes());
+            states[id] = v.newState();
+            c.onAnswer(v.answer());
+        }
+        ElectionRequest accept = c.tick(10, states[1], four, four, false).orElseThrow();
+        assertEquals(ElectionRequest.accept(1, 7, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4), four), accept);
+        Optional<GenerationAnnounce> won = Optional.empty();
+        for (int id = 1; id <= 4; id++) {
+            VoteResult v = Voter.answer(id, states[id], four, four, accept);
+            assertEquals(v.answer().refusal(), id != 2, v.answer().yes());
+            won = won.or(() -> c.onAnswer(v.answer()));
+        }
+        assertEquals(new Generation(7, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4)), won.orElseThrow().generation());
+    }
+
     @Test
     public void aChangeWithoutAMajorityOfPromisesIsLost() {
         Campaigner c = new Campaigner(1, 1);
