@@ -284,7 +284,7 @@ final class NodeAddition {
             st.executeUpdate("UPDATE mtm.cluster_nodes SET transport_host = '" + transport.host().replace("'", "''")
                 + "', transport_port = " + transport.port() + " WHERE id = " + id);
             st.executeUpdate("UPDATE mtm.generation_state SET last_online_in = 0, donors = " + NodeSet.of(source).mask()
-                + ", vote_configured = NULL, disabled_because = NULL"
+                + ", vote_configured = NULL, vote_accepted_in = NULL, disabled_because = NULL"
                 + (gen.num() > 0 ? ", current_gen = greatest(current_gen, " + gen.num() + "), gen_members = CASE WHEN"
                 + " current_gen < " + gen.num() + " THEN " + gen.members().mask() + " ELSE gen_members END,"
                 + " gen_configured = CASE WHEN current_gen < " + gen.num() + " THEN " + gen.configured().mask()

@@ -103,6 +103,8 @@ final class GenerationRunner {
         final CompletableFuture<Generation> done = new CompletableFuture<>();
         final long deadline;
         long nextTry;
+        /** Elections asked so far: every one after the first waits as a campaign does ({@link Campaigner}). */
+        int tries;
         String lastLoss = "";
 
         PendingDrop(int node, boolean add, long deadline) {
@@ -245,7 +247,9 @@ final class GenerationRunner {
         p.nextTry = now + CHANGE_RETRY_MS;
         LOG.info("node {}: {} node {}: electing generation members {} of {}", host.selfId(),
             p.add ? "adding" : "dropping", p.node, next.members(), next.configured());
-        campaigner.requestChange(next.members(), next.configured());
+        // a retry waits by rank, a random part and the losses in a row: two nodes retrying competing changes on the same
+        // fixed beat would break each other's second phase with their first, number after number (CompetingChangesIT)
+        campaigner.requestChange(next.members(), next.configured(), p.tries++ > 0);
     }
 
     /** A change this node voted for but did not adopt is elected again until it is (see {@link MembershipChange#completion}). */
@@ -259,7 +263,7 @@ final class GenerationRunner {
         if (next.isPresent()) {
             nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
             LOG.info("node {}: voted for configured nodes {} in generation {} but is in {}: electing it again",
-                host.selfId(), s.votedConfigured(), s.lastVote(), s.current());
+                host.selfId(), s.votedConfigured(), s.votedIn(), s.current());
             campaigner.requestChange(next.get().members(), next.get().configured(), true);
         }
     }
@@ -316,9 +320,13 @@ final class GenerationRunner {
         if (result.mustPersist()) {
             host.save(result.newState(), false, false);
         }
-        LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
-            result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
-            result.answer().yes() ? "" : ": " + result.answer().refusal());
+        if (req.changesConfigured()) {
+            LOG.info("node {}: answers the {}: {}", host.selfId(), req, result.answer());
+        } else {
+            LOG.info("node {}: {} generation {} members {} proposed by node {}{}", host.selfId(),
+                result.answer().yes() ? "votes for" : "refuses", req.num(), req.members(), req.candidate(),
+                result.answer().yes() ? "" : ": " + result.answer().refusal());
+        }
         return result.answer();
     }
 
@@ -504,7 +512,8 @@ final class GenerationRunner {
             NodePlan.caughtUp(progress, CAUGHT_UP_BYTES), referee != null);
         if (request.isPresent()) {
             ElectionRequest req = request.get();
-            LOG.info("node {}: proposing generation {} members {} (clique {})", self, req.num(), req.members(), clique);
+            LOG.info("node {}: {} (clique {})", self, req.changesConfigured() ? req : "proposing generation " + req.num()
+                + " members " + req.members(), clique);
             // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
             counted(answer(req));
             if (campaigner.asksReferee() && referee != null) {
@@ -514,7 +523,8 @@ final class GenerationRunner {
                     referee.conninfo(), req.num());
                 referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
             } else if (campaigner.running()) {
-                for (int id : clique.intersect(req.configured()).without(self).ids()) {
+                // a change's first phase asks the old set (the node being dropped promises too), the rest the set elected
+                for (int id : clique.intersect(req.askedNodes()).without(self).ids()) {
                     host.transport().send(id, Channels.GENERATION, req.encode());
                 }
             }

@@ -26,14 +26,16 @@ final class GenerationStore {
     static GenerationState load(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
             "SELECT current_gen, gen_members, gen_configured, last_online_in, last_vote, donors,"
-                + " coalesce(vote_configured, gen_configured) FROM mtm.generation_state");
+                + " coalesce(vote_configured, gen_configured), coalesce(vote_accepted_in, last_vote) FROM mtm.generation_state");
              ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
                 return GenerationState.NONE;
             }
             Generation gen = new Generation(rs.getLong(1), NodeSet.ofMask(rs.getLong(2)), NodeSet.ofMask(rs.getLong(3)));
+            // a row written before change elections had two phases has no vote_accepted_in: its change, if any, was
+            // accepted at last_vote (the only number a yes moved then)
             return new GenerationState(gen, rs.getLong(5), rs.getLong(4), NodeSet.ofMask(rs.getLong(6)),
-                NodeSet.ofMask(rs.getLong(7)));
+                NodeSet.ofMask(rs.getLong(7)), rs.getLong(8));
         }
     }
 
@@ -96,6 +98,7 @@ final class GenerationStore {
                 + ", gen_members = " + g.members().mask() + ", gen_configured = " + g.configured().mask()
                 + ", last_online_in = " + next.lastOnlineIn() + ", last_vote = " + next.lastVote()
                 + ", donors = " + next.donors().mask() + ", vote_configured = " + next.votedConfigured().mask()
+                + ", vote_accepted_in = " + next.votedIn()
                 + " WHERE current_gen <= " + g.num() + " AND last_vote <= " + next.lastVote());
             if (updated != 1) {
                 throw new SQLException("mtm.generation_state was not moved to " + g + " (last vote " + next.lastVote()

@@ -307,6 +307,30 @@ public class SchemaStateTest {
         }
     }
 
+    /**
+     * Issue 11: the accepted change and the number it was accepted at survive a restart apart from the promise
+     * (lastVote), which a change election's first phase raises alone; a row written before the column existed reads as
+     * accepted at its last_vote.
+     */
+    @Test
+    public void theAcceptedChangeAndItsNumberAreKeptApartFromThePromise() throws SQLException {
+        try (Connection c = pg.connect()) {
+            catalog.storeClusterConfig(c, CONFIG);
+            Generation g = new Generation(1, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3));
+            GenerationState promised = new GenerationState(g, 9, 1, NodeSet.of(1, 2, 3), NodeSet.of(1, 2), 7);
+            GenerationStore.save(c, promised, false);
+            assertEquals(promised, GenerationStore.load(c));
+            try (Statement st = c.createStatement()) {
+                st.execute("UPDATE mtm.generation_state SET vote_accepted_in = NULL");
+            }
+            assertEquals(9, GenerationStore.load(c).votedIn());
+            GenerationState released = new GenerationState(g, 9, 1, NodeSet.of(1, 2, 3), g.configured(), 0);
+            GenerationStore.save(c, released, false);
+            assertFalse(GenerationStore.load(c).changeVoted());
+            assertEquals(0, GenerationStore.load(c).votedIn());
+        }
+    }
+
     @Test
     public void theAcceptorsPrecommitIsRecordedOnceAndDurably() throws SQLException {
         Gid gid = new Gid(3, 991, 1);

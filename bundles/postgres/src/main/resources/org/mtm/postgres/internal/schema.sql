@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS mtm.generation_state (
 ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text;
 -- The configured set of the election this node last voted yes for (mtm.drop_node changes it); NULL: gen_configured.
 ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint;
+-- The generation number that change was accepted at (the first phase of a change election learns it); NULL: last_vote.
+ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_accepted_in bigint;
 
 -- Tables made local with mtm.make_table_local: never replicated.
 CREATE TABLE IF NOT EXISTS mtm.local_tables (

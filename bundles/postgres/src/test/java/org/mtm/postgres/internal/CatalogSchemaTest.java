@@ -28,9 +28,11 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(45, statements.size());
+        assertEquals(46, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
+        assertTrue("the number a change was accepted at, which a change election's first phase learns (issue 11)",
+                statements.contains("ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_accepted_in bigint"));
         assertTrue("a node disabled for good keeps its reason across restarts", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS disabled_because text"));
         assertEquals("CREATE SCHEMA IF NOT EXISTS mtm", statements.get(0));

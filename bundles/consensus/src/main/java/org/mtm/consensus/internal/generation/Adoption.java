@@ -27,10 +27,13 @@ public final class Adoption {
             return Optional.empty();
         }
         boolean online = gen.isMember(self) && a.donors().contains(self) && state.lastVote() <= gen.num();
-        // a yes for a newer election stays promised, its configured set with it
-        NodeSet voted = state.lastVote() > gen.num() ? state.votedConfigured() : gen.configured();
+        // A promise for a newer election stays, and so does a change accepted meanwhile — of the same configured set:
+        // once a generation of another set is adopted, the old set's change was decided and this node takes no part in
+        // its elections any more (its voter refuses them), so what it accepted there is moot.
+        boolean keep = state.lastVote() > gen.num() && gen.configured().equals(state.current().configured());
         return Optional.of(new GenerationState(gen, Math.max(state.lastVote(), gen.num()),
-            online ? gen.num() : state.lastOnlineIn(), a.donors(), voted));
+            online ? gen.num() : state.lastOnlineIn(), a.donors(), keep ? state.votedConfigured() : gen.configured(),
+            keep ? state.votedIn() : 0));
     }
 
     /**
@@ -83,6 +86,6 @@ public final class Adoption {
             return state;
         }
         return new GenerationState(state.current(), state.lastVote(), state.current().num(), state.donors(),
-            state.votedConfigured());
+            state.votedConfigured(), state.votedIn());
     }
 }

@@ -14,7 +14,7 @@ import org.mtm.consensus.internal.GenerationState;
  */
 final class Campaign {
 
-    enum Result { RUNNING, WON, LOST }
+    enum Result { RUNNING, WON, LOST, PROMISED }
 
     final ElectionRequest request;
     final long startedAt;
@@ -87,11 +87,54 @@ final class Campaign {
     }
 
     Result onAnswer(ElectionAnswer a) {
-        if (a.num() != request.num()) {
+        if (a.num() != request.num() || a.promise() != request.isPrepare()) {
             return Result.RUNNING;
         }
         answers.putIfAbsent(a.voter(), a);
-        return evaluate();
+        return request.isPrepare() ? promises() : evaluate();
+    }
+
+    /**
+     * The first phase of a change: PROMISED once a majority of the old configured set promised the number (any
+     * election of that set that can be won with this number or a higher one needs one of them), LOST when refusals
+     * leave no such majority. Only the old set counts: the change may still become another one ({@link #safeChange}).
+     */
+    private Result promises() {
+        NodeSet from = request.fromConfigured();
+        NodeSet yes = NodeSet.EMPTY;
+        NodeSet no = NodeSet.EMPTY;
+        for (ElectionAnswer v : answers.values()) {
+            if (v.yes()) {
+                yes = yes.with(v.voter());
+            } else {
+                no = no.with(v.voter());
+            }
+        }
+        if (yes.intersect(from).isMajorityOf(from)) {
+            return Result.PROMISED;
+        }
+        if (!from.minus(no).isMajorityOf(from)) {
+            return lose("refused to promise by " + no + ": no majority of " + from + " left");
+        }
+        return Result.RUNNING;
+    }
+
+    /**
+     * After {@link Result#PROMISED}: the configured set the second phase must propose — the change accepted at the
+     * highest number among the promises (Paxos: if a change was won, a majority of the old set accepted it, one of
+     * them promised here, and every change accepted since at a higher number is that same one), or this election's
+     * own when none of them accepted any.
+     */
+    NodeSet safeChange() {
+        ElectionAnswer highest = null;
+        for (ElectionAnswer v : answers.values()) {
+            if (v.reportsChange() && request.fromConfigured().contains(v.voter()) && !v.votedConfigured().isEmpty()
+                && (highest == null || v.votedIn() > highest.votedIn()
+                    || (v.votedIn() == highest.votedIn() && v.votedConfigured().mask() < highest.votedConfigured().mask()))) {
+                highest = v;
+            }
+        }
+        return highest == null ? request.configured() : highest.votedConfigured();
     }
 
     /** The referee granted ({@code true}) or refused this election's generation. */

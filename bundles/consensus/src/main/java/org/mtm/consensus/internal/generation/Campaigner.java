@@ -75,6 +75,8 @@ public final class Campaigner {
     /** A patient change waits until then (0: not scheduled yet; a requested one starts at once). */
     private long changeNotBefore;
     private boolean changePatient;
+    /** The second phase of the change election under way, sent at the next {@link #tick}; null: none. */
+    private ElectionRequest pendingAccept;
 
     public Campaigner(int self, long seed) {
         this.self = self;
@@ -111,6 +113,11 @@ public final class Campaigner {
         if (campaign != null) {
             if (state.current().num() >= campaign.request.num()) {
                 campaign = null; // a generation at least as new was adopted: ours or one that beat it
+                pendingAccept = null;
+            } else if (pendingAccept != null) {
+                ElectionRequest accept = pendingAccept;
+                pendingAccept = null;
+                return Optional.of(accept);
             } else if (nowMs - campaign.startedAt >= (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS)) {
                 lose("no result within " + (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS) + " ms");
             } else {
@@ -127,7 +134,7 @@ public final class Campaigner {
         }
         if (changeMembers != null && (!changePatient || nowMs >= changeNotBefore)) {
             long num = Math.max(Math.max(state.current().num(), state.lastVote()), highestSeen) + 1;
-            ElectionRequest req = new ElectionRequest(self, num, changeMembers, changeConfigured, configured);
+            ElectionRequest req = ElectionRequest.prepare(self, num, changeMembers, changeConfigured, configured);
             changeMembers = null;
             changeConfigured = null;
             changeNum = num;
@@ -158,7 +165,9 @@ public final class Campaigner {
     /**
      * Asks for an election that changes the configured set to {@code configured} with {@code members}
      * ({@code mtm.drop_node}: the rules of {@link MembershipChange}); it starts at the next {@link #tick} that finds no
-     * election under way, with a number above every one seen, and is won or lost like any other.
+     * election under way, with a number above every one seen, and is won or lost like any other. Its first phase may
+     * find another change accepted at a higher number by a majority's promises: the election then proposes that one
+     * (with the members of it this node sees), and this one is asked again later by its runner if still wanted.
      */
     public void requestChange(NodeSet members, NodeSet configured) {
         requestChange(members, configured, false);
@@ -220,9 +229,30 @@ public final class Campaigner {
                 return Optional.of(won);
             }
             case LOST -> lose(campaign.lostBecause());
+            case PROMISED -> accept();
             default -> { }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The first phase got its promises: the second proposes, with the same number, the change it found safe — its own,
+     * or the one accepted at the highest number, with the members of it this node sees (those behind recover from the
+     * donors the election picks).
+     */
+    private void accept() {
+        ElectionRequest prepared = campaign.request;
+        NodeSet safe = campaign.safeChange();
+        NodeSet members = safe.equals(prepared.configured()) ? prepared.members() : clique.with(self).intersect(safe);
+        if (!members.isMajorityOf(safe)) {
+            lose("the change to " + safe + " accepted before must be proposed first, and the members " + members
+                + " this node sees are not a majority of it");
+            return;
+        }
+        ElectionRequest accept = ElectionRequest.accept(self, prepared.num(), members, safe,
+            prepared.fromConfigured());
+        campaign = new Campaign(accept, now, false);
+        pendingAccept = accept;
     }
 
     /**
@@ -255,6 +285,7 @@ public final class Campaigner {
     }
 
     private void lose(String why) {
+        pendingAccept = null;
         lastLoss = "gen " + campaign.request.num() + " " + campaign.request.members() + ": " + why;
         campaign = null;
         lostInARow++;

@@ -20,8 +20,17 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
     byte KIND_REQUEST = 1;
     byte KIND_ANSWER = 2;
     byte KIND_ANNOUNCE = 3;
-    /** An {@link ElectionRequest} that changes the configured set (nodes without it refuse the message). */
+    /**
+     * An {@link ElectionRequest} that changes the configured set in one phase: what nodes before two-phase changes
+     * send; read, and refused by the voters (nodes without it refuse the message).
+     */
     byte KIND_CHANGE_REQUEST = 4;
+    /** The first phase of a change election ({@link ElectionRequest.Phase#PREPARE}; older nodes refuse the message). */
+    byte KIND_CHANGE_PREPARE = 5;
+    /** The second phase of a change election ({@link ElectionRequest.Phase#ACCEPT}). */
+    byte KIND_CHANGE_ACCEPT = 6;
+    /** The answer to a first phase: an {@link ElectionAnswer} with the voter's accepted change. */
+    byte KIND_PROMISE = 7;
     /** Refusal texts are for people; longer ones are cut so that an answer stays one small packet. */
     int MAX_REFUSAL_BYTES = 1024;
 
@@ -41,9 +50,14 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
                 case KIND_REQUEST -> new ElectionRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
                     NodeSet.ofMask(b.getLong()));
                 case KIND_CHANGE_REQUEST -> changeRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
-                    NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()));
+                    NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()), ElectionRequest.Phase.SINGLE);
+                case KIND_CHANGE_PREPARE -> changeRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
+                    NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()), ElectionRequest.Phase.PREPARE);
+                case KIND_CHANGE_ACCEPT -> changeRequest(b.getInt(), b.getLong(), NodeSet.ofMask(b.getLong()),
+                    NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong()), ElectionRequest.Phase.ACCEPT);
                 case KIND_ANSWER -> new ElectionAnswer(b.getInt(), b.getLong(), flag(b.get()), b.getLong(), b.getLong(),
                     b.getLong(), text(b));
+                case KIND_PROMISE -> promise(b);
                 case KIND_ANNOUNCE -> new GenerationAnnounce(
                     generation(b.getLong(), NodeSet.ofMask(b.getLong()), NodeSet.ofMask(b.getLong())),
                     NodeSet.ofMask(b.getLong()));
@@ -67,11 +81,26 @@ public sealed interface GenerationMessage permits ElectionRequest, ElectionAnswe
     }
 
     private static ElectionRequest changeRequest(int candidate, long num, NodeSet members, NodeSet configured,
-                                                 NodeSet from) {
+                                                 NodeSet from, ElectionRequest.Phase phase) {
         if (configured.equals(from)) {
             throw new IllegalArgumentException("change request for gen " + num + " keeps the configured set " + from);
         }
-        return new ElectionRequest(candidate, num, members, configured, from);
+        return new ElectionRequest(candidate, num, members, configured, from, phase);
+    }
+
+    private static ElectionAnswer promise(ByteBuffer b) {
+        int voter = b.getInt();
+        long num = b.getLong();
+        boolean yes = flag(b.get());
+        long gen = b.getLong();
+        long onlineIn = b.getLong();
+        long lastVote = b.getLong();
+        NodeSet votedConfigured = NodeSet.ofMask(b.getLong());
+        long votedIn = b.getLong();
+        if (votedIn < 0) {
+            throw new IllegalArgumentException("promise of gen " + num + ": accepted number " + votedIn);
+        }
+        return new ElectionAnswer(voter, num, yes, gen, onlineIn, lastVote, text(b), true, votedConfigured, votedIn);
     }
 
     private static boolean flag(byte b) {

@@ -47,6 +47,14 @@ public final class MembershipChange {
         }
         NodeSet members = current.members().without(node);
         requireMajority(members, configured, "dropping node " + node);
+        // its election needs yes votes of a majority of the old set too, and the dropped node votes no: with the others
+        // away (an added node not joined yet, say) it could never be won, and its voters would stay bound to it
+        if (!members.isMajorityOf(current.configured())) {
+            throw new ClusterAdminException("55000", "dropping node " + node + " needs the votes of a majority of the"
+                + " configured nodes " + current.configured() + " other than node " + node + ", and only " + members
+                + " are online members: bring " + current.configured().without(node).minus(members)
+                + " online (mtm.join_node for an added node) first");
+        }
         return new Generation(current.num() + 1, members, configured);
     }
 
@@ -74,6 +82,14 @@ public final class MembershipChange {
                 + " new id, use mtm.join_node(" + node + ", lsn) to join it");
         }
         requireOnline(status, "add node " + node);
+        // as mtm.add_node asks (every configured node online gets the new node's slot); checked here again because a
+        // change asked again after a competing one was won starts from that one's generation
+        NodeSet away = current.configured().minus(current.members());
+        if (!away.isEmpty()) {
+            throw new ClusterAdminException("55000", "cannot add node " + node + ": node(s) " + away + " of "
+                + current.configured() + " are not online members of " + current + "; join them (mtm.join_node),"
+                + " bring them online or drop them first");
+        }
         NodeSet configured = current.configured().with(node);
         requireMajority(current.members(), configured, "adding node " + node);
         return new Generation(current.num() + 1, current.members(), configured);

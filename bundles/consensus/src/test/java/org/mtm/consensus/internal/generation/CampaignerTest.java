@@ -254,7 +254,18 @@ public class CampaignerTest {
         assertTrue("campaigned at " + at[0] + " ms", at[0] < Campaigner.ELECTION_TIMEOUT_MS);
     }
 
-    /** mtm.drop_node(3) of 4 configured nodes: a majority of {1,2,4} is not enough, one of {1,2,3,4} is needed too. */
+    private static ElectionAnswer promised(int voter, long num, NodeSet accepted, long acceptedIn) {
+        return new ElectionAnswer(voter, num, true, 4, 4, num, "", true, accepted, acceptedIn);
+    }
+
+    private static ElectionAnswer notPromised(int voter, long num) {
+        return new ElectionAnswer(voter, num, false, 4, 4, num, "already promised", true, ALL, 0);
+    }
+
+    /**
+     * mtm.drop_node(3) of 4 configured nodes: first the promises of a majority of {1,2,3,4}, then a majority of
+     * {1,2,4} is not enough, one of {1,2,3,4} is needed too.
+     */
     @Test
     public void aChangeOfTheConfiguredSetNeedsAMajorityOfBothSets() {
         NodeSet four = NodeSet.of(1, 2, 3, 4);
@@ -263,9 +274,19 @@ public class CampaignerTest {
         Campaigner c = new Campaigner(1, 1);
         c.requestChange(NodeSet.of(1, 2, 4), after);
         assertTrue(c.changePending());
-        ElectionRequest req = c.tick(0, s, four, four, false).orElseThrow();
-        assertEquals(new ElectionRequest(1, 5, NodeSet.of(1, 2, 4), after, four), req);
+        ElectionRequest prepare = c.tick(0, s, four, four, false).orElseThrow();
+        assertEquals(ElectionRequest.prepare(1, 5, NodeSet.of(1, 2, 4), after, four), prepare);
+        assertEquals(four, prepare.askedNodes());
+        assertFalse(c.onAnswer(promised(1, 5, four, 0)).isPresent());
+        assertFalse(c.onAnswer(yes(2, 5, 4)).isPresent()); // a vote is no promise
+        assertFalse(c.onAnswer(promised(2, 5, four, 0)).isPresent());
+        assertEquals(java.util.Optional.empty(), c.tick(10, s, four, four, false)); // 2 of 4 promised: not yet
+        c.onAnswer(promised(3, 5, four, 0));
+        ElectionRequest req = c.tick(20, s, four, four, false).orElseThrow();
+        assertEquals(ElectionRequest.accept(1, 5, NodeSet.of(1, 2, 4), after, four), req);
         assertTrue(req.changesConfigured());
+        assertTrue(c.changePending());
+        assertFalse(c.onAnswer(promised(4, 5, four, 0)).isPresent()); // a late promise counts for nothing
         assertFalse(c.onAnswer(yes(1, 5, 4)).isPresent());
         assertFalse(c.onAnswer(yes(2, 5, 4)).isPresent()); // 2 of {1,2,4} but not of {1,2,3,4}
         GenerationAnnounce won = c.onAnswer(yes(4, 5, 4)).orElseThrow();
@@ -273,12 +294,92 @@ public class CampaignerTest {
         assertFalse(c.changePending());
     }
 
+    /**
+     * Issue 11: node 1 asks to drop 3 while voters 3 and 4 accepted the drop of 2 in gen 6 (asked on node 3). The
+     * promises name that change: node 1 proposes it, with the members it sees, instead of its own.
+     */
+    @Test
+    public void aChangeAcceptedAtAHigherNumberIsProposedInstead() {
+        NodeSet four = NodeSet.of(1, 2, 3, 4);
+        GenerationState s = new GenerationState(new Generation(4, four, four), 4, 4, four);
+        Campaigner c = new Campaigner(1, 1);
+        c.requestChange(NodeSet.of(1, 2, 4), NodeSet.of(1, 2, 4));
+        ElectionRequest prepare = c.tick(0, s, four, four, false).orElseThrow();
+        assertEquals(5, prepare.num());
+        c.onAnswer(promised(1, 5, NodeSet.of(1, 2, 4), 3)); // node 1 itself accepted the drop of 3 in gen 3 before
+        c.onAnswer(notPromised(2, 5));
+        c.onAnswer(promised(3, 5, NodeSet.of(1, 3, 4), 4));
+        c.onAnswer(promised(4, 5, four, 0));
+        ElectionRequest accept = c.tick(10, s, four, four, false).orElseThrow();
+        assertEquals(ElectionRequest.accept(1, 5, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4), four), accept);
+        c.onAnswer(yes(1, 5, 4));
+        c.onAnswer(yes(3, 5, 4));
+        assertEquals(NodeSet.of(1, 3, 4), c.onAnswer(yes(4, 5, 4)).orElseThrow().generation().configured());
+    }
+
+    /**
+     * The livelock of issue 11 with the real voters: in {1,2,3,4} nodes 1 and 2 accepted the drop of 3 (gen 5), nodes 3
+     * and 4 the drop of 2 (gen 6) — no change can get three of four any more by its own voters. Node 1 elects its change
+     * again: its first phase learns the drop of 2 at the higher number, its second proposes that one, and nodes 1, 3 and 4
+     * vote for it (node 2 refuses its own drop): generation 7 of {1,3,4}.
+     */
+    @Test
+    public void twoChangesBoundTwoAgainstTwoAreDecided() {
+        NodeSet four = NodeSet.of(1, 2, 3, 4);
+        Generation gen = new Generation(4, four, four);
+        GenerationState[] states = new GenerationState[5];
+        for (int id = 1; id <= 4; id++) {
+            states[id] = id <= 2
+                ? new GenerationState(gen, 5, 4, four, NodeSet.of(1, 2, 4), 5)
+                : new GenerationState(gen, 6, 4, four, NodeSet.of(1, 3, 4), 6);
+        }
+        Campaigner c = new Campaigner(1, 1);
+        c.observe(6); // the last vote of nodes 3 and 4, from a refusal or a heartbeat
+        c.requestChange(NodeSet.of(1, 2, 4), NodeSet.of(1, 2, 4));
+        ElectionRequest prepare = c.tick(0, states[1], four, four, false).orElseThrow();
+        assertEquals(7, prepare.num());
+        for (int id = 1; id <= 4; id++) {
+            VoteResult v = Voter.answer(id, states[id], four, four, prepare);
+            assertTrue(v.answer().refusal(), v.answer().yes());
+            states[id] = v.newState();
+            c.onAnswer(v.answer());
+        }
+        ElectionRequest accept = c.tick(10, states[1], four, four, false).orElseThrow();
+        assertEquals(ElectionRequest.accept(1, 7, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4), four), accept);
+        Optional<GenerationAnnounce> won = Optional.empty();
+        for (int id = 1; id <= 4; id++) {
+            VoteResult v = Voter.answer(id, states[id], four, four, accept);
+            assertEquals(v.answer().refusal(), id != 2, v.answer().yes());
+            won = won.or(() -> c.onAnswer(v.answer()));
+        }
+        assertEquals(new Generation(7, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4)), won.orElseThrow().generation());
+    }
+
+    @Test
+    public void aChangeWithoutAMajorityOfPromisesIsLost() {
+        Campaigner c = new Campaigner(1, 1);
+        c.requestChange(NodeSet.of(1, 2), NodeSet.of(1, 2));
+        ElectionRequest req = c.tick(0, ONLINE_IN_4, ALL, ALL, false).orElseThrow();
+        assertTrue(req.isPrepare());
+        c.onAnswer(promised(1, req.num(), ALL, 0));
+        c.onAnswer(notPromised(2, req.num()));
+        assertTrue(c.running());
+        assertFalse(c.onAnswer(notPromised(3, req.num())).isPresent());
+        assertFalse(c.running());
+        assertFalse(c.changePending());
+        assertTrue(c.lastLoss(), c.lastLoss().contains("refused to promise"));
+    }
+
     @Test
     public void aChangeRefusedByAMemberIsLost() {
         GenerationState s = ONLINE_IN_4;
         Campaigner c = new Campaigner(1, 1);
         c.requestChange(NodeSet.of(1, 2), NodeSet.of(1, 2));
-        ElectionRequest req = c.tick(0, s, ALL, ALL, false).orElseThrow();
+        ElectionRequest prepare = c.tick(0, s, ALL, ALL, false).orElseThrow();
+        c.onAnswer(promised(1, prepare.num(), ALL, 0));
+        c.onAnswer(promised(2, prepare.num(), ALL, 0));
+        ElectionRequest req = c.tick(10, s, ALL, ALL, false).orElseThrow();
+        assertEquals(ElectionRequest.Phase.ACCEPT, req.phase());
         c.onAnswer(yes(1, req.num(), 4));
         assertFalse(c.onAnswer(no(2, req.num(), req.num())).isPresent());
         assertFalse(c.running());
@@ -288,8 +389,19 @@ public class CampaignerTest {
 
     @Test
     public void aChangeRequestSurvivesTheWire() {
-        ElectionRequest req = new ElectionRequest(1, 5, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL);
+        ElectionRequest req = ElectionRequest.accept(1, 5, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL);
         assertEquals(req, GenerationMessage.decode(req.encode()));
+        assertEquals(GenerationMessage.KIND_CHANGE_ACCEPT, req.encode()[1]);
+        ElectionRequest prepare = ElectionRequest.prepare(1, 5, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL);
+        assertEquals(GenerationMessage.KIND_CHANGE_PREPARE, prepare.encode()[1]);
+        assertEquals(prepare, GenerationMessage.decode(prepare.encode()));
+        ElectionRequest older = new ElectionRequest(1, 5, NodeSet.of(1, 2), NodeSet.of(1, 2), ALL,
+            ElectionRequest.Phase.SINGLE);
+        assertEquals(GenerationMessage.KIND_CHANGE_REQUEST, older.encode()[1]);
+        assertEquals(older, GenerationMessage.decode(older.encode()));
+        ElectionAnswer promise = promised(3, 5, NodeSet.of(1, 3), 4);
+        assertEquals(GenerationMessage.KIND_PROMISE, promise.encode()[1]);
+        assertEquals(promise, GenerationMessage.decode(promise.encode()));
         ElectionRequest plain = new ElectionRequest(1, 5, NodeSet.of(1, 2), ALL);
         assertEquals(GenerationMessage.KIND_REQUEST, plain.encode()[1]);
         assertEquals(plain, GenerationMessage.decode(plain.encode()));

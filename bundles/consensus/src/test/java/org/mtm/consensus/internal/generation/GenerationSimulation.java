@@ -41,6 +41,9 @@ final class GenerationSimulation {
     /** Catch-up lag (here: transactions) under which a returning node asks to join. */
     static final long CATCHUP_THRESHOLD = 2;
     static final int CALM_STEPS = 1_200;
+    /** GenerationRunner's: how long a pending change is tried, and the pause between two tries. */
+    static final long CHANGE_TIMEOUT_MS = 15_000;
+    static final long CHANGE_RETRY_MS = 300;
 
     private record Message(int from, int to, byte[] payload, boolean beacon) {
     }
@@ -77,6 +80,11 @@ final class GenerationSimulation {
         GenerationState copied;
         /** When it may next try to complete a change it voted for (volatile, as in the runner). */
         long nextCompletion;
+        /** A change asked on this node (GenerationRunner's pending change, volatile): the node added or dropped, 0 none. */
+        int pendingNode;
+        boolean pendingAdd;
+        long pendingDeadline;
+        long pendingNextTry;
         // volatile
         Campaigner campaigner;
         final Map<Integer, PeerBeacon> beacons = new HashMap<>();
@@ -156,6 +164,9 @@ final class GenerationSimulation {
     /** With additions: no change is asked while another is under way on any node (see {@link #changeUnderWay}). */
     private final boolean oneChangeAtATime;
     private int addsWon;
+    /** Changes asked (their elections started), and steps that asked two at once on different nodes. */
+    private int asked;
+    private int competing;
     private int joins;
     /** Ids ever given by mtm.add_node: only those may grow a configured set. */
     private NodeSet everAdded = NodeSet.EMPTY;
@@ -185,8 +196,9 @@ final class GenerationSimulation {
     private GenerationSimulation(long seed, int n, int spares, boolean refereeMode, boolean drops, boolean tracing) {
         this.drops = drops;
         this.additions = spares > 0;
-        // -Dsimulation.competing_changes=true: changes asked on two nodes at once too (shows the known livelock, README)
-        this.oneChangeAtATime = spares > 0 && !Boolean.getBoolean("simulation.competing_changes");
+        // -Dsimulation.one_change_at_a_time=true: the operator waits for one change before asking the next (before
+        // change elections had two phases, competing changes could bind the voters against each other for good)
+        this.oneChangeAtATime = spares > 0 && Boolean.getBoolean("simulation.one_change_at_a_time");
         this.refereeMode = refereeMode;
         this.refereeCut = new boolean[n + 1];
         this.seed = seed;
@@ -232,6 +244,11 @@ final class GenerationSimulation {
         return addsWon;
     }
 
+    /** Steps that asked two changes at once on two nodes. */
+    int competing() {
+        return competing;
+    }
+
     /** Added nodes that were joined (mtm.join_node) after their base backup. */
     int joins() {
         return joins;
@@ -269,6 +286,10 @@ final class GenerationSimulation {
     private void faultyStep(int maxCrashed) {
         if (drops && random.nextInt(40) == 0) {
             askDrop();
+            return;
+        }
+        if (additions && !oneChangeAtATime && random.nextInt(60) == 0) {
+            askCompeting();
             return;
         }
         if (additions && random.nextInt(30) == 0) {
@@ -370,9 +391,27 @@ final class GenerationSimulation {
         try {
             Generation next = MembershipChange.drop(node.id, node.state.current(), node.decision().status(), target);
             log("node " + node.id + " asked to drop node " + target + ": " + next.members() + " of " + next.configured());
-            node.campaigner.requestChange(next.members(), next.configured());
+            pend(node, target, false, next);
         } catch (org.mtm.api.ClusterAdminException refused) {
             log("node " + node.id + " refuses to drop node " + target + ": " + refused.getMessage());
+        }
+    }
+
+    /**
+     * Two operators at once: each asks a change (an addition or a drop) on another node, in the same step — the
+     * competing changes of issue 11, which must both end decided without stopping the cluster.
+     */
+    private void askCompeting() {
+        int before = asked;
+        for (int k = 0; k < 2; k++) {
+            if (random.nextBoolean()) {
+                askAdd();
+            } else {
+                askDrop();
+            }
+        }
+        if (asked - before == 2) {
+            competing++;
         }
     }
 
@@ -411,9 +450,57 @@ final class GenerationSimulation {
             everAdded = everAdded.with(id);
             log("node " + node.id + " adds node " + id + " (catalog row in txn " + txn + "): " + next.members() + " of "
                 + next.configured());
-            node.campaigner.requestChange(next.members(), next.configured());
+            pend(node, id, true, next);
         } catch (org.mtm.api.ClusterAdminException refused) {
             log("node " + node.id + " refuses to add a node: " + refused.getMessage());
+        }
+    }
+
+    /** As GenerationRunner.change: the change is pending on the node, its first election asked now. */
+    private void pend(Node node, int target, boolean add, Generation next) {
+        node.pendingNode = target;
+        node.pendingAdd = add;
+        node.pendingDeadline = now + CHANGE_TIMEOUT_MS;
+        node.pendingNextTry = now + CHANGE_RETRY_MS;
+        node.campaigner.requestChange(next.members(), next.configured());
+        asked++;
+    }
+
+    /**
+     * As GenerationRunner.advanceDrop: a pending change is done once adopted; a lost election is asked again (the
+     * rules asked again first) until the deadline. A competing change won meanwhile is the new generation it starts
+     * from.
+     */
+    private void advanceChange(Node node) {
+        if (node.pendingNode == 0) {
+            return;
+        }
+        Generation gen = node.state.current();
+        if (node.pendingAdd == gen.configured().contains(node.pendingNode)) {
+            log("node " + node.id + ": its " + (node.pendingAdd ? "addition" : "drop") + " of node " + node.pendingNode
+                + " is done: " + gen);
+            node.pendingNode = 0;
+            return;
+        }
+        if (node.campaigner.changePending() || now < node.pendingNextTry) {
+            return;
+        }
+        if (now >= node.pendingDeadline) {
+            log("node " + node.id + " gives up its change of node " + node.pendingNode + " (40001)");
+            node.pendingNode = 0;
+            return;
+        }
+        try {
+            Generation next = node.pendingAdd ? MembershipChange.add(gen, node.decision().status(), node.pendingNode)
+                : MembershipChange.drop(node.id, gen, node.decision().status(), node.pendingNode);
+            node.pendingNextTry = now + CHANGE_RETRY_MS;
+            log("node " + node.id + " asks its change again: " + next);
+            node.campaigner.requestChange(next.members(), next.configured(), true);
+        } catch (org.mtm.api.ClusterAdminException e) {
+            if (!"55000".equals(e.sqlState()) || node.decision().status() == NodeStatus.ONLINE) {
+                log("node " + node.id + " gives up its change of node " + node.pendingNode + ": " + e.getMessage());
+                node.pendingNode = 0;
+            }
         }
     }
 
@@ -422,7 +509,7 @@ final class GenerationSimulation {
      * (55006) until it is done.
      */
     private boolean changeUnderWay(Node node) {
-        if (node.state.changeVoted() || node.campaigner.changePending()) {
+        if (node.state.changeVoted() || node.campaigner.changePending() || node.pendingNode != 0) {
             log("node " + node.id + " refuses another change: one is under way (" + node.state.votedConfigured() + ")");
             return true;
         }
@@ -625,7 +712,9 @@ final class GenerationSimulation {
                 electing, node.progress);
         }
         followPlan(node, d.plan());
-        if (!node.campaigner.running() && !node.campaigner.changePending() && now >= node.nextCompletion) {
+        advanceChange(node);
+        if (node.pendingNode == 0 && !node.campaigner.running() && !node.campaigner.changePending()
+            && now >= node.nextCompletion) {
             // as the runner: a change voted for and not adopted is elected again
             Optional<Generation> again = MembershipChange.completion(node.id, node.state, clique);
             if (again.isPresent()) {
@@ -653,7 +742,7 @@ final class GenerationSimulation {
                 return;
             }
             byte[] payload = req.get().encode();
-            for (int p : req.get().configured().without(node.id).ids()) {
+            for (int p : req.get().askedNodes().without(node.id).ids()) {
                 send(new Message(node.id, p, payload, false));
             }
         }
@@ -872,7 +961,8 @@ final class GenerationSimulation {
         } else if (!before.equals(w.generation().configured())) {
             dropsWon++;
         }
-        adopt(node, Adoption.adopt(node.id, node.state, w), w.generation());
+        // a candidate may win a change it took over that drops itself: it learns it like the others (the runner too)
+        learn(node, w);
         byte[] payload = w.encode();
         // as the runner: the dropped node is told too, then everyone configured
         for (int p : before.without(node.id).ids()) {

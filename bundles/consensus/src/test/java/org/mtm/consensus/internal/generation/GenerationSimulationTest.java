@@ -83,7 +83,8 @@ public class GenerationSimulationTest {
         System.out.printf("drops: %d schedules of 3 and 5 nodes, %d drops won, %d commits%n", schedules, drops, commits);
         assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
             failures.isEmpty());
-        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 4);
+        // (667 drops won in one phase; two phases win 475 among the faults, retries included: README, issue 11)
+        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 5);
     }
 
     /**
@@ -91,10 +92,10 @@ public class GenerationSimulationTest {
      * base backup of an online node, mtm.join_node, its catch-up and election into the members), among the faults and
      * drops of 3+1 and 3+2 node schedules: logs stay prefixes (the backup and the catch-up never fork a node), only
      * added ids grow a configured set, a dropped node never comes back, and at the end every configured node — the
-     * added ones included — is online in one generation. The operator asks one change at a time (the next once the
-     * last is done or given up everywhere): two changes asked at once on different nodes can bind the voters of a
-     * 4-node cluster two against two, and then neither is ever elected ({@code -Dsimulation.competing_changes=true}
-     * shows such seeds; README, limitations).
+     * added ones included — is online in one generation. Changes are asked on different nodes at once too, two in
+     * one step now and then (issue 11): before change elections had two phases, such changes could bind the voters
+     * of a 4-node cluster two against two for good ({@code -Dsimulation.one_change_at_a_time=true}: the operator
+     * waits for one change before asking the next).
      */
     @Test
     public void additionsAndDropsAmongTheFaults() {
@@ -105,10 +106,12 @@ public class GenerationSimulationTest {
         long joins = 0;
         long drops = 0;
         long commits = 0;
+        long competing = 0;
         for (int i = 0; i < schedules && failures.size() < 5; i++) {
             long seed = only != null ? only : 0xADDL * 1_000_003L + i;
-            int spares = i % 2 == 0 ? 1 : 2;
-            GenerationSimulation sim = new GenerationSimulation(seed, 3 + spares, spares, i % 3 != 0, only != null);
+            long k = seed - 0xADDL * 1_000_003L; // the schedule's index: a seed given alone runs as it ran among all
+            int spares = k % 2 == 0 ? 1 : 2;
+            GenerationSimulation sim = new GenerationSimulation(seed, 3 + spares, spares, k % 3 != 0, only != null);
             sim.run(600, 1);
             failures.addAll(sim.violations());
             if (only != null) {
@@ -118,14 +121,19 @@ public class GenerationSimulationTest {
             joins += sim.joins();
             drops += sim.dropsWon();
             commits += sim.commits();
+            competing += sim.competing();
         }
         System.out.printf("additions: %d schedules of 3+1 and 3+2 nodes, %d additions won, %d joins, %d drops won, %d"
-            + " commits%n", schedules, adds, joins, drops, commits);
+            + " commits, %d steps asked two changes at once%n", schedules, adds, joins, drops, commits, competing);
         assertTrue("violations (rerun one with -Dsimulation.seed=<seed>):\n" + String.join("\n", failures),
             failures.isEmpty());
-        assertTrue("the schedules must add nodes: " + adds, adds >= schedules / 3);
-        assertTrue("the schedules must join added nodes: " + joins, joins >= schedules / 3);
-        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 3);
+        // (a change election takes two phases, twice the messages: among the faults more first tries are lost than
+        // before them, 300 additions in 1000 schedules against 510; the runtime retries a lost one, these do not)
+        assertTrue("the schedules must add nodes: " + adds, adds >= schedules / 4);
+        assertTrue("the schedules must join added nodes: " + joins, joins >= schedules / 4);
+        assertTrue("the schedules must drop nodes: " + drops, drops >= schedules / 4);
+        assertTrue("the schedules must ask competing changes: " + competing,
+            Boolean.getBoolean("simulation.one_change_at_a_time") || competing >= schedules / 20);
     }
 
     /** @param electionsPerSchedule how many generations the schedules must elect on average, at least */

@@ -58,9 +58,9 @@ public class MembershipChangeTest {
 
     @Test
     public void dropOfAnAbsentNodeRestoresTheMajorityMargin() throws Exception {
-        Generation half = new Generation(7, NodeSet.of(1, 2), NodeSet.of(1, 2, 3, 4));
-        assertEquals(new Generation(8, NodeSet.of(1, 2), NodeSet.of(1, 2, 4)),
-            MembershipChange.drop(1, half, NodeStatus.ONLINE, 3));
+        Generation threeOfFour = new Generation(7, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4));
+        assertEquals(new Generation(8, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3)),
+            MembershipChange.drop(1, threeOfFour, NodeStatus.ONLINE, 4));
     }
 
     @Test
@@ -86,9 +86,18 @@ public class MembershipChangeTest {
         assertTrue(twice, twice.startsWith("42710 node 3 is already configured"));
         String offline = refused(() -> MembershipChange.add(FULL, NodeStatus.RECOVERY, 4));
         assertTrue(offline, offline.startsWith("55000 cannot add node 4 while this node is recovery"));
-        // 2 members of 3: a 4th configured node would leave 2 of 4, not a majority
+        // 2 members of 3 (a 4th configured node would leave 2 of 4, not a majority): node 3 must be online first
         String minority = refused(() -> MembershipChange.add(TWO_OF_THREE, NodeStatus.ONLINE, 4));
-        assertTrue(minority, minority.startsWith("55000 adding node 4 would leave the online members {1,2}"));
+        assertTrue(minority, minority.startsWith("55000 cannot add node 4: node(s) {3} of {1,2,3} are not online members"));
+        // an added node not joined yet: dropping another needs 3 votes of {1,2,3,4} and only 1 and 2 would say yes
+        String unwinnable = refused(() -> MembershipChange.drop(1,
+            new Generation(5, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4)), NodeStatus.ONLINE, 3));
+        assertTrue(unwinnable, unwinnable.startsWith("55000 dropping node 3 needs the votes of a majority of the"
+            + " configured nodes {1,2,3,4} other than node 3, and only {1,2} are online members: bring {4} online"));
+        // an added node not joined yet: a second addition (asked again after a competing one won) waits for its join
+        Generation added = new Generation(5, NodeSet.of(1, 2, 3), NodeSet.of(1, 2, 3, 4));
+        String waiting = refused(() -> MembershipChange.add(added, NodeStatus.ONLINE, 5));
+        assertTrue(waiting, waiting.startsWith("55000 cannot add node 5: node(s) {4} of {1,2,3,4}"));
     }
 
     @Test
