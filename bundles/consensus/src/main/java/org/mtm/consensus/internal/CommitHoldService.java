@@ -188,9 +188,21 @@ public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMe
             result.complete(outcome);
             return result;
         }
+        Drain late = new Drain() {
+            @Override
+            public boolean drained() {
+                return false;
+            }
+
+            @Override
+            public void release() {
+                outcome.release();
+            }
+        };
         Pending p = new Pending(id, held);
         pending.put(id, p);
-        p.result.thenRun(() -> result.complete(outcome));
+        // failed: this service is stopping (its executor with it); the switch goes ahead undrained
+        p.result.whenComplete((h, stopping) -> result.complete(stopping == null ? outcome : late));
         if (current.isMember(self)) {
             commits.holdUntilSwitch(id, holdMs, current.num());
             awaitDrained(id, drainMs, drained -> {
@@ -201,23 +213,13 @@ public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMe
         }
         executor.schedule(() -> {
             if (pending.remove(id) != null && !result.isDone()) {
-                NodeSet late;
+                NodeSet waiting;
                 synchronized (p) {
-                    late = p.waitingFor;
+                    waiting = p.waitingFor;
                 }
                 LOG.info("node {}: members {} did not report their commits done within {} ms before the switch from"
-                    + " generation {}; switching all the same", self, late, drainMs, current.num());
-                result.complete(new Drain() {
-                    @Override
-                    public boolean drained() {
-                        return false;
-                    }
-
-                    @Override
-                    public void release() {
-                        outcome.release();
-                    }
-                });
+                    + " generation {}; switching all the same", self, waiting, drainMs, current.num());
+                result.complete(late);
             }
         }, drainMs, TimeUnit.MILLISECONDS);
         return result;

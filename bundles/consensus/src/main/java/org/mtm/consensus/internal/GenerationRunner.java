@@ -96,7 +96,7 @@ final class GenerationRunner {
     }
 
     /** How long a planned switch waits for the members' commits to drain before it is elected all the same. */
-    static final long DRAIN_MS = 500;
+    static final long DRAIN_MS = 1_000;
     /** How long the members hold new commits at most for a planned switch: the drain, the election, the adoption. */
     static final long DRAIN_HOLD_MS = DRAIN_MS + Campaigner.ELECTION_TIMEOUT_MS + 1_000;
     /** No drain happened (no hold service): the switch runs as an unplanned one does. */
@@ -589,6 +589,9 @@ final class GenerationRunner {
 
     /** The hold of a planned switch whose election is over without a newer generation here ends now. */
     private void releaseDrainOfLostElection(GenerationState s) {
+        if (draining != null && !campaigner.campaigning(draining)) {
+            draining = null; // its drain never answered (the hold service stopped): the election timed out
+        }
         if (drainHeld != null && draining == null && !campaigner.running()) {
             if (s.current().num() <= drainHeldIn) {
                 drainHeld.release(); // lost: the members' commits go on in the old generation
