@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -76,6 +78,11 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
         policyOption = ReferencePolicyOption.GREEDY)
     private volatile Applier applier;
+
+    /** Drains the members' commits before a planned switch this node elects; absent while the hold service restarts. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    private volatile SwitchDrain switchDrain;
 
     private static final byte[] NO_BEACON = new byte[0];
     private volatile Optional<ClusterConfig> config = Optional.empty();
@@ -425,6 +432,13 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             write.run();
         }
         publishSoon();
+    }
+
+    @Override
+    public CompletionStage<SwitchDrain.Drain> drainBeforeSwitch(Generation current, long drainMs, long holdMs) {
+        SwitchDrain d = switchDrain;
+        return d == null ? CompletableFuture.completedFuture(GenerationRunner.NOT_DRAINED)
+            : d.drainBeforeSwitch(current, drainMs, holdMs);
     }
 
     @Override

@@ -233,11 +233,17 @@ public final class CommitCoordinator
             throw refused("XX000", "transaction " + gid + " is already being committed");
         }
         // after the put: a hold that began before it sees this transaction in flight and waits for it (drained())
-        if (hold.held(System.nanoTime())) {
+        if (hold.held(System.nanoTime(), gate.generation())) {
             inFlight.remove(gid);
             throw new CommitsHeldException("commits are held for a consistent point of the cluster");
         }
-        if (!gate.enter(gid)) {
+        GenerationGate.Entry entry = gate.tryEnter(gid);
+        if (entry == GenerationGate.Entry.SWITCHING) {
+            // nothing is prepared yet: the commit waits for the switch (admission()) and is stamped again after it
+            inFlight.remove(gid);
+            throw new CommitsHeldException("a generation switch is under way");
+        }
+        if (entry != GenerationGate.Entry.ENTERED) {
             inFlight.remove(gid);
             throw refused(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " before transaction " + gid
                 + " was prepared; it was rolled back and may be retried");
@@ -257,9 +263,10 @@ public final class CommitCoordinator
         return new CommitRefusedException(sqlState, message);
     }
 
+    /** Once no commit hold is in force and no generation switch runs (begin() refuses neither then). */
     @Override
     public CompletionStage<Void> admission() {
-        return hold.admission(System.nanoTime());
+        return hold.admission(System.nanoTime(), gate.generation()).thenCompose(v -> gate.switchEnded());
     }
 
     // ---- commit hold (CommitHoldService) -----------------------------------------------------------
@@ -273,6 +280,37 @@ public final class CommitCoordinator
             release(id);
         }
     }
+
+    /**
+     * A hold for a planned generation switch: it also ends once this node is in a generation above {@code generation}
+     * (looked at every {@value #SWITCH_HOLD_POLL_MS} ms while it is in force), so that what begins after it is stamped
+     * with the new generation, which every peer either is in or waits for (a PREPARE of a newer generation is applied
+     * once adopted; one of an older generation is refused).
+     */
+    @Override
+    public void holdUntilSwitch(long id, long millis, long generation) {
+        hold.holdUntilAbove(id, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis), generation);
+        ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
+        try {
+            synchronized (poll) {
+                poll[0] = timers.scheduleWithFixedDelay(() -> {
+                    long now = System.nanoTime();
+                    long gen = gate.generation();
+                    admit(hold.expire(now, gen));
+                    if (!hold.held(now, gen)) {
+                        synchronized (poll) {
+                            poll[0].cancel(false);
+                        }
+                    }
+                }, SWITCH_HOLD_POLL_MS, SWITCH_HOLD_POLL_MS, TimeUnit.MILLISECONDS);
+            }
+        } catch (RejectedExecutionException stopping) {
+            release(id);
+        }
+    }
+
+    /** How often commits held for a planned switch look whether this node has switched. */
+    static final long SWITCH_HOLD_POLL_MS = 5;
 
     @Override
     public void release(long id) {

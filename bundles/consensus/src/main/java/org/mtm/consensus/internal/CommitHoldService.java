@@ -29,12 +29,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Holds the cluster's commits at one point ({@link CommitHolds}): this node and every other member of its generation
  * hold new commits and report once the commits they had begun have ended; then no distributed transaction is between
- * its first PREPARE and its last COMMIT PREPARED anywhere, and snapshots taken meanwhile see the same ones. Messages on
- * {@link Channels#COMMIT_HOLD}: HOLD(id, hold ms, drain ms), HELD(id, drained), RELEASE(id).
+ * its first PREPARE and its last COMMIT PREPARED anywhere, and snapshots taken meanwhile see the same ones. The same
+ * hold drains the commit path before a planned generation switch ({@link SwitchDrain}). Messages on
+ * {@link Channels#COMMIT_HOLD}: HOLD(id, hold ms, drain ms[, generation: the hold also ends once the receiver is in a
+ * generation above it — an older receiver reads no further and holds until the deadline]), HELD(id, drained),
+ * RELEASE(id).
  */
-@Component(immediate = true, service = {CommitHolds.class, PeerMessageHandler.class},
+@Component(immediate = true, service = {CommitHolds.class, SwitchDrain.class, PeerMessageHandler.class},
     property = PeerMessageHandler.CHANNEL_PROPERTY + ":Integer=" + Channels.COMMIT_HOLD)
-public final class CommitHoldService implements CommitHolds, PeerMessageHandler {
+public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMessageHandler {
     private static final Logger LOG = LoggerFactory.getLogger(CommitHoldService.class);
     private static final byte HOLD = 1;
     private static final byte HELD = 2;
@@ -157,6 +160,71 @@ public final class CommitHoldService implements CommitHolds, PeerMessageHandler 
         return p.result;
     }
 
+    @Override
+    public CompletionStage<Drain> drainBeforeSwitch(Generation current, long drainMs, long holdMs) {
+        int self = clusterState.selfId();
+        long id = random.nextLong();
+        NodeSet reached = NodeSet.EMPTY;
+        for (int peer : current.members().without(self).ids()) {
+            if (transport.send(peer, Channels.COMMIT_HOLD, holdUntilSwitch(id, holdMs, drainMs, current.num()))) {
+                reached = reached.with(peer);
+            }
+        }
+        NodeSet held = current.isMember(self) ? reached.with(self) : reached;
+        boolean everyMember = held.containsAll(current.members());
+        CompletableFuture<Drain> result = new CompletableFuture<>();
+        Drain outcome = new Drain() {
+            @Override
+            public boolean drained() {
+                return everyMember;
+            }
+
+            @Override
+            public void release() {
+                releaseEverywhere(id, held);
+            }
+        };
+        if (held.isEmpty()) {
+            result.complete(outcome);
+            return result;
+        }
+        Drain late = new Drain() {
+            @Override
+            public boolean drained() {
+                return false;
+            }
+
+            @Override
+            public void release() {
+                outcome.release();
+            }
+        };
+        Pending p = new Pending(id, held);
+        pending.put(id, p);
+        // failed: this service is stopping (its executor with it); the switch goes ahead undrained
+        p.result.whenComplete((h, stopping) -> result.complete(stopping == null ? outcome : late));
+        if (current.isMember(self)) {
+            commits.holdUntilSwitch(id, holdMs, current.num());
+            awaitDrained(id, drainMs, drained -> {
+                if (drained) {
+                    p.drained(self);
+                }
+            });
+        }
+        executor.schedule(() -> {
+            if (pending.remove(id) != null && !result.isDone()) {
+                NodeSet waiting;
+                synchronized (p) {
+                    waiting = p.waitingFor;
+                }
+                LOG.info("node {}: members {} did not report their commits done within {} ms before the switch from"
+                    + " generation {}; switching all the same", self, waiting, drainMs, current.num());
+                result.complete(late);
+            }
+        }, drainMs, TimeUnit.MILLISECONDS);
+        return result;
+    }
+
     /** Polls this node's commits until drained or {@code drainMs} passed; tells {@code then} which. */
     private void awaitDrained(long id, long drainMs, java.util.function.Consumer<Boolean> then) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMs);
@@ -194,7 +262,11 @@ public final class CommitHoldService implements CommitHolds, PeerMessageHandler 
             case HOLD -> {
                 long holdMs = b.getInt();
                 long drainMs = b.getInt();
-                commits.hold(id, holdMs);
+                if (b.remaining() >= 8) {
+                    commits.holdUntilSwitch(id, holdMs, b.getLong());
+                } else {
+                    commits.hold(id, holdMs);
+                }
                 awaitDrained(id, drainMs, drained -> transport.send(fromNode, Channels.COMMIT_HOLD,
                     ByteBuffer.allocate(10).put(HELD).putLong(id).put((byte) (drained ? 1 : 0)).array()));
             }
@@ -207,6 +279,11 @@ public final class CommitHoldService implements CommitHolds, PeerMessageHandler 
             case RELEASE -> commits.release(id);
             default -> LOG.warn("node {}: unknown commit hold message {} from node {}", clusterState.selfId(), kind, fromNode);
         }
+    }
+
+    private static byte[] holdUntilSwitch(long id, long holdMs, long drainMs, long generation) {
+        return ByteBuffer.allocate(25).put(HOLD).putLong(id).putInt((int) holdMs).putInt((int) drainMs).putLong(generation)
+            .array();
     }
 
     private static byte[] hold(long id, long holdMs, long drainMs) {

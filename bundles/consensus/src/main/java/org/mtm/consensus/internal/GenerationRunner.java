@@ -3,6 +3,7 @@ package org.mtm.consensus.internal;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -80,11 +81,41 @@ final class GenerationRunner {
             return NodeSet.EMPTY;
         }
 
+        /**
+         * Drains the commits of {@code current}'s members before a planned switch this node elects ({@link
+         * SwitchDrain}); without the hold service, at once and not drained.
+         */
+        default CompletionStage<SwitchDrain.Drain> drainBeforeSwitch(Generation current, long drainMs, long holdMs) {
+            return CompletableFuture.completedFuture(NOT_DRAINED);
+        }
+
         /** Joined by mtm.join_node and its own replication slots not made yet: it must not go online. */
         default boolean joinSlotsPending() {
             return false;
         }
     }
+
+    /** How long a planned switch waits for the members' commits to drain before it is elected all the same. */
+    static final long DRAIN_MS = 1_000;
+    /** How long the members hold new commits at most for a planned switch: the drain, the election, the adoption. */
+    static final long DRAIN_HOLD_MS = DRAIN_MS + Campaigner.ELECTION_TIMEOUT_MS + 1_000;
+    /** No drain happened (no hold service): the switch runs as an unplanned one does. */
+    static final SwitchDrain.Drain NOT_DRAINED = new SwitchDrain.Drain() {
+        @Override
+        public boolean drained() {
+            return false;
+        }
+
+        @Override
+        public void release() {
+        }
+    };
+
+    /** The request of a planned switch waiting for its drain; runner thread only. */
+    private ElectionRequest draining;
+    /** The members' hold for the last planned switch, and the generation it was taken in; runner thread only. */
+    private SwitchDrain.Drain drainHeld;
+    private long drainHeldIn;
 
     /** How long mtm.drop_node tries to win its election before it gives up (each try takes at most a second). */
     static final long CHANGE_TIMEOUT_MS = 15_000;
@@ -478,6 +509,7 @@ final class GenerationRunner {
             }
             campaigner.observe(b.generationNum());
         }
+        releaseDrainOfLostElection(s);
         advanceDrop(s);
         completeVotedChange(s);
         RecoveryProgress progress = host.recovery();
@@ -512,21 +544,88 @@ final class GenerationRunner {
             NodePlan.caughtUp(progress, CAUGHT_UP_BYTES), referee != null);
         if (request.isPresent()) {
             ElectionRequest req = request.get();
-            LOG.info("node {}: {} (clique {})", self, req.changesConfigured() ? req : "proposing generation " + req.num()
-                + " members " + req.members(), clique);
-            // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
-            counted(answer(req));
-            if (campaigner.asksReferee() && referee != null) {
-                Generation gen = s.current();
-                long full = gen.members().equals(configured) && s.lastOnlineIn() == gen.num() ? gen.num() : 0;
-                LOG.info("node {}: lost its peer; asking the referee {} for generation {} alone", self,
-                    referee.conninfo(), req.num());
-                referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
-            } else if (campaigner.running()) {
-                // a change's first phase asks the old set (the node being dropped promises too), the rest the set elected
-                for (int id : clique.intersect(req.askedNodes()).without(self).ids()) {
-                    host.transport().send(id, Channels.GENERATION, req.encode());
+            if (plannedSwitch(self, s, req)) {
+                drainThenPropose(req, s.current());
+            } else {
+                propose(req, s, clique, configured, referee);
+            }
+        }
+    }
+
+    /**
+     * A switch the cluster chose rather than suffered: a change of the configured set (mtm.drop_node, mtm.add_node, or
+     * completing a voted one), or a caught-up node asking to be taken in. Every member is there to drain its commits
+     * first; a member lost is not waited for (its transactions end anyway, and waiting would lengthen the outage).
+     */
+    static boolean plannedSwitch(int self, GenerationState s, ElectionRequest req) {
+        // a change's first phase elects nothing (it gathers promises): the drain comes before its second
+        return req.changesConfigured() && !req.isPrepare() || !s.current().isMember(self);
+    }
+
+    /**
+     * Issue 15: clients of the nodes that stay see no error at a planned switch. The members hold new commits (they
+     * wait, nothing fails) and report once their commits in flight ended ({@link SwitchDrain}); only then is the
+     * election's request voted for here and sent, so the switch dooms no PREPARE and no member refuses a PREPARE
+     * of the old generation. After {@link #DRAIN_MS} it is sent all the same.
+     */
+    private void drainThenPropose(ElectionRequest req, Generation current) {
+        draining = req;
+        long started = nowMs();
+        host.drainBeforeSwitch(current, DRAIN_MS, DRAIN_HOLD_MS).whenComplete((drain, failure) -> execute(() -> {
+            if (draining == req) {
+                draining = null;
+            }
+            if (drain != null) {
+                if (drainHeld != null) {
+                    drainHeld.release();
                 }
+                drainHeld = drain;
+                drainHeldIn = current.num();
+            }
+            if (!campaigner.campaigning(req)) {
+                return; // timed out or overtaken meanwhile: the next tick releases the hold
+            }
+            LOG.info("node {}: commits of members {} of generation {} {} after {} ms; proposing generation {}",
+                host.selfId(), current.members(), current.num(), drain != null && drain.drained() ? "drained"
+                    : "not all drained (" + (failure != null ? failure : "a member late or unreachable") + ")",
+                nowMs() - started, req.num());
+            campaigner.sent(req, nowMs());
+            GenerationState s = host.state();
+            NodeSet configured = s.current().configured();
+            propose(req, s, host.connectivity().clique(configured), configured, host.refereeClient());
+        }));
+    }
+
+    /** The hold of a planned switch whose election is over without a newer generation here ends now. */
+    private void releaseDrainOfLostElection(GenerationState s) {
+        if (draining != null && !campaigner.campaigning(draining)) {
+            draining = null; // its drain never answered (the hold service stopped): the election timed out
+        }
+        if (drainHeld != null && draining == null && !campaigner.running()) {
+            if (s.current().num() <= drainHeldIn) {
+                drainHeld.release(); // lost: the members' commits go on in the old generation
+            } // won: each member's hold ended when it adopted the new generation (a release now could come first)
+            drainHeld = null;
+        }
+    }
+
+    private void propose(ElectionRequest req, GenerationState s, NodeSet clique, NodeSet configured,
+                         RefereeClient referee) throws Exception {
+        int self = host.selfId();
+        LOG.info("node {}: {} (clique {})", self, req.changesConfigured() ? req : "proposing generation " + req.num()
+            + " members " + req.members(), clique);
+        // its own vote first, flushed: the number is then never proposed again by this node, even after a crash
+        counted(answer(req));
+        if (campaigner.asksReferee() && referee != null) {
+            Generation gen = s.current();
+            long full = gen.members().equals(configured) && s.lastOnlineIn() == gen.num() ? gen.num() : 0;
+            LOG.info("node {}: lost its peer; asking the referee {} for generation {} alone", self,
+                referee.conninfo(), req.num());
+            referee.request(req.num(), full, held -> execute(() -> refereeAnswered(req.num(), held)));
+        } else if (campaigner.running()) {
+            // a change's first phase asks the old set (the node being dropped promises too), the rest the set elected
+            for (int id : clique.intersect(req.askedNodes()).without(self).ids()) {
+                host.transport().send(id, Channels.GENERATION, req.encode());
             }
         }
     }

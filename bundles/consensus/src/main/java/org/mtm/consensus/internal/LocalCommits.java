@@ -9,6 +9,12 @@ public interface LocalCommits {
     /** Holds new commits until {@link #release} of {@code id} or for {@code millis} at most. */
     void hold(long id, long millis);
 
+    /**
+     * Holds new commits until {@link #release} of {@code id}, for {@code millis} at most, or until this node is in a
+     * generation above {@code generation} (a planned switch; see {@link CommitHoldService#drainBeforeSwitch}).
+     */
+    void holdUntilSwitch(long id, long millis, long generation);
+
     void release(long id);
 
     /** No commit of this node is between its begin and its end (its peers' commits acknowledged, or given up). */

@@ -22,9 +22,10 @@ public class CommitCoordinatorSwitchTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
     private volatile Generation generation = new Generation(1, ALL, ALL);
 
+    private final GenerationGate gate = CoordinatorFixtures.gateIn(1);
     private final CommitCoordinator coordinator = new CommitCoordinator(
         CoordinatorFixtures.node1Of(() -> generation), CoordinatorFixtures.SILENT_PEERS, null, new SilentResolver(),
-        CoordinatorFixtures.gateIn(1), CoordinatorFixtures.CONFIG);
+        gate, CoordinatorFixtures.CONFIG);
 
     @After
     public void stop() {
@@ -51,5 +52,53 @@ public class CommitCoordinatorSwitchTest {
         generation = new Generation(2, ALL, ALL);
         Thread.sleep(500);
         assertFalse("every participant is still a member: the votes are awaited", decision.isDone());
+    }
+
+    /**
+     * Issue 15: a commit reaching begin() while this node switches generation has prepared nothing: it waits for the
+     * switch and is stamped with the new generation, instead of failing with 40001 (UpgradeIT's writers saw runs of
+     * such refusals, one after the other for the switch's duration).
+     */
+    @Test
+    public void aCommitBegunDuringASwitchWaitsForItAndIsStampedWithTheNewGeneration() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Exception> during = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Void>> admission =
+            new java.util.concurrent.atomic.AtomicReference<>();
+        gate.switchTo(2, () -> {
+            generation = new Generation(2, ALL, ALL); // the state changes inside the switch, the gate after it
+            try {
+                coordinator.begin(100);
+            } catch (Exception e) {
+                during.set(e);
+            }
+            admission.set(coordinator.admission().toCompletableFuture());
+            assertFalse("admitted again only once the switch ended", admission.get().isDone());
+        });
+        assertTrue(String.valueOf(during.get()), during.get() instanceof org.mtm.api.Coordinator.CommitsHeldException);
+        admission.get().get(5, TimeUnit.SECONDS);
+        Gid gid = coordinator.begin(100);
+        assertEquals(2, gid.generation());
+        coordinator.aborted(gid);
+    }
+
+    /** A hold for a planned switch ends on this node as soon as it is in a newer generation. */
+    @Test
+    public void aHoldForAPlannedSwitchEndsWhenThisNodeSwitched() throws Exception {
+        coordinator.holdUntilSwitch(7, 60_000, 1);
+        try {
+            coordinator.begin(100);
+            org.junit.Assert.fail("begin() while commits are held");
+        } catch (org.mtm.api.Coordinator.CommitsHeldException expected) {
+            // waits for its admission
+        }
+        var admitted = coordinator.admission().toCompletableFuture();
+        Thread.sleep(100);
+        assertFalse("held while the node is in generation 1", admitted.isDone());
+        generation = new Generation(2, ALL, ALL);
+        gate.switchTo(2, () -> { });
+        admitted.get(5, TimeUnit.SECONDS); // the hold's own deadline is a minute away
+        Gid gid = coordinator.begin(101);
+        assertEquals(2, gid.generation());
+        coordinator.aborted(gid);
     }
 }

@@ -57,4 +57,37 @@ public class CommitHoldTest {
         assertEquals(List.of(a, b), hold.releaseAll());
         assertFalse(hold.held(0));
     }
+
+    @Test
+    public void aHoldForAPlannedSwitchEndsOnceTheNodeIsInANewerGeneration() {
+        CommitHold hold = new CommitHold();
+        hold.holdUntilAbove(1, 1_000, 5);
+        CompletableFuture<Void> waiting = hold.admission(0, 5);
+        assertFalse(waiting.isDone());
+        assertEquals("a switch under way (the gate says -1) holds on", List.of(), hold.expire(10, -1));
+        assertEquals("still in generation 5", List.of(), hold.expire(10, 5));
+        assertTrue("without a generation the hold stays", hold.held(10));
+        assertEquals("in generation 6: the commit is stamped with it", List.of(waiting), hold.expire(20, 6));
+        assertFalse(hold.held(20));
+    }
+
+    @Test
+    public void aHoldForASwitchTakenInAGenerationAlreadyLeftHoldsNothing() {
+        CommitHold hold = new CommitHold();
+        hold.holdUntilAbove(1, 1_000, 5);
+        assertTrue(hold.admission(0, 7).isDone());
+    }
+
+    @Test
+    public void aHoldForAPlannedSwitchStillEndsAtItsDeadlineAndAnOrdinaryHoldOutlivesTheSwitch() {
+        CommitHold hold = new CommitHold();
+        hold.holdUntilAbove(1, 100, 5);
+        hold.hold(2, 1_000);
+        CompletableFuture<Void> waiting = hold.admission(0, 5);
+        assertEquals("the consistent point's hold is still in force", List.of(), hold.expire(50, 6));
+        assertEquals(List.of(waiting), hold.release(2, 60));
+        hold.holdUntilAbove(3, 100, 6);
+        CompletableFuture<Void> again = hold.admission(70, 6);
+        assertEquals("a switch that never comes ends at the deadline", List.of(again), hold.expire(100, 6));
+    }
 }

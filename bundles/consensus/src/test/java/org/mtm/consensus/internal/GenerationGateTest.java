@@ -79,4 +79,25 @@ public class GenerationGateTest {
         assertTrue(switched.await(5, TimeUnit.SECONDS));
         t.join();
     }
+
+    @Test
+    public void aTransactionArrivingDuringTheSwitchIsToldToWaitForItsEnd() throws Exception {
+        GenerationGate gate = gateIn(4);
+        java.util.concurrent.atomic.AtomicReference<GenerationGate.Entry> during = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Void>> end =
+            new java.util.concurrent.atomic.AtomicReference<>();
+        gate.switchTo(5, () -> {
+            during.set(gate.tryEnter(new Gid(1, 100, 4)));
+            end.set(gate.switchEnded());
+            org.junit.Assert.assertEquals(-1, gate.generation());
+        });
+        org.junit.Assert.assertEquals("nothing prepared yet: wait, not refuse", GenerationGate.Entry.SWITCHING, during.get());
+        end.get().get(5, TimeUnit.SECONDS); // completed once the switch ended
+        assertTrue(gate.switchEnded().isDone());
+        org.junit.Assert.assertEquals(5, gate.generation());
+        org.junit.Assert.assertEquals("stamped again after the switch", GenerationGate.Entry.ENTERED,
+            gate.tryEnter(new Gid(1, 100, 5)));
+        org.junit.Assert.assertEquals("a stale stamp outside a switch is refused", GenerationGate.Entry.STALE,
+            gate.tryEnter(new Gid(1, 101, 4)));
+    }
 }

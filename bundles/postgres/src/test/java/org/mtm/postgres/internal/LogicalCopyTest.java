@@ -13,7 +13,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.junit.Assume;
 import org.junit.Rule;
 import org.junit.Test;
 import org.mtm.api.ClusterConfig;
@@ -22,15 +21,12 @@ import org.mtm.api.Endpoint;
 
 /**
  * A new node's managed PostgreSQL made from a logical copy of a live node (database.logical_copy_from; rolling major
- * upgrade): real servers, 15 to 15 and, when the embedded 17 binaries are unpacked on this machine (the itests do it),
- * 15 to 17. The copy holds exactly what the snapshot of the source's slot for the new node shows: a transaction the
+ * upgrade): real servers, 15 to 15 and 15 to 17 (the embedded 17 binaries, a test dependency: {@link Postgres17}). The copy holds exactly what the snapshot of the source's slot for the new node shows: a transaction the
  * slot's creation waited for is in it; a write after is not, and is the first thing in the slot's stream. The
  * source's progress of its other peers is the copy's origin progress; the copy waits to join from the slot's
  * consistent point, its catalog reading as "no cluster".
  */
 public class LogicalCopyTest {
-    private static final Path PG17 = Path.of("/var/tmp/mtm-pg/17.6.0/bin");
-
     @Rule
     public final TestDirs dirs = new TestDirs();
 
@@ -41,9 +37,7 @@ public class LogicalCopyTest {
 
     @Test
     public void aNewNodeOnSeventeenIsMadeFromALogicalCopyOfAFifteenNode() throws Exception {
-        Assume.assumeTrue("PostgreSQL 17 binaries not unpacked at " + PG17 + " (the itests unpack them)",
-            Files.isExecutable(PG17.resolve("postgres")));
-        copyInto(PG17, "17");
+        copyInto(Postgres17.binDir(), "17");
     }
 
     private void copyInto(Path binDir, String major) throws Exception {

@@ -269,6 +269,21 @@ public final class Campaigner {
         }
     }
 
+    /** The election under way is the one {@code req} asks for (not lost, timed out or replaced meanwhile). */
+    public boolean campaigning(ElectionRequest req) {
+        return campaign != null && campaign.request.equals(req);
+    }
+
+    /**
+     * The runtime sends {@code req} only now (it first drained the members' commits, a planned switch): the election's
+     * timeout counts from here, not from the {@link #tick} that made the request.
+     */
+    public void sent(ElectionRequest req, long nowMs) {
+        if (campaigning(req)) {
+            campaign = new Campaign(req, nowMs, campaign.referee);
+        }
+    }
+
     /** An election is under way (the node shows isolated meanwhile). */
     public boolean running() {
         return campaign != null;

@@ -95,6 +95,35 @@ public class CampaignerTest {
         assertTrue("a view that just grew may still change", at[0] >= Campaigner.SETTLE_MS);
     }
 
+    /**
+     * Issue 15: a planned switch's request goes out only once the members' commits drained; the election's timeout
+     * counts from then ({@link Campaigner#sent}), not from the tick that made the request.
+     */
+    @Test
+    public void aRequestSentAfterADrainTimesOutFromWhenItWasSent() {
+        GenerationState outside = new GenerationState(new Generation(5, NodeSet.of(1, 2), ALL), 5, 4, NodeSet.of(1, 2));
+        Campaigner c = new Campaigner(3, 1);
+        long[] at = new long[1];
+        ElectionRequest req = campaign(c, 0, outside, ALL, true, at).orElseThrow();
+        assertTrue(c.campaigning(req));
+        long sentAt = at[0] + 400; // the drain took 400 ms
+        c.sent(req, sentAt);
+        assertFalse(c.tick(at[0] + Campaigner.ELECTION_TIMEOUT_MS + 100, outside, ALL, ALL, true).isPresent());
+        assertTrue("not lost: 1 s has not passed since it was sent", c.campaigning(req));
+        c.tick(sentAt + Campaigner.ELECTION_TIMEOUT_MS, outside, ALL, ALL, true);
+        assertFalse("lost 1 s after it was sent", c.campaigning(req));
+        assertFalse(c.running());
+    }
+
+    @Test
+    public void aRequestNotUnderWayIsNotMarkedSent() {
+        Campaigner c = new Campaigner(3, 1);
+        ElectionRequest req = new ElectionRequest(3, 6, ALL, ALL);
+        c.sent(req, 0);
+        assertFalse(c.campaigning(req));
+        assertFalse(c.running());
+    }
+
     @Test
     public void notFromAMinorityClique() {
         assertFalse(campaign(new Campaigner(1, 1), 0, ONLINE_IN_4, NodeSet.of(1), false, new long[1]).isPresent());
