@@ -124,8 +124,10 @@ public final class Campaigner {
                 return Optional.empty();
             }
         }
-        if (changeMembers != null && changeConfigured.equals(state.current().configured())) {
-            // the change was adopted meanwhile (its announce came after this request): nothing left to elect
+        if (changeMembers != null && (changeConfigured.equals(state.current().configured())
+            || changeConfigured.minus(configured).size() + configured.minus(changeConfigured).size() != 1)) {
+            // the change was adopted meanwhile (its announce came after this request), or another one was and this one
+            // is no longer one step from the configured set: nothing left to elect (the runner asks its change again)
             changeMembers = null;
             changeConfigured = null;
         }

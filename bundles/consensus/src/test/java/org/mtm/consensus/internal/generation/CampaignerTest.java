@@ -384,6 +384,17 @@ public class CampaignerTest {
         assertEquals(new Generation(7, NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4)), won.orElseThrow().generation());
     }
 
+    /** A change asked before another one was adopted is no longer one step away: it is not elected (CompetingChangesIT). */
+    @Test
+    public void aChangeOvertakenByAnotherIsNotElected() {
+        NodeSet after = NodeSet.of(1, 2, 4);
+        GenerationState dropped3 = new GenerationState(new Generation(5, after, after), 5, 5, after);
+        Campaigner c = new Campaigner(4, 1);
+        c.requestChange(NodeSet.of(1, 3, 4), NodeSet.of(1, 3, 4)); // the drop of 2, asked in {1,2,3,4}
+        assertEquals(Optional.empty(), c.tick(0, dropped3, after, after, false));
+        assertFalse(c.changePending());
+    }
+
     @Test
     public void aChangeWithoutAMajorityOfPromisesIsLost() {
         Campaigner c = new Campaigner(1, 1);
