@@ -361,6 +361,56 @@ BEGIN
     END IF;
 END
 $do$;
+-- The stand-in schema of a session's temporary tables is on its search_path (at the end, see the gateway's
+-- TempStandIns). When no schema before it exists (search_path = '', or only missing schemas), PostgreSQL would find
+-- no schema to create in, nor for CURRENT_SCHEMA — it never creates in pg_temp unless pg_temp is named first — but
+-- here the stand-in schema is found: a replicated statement would create its object there, on this node only, and
+-- the other nodes (no such schema) would fail it (the regression file publication: CREATE PUBLICATION ... FOR TABLES
+-- IN SCHEMA CURRENT_SCHEMA with search_path ''). Refused, in gateway sessions, for DDL the gateway replicates
+-- (mtm.ddl_open: its DDL message was written), with PostgreSQL's own errors when the stand-in schema stood in for
+-- "no schema", with 0A000 when it was named. Security invoker and no SET search_path: current_schema() is the
+-- session's; every name is qualified.
+CREATE OR REPLACE FUNCTION mtm.refuse_stand_in_schema_objects()
+RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    c record;
+    by_default boolean;
+BEGIN
+    IF pg_catalog.current_setting('mtm.ddl_open', true) IS DISTINCT FROM 'on' THEN
+        RETURN;
+    END IF;
+    by_default := COALESCE(pg_catalog.current_schema() OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$', false);
+    FOR c IN SELECT e.command_tag, e.object_identity, e.schema_name FROM pg_catalog.pg_event_trigger_ddl_commands() e
+             WHERE e.schema_name OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$' LIMIT 1 LOOP
+        IF by_default THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected to create in';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] %s %s is not supported: schema %s holds a session''s temporary '
+                                        'tables on this node only', c.command_tag, c.object_identity, c.schema_name),
+            HINT = 'Create permanent objects in a permanent schema.';
+    END LOOP;
+    FOR c IN SELECT n.nspname FROM pg_catalog.pg_publication_namespace p
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pnnspid
+             WHERE n.nspname OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$' LIMIT 1 LOOP
+        IF by_default THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected for CURRENT_SCHEMA';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] a publication of schema %s is not supported: it holds a '
+                                        'session''s temporary tables on this node only', c.nspname);
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_stand_in_schema_objects') THEN
+        CREATE EVENT TRIGGER mtm_refuse_stand_in_schema_objects ON ddl_command_end
+            EXECUTE FUNCTION mtm.refuse_stand_in_schema_objects();
+    END IF;
+END
+$do$;
 -- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
 -- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
 -- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its

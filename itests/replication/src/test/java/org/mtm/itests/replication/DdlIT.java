@@ -719,6 +719,82 @@ public class DdlIT {
             ? "SELECT num_requested FROM pg_stat_checkpointer" : "SELECT checkpoints_req FROM pg_stat_bgwriter"));
     }
 
+    @Test
+    public void explainAnalyzeOfCreateTableAsInsideADoBlockIsRefusedAtTheOrigin() throws SQLException {
+        // the regression suite's select_into: EXPLAIN ANALYZE runs CREATE TABLE ... AS without any event trigger
+        // firing, so the table was made on node 1 alone and the peers failed on its rows ("relation ... does not
+        // exist on node 3"), or — WITH NO DATA — it silently stayed on node 1
+        Sql.execute(cluster.gateway(1), "CREATE TABLE easi_src (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO easi_src VALUES (1), (2)");
+        String[][] unseen = {
+            {"DO $$BEGIN EXECUTE 'EXPLAIN ANALYZE SELECT * INTO TABLE easi FROM easi_src'; END$$", "easi"},
+            {"DO $$BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE easi2 AS SELECT * FROM easi_src WITH NO DATA'; END$$", "easi2"},
+            {"DO $$BEGIN BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE easi3 AS SELECT * FROM easi_src'; "
+                + "EXCEPTION WHEN division_by_zero THEN NULL; END; END$$", "easi3"},
+        };
+        for (String[] statement : unseen) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), statement[0]));
+            TestCluster.log(WHO, "%s: %s %s", statement[0], e.getSQLState(), e.getMessage());
+            assertEquals(statement[0] + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("table " + statement[1] + " was created by a statement the cluster did not see"));
+            assertEverywhere("to_regclass('" + statement[1] + "') IS NULL", "t");
+        }
+        // TRUNCATE and an explicit lock in a DO block are not creations; CREATE TABLE ... AS on its own is replicated
+        Sql.execute(cluster.gateway(2), "DO $$BEGIN LOCK easi_src IN ACCESS EXCLUSIVE MODE; TRUNCATE easi_src; END$$");
+        Sql.execute(cluster.gateway(2), "CREATE TABLE easi AS SELECT g AS id FROM generate_series(1, 3) g");
+        assertEverywhere("(SELECT count(*) FROM easi) || ':' || (SELECT count(*) FROM easi_src)", "3:0");
+    }
+
+    @Test
+    public void anEmptySearchPathInASessionWithTemporaryTablesCreatesNothingInTheirSchema() throws SQLException {
+        // the regression suite's publication: with stand-ins, the stand-in schema was the only schema on an empty
+        // search_path, so CURRENT_SCHEMA and unqualified CREATE found it on node 1 (where PostgreSQL finds no schema),
+        // and the other nodes, which have no such schema, failed the statement
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE sp_temp (a int)");
+            st.execute("SET search_path = ''");
+            String[][] refusals = {
+                {"CREATE PUBLICATION sp_pub FOR TABLES IN SCHEMA CURRENT_SCHEMA", "no schema has been selected for CURRENT_SCHEMA"},
+                {"CREATE TABLE sp_nowhere (a int)", "no schema has been selected to create in"},
+            };
+            for (String[] refusal : refusals) {
+                SQLException e = expectFailure(() -> st.execute(refusal[0]));
+                TestCluster.log(WHO, "%s: %s %s", refusal[0], e.getSQLState(), e.getMessage());
+                assertEquals(refusal[0] + ": " + e.getMessage(), "3F000", e.getSQLState());
+                assertTrue(refusal[0] + ": " + e.getMessage(), e.getMessage().startsWith("ERROR: " + refusal[1]));
+            }
+            // the temporary table is still found, as PostgreSQL finds pg_temp's tables with any search_path
+            st.execute("INSERT INTO sp_temp VALUES (1)");
+            st.execute("SET search_path = public");
+            st.execute("CREATE TABLE sp_somewhere (a int)");
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_publication WHERE pubname = 'sp_pub')", "0");
+        assertEverywhere("(SELECT string_agg(relnamespace::regnamespace::text, ',') FROM pg_class WHERE relname IN ('sp_nowhere', 'sp_somewhere'))", "public");
+    }
+
+    @Test
+    public void anIndexExpressionCallingAFunctionByAnUnqualifiedNameIsRefusedSayingHowToFixIt() throws SQLException {
+        // the regression suite's vacuum: the function an index expression calls calls another by its bare name; the
+        // appliers run with an empty search_path (as PostgreSQL's apply workers: a search_path with user schemas would
+        // let any role that can create there run code as the applier), so the peers cannot find it. The write is voted
+        // down everywhere, with 0A000 and what to do — not PostgreSQL's bare "function ... does not exist"
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION ix_inner(c int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2'");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION ix_outer(c int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT ix_inner($1)'");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE ix_rows (i int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE INDEX ON ix_rows (ix_outer(i))");
+        SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), "INSERT INTO ix_rows VALUES (1), (2)"));
+        TestCluster.log(WHO, "insert with an index expression's unqualified call: %s %s", e.getSQLState(), e.getMessage());
+        assertEquals(e.getMessage(), "0A000", e.getSQLState());
+        assertTrue(e.getMessage(), e.getMessage().contains("function ix_inner(integer) does not exist while writing public.ix_rows")
+            && e.getMessage().contains("SET search_path"));
+        assertEverywhere("(SELECT count(*) FROM ix_rows)", "0");
+        // the fix the message names
+        Sql.execute(cluster.gateway(2), "ALTER FUNCTION ix_outer(int) SET search_path = public");
+        Sql.execute(cluster.gateway(1), "INSERT INTO ix_rows VALUES (1), (2)");
+        Sql.execute(cluster.gateway(2), "UPDATE ix_rows SET i = i + 10");
+        assertEverywhere("(SELECT string_agg(i::text, ',' ORDER BY i) FROM ix_rows)", "11,12");
+    }
+
     private static void assertEverywhere(String expression, String expected) throws SQLException {
         for (int id = 1; id <= TestCluster.NODES; id++) {
             assertEquals(expression + " on node" + id, expected, Sql.scalar(cluster.postgres(id), "SELECT " + expression));

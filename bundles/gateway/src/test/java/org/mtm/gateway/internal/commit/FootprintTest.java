@@ -153,6 +153,24 @@ public class FootprintTest {
     }
 
     @Test
+    public void aTableCreatedUnseenIsRefusedNamingIt() {
+        // EXPLAIN ANALYZE SELECT ... INTO inside a DO block: no event trigger sees it, the locks query does
+        Footprint.Locks locks = Footprint.Locks.ofArray("{false,true,\"public.\\\"we ird\\\"\"}");
+        assertEquals(new Footprint.Locks(false, true, "public.\"we ird\""), locks);
+        assertEquals(new Footprint.Locks(false, true, null), Footprint.Locks.ofArray("{false,true,NULL}"));
+        assertEquals(new Footprint.Locks(true, false, "easi"), Footprint.Locks.ofArray("{true,false,easi}"));
+        Footprint unseen = Footprint.of(new Locks(true, true), Quick.of(quickRow("7", "{false,true,easi}")), ROWS)
+            .toCompletableFuture().join();
+        assertEquals(Route.REFUSE, unseen.route());
+        ServerError refused = unseen.refusal();
+        assertEquals("0A000", refused.sqlState());
+        assertTrue(refused.message(), refused.message().contains("table easi was created by a statement the cluster did not see"));
+        assertEquals(Route.CLUSTER, Footprint.of(new Locks(true, true), Quick.of(quickRow("7", "{false,true,NULL}")), ROWS)
+            .toCompletableFuture().join().route());
+        assertTrue(Footprint.LOCKS_SQL.contains("pg_xact_status"));
+    }
+
+    @Test
     public void refusalsNameTheReason() {
         ServerError temp = new Footprint(7L, false, true, true, false).refusal();
         assertEquals("0A000", temp.sqlState());
