@@ -250,10 +250,12 @@ public class DdlIT {
     }
 
     @Test
-    public void unloggedTablesAreNotReplicated() throws SQLException {
-        // writes to an unlogged table have an xid but nothing a peer could decode: they must commit on this node alone
+    public void unloggedTablesAreOnEveryNodeTheirRowsOnTheirOwn() throws SQLException {
+        // the regression run's schema dumps differed by the unlogged tables, which stayed on node 1: now every node
+        // has the table (its DDL is replicated) and each node's rows are its own (never decoded)
         try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
             st.execute("CREATE UNLOGGED TABLE cache_only (id int PRIMARY KEY, v text)");
+            // writes have an xid but nothing a peer could decode: they commit on this node alone
             Bounded.within(COMMIT_BOUND, "autocommit INSERT into an unlogged table", c,
                 () -> st.execute("INSERT INTO cache_only SELECT g, 'c' FROM generate_series(1, 20) g"));
             c.setAutoCommit(false);
@@ -263,11 +265,47 @@ public class DdlIT {
                 return null;
             });
             c.setAutoCommit(true);
+            st.execute("CREATE INDEX cache_only_v ON cache_only (v)");
+            st.execute("ALTER TABLE cache_only ADD COLUMN w int");
         }
         assertEquals("20:1", Sql.scalar(cluster.postgres(2), "SELECT count(*) || ':' || count(*) FILTER (WHERE v = 'd') FROM cache_only"));
         for (int id : new int[] {1, 3}) {
-            assertEquals("no cache_only on node" + id, "t", Sql.scalar(cluster.postgres(id), "SELECT to_regclass('cache_only') IS NULL"));
+            assertEquals("cache_only on node" + id + ", empty", "u:0:w", Sql.scalar(cluster.postgres(id),
+                "SELECT relpersistence || ':' || (SELECT count(*) FROM cache_only) || ':' || (SELECT attname FROM pg_attribute"
+                    + " WHERE attrelid = c.oid AND attnum = 3) FROM pg_class c WHERE c.oid = 'cache_only'::regclass"));
         }
+        assertEverywhere("(SELECT count(*) FROM pg_indexes WHERE indexname = 'cache_only_v')", "1");
+        Sql.execute(cluster.gateway(3), "INSERT INTO cache_only VALUES (1, 'node 3')");
+        assertEquals("node 3", Sql.scalar(cluster.postgres(3), "SELECT v FROM cache_only"));
+
+        // SET UNLOGGED runs everywhere (the rows were the same); SET LOGGED of an unlogged table with rows on any node
+        // is refused — at the origin, or by the node that has rows, which votes the transaction down
+        Sql.execute(cluster.gateway(1), "CREATE TABLE made_unlogged (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO made_unlogged VALUES (1)");
+        Sql.execute(cluster.gateway(1), "ALTER TABLE made_unlogged SET UNLOGGED");
+        assertEverywhere("(SELECT relpersistence || ':' || (SELECT count(*) FROM made_unlogged) FROM pg_class"
+            + " WHERE oid = 'made_unlogged'::regclass)", "u:1");
+        SQLException atOrigin = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE cache_only SET LOGGED"));
+        SQLException onPeer = expectFailure(() -> Sql.execute(cluster.gateway(1), "ALTER TABLE cache_only SET LOGGED"));
+        for (SQLException e : List.of(atOrigin, onPeer)) {
+            TestCluster.log(WHO, "SET LOGGED of an unlogged table with rows: %s %s", e.getSQLState(), e.getMessage());
+            assertEquals(e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("ALTER TABLE public.cache_only SET LOGGED is not supported"
+                + " while the unlogged table has rows on node "));
+        }
+        assertEverywhere("(SELECT relpersistence FROM pg_class WHERE oid = 'cache_only'::regclass)", "u");
+        // empty everywhere: it becomes an ordinary replicated table
+        Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE to_log (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE to_log SET LOGGED");
+        Sql.execute(cluster.gateway(3), "INSERT INTO to_log VALUES (7)");
+        assertEverywhere("(SELECT relpersistence || ':' || (SELECT string_agg(id::text, ',') FROM to_log) FROM pg_class"
+            + " WHERE oid = 'to_log'::regclass)", "p:7");
+        // the invariants at the end compare every node's pg_dump --schema-only: the unlogged tables are in all of them
+        Sql.execute(cluster.gateway(2), "DELETE FROM cache_only");
+        Sql.execute(cluster.gateway(3), "DELETE FROM cache_only");
+        Sql.execute(cluster.gateway(1), "DELETE FROM made_unlogged");
+        Sql.execute(cluster.gateway(2), "DELETE FROM made_unlogged");
+        Sql.execute(cluster.gateway(3), "DELETE FROM made_unlogged");
     }
 
     @Test
@@ -571,12 +609,9 @@ public class DdlIT {
     @Test
     public void statementsThatWouldLeaveNodesDifferentAreRefusedNamingTheStatement() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE logged_t (id int PRIMARY KEY)");
-        Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE unlogged_t (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE parted (id int) PARTITION BY RANGE (id)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)");
         String[][] refusals = {
-            {"ALTER TABLE logged_t SET UNLOGGED", "SET UNLOGGED"},
-            {"ALTER TABLE unlogged_t SET LOGGED", "SET LOGGED"},
             {"ALTER TABLE parted DETACH PARTITION parted_1 CONCURRENTLY", "DETACH PARTITION ... CONCURRENTLY"},
             {"ALTER TABLE logged_t SET SCHEMA pg_catalog", "SET SCHEMA pg_catalog"},
         };
@@ -589,7 +624,6 @@ public class DdlIT {
         assertEverywhere("(SELECT relpersistence FROM pg_class WHERE oid = 'logged_t'::regclass)", "p");
         assertEverywhere("(SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'logged_t'::regclass)", "public");
         assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "1");
-        assertEquals("u", Sql.scalar(cluster.postgres(1), "SELECT relpersistence FROM pg_class WHERE oid = 'unlogged_t'::regclass"));
         // the statements that do work
         Sql.execute(cluster.gateway(3), "ALTER TABLE parted DETACH PARTITION parted_1");
         assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "0");

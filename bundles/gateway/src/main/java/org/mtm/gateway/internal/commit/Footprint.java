@@ -86,7 +86,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      * held in AccessExclusiveLock whose row type was written by this transaction — its xmin is this transaction's xid
      * or one of its subtransactions' (age() &lt;= 0: not older than the top-level xid) and still in progress (another
      * transaction's creation would be invisible, or would hold the lock itself). A TRUNCATE or LOCK does not write the
-     * row type; DDL the gateway announced is never looked at here ({@link #of} stops at logged DDL).
+     * row type. Not asked of a transaction with DDL the gateway announced ({@link #of}): that DDL may have made it.
      */
     static final String CREATED_HERE = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p', 'm') "
             + "AND l.mode = 'AccessExclusiveLock' AND c.oid OPERATOR(pg_catalog.>=) 16384 "
@@ -270,7 +270,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
         if (q.locks() != null) { // asked together with the quick query
             return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(),
                     notes.temporary() || q.locks().temporary(), notes.ddl() || q.locks().replicatedWrite(), notes.notifies(),
-                    q.largeObjects(), q.locks().unseenTable()));
+                    q.largeObjects(), notes.ddl() ? null : q.locks().unseenTable()));
         }
         return tx.execute(LOCKS_SQL).thenApply(r -> {
             if (!r.ok() || r.rows().isEmpty()) {
@@ -279,7 +279,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             var row = r.rows().get(0);
             return new Footprint(q.xid(), q.serializable(), notes.temporary() || Locks.flag(row.get(0)),
                     notes.ddl() || Locks.flag(row.get(1)), notes.notifies(), q.largeObjects(),
-                    row.size() > 2 ? row.get(2) : null);
+                    notes.ddl() || row.size() < 3 ? null : row.get(2)); // announced DDL created it, or may have
         });
     }
 

@@ -168,6 +168,10 @@ public class FootprintTest {
         assertEquals(Route.CLUSTER, Footprint.of(new Locks(true, true), Quick.of(quickRow("7", "{false,true,NULL}")), ROWS)
             .toCompletableFuture().join().route());
         assertTrue(Footprint.LOCKS_SQL.contains("pg_xact_status"));
+        // with DDL the gateway announced (a session with PostgreSQL's temporary objects still looks at the locks)
+        Notes ddl = new Notes(true, false, true, false);
+        assertEquals(Route.CLUSTER, Footprint.of(new Locks(true, true), new Quick(7L, true, false, false,
+            new Footprint.Locks(false, true, "public.shadow")), ddl).toCompletableFuture().join().route());
     }
 
     @Test
