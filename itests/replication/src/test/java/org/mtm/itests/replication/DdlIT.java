@@ -271,7 +271,7 @@ public class DdlIT {
         assertEquals("20:1", Sql.scalar(cluster.postgres(2), "SELECT count(*) || ':' || count(*) FILTER (WHERE v = 'd') FROM cache_only"));
         for (int id : new int[] {1, 3}) {
             assertEquals("cache_only on node" + id + ", empty", "u:0:w", Sql.scalar(cluster.postgres(id),
-                "SELECT relpersistence || ':' || (SELECT count(*) FROM cache_only) || ':' || (SELECT attname FROM pg_attribute"
+                "SELECT relpersistence::text || ':' || (SELECT count(*) FROM cache_only) || ':' || (SELECT attname FROM pg_attribute"
                     + " WHERE attrelid = c.oid AND attnum = 3) FROM pg_class c WHERE c.oid = 'cache_only'::regclass"));
         }
         assertEverywhere("(SELECT count(*) FROM pg_indexes WHERE indexname = 'cache_only_v')", "1");
@@ -283,7 +283,7 @@ public class DdlIT {
         Sql.execute(cluster.gateway(1), "CREATE TABLE made_unlogged (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "INSERT INTO made_unlogged VALUES (1)");
         Sql.execute(cluster.gateway(1), "ALTER TABLE made_unlogged SET UNLOGGED");
-        assertEverywhere("(SELECT relpersistence || ':' || (SELECT count(*) FROM made_unlogged) FROM pg_class"
+        assertEverywhere("(SELECT relpersistence::text || ':' || (SELECT count(*) FROM made_unlogged) FROM pg_class"
             + " WHERE oid = 'made_unlogged'::regclass)", "u:1");
         SQLException atOrigin = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE cache_only SET LOGGED"));
         SQLException onPeer = expectFailure(() -> Sql.execute(cluster.gateway(1), "ALTER TABLE cache_only SET LOGGED"));
@@ -298,7 +298,7 @@ public class DdlIT {
         Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE to_log (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(2), "ALTER TABLE to_log SET LOGGED");
         Sql.execute(cluster.gateway(3), "INSERT INTO to_log VALUES (7)");
-        assertEverywhere("(SELECT relpersistence || ':' || (SELECT string_agg(id::text, ',') FROM to_log) FROM pg_class"
+        assertEverywhere("(SELECT relpersistence::text || ':' || (SELECT string_agg(id::text, ',') FROM to_log) FROM pg_class"
             + " WHERE oid = 'to_log'::regclass)", "p:7");
         // the invariants at the end compare every node's pg_dump --schema-only: the unlogged tables are in all of them
         Sql.execute(cluster.gateway(2), "DELETE FROM cache_only");
