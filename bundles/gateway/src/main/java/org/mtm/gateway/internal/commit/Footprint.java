@@ -1,6 +1,5 @@
 package org.mtm.gateway.internal.commit;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -90,25 +89,34 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      */
     static final String CREATED_HERE = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p', 'm') "
             + "AND l.mode = 'AccessExclusiveLock' AND c.oid OPERATOR(pg_catalog.>=) 16384 "
-            + "AND pg_catalog.age(t.xmin) OPERATOR(pg_catalog.<=) 0 "
-            + "AND pg_catalog.pg_xact_status((pg_catalog.pg_current_xact_id()::pg_catalog.text::bigint "
-            + "OPERATOR(pg_catalog.-) pg_catalog.age(t.xmin))::pg_catalog.text::pg_catalog.xid8) = 'in progress'";
+            + "AND pg_catalog.age((SELECT t.xmin FROM pg_catalog.pg_type t WHERE t.oid = c.reltype)) OPERATOR(pg_catalog.<=) 0 "
+            + "AND pg_catalog.pg_xact_status((pg_catalog.pg_current_xact_id()::pg_catalog.text::bigint OPERATOR(pg_catalog.-) "
+            + "pg_catalog.age((SELECT t.xmin FROM pg_catalog.pg_type t WHERE t.oid = c.reltype)))::pg_catalog.text::pg_catalog.xid8) "
+            + "= 'in progress'";
 
-    /** The three answers over this backend's relation locks, as {@link Locks#ofArray} reads them. */
+    /**
+     * The three answers over this backend's relation locks, as {@link Locks#ofArray} reads them; the third only says
+     * whether this transaction inserted catalog rows of types (every new table has its row type), from the
+     * transaction's statistics: cheap, and false for almost every commit. Only then is {@link #UNSEEN_SQL} asked.
+     */
     private static final String LOCK_ANSWERS = "COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false)::pg_catalog.text, "
             + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false)::pg_catalog.text, "
-            + "pg_catalog.min(c.oid::pg_catalog.regclass::pg_catalog.text) FILTER (WHERE " + CREATED_HERE + ")";
+            + "(pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_type'::pg_catalog.regclass) "
+            + "OPERATOR(pg_catalog.>) 0)::pg_catalog.text";
     private static final String LOCKS_FROM = " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
             + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            + "LEFT JOIN pg_catalog.pg_type t ON t.oid = c.reltype "
             + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
+
+    /** The table this transaction created unseen ({@link #CREATED_HERE}), or null. */
+    static final String UNSEEN_SQL = "SELECT pg_catalog.min(c.oid::pg_catalog.regclass::pg_catalog.text) " + LOCKS_FROM
+            + " AND " + CREATED_HERE;
 
     /**
      * Over this backend's relation locks: touched a temporary relation; took a writer's lock (RowExclusive:
      * INSERT/UPDATE/DELETE/MERGE/COPY; AccessExclusive: TRUNCATE, DDL) on a permanent table outside the
-     * catalogs and the mtm schema (mtm.local_tables excepted: make_table_local is replicated); created a table
-     * unseen ({@link #CREATED_HERE}). Catalog writes release their locks at once, so DDL is not seen here: the
-     * gateway knows it from the DDL messages it emitted.
+     * catalogs and the mtm schema (mtm.local_tables excepted: make_table_local is replicated); created types (a
+     * table may have been created unseen: {@link #UNSEEN_SQL}). Catalog writes release their locks at once, so DDL is
+     * not seen here: the gateway knows it from the DDL messages it emitted.
      */
     public static final String LOCKS_SQL = "SELECT " + LOCK_ANSWERS + LOCKS_FROM;
 
@@ -191,45 +199,20 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
 
     /**
      * What {@link #LOCKS_SQL} tells: a temporary relation was touched; a writer's lock on a replicated table is held;
-     * the table this transaction created unseen ({@link #CREATED_HERE}), or null.
+     * the transaction inserted catalog rows of types (it may have created a table unseen).
      */
-    public record Locks(boolean temporary, boolean replicatedWrite, String unseenTable) {
+    public record Locks(boolean temporary, boolean replicatedWrite, boolean createdTypes) {
         public Locks(boolean temporary, boolean replicatedWrite) {
-            this(temporary, replicatedWrite, null);
+            this(temporary, replicatedWrite, false);
         }
 
-        /**
-         * From the text form of the {@code text[]} of {@link #QUICK_WITH_LOCKS_SQL}, e.g. {@code {false,true,NULL}} or
-         * {@code {false,true,"public.\"T\""}} (an element with special characters is double-quoted, with backslash
-         * escapes); the older two-flag {@code {f,t}} too.
-         */
+        /** From the text form of the {@code text[]} of {@link #QUICK_WITH_LOCKS_SQL}, e.g. {@code {false,true,false}}. */
         static Locks ofArray(String array) {
-            List<String> elements = new ArrayList<>();
-            StringBuilder e = new StringBuilder();
-            boolean quoted = false;
-            boolean wasQuoted = false;
-            String body = array.length() >= 2 && array.startsWith("{") && array.endsWith("}")
-                    ? array.substring(1, array.length() - 1) : array;
-            for (int i = 0; i < body.length(); i++) {
-                char ch = body.charAt(i);
-                if (quoted && ch == '\\' && i + 1 < body.length()) {
-                    e.append(body.charAt(++i));
-                } else if (ch == '"') {
-                    quoted = !quoted;
-                    wasQuoted = true;
-                } else if (ch == ',' && !quoted) {
-                    elements.add(!wasQuoted && e.toString().equals("NULL") ? null : e.toString());
-                    e.setLength(0);
-                    wasQuoted = false;
-                } else {
-                    e.append(ch);
-                }
-            }
-            elements.add(!wasQuoted && e.toString().equals("NULL") ? null : e.toString());
-            if (elements.size() < 2 || elements.size() > 3) {
+            String[] flags = array.replaceAll("[{}]", "").split(",");
+            if (flags.length < 2 || flags.length > 3) {
                 throw new IllegalStateException("the transaction's locks could not be read: " + array);
             }
-            return new Locks(flag(elements.get(0)), flag(elements.get(1)), elements.size() > 2 ? elements.get(2) : null);
+            return new Locks(flag(flags[0]), flag(flags[1]), flags.length > 2 && flag(flags[2]));
         }
 
         static boolean flag(String text) {
@@ -268,18 +251,35 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
                     q.largeObjects()));
         }
         if (q.locks() != null) { // asked together with the quick query
-            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(),
+            return unseen(tx, notes, q.locks().createdTypes()).thenApply(unseen -> new Footprint(q.xid(), q.serializable(),
                     notes.temporary() || q.locks().temporary(), notes.ddl() || q.locks().replicatedWrite(), notes.notifies(),
-                    q.largeObjects(), notes.ddl() ? null : q.locks().unseenTable()));
+                    q.largeObjects(), unseen));
         }
-        return tx.execute(LOCKS_SQL).thenApply(r -> {
+        return tx.execute(LOCKS_SQL).thenCompose(r -> {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's locks could not be read: " + (r.ok() ? "no row" : r.error()));
             }
             var row = r.rows().get(0);
-            return new Footprint(q.xid(), q.serializable(), notes.temporary() || Locks.flag(row.get(0)),
-                    notes.ddl() || Locks.flag(row.get(1)), notes.notifies(), q.largeObjects(),
-                    notes.ddl() || row.size() < 3 ? null : row.get(2)); // announced DDL created it, or may have
+            return unseen(tx, notes, row.size() > 2 && Locks.flag(row.get(2))).thenApply(unseen -> new Footprint(q.xid(),
+                    q.serializable(), notes.temporary() || Locks.flag(row.get(0)), notes.ddl() || Locks.flag(row.get(1)),
+                    notes.notifies(), q.largeObjects(), unseen));
+        });
+    }
+
+    /**
+     * The table this transaction created unseen, asked only when it created types without DDL the gateway announced
+     * (announced DDL may have made it; a temporary table makes types too).
+     */
+    private static CompletionStage<String> unseen(CommitContext tx, Notes notes, boolean createdTypes) {
+        if (notes.ddl() || !createdTypes) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return tx.execute(UNSEEN_SQL).thenApply(r -> {
+            if (!r.ok() || r.rows().isEmpty()) {
+                throw new IllegalStateException("the tables this transaction created could not be read: "
+                        + (r.ok() ? "no row" : r.error()));
+            }
+            return r.rows().get(0).get(0);
         });
     }
 
