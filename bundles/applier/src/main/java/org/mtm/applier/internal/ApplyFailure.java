@@ -19,6 +19,9 @@ record ApplyFailure(String sqlState, String message) {
     static final String SERIALIZATION_FAILURE = "40001";
     static final String LOCK_NOT_AVAILABLE = "55P03";
     static final String SYNTAX_ERROR = "42601";
+    static final String UNDEFINED_FUNCTION = "42883";
+    static final String UNDEFINED_TABLE = "42P01";
+    static final String FEATURE_NOT_SUPPORTED = "0A000";
 
     static ApplyFailure of(SQLException e, int self, String gid, String relation, long lockTimeoutMs) {
         return of(e, self, gid, relation, lockTimeoutMs, null);
@@ -48,6 +51,21 @@ record ApplyFailure(String sqlState, String message) {
                 return new ApplyFailure(state, head + firstLine(e.getMessage()) + (serverVersion == null ? ""
                         : " (node " + self + " runs PostgreSQL " + serverVersion + ", which does not know this syntax:"
                         + " while the nodes run different PostgreSQL majors, use only what the oldest one accepts)"));
+            case UNDEFINED_FUNCTION:
+            case UNDEFINED_TABLE:
+                // PostgreSQL's "function f(integer) does not exist" / "relation \"t\" does not exist" while a row was
+                // written (the applier's own "relation ... of node n does not exist" is not quoted): a name that code
+                // run by the write — an index expression, a constraint, a domain, a trigger — looked up on search_path
+                String first = firstLine(e.getMessage());
+                if (relation != null && (state.equals(UNDEFINED_FUNCTION)
+                        || first.replaceFirst("^ERROR: ", "").startsWith("relation \""))) {
+                    return new ApplyFailure(FEATURE_NOT_SUPPORTED, head + first + " while writing " + relation
+                            + ": the nodes apply replicated rows with an empty search_path (as PostgreSQL's apply workers"
+                            + " do), so a function that an index expression, a constraint, a domain or a trigger calls must"
+                            + " name what it uses with its schema, or be created with SET search_path (ALTER FUNCTION ..."
+                            + " SET search_path = public)");
+                }
+                return new ApplyFailure(state, head + first);
             default:
                 return new ApplyFailure(state, head + firstLine(e.getMessage()));
         }

@@ -53,6 +53,24 @@ public class ApplyFailureTest {
     }
 
     @Test
+    public void aNameLookedUpOnTheEmptySearchPathOfTheAppliersIsRefusedSayingWhy() {
+        // the regression file vacuum: an index expression's function calls another by its bare name
+        ApplyFailure f = ApplyFailure.of(new SQLException("ERROR: function do_analyze() does not exist\n  Hint: ...", "42883"),
+                2, "g", "public.vaccluster", 1);
+        assertEquals("0A000", f.sqlState());
+        assertTrue(f.message(), f.message().startsWith("[multimaster] node 2 could not apply transaction g: ERROR: function"
+                + " do_analyze() does not exist while writing public.vaccluster: the nodes apply replicated rows with an"
+                + " empty search_path"));
+        assertEquals("0A000", ApplyFailure.of(new SQLException("ERROR: relation \"lookup\" does not exist", "42P01"), 2, "g",
+                "public.t", 1).sqlState());
+        // the applier's own message for a table the node lacks, and a failure outside a row write, keep their state
+        assertEquals("42P01", ApplyFailure.of(new SQLException("relation public.easi of node 1 does not exist on node 3",
+                "42P01"), 3, "g", "public.easi", 1).sqlState());
+        assertEquals("42883", ApplyFailure.of(new SQLException("function f() does not exist", "42883"), 3, "g", null, 1)
+                .sqlState());
+    }
+
+    @Test
     public void connectionAndShutdownErrorsAreNotVotedOn() {
         assertTrue(ApplyFailure.lostConnection(new SQLException("gone", "08006")));
         assertTrue(ApplyFailure.lostConnection(new SQLException("shutdown", "57P01")));

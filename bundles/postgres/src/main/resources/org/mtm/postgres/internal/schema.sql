@@ -205,7 +205,14 @@ $do$;
 -- replica identity. Run after every global DDL statement, at the origin (by the gateway, as the client's role:
 -- hence SECURITY DEFINER, a table may belong to someone else) and by each applier, and at init_cluster.
 -- Returns the tables it changed. A user's explicit REPLICA IDENTITY DEFAULT on such a table is overridden.
+-- The tables it made FULL are noted in mtm.replica_identity_full (each node notes its own: the same tables), so
+-- that psql's \d+ can show them as PostgreSQL would (the gateway rewrites that one query of psql's), and a noted
+-- table that has a primary key again goes back to DEFAULT. Unlogged, so that its rows are not decoded (the
+-- publication is FOR ALL TABLES): after a crash of this node's PostgreSQL the notes are gone, and psql shows those
+-- tables' FULL again (display only).
 -- (mtm.ddl_internal: the event trigger below lets this upkeep through.)
+CREATE UNLOGGED TABLE IF NOT EXISTS mtm.replica_identity_full (relid oid PRIMARY KEY);
+GRANT SELECT ON mtm.replica_identity_full TO PUBLIC;
 CREATE OR REPLACE FUNCTION mtm.ensure_replica_identity()
 RETURNS SETOF regclass LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
 DECLARE
@@ -218,8 +225,21 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
     LOOP
         EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel);
+        INSERT INTO mtm.replica_identity_full VALUES (rel) ON CONFLICT DO NOTHING;
         RETURN NEXT rel;
     END LOOP;
+    IF EXISTS (SELECT 1 FROM mtm.replica_identity_full) THEN
+        FOR rel IN
+            DELETE FROM mtm.replica_identity_full f
+            WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = f.relid AND c.relreplident = 'f')
+               OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = f.relid AND i.indisprimary)
+            RETURNING (SELECT c.oid::regclass FROM pg_class c WHERE c.oid = f.relid AND c.relreplident = 'f')
+        LOOP
+            IF rel IS NOT NULL THEN -- a primary key again: the identity PostgreSQL would have
+                EXECUTE format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', rel);
+            END IF;
+        END LOOP;
+    END IF;
 END
 $fn$;
 
@@ -236,10 +256,10 @@ $fn$;
 -- (transaction-local mtm.ddl_seen, from its DDL message statement to its end statement); DDL run from inside a
 -- function, procedure or DO block is not announced and would change this node only. In sessions that came
 -- through the gateway (mtm.via_gateway, which it adds to every client's startup options) of an initialised
--- cluster, such DDL is refused with 0A000 — except on temporary and unlogged relations, subscriptions (local
--- objects), REINDEX (node-local upkeep), inside an extension's script, and the cluster's own upkeep
--- (mtm.ddl_internal). A dropped object's persistence is gone by sql_drop: dropping an unlogged table that way
--- is refused too. Appliers run with session_replication_role = replica, where event triggers do not fire.
+-- cluster, such DDL is refused with 0A000 — except on temporary relations and the stand-ins of a session's
+-- temporary tables (schemas mtm_temp_...), subscriptions (local objects), REINDEX (node-local upkeep), inside an
+-- extension's script, and the cluster's own upkeep (mtm.ddl_internal). Unlogged tables are on every node, so DDL on
+-- them is refused too. Appliers run with session_replication_role = replica, where event triggers do not fire.
 CREATE OR REPLACE FUNCTION mtm.refuse_unannounced_ddl()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -259,8 +279,9 @@ BEGIN
         -- REINDEX is node-local upkeep, not DDL to replicate (PostgreSQL 17 reports it here, 15 and 16 do not)
         CONTINUE WHEN c.in_extension OR c.object_type = 'subscription' OR c.command_tag = 'REINDEX'
             OR c.schema_name = 'pg_temp' OR c.schema_name LIKE 'pg\_temp\_%'
+            OR c.schema_name ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
             OR (c.classid = 'pg_class'::regclass
-                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.objid AND r.relpersistence <> 'p'));
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.objid AND r.relpersistence = 't'));
         PERFORM mtm.unannounced_ddl(c.command_tag, c.object_identity);
     END LOOP;
 END
@@ -363,6 +384,116 @@ BEGIN
     END IF;
 END
 $do$;
+-- The stand-in schema of a session's temporary tables is on its search_path (at the end, see the gateway's
+-- TempStandIns). When no schema before it exists (search_path = '', or only missing schemas), PostgreSQL would find
+-- no schema to create in, nor for CURRENT_SCHEMA — it never creates in pg_temp unless pg_temp is named first — but
+-- here the stand-in schema is found: a replicated statement would create its object there, on this node only, and
+-- the other nodes (no such schema) would fail it (the regression file publication: CREATE PUBLICATION ... FOR TABLES
+-- IN SCHEMA CURRENT_SCHEMA with search_path ''). Refused, in gateway sessions, for DDL the gateway replicates
+-- (mtm.ddl_open: its DDL message was written), with PostgreSQL's own errors when the stand-in schema stood in for
+-- "no schema", with 0A000 when it was named. Security invoker and no SET search_path: current_schema() is the
+-- session's; every name is qualified. current_schema() is asked only then: with pg_temp first on the path it may
+-- touch PostgreSQL's temporary schema, after which PREPARE TRANSACTION refuses the transaction.
+CREATE OR REPLACE FUNCTION mtm.refuse_stand_in_schema_objects()
+RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    c record;
+    by_default boolean;
+BEGIN
+    IF pg_catalog.current_setting('mtm.ddl_open', true) IS DISTINCT FROM 'on' THEN
+        RETURN;
+    END IF;
+    FOR c IN SELECT e.command_tag, e.object_identity, e.schema_name FROM pg_catalog.pg_event_trigger_ddl_commands() e
+             WHERE e.schema_name OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$' LIMIT 1 LOOP
+        by_default := COALESCE(pg_catalog.current_schema() OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$', false);
+        IF by_default THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected to create in';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] %s %s is not supported: schema %s holds a session''s temporary '
+                                        'tables on this node only', c.command_tag, c.object_identity, c.schema_name),
+            HINT = 'Create permanent objects in a permanent schema.';
+    END LOOP;
+    FOR c IN SELECT n.nspname FROM pg_catalog.pg_publication_namespace p
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pnnspid
+             WHERE n.nspname OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$' LIMIT 1 LOOP
+        by_default := COALESCE(pg_catalog.current_schema() OPERATOR(pg_catalog.~) '^mtm_temp_[0-9]+_[0-9a-f]+$', false);
+        IF by_default THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected for CURRENT_SCHEMA';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] a publication of schema %s is not supported: it holds a '
+                                        'session''s temporary tables on this node only', c.nspname);
+    END LOOP;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_stand_in_schema_objects') THEN
+        CREATE EVENT TRIGGER mtm_refuse_stand_in_schema_objects ON ddl_command_end
+            EXECUTE FUNCTION mtm.refuse_stand_in_schema_objects();
+    END IF;
+END
+$do$;
+-- An unlogged table is made on every node (its DDL is replicated), and its rows are each node's own: logical
+-- decoding never carries them. ALTER TABLE ... SET UNLOGGED therefore runs on every node (the rows were the same;
+-- from then on each node keeps its own), but SET LOGGED of an unlogged table that holds rows would make a replicated
+-- table whose rows differ between the nodes: refused on each node where it has rows — at the origin in the client's
+-- session, on another node where its applier runs the statement (ENABLE ALWAYS), which then votes the transaction
+-- down. The table cannot be read while it is being rewritten: table_rewrite notes it, ddl_command_end asks.
+CREATE OR REPLACE FUNCTION mtm.refuse_logging_node_rows()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    noted text;
+    rel regclass;
+BEGIN
+    IF current_setting('mtm.ddl_internal', true) = 'on'
+       OR (current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on'
+           AND current_setting('session_replication_role') <> 'replica') THEN
+        RETURN;
+    END IF;
+    IF tg_event = 'table_rewrite' THEN
+        -- reason 1 (AT_REWRITE_ALTER_PERSISTENCE) of a table still unlogged: it is being made logged
+        IF pg_event_trigger_table_rewrite_reason() & 1 <> 0 AND EXISTS (SELECT 1 FROM pg_class r
+               WHERE r.oid = pg_event_trigger_table_rewrite_oid() AND r.relpersistence = 'u' AND r.relkind = 'r') THEN
+            PERFORM set_config('mtm.logged_table', pg_event_trigger_table_rewrite_oid()::text, true);
+        END IF;
+        RETURN;
+    END IF;
+    noted := coalesce(current_setting('mtm.logged_table', true), '');
+    IF noted = '' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('mtm.logged_table', '', true);
+    rel := noted::oid::regclass;
+    IF mtm.has_rows(rel) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] ALTER TABLE %s SET LOGGED is not supported while the unlogged table has rows '
+                             'on node %s: an unlogged table''s rows are each node''s own, so the logged table would '
+                             'hold different rows on each node', rel,
+                             coalesce((SELECT id::text FROM mtm.cluster_nodes WHERE is_self), '?')),
+            HINT = 'Empty it on every node first (TRUNCATE through each node''s gateway), or create a logged table and '
+                   'INSERT ... SELECT the rows every node should have.';
+    END IF;
+END
+$fn$;
+DO $do$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_logging_node_rows') THEN
+            CREATE EVENT TRIGGER mtm_refuse_logging_node_rows ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+                EXECUTE FUNCTION mtm.refuse_logging_node_rows();
+            ALTER EVENT TRIGGER mtm_refuse_logging_node_rows ENABLE ALWAYS;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_logging_node_rewrite') THEN
+            CREATE EVENT TRIGGER mtm_refuse_logging_node_rewrite ON table_rewrite
+                EXECUTE FUNCTION mtm.refuse_logging_node_rows();
+            ALTER EVENT TRIGGER mtm_refuse_logging_node_rewrite ENABLE ALWAYS;
+        END IF;
+    END IF;
+END
+$do$;
 -- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
 -- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
 -- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its
@@ -447,7 +578,7 @@ BEGIN
     END IF;
 END
 $do$;
--- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table's stand-in, an unlogged table): the
+-- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table or its stand-in): the
 -- other nodes run the statement's text and have no such source (the regression file copy2). The gateway calls this
 -- in the statement that logs the DDL message, before the statement runs; it answers '' or refuses with 0A000.
 CREATE OR REPLACE FUNCTION mtm.refuse_node_local_like(names text[])
@@ -456,12 +587,11 @@ DECLARE
     source record;
 BEGIN
     FOR source IN
-        SELECT n.name, CASE WHEN c.relpersistence = 'u' AND pg_catalog.starts_with(
-                                   c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, 'mtm_temp_')
-                            OR c.relpersistence = 't' THEN 'a temporary table' ELSE 'an unlogged table' END AS kind
+        SELECT n.name, 'a temporary table' AS kind
         FROM pg_catalog.unnest(names) AS n(name)
         JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
-        WHERE c.relpersistence IN ('t', 'u')
+        WHERE c.relpersistence = 't' OR pg_catalog.starts_with(c.relnamespace::pg_catalog.regnamespace::pg_catalog.text,
+                                                                'mtm_temp_')
         LIMIT 1
     LOOP
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',

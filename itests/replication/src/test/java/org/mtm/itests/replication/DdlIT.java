@@ -250,10 +250,12 @@ public class DdlIT {
     }
 
     @Test
-    public void unloggedTablesAreNotReplicated() throws SQLException {
-        // writes to an unlogged table have an xid but nothing a peer could decode: they must commit on this node alone
+    public void unloggedTablesAreOnEveryNodeTheirRowsOnTheirOwn() throws SQLException {
+        // the regression run's schema dumps differed by the unlogged tables, which stayed on node 1: now every node
+        // has the table (its DDL is replicated) and each node's rows are its own (never decoded)
         try (Connection c = cluster.viaGateway(2); Statement st = c.createStatement()) {
             st.execute("CREATE UNLOGGED TABLE cache_only (id int PRIMARY KEY, v text)");
+            // writes have an xid but nothing a peer could decode: they commit on this node alone
             Bounded.within(COMMIT_BOUND, "autocommit INSERT into an unlogged table", c,
                 () -> st.execute("INSERT INTO cache_only SELECT g, 'c' FROM generate_series(1, 20) g"));
             c.setAutoCommit(false);
@@ -263,11 +265,47 @@ public class DdlIT {
                 return null;
             });
             c.setAutoCommit(true);
+            st.execute("CREATE INDEX cache_only_v ON cache_only (v)");
+            st.execute("ALTER TABLE cache_only ADD COLUMN w int");
         }
         assertEquals("20:1", Sql.scalar(cluster.postgres(2), "SELECT count(*) || ':' || count(*) FILTER (WHERE v = 'd') FROM cache_only"));
         for (int id : new int[] {1, 3}) {
-            assertEquals("no cache_only on node" + id, "t", Sql.scalar(cluster.postgres(id), "SELECT to_regclass('cache_only') IS NULL"));
+            assertEquals("cache_only on node" + id + ", empty", "u:0:w", Sql.scalar(cluster.postgres(id),
+                "SELECT relpersistence::text || ':' || (SELECT count(*) FROM cache_only) || ':' || (SELECT attname FROM pg_attribute"
+                    + " WHERE attrelid = c.oid AND attnum = 3) FROM pg_class c WHERE c.oid = 'cache_only'::regclass"));
         }
+        assertEverywhere("(SELECT count(*) FROM pg_indexes WHERE indexname = 'cache_only_v')", "1");
+        Sql.execute(cluster.gateway(3), "INSERT INTO cache_only VALUES (1, 'node 3')");
+        assertEquals("node 3", Sql.scalar(cluster.postgres(3), "SELECT v FROM cache_only"));
+
+        // SET UNLOGGED runs everywhere (the rows were the same); SET LOGGED of an unlogged table with rows on any node
+        // is refused — at the origin, or by the node that has rows, which votes the transaction down
+        Sql.execute(cluster.gateway(1), "CREATE TABLE made_unlogged (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO made_unlogged VALUES (1)");
+        Sql.execute(cluster.gateway(1), "ALTER TABLE made_unlogged SET UNLOGGED");
+        assertEverywhere("(SELECT relpersistence::text || ':' || (SELECT count(*) FROM made_unlogged) FROM pg_class"
+            + " WHERE oid = 'made_unlogged'::regclass)", "u:1");
+        SQLException atOrigin = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE cache_only SET LOGGED"));
+        SQLException onPeer = expectFailure(() -> Sql.execute(cluster.gateway(1), "ALTER TABLE cache_only SET LOGGED"));
+        for (SQLException e : List.of(atOrigin, onPeer)) {
+            TestCluster.log(WHO, "SET LOGGED of an unlogged table with rows: %s %s", e.getSQLState(), e.getMessage());
+            assertEquals(e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("ALTER TABLE public.cache_only SET LOGGED is not supported"
+                + " while the unlogged table has rows on node "));
+        }
+        assertEverywhere("(SELECT relpersistence FROM pg_class WHERE oid = 'cache_only'::regclass)", "u");
+        // empty everywhere: it becomes an ordinary replicated table
+        Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE to_log (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE to_log SET LOGGED");
+        Sql.execute(cluster.gateway(3), "INSERT INTO to_log VALUES (7)");
+        assertEverywhere("(SELECT relpersistence::text || ':' || (SELECT string_agg(id::text, ',') FROM to_log) FROM pg_class"
+            + " WHERE oid = 'to_log'::regclass)", "p:7");
+        // the invariants at the end compare every node's pg_dump --schema-only: the unlogged tables are in all of them
+        Sql.execute(cluster.gateway(2), "DELETE FROM cache_only");
+        Sql.execute(cluster.gateway(3), "DELETE FROM cache_only");
+        Sql.execute(cluster.gateway(1), "DELETE FROM made_unlogged");
+        Sql.execute(cluster.gateway(2), "DELETE FROM made_unlogged");
+        Sql.execute(cluster.gateway(3), "DELETE FROM made_unlogged");
     }
 
     @Test
@@ -571,12 +609,9 @@ public class DdlIT {
     @Test
     public void statementsThatWouldLeaveNodesDifferentAreRefusedNamingTheStatement() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE logged_t (id int PRIMARY KEY)");
-        Sql.execute(cluster.gateway(1), "CREATE UNLOGGED TABLE unlogged_t (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE parted (id int) PARTITION BY RANGE (id)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)");
         String[][] refusals = {
-            {"ALTER TABLE logged_t SET UNLOGGED", "SET UNLOGGED"},
-            {"ALTER TABLE unlogged_t SET LOGGED", "SET LOGGED"},
             {"ALTER TABLE parted DETACH PARTITION parted_1 CONCURRENTLY", "DETACH PARTITION ... CONCURRENTLY"},
             {"ALTER TABLE logged_t SET SCHEMA pg_catalog", "SET SCHEMA pg_catalog"},
         };
@@ -589,7 +624,6 @@ public class DdlIT {
         assertEverywhere("(SELECT relpersistence FROM pg_class WHERE oid = 'logged_t'::regclass)", "p");
         assertEverywhere("(SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'logged_t'::regclass)", "public");
         assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "1");
-        assertEquals("u", Sql.scalar(cluster.postgres(1), "SELECT relpersistence FROM pg_class WHERE oid = 'unlogged_t'::regclass"));
         // the statements that do work
         Sql.execute(cluster.gateway(3), "ALTER TABLE parted DETACH PARTITION parted_1");
         assertEverywhere("(SELECT count(*) FROM pg_inherits WHERE inhrelid = 'parted_1'::regclass)", "0");
@@ -717,6 +751,82 @@ public class DdlIT {
         boolean seventeen = Integer.parseInt(Sql.scalar(cluster.postgres(id), "SHOW server_version_num")) >= 170000;
         return Long.parseLong(Sql.scalar(cluster.postgres(id), seventeen
             ? "SELECT num_requested FROM pg_stat_checkpointer" : "SELECT checkpoints_req FROM pg_stat_bgwriter"));
+    }
+
+    @Test
+    public void explainAnalyzeOfCreateTableAsInsideADoBlockIsRefusedAtTheOrigin() throws SQLException {
+        // the regression suite's select_into: EXPLAIN ANALYZE runs CREATE TABLE ... AS without any event trigger
+        // firing, so the table was made on node 1 alone and the peers failed on its rows ("relation ... does not
+        // exist on node 3"), or — WITH NO DATA — it silently stayed on node 1
+        Sql.execute(cluster.gateway(1), "CREATE TABLE easi_src (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO easi_src VALUES (1), (2)");
+        String[][] unseen = {
+            {"DO $$BEGIN EXECUTE 'EXPLAIN ANALYZE SELECT * INTO TABLE easi FROM easi_src'; END$$", "easi"},
+            {"DO $$BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE easi2 AS SELECT * FROM easi_src WITH NO DATA'; END$$", "easi2"},
+            {"DO $$BEGIN BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE easi3 AS SELECT * FROM easi_src'; "
+                + "EXCEPTION WHEN division_by_zero THEN NULL; END; END$$", "easi3"},
+        };
+        for (String[] statement : unseen) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), statement[0]));
+            TestCluster.log(WHO, "%s: %s %s", statement[0], e.getSQLState(), e.getMessage());
+            assertEquals(statement[0] + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("table " + statement[1] + " was created by a statement the cluster did not see"));
+            assertEverywhere("to_regclass('" + statement[1] + "') IS NULL", "t");
+        }
+        // TRUNCATE and an explicit lock in a DO block are not creations; CREATE TABLE ... AS on its own is replicated
+        Sql.execute(cluster.gateway(2), "DO $$BEGIN LOCK easi_src IN ACCESS EXCLUSIVE MODE; TRUNCATE easi_src; END$$");
+        Sql.execute(cluster.gateway(2), "CREATE TABLE easi AS SELECT g AS id FROM generate_series(1, 3) g");
+        assertEverywhere("(SELECT count(*) FROM easi) || ':' || (SELECT count(*) FROM easi_src)", "3:0");
+    }
+
+    @Test
+    public void anEmptySearchPathInASessionWithTemporaryTablesCreatesNothingInTheirSchema() throws SQLException {
+        // the regression suite's publication: with stand-ins, the stand-in schema was the only schema on an empty
+        // search_path, so CURRENT_SCHEMA and unqualified CREATE found it on node 1 (where PostgreSQL finds no schema),
+        // and the other nodes, which have no such schema, failed the statement
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE sp_temp (a int)");
+            st.execute("SET search_path = ''");
+            String[][] refusals = {
+                {"CREATE PUBLICATION sp_pub FOR TABLES IN SCHEMA CURRENT_SCHEMA", "no schema has been selected for CURRENT_SCHEMA"},
+                {"CREATE TABLE sp_nowhere (a int)", "no schema has been selected to create in"},
+            };
+            for (String[] refusal : refusals) {
+                SQLException e = expectFailure(() -> st.execute(refusal[0]));
+                TestCluster.log(WHO, "%s: %s %s", refusal[0], e.getSQLState(), e.getMessage());
+                assertEquals(refusal[0] + ": " + e.getMessage(), "3F000", e.getSQLState());
+                assertTrue(refusal[0] + ": " + e.getMessage(), e.getMessage().startsWith("ERROR: " + refusal[1]));
+            }
+            // the temporary table is still found, as PostgreSQL finds pg_temp's tables with any search_path
+            st.execute("INSERT INTO sp_temp VALUES (1)");
+            st.execute("SET search_path = public");
+            st.execute("CREATE TABLE sp_somewhere (a int)");
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_publication WHERE pubname = 'sp_pub')", "0");
+        assertEverywhere("(SELECT string_agg(relnamespace::regnamespace::text, ',') FROM pg_class WHERE relname IN ('sp_nowhere', 'sp_somewhere'))", "public");
+    }
+
+    @Test
+    public void anIndexExpressionCallingAFunctionByAnUnqualifiedNameIsRefusedSayingHowToFixIt() throws SQLException {
+        // the regression suite's vacuum: the function an index expression calls calls another by its bare name; the
+        // appliers run with an empty search_path (as PostgreSQL's apply workers: a search_path with user schemas would
+        // let any role that can create there run code as the applier), so the peers cannot find it. The write is voted
+        // down everywhere, with 0A000 and what to do — not PostgreSQL's bare "function ... does not exist"
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION ix_inner(c int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2'");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION ix_outer(c int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT ix_inner($1)'");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE ix_rows (i int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE INDEX ON ix_rows (ix_outer(i))");
+        SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), "INSERT INTO ix_rows VALUES (1), (2)"));
+        TestCluster.log(WHO, "insert with an index expression's unqualified call: %s %s", e.getSQLState(), e.getMessage());
+        assertEquals(e.getMessage(), "0A000", e.getSQLState());
+        assertTrue(e.getMessage(), e.getMessage().contains("function ix_inner(integer) does not exist while writing public.ix_rows")
+            && e.getMessage().contains("SET search_path"));
+        assertEverywhere("(SELECT count(*) FROM ix_rows)", "0");
+        // the fix the message names
+        Sql.execute(cluster.gateway(2), "ALTER FUNCTION ix_outer(int) SET search_path = public");
+        Sql.execute(cluster.gateway(1), "INSERT INTO ix_rows VALUES (1), (2)");
+        Sql.execute(cluster.gateway(2), "UPDATE ix_rows SET i = i + 10");
+        assertEverywhere("(SELECT string_agg(i::text, ',' ORDER BY i) FROM ix_rows)", "11,12");
     }
 
     private static void assertEverywhere(String expression, String expected) throws SQLException {

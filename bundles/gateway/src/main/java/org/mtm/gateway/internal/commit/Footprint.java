@@ -1,5 +1,6 @@
 package org.mtm.gateway.internal.commit;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -30,12 +31,21 @@ import java.util.concurrent.CompletionStage;
  * @param notifies        it ran LISTEN, UNLISTEN or NOTIFY (as the gateway saw the statements)
  * @param largeObjects    it wrote large objects (lo_create, lo_import, lowrite, lo_unlink, ...): rows of the catalogs
  *                        pg_largeobject / pg_largeobject_metadata, which logical decoding never carries to the peers
+ * @param unseenTable     a permanent table (or materialized view) this transaction created without the gateway having
+ *                        announced DDL — made by a statement no event trigger reports (EXPLAIN ANALYZE of CREATE TABLE
+ *                        ... AS / SELECT ... INTO inside a DO block or function): its name, or null. It would exist on
+ *                        this node only, and the peers could not apply its rows
  */
 public record Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies,
-                        boolean largeObjects) {
+                        boolean largeObjects, String unseenTable) {
 
     public Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies) {
-        this(xid, serializable, temporary, replicatedWrite, notifies, false);
+        this(xid, serializable, temporary, replicatedWrite, notifies, false, null);
+    }
+
+    public Footprint(Long xid, boolean serializable, boolean temporary, boolean replicatedWrite, boolean notifies,
+                     boolean largeObjects) {
+        this(xid, serializable, temporary, replicatedWrite, notifies, largeObjects, null);
     }
 
     /**
@@ -71,30 +81,54 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
             + "AND NOT (n.nspname = 'mtm' AND c.relname OPERATOR(pg_catalog.<>) 'local_tables')";
 
     /**
-     * Over this backend's relation locks: touched a temporary relation; took a writer's lock (RowExclusive:
-     * INSERT/UPDATE/DELETE/MERGE/COPY; AccessExclusive: TRUNCATE, DDL) on a permanent table outside the
-     * catalogs and the mtm schema (mtm.local_tables excepted: make_table_local is replicated). Catalog writes
-     * release their locks at once, so DDL is not seen here: the gateway knows it from the DDL messages it emitted.
+     * A relation of the lock's row ({@code c}) that this transaction created: a permanent table or materialized view
+     * held in AccessExclusiveLock whose row type was written by this transaction — its xmin is this transaction's xid
+     * or one of its subtransactions' (age() &lt;= 0: not older than the top-level xid) and still in progress (another
+     * transaction's creation would be invisible, or would hold the lock itself). A TRUNCATE or LOCK does not write the
+     * row type. Not asked of a transaction with DDL the gateway announced ({@link #of}): that DDL may have made it.
      */
-    public static final String LOCKS_SQL = "SELECT COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false), "
-            + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false) "
-            + "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+    static final String CREATED_HERE = "c.relpersistence = 'p' AND c.relkind IN ('r', 'p', 'm') "
+            + "AND l.mode = 'AccessExclusiveLock' AND c.oid OPERATOR(pg_catalog.>=) 16384 "
+            + "AND pg_catalog.age((SELECT t.xmin FROM pg_catalog.pg_type t WHERE t.oid = c.reltype)) OPERATOR(pg_catalog.<=) 0 "
+            + "AND pg_catalog.pg_xact_status((pg_catalog.pg_current_xact_id()::pg_catalog.text::bigint OPERATOR(pg_catalog.-) "
+            + "pg_catalog.age((SELECT t.xmin FROM pg_catalog.pg_type t WHERE t.oid = c.reltype)))::pg_catalog.text::pg_catalog.xid8) "
+            + "= 'in progress'";
+
+    /**
+     * The three answers over this backend's relation locks, as {@link Locks#ofArray} reads them; the third only says
+     * whether this transaction inserted catalog rows of types (every new table has its row type), from the
+     * transaction's statistics: cheap, and false for almost every commit. Only then is {@link #UNSEEN_SQL} asked.
+     */
+    private static final String LOCK_ANSWERS = "COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false)::pg_catalog.text, "
+            + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false)::pg_catalog.text, "
+            + "(pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_type'::pg_catalog.regclass) "
+            + "OPERATOR(pg_catalog.>) 0)::pg_catalog.text";
+    private static final String LOCKS_FROM = " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
             + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()";
 
+    /** The table this transaction created unseen ({@link #CREATED_HERE}), or null. */
+    static final String UNSEEN_SQL = "SELECT pg_catalog.min(c.oid::pg_catalog.regclass::pg_catalog.text) " + LOCKS_FROM
+            + " AND " + CREATED_HERE;
+
+    /**
+     * Over this backend's relation locks: touched a temporary relation; took a writer's lock (RowExclusive:
+     * INSERT/UPDATE/DELETE/MERGE/COPY; AccessExclusive: TRUNCATE, DDL) on a permanent table outside the
+     * catalogs and the mtm schema (mtm.local_tables excepted: make_table_local is replicated); created types (a
+     * table may have been created unseen: {@link #UNSEEN_SQL}). Catalog writes release their locks at once, so DDL is
+     * not seen here: the gateway knows it from the DDL messages it emitted.
+     */
+    public static final String LOCKS_SQL = "SELECT " + LOCK_ANSWERS + LOCKS_FROM;
+
     /**
      * {@link #QUICK_SQL} and, only when the transaction has an xid, {@link #LOCKS_SQL} in the same statement (a fifth
-     * column: the two flags as a {@code boolean[]}, null without an xid): one round trip on the commit path instead of
+     * column: its answers as a {@code text[]}, null without an xid): one round trip on the commit path instead of
      * two, for a commit whose quick query was not sent ahead and whose locks will be looked at ({@link #quickSql}).
      * The scan is an uncorrelated subquery in a CASE branch: PostgreSQL runs it only when that branch is taken.
      */
     public static final String QUICK_WITH_LOCKS_SQL = QUICK_SQL
             + ", CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN NULL ELSE (SELECT ARRAY["
-            + "COALESCE(pg_catalog.bool_or(c.relpersistence = 't'), false), "
-            + "COALESCE(pg_catalog.bool_or(" + Footprint.WRITER_LOCK + "), false)] "
-            + "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
-            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            + "WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid()) END";
+            + LOCK_ANSWERS + "]" + LOCKS_FROM + ") END";
 
     /**
      * The query that starts a commit's footprint, asked at COMMIT (not sent ahead): with the locks when {@link #of}
@@ -124,12 +158,12 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
         CompletionStage<QueryResult> prepare = tx.execute("PREPARE TRANSACTION " + gidLiteral);
         return mark.thenCombine(prepare, (m, p) -> {
             if (!m.ok()) {
-                return new QueryResult(null, java.util.List.of(), m.error(), java.util.List.of(), p.transactionStatus());
+                return new QueryResult(null, List.of(), m.error(), List.of(), p.transactionStatus());
             }
             if (p.ok() && !"PREPARE TRANSACTION".equals(p.commandTag())) {
-                return new QueryResult(null, java.util.List.of(), ServerError.error(SqlStates.INTERNAL_ERROR,
+                return new QueryResult(null, List.of(), ServerError.error(SqlStates.INTERNAL_ERROR,
                         "[multimaster] PREPARE TRANSACTION " + gidLiteral + " did not prepare (" + p.commandTag()
-                                + "); the transaction was rolled back"), java.util.List.of(), p.transactionStatus());
+                                + "); the transaction was rolled back"), List.of(), p.transactionStatus());
             }
             return p;
         });
@@ -163,15 +197,26 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
         }
     }
 
-    /** What {@link #LOCKS_SQL} tells: a temporary relation was touched; a writer's lock on a replicated table is held. */
-    public record Locks(boolean temporary, boolean replicatedWrite) {
-        /** From the text form of the {@code boolean[]} of {@link #QUICK_WITH_LOCKS_SQL}, e.g. {@code {f,t}}. */
+    /**
+     * What {@link #LOCKS_SQL} tells: a temporary relation was touched; a writer's lock on a replicated table is held;
+     * the transaction inserted catalog rows of types (it may have created a table unseen).
+     */
+    public record Locks(boolean temporary, boolean replicatedWrite, boolean createdTypes) {
+        public Locks(boolean temporary, boolean replicatedWrite) {
+            this(temporary, replicatedWrite, false);
+        }
+
+        /** From the text form of the {@code text[]} of {@link #QUICK_WITH_LOCKS_SQL}, e.g. {@code {false,true,false}}. */
         static Locks ofArray(String array) {
             String[] flags = array.replaceAll("[{}]", "").split(",");
-            if (flags.length != 2) {
+            if (flags.length < 2 || flags.length > 3) {
                 throw new IllegalStateException("the transaction's locks could not be read: " + array);
             }
-            return new Locks("t".equals(flags[0].trim()), "t".equals(flags[1].trim()));
+            return new Locks(flag(flags[0]), flag(flags[1]), flags.length > 2 && flag(flags[2]));
+        }
+
+        static boolean flag(String text) {
+            return text != null && (text.trim().equals("t") || text.trim().equals("true"));
         }
     }
 
@@ -206,22 +251,40 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
                     q.largeObjects()));
         }
         if (q.locks() != null) { // asked together with the quick query
-            return CompletableFuture.completedFuture(new Footprint(q.xid(), q.serializable(),
+            return unseen(tx, notes, q.locks().createdTypes()).thenApply(unseen -> new Footprint(q.xid(), q.serializable(),
                     notes.temporary() || q.locks().temporary(), notes.ddl() || q.locks().replicatedWrite(), notes.notifies(),
-                    q.largeObjects()));
+                    q.largeObjects(), unseen));
         }
-        return tx.execute(LOCKS_SQL).thenApply(r -> {
+        return tx.execute(LOCKS_SQL).thenCompose(r -> {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's locks could not be read: " + (r.ok() ? "no row" : r.error()));
             }
             var row = r.rows().get(0);
-            return new Footprint(q.xid(), q.serializable(), notes.temporary() || "t".equals(row.get(0)),
-                    notes.ddl() || "t".equals(row.get(1)), notes.notifies(), q.largeObjects());
+            return unseen(tx, notes, row.size() > 2 && Locks.flag(row.get(2))).thenApply(unseen -> new Footprint(q.xid(),
+                    q.serializable(), notes.temporary() || Locks.flag(row.get(0)), notes.ddl() || Locks.flag(row.get(1)),
+                    notes.notifies(), q.largeObjects(), unseen));
+        });
+    }
+
+    /**
+     * The table this transaction created unseen, asked only when it created types without DDL the gateway announced
+     * (announced DDL may have made it; a temporary table makes types too).
+     */
+    private static CompletionStage<String> unseen(CommitContext tx, Notes notes, boolean createdTypes) {
+        if (notes.ddl() || !createdTypes) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return tx.execute(UNSEEN_SQL).thenApply(r -> {
+            if (!r.ok() || r.rows().isEmpty()) {
+                throw new IllegalStateException("the tables this transaction created could not be read: "
+                        + (r.ok() ? "no row" : r.error()));
+            }
+            return r.rows().get(0).get(0);
         });
     }
 
     public Route route() {
-        if (xid != null && largeObjects) {
+        if (xid != null && (largeObjects || unseenTable != null)) {
             return Route.REFUSE; // committed here alone, the nodes would hold different large objects
         }
         if (xid == null || !replicatedWrite) {
@@ -232,6 +295,14 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
 
     /** The error of {@link Route#REFUSE}. */
     public ServerError refusal() {
+        if (unseenTable != null) {
+            return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
+                    "[multimaster] table " + unseenTable + " was created by a statement the cluster did not see (EXPLAIN "
+                            + "ANALYZE of CREATE TABLE ... AS or SELECT ... INTO inside a DO block or function, which no "
+                            + "event trigger reports), so it would exist on this node only; the transaction was rolled back",
+                    "Send the CREATE TABLE ... AS (or SELECT ... INTO) to the gateway as a statement of its own, so that "
+                            + "every node creates the table.");
+        }
         if (largeObjects) {
             return ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
                     "[multimaster] large objects are not replicated: the transaction wrote a large object (lo_create, "

@@ -17,8 +17,9 @@ import org.mtm.gateway.internal.sql.TempStandIns;
  * in between.
  *
  * <p>A statement on named relations (DROP TABLE a, b; ALTER TABLE a; CREATE INDEX ON a ...) is not logged when
- * every one of them is temporary or unlogged (or a stand-in of a temporary object, in a schema {@code mtm_temp_...}):
- * then the message statement answers {@code temporary} or {@code unlogged} instead of the message's LSN. A statement
+ * every one of them is temporary (or a stand-in of a temporary object, an unlogged relation in a schema
+ * {@code mtm_temp_...}): then the message statement answers {@code temporary} or {@code unlogged} (a stand-in)
+ * instead of the message's LSN. Other unlogged relations are on every node (their rows are each node's own). A statement
  * on a database other than the session's is not logged either ({@code other database}). Pure.
  */
 final class DdlMessages {
@@ -153,8 +154,8 @@ final class DdlMessages {
                 + SETTINGS.replace("$1::pg_catalog.text", text);
     }
 
-    /** A relation that exists on this node only: temporary, unlogged, or a stand-in of a temporary one. */
-    private static final String NODE_LOCAL = "(c.relpersistence IN ('t', 'u') OR pg_catalog.starts_with("
+    /** A relation that exists on this node only: temporary, or a stand-in of a temporary one. */
+    private static final String NODE_LOCAL = "(c.relpersistence = 't' OR pg_catalog.starts_with("
             + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + TempStandIns.SCHEMA_PREFIX + "'))";
 
     /** The message statement: {@code $1} the statement's text, {@code $2..} the names of its relations. */
@@ -168,7 +169,7 @@ final class DdlMessages {
         }
         return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
                 + " ELSE " + EMIT + " END" + MARK_SEEN + " FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
-                + " AND pg_catalog.bool_and(c.relpersistence IN ('t', 'u') OR pg_catalog.starts_with("
+                + " AND pg_catalog.bool_and(c.relpersistence = 't' OR pg_catalog.starts_with("
                 + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + TempStandIns.SCHEMA_PREFIX + "')) AS local,"
                 + " pg_catalog.bool_or(c.relpersistence = 't') AS temp"
                 + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) AS n(name)"

@@ -500,6 +500,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
         // psql's \d+ list of a table's publications: without the cluster's own, run by the gateway (not relayed)
         String hidden = ClusterPublication.hidden(qualified == null ? view : qualified);
+        if (hidden == null) { // psql's table query of \d+: the replica identity the cluster set shown as PostgreSQL's
+            hidden = ClusterPublication.replicaIdentityAsPostgres(qualified == null ? view : qualified);
+        }
         qualified = hidden == null ? qualified : hidden;
         CharSequence query = qualified == null ? view : qualified;
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);

@@ -11,9 +11,11 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * <ul>
  * <li>global DDL — CREATE, ALTER, DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, REFRESH MATERIALIZED VIEW,
  * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, CREATE TABLE AS / SELECT INTO; for statements on named relations
- * the names are kept, so that the gateway can ask the catalog whether they are temporary or unlogged;</li>
+ * the names are kept, so that the gateway can ask the catalog whether they are temporary (or stand-ins). Unlogged
+ * tables and sequences are global DDL too: every node has the table, and its rows are each node's own (never
+ * decoded);</li>
  * <li>local — ALTER SYSTEM, CREATE/DROP DATABASE, REINDEX, CHECKPOINT, CLUSTER, LOAD, VACUUM, ANALYZE,
- * subscriptions (COMMENT ON SUBSCRIPTION too), unlogged tables and sequences; ALTER DATABASE, COMMENT ON DATABASE and
+ * subscriptions (COMMENT ON SUBSCRIPTION too); ALTER DATABASE, COMMENT ON DATABASE and
  * GRANT/REVOKE ON DATABASE of a database other than the session's; LISTEN/UNLISTEN/NOTIFY are local too (their own
  * class);</li>
  * <li>temporary — CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP, objects in {@code pg_temp};</li>
@@ -75,7 +77,6 @@ final class DdlClassifier {
             i += 2;
         }
         boolean temporary = false;
-        boolean unlogged = false;
         while (true) {
             if (word(i, "temp") || word(i, "temporary")) {
                 temporary = true;
@@ -84,8 +85,7 @@ final class DdlClassifier {
                 temporary = true;
                 i += 2;
             } else if (word(i, "unlogged")) {
-                unlogged = true;
-                i++;
+                i++; // made on every node like a logged table; its rows stay on the node that writes them
             } else if (word(i, "unique") || word(i, "recursive") || word(i, "trusted") || word(i, "procedural")) {
                 i++;
             } else {
@@ -120,9 +120,6 @@ final class DdlClassifier {
             case "table", "sequence", "view" -> {
                 if (temporary) {
                     return Replication.TEMPORARY;
-                }
-                if (unlogged) {
-                    return Replication.LOCAL;
                 }
                 int n = skipIfNotExists(i + 1);
                 if (inTempSchema(n)) {
@@ -199,22 +196,8 @@ final class DdlClassifier {
         if (word(i, "only")) {
             i++;
         }
-        int set = firstWordAtDepth0(i, "set");
-        if (set >= 0 && word(set + 1, "logged")) {
-            // an unlogged table exists on this node only: the other nodes have no table to make logged, and
-            // rows of it would start to replicate to nodes that do not have it
-            return Replication.refused("[multimaster] ALTER TABLE ... SET LOGGED is not supported: an unlogged table "
-                            + "exists on this node only, so the other nodes have no table to make logged",
-                    "Create a logged table through the gateway and copy the rows into it: CREATE TABLE t2 (LIKE t "
-                            + "INCLUDING ALL); INSERT INTO t2 SELECT * FROM t; (the INSERT is replicated row by row).");
-        }
-        if (set >= 0 && word(set + 1, "unlogged")) {
-            // the other nodes would keep an unlogged copy the cluster no longer replicates (nor drops)
-            return Replication.refused("[multimaster] ALTER TABLE ... SET UNLOGGED is not supported: the table exists "
-                            + "on every node, and an unlogged table is not replicated, so the copies would drift apart",
-                    "Create a new table with CREATE UNLOGGED TABLE on the node that needs it (it stays on that "
-                            + "node), or keep the table logged.");
-        }
+        // SET LOGGED / SET UNLOGGED run on every node: an unlogged table exists on every node (its rows are each
+        // node's own); making one logged that holds rows is refused on each node by mtm.refuse_logging_node_rows
         int detach = firstWordAtDepth0(i, "detach");
         if (detach >= 0 && word(detach + 1, "partition")) {
             for (int k = detach + 2; k < t.size(); k++) {
@@ -450,7 +433,7 @@ final class DdlClassifier {
             return Replication.TEMPORARY;
         }
         if (word(i, "unlogged")) {
-            return Replication.LOCAL;
+            i++; // on every node, like CREATE UNLOGGED TABLE ... AS
         }
         if (word(i, "table")) {
             i++;
@@ -466,7 +449,7 @@ final class DdlClassifier {
 
     /**
      * The relation named at token {@code i} (after a leading ON or TO, and ONLY): global DDL, local after all
-     * if the catalog says the relation is temporary or unlogged. {@code i < 0}: no name found, global.
+     * if the catalog says the relation is temporary (or a stand-in of one). {@code i < 0}: no name found, global.
      */
     private Replication onRelation(int i) {
         if (i < 0) {

@@ -152,6 +152,64 @@ public class FootprintTest {
         assertTrue(Footprint.QUICK_WITH_LOCKS_SQL.startsWith(Footprint.QUICK_SQL));
     }
 
+    /** Answers {@link Footprint#UNSEEN_SQL} with a table name (or null) and counts it. */
+    private static final class Unseen implements CommitContext {
+        final AtomicInteger asked = new AtomicInteger();
+        private final String table;
+
+        Unseen(String table) {
+            this.table = table;
+        }
+
+        @Override
+        public SessionInfo session() {
+            return new SessionInfo("u", "d", "", 1);
+        }
+
+        @Override
+        public boolean implicit() {
+            return false;
+        }
+
+        @Override
+        public CompletionStage<QueryResult> execute(String sql) {
+            assertEquals(Footprint.UNSEEN_SQL, sql);
+            asked.incrementAndGet();
+            return CompletableFuture.completedFuture(new QueryResult("SELECT 1",
+                    List.of(java.util.Collections.singletonList(table)), null, List.of(), 'T'));
+        }
+
+        @Override
+        public CompletionStage<QueryResult> executeDetached(String sql) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Test
+    public void aTableCreatedUnseenIsRefusedNamingIt() {
+        // EXPLAIN ANALYZE SELECT ... INTO inside a DO block: no event trigger sees it; the transaction made types
+        assertEquals(new Footprint.Locks(false, true, true), Footprint.Locks.ofArray("{false,true,true}"));
+        assertEquals(new Footprint.Locks(false, true, false), Footprint.Locks.ofArray("{f,t}"));
+        Unseen easi = new Unseen("easi");
+        Footprint unseen = Footprint.of(easi, Quick.of(quickRow("7", "{false,true,true}")), ROWS).toCompletableFuture().join();
+        assertEquals(Route.REFUSE, unseen.route());
+        ServerError refused = unseen.refusal();
+        assertEquals("0A000", refused.sqlState());
+        assertTrue(refused.message(), refused.message().contains("table easi was created by a statement the cluster did not see"));
+        // types made but no unseen table (a temporary table): the cluster's commit
+        assertEquals(Route.CLUSTER, Footprint.of(new Unseen(null), Quick.of(quickRow("7", "{false,true,true}")), ROWS)
+            .toCompletableFuture().join().route());
+        // no types made: not asked at all (the usual commit); announced DDL: not asked either
+        Unseen never = new Unseen("x");
+        assertEquals(Route.CLUSTER, Footprint.of(never, Quick.of(quickRow("7", "{false,true,false}")), ROWS)
+            .toCompletableFuture().join().route());
+        Notes ddl = new Notes(true, false, true, false);
+        assertEquals(Route.CLUSTER, Footprint.of(never, new Quick(7L, true, false, false,
+            new Footprint.Locks(false, true, true)), ddl).toCompletableFuture().join().route());
+        assertEquals(0, never.asked.get());
+        assertEquals(1, easi.asked.get());
+    }
+
     @Test
     public void refusalsNameTheReason() {
         ServerError temp = new Footprint(7L, false, true, true, false).refusal();

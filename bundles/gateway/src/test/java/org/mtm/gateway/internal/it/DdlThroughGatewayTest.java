@@ -291,32 +291,48 @@ public class DdlThroughGatewayTest {
             st.execute("CREATE TABLE perm2 (a int)");
             WAL.take();
             // the regression suite's alter_table: PostgreSQL drops the list in one statement; the other nodes have
-            // no temporary or unlogged table of this node, so they get the statement without them
+            // no temporary table of this node, so they get the statement without them (an unlogged table is on
+            // every node: it stays in the list)
             st.execute("DROP TABLE temp_parted, perm_part, \"Temp2\", public.perm2, unl CASCADE");
             st.execute("CREATE TEMP TABLE t3 (a int)");
             st.execute("DROP TABLE IF EXISTS t3, unl");
         }
         List<String> ddl = WAL.take().stream().filter(m -> m.startsWith("M mtm.ddl ")).toList();
-        assertEquals(1, ddl.size());
-        assertTrue(ddl.get(0), ddl.get(0).startsWith("M mtm.ddl DROP TABLE perm_part, public.perm2 CASCADE ["));
+        assertEquals(ddl.toString(), 1, ddl.size()); // DROP TABLE IF EXISTS t3, unl: unl is gone, t3 local
+        assertTrue(ddl.get(0), ddl.get(0).startsWith("M mtm.ddl DROP TABLE perm_part, public.perm2, unl CASCADE ["));
         assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('temp_parted', 'perm_part', 'Temp2', 'perm2', 'unl', 't3')"));
     }
 
     @Test
-    public void temporaryAndUnloggedObjectsAreNeverLogged() throws Exception {
+    public void temporaryObjectsAreNeverLogged() throws Exception {
         try (Connection c = gw(); Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE tmp (a int)");
             st.execute("CREATE INDEX ON tmp (a)");
-            st.execute("CREATE UNLOGGED TABLE unl (a int)");
-            st.execute("ALTER TABLE unl ADD COLUMN b int");
-            st.execute("CREATE INDEX unl_a ON unl (a)");
-            st.execute("INSERT INTO unl VALUES (1, 2)");
-            st.execute("DROP TABLE tmp, unl");
+            st.execute("ALTER TABLE tmp ADD COLUMN b int");
+            st.execute("INSERT INTO tmp VALUES (1, 2)");
+            st.execute("DROP TABLE tmp");
             st.execute("SELECT 1 AS a INTO TEMP tmp2");
             st.execute("CREATE TEMP VIEW tv AS SELECT * FROM tmp2");
         }
         assertEquals(List.of(), WAL.messages());
         assertEquals(List.of(), DECIDED); // nothing replicated: local commits
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    /** Unlogged tables are made on every node (identical schemas); their rows are each node's own. */
+    @Test
+    public void unloggedTablesAreLoggedDdlTheirRowsCommitLocally() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE UNLOGGED TABLE unl (a int)");
+            st.execute("ALTER TABLE unl ADD COLUMN b int");
+            st.execute("CREATE INDEX unl_a ON unl (a)");
+            assertEquals(3, WAL.take().stream().filter(m -> m.startsWith("M mtm.ddl ")).count());
+            DECIDED.clear();
+            st.execute("INSERT INTO unl VALUES (1, 2)");
+            assertEquals(List.of(), DECIDED); // nothing decodable: a local commit
+            st.execute("DROP TABLE unl");
+        }
+        assertTrue(WAL.take().stream().anyMatch(m -> m.startsWith("M mtm.ddl DROP TABLE unl")));
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
@@ -611,9 +627,12 @@ public class DdlThroughGatewayTest {
                 c.rollback();
                 c.setAutoCommit(true);
 
+                // an unlogged table is on every node: DDL on it inside a DO block is refused like any other
+                assertEquals("0A000", refusal(st, "DO $$BEGIN CREATE UNLOGGED TABLE u_in_do (id int); END$$").getSQLState());
                 // local objects, the gateway's own upkeep and DDL it announced or decided to keep local pass
-                st.execute("DO $$BEGIN CREATE TEMP TABLE scratch (id int); CREATE UNLOGGED TABLE u (id int); "
-                        + "CREATE INDEX ON u (id); ALTER TABLE u ADD COLUMN v int; DROP TABLE scratch; END$$");
+                st.execute("DO $$BEGIN CREATE TEMP TABLE scratch (id int); CREATE INDEX ON scratch (id); "
+                        + "ALTER TABLE scratch ADD COLUMN v int; DROP TABLE scratch; END$$");
+                st.execute("CREATE UNLOGGED TABLE u (id int)");
                 st.execute("GRANT SELECT ON u TO PUBLIC");
                 st.execute("COMMENT ON TABLE u IS 'local'");
                 st.execute("DROP TABLE u");

@@ -132,6 +132,32 @@ public class TransparencyThroughGatewayTest {
     }
 
     /**
+     * A table without a primary key gets REPLICA IDENTITY FULL from the cluster (its publication is FOR ALL TABLES);
+     * psql's {@code \\d+} does not show it as a {@code Replica Identity: FULL} footer, and a primary key added later
+     * brings the default identity back, as on PostgreSQL (the regression suite's {@code \\d+} outputs).
+     */
+    @Test
+    public void describeShowsTheReplicaIdentityAsPostgresDoes() throws SQLException {
+        String script = "CREATE TABLE rit (a int NOT NULL, b text);\n"
+                + "\\d+ rit\n"
+                + "ALTER TABLE rit ADD PRIMARY KEY (a);\n"
+                + "\\d+ rit\n"
+                + "SELECT relreplident FROM pg_class WHERE relname = 'rit';\n"
+                + "DROP TABLE rit;\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        // what it compares is there: the cluster made the table FULL, psql through the gateway did not show it
+        assertEquals(through.stdout(), false, through.stdout().contains("Replica Identity"));
+        Tools.Result bare = psql(PG.endpoint(), TestPostgres.DATABASE, "CREATE TABLE rit2 (a int);\n");
+        assertEquals(bare.toString(), 0, bare.exitCode());
+        Tools.Result full = psql(GW.endpoint(), TestPostgres.DATABASE, "CREATE TABLE rit3 (a int);\n"
+                + "SELECT relreplident FROM pg_class WHERE relname = 'rit3';\nDROP TABLE rit2, rit3;\n");
+        assertEquals(full.stdout(), true, full.stdout().contains("\n f\n"));
+    }
+
+    /**
      * The cluster's publication (FOR ALL TABLES) is not listed under a table by psql's {@code \\d+}; another FOR ALL
      * TABLES publication is, as on PostgreSQL.
      */

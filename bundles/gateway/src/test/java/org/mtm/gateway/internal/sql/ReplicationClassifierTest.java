@@ -92,10 +92,11 @@ public class ReplicationClassifierTest {
         {"GRANT CREATE ON DATABASE d TO u", "GLOBAL_DDL(database d)"},
         {"REVOKE CREATE, CONNECT ON DATABASE d FROM u", "GLOBAL_DDL(database d)"},
         {"GRANT CREATE ON DATABASE d, e TO u", "GLOBAL_DDL"},
-        // unlogged objects are local
-        {"CREATE UNLOGGED TABLE u (a int)", "LOCAL"},
-        {"create unlogged sequence us", "LOCAL"},
-        {"SELECT * INTO UNLOGGED u2 FROM t", "LOCAL"},
+        // unlogged tables and sequences are made on every node (their rows are each node's own)
+        {"CREATE UNLOGGED TABLE u (a int)", "GLOBAL_DDL"},
+        {"create unlogged sequence us", "GLOBAL_DDL"},
+        {"SELECT * INTO UNLOGGED u2 FROM t", "GLOBAL_DDL(creates u2)"},
+        {"CREATE UNLOGGED TABLE u2 AS SELECT * FROM t", "GLOBAL_DDL(creates u2)"},
         // temporary objects
         {"CREATE TEMP TABLE tt (a int)", "TEMPORARY"},
         {"CREATE TEMPORARY TABLE IF NOT EXISTS tt (a int) ON COMMIT DROP", "TEMPORARY"},
@@ -131,8 +132,9 @@ public class ReplicationClassifierTest {
         {"ALTER ROLE r SET work_mem = '8MB'", "GLOBAL_DDL"},
         {"ALTER DATABASE mydb SET default_tablespace = ''", "GLOBAL_DDL(database mydb)"},
         {"ALTER TABLE ALL IN TABLESPACE a SET TABLESPACE b", "GLOBAL_DDL"},
-        {"ALTER TABLE u SET LOGGED", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET LOGGED"},
-        {"alter table if exists only t set unlogged", "REFUSED(0A000: [multimaster] ALTER TABLE ... SET UNLOGGED"},
+        {"ALTER TABLE u SET LOGGED", "GLOBAL_DDL[u]"},
+        {"alter table if exists only t set unlogged", "GLOBAL_DDL[t]"},
+        {"ALTER SEQUENCE s SET LOGGED", "GLOBAL_DDL[s]"},
         {"ALTER TABLE t SET (fillfactor = 70)", "GLOBAL_DDL[t]"},
         {"ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", "REFUSED(0A000: [multimaster] ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"},
         {"ALTER TABLE p DETACH PARTITION p1", "GLOBAL_DDL[p]"},
