@@ -154,10 +154,11 @@ final class NodeAddition {
             }
             // the joined node's own slots are made by itself once it is itself (JoinedNodeSlots): creating a logical
             // slot waits for the prepared transactions copied with the backup, which only its catch-up finishes
+            // every origin it will apply under exists before its catch-up starts and its own slots are made (they
+            // are made while the catch-up runs): an origin created meanwhile is not named to the peers (issue 11)
+            ReplicationSetup.makeOrigins(target, new ClusterConfig(id, cfg.nodes()));
             try (Statement st = target.createStatement()) {
                 String origin = Replication.originName(source.id());
-                st.execute("SELECT pg_catalog.pg_replication_origin_create('" + origin + "') WHERE NOT EXISTS"
-                    + " (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = '" + origin + "')");
                 st.execute("SELECT pg_catalog.pg_replication_origin_advance('" + origin + "', '" + lsn + "')");
                 logSourcesPreparedCopies(st, source.id());
             }

@@ -312,7 +312,7 @@ final class ApplySession implements AutoCloseable {
 
     /** Replication origin of worker {@code worker} of {@code peer}'s stream (0: the receiver's own). */
     static String originName(int peer, int worker) {
-        return Replication.originName(peer) + (worker == 0 ? "" : "_" + worker);
+        return Replication.workerOriginName(peer, worker);
     }
 
     /**

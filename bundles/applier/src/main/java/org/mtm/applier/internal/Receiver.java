@@ -490,6 +490,7 @@ final class Receiver {
         }
         info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
         PgOutputDecoder decoder = new PgOutputDecoder();
+        MissingOrigins origins = new MissingOrigins(self, peer.id());
         boolean first = true;
         int finishedSinceCleanup = 0;
         long finished = 0;
@@ -540,21 +541,22 @@ final class Receiver {
                 }
                 first = false;
             }
-            PgOutputMessage message = decoder.decode(data);
-            hold.seen(message);
-            owed.seen(message);
-            lag.received(message, lastData);
-            if (resume.done(message)) {
-                lag.applied(ApplyLag.unitEnd(message));
-                continue; // done here before this stream started; seen by the hold only
+            for (PgOutputMessage message : origins.pass(decoder.decode(data))) {
+                hold.seen(message);
+                owed.seen(message);
+                lag.received(message, lastData);
+                if (resume.done(message)) {
+                    lag.applied(ApplyLag.unitEnd(message));
+                    continue; // done here before this stream started; seen by the hold only
+                }
+                try {
+                    a.handle(message);
+                } catch (GenerationWait e) {
+                    release(stream, main);
+                    throw e;
+                }
+                lag.committed(message);
             }
-            try {
-                a.handle(message);
-            } catch (GenerationWait e) {
-                release(stream, main);
-                throw e;
-            }
-            lag.committed(message);
             long done = a.takeFinished();
             if (done != 0) {
                 finished = Math.max(finished, done);
@@ -638,6 +640,7 @@ final class Receiver {
         applier = a;
         info = new ReceiverInfo(peer.id(), pg.getBackendPID(), apply.backendPid(), a.applyingSessions(), ReceiverMode.RECOVERY);
         PgOutputDecoder decoder = new PgOutputDecoder();
+        MissingOrigins origins = new MissingOrigins(self, peer.id());
         long applied = start;
         long nextLag = 0;
         long nextReport = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_REPORT_MS);
@@ -657,7 +660,9 @@ final class Receiver {
                             reportedAt = stream.getLastReceiveLSN().asLong(); // where the slot let this stream start
                         }
                     }
-                    a.handle(decoder.decode(data));
+                    for (PgOutputMessage m : origins.pass(decoder.decode(data))) {
+                        a.handle(m);
+                    }
                     messages++;
                     long done = a.takeFinished();
                     if (done != 0) {

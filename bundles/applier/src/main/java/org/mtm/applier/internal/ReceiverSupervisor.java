@@ -32,6 +32,7 @@ import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.ReceiverMode;
 import org.mtm.api.RecoveryProgress;
+import org.mtm.api.Replication;
 import org.mtm.api.ReplicationPlan;
 import org.mtm.api.Transport;
 import org.osgi.service.component.annotations.Activate;
@@ -108,7 +109,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         boolean enable__async__3pc__on__catchup() default true;
 
         @AttributeDefinition(description = "Sessions a one-phase catch-up (enable_async_3pc_on_catchup) applies committed"
-            + " transactions with, besides the receiver's own (1: serial; at most max_workers)")
+            + " transactions with, besides the receiver's own (1: serial; at most max_workers and at most "
+            + Replication.WORKER_ORIGINS_AHEAD + ", the worker origins made before a node's slots)")
         int catchup__workers() default 4;
 
         @AttributeDefinition(description = "true: a peer's transaction moves this node's sequences above the values it"
@@ -524,9 +526,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         });
         if (config.catchup__workers() < 1) {
             LOG.warn("catchup_workers={} in org.mtm.multimaster is below 1; using 1 (serial catch-up)", config.catchup__workers());
+        } else if (config.catchup__workers() > Replication.WORKER_ORIGINS_AHEAD) {
+            LOG.warn("catchup_workers={} in org.mtm.multimaster is above {}, the worker origins every node makes before its"
+                + " replication slots; using {}", config.catchup__workers(), Replication.WORKER_ORIGINS_AHEAD,
+                Replication.WORKER_ORIGINS_AHEAD);
         }
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
                 Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk(),
-                config.enable__async__3pc__on__catchup(), config.monotonic__sequences(), Math.max(1, config.catchup__workers()));
+                config.enable__async__3pc__on__catchup(), config.monotonic__sequences(), Math.max(1, Math.min(Replication.WORKER_ORIGINS_AHEAD, config.catchup__workers())));
     }
 }

@@ -59,7 +59,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     private static final Logger LOG = LoggerFactory.getLogger(ResolverService.class);
     static final long SCAN_MS = 1000;
     static final long TICK_MS = 100;
-    static final String ORIGIN = "mtm_resolver";
+    static final String ORIGIN = org.mtm.api.Replication.RESOLVER_ORIGIN;
     /** Decided rows of transactions no longer prepared here are kept this long, to answer late questions. */
     static final String RETENTION = "1 hour";
 
