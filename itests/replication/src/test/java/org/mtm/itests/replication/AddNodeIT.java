@@ -104,6 +104,10 @@ public class AddNodeIT {
                 assertEquals("node 1's own " + gid + ", prepared in the backup, is logged on node 4 as an applied copy", "1",
                     Sql.scalar(cluster.postgres(4), "SELECT count(*) FROM mtm.applied_xacts WHERE origin = 1 AND gid = '" + gid + "'"));
             }
+            // every origin node 4 will apply under exists before its catch-up and its own slots (an origin created
+            // while a slot is being built is not named to the peers): mtm_node_1_16 and mtm_node_2_16 no catch-up uses
+            assertEquals("origins made by join_node", "3", Sql.scalar(cluster.postgres(4), "SELECT count(*) FROM"
+                + " pg_replication_origin WHERE roname IN ('mtm_node_1_16', 'mtm_node_2_16', 'mtm_resolver')"));
             for (int i = 1; i <= 4; i++) {
                 awaitStatus(i, "{1,2,3,4}", "{1,2,3,4}", before, JOIN);
             }
