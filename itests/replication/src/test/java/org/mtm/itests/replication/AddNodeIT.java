@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,7 +18,6 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 import org.mtm.itests.harness.KarafNode;
-import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.Sql;
 import org.postgresql.util.PSQLException;
 
@@ -208,14 +206,7 @@ public class AddNodeIT {
     }
 
     private static void assertRefused(int gateway, String sql, String sqlState, String text) throws SQLException {
-        try (Connection c = cluster.viaGateway(gateway)) {
-            Sql.scalar(c, sql);
-            fail(sql + " through gateway " + gateway + " succeeded");
-        } catch (PSQLException e) {
-            TestCluster.log(WHO, "%s: %s %s", sql, e.getSQLState(), e.getMessage());
-            assertEquals(sql + ": " + e.getMessage(), sqlState, e.getSQLState());
-            assertTrue(sql + ": " + e.getMessage(), e.getMessage().contains(text));
-        }
+        MembershipChecks.assertRefused(cluster, WHO, gateway, sql, sqlState, text);
     }
 
     private static void awaitStatus(int id, String members, String configured, long above) {
@@ -224,17 +215,7 @@ public class AddNodeIT {
 
     /** Node {@code id} online with {@code members} of {@code configured} in a generation above {@code above}. */
     private static void awaitStatus(int id, String members, String configured, long above, Duration timeout) {
-        Poll.until("node " + id + " online in a generation above " + above + " with members " + members + " of "
-            + configured, timeout, Duration.ofMillis(200), () -> {
-                try (Connection c = cluster.direct(id)) {
-                    Map<String, String> row = Sql.rows(c, "SELECT status, gen_num, gen_members::text AS members, "
-                        + "gen_configured::text AS configured FROM mtm.status()").get(0);
-                    return "online".equals(row.get("status")) && members.equals(row.get("members"))
-                        && configured.equals(row.get("configured")) && Long.parseLong(row.get("gen_num")) > above;
-                } catch (SQLException | RuntimeException e) {
-                    return false;
-                }
-            });
+        MembershipChecks.awaitOnline(cluster, id, members, configured, above, timeout);
     }
 
     private static long generation(int id) throws SQLException {

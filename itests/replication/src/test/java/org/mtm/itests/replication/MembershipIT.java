@@ -9,7 +9,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -128,14 +127,7 @@ public class MembershipIT {
     }
 
     private static void assertRefused(int gateway, String sql, String sqlState, String text) throws SQLException {
-        try (Connection c = cluster.viaGateway(gateway)) {
-            Sql.scalar(c, sql);
-            fail(sql + " through gateway " + gateway + " succeeded");
-        } catch (PSQLException e) {
-            assertEquals(sql + ": " + e.getMessage(), sqlState, e.getSQLState());
-            assertTrue(sql + ": " + e.getMessage(), e.getMessage().contains(text));
-            TestCluster.log(WHO, "%s: %s %s", sql, e.getSQLState(), e.getMessage());
-        }
+        MembershipChecks.assertRefused(cluster, WHO, gateway, sql, sqlState, text);
     }
 
     /** Writes that failed while a drop switched the generation: none (the members drained their commits first). */
@@ -169,17 +161,7 @@ public class MembershipIT {
 
     /** Node {@code id} online with {@code members} of {@code configured} in a generation above {@code above}. */
     private static void awaitStatus(int id, String members, String configured, long above) {
-        Poll.until("node " + id + " online in a generation above " + above + " with members " + members + " of "
-            + configured, SWITCH, Duration.ofMillis(100), () -> {
-                try (Connection c = cluster.direct(id)) {
-                    Map<String, String> row = Sql.rows(c, "SELECT status, gen_num, gen_members::text AS members, "
-                        + "gen_configured::text AS configured FROM mtm.status()").get(0);
-                    return "online".equals(row.get("status")) && members.equals(row.get("members"))
-                        && configured.equals(row.get("configured")) && Long.parseLong(row.get("gen_num")) > above;
-                } catch (SQLException | RuntimeException e) {
-                    return false;
-                }
-            });
+        MembershipChecks.awaitOnline(cluster, id, members, configured, above, SWITCH);
     }
 
     /** mtm.nodes() is refreshed every 0.5 s: it follows mtm.status() within a refresh. */

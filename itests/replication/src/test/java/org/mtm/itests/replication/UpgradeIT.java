@@ -8,13 +8,11 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 import org.mtm.itests.harness.KarafNode;
-import org.mtm.itests.harness.Poll;
 import org.mtm.itests.harness.PostgresVersions;
 import org.mtm.itests.harness.Sql;
 import org.postgresql.util.PSQLException;
@@ -145,17 +143,7 @@ public class UpgradeIT {
 
     /** Node {@code id} online with {@code members} of {@code configured} in a generation above {@code above}. */
     private static void awaitStatus(int id, String members, String configured, long above, Duration timeout) {
-        Poll.until("node " + id + " online in a generation above " + above + " with members " + members + " of "
-            + configured, timeout, Duration.ofMillis(200), () -> {
-                try (Connection c = cluster.direct(id)) {
-                    Map<String, String> row = Sql.rows(c, "SELECT status, gen_num, gen_members::text AS members, "
-                        + "gen_configured::text AS configured FROM mtm.status()").get(0);
-                    return "online".equals(row.get("status")) && members.equals(row.get("members"))
-                        && configured.equals(row.get("configured")) && Long.parseLong(row.get("gen_num")) > above;
-                } catch (SQLException | RuntimeException e) {
-                    return false;
-                }
-            });
+        MembershipChecks.awaitOnline(cluster, id, members, configured, above, timeout);
     }
 
     private static long generation(int id) throws SQLException {
