@@ -174,6 +174,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean copyInActive;
     private boolean errorSinceReady;
     private final AutocommitWrapping wrapping;
+    /** Which statements the gateway takes over. */
+    private final Interception interception;
     private final SessionStartup startup;
 
     /** The gateway owns the backend; the client's messages wait (except COPY data the backend asked for). */
@@ -193,6 +195,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         this.host = host;
         this.client = client;
         this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
+        this.interception = new Interception(host::clusterInitialised, () -> info().isAdmin());
         this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
             @Override
             public void refused(ServerError fatal) {
@@ -514,7 +517,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
                 refusal = host.admission().refusal(info());
             }
-            special |= refusal != null || special(st, false) || temps[i] != 0;
+            special |= refusal != null || interception.special(st, false) || temps[i] != 0;
         }
         boolean readOnly = false;
         if (!special) {
@@ -720,7 +723,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         Reach reach = st == null ? Reach.ROWS : st.reach();
         ServerError refusal = kind.rollsBack() || reach == Reach.STATUS || reach == Reach.SESSION ? null
                 : host.admission().refusal(info());
-        if (refusal != null || (st != null && interceptedExtended(st))) {
+        if (refusal != null || (st != null && interception.interceptedExtended(st))) {
             clientRun.flush();
             in.skipBytes(total);
             suspend();
@@ -1098,54 +1101,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ gateway-owned moments
 
-    /** Transaction-control statements the gateway answers itself instead of relaying (both protocols). */
-    private boolean intercepted(SqlStatement st) {
-        return switch (st.kind()) {
-            case COMMIT, COMMIT_AND_CHAIN -> true;
-            case PREPARE_TRANSACTION -> Gid.isReserved(st.gid());
-            case COMMIT_PREPARED, ROLLBACK_PREPARED -> Gid.isReserved(st.gid()) && !info().isAdmin();
-            default -> false;
-        };
-    }
-
-    /** A statement the cluster refuses (only once it is initialised; an mtm_admin session runs it on this node). */
-    private boolean refused(SqlStatement st) {
-        return st.reach() == Reach.REFUSED && host.clusterInitialised() && !info().isAdmin();
-    }
-
-    /**
-     * Statements of a simple Query at which the gateway splits it: intercepted ones, refused ones, the calls it
-     * answers, global DDL (bracketed by its messages), and — inside a block the gateway opened to keep a split
-     * query atomic — BEGIN and ROLLBACK, which PostgreSQL would apply to its implicit block.
-     */
-    private boolean special(SqlStatement st, boolean emulatedBlock) {
-        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE
-                || (st.reach() == Reach.GLOBAL_DDL && host.clusterInitialised())
-                || (emulatedBlock && (st.kind() == StatementKind.BEGIN || st.kind() == StatementKind.ROLLBACK));
-    }
-
-    /** Extended-protocol Executes the gateway answers itself. */
-    private boolean interceptedExtended(SqlStatement st) {
-        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE;
-    }
-
-    /** Why a statement is refused outright, or null (COMMIT, calls the gateway answers, ...). */
-    private ServerError statementError(SqlStatement st) {
-        if (st.reach() == Reach.REFUSED || (st.reach() == Reach.SURFACE && st.replication().call() == null)) {
-            return ServerError.error(st.replication().sqlState(), st.replication().message(), st.replication().hint());
-        }
-        return switch (st.kind()) {
-            case PREPARE_TRANSACTION -> ServerError.error(SqlStates.RESERVED_NAME,
-                    "[multimaster] transaction identifier \"" + st.gid() + "\" is reserved: the prefix "
-                            + Gid.PREFIX + " belongs to the cluster's own prepared transactions",
-                    "Choose a transaction identifier that does not start with " + Gid.PREFIX + ".");
-            case COMMIT_PREPARED, ROLLBACK_PREPARED -> ServerError.error(SqlStates.RESERVED_NAME,
-                    "[multimaster] prepared transaction \"" + st.gid() + "\" belongs to the cluster and is "
-                            + "finished by it; only a session with application_name 'mtm_admin' may finish it by hand",
-                    null);
-            default -> null;
-        };
-    }
 
     /** The session's stand-in schema, named on first use. */
     private String standInSchema() {
@@ -1220,7 +1175,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         CompletableFuture<Void> step() {
             int n = sts.size();
             int j = next;
-            while (j < n && !special(sts.get(j), emulated) && temps[j] == 0) {
+            while (j < n && !interception.special(sts.get(j), emulated) && temps[j] == 0) {
                 j++;
             }
             boolean specialFollows = j < n;
@@ -1313,7 +1268,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             SqlStatement st = sts.get(j);
             next = j + 1;
             boolean block = emulated;
-            if (txStatus == 'E' && !intercepted(st)) {
+            if (txStatus == 'E' && !interception.intercepted(st)) {
                 // a failed block: PostgreSQL answers every statement with the same error
                 return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
             }
@@ -1348,7 +1303,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return txStatus == 'T' ? prepareTransaction()
                         : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
             }
-            ServerError error = statementError(st);
+            ServerError error = interception.statementError(st);
             if (error != null) {
                 emulated = false;
                 return commits.abortStatement(error, block).thenRun(Session.this::readyToClient);
@@ -1644,7 +1599,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 discardUntilSync = true;
                 return done();
             }
-            ServerError error = refusal != null ? refusal : statementError(st);
+            ServerError error = refusal != null ? refusal : interception.statementError(st);
             if (error != null) {
                 return commits.abortStatement(error, false).thenRun(() -> discardUntilSync = true);
             }
