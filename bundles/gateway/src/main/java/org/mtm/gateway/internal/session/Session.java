@@ -95,6 +95,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     private final SessionHost host;
     private final Channel client;
+    /** What goes to the client (relayed runs and the gateway's answers), and the CommandComplete held for a commit. */
+    private final ClientOutput out;
     private Channel backend;
     private Phase phase = Phase.STARTUP;
     private final ReplyQueue replies = new ReplyQueue();
@@ -106,9 +108,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private int backendStreamRemaining;
     /** Client bytes relayed to the backend unchanged, and backend bytes relayed to the client. */
     private final ForwardRun clientRun = new ForwardRun(() -> clientIn, this::toBackend);
-    private final ForwardRun backendRun = new ForwardRun(() -> backendIn, this::toClient);
+    private final ForwardRun backendRun;
     private boolean backendFlushNeeded;
-    private boolean clientFlushNeeded;
 
     // what the session is
     private String user = "";
@@ -136,12 +137,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private String standInSchema;
     /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
     private final java.util.Set<String> standInNames = new java.util.HashSet<>();
-    /**
-     * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
-     * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
-     * (deferred triggers' NOTICEs come first; a failed commit leaves only its error).
-     */
-    private ByteBuf heldComplete;
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
     /**
@@ -185,8 +180,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The gateway's own statements or the committer are running: a CancelRequest must not hit them. */
     private int gatewayStatements;
     private ServerError closeAfterWork;
-    /** The client disconnected while the gateway owned the backend; the session ends when that work does. */
-    private boolean clientGone;
     private final ArrayDeque<Runnable> idleWaiters = new ArrayDeque<>(2);
     /** Waiters for "no ReadyForQuery outstanding" (the current batch may still have unsynced requests). */
     private final ArrayDeque<Runnable> readyWaiters = new ArrayDeque<>(1);
@@ -194,6 +187,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     Session(SessionHost host, Channel client) {
         this.host = host;
         this.client = client;
+        this.out = new ClientOutput(client);
+        this.backendRun = new ForwardRun(() -> backendIn, out::write);
         this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
         this.interception = new Interception(host::clusterInitialised, () -> info().isAdmin());
         this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
@@ -251,7 +246,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         flushBackend();
-        flushClient();
+        out.flush();
     }
 
     @Override
@@ -269,7 +264,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (ownWork > 0 && phase != Phase.CLOSED && backend != null && backend.isActive()) {
             // the gateway is in the middle of its own work (a commit, perhaps after PREPARE): keep the backend
             // until that is finished, so a decided transaction is not left prepared
-            clientGone = true;
+            out.gone();
             LOG.info("client of session {} disconnected while the gateway was committing; finishing first", backendPid);
             return;
         }
@@ -296,7 +291,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            flushClient();
+            out.flush();
             flushBackend();
         }
 
@@ -308,7 +303,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             LOG.debug("backend connection of session {} closed", backendPid);
-            flushClient();
+            out.flush();
             if (client.isActive()) {
                 client.close();
             }
@@ -599,7 +594,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 // the guard's error went to the client and the backend skipped the Query: this answers it
                 boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
                 if (skipped && type == PgWire.READY_FOR_QUERY) {
-                    toClient(message.retainedSlice());
+                    out.write(message.retainedSlice());
                 }
             }
         });
@@ -1245,11 +1240,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated = false;
             if (block) {
                 return commits.implicitCommit(true, takePrefetchedQuick()).thenRun(() -> {
-                    heldCompleteToClient();
+                    out.releaseHeldComplete();
                     readyToClient();
                 });
             }
-            heldCompleteToClient();
+            out.releaseHeldComplete();
             readyToClient();
             return done();
         }
@@ -1259,7 +1254,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean block = emulated;
             emulated = false;
             prefetchedQuick = null; // it failed in the aborted block
-            dropHeldComplete();
+            out.dropHeldComplete();
             return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
@@ -1275,14 +1270,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             if (block && st.kind() == StatementKind.BEGIN) {
                 // BEGIN in PostgreSQL's implicit block makes it a regular block: the gateway's block is that now
                 emulated = false;
-                commandCompleteToClient("BEGIN");
+                out.commandComplete("BEGIN");
                 return step();
             }
             if (block && st.kind() == StatementKind.ROLLBACK) {
                 emulated = false;
                 return exchange("ROLLBACK").thenCompose(r -> {
-                    noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
-                    commandCompleteToClient("ROLLBACK");
+                    out.notice(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
+                    out.commandComplete("ROLLBACK");
                     return step();
                 });
             }
@@ -1431,7 +1426,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 if (!r.ok() || !"t".equals(r.singleValue())) {
                     return globalDdl(st);
                 }
-                noticeToClient(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
+                out.notice(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
                 if (TempStandIns.rewrite(v.text(), standardStrings, standInSchema) == null) {
                     return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
                 }
@@ -1625,8 +1620,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void checkProgress(String line) {
         client.eventLoop().execute(() -> {
             if (phase != Phase.CLOSED) {
-                noticeToClient(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
-                flushClient();
+                out.notice(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
+                out.flush();
             }
         });
     }
@@ -1679,12 +1674,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             SurfaceCall.Function f = call.function();
             if (f == SurfaceCall.Function.CREATE_EXTENSION) {
-                commandCompleteToClient("CREATE EXTENSION");
+                out.commandComplete("CREATE EXTENSION");
                 return null;
             }
             if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
                 int changed = result instanceof Integer i ? i : 0;
-                noticeToClient(new ServerError("NOTICE", "00000", changed == 0
+                out.notice(new ServerError("NOTICE", "00000", changed == 0
                         ? "All found sequences have proper params." : "[multimaster] altered " + changed + " sequence(s)",
                         null, null));
             }
@@ -1695,7 +1690,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
                 if (!answer.same()) {
                     // the manual's WARNING with the first difference, then false
-                    noticeToClient(ServerError.warning("01000", answer.warning()));
+                    out.notice(ServerError.warning("01000", answer.warning()));
                 }
                 value = binary ? new byte[] {(byte) (answer.same() ? 1 : 0)} : new byte[] {(byte) (answer.same() ? 't' : 'f')};
             } else if (f == SurfaceCall.Function.GET_SNAPSHOTS) {
@@ -1706,13 +1701,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         : Integer.toString(id).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             }
             if (describe) {
-                toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
+                out.write(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
                         f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY
                                 || f == SurfaceCall.Function.PING ? 1
                                 : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
             }
-            toClient(PgWire.dataRow(client.alloc(), value));
-            commandCompleteToClient("SELECT 1");
+            out.write(PgWire.dataRow(client.alloc(), value));
+            out.commandComplete("SELECT 1");
             return null;
         }, client.eventLoop());
     }
@@ -1800,7 +1795,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void finishOwnWork(Throwable failure) {
-        if (clientGone) {
+        if (out.isGone()) {
             if (ownWork == 0) {
                 shutdown();
             }
@@ -1854,7 +1849,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private final boolean forward;
         /** Characters of the client's query before this piece: its errors' positions move forward by these. */
         private final int offset;
-        /** The CommandComplete held back for {@link #heldComplete} (its number in the piece), 0 for none. */
+        /** The CommandComplete held back ({@link ClientOutput#holdComplete}) (its number in the piece), 0 for none. */
         private final int holdComplete;
         private int completes;
 
@@ -1891,12 +1886,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         public void message(byte type, ByteBuf message) {
             if (type == PgWire.COMMAND_COMPLETE) {
                 completes++;
-                dropHeldComplete();
-                heldComplete = message.copy();
+                out.holdComplete(message);
                 return;
             }
             errorSinceReady = true;
-            toClient(PgWire.shiftPosition(client.alloc(), message, -offset));
+            out.write(PgWire.shiftPosition(client.alloc(), message, -offset));
         }
 
         @Override
@@ -1946,7 +1940,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             if (type == PgWire.ERROR_RESPONSE) {
                 errorSinceReady = true;
-                toClient(message.retainedSlice());
+                out.write(message.retainedSlice());
             }
         }
 
@@ -2070,22 +2064,22 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void notice(ServerError e) {
-            noticeToClient(e);
+            out.notice(e);
         }
 
         @Override
         public void commandComplete(String tag) {
-            commandCompleteToClient(tag);
+            out.commandComplete(tag);
         }
 
         @Override
         public void dropHeldComplete() {
-            Session.this.dropHeldComplete();
+            out.dropHeldComplete();
         }
 
         @Override
         public void flush() {
-            flushClient();
+            out.flush();
         }
     }
 
@@ -2094,38 +2088,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void errorToClient(ServerError e) {
         ownErrorSent = e;
         errorSinceReady = false;
-        toClient(PgWire.errorResponse(client.alloc(), e));
-        flushClient();
+        out.error(e);
     }
 
-    /** The commit went through (or there was none to make): the statement's CommandComplete goes out. */
-    private void heldCompleteToClient() {
-        if (heldComplete != null) {
-            ByteBuf m = heldComplete;
-            heldComplete = null;
-            toClient(m);
-        }
-    }
 
-    private void dropHeldComplete() {
-        if (heldComplete != null) {
-            heldComplete.release();
-            heldComplete = null;
-        }
-    }
 
-    private void noticeToClient(ServerError e) {
-        toClient(PgWire.noticeResponse(client.alloc(), e));
-    }
-
-    private void commandCompleteToClient(String tag) {
-        toClient(PgWire.commandComplete(client.alloc(), tag));
-        flushClient();
-    }
 
     private void readyToClient() {
-        toClient(PgWire.readyForQuery(client.alloc(), txStatus));
-        flushClient();
+        out.ready(txStatus);
     }
 
     private void toBackend(ByteBuf b) {
@@ -2133,14 +2103,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         backendFlushNeeded = true;
     }
 
-    private void toClient(ByteBuf b) {
-        if (clientGone || !client.isActive()) {
-            b.release();
-            return;
-        }
-        client.write(b, client.voidPromise());
-        clientFlushNeeded = true;
-    }
 
     private void flushBackend() {
         if (backendFlushNeeded && backend != null) {
@@ -2149,12 +2111,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void flushClient() {
-        if (clientFlushNeeded) {
-            clientFlushNeeded = false;
-            client.flush();
-        }
-    }
 
     private void suspend() {
         suspended = true;
@@ -2176,7 +2132,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         processClient();
         flushBackend();
-        flushClient();
+        out.flush();
     }
 
     private void updateClientAutoRead() {
@@ -2268,7 +2224,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void shutdown() {
         cancelStartupDeadline();
         if (phase != Phase.CLOSED) {
-            flushClient();
+            out.flush();
         }
         phase = Phase.CLOSED;
         if (backend != null && backend.isActive()) {
@@ -2294,7 +2250,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         clientRun.clear();
         backendRun.clear();
-        dropHeldComplete();
+        out.dropHeldComplete();
         replies.clear(ReplySink::dropped);
         idleWaiters.clear();
         readyWaiters.clear();
