@@ -1,6 +1,5 @@
 package org.mtm.gateway.internal.session;
 
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -20,7 +19,6 @@ import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.ClusterPublication;
 import org.mtm.gateway.internal.sql.SqlSplitter;
-import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
@@ -63,24 +61,10 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 public final class Session extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
-    /** PostgreSQL's own limit on a frontend message (PQ_LARGE_MESSAGE_LIMIT). */
     /** PostgreSQL's own bound on a message's length (PQ_LARGE_MESSAGE_LIMIT). */
     static final int MAX_MESSAGE = 0x3fffffff;
     /** Bind messages larger than this are streamed once their portal and statement names are read. */
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
-    /**
-     * The gateway's statement that makes the current (implicit) transaction read-only: a utility statement (no
-     * planning), and not SET LOCAL or SET TRANSACTION, which outside a block warn (into the server log, for every
-     * read). transaction_read_only holds for the current transaction only: the next one starts from
-     * default_transaction_read_only whatever was SET.
-     */
-    static final String READ_ONLY_SQL = "SET transaction_read_only = on";
-    /** The guard alone, and behind the Closes of what an earlier own statement that failed may have left. */
-    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(PgWire.ownStatementOpeningTransaction(
-            io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
-    private static final ByteBuf READ_ONLY_GUARD_AFTER_LEFTOVERS = Unpooled.unreleasableBuffer(
-            PgWire.ownStatementOpeningTransaction(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, true)
-                    .asReadOnly());
 
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
@@ -90,26 +74,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Closes a client that sends no startup packet in time (gateway.startup_timeout_ms); event loop only. */
     private java.util.concurrent.Future<?> startupDeadline;
 
-    /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
-    private record Ready(char status, boolean errorSeen) { }
 
     private final SessionHost host;
     private final Channel client;
+    /** The backend connection as the gateway uses it: writes, the pairing of replies, its own statements. */
+    private final BackendLink link;
+    /** The requests written to the backend and not answered yet (the link's). */
+    private final ReplyQueue replies;
     /** What goes to the client (relayed runs and the gateway's answers), and the CommandComplete held for a commit. */
     private final ClientOutput out;
     private Channel backend;
     private Phase phase = Phase.STARTUP;
-    private final ReplyQueue replies = new ReplyQueue();
 
     // receive buffers and the pending run (contiguous bytes to forward) in each
     private ByteBuf clientIn;
-    private ByteBuf backendIn;
     private int clientStreamRemaining;
-    private int backendStreamRemaining;
     /** Client bytes relayed to the backend unchanged, and backend bytes relayed to the client. */
-    private final ForwardRun clientRun = new ForwardRun(() -> clientIn, this::toBackend);
-    private final ForwardRun backendRun;
-    private boolean backendFlushNeeded;
+    private final ForwardRun clientRun;
 
     // what the session is
     private String user = "";
@@ -124,7 +105,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private int backendSecret;
     private boolean keyIssued;
     private SessionInfo info;
-    private char txStatus = 'I';
 
     /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
     private final ExtendedNames names = new ExtendedNames();
@@ -139,18 +119,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final java.util.Set<String> standInNames = new java.util.HashSet<>();
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     private CompletableFuture<QueryResult> prefetchedQuick;
-    /**
-     * Requests of the gateway's own still on their way after which the status is known to be 'I' (COMMITs of
-     * read-only wrapped transactions, the Sync behind a read-only guarded Query): their replies are the gateway's, so
-     * the next request need not wait for them.
-     */
-    private int idleTail;
-    /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
-    private boolean ownLeftovers;
 
-    private boolean extendedSinceSync;
-    /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
-    private boolean backendSkipping;
     /** The gateway answered an Execute with an error: the client's messages up to Sync are dropped, as the backend would. */
     private boolean discardUntilSync;
     /**
@@ -167,7 +136,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean answerNextSync;
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
-    private boolean errorSinceReady;
     private final AutocommitWrapping wrapping;
     /** Which statements the gateway takes over. */
     private final Interception interception;
@@ -177,18 +145,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean suspended;
     /** Gateway-owned steps in progress (the client waits); the session closes only after them. */
     private int ownWork;
-    /** The gateway's own statements or the committer are running: a CancelRequest must not hit them. */
+    /** Calls the gateway answers itself (mtm.check_query, ...) are running: a CancelRequest must not hit them. */
     private int gatewayStatements;
     private ServerError closeAfterWork;
-    private final ArrayDeque<Runnable> idleWaiters = new ArrayDeque<>(2);
-    /** Waiters for "no ReadyForQuery outstanding" (the current batch may still have unsynced requests). */
-    private final ArrayDeque<Runnable> readyWaiters = new ArrayDeque<>(1);
 
     Session(SessionHost host, Channel client) {
         this.host = host;
         this.client = client;
         this.out = new ClientOutput(client);
-        this.backendRun = new ForwardRun(() -> backendIn, out::write);
+        this.link = new BackendLink(client, out, notes, new LinkEvents());
+        this.replies = link.replies();
+        this.clientRun = new ForwardRun(() -> clientIn, link::write);
         this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
         this.interception = new Interception(host::clusterInitialised, () -> info().isAdmin());
         this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
@@ -245,7 +212,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        flushBackend();
+        link.flush();
         out.flush();
     }
 
@@ -285,14 +252,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 in.release();
                 return;
             }
-            backendIn = backendIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), backendIn, in);
-            processBackend();
+            link.read(ctx, in);
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             out.flush();
-            flushBackend();
+            link.flush();
         }
 
         @Override
@@ -478,17 +444,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void forwardExtended(ByteBuf in, int ri, int total, int kind) {
-        if (!backendSkipping) {
+        if (!link.skipping()) {
             replies.add(kind);
         }
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, total);
     }
 
     private void simpleQuery(ByteBuf in, int ri, int total) {
         int textStart = ri + 5;
         int textLength = Math.max(0, total - 6);
-        if (backendSkipping) {
+        if (link.skipping()) {
             clientRun.add(in, ri, total);
             return;
         }
@@ -517,12 +483,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
         boolean readOnly = false;
         if (!special) {
             AutocommitWrapping.QueryAction action = wrapping.simpleQuery(statements,
-                    replies.size() == idleTail ? txStatus : 0);
+                    link.statusIfIdle());
             readOnly = action == AutocommitWrapping.QueryAction.READ_ONLY;
             special = action == AutocommitWrapping.QueryAction.WRAP;
         }
         if (!special) {
-            UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
+            BackendLink.UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun.add(in, ri, total);
@@ -539,7 +505,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ServerError refused = refusal;
         ownWork++;
         ownErrorSent = null;
-        syncBackend().thenCompose(v -> refused != null
+        link.syncBackend().thenCompose(v -> refused != null
                         ? commits.abortStatement(refused, false).thenRun(this::readyToClient)
                         : new QueryPlan(text, statements, temps).step())
                 .whenComplete((v, failure) -> {
@@ -555,49 +521,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return in.writerIndex() >= at + 5 && in.getByte(at) == PgWire.SYNC;
     }
 
-    /**
-     * Makes the transaction the client's next request starts read-only: the gateway's own statement, unsynced, so
-     * it shares the implicit transaction of what follows (a simple Query, or the rest of an extended batch up to
-     * its Sync). No round trip: it goes in the same write as the client's request.
-     */
-    private UnsyncedStatement readOnlyGuard() {
+    /** The read-only guard before the client's request (see {@link BackendLink#readOnlyGuard}). */
+    private BackendLink.UnsyncedStatement readOnlyGuard() {
         clientRun.flush();
-        boolean leftovers = ownLeftovers;
-        ownLeftovers = false;
-        toBackend((leftovers ? READ_ONLY_GUARD_AFTER_LEFTOVERS : READ_ONLY_GUARD).duplicate());
-        UnsyncedStatement guard = new UnsyncedStatement(PgWire.openingTransactionCloses(leftovers));
-        replies.add(ReplyQueue.OWN_UNSYNCED, guard);
-        return guard;
+        return link.readOnlyGuard();
     }
 
-    /**
-     * After a simple Query behind {@link #readOnlyGuard}: a Sync of the gateway's. Should the guard fail (a cancel
-     * request hitting it), the backend skips the Query up to this Sync, and its ReadyForQuery answers the Query.
-     */
-    private void readOnlyGuardEnd(UnsyncedStatement guard) {
+    private void readOnlyGuardEnd(BackendLink.UnsyncedStatement guard) {
         clientRun.flush();
-        toBackend(PgWire.sync(client.alloc()));
-        idleTail++;
-        replies.add(ReplyQueue.SYNC, new ReplySink() {
-            @Override
-            public void ready(char status, boolean errorSeen) {
-                idleTail--;
-            }
-
-            @Override
-            public void dropped() {
-                idleTail--;
-            }
-
-            @Override
-            public void message(byte type, ByteBuf message) {
-                // the guard's error went to the client and the backend skipped the Query: this answers it
-                boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
-                if (skipped && type == PgWire.READY_FOR_QUERY) {
-                    out.write(message.retainedSlice());
-                }
-            }
-        });
+        link.readOnlyGuardEnd(guard);
     }
 
     /** Records what statements sent to the backend mean for the current transaction's commit. */
@@ -629,7 +561,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
         // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
-        String qualified = standInSchema == null || backendSkipping ? null
+        String qualified = standInSchema == null || link.skipping() ? null
                 : TempStandIns.qualify(text, standardStrings, standInSchema, standInNames);
         CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
@@ -645,7 +577,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             kept = new KeptStatement(st, body, null, false, null, temporary);
         }
         boolean rewritten = false;
-        if (st.reach() == Reach.TEMPORARY && !backendSkipping && standInsApply()) {
+        if (st.reach() == Reach.TEMPORARY && !link.skipping() && standInsApply()) {
             TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standInSchema());
             // not a view: whether it must be PostgreSQL's own (it may read PostgreSQL temporary objects) is known only
             // when it runs, and the Parse cannot wait for the answer
@@ -656,8 +588,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         in.slice(queryEnd + 1, limit - queryEnd - 1));
                 in.skipBytes(total);
                 replies.add(ReplyQueue.PARSE);
-                extendedSinceSync = true;
-                toBackend(standIn);
+                link.extendedWritten();
+                link.write(standIn);
                 kept = new KeptStatement(st, null, null, false, rw);
                 names.parsed(in, ri, nameEnd, kept);
                 return true;
@@ -671,19 +603,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
             replies.add(ReplyQueue.PARSE);
-            extendedSinceSync = true;
-            toBackend(standIn);
+            link.extendedWritten();
+            link.write(standIn);
             names.parsed(in, ri, nameEnd, kept);
             return true;
         }
-        if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
+        if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !link.skipping()) {
             clientRun.flush();
             ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
             replies.add(ReplyQueue.PARSE);
-            extendedSinceSync = true;
-            toBackend(standIn);
+            link.extendedWritten();
+            link.write(standIn);
             rewritten = true;
         }
         names.parsed(in, ri, nameEnd, kept);
@@ -698,17 +630,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
         names.bound(in, ri, ri + available);
-        if (!backendSkipping) {
+        if (!link.skipping()) {
             replies.add(ReplyQueue.BIND);
         }
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, available);
         clientStreamRemaining = total - available;
         return true;
     }
 
     private void execute(ByteBuf in, int ri, int total) {
-        if (backendSkipping) {
+        if (link.skipping()) {
             clientRun.add(in, ri, total); // the backend discards it, as it does everything up to Sync
             return;
         }
@@ -732,18 +664,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         TempStandIns.Rewrite standIn = kept == null ? null : kept.standIn();
         switch (wrapping.execute(kind, reach, standIn != null,
-                replies.pendingReady() <= idleTail ? txStatus : 0, syncFollows(in, ri + total))) {
+                link.statusAtBatchStart(), syncFollows(in, ri + total))) {
             case WAIT_FOR_STATUS -> {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 clientRun.flush();
                 suspend();
-                readyWaiters.add(this::resume);
+                link.whenStatusKnown(this::resume);
                 return;
             }
             case READ_ONLY -> readOnlyGuard(); // an autocommit read whose batch ends here
             case BEGIN -> {
                 clientRun.flush();
-                replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced("BEGIN", List.of()));
+                replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced("BEGIN", List.of()));
             }
             case RELAY -> { }
         }
@@ -752,7 +684,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the schema and search_path first, in the same batch (an error in it reaches the client, and the
             // backend skips the statement)
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
             commits.onCommitActions().remove(standIn.table());
             standInNames.add(standIn.resolved());
             notes.standIn();
@@ -766,31 +698,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication()),
+            BackendLink.UnsyncedStatement emit = link.writeUnsynced(DdlMessages.emitSql(st.replication()),
                     DdlMessages.emitParams(kept.body(), st.replication()));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
         replies.add(ReplyQueue.EXECUTE);
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, total);
         if (standIn != null && standIn.view()) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.END_SQL, List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.END_SQL, List.of()));
         }
         if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
             commits.onCommitActions().clear();
             standInNames.clear();
         } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.searchPathSql(standInSchema,
                     kept.discardsTemporary() == 3), List.of()));
         }
         if (ddl) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
         }
     }
 
@@ -804,9 +736,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         answerNextSync = false;
-        boolean skipping = backendSkipping;
-        backendSkipping = false;
-        extendedSinceSync = false;
+        boolean skipping = link.syncWritten();
         if (copyInActive) {
             clientRun.add(in, ri, total); // ignored by the backend inside COPY FROM STDIN
             return;
@@ -818,7 +748,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 clientRun.flush();
-                UnsyncedStatement quick = writeUnsynced(Footprint.QUICK_SQL, List.of());
+                BackendLink.UnsyncedStatement quick = link.writeUnsynced(Footprint.QUICK_SQL, List.of());
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -846,7 +776,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         suspend();
         ownWork++;
         ownErrorSent = null;
-        syncBackend().thenCompose(v -> commits.abortStatement(refusal, false)).thenRun(this::readyToClient)
+        link.syncBackend().thenCompose(v -> commits.abortStatement(refusal, false)).thenRun(this::readyToClient)
                 .whenComplete((v, failure) -> {
                     ownWork--;
                     ownAnswerEnded();
@@ -904,6 +834,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return;
             }
             backend = f.channel();
+            link.attach(backend);
             if (phase == Phase.CLOSED) {
                 startup.release();
                 backend.close();
@@ -917,154 +848,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             backend.config().setAutoRead(client.isWritable());
             updateClientAutoRead();
             processClient();
-            flushBackend();
+            link.flush();
         });
     }
 
     // ------------------------------------------------------------------ backend → client
-
-    private void processBackend() {
-        ByteBuf in = backendIn;
-        try {
-            while (in != null && in.isReadable() && phase != Phase.CLOSED) {
-                int ri = in.readerIndex();
-                if (backendStreamRemaining > 0) {
-                    int n = Math.min(backendStreamRemaining, in.readableBytes());
-                    backendRun.add(in, ri, n);
-                    backendStreamRemaining -= n;
-                    continue;
-                }
-                if (phase == Phase.RAW) {
-                    backendRun.add(in, ri, in.readableBytes());
-                    break;
-                }
-                if (in.readableBytes() < 5) {
-                    break;
-                }
-                byte type = in.getByte(ri);
-                int length = in.getInt(ri + 1);
-                if (length < 4) {
-                    LOG.warn("backend of session {} sent a message of invalid length {}; closing", backendPid, length);
-                    closeBoth();
-                    return;
-                }
-                int total = 1 + length;
-                boolean async = type == PgWire.NOTICE_RESPONSE || type == PgWire.NOTIFICATION_RESPONSE
-                        || type == PgWire.PARAMETER_STATUS;
-                ReplySink sink = replies.headSink();
-                boolean captured = sink != null && type != PgWire.NOTIFICATION_RESPONSE
-                        && type != PgWire.PARAMETER_STATUS && sink.captures(type);
-                boolean whole = captured || type == PgWire.READY_FOR_QUERY || type == PgWire.PARAMETER_STATUS
-                        || type == PgWire.BACKEND_KEY_DATA || type == PgWire.ERROR_RESPONSE
-                        || type == PgWire.COPY_IN_RESPONSE;
-                if (!whole) {
-                    int n = Math.min(total, in.readableBytes());
-                    backendRun.add(in, ri, n);
-                    backendStreamRemaining = total - n;
-                    if (sink != null) {
-                        sink.passed(type);
-                    }
-                    if (!async) {
-                        replied(type);
-                    }
-                    continue;
-                }
-                if (in.readableBytes() < total) {
-                    break;
-                }
-                if (type == PgWire.READY_FOR_QUERY) {
-                    txStatus = (char) in.getByte(ri + 5);
-                    if (txStatus == 'I' && replies.size() == 1) {
-                        notes.clear(); // nothing else pending: no later transaction has begun
-                    }
-                }
-                if (captured) {
-                    backendRun.flush();
-                    ByteBuf message = in.slice(ri, total);
-                    in.skipBytes(total);
-                    sink.message(type, message);
-                    if (!async) {
-                        replied(type);
-                    }
-                    continue;
-                }
-                switch (type) {
-                    case PgWire.PARAMETER_STATUS -> parameterStatus(in, ri, total);
-                    case PgWire.BACKEND_KEY_DATA -> backendKey(in.getInt(ri + 5), in.getInt(ri + 9));
-                    case PgWire.ERROR_RESPONSE -> errorSinceReady = true;
-                    default -> { }
-                }
-                if (type == PgWire.READY_FOR_QUERY && sink != null && !sink.forwardsReady()) {
-                    backendRun.flush();
-                    in.skipBytes(total);
-                } else {
-                    backendRun.add(in, ri, total);
-                    if (sink != null) {
-                        sink.passed(type);
-                    }
-                }
-                if (!async) {
-                    replied(type);
-                }
-            }
-        } finally {
-            backendRun.flush();
-            if (backendIn != null && !backendIn.isReadable()) {
-                backendIn.release();
-                backendIn = null;
-            } else if (backendIn != null && backendIn.refCnt() == 1) {
-                backendIn.discardSomeReadBytes();
-            }
-        }
-    }
-
-    /** A reply of type {@code type} to the head request arrived: advance the queue. */
-    private void replied(byte type) {
-        int kind = replies.headKind();
-        if (kind == 0) {
-            return; // unsolicited, e.g. FATAL before the server closes the connection
-        }
-        ReplySink sink = replies.headSink();
-        if (type == PgWire.ERROR_RESPONSE && ReplyQueue.extended(kind)) {
-            backendRun.flush();
-            replies.pop();
-            if (sink != null) {
-                sink.ended();
-            }
-            if (!replies.dropUntilSync(ReplySink::dropped)) {
-                backendSkipping = true;
-            }
-            checkIdle();
-            return;
-        }
-        if (type == PgWire.COPY_IN_RESPONSE && !replies.copyInStarted()) {
-            copyInActive = true;
-            updateClientAutoRead();
-            if (suspended) {
-                client.eventLoop().execute(this::processClientAndFlush);
-            }
-        }
-        boolean ends = kind == ReplyQueue.OWN_UNSYNCED ? sink.ends(type) : ReplyQueue.ends(kind, type);
-        if (!ends) {
-            return;
-        }
-        backendRun.flush();
-        replies.pop();
-        if (type == PgWire.READY_FOR_QUERY) {
-            boolean errorSeen = errorSinceReady;
-            errorSinceReady = false;
-            if (kind == ReplyQueue.STARTUP) {
-                phase = Phase.READY;
-                info = null;
-            }
-            if (sink != null) {
-                sink.ready(txStatus, errorSeen);
-            }
-        } else if (sink != null) {
-            sink.ended();
-        }
-        checkIdle();
-    }
 
     private void parameterStatus(ByteBuf in, int ri, int total) {
         int limit = ri + total;
@@ -1190,17 +978,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             boolean wrapTail = !specialFollows && host.wrapAutocommit() && AutocommitWrapping.wrappable(sts, next, j);
             // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
             // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
-            boolean refusedInBlock = txStatus == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
-            boolean open = txStatus == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
+            boolean refusedInBlock = link.status() == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
+            boolean open = link.status() == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
             emulated |= open;
             boolean hold = specialFollows || emulated;
             // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
             // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
             // its unnamed statement anyway: the gateway's own may be simple Queries
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            CompletableFuture<Ready> piece = sendPiece(next, j, hold);
+            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<BackendLink.Ready> piece = sendPiece(next, j, hold);
             if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchedQuick = aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
+                prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
             }
             next = j;
             return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
@@ -1221,14 +1009,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
-        private CompletableFuture<Void> afterPiece(Ready ready, boolean hold) {
+        private CompletableFuture<Void> afterPiece(BackendLink.Ready ready, boolean hold) {
             if (!hold) {
                 return done(); // the piece's ReadyForQuery went to the client: query finished
             }
             if (ready.errorSeen()) {
                 return endQueryAfterError();
             }
-            if (txStatus == 'I') {
+            if (link.status() == 'I') {
                 emulated = false; // a ROLLBACK in the piece ended the block
             }
             return step();
@@ -1255,7 +1043,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emulated = false;
             prefetchedQuick = null; // it failed in the aborted block
             out.dropHeldComplete();
-            return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
+            return (block && link.status() != 'I' ? link.exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
                     .thenRun(Session.this::readyToClient);
         }
 
@@ -1263,7 +1051,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             SqlStatement st = sts.get(j);
             next = j + 1;
             boolean block = emulated;
-            if (txStatus == 'E' && !interception.intercepted(st)) {
+            if (link.status() == 'E' && !interception.intercepted(st)) {
                 // a failed block: PostgreSQL answers every statement with the same error
                 return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
             }
@@ -1275,7 +1063,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             if (block && st.kind() == StatementKind.ROLLBACK) {
                 emulated = false;
-                return exchange("ROLLBACK").thenCompose(r -> {
+                return link.exchange("ROLLBACK").thenCompose(r -> {
                     out.notice(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
                     out.commandComplete("ROLLBACK");
                     return step();
@@ -1295,7 +1083,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             }
             if (temps[j] == PREPARE) {
                 // outside a transaction PostgreSQL's own answer (a warning) is right
-                return txStatus == 'T' ? prepareTransaction()
+                return link.status() == 'T' ? prepareTransaction()
                         : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
             }
             ServerError error = interception.statementError(st);
@@ -1332,11 +1120,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
          */
         private CompletableFuture<Void> globalDdl(SqlStatement st) {
             int j = next - 1;
-            boolean open = txStatus == 'I';
+            boolean open = link.status() == 'I';
             emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication()),
+            CompletableFuture<QueryResult> emit = link.exchange(DdlMessages.emitSql(st.replication()),
                     DdlMessages.emitParams(body, st.replication()));
             return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
                 if (!e.ok()) {
@@ -1346,12 +1134,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 }
                 boolean logged = ddlLogged(e);
                 boolean hold = true;
-                CompletableFuture<Ready> piece = sendPiece(j, j + 1, hold, false);
+                CompletableFuture<BackendLink.Ready> piece = sendPiece(j, j + 1, hold, false);
                 if (logged) {
-                    exchange(DdlMessages.endSql(st.replication()));
+                    link.exchange(DdlMessages.endSql(st.replication()));
                 }
                 if (next >= sts.size() && emulated) {
-                    prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                    prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, hold));
             });
@@ -1365,39 +1153,39 @@ public final class Session extends ChannelInboundHandlerAdapter {
          */
         private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
             int j = next - 1;
-            boolean open = txStatus == 'I';
+            boolean open = link.status() == 'I';
             emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
             String name = standInSchema();
             TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
                     ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, standardStrings, name);
-            return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
+            return begin.thenCombine(link.exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
                 if (h.ok() && "t".equals(h.singleValue())) {
                     // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
                     // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
                     // that uses it cannot change replicated tables)
                     standInNames.remove(rw.resolved());
                     // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
-                    CompletableFuture<Ready> piece = statement == null ? sendPiece(j, j + 1, true)
+                    CompletableFuture<BackendLink.Ready> piece = statement == null ? sendPiece(j, j + 1, true)
                             : sendText(j, statement.toString());
                     if (next >= sts.size() && emulated) {
-                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                        prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
                     }
                     return piece.thenCompose(ready -> afterPiece(ready, true));
                 }
-                return exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
+                return link.exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
                     if (!p.ok()) {
                         ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
                         errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
                         return endQueryAfterError();
                     }
-                    CompletableFuture<Ready> piece = sendText(j, rw.text());
+                    CompletableFuture<BackendLink.Ready> piece = sendText(j, rw.text());
                     notes.standIn();
                     if (rw.view()) {
-                        exchange(TempStandIns.END_SQL);
+                        link.exchange(TempStandIns.END_SQL);
                     }
                     if (next >= sts.size() && emulated) {
-                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
+                        prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
                     }
                     return piece.thenCompose(ready -> {
                         if (!ready.errorSeen()) {
@@ -1422,7 +1210,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             int j = next - 1;
             CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
             TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, standardStrings, standInNames);
-            return exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
+            return link.exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
                 if (!r.ok() || !"t".equals(r.singleValue())) {
                     return globalDdl(st);
                 }
@@ -1441,7 +1229,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 if (ready.errorSeen() || standInSchema == null) {
                     return afterPiece(ready, true);
                 }
-                return exchange(TempStandIns.discardSql(standInSchema)).thenCompose(r -> {
+                return link.exchange(TempStandIns.discardSql(standInSchema)).thenCompose(r -> {
                     if (!r.ok()) {
                         LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", backendPid,
                                 r.error());
@@ -1462,12 +1250,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private CompletableFuture<Void> prepareTransaction() {
             int j = next - 1;
             CompletableFuture<QueryResult> touched = notes.touchedStandIn() ? CompletableFuture.completedFuture(null)
-                    : exchange(TempStandIns.TOUCHED_SQL);
+                    : link.exchange(TempStandIns.TOUCHED_SQL);
             return touched.thenCompose(r -> {
                 if (!notes.touchedStandIn() && (!r.ok() || !"t".equals(r.singleValue()))) {
                     return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
                 }
-                return exchange("ROLLBACK").thenCompose(x -> {
+                return link.exchange("ROLLBACK").thenCompose(x -> {
                     errorToClient(ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
                             "cannot PREPARE a transaction that has operated on temporary objects"));
                     emulated = false;
@@ -1481,10 +1269,10 @@ public final class Session extends ChannelInboundHandlerAdapter {
         private CompletableFuture<Void> searchPath(boolean local) {
             int j = next - 1;
             return sendPiece(j, j + 1, true).thenCompose(ready -> {
-                if (ready.errorSeen() || txStatus == 'E') {
+                if (ready.errorSeen() || link.status() == 'E') {
                     return afterPiece(ready, true);
                 }
-                return exchange(TempStandIns.searchPathSql(standInSchema, local)).thenCompose(r -> {
+                return link.exchange(TempStandIns.searchPathSql(standInSchema, local)).thenCompose(r -> {
                     if (!r.ok()) {
                         LOG.warn("session {}: the stand-in schema could not be put back on search_path: {}", backendPid,
                                 r.error());
@@ -1495,15 +1283,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
 
         /** Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View}). */
-        private CompletableFuture<Ready> sendText(int j, String sql) {
+        private CompletableFuture<BackendLink.Ready> sendText(int j, String sql) {
             int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
-            CompletableFuture<Ready> f = new CompletableFuture<>();
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, false, characters(sts.get(j).start()), holdComplete));
+            CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
             byte[] bytes = sql.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
             ByteBuf b = Unpooled.wrappedBuffer(bytes);
-            toBackend(PgWire.query(client.alloc(), b, 0, bytes.length));
+            link.queryPiece(PgWire.query(client.alloc(), b, 0, bytes.length), f, false, characters(sts.get(j).start()),
+                    holdComplete);
             b.release();
-            flushBackend();
             return f;
         }
 
@@ -1540,17 +1327,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return b;
         }
 
-        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold) {
+        private CompletableFuture<BackendLink.Ready> sendPiece(int first, int end, boolean hold) {
             return sendPiece(first, end, hold, true);
         }
 
-        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
+        private CompletableFuture<BackendLink.Ready> sendPiece(int first, int end, boolean hold, boolean note) {
             if (note) {
                 noteStatements(sts, first, end);
             }
             int from = sts.get(first).start();
             int to = textEnd(end);
-            CompletableFuture<Ready> f = new CompletableFuture<>();
+            CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
             // the query's last piece in the gateway's block: its last CommandComplete waits for the commit
             int holdComplete = 0;
             if (hold && emulated && end == sts.size() && !copies(first, end)) {
@@ -1558,9 +1345,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
                 }
             }
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from), holdComplete));
-            toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
-            flushBackend();
+            link.queryPiece(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from), f, !hold,
+                    characters(from), holdComplete);
             return f;
         }
     }
@@ -1588,7 +1374,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Extended-protocol Execute of an intercepted statement (or any statement the node refuses now). */
     private CompletableFuture<Void> extendedIntercept(KeptStatement kept, ServerError refusal) {
         SqlStatement st = kept == null ? null : kept.st();
-        return syncBackend().thenCompose(ready -> {
+        return link.syncBackend().thenCompose(ready -> {
             if (ready.errorSeen()) {
                 // an earlier message of this batch failed: the backend would have skipped this Execute
                 discardUntilSync = true;
@@ -1599,7 +1385,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return commits.abortStatement(error, false).thenRun(() -> discardUntilSync = true);
             }
             if (st.reach() == Reach.SURFACE) {
-                if (txStatus == 'E') {
+                if (link.status() == 'E') {
                     errorToClient(IN_FAILED_TRANSACTION);
                     discardUntilSync = true;
                     return done();
@@ -1712,84 +1498,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }, client.eventLoop());
     }
 
-    /** Brings the backend to a Sync point: all earlier replies have reached the client. */
-    private CompletableFuture<Ready> syncBackend() {
-        if (!extendedSinceSync) {
-            if (replies.size() == idleTail) {
-                return CompletableFuture.completedFuture(new Ready(txStatus, false)); // only those COMMITs pending
-            }
-            return whenIdle().thenApply(v -> new Ready(txStatus, false));
-        }
-        extendedSinceSync = false;
-        CompletableFuture<Ready> f = new CompletableFuture<>();
-        replies.add(ReplyQueue.SYNC, new HeldReady(f, false));
-        toBackend(PgWire.sync(client.alloc()));
-        flushBackend();
-        return f;
-    }
-
-    /** Runs one statement of the gateway's own on the backend (must be at a Sync point). */
-    private CompletableFuture<QueryResult> exchange(String sql) {
-        return exchange(sql, List.of());
-    }
-
-    /**
-     * {@link #exchange(String)} as a simple Query: fewer messages for the backend, but it drops the unnamed
-     * statement and portal — only for the moments a client's simple Query would drop them anyway.
-     */
-    private CompletableFuture<QueryResult> exchangeSimple(String sql) {
-        CompletableFuture<QueryResult> r = aroundClients(sql);
-        gatewayStatements++;
-        return r.whenComplete((x, e) -> gatewayStatements--);
-    }
-
-    /**
-     * {@link #exchangeSimple} for the BEGIN and the quick query written together with the client's statements: a
-     * cancel request meanwhile is the client's, for its statements (a quick query it cancels is asked again).
-     */
-    private CompletableFuture<QueryResult> aroundClients(String sql) {
-        if (phase == Phase.CLOSED || backend == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
-        }
-        OwnStatement sink = new OwnStatement();
-        replies.add(ReplyQueue.OWN_SYNCED, sink);
-        toBackend(PgWire.query(client.alloc(), sql));
-        flushBackend();
-        return sink.result;
-    }
-
-    /** {@link #exchange(String)} with text parameters in the client's encoding. */
-    private CompletableFuture<QueryResult> exchange(String sql, List<byte[]> params) {
-        if (phase == Phase.CLOSED || backend == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
-        }
-        writeOwn(sql, params, true);
-        OwnStatement sink = new OwnStatement();
-        replies.add(ReplyQueue.OWN_SYNCED, sink);
-        flushBackend();
-        gatewayStatements++;
-        return sink.result.whenComplete((r, e) -> gatewayStatements--);
-    }
-
-    private CompletableFuture<Void> whenIdle() {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        if (replies.isEmpty()) {
-            f.complete(null);
-        } else {
-            idleWaiters.add(() -> f.complete(null));
-        }
-        return f;
-    }
-
-    private void checkIdle() {
-        while (replies.isEmpty() && !idleWaiters.isEmpty()) {
-            idleWaiters.poll().run();
-        }
-        while (!readyWaiters.isEmpty() && replies.pendingReady() <= idleTail) {
-            readyWaiters.poll().run();
-        }
-    }
-
     private static CompletableFuture<Void> done() {
         return CompletableFuture.completedFuture(null);
     }
@@ -1819,160 +1527,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         resume();
     }
 
-    /** The gateway's own statement: captures every reply. */
-    private final class OwnStatement implements ReplySink {
-        final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final CapturedReply reply = new CapturedReply();
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            reply.add(type, message);
-            if (type == PgWire.ERROR_RESPONSE) {
-                ownLeftovers = true; // its Closes were skipped
-            }
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            result.complete(reply.result(status));
-        }
-
-        @Override
-        public void dropped() {
-            result.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
-    /** Client-visible entry whose ReadyForQuery the gateway wants to see (and usually hold back). */
-    private final class HeldReady implements ReplySink {
-        private final CompletableFuture<Ready> result;
-        private final boolean forward;
-        /** Characters of the client's query before this piece: its errors' positions move forward by these. */
-        private final int offset;
-        /** The CommandComplete held back ({@link ClientOutput#holdComplete}) (its number in the piece), 0 for none. */
-        private final int holdComplete;
-        private int completes;
-
-        HeldReady(CompletableFuture<Ready> result, boolean forward) {
-            this(result, forward, 0, 0);
-        }
-
-        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
-            this.result = result;
-            this.forward = forward;
-            this.offset = offset;
-            this.holdComplete = holdComplete;
-        }
-
-        @Override
-        public boolean clientVisible() {
-            return true;
-        }
-
-        @Override
-        public boolean captures(byte type) {
-            return (offset > 0 && type == PgWire.ERROR_RESPONSE)
-                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
-        }
-
-        @Override
-        public void passed(byte type) {
-            if (type == PgWire.COMMAND_COMPLETE) {
-                completes++;
-            }
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            if (type == PgWire.COMMAND_COMPLETE) {
-                completes++;
-                out.holdComplete(message);
-                return;
-            }
-            errorSinceReady = true;
-            out.write(PgWire.shiftPosition(client.alloc(), message, -offset));
-        }
-
-        @Override
-        public boolean forwardsReady() {
-            return forward;
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            result.complete(new Ready(status, errorSeen));
-        }
-
-        @Override
-        public void dropped() {
-            result.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
-    /**
-     * The gateway's own statement inside the client's batch (no Sync of its own): its rows are captured; an
-     * error goes to the client, since the backend now skips the client's batch up to its Sync.
-     */
-    private final class UnsyncedStatement implements ReplySink {
-        final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final CapturedReply reply = new CapturedReply();
-        private final int expectedCloses;
-        private int closes;
-
-        UnsyncedStatement() {
-            this(PgWire.OWN_STATEMENT_CLOSES);
-        }
-
-        UnsyncedStatement(int expectedCloses) {
-            this.expectedCloses = expectedCloses;
-        }
-
-        @Override
-        public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == expectedCloses;
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            reply.add(type, message);
-            if (type == PgWire.ERROR_RESPONSE) {
-                ownLeftovers = true;
-            }
-            if (type == PgWire.ERROR_RESPONSE) {
-                errorSinceReady = true;
-                out.write(message.retainedSlice());
-            }
-        }
-
-        @Override
-        public void ended() {
-            result.complete(reply.result(txStatus));
-        }
-
-        @Override
-        public void dropped() {
-            ownLeftovers = true;
-            result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
-        }
-    }
-
     // ------------------------------------------------------------------ the gateway's own statements
-
-    /**
-     * Writes one of the gateway's own statements in the extended protocol under the reserved name, closed at its
-     * end: nothing of the gateway's stays prepared in the session ({@code pg_prepared_statements} shows the
-     * client's statements only), and the client's unnamed statement and portal survive.
-     */
-    private void writeOwn(String sql, List<byte[]> params, boolean sync) {
-        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
-                : PgWire.ownStatement(client.alloc(), sql, params, sync));
-    }
-
-    /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
-    private UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
-        writeOwn(sql, params, false);
-        return new UnsyncedStatement();
-    }
 
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */
     private final class WrapCommitSink implements ReplySink {
@@ -2011,7 +1566,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public char transactionStatus() {
-            return txStatus;
+            return link.status();
         }
 
         @Override
@@ -2031,25 +1586,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public CompletableFuture<QueryResult> exchange(String sql) {
-            return Session.this.exchange(sql);
+            return link.exchange(sql);
         }
 
         @Override
         public CompletableFuture<QueryResult> exchangeSimple(String sql) {
-            return Session.this.exchangeSimple(sql);
+            return link.exchangeSimple(sql);
         }
 
         @Override
         public void commitUnawaited(boolean simpleQuery) {
-            idleTail++;
-            (simpleQuery ? exchangeSimple("COMMIT") : exchange("COMMIT")).whenComplete((r, failure) -> {
-                idleTail--;
-                if (failure == null && !r.ok()) {
-                    LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
-                }
-            });
-            txStatus = 'I'; // what the COMMIT's ReadyForQuery will say
-            notes.clear();
+            link.commitUnawaited(simpleQuery);
         }
 
         @Override
@@ -2083,11 +1630,59 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** What the session does when its backend says so. */
+    private final class LinkEvents implements BackendLink.Events {
+        @Override
+        public boolean closed() {
+            return phase == Phase.CLOSED;
+        }
+
+        @Override
+        public boolean raw() {
+            return phase == Phase.RAW;
+        }
+
+        @Override
+        public int backendPid() {
+            return backendPid;
+        }
+
+        @Override
+        public void startupEnded() {
+            phase = Phase.READY;
+            info = null;
+        }
+
+        @Override
+        public void parameterStatus(ByteBuf in, int ri, int total) {
+            Session.this.parameterStatus(in, ri, total);
+        }
+
+        @Override
+        public void backendKey(int pid, int secret) {
+            Session.this.backendKey(pid, secret);
+        }
+
+        @Override
+        public void copyInStarted() {
+            copyInActive = true;
+            updateClientAutoRead();
+            if (suspended) {
+                client.eventLoop().execute(Session.this::processClientAndFlush);
+            }
+        }
+
+        @Override
+        public void broken() {
+            closeBoth();
+        }
+    }
+
     // ------------------------------------------------------------------ output, flow control, lifecycle
 
     private void errorToClient(ServerError e) {
         ownErrorSent = e;
-        errorSinceReady = false;
+        link.errorAnswered();
         out.error(e);
     }
 
@@ -2095,21 +1690,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
 
     private void readyToClient() {
-        out.ready(txStatus);
+        out.ready(link.status());
     }
 
-    private void toBackend(ByteBuf b) {
-        backend.write(b, backend.voidPromise());
-        backendFlushNeeded = true;
-    }
-
-
-    private void flushBackend() {
-        if (backendFlushNeeded && backend != null) {
-            backendFlushNeeded = false;
-            backend.flush();
-        }
-    }
 
 
     private void suspend() {
@@ -2131,7 +1714,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         processClient();
-        flushBackend();
+        link.flush();
         out.flush();
     }
 
@@ -2160,7 +1743,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase != Phase.READY) {
             return;
         }
-        if (gatewayStatements > 0 || commits.committing()) {
+        if (gatewayStatements > 0 || link.ownStatementsRunning() || commits.committing()) {
             LOG.info("cancel request for session {} ignored: the gateway is committing its transaction", backendPid);
             return;
         }
@@ -2187,7 +1770,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
-        backendRun.flush();
+        link.relayPending();
         if (client.isActive()) {
             client.writeAndFlush(PgWire.errorResponse(client.alloc(), e)).addListener(ChannelFutureListener.CLOSE);
         }
@@ -2244,16 +1827,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientIn.release();
             clientIn = null;
         }
-        if (backendIn != null) {
-            backendIn.release();
-            backendIn = null;
-        }
         clientRun.clear();
-        backendRun.clear();
         out.dropHeldComplete();
-        replies.clear(ReplySink::dropped);
-        idleWaiters.clear();
-        readyWaiters.clear();
+        link.release();
         if (keyIssued) {
             keyIssued = false;
             host.keyRevoked(backendPid, backendSecret);
