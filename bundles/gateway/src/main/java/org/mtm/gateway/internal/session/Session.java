@@ -6,7 +6,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.Endpoint;
-import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.Footprint;
 import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.commit.ServerError;
@@ -75,14 +74,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private java.util.concurrent.Future<?> startupDeadline;
 
 
-    private final SessionHost host;
-    private final Channel client;
+    final SessionHost host;
+    final Channel client;
     /** The backend connection as the gateway uses it: writes, the pairing of replies, its own statements. */
-    private final BackendLink link;
+    final BackendLink link;
     /** The requests written to the backend and not answered yet (the link's). */
     private final ReplyQueue replies;
     /** What goes to the client (relayed runs and the gateway's answers), and the CommandComplete held for a commit. */
-    private final ClientOutput out;
+    final ClientOutput out;
     private Channel backend;
     private Phase phase = Phase.STARTUP;
 
@@ -94,14 +93,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // what the session is
     private String user = "";
-    /** mtm.get_snapshots() was called: the snapshots are freed when the session ends. */
-    private boolean snapshotsTaken;
     private String database = "";
     private String applicationName = "";
-    private boolean standardStrings = true;
+    boolean standardStrings = true;
     /** client_encoding is UTF8: error positions count characters, not bytes, of a query. */
-    private boolean utf8 = true;
-    private int backendPid;
+    boolean utf8 = true;
+    int backendPid;
     private int backendSecret;
     private boolean keyIssued;
     private SessionInfo info;
@@ -110,15 +107,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final ExtendedNames names = new ExtendedNames();
 
     /** What the current transaction did that its commit must know. */
-    private final TransactionNotes notes = new TransactionNotes();
+    final TransactionNotes notes = new TransactionNotes();
     /** Where the client's COMMIT goes to the committer. */
-    private final CommitBoundary commits;
+    final CommitBoundary commits;
     /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
-    private String standInSchema;
+    String standInSchema;
     /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
-    private final java.util.Set<String> standInNames = new java.util.HashSet<>();
+    final java.util.Set<String> standInNames = new java.util.HashSet<>();
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
-    private CompletableFuture<QueryResult> prefetchedQuick;
+    CompletableFuture<QueryResult> prefetchedQuick;
 
     /** The gateway answered an Execute with an error: the client's messages up to Sync are dropped, as the backend would. */
     private boolean discardUntilSync;
@@ -137,22 +134,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
     private final AutocommitWrapping wrapping;
+    /** The multimaster functions the gateway answers itself. */
+    final SurfaceAnswers surface;
     /** Which statements the gateway takes over. */
-    private final Interception interception;
+    final Interception interception;
     private final SessionStartup startup;
 
     /** The gateway owns the backend; the client's messages wait (except COPY data the backend asked for). */
     private boolean suspended;
     /** Gateway-owned steps in progress (the client waits); the session closes only after them. */
     private int ownWork;
-    /** Calls the gateway answers itself (mtm.check_query, ...) are running: a CancelRequest must not hit them. */
-    private int gatewayStatements;
     private ServerError closeAfterWork;
 
     Session(SessionHost host, Channel client) {
         this.host = host;
         this.client = client;
         this.out = new ClientOutput(client);
+        this.surface = new SurfaceAnswers(host, client, out, this);
         this.link = new BackendLink(client, out, notes, new LinkEvents());
         this.replies = link.replies();
         this.clientRun = new ForwardRun(() -> clientIn, link::write);
@@ -472,7 +470,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
         boolean special = qualified != null;
-        byte[] temps = standIns(query, statements);
+        byte[] temps = QueryPlan.standIns(this, query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
@@ -507,7 +505,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ownErrorSent = null;
         link.syncBackend().thenCompose(v -> refused != null
                         ? commits.abortStatement(refused, false).thenRun(this::readyToClient)
-                        : new QueryPlan(text, statements, temps).step())
+                        : new QueryPlan(this, text, statements, temps).step())
                 .whenComplete((v, failure) -> {
                     text.release();
                     ownWork--;
@@ -533,7 +531,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** Records what statements sent to the backend mean for the current transaction's commit. */
-    private void noteStatements(List<SqlStatement> sts, int from, int to) {
+    void noteStatements(List<SqlStatement> sts, int from, int to) {
         for (int i = from; i < to; i++) {
             noteStatement(sts.get(i));
         }
@@ -886,7 +884,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
 
     /** The session's stand-in schema, named on first use. */
-    private String standInSchema() {
+    String standInSchema() {
         if (standInSchema == null) {
             standInSchema = TempStandIns.schemaName(backendPid, java.util.concurrent.ThreadLocalRandom.current().nextLong());
         }
@@ -894,465 +892,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** Whether this session's temporary tables get stand-ins: an initialised cluster, not an mtm_admin session. */
-    private boolean standInsApply() {
+    boolean standInsApply() {
         return host.clusterInitialised() && !info().isAdmin();
     }
 
-    private static final byte STAND_IN = 1;
-    private static final byte DISCARD = 2;
-    private static final byte SEARCH_PATH = 3;
-    private static final byte SEARCH_PATH_LOCAL = 4;
-    private static final byte PREPARE = 5;
-    private static final byte IMPLICIT_VIEW = 6;
-
-    /**
-     * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
-     * (only in an initialised cluster, and not for mtm_admin sessions, which commit on their node only).
-     */
-    private byte[] standIns(CharSequence text, List<SqlStatement> statements) {
-        byte[] marks = new byte[statements.size()];
-        if (!standInsApply()) {
-            return marks;
-        }
-        for (int i = 0; i < marks.length; i++) {
-            SqlStatement st = statements.get(i);
-            if (st.reach() == Reach.TEMPORARY && TempStandIns.creates(st.text(text), standardStrings)) {
-                marks[i] = STAND_IN;
-            } else if (standInSchema != null && st.reach() == Reach.SESSION
-                    && TempStandIns.discards(st.text(text), standardStrings)) {
-                marks[i] = DISCARD;
-            } else if (standInSchema != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
-                marks[i] = PREPARE;
-            } else if (standInSchema != null && st.reach() == Reach.SESSION) {
-                int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
-                marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
-            } else if (standInSchema != null && st.reach() == Reach.GLOBAL_DDL
-                    && TempStandIns.implicitlyTemporary(st.text(text), standardStrings, standInNames) != null) {
-                marks[i] = IMPLICIT_VIEW;
-            }
-        }
-        return marks;
-    }
-
-    /**
-     * A simple Query whose statements need the gateway: relayed in pieces split at the special statements,
-     * each answered, bracketed or relayed in turn, with the reply stream PostgreSQL would send for the whole
-     * query. Where PostgreSQL would run the statements as one implicit block, a split query runs in a block the
-     * gateway opens ({@code emulated}) and commits at the end, so it stays atomic; an error ends the query.
-     */
-    private final class QueryPlan {
-        private final ByteBuf text;
-        private final List<SqlStatement> sts;
-        /** Per statement: {@link #STAND_IN} creates a stand-in, {@link #DISCARD} drops them, 0 otherwise. */
-        private final byte[] temps;
-        private int next;
-        /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
-        private boolean emulated;
-
-        QueryPlan(ByteBuf text, List<SqlStatement> sts, byte[] temps) {
-            this.text = text;
-            this.sts = sts;
-            this.temps = temps;
-        }
-
-        CompletableFuture<Void> step() {
-            int n = sts.size();
-            int j = next;
-            while (j < n && !interception.special(sts.get(j), emulated) && temps[j] == 0) {
-                j++;
-            }
-            boolean specialFollows = j < n;
-            boolean content = false;
-            boolean control = false;
-            for (int i = next; i < j; i++) {
-                StatementKind kind = sts.get(i).kind();
-                content |= kind != StatementKind.EMPTY;
-                control |= kind.controlsTransaction() || kind == StatementKind.NON_TRANSACTIONAL || kind == StatementKind.CALL;
-            }
-            if (!content) {
-                next = j;
-                return specialFollows ? atSpecial(j) : finish();
-            }
-            // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
-            // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
-            boolean wrapTail = !specialFollows && host.wrapAutocommit() && AutocommitWrapping.wrappable(sts, next, j);
-            // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
-            // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
-            boolean refusedInBlock = link.status() == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
-            boolean open = link.status() == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
-            emulated |= open;
-            boolean hold = specialFollows || emulated;
-            // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
-            // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
-            // its unnamed statement anyway: the gateway's own may be simple Queries
-            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            CompletableFuture<BackendLink.Ready> piece = sendPiece(next, j, hold);
-            if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
-            }
-            next = j;
-            return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
-        }
-
-        /** A statement of {@code [from, to)} cannot run in a transaction block, and the query has other statements. */
-        private boolean nonTransactionalAmongOthers(int from, int to) {
-            long statements = sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count();
-            if (statements < 2) {
-                return false;
-            }
-            for (int i = from; i < to; i++) {
-                if (sts.get(i).kind() == StatementKind.NON_TRANSACTIONAL) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
-        private CompletableFuture<Void> afterPiece(BackendLink.Ready ready, boolean hold) {
-            if (!hold) {
-                return done(); // the piece's ReadyForQuery went to the client: query finished
-            }
-            if (ready.errorSeen()) {
-                return endQueryAfterError();
-            }
-            if (link.status() == 'I') {
-                emulated = false; // a ROLLBACK in the piece ended the block
-            }
-            return step();
-        }
-
-        /** The end of the query: the commit of the gateway's block, if it opened one. */
-        private CompletableFuture<Void> finish() {
-            boolean block = emulated;
-            emulated = false;
-            if (block) {
-                return commits.implicitCommit(true, takePrefetchedQuick()).thenRun(() -> {
-                    out.releaseHeldComplete();
-                    readyToClient();
-                });
-            }
-            out.releaseHeldComplete();
-            readyToClient();
-            return done();
-        }
-
-        /** An error ended the query: PostgreSQL rolls its implicit block back, the gateway its own. */
-        private CompletableFuture<Void> endQueryAfterError() {
-            boolean block = emulated;
-            emulated = false;
-            prefetchedQuick = null; // it failed in the aborted block
-            out.dropHeldComplete();
-            return (block && link.status() != 'I' ? link.exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
-                    .thenRun(Session.this::readyToClient);
-        }
-
-        private CompletableFuture<Void> atSpecial(int j) {
-            SqlStatement st = sts.get(j);
-            next = j + 1;
-            boolean block = emulated;
-            if (link.status() == 'E' && !interception.intercepted(st)) {
-                // a failed block: PostgreSQL answers every statement with the same error
-                return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-            }
-            if (block && st.kind() == StatementKind.BEGIN) {
-                // BEGIN in PostgreSQL's implicit block makes it a regular block: the gateway's block is that now
-                emulated = false;
-                out.commandComplete("BEGIN");
-                return step();
-            }
-            if (block && st.kind() == StatementKind.ROLLBACK) {
-                emulated = false;
-                return link.exchange("ROLLBACK").thenCompose(r -> {
-                    out.notice(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
-                    out.commandComplete("ROLLBACK");
-                    return step();
-                });
-            }
-            if (temps[j] == STAND_IN) {
-                return standIn(st, null);
-            }
-            if (temps[j] == IMPLICIT_VIEW) {
-                return implicitView(st);
-            }
-            if (temps[j] == DISCARD) {
-                return discard();
-            }
-            if (temps[j] == SEARCH_PATH || temps[j] == SEARCH_PATH_LOCAL) {
-                return searchPath(temps[j] == SEARCH_PATH_LOCAL);
-            }
-            if (temps[j] == PREPARE) {
-                // outside a transaction PostgreSQL's own answer (a warning) is right
-                return link.status() == 'T' ? prepareTransaction()
-                        : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-            }
-            ServerError error = interception.statementError(st);
-            if (error != null) {
-                emulated = false;
-                return commits.abortStatement(error, block).thenRun(Session.this::readyToClient);
-            }
-            if (st.reach() == Reach.SURFACE) {
-                return surface(st.replication().call(), SurfaceCall.Parameters.NONE, false, true).thenCompose(failure -> {
-                    if (failure == null) {
-                        return step();
-                    }
-                    emulated = false;
-                    return commits.abortStatement(failure, block).thenRun(Session.this::readyToClient);
-                });
-            }
-            if (st.reach() == Reach.GLOBAL_DDL) {
-                return globalDdl(st);
-            }
-            return commits.commitStatement(block, st.kind() == StatementKind.COMMIT_AND_CHAIN).thenCompose(ok -> {
-                emulated = false;
-                if (ok) {
-                    return step();
-                }
-                readyToClient();
-                return done();
-            });
-        }
-
-        /**
-         * A global DDL statement: in a block (the gateway's if the client has none), its DDL message, then the
-         * statement and the end message in one round trip. A relation that turns out to be temporary or unlogged
-         * gets no messages.
-         */
-        private CompletableFuture<Void> globalDdl(SqlStatement st) {
-            int j = next - 1;
-            boolean open = link.status() == 'I';
-            emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-            CompletableFuture<QueryResult> emit = link.exchange(DdlMessages.emitSql(st.replication()),
-                    DdlMessages.emitParams(body, st.replication()));
-            return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
-                if (!e.ok()) {
-                    LOG.warn("session {}: the DDL message for a statement could not be written: {}", backendPid, e.error());
-                    errorToClient(e.error());
-                    return endQueryAfterError();
-                }
-                boolean logged = ddlLogged(e);
-                boolean hold = true;
-                CompletableFuture<BackendLink.Ready> piece = sendPiece(j, j + 1, hold, false);
-                if (logged) {
-                    link.exchange(DdlMessages.endSql(st.replication()));
-                }
-                if (next >= sts.size() && emulated) {
-                    prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
-                }
-                return piece.thenCompose(ready -> afterPiece(ready, hold));
-            });
-        }
-
-        /**
-         * CREATE TEMP TABLE as a stand-in ({@link TempStandIns}): in a block (the gateway's if the client has
-         * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
-         * rewritten statement. {@code statement}: the text to take instead of the client's (a view made temporary),
-         * or null.
-         */
-        private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
-            int j = next - 1;
-            boolean open = link.status() == 'I';
-            emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            String name = standInSchema();
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
-                    ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, standardStrings, name);
-            return begin.thenCombine(link.exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
-                if (h.ok() && "t".equals(h.singleValue())) {
-                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
-                    // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
-                    // that uses it cannot change replicated tables)
-                    standInNames.remove(rw.resolved());
-                    // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
-                    CompletableFuture<BackendLink.Ready> piece = statement == null ? sendPiece(j, j + 1, true)
-                            : sendText(j, statement.toString());
-                    if (next >= sts.size() && emulated) {
-                        prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
-                    }
-                    return piece.thenCompose(ready -> afterPiece(ready, true));
-                }
-                return link.exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
-                    if (!p.ok()) {
-                        ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
-                        errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
-                        return endQueryAfterError();
-                    }
-                    CompletableFuture<BackendLink.Ready> piece = sendText(j, rw.text());
-                    notes.standIn();
-                    if (rw.view()) {
-                        link.exchange(TempStandIns.END_SQL);
-                    }
-                    if (next >= sts.size() && emulated) {
-                        prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
-                    }
-                    return piece.thenCompose(ready -> {
-                        if (!ready.errorSeen()) {
-                            standInNames.add(rw.resolved());
-                            commits.onCommitActions().remove(rw.table());
-                            if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
-                                commits.onCommitActions().put(rw.table(), rw.onCommit());
-                            }
-                        }
-                        return afterPiece(ready, true);
-                    });
-                });
-            });
-        }
-
-        /**
-         * CREATE VIEW whose query names a stand-in: PostgreSQL makes a view over a temporary table temporary (with a
-         * NOTICE), so the gateway makes it a stand-in view when the catalog says a name is a stand-in's there;
-         * otherwise it is global DDL. A view in another schema gets PostgreSQL's own error for a temporary one.
-         */
-        private CompletableFuture<Void> implicitView(SqlStatement st) {
-            int j = next - 1;
-            CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
-            TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, standardStrings, standInNames);
-            return link.exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
-                if (!r.ok() || !"t".equals(r.singleValue())) {
-                    return globalDdl(st);
-                }
-                out.notice(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
-                if (TempStandIns.rewrite(v.text(), standardStrings, standInSchema) == null) {
-                    return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
-                }
-                return standIn(st, v.text());
-            });
-        }
-
-        /** DISCARD TEMP / ALL: PostgreSQL's answer, then the stand-ins are dropped too. */
-        private CompletableFuture<Void> discard() {
-            int j = next - 1;
-            return sendPiece(j, j + 1, true).thenCompose(ready -> {
-                if (ready.errorSeen() || standInSchema == null) {
-                    return afterPiece(ready, true);
-                }
-                return link.exchange(TempStandIns.discardSql(standInSchema)).thenCompose(r -> {
-                    if (!r.ok()) {
-                        LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", backendPid,
-                                r.error());
-                    } else {
-                        commits.onCommitActions().clear();
-                        standInNames.clear();
-                    }
-                    return afterPiece(ready, true);
-                });
-            });
-        }
-
-        /**
-         * A user's PREPARE TRANSACTION in a session with stand-ins: refused, and the transaction rolled back, as
-         * PostgreSQL does when the transaction touched temporary objects — a prepared transaction would keep locks on
-         * the session's stand-ins after the session (PostgreSQL cannot PREPARE one that touched its own).
-         */
-        private CompletableFuture<Void> prepareTransaction() {
-            int j = next - 1;
-            CompletableFuture<QueryResult> touched = notes.touchedStandIn() ? CompletableFuture.completedFuture(null)
-                    : link.exchange(TempStandIns.TOUCHED_SQL);
-            return touched.thenCompose(r -> {
-                if (!notes.touchedStandIn() && (!r.ok() || !"t".equals(r.singleValue()))) {
-                    return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-                }
-                return link.exchange("ROLLBACK").thenCompose(x -> {
-                    errorToClient(ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
-                            "cannot PREPARE a transaction that has operated on temporary objects"));
-                    emulated = false;
-                    readyToClient();
-                    return done();
-                });
-            });
-        }
-
-        /** SET/RESET search_path: PostgreSQL's answer, then the stand-in schema back at the path's end. */
-        private CompletableFuture<Void> searchPath(boolean local) {
-            int j = next - 1;
-            return sendPiece(j, j + 1, true).thenCompose(ready -> {
-                if (ready.errorSeen() || link.status() == 'E') {
-                    return afterPiece(ready, true);
-                }
-                return link.exchange(TempStandIns.searchPathSql(standInSchema, local)).thenCompose(r -> {
-                    if (!r.ok()) {
-                        LOG.warn("session {}: the stand-in schema could not be put back on search_path: {}", backendPid,
-                                r.error());
-                    }
-                    return afterPiece(ready, true);
-                });
-            });
-        }
-
-        /** Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View}). */
-        private CompletableFuture<BackendLink.Ready> sendText(int j, String sql) {
-            int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
-            CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
-            byte[] bytes = sql.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-            ByteBuf b = Unpooled.wrappedBuffer(bytes);
-            link.queryPiece(PgWire.query(client.alloc(), b, 0, bytes.length), f, false, characters(sts.get(j).start()),
-                    holdComplete);
-            b.release();
-            return f;
-        }
-
-        private boolean copies(int from, int to) {
-            for (int i = from; i < to; i++) {
-                if (sts.get(i).kind() == StatementKind.COPY) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /** Where the piece ending before statement {@code end} ends: the last one takes the text's tail too. */
-        private int textEnd(int end) {
-            // (a trailing comment belongs to no statement; unterminated, it is an error PostgreSQL must see)
-            return end == sts.size() ? text.readableBytes() : sts.get(end - 1).end();
-        }
-
-        /** Characters of the query text before byte {@code end}: how far a piece's error positions move. */
-        private int characters(int end) {
-            if (!utf8) {
-                return end;
-            }
-            int n = 0;
-            for (int i = 0; i < end; i++) {
-                n += (text.getByte(text.readerIndex() + i) & 0xC0) == 0x80 ? 0 : 1;
-            }
-            return n;
-        }
-
-        private byte[] bytes(int from, int length) {
-            byte[] b = new byte[length];
-            text.getBytes(text.readerIndex() + from, b);
-            return b;
-        }
-
-        private CompletableFuture<BackendLink.Ready> sendPiece(int first, int end, boolean hold) {
-            return sendPiece(first, end, hold, true);
-        }
-
-        private CompletableFuture<BackendLink.Ready> sendPiece(int first, int end, boolean hold, boolean note) {
-            if (note) {
-                noteStatements(sts, first, end);
-            }
-            int from = sts.get(first).start();
-            int to = textEnd(end);
-            CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
-            // the query's last piece in the gateway's block: its last CommandComplete waits for the commit
-            int holdComplete = 0;
-            if (hold && emulated && end == sts.size() && !copies(first, end)) {
-                for (int i = first; i < end; i++) {
-                    holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
-                }
-            }
-            link.queryPiece(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from), f, !hold,
-                    characters(from), holdComplete);
-            return f;
-        }
-    }
-
     /** What a DDL message statement answered: logged (true), or not needed for temporary/unlogged relations. */
-    private boolean ddlLogged(QueryResult r) {
+    boolean ddlLogged(QueryResult r) {
         String v = r.ok() ? r.singleValue() : null;
         if (DdlMessages.TEMPORARY.equals(v)) {
             notes.temporary();
@@ -1391,7 +936,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     return done();
                 }
                 SurfaceCall.Parameters params = kept.params() != null ? kept.params() : SurfaceCall.Parameters.NONE;
-                return surface(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
+                return surface.answer(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
                         failure == null ? done() : commits.abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
             }
             return commits.commitStatement(false, st.kind() == StatementKind.COMMIT_AND_CHAIN)
@@ -1399,104 +944,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /**
-     * A progress line of mtm.check_query as a NOTICE while the check runs, as mtm:check-query prints them (psql shows
-     * NOTICEs as they come); from the nodes' query threads, so handed to the session's event loop.
-     */
-    private void checkProgress(String line) {
-        client.eventLoop().execute(() -> {
-            if (phase != Phase.CLOSED) {
-                out.notice(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
-                out.flush();
-            }
-        });
-    }
-
     private static final ServerError IN_FAILED_TRANSACTION = ServerError.error("25P02",
             "current transaction is aborted, commands ignored until end of transaction block");
-
-    /**
-     * A call the gateway answers itself (CREATE EXTENSION multimaster, mtm.init_cluster, mtm.alter_sequences),
-     * its replies included (RowDescription only for the simple protocol: in the extended one the stand-in's
-     * Describe answered). Completes with null, or the error for the client (not sent yet).
-     */
-    private CompletableFuture<ServerError> surface(SurfaceCall call, SurfaceCall.Parameters params, boolean binary,
-                                                   boolean describe) {
-        CompletionStage<?> running;
-        try {
-            running = switch (call.function()) {
-                case CREATE_EXTENSION -> CompletableFuture.completedFuture(null);
-                case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
-                        call.textArray(1, params, "peers_conninfo"));
-                case ALTER_SEQUENCES -> host.surface().alterSequences();
-                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), user, this::checkProgress);
-                case GET_SNAPSHOTS -> {
-                    snapshotsTaken = true;
-                    yield host.surface().getSnapshots(this);
-                }
-                case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
-                case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
-                case ADD_NODE -> host.surface().addNode(call.text(0, params, "connstr"));
-                case JOIN_NODE -> host.surface().joinNode(call.integer(0, params, "node_id"),
-                        call.text(1, params, "backup_end_lsn"));
-                case PING -> host.surface().ping();
-            };
-        } catch (SurfaceCall.CallException e) {
-            return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
-        } catch (RuntimeException e) {
-            running = CompletableFuture.failedFuture(e);
-        }
-        gatewayStatements++;
-        return running.toCompletableFuture().handleAsync((result, failure) -> {
-            gatewayStatements--;
-            if (failure != null) {
-                Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure;
-                if (cause instanceof SurfaceCall.CallException e) {
-                    return ServerError.error(e.sqlState(), e.getMessage());
-                }
-                LOG.warn("session {}: {} failed", backendPid, call, cause);
-                return ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] " + call + " failed: " + cause);
-            }
-            SurfaceCall.Function f = call.function();
-            if (f == SurfaceCall.Function.CREATE_EXTENSION) {
-                out.commandComplete("CREATE EXTENSION");
-                return null;
-            }
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
-                int changed = result instanceof Integer i ? i : 0;
-                out.notice(new ServerError("NOTICE", "00000", changed == 0
-                        ? "All found sequences have proper params." : "[multimaster] altered " + changed + " sequence(s)",
-                        null, null));
-            }
-            byte[] value = new byte[0]; // void: empty text, empty binary
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.PING) {
-                value = binary ? new byte[] {1} : new byte[] {'t'}; // ping: true, or it failed
-            } else if (f == SurfaceCall.Function.CHECK_QUERY) {
-                SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
-                if (!answer.same()) {
-                    // the manual's WARNING with the first difference, then false
-                    out.notice(ServerError.warning("01000", answer.warning()));
-                }
-                value = binary ? new byte[] {(byte) (answer.same() ? 1 : 0)} : new byte[] {(byte) (answer.same() ? 't' : 'f')};
-            } else if (f == SurfaceCall.Function.GET_SNAPSHOTS) {
-                value = String.valueOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8); // text: same bytes in binary
-            } else if (f == SurfaceCall.Function.ADD_NODE) {
-                int id = result instanceof Integer i ? i : 0;
-                value = binary ? java.nio.ByteBuffer.allocate(4).putInt(id).array()
-                        : Integer.toString(id).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            }
-            if (describe) {
-                out.write(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
-                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY
-                                || f == SurfaceCall.Function.PING ? 1
-                                : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
-            }
-            out.write(PgWire.dataRow(client.alloc(), value));
-            out.commandComplete("SELECT 1");
-            return null;
-        }, client.eventLoop());
-    }
 
     private static CompletableFuture<Void> done() {
         return CompletableFuture.completedFuture(null);
@@ -1551,7 +1000,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** The take of the quick query sent with a wrapped transaction's last statement, if any. */
-    private CompletableFuture<QueryResult> takePrefetchedQuick() {
+    CompletableFuture<QueryResult> takePrefetchedQuick() {
         CompletableFuture<QueryResult> quick = prefetchedQuick;
         prefetchedQuick = null;
         return quick;
@@ -1680,7 +1129,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ output, flow control, lifecycle
 
-    private void errorToClient(ServerError e) {
+    void errorToClient(ServerError e) {
         ownErrorSent = e;
         link.errorAnswered();
         out.error(e);
@@ -1689,7 +1138,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
 
 
-    private void readyToClient() {
+    void readyToClient() {
         out.ready(link.status());
     }
 
@@ -1734,6 +1183,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return i;
     }
 
+    /** The session ended (or is ending): nothing more goes to the client. */
+    boolean closed() {
+        return phase == Phase.CLOSED;
+    }
+
     Channel clientChannel() {
         return client;
     }
@@ -1743,7 +1197,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase != Phase.READY) {
             return;
         }
-        if (gatewayStatements > 0 || link.ownStatementsRunning() || commits.committing()) {
+        if (surface.running() || link.ownStatementsRunning() || commits.committing()) {
             LOG.info("cancel request for session {} ignored: the gateway is committing its transaction", backendPid);
             return;
         }
@@ -1816,10 +1270,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (standInSchema != null) {
             host.standInsLeft(); // the backend ends with the connection: its schema is swept after it
         }
-        if (snapshotsTaken) {
-            snapshotsTaken = false;
-            host.surface().freeSnapshots(this); // kept until mtm.free_snapshots() or the end of the session (manual)
-        }
+        surface.sessionEnded();
         if (client.isActive()) {
             client.close();
         }
