@@ -41,25 +41,25 @@ final class QueryPlan {
      * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
      * (only in an initialised cluster, and not for mtm_admin sessions, which commit on their node only).
      */
-    static byte[] standIns(Session s, CharSequence text, List<SqlStatement> statements) {
+    static byte[] marks(Session s, CharSequence text, List<SqlStatement> statements) {
         byte[] marks = new byte[statements.size()];
-        if (!s.standInsApply()) {
+        if (!s.standIns.apply()) {
             return marks;
         }
         for (int i = 0; i < marks.length; i++) {
             SqlStatement st = statements.get(i);
             if (st.reach() == Reach.TEMPORARY && TempStandIns.creates(st.text(text), s.standardStrings)) {
                 marks[i] = STAND_IN;
-            } else if (s.standInSchema != null && st.reach() == Reach.SESSION
+            } else if (s.standIns.existing() != null && st.reach() == Reach.SESSION
                     && TempStandIns.discards(st.text(text), s.standardStrings)) {
                 marks[i] = DISCARD;
-            } else if (s.standInSchema != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
+            } else if (s.standIns.existing() != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
                 marks[i] = PREPARE;
-            } else if (s.standInSchema != null && st.reach() == Reach.SESSION) {
+            } else if (s.standIns.existing() != null && st.reach() == Reach.SESSION) {
                 int path = TempStandIns.setsSearchPath(st.text(text), s.standardStrings);
                 marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
-            } else if (s.standInSchema != null && st.reach() == Reach.GLOBAL_DDL
-                    && TempStandIns.implicitlyTemporary(st.text(text), s.standardStrings, s.standInNames) != null) {
+            } else if (s.standIns.existing() != null && st.reach() == Reach.GLOBAL_DDL
+                    && TempStandIns.implicitlyTemporary(st.text(text), s.standardStrings, s.standIns.names()) != null) {
                 marks[i] = IMPLICIT_VIEW;
             }
         }
@@ -289,7 +289,7 @@ final class QueryPlan {
         boolean open = link.status() == 'I';
         emulated |= open;
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-        String name = s.standInSchema();
+        String name = s.standIns.schema();
         TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
                 ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, s.standardStrings, name);
         return begin.thenCombine(link.exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
@@ -297,7 +297,7 @@ final class QueryPlan {
                 // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
                 // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
                 // that uses it cannot change replicated tables)
-                s.standInNames.remove(rw.resolved());
+                s.standIns.names().remove(rw.resolved());
                 // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
                 CompletableFuture<BackendLink.Ready> piece = statement == null ? sendPiece(j, j + 1, true)
                         : sendText(j, statement.toString());
@@ -322,7 +322,7 @@ final class QueryPlan {
                 }
                 return piece.thenCompose(ready -> {
                     if (!ready.errorSeen()) {
-                        s.standInNames.add(rw.resolved());
+                        s.standIns.names().add(rw.resolved());
                         commits.onCommitActions().remove(rw.table());
                         if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                             commits.onCommitActions().put(rw.table(), rw.onCommit());
@@ -342,13 +342,13 @@ final class QueryPlan {
     private CompletableFuture<Void> implicitView(SqlStatement st) {
         int j = next - 1;
         CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
-        TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, s.standardStrings, s.standInNames);
-        return link.exchange(TempStandIns.readsStandInSql(s.standInSchema, v.matched())).thenCompose(r -> {
+        TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, s.standardStrings, s.standIns.names());
+        return link.exchange(TempStandIns.readsStandInSql(s.standIns.existing(), v.matched())).thenCompose(r -> {
             if (!r.ok() || !"t".equals(r.singleValue())) {
                 return globalDdl(st);
             }
             out.notice(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
-            if (TempStandIns.rewrite(v.text(), s.standardStrings, s.standInSchema) == null) {
+            if (TempStandIns.rewrite(v.text(), s.standardStrings, s.standIns.existing()) == null) {
                 return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
             }
             return standIn(st, v.text());
@@ -359,16 +359,16 @@ final class QueryPlan {
     private CompletableFuture<Void> discard() {
         int j = next - 1;
         return sendPiece(j, j + 1, true).thenCompose(ready -> {
-            if (ready.errorSeen() || s.standInSchema == null) {
+            if (ready.errorSeen() || s.standIns.existing() == null) {
                 return afterPiece(ready, true);
             }
-            return link.exchange(TempStandIns.discardSql(s.standInSchema)).thenCompose(r -> {
+            return link.exchange(TempStandIns.discardSql(s.standIns.existing())).thenCompose(r -> {
                 if (!r.ok()) {
                     LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", s.backendPid,
                             r.error());
                 } else {
                     commits.onCommitActions().clear();
-                    s.standInNames.clear();
+                    s.standIns.names().clear();
                 }
                 return afterPiece(ready, true);
             });
@@ -405,7 +405,7 @@ final class QueryPlan {
             if (ready.errorSeen() || link.status() == 'E') {
                 return afterPiece(ready, true);
             }
-            return link.exchange(TempStandIns.searchPathSql(s.standInSchema, local)).thenCompose(r -> {
+            return link.exchange(TempStandIns.searchPathSql(s.standIns.existing(), local)).thenCompose(r -> {
                 if (!r.ok()) {
                     LOG.warn("session {}: the stand-in schema could not be put back on search_path: {}", s.backendPid,
                             r.error());

@@ -110,10 +110,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
     final TransactionNotes notes = new TransactionNotes();
     /** Where the client's COMMIT goes to the committer. */
     final CommitBoundary commits;
-    /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
-    String standInSchema;
-    /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
-    final java.util.Set<String> standInNames = new java.util.HashSet<>();
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
     CompletableFuture<QueryResult> prefetchedQuick;
 
@@ -134,6 +130,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
     private final AutocommitWrapping wrapping;
+    /** The session's stand-ins for temporary tables. */
+    final StandIns standIns;
     /** The multimaster functions the gateway answers itself. */
     final SurfaceAnswers surface;
     /** Which statements the gateway takes over. */
@@ -150,7 +148,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         this.host = host;
         this.client = client;
         this.out = new ClientOutput(client);
-        this.surface = new SurfaceAnswers(host, client, out, this);
+        this.standIns = new StandIns(() -> backendPid, () -> host.clusterInitialised() && !info().isAdmin());
+        this.surface = new SurfaceAnswers(host, client, out, this, this::info, this::closed);
         this.link = new BackendLink(client, out, notes, new LinkEvents());
         this.replies = link.replies();
         this.clientRun = new ForwardRun(() -> clientIn, link::write);
@@ -175,7 +174,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
         Backend view = new Backend();
         this.commits = new CommitBoundary(view, view, host::committer, () -> host.admission().refusal(info()), notes,
-                () -> standInSchema);
+                standIns::existing);
     }
 
     // ------------------------------------------------------------------ client channel events
@@ -458,8 +457,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View view = new Latin1View(in, textStart, textLength);
         // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
-        String qualified = standInSchema == null ? null
-                : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
+        String qualified = standIns.existing() == null ? null
+                : TempStandIns.qualify(view, standardStrings, standIns.existing(), standIns.names());
         // psql's \d+ list of a table's publications: without the cluster's own, run by the gateway (not relayed)
         String hidden = ClusterPublication.hidden(qualified == null ? view : qualified);
         if (hidden == null) { // psql's table query of \d+: the replica identity the cluster set shown as PostgreSQL's
@@ -470,7 +469,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
         boolean special = qualified != null;
-        byte[] temps = QueryPlan.standIns(this, query, statements);
+        byte[] temps = QueryPlan.marks(this, query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
@@ -559,8 +558,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
         // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
-        String qualified = standInSchema == null || link.skipping() ? null
-                : TempStandIns.qualify(text, standardStrings, standInSchema, standInNames);
+        String qualified = standIns.existing() == null || link.skipping() ? null
+                : TempStandIns.qualify(text, standardStrings, standIns.existing(), standIns.names());
         CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
         KeptStatement kept = null;
@@ -575,8 +574,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             kept = new KeptStatement(st, body, null, false, null, temporary);
         }
         boolean rewritten = false;
-        if (st.reach() == Reach.TEMPORARY && !link.skipping() && standInsApply()) {
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standInSchema());
+        if (st.reach() == Reach.TEMPORARY && !link.skipping() && standIns.apply()) {
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standIns.schema());
             // not a view: whether it must be PostgreSQL's own (it may read PostgreSQL temporary objects) is known only
             // when it runs, and the Parse cannot wait for the answer
             if (rw != null && !rw.view()) {
@@ -682,9 +681,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the schema and search_path first, in the same batch (an error in it reaches the client, and the
             // backend skips the statement)
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.preludeSql(standIns.schema(), standIn.name(), standIn.view()), List.of()));
             commits.onCommitActions().remove(standIn.table());
-            standInNames.add(standIn.resolved());
+            standIns.names().add(standIn.resolved());
             notes.standIn();
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 commits.onCommitActions().put(standIn.table(), standIn.onCommit());
@@ -708,14 +707,14 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientRun.flush();
             replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.END_SQL, List.of()));
         }
-        if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
+        if (standIns.existing() != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.discardSql(standIns.existing()), List.of()));
             commits.onCommitActions().clear();
-            standInNames.clear();
-        } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
+            standIns.names().clear();
+        } else if (standIns.existing() != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.searchPathSql(standInSchema,
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.searchPathSql(standIns.existing(),
                     kept.discardsTemporary() == 3), List.of()));
         }
         if (ddl) {
@@ -882,19 +881,6 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ gateway-owned moments
 
-
-    /** The session's stand-in schema, named on first use. */
-    String standInSchema() {
-        if (standInSchema == null) {
-            standInSchema = TempStandIns.schemaName(backendPid, java.util.concurrent.ThreadLocalRandom.current().nextLong());
-        }
-        return standInSchema;
-    }
-
-    /** Whether this session's temporary tables get stand-ins: an initialised cluster, not an mtm_admin session. */
-    boolean standInsApply() {
-        return host.clusterInitialised() && !info().isAdmin();
-    }
 
     /** What a DDL message statement answered: logged (true), or not needed for temporary/unlogged relations. */
     boolean ddlLogged(QueryResult r) {
@@ -1267,7 +1253,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (backend != null && backend.isActive()) {
             backend.close();
         }
-        if (standInSchema != null) {
+        if (standIns.existing() != null) {
             host.standInsLeft(); // the backend ends with the connection: its schema is swept after it
         }
         surface.sessionEnded();

@@ -2,8 +2,11 @@ package org.mtm.gateway.internal.session;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import org.mtm.gateway.internal.commit.ServerError;
+import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.sql.SurfaceCall;
@@ -24,18 +27,28 @@ final class SurfaceAnswers {
     private final SessionHost host;
     private final Channel client;
     private final ClientOutput out;
-    /** The session: the owner of its snapshots, and who it is. */
-    private final Session session;
+    /** Whose snapshots mtm.get_snapshots() takes (the session), freed with it. */
+    private final Object owner;
+    private final Supplier<SessionInfo> info;
+    private final BooleanSupplier closed;
     /** mtm.get_snapshots() was called: the snapshots are freed when the session ends. */
     private boolean snapshotsTaken;
     /** Calls running: a CancelRequest must not hit the backend meanwhile. */
     private int running;
 
-    SurfaceAnswers(SessionHost host, Channel client, ClientOutput out, Session session) {
+    /**
+     * @param owner  the session, owner of the snapshots it takes
+     * @param info   who the session is (the user mtm.check_query runs as)
+     * @param closed the session has ended: progress NOTICEs arriving later are not sent
+     */
+    SurfaceAnswers(SessionHost host, Channel client, ClientOutput out, Object owner, Supplier<SessionInfo> info,
+                   BooleanSupplier closed) {
         this.host = host;
         this.client = client;
         this.out = out;
-        this.session = session;
+        this.owner = owner;
+        this.info = info;
+        this.closed = closed;
     }
 
     boolean running() {
@@ -46,7 +59,7 @@ final class SurfaceAnswers {
     void sessionEnded() {
         if (snapshotsTaken) {
             snapshotsTaken = false;
-            host.surface().freeSnapshots(session);
+            host.surface().freeSnapshots(owner);
         }
     }
 
@@ -63,13 +76,13 @@ final class SurfaceAnswers {
                 case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
                         call.textArray(1, params, "peers_conninfo"));
                 case ALTER_SEQUENCES -> host.surface().alterSequences();
-                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), session.info().user(),
+                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), info.get().user(),
                         this::checkProgress);
                 case GET_SNAPSHOTS -> {
                     snapshotsTaken = true;
-                    yield host.surface().getSnapshots(session);
+                    yield host.surface().getSnapshots(owner);
                 }
-                case FREE_SNAPSHOTS -> host.surface().freeSnapshots(session);
+                case FREE_SNAPSHOTS -> host.surface().freeSnapshots(owner);
                 case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
                 case ADD_NODE -> host.surface().addNode(call.text(0, params, "connstr"));
                 case JOIN_NODE -> host.surface().joinNode(call.integer(0, params, "node_id"),
@@ -90,7 +103,7 @@ final class SurfaceAnswers {
                 if (cause instanceof SurfaceCall.CallException e) {
                     return ServerError.error(e.sqlState(), e.getMessage());
                 }
-                LOG.warn("session {}: {} failed", session.info().backendPid(), call, cause);
+                LOG.warn("session {}: {} failed", info.get().backendPid(), call, cause);
                 return ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] " + call + " failed: " + cause);
             }
             SurfaceCall.Function f = call.function();
@@ -139,7 +152,7 @@ final class SurfaceAnswers {
      */
     private void checkProgress(String line) {
         client.eventLoop().execute(() -> {
-            if (!session.closed()) {
+            if (!closed.getAsBoolean()) {
                 out.notice(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
                 out.flush();
             }
