@@ -48,9 +48,15 @@ import io.netty.handler.codec.ByteToMessageDecoder;
  * ErrorResponse, ParameterStatus, BackendKeyData, CopyInResponse). DataRow and CopyData stream through
  * even when larger than a buffer.
  *
- * <p><b>Pairing.</b> Every request forwarded to the backend is recorded in a {@link ReplyQueue}, so replies
- * can be routed (client, or the gateway's own statements) and errors in pipelines handled the way the
- * backend handles them (skip to Sync). ReadyForQuery's status byte is the transaction status.
+ * <p><b>Pairing.</b> Every request forwarded to the backend is recorded in the {@link BackendLink}'s
+ * {@link ReplyQueue}, so replies can be routed (client, or the gateway's own statements) and errors in pipelines
+ * handled the way the backend handles them (skip to Sync). ReadyForQuery's status byte is the transaction status.
+ *
+ * <p><b>What lives elsewhere.</b> This class frames the client's messages, follows the extended protocol's batches
+ * and owns the session's lifecycle; it decides, and the classes around it carry out: {@link BackendLink} (the backend
+ * side and the pairing), {@link ClientOutput}, {@link Interception} (which statements the gateway takes over),
+ * {@link QueryPlan} (a simple Query that needs the gateway), {@link CommitBoundary}, {@link AutocommitWrapping},
+ * {@link SurfaceAnswers}, {@link StandIns}, {@link SessionStartup}.
  *
  * <p><b>Gateway-owned moments.</b> At a COMMIT (and the other intercepted statements) the gateway stops
  * reading the client (autoRead off, buffered messages wait), brings the backend to a Sync point, runs its
