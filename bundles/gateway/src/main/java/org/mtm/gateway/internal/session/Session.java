@@ -1,13 +1,11 @@
 package org.mtm.gateway.internal.session;
 
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import org.mtm.api.Endpoint;
-import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.Footprint;
 import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.commit.ServerError;
@@ -20,7 +18,6 @@ import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.ClusterPublication;
 import org.mtm.gateway.internal.sql.SqlSplitter;
-import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
@@ -51,9 +48,15 @@ import io.netty.handler.codec.ByteToMessageDecoder;
  * ErrorResponse, ParameterStatus, BackendKeyData, CopyInResponse). DataRow and CopyData stream through
  * even when larger than a buffer.
  *
- * <p><b>Pairing.</b> Every request forwarded to the backend is recorded in a {@link ReplyQueue}, so replies
- * can be routed (client, or the gateway's own statements) and errors in pipelines handled the way the
- * backend handles them (skip to Sync). ReadyForQuery's status byte is the transaction status.
+ * <p><b>Pairing.</b> Every request forwarded to the backend is recorded in the {@link BackendLink}'s
+ * {@link ReplyQueue}, so replies can be routed (client, or the gateway's own statements) and errors in pipelines
+ * handled the way the backend handles them (skip to Sync). ReadyForQuery's status byte is the transaction status.
+ *
+ * <p><b>What lives elsewhere.</b> This class frames the client's messages, follows the extended protocol's batches
+ * and owns the session's lifecycle; it decides, and the classes around it carry out: {@link BackendLink} (the backend
+ * side and the pairing), {@link ClientOutput}, {@link Interception} (which statements the gateway takes over),
+ * {@link QueryPlan} (a simple Query that needs the gateway), {@link CommitBoundary}, {@link AutocommitWrapping},
+ * {@link SurfaceAnswers}, {@link StandIns}, {@link SessionStartup}.
  *
  * <p><b>Gateway-owned moments.</b> At a COMMIT (and the other intercepted statements) the gateway stops
  * reading the client (autoRead off, buffered messages wait), brings the backend to a Sync point, runs its
@@ -63,24 +66,10 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 public final class Session extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
 
-    /** PostgreSQL's own limit on a frontend message (PQ_LARGE_MESSAGE_LIMIT). */
     /** PostgreSQL's own bound on a message's length (PQ_LARGE_MESSAGE_LIMIT). */
     static final int MAX_MESSAGE = 0x3fffffff;
     /** Bind messages larger than this are streamed once their portal and statement names are read. */
     private static final int STREAM_BIND_ABOVE = 64 * 1024;
-    /**
-     * The gateway's statement that makes the current (implicit) transaction read-only: a utility statement (no
-     * planning), and not SET LOCAL or SET TRANSACTION, which outside a block warn (into the server log, for every
-     * read). transaction_read_only holds for the current transaction only: the next one starts from
-     * default_transaction_read_only whatever was SET.
-     */
-    static final String READ_ONLY_SQL = "SET transaction_read_only = on";
-    /** The guard alone, and behind the Closes of what an earlier own statement that failed may have left. */
-    private static final ByteBuf READ_ONLY_GUARD = Unpooled.unreleasableBuffer(PgWire.ownStatementOpeningTransaction(
-            io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, false).asReadOnly());
-    private static final ByteBuf READ_ONLY_GUARD_AFTER_LEFTOVERS = Unpooled.unreleasableBuffer(
-            PgWire.ownStatementOpeningTransaction(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, READ_ONLY_SQL, true)
-                    .asReadOnly());
 
     /** Added to every client's startup options (see the mtm schema's mtm.refuse_unannounced_ddl). */
     static final String GATEWAY_SESSION_OPTION = "-c mtm.via_gateway=on";
@@ -90,72 +79,46 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Closes a client that sends no startup packet in time (gateway.startup_timeout_ms); event loop only. */
     private java.util.concurrent.Future<?> startupDeadline;
 
-    /** ReadyForQuery as the gateway saw it: status byte, and whether the client got an error since the previous one. */
-    private record Ready(char status, boolean errorSeen) { }
 
-    private final SessionHost host;
-    private final Channel client;
+    final SessionHost host;
+    final Channel client;
+    /** The backend connection as the gateway uses it: writes, the pairing of replies, its own statements. */
+    final BackendLink link;
+    /** The requests written to the backend and not answered yet (the link's). */
+    private final ReplyQueue replies;
+    /** What goes to the client (relayed runs and the gateway's answers), and the CommandComplete held for a commit. */
+    final ClientOutput out;
     private Channel backend;
     private Phase phase = Phase.STARTUP;
-    private final ReplyQueue replies = new ReplyQueue();
 
     // receive buffers and the pending run (contiguous bytes to forward) in each
     private ByteBuf clientIn;
-    private ByteBuf backendIn;
     private int clientStreamRemaining;
-    private int backendStreamRemaining;
     /** Client bytes relayed to the backend unchanged, and backend bytes relayed to the client. */
-    private final ForwardRun clientRun = new ForwardRun(() -> clientIn, this::toBackend);
-    private final ForwardRun backendRun = new ForwardRun(() -> backendIn, this::toClient);
-    private boolean backendFlushNeeded;
-    private boolean clientFlushNeeded;
+    private final ForwardRun clientRun;
 
     // what the session is
     private String user = "";
-    /** mtm.get_snapshots() was called: the snapshots are freed when the session ends. */
-    private boolean snapshotsTaken;
     private String database = "";
     private String applicationName = "";
-    private boolean standardStrings = true;
+    boolean standardStrings = true;
     /** client_encoding is UTF8: error positions count characters, not bytes, of a query. */
-    private boolean utf8 = true;
-    private int backendPid;
+    boolean utf8 = true;
+    int backendPid;
     private int backendSecret;
     private boolean keyIssued;
     private SessionInfo info;
-    private char txStatus = 'I';
 
     /** Extended protocol: the statements and portals the gateway cares about (anything but OTHER with ROWS). */
     private final ExtendedNames names = new ExtendedNames();
 
     /** What the current transaction did that its commit must know. */
-    private final TransactionNotes notes = new TransactionNotes();
+    final TransactionNotes notes = new TransactionNotes();
     /** Where the client's COMMIT goes to the committer. */
-    private final CommitBoundary commits;
-    /** The session's stand-in schema for temporary tables ({@link TempStandIns}), once it was asked for. */
-    private String standInSchema;
-    /** Names (as resolved) of the stand-ins this session created: their {@code pg_temp.name} goes to the schema. */
-    private final java.util.Set<String> standInNames = new java.util.HashSet<>();
-    /**
-     * The CommandComplete of the last statement of a simple Query the gateway commits itself, held until the
-     * commit's outcome: PostgreSQL commits a query's implicit transaction before that statement's CommandComplete
-     * (deferred triggers' NOTICEs come first; a failed commit leaves only its error).
-     */
-    private ByteBuf heldComplete;
+    final CommitBoundary commits;
     /** The footprint's quick query, sent in the same round trip as the last statement of a wrapped transaction. */
-    private CompletableFuture<QueryResult> prefetchedQuick;
-    /**
-     * Requests of the gateway's own still on their way after which the status is known to be 'I' (COMMITs of
-     * read-only wrapped transactions, the Sync behind a read-only guarded Query): their replies are the gateway's, so
-     * the next request need not wait for them.
-     */
-    private int idleTail;
-    /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
-    private boolean ownLeftovers;
+    CompletableFuture<QueryResult> prefetchedQuick;
 
-    private boolean extendedSinceSync;
-    /** The backend discards messages until the client's next Sync (an error with no Sync queued). */
-    private boolean backendSkipping;
     /** The gateway answered an Execute with an error: the client's messages up to Sync are dropped, as the backend would. */
     private boolean discardUntilSync;
     /**
@@ -172,27 +135,32 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private boolean answerNextSync;
     /** The backend is in COPY FROM STDIN and the client has not yet sent CopyDone/CopyFail. */
     private boolean copyInActive;
-    private boolean errorSinceReady;
     private final AutocommitWrapping wrapping;
+    /** The session's stand-ins for temporary tables. */
+    final StandIns standIns;
+    /** The multimaster functions the gateway answers itself. */
+    final SurfaceAnswers surface;
+    /** Which statements the gateway takes over. */
+    final Interception interception;
     private final SessionStartup startup;
 
     /** The gateway owns the backend; the client's messages wait (except COPY data the backend asked for). */
     private boolean suspended;
     /** Gateway-owned steps in progress (the client waits); the session closes only after them. */
     private int ownWork;
-    /** The gateway's own statements or the committer are running: a CancelRequest must not hit them. */
-    private int gatewayStatements;
     private ServerError closeAfterWork;
-    /** The client disconnected while the gateway owned the backend; the session ends when that work does. */
-    private boolean clientGone;
-    private final ArrayDeque<Runnable> idleWaiters = new ArrayDeque<>(2);
-    /** Waiters for "no ReadyForQuery outstanding" (the current batch may still have unsynced requests). */
-    private final ArrayDeque<Runnable> readyWaiters = new ArrayDeque<>(1);
 
     Session(SessionHost host, Channel client) {
         this.host = host;
         this.client = client;
+        this.out = new ClientOutput(client);
+        this.standIns = new StandIns(() -> backendPid, () -> host.clusterInitialised() && !info().isAdmin());
+        this.surface = new SurfaceAnswers(host, client, out, this, this::info, this::closed);
+        this.link = new BackendLink(client, out, notes, new LinkEvents());
+        this.replies = link.replies();
+        this.clientRun = new ForwardRun(() -> clientIn, link::write);
         this.wrapping = new AutocommitWrapping(host::wrapAutocommit, host::clusterInitialised);
+        this.interception = new Interception(host::clusterInitialised, () -> info().isAdmin());
         this.startup = new SessionStartup(host, client, new SessionStartup.Outcome() {
             @Override
             public void refused(ServerError fatal) {
@@ -212,7 +180,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
         Backend view = new Backend();
         this.commits = new CommitBoundary(view, view, host::committer, () -> host.admission().refusal(info()), notes,
-                () -> standInSchema);
+                standIns::existing);
     }
 
     // ------------------------------------------------------------------ client channel events
@@ -247,8 +215,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        flushBackend();
-        flushClient();
+        link.flush();
+        out.flush();
     }
 
     @Override
@@ -266,7 +234,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (ownWork > 0 && phase != Phase.CLOSED && backend != null && backend.isActive()) {
             // the gateway is in the middle of its own work (a commit, perhaps after PREPARE): keep the backend
             // until that is finished, so a decided transaction is not left prepared
-            clientGone = true;
+            out.gone();
             LOG.info("client of session {} disconnected while the gateway was committing; finishing first", backendPid);
             return;
         }
@@ -287,14 +255,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 in.release();
                 return;
             }
-            backendIn = backendIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), backendIn, in);
-            processBackend();
+            link.read(ctx, in);
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            flushClient();
-            flushBackend();
+            out.flush();
+            link.flush();
         }
 
         @Override
@@ -305,7 +272,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             LOG.debug("backend connection of session {} closed", backendPid);
-            flushClient();
+            out.flush();
             if (client.isActive()) {
                 client.close();
             }
@@ -480,24 +447,24 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     private void forwardExtended(ByteBuf in, int ri, int total, int kind) {
-        if (!backendSkipping) {
+        if (!link.skipping()) {
             replies.add(kind);
         }
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, total);
     }
 
     private void simpleQuery(ByteBuf in, int ri, int total) {
         int textStart = ri + 5;
         int textLength = Math.max(0, total - 6);
-        if (backendSkipping) {
+        if (link.skipping()) {
             clientRun.add(in, ri, total);
             return;
         }
         Latin1View view = new Latin1View(in, textStart, textLength);
         // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
-        String qualified = standInSchema == null ? null
-                : TempStandIns.qualify(view, standardStrings, standInSchema, standInNames);
+        String qualified = standIns.existing() == null ? null
+                : TempStandIns.qualify(view, standardStrings, standIns.existing(), standIns.names());
         // psql's \d+ list of a table's publications: without the cluster's own, run by the gateway (not relayed)
         String hidden = ClusterPublication.hidden(qualified == null ? view : qualified);
         if (hidden == null) { // psql's table query of \d+: the replica identity the cluster set shown as PostgreSQL's
@@ -508,23 +475,23 @@ public final class Session extends ChannelInboundHandlerAdapter {
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
         boolean special = qualified != null;
-        byte[] temps = standIns(query, statements);
+        byte[] temps = QueryPlan.marks(this, query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
                 refusal = host.admission().refusal(info());
             }
-            special |= refusal != null || special(st, false) || temps[i] != 0;
+            special |= refusal != null || interception.special(st, false) || temps[i] != 0;
         }
         boolean readOnly = false;
         if (!special) {
             AutocommitWrapping.QueryAction action = wrapping.simpleQuery(statements,
-                    replies.size() == idleTail ? txStatus : 0);
+                    link.statusIfIdle());
             readOnly = action == AutocommitWrapping.QueryAction.READ_ONLY;
             special = action == AutocommitWrapping.QueryAction.WRAP;
         }
         if (!special) {
-            UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
+            BackendLink.UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun.add(in, ri, total);
@@ -541,9 +508,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ServerError refused = refusal;
         ownWork++;
         ownErrorSent = null;
-        syncBackend().thenCompose(v -> refused != null
+        link.syncBackend().thenCompose(v -> refused != null
                         ? commits.abortStatement(refused, false).thenRun(this::readyToClient)
-                        : new QueryPlan(text, statements, temps).step())
+                        : new QueryPlan(this, text, statements, temps).step())
                 .whenComplete((v, failure) -> {
                     text.release();
                     ownWork--;
@@ -557,53 +524,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return in.writerIndex() >= at + 5 && in.getByte(at) == PgWire.SYNC;
     }
 
-    /**
-     * Makes the transaction the client's next request starts read-only: the gateway's own statement, unsynced, so
-     * it shares the implicit transaction of what follows (a simple Query, or the rest of an extended batch up to
-     * its Sync). No round trip: it goes in the same write as the client's request.
-     */
-    private UnsyncedStatement readOnlyGuard() {
+    /** The read-only guard before the client's request (see {@link BackendLink#readOnlyGuard}). */
+    private BackendLink.UnsyncedStatement readOnlyGuard() {
         clientRun.flush();
-        boolean leftovers = ownLeftovers;
-        ownLeftovers = false;
-        toBackend((leftovers ? READ_ONLY_GUARD_AFTER_LEFTOVERS : READ_ONLY_GUARD).duplicate());
-        UnsyncedStatement guard = new UnsyncedStatement(PgWire.openingTransactionCloses(leftovers));
-        replies.add(ReplyQueue.OWN_UNSYNCED, guard);
-        return guard;
+        return link.readOnlyGuard();
     }
 
-    /**
-     * After a simple Query behind {@link #readOnlyGuard}: a Sync of the gateway's. Should the guard fail (a cancel
-     * request hitting it), the backend skips the Query up to this Sync, and its ReadyForQuery answers the Query.
-     */
-    private void readOnlyGuardEnd(UnsyncedStatement guard) {
+    private void readOnlyGuardEnd(BackendLink.UnsyncedStatement guard) {
         clientRun.flush();
-        toBackend(PgWire.sync(client.alloc()));
-        idleTail++;
-        replies.add(ReplyQueue.SYNC, new ReplySink() {
-            @Override
-            public void ready(char status, boolean errorSeen) {
-                idleTail--;
-            }
-
-            @Override
-            public void dropped() {
-                idleTail--;
-            }
-
-            @Override
-            public void message(byte type, ByteBuf message) {
-                // the guard's error went to the client and the backend skipped the Query: this answers it
-                boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
-                if (skipped && type == PgWire.READY_FOR_QUERY) {
-                    toClient(message.retainedSlice());
-                }
-            }
-        });
+        link.readOnlyGuardEnd(guard);
     }
 
     /** Records what statements sent to the backend mean for the current transaction's commit. */
-    private void noteStatements(List<SqlStatement> sts, int from, int to) {
+    void noteStatements(List<SqlStatement> sts, int from, int to) {
         for (int i = from; i < to; i++) {
             noteStatement(sts.get(i));
         }
@@ -631,8 +564,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
         // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
-        String qualified = standInSchema == null || backendSkipping ? null
-                : TempStandIns.qualify(text, standardStrings, standInSchema, standInNames);
+        String qualified = standIns.existing() == null || link.skipping() ? null
+                : TempStandIns.qualify(text, standardStrings, standIns.existing(), standIns.names());
         CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
         KeptStatement kept = null;
@@ -647,8 +580,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             kept = new KeptStatement(st, body, null, false, null, temporary);
         }
         boolean rewritten = false;
-        if (st.reach() == Reach.TEMPORARY && !backendSkipping && standInsApply()) {
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standInSchema());
+        if (st.reach() == Reach.TEMPORARY && !link.skipping() && standIns.apply()) {
+            TempStandIns.Rewrite rw = TempStandIns.rewrite(query, standardStrings, standIns.schema());
             // not a view: whether it must be PostgreSQL's own (it may read PostgreSQL temporary objects) is known only
             // when it runs, and the Parse cannot wait for the answer
             if (rw != null && !rw.view()) {
@@ -658,8 +591,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         in.slice(queryEnd + 1, limit - queryEnd - 1));
                 in.skipBytes(total);
                 replies.add(ReplyQueue.PARSE);
-                extendedSinceSync = true;
-                toBackend(standIn);
+                link.extendedWritten();
+                link.write(standIn);
                 kept = new KeptStatement(st, null, null, false, rw);
                 names.parsed(in, ri, nameEnd, kept);
                 return true;
@@ -673,19 +606,19 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
             replies.add(ReplyQueue.PARSE);
-            extendedSinceSync = true;
-            toBackend(standIn);
+            link.extendedWritten();
+            link.write(standIn);
             names.parsed(in, ri, nameEnd, kept);
             return true;
         }
-        if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !backendSkipping) {
+        if (call != null && call.function() != SurfaceCall.Function.CREATE_EXTENSION && !link.skipping()) {
             clientRun.flush();
             ByteBuf standIn = PgWire.parse(client.alloc(), in.slice(ri + 5, nameEnd - ri - 5), call.standIn(),
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
             replies.add(ReplyQueue.PARSE);
-            extendedSinceSync = true;
-            toBackend(standIn);
+            link.extendedWritten();
+            link.write(standIn);
             rewritten = true;
         }
         names.parsed(in, ri, nameEnd, kept);
@@ -700,17 +633,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return false;
         }
         names.bound(in, ri, ri + available);
-        if (!backendSkipping) {
+        if (!link.skipping()) {
             replies.add(ReplyQueue.BIND);
         }
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, available);
         clientStreamRemaining = total - available;
         return true;
     }
 
     private void execute(ByteBuf in, int ri, int total) {
-        if (backendSkipping) {
+        if (link.skipping()) {
             clientRun.add(in, ri, total); // the backend discards it, as it does everything up to Sync
             return;
         }
@@ -720,7 +653,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         Reach reach = st == null ? Reach.ROWS : st.reach();
         ServerError refusal = kind.rollsBack() || reach == Reach.STATUS || reach == Reach.SESSION ? null
                 : host.admission().refusal(info());
-        if (refusal != null || (st != null && interceptedExtended(st))) {
+        if (refusal != null || (st != null && interception.interceptedExtended(st))) {
             clientRun.flush();
             in.skipBytes(total);
             suspend();
@@ -734,18 +667,18 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         TempStandIns.Rewrite standIn = kept == null ? null : kept.standIn();
         switch (wrapping.execute(kind, reach, standIn != null,
-                replies.pendingReady() <= idleTail ? txStatus : 0, syncFollows(in, ri + total))) {
+                link.statusAtBatchStart(), syncFollows(in, ri + total))) {
             case WAIT_FOR_STATUS -> {
                 // the transaction status at this batch's start is not known yet: wait, then look again
                 clientRun.flush();
                 suspend();
-                readyWaiters.add(this::resume);
+                link.whenStatusKnown(this::resume);
                 return;
             }
             case READ_ONLY -> readOnlyGuard(); // an autocommit read whose batch ends here
             case BEGIN -> {
                 clientRun.flush();
-                replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced("BEGIN", List.of()));
+                replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced("BEGIN", List.of()));
             }
             case RELAY -> { }
         }
@@ -754,9 +687,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the schema and search_path first, in the same batch (an error in it reaches the client, and the
             // backend skips the statement)
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.preludeSql(standInSchema(), standIn.name(), standIn.view()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.preludeSql(standIns.schema(), standIn.name(), standIn.view()), List.of()));
             commits.onCommitActions().remove(standIn.table());
-            standInNames.add(standIn.resolved());
+            standIns.names().add(standIn.resolved());
             notes.standIn();
             if (standIn.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
                 commits.onCommitActions().put(standIn.table(), standIn.onCommit());
@@ -768,31 +701,31 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            UnsyncedStatement emit = writeUnsynced(DdlMessages.emitSql(st.replication()),
+            BackendLink.UnsyncedStatement emit = link.writeUnsynced(DdlMessages.emitSql(st.replication()),
                     DdlMessages.emitParams(kept.body(), st.replication()));
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
         replies.add(ReplyQueue.EXECUTE);
-        extendedSinceSync = true;
+        link.extendedWritten();
         clientRun.add(in, ri, total);
         if (standIn != null && standIn.view()) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.END_SQL, List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.END_SQL, List.of()));
         }
-        if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
+        if (standIns.existing() != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() == 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.discardSql(standInSchema), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.discardSql(standIns.existing()), List.of()));
             commits.onCommitActions().clear();
-            standInNames.clear();
-        } else if (standInSchema != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
+            standIns.names().clear();
+        } else if (standIns.existing() != null && reach == Reach.SESSION && kept != null && kept.discardsTemporary() > 1) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(TempStandIns.searchPathSql(standInSchema,
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(TempStandIns.searchPathSql(standIns.existing(),
                     kept.discardsTemporary() == 3), List.of()));
         }
         if (ddl) {
             clientRun.flush();
-            replies.add(ReplyQueue.OWN_UNSYNCED, writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
+            replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced(DdlMessages.endSql(st.replication()), List.of()));
         }
     }
 
@@ -806,9 +739,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         answerNextSync = false;
-        boolean skipping = backendSkipping;
-        backendSkipping = false;
-        extendedSinceSync = false;
+        boolean skipping = link.syncWritten();
         if (copyInActive) {
             clientRun.add(in, ri, total); // ignored by the backend inside COPY FROM STDIN
             return;
@@ -820,7 +751,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 clientRun.flush();
-                UnsyncedStatement quick = writeUnsynced(Footprint.QUICK_SQL, List.of());
+                BackendLink.UnsyncedStatement quick = link.writeUnsynced(Footprint.QUICK_SQL, List.of());
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -848,7 +779,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         suspend();
         ownWork++;
         ownErrorSent = null;
-        syncBackend().thenCompose(v -> commits.abortStatement(refusal, false)).thenRun(this::readyToClient)
+        link.syncBackend().thenCompose(v -> commits.abortStatement(refusal, false)).thenRun(this::readyToClient)
                 .whenComplete((v, failure) -> {
                     ownWork--;
                     ownAnswerEnded();
@@ -906,6 +837,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 return;
             }
             backend = f.channel();
+            link.attach(backend);
             if (phase == Phase.CLOSED) {
                 startup.release();
                 backend.close();
@@ -919,154 +851,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
             backend.config().setAutoRead(client.isWritable());
             updateClientAutoRead();
             processClient();
-            flushBackend();
+            link.flush();
         });
     }
 
     // ------------------------------------------------------------------ backend → client
-
-    private void processBackend() {
-        ByteBuf in = backendIn;
-        try {
-            while (in != null && in.isReadable() && phase != Phase.CLOSED) {
-                int ri = in.readerIndex();
-                if (backendStreamRemaining > 0) {
-                    int n = Math.min(backendStreamRemaining, in.readableBytes());
-                    backendRun.add(in, ri, n);
-                    backendStreamRemaining -= n;
-                    continue;
-                }
-                if (phase == Phase.RAW) {
-                    backendRun.add(in, ri, in.readableBytes());
-                    break;
-                }
-                if (in.readableBytes() < 5) {
-                    break;
-                }
-                byte type = in.getByte(ri);
-                int length = in.getInt(ri + 1);
-                if (length < 4) {
-                    LOG.warn("backend of session {} sent a message of invalid length {}; closing", backendPid, length);
-                    closeBoth();
-                    return;
-                }
-                int total = 1 + length;
-                boolean async = type == PgWire.NOTICE_RESPONSE || type == PgWire.NOTIFICATION_RESPONSE
-                        || type == PgWire.PARAMETER_STATUS;
-                ReplySink sink = replies.headSink();
-                boolean captured = sink != null && type != PgWire.NOTIFICATION_RESPONSE
-                        && type != PgWire.PARAMETER_STATUS && sink.captures(type);
-                boolean whole = captured || type == PgWire.READY_FOR_QUERY || type == PgWire.PARAMETER_STATUS
-                        || type == PgWire.BACKEND_KEY_DATA || type == PgWire.ERROR_RESPONSE
-                        || type == PgWire.COPY_IN_RESPONSE;
-                if (!whole) {
-                    int n = Math.min(total, in.readableBytes());
-                    backendRun.add(in, ri, n);
-                    backendStreamRemaining = total - n;
-                    if (sink != null) {
-                        sink.passed(type);
-                    }
-                    if (!async) {
-                        replied(type);
-                    }
-                    continue;
-                }
-                if (in.readableBytes() < total) {
-                    break;
-                }
-                if (type == PgWire.READY_FOR_QUERY) {
-                    txStatus = (char) in.getByte(ri + 5);
-                    if (txStatus == 'I' && replies.size() == 1) {
-                        notes.clear(); // nothing else pending: no later transaction has begun
-                    }
-                }
-                if (captured) {
-                    backendRun.flush();
-                    ByteBuf message = in.slice(ri, total);
-                    in.skipBytes(total);
-                    sink.message(type, message);
-                    if (!async) {
-                        replied(type);
-                    }
-                    continue;
-                }
-                switch (type) {
-                    case PgWire.PARAMETER_STATUS -> parameterStatus(in, ri, total);
-                    case PgWire.BACKEND_KEY_DATA -> backendKey(in.getInt(ri + 5), in.getInt(ri + 9));
-                    case PgWire.ERROR_RESPONSE -> errorSinceReady = true;
-                    default -> { }
-                }
-                if (type == PgWire.READY_FOR_QUERY && sink != null && !sink.forwardsReady()) {
-                    backendRun.flush();
-                    in.skipBytes(total);
-                } else {
-                    backendRun.add(in, ri, total);
-                    if (sink != null) {
-                        sink.passed(type);
-                    }
-                }
-                if (!async) {
-                    replied(type);
-                }
-            }
-        } finally {
-            backendRun.flush();
-            if (backendIn != null && !backendIn.isReadable()) {
-                backendIn.release();
-                backendIn = null;
-            } else if (backendIn != null && backendIn.refCnt() == 1) {
-                backendIn.discardSomeReadBytes();
-            }
-        }
-    }
-
-    /** A reply of type {@code type} to the head request arrived: advance the queue. */
-    private void replied(byte type) {
-        int kind = replies.headKind();
-        if (kind == 0) {
-            return; // unsolicited, e.g. FATAL before the server closes the connection
-        }
-        ReplySink sink = replies.headSink();
-        if (type == PgWire.ERROR_RESPONSE && ReplyQueue.extended(kind)) {
-            backendRun.flush();
-            replies.pop();
-            if (sink != null) {
-                sink.ended();
-            }
-            if (!replies.dropUntilSync(ReplySink::dropped)) {
-                backendSkipping = true;
-            }
-            checkIdle();
-            return;
-        }
-        if (type == PgWire.COPY_IN_RESPONSE && !replies.copyInStarted()) {
-            copyInActive = true;
-            updateClientAutoRead();
-            if (suspended) {
-                client.eventLoop().execute(this::processClientAndFlush);
-            }
-        }
-        boolean ends = kind == ReplyQueue.OWN_UNSYNCED ? sink.ends(type) : ReplyQueue.ends(kind, type);
-        if (!ends) {
-            return;
-        }
-        backendRun.flush();
-        replies.pop();
-        if (type == PgWire.READY_FOR_QUERY) {
-            boolean errorSeen = errorSinceReady;
-            errorSinceReady = false;
-            if (kind == ReplyQueue.STARTUP) {
-                phase = Phase.READY;
-                info = null;
-            }
-            if (sink != null) {
-                sink.ready(txStatus, errorSeen);
-            }
-        } else if (sink != null) {
-            sink.ended();
-        }
-        checkIdle();
-    }
 
     private void parameterStatus(ByteBuf in, int ri, int total) {
         int limit = ri + total;
@@ -1098,525 +887,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ gateway-owned moments
 
-    /** Transaction-control statements the gateway answers itself instead of relaying (both protocols). */
-    private boolean intercepted(SqlStatement st) {
-        return switch (st.kind()) {
-            case COMMIT, COMMIT_AND_CHAIN -> true;
-            case PREPARE_TRANSACTION -> Gid.isReserved(st.gid());
-            case COMMIT_PREPARED, ROLLBACK_PREPARED -> Gid.isReserved(st.gid()) && !info().isAdmin();
-            default -> false;
-        };
-    }
-
-    /** A statement the cluster refuses (only once it is initialised; an mtm_admin session runs it on this node). */
-    private boolean refused(SqlStatement st) {
-        return st.reach() == Reach.REFUSED && host.clusterInitialised() && !info().isAdmin();
-    }
-
-    /**
-     * Statements of a simple Query at which the gateway splits it: intercepted ones, refused ones, the calls it
-     * answers, global DDL (bracketed by its messages), and — inside a block the gateway opened to keep a split
-     * query atomic — BEGIN and ROLLBACK, which PostgreSQL would apply to its implicit block.
-     */
-    private boolean special(SqlStatement st, boolean emulatedBlock) {
-        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE
-                || (st.reach() == Reach.GLOBAL_DDL && host.clusterInitialised())
-                || (emulatedBlock && (st.kind() == StatementKind.BEGIN || st.kind() == StatementKind.ROLLBACK));
-    }
-
-    /** Extended-protocol Executes the gateway answers itself. */
-    private boolean interceptedExtended(SqlStatement st) {
-        return intercepted(st) || refused(st) || st.reach() == Reach.SURFACE;
-    }
-
-    /** Why a statement is refused outright, or null (COMMIT, calls the gateway answers, ...). */
-    private ServerError statementError(SqlStatement st) {
-        if (st.reach() == Reach.REFUSED || (st.reach() == Reach.SURFACE && st.replication().call() == null)) {
-            return ServerError.error(st.replication().sqlState(), st.replication().message(), st.replication().hint());
-        }
-        return switch (st.kind()) {
-            case PREPARE_TRANSACTION -> ServerError.error(SqlStates.RESERVED_NAME,
-                    "[multimaster] transaction identifier \"" + st.gid() + "\" is reserved: the prefix "
-                            + Gid.PREFIX + " belongs to the cluster's own prepared transactions",
-                    "Choose a transaction identifier that does not start with " + Gid.PREFIX + ".");
-            case COMMIT_PREPARED, ROLLBACK_PREPARED -> ServerError.error(SqlStates.RESERVED_NAME,
-                    "[multimaster] prepared transaction \"" + st.gid() + "\" belongs to the cluster and is "
-                            + "finished by it; only a session with application_name 'mtm_admin' may finish it by hand",
-                    null);
-            default -> null;
-        };
-    }
-
-    /** The session's stand-in schema, named on first use. */
-    private String standInSchema() {
-        if (standInSchema == null) {
-            standInSchema = TempStandIns.schemaName(backendPid, java.util.concurrent.ThreadLocalRandom.current().nextLong());
-        }
-        return standInSchema;
-    }
-
-    /** Whether this session's temporary tables get stand-ins: an initialised cluster, not an mtm_admin session. */
-    private boolean standInsApply() {
-        return host.clusterInitialised() && !info().isAdmin();
-    }
-
-    private static final byte STAND_IN = 1;
-    private static final byte DISCARD = 2;
-    private static final byte SEARCH_PATH = 3;
-    private static final byte SEARCH_PATH_LOCAL = 4;
-    private static final byte PREPARE = 5;
-    private static final byte IMPLICIT_VIEW = 6;
-
-    /**
-     * Which statements of a simple Query create temporary tables the gateway makes stand-ins for, or discard them
-     * (only in an initialised cluster, and not for mtm_admin sessions, which commit on their node only).
-     */
-    private byte[] standIns(CharSequence text, List<SqlStatement> statements) {
-        byte[] marks = new byte[statements.size()];
-        if (!standInsApply()) {
-            return marks;
-        }
-        for (int i = 0; i < marks.length; i++) {
-            SqlStatement st = statements.get(i);
-            if (st.reach() == Reach.TEMPORARY && TempStandIns.creates(st.text(text), standardStrings)) {
-                marks[i] = STAND_IN;
-            } else if (standInSchema != null && st.reach() == Reach.SESSION
-                    && TempStandIns.discards(st.text(text), standardStrings)) {
-                marks[i] = DISCARD;
-            } else if (standInSchema != null && st.kind() == StatementKind.PREPARE_TRANSACTION && !Gid.isReserved(st.gid())) {
-                marks[i] = PREPARE;
-            } else if (standInSchema != null && st.reach() == Reach.SESSION) {
-                int path = TempStandIns.setsSearchPath(st.text(text), standardStrings);
-                marks[i] = path == 0 ? 0 : path == 2 ? SEARCH_PATH_LOCAL : SEARCH_PATH;
-            } else if (standInSchema != null && st.reach() == Reach.GLOBAL_DDL
-                    && TempStandIns.implicitlyTemporary(st.text(text), standardStrings, standInNames) != null) {
-                marks[i] = IMPLICIT_VIEW;
-            }
-        }
-        return marks;
-    }
-
-    /**
-     * A simple Query whose statements need the gateway: relayed in pieces split at the special statements,
-     * each answered, bracketed or relayed in turn, with the reply stream PostgreSQL would send for the whole
-     * query. Where PostgreSQL would run the statements as one implicit block, a split query runs in a block the
-     * gateway opens ({@code emulated}) and commits at the end, so it stays atomic; an error ends the query.
-     */
-    private final class QueryPlan {
-        private final ByteBuf text;
-        private final List<SqlStatement> sts;
-        /** Per statement: {@link #STAND_IN} creates a stand-in, {@link #DISCARD} drops them, 0 otherwise. */
-        private final byte[] temps;
-        private int next;
-        /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
-        private boolean emulated;
-
-        QueryPlan(ByteBuf text, List<SqlStatement> sts, byte[] temps) {
-            this.text = text;
-            this.sts = sts;
-            this.temps = temps;
-        }
-
-        CompletableFuture<Void> step() {
-            int n = sts.size();
-            int j = next;
-            while (j < n && !special(sts.get(j), emulated) && temps[j] == 0) {
-                j++;
-            }
-            boolean specialFollows = j < n;
-            boolean content = false;
-            boolean control = false;
-            for (int i = next; i < j; i++) {
-                StatementKind kind = sts.get(i).kind();
-                content |= kind != StatementKind.EMPTY;
-                control |= kind.controlsTransaction() || kind == StatementKind.NON_TRANSACTIONAL || kind == StatementKind.CALL;
-            }
-            if (!content) {
-                next = j;
-                return specialFollows ? atSpecial(j) : finish();
-            }
-            // autocommit work with wrapping on, or statements a split follows: a block of the gateway's keeps them
-            // atomic (PostgreSQL's implicit block) and makes their commit the gateway's
-            boolean wrapTail = !specialFollows && host.wrapAutocommit() && AutocommitWrapping.wrappable(sts, next, j);
-            // VACUUM, CREATE DATABASE, ... in a query of several statements: PostgreSQL runs it in the query's implicit
-            // block and refuses it (25001); relayed alone it would run. In the gateway's block PostgreSQL refuses it.
-            boolean refusedInBlock = txStatus == 'I' && !emulated && nonTransactionalAmongOthers(next, j);
-            boolean open = txStatus == 'I' && !emulated && (refusedInBlock || !control && (specialFollows || wrapTail));
-            emulated |= open;
-            boolean hold = specialFollows || emulated;
-            // BEGIN, the client's text unchanged (pg_stat_activity, the log and error positions show it as sent)
-            // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
-            // its unnamed statement anyway: the gateway's own may be simple Queries
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            CompletableFuture<Ready> piece = sendPiece(next, j, hold);
-            if (!specialFollows && emulated && !copies(next, j)) {
-                prefetchedQuick = aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
-            }
-            next = j;
-            return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
-        }
-
-        /** A statement of {@code [from, to)} cannot run in a transaction block, and the query has other statements. */
-        private boolean nonTransactionalAmongOthers(int from, int to) {
-            long statements = sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count();
-            if (statements < 2) {
-                return false;
-            }
-            for (int i = from; i < to; i++) {
-                if (sts.get(i).kind() == StatementKind.NON_TRANSACTIONAL) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
-        private CompletableFuture<Void> afterPiece(Ready ready, boolean hold) {
-            if (!hold) {
-                return done(); // the piece's ReadyForQuery went to the client: query finished
-            }
-            if (ready.errorSeen()) {
-                return endQueryAfterError();
-            }
-            if (txStatus == 'I') {
-                emulated = false; // a ROLLBACK in the piece ended the block
-            }
-            return step();
-        }
-
-        /** The end of the query: the commit of the gateway's block, if it opened one. */
-        private CompletableFuture<Void> finish() {
-            boolean block = emulated;
-            emulated = false;
-            if (block) {
-                return commits.implicitCommit(true, takePrefetchedQuick()).thenRun(() -> {
-                    heldCompleteToClient();
-                    readyToClient();
-                });
-            }
-            heldCompleteToClient();
-            readyToClient();
-            return done();
-        }
-
-        /** An error ended the query: PostgreSQL rolls its implicit block back, the gateway its own. */
-        private CompletableFuture<Void> endQueryAfterError() {
-            boolean block = emulated;
-            emulated = false;
-            prefetchedQuick = null; // it failed in the aborted block
-            dropHeldComplete();
-            return (block && txStatus != 'I' ? exchangeSimple("ROLLBACK").thenApply(r -> (Void) null) : done())
-                    .thenRun(Session.this::readyToClient);
-        }
-
-        private CompletableFuture<Void> atSpecial(int j) {
-            SqlStatement st = sts.get(j);
-            next = j + 1;
-            boolean block = emulated;
-            if (txStatus == 'E' && !intercepted(st)) {
-                // a failed block: PostgreSQL answers every statement with the same error
-                return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-            }
-            if (block && st.kind() == StatementKind.BEGIN) {
-                // BEGIN in PostgreSQL's implicit block makes it a regular block: the gateway's block is that now
-                emulated = false;
-                commandCompleteToClient("BEGIN");
-                return step();
-            }
-            if (block && st.kind() == StatementKind.ROLLBACK) {
-                emulated = false;
-                return exchange("ROLLBACK").thenCompose(r -> {
-                    noticeToClient(ServerError.warning(SqlStates.NO_ACTIVE_TRANSACTION, "there is no transaction in progress"));
-                    commandCompleteToClient("ROLLBACK");
-                    return step();
-                });
-            }
-            if (temps[j] == STAND_IN) {
-                return standIn(st, null);
-            }
-            if (temps[j] == IMPLICIT_VIEW) {
-                return implicitView(st);
-            }
-            if (temps[j] == DISCARD) {
-                return discard();
-            }
-            if (temps[j] == SEARCH_PATH || temps[j] == SEARCH_PATH_LOCAL) {
-                return searchPath(temps[j] == SEARCH_PATH_LOCAL);
-            }
-            if (temps[j] == PREPARE) {
-                // outside a transaction PostgreSQL's own answer (a warning) is right
-                return txStatus == 'T' ? prepareTransaction()
-                        : sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-            }
-            ServerError error = statementError(st);
-            if (error != null) {
-                emulated = false;
-                return commits.abortStatement(error, block).thenRun(Session.this::readyToClient);
-            }
-            if (st.reach() == Reach.SURFACE) {
-                return surface(st.replication().call(), SurfaceCall.Parameters.NONE, false, true).thenCompose(failure -> {
-                    if (failure == null) {
-                        return step();
-                    }
-                    emulated = false;
-                    return commits.abortStatement(failure, block).thenRun(Session.this::readyToClient);
-                });
-            }
-            if (st.reach() == Reach.GLOBAL_DDL) {
-                return globalDdl(st);
-            }
-            return commits.commitStatement(block, st.kind() == StatementKind.COMMIT_AND_CHAIN).thenCompose(ok -> {
-                emulated = false;
-                if (ok) {
-                    return step();
-                }
-                readyToClient();
-                return done();
-            });
-        }
-
-        /**
-         * A global DDL statement: in a block (the gateway's if the client has none), its DDL message, then the
-         * statement and the end message in one round trip. A relation that turns out to be temporary or unlogged
-         * gets no messages.
-         */
-        private CompletableFuture<Void> globalDdl(SqlStatement st) {
-            int j = next - 1;
-            boolean open = txStatus == 'I';
-            emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-            CompletableFuture<QueryResult> emit = exchange(DdlMessages.emitSql(st.replication()),
-                    DdlMessages.emitParams(body, st.replication()));
-            return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
-                if (!e.ok()) {
-                    LOG.warn("session {}: the DDL message for a statement could not be written: {}", backendPid, e.error());
-                    errorToClient(e.error());
-                    return endQueryAfterError();
-                }
-                boolean logged = ddlLogged(e);
-                boolean hold = true;
-                CompletableFuture<Ready> piece = sendPiece(j, j + 1, hold, false);
-                if (logged) {
-                    exchange(DdlMessages.endSql(st.replication()));
-                }
-                if (next >= sts.size() && emulated) {
-                    prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
-                }
-                return piece.thenCompose(ready -> afterPiece(ready, hold));
-            });
-        }
-
-        /**
-         * CREATE TEMP TABLE as a stand-in ({@link TempStandIns}): in a block (the gateway's if the client has
-         * none, so that its ON COMMIT action runs at the gateway's commit), the schema and search_path, then the
-         * rewritten statement. {@code statement}: the text to take instead of the client's (a view made temporary),
-         * or null.
-         */
-        private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
-            int j = next - 1;
-            boolean open = txStatus == 'I';
-            emulated |= open;
-            CompletableFuture<QueryResult> begin = open ? aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
-            String name = standInSchema();
-            TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
-                    ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, standardStrings, name);
-            return begin.thenCombine(exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
-                if (h.ok() && "t".equals(h.singleValue())) {
-                    // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
-                    // a view may read PostgreSQL temporary objects: PostgreSQL's own temporary object (a transaction
-                    // that uses it cannot change replicated tables)
-                    standInNames.remove(rw.resolved());
-                    // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
-                    CompletableFuture<Ready> piece = statement == null ? sendPiece(j, j + 1, true)
-                            : sendText(j, statement.toString());
-                    if (next >= sts.size() && emulated) {
-                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
-                    }
-                    return piece.thenCompose(ready -> afterPiece(ready, true));
-                }
-                return exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
-                    if (!p.ok()) {
-                        ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
-                        errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
-                        return endQueryAfterError();
-                    }
-                    CompletableFuture<Ready> piece = sendText(j, rw.text());
-                    notes.standIn();
-                    if (rw.view()) {
-                        exchange(TempStandIns.END_SQL);
-                    }
-                    if (next >= sts.size() && emulated) {
-                        prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
-                    }
-                    return piece.thenCompose(ready -> {
-                        if (!ready.errorSeen()) {
-                            standInNames.add(rw.resolved());
-                            commits.onCommitActions().remove(rw.table());
-                            if (rw.onCommit() != TempStandIns.OnCommit.PRESERVE_ROWS) {
-                                commits.onCommitActions().put(rw.table(), rw.onCommit());
-                            }
-                        }
-                        return afterPiece(ready, true);
-                    });
-                });
-            });
-        }
-
-        /**
-         * CREATE VIEW whose query names a stand-in: PostgreSQL makes a view over a temporary table temporary (with a
-         * NOTICE), so the gateway makes it a stand-in view when the catalog says a name is a stand-in's there;
-         * otherwise it is global DDL. A view in another schema gets PostgreSQL's own error for a temporary one.
-         */
-        private CompletableFuture<Void> implicitView(SqlStatement st) {
-            int j = next - 1;
-            CharSequence statement = st.text(new Latin1View(text, text.readerIndex(), text.readableBytes()));
-            TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(statement, standardStrings, standInNames);
-            return exchange(TempStandIns.readsStandInSql(standInSchema, v.matched())).thenCompose(r -> {
-                if (!r.ok() || !"t".equals(r.singleValue())) {
-                    return globalDdl(st);
-                }
-                noticeToClient(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
-                if (TempStandIns.rewrite(v.text(), standardStrings, standInSchema) == null) {
-                    return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
-                }
-                return standIn(st, v.text());
-            });
-        }
-
-        /** DISCARD TEMP / ALL: PostgreSQL's answer, then the stand-ins are dropped too. */
-        private CompletableFuture<Void> discard() {
-            int j = next - 1;
-            return sendPiece(j, j + 1, true).thenCompose(ready -> {
-                if (ready.errorSeen() || standInSchema == null) {
-                    return afterPiece(ready, true);
-                }
-                return exchange(TempStandIns.discardSql(standInSchema)).thenCompose(r -> {
-                    if (!r.ok()) {
-                        LOG.warn("session {}: DISCARD could not drop the stand-ins of temporary tables: {}", backendPid,
-                                r.error());
-                    } else {
-                        commits.onCommitActions().clear();
-                        standInNames.clear();
-                    }
-                    return afterPiece(ready, true);
-                });
-            });
-        }
-
-        /**
-         * A user's PREPARE TRANSACTION in a session with stand-ins: refused, and the transaction rolled back, as
-         * PostgreSQL does when the transaction touched temporary objects — a prepared transaction would keep locks on
-         * the session's stand-ins after the session (PostgreSQL cannot PREPARE one that touched its own).
-         */
-        private CompletableFuture<Void> prepareTransaction() {
-            int j = next - 1;
-            CompletableFuture<QueryResult> touched = notes.touchedStandIn() ? CompletableFuture.completedFuture(null)
-                    : exchange(TempStandIns.TOUCHED_SQL);
-            return touched.thenCompose(r -> {
-                if (!notes.touchedStandIn() && (!r.ok() || !"t".equals(r.singleValue()))) {
-                    return sendPiece(j, j + 1, true).thenCompose(ready -> afterPiece(ready, true));
-                }
-                return exchange("ROLLBACK").thenCompose(x -> {
-                    errorToClient(ServerError.error(SqlStates.FEATURE_NOT_SUPPORTED,
-                            "cannot PREPARE a transaction that has operated on temporary objects"));
-                    emulated = false;
-                    readyToClient();
-                    return done();
-                });
-            });
-        }
-
-        /** SET/RESET search_path: PostgreSQL's answer, then the stand-in schema back at the path's end. */
-        private CompletableFuture<Void> searchPath(boolean local) {
-            int j = next - 1;
-            return sendPiece(j, j + 1, true).thenCompose(ready -> {
-                if (ready.errorSeen() || txStatus == 'E') {
-                    return afterPiece(ready, true);
-                }
-                return exchange(TempStandIns.searchPathSql(standInSchema, local)).thenCompose(r -> {
-                    if (!r.ok()) {
-                        LOG.warn("session {}: the stand-in schema could not be put back on search_path: {}", backendPid,
-                                r.error());
-                    }
-                    return afterPiece(ready, true);
-                });
-            });
-        }
-
-        /** Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View}). */
-        private CompletableFuture<Ready> sendText(int j, String sql) {
-            int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
-            CompletableFuture<Ready> f = new CompletableFuture<>();
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, false, characters(sts.get(j).start()), holdComplete));
-            byte[] bytes = sql.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-            ByteBuf b = Unpooled.wrappedBuffer(bytes);
-            toBackend(PgWire.query(client.alloc(), b, 0, bytes.length));
-            b.release();
-            flushBackend();
-            return f;
-        }
-
-        private boolean copies(int from, int to) {
-            for (int i = from; i < to; i++) {
-                if (sts.get(i).kind() == StatementKind.COPY) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /** Where the piece ending before statement {@code end} ends: the last one takes the text's tail too. */
-        private int textEnd(int end) {
-            // (a trailing comment belongs to no statement; unterminated, it is an error PostgreSQL must see)
-            return end == sts.size() ? text.readableBytes() : sts.get(end - 1).end();
-        }
-
-        /** Characters of the query text before byte {@code end}: how far a piece's error positions move. */
-        private int characters(int end) {
-            if (!utf8) {
-                return end;
-            }
-            int n = 0;
-            for (int i = 0; i < end; i++) {
-                n += (text.getByte(text.readerIndex() + i) & 0xC0) == 0x80 ? 0 : 1;
-            }
-            return n;
-        }
-
-        private byte[] bytes(int from, int length) {
-            byte[] b = new byte[length];
-            text.getBytes(text.readerIndex() + from, b);
-            return b;
-        }
-
-        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold) {
-            return sendPiece(first, end, hold, true);
-        }
-
-        private CompletableFuture<Ready> sendPiece(int first, int end, boolean hold, boolean note) {
-            if (note) {
-                noteStatements(sts, first, end);
-            }
-            int from = sts.get(first).start();
-            int to = textEnd(end);
-            CompletableFuture<Ready> f = new CompletableFuture<>();
-            // the query's last piece in the gateway's block: its last CommandComplete waits for the commit
-            int holdComplete = 0;
-            if (hold && emulated && end == sts.size() && !copies(first, end)) {
-                for (int i = first; i < end; i++) {
-                    holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
-                }
-            }
-            replies.add(ReplyQueue.QUERY, new HeldReady(f, !hold, characters(from), holdComplete));
-            toBackend(PgWire.query(client.alloc(), text, text.readerIndex() + from, to - from));
-            flushBackend();
-            return f;
-        }
-    }
 
     /** What a DDL message statement answered: logged (true), or not needed for temporary/unlogged relations. */
-    private boolean ddlLogged(QueryResult r) {
+    boolean ddlLogged(QueryResult r) {
         String v = r.ok() ? r.singleValue() : null;
         if (DdlMessages.TEMPORARY.equals(v)) {
             notes.temporary();
@@ -1638,24 +911,24 @@ public final class Session extends ChannelInboundHandlerAdapter {
     /** Extended-protocol Execute of an intercepted statement (or any statement the node refuses now). */
     private CompletableFuture<Void> extendedIntercept(KeptStatement kept, ServerError refusal) {
         SqlStatement st = kept == null ? null : kept.st();
-        return syncBackend().thenCompose(ready -> {
+        return link.syncBackend().thenCompose(ready -> {
             if (ready.errorSeen()) {
                 // an earlier message of this batch failed: the backend would have skipped this Execute
                 discardUntilSync = true;
                 return done();
             }
-            ServerError error = refusal != null ? refusal : statementError(st);
+            ServerError error = refusal != null ? refusal : interception.statementError(st);
             if (error != null) {
                 return commits.abortStatement(error, false).thenRun(() -> discardUntilSync = true);
             }
             if (st.reach() == Reach.SURFACE) {
-                if (txStatus == 'E') {
+                if (link.status() == 'E') {
                     errorToClient(IN_FAILED_TRANSACTION);
                     discardUntilSync = true;
                     return done();
                 }
                 SurfaceCall.Parameters params = kept.params() != null ? kept.params() : SurfaceCall.Parameters.NONE;
-                return surface(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
+                return surface.answer(st.replication().call(), params, kept.binaryResult(), false).thenCompose(failure ->
                         failure == null ? done() : commits.abortStatement(failure, false).thenRun(() -> discardUntilSync = true));
             }
             return commits.commitStatement(false, st.kind() == StatementKind.COMMIT_AND_CHAIN)
@@ -1663,189 +936,15 @@ public final class Session extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /**
-     * A progress line of mtm.check_query as a NOTICE while the check runs, as mtm:check-query prints them (psql shows
-     * NOTICEs as they come); from the nodes' query threads, so handed to the session's event loop.
-     */
-    private void checkProgress(String line) {
-        client.eventLoop().execute(() -> {
-            if (phase != Phase.CLOSED) {
-                noticeToClient(new ServerError("NOTICE", "00000", "[multimaster] check_query: " + line, null, null));
-                flushClient();
-            }
-        });
-    }
-
     private static final ServerError IN_FAILED_TRANSACTION = ServerError.error("25P02",
             "current transaction is aborted, commands ignored until end of transaction block");
-
-    /**
-     * A call the gateway answers itself (CREATE EXTENSION multimaster, mtm.init_cluster, mtm.alter_sequences),
-     * its replies included (RowDescription only for the simple protocol: in the extended one the stand-in's
-     * Describe answered). Completes with null, or the error for the client (not sent yet).
-     */
-    private CompletableFuture<ServerError> surface(SurfaceCall call, SurfaceCall.Parameters params, boolean binary,
-                                                   boolean describe) {
-        CompletionStage<?> running;
-        try {
-            running = switch (call.function()) {
-                case CREATE_EXTENSION -> CompletableFuture.completedFuture(null);
-                case INIT_CLUSTER -> host.surface().initCluster(call.text(0, params, "my_conninfo"),
-                        call.textArray(1, params, "peers_conninfo"));
-                case ALTER_SEQUENCES -> host.surface().alterSequences();
-                case CHECK_QUERY -> host.surface().checkQuery(call.text(0, params, "query_text"), user, this::checkProgress);
-                case GET_SNAPSHOTS -> {
-                    snapshotsTaken = true;
-                    yield host.surface().getSnapshots(this);
-                }
-                case FREE_SNAPSHOTS -> host.surface().freeSnapshots(this);
-                case DROP_NODE -> host.surface().dropNode(call.integer(0, params, "node_id"));
-                case ADD_NODE -> host.surface().addNode(call.text(0, params, "connstr"));
-                case JOIN_NODE -> host.surface().joinNode(call.integer(0, params, "node_id"),
-                        call.text(1, params, "backup_end_lsn"));
-                case PING -> host.surface().ping();
-            };
-        } catch (SurfaceCall.CallException e) {
-            return CompletableFuture.completedFuture(ServerError.error(e.sqlState(), e.getMessage()));
-        } catch (RuntimeException e) {
-            running = CompletableFuture.failedFuture(e);
-        }
-        gatewayStatements++;
-        return running.toCompletableFuture().handleAsync((result, failure) -> {
-            gatewayStatements--;
-            if (failure != null) {
-                Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure;
-                if (cause instanceof SurfaceCall.CallException e) {
-                    return ServerError.error(e.sqlState(), e.getMessage());
-                }
-                LOG.warn("session {}: {} failed", backendPid, call, cause);
-                return ServerError.error(SqlStates.INTERNAL_ERROR, "[multimaster] " + call + " failed: " + cause);
-            }
-            SurfaceCall.Function f = call.function();
-            if (f == SurfaceCall.Function.CREATE_EXTENSION) {
-                commandCompleteToClient("CREATE EXTENSION");
-                return null;
-            }
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES) {
-                int changed = result instanceof Integer i ? i : 0;
-                noticeToClient(new ServerError("NOTICE", "00000", changed == 0
-                        ? "All found sequences have proper params." : "[multimaster] altered " + changed + " sequence(s)",
-                        null, null));
-            }
-            byte[] value = new byte[0]; // void: empty text, empty binary
-            if (f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.PING) {
-                value = binary ? new byte[] {1} : new byte[] {'t'}; // ping: true, or it failed
-            } else if (f == SurfaceCall.Function.CHECK_QUERY) {
-                SurfaceFunctions.CheckAnswer answer = (SurfaceFunctions.CheckAnswer) result;
-                if (!answer.same()) {
-                    // the manual's WARNING with the first difference, then false
-                    noticeToClient(ServerError.warning("01000", answer.warning()));
-                }
-                value = binary ? new byte[] {(byte) (answer.same() ? 1 : 0)} : new byte[] {(byte) (answer.same() ? 't' : 'f')};
-            } else if (f == SurfaceCall.Function.GET_SNAPSHOTS) {
-                value = String.valueOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8); // text: same bytes in binary
-            } else if (f == SurfaceCall.Function.ADD_NODE) {
-                int id = result instanceof Integer i ? i : 0;
-                value = binary ? java.nio.ByteBuffer.allocate(4).putInt(id).array()
-                        : Integer.toString(id).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            }
-            if (describe) {
-                toClient(PgWire.rowDescription(client.alloc(), f.column(), f.typeOid(),
-                        f == SurfaceCall.Function.ALTER_SEQUENCES || f == SurfaceCall.Function.CHECK_QUERY
-                                || f == SurfaceCall.Function.PING ? 1
-                                : f == SurfaceCall.Function.GET_SNAPSHOTS ? -1 : 4));
-            }
-            toClient(PgWire.dataRow(client.alloc(), value));
-            commandCompleteToClient("SELECT 1");
-            return null;
-        }, client.eventLoop());
-    }
-
-    /** Brings the backend to a Sync point: all earlier replies have reached the client. */
-    private CompletableFuture<Ready> syncBackend() {
-        if (!extendedSinceSync) {
-            if (replies.size() == idleTail) {
-                return CompletableFuture.completedFuture(new Ready(txStatus, false)); // only those COMMITs pending
-            }
-            return whenIdle().thenApply(v -> new Ready(txStatus, false));
-        }
-        extendedSinceSync = false;
-        CompletableFuture<Ready> f = new CompletableFuture<>();
-        replies.add(ReplyQueue.SYNC, new HeldReady(f, false));
-        toBackend(PgWire.sync(client.alloc()));
-        flushBackend();
-        return f;
-    }
-
-    /** Runs one statement of the gateway's own on the backend (must be at a Sync point). */
-    private CompletableFuture<QueryResult> exchange(String sql) {
-        return exchange(sql, List.of());
-    }
-
-    /**
-     * {@link #exchange(String)} as a simple Query: fewer messages for the backend, but it drops the unnamed
-     * statement and portal — only for the moments a client's simple Query would drop them anyway.
-     */
-    private CompletableFuture<QueryResult> exchangeSimple(String sql) {
-        CompletableFuture<QueryResult> r = aroundClients(sql);
-        gatewayStatements++;
-        return r.whenComplete((x, e) -> gatewayStatements--);
-    }
-
-    /**
-     * {@link #exchangeSimple} for the BEGIN and the quick query written together with the client's statements: a
-     * cancel request meanwhile is the client's, for its statements (a quick query it cancels is asked again).
-     */
-    private CompletableFuture<QueryResult> aroundClients(String sql) {
-        if (phase == Phase.CLOSED || backend == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
-        }
-        OwnStatement sink = new OwnStatement();
-        replies.add(ReplyQueue.OWN_SYNCED, sink);
-        toBackend(PgWire.query(client.alloc(), sql));
-        flushBackend();
-        return sink.result;
-    }
-
-    /** {@link #exchange(String)} with text parameters in the client's encoding. */
-    private CompletableFuture<QueryResult> exchange(String sql, List<byte[]> params) {
-        if (phase == Phase.CLOSED || backend == null) {
-            return CompletableFuture.failedFuture(new IllegalStateException("session is closed"));
-        }
-        writeOwn(sql, params, true);
-        OwnStatement sink = new OwnStatement();
-        replies.add(ReplyQueue.OWN_SYNCED, sink);
-        flushBackend();
-        gatewayStatements++;
-        return sink.result.whenComplete((r, e) -> gatewayStatements--);
-    }
-
-    private CompletableFuture<Void> whenIdle() {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        if (replies.isEmpty()) {
-            f.complete(null);
-        } else {
-            idleWaiters.add(() -> f.complete(null));
-        }
-        return f;
-    }
-
-    private void checkIdle() {
-        while (replies.isEmpty() && !idleWaiters.isEmpty()) {
-            idleWaiters.poll().run();
-        }
-        while (!readyWaiters.isEmpty() && replies.pendingReady() <= idleTail) {
-            readyWaiters.poll().run();
-        }
-    }
 
     private static CompletableFuture<Void> done() {
         return CompletableFuture.completedFuture(null);
     }
 
     private void finishOwnWork(Throwable failure) {
-        if (clientGone) {
+        if (out.isGone()) {
             if (ownWork == 0) {
                 shutdown();
             }
@@ -1869,161 +968,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         resume();
     }
 
-    /** The gateway's own statement: captures every reply. */
-    private final class OwnStatement implements ReplySink {
-        final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final CapturedReply reply = new CapturedReply();
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            reply.add(type, message);
-            if (type == PgWire.ERROR_RESPONSE) {
-                ownLeftovers = true; // its Closes were skipped
-            }
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            result.complete(reply.result(status));
-        }
-
-        @Override
-        public void dropped() {
-            result.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
-    /** Client-visible entry whose ReadyForQuery the gateway wants to see (and usually hold back). */
-    private final class HeldReady implements ReplySink {
-        private final CompletableFuture<Ready> result;
-        private final boolean forward;
-        /** Characters of the client's query before this piece: its errors' positions move forward by these. */
-        private final int offset;
-        /** The CommandComplete held back for {@link #heldComplete} (its number in the piece), 0 for none. */
-        private final int holdComplete;
-        private int completes;
-
-        HeldReady(CompletableFuture<Ready> result, boolean forward) {
-            this(result, forward, 0, 0);
-        }
-
-        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
-            this.result = result;
-            this.forward = forward;
-            this.offset = offset;
-            this.holdComplete = holdComplete;
-        }
-
-        @Override
-        public boolean clientVisible() {
-            return true;
-        }
-
-        @Override
-        public boolean captures(byte type) {
-            return (offset > 0 && type == PgWire.ERROR_RESPONSE)
-                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
-        }
-
-        @Override
-        public void passed(byte type) {
-            if (type == PgWire.COMMAND_COMPLETE) {
-                completes++;
-            }
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            if (type == PgWire.COMMAND_COMPLETE) {
-                completes++;
-                dropHeldComplete();
-                heldComplete = message.copy();
-                return;
-            }
-            errorSinceReady = true;
-            toClient(PgWire.shiftPosition(client.alloc(), message, -offset));
-        }
-
-        @Override
-        public boolean forwardsReady() {
-            return forward;
-        }
-
-        @Override
-        public void ready(char status, boolean errorSeen) {
-            result.complete(new Ready(status, errorSeen));
-        }
-
-        @Override
-        public void dropped() {
-            result.completeExceptionally(new IllegalStateException("backend connection lost"));
-        }
-    }
-
-    /**
-     * The gateway's own statement inside the client's batch (no Sync of its own): its rows are captured; an
-     * error goes to the client, since the backend now skips the client's batch up to its Sync.
-     */
-    private final class UnsyncedStatement implements ReplySink {
-        final CompletableFuture<QueryResult> result = new CompletableFuture<>();
-        private final CapturedReply reply = new CapturedReply();
-        private final int expectedCloses;
-        private int closes;
-
-        UnsyncedStatement() {
-            this(PgWire.OWN_STATEMENT_CLOSES);
-        }
-
-        UnsyncedStatement(int expectedCloses) {
-            this.expectedCloses = expectedCloses;
-        }
-
-        @Override
-        public boolean ends(byte type) {
-            return type == PgWire.CLOSE_COMPLETE && ++closes == expectedCloses;
-        }
-
-        @Override
-        public void message(byte type, ByteBuf message) {
-            reply.add(type, message);
-            if (type == PgWire.ERROR_RESPONSE) {
-                ownLeftovers = true;
-            }
-            if (type == PgWire.ERROR_RESPONSE) {
-                errorSinceReady = true;
-                toClient(message.retainedSlice());
-            }
-        }
-
-        @Override
-        public void ended() {
-            result.complete(reply.result(txStatus));
-        }
-
-        @Override
-        public void dropped() {
-            ownLeftovers = true;
-            result.completeExceptionally(new IllegalStateException("skipped after an earlier error"));
-        }
-    }
-
     // ------------------------------------------------------------------ the gateway's own statements
-
-    /**
-     * Writes one of the gateway's own statements in the extended protocol under the reserved name, closed at its
-     * end: nothing of the gateway's stays prepared in the session ({@code pg_prepared_statements} shows the
-     * client's statements only), and the client's unnamed statement and portal survive.
-     */
-    private void writeOwn(String sql, List<byte[]> params, boolean sync) {
-        toBackend(params.isEmpty() ? PgWire.ownStatement(client.alloc(), sql, sync)
-                : PgWire.ownStatement(client.alloc(), sql, params, sync));
-    }
-
-    /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
-    private UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
-        writeOwn(sql, params, false);
-        return new UnsyncedStatement();
-    }
 
     /** The Sync of a wrapped autocommit batch: commit through the committer, then ReadyForQuery. */
     private final class WrapCommitSink implements ReplySink {
@@ -2047,7 +992,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** The take of the quick query sent with a wrapped transaction's last statement, if any. */
-    private CompletableFuture<QueryResult> takePrefetchedQuick() {
+    CompletableFuture<QueryResult> takePrefetchedQuick() {
         CompletableFuture<QueryResult> quick = prefetchedQuick;
         prefetchedQuick = null;
         return quick;
@@ -2062,7 +1007,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public char transactionStatus() {
-            return txStatus;
+            return link.status();
         }
 
         @Override
@@ -2082,25 +1027,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public CompletableFuture<QueryResult> exchange(String sql) {
-            return Session.this.exchange(sql);
+            return link.exchange(sql);
         }
 
         @Override
         public CompletableFuture<QueryResult> exchangeSimple(String sql) {
-            return Session.this.exchangeSimple(sql);
+            return link.exchangeSimple(sql);
         }
 
         @Override
         public void commitUnawaited(boolean simpleQuery) {
-            idleTail++;
-            (simpleQuery ? exchangeSimple("COMMIT") : exchange("COMMIT")).whenComplete((r, failure) -> {
-                idleTail--;
-                if (failure == null && !r.ok()) {
-                    LOG.warn("session {}: COMMIT of a read-only transaction failed: {}", backendPid, r.error());
-                }
-            });
-            txStatus = 'I'; // what the COMMIT's ReadyForQuery will say
-            notes.clear();
+            link.commitUnawaited(simpleQuery);
         }
 
         @Override
@@ -2115,91 +1052,89 @@ public final class Session extends ChannelInboundHandlerAdapter {
 
         @Override
         public void notice(ServerError e) {
-            noticeToClient(e);
+            out.notice(e);
         }
 
         @Override
         public void commandComplete(String tag) {
-            commandCompleteToClient(tag);
+            out.commandComplete(tag);
         }
 
         @Override
         public void dropHeldComplete() {
-            Session.this.dropHeldComplete();
+            out.dropHeldComplete();
         }
 
         @Override
         public void flush() {
-            flushClient();
+            out.flush();
+        }
+    }
+
+    /** What the session does when its backend says so. */
+    private final class LinkEvents implements BackendLink.Events {
+        @Override
+        public boolean closed() {
+            return phase == Phase.CLOSED;
+        }
+
+        @Override
+        public boolean raw() {
+            return phase == Phase.RAW;
+        }
+
+        @Override
+        public int backendPid() {
+            return backendPid;
+        }
+
+        @Override
+        public void startupEnded() {
+            phase = Phase.READY;
+            info = null;
+        }
+
+        @Override
+        public void parameterStatus(ByteBuf in, int ri, int total) {
+            Session.this.parameterStatus(in, ri, total);
+        }
+
+        @Override
+        public void backendKey(int pid, int secret) {
+            Session.this.backendKey(pid, secret);
+        }
+
+        @Override
+        public void copyInStarted() {
+            copyInActive = true;
+            updateClientAutoRead();
+            if (suspended) {
+                client.eventLoop().execute(Session.this::processClientAndFlush);
+            }
+        }
+
+        @Override
+        public void broken() {
+            closeBoth();
         }
     }
 
     // ------------------------------------------------------------------ output, flow control, lifecycle
 
-    private void errorToClient(ServerError e) {
+    void errorToClient(ServerError e) {
         ownErrorSent = e;
-        errorSinceReady = false;
-        toClient(PgWire.errorResponse(client.alloc(), e));
-        flushClient();
+        link.errorAnswered();
+        out.error(e);
     }
 
-    /** The commit went through (or there was none to make): the statement's CommandComplete goes out. */
-    private void heldCompleteToClient() {
-        if (heldComplete != null) {
-            ByteBuf m = heldComplete;
-            heldComplete = null;
-            toClient(m);
-        }
+
+
+
+    void readyToClient() {
+        out.ready(link.status());
     }
 
-    private void dropHeldComplete() {
-        if (heldComplete != null) {
-            heldComplete.release();
-            heldComplete = null;
-        }
-    }
 
-    private void noticeToClient(ServerError e) {
-        toClient(PgWire.noticeResponse(client.alloc(), e));
-    }
-
-    private void commandCompleteToClient(String tag) {
-        toClient(PgWire.commandComplete(client.alloc(), tag));
-        flushClient();
-    }
-
-    private void readyToClient() {
-        toClient(PgWire.readyForQuery(client.alloc(), txStatus));
-        flushClient();
-    }
-
-    private void toBackend(ByteBuf b) {
-        backend.write(b, backend.voidPromise());
-        backendFlushNeeded = true;
-    }
-
-    private void toClient(ByteBuf b) {
-        if (clientGone || !client.isActive()) {
-            b.release();
-            return;
-        }
-        client.write(b, client.voidPromise());
-        clientFlushNeeded = true;
-    }
-
-    private void flushBackend() {
-        if (backendFlushNeeded && backend != null) {
-            backendFlushNeeded = false;
-            backend.flush();
-        }
-    }
-
-    private void flushClient() {
-        if (clientFlushNeeded) {
-            clientFlushNeeded = false;
-            client.flush();
-        }
-    }
 
     private void suspend() {
         suspended = true;
@@ -2220,8 +1155,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         processClient();
-        flushBackend();
-        flushClient();
+        link.flush();
+        out.flush();
     }
 
     private void updateClientAutoRead() {
@@ -2240,6 +1175,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         return i;
     }
 
+    /** The session ended (or is ending): nothing more goes to the client. */
+    boolean closed() {
+        return phase == Phase.CLOSED;
+    }
+
     Channel clientChannel() {
         return client;
     }
@@ -2249,7 +1189,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         if (phase != Phase.READY) {
             return;
         }
-        if (gatewayStatements > 0 || commits.committing()) {
+        if (surface.running() || link.ownStatementsRunning() || commits.committing()) {
             LOG.info("cancel request for session {} ignored: the gateway is committing its transaction", backendPid);
             return;
         }
@@ -2276,7 +1216,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
-        backendRun.flush();
+        link.relayPending();
         if (client.isActive()) {
             client.writeAndFlush(PgWire.errorResponse(client.alloc(), e)).addListener(ChannelFutureListener.CLOSE);
         }
@@ -2313,19 +1253,16 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private void shutdown() {
         cancelStartupDeadline();
         if (phase != Phase.CLOSED) {
-            flushClient();
+            out.flush();
         }
         phase = Phase.CLOSED;
         if (backend != null && backend.isActive()) {
             backend.close();
         }
-        if (standInSchema != null) {
+        if (standIns.existing() != null) {
             host.standInsLeft(); // the backend ends with the connection: its schema is swept after it
         }
-        if (snapshotsTaken) {
-            snapshotsTaken = false;
-            host.surface().freeSnapshots(this); // kept until mtm.free_snapshots() or the end of the session (manual)
-        }
+        surface.sessionEnded();
         if (client.isActive()) {
             client.close();
         }
@@ -2333,16 +1270,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
             clientIn.release();
             clientIn = null;
         }
-        if (backendIn != null) {
-            backendIn.release();
-            backendIn = null;
-        }
         clientRun.clear();
-        backendRun.clear();
-        dropHeldComplete();
-        replies.clear(ReplySink::dropped);
-        idleWaiters.clear();
-        readyWaiters.clear();
+        out.dropHeldComplete();
+        link.release();
         if (keyIssued) {
             keyIssued = false;
             host.keyRevoked(backendPid, backendSecret);

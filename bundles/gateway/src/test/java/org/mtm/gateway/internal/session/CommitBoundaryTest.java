@@ -294,4 +294,67 @@ public class CommitBoundaryTest {
         assertEquals(4242, seen.get().session().backendPid());
         assertFalse(seen.get().implicit());
     }
+
+    @Test
+    public void commitOfAFailedBlockIsPostgresRollback() {
+        backend.status = 'E';
+        backend.script.put("COMMIT", new QueryResult("ROLLBACK", List.of(), null, List.of(), 'I'));
+        assertTrue(boundary.commitStatement(false, false).join());
+        assertEquals("a failed block never reaches the committer", List.of(), handedOver);
+        assertEquals(List.of("COMMIT"), backend.statements);
+        assertEquals(List.of("complete ROLLBACK"), backend.client);
+    }
+
+    @Test
+    public void commitAndChainOfAFailedBlockIsPostgresOwn() {
+        backend.status = 'E';
+        backend.script.put("COMMIT AND CHAIN", new QueryResult("ROLLBACK", List.of(), null, List.of(), 'T'));
+        assertTrue(boundary.commitStatement(false, true).join());
+        assertEquals(List.of(), handedOver);
+        assertEquals("no characteristics asked: PostgreSQL chains a failed block itself", List.of("COMMIT AND CHAIN"),
+                backend.statements);
+        assertEquals(List.of("complete ROLLBACK"), backend.client);
+    }
+
+    @Test
+    public void commitInsideTheGatewaysBlockWarnsAsPostgresThenCommits() {
+        assertTrue(boundary.commitStatement(true, false).join());
+        assertEquals(List.of(false), handedOver);
+        assertEquals(List.of("notice 25P01", "complete COMMIT"), backend.client);
+    }
+
+    @Test
+    public void aClusterAbortReachesTheClientWithItsSqlStateAndTheHeldCompleteIsDropped() {
+        committer = tx -> tx.execute("ROLLBACK").thenApply(r -> CommitOutcome.failed(ServerError.error("40P01",
+                "[multimaster] deadlock across nodes")));
+        boundary.implicitCommit(true, null).join();
+        assertEquals(List.of("held complete dropped", "error 40P01 [multimaster] deadlock across nodes"), backend.client);
+        assertEquals('I', backend.status);
+    }
+
+    @Test
+    public void aRefusedStatementFailsTheClientsBlock() {
+        ServerError refused = ServerError.error("0A000", "not supported by the cluster");
+        boundary.abortStatement(refused, false).join();
+        assertEquals(1, backend.statements.size());
+        assertTrue(backend.statements.get(0), backend.statements.get(0).startsWith("DO $mtm$BEGIN RAISE EXCEPTION USING "
+                + "ERRCODE = '0A000'"));
+        assertEquals(List.of("error 0A000 not supported by the cluster"), backend.client);
+    }
+
+    @Test
+    public void aRefusedStatementInTheGatewaysBlockRollsItBack() {
+        boundary.abortStatement(ServerError.error("0A000", "no"), true).join();
+        assertEquals(List.of("ROLLBACK"), backend.statements);
+        assertEquals('I', backend.status);
+        assertEquals(List.of("error 0A000 no"), backend.client);
+    }
+
+    @Test
+    public void aRefusedStatementOutsideATransactionRunsNothing() {
+        backend.status = 'I';
+        boundary.abortStatement(ServerError.error("0A000", "no"), false).join();
+        assertEquals(List.of(), backend.statements);
+        assertEquals(List.of("error 0A000 no"), backend.client);
+    }
 }
