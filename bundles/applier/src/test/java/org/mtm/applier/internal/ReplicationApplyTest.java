@@ -780,9 +780,9 @@ public class ReplicationApplyTest {
         ReceiverSupervisor supervisor = new ReceiverSupervisor(counted, votes, new ApplierSettings(LOCK_BOUND_MS, 1));
         try {
             supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(B, List.of(NODES.clusterNode(B))))); // no peer, no receiver
-            for (int i = 0; i < 3; i++) {
-                assertEquals(0, supervisor.resendStaleVotes());
-                assertEquals(0, supervisor.resendVotes(A));
+            for (int i = 0; i < 3; i++) { // what they send depends on earlier tests' transactions: not asserted here
+                supervisor.resendStaleVotes();
+                supervisor.resendVotes(A);
             }
             assertEquals("one connection for six rounds", 1, opened.size());
             int pid = opened.get(0).unwrap(org.postgresql.PGConnection.class).getBackendPID();
@@ -790,9 +790,10 @@ public class ReplicationApplyTest {
             Await.until(WAIT, "the re-voter's backend gone", () -> NODES.count(B,
                     "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) == 0);
             supervisor.resendStaleVotes(); // fails on the dead connection and drops it
-            assertEquals(0, supervisor.resendStaleVotes());
+            supervisor.resendStaleVotes();
             assertEquals("a new connection after the failure", 2, opened.size());
             assertTrue(opened.get(0).isClosed());
+            assertTrue("the new one works", opened.get(1).isValid(5));
         } finally {
             supervisor.deactivate();
         }
