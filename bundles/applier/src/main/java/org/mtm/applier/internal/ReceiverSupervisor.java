@@ -383,7 +383,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     }
 
     /**
-     * The re-voter's connection (its thread only), kept open between rounds: opened anew every
+     * The re-voter's connection (under revoteLock), kept open between rounds: opened anew every
      * {@value #REVOTE_AFTER_MS} ms it was the only connection a node opened and closed under steady load — a
      * backend forked, authenticated and torn down for one query. Closed after a failure and opened again next time.
      */
