@@ -146,6 +146,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
     });
     /** A vote still unanswered this long (its copy still prepared here) is sent again: the first may have been dropped. */
     static final long REVOTE_AFTER_MS = 2000;
+    /** The re-voter's connection ({@link #revoteConnection}): used on its thread, closed after it stopped. */
+    private Connection revoteConnection;
+    /** The re-voter's thread and tests' direct calls share that connection one at a time. */
+    private final Object revoteLock = new Object();
     private ApplierSettings settings;
     private volatile Optional<ClusterConfig> config = Optional.empty();
     private boolean active = true;
@@ -220,6 +224,15 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         stopAll(stopping);
         early.close();
         revoter.shutdownNow();
+        try {
+            // the re-voter's connection is closed once its thread has finished any round in progress
+            revoter.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (revoteLock) {
+            closeRevoteConnection();
+        }
         metrics.close();
     }
 
@@ -309,8 +322,15 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
      * transactions it is not waiting for. Returns how many messages went.
      */
     int resendVotes(int node) {
+        synchronized (revoteLock) {
+            return resendVotesNow(node);
+        }
+    }
+
+    private int resendVotesNow(int node) {
         int sent = 0;
-        try (Connection c = database.connect()) {
+        try {
+            Connection c = revoteConnection();
             sent += resend(c, node, Kind.PREPARED, "SELECT gid FROM pg_catalog.pg_prepared_xacts"
                     + " WHERE database = pg_catalog.current_database() AND gid LIKE ?");
             sent += resend(c, node, Kind.COMMITTED, "SELECT gid FROM mtm.applied_xacts WHERE gid LIKE ?"
@@ -318,6 +338,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         } catch (SQLException | RuntimeException e) {
             LOG.warn("node {}: cannot send again the votes and acknowledgements for node {}'s transactions: {}", self(), node,
                     e.getMessage());
+            closeRevoteConnection();
         }
         if (sent > 0) {
             LOG.info("node {}: sent again {} vote(s)/acknowledgement(s) for node {}'s transactions", self(), sent, node);
@@ -331,12 +352,18 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
      * decided meanwhile ignores it. Returns how many went.
      */
     int resendStaleVotes() {
+        synchronized (revoteLock) {
+            return resendStaleVotesNow();
+        }
+    }
+
+    private int resendStaleVotesNow() {
         int self = self();
         if (self == 0) {
             return 0;
         }
         int sent = 0;
-        try (Connection c = database.connect(); PreparedStatement ps = c.prepareStatement("SELECT gid FROM pg_catalog.pg_prepared_xacts"
+        try (PreparedStatement ps = revoteConnection().prepareStatement("SELECT gid FROM pg_catalog.pg_prepared_xacts"
                 + " WHERE database = pg_catalog.current_database() AND gid LIKE 'MTM-%' AND gid NOT LIKE ?"
                 + " AND prepared < pg_catalog.now() - ? * interval '1 millisecond'")) {
             ps.setString(1, Gid.PREFIX + self + "-%");
@@ -352,8 +379,36 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
             }
         } catch (SQLException | RuntimeException e) {
             LOG.debug("node {}: cannot send stale votes again: {}", self, e.getMessage());
+            closeRevoteConnection();
         }
         return sent;
+    }
+
+    /**
+     * The re-voter's connection (under revoteLock), kept open between rounds: opened anew every
+     * {@value #REVOTE_AFTER_MS} ms it was the only connection a node opened and closed under steady load — a
+     * backend forked, authenticated and torn down for one query. Closed after a failure and opened again next time.
+     */
+    private Connection revoteConnection() throws SQLException {
+        Connection c = revoteConnection;
+        if (c == null || c.isClosed()) {
+            c = database.connect();
+            c.setAutoCommit(true);
+            revoteConnection = c;
+        }
+        return c;
+    }
+
+    private void closeRevoteConnection() {
+        Connection c = revoteConnection;
+        revoteConnection = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // gone already
+            }
+        }
     }
 
     /** Sends {@code kind} to {@code node} for each of its gids {@code query} finds (its parameter: the gid prefix). */

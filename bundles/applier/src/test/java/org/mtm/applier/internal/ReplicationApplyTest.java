@@ -20,6 +20,7 @@ import org.junit.Test;
 import org.junit.rules.Timeout;
 import org.mtm.api.ClusterConfig;
 import org.mtm.api.CommitMessage;
+import org.mtm.api.LocalDatabase;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.ReceiverInfo;
 import org.mtm.api.ReceiverMode;
@@ -759,5 +760,43 @@ public class ReplicationApplyTest {
         } finally {
             supervisor.deactivate();
         }
+    }
+
+    /**
+     * The re-voter keeps one connection across its rounds (it opened one every 2 s: the only connection a node opened
+     * and closed under steady load); after a failure it opens a new one, and deactivation closes it.
+     */
+    @Test
+    public void theRevoterKeepsOneConnectionAcrossRounds() throws Exception {
+        List<Connection> opened = new ArrayList<>();
+        LocalDatabase counted = (LocalDatabase) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {LocalDatabase.class}, (proxy, method, args) -> {
+                    Object r = method.invoke(NODES.node(B), args);
+                    if (method.getName().equals("connect")) {
+                        opened.add((Connection) r);
+                    }
+                    return r;
+                });
+        ReceiverSupervisor supervisor = new ReceiverSupervisor(counted, votes, new ApplierSettings(LOCK_BOUND_MS, 1));
+        try {
+            supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(B, List.of(NODES.clusterNode(B))))); // no peer, no receiver
+            for (int i = 0; i < 3; i++) { // what they send depends on earlier tests' transactions: not asserted here
+                supervisor.resendStaleVotes();
+                supervisor.resendVotes(A);
+            }
+            assertEquals("one connection for six rounds", 1, opened.size());
+            int pid = opened.get(0).unwrap(org.postgresql.PGConnection.class).getBackendPID();
+            NODES.exec(B, "SELECT pg_terminate_backend(" + pid + ")");
+            Await.until(WAIT, "the re-voter's backend gone", () -> NODES.count(B,
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) == 0);
+            supervisor.resendStaleVotes(); // fails on the dead connection and drops it
+            supervisor.resendStaleVotes();
+            assertEquals("a new connection after the failure", 2, opened.size());
+            assertTrue(opened.get(0).isClosed());
+            assertTrue("the new one works", opened.get(1).isValid(5));
+        } finally {
+            supervisor.deactivate();
+        }
+        assertTrue("closed by deactivation", opened.get(1).isClosed());
     }
 }
