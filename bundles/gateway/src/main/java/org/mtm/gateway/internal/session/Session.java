@@ -1397,13 +1397,20 @@ public final class Session extends ChannelInboundHandlerAdapter {
                 boolean logged = ddlLogged(e);
                 boolean hold = true;
                 CompletableFuture<Ready> piece = sendPiece(j, j + 1, hold, false);
-                if (logged) {
-                    exchange(DdlMessages.endSql(st.replication()));
-                }
+                CompletableFuture<QueryResult> end = logged ? exchange(DdlMessages.endSql(st.replication())) : null;
                 if (next >= sts.size() && emulated) {
                     prefetchedQuick = aroundClients(Footprint.QUICK_SQL);
                 }
-                return piece.thenCompose(ready -> afterPiece(ready, hold));
+                return piece.thenCompose(ready -> end == null || ready.errorSeen() ? afterPiece(ready, hold)
+                        : end.thenCompose(r -> {
+                            if (r.ok()) {
+                                return afterPiece(ready, hold);
+                            }
+                            // the end statement failed (SERIALIZABLE's 40001 in the replica identity upkeep): the block
+                            // is aborted, so the statement answers with that error instead of its held CommandComplete
+                            errorToClient(r.error());
+                            return endQueryAfterError();
+                        }));
             });
         }
 
