@@ -16,6 +16,12 @@ import java.util.List;
  * text. With FULL identity a table may hold duplicate rows; the origin changed exactly one, so the
  * statement changes exactly one ({@code ctid = (SELECT ctid ... LIMIT 1)}). {@code ONLY} keeps the
  * statement to the relation the change was decoded from, never its inheritance children.
+ *
+ * <p>An INSERT or UPDATE ends with a comment naming the local types its unspecified parameters take
+ * ({@link #assignedTypes}): the server fixes a parameter's type when the statement is prepared, and pgjdbc keeps
+ * server-prepared statements by their text beyond the {@link Target} that closed them. Without the types in the
+ * text, a target rebuilt after {@code ALTER COLUMN ... TYPE} would get back the statement prepared for the old
+ * type and fail ("column ... is of type integer but expression is of type text").
  */
 final class Sql {
 
@@ -54,7 +60,9 @@ final class Sql {
             sql.append(t.columns[i]);
             values.append('?');
         }
-        return sql.append(values).append(')').toString();
+        BitSet all = new BitSet();
+        all.set(0, t.columns.length);
+        return sql.append(values).append(')').append(assignedTypes(t, all)).toString();
     }
 
     /**
@@ -91,7 +99,21 @@ final class Sql {
         for (int i = guard.nextSetBit(0); i >= 0; i = guard.nextSetBit(i + 1)) {
             sql.append(" AND ").append(compare(t, i));
         }
-        return sql.toString();
+        return sql.append(assignedTypes(t, set)).toString();
+    }
+
+    /**
+     * A trailing comment listing the local types of the columns assigned from parameters without a cast, in parameter
+     * order: what the server infers their types from when it prepares the statement (see the class).
+     */
+    static String assignedTypes(Target t, BitSet assigned) {
+        StringBuilder note = new StringBuilder(" /* ");
+        boolean first = true;
+        for (int i = assigned.nextSetBit(0); i >= 0; i = assigned.nextSetBit(i + 1)) {
+            note.append(first ? "" : ", ").append(t.types[i].replace("*/", "* /"));
+            first = false;
+        }
+        return note.append(" */").toString();
     }
 
     /** {@code DELETE FROM ONLY t WHERE <identity>}; parameters as in {@link #update}. */

@@ -307,6 +307,22 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void rowsAfterAColumnChangedTypeAreAppliedWithTheNewType() throws Exception {
+        // the regression file plpgsql: UPDATE, ALTER COLUMN name TYPE int, UPDATE again. The second UPDATE's text was the
+        // first one's, and pgjdbc handed back the statement the server had prepared with its parameter typed text: it
+        // failed here ("column "name" is of type integer but expression is of type text"), the commit refused. In the
+        // cluster another apply worker's session runs the ALTER; here it runs beside the receiver's session
+        createOnBoth("CREATE TABLE retyped (id int PRIMARY KEY, name text)");
+        startReceiverOnB();
+        seedOnA("retyped", "INSERT INTO retyped VALUES (1, '1'), (2, '2'), (3, '3')",
+                "UPDATE retyped SET name = name || name", "UPDATE retyped SET name = name || '0'");
+        NODES.execEverywhere("ALTER TABLE retyped ALTER COLUMN name TYPE int USING name::integer");
+        commitThroughB(prepareOnA("UPDATE retyped SET name = name * 2", "INSERT INTO retyped VALUES (4, 44)"));
+        assertEquals("1:220,2:440,3:660,4:44", NODES.query(B, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM retyped"));
+        assertSameOnBoth("retyped");
+    }
+
+    @Test
     public void rowsAnEventTriggerWroteDuringDdlAreAppliedFromTheOrigin() throws Exception {
         // a DDL audit log: the trigger fires on the origin only (appliers run as replica), so its rows, with the
         // origin's sequence values and times, must come from the origin (they were skipped: a silent divergence)

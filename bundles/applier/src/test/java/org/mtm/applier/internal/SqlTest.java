@@ -1,6 +1,7 @@
 package org.mtm.applier.internal;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertThrows;
 
 import java.util.BitSet;
@@ -38,8 +39,8 @@ public class SqlTest {
 
     @Test
     public void insertLetsEachColumnTypeItsValue() {
-        assertEquals("INSERT INTO \"my \"\"schema\"\"\".\"T\" (\"id\", \"v\", \"doc\") VALUES (?, ?, ?)",
-                Sql.insert(target(ReplicaIdentity.DEFAULT)));
+        assertEquals("INSERT INTO \"my \"\"schema\"\"\".\"T\" (\"id\", \"v\", \"doc\") VALUES (?, ?, ?)"
+                + " /* integer, character(5), json */", Sql.insert(target(ReplicaIdentity.DEFAULT)));
     }
 
     @Test
@@ -48,16 +49,28 @@ public class SqlTest {
                 new Column(Column.FLAG_KEY, "k", 25, -1), new Column(0, "a", 20, -1), new Column(0, "v", 25, -1)));
         Target t = new Target(r, new String[] {"text", "bigint", "text"}, new boolean[] {true, true, true},
                 new boolean[] {false, true, false}, true);
-        assertEquals("INSERT INTO \"s\".\"T\" (\"k\", \"a\", \"v\") OVERRIDING SYSTEM VALUE VALUES (?, ?, ?)", Sql.insert(t));
-        assertEquals("UPDATE ONLY \"s\".\"T\" SET \"v\" = ? WHERE \"k\" = ?::text AND \"a\" = ?::bigint",
+        assertEquals("INSERT INTO \"s\".\"T\" (\"k\", \"a\", \"v\") OVERRIDING SYSTEM VALUE VALUES (?, ?, ?) /* text, bigint, text */",
+                Sql.insert(t));
+        assertEquals("UPDATE ONLY \"s\".\"T\" SET \"v\" = ? WHERE \"k\" = ?::text AND \"a\" = ?::bigint /* text */",
                 Sql.update(t, bits(2), bits(0), bits(), bits(1)));
     }
 
     @Test
     public void updateByKeySetsOnlyTheSentColumns() {
         Target t = target(ReplicaIdentity.DEFAULT);
-        assertEquals("UPDATE ONLY \"my \"\"schema\"\"\".\"T\" SET \"id\" = ?, \"doc\" = ? WHERE \"id\" = ?::integer",
-                Sql.update(t, bits(0, 2), bits(0), bits(), bits()));
+        assertEquals("UPDATE ONLY \"my \"\"schema\"\"\".\"T\" SET \"id\" = ?, \"doc\" = ? WHERE \"id\" = ?::integer"
+                + " /* integer, json */", Sql.update(t, bits(0, 2), bits(0), bits(), bits()));
+    }
+
+    @Test
+    public void theTextOfAStatementChangesWithTheTypesItsParametersTake() {
+        // pgjdbc reuses a server-prepared statement by its text; after ALTER COLUMN ... TYPE the text must differ
+        Relation r = new Relation(0, 16384, "s", "T", ReplicaIdentity.DEFAULT, List.of(
+                new Column(Column.FLAG_KEY, "id", 23, -1), new Column(0, "name", 25, -1)));
+        Target before = new Target(r, new String[] {"integer", "text"}, new boolean[] {true, true}, new boolean[2], true);
+        Target after = new Target(r, new String[] {"integer", "integer"}, new boolean[] {true, true}, new boolean[2], true);
+        assertNotEquals(Sql.insert(before), Sql.insert(after));
+        assertNotEquals(Sql.update(before, bits(1), bits(0), bits(), bits()), Sql.update(after, bits(1), bits(0), bits(), bits()));
     }
 
     @Test

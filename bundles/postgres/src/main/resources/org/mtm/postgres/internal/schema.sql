@@ -295,24 +295,62 @@ BEGIN
         HINT = 'Send the statement to the gateway as a statement of its own, so that every node runs it.';
 END
 $fn$;
+-- Makes event trigger name on event running fn (WHEN TAG IN tags unless NULL; ENABLE ALWAYS when always: the
+-- appliers run as replica), and makes it again when it exists with other tags (a schema of an earlier version).
+-- Only a superuser may create event triggers: returns false, and makes nothing, for anyone else.
+CREATE OR REPLACE FUNCTION mtm.ensure_event_trigger(name text, event text, fn text, tags text[] DEFAULT NULL,
+                                                    always boolean DEFAULT false)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.evtname = name AND (SELECT array_agg(t ORDER BY t) FROM unnest(e.evttags) t)
+               IS DISTINCT FROM (SELECT array_agg(t ORDER BY t) FROM unnest(tags) t)) THEN
+        EXECUTE format('DROP EVENT TRIGGER %I', name);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.evtname = name) THEN
+        EXECUTE format('CREATE EVENT TRIGGER %I ON %I%s EXECUTE FUNCTION %s()', name, event,
+                       CASE WHEN tags IS NULL THEN '' ELSE format(' WHEN TAG IN (%s)',
+                           (SELECT string_agg(quote_literal(t), ', ') FROM unnest(tags) t)) END, fn);
+        IF always THEN
+            EXECUTE format('ALTER EVENT TRIGGER %I ENABLE ALWAYS', name);
+        END IF;
+    END IF;
+    RETURN true;
+END
+$fn$;
 -- Only a superuser may create event triggers: without one the node runs without the net (and says so).
 DO $do$
 BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_ddl') THEN
-            CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end
-                EXECUTE FUNCTION mtm.refuse_unannounced_ddl();
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unannounced_drop') THEN
-            CREATE EVENT TRIGGER mtm_refuse_unannounced_drop ON sql_drop
-                EXECUTE FUNCTION mtm.refuse_unannounced_ddl();
-        END IF;
-    ELSE
+    IF NOT (mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl')
+            AND mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl')) THEN
         RAISE WARNING '[multimaster] % is not a superuser: DDL inside functions, procedures and DO blocks will '
             'not be refused on this node (it is not replicated)', current_user;
     END IF;
 END
 $do$;
+
+-- The schema of a gateway session's temporary-table stand-ins (the gateway's TempStandIns), made for the session's
+-- current role as PostgreSQL makes its temporary schema: with the TEMPORARY privilege on the database, not CREATE,
+-- which PostgreSQL 15 gives only the database's owner (the regression files privileges, maintain_every). Only the
+-- calling backend's own schema (mtm_temp_<its pid>_<hex>), for a role its session may be (SET ROLE).
+CREATE OR REPLACE FUNCTION mtm.stand_in_schema(schema text, role name)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF schema !~ ('^mtm_temp_' || pg_backend_pid() || '_[0-9a-f]+$') OR NOT pg_has_role(session_user, role, 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('[multimaster] %s is not the temporary tables'' schema of this session for role %s', schema, role);
+    END IF;
+    IF NOT has_database_privilege(role, current_database(), 'TEMPORARY') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to create temporary tables in database "%s"', current_database());
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema) THEN
+        EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema, role);
+    END IF;
+END
+$fn$;
 
 -- A temporary table of a gateway session is a node-local stand-in (an unlogged table in a schema mtm_temp_<pid>_<hex>),
 -- dropped with its schema (CASCADE) when the session ends. A permanent object that depends on one — a partition
@@ -373,17 +411,9 @@ BEGIN
     END LOOP;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_permanent_on_stand_in') THEN
-        CREATE EVENT TRIGGER mtm_refuse_permanent_on_stand_in ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER SEQUENCE',
-                         'CREATE SEQUENCE', 'CREATE TABLE AS', 'SELECT INTO')
-            EXECUTE FUNCTION mtm.refuse_permanent_on_stand_in();
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_permanent_on_stand_in', 'ddl_command_end', 'mtm.refuse_permanent_on_stand_in',
+    ARRAY['ALTER TABLE', 'CREATE TABLE', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER SEQUENCE', 'CREATE SEQUENCE',
+          'CREATE TABLE AS', 'SELECT INTO']);
 -- The stand-in schema of a session's temporary tables is on its search_path (at the end, see the gateway's
 -- TempStandIns). When no schema before it exists (search_path = '', or only missing schemas), PostgreSQL would find
 -- no schema to create in, nor for CURRENT_SCHEMA — it never creates in pg_temp unless pg_temp is named first — but
@@ -427,15 +457,7 @@ BEGIN
     END LOOP;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_stand_in_schema_objects') THEN
-        CREATE EVENT TRIGGER mtm_refuse_stand_in_schema_objects ON ddl_command_end
-            EXECUTE FUNCTION mtm.refuse_stand_in_schema_objects();
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_stand_in_schema_objects', 'ddl_command_end', 'mtm.refuse_stand_in_schema_objects');
 -- An unlogged table is made on every node (its DDL is replicated), and its rows are each node's own: logical
 -- decoding never carries them. ALTER TABLE ... SET UNLOGGED therefore runs on every node (the rows were the same;
 -- from then on each node keeps its own), but SET LOGGED of an unlogged table that holds rows would make a replicated
@@ -478,22 +500,9 @@ BEGIN
     END IF;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_logging_node_rows') THEN
-            CREATE EVENT TRIGGER mtm_refuse_logging_node_rows ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
-                EXECUTE FUNCTION mtm.refuse_logging_node_rows();
-            ALTER EVENT TRIGGER mtm_refuse_logging_node_rows ENABLE ALWAYS;
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_logging_node_rewrite') THEN
-            CREATE EVENT TRIGGER mtm_refuse_logging_node_rewrite ON table_rewrite
-                EXECUTE FUNCTION mtm.refuse_logging_node_rows();
-            ALTER EVENT TRIGGER mtm_refuse_logging_node_rewrite ENABLE ALWAYS;
-        END IF;
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_logging_node_rows', 'ddl_command_end', 'mtm.refuse_logging_node_rows',
+    ARRAY['ALTER TABLE'], true);
+SELECT mtm.ensure_event_trigger('mtm_refuse_logging_node_rewrite', 'table_rewrite', 'mtm.refuse_logging_node_rows', NULL, true);
 -- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
 -- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
 -- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its
@@ -525,16 +534,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_routine_on_stand_in') THEN
-        CREATE EVENT TRIGGER mtm_refuse_routine_on_stand_in ON ddl_command_end
-            WHEN TAG IN ('CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE')
-            EXECUTE FUNCTION mtm.refuse_routine_on_stand_in();
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_routine_on_stand_in', 'ddl_command_end', 'mtm.refuse_routine_on_stand_in',
+    ARRAY['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE']);
 -- A replicated table with a column of a type whose values cannot be written from their text (pg_node_tree and the
 -- other internal types of the statistics and BRIN summaries: their input functions refuse every value): the other
 -- nodes apply rows as text, so every row of it would fail there (CREATE TABLE ... AS SELECT * FROM pg_class of the
@@ -568,16 +569,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_unwritable_column') THEN
-        CREATE EVENT TRIGGER mtm_refuse_unwritable_column ON ddl_command_end
-            WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
-            EXECUTE FUNCTION mtm.refuse_unwritable_column();
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_unwritable_column', 'ddl_command_end', 'mtm.refuse_unwritable_column',
+    ARRAY['CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE']);
 -- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table or its stand-in): the
 -- other nodes run the statement's text and have no such source (the regression file copy2). The gateway calls this
 -- in the statement that logs the DDL message, before the statement runs; it answers '' or refuses with 0A000.
@@ -697,20 +690,9 @@ BEGIN
     END LOOP;
 END
 $fn$;
-DO $do$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_node_computed_column') THEN
-            CREATE EVENT TRIGGER mtm_refuse_node_computed_column ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
-                EXECUTE FUNCTION mtm.refuse_node_computed_column();
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_refuse_node_computed_rewrite') THEN
-            CREATE EVENT TRIGGER mtm_refuse_node_computed_rewrite ON table_rewrite
-                EXECUTE FUNCTION mtm.refuse_node_computed_column();
-        END IF;
-    END IF;
-END
-$do$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_column', 'ddl_command_end', 'mtm.refuse_node_computed_column',
+    ARRAY['ALTER TABLE']);
+SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewrite', 'mtm.refuse_node_computed_column');
 
 -- Node stride (manual F.31.1, monotonic_sequences = false): node i of a cluster whose largest node id is N hands
 -- out i, i+N, i+2N... Each node strides its own sequences, so the DDL text every node runs stays identical: the
@@ -923,14 +905,10 @@ END
 $fn$;
 DO $do$
 BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'mtm_stride_sequences') THEN
-            CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end
-                WHEN TAG IN ('CREATE SEQUENCE', 'ALTER SEQUENCE', 'CREATE TABLE', 'ALTER TABLE')
-                EXECUTE FUNCTION mtm.stride_new_sequences();
-            ALTER EVENT TRIGGER mtm_stride_sequences ENABLE ALWAYS;
-        END IF;
-    ELSE
+    -- CREATE SCHEMA ... CREATE TABLE (serial) is tagged CREATE SCHEMA (a trigger made without it is made again)
+    IF NOT mtm.ensure_event_trigger('mtm_stride_sequences', 'ddl_command_end', 'mtm.stride_new_sequences',
+                                    ARRAY['CREATE SEQUENCE', 'ALTER SEQUENCE', 'CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA'],
+                                    true) THEN
         RAISE WARNING '[multimaster] % is not a superuser: new sequences will not be strided by node on this node; '
             'run SELECT mtm.alter_sequences() after creating one', current_user;
     END IF;

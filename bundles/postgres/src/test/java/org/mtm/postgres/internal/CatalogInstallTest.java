@@ -53,6 +53,34 @@ public class CatalogInstallTest {
     }
 
     /**
+     * An upgrade makes an event trigger of an earlier version again when its tags changed (mtm_stride_sequences gained
+     * CREATE SCHEMA: CREATE SCHEMA ... CREATE TABLE (serial) left its sequences unstrided), and keeps ENABLE ALWAYS.
+     */
+    @Test
+    public void anUpgradeMakesAnEventTriggerWithOtherTagsAgain() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP EVENT TRIGGER mtm_stride_sequences");
+            st.execute("CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end WHEN TAG IN ('CREATE SEQUENCE', 'ALTER SEQUENCE',"
+                + " 'CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION mtm.stride_new_sequences()");
+            st.execute("COMMENT ON SCHEMA mtm IS 'mtm catalog of an older version'");
+            CatalogSchema.install(c);
+            try (ResultSet rs = st.executeQuery("SELECT array_to_string(evttags, ','), evtenabled FROM pg_event_trigger"
+                    + " WHERE evtname = 'mtm_stride_sequences'")) {
+                rs.next();
+                assertEquals("CREATE SEQUENCE,ALTER SEQUENCE,CREATE TABLE,ALTER TABLE,CREATE SCHEMA", rs.getString(1));
+                assertEquals("A", rs.getString(2));
+            }
+            // the same tags in another order: left as it is (made again, it would have lost ENABLE ALWAYS)
+            st.execute("SELECT mtm.ensure_event_trigger('mtm_stride_sequences', 'ddl_command_end', 'mtm.stride_new_sequences',"
+                + " ARRAY['CREATE SCHEMA', 'ALTER TABLE', 'CREATE TABLE', 'ALTER SEQUENCE', 'CREATE SEQUENCE'], false)");
+            try (ResultSet rs = st.executeQuery("SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'mtm_stride_sequences'")) {
+                rs.next();
+                assertEquals("A", rs.getString(1));
+            }
+        }
+    }
+
+    /**
      * mtm.in_doubt lists this node's prepared MTM- transactions with their origin, generation, what the resolver knows
      * (mtm.transactions) and their age; other prepared transactions are not the cluster's and are left out.
      */

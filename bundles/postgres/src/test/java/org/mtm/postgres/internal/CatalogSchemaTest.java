@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(52, statements.size());
+        assertEquals(56, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
         assertTrue("the number a change was accepted at, which a change election's first phase learns (issue 11)",
@@ -40,14 +40,17 @@ public class CatalogSchemaTest {
         for (String table : List.of("cluster_nodes", "join_pending", "endpoints", "generation_state", "local_tables", "transactions", "applied_xacts")) {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
         }
-        assertTrue("the event trigger that refuses DDL the gateway did not announce", statements.stream().anyMatch(s ->
-                s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_ddl ON ddl_command_end")
-                && s.contains("CREATE EVENT TRIGGER mtm_refuse_unannounced_drop ON sql_drop")));
+        assertTrue("the event triggers that refuse DDL the gateway did not announce", statements.stream().anyMatch(s ->
+                s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl')")
+                && s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl')")));
         for (String trigger : List.of("mtm_refuse_routine_on_stand_in", "mtm_refuse_unwritable_column")) {
-            assertTrue(trigger, statements.stream().anyMatch(s -> s.contains("CREATE EVENT TRIGGER " + trigger + " ON ddl_command_end")));
+            assertTrue(trigger, statements.stream().anyMatch(s -> s.startsWith("SELECT mtm.ensure_event_trigger('" + trigger
+                + "', 'ddl_command_end'")));
         }
-        assertTrue("the event trigger that strides new sequences, also in the appliers", statements.stream().anyMatch(s ->
-                s.contains("CREATE EVENT TRIGGER mtm_stride_sequences ON ddl_command_end")
-                && s.contains("ALTER EVENT TRIGGER mtm_stride_sequences ENABLE ALWAYS")));
+        assertTrue("the stand-in schema made with the TEMPORARY privilege, as PostgreSQL's temporary schema", statements.stream()
+                .anyMatch(s -> s.startsWith("CREATE OR REPLACE FUNCTION mtm.stand_in_schema(schema text, role name)")));
+        assertTrue("the event trigger that strides new sequences, also in the appliers and for CREATE SCHEMA's tables",
+                statements.stream().anyMatch(s -> s.contains("mtm.ensure_event_trigger('mtm_stride_sequences', 'ddl_command_end'")
+                && s.contains("'ALTER TABLE', 'CREATE SCHEMA'],\n") && s.contains("true) THEN")));
     }
 }

@@ -60,6 +60,20 @@ public class SequenceStrideTest {
     }
 
     @Test
+    public void aSchemaCreatedWithItsTablesStridesTheirSequences() throws SQLException {
+        // the regression file event_trigger: CREATE SCHEMA ... CREATE TABLE (serial, identity) is tagged CREATE SCHEMA;
+        // its sequences were left at 1, 2, 3... on every node (the same keys from every gateway) until a later ALTER TABLE
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA with_elems CREATE TABLE one (a serial PRIMARY KEY, v text)"
+                    + " CREATE TABLE id (d int GENERATED ALWAYS AS IDENTITY) CREATE SEQUENCE own");
+            st.execute("INSERT INTO with_elems.one (v) VALUES ('x'), ('y')");
+            assertEquals("2,5", q(st, "SELECT string_agg(a::text, ',' ORDER BY a) FROM with_elems.one"));
+            assertEquals("2,5,8", next3(st, "with_elems.id_d_seq"));
+            assertEquals("2,5,8", next3(st, "with_elems.own"));
+        }
+    }
+
+    @Test
     public void everyNewSequenceHandsOutThisNodesResidue() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE SEQUENCE s1");

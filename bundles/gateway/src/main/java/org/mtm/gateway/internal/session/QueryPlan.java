@@ -268,13 +268,20 @@ final class QueryPlan {
             boolean logged = s.ddlLogged(e);
             boolean hold = true;
             CompletableFuture<BackendLink.Ready> piece = sendPiece(j, j + 1, hold, false);
-            if (logged) {
-                link.exchange(DdlMessages.endSql(st.replication()));
-            }
+            CompletableFuture<QueryResult> end = logged ? link.exchange(DdlMessages.endSql(st.replication())) : null;
             if (next >= sts.size() && emulated) {
                 s.prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
             }
-            return piece.thenCompose(ready -> afterPiece(ready, hold));
+            return piece.thenCompose(ready -> end == null || ready.errorSeen() ? afterPiece(ready, hold)
+                    : end.thenCompose(r -> {
+                        if (r.ok()) {
+                            return afterPiece(ready, hold);
+                        }
+                        // the end statement failed (SERIALIZABLE's 40001 in the replica identity upkeep): the block
+                        // is aborted, so the statement answers with that error instead of its held CommandComplete
+                        s.errorToClient(r.error());
+                        return endQueryAfterError();
+                    }));
         });
     }
 

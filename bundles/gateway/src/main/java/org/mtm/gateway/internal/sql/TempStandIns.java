@@ -160,7 +160,8 @@ public final class TempStandIns {
     }
 
     /**
-     * Run before stand-in {@code name} is created, in the same transaction: the schema, and the schema at the end
+     * Run before stand-in {@code name} is created, in the same transaction: the schema (by mtm.stand_in_schema, which
+     * needs the TEMPORARY privilege on the database as PostgreSQL does, not CREATE), and the schema at the end
      * of search_path (a session setting: undone with the transaction, like the schema). The event trigger of the mtm
      * schema lets the gateway's own DDL through ({@code mtm.ddl_internal}). A stand-in does not hide a table of the
      * same name earlier in search_path as a temporary table would: such a name is refused (0A000) rather than let
@@ -188,7 +189,7 @@ public final class TempStandIns {
                 + ")::pg_catalog.text), HINT = 'Give the temporary table a name no other table on search_path has.'; "
                 + "END IF; "
                 + "PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); "
-                + "CREATE SCHEMA IF NOT EXISTS " + q + "; "
+                + "PERFORM mtm.stand_in_schema('" + schema.replace("'", "''") + "', current_user); "
                 + "IF pg_catalog.strpos(pg_catalog.current_setting('search_path'), " + lit + ") = 0 THEN "
                 + "PERFORM pg_catalog.set_config('search_path', " + pathWith(lit) + ", false); END IF; "
                 + (keepInternal ? "" : "PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); ") + "END$mtm$";

@@ -252,4 +252,41 @@ public class TemporaryTablesThroughGatewayTest {
             assertEquals("u:r", standIns("secret2"));
         }
     }
+
+    @Test
+    public void aRoleWithTheTemporaryPrivilegeButNotCreateMakesTemporaryTables() throws Exception {
+        // PostgreSQL 15 gives PUBLIC TEMPORARY on a database and CREATE only to its owner; the stand-in schema was made
+        // with the client's own rights: "permission denied for database" (regression files privileges, maintain_every)
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DO $$BEGIN CREATE ROLE temp_only LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+            st.execute("GRANT SELECT, INSERT ON t TO temp_only");
+            st.execute("GRANT USAGE ON SCHEMA public TO temp_only");
+        }
+        try (Connection c = TestPostgres.connect(GW.endpoint(), "user", "temp_only"); Statement st = c.createStatement()) {
+            assertEquals("f", scalar(c, "SELECT has_database_privilege(current_database(), 'CREATE')"));
+            st.execute("CREATE TEMP TABLE staged (id int)");
+            c.setAutoCommit(false);
+            st.execute("INSERT INTO staged VALUES (41), (42)");
+            st.execute("INSERT INTO t SELECT id, 'by temp_only' FROM staged");
+            c.commit();
+            c.setAutoCommit(true);
+            assertEquals("temp_only", scalar(c, "SELECT nspowner::regrole::text FROM pg_namespace WHERE oid = "
+                    + "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass('staged'))"));
+        }
+        assertEquals("41:by temp_only,42:by temp_only", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
+        // without TEMPORARY, PostgreSQL's own refusal
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("REVOKE TEMPORARY ON DATABASE " + TestPostgres.DATABASE + " FROM PUBLIC");
+        }
+        try (Connection c = TestPostgres.connect(GW.endpoint(), "user", "temp_only"); Statement st = c.createStatement()) {
+            SQLException refused = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("CREATE TEMP TABLE refused (id int)"));
+            assertEquals(refused.getMessage(), "42501", refused.getSQLState());
+            assertTrue(refused.getMessage(), refused.getMessage().contains(
+                    "permission denied to create temporary tables in database \"" + TestPostgres.DATABASE + "\""));
+        } finally {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("GRANT TEMPORARY ON DATABASE " + TestPostgres.DATABASE + " TO PUBLIC");
+            }
+        }
+    }
 }
