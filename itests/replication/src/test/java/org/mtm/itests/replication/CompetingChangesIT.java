@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -109,17 +108,7 @@ public class CompetingChangesIT {
 
     /** Node {@code id} online with {@code set} as members and configured, in a generation above {@code above}. */
     private static void awaitStatus(int id, String set, long above) {
-        Poll.until("node " + id + " online in a generation above " + above + " with members and configured " + set,
-            SWITCH, Duration.ofMillis(100), () -> {
-                try (Connection c = cluster.direct(id)) {
-                    Map<String, String> row = Sql.rows(c, "SELECT status, gen_num, gen_members::text AS members, "
-                        + "gen_configured::text AS configured FROM mtm.status()").get(0);
-                    return "online".equals(row.get("status")) && set.equals(row.get("members"))
-                        && set.equals(row.get("configured")) && Long.parseLong(row.get("gen_num")) > above;
-                } catch (SQLException | RuntimeException e) {
-                    return false;
-                }
-            });
+        MembershipChecks.awaitOnline(cluster, id, set, set, above, SWITCH);
         // mtm.nodes() is refreshed every 0.5 s: it follows mtm.status() within a refresh
         String ids = set.substring(1, set.length() - 1);
         Poll.until("mtm.nodes() on node " + id + " lists " + ids, Duration.ofSeconds(5), Duration.ofMillis(100),
