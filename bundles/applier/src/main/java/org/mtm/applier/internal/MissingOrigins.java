@@ -26,6 +26,8 @@ final class MissingOrigins {
     private final int self;
     private final int peer;
     private BeginPrepare pending;
+    /** The coordinator {@link #pending}'s gid names. */
+    private int pendingCoordinator;
     private long restored;
 
     MissingOrigins(int self, int peer) {
@@ -41,7 +43,7 @@ final class MissingOrigins {
             if (m.type() == 'O') {
                 return List.of(b, m);
             }
-            int coordinator = Gid.parse(b.gid()).originNode();
+            int coordinator = pendingCoordinator;
             restored++;
             LOG.warn("node {}: node {}'s stream sent {} without its origin (PostgreSQL could not name it): it is node {}'s"
                 + " transaction, which node {} applied; taken as the copy it is ({} restored on this stream)", self, peer,
@@ -52,6 +54,7 @@ final class MissingOrigins {
             Gid gid = Gid.tryParse(b.gid());
             if (gid != null && gid.originNode() != peer) {
                 pending = b;
+                pendingCoordinator = gid.originNode();
                 return List.of();
             }
         }
