@@ -27,6 +27,8 @@ import org.mtm.api.NodeStatus;
 import org.mtm.api.SequenceAllocator;
 import org.mtm.gateway.internal.commit.ClusterAdmission;
 import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.mtm.gateway.internal.commit.FootprintQueries;
+import org.mtm.gateway.internal.commit.FootprintRoutines;
 import org.mtm.gateway.internal.commit.JdbcDetachedStatements;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
@@ -170,6 +172,7 @@ public final class Gateway {
 
     /** How often the node's status is looked at for break_connection. */
     static final long STATUS_WATCH_MILLIS = 200;
+    private static final long FOOTPRINT_RETRY_SECONDS = 10;
 
     private record Settings(String host, int port, String advertisedHost, boolean wrap, int threads, int maxConnections,
             long startupTimeoutMs, int maxMessageBytes) {
@@ -189,6 +192,8 @@ public final class Gateway {
     private GatewayTls tls;
     /** Written under the component's lock; read without it by the status watch. */
     private volatile GatewayServer server;
+    /** The footprint's statements of every session: calls of the node's functions once they are made. */
+    private final FootprintQueries footprintQueries = new FootprintQueries();
     /** mtm.gateway.sessions: client sessions open now. */
     private final org.mtm.api.metrics.BundleMetrics metrics = new org.mtm.api.metrics.BundleMetrics();
     private Endpoint advertised;
@@ -244,10 +249,38 @@ public final class Gateway {
         }
         this.frameworkStopping = FrameworkStopping.listen(context, this::frameworkStopping);
         background.scheduleWithFixedDelay(this::watchStatus, STATUS_WATCH_MILLIS, STATUS_WATCH_MILLIS, TimeUnit.MILLISECONDS);
+        background.execute(this::installFootprintRoutines);
         metrics.registry().gauge("mtm.gateway.sessions", () -> () -> {
             GatewayServer s = server;
             return s == null ? 0 : s.sessionCount();
         });
+    }
+
+    /** The footprint's statements of every session (tests). */
+    FootprintQueries footprintQueries() {
+        return footprintQueries;
+    }
+
+    /**
+     * Makes the footprint's functions on the local server ({@link FootprintRoutines}) and switches the sessions to
+     * them; until then, and should it fail, they send the statements as text. Tried again every
+     * {@link #FOOTPRINT_RETRY_SECONDS} while the node's catalog (schema mtm) is not there yet or the server is away.
+     */
+    private void installFootprintRoutines() {
+        try (java.sql.Connection c = database.connect()) {
+            if (FootprintRoutines.install(c)) {
+                footprintQueries.routinesInstalled();
+                LOG.debug("footprint functions ready on the local server");
+                return;
+            }
+            LOG.debug("footprint functions not made yet: schema mtm is not installed on the local server");
+        } catch (java.sql.SQLException | RuntimeException e) {
+            LOG.info("footprint functions not made on the local server ({}); commits send the footprint query as text, "
+                    + "trying again in {} s", e.getMessage(), FOOTPRINT_RETRY_SECONDS);
+        }
+        if (!background.isShutdown()) {
+            background.schedule(this::installFootprintRoutines, FOOTPRINT_RETRY_SECONDS, TimeUnit.SECONDS);
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -458,6 +491,7 @@ public final class Gateway {
                 .admission(new ClusterAdmission(() -> clusterState))
                 .clusterInitialised(this::clusterInitialised)
                 .surface(new ServiceFunctions())
+                .footprintQueries(footprintQueries)
                 .committer(new CoordinatedCommitter(this::standing, () -> coordinator))
                 .detached(new JdbcDetachedStatements(database::connect, detachedPool));
         Endpoint bound;

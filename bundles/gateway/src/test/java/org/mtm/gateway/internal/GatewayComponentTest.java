@@ -635,6 +635,33 @@ public class GatewayComponentTest {
         }
     }
 
+    @Test
+    public void theGatewayMakesTheFootprintFunctionsOnItsServerAndItsSessionsCallThem() throws Exception {
+        JdbcClusterCatalog catalog = new JdbcClusterCatalog(PG.server());
+        try (Connection d = PG.direct()) {
+            catalog.installSchema(d);
+        }
+        Gateway gateway = new Gateway(PG.server(), config(0, true));
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (!gateway.footprintQueries().usesRoutines() && System.nanoTime() < deadline) {
+                Thread.sleep(50); // made on the gateway's background thread right after activation
+            }
+            assertTrue("the sessions call the footprint functions", gateway.footprintQueries().usesRoutines());
+            assertEquals("SELECT * FROM mtm.gateway_footprint(false)", gateway.footprintQueries().quick());
+            try (Connection d = PG.direct(); Statement st = d.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT obj_description('mtm.gateway_footprint(boolean)'"
+                         + "::regprocedure, 'pg_proc'), obj_description('mtm.gateway_footprint_locks()'::regprocedure, 'pg_proc')")) {
+                assertTrue(rs.next());
+                assertTrue(rs.getString(1), rs.getString(1).startsWith("mtm gateway footprint "));
+                assertEquals(rs.getString(1), rs.getString(2));
+            }
+        } finally {
+            gateway.deactivate();
+            catalog.deactivate();
+        }
+    }
+
     /** A coordinator that holds every commit decision until the test releases it. */
     static final class HeldCoordinator implements Coordinator {
         final List<String> calls = new CopyOnWriteArrayList<>();

@@ -47,8 +47,13 @@ public interface CommitContext {
      * DDL messages) and may have fetched the quick part already, in the same round trip as the last statement.
      */
     default CompletionStage<Footprint> footprint() {
-        return execute(Footprint.quickSql(Footprint.Notes.UNKNOWN))
+        return execute(footprintQueries().quick(Footprint.Notes.UNKNOWN))
                 .thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), Footprint.Notes.UNKNOWN));
+    }
+
+    /** The footprint's statements as this session sends them: as text, or as calls of the node's functions. */
+    default FootprintQueries footprintQueries() {
+        return FootprintQueries.INLINE;
     }
 
     /**

@@ -136,7 +136,12 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
      * and no logged DDL, which tells by itself.
      */
     public static String quickSql(Notes notes) {
-        return notes.replicates() && !notes.ddl() ? QUICK_WITH_LOCKS_SQL : QUICK_SQL;
+        return quickAsksLocks(notes) ? QUICK_WITH_LOCKS_SQL : QUICK_SQL;
+    }
+
+    /** Whether the quick query asked at COMMIT brings the lock answers along ({@link #quickSql}). */
+    static boolean quickAsksLocks(Notes notes) {
+        return notes.replicates() && !notes.ddl();
     }
 
     /**
@@ -255,7 +260,7 @@ public record Footprint(Long xid, boolean serializable, boolean temporary, boole
                     notes.temporary() || q.locks().temporary(), notes.ddl() || q.locks().replicatedWrite(), notes.notifies(),
                     q.largeObjects(), unseen));
         }
-        return tx.execute(LOCKS_SQL).thenCompose(r -> {
+        return tx.execute(tx.footprintQueries().locks()).thenCompose(r -> {
             if (!r.ok() || r.rows().isEmpty()) {
                 throw new IllegalStateException("the transaction's locks could not be read: " + (r.ok() ? "no row" : r.error()));
             }

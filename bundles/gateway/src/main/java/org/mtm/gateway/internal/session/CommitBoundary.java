@@ -303,15 +303,20 @@ final class CommitBoundary {
         /** With what the gateway saw (LISTEN/NOTIFY, DDL messages, temporary DDL); the quick query maybe already sent. */
         @Override
         public CompletionStage<Footprint> footprint() {
-            CompletionStage<QueryResult> q = quick == null ? execute(Footprint.quickSql(notes))
+            CompletionStage<QueryResult> q = quick == null ? execute(footprintQueries().quick(notes))
                     : quick.handle((r, failure) -> failure == null && r.ok() ? CompletableFuture.completedFuture(r)
-                            : execute(Footprint.QUICK_SQL)).thenCompose(f -> f);
+                            : execute(footprintQueries().quick())).thenCompose(f -> f);
             return q.thenCompose(r -> Footprint.of(this, Footprint.Quick.of(r), notes));
         }
 
         @Override
         public CompletionStage<QueryResult> executeDetached(String sql) {
             return backend.executeDetached(sql);
+        }
+
+        @Override
+        public org.mtm.gateway.internal.commit.FootprintQueries footprintQueries() {
+            return backend.footprintQueries();
         }
 
         @Override

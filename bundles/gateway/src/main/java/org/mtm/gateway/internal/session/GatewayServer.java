@@ -12,8 +12,9 @@ import java.util.function.Supplier;
 
 import org.mtm.api.Endpoint;
 import org.mtm.gateway.internal.commit.Admission;
-import org.mtm.gateway.internal.commit.DetachedStatements;
 import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.mtm.gateway.internal.commit.DetachedStatements;
+import org.mtm.gateway.internal.commit.FootprintQueries;
 import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SessionInfo;
 import org.mtm.gateway.internal.commit.SqlStates;
@@ -74,6 +75,7 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     private volatile DetachedStatements detached = DetachedStatements.NONE;
     private volatile BooleanSupplier clusterInitialised = () -> false;
     private volatile SurfaceFunctions surface = SurfaceFunctions.NONE;
+    private volatile FootprintQueries footprintQueries = FootprintQueries.INLINE;
     private volatile GatewayTls tls;
     private volatile int maxConnections;
     private volatile long startupTimeoutMillis;
@@ -112,6 +114,17 @@ public final class GatewayServer implements SessionHost, AutoCloseable {
     public GatewayServer clusterInitialised(BooleanSupplier initialised) {
         this.clusterInitialised = initialised == null ? () -> false : initialised;
         return this;
+    }
+
+    /** The footprint's statements as the sessions send them. Default: as text. */
+    public GatewayServer footprintQueries(FootprintQueries q) {
+        this.footprintQueries = q == null ? FootprintQueries.INLINE : q;
+        return this;
+    }
+
+    @Override
+    public FootprintQueries footprintQueries() {
+        return footprintQueries;
     }
 
     public GatewayServer surface(SurfaceFunctions s) {

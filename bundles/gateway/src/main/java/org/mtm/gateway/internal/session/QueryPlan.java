@@ -121,7 +121,7 @@ final class QueryPlan {
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
         CompletableFuture<BackendLink.Ready> piece = sendPiece(next, j, hold);
         if (!specialFollows && emulated && !copies(next, j)) {
-            s.prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL); // (not behind COPY: it would be copy data)
+            s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick()); // (not behind COPY: it would be copy data)
         }
         next = j;
         return begin.thenCombine(piece, (b, ready) -> ready).thenCompose(ready -> afterPiece(ready, hold));
@@ -270,7 +270,7 @@ final class QueryPlan {
             CompletableFuture<BackendLink.Ready> piece = sendPiece(j, j + 1, hold, false);
             CompletableFuture<QueryResult> end = logged ? link.exchange(DdlMessages.endSql(st.replication())) : null;
             if (next >= sts.size() && emulated) {
-                s.prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
+                s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick());
             }
             return piece.thenCompose(ready -> end == null || ready.errorSeen() ? afterPiece(ready, hold)
                     : end.thenCompose(r -> {
@@ -309,7 +309,7 @@ final class QueryPlan {
                 CompletableFuture<BackendLink.Ready> piece = statement == null ? sendPiece(j, j + 1, true)
                         : sendText(j, statement.toString());
                 if (next >= sts.size() && emulated) {
-                    s.prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
+                    s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick());
                 }
                 return piece.thenCompose(ready -> afterPiece(ready, true));
             }
@@ -325,7 +325,7 @@ final class QueryPlan {
                     link.exchange(TempStandIns.END_SQL);
                 }
                 if (next >= sts.size() && emulated) {
-                    s.prefetchedQuick = link.aroundClients(Footprint.QUICK_SQL);
+                    s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick());
                 }
                 return piece.thenCompose(ready -> {
                     if (!ready.errorSeen()) {

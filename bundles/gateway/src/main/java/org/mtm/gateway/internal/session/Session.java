@@ -751,7 +751,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // round trip; hold ReadyForQuery, commit, then answer
             if (!skipping) {
                 clientRun.flush();
-                BackendLink.UnsyncedStatement quick = link.writeUnsynced(Footprint.QUICK_SQL, List.of());
+                BackendLink.UnsyncedStatement quick = link.writeUnsynced(host.footprintQueries().quick(), List.of());
                 replies.add(ReplyQueue.OWN_UNSYNCED, quick);
                 prefetchedQuick = quick.result;
             }
@@ -1003,6 +1003,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
         @Override
         public SessionInfo info() {
             return Session.this.info();
+        }
+
+        @Override
+        public org.mtm.gateway.internal.commit.FootprintQueries footprintQueries() {
+            return host.footprintQueries();
         }
 
         @Override

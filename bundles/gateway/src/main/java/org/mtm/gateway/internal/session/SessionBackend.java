@@ -46,6 +46,11 @@ interface SessionBackend {
     /** A statement on a connection of its own (COMMIT/ROLLBACK PREPARED after the session's connection was lost). */
     CompletionStage<QueryResult> executeDetached(String sql);
 
+    /** The footprint's statements as sent to this backend's server: as text, or as calls of its functions. */
+    default org.mtm.gateway.internal.commit.FootprintQueries footprintQueries() {
+        return org.mtm.gateway.internal.commit.FootprintQueries.INLINE;
+    }
+
     /** The gateway's answers to the client, written in order with what the backend relays. */
     interface ClientAnswers {
         void error(ServerError e);

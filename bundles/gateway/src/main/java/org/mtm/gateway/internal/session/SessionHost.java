@@ -59,6 +59,11 @@ interface SessionHost {
         return null;
     }
 
+    /** The footprint's statements as the sessions send them (text, or calls of the node's functions). */
+    default org.mtm.gateway.internal.commit.FootprintQueries footprintQueries() {
+        return org.mtm.gateway.internal.commit.FootprintQueries.INLINE;
+    }
+
     /** The multimaster functions the gateway answers itself (mtm.init_cluster, mtm.alter_sequences). */
     SurfaceFunctions surface();
 
