@@ -137,6 +137,8 @@ final class ApplySession implements AutoCloseable {
     private Target batchTarget;
     private String batchOperation;
     private int batchSize;
+    // or the pending run of INSERTs into one relation (never both: each flushes the other first)
+    private InsertRun inserts;
 
     private ApplySession(Connection connection, int self, int peer, int worker, ApplierSettings settings) throws SQLException {
         this.ignoreTablesWithoutPk = settings.ignoreTablesWithoutPk();
@@ -640,7 +642,7 @@ final class ApplySession implements AutoCloseable {
     }
 
     private void forget(Target t) throws SQLException {
-        if (batchTarget == t) {
+        if (batchTarget == t || inserts != null && inserts.target == t) {
             flush();
         }
         t.close();
@@ -715,17 +717,37 @@ final class ApplySession implements AutoCloseable {
     // ---- row changes ---------------------------------------------------------------------------------
 
     void insert(Target t, TupleData row) throws SQLException {
+        if (t.columns.length == 0) { // INSERT ... DEFAULT VALUES: nothing to copy
+            add(insertStatement(t), t, null);
+            return;
+        }
+        if (batch != null) {
+            flush();
+        }
+        if (inserts != null && inserts.target != t) {
+            flushInserts();
+        }
+        if (inserts == null) {
+            inserts = new InsertRun(t);
+        }
+        String[] values = new String[row.size()];
+        for (int i = 0; i < row.size(); i++) {
+            values[i] = value(t, row, i, "INSERT");
+        }
+        inserts.add(values);
+        if (inserts.full()) {
+            flushInserts();
+        }
+        noteSequenceValues(t, row);
+    }
+
+    private PreparedStatement insertStatement(Target t) throws SQLException {
         PreparedStatement ps = t.statement(INSERT_SHAPE);
         if (ps == null) {
             ps = connection.prepareStatement(Sql.insert(t));
             t.remember(INSERT_SHAPE, ps);
         }
-        int p = 1;
-        for (int i = 0; i < row.size(); i++) {
-            p = bind(ps, p, t, row, i, "INSERT");
-        }
-        add(ps, t, null);
-        noteSequenceValues(t, row);
+        return ps;
     }
 
     void update(Target t, Update u) throws SQLException {
@@ -959,6 +981,9 @@ final class ApplySession implements AutoCloseable {
 
     /** The relation the pending or last statement changed, for error messages. */
     String currentRelation() {
+        if (inserts != null) {
+            return inserts.target.displayName();
+        }
         return batchTarget == null ? null : batchTarget.displayName();
     }
 
@@ -1019,6 +1044,22 @@ final class ApplySession implements AutoCloseable {
         return p;
     }
 
+    /** A column's value as text (null: NULL), as {@link #bind} binds it. */
+    private static String value(Target t, TupleData row, int i, String what) throws SQLException {
+        switch (row.kind(i)) {
+            case TupleData.NULL:
+                return null;
+            case TupleData.TEXT:
+                return row.text(i);
+            case TupleData.UNCHANGED_TOAST:
+                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
+                        + " arrived as an unchanged TOAST value where a value is needed", "XX000");
+            default:
+                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
+                        + " arrived in binary format, which this applier does not request", "XX000");
+        }
+    }
+
     private int bind(PreparedStatement ps, int p, Target t, TupleData row, int i, String what) throws SQLException {
         switch (row.kind(i)) {
             case TupleData.NULL:
@@ -1040,6 +1081,9 @@ final class ApplySession implements AutoCloseable {
     // ---- batching ------------------------------------------------------------------------------------
 
     private void add(PreparedStatement ps, Target t, String operation) throws SQLException {
+        if (inserts != null) {
+            flushInserts();
+        }
         if (batch != null && batch != ps) {
             flush();
         }
@@ -1058,6 +1102,9 @@ final class ApplySession implements AutoCloseable {
      * @throws RowMissingException when an UPDATE or DELETE matched no row (the rest of the batch ran)
      */
     void flush() throws SQLException {
+        if (inserts != null) {
+            flushInserts();
+        }
         if (batch == null) {
             return;
         }
@@ -1088,7 +1135,46 @@ final class ApplySession implements AutoCloseable {
         }
     }
 
+    /**
+     * Executes the pending run of INSERTs ({@link InsertRun}): as one COPY when it is long, else as a batch of the
+     * relation's prepared INSERT.
+     */
+    private void flushInserts() throws SQLException {
+        InsertRun run = inserts;
+        inserts = null;
+        Target t = run.target;
+        busySince = System.nanoTime();
+        try {
+            if (run.byCopy()) {
+                connection.unwrap(org.postgresql.PGConnection.class).getCopyAPI()
+                        .copyIn(InsertRun.copySql(t), new java.io.ByteArrayInputStream(run.copyData()));
+                return;
+            }
+            PreparedStatement ps = insertStatement(t);
+            for (String[] values : run.rows()) {
+                for (int i = 0; i < values.length; i++) {
+                    ps.setObject(i + 1, values[i], Types.OTHER); // unspecified type: the column's type parses it
+                }
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (BatchUpdateException e) {
+            failedRelation = t.displayName();
+            SQLException cause = e.getNextException();
+            throw cause != null ? cause : e;
+        } catch (SQLException e) {
+            failedRelation = t.displayName();
+            throw e;
+        } catch (java.io.IOException e) {
+            failedRelation = t.displayName();
+            throw new SQLException("COPY into relation " + t.displayName() + " failed: " + e.getMessage(), "08006", e);
+        } finally {
+            busySince = 0;
+        }
+    }
+
     private void discardBatch() {
+        inserts = null;
         if (batch != null) {
             try {
                 batch.clearBatch();

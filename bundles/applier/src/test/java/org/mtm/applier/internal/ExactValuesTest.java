@@ -103,9 +103,16 @@ public class ExactValuesTest {
             + " '((0,0),(1,1),(2,0))', '((0,0),(1,1),(1,0))', '<(1,1),2.5>', 0.1, 0.1, -32768, 9223372036854775807, true,"
             + " '2024-02-29', 'hello ''quoted'' \\ world', 'q', 'a name', 4294967295, '16/B374D848', '{101,NULL}')";
 
+    /** {@link #TYPES} on both nodes, once: the nodes are shared by the tests of this class. */
+    private static void typesEverywhere() throws Exception {
+        if ("t".equals(NODES.query(A, "SELECT to_regtype('mood') IS NULL"))) {
+            NODES.execEverywhere(TYPES);
+        }
+    }
+
     @Test
     public void everyBuiltInTypeArrivesWithTheSameBytes() throws Exception {
-        NODES.execEverywhere(TYPES);
+        typesEverywhere();
         NODES.execEverywhere(GOLDEN);
         startReceiverOnB();
         NODES.exec(A, ROW_1, "INSERT INTO golden (c, t) VALUES (NULL, NULL)", "INSERT INTO golden (c, ca, bits) VALUES ('a', '{}', '{}')");
@@ -128,6 +135,40 @@ public class ExactValuesTest {
         votes.await(Kind.COMMITTED, gid, WAIT);
         assertSameBytes("golden", "id", 3);
         assertEquals("the stored generated column is computed on B", "AGAIN!", NODES.query(B, "SELECT shout FROM golden WHERE id = 2"));
+    }
+
+    @Test
+    public void aLongRunOfInsertsGoesAsOneCopyWithTheSameBytes() throws Exception {
+        typesEverywhere();
+        NODES.execEverywhere(GOLDEN.replace("golden", "golden_bulk"),
+                "CREATE TABLE bulk (id int PRIMARY KEY, t text, b bytea, a text[], j jsonb, n numeric)");
+        // on B: one row per statement that inserted into the tables, so the test sees how the rows came
+        NODES.exec(B, "CREATE TABLE statements (tbl text)",
+                "CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS "
+                        + "$$BEGIN INSERT INTO public.statements VALUES (TG_TABLE_NAME); RETURN NULL; END$$",
+                "CREATE TRIGGER counted AFTER INSERT ON bulk FOR EACH STATEMENT EXECUTE FUNCTION count_statement()",
+                "ALTER TABLE bulk ENABLE ALWAYS TRIGGER counted",
+                "CREATE TRIGGER counted AFTER INSERT ON golden_bulk FOR EACH STATEMENT EXECUTE FUNCTION count_statement()",
+                "ALTER TABLE golden_bulk ENABLE ALWAYS TRIGGER counted");
+        startReceiverOnB();
+        // text COPY must escape: tabs, newlines, carriage returns, backslashes, a literal \N and \. line, NULLs
+        NODES.exec(A, "INSERT INTO bulk SELECT g, CASE g % 7 WHEN 0 THEN NULL WHEN 1 THEN E'tab\\there\\tand\\nline\\r'"
+                + " WHEN 2 THEN E'back\\\\slash \\\\N' WHEN 3 THEN E'\\\\.\\n\\\\.' WHEN 4 THEN 'ünïcødé ✓ 𝄞'"
+                + " WHEN 5 THEN '' ELSE 'plain ' || g END, CASE WHEN g % 5 = 0 THEN NULL ELSE decode(md5(g::text), 'hex') END,"
+                + " ARRAY[E'a\\\\b', NULL, E'c\\td', '\"q\"'], jsonb_build_object('k', E'v\\n' || g), g / 7.0"
+                + " FROM generate_series(1, 500) g",
+                ROW_1.replace("golden", "golden_bulk"));
+        NODES.exec(A, "INSERT INTO golden_bulk (c, vc, n, b, vb, ts, tm, tmtz, tstz, iv, ym, ds, ca, vca, na, ba, tsa, md, dom,"
+                + " doma, en, ena, comp, compa, fr, ir, nr, tr, dr, mr, j, jb, by, u, ip, cid, mac, mac8, m, x, tv, tq, pt, bx, ln,"
+                + " sg, pa, pg, ci, f4, f8, i2, i8, bo, d, t, ch, nm, o, lsn, bits) SELECT c, vc, n, b, vb, ts, tm, tmtz, tstz, iv,"
+                + " ym, ds, ca, vca, na, ba, tsa, md, dom, doma, en, ena, comp, compa, fr, ir, nr, tr, dr, mr, j, jb, by, u, ip,"
+                + " cid, mac, mac8, m, x, tv, tq, pt, bx, ln, sg, pa, pg, ci, f4, f8, i2, i8, bo, d, t || g, ch, nm, o, lsn, bits"
+                + " FROM golden_bulk, generate_series(1, 99) g");
+        assertSameBytes("bulk", "id", 500);
+        assertSameBytes("golden_bulk", "id", 100);
+        assertEquals("each run of inserts arrived as one statement (COPY), not one INSERT per row",
+                "bulk 1, golden_bulk 2", NODES.query(B, "SELECT string_agg(tbl || ' ' || n, ', ' ORDER BY tbl) FROM "
+                        + "(SELECT tbl, count(*) AS n FROM statements GROUP BY tbl) s"));
     }
 
     @Test
