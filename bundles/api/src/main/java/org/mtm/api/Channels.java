@@ -24,6 +24,12 @@ public final class Channels {
      * sent when a peer becomes reachable and when they change. A node of an older version drops it unread.
      */
     public static final int SETTINGS = 8;
+    /**
+     * The waits of the sender's apply sessions for prepared transactions (global deadlock detection): one
+     * {@code waiter TAB holder} line per wait, sent while there are any and once more when they end. A node of an
+     * older version drops it unread.
+     */
+    public static final int LOCK_GRAPH = 9;
 
     private Channels() {
     }

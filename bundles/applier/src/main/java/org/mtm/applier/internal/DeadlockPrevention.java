@@ -62,6 +62,27 @@ enum DeadlockPrevention {
         }
     }
 
+    /**
+     * Smart's order as a total order of any two gids, for the victim of a cycle ({@link WaitsFor}): true when
+     * {@code a} comes after {@code b} (it gives way). Gids that are not the cluster's (a user's prepared transaction)
+     * come first: they never wait, so they are never a victim.
+     */
+    static boolean after(String a, String b) {
+        Gid x = parse(a, null);
+        Gid y = parse(b, null);
+        if (x == null || y == null) {
+            return x != null || y == null && a.compareTo(b) > 0;
+        }
+        int c = Long.compareUnsigned(priority(x), priority(y));
+        if (c == 0) {
+            c = Long.compare(x.originXid(), y.originXid());
+        }
+        if (c == 0) {
+            c = Integer.compare(x.originNode(), y.originNode());
+        }
+        return c != 0 ? c > 0 : a.compareTo(b) > 0;
+    }
+
     /** The rank of a transaction in smart's order (lower wins): a 64-bit mix of its gid, the same on every node. */
     static long priority(Gid gid) {
         long z = gid.originXid() * 0x9E3779B97F4A7C15L + gid.originNode() * 0xC2B2AE3D27D4EB4FL + gid.generation();

@@ -20,9 +20,11 @@ import org.slf4j.LoggerFactory;
  * {@value #INTERVAL_MS} ms, at the sessions whose statement has been running that long, finds those
  * waiting for a lock held by a prepared transaction — directly or queued behind backends that wait for it,
  * the usual case under load: a local session asked for the row first — and cancels the ones
- * {@link DeadlockPrevention} says should give up (the apply then votes the transaction down with 40P01). Nothing runs on the server
- * while no apply statement is slow, and with {@code off} there is no watch at all: the lock bound alone
- * applies.
+ * {@link DeadlockPrevention} says should give up (the apply then votes the transaction down with 40P01). Whatever the
+ * mode, the waits it finds go to the node's {@link LockGraph}, which shares them with the peers: an apply whose wait
+ * closes a cycle across nodes and whose transaction is that cycle's victim is cancelled the same way (global deadlock
+ * detection: tens of milliseconds instead of the lock bound). Nothing runs on the server while no apply statement is
+ * slow.
  */
 final class LockWatch {
     private static final Logger LOG = LoggerFactory.getLogger(LockWatch.class);
@@ -58,16 +60,22 @@ final class LockWatch {
     private final LocalDatabase database;
     private final DeadlockPrevention prevention;
     private final Supplier<List<ApplySession>> sessions;
+    /** The node's share of the cluster's wait-for graph; null: waits stay local (a node without peers, tests). */
+    private final LockGraph graph;
+    /** Whether the graph holds waits of this watch (an empty report clears them once the applies stop waiting). */
+    private boolean reported;
     private final Thread thread;
     private volatile boolean stopped;
     private Connection connection;
 
-    LockWatch(int self, int peer, LocalDatabase database, DeadlockPrevention prevention, Supplier<List<ApplySession>> sessions) {
+    LockWatch(int self, int peer, LocalDatabase database, DeadlockPrevention prevention, Supplier<List<ApplySession>> sessions,
+              LockGraph graph) {
         this.self = self;
         this.peer = peer;
         this.database = database;
         this.prevention = prevention;
         this.sessions = sessions;
+        this.graph = graph;
         this.thread = new Thread(this::run, "mtm-lock-watch-" + peer);
         thread.setDaemon(true);
     }
@@ -96,6 +104,10 @@ final class LockWatch {
                     if (s.applying() != null && s.busyFor(TimeUnit.MILLISECONDS.toNanos(INTERVAL_MS))) {
                         slow.add(s);
                     }
+                }
+                if (slow.isEmpty() && reported) {
+                    graph.reportLocal(self, peer, java.util.Set.of());
+                    reported = false;
                 }
                 if (!slow.isEmpty()) {
                     try {
@@ -134,18 +146,33 @@ final class LockWatch {
                 }
             }
         }
+        java.util.Set<String> victims = java.util.Set.of();
+        if (graph != null) {
+            java.util.Set<WaitsFor.Edge> edges = new java.util.HashSet<>();
+            for (Object[] w : waits) {
+                String waiter = byPid.get((Integer) w[0]).applying();
+                if (waiter != null && !waiter.equals(w[1])) {
+                    edges.add(new WaitsFor.Edge(waiter, (String) w[1]));
+                }
+            }
+            graph.reportLocal(self, peer, edges);
+            reported = !edges.isEmpty();
+            victims = graph.victims(self);
+        }
         java.util.Set<Integer> cancelled = new java.util.HashSet<>();
         for (Object[] w : waits) {
             ApplySession s = byPid.get((Integer) w[0]);
             String waiter = s.applying();
             String holder = (String) w[1];
-            if (waiter == null || waiter.equals(holder) || !prevention.abortWaiter(waiter, holder)
+            boolean victim = victims.contains(waiter);
+            if (waiter == null || waiter.equals(holder) || !victim && !prevention.abortWaiter(waiter, holder)
                     || !cancelled.add(s.backendPid())) {
                 continue;
             }
             if (s.markCancelled(waiter, holder)) {
-                LOG.debug("node {}: {} waits for prepared {}: cancelling its apply (deadlock_prevention={})", self, waiter,
-                        holder, prevention.sqlName());
+                LOG.debug("node {}: {} waits for prepared {}: cancelling its apply ({})", self, waiter, holder,
+                        victim ? "global deadlock: the victim of a cycle of waits across nodes"
+                                : "deadlock_prevention=" + prevention.sqlName());
                 try (PreparedStatement ps = connection.prepareStatement(CANCEL_SQL)) {
                     ps.setInt(1, s.backendPid());
                     ps.executeQuery().close();

@@ -96,6 +96,8 @@ final class Receiver {
     private volatile Connection replication;
     private volatile MessageApplier applier;
     private LockWatch lockWatch;
+    /** The node's share of the cluster's wait-for graph (global deadlock detection); null: none. */
+    private LockGraph lockGraph;
     // recovery: the donor's highest marker applied, whether the plan's marker was reached, and the lag
     private volatile long markerGeneration;
     private volatile boolean reached;
@@ -185,6 +187,12 @@ final class Receiver {
     /** The claims on COMMIT PREPARED this receiver shares with the node's {@link EarlyCommitter}; before {@link #start}. */
     Receiver earlyFinishes(EarlyFinishes finishes) {
         this.earlyFinishes = finishes;
+        return this;
+    }
+
+    /** Shares the waits of this stream's applies with the node's {@link LockGraph} (before {@link #start}). */
+    Receiver lockGraph(LockGraph graph) {
+        this.lockGraph = graph;
         return this;
     }
 
@@ -485,8 +493,8 @@ final class Receiver {
                         currentGeneration, start, this::abortReplication, gate);
         a.earlyFinishes(earlyFinishes);
         applier = a;
-        if (settings.prevention() != DeadlockPrevention.OFF) {
-            lockWatch = new LockWatch(self, peer.id(), local, settings.prevention(), a::sessions).start();
+        if (settings.prevention() != DeadlockPrevention.OFF || lockGraph != null) {
+            lockWatch = new LockWatch(self, peer.id(), local, settings.prevention(), a::sessions, lockGraph).start();
         }
         info = new ReceiverInfo(peer.id(), senderPid, receiverPid, a.workers(), ReceiverMode.NORMAL);
         PgOutputDecoder decoder = new PgOutputDecoder();

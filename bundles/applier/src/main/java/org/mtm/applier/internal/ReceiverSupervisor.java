@@ -123,6 +123,9 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     private final LocalDatabase database;
     private final VoteSender votes;
+    /** The node's share of the cluster's wait-for graph (global deadlock detection); null in tests without one. */
+    private final LockGraph lockGraph;
+    private org.osgi.framework.ServiceRegistration<PeerMessageHandler> lockGraphHandler;
     /** Commits prepared copies at their coordinator's COMMIT decision; shares its claims with every normal receiver. */
     private final EarlyCommitter early;
     /**
@@ -170,8 +173,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     @Activate
     public ReceiverSupervisor(@Reference(name = "database") LocalDatabase database,
-                              @Reference(name = "transport") Transport transport, Config config) {
-        this(database, (node, message) -> send(transport, node, message), settingsOf(config));
+                              @Reference(name = "transport") Transport transport, Config config,
+                              org.osgi.framework.BundleContext context) {
+        this(database, (node, message) -> send(transport, node, message), settingsOf(config),
+                new LockGraph(report -> transport.broadcast(Channels.LOCK_GRAPH, report)));
+        // the graph's own channel: this component's service property names the COMMIT channel only
+        lockGraphHandler = context.registerService(PeerMessageHandler.class, lockGraph::received,
+                new java.util.Hashtable<>(java.util.Map.of(PeerMessageHandler.CHANNEL_PROPERTY, Channels.LOCK_GRAPH)));
         revoter.scheduleWithFixedDelay(this::resendStaleVotes, REVOTE_AFTER_MS, REVOTE_AFTER_MS, TimeUnit.MILLISECONDS);
         followPlanEvery(PLAN_POLL_MS);
     }
@@ -183,9 +191,15 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     /** Without OSGi (tests): votes go to {@code votes}. */
     ReceiverSupervisor(LocalDatabase database, VoteSender votes, ApplierSettings settings) {
+        this(database, votes, settings, null);
+    }
+
+    /** Without OSGi (tests): votes go to {@code votes}, waits to {@code lockGraph} (null: none shared). */
+    ReceiverSupervisor(LocalDatabase database, VoteSender votes, ApplierSettings settings, LockGraph lockGraph) {
         this.database = database;
         this.votes = votes;
         this.settings = settings;
+        this.lockGraph = lockGraph;
         this.early = new EarlyCommitter(database, votes, new EarlyFinishes());
     }
 
@@ -214,6 +228,13 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     @Deactivate
     void deactivate() {
+        if (lockGraphHandler != null) {
+            try {
+                lockGraphHandler.unregister();
+            } catch (IllegalStateException e) {
+                // the bundle is stopping: its services are gone already
+            }
+        }
         List<Receiver> stopping;
         synchronized (this) {
             active = false;
@@ -507,7 +528,7 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                 } else {
                     LOG.info("node {}: starting the receiver for node {}", self, p.id());
                     r = new Receiver(self, p, database, votes, settings, this::currentGeneration, this::admitPrepare, peers.size())
-                            .earlyFinishes(early.finishes());
+                            .earlyFinishes(early.finishes()).lockGraph(lockGraph);
                 }
                 r.lag().countTo(metrics.applied());
                 metrics.peer(p.id());

@@ -95,6 +95,51 @@ public class DeadlockPreventionTest {
     }
 
     /**
+     * The manual's default, {@code off}: no prevention, but the two nodes share the waits their lock watches find
+     * ({@link LockGraph}, here linked directly as the transport links them) and see the cycle neither server sees
+     * alone. Exactly its victim is voted down, long before the lock bound; the other transaction commits.
+     */
+    @Test
+    public void offFindsTheCycleAcrossNodesFromTheSharedWaitsAndBreaksItWithOneAbort() throws Exception {
+        table("gd");
+        String on1 = prepareOn(1, "UPDATE gd SET n = n + 1 WHERE id = 1");
+        String on2 = prepareOn(2, "UPDATE gd SET n = n + 10 WHERE id = 1");
+        boolean victimIs1 = DeadlockPrevention.after(on1, on2);
+        String victim = victimIs1 ? on1 : on2;
+        String survivor = victimIs1 ? on2 : on1;
+        int victimOrigin = victimIs1 ? 1 : 2;
+        int survivorOrigin = 3 - victimOrigin;
+        RecordedVotes votesOnSurvivorsOrigin = survivorOrigin == 1 ? votesOn1 : votesOn2;
+        RecordedVotes votesOnVictimsOrigin = survivorOrigin == 1 ? votesOn2 : votesOn1;
+
+        LockGraph[] graphs = new LockGraph[3];
+        graphs[1] = new LockGraph(report -> graphs[2].received(1, report));
+        graphs[2] = new LockGraph(report -> graphs[1].received(2, report));
+        ApplierSettings settings = new ApplierSettings(30_000, 1, DeadlockPrevention.OFF);
+        long start = System.nanoTime();
+        receivers.add(new Receiver(2, NODES.clusterNode(1), NODES.node(2), votesOn2, settings, () -> 0L, 1)
+                .lockGraph(graphs[2]).start());
+        receivers.add(new Receiver(1, NODES.clusterNode(2), NODES.node(1), votesOn1, settings, () -> 0L, 1)
+                .lockGraph(graphs[1]).start());
+
+        // the victim's apply, waiting on the survivor's origin, is cancelled and votes it down
+        CommitMessage no = votesOnSurvivorsOrigin.await(Kind.ABORTED, victim, QUICK).message();
+        assertTrue("well before the 30 s lock bound", System.nanoTime() - start < QUICK.toNanos());
+        assertEquals("40P01", no.sqlState());
+        assertTrue(no.message(), no.message().contains("held by prepared transaction " + survivor));
+        assertEquals("the survivor's apply keeps waiting", 0, votesOnVictimsOrigin.of(survivor).size());
+
+        NODES.exec(victimOrigin, "ROLLBACK PREPARED '" + victim + "'");
+        votesOnVictimsOrigin.await(Kind.PREPARED, survivor, WAIT);
+        NODES.exec(survivorOrigin, "COMMIT PREPARED '" + survivor + "'");
+        votesOnVictimsOrigin.await(Kind.COMMITTED, survivor, WAIT);
+        Await.until(WAIT, "same row on both nodes", () -> NODES.md5(1, "gd").equals(NODES.md5(2, "gd")));
+        assertEquals(survivorOrigin == 1 ? "1" : "10", NODES.query(1, "SELECT n FROM gd"));
+        assertFalse(NODES.prepared(1, victim) || NODES.prepared(2, victim));
+        assertEquals("one abort in all", 0, votesOnVictimsOrigin.of(victim).size());
+    }
+
+    /**
      * Under load the apply is rarely first in the queue for the row: a local session asked first and waits
      * for the prepared transaction too. The watch follows the queue to the prepared transaction at its front.
      */
