@@ -76,10 +76,16 @@ record ApplyFailure(String sqlState, String message) {
      * (null: the apply was cancelled while waiting, for a conflict the watch no longer tells).
      */
     static ApplyFailure conflict(int self, String gid, String relation, String holder) {
+        return conflict(self, gid, relation, holder, false);
+    }
+
+    /** {@code inCycle}: the wait closed a cycle of waits across nodes and this transaction was its victim. */
+    static ApplyFailure conflict(int self, String gid, String relation, String holder, boolean inCycle) {
         return new ApplyFailure(DEADLOCK, "[multimaster] node " + self + " could not apply transaction " + gid
                 + ": it waits for a lock" + (relation == null ? "" : " on relation " + relation)
                 + (holder == null ? "" : " held by prepared transaction " + holder)
-                + ", conflicting with a concurrent transaction; retry");
+                + (inCycle ? ", which waits for it on another node (global deadlock)" : ", conflicting with a concurrent transaction")
+                + "; retry");
     }
 
     CommitMessage vote(Gid gid) {

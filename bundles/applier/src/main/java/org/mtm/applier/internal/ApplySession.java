@@ -122,6 +122,7 @@ final class ApplySession implements AutoCloseable {
     private volatile String applying;
     /** Set by the lock watch just before it cancels this session: the prepared transaction it waits for. */
     private volatile String cancelledFor;
+    private volatile boolean cancelledInCycle;
     /** Set just before this session is cancelled because its MTM- transaction was rolled back on its origin. */
     private volatile String abandoned;
     /** Set by {@link #cancel()}: the receiver is closing this session; a cancelled statement is no conflict. */
@@ -249,11 +250,22 @@ final class ApplySession implements AutoCloseable {
 
     /** The lock watch is about to cancel this session because {@code waiter} waits for prepared {@code holder}. */
     boolean markCancelled(String waiter, String holder) {
+        return markCancelled(waiter, holder, false);
+    }
+
+    /** {@link #markCancelled(String, String)}; {@code inCycle}: the wait closes a cycle across nodes (global deadlock). */
+    boolean markCancelled(String waiter, String holder, boolean inCycle) {
         if (!waiter.equals(applying)) {
             return false;
         }
+        cancelledInCycle = inCycle;
         cancelledFor = holder;
         return true;
+    }
+
+    /** Whether the lock watch cancelled {@code gid}'s apply as the victim of a cycle of waits across nodes. */
+    boolean cancelledInCycle(String gid) {
+        return cancelledInCycle && cancelledFor(gid) != null;
     }
 
     /** The prepared transaction the lock watch cancelled {@code gid}'s apply for, or null. */

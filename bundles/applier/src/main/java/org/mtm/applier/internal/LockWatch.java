@@ -169,7 +169,7 @@ final class LockWatch {
                     || !cancelled.add(s.backendPid())) {
                 continue;
             }
-            if (s.markCancelled(waiter, holder)) {
+            if (s.markCancelled(waiter, holder, victim)) {
                 LOG.debug("node {}: {} waits for prepared {}: cancelling its apply ({})", self, waiter, holder,
                         victim ? "global deadlock: the victim of a cycle of waits across nodes"
                                 : "deadlock_prevention=" + prevention.sqlName());

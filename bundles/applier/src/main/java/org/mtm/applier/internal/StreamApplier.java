@@ -599,7 +599,7 @@ final class StreamApplier implements MessageApplier {
         session.rollback();
         session.forgetTargets(); // a statement may have failed on a stale local type name: look them up again
         t.failed = true;
-        ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder)
+        ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder, session.cancelledInCycle(t.gid))
                 : cancelled ? ApplyFailure.conflict(self, t.gid, relation, null)
                 : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs(), session.serverVersion());
         if (f.sqlState().startsWith("40")) {

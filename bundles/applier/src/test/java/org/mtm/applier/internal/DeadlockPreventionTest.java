@@ -126,7 +126,8 @@ public class DeadlockPreventionTest {
         CommitMessage no = votesOnSurvivorsOrigin.await(Kind.ABORTED, victim, QUICK).message();
         assertTrue("well before the 30 s lock bound", System.nanoTime() - start < QUICK.toNanos());
         assertEquals("40P01", no.sqlState());
-        assertTrue(no.message(), no.message().contains("held by prepared transaction " + survivor));
+        assertTrue(no.message(), no.message().contains("held by prepared transaction " + survivor
+                + ", which waits for it on another node (global deadlock)"));
         assertEquals("the survivor's apply keeps waiting", 0, votesOnVictimsOrigin.of(survivor).size());
 
         NODES.exec(victimOrigin, "ROLLBACK PREPARED '" + victim + "'");
