@@ -584,6 +584,7 @@ final class StreamApplier implements MessageApplier {
             return;
         }
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);
+        boolean inCycle = t.gid != null && session.cancelledInCycle(t.gid); // read before applying(null) below
         if (!cancelled && (ApplyFailure.lostConnection(e) || stopping.getAsBoolean())) {
             throw e;
         }
@@ -599,7 +600,7 @@ final class StreamApplier implements MessageApplier {
         session.rollback();
         session.forgetTargets(); // a statement may have failed on a stale local type name: look them up again
         t.failed = true;
-        ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder, session.cancelledInCycle(t.gid))
+        ApplyFailure f = holder != null ? ApplyFailure.conflict(self, t.gid, relation, holder, inCycle)
                 : cancelled ? ApplyFailure.conflict(self, t.gid, relation, null)
                 : ApplyFailure.of(e, self, t.gid, relation, session.lockTimeoutMs(), session.serverVersion());
         if (f.sqlState().startsWith("40")) {
