@@ -648,7 +648,7 @@ public class GatewayComponentTest {
                 Thread.sleep(50); // made on the gateway's background thread right after activation
             }
             assertTrue("the sessions call the footprint functions", gateway.footprintQueries().usesRoutines());
-            assertEquals("SELECT * FROM mtm.gateway_footprint(false)", gateway.footprintQueries().quick());
+            assertEquals("SELECT * FROM mtm.gateway_footprint(true)", gateway.footprintQueries().quick());
             try (Connection d = PG.direct(); Statement st = d.createStatement();
                  java.sql.ResultSet rs = st.executeQuery("SELECT obj_description('mtm.gateway_footprint(boolean)'"
                          + "::regprocedure, 'pg_proc'), obj_description('mtm.gateway_footprint_locks()'::regprocedure, 'pg_proc')")) {

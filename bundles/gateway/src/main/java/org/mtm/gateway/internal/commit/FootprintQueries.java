@@ -24,9 +24,13 @@ public final class FootprintQueries {
         return routines;
     }
 
-    /** {@link Footprint#QUICK_SQL}. */
+    /**
+     * The quick query sent ahead, behind an autocommit statement the gateway wrapped: {@link Footprint#QUICK_SQL} as
+     * text (the lock scan's planning would cost every such statement, reads included), but the function with the
+     * lock answers, whose plans the backend keeps: a write's commit then needs no second query for its locks.
+     */
     public String quick() {
-        return routines ? FootprintRoutines.quickCall(false) : Footprint.QUICK_SQL;
+        return routines ? FootprintRoutines.quickCall(true) : Footprint.QUICK_SQL;
     }
 
     /** {@link Footprint#quickSql}: with the lock answers when the commit will look at them. */
