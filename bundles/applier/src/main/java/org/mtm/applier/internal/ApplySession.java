@@ -1056,6 +1056,15 @@ final class ApplySession implements AutoCloseable {
         return p;
     }
 
+    /** Binds a value as text of unspecified type (null: NULL): the column's type parses it. */
+    private static void bindText(PreparedStatement ps, int p, String value) throws SQLException {
+        if (value == null) {
+            ps.setNull(p, Types.OTHER);
+        } else {
+            ps.setObject(p, value, Types.OTHER);
+        }
+    }
+
     /** A column's value as text (null: NULL), as {@link #bind} binds it. */
     private static String value(Target t, TupleData row, int i, String what) throws SQLException {
         switch (row.kind(i)) {
@@ -1073,20 +1082,7 @@ final class ApplySession implements AutoCloseable {
     }
 
     private int bind(PreparedStatement ps, int p, Target t, TupleData row, int i, String what) throws SQLException {
-        switch (row.kind(i)) {
-            case TupleData.NULL:
-                ps.setNull(p, Types.OTHER);
-                break;
-            case TupleData.TEXT:
-                ps.setObject(p, row.text(i), Types.OTHER); // unspecified type: the column's type parses it
-                break;
-            case TupleData.UNCHANGED_TOAST:
-                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
-                        + " arrived as an unchanged TOAST value where a value is needed", "XX000");
-            default:
-                throw new SQLException(what + " of relation " + t.displayName() + ": column " + t.columns[i]
-                        + " arrived in binary format, which this applier does not request", "XX000");
-        }
+        bindText(ps, p, value(t, row, i, what));
         return p + 1;
     }
 
@@ -1128,13 +1124,8 @@ final class ApplySession implements AutoCloseable {
         busySince = System.nanoTime();
         try {
             counts = ps.executeBatch();
-        } catch (BatchUpdateException e) {
-            failedRelation = batchTarget.displayName();
-            SQLException cause = e.getNextException();
-            throw cause != null ? cause : e;
         } catch (SQLException e) {
-            failedRelation = batchTarget.displayName();
-            throw e;
+            throw failedIn(batchTarget, e);
         } finally {
             busySince = 0;
         }
@@ -1165,24 +1156,26 @@ final class ApplySession implements AutoCloseable {
             PreparedStatement ps = insertStatement(t);
             for (String[] values : run.rows()) {
                 for (int i = 0; i < values.length; i++) {
-                    ps.setObject(i + 1, values[i], Types.OTHER); // unspecified type: the column's type parses it
+                    bindText(ps, i + 1, values[i]);
                 }
                 ps.addBatch();
             }
             ps.executeBatch();
-        } catch (BatchUpdateException e) {
-            failedRelation = t.displayName();
-            SQLException cause = e.getNextException();
-            throw cause != null ? cause : e;
         } catch (SQLException e) {
-            failedRelation = t.displayName();
-            throw e;
+            throw failedIn(t, e);
         } catch (java.io.IOException e) {
-            failedRelation = t.displayName();
-            throw new SQLException("COPY into relation " + t.displayName() + " failed: " + e.getMessage(), "08006", e);
+            throw failedIn(t, new SQLException("COPY into relation " + t.displayName() + " failed: " + e.getMessage(),
+                    "08006", e));
         } finally {
             busySince = 0;
         }
+    }
+
+    /** Notes the relation whose statement failed (for the no-vote's message); the server's error of a batch. */
+    private SQLException failedIn(Target t, SQLException e) {
+        failedRelation = t.displayName();
+        SQLException cause = e instanceof BatchUpdateException ? e.getNextException() : null;
+        return cause != null ? cause : e;
     }
 
     private void discardBatch() {
