@@ -240,6 +240,15 @@ public final class PgWire {
      * query) moved back by {@code shift}: the error of a query the gateway sent with a prefix of its own.
      */
     public static ByteBuf shiftPosition(ByteBufAllocator alloc, ByteBuf msg, int shift) {
+        return mapPosition(alloc, msg, p -> p > shift ? p - shift : p);
+    }
+
+    /**
+     * An ErrorResponse/NoticeResponse (whole message) with its position field ('P', 1-based characters of the
+     * query) replaced by {@code map} of it: the error of a piece or a rewrite of the client's query, positioned in
+     * the client's text. The internal position ('p', of the internal query 'q') stays.
+     */
+    public static ByteBuf mapPosition(ByteBufAllocator alloc, ByteBuf msg, java.util.function.IntUnaryOperator map) {
         int limit = msg.readerIndex() + msg.readableBytes();
         ByteBuf b = alloc.buffer(msg.readableBytes() + 8);
         b.writeByte(msg.getByte(msg.readerIndex())).writeInt(0);
@@ -262,7 +271,7 @@ public final class PgWire {
                 } catch (NumberFormatException e) {
                     p = -1;
                 }
-                b.writeCharSequence(p > shift ? Integer.toString(p - shift) : v, StandardCharsets.US_ASCII);
+                b.writeCharSequence(p > 0 ? Integer.toString(map.applyAsInt(p)) : v, StandardCharsets.US_ASCII);
             } else {
                 b.writeBytes(msg, i, end - i);
             }
