@@ -447,6 +447,18 @@ final class BackendLink {
                     }
                     continue;
                 }
+                if (type == PgWire.ERROR_RESPONSE && PgWire.namesClusterFunction(in, ri, total)) {
+                    // raised by a cluster's event trigger: to the client without its CONTEXT line (PgWire.mapPosition)
+                    errorSinceReady = true;
+                    run.flush();
+                    out.write(PgWire.mapPosition(client.alloc(), in.slice(ri, total), null));
+                    in.skipBytes(total);
+                    if (sink != null) {
+                        sink.passed(type);
+                    }
+                    replied(type);
+                    continue;
+                }
                 switch (type) {
                     case PgWire.PARAMETER_STATUS -> session.parameterStatus(in, ri, total);
                     case PgWire.BACKEND_KEY_DATA -> session.backendKey(in.getInt(ri + 5), in.getInt(ri + 9));

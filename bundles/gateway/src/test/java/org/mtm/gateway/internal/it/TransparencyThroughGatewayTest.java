@@ -246,6 +246,28 @@ public class TransparencyThroughGatewayTest {
         assertEquals(6, direct.stderr().split("\\^").length - 1);
     }
 
+    /**
+     * What PostgreSQL refuses of temporary and permanent relations mixed, the cluster's event triggers refuse for
+     * stand-ins with PostgreSQL's message: without their CONTEXT line the client sees PostgreSQL's error (the regression
+     * files create_table, inherit, publication).
+     */
+    @Test
+    public void refusalsOfTheClustersTriggersLookLikePostgres() {
+        String script = "create table perm_parted (a int) partition by list (a);\n"
+                + "create temporary table temp_parted (a int) partition by list (a);\n"
+                + "create table perm_part partition of temp_parted default; -- error\n"
+                + "create temp table temp_part partition of perm_parted default; -- error\n"
+                + "create table inh_perm_parent (a1 int);\n"
+                + "create temp table inh_temp_parent (a1 int);\n"
+                + "create table inh_perm_child () inherits (inh_temp_parent); -- error\n"
+                + "drop table perm_parted, inh_perm_parent cascade;\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        assertEquals(direct.stderr(), true, direct.stderr().contains("ERROR:  cannot inherit from temporary relation \"inh_temp_parent\""));
+    }
+
     /** The same in the extended protocol (pgjdbc): at Parse (syntax) and at Execute (a utility statement's analysis). */
     @Test
     public void errorPositionsOfRewrittenStatementsInTheExtendedProtocol() throws SQLException {
