@@ -600,7 +600,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         : ErrorPositions.back(rw.text(), utf8, qualifying, rw.edits())));
                 link.extendedWritten();
                 link.write(standIn);
-                kept = new KeptStatement(st, null, null, false, rw);
+                kept = new KeptStatement(st, null, null, false, rw, qualifying);
                 names.parsed(in, ri, nameEnd, kept);
                 return true;
             }
@@ -715,7 +715,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         if (standIn != null) {
             // a utility statement's errors come at Execute, positioned in the stand-in's text
-            replies.add(ReplyQueue.EXECUTE, link.positioned(ErrorPositions.back(standIn.text(), utf8, standIn.edits())));
+            replies.add(ReplyQueue.EXECUTE, link.positioned(kept.qualified() == null ? ErrorPositions.back(standIn.text(), utf8,
+                    standIn.edits()) : ErrorPositions.back(standIn.text(), utf8, kept.qualified(), standIn.edits())));
         } else {
             replies.add(ReplyQueue.EXECUTE);
         }

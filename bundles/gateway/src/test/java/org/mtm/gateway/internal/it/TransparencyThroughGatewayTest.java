@@ -276,6 +276,19 @@ public class TransparencyThroughGatewayTest {
             List<Integer> direct = positions(PG.endpoint(), DIRECT_DB, sql);
             assertEquals(sql, direct, positions(GW.endpoint(), TestPostgres.DATABASE, sql));
         }
+        // a stand-in named pg_temp.name in the statement too: qualified, then rewritten
+        String sql = "CREATE TEMP TABLE pg_temp.tqz (LIKE pg_temp.tq0, e text DEFAULT 'é€', b nosuchtype)";
+        assertEquals(afterStandIn(PG.endpoint(), DIRECT_DB, sql), afterStandIn(GW.endpoint(), TestPostgres.DATABASE, sql));
+    }
+
+    /** The error position of {@code sql} after the session made temporary table tq0. */
+    private static Integer afterStandIn(Endpoint at, String database, String sql) throws SQLException {
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + at.host() + ":" + at.port() + "/"
+                + database + "?user=" + TestPostgres.USER); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE tq0 (a int)");
+            PSQLException e = assertThrows(PSQLException.class, () -> st.execute(sql));
+            return e.getServerErrorMessage().getPosition();
+        }
     }
 
     @Test
