@@ -73,8 +73,9 @@ public final class RegressReport {
             }
             out.append("\n=== ").append(f.name()).append(": ").append(f.differences().size()).append(" statement(s)\n");
             for (FileComparison.StatementDifference d : f.differences()) {
-                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append(" (").append(causeOf(expected, f, d))
-                    .append(")\n");
+                String key = expected.causeOf(f.name(), d.line());
+                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append(" (").append(key == null
+                    ? causeOf(expected, f, d) : key + " [" + expected.cause(key).kind() + "]").append(")\n");
                 out.append(clip(d.statement(), 12).indent(4));
                 out.append(clip(d.diff(), 60));
             }
