@@ -714,6 +714,7 @@ DECLARE
     bound numeric;
     target numeric;
     next numeric;
+    role text;
 BEGIN
     SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
     SELECT * INTO s FROM pg_sequence WHERE seqrelid = seq;
@@ -742,7 +743,17 @@ BEGIN
         PERFORM setval(seq, target::bigint, false);
         RETURN true;
     END IF;
+    -- as replica, so that users' event triggers (enabled on origin) do not list the cluster's ALTER SEQUENCE
+    -- beside the user's statement; the cluster's own fire always
+    role := current_setting('session_replication_role');
+    BEGIN
+        PERFORM set_config('session_replication_role', 'replica', true);
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
     EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s START WITH %s RESTART WITH %s', seq, step, start, target);
+    IF current_setting('session_replication_role') <> role THEN
+        PERFORM set_config('session_replication_role', role, true);
+    END IF;
     RETURN true;
 END
 $fn$;

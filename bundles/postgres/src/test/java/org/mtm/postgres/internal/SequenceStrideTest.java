@@ -73,6 +73,32 @@ public class SequenceStrideTest {
         }
     }
 
+    /**
+     * The regression file event_trigger: a user's ddl_command_end trigger lists what the user's statement did, as on
+     * PostgreSQL — not also the ALTER SEQUENCE the cluster runs to stride the new sequence.
+     */
+    @Test
+    public void usersEventTriggersDoNotSeeTheStride() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE ddl_seen (tags text)");
+            st.execute("CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "INSERT INTO ddl_seen SELECT string_agg(command_tag, ',') FROM pg_event_trigger_ddl_commands(); END$$");
+            st.execute("CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl()");
+            try {
+                st.execute("CREATE TABLE seen (a serial PRIMARY KEY)");
+                st.execute("CREATE SEQUENCE seen_too");
+            } finally {
+                st.execute("DROP EVENT TRIGGER log_ddl");
+            }
+            assertEquals("CREATE SEQUENCE,CREATE TABLE,CREATE INDEX,ALTER SEQUENCE|CREATE SEQUENCE",
+                    q(st, "SELECT string_agg(tags, '|' ORDER BY ctid) FROM ddl_seen WHERE tags IS NOT NULL"));
+            // strided all the same
+            assertEquals("2,5,8", next3(st, "seen_a_seq"));
+            assertEquals("2,5,8", next3(st, "seen_too"));
+            assertEquals("origin", q(st, "SHOW session_replication_role"));
+        }
+    }
+
     @Test
     public void everyNewSequenceHandsOutThisNodesResidue() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {

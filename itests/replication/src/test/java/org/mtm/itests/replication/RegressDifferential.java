@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 import org.mtm.itests.harness.ClusterInvariants;
 import org.mtm.itests.harness.KarafNode;
 import org.mtm.itests.harness.Sql;
+import org.mtm.itests.harness.regress.ExpectedDifferences;
 import org.mtm.itests.harness.regress.FileComparison;
 import org.mtm.itests.harness.regress.NodeComparison;
 import org.mtm.itests.harness.regress.RegressPsql;
@@ -58,10 +59,35 @@ final class RegressDifferential {
     private RegressDifferential() {
     }
 
-    /** The run's result: every file compared, the nodes compared, the report text and where it was written. */
-    record Result(List<FileComparison> files, NodeComparison nodes, String report, Path reportFile) {
+    /**
+     * The run's result: every file compared, the nodes compared, the differences against the list of expected ones,
+     * the report text and where it was written.
+     */
+    record Result(List<FileComparison> files, NodeComparison nodes, ExpectedDifferences.Check check, String report, Path reportFile) {
         List<String> differingFiles() {
             return files.stream().filter(f -> !f.identical()).map(FileComparison::name).toList();
+        }
+    }
+
+    /**
+     * The list of expected differences (src/test/resources/pg15-differences: causes.tsv and statements.tsv, README
+     * "PostgreSQL's regression suite as a differential test"): every statement of the full run that answers otherwise
+     * through the cluster, with its cause.
+     */
+    static ExpectedDifferences expected() {
+        try {
+            return ExpectedDifferences.parse(resource("/pg15-differences/causes.tsv"), resource("/pg15-differences/statements.tsv"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String resource(String name) throws IOException {
+        try (var in = RegressDifferential.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("resource " + name + " missing");
+            }
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
@@ -149,10 +175,11 @@ final class RegressDifferential {
                 }
             }
             NodeComparison nodes = NodeComparison.read(cluster.nodes(), ClusterInvariants.SETTLE);
-            String report = RegressReport.render(header, files, excluded, nodes);
+            ExpectedDifferences expected = expected();
+            String report = RegressReport.render(header, files, excluded, nodes, expected);
             Files.createDirectories(reportFile.toAbsolutePath().getParent());
             Files.writeString(reportFile, report);
-            return new Result(files, nodes, report, reportFile);
+            return new Result(files, nodes, expected.check(files), report, reportFile);
         } finally {
             KarafNode.deletePostgresRoot(root);
         }

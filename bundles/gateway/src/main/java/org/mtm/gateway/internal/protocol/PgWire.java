@@ -240,6 +240,40 @@ public final class PgWire {
      * query) moved back by {@code shift}: the error of a query the gateway sent with a prefix of its own.
      */
     public static ByteBuf shiftPosition(ByteBufAllocator alloc, ByteBuf msg, int shift) {
+        return mapPosition(alloc, msg, p -> p > shift ? p - shift : p);
+    }
+
+    /**
+     * A CONTEXT line of a cluster's event trigger that raised the error ("PL/pgSQL function mtm.name(...) line n at
+     * RAISE"): its refusals of what PostgreSQL refuses (a permanent relation over a temporary one, ...) repeat
+     * PostgreSQL's message and SQLSTATE, and the line would be all that tells them apart.
+     */
+    private static final java.util.regex.Pattern CLUSTER_RAISE = java.util.regex.Pattern.compile(
+            "PL/pgSQL function mtm\\.[a-z_]+\\([^)]*\\) line \\d+ at RAISE");
+    private static final byte[] CLUSTER_FUNCTION = "PL/pgSQL function mtm.".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether an ErrorResponse {@code [index, index + length)} may carry a CONTEXT line of the cluster's functions. */
+    public static boolean namesClusterFunction(ByteBuf msg, int index, int length) {
+        int last = index + length - CLUSTER_FUNCTION.length;
+        outer:
+        for (int i = index + 5; i <= last; i++) {
+            for (int k = 0; k < CLUSTER_FUNCTION.length; k++) {
+                if (msg.getByte(i + k) != CLUSTER_FUNCTION[k]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * An ErrorResponse/NoticeResponse (whole message) as the client gets it: its position field ('P', 1-based
+     * characters of the query) replaced by {@code map} of it, unless null — the error of a piece or a rewrite of the
+     * client's query, positioned in the client's text (the internal position 'p', of the internal query 'q', stays) —
+     * and without the CONTEXT ('W') lines of the cluster's event triggers' RAISE ({@link #CLUSTER_RAISE}).
+     */
+    public static ByteBuf mapPosition(ByteBufAllocator alloc, ByteBuf msg, java.util.function.IntUnaryOperator map) {
         int limit = msg.readerIndex() + msg.readableBytes();
         ByteBuf b = alloc.buffer(msg.readableBytes() + 8);
         b.writeByte(msg.getByte(msg.readerIndex())).writeInt(0);
@@ -262,7 +296,21 @@ public final class PgWire {
                 } catch (NumberFormatException e) {
                     p = -1;
                 }
-                b.writeCharSequence(p > shift ? Integer.toString(p - shift) : v, StandardCharsets.US_ASCII);
+                b.writeCharSequence(p > 0 && map != null ? Integer.toString(map.applyAsInt(p)) : v, StandardCharsets.US_ASCII);
+            } else if (field == 'W' && namesClusterFunction(msg, i - 5, end - i + 5)) {
+                // line by line (CONTEXT lines are '\n'-separated; the bytes are the client encoding's, ASCII-compatible)
+                StringBuilder kept = new StringBuilder();
+                for (String line : msg.toString(i, end - i, StandardCharsets.ISO_8859_1).split("\n", -1)) {
+                    if (!CLUSTER_RAISE.matcher(line).matches()) {
+                        kept.append(kept.length() == 0 ? "" : "\n").append(line);
+                    }
+                }
+                if (kept.length() == 0) {
+                    b.writerIndex(b.writerIndex() - 1); // no CONTEXT left: the field goes
+                    i = end + 1;
+                    continue;
+                }
+                b.writeCharSequence(kept, StandardCharsets.ISO_8859_1);
             } else {
                 b.writeBytes(msg, i, end - i);
             }

@@ -3,6 +3,7 @@ package org.mtm.gateway.internal.session;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntUnaryOperator;
 
 import org.mtm.gateway.internal.commit.QueryResult;
 import org.mtm.gateway.internal.protocol.PgWire;
@@ -339,11 +340,12 @@ final class BackendLink {
      * ReadyForQuery the gateway's to see: {@code result} completes with it.
      *
      * @param forward      the ReadyForQuery goes to the client too (the query's last piece)
-     * @param offset       characters of the client's query before this piece: its errors' positions move by these
+     * @param positions    the client's error position (in its query) of the piece's (in what was sent)
      * @param holdComplete the number of the piece's CommandComplete held for the gateway's commit, 0 for none
      */
-    void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
-        replies.add(ReplyQueue.QUERY, new HeldReady(result, forward, offset, holdComplete));
+    void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions,
+                    int holdComplete) {
+        replies.add(ReplyQueue.QUERY, new HeldReady(result, forward, positions, holdComplete));
         write(query);
         flush();
     }
@@ -443,6 +445,18 @@ final class BackendLink {
                     if (!async) {
                         replied(type);
                     }
+                    continue;
+                }
+                if (type == PgWire.ERROR_RESPONSE && PgWire.namesClusterFunction(in, ri, total)) {
+                    // raised by a cluster's event trigger: to the client without its CONTEXT line (PgWire.mapPosition)
+                    errorSinceReady = true;
+                    run.flush();
+                    out.write(PgWire.mapPosition(client.alloc(), in.slice(ri, total), null));
+                    in.skipBytes(total);
+                    if (sink != null) {
+                        sink.passed(type);
+                    }
+                    replied(type);
                     continue;
                 }
                 switch (type) {
@@ -556,24 +570,48 @@ final class BackendLink {
         }
     }
 
+    /**
+     * The sink of a client's Parse the gateway sent rewritten: its error goes to the client with the position in the
+     * client's statement ({@code positions} of the rewritten one's).
+     */
+    ReplySink positioned(IntUnaryOperator positions) {
+        return new ReplySink() {
+            @Override
+            public boolean clientVisible() {
+                return true;
+            }
+
+            @Override
+            public boolean captures(byte type) {
+                return type == PgWire.ERROR_RESPONSE;
+            }
+
+            @Override
+            public void message(byte type, ByteBuf message) {
+                errorSinceReady = true;
+                out.write(PgWire.mapPosition(client.alloc(), message, positions));
+            }
+        };
+    }
+
     /** Client-visible entry whose ReadyForQuery the gateway wants to see (and usually hold back). */
     private final class HeldReady implements ReplySink {
         private final CompletableFuture<Ready> result;
         private final boolean forward;
-        /** Characters of the client's query before this piece: its errors' positions move forward by these. */
-        private final int offset;
+        /** The client's error position of the piece's, or null: the piece is the client's query as sent. */
+        private final IntUnaryOperator positions;
         /** The CommandComplete held back ({@link ClientOutput#holdComplete}) (its number in the piece), 0 for none. */
         private final int holdComplete;
         private int completes;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
-            this(result, forward, 0, 0);
+            this(result, forward, null, 0);
         }
 
-        HeldReady(CompletableFuture<Ready> result, boolean forward, int offset, int holdComplete) {
+        HeldReady(CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions, int holdComplete) {
             this.result = result;
             this.forward = forward;
-            this.offset = offset;
+            this.positions = positions;
             this.holdComplete = holdComplete;
         }
 
@@ -584,7 +622,7 @@ final class BackendLink {
 
         @Override
         public boolean captures(byte type) {
-            return (offset > 0 && type == PgWire.ERROR_RESPONSE)
+            return (positions != null && type == PgWire.ERROR_RESPONSE)
                     || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
         }
 
@@ -603,7 +641,7 @@ final class BackendLink {
                 return;
             }
             errorSinceReady = true;
-            out.write(PgWire.shiftPosition(client.alloc(), message, -offset));
+            out.write(PgWire.mapPosition(client.alloc(), message, positions));
         }
 
         @Override

@@ -3,6 +3,7 @@ package org.mtm.gateway.internal.session;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
+import org.mtm.gateway.internal.sql.TextEdits;
 
 import io.netty.buffer.ByteBuf;
 
@@ -13,17 +14,25 @@ import io.netty.buffer.ByteBuf;
  * search_path — the session's stand-ins of temporary tables are dropped, or their schema put back on the path.
  */
 record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult,
-                     TempStandIns.Rewrite standIn, int discardsTemporary) {
+                     TempStandIns.Rewrite standIn, int discardsTemporary, TextEdits qualified) {
+
+    KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult,
+                  TempStandIns.Rewrite standIn, int discardsTemporary) {
+        this(st, body, params, binaryResult, standIn, discardsTemporary, null);
+    }
 
     /** A statement that is no CREATE TEMP TABLE and no DISCARD TEMP/ALL. */
     KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult) {
-        this(st, body, params, binaryResult, null, 0);
+        this(st, body, params, binaryResult, null, 0, null);
     }
 
-    /** CREATE TEMP TABLE sent as its stand-in ({@code standIn} non-null). */
+    /**
+     * CREATE TEMP TABLE sent as its stand-in ({@code standIn} non-null), made from the client's text with pg_temp
+     * names qualified by {@code qualified} (or null): its errors' positions are taken back through both.
+     */
     KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params, boolean binaryResult,
-                  TempStandIns.Rewrite standIn) {
-        this(st, body, params, binaryResult, standIn, 0);
+                  TempStandIns.Rewrite standIn, TextEdits qualified) {
+        this(st, body, params, binaryResult, standIn, 0, qualified);
     }
 
     /**
@@ -63,7 +72,8 @@ record KeptStatement(SqlStatement st, byte[] body, SurfaceCall.Parameters params
             if (i + 2 + 2 * nResults > limit) {
                 return this; // a streamed Bind: the values are not at hand (the call then says so)
             }
-            return new KeptStatement(st, body, new BoundParameters(values, binaryFormat), binary, standIn, discardsTemporary);
+            return new KeptStatement(st, body, new BoundParameters(values, binaryFormat), binary, standIn, discardsTemporary,
+                    qualified);
         } catch (IndexOutOfBoundsException e) {
             return this;
         }

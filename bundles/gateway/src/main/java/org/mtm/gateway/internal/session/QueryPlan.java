@@ -2,6 +2,7 @@ package org.mtm.gateway.internal.session;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntUnaryOperator;
 
 import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.Footprint;
@@ -10,11 +11,13 @@ import org.mtm.gateway.internal.commit.ServerError;
 import org.mtm.gateway.internal.commit.SqlStates;
 import org.mtm.gateway.internal.protocol.Latin1View;
 import org.mtm.gateway.internal.protocol.PgWire;
+import org.mtm.gateway.internal.sql.ErrorPositions;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
+import org.mtm.gateway.internal.sql.TextEdits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +74,8 @@ final class QueryPlan {
     private final ClientOutput out;
     private final CommitBoundary commits;
     private final ByteBuf text;
+    /** How {@link #text} was made from the client's query (pg_temp names qualified), or null: it is the client's. */
+    private final TextEdits clientEdits;
     private final List<SqlStatement> sts;
     /** Per statement: {@link #STAND_IN} creates a stand-in, {@link #DISCARD} drops them, 0 otherwise. */
     private final byte[] temps;
@@ -78,12 +83,13 @@ final class QueryPlan {
     /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
     private boolean emulated;
 
-    QueryPlan(Session s, ByteBuf text, List<SqlStatement> sts, byte[] temps) {
+    QueryPlan(Session s, ByteBuf text, TextEdits clientEdits, List<SqlStatement> sts, byte[] temps) {
         this.s = s;
         this.link = s.link;
         this.out = s.out;
         this.commits = s.commits;
         this.text = text;
+        this.clientEdits = clientEdits;
         this.sts = sts;
         this.temps = temps;
     }
@@ -291,14 +297,14 @@ final class QueryPlan {
      * rewritten statement. {@code statement}: the text to take instead of the client's (a view made temporary),
      * or null.
      */
-    private CompletableFuture<Void> standIn(SqlStatement st, CharSequence statement) {
+    private CompletableFuture<Void> standIn(SqlStatement st, TempStandIns.ImplicitView statement) {
         int j = next - 1;
         boolean open = link.status() == 'I';
         emulated |= open;
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
         String name = s.standIns.schema();
         TempStandIns.Rewrite rw = TempStandIns.rewrite(statement == null
-                ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement, s.standardStrings, name);
+                ? st.text(new Latin1View(text, text.readerIndex(), text.readableBytes())) : statement.text(), s.standardStrings, name);
         return begin.thenCombine(link.exchange(TempStandIns.nativeSql(name, rw.name(), rw.view())), (b, h) -> h).thenCompose(h -> {
             if (h.ok() && "t".equals(h.singleValue())) {
                 // it must hide a relation of the same name, which a stand-in at the end of search_path cannot, or
@@ -307,7 +313,7 @@ final class QueryPlan {
                 s.standIns.names().remove(rw.resolved());
                 // (a view made temporary by the gateway: its text with TEMP, PostgreSQL's own temporary view)
                 CompletableFuture<BackendLink.Ready> piece = statement == null ? sendPiece(j, j + 1, true)
-                        : sendText(j, statement.toString());
+                        : sendText(j, statement.text(), statement.edits()::originalIndex);
                 if (next >= sts.size() && emulated) {
                     s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick());
                 }
@@ -319,7 +325,9 @@ final class QueryPlan {
                     s.errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
                     return endQueryAfterError();
                 }
-                CompletableFuture<BackendLink.Ready> piece = sendText(j, rw.text());
+                IntUnaryOperator back = statement == null ? rw.edits()::originalIndex
+                        : i -> statement.edits().originalIndex(rw.edits().originalIndex(i));
+                CompletableFuture<BackendLink.Ready> piece = sendText(j, rw.text(), back);
                 s.notes.standIn();
                 if (rw.view()) {
                     link.exchange(TempStandIns.END_SQL);
@@ -356,9 +364,9 @@ final class QueryPlan {
             }
             out.notice(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
             if (TempStandIns.rewrite(v.text(), s.standardStrings, s.standIns.existing()) == null) {
-                return sendText(j, v.text()).thenCompose(ready -> afterPiece(ready, true));
+                return sendText(j, v.text(), v.edits()::originalIndex).thenCompose(ready -> afterPiece(ready, true));
             }
-            return standIn(st, v.text());
+            return standIn(st, v);
         });
     }
 
@@ -422,14 +430,19 @@ final class QueryPlan {
         });
     }
 
-    /** Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View}). */
-    private CompletableFuture<BackendLink.Ready> sendText(int j, String sql) {
+    /**
+     * Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View});
+     * {@code back} takes an index of {@code sql} to one of the statement's text, for its errors' positions.
+     */
+    private CompletableFuture<BackendLink.Ready> sendText(int j, String sql, IntUnaryOperator back) {
         int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
         CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
         byte[] bytes = sql.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         ByteBuf b = Unpooled.wrappedBuffer(bytes);
-        link.queryPiece(PgWire.query(s.client.alloc(), b, 0, bytes.length), f, false, characters(sts.get(j).start()),
-                holdComplete);
+        int start = sts.get(j).start();
+        IntUnaryOperator positions = p -> clientPosition(start
+                + back.applyAsInt(ErrorPositions.byteOf(ErrorPositions.bytes(sql), 0, sql.length(), p, s.utf8)));
+        link.queryPiece(PgWire.query(s.client.alloc(), b, 0, bytes.length), f, false, positions, holdComplete);
         b.release();
         return f;
     }
@@ -449,16 +462,23 @@ final class QueryPlan {
         return end == sts.size() ? text.readableBytes() : sts.get(end - 1).end();
     }
 
-    /** Characters of the query text before byte {@code end}: how far a piece's error positions move. */
-    private int characters(int end) {
-        if (!s.utf8) {
-            return end;
+    /**
+     * The error position (1-based characters of the client's own query) of byte {@code index} of {@link #text}:
+     * where the gateway qualified pg_temp names, that of the client's text before them.
+     */
+    private int clientPosition(int index) {
+        if (clientEdits != null) {
+            String original = clientEdits.original();
+            int i = clientEdits.originalIndex(index);
+            int within = Math.min(i, original.length());
+            return ErrorPositions.charsBefore(ErrorPositions.bytes(original), 0, within, s.utf8) + 1 + (i - within);
         }
-        int n = 0;
-        for (int i = 0; i < end; i++) {
-            n += (text.getByte(text.readerIndex() + i) & 0xC0) == 0x80 ? 0 : 1;
-        }
-        return n;
+        int within = Math.min(index, text.readableBytes());
+        return ErrorPositions.charsBefore(this::textByte, 0, within, s.utf8) + 1 + (index - within);
+    }
+
+    private int textByte(int i) {
+        return text.getByte(text.readerIndex() + i);
     }
 
     private byte[] bytes(int from, int length) {
@@ -485,8 +505,9 @@ final class QueryPlan {
                 holdComplete += sts.get(i).kind() == StatementKind.EMPTY ? 0 : 1;
             }
         }
-        link.queryPiece(PgWire.query(s.client.alloc(), text, text.readerIndex() + from, to - from), f, !hold,
-                characters(from), holdComplete);
+        IntUnaryOperator positions = p -> clientPosition(from + ErrorPositions.byteOf(this::textByte, from, to, p, s.utf8));
+        link.queryPiece(PgWire.query(s.client.alloc(), text, text.readerIndex() + from, to - from), f, !hold, positions,
+                holdComplete);
         return f;
     }
 

@@ -17,12 +17,14 @@ import org.mtm.gateway.internal.protocol.PgWire;
 import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.ClusterPublication;
+import org.mtm.gateway.internal.sql.ErrorPositions;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
 import org.mtm.gateway.internal.sql.StatementKind;
 import org.mtm.gateway.internal.sql.SurfaceCall;
 import org.mtm.gateway.internal.sql.TempStandIns;
+import org.mtm.gateway.internal.sql.TextEdits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -463,14 +465,17 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View view = new Latin1View(in, textStart, textLength);
         // pg_temp.name of a stand-in: the query with the stand-in schema there, run by the gateway (not relayed)
-        String qualified = standIns.existing() == null ? null
-                : TempStandIns.qualify(view, standardStrings, standIns.existing(), standIns.names());
+        TextEdits qualifying = standIns.existing() == null ? null
+                : TempStandIns.qualifyEdits(view, standardStrings, standIns.existing(), standIns.names());
+        String qualified = qualifying == null ? null : qualifying.apply();
         // psql's \d+ list of a table's publications: without the cluster's own, run by the gateway (not relayed)
         String hidden = ClusterPublication.hidden(qualified == null ? view : qualified);
         if (hidden == null) { // psql's table query of \d+: the replica identity the cluster set shown as PostgreSQL's
             hidden = ClusterPublication.replicaIdentityAsPostgres(qualified == null ? view : qualified);
         }
         qualified = hidden == null ? qualified : hidden;
+        // how the text run was made from the client's, for error positions (psql's \d+ queries: no positions kept)
+        TextEdits clientEdits = hidden == null ? qualifying : null;
         CharSequence query = qualified == null ? view : qualified;
         List<SqlStatement> statements = SqlSplitter.split(query, standardStrings);
         ServerError refusal = null;
@@ -510,7 +515,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         ownErrorSent = null;
         link.syncBackend().thenCompose(v -> refused != null
                         ? commits.abortStatement(refused, false).thenRun(this::readyToClient)
-                        : new QueryPlan(this, text, statements, temps).step())
+                        : new QueryPlan(this, text, clientEdits, statements, temps).step())
                 .whenComplete((v, failure) -> {
                     text.release();
                     ownWork--;
@@ -564,8 +569,9 @@ public final class Session extends ChannelInboundHandlerAdapter {
         }
         Latin1View text = new Latin1View(in, nameEnd + 1, queryEnd - nameEnd - 1);
         // pg_temp.name of a stand-in: the statement with the stand-in schema there (see simpleQuery)
-        String qualified = standIns.existing() == null || link.skipping() ? null
-                : TempStandIns.qualify(text, standardStrings, standIns.existing(), standIns.names());
+        TextEdits qualifying = standIns.existing() == null || link.skipping() ? null
+                : TempStandIns.qualifyEdits(text, standardStrings, standIns.existing(), standIns.names());
+        String qualified = qualifying == null ? null : qualifying.apply();
         CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
         KeptStatement kept = null;
@@ -590,10 +596,11 @@ public final class Session extends ChannelInboundHandlerAdapter {
                         rw.text().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
                         in.slice(queryEnd + 1, limit - queryEnd - 1));
                 in.skipBytes(total);
-                replies.add(ReplyQueue.PARSE);
+                replies.add(ReplyQueue.PARSE, link.positioned(qualifying == null ? ErrorPositions.back(rw.text(), utf8, rw.edits())
+                        : ErrorPositions.back(rw.text(), utf8, qualifying, rw.edits())));
                 link.extendedWritten();
                 link.write(standIn);
-                kept = new KeptStatement(st, null, null, false, rw);
+                kept = new KeptStatement(st, null, null, false, rw, qualifying);
                 names.parsed(in, ri, nameEnd, kept);
                 return true;
             }
@@ -605,7 +612,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
                     qualified.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
                     in.slice(queryEnd + 1, limit - queryEnd - 1));
             in.skipBytes(total);
-            replies.add(ReplyQueue.PARSE);
+            replies.add(ReplyQueue.PARSE, link.positioned(ErrorPositions.back(qualified, utf8, qualifying)));
             link.extendedWritten();
             link.write(standIn);
             names.parsed(in, ri, nameEnd, kept);
@@ -706,7 +713,13 @@ public final class Session extends ChannelInboundHandlerAdapter {
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }
-        replies.add(ReplyQueue.EXECUTE);
+        if (standIn != null) {
+            // a utility statement's errors come at Execute, positioned in the stand-in's text
+            replies.add(ReplyQueue.EXECUTE, link.positioned(kept.qualified() == null ? ErrorPositions.back(standIn.text(), utf8,
+                    standIn.edits()) : ErrorPositions.back(standIn.text(), utf8, kept.qualified(), standIn.edits())));
+        } else {
+            replies.add(ReplyQueue.EXECUTE);
+        }
         link.extendedWritten();
         clientRun.add(in, ri, total);
         if (standIn != null && standIn.view()) {

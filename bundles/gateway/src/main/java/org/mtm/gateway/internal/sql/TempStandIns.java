@@ -55,8 +55,10 @@ public final class TempStandIns {
      * @param resolved that name as PostgreSQL resolves it (case folded, quotes removed)
      * @param table    the stand-in, qualified ({@code "schema".name})
      * @param onCommit the statement's ON COMMIT clause (removed from {@code text}: unlogged tables have none)
+     * @param edits    how {@code text} was made from the client's (its error positions taken back)
      */
-    public record Rewrite(String text, String name, String resolved, String table, OnCommit onCommit, boolean view) { }
+    public record Rewrite(String text, String name, String resolved, String table, OnCommit onCommit, boolean view,
+                          TextEdits edits) { }
 
     private TempStandIns() {
     }
@@ -145,18 +147,14 @@ public final class TempStandIns {
             }
         }
         String table = quote(schema) + "." + t.get(nameToken).text(s);
-        StringBuilder b = new StringBuilder(s.length() + schema.length() + 16);
-        b.append(s, 0, t.get(0).start()).append(sequence ? "CREATE UNLOGGED SEQUENCE" : view
-                ? "CREATE " + (orReplace ? "OR REPLACE " : "") + (recursive ? "RECURSIVE " : "") + "VIEW"
+        TextEdits edits = new TextEdits(s).replace(t.get(0).start(), t.get(tableWord).end(), sequence ? "CREATE UNLOGGED SEQUENCE"
+                : view ? "CREATE " + (orReplace ? "OR REPLACE " : "") + (recursive ? "RECURSIVE " : "") + "VIEW"
                 : "CREATE UNLOGGED TABLE");
-        b.append(s, t.get(tableWord).end(), t.get(nameStart).start()).append(table);
-        int tail = t.get(nameToken).end();
+        edits.replace(t.get(nameStart).start(), t.get(nameToken).end(), table);
         if (onFrom >= 0) {
-            b.append(s, tail, t.get(onFrom).start());
-            tail = t.get(onTo - 1).end();
+            edits.replace(t.get(onFrom).start(), t.get(onTo - 1).end(), "");
         }
-        b.append(s, tail, s.length());
-        return new Rewrite(b.toString(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view);
+        return new Rewrite(edits.apply(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view, edits);
     }
 
     /**
@@ -294,13 +292,18 @@ public final class TempStandIns {
      * stand-in creates ({@link #rewrite} takes {@code pg_temp} there).
      */
     public static String qualify(CharSequence s, boolean standardStrings, String schema, java.util.Set<String> standIns) {
+        TextEdits edits = qualifyEdits(s, standardStrings, schema, standIns);
+        return edits == null ? null : edits.apply();
+    }
+
+    /** The edits of {@link #qualify}, or null when nothing changes. */
+    public static TextEdits qualifyEdits(CharSequence s, boolean standardStrings, String schema, java.util.Set<String> standIns) {
         if (standIns.isEmpty() || !SqlSplitter.containsIgnoreCase(s, "pg_temp")) {
             return null;
         }
         List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
         boolean created = rewrite(s, standardStrings, schema) != null;
-        StringBuilder b = null;
-        int copied = 0;
+        TextEdits b = null;
         for (int k = 0; k < t.size(); k++) {
             SqlToken tok = t.get(k);
             int from = -1; // where "pg_temp" is to be replaced
@@ -326,15 +329,11 @@ public final class TempStandIns {
                 }
             }
             if (from >= 0) {
-                b = b == null ? new StringBuilder(s.length() + schema.length()) : b;
-                b.append(s, copied, from).append(schemaText);
-                copied = from + "pg_temp".length();
+                b = b == null ? new TextEdits(s) : b;
+                b.replace(from, from + "pg_temp".length(), schemaText);
             }
         }
-        if (b == null) {
-            return null;
-        }
-        return b.append(s, copied, s.length()).toString();
+        return b;
     }
 
     /**
@@ -344,8 +343,9 @@ public final class TempStandIns {
      * @param text    the statement with TEMP, for {@link #rewrite} (a view in another schema: PostgreSQL's error)
      * @param name    the view's name as PostgreSQL prints it in the NOTICE
      * @param matched names of the query that are names of the session's stand-ins (as resolved)
+     * @param edits   how {@code text} was made from the client's
      */
-    public record ImplicitView(String text, String name, List<String> matched) { }
+    public record ImplicitView(String text, String name, List<String> matched, TextEdits edits) { }
 
     /**
      * {@code CREATE [OR REPLACE] [RECURSIVE] VIEW name ... AS query} whose query names one of {@code standIns}, or
@@ -394,8 +394,8 @@ public final class TempStandIns {
         if (matched.isEmpty()) {
             return null;
         }
-        String text = s.subSequence(0, t.get(insertAt).start()) + "TEMP " + s.subSequence(t.get(insertAt).start(), s.length());
-        return new ImplicitView(text, t.get(nameToken).name(s), matched);
+        TextEdits edits = new TextEdits(s).replace(t.get(insertAt).start(), t.get(insertAt).start(), "TEMP ");
+        return new ImplicitView(edits.apply(), t.get(nameToken).name(s), matched, edits);
     }
 
     /** Clauses that end a FROM list. */

@@ -221,6 +221,76 @@ public class TransparencyThroughGatewayTest {
         return out;
     }
 
+    /**
+     * Statements the gateway rewrites — CREATE TEMP TABLE/VIEW as stand-ins, pg_temp names of stand-ins qualified —
+     * show PostgreSQL's error cursor where PostgreSQL shows it, in characters (the regression file {@code errors},
+     * {@code functional_deps}; multibyte text before the error).
+     */
+    @Test
+    public void errorPositionsOfRewrittenStatementsAreThoseOfPostgres() {
+        String script = "CREATE TEMP TABLE tp1 (id int, v text);\n"
+                + "CREATE\nTEMPORARY\nTABLE\nfoo(id INT4 UNIQUE NOT NULL, id2 TEXT NOT NULL PRIMARY KEY, id3 INTEGER NOT NUL,\n"
+                + "id4 INT4\nUNIQUE\nNOT\nNULL);\n"
+                + "SELECT 'äöü€😀' AS x; CREATE TEMP TABLE tü (a text DEFAULT 'ß😀', b nosuchtype) ON COMMIT DROP;\n"
+                + "CREATE TEMP VIEW fdv1 AS\nSELECT id, v\nFROM tp1\nGROUP BY v;\n"
+                + "CREATE TEMP TABLE tp2 ON COMMIT DELETE ROWS AS SELECT 'é' AS e, nosuchcol FROM tp1;\n"
+                + "SELECT 'ä€', nope FROM pg_temp.tp1;\n"
+                + "INSERT INTO pg_temp.tp1 VALUES (1, 'ü'), ('zwei', 'x');\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        // what it compares is there: a cursor under the misspelt NUL, and the table was a stand-in
+        assertEquals(direct.stderr(), true, direct.stderr().contains("LINE 4: ...OT NULL, id2 TEXT NOT NULL PRIMARY KEY, "
+                + "id3 INTEGER NOT NUL,\n"));
+        assertEquals(6, direct.stderr().split("\\^").length - 1);
+    }
+
+    /**
+     * What PostgreSQL refuses of temporary and permanent relations mixed, the cluster's event triggers refuse for
+     * stand-ins with PostgreSQL's message: without their CONTEXT line the client sees PostgreSQL's error (the regression
+     * files create_table, inherit, publication).
+     */
+    @Test
+    public void refusalsOfTheClustersTriggersLookLikePostgres() {
+        String script = "create table perm_parted (a int) partition by list (a);\n"
+                + "create temporary table temp_parted (a int) partition by list (a);\n"
+                + "create table perm_part partition of temp_parted default; -- error\n"
+                + "create temp table temp_part partition of perm_parted default; -- error\n"
+                + "create table inh_perm_parent (a1 int);\n"
+                + "create temp table inh_temp_parent (a1 int);\n"
+                + "create table inh_perm_child () inherits (inh_temp_parent); -- error\n"
+                + "drop table perm_parted, inh_perm_parent cascade;\n";
+        Tools.Result direct = psql(PG.endpoint(), DIRECT_DB, script);
+        Tools.Result through = psql(GW.endpoint(), TestPostgres.DATABASE, script);
+        assertEquals(direct.stdout(), through.stdout());
+        assertEquals(direct.stderr(), through.stderr());
+        assertEquals(direct.stderr(), true, direct.stderr().contains("ERROR:  cannot inherit from temporary relation \"inh_temp_parent\""));
+    }
+
+    /** The same in the extended protocol (pgjdbc): at Parse (syntax) and at Execute (a utility statement's analysis). */
+    @Test
+    public void errorPositionsOfRewrittenStatementsInTheExtendedProtocol() throws SQLException {
+        for (String sql : List.of("CREATE TEMP TABLE tpx (a int, b text NOT NUL)", "CREATE TEMP TABLE tpü (a text DEFAULT 'ü€', b nosuchtype)",
+                "CREATE TEMP TABLE tpy ON COMMIT DROP AS SELECT 'é' AS e, nosuchcol")) {
+            List<Integer> direct = positions(PG.endpoint(), DIRECT_DB, sql);
+            assertEquals(sql, direct, positions(GW.endpoint(), TestPostgres.DATABASE, sql));
+        }
+        // a stand-in named pg_temp.name in the statement too: qualified, then rewritten
+        String sql = "CREATE TEMP TABLE pg_temp.tqz (LIKE pg_temp.tq0, e text DEFAULT 'é€', b nosuchtype)";
+        assertEquals(afterStandIn(PG.endpoint(), DIRECT_DB, sql), afterStandIn(GW.endpoint(), TestPostgres.DATABASE, sql));
+    }
+
+    /** The error position of {@code sql} after the session made temporary table tq0. */
+    private static Integer afterStandIn(Endpoint at, String database, String sql) throws SQLException {
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + at.host() + ":" + at.port() + "/"
+                + database + "?user=" + TestPostgres.USER); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE tq0 (a int)");
+            PSQLException e = assertThrows(PSQLException.class, () -> st.execute(sql));
+            return e.getServerErrorMessage().getPosition();
+        }
+    }
+
     @Test
     public void errorPositionsInTheExtendedProtocolAreThoseOfPostgres() throws SQLException {
         String sql = "INSERT INTO pos VALUES (1), ('not a number')";

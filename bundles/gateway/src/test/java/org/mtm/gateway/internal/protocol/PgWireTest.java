@@ -114,4 +114,29 @@ public class PgWireTest {
         // a position inside the gateway's own prefix stays as it is
         assertEquals("S=ERROR C=42601 M=syntax error at end of input P=28 F=scan.l", fields(PgWire.shiftPosition(ALLOC, e, 30)));
     }
+
+    private static ByteBuf error(String... fields) {
+        ByteBuf e = ALLOC.buffer().writeByte('E').writeInt(0);
+        for (String f : fields) {
+            e.writeBytes(f.getBytes(java.nio.charset.StandardCharsets.UTF_8)).writeByte(0);
+        }
+        e.writeByte(0);
+        e.setInt(1, e.writerIndex() - 1);
+        return e;
+    }
+
+    @Test
+    public void theClustersTriggerRaisesLoseTheirContextLine() {
+        ByteBuf alone = error("SERROR", "C42P16", "Mcannot inherit from temporary relation \"t\"",
+                "WPL/pgSQL function mtm.refuse_permanent_on_stand_in() line 29 at RAISE", "Fpl_exec.c");
+        assertEquals(true, PgWire.namesClusterFunction(alone, 0, alone.readableBytes()));
+        assertEquals("S=ERROR C=42P16 M=cannot inherit from temporary relation \"t\" F=pl_exec.c", fields(PgWire.mapPosition(ALLOC, alone, null)));
+        // the user's own context stays, and so does a cluster function's line that is not its RAISE
+        ByteBuf nested = error("SERROR", "C0A000", "Mü", "WPL/pgSQL function mtm.refuse_x(text) line 3 at RAISE\n"
+                + "SQL statement \"CREATE TABLE ü ()\"\nPL/pgSQL function mtm.ensure_replica_identity() line 16 at FOR over SELECT rows");
+        assertEquals("S=ERROR C=0A000 M=ü W=SQL statement \"CREATE TABLE ü ()\"\n"
+                + "PL/pgSQL function mtm.ensure_replica_identity() line 16 at FOR over SELECT rows", fields(PgWire.mapPosition(ALLOC, nested, null)));
+        ByteBuf users = error("SERROR", "C22012", "Mdivision by zero", "WPL/pgSQL function public.f() line 1 at RAISE");
+        assertEquals(false, PgWire.namesClusterFunction(users, 0, users.readableBytes()));
+    }
 }

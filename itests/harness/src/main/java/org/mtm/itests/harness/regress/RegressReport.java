@@ -6,20 +6,27 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-/** The differential run as text: summary, one row per file, each differing statement with its diff, the node invariants. */
+/**
+ * The differential run as text: summary, one row per file, the differing statements against the list of expected
+ * differences (by listed cause; those not listed and those listed that answered alike), the node invariants, each
+ * differing statement with its cause and diff.
+ */
 public final class RegressReport {
     private RegressReport() {
     }
 
-    public static String render(String header, List<FileComparison> files, Map<String, String> excluded, NodeComparison nodes) {
+    public static String render(String header, List<FileComparison> files, Map<String, String> excluded, NodeComparison nodes,
+                                ExpectedDifferences expected) {
+        ExpectedDifferences.Check check = expected.check(files);
         long identical = files.stream().filter(FileComparison::identical).count();
         int statements = files.stream().mapToInt(f -> f.differences().size()).sum();
         StringBuilder out = new StringBuilder();
         out.append("PostgreSQL 15 regression files: standalone server vs gateway 1 of a 3-node mtm cluster\n");
         out.append(header.strip()).append("\n\n");
-        out.append(String.format("SUMMARY: %d files run, %d identical, %d differing; %d statements differing; %d of %d tables differ "
+        out.append(String.format("SUMMARY: %d files run, %d identical, %d differing; %d statements differing (%d not in the list of "
+            + "expected differences, %d listed but answered alike); %d of %d tables differ "
             + "between nodes; schema dumps %s; prepared transactions left: %s%n", files.size(), identical, files.size() - identical,
-            statements, nodes.tablesDiffering().size(), nodes.tables(), nodes.schemaDiffering().isEmpty() ? "identical" : "DIFFER on "
+            statements, check.unexpected().size(), check.stale().size(), nodes.tablesDiffering().size(), nodes.tables(), nodes.schemaDiffering().isEmpty() ? "identical" : "DIFFER on "
                 + nodes.schemaDiffering(), nodes.prepared().isEmpty() ? "none" : nodes.prepared()));
         out.append("\nFILES (schedule order)\n");
         for (FileComparison f : files) {
@@ -27,11 +34,17 @@ public final class RegressReport {
                 f.differences().size(), f.echoed() >= f.expectedEchoes() ? "" : String.format(" [echo %d/%d lines]", f.echoed(),
                     f.expectedEchoes()), f.note().isEmpty() ? "" : " " + f.note()));
         }
-        out.append("\nCAUSES (first guess from the answers; statements, files)\n");
+        out.append("\nNOT IN THE LIST OF EXPECTED DIFFERENCES (each a bug to fix, or a statement to list with its cause)\n");
+        check.unexpected().forEach(u -> out.append("  ").append(u).append('\n'));
+        out.append(check.unexpected().isEmpty() ? "  none\n" : "");
+        out.append("\nLISTED BUT ANSWERED AS ON POSTGRESQL (to take out of the list)\n");
+        check.stale().forEach(u -> out.append("  ").append(u).append('\n'));
+        out.append(check.stale().isEmpty() ? "  none\n" : "");
+        out.append("\nCAUSES (listed causes, else \"not listed; first guess: ...\"; statements, files)\n");
         Map<String, List<String>> causes = new TreeMap<>();
         for (FileComparison f : files) {
             for (FileComparison.StatementDifference d : f.differences()) {
-                causes.computeIfAbsent(DifferenceCause.of(d), c -> new ArrayList<>()).add(f.name());
+                causes.computeIfAbsent(causeOf(expected, f, d), c -> new ArrayList<>()).add(f.name());
             }
         }
         causes.entrySet().stream().sorted((a, b) -> b.getValue().size() - a.getValue().size()).forEach(e -> out.append(
@@ -60,13 +73,24 @@ public final class RegressReport {
             }
             out.append("\n=== ").append(f.name()).append(": ").append(f.differences().size()).append(" statement(s)\n");
             for (FileComparison.StatementDifference d : f.differences()) {
-                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append(" (").append(DifferenceCause.of(d))
-                    .append(")\n");
+                String key = expected.causeOf(f.name(), d.line());
+                out.append("--- ").append(f.name()).append(".sql line ").append(d.line()).append(" (").append(key == null
+                    ? causeOf(expected, f, d) : key + " [" + expected.cause(key).kind() + "]").append(")\n");
                 out.append(clip(d.statement(), 12).indent(4));
                 out.append(clip(d.diff(), 60));
             }
         }
         return out.toString();
+    }
+
+    /** The listed cause's key and reason, or the first guess of a statement not listed. */
+    private static String causeOf(ExpectedDifferences expected, FileComparison f, FileComparison.StatementDifference d) {
+        String key = expected.causeOf(f.name(), d.line());
+        if (key == null) {
+            return "not listed; first guess: " + DifferenceCause.of(d);
+        }
+        ExpectedDifferences.Cause cause = expected.cause(key);
+        return key + " [" + cause.kind() + "]: " + cause.reason();
     }
 
     private static String clip(String text, int lines) {
