@@ -39,6 +39,10 @@ import org.postgresql.PGConnection;
  * {@code pg_replication_origin_xact_setup} sets session variables that stay until the next call, so it
  * is called right before each finishing statement with that statement's end LSN.
  *
+ * <p>The bookkeeping around each transaction (the applied-already check, the {@code mtm.applied_xacts} row, the
+ * origin's progress) runs as SQL-level prepared statements made when the session opens ({@link ApplyBookkeeping}), so
+ * it is planned once per session, not once per transaction.
+ *
  * <p>Row changes use prepared statements cached per relation and statement shape, and consecutive
  * changes with the same statement are sent as one JDBC batch (one round trip); the batch is flushed
  * before anything else runs, so errors surface before the transaction is finished. Search path is empty
@@ -76,8 +80,6 @@ final class ApplySession implements AutoCloseable {
             + ", CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END"
             + " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
             + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
-    private static final String LOCAL_TABLES_DIGEST = "(SELECT coalesce(pg_catalog.string_agg(rel_schema || '.' || rel_name,"
-            + " ',' ORDER BY rel_schema, rel_name), '') FROM mtm.local_tables)";
 
     /** Advisory lock key the mtm catalog installer also takes: concurrent CREATE ... IF NOT EXISTS can collide. */
     private static final long SCHEMA_LOCK = 0x6d746d5f736368L;
@@ -184,6 +186,7 @@ final class ApplySession implements AutoCloseable {
                     + Sql.quoteLiteral(origin) + ")");
         }
         statement.execute("SELECT pg_catalog.pg_replication_origin_session_setup(" + Sql.quoteLiteral(origin) + ")");
+        statement.execute(ApplyBookkeeping.prepareAll(localTablesExist));
         this.pid = connection.unwrap(PGConnection.class).getBackendPID();
         this.typesQuery = connection.prepareStatement(TYPES_SQL);
         this.sessionSettings = connection.prepareStatement(
@@ -352,6 +355,32 @@ final class ApplySession implements AutoCloseable {
         }
     }
 
+    /**
+     * How often each of this session's {@link ApplyBookkeeping} statements ran on a plan made once and kept (generic)
+     * and on one made for that run (custom), from {@code pg_prepared_statements}: name → {generic, custom}.
+     */
+    Map<String, long[]> bookkeepingPlans() throws SQLException {
+        Map<String, long[]> plans = new HashMap<>();
+        try (ResultSet rs = statement.executeQuery("SELECT name, generic_plans, custom_plans FROM pg_catalog.pg_prepared_statements"
+                + " WHERE name IN ('" + ApplyBookkeeping.BEGIN + "', '" + ApplyBookkeeping.LOG + "', '" + ApplyBookkeeping.ORIGIN + "')")) {
+            while (rs.next()) {
+                plans.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3)});
+            }
+        }
+        return plans;
+    }
+
+    /** The value of setting {@code name} in this session now (inside the open transaction, if any). */
+    String setting(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.current_setting(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
     int maxReplicationSlots() throws SQLException {
         try (ResultSet rs = statement.executeQuery("SELECT pg_catalog.current_setting('max_replication_slots')::int")) {
             rs.next();
@@ -399,21 +428,11 @@ final class ApplySession implements AutoCloseable {
         failedRelation = null;
         transactionLockTimeoutMs = votable ? spreadLockTimeout(lockTimeoutMs, java.util.concurrent.ThreadLocalRandom.current().nextDouble())
                 : unvotedLockTimeoutMs();
-        StringBuilder sql = new StringBuilder("BEGIN; SET LOCAL lock_timeout = ").append(transactionLockTimeoutMs).append("; ");
-        sql.append("SELECT ");
-        sql.append(preparedGid == null ? "false" : "EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE gid = "
-                + Sql.quoteLiteral(preparedGid) + ")");
-        if (byGid && preparedGid != null) {
-            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE gid = ").append(Sql.quoteLiteral(preparedGid)).append(')');
-        }
-        if (unitLsn != 0) {
-            sql.append(" OR EXISTS (SELECT 1 FROM mtm.applied_xacts WHERE origin = ").append(origin).append(" AND lsn = ")
-                    .append(Sql.quoteLiteral(Lsn.format(unitLsn))).append(')');
-        }
-        sql.append(", ").append(localTablesExist ? LOCAL_TABLES_DIGEST : "''");
+        String sql = "BEGIN; " + ApplyBookkeeping.begin(transactionLockTimeoutMs, preparedGid, byGid, origin,
+                unitLsn == 0 ? null : Lsn.format(unitLsn));
         boolean prepared;
         String digest;
-        try (ResultSet rs = firstResultSet(sql.toString())) {
+        try (ResultSet rs = firstResultSet(sql)) {
             rs.next();
             prepared = rs.getBoolean(1);
             digest = rs.getString(2);
@@ -444,9 +463,8 @@ final class ApplySession implements AutoCloseable {
      */
     void prepare(int origin, String gid, long unitLsn, long progressLsn, long prepareTime) throws SQLException {
         finishRows();
-        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
-                + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
-                + originXactSetup(progressLsn, prepareTime) + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
+        statement.execute(ApplyBookkeeping.log(origin, Lsn.format(unitLsn), gid, Lsn.format(progressLsn), time(prepareTime))
+                + "; PREPARE TRANSACTION " + Sql.quoteLiteral(gid));
     }
 
     /**
@@ -486,9 +504,8 @@ final class ApplySession implements AutoCloseable {
      */
     void commitOnePhase(int origin, String gid, long unitLsn, long progressLsn, long commitTime) throws SQLException {
         finishRows();
-        statement.execute("INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (" + origin + ", "
-                + Sql.quoteLiteral(Lsn.format(unitLsn)) + ", " + Sql.quoteLiteral(gid) + "); "
-                + originXactSetup(progressLsn, commitTime) + "; COMMIT");
+        statement.execute(ApplyBookkeeping.log(origin, Lsn.format(unitLsn), gid, Lsn.format(progressLsn), time(commitTime))
+                + "; COMMIT");
     }
 
     /**
@@ -607,8 +624,11 @@ final class ApplySession implements AutoCloseable {
     }
 
     private static String originXactSetup(long lsn, long pgTimestamp) {
-        return "SELECT pg_catalog.pg_replication_origin_xact_setup(" + Sql.quoteLiteral(Lsn.format(lsn)) + ", "
-                + Sql.quoteLiteral(PgTimestamp.toInstant(pgTimestamp).toString()) + ")";
+        return ApplyBookkeeping.origin(Lsn.format(lsn), time(pgTimestamp));
+    }
+
+    private static String time(long pgTimestamp) {
+        return PgTimestamp.toInstant(pgTimestamp).toString();
     }
 
     // ---- relations -----------------------------------------------------------------------------------
