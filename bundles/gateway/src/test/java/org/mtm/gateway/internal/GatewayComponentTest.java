@@ -643,11 +643,9 @@ public class GatewayComponentTest {
         }
         Gateway gateway = new Gateway(PG.server(), config(0, true));
         try {
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            while (!gateway.footprintQueries().usesRoutines() && System.nanoTime() < deadline) {
-                Thread.sleep(50); // made on the gateway's background thread right after activation
-            }
-            assertTrue("the sessions call the footprint functions", gateway.footprintQueries().usesRoutines());
+            // made on the gateway's background thread right after activation
+            org.mtm.testing.Await.until(30_000, "the sessions call the footprint functions",
+                    () -> gateway.footprintQueries().usesRoutines());
             assertEquals("SELECT * FROM mtm.gateway_footprint(true)", gateway.footprintQueries().quick());
             try (Connection d = PG.direct(); Statement st = d.createStatement();
                  java.sql.ResultSet rs = st.executeQuery("SELECT obj_description('mtm.gateway_footprint(boolean)'"
