@@ -335,6 +335,11 @@ $do$;
 -- current role as PostgreSQL makes its temporary schema: with the TEMPORARY privilege on the database, not CREATE,
 -- which PostgreSQL 15 gives only the database's owner (the regression files privileges, maintain_every). Only the
 -- calling backend's own schema (mtm_temp_<its pid>_<hex>), for a role its session may be (SET ROLE).
+-- Like PostgreSQL's temporary schema it belongs to the cluster's own user, not the role, so that DROP ROLE, DROP
+-- OWNED and REASSIGN OWNED treat the role as PostgreSQL does (only the objects the role made in it count). The role
+-- gets USAGE and CREATE through a NOLOGIN role of the schema's name, granted to it: a membership, which DROP ROLE
+-- removes, where a privilege on the schema would block it. Nobody else may use the schema. The sweep drops both.
+-- Without CREATEROLE (or for a NOINHERIT role, which would not use the membership) the role owns the schema, as before.
 CREATE OR REPLACE FUNCTION mtm.stand_in_schema(schema text, role name)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 BEGIN
@@ -346,9 +351,27 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to create temporary tables in database "%s"', current_database());
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema) THEN
-        EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema, role);
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema)
+       AND has_schema_privilege(role, schema, 'USAGE, CREATE') THEN
+        RETURN;
     END IF;
+    BEGIN
+        IF NOT (SELECT r.rolinherit FROM pg_roles r WHERE r.rolname = role) THEN
+            RAISE insufficient_privilege;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = schema) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', schema);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema) THEN
+            EXECUTE format('CREATE SCHEMA %I', schema);
+            EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', schema, schema);
+        END IF;
+        EXECUTE format('GRANT %I TO %I', schema, role);
+    EXCEPTION WHEN insufficient_privilege THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema) THEN
+            EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema, role);
+        END IF;
+    END;
 END
 $fn$;
 

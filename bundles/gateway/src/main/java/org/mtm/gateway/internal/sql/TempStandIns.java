@@ -31,6 +31,7 @@ public final class TempStandIns {
      * when the gateway or the node crashed (the unlogged tables of a crashed server come back empty). Run on a
      * connection of its own; a schema still locked (a prepared transaction holds it) is left for the next sweep.
      * Housekeeping of the cluster's own: as replica, so that users' event triggers (a DDL audit log) do not fire.
+     * Then the roles of those schemas (through which the session's roles used them, see mtm.stand_in_schema).
      */
     public static final String SWEEP_SQL = "DO $mtm$DECLARE s record; BEGIN "
             + "PERFORM pg_catalog.set_config('lock_timeout', '1s', true); "
@@ -42,6 +43,15 @@ public final class TempStandIns {
             + "(SELECT a.pid FROM pg_catalog.pg_stat_activity a) LOOP "
             + "BEGIN EXECUTE pg_catalog.format('DROP SCHEMA %I CASCADE', s.nspname); "
             + "EXCEPTION WHEN lock_not_available OR undefined_object OR invalid_schema_name THEN NULL; END; "
+            + "END LOOP; "
+            // the schemas' roles (mtm.stand_in_schema): one still used in another database is left (2BP01)
+            + "FOR s IN SELECT r.rolname AS nspname FROM pg_catalog.pg_roles r WHERE r.rolname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$' "
+            + "AND NOT r.rolcanlogin AND pg_catalog.split_part(r.rolname, '_', 3)::pg_catalog.int4 NOT IN "
+            + "(SELECT a.pid FROM pg_catalog.pg_stat_activity a) "
+            + "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = r.rolname) LOOP "
+            + "BEGIN EXECUTE pg_catalog.format('DROP ROLE %I', s.nspname); "
+            + "EXCEPTION WHEN lock_not_available OR undefined_object OR dependent_objects_still_exist "
+            + "OR insufficient_privilege THEN NULL; END; "
             + "END LOOP; END$mtm$";
 
     /** What PostgreSQL does with a temporary table at the end of each transaction. */

@@ -270,8 +270,10 @@ public class TemporaryTablesThroughGatewayTest {
             st.execute("INSERT INTO t SELECT id, 'by temp_only' FROM staged");
             c.commit();
             c.setAutoCommit(true);
-            assertEquals("temp_only", scalar(c, "SELECT nspowner::regrole::text FROM pg_namespace WHERE oid = "
-                    + "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass('staged'))"));
+            // the stand-in is the role's, its schema the cluster user's (as PostgreSQL's temporary schema is)
+            assertEquals("temp_only:" + TestPostgres.USER, scalar(c, "SELECT c.relowner::regrole::text || ':' || "
+                    + "n.nspowner::regrole::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    + "WHERE c.oid = to_regclass('staged')"));
         }
         assertEquals("41:by temp_only,42:by temp_only", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
         // without TEMPORARY, PostgreSQL's own refusal
@@ -287,6 +289,58 @@ public class TemporaryTablesThroughGatewayTest {
             try (Connection c = PG.direct(); Statement st = c.createStatement()) {
                 st.execute("GRANT TEMPORARY ON DATABASE " + TestPostgres.DATABASE + " TO PUBLIC");
             }
+        }
+    }
+
+    @Test
+    public void dropRoleAfterItsTemporaryTablesAreGoneAsOnPostgres() throws Exception {
+        // the regression files cluster, maintain_every, publication: a session SETs ROLE (or SESSION AUTHORIZATION)
+        // to a role, makes and drops temporary tables, goes back and drops the role. The stand-in schema was the
+        // role's until the session ended: "role ... cannot be dropped ... owner of schema mtm_temp_..."
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DO $$BEGIN CREATE ROLE temp_dropped; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+            st.execute("DO $$BEGIN CREATE ROLE temp_other; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+        }
+        String schema;
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("SET ROLE temp_dropped");
+            st.execute("CREATE TEMP TABLE mine (id int PRIMARY KEY)");
+            st.execute("INSERT INTO mine VALUES (1)");
+            assertEquals("temp_dropped", scalar(c, "SELECT relowner::regrole::text FROM pg_class WHERE oid = 'mine'::regclass"));
+            schema = scalar(c, "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'mine'::regclass");
+            // nobody else may use the schema
+            st.execute("SET ROLE temp_other");
+            SQLException denied = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("SELECT * FROM " + schema + ".mine"));
+            assertEquals(denied.getMessage(), "42501", denied.getSQLState());
+            st.execute("RESET ROLE");
+            // while the role owns a temporary table, PostgreSQL refuses DROP ROLE naming the table; DROP OWNED drops it
+            SQLException owner = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("DROP ROLE temp_dropped"));
+            assertEquals(owner.getMessage(), "2BP01", owner.getSQLState());
+            assertTrue(owner.getMessage(), owner.getMessage().contains("owner of table mine"));
+            assertTrue(owner.getMessage(), !owner.getMessage().contains("owner of schema"));
+            st.execute("DROP OWNED BY temp_dropped");
+            assertEquals("", standIns("mine"));
+            st.execute("DROP ROLE temp_dropped");
+            // the session goes on making stand-ins, as another role too
+            st.execute("CREATE TEMP TABLE after_drop (id int)");
+            st.execute("SET ROLE temp_other");
+            st.execute("CREATE TEMP TABLE as_other (id int)");
+            st.execute("INSERT INTO as_other VALUES (2)");
+            assertEquals("2", scalar(c, "SELECT id FROM as_other"));
+            st.execute("DROP TABLE as_other");
+            st.execute("RESET ROLE");
+        }
+        // after the session the sweep drops the schema and the role through which the session's roles used it
+        String left = "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "') + "
+                + "(SELECT count(*) FROM pg_roles WHERE rolname = '" + schema + "')";
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!"0".equals(direct(left)) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals("0", direct(left));
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP ROLE temp_other");
         }
     }
 }
