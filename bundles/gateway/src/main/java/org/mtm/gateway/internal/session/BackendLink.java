@@ -89,6 +89,14 @@ final class BackendLink {
 
     private char status = 'I';
     private boolean errorSinceReady;
+    /**
+     * Statements run in a block of the gateway's where PostgreSQL would have none (an autocommit statement alone in
+     * its query, an autocommit batch of the extended protocol): a function's "… cannot run inside a transaction
+     * block" goes to the client as PostgreSQL's "… cannot be executed from a function" ({@link PgWire#outsideBlock}).
+     */
+    private boolean outsideClientBlock;
+    /** {@link #outsideClientBlock} ends at the backend's next ReadyForQuery (the batch's Sync). */
+    private boolean outsideUntilReady;
     /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
     private boolean ownLeftovers;
     /**
@@ -330,6 +338,16 @@ final class BackendLink {
     }
 
     /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
+    /**
+     * The statements sent next run in the gateway's block where PostgreSQL would have none (see
+     * {@link #outsideClientBlock}): until {@code off} is called ({@code untilReady} false: the simple Query's plan,
+     * which waits for each piece) or until the backend's next ReadyForQuery (an extended-protocol batch).
+     */
+    void outsideClientBlock(boolean on, boolean untilReady) {
+        outsideClientBlock = on;
+        outsideUntilReady = on && untilReady;
+    }
+
     UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
         writeOwn(sql, params, false);
         return new UnsyncedStatement();
@@ -436,6 +454,30 @@ final class BackendLink {
                     if (status == 'I' && replies.size() == 1) {
                         notes.clear(); // nothing else pending: no later transaction has begun
                     }
+                }
+                if (type == PgWire.ERROR_RESPONSE && outsideClientBlock) {
+                    ByteBuf changed = PgWire.outsideBlock(client.alloc(), in.slice(ri, total));
+                    if (changed != null) {
+                        run.flush();
+                        in.skipBytes(total);
+                        if (captured) {
+                            sink.message(type, changed);
+                            changed.release();
+                        } else {
+                            errorSinceReady = true;
+                            out.write(PgWire.mapPosition(client.alloc(), changed, null));
+                            changed.release();
+                            if (sink != null) {
+                                sink.passed(type);
+                            }
+                        }
+                        replied(type);
+                        continue;
+                    }
+                }
+                if (type == PgWire.READY_FOR_QUERY && outsideUntilReady) {
+                    outsideClientBlock = false;
+                    outsideUntilReady = false;
                 }
                 if (captured) {
                     run.flush();

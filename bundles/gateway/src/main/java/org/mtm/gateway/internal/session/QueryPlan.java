@@ -125,6 +125,9 @@ final class QueryPlan {
         // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
         // its unnamed statement anyway: the gateway's own may be simple Queries
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+        // an autocommit statement alone in its query: PostgreSQL runs it outside a block (its implicit block is
+        // for queries of several statements)
+        link.outsideClientBlock(emulated && sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count() == 1, false);
         CompletableFuture<BackendLink.Ready> piece = sendPiece(next, j, hold);
         if (!specialFollows && emulated && !copies(next, j)) {
             s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick()); // (not behind COPY: it would be copy data)
@@ -149,6 +152,7 @@ final class QueryPlan {
 
     /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
     private CompletableFuture<Void> afterPiece(BackendLink.Ready ready, boolean hold) {
+        link.outsideClientBlock(false, false);
         if (!hold) {
             return done(); // the piece's ReadyForQuery went to the client: query finished
         }
