@@ -66,9 +66,10 @@ public final class TempStandIns {
      * @param table    the stand-in, qualified ({@code "schema".name})
      * @param onCommit the statement's ON COMMIT clause (removed from {@code text}: unlogged tables have none)
      * @param edits    how {@code text} was made from the client's (its error positions taken back)
+     * @param qualified the client wrote the name qualified ({@code pg_temp.name})
      */
     public record Rewrite(String text, String name, String resolved, String table, OnCommit onCommit, boolean view,
-                          TextEdits edits) { }
+                          TextEdits edits, boolean qualified) { }
 
     private TempStandIns() {
     }
@@ -164,7 +165,8 @@ public final class TempStandIns {
         if (onFrom >= 0) {
             edits.replace(t.get(onFrom).start(), t.get(onTo - 1).end(), "");
         }
-        return new Rewrite(edits.apply(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view, edits);
+        return new Rewrite(edits.apply(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view, edits,
+                qualified);
     }
 
     /**
@@ -312,7 +314,9 @@ public final class TempStandIns {
             return null;
         }
         List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
-        boolean created = rewrite(s, standardStrings, schema) != null;
+        // a CREATE of a stand-in named pg_temp.name: that name, the statement's first qualified one, is rewrite's
+        Rewrite create = rewrite(s, standardStrings, schema);
+        boolean created = create != null && create.qualified();
         TextEdits b = null;
         for (int k = 0; k < t.size(); k++) {
             SqlToken tok = t.get(k);

@@ -343,4 +343,24 @@ public class TemporaryTablesThroughGatewayTest {
             st.execute("DROP ROLE temp_other");
         }
     }
+
+    @Test
+    public void aTemporaryTableMadeFromAPgTempNameReadsTheStandIn() throws Exception {
+        // CREATE TEMP TABLE y AS ... FROM pg_temp.x: the gateway took the query's pg_temp for the CREATE's own name
+        // and left it, so PostgreSQL looked in its own temporary schema ("relation "pg_temp.x" does not exist")
+        try (Connection c = TestPostgres.connect(GW.endpoint(), "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE x (i int)");
+            st.execute("INSERT INTO x VALUES (1), (2)");
+            st.execute("CREATE TEMP TABLE y AS SELECT * FROM pg_temp.x");
+            st.execute("CREATE TEMP VIEW v AS SELECT * FROM pg_temp.x WHERE i > 1");
+            assertEquals("3:2", scalar(c, "SELECT (SELECT sum(i) FROM y) || ':' || (SELECT sum(i) FROM v)"));
+            assertEquals("u:r", standIns("y"));
+        }
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE x (i int)");
+            st.execute("INSERT INTO x VALUES (5)");
+            st.execute("CREATE TEMP TABLE y AS SELECT * FROM pg_temp.x");
+            assertEquals("5", scalar(c, "SELECT sum(i) FROM y"));
+        }
+    }
 }
