@@ -663,6 +663,39 @@ public class DdlThroughGatewayTest {
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
+    @Test
+    public void anErrorOfTheStatementAfterTheDdlReachesAnExtendedProtocolClient() throws Exception {
+        // as anErrorOfTheStatementAfterTheDdlReachesTheClient, through Parse/Bind/Execute (pgjdbc; and the simple
+        // protocol): the end statement fails (here a user's event trigger refuses the upkeep's ALTER TABLE ... REPLICA
+        // IDENTITY FULL). Checked in session 17: the extended protocol did not swallow it either
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE FUNCTION no_alter() RETURNS event_trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN RAISE EXCEPTION 'no ALTER TABLE here' USING ERRCODE = 'P0001'; END$$");
+            st.execute("CREATE EVENT TRIGGER no_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION no_alter()");
+        }
+        try {
+            for (int run = 0; run < 4; run++) {
+                boolean autocommit = run % 2 == 0;
+                try (Connection c = run < 2 ? gw() : gw("preferQueryMode", "simple"); Statement st = c.createStatement()) {
+                    c.setAutoCommit(autocommit);
+                    SQLException e = assertThrows(SQLException.class, () -> st.execute("CREATE TABLE nopk (a int)"));
+                    assertTrue(e.getMessage(), e.getMessage().contains("no ALTER TABLE here"));
+                    if (!autocommit) {
+                        SQLException next = assertThrows(SQLException.class, () -> st.execute("SELECT 1"));
+                        assertEquals(next.getMessage(), "25P02", next.getSQLState());
+                        c.rollback();
+                    }
+                }
+                assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname = 'nopk'"));
+            }
+        } finally {
+            try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+                st.execute("DROP EVENT TRIGGER no_alter");
+            }
+        }
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
     /** SQLSTATE and message of what running {@code sql} on {@code st} threw. */
     private static SQLException refusal(Statement st, String sql) {
         return assertThrows(sql, SQLException.class, () -> st.execute(sql));
