@@ -262,7 +262,7 @@ final class BackendLink {
                 // the guard's error went to the client and the backend skipped the Query: this answers it
                 boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
                 if (skipped && type == PgWire.READY_FOR_QUERY) {
-                    out.write(message.retainedSlice());
+                    out.write(message.copy()); // (the slice is of the link's input buffer)
                 }
             }
         });
@@ -363,7 +363,19 @@ final class BackendLink {
      */
     void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions,
                     int holdComplete) {
-        replies.add(ReplyQueue.QUERY, new HeldReady(result, forward, positions, holdComplete));
+        queryPiece(query, result, forward, positions, holdComplete, null);
+    }
+
+    /**
+     * {@link #queryPiece} with {@code beforeAnswer} called once, just before the piece's first CommandComplete (with
+     * null) or its ErrorResponse (with the message) reaches the client: what the gateway says about the statement
+     * goes before or after PostgreSQL's answer as PostgreSQL would have said it.
+     */
+    void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions,
+                    int holdComplete, java.util.function.Consumer<ByteBuf> beforeAnswer) {
+        HeldReady sink = new HeldReady(result, forward, positions, holdComplete);
+        sink.beforeAnswer = beforeAnswer;
+        replies.add(ReplyQueue.QUERY, sink);
         write(query);
         flush();
     }
@@ -645,6 +657,8 @@ final class BackendLink {
         /** The CommandComplete held back ({@link ClientOutput#holdComplete}) (its number in the piece), 0 for none. */
         private final int holdComplete;
         private int completes;
+        /** See {@link #queryPiece(ByteBuf, CompletableFuture, boolean, IntUnaryOperator, int, java.util.function.Consumer)}. */
+        private java.util.function.Consumer<ByteBuf> beforeAnswer;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
             this(result, forward, null, 0);
@@ -665,7 +679,8 @@ final class BackendLink {
         @Override
         public boolean captures(byte type) {
             return (positions != null && type == PgWire.ERROR_RESPONSE)
-                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
+                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1)
+                    || (beforeAnswer != null && (type == PgWire.ERROR_RESPONSE || type == PgWire.COMMAND_COMPLETE));
         }
 
         @Override
@@ -677,9 +692,18 @@ final class BackendLink {
 
         @Override
         public void message(byte type, ByteBuf message) {
+            if (beforeAnswer != null) {
+                java.util.function.Consumer<ByteBuf> first = beforeAnswer;
+                beforeAnswer = null;
+                first.accept(type == PgWire.ERROR_RESPONSE ? message : null);
+            }
             if (type == PgWire.COMMAND_COMPLETE) {
                 completes++;
-                out.holdComplete(message);
+                if (completes == holdComplete) {
+                    out.holdComplete(message);
+                } else {
+                    out.write(message.copy()); // (the slice is of the link's input buffer)
+                }
                 return;
             }
             errorSinceReady = true;

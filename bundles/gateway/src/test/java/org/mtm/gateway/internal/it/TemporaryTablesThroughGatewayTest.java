@@ -363,4 +363,38 @@ public class TemporaryTablesThroughGatewayTest {
             assertEquals("5", scalar(c, "SELECT sum(i) FROM y"));
         }
     }
+
+    /** Replies of each query, one session, as type SQLSTATE message per message (RowDescription etc. left out). */
+    private static List<String> session(org.mtm.api.Endpoint at, String... queries) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        try (RawClient c = RawClient.open(at)) {
+            for (String q : queries) {
+                c.query(q).flush();
+                for (RawClient.Msg m : c.readUntilReady()) {
+                    switch (m.type()) {
+                        case 'C' -> out.add("C " + m.text());
+                        case 'E', 'N' -> out.add(m.type() + " " + m.field('C') + " " + m.field('M'));
+                        case 'Z' -> out.add("Z " + m.status());
+                        default -> { }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void aViewOverATemporaryTableAnswersAsOnPostgresAlsoWhenItFails() throws Exception {
+        String[] queries = {
+            "CREATE TEMP TABLE tv (i int)",
+            "CREATE VIEW v_bad AS SELECT nosuch FROM tv", // refused while the query is analysed: no NOTICE
+            "CREATE VIEW v_cols (a, b) AS SELECT i FROM tv",
+            "CREATE VIEW v_ok AS SELECT i FROM tv",
+            "CREATE VIEW v_ok AS SELECT i FROM tv", // refused after PostgreSQL's NOTICE
+            "CREATE VIEW public.v_pub AS SELECT i FROM tv", // (not a temporary schema)
+            "CREATE OR REPLACE VIEW v_ok AS SELECT i AS j FROM tv", // (a column renamed)
+            "SELECT count(*) FROM v_ok",
+        };
+        assertEquals(session(PG.endpoint(), queries), session(GW.endpoint(), queries));
+    }
 }
