@@ -380,12 +380,28 @@ BEGIN
             EXECUTE format('CREATE SCHEMA %I', schema);
             EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', schema, schema);
         END IF;
-        EXECUTE format('GRANT %I TO %I', schema, role);
+        IF NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member
+                       WHERE g.rolname = schema AND r.rolname = role) THEN -- (again: PostgreSQL's NOTICE to the client)
+            EXECUTE format('GRANT %I TO %I', schema, role);
+        END IF;
     EXCEPTION WHEN insufficient_privilege THEN
         IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema) THEN
             EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema, role);
         END IF;
     END;
+END
+$fn$;
+
+-- DISCARD TEMP / ALL of a gateway session: its stand-in schema dropped with everything in it, as PostgreSQL drops the
+-- session's temporary objects whoever made them (the schema is the cluster user's). Only the calling backend's own.
+CREATE OR REPLACE FUNCTION mtm.drop_stand_in_schema(schema text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF schema !~ ('^mtm_temp_' || pg_backend_pid() || '_[0-9a-f]+$') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('[multimaster] %s is not the temporary tables'' schema of this session', schema);
+    END IF;
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', schema);
 END
 $fn$;
 

@@ -268,10 +268,16 @@ public final class TempStandIns {
             + "AND l.pid = pg_catalog.pg_backend_pid() AND pg_catalog.starts_with("
             + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + SCHEMA_PREFIX + "'))";
 
-    /** DISCARD TEMP / DISCARD ALL: the stand-ins go with PostgreSQL's temporary objects. */
+    /**
+     * DISCARD TEMP / DISCARD ALL: the stand-ins go with PostgreSQL's temporary objects. The schema is the cluster
+     * user's: dropped by mtm.drop_stand_in_schema (by the session itself with a catalog older than that function).
+     */
     public static String discardSql(String schema) {
-        return "DO $mtm$BEGIN PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); DROP SCHEMA IF EXISTS "
-                + quote(schema) + " CASCADE; PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$";
+        String lit = "'" + schema.replace("'", "''") + "'";
+        return "DO $mtm$BEGIN PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); "
+                + "IF pg_catalog.to_regprocedure('mtm.drop_stand_in_schema(text)') IS NOT NULL THEN "
+                + "PERFORM mtm.drop_stand_in_schema(" + lit + "); ELSE DROP SCHEMA IF EXISTS " + quote(schema)
+                + " CASCADE; END IF; PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$";
     }
 
     /**

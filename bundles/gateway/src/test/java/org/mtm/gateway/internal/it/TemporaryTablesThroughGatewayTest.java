@@ -397,4 +397,27 @@ public class TemporaryTablesThroughGatewayTest {
         };
         assertEquals(session(PG.endpoint(), queries), session(GW.endpoint(), queries));
     }
+
+    @Test
+    public void discardTempOfARoleDropsItsStandInsAndTheyComeBackQuietly() throws Exception {
+        // the schema is the cluster user's: DISCARD by a role that is not a superuser must still drop it
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DO $$BEGIN CREATE ROLE temp_discard LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+        }
+        for (String mode : new String[] {"extended", "simple"}) {
+            try (Connection c = TestPostgres.connect(GW.endpoint(), "user", "temp_discard", "preferQueryMode", mode);
+                 Statement st = c.createStatement()) {
+                st.execute("CREATE TEMP TABLE gone (id int)");
+                assertEquals("u:r", standIns("gone"));
+                st.execute("DISCARD TEMP");
+                assertEquals("", standIns("gone"));
+                st.execute("CREATE TEMP TABLE back (id int)");
+                assertEquals(null, st.getWarnings()); // no NOTICE of the gateway's own grants
+                st.execute("INSERT INTO back VALUES (1)");
+                assertEquals("1", scalar(c, "SELECT count(*) FROM back"));
+                st.execute("DISCARD ALL");
+                assertEquals("", standIns("back"));
+            }
+        }
+    }
 }
