@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(56, statements.size());
+        assertEquals(57, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
         assertTrue("the number a change was accepted at, which a change election's first phase learns (issue 11)",
@@ -49,6 +49,8 @@ public class CatalogSchemaTest {
         }
         assertTrue("the stand-in schema made with the TEMPORARY privilege, as PostgreSQL's temporary schema", statements.stream()
                 .anyMatch(s -> s.startsWith("CREATE OR REPLACE FUNCTION mtm.stand_in_schema(schema text, role name)")));
+        assertTrue("DISCARD of a session's stand-ins, whose schema is the cluster user's", statements.stream()
+                .anyMatch(s -> s.startsWith("CREATE OR REPLACE FUNCTION mtm.drop_stand_in_schema(schema text)")));
         assertTrue("the event trigger that strides new sequences, also in the appliers and for CREATE SCHEMA's tables",
                 statements.stream().anyMatch(s -> s.contains("mtm.ensure_event_trigger('mtm_stride_sequences', 'ddl_command_end'")
                 && s.contains("'ALTER TABLE', 'CREATE SCHEMA'],\n") && s.contains("true) THEN")));

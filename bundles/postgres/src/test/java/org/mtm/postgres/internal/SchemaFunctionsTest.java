@@ -36,6 +36,58 @@ public class SchemaFunctionsTest {
     }
 
     @Test
+    public void replicaIdentityUpkeepInSerializableBlocksBesideAPreparedOneIsNoConflict() throws SQLException {
+        // the regression file prepared_xacts: DDL in a SERIALIZABLE block, prepared, then DROP TABLE / CREATE TABLE in
+        // another SERIALIZABLE block, each followed by the upkeep as the gateway runs it. Its reads of its notes (an
+        // ordinary table, which SSI tracks, unlike the catalogs) made the second block a pivot: 40001 at its write
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN ISOLATION LEVEL SERIALIZABLE");
+            st.execute("CREATE TABLE px_one (a int)");
+            upkeep(st);
+            st.execute("INSERT INTO px_one VALUES (1)");
+            st.execute("PREPARE TRANSACTION 'px-one'");
+            try {
+                st.execute("CREATE TABLE px_dropped (fff int)");
+                upkeep(st);
+                st.execute("BEGIN ISOLATION LEVEL SERIALIZABLE");
+                st.execute("DROP TABLE px_dropped");
+                upkeep(st);
+                st.execute("CREATE TABLE px_two (a int)");
+                upkeep(st);
+                st.execute("INSERT INTO px_two VALUES (1), (2)");
+                st.execute("PREPARE TRANSACTION 'px-two'");
+                st.execute("COMMIT PREPARED 'px-two'");
+            } finally {
+                st.execute("ROLLBACK PREPARED 'px-one'");
+            }
+            assertEquals("f", replident(st, "px_two"));
+            // a primary key added in a serializable block gives the table PostgreSQL's identity back
+            st.execute("BEGIN ISOLATION LEVEL SERIALIZABLE");
+            st.execute("ALTER TABLE px_two ADD PRIMARY KEY (a)");
+            upkeep(st);
+            st.execute("COMMIT");
+            assertEquals("d", replident(st, "px_two"));
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM mtm.replica_identity_full "
+                    + "WHERE relid NOT IN (SELECT oid FROM pg_class WHERE relreplident = 'f')")) {
+                rs.next();
+                assertEquals("notes of dropped tables go at the next upkeep outside SERIALIZABLE", 1, rs.getInt(1));
+            }
+            upkeep(st);
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM mtm.replica_identity_full "
+                    + "WHERE relid NOT IN (SELECT oid FROM pg_class WHERE relreplident = 'f')")) {
+                rs.next();
+                assertEquals(0, rs.getInt(1));
+            }
+            st.execute("DROP TABLE px_two");
+            upkeep(st);
+        }
+    }
+
+    private static void upkeep(Statement st) throws SQLException {
+        st.executeQuery("SELECT count(*) FROM mtm.ensure_replica_identity()").close();
+    }
+
+    @Test
     public void tablesWithoutPrimaryKeyGetFullReplicaIdentitySoUpdatesWork() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE no_pk (a int, b text)");

@@ -321,6 +321,57 @@ public final class PgWire {
         return fixLength(b, 0);
     }
 
+    private static final String IN_BLOCK = " cannot run inside a transaction block";
+    private static final String FROM_FUNCTION = " cannot be executed from a function";
+
+    /**
+     * An ErrorResponse (whole message) as PostgreSQL raises it outside a transaction block, or null when it is not
+     * one to change: PostgreSQL's "X cannot run inside a transaction block" (25001) raised inside a function (it has
+     * a CONTEXT), which PostgreSQL checks before "X cannot be executed from a function" — for a statement the gateway
+     * ran in a block of its own where the client had none, the client gets the second, as PostgreSQL gives it.
+     */
+    public static ByteBuf outsideBlock(ByteBufAllocator alloc, ByteBuf msg) {
+        int limit = msg.readerIndex() + msg.readableBytes();
+        String code = null;
+        String text = null;
+        boolean context = false;
+        for (int i = msg.readerIndex() + 5; i < limit && msg.getByte(i) != 0; ) {
+            byte field = msg.getByte(i++);
+            int end = cstringEnd(msg, i, limit);
+            if (end < 0) {
+                return null;
+            }
+            if (field == 'C') {
+                code = msg.toString(i, end - i, StandardCharsets.US_ASCII);
+            } else if (field == 'M') {
+                text = msg.toString(i, end - i, StandardCharsets.ISO_8859_1);
+            } else if (field == 'W') {
+                context = true;
+            }
+            i = end + 1;
+        }
+        if (!context || !"25001".equals(code) || text == null || !text.endsWith(IN_BLOCK)) {
+            return null;
+        }
+        String changed = text.substring(0, text.length() - IN_BLOCK.length()) + FROM_FUNCTION;
+        ByteBuf b = alloc.buffer(msg.readableBytes() + 8);
+        b.writeByte(msg.getByte(msg.readerIndex())).writeInt(0);
+        for (int i = msg.readerIndex() + 5; i < limit && msg.getByte(i) != 0; ) {
+            byte field = msg.getByte(i++);
+            int end = cstringEnd(msg, i, limit);
+            b.writeByte(field);
+            if (field == 'M') {
+                b.writeCharSequence(changed, StandardCharsets.ISO_8859_1);
+            } else {
+                b.writeBytes(msg, i, end - i);
+            }
+            b.writeByte(0);
+            i = end + 1;
+        }
+        b.writeByte(0);
+        return fixLength(b, 0);
+    }
+
     public static ByteBuf cancelRequest(ByteBufAllocator alloc, int pid, int secret) {
         return alloc.buffer(16).writeInt(16).writeInt(CANCEL_REQUEST).writeInt(pid).writeInt(secret);
     }

@@ -89,6 +89,14 @@ final class BackendLink {
 
     private char status = 'I';
     private boolean errorSinceReady;
+    /**
+     * Statements run in a block of the gateway's where PostgreSQL would have none (an autocommit statement alone in
+     * its query, an autocommit batch of the extended protocol): a function's "… cannot run inside a transaction
+     * block" goes to the client as PostgreSQL's "… cannot be executed from a function" ({@link PgWire#outsideBlock}).
+     */
+    private boolean outsideClientBlock;
+    /** {@link #outsideClientBlock} ends at the backend's next ReadyForQuery (the batch's Sync). */
+    private boolean outsideUntilReady;
     /** An own statement of the gateway failed: its statement may be left, to be closed before the next guard's Parse. */
     private boolean ownLeftovers;
     /**
@@ -254,7 +262,7 @@ final class BackendLink {
                 // the guard's error went to the client and the backend skipped the Query: this answers it
                 boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
                 if (skipped && type == PgWire.READY_FOR_QUERY) {
-                    out.write(message.retainedSlice());
+                    out.write(message.copy()); // (the slice is of the link's input buffer)
                 }
             }
         });
@@ -330,6 +338,16 @@ final class BackendLink {
     }
 
     /** An own statement inside the client's batch (no Sync): written, its sink still to be queued. */
+    /**
+     * The statements sent next run in the gateway's block where PostgreSQL would have none (see
+     * {@link #outsideClientBlock}): until {@code off} is called ({@code untilReady} false: the simple Query's plan,
+     * which waits for each piece) or until the backend's next ReadyForQuery (an extended-protocol batch).
+     */
+    void outsideClientBlock(boolean on, boolean untilReady) {
+        outsideClientBlock = on;
+        outsideUntilReady = on && untilReady;
+    }
+
     UnsyncedStatement writeUnsynced(String sql, List<byte[]> params) {
         writeOwn(sql, params, false);
         return new UnsyncedStatement();
@@ -345,7 +363,19 @@ final class BackendLink {
      */
     void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions,
                     int holdComplete) {
-        replies.add(ReplyQueue.QUERY, new HeldReady(result, forward, positions, holdComplete));
+        queryPiece(query, result, forward, positions, holdComplete, null);
+    }
+
+    /**
+     * {@link #queryPiece} with {@code beforeAnswer} called once, just before the piece's first CommandComplete (with
+     * null) or its ErrorResponse (with the message) reaches the client: what the gateway says about the statement
+     * goes before or after PostgreSQL's answer as PostgreSQL would have said it.
+     */
+    void queryPiece(ByteBuf query, CompletableFuture<Ready> result, boolean forward, IntUnaryOperator positions,
+                    int holdComplete, java.util.function.Consumer<ByteBuf> beforeAnswer) {
+        HeldReady sink = new HeldReady(result, forward, positions, holdComplete);
+        sink.beforeAnswer = beforeAnswer;
+        replies.add(ReplyQueue.QUERY, sink);
         write(query);
         flush();
     }
@@ -436,6 +466,30 @@ final class BackendLink {
                     if (status == 'I' && replies.size() == 1) {
                         notes.clear(); // nothing else pending: no later transaction has begun
                     }
+                }
+                if (type == PgWire.ERROR_RESPONSE && outsideClientBlock) {
+                    ByteBuf changed = PgWire.outsideBlock(client.alloc(), in.slice(ri, total));
+                    if (changed != null) {
+                        run.flush();
+                        in.skipBytes(total);
+                        if (captured) {
+                            sink.message(type, changed);
+                            changed.release();
+                        } else {
+                            errorSinceReady = true;
+                            out.write(PgWire.mapPosition(client.alloc(), changed, null));
+                            changed.release();
+                            if (sink != null) {
+                                sink.passed(type);
+                            }
+                        }
+                        replied(type);
+                        continue;
+                    }
+                }
+                if (type == PgWire.READY_FOR_QUERY && outsideUntilReady) {
+                    outsideClientBlock = false;
+                    outsideUntilReady = false;
                 }
                 if (captured) {
                     run.flush();
@@ -603,6 +657,8 @@ final class BackendLink {
         /** The CommandComplete held back ({@link ClientOutput#holdComplete}) (its number in the piece), 0 for none. */
         private final int holdComplete;
         private int completes;
+        /** See {@link #queryPiece(ByteBuf, CompletableFuture, boolean, IntUnaryOperator, int, java.util.function.Consumer)}. */
+        private java.util.function.Consumer<ByteBuf> beforeAnswer;
 
         HeldReady(CompletableFuture<Ready> result, boolean forward) {
             this(result, forward, null, 0);
@@ -623,7 +679,8 @@ final class BackendLink {
         @Override
         public boolean captures(byte type) {
             return (positions != null && type == PgWire.ERROR_RESPONSE)
-                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1);
+                    || (type == PgWire.COMMAND_COMPLETE && completes == holdComplete - 1)
+                    || (beforeAnswer != null && (type == PgWire.ERROR_RESPONSE || type == PgWire.COMMAND_COMPLETE));
         }
 
         @Override
@@ -635,9 +692,18 @@ final class BackendLink {
 
         @Override
         public void message(byte type, ByteBuf message) {
+            if (beforeAnswer != null) {
+                java.util.function.Consumer<ByteBuf> first = beforeAnswer;
+                beforeAnswer = null;
+                first.accept(type == PgWire.ERROR_RESPONSE ? message : null);
+            }
             if (type == PgWire.COMMAND_COMPLETE) {
                 completes++;
-                out.holdComplete(message);
+                if (completes == holdComplete) {
+                    out.holdComplete(message);
+                } else {
+                    out.write(message.copy()); // (the slice is of the link's input buffer)
+                }
                 return;
             }
             errorSinceReady = true;

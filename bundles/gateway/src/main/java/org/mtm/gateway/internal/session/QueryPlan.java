@@ -82,6 +82,8 @@ final class QueryPlan {
     private int next;
     /** The statements run in a block the gateway opened (PostgreSQL's implicit block of the query). */
     private boolean emulated;
+    /** PostgreSQL's NOTICE of the implicit temporary view being made, until it is said ({@link #noticeBeforeAnswer}). */
+    private ServerError viewNotice;
 
     QueryPlan(Session s, ByteBuf text, TextEdits clientEdits, List<SqlStatement> sts, byte[] temps) {
         this.s = s;
@@ -125,6 +127,9 @@ final class QueryPlan {
         // and the quick query: three Queries written at once, one round trip. The client's simple Query drops
         // its unnamed statement anyway: the gateway's own may be simple Queries
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
+        // an autocommit statement alone in its query: PostgreSQL runs it outside a block (its implicit block is
+        // for queries of several statements)
+        link.outsideClientBlock(emulated && sts.stream().filter(st -> st.kind() != StatementKind.EMPTY).count() == 1, false);
         CompletableFuture<BackendLink.Ready> piece = sendPiece(next, j, hold);
         if (!specialFollows && emulated && !copies(next, j)) {
             s.prefetchedQuick = link.aroundClients(s.host.footprintQueries().quick()); // (not behind COPY: it would be copy data)
@@ -149,6 +154,7 @@ final class QueryPlan {
 
     /** After a relayed piece: stop at an error, go on with the special statement or finish the query. */
     private CompletableFuture<Void> afterPiece(BackendLink.Ready ready, boolean hold) {
+        link.outsideClientBlock(false, false);
         if (!hold) {
             return done(); // the piece's ReadyForQuery went to the client: query finished
         }
@@ -321,6 +327,7 @@ final class QueryPlan {
             }
             return link.exchange(TempStandIns.preludeSql(name, rw.name(), rw.view())).thenCompose(p -> {
                 if (!p.ok()) {
+                    noticeBeforeAnswer(null);
                     ServerError e = p.error(); // without the CONTEXT of the gateway's DO block
                     s.errorToClient(new ServerError(e.severity(), e.sqlState(), e.message(), e.detail(), e.hint()));
                     return endQueryAfterError();
@@ -362,7 +369,8 @@ final class QueryPlan {
             if (!r.ok() || !"t".equals(r.singleValue())) {
                 return globalDdl(st);
             }
-            out.notice(new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null));
+            // said with PostgreSQL's answer, where PostgreSQL says it (sendText)
+            viewNotice = new ServerError("NOTICE", "00000", "view \"" + v.name() + "\" will be a temporary view", null, null);
             if (TempStandIns.rewrite(v.text(), s.standardStrings, s.standIns.existing()) == null) {
                 return sendText(j, v.text(), v.edits()::originalIndex).thenCompose(ready -> afterPiece(ready, true));
             }
@@ -434,6 +442,22 @@ final class QueryPlan {
      * Statement {@code j} sent as {@code sql} instead (chars of the client's bytes, see {@link Latin1View});
      * {@code back} takes an index of {@code sql} to one of the statement's text, for its errors' positions.
      */
+    /**
+     * PostgreSQL's NOTICE that an implicitly temporary view will be temporary: it comes before the view is created,
+     * after the query was analysed, so before its CommandComplete and before the errors of making the relation (the
+     * name taken, or not a view, its columns changed, in a schema that is not temporary), but not with the errors of
+     * the query (a column or relation that does not exist, too many column names, ...).
+     */
+    private static final java.util.Set<String> ERRORS_AFTER_VIEW_NOTICE = java.util.Set.of("42P07", "42809", "42P16");
+
+    private void noticeBeforeAnswer(ByteBuf error) {
+        ServerError notice = viewNotice;
+        viewNotice = null;
+        if (notice != null && (error == null || ERRORS_AFTER_VIEW_NOTICE.contains(PgWire.readError(error.duplicate()).sqlState()))) {
+            out.notice(notice);
+        }
+    }
+
     private CompletableFuture<BackendLink.Ready> sendText(int j, String sql, IntUnaryOperator back) {
         int holdComplete = emulated && j + 1 == sts.size() ? 1 : 0;
         CompletableFuture<BackendLink.Ready> f = new CompletableFuture<>();
@@ -442,7 +466,8 @@ final class QueryPlan {
         int start = sts.get(j).start();
         IntUnaryOperator positions = p -> clientPosition(start
                 + back.applyAsInt(ErrorPositions.byteOf(ErrorPositions.bytes(sql), 0, sql.length(), p, s.utf8)));
-        link.queryPiece(PgWire.query(s.client.alloc(), b, 0, bytes.length), f, false, positions, holdComplete);
+        link.queryPiece(PgWire.query(s.client.alloc(), b, 0, bytes.length), f, false, positions, holdComplete,
+                viewNotice == null ? null : this::noticeBeforeAnswer);
         b.release();
         return f;
     }

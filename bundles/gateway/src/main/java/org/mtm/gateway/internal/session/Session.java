@@ -686,6 +686,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             case BEGIN -> {
                 clientRun.flush();
                 replies.add(ReplyQueue.OWN_UNSYNCED, link.writeUnsynced("BEGIN", List.of()));
+                link.outsideClientBlock(true, true); // PostgreSQL's batch is no block
             }
             case RELAY -> { }
         }

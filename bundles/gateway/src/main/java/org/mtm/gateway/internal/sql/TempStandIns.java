@@ -31,6 +31,7 @@ public final class TempStandIns {
      * when the gateway or the node crashed (the unlogged tables of a crashed server come back empty). Run on a
      * connection of its own; a schema still locked (a prepared transaction holds it) is left for the next sweep.
      * Housekeeping of the cluster's own: as replica, so that users' event triggers (a DDL audit log) do not fire.
+     * Then the roles of those schemas (through which the session's roles used them, see mtm.stand_in_schema).
      */
     public static final String SWEEP_SQL = "DO $mtm$DECLARE s record; BEGIN "
             + "PERFORM pg_catalog.set_config('lock_timeout', '1s', true); "
@@ -42,6 +43,15 @@ public final class TempStandIns {
             + "(SELECT a.pid FROM pg_catalog.pg_stat_activity a) LOOP "
             + "BEGIN EXECUTE pg_catalog.format('DROP SCHEMA %I CASCADE', s.nspname); "
             + "EXCEPTION WHEN lock_not_available OR undefined_object OR invalid_schema_name THEN NULL; END; "
+            + "END LOOP; "
+            // the schemas' roles (mtm.stand_in_schema): one still used in another database is left (2BP01)
+            + "FOR s IN SELECT r.rolname AS nspname FROM pg_catalog.pg_roles r WHERE r.rolname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$' "
+            + "AND NOT r.rolcanlogin AND pg_catalog.split_part(r.rolname, '_', 3)::pg_catalog.int4 NOT IN "
+            + "(SELECT a.pid FROM pg_catalog.pg_stat_activity a) "
+            + "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = r.rolname) LOOP "
+            + "BEGIN EXECUTE pg_catalog.format('DROP ROLE %I', s.nspname); "
+            + "EXCEPTION WHEN lock_not_available OR undefined_object OR dependent_objects_still_exist "
+            + "OR insufficient_privilege THEN NULL; END; "
             + "END LOOP; END$mtm$";
 
     /** What PostgreSQL does with a temporary table at the end of each transaction. */
@@ -56,9 +66,10 @@ public final class TempStandIns {
      * @param table    the stand-in, qualified ({@code "schema".name})
      * @param onCommit the statement's ON COMMIT clause (removed from {@code text}: unlogged tables have none)
      * @param edits    how {@code text} was made from the client's (its error positions taken back)
+     * @param qualified the client wrote the name qualified ({@code pg_temp.name})
      */
     public record Rewrite(String text, String name, String resolved, String table, OnCommit onCommit, boolean view,
-                          TextEdits edits) { }
+                          TextEdits edits, boolean qualified) { }
 
     private TempStandIns() {
     }
@@ -154,7 +165,8 @@ public final class TempStandIns {
         if (onFrom >= 0) {
             edits.replace(t.get(onFrom).start(), t.get(onTo - 1).end(), "");
         }
-        return new Rewrite(edits.apply(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view, edits);
+        return new Rewrite(edits.apply(), t.get(nameToken).text(s), t.get(nameToken).name(s), table, onCommit, view, edits,
+                qualified);
     }
 
     /**
@@ -256,10 +268,16 @@ public final class TempStandIns {
             + "AND l.pid = pg_catalog.pg_backend_pid() AND pg_catalog.starts_with("
             + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + SCHEMA_PREFIX + "'))";
 
-    /** DISCARD TEMP / DISCARD ALL: the stand-ins go with PostgreSQL's temporary objects. */
+    /**
+     * DISCARD TEMP / DISCARD ALL: the stand-ins go with PostgreSQL's temporary objects. The schema is the cluster
+     * user's: dropped by mtm.drop_stand_in_schema (by the session itself with a catalog older than that function).
+     */
     public static String discardSql(String schema) {
-        return "DO $mtm$BEGIN PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); DROP SCHEMA IF EXISTS "
-                + quote(schema) + " CASCADE; PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$";
+        String lit = "'" + schema.replace("'", "''") + "'";
+        return "DO $mtm$BEGIN PERFORM pg_catalog.set_config('mtm.ddl_internal', 'on', true); "
+                + "IF pg_catalog.to_regprocedure('mtm.drop_stand_in_schema(text)') IS NOT NULL THEN "
+                + "PERFORM mtm.drop_stand_in_schema(" + lit + "); ELSE DROP SCHEMA IF EXISTS " + quote(schema)
+                + " CASCADE; END IF; PERFORM pg_catalog.set_config('mtm.ddl_internal', '', true); END$mtm$";
     }
 
     /**
@@ -302,7 +320,9 @@ public final class TempStandIns {
             return null;
         }
         List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
-        boolean created = rewrite(s, standardStrings, schema) != null;
+        // a CREATE of a stand-in named pg_temp.name: that name, the statement's first qualified one, is rewrite's
+        Rewrite create = rewrite(s, standardStrings, schema);
+        boolean created = create != null && create.qualified();
         TextEdits b = null;
         for (int k = 0; k < t.size(); k++) {
             SqlToken tok = t.get(k);

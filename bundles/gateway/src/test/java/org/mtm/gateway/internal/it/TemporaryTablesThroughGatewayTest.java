@@ -270,8 +270,10 @@ public class TemporaryTablesThroughGatewayTest {
             st.execute("INSERT INTO t SELECT id, 'by temp_only' FROM staged");
             c.commit();
             c.setAutoCommit(true);
-            assertEquals("temp_only", scalar(c, "SELECT nspowner::regrole::text FROM pg_namespace WHERE oid = "
-                    + "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass('staged'))"));
+            // the stand-in is the role's, its schema the cluster user's (as PostgreSQL's temporary schema is)
+            assertEquals("temp_only:" + TestPostgres.USER, scalar(c, "SELECT c.relowner::regrole::text || ':' || "
+                    + "n.nspowner::regrole::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    + "WHERE c.oid = to_regclass('staged')"));
         }
         assertEquals("41:by temp_only,42:by temp_only", direct("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t"));
         // without TEMPORARY, PostgreSQL's own refusal
@@ -286,6 +288,135 @@ public class TemporaryTablesThroughGatewayTest {
         } finally {
             try (Connection c = PG.direct(); Statement st = c.createStatement()) {
                 st.execute("GRANT TEMPORARY ON DATABASE " + TestPostgres.DATABASE + " TO PUBLIC");
+            }
+        }
+    }
+
+    @Test
+    public void dropRoleAfterItsTemporaryTablesAreGoneAsOnPostgres() throws Exception {
+        // the regression files cluster, maintain_every, publication: a session SETs ROLE (or SESSION AUTHORIZATION)
+        // to a role, makes and drops temporary tables, goes back and drops the role. The stand-in schema was the
+        // role's until the session ended: "role ... cannot be dropped ... owner of schema mtm_temp_..."
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DO $$BEGIN CREATE ROLE temp_dropped; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+            st.execute("DO $$BEGIN CREATE ROLE temp_other; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+        }
+        String schema;
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("SET ROLE temp_dropped");
+            st.execute("CREATE TEMP TABLE mine (id int PRIMARY KEY)");
+            st.execute("INSERT INTO mine VALUES (1)");
+            assertEquals("temp_dropped", scalar(c, "SELECT relowner::regrole::text FROM pg_class WHERE oid = 'mine'::regclass"));
+            schema = scalar(c, "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'mine'::regclass");
+            // nobody else may use the schema
+            st.execute("SET ROLE temp_other");
+            SQLException denied = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("SELECT * FROM " + schema + ".mine"));
+            assertEquals(denied.getMessage(), "42501", denied.getSQLState());
+            st.execute("RESET ROLE");
+            // while the role owns a temporary table, PostgreSQL refuses DROP ROLE naming the table; DROP OWNED drops it
+            SQLException owner = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("DROP ROLE temp_dropped"));
+            assertEquals(owner.getMessage(), "2BP01", owner.getSQLState());
+            assertTrue(owner.getMessage(), owner.getMessage().contains("owner of table mine"));
+            assertTrue(owner.getMessage(), !owner.getMessage().contains("owner of schema"));
+            st.execute("DROP OWNED BY temp_dropped");
+            assertEquals("", standIns("mine"));
+            st.execute("DROP ROLE temp_dropped");
+            // the session goes on making stand-ins, as another role too
+            st.execute("CREATE TEMP TABLE after_drop (id int)");
+            st.execute("SET ROLE temp_other");
+            st.execute("CREATE TEMP TABLE as_other (id int)");
+            st.execute("INSERT INTO as_other VALUES (2)");
+            assertEquals("2", scalar(c, "SELECT id FROM as_other"));
+            st.execute("DROP TABLE as_other");
+            st.execute("RESET ROLE");
+        }
+        // after the session the sweep drops the schema and the role through which the session's roles used it
+        String left = "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "') + "
+                + "(SELECT count(*) FROM pg_roles WHERE rolname = '" + schema + "')";
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!"0".equals(direct(left)) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals("0", direct(left));
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP ROLE temp_other");
+        }
+    }
+
+    @Test
+    public void aTemporaryTableMadeFromAPgTempNameReadsTheStandIn() throws Exception {
+        // CREATE TEMP TABLE y AS ... FROM pg_temp.x: the gateway took the query's pg_temp for the CREATE's own name
+        // and left it, so PostgreSQL looked in its own temporary schema ("relation "pg_temp.x" does not exist")
+        try (Connection c = TestPostgres.connect(GW.endpoint(), "preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE x (i int)");
+            st.execute("INSERT INTO x VALUES (1), (2)");
+            st.execute("CREATE TEMP TABLE y AS SELECT * FROM pg_temp.x");
+            st.execute("CREATE TEMP VIEW v AS SELECT * FROM pg_temp.x WHERE i > 1");
+            assertEquals("3:2", scalar(c, "SELECT (SELECT sum(i) FROM y) || ':' || (SELECT sum(i) FROM v)"));
+            assertEquals("u:r", standIns("y"));
+        }
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE x (i int)");
+            st.execute("INSERT INTO x VALUES (5)");
+            st.execute("CREATE TEMP TABLE y AS SELECT * FROM pg_temp.x");
+            assertEquals("5", scalar(c, "SELECT sum(i) FROM y"));
+        }
+    }
+
+    /** Replies of each query, one session, as type SQLSTATE message per message (RowDescription etc. left out). */
+    private static List<String> session(org.mtm.api.Endpoint at, String... queries) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        try (RawClient c = RawClient.open(at)) {
+            for (String q : queries) {
+                c.query(q).flush();
+                for (RawClient.Msg m : c.readUntilReady()) {
+                    switch (m.type()) {
+                        case 'C' -> out.add("C " + m.text());
+                        case 'E', 'N' -> out.add(m.type() + " " + m.field('C') + " " + m.field('M'));
+                        case 'Z' -> out.add("Z " + m.status());
+                        default -> { }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void aViewOverATemporaryTableAnswersAsOnPostgresAlsoWhenItFails() throws Exception {
+        String[] queries = {
+            "CREATE TEMP TABLE tv (i int)",
+            "CREATE VIEW v_bad AS SELECT nosuch FROM tv", // refused while the query is analysed: no NOTICE
+            "CREATE VIEW v_cols (a, b) AS SELECT i FROM tv",
+            "CREATE VIEW v_ok AS SELECT i FROM tv",
+            "CREATE VIEW v_ok AS SELECT i FROM tv", // refused after PostgreSQL's NOTICE
+            "CREATE VIEW public.v_pub AS SELECT i FROM tv", // (not a temporary schema)
+            "CREATE OR REPLACE VIEW v_ok AS SELECT i AS j FROM tv", // (a column renamed)
+            "SELECT count(*) FROM v_ok",
+        };
+        assertEquals(session(PG.endpoint(), queries), session(GW.endpoint(), queries));
+    }
+
+    @Test
+    public void discardTempOfARoleDropsItsStandInsAndTheyComeBackQuietly() throws Exception {
+        // the schema is the cluster user's: DISCARD by a role that is not a superuser must still drop it
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DO $$BEGIN CREATE ROLE temp_discard LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$");
+        }
+        for (String mode : new String[] {"extended", "simple"}) {
+            try (Connection c = TestPostgres.connect(GW.endpoint(), "user", "temp_discard", "preferQueryMode", mode);
+                 Statement st = c.createStatement()) {
+                st.execute("CREATE TEMP TABLE gone (id int)");
+                assertEquals("u:r", standIns("gone"));
+                st.execute("DISCARD TEMP");
+                assertEquals("", standIns("gone"));
+                st.execute("CREATE TEMP TABLE back (id int)");
+                assertEquals(null, st.getWarnings()); // no NOTICE of the gateway's own grants
+                st.execute("INSERT INTO back VALUES (1)");
+                assertEquals("1", scalar(c, "SELECT count(*) FROM back"));
+                st.execute("DISCARD ALL");
+                assertEquals("", standIns("back"));
             }
         }
     }

@@ -43,6 +43,23 @@ public class PgWireTest {
     }
 
     @Test
+    public void aFunctionsBlockRefusalBecomesPostgresRefusalOutsideABlock() {
+        ByteBuf inFunction = PgWire.errorResponse(ALLOC, new ServerError("ERROR", "25001",
+                "ALTER SUBSCRIPTION with refresh cannot run inside a transaction block", null, null,
+                java.util.Map.of('W', "SQL function \"func\" statement 1")));
+        ByteBuf changed = PgWire.outsideBlock(ALLOC, inFunction);
+        ServerError back = PgWire.readError(changed);
+        assertEquals("ALTER SUBSCRIPTION with refresh cannot be executed from a function", back.message());
+        assertEquals("25001", back.sqlState());
+        assertEquals("SQL function \"func\" statement 1", back.more().get('W'));
+        // a top-level statement (no CONTEXT) or another error stays
+        assertNull(PgWire.outsideBlock(ALLOC, PgWire.errorResponse(ALLOC, new ServerError("ERROR", "25001",
+                "VACUUM cannot run inside a transaction block", null, null))));
+        assertNull(PgWire.outsideBlock(ALLOC, PgWire.errorResponse(ALLOC, new ServerError("ERROR", "42P01",
+                "relation \"x\" does not exist", null, null, java.util.Map.of('W', "SQL function \"f\" statement 1")))));
+    }
+
+    @Test
     public void ownStatementIsAFullExtendedExchange() {
         ByteBuf synced = PgWire.ownStatement(ALLOC, "SELECT 1", true);
         assertEquals("CCPBECCS", types(synced));

@@ -106,6 +106,11 @@ public class TempStandInsTest {
         assertEquals("CREATE TEMP TABLE IF NOT EXISTS pg_temp.x AS SELECT * FROM \"mtm_temp_42_abc\".x",
                 TempStandIns.qualify("CREATE TEMP TABLE IF NOT EXISTS pg_temp.x AS SELECT * FROM pg_temp.x", true, S, names));
         assertEquals("DROP TABLE \"mtm_temp_42_abc\".x", TempStandIns.qualify("DROP TABLE pg_temp.x", true, S, names));
+        // a CREATE whose own name is unqualified: the first pg_temp name is the query's, qualified as any other
+        assertEquals("CREATE TEMP TABLE y AS SELECT * FROM \"mtm_temp_42_abc\".x",
+                TempStandIns.qualify("CREATE TEMP TABLE y AS SELECT * FROM pg_temp.x", true, S, names));
+        assertEquals("CREATE TEMP VIEW v AS SELECT * FROM \"mtm_temp_42_abc\".x JOIN \"mtm_temp_42_abc\".\"Odd\" USING (i)",
+                TempStandIns.qualify("CREATE TEMP VIEW v AS SELECT * FROM pg_temp.x JOIN pg_temp.\"Odd\" USING (i)", true, S, names));
         // a relation's name in a string where it is read as regclass
         assertEquals("SELECT nextval('\"mtm_temp_42_abc\".x'), '\"mtm_temp_42_abc\".\"Odd\"'::regclass, pg_temp.y",
                 TempStandIns.qualify("SELECT nextval('pg_temp.x'), 'pg_temp.\"Odd\"'::regclass, pg_temp.y", true, S, names));
