@@ -77,7 +77,8 @@ public final class AcceptorStore {
     private static final String READ_ALL = "SELECT g.gid, t.status, t.proposal_ballot, t.proposal_node,"
         + " t.accepted_ballot, t.accepted_node,"
         + " g.gid IN (SELECT p.gid FROM pg_catalog.pg_prepared_xacts p),"
-        + " EXISTS (SELECT 1 FROM mtm.applied_xacts a WHERE a.gid = g.gid),"
+        // a probe of the gid index per gid, never a hashed scan of the whole log (a generic plan made while it was small)
+        + " (SELECT true FROM mtm.applied_xacts a WHERE a.gid = g.gid LIMIT 1) IS NOT NULL,"
         + " CASE WHEN g.xid IS NOT NULL THEN pg_catalog.pg_xact_status(g.xid::pg_catalog.xid8) END"
         + " FROM unnest(?::text[], ?::text[]) AS g(gid, xid) LEFT JOIN LATERAL (SELECT status,"
         + " proposal_ballot, proposal_node, accepted_ballot, accepted_node FROM mtm.transactions"
