@@ -74,22 +74,25 @@ public final class AcceptorStore {
         return readAll(c, List.of(gid), self).get(gid);
     }
 
-    private static final String READ_ALL = "SELECT g.gid, t.status, t.proposal_ballot, t.proposal_node,"
+    /** What the desk reads of each gid {@code g.gid} (own: with its xid {@code g.xid}, else null). */
+    private static final String READ_COLUMNS = "SELECT g.gid, t.status, t.proposal_ballot, t.proposal_node,"
         + " t.accepted_ballot, t.accepted_node,"
         + " g.gid IN (SELECT p.gid FROM pg_catalog.pg_prepared_xacts p),"
         // a probe of the gid index per gid, never a hashed scan of the whole log (a generic plan made while it was small)
         + " (SELECT true FROM mtm.applied_xacts a WHERE a.gid = g.gid LIMIT 1) IS NOT NULL,"
-        + " CASE WHEN g.xid IS NOT NULL THEN pg_catalog.pg_xact_status(g.xid::pg_catalog.xid8) END"
-        + " FROM unnest(?::text[], ?::text[]) AS g(gid, xid) LEFT JOIN LATERAL (SELECT status,"
-        + " proposal_ballot, proposal_node, accepted_ballot, accepted_node FROM mtm.transactions"
-        + " WHERE gid = g.gid FOR UPDATE) t ON true";
+        + " CASE WHEN g.xid IS NOT NULL THEN pg_catalog.pg_xact_status(g.xid::pg_catalog.xid8) END";
+    private static final String LOCKED_ROW = " LEFT JOIN LATERAL (SELECT status, proposal_ballot, proposal_node,"
+        + " accepted_ballot, accepted_node FROM mtm.transactions WHERE gid = g.gid FOR UPDATE) t ON true";
+    /** A batch of one gid (most batches): scalars, which cost the server less than arrays of one. */
+    private static final String READ_ONE = READ_COLUMNS + " FROM (SELECT ?::text AS gid, ?::text AS xid) g" + LOCKED_ROW;
+    private static final String READ_ALL = READ_COLUMNS + " FROM unnest(?::text[], ?::text[]) AS g(gid, xid)" + LOCKED_ROW;
 
     /**
      * The state of every gid of {@code gids} (their rows locked in the order given: the desk gives them in
      * {@link DeskBatch#gids lock order}) and what this node's PostgreSQL shows of each copy: prepared; committed (a
      * peer's transaction whose apply is logged in {@code mtm.applied_xacts}, or this node's own whose xid committed);
-     * rolled back (this node's own, whose xid aborted); or nothing known. One statement whatever the number of gids,
-     * its text fixed, so that pgjdbc keeps it prepared on the server. A gid never heard of has no row:
+     * rolled back (this node's own, whose xid aborted); or nothing known. One statement whatever the number of gids
+     * (one text for one gid, one for more), so that pgjdbc keeps it prepared on the server. A gid never heard of has no row:
      * {@link AcceptorState#FRESH}.
      */
     public static Map<Gid, Knowledge> readAll(Connection c, List<Gid> gids, int self) throws SQLException {
@@ -103,9 +106,15 @@ public final class AcceptorStore {
             byName.put(names[i], gid);
         }
         Map<Gid, Knowledge> known = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(READ_ALL)) {
-            ps.setArray(1, c.createArrayOf("text", names));
-            ps.setArray(2, c.createArrayOf("text", xids));
+        boolean one = names.length == 1;
+        try (PreparedStatement ps = c.prepareStatement(one ? READ_ONE : READ_ALL)) {
+            if (one) {
+                ps.setString(1, names[0]);
+                ps.setString(2, xids[0]);
+            } else {
+                ps.setArray(1, c.createArrayOf("text", names));
+                ps.setArray(2, c.createArrayOf("text", xids));
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String status = rs.getString(2);
@@ -140,16 +149,19 @@ public final class AcceptorStore {
         storeAll(c, Map.of(gid, s));
     }
 
-    private static final String STORE_ALL = "INSERT INTO mtm.transactions (gid, coordinator, generation, status,"
-        + " proposal_ballot, proposal_node, accepted_ballot, accepted_node) SELECT * FROM unnest(?::text[],"
-        + " ?::int4[], ?::int8[], ?::text[], ?::int4[], ?::int4[], ?::int4[], ?::int4[])"
-        + " ON CONFLICT (gid) DO UPDATE SET status = excluded.status, proposal_ballot = excluded.proposal_ballot,"
-        + " proposal_node = excluded.proposal_node, accepted_ballot = excluded.accepted_ballot,"
-        + " accepted_node = excluded.accepted_node, updated_at = now()";
+    private static final String UPSERT = "INSERT INTO mtm.transactions (gid, coordinator, generation, status,"
+        + " proposal_ballot, proposal_node, accepted_ballot, accepted_node) ";
+    private static final String ON_CONFLICT = " ON CONFLICT (gid) DO UPDATE SET status = excluded.status,"
+        + " proposal_ballot = excluded.proposal_ballot, proposal_node = excluded.proposal_node,"
+        + " accepted_ballot = excluded.accepted_ballot, accepted_node = excluded.accepted_node, updated_at = now()";
+    private static final String STORE_ONE = UPSERT + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT;
+    private static final String STORE_ALL = UPSERT + "SELECT * FROM unnest(?::text[], ?::int4[], ?::int8[], ?::text[],"
+        + " ?::int4[], ?::int4[], ?::int4[], ?::int4[])" + ON_CONFLICT;
 
     /**
      * Writes every state of {@code states} (each gid once) in one statement, a multi-row upsert in the map's
-     * order; its text is fixed, so that pgjdbc keeps it prepared on the server. Nothing to write: no statement.
+     * order (one row: a single-row upsert, cheaper for the server); its texts are fixed, so that pgjdbc keeps them
+     * prepared on the server. Nothing to write: no statement.
      */
     public static void storeAll(Connection c, Map<Gid, AcceptorState> states) throws SQLException {
         if (states.isEmpty()) {
@@ -177,6 +189,20 @@ public final class AcceptorStore {
             acceptedBallots[i] = s.accepted().ballot();
             acceptedNodes[i] = s.accepted().node();
             i++;
+        }
+        if (n == 1) {
+            try (PreparedStatement ps = c.prepareStatement(STORE_ONE)) {
+                ps.setString(1, gids[0]);
+                ps.setInt(2, coordinators[0]);
+                ps.setLong(3, generations[0]);
+                ps.setString(4, statuses[0]);
+                ps.setInt(5, promisedBallots[0]);
+                ps.setInt(6, promisedNodes[0]);
+                ps.setInt(7, acceptedBallots[0]);
+                ps.setInt(8, acceptedNodes[0]);
+                ps.executeUpdate();
+            }
+            return;
         }
         try (PreparedStatement ps = c.prepareStatement(STORE_ALL)) {
             ps.setArray(1, c.createArrayOf("text", gids));
