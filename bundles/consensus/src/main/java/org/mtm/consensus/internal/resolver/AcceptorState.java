@@ -24,6 +24,11 @@ public record AcceptorState(Term promised, Term accepted, Proposal value, Outcom
         return value == null ? "in" : value.status();
     }
 
+    /** This state as its row reads back: a decided one keeps no accepted value. */
+    public AcceptorState asStored() {
+        return of(status(), promised, accepted);
+    }
+
     /** Reads the columns of {@code mtm.transactions} back. */
     public static AcceptorState of(String status, Term promised, Term accepted) {
         return switch (status) {

@@ -23,7 +23,7 @@ import org.mtm.api.PeerMessageHandler;
 import org.mtm.api.Transport;
 import org.mtm.consensus.internal.resolver.Effect.Decided;
 import org.mtm.consensus.internal.resolver.Effect.Send;
-import org.mtm.consensus.internal.resolver.Knowledge.LocalCopy;
+import org.mtm.consensus.internal.resolver.DeskBatch.Request;
 import org.mtm.consensus.internal.resolver.ResolverMessage.Kind;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -68,9 +68,6 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     public @interface Config {
         @AttributeDefinition
         int heartbeat__recv__timeout() default 2000;
-    }
-
-    private record Request(int from, ResolverMessage message) {
     }
 
     private final ClusterState clusterState;
@@ -243,54 +240,33 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         }
     }
 
+    /**
+     * One local transaction per batch, a constant number of round trips whatever its size: every gid's state (rows
+     * locked in gid order) and local copy in one read, the requests decided in order by {@link DeskBatch}, every
+     * changed state in one write, the commit — and only then the answers.
+     */
     private void handle(List<Request> batch) throws SQLException {
         int self = clusterState.selfId();
         if (self == 0) {
             return; // not initialised: nothing to accept
         }
         Connection c = deskConnection();
-        List<Request> replies = new ArrayList<>();
-        List<Gid> finish = new ArrayList<>();
-        try {
-            for (Request r : batch) {
-                Gid gid = r.message().gid();
-                Knowledge known = AcceptorStore.read(c, gid, self); // one round trip: state (locked) and local copy
-                AcceptorState before = known.state();
-                LocalCopy copy = known.copy();
-                Acceptor.Answer a;
-                try {
-                    a = Acceptor.answer(r.message(), new Knowledge(before, copy));
-                } catch (IllegalStateException violation) {
-                    LOG.error("node {}: PROTOCOL VIOLATION on {} from node {}: {} (state {}, local copy {})", self, gid,
-                        r.from(), violation.getMessage(), before, copy);
-                    continue;
-                }
-                if (!a.next().equals(before)) {
-                    AcceptorStore.store(c, gid, a.next());
-                }
-                if (a.reply() != null) {
-                    replies.add(new Request(r.from(), a.reply()));
-                }
-                if (a.next().decided() && copy == LocalCopy.PREPARED) {
-                    finish.add(gid);
-                }
-            }
-            c.commit();
-        } catch (SQLException | RuntimeException e) {
-            rollbackQuietly(c);
-            throw e;
+        DeskBatch.Result result = AcceptorStore.handle(c, batch, self);
+        for (String violation : result.violations()) {
+            LOG.error("node {}: PROTOCOL VIOLATION on {}", self, violation);
         }
-        for (Request r : replies) {
+        for (Request r : result.replies()) {
             send(r.from(), r.message());
         }
         for (Request r : batch) {
-            if (r.message().kind() == Kind.DECIDED) {
+            if (DeskBatch.decides(r)) {
                 Coordination co = coordination;
                 if (co != null) {
                     co.decided(r.message().gid(), r.message().known());
                 }
             }
         }
+        List<Gid> finish = result.finish();
         if (!finish.isEmpty()) {
             onResolverThread(() -> finish.forEach(this::finishIfIdle));
         }
@@ -466,7 +442,7 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
     private Connection deskConnection() throws SQLException {
         if (deskConnection == null) {
             deskConnection = database.connect();
-            deskConnection.setAutoCommit(false);
+            AcceptorStore.prepareDesk(deskConnection);
         }
         return deskConnection;
     }
@@ -495,14 +471,6 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void rollbackQuietly(Connection c) {
-        try {
-            c.rollback();
-        } catch (SQLException ignored) {
-            // the connection is dropped by the caller
         }
     }
 
