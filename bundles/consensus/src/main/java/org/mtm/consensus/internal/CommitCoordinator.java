@@ -200,7 +200,7 @@ public final class CommitCoordinator
                 f.acks.complete(null);
             }
         }
-        timers.shutdown(); // queued decision deliveries still run
+        timers.shutdown(); // queued tasks still run
         earlyAborts.shutdown();
         try {
             timers.awaitTermination(5, TimeUnit.SECONDS);
@@ -743,8 +743,9 @@ public final class CommitCoordinator
     }
 
     /**
-     * Decision deliveries, decision timeouts and acknowledgement waits. On shutdown the pending timeouts are
-     * dropped (they would hold the deactivation for up to a minute) but queued deliveries still run.
+     * Decision timeouts, precommit resends and acknowledgement waits (decisions are delivered on the thread that
+     * takes them, see finish). On shutdown the pending timeouts are dropped (they would hold the deactivation for up
+     * to a minute) but tasks already queued still run.
      */
     private static ScheduledExecutorService timers() {
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "mtm-coordinator"));
