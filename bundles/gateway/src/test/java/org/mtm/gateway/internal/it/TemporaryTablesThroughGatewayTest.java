@@ -18,6 +18,7 @@ import org.junit.rules.RuleChain;
 import org.junit.rules.TestRule;
 import org.mtm.api.Gid;
 import org.mtm.gateway.internal.commit.CoordinatedCommitter;
+import org.mtm.testing.Await;
 
 /**
  * Issue 12 through the gateway of an initialised node, on a real PostgreSQL: the session's temporary tables are
@@ -334,11 +335,7 @@ public class TemporaryTablesThroughGatewayTest {
         // after the session the sweep drops the schema and the role through which the session's roles used it
         String left = "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "') + "
                 + "(SELECT count(*) FROM pg_roles WHERE rolname = '" + schema + "')";
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-        while (!"0".equals(direct(left)) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertEquals("0", direct(left));
+        Await.equal(30_000, "the sweep drops " + schema + " and its role", "0", () -> direct(left));
         try (Connection c = PG.direct(); Statement st = c.createStatement()) {
             st.execute("DROP ROLE temp_other");
         }
