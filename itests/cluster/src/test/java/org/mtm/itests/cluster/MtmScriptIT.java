@@ -51,6 +51,11 @@ public class MtmScriptIT {
         String out = run("up", "--nodes", "3");
         log("./mtm up --nodes 3:\n" + out);
         Map<String, String> env = env();
+        for (int i = 1; i <= 3; i++) {
+            String jvm = javaCommandLine(i);
+            assertTrue("node " + i + "'s JVM runs with the quick compiler only (MTM_JAVA_OPTS' default): " + jvm,
+                jvm.contains("-XX:TieredStopAtLevel=1"));
+        }
         try (Connection one = gateway(env, 1); Connection three = gateway(env, 3)) {
             Sql.execute(one, "CREATE TABLE script_rows (id int PRIMARY KEY, via int NOT NULL)");
             Sql.execute(one, "INSERT INTO script_rows SELECT g, 1 FROM generate_series(1, 100) g");
@@ -103,6 +108,27 @@ public class MtmScriptIT {
         out = run("down", "--purge");
         up = false;
         assertTrue("./mtm down --purge removes the state folder", !Files.exists(state.resolve("cluster.env")));
+    }
+
+    /** The command line of node {@code i}'s JVM: the java process in the group ./mtm started (node<i>/karaf.pgid). */
+    private String javaCommandLine(int i) throws IOException {
+        String group = Files.readString(state.resolve("node" + i).resolve("karaf.pgid")).trim();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : (Iterable<Path>) procs.filter(p -> p.getFileName().toString().matches("\\d+"))::iterator) {
+                try {
+                    String stat = Files.readString(proc.resolve("stat"));
+                    // pid (comm) state ppid pgrp ...: the fields after the command name's closing parenthesis
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    String cmdline = Files.readString(proc.resolve("cmdline")).replace('\0', ' ');
+                    if (fields[2].equals(group) && cmdline.contains("java") && cmdline.contains("karaf")) {
+                        return cmdline;
+                    }
+                } catch (IOException gone) {
+                    // the process ended while we looked
+                }
+            }
+        }
+        throw new AssertionError("no java process in node " + i + "'s process group " + group);
     }
 
     /** What {@code ./mtm env} prints, as a map. */
