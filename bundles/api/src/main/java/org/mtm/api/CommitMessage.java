@@ -24,8 +24,17 @@ public record CommitMessage(Kind kind, Gid gid, String sqlState, String message)
         /** coordinator → peers: the outcome is abort. */
         ABORT,
         /** peer → coordinator: committed here (for wait_peer_commits). */
-        COMMITTED
+        COMMITTED,
+        /**
+         * peer → coordinator: still applying the transaction's changes here, no vote yet (sent every
+         * {@link #APPLYING_NOTE_MS} while a large transaction is applied); the coordinator waits for the vote again.
+         * A node of an older version logs it as malformed and ignores it.
+         */
+        APPLYING
     }
+
+    /** How often a peer still applying a transaction says so ({@link Kind#APPLYING}). */
+    public static final long APPLYING_NOTE_MS = 5_000;
 
     private static final byte VERSION = 2; // 2: the precommit moved to the resolver's channel
 

@@ -3,6 +3,7 @@ package org.mtm.applier.internal;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
@@ -124,6 +125,8 @@ final class StreamApplier implements MessageApplier {
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
+    /** Nanoseconds for the {@link Kind#APPLYING} notes (tests set their own). */
+    private LongSupplier clock = System::nanoTime;
     private long finishedLsn;
     private EarlyFinishes early = new EarlyFinishes();
     /** How long a K waits for the early commit of its gid before it runs COMMIT PREPARED itself (busy is waited out). */
@@ -291,6 +294,7 @@ final class StreamApplier implements MessageApplier {
                 case 'U' -> session.update(target, (Update) m);
                 default -> session.delete(target, (Delete) m);
             }
+            stillApplying(t);
         } catch (RowMissingException e) {
             rowMissing(t, e, target);
         } catch (SQLException e) {
@@ -310,6 +314,29 @@ final class StreamApplier implements MessageApplier {
             }
         }
         return m.relationCount() > 0;
+    }
+
+    /**
+     * Tells the transaction's coordinator, every {@link CommitMessage#APPLYING_NOTE_MS}, that its changes are still
+     * being applied here: a large transaction's vote may come later than the coordinator's decision timeout, which
+     * each note starts again. A transaction applied within the interval sends nothing.
+     */
+    private void stillApplying(RemoteTransaction t) {
+        if (t.mtmGid == null) {
+            return;
+        }
+        long now = clock.getAsLong();
+        if (t.noteDue == 0) {
+            t.noteDue = now + TimeUnit.MILLISECONDS.toNanos(CommitMessage.APPLYING_NOTE_MS);
+        } else if (now - t.noteDue >= 0) {
+            votes.send(t.mtmGid.originNode(), CommitMessage.of(Kind.APPLYING, t.mtmGid));
+            t.noteDue = now + TimeUnit.MILLISECONDS.toNanos(CommitMessage.APPLYING_NOTE_MS);
+        }
+    }
+
+    /** Tests: the clock of the {@link Kind#APPLYING} notes. */
+    void clock(LongSupplier nanos) {
+        this.clock = nanos;
     }
 
     private void truncate(Truncate m) throws SQLException {
@@ -641,6 +668,8 @@ final class StreamApplier implements MessageApplier {
         final long lsn;
         boolean fromElsewhere;
         boolean begun;
+        /** When the next {@link Kind#APPLYING} note is due ({@link System#nanoTime}); 0 before the first change. */
+        long noteDue;
         boolean alreadyPrepared;
         boolean inDdl;
         /** Inside a DDL statement whose run here writes the rows the origin logged ({@link ReplicatedDdl#rerunWritesRows}). */

@@ -81,7 +81,11 @@ public final class CommitCoordinator
     implements Coordinator, PeerMessageHandler, PeerConnectivityListener, InDoubtResolver.Coordination, LocalCommits {
 
     private static final Logger LOG = LoggerFactory.getLogger(CommitCoordinator.class);
-    /** Bound on waiting for votes; appliers bound their own lock waits far below this. */
+    /**
+     * Bound on waiting for votes, and then for the precommits; appliers bound their own lock waits far below this. A
+     * participant still applying the transaction (a large one) says so every {@link CommitMessage#APPLYING_NOTE_MS}
+     * ({@link Kind#APPLYING}), and each note starts the wait again: only silence ends it.
+     */
     static final long DECISION_TIMEOUT_MS = 60_000;
     /** Added to heartbeat_recv_timeout: how long a client waits for the resolver's outcome of its in-doubt commit. */
     static final long RESOLUTION_MARGIN_MS = 3_000;
@@ -121,6 +125,7 @@ public final class CommitCoordinator
     static final String GENERATION_CHANGED_STATE = "40001";
     static final String GENERATION_CHANGED = "[multimaster] the cluster's generation changed";
     private volatile boolean stopped;
+    private volatile long decisionTimeoutMs = DECISION_TIMEOUT_MS;
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
     private volatile long resolutionWaitMs;
@@ -254,7 +259,7 @@ public final class CommitCoordinator
             throw refused("57P03", "[multimaster] node is not online: members " + gone
                 + " of generation " + gen.num() + " are not connected");
         }
-        f.timeout = timers.schedule(() -> onTimeout(gid), DECISION_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        f.timeout = timers.schedule(() -> onTimeout(gid), decisionTimeoutMs, TimeUnit.MILLISECONDS);
         return gid;
     }
 
@@ -432,11 +437,11 @@ public final class CommitCoordinator
                         : f.tally.precommitVoters().minus(f.precommitAnswered);
                     LOG.warn("node {}: no decision for {} within {} ms ({}): members {} did not answer (reachable now: {});"
                         + " a connected member that never answers is a bug: check its receiver for node {}",
-                        clusterState.selfId(), gid, DECISION_TIMEOUT_MS, f.tally.phase() == Phase.VOTING ? "voting" : "precommit",
+                        clusterState.selfId(), gid, decisionTimeoutMs, f.tally.phase() == Phase.VOTING ? "voting" : "precommit",
                         silent, transport.reachablePeers().intersect(silent), clusterState.selfId());
                 }
                 step(gid, f, f.tally.giveUp("57014", "[multimaster] no decision for transaction " + gid + " within "
-                    + DECISION_TIMEOUT_MS + " ms; it was rolled back"));
+                    + decisionTimeoutMs + " ms; it was rolled back"));
             }
         }
     }
@@ -580,6 +585,7 @@ public final class CommitCoordinator
         }
         switch (m.kind()) {
             case PREPARED, ABORTED, COMMITTED -> onVote(fromNode, m);
+            case APPLYING -> onApplying(fromNode, m.gid());
             case ABORT -> {
                 if (fromNode == m.gid().originNode()) { // only a transaction's own coordinator aborts it this way
                     earlyAborts.execute(() -> rollbackEarly(m.gid()));
@@ -601,7 +607,13 @@ public final class CommitCoordinator
                 case PREPARED -> {
                     if (f.voted.isEmpty()) CrashPoints.reach(Point.AFTER_SOME_PREPARED, m.gid()); // test-only
                     f.voted = f.voted.with(from);
-                    step(m.gid(), f, f.tally.votePrepared(from));
+                    Phase before = f.tally.phase();
+                    Phase now = f.tally.votePrepared(from);
+                    if (before == Phase.VOTING && now == Phase.PRECOMMIT) {
+                        // the last vote may come late in the wait (a large transaction): the precommits get a wait of their own
+                        waitAgain(m.gid(), f);
+                    }
+                    step(m.gid(), f, now);
                 }
                 case ABORTED -> {
                     f.voted = f.voted.with(from);
@@ -616,6 +628,40 @@ public final class CommitCoordinator
                 default -> throw new IllegalStateException("not a vote: " + m.kind());
             }
         }
+    }
+
+    /**
+     * A participant that has not voted is still applying the transaction's changes (a large transaction: a bulk load,
+     * a big UPDATE, on a busy peer): it is alive and working on it, so the wait for its vote starts again. Without
+     * notes the wait ends after {@link #DECISION_TIMEOUT_MS} whatever the size of the transaction.
+     */
+    private void onApplying(int from, Gid gid) {
+        InFlight f = inFlight.get(gid);
+        if (f == null) {
+            return;
+        }
+        synchronized (f) {
+            if (f.tally.phase() == Phase.VOTING && f.tally.participants().contains(from) && !f.voted.contains(from)) {
+                waitAgain(gid, f);
+            }
+        }
+    }
+
+    /** Starts the decision's wait again; called holding the InFlight's lock. */
+    private void waitAgain(Gid gid, InFlight f) {
+        if (f.timeout == null || !f.timeout.cancel(false)) {
+            return; // no wait scheduled, or it has fired already
+        }
+        try {
+            f.timeout = timers.schedule(() -> onTimeout(gid), decisionTimeoutMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            // deactivated: the transaction is in doubt, the next activation's resolver decides it
+        }
+    }
+
+    /** Tests: a shorter decision timeout. */
+    void decisionTimeout(long ms) {
+        decisionTimeoutMs = ms;
     }
 
     // ---- answers from the resolver ----------------------------------------------------------------
