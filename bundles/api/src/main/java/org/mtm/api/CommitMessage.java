@@ -30,7 +30,15 @@ public record CommitMessage(Kind kind, Gid gid, String sqlState, String message)
          * {@link #APPLYING_NOTE_MS} while a large transaction is applied); the coordinator waits for the vote again.
          * A node of an older version logs it as malformed and ignores it.
          */
-        APPLYING
+        APPLYING,
+        /**
+         * coordinator → participants that are prepared: the coordinator is still at work on the transaction (a vote
+         * or the precommits still missing: a large transaction another peer is still applying); sent every
+         * {@link #APPLYING_NOTE_MS}. A participant's resolver leaves its prepared copy to the coordinator meanwhile,
+         * instead of taking the coordinator for one that forgot it and deciding it (abort, since nothing was
+         * precommitted). A node of an older version logs it as malformed and ignores it.
+         */
+        COORDINATING
     }
 
     /** How often a peer still applying a transaction says so ({@link Kind#APPLYING}). */

@@ -157,6 +157,8 @@ public final class CommitCoordinator
         resolver.attach(this);
         timers.scheduleWithFixedDelay(this::endWhatLeftMembersWait, MEMBERSHIP_CHECK_MS, MEMBERSHIP_CHECK_MS,
             TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(this::noteWhatIsStillUndecided, MEMBERSHIP_CHECK_MS, MEMBERSHIP_CHECK_MS,
+            TimeUnit.MILLISECONDS);
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -586,6 +588,11 @@ public final class CommitCoordinator
         switch (m.kind()) {
             case PREPARED, ABORTED, COMMITTED -> onVote(fromNode, m);
             case APPLYING -> onApplying(fromNode, m.gid());
+            case COORDINATING -> {
+                if (fromNode == m.gid().originNode()) { // a copy prepared here: its coordinator is at work on it
+                    resolver.coordinatorAtWork(m.gid());
+                }
+            }
             case ABORT -> {
                 if (fromNode == m.gid().originNode()) { // only a transaction's own coordinator aborts it this way
                     earlyAborts.execute(() -> rollbackEarly(m.gid()));
@@ -789,6 +796,36 @@ public final class CommitCoordinator
     }
 
     /**
+     * Tells the participants that prepared a transaction still undecided after {@link CommitMessage#APPLYING_NOTE_MS}
+     * (another peer still applying a large one) that this coordinator is at work on it, every such interval: their
+     * resolvers would otherwise take a copy prepared longer than their patience (10 s) for one whose coordinator
+     * forgot it, and decide it — abort, since nothing was precommitted (a 1M-row bulk load on a loaded machine was).
+     */
+    private void noteWhatIsStillUndecided() {
+        if (inFlight.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long interval = TimeUnit.MILLISECONDS.toNanos(CommitMessage.APPLYING_NOTE_MS);
+        for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
+            InFlight f = e.getValue();
+            NodeSet prepared;
+            synchronized (f) {
+                Phase phase = f.tally.phase();
+                if (phase != Phase.VOTING && phase != Phase.PRECOMMIT || now - f.noted < interval) {
+                    continue;
+                }
+                f.noted = now;
+                prepared = f.tally.preparedPeers();
+            }
+            byte[] note = CommitMessage.of(Kind.COORDINATING, e.getKey()).encode();
+            for (int node : prepared.ids()) {
+                transport.send(node, Channels.COMMIT, note);
+            }
+        }
+    }
+
+    /**
      * Decision timeouts, precommit resends and acknowledgement waits (decisions are delivered on the thread that
      * takes them, see finish). On shutdown the pending timeouts are dropped (they would hold the deactivation for up
      * to a minute) but tasks already queued still run.
@@ -833,6 +870,8 @@ public final class CommitCoordinator
         NodeSet voted = NodeSet.EMPTY;
         NodeSet precommitAnswered = NodeSet.EMPTY;
         ScheduledFuture<?> timeout;
+        /** When the participants were last told that this coordinator is at work on it ({@link Kind#COORDINATING}). */
+        long noted = System.nanoTime();
 
         InFlight(VoteTally tally, CommitTimes times) {
             this.tally = tally;

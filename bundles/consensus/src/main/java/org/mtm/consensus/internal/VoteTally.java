@@ -52,6 +52,11 @@ public final class VoteTally {
         return participants;
     }
 
+    /** The participants that voted PREPARED so far. */
+    public NodeSet preparedPeers() {
+        return prepared;
+    }
+
     /** Every node asked to accept the precommit: the configured nodes, the coordinator included. */
     public NodeSet precommitVoters() {
         return configured.with(self);

@@ -10,6 +10,7 @@ import org.mtm.consensus.internal.resolver.InDoubtResolver;
 final class SilentResolver implements InDoubtResolver {
     final List<Gid> precommitsRequested = new ArrayList<>();
     final List<Gid> resolutionsRequested = new ArrayList<>();
+    final List<Gid> coordinatorsAtWork = new ArrayList<>();
     volatile Coordination coordination;
 
     @Override
@@ -32,5 +33,10 @@ final class SilentResolver implements InDoubtResolver {
     @Override
     public synchronized void resolve(Gid gid, NodeSet voters) {
         resolutionsRequested.add(gid);
+    }
+
+    @Override
+    public synchronized void coordinatorAtWork(Gid gid) {
+        coordinatorsAtWork.add(gid);
     }
 }

@@ -23,6 +23,14 @@ final class CopyAges {
         return Math.min(preparedForMs, nowMs - first);
     }
 
+    /**
+     * The copy's coordinator says it is still at work on it ({@code CommitMessage.Kind.COORDINATING}): its age starts
+     * again from {@code nowMs}, so the silent-coordinator rule ({@link InDoubtRules}) waits another patience.
+     */
+    void refresh(Gid gid, long nowMs) {
+        firstSeen.put(gid, nowMs);
+    }
+
     /** Ends a scan: copies not seen in it are finished and forgotten. */
     void endScan() {
         firstSeen.keySet().retainAll(seenThisScan);

@@ -30,4 +30,10 @@ public interface InDoubtResolver {
 
     /** Starts a resolver round for {@code gid} now (its coordinator lost the majority it needed). */
     void resolve(Gid gid, NodeSet voters);
+
+    /**
+     * {@code gid}'s coordinator, another node, says it is still at work on it: this node's prepared copy is not an
+     * orphan, its patience starts again.
+     */
+    void coordinatorAtWork(Gid gid);
 }

@@ -175,6 +175,11 @@ public final class ResolverService implements PeerMessageHandler, InDoubtResolve
         });
     }
 
+    @Override
+    public void coordinatorAtWork(Gid gid) {
+        onResolverThread(() -> ages.refresh(gid, now()));
+    }
+
     // ---- messages ----------------------------------------------------------------------------------
 
     @Override

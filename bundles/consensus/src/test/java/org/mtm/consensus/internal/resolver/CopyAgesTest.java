@@ -29,6 +29,30 @@ public class CopyAgesTest {
         assertEquals(300, ages.age(fresh, 300, 1_500));
     }
 
+    /**
+     * A large transaction: node 3 prepared its copy early, the coordinator (node 1, reachable) still waits for node 2,
+     * which is still applying it, and says so every 5 s. Without the notes node 3 took the coordinator for one that
+     * forgot the copy after its patience (10 s) and resolved it — abort, nothing being precommitted.
+     */
+    @Test
+    public void aCopyWhoseCoordinatorSaysItIsAtWorkIsLeftToIt() {
+        CopyAges ages = new CopyAges();
+        Gid bulk = new Gid(1, 845, 1);
+        org.mtm.api.NodeSet all = org.mtm.api.NodeSet.of(1, 2, 3);
+        for (long now = 0; now <= 60_000; now += 1_000) {
+            if (now % 5_000 == 0) {
+                ages.refresh(bulk, now);
+            }
+            long age = ages.age(bulk, now, now);
+            ages.endScan();
+            assertEquals("at " + now + " ms", InDoubtRules.Action.WAIT,
+                InDoubtRules.action(bulk, 3, false, null, org.mtm.api.NodeSet.of(1, 2), all, age, 10_000));
+        }
+        // the coordinator falls silent: after the patience the copy is resolved as before
+        assertEquals(InDoubtRules.Action.RESOLVE, InDoubtRules.action(bulk, 3, false, null, org.mtm.api.NodeSet.of(1, 2), all,
+            ages.age(bulk, 71_000, 71_000), 10_000));
+    }
+
     @Test
     public void aFinishedCopyIsForgottenAndCountsAfreshIfItComesBack() {
         CopyAges ages = new CopyAges();
