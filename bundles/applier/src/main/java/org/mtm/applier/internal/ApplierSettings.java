@@ -15,9 +15,22 @@ package org.mtm.applier.internal;
  *                      that feeds a column it wrote is moved above the largest value written (see {@link SequenceFloors})
  * @param catchUpWorkers {@code catchup_workers} (an mtm setting): sessions a one-phase catch-up applies with (1: serial;
  *                      capped by the apply workers' cap, see {@link RecoveryApplier})
+ * @param transSpillThresholdKb {@code trans_spill_threshold}: the size (kB) past which the peer's walsender spills a
+ *                      transaction it decodes for this node to disk — its {@code logical_decoding_work_mem}
  */
 record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
-                       boolean asyncCatchUp, boolean monotonicSequences, int catchUpWorkers) {
+                       boolean asyncCatchUp, boolean monotonicSequences, int catchUpWorkers, int transSpillThresholdKb) {
+
+    /** {@code trans_spill_threshold}'s default (the manual's: 100 MB). */
+    static final int DEFAULT_TRANS_SPILL_THRESHOLD_KB = 102_400;
+    /** PostgreSQL's smallest {@code logical_decoding_work_mem}. */
+    static final int MIN_TRANS_SPILL_THRESHOLD_KB = 64;
+
+    ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention prevention, boolean ignoreTablesWithoutPk,
+                    boolean asyncCatchUp, boolean monotonicSequences, int catchUpWorkers) {
+        this(lockTimeoutMs, maxWorkers, prevention, ignoreTablesWithoutPk, asyncCatchUp, monotonicSequences, catchUpWorkers,
+                DEFAULT_TRANS_SPILL_THRESHOLD_KB);
+    }
 
     /** What a catch-up applies with when nothing says otherwise. */
     static final int DEFAULT_CATCHUP_WORKERS = 4;
@@ -52,6 +65,10 @@ record ApplierSettings(long lockTimeoutMs, int maxWorkers, DeadlockPrevention pr
         java.util.Objects.requireNonNull(prevention, "prevention");
         if (lockTimeoutMs < 1 || maxWorkers < 1 || catchUpWorkers < 1) {
             throw new IllegalArgumentException("lock timeout, max_workers and catchup_workers must be positive");
+        }
+        if (transSpillThresholdKb < MIN_TRANS_SPILL_THRESHOLD_KB) {
+            throw new IllegalArgumentException("trans_spill_threshold must be at least " + MIN_TRANS_SPILL_THRESHOLD_KB
+                    + " (kB, PostgreSQL's smallest logical_decoding_work_mem)");
         }
     }
 

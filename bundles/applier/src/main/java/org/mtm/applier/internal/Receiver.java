@@ -840,6 +840,7 @@ final class Receiver {
         Properties p = conninfo.jdbcProperties();
         if (replication) {
             p.setProperty("replication", "database");
+            p.setProperty("options", decodingOptions(p.getProperty("options"), settings.transSpillThresholdKb()));
         } else {
             p.setProperty("ApplicationName", "mtm_recovery_lag_" + self);
         }
@@ -853,6 +854,17 @@ final class Receiver {
             throw new SQLException("the PostgreSQL driver does not accept " + conninfo.jdbcUrl(), "08001");
         }
         return c;
+    }
+
+    /**
+     * The replication connection's startup options: the conninfo's own, then {@code trans_spill_threshold} as the
+     * peer's walsender's {@code logical_decoding_work_mem}: how large a transaction it decodes for this node may grow in
+     * memory before it is spilled to disk (written and read back change by change: a 1M-row bulk load costs a
+     * walsender three times the CPU spilled than in memory).
+     */
+    static String decodingOptions(String conninfoOptions, int transSpillThresholdKb) {
+        String own = "-c logical_decoding_work_mem=" + transSpillThresholdKb + "kB";
+        return conninfoOptions == null || conninfoOptions.isBlank() ? own : conninfoOptions + " " + own;
     }
 
     private String safeConninfo() {

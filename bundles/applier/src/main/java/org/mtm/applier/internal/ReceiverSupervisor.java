@@ -119,6 +119,10 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
         @AttributeDefinition(description = "Binary transfer of built-in types (not used yet: values travel as text)")
         boolean binary__basetypes() default true;
+
+        @AttributeDefinition(description = "kB a transaction a peer's walsender decodes for this node may hold in memory"
+            + " before it is spilled to disk (its logical_decoding_work_mem; at least 64)")
+        int trans__spill__threshold() default ApplierSettings.DEFAULT_TRANS_SPILL_THRESHOLD_KB;
     }
 
     private final LocalDatabase database;
@@ -607,8 +611,16 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
                 + " replication slots; using {}", config.catchup__workers(), Replication.WORKER_ORIGINS_AHEAD,
                 Replication.WORKER_ORIGINS_AHEAD);
         }
+        int spill = config.trans__spill__threshold();
+        if (spill < ApplierSettings.MIN_TRANS_SPILL_THRESHOLD_KB) {
+            LOG.warn("trans_spill_threshold={} in org.mtm.multimaster is below {} kB, PostgreSQL's smallest"
+                + " logical_decoding_work_mem; using {}", spill, ApplierSettings.MIN_TRANS_SPILL_THRESHOLD_KB,
+                ApplierSettings.MIN_TRANS_SPILL_THRESHOLD_KB);
+            spill = ApplierSettings.MIN_TRANS_SPILL_THRESHOLD_KB;
+        }
         return new ApplierSettings(ApplierSettings.lockTimeoutFor(config.heartbeat__recv__timeout()),
                 Math.max(1, config.max__workers()), prevention, config.ignore__tables__without__pk(),
-                config.enable__async__3pc__on__catchup(), config.monotonic__sequences(), Math.max(1, Math.min(Replication.WORKER_ORIGINS_AHEAD, config.catchup__workers())));
+                config.enable__async__3pc__on__catchup(), config.monotonic__sequences(),
+                Math.max(1, Math.min(Replication.WORKER_ORIGINS_AHEAD, config.catchup__workers())), spill);
     }
 }
