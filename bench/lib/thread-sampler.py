@@ -1,8 +1,14 @@
+#!/usr/bin/env python3
+"""thread-sampler.py STATE OUT FLAG: while the file FLAG exists, once a second, one line per thread of every process of
+the ./mtm cluster in STATE (each node's Karaf process group, its postmaster and the postmaster's children):
+"<epoch> n<node> <pid> <tid> <utime+stime ticks> <name>", the name a JVM thread's or the server process's title."""
 import os, sys, time, subprocess
 state, out, flag = sys.argv[1], sys.argv[2], sys.argv[3]
 def pids():
     res = []
-    for i in (1, 2, 3):
+    for i in range(1, 10):
+        if not os.path.exists(f"{state}/node{i}/karaf.pgid"):
+            continue
         pgid = int(open(f"{state}/node{i}/karaf.pgid").read().strip())
         env = dict(l.strip().split('=', 1) for l in open(f"{state}/node{i}/node.env") if '=' in l)
         pgdata = env.get('PGDATA_DIR', '').strip('"\'')
