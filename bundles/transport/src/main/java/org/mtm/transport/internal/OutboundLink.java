@@ -12,7 +12,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.DecoderException;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
 import java.util.concurrent.RejectedExecutionException;
@@ -160,8 +159,9 @@ final class OutboundLink {
                     if (tls != null) {
                         ch.pipeline().addLast(PeerNetwork.TLS_HANDLER, tls.clientHandler(ch.alloc(), endpoint.host(), endpoint.port()));
                     }
-                    ch.pipeline().addLast(new FlushConsolidationHandler(256, true), new FrameDecoder(),
-                        FrameEncoder.INSTANCE, new Handler());
+                    // no FlushConsolidationHandler: the link's Outbox flushes once per drain already, and that handler
+                    // (nothing is read here after the handshake) would only move each flush into one more loop task
+                    ch.pipeline().addLast(new FrameDecoder(), FrameEncoder.INSTANCE, new Handler());
                 }
             });
         ChannelFuture attempt = b.connect(endpoint.host(), endpoint.port());
