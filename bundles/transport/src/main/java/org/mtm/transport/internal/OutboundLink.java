@@ -12,7 +12,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.DecoderException;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,7 +36,8 @@ final class OutboundLink {
     private final Endpoint endpoint;
     private final EventLoop loop;
     private final Backoff backoff;
-    private volatile Channel linked;
+    /** The authenticated channel's queue of frames, null while there is none. */
+    private volatile Outbox linked;
     private volatile boolean stopped;
     /** nanoTime when the link stopped being writable, 0 while writable. */
     private volatile long unwritableSince;
@@ -69,7 +69,8 @@ final class OutboundLink {
 
     /** The authenticated channel, or null while there is none. */
     Channel linkedChannel() {
-        return linked;
+        Outbox o = linked;
+        return o == null ? null : o.channel();
     }
 
     void start() {
@@ -93,19 +94,22 @@ final class OutboundLink {
         }
     }
 
-    /** Queues an encoded frame; false (frame released) when not linked or too much is queued already. */
+    /**
+     * Queues an encoded frame; false (frame released) when not linked or too much is queued already. Frames queued
+     * together are written by one task of the loop and flushed once ({@link Outbox}).
+     */
     boolean write(ByteBuf frame) {
-        Channel ch = linked;
-        if (ch == null) {
+        Outbox o = linked;
+        if (o == null) {
             frame.release();
             return false;
         }
-        if (!ch.isWritable()) {
+        if (!o.channel().isWritable() || o.queuedBytes() > PeerNetwork.WATER_MARK.high()) {
             frame.release();
             noteDropped();
             return false;
         }
-        ch.writeAndFlush(frame, ch.voidPromise());
+        o.offer(frame);
         return true;
     }
 
@@ -124,7 +128,7 @@ final class OutboundLink {
      * frees what it queued; it reconnects as after any loss.
      */
     void closeIfStalled(long nowNanos, long recvTimeoutNanos) {
-        Channel ch = linked;
+        Channel ch = linkedChannel();
         long since = unwritableSince;
         if (ch != null && since != 0 && nowNanos - since > recvTimeoutNanos) {
             LOG.warn("node {}: peer {} at {} has not read what we sent for {} ms; closing the link to free it and "
@@ -155,8 +159,9 @@ final class OutboundLink {
                     if (tls != null) {
                         ch.pipeline().addLast(PeerNetwork.TLS_HANDLER, tls.clientHandler(ch.alloc(), endpoint.host(), endpoint.port()));
                     }
-                    ch.pipeline().addLast(new FlushConsolidationHandler(256, true), new FrameDecoder(),
-                        FrameEncoder.INSTANCE, new Handler());
+                    // no FlushConsolidationHandler: the link's Outbox flushes once per drain already, and that handler
+                    // (nothing is read here after the handshake) would only move each flush into one more loop task
+                    ch.pipeline().addLast(new FrameDecoder(), FrameEncoder.INSTANCE, new Handler());
                 }
             });
         ChannelFuture attempt = b.connect(endpoint.host(), endpoint.port());
@@ -174,7 +179,8 @@ final class OutboundLink {
     }
 
     private void closed(Channel ch) {
-        boolean wasLinked = linked == ch;
+        Outbox o = linked;
+        boolean wasLinked = o != null && o.channel() == ch;
         if (wasLinked) {
             linked = null;
             unwritableSince = 0;
@@ -255,7 +261,7 @@ final class OutboundLink {
                 timeout.cancel(false);
                 backoff.reset();
                 outageLogged = false;
-                linked = ctx.channel();
+                linked = new Outbox(ctx.channel(), network.counters());
                 LOG.info("node {}: linked to peer {} at {}", selfId, peer, endpoint);
                 network.linked(OutboundLink.this);
             }
