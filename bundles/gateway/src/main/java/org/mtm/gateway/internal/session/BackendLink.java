@@ -230,11 +230,11 @@ final class BackendLink {
      * its Sync). No round trip: it goes in the same write as the client's request (the session flushes its run
      * first).
      */
-    UnsyncedStatement readOnlyGuard() {
+    Guard readOnlyGuard() {
         boolean leftovers = ownLeftovers;
         ownLeftovers = false;
         write((leftovers ? READ_ONLY_GUARD_AFTER_LEFTOVERS : READ_ONLY_GUARD).duplicate());
-        UnsyncedStatement guard = new UnsyncedStatement(PgWire.openingTransactionCloses(leftovers));
+        Guard guard = new Guard(PgWire.openingTransactionCloses(leftovers));
         replies.add(ReplyQueue.OWN_UNSYNCED, guard);
         return guard;
     }
@@ -243,7 +243,7 @@ final class BackendLink {
      * After a simple Query behind {@link #readOnlyGuard}: a Sync of the gateway's. Should the guard fail (a cancel
      * request hitting it), the backend skips the Query up to this Sync, and its ReadyForQuery answers the Query.
      */
-    void readOnlyGuardEnd(UnsyncedStatement guard) {
+    void readOnlyGuardEnd(Guard guard) {
         write(PgWire.sync(client.alloc()));
         idleTail++;
         replies.add(ReplyQueue.SYNC, new ReplySink() {
@@ -260,8 +260,7 @@ final class BackendLink {
             @Override
             public void message(byte type, ByteBuf message) {
                 // the guard's error went to the client and the backend skipped the Query: this answers it
-                boolean skipped = guard.result.handle((r, e) -> e != null || !r.ok()).getNow(false);
-                if (skipped && type == PgWire.READY_FOR_QUERY) {
+                if (guard.failed() && type == PgWire.READY_FOR_QUERY) {
                     out.write(message.copy()); // (the slice is of the link's input buffer)
                 }
             }
@@ -723,6 +722,47 @@ final class BackendLink {
         @Override
         public void dropped() {
             result.completeExceptionally(new IllegalStateException("backend connection lost"));
+        }
+    }
+
+    /**
+     * The read-only guard's replies ({@link #readOnlyGuard}): taken whole and not decoded — one runs before every
+     * autocommit read, so only whether it failed is kept (no command tag, result or future per read). Its error goes
+     * to the client, as an {@link UnsyncedStatement}'s does, since the backend then skips the client's request.
+     */
+    final class Guard implements ReplySink {
+        private final int expectedCloses;
+        private int closes;
+        private boolean failed;
+
+        Guard(int expectedCloses) {
+            this.expectedCloses = expectedCloses;
+        }
+
+        /** The guard failed (its error went to the client) or was skipped after an earlier error. */
+        boolean failed() {
+            return failed;
+        }
+
+        @Override
+        public boolean ends(byte type) {
+            return type == PgWire.CLOSE_COMPLETE && ++closes == expectedCloses;
+        }
+
+        @Override
+        public void message(byte type, ByteBuf message) {
+            if (type == PgWire.ERROR_RESPONSE) {
+                failed = true;
+                ownLeftovers = true;
+                errorSinceReady = true;
+                out.write(message.retainedSlice());
+            }
+        }
+
+        @Override
+        public void dropped() {
+            failed = true;
+            ownLeftovers = true;
         }
     }
 

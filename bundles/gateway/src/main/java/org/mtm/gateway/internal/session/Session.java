@@ -496,7 +496,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
             special = action == AutocommitWrapping.QueryAction.WRAP;
         }
         if (!special) {
-            BackendLink.UnsyncedStatement guard = readOnly ? readOnlyGuard() : null;
+            BackendLink.Guard guard = readOnly ? readOnlyGuard() : null;
             noteStatements(statements, 0, statements.size());
             replies.add(ReplyQueue.QUERY);
             clientRun.add(in, ri, total);
@@ -530,12 +530,12 @@ public final class Session extends ChannelInboundHandlerAdapter {
     }
 
     /** The read-only guard before the client's request (see {@link BackendLink#readOnlyGuard}). */
-    private BackendLink.UnsyncedStatement readOnlyGuard() {
+    private BackendLink.Guard readOnlyGuard() {
         clientRun.flush();
         return link.readOnlyGuard();
     }
 
-    private void readOnlyGuardEnd(BackendLink.UnsyncedStatement guard) {
+    private void readOnlyGuardEnd(BackendLink.Guard guard) {
         clientRun.flush();
         link.readOnlyGuardEnd(guard);
     }
