@@ -3,18 +3,15 @@ package org.mtm.consensus.internal;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Test;
-import org.mtm.api.Channels;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
 import org.mtm.api.NodeSet;
-import org.mtm.api.Transport;
 
 /**
  * While a transaction is undecided (a large one another peer is still applying), its coordinator tells the participants
@@ -26,36 +23,7 @@ import org.mtm.api.Transport;
 public class CommitCoordinatorAtWorkTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
 
-    /** Sends recorded: (peer, kind). */
-    private final List<String> sent = new ArrayList<>();
-    private final Transport recording = new Transport() {
-        @Override
-        public NodeSet reachablePeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public NodeSet linkedPeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public boolean send(int peer, int channel, byte[] payload) {
-            if (channel == Channels.COMMIT) {
-                synchronized (sent) {
-                    sent.add(peer + ":" + CommitMessage.decode(payload).kind());
-                }
-            }
-            return true;
-        }
-
-        @Override
-        public NodeSet broadcast(int channel, byte[] payload) {
-            send(2, channel, payload);
-            send(3, channel, payload);
-            return NodeSet.of(2, 3);
-        }
-    };
+    private final RecordingPeers recording = new RecordingPeers();
     private final SilentResolver resolver = new SilentResolver();
     private final CommitCoordinator coordinator = new CommitCoordinator(
         CoordinatorFixtures.node1Of(() -> new Generation(1, ALL, ALL)), recording, null, resolver,
@@ -73,10 +41,11 @@ public class CommitCoordinatorAtWorkTest {
         coordinator.onMessage(3, CommitMessage.of(Kind.PREPARED, gid).encode()); // node 2 still applies it
         Thread.sleep(CommitMessage.APPLYING_NOTE_MS + 1_500);
         List<String> notes;
-        synchronized (sent) {
-            notes = sent.stream().filter(s -> s.endsWith(":COORDINATING")).toList();
+        synchronized (recording) {
+            notes = recording.sent.stream().filter(s -> s.startsWith("COORDINATING ")).toList();
         }
-        assertEquals("one note after one interval, to node 3 only (node 2 has not prepared it)", List.of("3:COORDINATING"), notes);
+        assertEquals("one note after one interval, to node 3 only (node 2 has not prepared it)",
+            List.of("COORDINATING " + gid + " to 3"), notes);
         assertTrue("still waiting for node 2", !decision.isDone());
     }
 

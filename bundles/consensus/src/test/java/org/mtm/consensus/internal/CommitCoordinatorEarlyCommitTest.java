@@ -3,19 +3,16 @@ package org.mtm.consensus.internal;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Test;
-import org.mtm.api.Channels;
 import org.mtm.api.CommitMessage;
 import org.mtm.api.CommitMessage.Kind;
 import org.mtm.api.Coordinator.Decision;
 import org.mtm.api.Generation;
 import org.mtm.api.Gid;
 import org.mtm.api.NodeSet;
-import org.mtm.api.Transport;
 import org.mtm.consensus.internal.resolver.AcceptorState;
 import org.mtm.consensus.internal.resolver.Knowledge;
 import org.mtm.consensus.internal.resolver.Knowledge.LocalCopy;
@@ -29,35 +26,9 @@ import org.mtm.consensus.internal.resolver.Term;
  */
 public class CommitCoordinatorEarlyCommitTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
-    private final List<String> sent = new ArrayList<>();
     private final SilentResolver resolver = new SilentResolver();
-    private final Transport recording = new Transport() {
-        @Override
-        public NodeSet reachablePeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public NodeSet linkedPeers() {
-            return NodeSet.of(2, 3);
-        }
-
-        @Override
-        public synchronized boolean send(int peer, int channel, byte[] payload) {
-            if (channel == Channels.COMMIT) {
-                CommitMessage m = CommitMessage.decode(payload);
-                sent.add(m.kind() + " " + m.gid() + " to " + peer);
-            }
-            return true;
-        }
-
-        @Override
-        public NodeSet broadcast(int channel, byte[] payload) {
-            send(2, channel, payload);
-            send(3, channel, payload);
-            return NodeSet.of(2, 3);
-        }
-    };
+    private final RecordingPeers recording = new RecordingPeers();
+    private final List<String> sent = recording.sent;
     private final CommitCoordinator coordinator = new CommitCoordinator(
         CoordinatorFixtures.node1Of(() -> new Generation(1, ALL, ALL)), recording, null, resolver,
         CoordinatorFixtures.gateIn(1), CoordinatorFixtures.CONFIG);
