@@ -51,6 +51,17 @@ final class LockWatch {
             + " AND x.virtualtransaction = h.virtualtransaction"
             + " JOIN pg_catalog.pg_prepared_xacts p ON p.transaction = x.transactionid"
             + " WHERE 0 = ANY(pg_catalog.pg_blocking_pids(c.pid))";
+    /**
+     * Autovacuum workers that block the apply backends given, directly: cancelled, as PostgreSQL itself cancels an
+     * autovacuum that blocks a lock request after deadlock_timeout — but an apply's lock wait is bounded below that
+     * (the replicated DDL after a bulk load, e.g. ALTER TABLE ... ADD PRIMARY KEY, met the auto-analyze of the loaded
+     * table on a peer and the whole transaction failed with 40001). Not a vacuum to prevent wraparound, which
+     * PostgreSQL does not cancel either. The worker's table is vacuumed again at a later round.
+     */
+    static final String CANCEL_AUTOVACUUM_SQL = "SELECT a.pid, pg_catalog.pg_cancel_backend(a.pid), a.query"
+            + " FROM pg_catalog.pg_stat_activity a"
+            + " WHERE a.backend_type = 'autovacuum worker' AND a.query NOT LIKE '%(to prevent wraparound)'"
+            + " AND a.pid IN (SELECT pg_catalog.unnest(pg_catalog.pg_blocking_pids(w)) FROM pg_catalog.unnest(?::int[]) w)";
     /** Cancels only while the backend still waits for a lock: the wait may have ended meanwhile. */
     private static final String CANCEL_SQL = "SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity"
             + " WHERE pid = ? AND wait_event_type = 'Lock'";
@@ -135,6 +146,15 @@ final class LockWatch {
         for (int i = 0; i < slow.size(); i++) {
             byPid.put(slow.get(i).backendPid(), slow.get(i));
             pids[i] = slow.get(i).backendPid();
+        }
+        try (PreparedStatement ps = connection.prepareStatement(CANCEL_AUTOVACUUM_SQL)) {
+            ps.setArray(1, connection.createArrayOf("int4", pids));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    LOG.info("node {}: cancelled autovacuum worker {} ({}): it blocked the apply of node {}'s transaction",
+                            self, rs.getInt(1), rs.getString(3), peer);
+                }
+            }
         }
         List<Object[]> waits = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement(BLOCKERS_SQL)) {
