@@ -138,13 +138,6 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         metrics.registry().gauge("mtm.transport.bytes_sent", () -> counters::bytesSent);
         metrics.registry().gauge("mtm.transport.bytes_received", () -> counters::bytesReceived);
         metrics.registry().gauge("mtm.transport.reconnects", () -> counters::reconnects);
-        metrics.registry().gauge("mtm.transport.frames_written", () -> counters::framesWritten);
-        metrics.registry().gauge("mtm.transport.write_batches", () -> counters::writeBatches);
-        metrics.registry().gauge("mtm.transport.messages_received", () -> counters::messagesReceived);
-        for (int c = 1; c < TransportCounters.CHANNELS; c++) {
-            int channel = c;
-            metrics.registry().gauge("mtm.transport.messages_sent.channel" + channel, () -> () -> counters.messagesQueued(channel));
-        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)

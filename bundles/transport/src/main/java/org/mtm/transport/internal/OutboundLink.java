@@ -12,6 +12,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
 import java.util.concurrent.RejectedExecutionException;
@@ -36,8 +37,7 @@ final class OutboundLink {
     private final Endpoint endpoint;
     private final EventLoop loop;
     private final Backoff backoff;
-    /** The authenticated channel's queue of frames, null while there is none. */
-    private volatile Outbox linked;
+    private volatile Channel linked;
     private volatile boolean stopped;
     /** nanoTime when the link stopped being writable, 0 while writable. */
     private volatile long unwritableSince;
@@ -69,8 +69,7 @@ final class OutboundLink {
 
     /** The authenticated channel, or null while there is none. */
     Channel linkedChannel() {
-        Outbox o = linked;
-        return o == null ? null : o.channel();
+        return linked;
     }
 
     void start() {
@@ -94,22 +93,19 @@ final class OutboundLink {
         }
     }
 
-    /**
-     * Queues an encoded frame; false (frame released) when not linked or too much is queued already. Frames queued
-     * together are written by one task of the loop and flushed once ({@link Outbox}).
-     */
+    /** Queues an encoded frame; false (frame released) when not linked or too much is queued already. */
     boolean write(ByteBuf frame) {
-        Outbox o = linked;
-        if (o == null) {
+        Channel ch = linked;
+        if (ch == null) {
             frame.release();
             return false;
         }
-        if (!o.channel().isWritable() || o.queuedBytes() > PeerNetwork.WATER_MARK.high()) {
+        if (!ch.isWritable()) {
             frame.release();
             noteDropped();
             return false;
         }
-        o.offer(frame);
+        ch.writeAndFlush(frame, ch.voidPromise());
         return true;
     }
 
@@ -128,7 +124,7 @@ final class OutboundLink {
      * frees what it queued; it reconnects as after any loss.
      */
     void closeIfStalled(long nowNanos, long recvTimeoutNanos) {
-        Channel ch = linkedChannel();
+        Channel ch = linked;
         long since = unwritableSince;
         if (ch != null && since != 0 && nowNanos - since > recvTimeoutNanos) {
             LOG.warn("node {}: peer {} at {} has not read what we sent for {} ms; closing the link to free it and "
@@ -159,9 +155,8 @@ final class OutboundLink {
                     if (tls != null) {
                         ch.pipeline().addLast(PeerNetwork.TLS_HANDLER, tls.clientHandler(ch.alloc(), endpoint.host(), endpoint.port()));
                     }
-                    // no FlushConsolidationHandler: the link's Outbox flushes once per drain already, and that handler
-                    // (nothing is read here after the handshake) would only move each flush into one more loop task
-                    ch.pipeline().addLast(new FrameDecoder(), FrameEncoder.INSTANCE, new Handler());
+                    ch.pipeline().addLast(new FlushConsolidationHandler(256, true), new FrameDecoder(),
+                        FrameEncoder.INSTANCE, new Handler());
                 }
             });
         ChannelFuture attempt = b.connect(endpoint.host(), endpoint.port());
@@ -179,8 +174,7 @@ final class OutboundLink {
     }
 
     private void closed(Channel ch) {
-        Outbox o = linked;
-        boolean wasLinked = o != null && o.channel() == ch;
+        boolean wasLinked = linked == ch;
         if (wasLinked) {
             linked = null;
             unwritableSince = 0;
@@ -261,7 +255,7 @@ final class OutboundLink {
                 timeout.cancel(false);
                 backoff.reset();
                 outageLogged = false;
-                linked = new Outbox(ctx.channel(), network.counters());
+                linked = ctx.channel();
                 LOG.info("node {}: linked to peer {} at {}", selfId, peer, endpoint);
                 network.linked(OutboundLink.this);
             }

@@ -283,11 +283,7 @@ public final class PeerNetwork implements AutoCloseable {
         if (link == null || link.linkedChannel() == null || CrashPoints.linksCut()) {
             return false;
         }
-        if (link.write(encodeMessage(channel, payload))) {
-            counters.queued(channel);
-            return true;
-        }
-        return false;
+        return link.write(encodeMessage(channel, payload));
     }
 
     /** {@link #send} to every configured peer; returns those it was queued for. */
@@ -302,7 +298,6 @@ public final class PeerNetwork implements AutoCloseable {
             for (OutboundLink link : links.values()) {
                 if (link.linkedChannel() != null && link.write(frame.retainedDuplicate())) {
                     sent = sent.with(link.peer());
-                    counters.queued(channel);
                 }
             }
             return sent;
@@ -399,7 +394,6 @@ public final class PeerNetwork implements AutoCloseable {
             return; // test-only: a cut link hears nothing
         }
         heard(peer);
-        counters.receivedMessage();
         try {
             events.onMessage(peer, message.channel(), message.payload());
         } catch (RuntimeException e) {

@@ -163,61 +163,6 @@ public class PeerNetworkTest {
     }
 
     @Test
-    public void concurrentSendersToOnePeerLoseNothingAndKeepEachSendersOrder() throws Exception {
-        startCluster();
-        PeerNetwork one = nodes.get(1).network;
-        int senders = 4;
-        int each = 1500;
-        List<Thread> threads = new ArrayList<>();
-        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int s = 0; s < senders; s++) {
-            int sender = s;
-            Thread t = new Thread(() -> {
-                try {
-                    for (int i = 0; i < each; i++) {
-                        byte[] p = ByteBuffer.allocate(8).putInt(sender).putInt(i).array();
-                        assertTrue(one.send(2, Channels.COMMIT, p));
-                        if (i % 7 == 0) {
-                            one.broadcast(Channels.RESOLVER, p); // both links, from the same threads
-                        }
-                    }
-                } catch (Throwable e) {
-                    failures.add(e);
-                }
-            });
-            threads.add(t);
-            t.start();
-        }
-        for (Thread t : threads) {
-            t.join();
-        }
-        assertEquals(List.of(), failures);
-        TestNode two = nodes.get(2);
-        int resolverEach = (each + 6) / 7;
-        Await.until(WAIT, "all messages at node 2", () -> two.from(1, Channels.COMMIT).size() == senders * each
-            && two.from(1, Channels.RESOLVER).size() == senders * resolverEach);
-        for (int channel : new int[] {Channels.COMMIT, Channels.RESOLVER}) {
-            int[] next = new int[senders];
-            for (TestNode.Received r : two.from(1, channel)) {
-                ByteBuffer b = ByteBuffer.wrap(r.payload());
-                int sender = b.getInt();
-                int i = b.getInt();
-                assertEquals("sender " + sender + "'s messages in order on channel " + channel, next[sender], i);
-                next[sender] = i + (channel == Channels.COMMIT ? 1 : 7);
-            }
-        }
-        TestNode three = nodes.get(3);
-        Await.until(WAIT, "the broadcasts at node 3", () -> three.from(1, Channels.RESOLVER).size() == senders * resolverEach);
-        assertTrue("node 3 got none of the sends", three.from(1, Channels.COMMIT).isEmpty());
-        TransportCounters c = one.counters();
-        assertEquals(senders * each, c.messagesQueued(Channels.COMMIT));
-        assertEquals(2L * senders * resolverEach, c.messagesQueued(Channels.RESOLVER));
-        assertTrue("every frame written by some drain: " + c.framesWritten(),
-            c.framesWritten() >= senders * each + 2L * senders * resolverEach);
-        assertTrue("a drain writes one frame at least", c.writeBatches() <= c.framesWritten());
-    }
-
-    @Test
     public void heartbeatsCarryThePayloadOfTheHeartbeatSource() throws IOException {
         startCluster();
         byte[] beacon = "gen=7;donors={1,2}".getBytes(StandardCharsets.UTF_8);
