@@ -39,8 +39,13 @@ public final class Campaigner {
      * peers' heartbeats catch up (CI: node 2 proposed {2,3} 0.5 s after init_cluster, node 1 in its clique a moment).
      */
     public static final long SHRINK_SETTLE_MS = 100;
-    /** Wait per rank in the clique before a first campaign; lets the lowest id go first. */
-    public static final long STAGGER_MS = 300;
+    /**
+     * Wait per rank in the clique before a first campaign; lets the lowest id go first. It must exceed what the lowest
+     * id needs to send its proposal — its own wait (up to {@link #SETTLE_MS} + {@link #JITTER_MS}) and its own vote made
+     * durable (150-210 ms on a loaded 2-core machine) — or both propose the same number and both lose (SeedDemoIT saw
+     * generations 2 and 3 lost that way after a graceful stop, with 300).
+     */
+    public static final long STAGGER_MS = 600;
     /** Random part of every wait. */
     public static final long JITTER_MS = 200;
     /** Added (times a random factor up to the losses in a row, at most 8) after a lost election. */
