@@ -30,10 +30,17 @@ import org.mtm.testing.Await;
 final class PgNodes extends ExternalResource {
     private final int count;
     private final List<ManagedPostgres> servers = new ArrayList<>();
+    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
     private Path root;
 
     PgNodes(int count) {
         this.count = count;
+    }
+
+    /** A server setting every node starts with (some, like autovacuum_naptime, only act fully from the start). */
+    PgNodes with(String name, String value) {
+        settings.put(name, value);
+        return this;
     }
 
     @Override
@@ -44,10 +51,12 @@ final class PgNodes extends ExternalResource {
             Path dir = root.resolve("node" + i);
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-            servers.add(ManagedPostgres.builder().dataDirectory(dir).port(0).superuser("mtmuser").database("mydb")
-                    .maxConnections(40).maxNodes(3)
+            ManagedPostgres.Builder server = ManagedPostgres.builder().dataDirectory(dir).port(0).superuser("mtmuser")
+                    .database("mydb").maxConnections(40).maxNodes(3)
                     // the tests give apply sessions explicit lock bounds; deadlock_timeout (which also caps them) must not
-                    .setting("deadlock_timeout", "60s").build());
+                    .setting("deadlock_timeout", "60s");
+            server.settings(settings);
+            servers.add(server.build());
         }
         CompletableFuture.allOf(servers.stream().map(s -> CompletableFuture.runAsync(s::start))
                 .toArray(CompletableFuture[]::new)).join();
