@@ -3,6 +3,7 @@ package org.mtm.itests.replication;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -172,8 +173,11 @@ public class SequencesIT {
                 for (int gateway : gateways) {
                     long id = Long.parseLong(scalarVia(gateway, "INSERT INTO " + table + " (via) VALUES (" + gateway + ") RETURNING id"));
                     assertEquals(table + " id " + id + " through gateway " + gateway + " is in its residue", residue(gateway), id % 3);
-                    assertTrue(table + ": id " + id + " through gateway " + gateway + " after " + ids, ids.isEmpty()
-                            || id > ids.get(ids.size() - 1));
+                    if (!ids.isEmpty() && id <= ids.get(ids.size() - 1)) {
+                        fail(table + ": id " + id + " through gateway " + gateway + " after " + ids + "; the sequences now: "
+                                + sequenceStates() + "; node " + gateway + "'s log since monotonic_sequences was set:\n"
+                                + sinceSettingsChanged(cluster.node(gateway)));
+                    }
                     ids.add(id);
                 }
                 assertEquals(table + ": the round robin takes consecutive values", List.of(1L, 2L, 3L, 4L, 5L, 6L),
@@ -196,6 +200,26 @@ public class SequencesIT {
         assertTrue("monotonic_sequences = false again: " + a + ", " + b + ", " + c, b == a + 3 && c < b);
     }
 
+    /** Each node's sequences of the test's tables: name, last value, increment. */
+    private static String sequenceStates() throws SQLException {
+        StringBuilder out = new StringBuilder();
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            out.append(" node ").append(node).append(": ").append(Sql.scalar(cluster.postgres(node), "SELECT string_agg("
+                    + "sequencename || '=' || coalesce(last_value::text, 'null') || '/' || increment_by, ', ' ORDER BY sequencename)"
+                    + " FROM pg_sequences WHERE sequencename LIKE 'mono%'"));
+        }
+        return out.toString();
+    }
+
+    /** The node's log lines (up to 200) from its last change of the applier settings on. */
+    private static String sinceSettingsChanged(KarafNode node) {
+        String log = node.logTail(400);
+        int last = log.lastIndexOf("applier settings changed");
+        String tail = last < 0 ? log : log.substring(log.lastIndexOf('\n', last) + 1);
+        String[] lines = tail.split("\n");
+        return String.join("\n", java.util.Arrays.copyOf(lines, Math.min(lines.length, 200)));
+    }
+
     /** Sets monotonic_sequences on every node through its console and waits until each node's applier took it. */
     private static void setMonotonic(boolean on) {
         for (KarafNode node : cluster.nodes()) {
@@ -209,7 +233,13 @@ public class SequencesIT {
                         int arrow = last < 0 ? -1 : log.indexOf(" -> ", last);
                         int end = arrow < 0 ? -1 : log.indexOf("]; restarting receivers", arrow);
                         // the new settings (a record's toString: more fields may follow)
-                        return end >= 0 && log.substring(arrow, end).contains("monotonicSequences=" + on);
+                        if (end < 0 || !log.substring(arrow, end).contains("monotonicSequences=" + on)) {
+                            return false;
+                        }
+                        // and the receivers restarted with them streaming again from both peers
+                        String after = log.substring(end);
+                        return cluster.nodes().stream().filter(peer -> peer != node).allMatch(peer ->
+                                after.contains(": receiving from node " + peer.name().replace("node", "") + " on slot"));
                     });
         }
     }
