@@ -80,7 +80,8 @@ public class EarlyCommitTest {
         java.util.concurrent.CompletableFuture<Boolean> running = finishes.claimEarly(first, System.nanoTime());
         NODES.exec(A, "COMMIT PREPARED '" + first + "'");
         String second = NODES.prepare(A, "UPDATE ew SET n = 2 WHERE id = 1");
-        Thread.sleep(1500); // the K has arrived by now; the stream waits for the early commit
+        // the stream reached the K and took the early commit's claim (both came: the claim is gone); it waits for it
+        Await.until(WAIT, "the stream to reach the K of " + first, () -> finishes.size() == 0);
         assertEquals("nothing after the K applied meanwhile", 0, onB.count(Kind.PREPARED, second) + onB.count(Kind.ABORTED, second));
         NODES.exec(B, "COMMIT PREPARED '" + first + "'"); // what the early committer does
         running.complete(true);

@@ -44,7 +44,8 @@ public class MarkerAppliedByCatchUpTest {
     public void anOlderMarkerStillStreams() throws Exception {
         Receiver r = Receiver.recovery(1, UNREACHABLE_DONOR, NODES.node(1), new ApplierSettings(500, 1), 7, 6).start();
         try {
-            Thread.sleep(2000);
+            // it streams: its first attempt has failed (the donor is unreachable), after the check a marker 7 ends at once
+            Await.until(Duration.ofSeconds(30), "a first attempt to stream from the donor", () -> r.failures() > 0);
             assertFalse("marker 6 does not end a recovery until 7", r.reached());
         } finally {
             r.stop();

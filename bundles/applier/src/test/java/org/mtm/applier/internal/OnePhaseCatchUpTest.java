@@ -211,7 +211,7 @@ public class OnePhaseCatchUpTest {
         RecoveryApplier.beforeUnit = point -> {
             if (point.equals("K chain-1-" + (steps - 1))) {
                 try {
-                    Thread.sleep(1000);
+                    Thread.sleep(1000); // a gap on purpose (see above)
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

@@ -52,20 +52,27 @@ public class SpillThresholdTest {
     private long spilledBytes(String table, int thresholdKb) throws Exception {
         NODES.execEverywhere("CREATE TABLE " + table + " (id int PRIMARY KEY, pad text)");
         String slot = "'" + Replication.slotName(1) + "'";
-        long before = spill(slot);
+        long[] before = stats(slot);
         Receiver r = new Receiver(1, NODES.clusterNode(2), NODES.node(1), new RecordedVotes(),
             new ApplierSettings(500, 1, DeadlockPrevention.OFF, false, true, false, 4, thresholdKb), () -> 0L, 1).start();
         receivers.add(r);
         NODES.exec(2, "INSERT INTO " + table + " SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
         Await.until(Duration.ofSeconds(60), "node 1 applied the 20,000 rows",
             () -> "20000".equals(NODES.query(1, "SELECT count(*) FROM " + table)));
-        // the walsender reports its slot's statistics at the end of each decoded transaction, flushed within a second
-        Thread.sleep(1_500);
-        return spill(slot) - before;
+        // the walsender reports its slot's statistics once it has decoded a transaction, all its counters at once: when
+        // total_bytes counts this one (over 2 MB decoded), spill_bytes counts what spilling it took
+        Await.until(Duration.ofSeconds(30), "node 2's slot statistics to count the transaction",
+            () -> stats(slot)[1] - before[1] >= 2_000_000);
+        return stats(slot)[0] - before[0];
     }
 
-    private static long spill(String slot) throws Exception {
-        String v = NODES.query(2, "SELECT spill_bytes FROM pg_stat_replication_slots WHERE slot_name = " + slot);
-        return v == null ? 0 : Long.parseLong(v);
+    /** spill_bytes and total_bytes of node 2's slot for node 1. */
+    private static long[] stats(String slot) throws Exception {
+        String v = NODES.query(2, "SELECT spill_bytes || ' ' || total_bytes FROM pg_stat_replication_slots WHERE slot_name = " + slot);
+        if (v == null) {
+            return new long[] {0, 0};
+        }
+        String[] f = v.split(" ");
+        return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])};
     }
 }

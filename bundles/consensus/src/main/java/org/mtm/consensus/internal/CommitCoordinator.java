@@ -126,6 +126,8 @@ public final class CommitCoordinator
     static final String GENERATION_CHANGED = "[multimaster] the cluster's generation changed";
     private volatile boolean stopped;
     private volatile long decisionTimeoutMs = DECISION_TIMEOUT_MS;
+    /** The clock of the {@link Kind#COORDINATING} notes, in nanoseconds (tests drive their own). */
+    private volatile java.util.function.LongSupplier noteClock = System::nanoTime;
     private volatile boolean waitPeerCommits;
     private volatile long commitAckTimeoutMs;
     private volatile long resolutionWaitMs;
@@ -236,6 +238,7 @@ public final class CommitCoordinator
         int self = clusterState.selfId();
         Gid gid = new Gid(self, originXid, gen.num());
         InFlight f = new InFlight(new VoteTally(self, gen.members(), gen.configured()), new CommitTimes(System.nanoTime()));
+        f.noted = noteClock.getAsLong();
         if (inFlight.putIfAbsent(gid, f) != null) {
             throw refused("XX000", "transaction " + gid + " is already being committed");
         }
@@ -666,6 +669,11 @@ public final class CommitCoordinator
         }
     }
 
+    /** Tests: the clock of the {@link Kind#COORDINATING} notes, in nanoseconds. */
+    void noteClock(java.util.function.LongSupplier nanos) {
+        noteClock = nanos;
+    }
+
     /** Tests: a shorter decision timeout. */
     void decisionTimeout(long ms) {
         decisionTimeoutMs = ms;
@@ -801,11 +809,11 @@ public final class CommitCoordinator
      * resolvers would otherwise take a copy prepared longer than their patience (10 s) for one whose coordinator
      * forgot it, and decide it — abort, since nothing was precommitted (a 1M-row bulk load on a loaded machine was).
      */
-    private void noteWhatIsStillUndecided() {
+    void noteWhatIsStillUndecided() {
         if (inFlight.isEmpty()) {
             return;
         }
-        long now = System.nanoTime();
+        long now = noteClock.getAsLong();
         long interval = TimeUnit.MILLISECONDS.toNanos(CommitMessage.APPLYING_NOTE_MS);
         for (Map.Entry<Gid, InFlight> e : inFlight.entrySet()) {
             InFlight f = e.getValue();
@@ -871,7 +879,7 @@ public final class CommitCoordinator
         NodeSet precommitAnswered = NodeSet.EMPTY;
         ScheduledFuture<?> timeout;
         /** When the participants were last told that this coordinator is at work on it ({@link Kind#COORDINATING}). */
-        long noted = System.nanoTime();
+        long noted;
 
         InFlight(VoteTally tally, CommitTimes times) {
             this.tally = tally;

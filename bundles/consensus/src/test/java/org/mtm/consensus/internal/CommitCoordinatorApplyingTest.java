@@ -42,7 +42,7 @@ public class CommitCoordinatorApplyingTest {
         while (System.nanoTime() < end) {
             coordinator.onMessage(2, CommitMessage.of(Kind.APPLYING, gid).encode());
             coordinator.onMessage(3, CommitMessage.of(Kind.APPLYING, gid).encode());
-            Thread.sleep(TIMEOUT_MS / 4);
+            Thread.sleep(TIMEOUT_MS / 4); // a gap on purpose: notes spread over four of the coordinator's real timeouts
         }
         assertFalse("four timeouts long, and both participants said they are still applying it", decision.isDone());
 
@@ -60,7 +60,7 @@ public class CommitCoordinatorApplyingTest {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * TIMEOUT_MS);
         while (System.nanoTime() < end && !decision.isDone()) {
             coordinator.onMessage(4, CommitMessage.of(Kind.APPLYING, gid).encode());
-            Thread.sleep(TIMEOUT_MS / 4);
+            Thread.sleep(TIMEOUT_MS / 4); // a gap on purpose: the notes are spread over the real timeout
         }
         assertTrue("node 4 takes no part in it: the wait ended after one timeout", decision.isDone());
         assertEquals("57014", decision.get().sqlState());

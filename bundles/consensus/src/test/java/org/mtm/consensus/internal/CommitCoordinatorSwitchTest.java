@@ -36,7 +36,7 @@ public class CommitCoordinatorSwitchTest {
     public void aTransactionWaitingForAMemberTheNewGenerationLeftOutIsAbortedAtOnce() throws Exception {
         Gid gid = coordinator.begin(100);
         var decision = coordinator.prepared(gid); // waits for the votes of 2 and 3, which never come
-        Thread.sleep(300);
+        Thread.sleep(300); // a gap on purpose: a few of the membership checks (every 100 ms) in an unchanged generation
         assertFalse("still voting in generation 1", decision.isDone());
         generation = new Generation(2, NodeSet.of(1, 2), ALL); // node 3 left out; still reachable from here
         Decision d = decision.get(5, TimeUnit.SECONDS); // the decision timeout is 60 s
@@ -50,7 +50,7 @@ public class CommitCoordinatorSwitchTest {
         Gid gid = coordinator.begin(100);
         var decision = coordinator.prepared(gid);
         generation = new Generation(2, ALL, ALL);
-        Thread.sleep(500);
+        Thread.sleep(500); // a gap on purpose: membership checks (every 100 ms) see the new generation, and abort nothing
         assertFalse("every participant is still a member: the votes are awaited", decision.isDone());
     }
 
@@ -92,7 +92,7 @@ public class CommitCoordinatorSwitchTest {
             // waits for its admission
         }
         var admitted = coordinator.admission().toCompletableFuture();
-        Thread.sleep(100);
+        Thread.sleep(100); // a gap on purpose: the hold's polls (every 5 ms) in generation 1 let nothing through
         assertFalse("held while the node is in generation 1", admitted.isDone());
         generation = new Generation(2, ALL, ALL);
         gate.switchTo(2, () -> { });

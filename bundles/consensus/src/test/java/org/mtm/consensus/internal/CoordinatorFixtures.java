@@ -63,7 +63,10 @@ final class CoordinatorFixtures {
     }
 
     /** Peers reachable; messages go nowhere (no peer answers here). */
-    static final Transport SILENT_PEERS = new Transport() {
+    static final Transport SILENT_PEERS = new SilentPeers();
+
+    /** Peers 2 and 3, reachable and linked, that answer nothing ({@link RecordingPeers} also records what they got). */
+    static class SilentPeers implements Transport {
         @Override
         public NodeSet reachablePeers() {
             return NodeSet.of(2, 3);
@@ -81,9 +84,12 @@ final class CoordinatorFixtures {
 
         @Override
         public NodeSet broadcast(int channel, byte[] payload) {
-            return NodeSet.of(2, 3);
+            for (int peer : reachablePeers().ids()) {
+                send(peer, channel, payload);
+            }
+            return reachablePeers();
         }
-    };
+    }
 
     static final CommitCoordinator.Config CONFIG = new CommitCoordinator.Config() {
         @Override

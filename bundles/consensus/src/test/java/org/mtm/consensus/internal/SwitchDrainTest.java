@@ -19,6 +19,7 @@ import org.mtm.api.NodeSet;
 import org.mtm.api.NodeStatus;
 import org.mtm.api.StatusReport;
 import org.mtm.api.Transport;
+import org.mtm.testing.Await;
 
 /**
  * The drain before a planned switch ({@link SwitchDrain}) on three hold services wired by an in-memory transport: each
@@ -49,12 +50,12 @@ public class SwitchDrainTest {
         start();
         commits[3].drained = false; // a commit of node 3's still in flight
         CompletableFuture<SwitchDrain.Drain> drain = nodes[1].drainBeforeSwitch(GEN_5, 5_000, 10_000).toCompletableFuture();
-        Thread.sleep(200);
-        assertFalse("node 3 has a commit in flight", drain.isDone());
         for (int i = 1; i <= 3; i++) {
-            assertEquals("node " + i + " holds until it is in a generation above 5", List.of("holdUntilSwitch 5"),
-                commits[i].calls);
+            int node = i;
+            Await.equal(5_000, "node " + i + " holds until it is in a generation above 5", List.of("holdUntilSwitch 5"),
+                () -> List.copyOf(commits[node].calls));
         }
+        assertFalse("node 3 has a commit in flight", drain.isDone());
         commits[3].drained = true;
         assertTrue(drain.get(5, TimeUnit.SECONDS).drained());
     }
@@ -90,11 +91,8 @@ public class SwitchDrainTest {
         assertEquals("the joining node has no commits to hold", List.of(), commits[3].calls);
         drain.release();
         for (int i = 1; i <= 2; i++) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!commits[i].calls.equals(List.of("holdUntilSwitch 5", "release")) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertEquals("node " + i, List.of("holdUntilSwitch 5", "release"), commits[i].calls);
+            int node = i;
+            Await.equal(5_000, "node " + i, List.of("holdUntilSwitch 5", "release"), () -> List.copyOf(commits[node].calls));
         }
     }
 

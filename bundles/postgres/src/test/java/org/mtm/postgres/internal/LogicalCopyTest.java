@@ -82,7 +82,7 @@ public class LogicalCopyTest {
                     + " AND active_pid IS NOT NULL")) && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
-                Thread.sleep(500);
+                Thread.sleep(500); // a gap on purpose: the slot's creation waits on this transaction a while
                 st.execute("COMMIT PREPARED 'MTM-1-1-1'");
                 preparer.close();
             } catch (Exception e) {

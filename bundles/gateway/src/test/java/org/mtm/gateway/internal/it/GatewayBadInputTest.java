@@ -112,7 +112,7 @@ public class GatewayBadInputTest {
             for (int i = 0; i < 20; i++) {
                 assertEquals("others are served during the flood", 1, selectOne(bystander));
                 peak = Math.max(peak, bufferMemory());
-                Thread.sleep(50);
+                Thread.sleep(50); // a gap on purpose: one sample every 50 ms during the flood
             }
             // the replies the client would get: ~1 kB per query
             long replies = written.get() / q.length * 1000;
