@@ -54,6 +54,7 @@ public final class JoinedNodeSlots implements ClusterConfigListener {
     private long firstTryNanos;
     private SlotBuildHold.Outcome lastOutcome;
     private ScheduledFuture<?> next;
+    private String lastWhy;
     /** The configuration the publication, replica identities and origins were made for. */
     private ClusterConfig setUpFor;
 
@@ -110,11 +111,13 @@ public final class JoinedNodeSlots implements ClusterConfigListener {
             }
             SlotBuildHold.Outcome outcome = SlotBuildHold.tryBuild(c, ReplicationSetup.slotNames(cfg.get()));
             if (outcome != SlotBuildHold.Outcome.BUILT) {
-                if (outcome != lastOutcome) {
-                    LOG.info("node {}: its replication slots wait: {}", cfg.get().selfId(),
-                        outcome == SlotBuildHold.Outcome.PREPARED_HERE ? "transactions are prepared here"
-                        : "its catch-up did not pause between two transactions within " + SlotBuildHold.HOLD_WAIT_MS + " ms");
+                String why = outcome == SlotBuildHold.Outcome.PREPARED_HERE ? "transactions are prepared here: "
+                    + preparedHere(st)
+                    : "its catch-up did not pause between two transactions within " + SlotBuildHold.HOLD_WAIT_MS + " ms";
+                if (outcome != lastOutcome || !why.equals(lastWhy)) {
+                    LOG.info("node {}: its replication slots wait: {}", cfg.get().selfId(), why);
                     lastOutcome = outcome;
+                    lastWhy = why;
                 }
                 schedule(outcome == SlotBuildHold.Outcome.CATCH_UP_BUSY ? BUSY_RETRY_MS : RETRY_MS);
                 return;
@@ -131,6 +134,15 @@ public final class JoinedNodeSlots implements ClusterConfigListener {
                 lastProblem = String.valueOf(e.getMessage());
             }
             schedule(FAILURE_RETRY_MS);
+        }
+    }
+
+    /** The gids prepared here, for the log. */
+    private static String preparedHere(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT coalesce(string_agg(gid, ', ' ORDER BY gid), 'none now')"
+            + " FROM pg_catalog.pg_prepared_xacts")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 
