@@ -90,6 +90,9 @@ public final class JoinedNodeSlots implements ClusterConfigListener {
     }
 
     private void run() {
+        synchronized (this) {
+            next = null; // this try runs: the next one is scheduled from here or by a new configuration
+        }
         Optional<ClusterConfig> cfg = config;
         if (cfg.isEmpty()) {
             return;
