@@ -148,6 +148,67 @@ public class SlotsBuiltDuringCatchUpDdlTest {
         Await.until(WAIT, "node 2 applied V once let go", () -> NODES.count(2, "SELECT count(*) FROM held") == 2);
     }
 
+    /**
+     * Liveness with the default catch-up (one-phase, {@code catchup_workers} 4) under a steady load with DDL: once the
+     * backup's copy is finished the slot is made — the held catch-up reaches a unit boundary — and it decodes what
+     * follows.
+     */
+    @Test
+    public void theSlotIsMadeWhileTheDefaultCatchUpAppliesALoadWithDdl() throws Exception {
+        NODES.exec(1, "CREATE TABLE busy (id int PRIMARY KEY, v int)");
+        NODES.exec(2, "CREATE TABLE busy (id int PRIMARY KEY, v int)");
+        String copy = NODES.prepare(1, "INSERT INTO busy VALUES (0, 0)");
+        try (Connection c = NODES.node(2).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("INSERT INTO busy VALUES (0, 0)");
+            st.execute("PREPARE TRANSACTION '" + copy + "'");
+        }
+        NODES.exec(1, "SELECT pg_replication_slot_advance('" + Replication.slotName(2) + "', pg_current_wal_lsn())");
+        NODES.exec(2, "INSERT INTO mtm.applied_xacts (origin, lsn, gid) VALUES (1, '0/2', '" + copy + "')");
+        NODES.exec(2, "SELECT pg_drop_replication_slot('" + SLOT + "')");
+        TestClusterState state = new TestClusterState(2);
+        state.plan = ReplicationPlan.recovery(1, Long.MAX_VALUE);
+        supervisor = new ReceiverSupervisor(NODES.node(2), (node, message) -> { }, new ApplierSettings(500, 4));
+        supervisor.clusterState(state);
+        supervisor.clusterConfigChanged(Optional.of(new ClusterConfig(2, List.of(NODES.clusterNode(1), NODES.clusterNode(2)))));
+        supervisor.followPlanEvery(50);
+
+        java.util.concurrent.atomic.AtomicBoolean loading = new java.util.concurrent.atomic.AtomicBoolean(true);
+        AtomicInteger written = new AtomicInteger();
+        CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
+            try {
+                for (int i = 1; loading.get(); i++) {
+                    if (i % 10 == 0) {
+                        ddl(1, "CREATE TABLE busy_" + i + " (id int PRIMARY KEY)");
+                        String g = NODES.prepare(1, "INSERT INTO busy_" + i + " VALUES (1)");
+                        NODES.exec(1, "COMMIT PREPARED '" + g + "'");
+                    } else {
+                        String g = NODES.prepare(1, "INSERT INTO busy VALUES (" + i + ", " + i + ")");
+                        NODES.exec(1, "COMMIT PREPARED '" + g + "'");
+                    }
+                    written.set(i);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        AtomicInteger notYet = new AtomicInteger();
+        CompletableFuture<Void> maker = CompletableFuture.runAsync(() -> makeSlot(notYet));
+        Await.until(WAIT, "the load runs and the slot waits for the copy", () -> written.get() > 50 && notYet.get() > 0);
+        NODES.exec(1, "COMMIT PREPARED '" + copy + "'");
+        maker.get(120, TimeUnit.SECONDS);
+        int at = written.get();
+        Await.until(WAIT, "more of the load after the slot", () -> written.get() > at + 50);
+        loading.set(false);
+        load.get(60, TimeUnit.SECONDS);
+        Await.until(WAIT, "node 2 caught up", () -> NODES.count(2, "SELECT count(*) FROM pg_tables WHERE tablename LIKE"
+            + " 'busy_%'") == NODES.count(1, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'busy_%'")
+            && NODES.md5(2, "busy").equals(NODES.md5(1, "busy")));
+        List<String> decoded = decode();
+        assertTrue("node 2's slot for node 1 decodes the load after it: " + decoded.size(),
+            decoded.stream().filter(t -> t.contains(" I ")).count() > 10);
+    }
+
     private static final String HOLD = "SELECT pg_advisory_lock(" + SlotBuildHold.KEY1 + ", " + SlotBuildHold.KEY2 + ")";
 
     /** Node 2 catches up from donor 1, two-phase (PREPARE at P, COMMIT PREPARED at K), serially. */
