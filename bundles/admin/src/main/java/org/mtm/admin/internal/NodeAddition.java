@@ -153,9 +153,10 @@ final class NodeAddition {
                 }
             }
             // the joined node's own slots are made by itself once it is itself (JoinedNodeSlots): creating a logical
-            // slot waits for the prepared transactions copied with the backup, which only its catch-up finishes
-            // every origin it will apply under exists before its catch-up starts and its own slots are made (they
-            // are made while the catch-up runs): an origin created meanwhile is not named to the peers (issue 11)
+            // slot waits for the prepared transactions copied with the backup, which only its catch-up finishes; it
+            // makes them with its catch-up held between two transactions (SlotBuildHold), so that they are consistent
+            // at once and miss no DDL the catch-up applies. Every origin it will apply under exists before its
+            // catch-up starts: an origin created while a slot is built is not named to the peers (issue 11)
             ReplicationSetup.makeOrigins(target, new ClusterConfig(id, cfg.nodes()));
             try (Statement st = target.createStatement()) {
                 String origin = Replication.originName(source.id());

@@ -27,6 +27,21 @@ final class ReplicationSetup {
     }
 
     static void prepare(Connection c, ClusterConfig config) throws SQLException {
+        prepareAllButSlots(c, config);
+        for (ClusterNode peer : config.peers()) {
+            String slot = Replication.slotName(peer.id());
+            if (!exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", slot)) {
+                // 4th argument: two-phase decoding, so PREPARE TRANSACTION reaches the peer at once
+                call(c, "SELECT pg_create_logical_replication_slot(?, 'pgoutput', false, true)", slot);
+            }
+        }
+    }
+
+    /**
+     * What {@link #prepare} makes before the slots: the publication, the replica identities, the origins — catalog
+     * changes committed before any slot of this node starts, so every slot sees them.
+     */
+    static void prepareAllButSlots(Connection c, ClusterConfig config) throws SQLException {
         if (!exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", Replication.PUBLICATION)) {
             try (Statement st = c.createStatement()) {
                 st.execute("CREATE PUBLICATION " + Replication.PUBLICATION + " FOR ALL TABLES");
@@ -37,13 +52,15 @@ final class ReplicationSetup {
             st.executeQuery("SELECT count(*) FROM mtm.ensure_replica_identity()").close();
         }
         makeOrigins(c, config);
+    }
+
+    /** This node's slot names for its peers. */
+    static List<String> slotNames(ClusterConfig config) {
+        List<String> slots = new ArrayList<>();
         for (ClusterNode peer : config.peers()) {
-            String slot = Replication.slotName(peer.id());
-            if (!exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", slot)) {
-                // 4th argument: two-phase decoding, so PREPARE TRANSACTION reaches the peer at once
-                call(c, "SELECT pg_create_logical_replication_slot(?, 'pgoutput', false, true)", slot);
-            }
+            slots.add(Replication.slotName(peer.id()));
         }
+        return slots;
     }
 
     /**

@@ -17,6 +17,7 @@ import java.util.Set;
 import org.mtm.api.LocalDatabase;
 import org.mtm.api.ReplicatedDdl;
 import org.mtm.api.Replication;
+import org.mtm.api.SlotBuildHold;
 import org.mtm.applier.internal.pgoutput.Lsn;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.Column;
 import org.mtm.applier.internal.pgoutput.PgOutputMessage.Delete;
@@ -415,7 +416,7 @@ final class ApplySession implements AutoCloseable {
      * {@link #spreadLockTimeout spread} of the configured bound.
      */
     boolean begin(String preparedGid, long unitLsn, boolean votable) throws SQLException {
-        return begin(preparedGid, false, peer, unitLsn, votable);
+        return begin(preparedGid, false, peer, unitLsn, votable, false);
     }
 
     /**
@@ -423,16 +424,24 @@ final class ApplySession implements AutoCloseable {
      * transactions of every origin: applied here already when {@code preparedGid} is prepared here, or — with
      * {@code byGid} — logged in {@code mtm.applied_xacts} under any origin, or logged as ({@code origin},
      * {@code unitLsn}) ({@code unitLsn} 0: not checked). Returns true (and leaves the transaction) when applied already.
+     * The transaction first takes the catch-up's share of {@link SlotBuildHold}: while this node makes its replication
+     * slots (a node that joined through {@code mtm.join_node}) no unit is open, and none begins until they exist.
      */
     boolean begin(String preparedGid, boolean byGid, int origin, long unitLsn, boolean votable) throws SQLException {
+        return begin(preparedGid, byGid, origin, unitLsn, votable, true);
+    }
+
+    private boolean begin(String preparedGid, boolean byGid, int origin, long unitLsn, boolean votable, boolean held)
+            throws SQLException {
         failedRelation = null;
         transactionLockTimeoutMs = votable ? spreadLockTimeout(lockTimeoutMs, java.util.concurrent.ThreadLocalRandom.current().nextDouble())
                 : unvotedLockTimeoutMs();
-        String sql = "BEGIN; " + ApplyBookkeeping.begin(transactionLockTimeoutMs, preparedGid, byGid, origin,
+        String sql = "BEGIN; " + (held ? SlotBuildHold.UNIT_SQL + "; " : "")
+                + ApplyBookkeeping.begin(transactionLockTimeoutMs, preparedGid, byGid, origin,
                 unitLsn == 0 ? null : Lsn.format(unitLsn));
         boolean prepared;
         String digest;
-        try (ResultSet rs = firstResultSet(sql)) {
+        try (ResultSet rs = held ? secondResultSet(sql) : firstResultSet(sql)) {
             rs.next();
             prepared = rs.getBoolean(1);
             digest = rs.getString(2);
@@ -1212,6 +1221,19 @@ final class ApplySession implements AutoCloseable {
     }
 
     /** Runs a multi-statement string (one round trip) and returns its first result set. */
+    /** The result set after the first one of {@code sql} (which is passed over). */
+    private ResultSet secondResultSet(String sql) throws SQLException {
+        firstResultSet(sql);
+        boolean isResult = statement.getMoreResults();
+        while (!isResult) {
+            if (statement.getUpdateCount() == -1) {
+                throw new SQLException("no second result set from: " + sql, "XX000");
+            }
+            isResult = statement.getMoreResults();
+        }
+        return statement.getResultSet();
+    }
+
     private ResultSet firstResultSet(String sql) throws SQLException {
         boolean isResult = statement.execute(sql);
         while (!isResult) {

@@ -167,6 +167,7 @@ final class GenerationRunner {
     private String lastProblem;
     /** The wait for a joined node's own slots was logged (once). */
     private boolean slotsWaitLogged;
+    private boolean slotsCampaignWaitLogged;
     /** The (generation, last vote) the referee last confirmed a clear for: asked again only when either grows. */
     private String clearedFor = "";
     private boolean clearing;
@@ -536,6 +537,14 @@ final class GenerationRunner {
                 s.current().num());
             return;
         }
+        if (waitsForItsSlotsOutside(self, s, host.joinSlotsPending())) {
+            if (!slotsCampaignWaitLogged) {
+                LOG.info("node {}: catching up, but its replication slots for its peers are not made yet (it joined"
+                    + " through mtm.join_node): it asks to be taken in once they are", self);
+                slotsCampaignWaitLogged = true;
+            }
+            return;
+        }
         RefereeClient referee = host.refereeClient();
         if (referee != null) {
             clearGrant(s, referee);
@@ -550,6 +559,17 @@ final class GenerationRunner {
                 propose(req, s, clique, configured, referee);
             }
         }
+    }
+
+    /**
+     * A node that joined through mtm.join_node asks to be taken in only once its own replication slots exist. They are
+     * made while its catch-up is held between two transactions with nothing prepared ({@code SlotBuildHold}); once a
+     * member, its recovery ends at the generation's marker and leaves the marker's unit (and any unit still buffered)
+     * prepared until normal mode, which it reaches only after its slots exist: slots not made by then never would be.
+     * Its catch-up of a non-member never stops, so such a moment comes (the base backup's copies finished).
+     */
+    static boolean waitsForItsSlotsOutside(int self, GenerationState s, boolean joinSlotsPending) {
+        return joinSlotsPending && !s.current().isMember(self);
     }
 
     /**

@@ -34,6 +34,17 @@ public class PlannedSwitchTest {
     }
 
     @Test
+    public void aJoinedNodeAsksToBeTakenInOnlyOnceItsSlotsExist() {
+        GenerationState outside = new GenerationState(new Generation(5, ALL, NodeSet.of(1, 2, 3, 4)), 5, 0, NodeSet.of(1));
+        assertTrue(GenerationRunner.waitsForItsSlotsOutside(4, outside, true));
+        assertFalse(GenerationRunner.waitsForItsSlotsOutside(4, outside, false));
+        GenerationState member = new GenerationState(new Generation(6, NodeSet.of(1, 2, 3, 4), NodeSet.of(1, 2, 3, 4)), 6, 0,
+            NodeSet.of(1));
+        assertFalse("a member already: held back from going online instead", GenerationRunner.waitsForItsSlotsOutside(4,
+            member, true));
+    }
+
+    @Test
     public void aMemberLostIsNotWaitedFor() {
         assertFalse("its transactions end anyway; a drain would only lengthen the outage",
             GenerationRunner.plannedSwitch(1, ONLINE_IN_4, new ElectionRequest(1, 5, NodeSet.of(1, 2), ALL)));

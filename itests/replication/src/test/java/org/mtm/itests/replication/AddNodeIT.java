@@ -62,6 +62,7 @@ public class AddNodeIT {
 
         WriteLoad load = WriteLoad.start(cluster, WHO, 1, 1, 2, 3);
         WriteLoad fourth = null;
+        DdlLoad ddl = null;
         List<String> seen = new ArrayList<>();
         try {
             load.awaitProgress(20, Duration.ofSeconds(90), "before the add");
@@ -88,6 +89,10 @@ public class AddNodeIT {
             String lsn = Sql.scalar(cluster.postgres(4), "SELECT backup_end_lsn::text FROM mtm.join_pending");
             assertRefused(3, "SELECT mtm.join_node(4, '0/1')", "22023", "ends at " + lsn + ", not 0/1");
             load.awaitProgress(20, Duration.ofSeconds(60), "while node 4 waits to join");
+            // DDL and rows in the tables it makes, through gateways 1 and 2, until node 4 is online: node 4's catch-up
+            // applies them while it makes its own slots, which must decode them (the sharp edge "DDL while a node joins")
+            ddl = new DdlLoad();
+            ddl.start();
             List<String> sourcesCopies = outlastTheResolversPatience();
 
             AtomicBoolean watching = new AtomicBoolean(true);
@@ -110,6 +115,7 @@ public class AddNodeIT {
                 awaitStatus(i, "{1,2,3,4}", "{1,2,3,4}", before, JOIN);
             }
             TestCluster.log(WHO, "node 4 online in all four %d ms after join_node", TestCluster.millisSince(t));
+            ddl.stopAndLog();
             watching.set(false);
             watcher.join();
             for (String s : statuses) {
@@ -129,6 +135,9 @@ public class AddNodeIT {
             if (fourth != null) {
                 fourth.stop();
             }
+            if (ddl != null) {
+                ddl.stopAndLog();
+            }
         }
         List<WriteLoad.Write> all = load.stopAndCheck(1, 2, 3, 4);
         List<WriteLoad.Write> failed = all.stream().filter(w -> !w.acknowledged()).toList();
@@ -141,6 +150,85 @@ public class AddNodeIT {
             fourth.stopAndCheck(1, 2, 3, 4);
         }
         sequencesTakeTheStrideOfFour();
+        node4sWritesToTheTablesMadeDuringItsJoinReachEveryNode(ddl.created());
+    }
+
+    /**
+     * Node 4 writes into every table made while it joined; nodes 1-3 receive those rows from node 4's own slots, which
+     * it made while its catch-up applied that DDL: a slot that missed a catalog change stops at the first such row
+     * ({@code could not map filenode}) and its peer never receives node 4's writes again.
+     */
+    private static void node4sWritesToTheTablesMadeDuringItsJoinReachEveryNode(List<String> tables) throws Exception {
+        assertTrue("DDL ran while node 4 joined", !tables.isEmpty());
+        for (String table : tables) {
+            Sql.execute(cluster.gateway(4), "INSERT INTO " + table + " VALUES (-4, 4)");
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        for (String table : tables) {
+            String expected = Sql.scalar(cluster.postgres(4), "SELECT count(*) FROM " + table);
+            for (int i = 1; i <= 3; i++) {
+                while (!expected.equals(Sql.scalar(cluster.postgres(i), "SELECT count(*) FROM " + table))) {
+                    assertTrue("node " + i + " did not receive node 4's rows of " + table + " (" + expected + ")",
+                        System.nanoTime() < deadline);
+                    Thread.sleep(100);
+                }
+            }
+        }
+        TestCluster.log(WHO, "node 4's rows in the %d tables made during its join are on nodes 1-3", tables.size());
+    }
+
+    /**
+     * CREATE TABLE and rows in it through gateways 1 and 2 in turn, every 250 ms. A statement may fail at a switch (it
+     * is not the write load whose errors are counted); only tables whose CREATE TABLE succeeded are written and checked.
+     */
+    private static final class DdlLoad extends Thread {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private int rows;
+
+        DdlLoad() {
+            super("ddl-during-join");
+        }
+
+        @Override
+        public void run() {
+            for (int k = 1; running.get(); k++) {
+                int gateway = 1 + k % 2;
+                String table = "made_during_join_" + k;
+                try {
+                    Sql.execute(cluster.gateway(gateway), "CREATE TABLE " + table + " (id int PRIMARY KEY, writer int NOT NULL)");
+                    created.add(table);
+                    Sql.execute(cluster.gateway(gateway), "INSERT INTO " + table + " SELECT g, " + gateway
+                        + " FROM generate_series(1, 10) g");
+                    rows += 10;
+                    if (created.size() > 1) {
+                        Sql.execute(cluster.gateway(3 - gateway), "INSERT INTO " + created.get(created.size() - 2)
+                            + " VALUES (" + (100 + k) + ", " + (3 - gateway) + ")");
+                        rows++;
+                    }
+                } catch (SQLException e) {
+                    failures.add(e.getSQLState() + " " + e.getMessage());
+                }
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        List<String> created() {
+            return List.copyOf(created);
+        }
+
+        void stopAndLog() throws InterruptedException {
+            if (running.getAndSet(false)) {
+                join();
+                TestCluster.log(WHO, "DDL during the join: %d tables made, %d rows written in them, %d statements failed %s",
+                    created.size(), rows, failures.size(), failures);
+            }
+        }
     }
 
     /**
