@@ -275,9 +275,9 @@ final class ParallelApplier implements MessageApplier {
     }
 
     /**
-     * Waits for the apply of {@code gid}, which its origin rolled back, cancelling it whenever it waits for
-     * a lock: its no-vote is not needed any more, and the lock may be held by a transaction whose finish
-     * comes later in this very stream.
+     * Waits for the apply of {@code gid}, which its origin rolled back: marked abandoned, the worker stops it after
+     * the statement that runs and skips the rest of its changes (no PREPARE, no vote); one that waits for a lock is
+     * cancelled, as that wait may be for a transaction whose finish comes later in this very stream.
      */
     private void abandon(String gid, Dispatched d) throws Exception {
         while (!progress.awaitUnit(d.end(), 0)) {

@@ -100,7 +100,8 @@ import org.slf4j.LoggerFactory;
  * Every lock wait of an {@code MTM-} transaction is bounded ({@code lock_timeout}, and the lock watch of
  * {@code deadlock_prevention}); any failure of it — at BEGIN, on a row, at DDL, at PREPARE — rolls it back
  * and votes ABORTED (conflicts as 40P01/40001), and the stream goes on. A transaction whose {@code r} arrives
- * while it still waits is abandoned without a vote ({@link ParallelApplier}). A failure to apply a plain or
+ * while it still applies is abandoned without a vote ({@link ParallelApplier}): cancelled while it waits for a
+ * lock, else stopped after the batch that runs (the rest of its changes skipped). A failure to apply a plain or
  * user two-phase transaction cannot be voted on: it waits {@link ApplySession#unvotedLockTimeoutMs() ten times
  * longer} for its locks (what it waits for is decided meanwhile, and later lock requests queue behind it),
  * and if it still fails it stops the stream (the receiver retries from the progress after a backoff), so
@@ -300,6 +301,26 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, target == null ? relations.require(relationId).qualifiedName() : target.displayName());
         }
+        stopIfAbandoned(t);
+    }
+
+    /**
+     * Between changes: when the transaction was rolled back on its origin meanwhile (its {@code r} is in the stream,
+     * {@link ApplySession#abandon}), its apply stops here — rolled back, the rest of its changes skipped as they come,
+     * no PREPARE and no vote — instead of applying rows nobody needs while the stream waits for it. Nothing is
+     * cancelled: the check runs on this thread between statements, so it cannot touch another transaction.
+     *
+     * @return true when it stopped the apply
+     */
+    private boolean stopIfAbandoned(RemoteTransaction t) throws SQLException {
+        if (t.failed || !session.abandoned(t.gid)) {
+            return false;
+        }
+        LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
+        t.failed = true;
+        session.applying(null);
+        session.rollback();
+        return true;
     }
 
     /**
@@ -363,6 +384,7 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, null);
         }
+        stopIfAbandoned(t);
     }
 
     private void logicalMessage(LogicalMessage m) throws SQLException {
@@ -405,6 +427,7 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, null);
         }
+        stopIfAbandoned(t);
     }
 
     private void commit(Commit m) throws SQLException {
@@ -440,7 +463,7 @@ final class StreamApplier implements MessageApplier {
             finished(m.endLsn());
             return;
         }
-        if (t.failed) { // rolled back and voted down already
+        if (t.failed || stopIfAbandoned(t)) { // rolled back (and voted down, unless abandoned) already
             finished(m.endLsn());
             return;
         }
@@ -604,10 +627,7 @@ final class StreamApplier implements MessageApplier {
         boolean cancelled = "57014".equals(e.getSQLState()) && !stopping.getAsBoolean() && !session.closing();
         if (cancelled && session.abandoned(t.gid)) {
             // rolled back on its origin meanwhile (its r is in the stream): nothing to vote on any more
-            LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
-            session.applying(null);
-            session.rollback();
-            t.failed = true;
+            stopIfAbandoned(t);
             return;
         }
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);

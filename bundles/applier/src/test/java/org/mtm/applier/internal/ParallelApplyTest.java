@@ -155,6 +155,44 @@ public class ParallelApplyTest {
     }
 
     /**
+     * A large transaction rolled back on its origin while B still applies it: the stream reads its {@code r} only
+     * once the worker's queue has room (the last ~1000 rows), and B's worker stops after the statement it runs
+     * instead of applying those rows, preparing and voting (the stream waited for all that before it read A's
+     * next transaction). A trigger of B's, fired by the apply, counts the rows applied in a sequence (which a
+     * rollback does not undo) and makes each row slow.
+     */
+    @Test
+    public void aLargeTransactionRolledBackOnItsOriginStopsBeforeItsLastRows() throws Exception {
+        int rows = 4000;
+        NODES.execEverywhere("CREATE TABLE big (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.big_applied",
+                "CREATE FUNCTION public.big_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.big_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER big_slow BEFORE UPDATE ON big FOR EACH ROW EXECUTE FUNCTION public.big_slow()",
+                "ALTER TABLE big ENABLE ALWAYS TRIGGER big_slow");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO big SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("big");
+        String large = prepareOnA("UPDATE big SET n = n + 1");
+        Await.until(WAIT, "B applies it", () -> NODES.count(B, "SELECT last_value FROM public.big_applied") > 1);
+        NODES.exec(A, "ROLLBACK PREPARED '" + large + "'"); // e.g. another node voted it down
+        String next = prepareOnA("UPDATE big SET n = n + 1 WHERE id = 1");
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        long applied = NODES.count(B, "SELECT last_value FROM public.big_applied") - 1; // the next one's row
+        assertTrue("the apply stopped before the last rows: " + applied + " of " + rows + " applied", applied < rows - 100);
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("big");
+        assertEquals("nothing of the abandoned transaction remains", "1",
+                NODES.query(B, "SELECT sum(n) FROM big"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
      * The peer writes node-local state ({@code mtm.*}: precommit records, live status) in plain transactions
      * all the time; they are not applied here and must not wait for earlier units like a real plain
      * transaction (they did, so every precommit of the peer stalled the stream behind any apply waiting for
