@@ -193,6 +193,43 @@ public class ParallelApplyTest {
     }
 
     /**
+     * The coordinator's ABORT decision (over the transport) stops the apply of a large transaction at once: it does not
+     * wait for the {@code r}, which the stream reads only after every change was handed to the worker. The trigger of
+     * the test above counts the rows applied.
+     */
+    @Test
+    public void anAbortDecisionStopsTheApplyOfALargeTransactionAtOnce() throws Exception {
+        int rows = 6000;
+        NODES.execEverywhere("CREATE TABLE bigd (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.bigd_applied",
+                "CREATE FUNCTION public.bigd_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bigd_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER bigd_slow BEFORE UPDATE ON bigd FOR EACH ROW EXECUTE FUNCTION public.bigd_slow()",
+                "ALTER TABLE bigd ENABLE ALWAYS TRIGGER bigd_slow");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO bigd SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("bigd");
+        String large = prepareOnA("UPDATE bigd SET n = n + 1");
+        Await.until(WAIT, "B applies it", () -> NODES.count(B, "SELECT last_value FROM public.bigd_applied") > 1);
+        r.abortDecided(large); // as ReceiverSupervisor does at the coordinator's ABORT
+        NODES.exec(A, "ROLLBACK PREPARED '" + large + "'");
+        String next = prepareOnA("UPDATE bigd SET n = n + 1 WHERE id = 1");
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        long applied = NODES.count(B, "SELECT last_value FROM public.bigd_applied") - 1; // the next one's row
+        // the r alone stops it with at most the worker's queue (1024 changes) and one batch (1000) left to apply
+        assertTrue("the apply stopped at the decision: " + applied + " of " + rows + " applied", applied < rows - 2100);
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("bigd");
+        assertEquals("nothing of the abandoned transaction remains", "1", NODES.query(B, "SELECT sum(n) FROM bigd"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
      * The peer writes node-local state ({@code mtm.*}: precommit records, live status) in plain transactions
      * all the time; they are not applied here and must not wait for earlier units like a real plain
      * transaction (they did, so every precommit of the peer stalled the stream behind any apply waiting for
