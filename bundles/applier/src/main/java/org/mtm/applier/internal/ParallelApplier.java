@@ -101,6 +101,8 @@ final class ParallelApplier implements MessageApplier {
     /** Dispatched two-phase transactions by gid, until their K/r. */
     private final Map<String, Dispatched> dispatched = new HashMap<>();
     private final ForeignFinishes foreign;
+    /** Gids whose coordinator decided abort, until their r: shared with every worker's {@link StreamApplier}. */
+    private final java.util.Set<String> abortsDecided = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
     private Route route = Route.NONE;
@@ -137,6 +139,7 @@ final class ParallelApplier implements MessageApplier {
         this.mainSession = main;
         this.foreign = new ForeignFinishes(peer);
         this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable, foreign, gate);
+        this.main.shareAbortsDecided(abortsDecided);
         this.confirmed = start;
     }
 
@@ -264,6 +267,7 @@ final class ParallelApplier implements MessageApplier {
         Dispatched d = dispatched.remove(gid);
         if (d != null) {
             if (m.type() == 'r') {
+                abortsDecided.add(gid); // for a worker that has not begun it yet; main.handle(m) forgets it
                 abandon(gid, d);
             } else {
                 progress.awaitUnit(d.end()); // in normal mode a K comes only after this node voted PREPARED
@@ -374,6 +378,13 @@ final class ParallelApplier implements MessageApplier {
         return closed || stopping.getAsBoolean();
     }
 
+    /** From another thread: noted for a worker that begins {@code gid} later, and marks the one applying it now. */
+    @Override
+    public void abortDecided(String gid) {
+        StreamApplier.rememberAbortDecided(abortsDecided, gid);
+        MessageApplier.super.abortDecided(gid);
+    }
+
     @Override
     public long takeFinished() {
         long w = progress.watermark();
@@ -455,6 +466,7 @@ final class ParallelApplier implements MessageApplier {
             this.session = session;
             this.applier = new StreamApplier(self, peer, session, votes, ParallelApplier.this::stopped, currentGeneration,
                     progress::recordable, new ForeignFinishes(peer), gate); // a worker never sees a K or r
+            applier.shareAbortsDecided(abortsDecided);
             this.thread = new Thread(this::run, "mtm-apply-" + peer + "-" + index);
             thread.setDaemon(true);
             thread.start();

@@ -3,6 +3,8 @@ package org.mtm.applier.internal;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
@@ -126,6 +128,11 @@ final class StreamApplier implements MessageApplier {
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
+    /**
+     * Gids whose coordinator decided abort ({@link #abortDecided}) and whose {@code r} this stream has not read yet:
+     * an apply that begins one is abandoned at once. Shared by a {@link ParallelApplier} with its workers.
+     */
+    private Set<String> abortsDecided = ConcurrentHashMap.newKeySet();
     /** Nanoseconds for the {@link Kind#APPLYING} notes (tests set their own). */
     private LongSupplier clock = System::nanoTime;
     private long finishedLsn;
@@ -255,6 +262,25 @@ final class StreamApplier implements MessageApplier {
         return txn;
     }
 
+    /** {@link ParallelApplier}: the set of decided aborts it shares with its workers (before the first message). */
+    void shareAbortsDecided(Set<String> shared) {
+        this.abortsDecided = shared;
+    }
+
+    @Override
+    public void abortDecided(String gid) {
+        rememberAbortDecided(abortsDecided, gid);
+        session.abandon(gid);
+    }
+
+    /** Notes a decided abort until its {@code r} is read; bounded, in case that {@code r} never comes here. */
+    static void rememberAbortDecided(Set<String> decided, String gid) {
+        if (decided.size() >= 10_000) {
+            decided.clear();
+        }
+        decided.add(gid);
+    }
+
     /** BEGIN here at the first thing that must run (the O message, if any, comes right after the begin). */
     private boolean begun(RemoteTransaction t) throws SQLException {
         if (!t.begun) {
@@ -262,6 +288,9 @@ final class StreamApplier implements MessageApplier {
             t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0, t.mtmGid != null);
             if (t.mtmGid != null && !t.alreadyPrepared && currentGeneration.getAsLong() >= 0) {
                 session.applying(t.gid); // deadlock prevention only while this node's vote counts
+                if (abortsDecided.contains(t.gid)) { // after applying(): a decision noted meanwhile marks it itself
+                    session.abandon(t.gid);
+                }
             }
             if (t.alreadyPrepared) {
                 LOG.info("node {}: {} from node {} was applied here already; not applying it again", self, t.gid, peer);
@@ -570,6 +599,7 @@ final class StreamApplier implements MessageApplier {
 
     private void rollbackPrepared(RollbackPrepared m) throws SQLException {
         outsideTransaction(m);
+        abortsDecided.remove(m.gid());
         if (foreign.skip(m.xid(), m.gid())) {
             LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: applied here from its origin's stream, which finishes it",
                     self, m.gid(), peer);

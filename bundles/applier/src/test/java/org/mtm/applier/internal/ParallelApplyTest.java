@@ -43,7 +43,11 @@ public class ParallelApplyTest {
     }
 
     private Receiver startReceiver(long lockBoundMs) {
-        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(lockBoundMs, 4),
+        return startReceiver(lockBoundMs, 4);
+    }
+
+    private Receiver startReceiver(long lockBoundMs, int workers) {
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(lockBoundMs, workers),
                 () -> 0L, 1).start();
         receivers.add(r);
         return r;
@@ -226,6 +230,55 @@ public class ParallelApplyTest {
         votes.await(Kind.COMMITTED, next, WAIT);
         assertSameOnBoth("bigd");
         assertEquals("nothing of the abandoned transaction remains", "1", NODES.query(B, "SELECT sum(n) FROM bigd"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * An ABORT decision that comes before B begins the transaction (both workers are busy) is remembered: the worker
+     * that begins it later stops at its first change, without applying any.
+     */
+    @Test
+    public void anAbortDecidedBeforeTheApplyBeginsStopsItAtItsFirstChange() throws Exception {
+        int rows = 3000;
+        NODES.execEverywhere("CREATE TABLE bige (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.bige_applied",
+                "CREATE FUNCTION public.bige_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bige_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER bige_slow BEFORE UPDATE ON bige FOR EACH ROW WHEN (OLD.id > 2)"
+                        + " EXECUTE FUNCTION public.bige_slow()",
+                "ALTER TABLE bige ENABLE ALWAYS TRIGGER bige_slow");
+        Receiver r = startReceiver(30_000, 2);
+        NODES.exec(A, "INSERT INTO bige SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("bige");
+        String large;
+        String next;
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM bige WHERE id <= 2 FOR UPDATE");
+            String first = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 1");
+            String second = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 2");
+            Await.until(WAIT, "both workers wait for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 2);
+            large = prepareOnA("UPDATE bige SET n = n + 1 WHERE id > 2");
+            r.abortDecided(large); // as ReceiverSupervisor does at the coordinator's ABORT
+            NODES.exec(A, "ROLLBACK PREPARED '" + large + "'");
+            st.execute("ROLLBACK");
+            for (String g : List.of(first, second)) {
+                votes.await(Kind.PREPARED, g, WAIT);
+                NODES.exec(A, "COMMIT PREPARED '" + g + "'");
+            }
+            next = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 3");
+        }
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        assertEquals("no row of the abandoned transaction was applied (the next one's only)", "1",
+                NODES.query(B, "SELECT last_value FROM public.bige_applied"));
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("bige");
+        assertEquals("3", NODES.query(B, "SELECT sum(n) FROM bige"));
         assertEquals("the receiver did not fail", 0, r.failures());
     }
 
