@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * <li>an {@code r} does not wait for its transaction's apply to run into its lock bound: the transaction
  *     was rolled back on its origin, so an apply still waiting for a lock is cancelled and dropped without a
  *     vote. Otherwise the stream would wait for a conflict that only the stream itself can end — the lock
- *     may be held by a transaction whose own finish comes later in this stream;</li>
+ *     may be held by a transaction whose own finish comes later in this stream. An apply that runs stops after
+ *     its statement and skips the rest of its changes — already at the coordinator's ABORT decision
+ *     ({@link #abortDecided}), as the stream reads the {@code r} only once the whole transaction was handed over;</li>
  * <li>a {@code K}/{@code r} of a transaction that this stream skipped, or of another origin's gid, is
  *     skipped ({@link ForeignFinishes}): the origin's own stream finishes it;</li>
  * <li>a plain transaction ({@code B}…{@code C}) and a user's two-phase transaction (not an {@code MTM-}
