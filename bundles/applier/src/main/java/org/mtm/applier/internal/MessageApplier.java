@@ -26,6 +26,18 @@ interface MessageApplier extends AutoCloseable {
     default void cancel() {
     }
 
+    /**
+     * From another thread: {@code gid}'s coordinator decided abort (its {@code r} follows in the stream). The session
+     * applying it, if any, is marked {@link ApplySession#abandon abandoned}: its apply stops after the statement that
+     * runs and the rest of its changes are skipped, without a vote — no need to wait for the {@code r}, which the
+     * stream reads only after every change of the transaction was handed to the apply.
+     */
+    default void abortDecided(String gid) {
+        for (ApplySession s : sessions()) {
+            s.abandon(gid);
+        }
+    }
+
     /** The claims this applier's {@code K} shares with the node's {@link EarlyCommitter} (before the first message). */
     default void earlyFinishes(EarlyFinishes finishes) {
     }

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * <li>an {@code r} does not wait for its transaction's apply to run into its lock bound: the transaction
  *     was rolled back on its origin, so an apply still waiting for a lock is cancelled and dropped without a
  *     vote. Otherwise the stream would wait for a conflict that only the stream itself can end — the lock
- *     may be held by a transaction whose own finish comes later in this stream;</li>
+ *     may be held by a transaction whose own finish comes later in this stream. An apply that runs stops after
+ *     its statement and skips the rest of its changes — already at the coordinator's ABORT decision
+ *     ({@link #abortDecided}), as the stream reads the {@code r} only once the whole transaction was handed over;</li>
  * <li>a {@code K}/{@code r} of a transaction that this stream skipped, or of another origin's gid, is
  *     skipped ({@link ForeignFinishes}): the origin's own stream finishes it;</li>
  * <li>a plain transaction ({@code B}…{@code C}) and a user's two-phase transaction (not an {@code MTM-}
@@ -101,6 +103,8 @@ final class ParallelApplier implements MessageApplier {
     /** Dispatched two-phase transactions by gid, until their K/r. */
     private final Map<String, Dispatched> dispatched = new HashMap<>();
     private final ForeignFinishes foreign;
+    /** Gids whose coordinator decided abort, until their r: shared with every worker's {@link StreamApplier}. */
+    private final java.util.Set<String> abortsDecided = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
     private Route route = Route.NONE;
@@ -137,6 +141,7 @@ final class ParallelApplier implements MessageApplier {
         this.mainSession = main;
         this.foreign = new ForeignFinishes(peer);
         this.main = new StreamApplier(self, peer, main, votes, this::stopped, currentGeneration, progress::recordable, foreign, gate);
+        this.main.shareAbortsDecided(abortsDecided);
         this.confirmed = start;
     }
 
@@ -264,6 +269,7 @@ final class ParallelApplier implements MessageApplier {
         Dispatched d = dispatched.remove(gid);
         if (d != null) {
             if (m.type() == 'r') {
+                abortsDecided.add(gid); // for a worker that has not begun it yet; main.handle(m) forgets it
                 abandon(gid, d);
             } else {
                 progress.awaitUnit(d.end()); // in normal mode a K comes only after this node voted PREPARED
@@ -275,9 +281,9 @@ final class ParallelApplier implements MessageApplier {
     }
 
     /**
-     * Waits for the apply of {@code gid}, which its origin rolled back, cancelling it whenever it waits for
-     * a lock: its no-vote is not needed any more, and the lock may be held by a transaction whose finish
-     * comes later in this very stream.
+     * Waits for the apply of {@code gid}, which its origin rolled back: marked abandoned, the worker stops it after
+     * the statement that runs and skips the rest of its changes (no PREPARE, no vote); one that waits for a lock is
+     * cancelled, as that wait may be for a transaction whose finish comes later in this very stream.
      */
     private void abandon(String gid, Dispatched d) throws Exception {
         while (!progress.awaitUnit(d.end(), 0)) {
@@ -374,6 +380,13 @@ final class ParallelApplier implements MessageApplier {
         return closed || stopping.getAsBoolean();
     }
 
+    /** From another thread: noted for a worker that begins {@code gid} later, and marks the one applying it now. */
+    @Override
+    public void abortDecided(String gid) {
+        StreamApplier.rememberAbortDecided(abortsDecided, gid);
+        MessageApplier.super.abortDecided(gid);
+    }
+
     @Override
     public long takeFinished() {
         long w = progress.watermark();
@@ -455,6 +468,7 @@ final class ParallelApplier implements MessageApplier {
             this.session = session;
             this.applier = new StreamApplier(self, peer, session, votes, ParallelApplier.this::stopped, currentGeneration,
                     progress::recordable, new ForeignFinishes(peer), gate); // a worker never sees a K or r
+            applier.shareAbortsDecided(abortsDecided);
             this.thread = new Thread(this::run, "mtm-apply-" + peer + "-" + index);
             thread.setDaemon(true);
             thread.start();

@@ -317,6 +317,14 @@ final class Receiver {
     }
 
     /** Ends a backoff wait early (the peer is back). */
+    /** From another thread: the coordinator of {@code gid} decided abort ({@link MessageApplier#abortDecided}). */
+    void abortDecided(String gid) {
+        MessageApplier m = applier;
+        if (m != null) {
+            m.abortDecided(gid);
+        }
+    }
+
     void retryNow() {
         wakeUp();
     }

@@ -312,7 +312,8 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
 
     /**
      * On {@link Channels#COMMIT}, beside the coordinator: a COMMIT decision from a transaction's own coordinator commits
-     * this node's prepared copy now ({@link EarlyCommitter}). Everything else on the channel is the coordinator's.
+     * this node's prepared copy now ({@link EarlyCommitter}); an ABORT decision stops its apply here, if it runs
+     * ({@link MessageApplier#abortDecided}). Everything else on the channel is the coordinator's.
      */
     @Override
     public void onMessage(int fromNode, byte[] payload) {
@@ -324,6 +325,11 @@ public final class ReceiverSupervisor implements Applier, ClusterConfigListener,
         }
         if (m.kind() == Kind.COMMIT && fromNode == m.gid().originNode() && fromNode != self()) {
             early.commitDecided(m.gid());
+        } else if (m.kind() == Kind.ABORT && fromNode == m.gid().originNode() && fromNode != self()) {
+            Receiver r = receivers.get(fromNode); // on the transport's thread: only marks the apply, never waits
+            if (r != null) {
+                r.abortDecided(m.gid().toString());
+            }
         }
     }
 

@@ -293,6 +293,11 @@ final class RecoveryApplier implements MessageApplier {
         return lsn;
     }
 
+    /** Recovery applies what its donor committed, and votes on nothing: an abort decision changes nothing here. */
+    @Override
+    public void abortDecided(String gid) {
+    }
+
     @Override
     public List<ApplySession> sessions() {
         if (workers == null) {

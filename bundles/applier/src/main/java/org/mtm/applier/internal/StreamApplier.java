@@ -3,6 +3,8 @@ package org.mtm.applier.internal;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
@@ -100,7 +102,8 @@ import org.slf4j.LoggerFactory;
  * Every lock wait of an {@code MTM-} transaction is bounded ({@code lock_timeout}, and the lock watch of
  * {@code deadlock_prevention}); any failure of it — at BEGIN, on a row, at DDL, at PREPARE — rolls it back
  * and votes ABORTED (conflicts as 40P01/40001), and the stream goes on. A transaction whose {@code r} arrives
- * while it still waits is abandoned without a vote ({@link ParallelApplier}). A failure to apply a plain or
+ * while it still applies is abandoned without a vote ({@link ParallelApplier}): cancelled while it waits for a
+ * lock, else stopped after the batch that runs (the rest of its changes skipped). A failure to apply a plain or
  * user two-phase transaction cannot be voted on: it waits {@link ApplySession#unvotedLockTimeoutMs() ten times
  * longer} for its locks (what it waits for is decided meanwhile, and later lock requests queue behind it),
  * and if it still fails it stops the stream (the receiver retries from the progress after a backoff), so
@@ -125,6 +128,11 @@ final class StreamApplier implements MessageApplier {
     private final RelationCache relations = new RelationCache();
 
     private RemoteTransaction txn;
+    /**
+     * Gids whose coordinator decided abort ({@link #abortDecided}) and whose {@code r} this stream has not read yet:
+     * an apply that begins one is abandoned at once. Shared by a {@link ParallelApplier} with its workers.
+     */
+    private Set<String> abortsDecided = ConcurrentHashMap.newKeySet();
     /** Nanoseconds for the {@link Kind#APPLYING} notes (tests set their own). */
     private LongSupplier clock = System::nanoTime;
     private long finishedLsn;
@@ -254,6 +262,25 @@ final class StreamApplier implements MessageApplier {
         return txn;
     }
 
+    /** {@link ParallelApplier}: the set of decided aborts it shares with its workers (before the first message). */
+    void shareAbortsDecided(Set<String> shared) {
+        this.abortsDecided = shared;
+    }
+
+    @Override
+    public void abortDecided(String gid) {
+        rememberAbortDecided(abortsDecided, gid);
+        session.abandon(gid);
+    }
+
+    /** Notes a decided abort until its {@code r} is read; bounded, in case that {@code r} never comes here. */
+    static void rememberAbortDecided(Set<String> decided, String gid) {
+        if (decided.size() >= 10_000) {
+            decided.clear();
+        }
+        decided.add(gid);
+    }
+
     /** BEGIN here at the first thing that must run (the O message, if any, comes right after the begin). */
     private boolean begun(RemoteTransaction t) throws SQLException {
         if (!t.begun) {
@@ -261,6 +288,9 @@ final class StreamApplier implements MessageApplier {
             t.alreadyPrepared = session.begin(t.mtmGid != null ? t.gid : null, t.gid != null ? t.lsn : 0, t.mtmGid != null);
             if (t.mtmGid != null && !t.alreadyPrepared && currentGeneration.getAsLong() >= 0) {
                 session.applying(t.gid); // deadlock prevention only while this node's vote counts
+                if (abortsDecided.contains(t.gid)) { // after applying(): a decision noted meanwhile marks it itself
+                    session.abandon(t.gid);
+                }
             }
             if (t.alreadyPrepared) {
                 LOG.info("node {}: {} from node {} was applied here already; not applying it again", self, t.gid, peer);
@@ -300,6 +330,26 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, target == null ? relations.require(relationId).qualifiedName() : target.displayName());
         }
+        stopIfAbandoned(t);
+    }
+
+    /**
+     * Between changes: when the transaction was rolled back on its origin meanwhile (its {@code r} is in the stream,
+     * {@link ApplySession#abandon}), its apply stops here — rolled back, the rest of its changes skipped as they come,
+     * no PREPARE and no vote — instead of applying rows nobody needs while the stream waits for it. Nothing is
+     * cancelled: the check runs on this thread between statements, so it cannot touch another transaction.
+     *
+     * @return true when it stopped the apply
+     */
+    private boolean stopIfAbandoned(RemoteTransaction t) throws SQLException {
+        if (t.failed || !session.abandoned(t.gid)) {
+            return false;
+        }
+        LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
+        t.failed = true;
+        session.applying(null);
+        session.rollback();
+        return true;
     }
 
     /**
@@ -363,6 +413,7 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, null);
         }
+        stopIfAbandoned(t);
     }
 
     private void logicalMessage(LogicalMessage m) throws SQLException {
@@ -405,6 +456,7 @@ final class StreamApplier implements MessageApplier {
         } catch (SQLException e) {
             failed(t, e, null);
         }
+        stopIfAbandoned(t);
     }
 
     private void commit(Commit m) throws SQLException {
@@ -440,7 +492,7 @@ final class StreamApplier implements MessageApplier {
             finished(m.endLsn());
             return;
         }
-        if (t.failed) { // rolled back and voted down already
+        if (t.failed || stopIfAbandoned(t)) { // rolled back (and voted down, unless abandoned) already
             finished(m.endLsn());
             return;
         }
@@ -547,6 +599,7 @@ final class StreamApplier implements MessageApplier {
 
     private void rollbackPrepared(RollbackPrepared m) throws SQLException {
         outsideTransaction(m);
+        abortsDecided.remove(m.gid());
         if (foreign.skip(m.xid(), m.gid())) {
             LOG.debug("node {}: ROLLBACK PREPARED {} from node {}: applied here from its origin's stream, which finishes it",
                     self, m.gid(), peer);
@@ -604,10 +657,7 @@ final class StreamApplier implements MessageApplier {
         boolean cancelled = "57014".equals(e.getSQLState()) && !stopping.getAsBoolean() && !session.closing();
         if (cancelled && session.abandoned(t.gid)) {
             // rolled back on its origin meanwhile (its r is in the stream): nothing to vote on any more
-            LOG.debug("node {}: stopped applying {} from node {}: it was rolled back on its origin", self, t.gid, peer);
-            session.applying(null);
-            session.rollback();
-            t.failed = true;
+            stopIfAbandoned(t);
             return;
         }
         String holder = t.gid == null ? null : session.cancelledFor(t.gid);

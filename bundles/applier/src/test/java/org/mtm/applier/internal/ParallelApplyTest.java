@@ -43,7 +43,11 @@ public class ParallelApplyTest {
     }
 
     private Receiver startReceiver(long lockBoundMs) {
-        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(lockBoundMs, 4),
+        return startReceiver(lockBoundMs, 4);
+    }
+
+    private Receiver startReceiver(long lockBoundMs, int workers) {
+        Receiver r = new Receiver(B, NODES.clusterNode(A), NODES.node(B), votes, new ApplierSettings(lockBoundMs, workers),
                 () -> 0L, 1).start();
         receivers.add(r);
         return r;
@@ -151,6 +155,130 @@ public class ParallelApplyTest {
         NODES.exec(B, "ROLLBACK PREPARED 'holder of rw'");
         assertSameOnBoth("rw");
         assertEquals("0,1", NODES.query(B, "SELECT string_agg(n::text, ',' ORDER BY id) FROM rw"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * A large transaction rolled back on its origin while B still applies it: the stream reads its {@code r} only
+     * once the worker's queue has room (the last ~1000 rows), and B's worker stops after the statement it runs
+     * instead of applying those rows, preparing and voting (the stream waited for all that before it read A's
+     * next transaction). A trigger of B's, fired by the apply, counts the rows applied in a sequence (which a
+     * rollback does not undo) and makes each row slow.
+     */
+    @Test
+    public void aLargeTransactionRolledBackOnItsOriginStopsBeforeItsLastRows() throws Exception {
+        int rows = 4000;
+        NODES.execEverywhere("CREATE TABLE big (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.big_applied",
+                "CREATE FUNCTION public.big_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.big_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER big_slow BEFORE UPDATE ON big FOR EACH ROW EXECUTE FUNCTION public.big_slow()",
+                "ALTER TABLE big ENABLE ALWAYS TRIGGER big_slow");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO big SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("big");
+        String large = prepareOnA("UPDATE big SET n = n + 1");
+        Await.until(WAIT, "B applies it", () -> NODES.count(B, "SELECT last_value FROM public.big_applied") > 1);
+        NODES.exec(A, "ROLLBACK PREPARED '" + large + "'"); // e.g. another node voted it down
+        String next = prepareOnA("UPDATE big SET n = n + 1 WHERE id = 1");
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        long applied = NODES.count(B, "SELECT last_value FROM public.big_applied") - 1; // the next one's row
+        assertTrue("the apply stopped before the last rows: " + applied + " of " + rows + " applied", applied < rows - 100);
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("big");
+        assertEquals("nothing of the abandoned transaction remains", "1",
+                NODES.query(B, "SELECT sum(n) FROM big"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * The coordinator's ABORT decision (over the transport) stops the apply of a large transaction at once: it does not
+     * wait for the {@code r}, which the stream reads only after every change was handed to the worker. The trigger of
+     * the test above counts the rows applied.
+     */
+    @Test
+    public void anAbortDecisionStopsTheApplyOfALargeTransactionAtOnce() throws Exception {
+        int rows = 6000;
+        NODES.execEverywhere("CREATE TABLE bigd (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.bigd_applied",
+                "CREATE FUNCTION public.bigd_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bigd_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER bigd_slow BEFORE UPDATE ON bigd FOR EACH ROW EXECUTE FUNCTION public.bigd_slow()",
+                "ALTER TABLE bigd ENABLE ALWAYS TRIGGER bigd_slow");
+        Receiver r = startReceiver(30_000);
+        NODES.exec(A, "INSERT INTO bigd SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("bigd");
+        String large = prepareOnA("UPDATE bigd SET n = n + 1");
+        Await.until(WAIT, "B applies it", () -> NODES.count(B, "SELECT last_value FROM public.bigd_applied") > 1);
+        r.abortDecided(large); // as ReceiverSupervisor does at the coordinator's ABORT
+        NODES.exec(A, "ROLLBACK PREPARED '" + large + "'");
+        String next = prepareOnA("UPDATE bigd SET n = n + 1 WHERE id = 1");
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        long applied = NODES.count(B, "SELECT last_value FROM public.bigd_applied") - 1; // the next one's row
+        // the r alone stops it with at most the worker's queue (1024 changes) and one batch (1000) left to apply
+        assertTrue("the apply stopped at the decision: " + applied + " of " + rows + " applied", applied < rows - 2100);
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("bigd");
+        assertEquals("nothing of the abandoned transaction remains", "1", NODES.query(B, "SELECT sum(n) FROM bigd"));
+        assertEquals("the receiver did not fail", 0, r.failures());
+    }
+
+    /**
+     * An ABORT decision that comes before B begins the transaction (both workers are busy) is remembered: the worker
+     * that begins it later stops at its first change, without applying any.
+     */
+    @Test
+    public void anAbortDecidedBeforeTheApplyBeginsStopsItAtItsFirstChange() throws Exception {
+        int rows = 3000;
+        NODES.execEverywhere("CREATE TABLE bige (id int PRIMARY KEY, n int)");
+        NODES.exec(B, "CREATE SEQUENCE public.bige_applied",
+                "CREATE FUNCTION public.bige_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bige_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER bige_slow BEFORE UPDATE ON bige FOR EACH ROW WHEN (OLD.id > 2)"
+                        + " EXECUTE FUNCTION public.bige_slow()",
+                "ALTER TABLE bige ENABLE ALWAYS TRIGGER bige_slow");
+        Receiver r = startReceiver(30_000, 2);
+        NODES.exec(A, "INSERT INTO bige SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        assertSameOnBoth("bige");
+        String large;
+        String next;
+        try (Connection local = NODES.node(B).connect(); Statement st = local.createStatement()) {
+            st.execute("BEGIN");
+            st.execute("SELECT * FROM bige WHERE id <= 2 FOR UPDATE");
+            String first = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 1");
+            String second = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 2");
+            Await.until(WAIT, "both workers wait for the lock", () -> applyWaitingForLock("mtm_apply_1_%", 0) == 2);
+            large = prepareOnA("UPDATE bige SET n = n + 1 WHERE id > 2");
+            r.abortDecided(large); // as ReceiverSupervisor does at the coordinator's ABORT
+            NODES.exec(A, "ROLLBACK PREPARED '" + large + "'");
+            st.execute("ROLLBACK");
+            for (String g : List.of(first, second)) {
+                votes.await(Kind.PREPARED, g, WAIT);
+                NODES.exec(A, "COMMIT PREPARED '" + g + "'");
+            }
+            next = prepareOnA("UPDATE bige SET n = n + 1 WHERE id = 3");
+        }
+        votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
+        assertEquals("no row of the abandoned transaction was applied (the next one's only)", "1",
+                NODES.query(B, "SELECT last_value FROM public.bige_applied"));
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth("bige");
+        assertEquals("3", NODES.query(B, "SELECT sum(n) FROM bige"));
         assertEquals("the receiver did not fail", 0, r.failures());
     }
 
