@@ -351,7 +351,12 @@ public final class CommitCoordinator
                 step(gid, f, f.tally.giveUp(GENERATION_CHANGED_STATE, GENERATION_CHANGED + " while transaction " + gid
                     + " was being prepared; it was rolled back and may be retried"));
             } else {
-                step(gid, f, f.tally.localPrepared());
+                Phase before = f.tally.phase();
+                Phase now = f.tally.localPrepared();
+                if (before == Phase.VOTING && now == Phase.PRECOMMIT) {
+                    waitAgain(gid, f); // this node's own PREPARE was the last vote: as in onVote, the precommits' own wait
+                }
+                step(gid, f, now);
             }
         }
         return f.decision;

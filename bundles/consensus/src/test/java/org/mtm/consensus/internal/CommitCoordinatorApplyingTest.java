@@ -24,9 +24,11 @@ public class CommitCoordinatorApplyingTest {
     private static final NodeSet ALL = NodeSet.of(1, 2, 3);
     private static final long TIMEOUT_MS = 400;
 
+    private final SilentResolver resolver = new SilentResolver();
+
     private final CommitCoordinator coordinator = new CommitCoordinator(
         CoordinatorFixtures.node1Of(() -> new Generation(1, ALL, ALL)), CoordinatorFixtures.SILENT_PEERS, null,
-        new SilentResolver(), CoordinatorFixtures.gateIn(1), CoordinatorFixtures.CONFIG);
+        resolver, CoordinatorFixtures.gateIn(1), CoordinatorFixtures.CONFIG);
 
     @After
     public void stop() {
@@ -64,5 +66,37 @@ public class CommitCoordinatorApplyingTest {
         }
         assertTrue("node 4 takes no part in it: the wait ended after one timeout", decision.isDone());
         assertEquals("57014", decision.get().sqlState());
+    }
+
+    /**
+     * The coordinator's own PREPARE may be the last vote in (its peers prepared a small copy at once while its own
+     * server took long to prepare): the precommit round then gets a whole wait of its own, as when a peer's vote is last.
+     */
+    @Test
+    public void theCoordinatorsOwnPrepareLastGivesThePrecommitsAWaitOfTheirOwn() throws Exception {
+        coordinator.decisionTimeout(TIMEOUT_MS);
+        Gid gid = coordinator.begin(102);
+        coordinator.onMessage(2, CommitMessage.of(Kind.PREPARED, gid).encode());
+        coordinator.onMessage(3, CommitMessage.of(Kind.PREPARED, gid).encode());
+        Thread.sleep(3 * TIMEOUT_MS / 4); // on purpose: the local PREPARE comes late in the decision's wait
+        var decision = coordinator.prepared(gid); // the last vote: the precommits are asked for (and never answered)
+        Thread.sleep(TIMEOUT_MS / 2); // past the first wait's end, within a wait begun at the last vote
+        synchronized (resolver) {
+            assertEquals("the precommit round was asked for", 1, resolver.precommitsRequested.size());
+            assertTrue("no timeout " + TIMEOUT_MS / 2 + " ms into the precommit round's own wait",
+                resolver.resolutionsRequested.isEmpty());
+        }
+        assertFalse(decision.isDone());
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < end && resolverAsked() == 0) {
+            Thread.sleep(10);
+        }
+        assertEquals("the silent precommit round ends in one wait: the resolver is asked", 1, resolverAsked());
+    }
+
+    private int resolverAsked() {
+        synchronized (resolver) {
+            return resolver.resolutionsRequested.size();
+        }
     }
 }
