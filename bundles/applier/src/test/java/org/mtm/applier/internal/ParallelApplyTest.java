@@ -169,12 +169,7 @@ public class ParallelApplyTest {
     public void aLargeTransactionRolledBackOnItsOriginStopsBeforeItsLastRows() throws Exception {
         int rows = 4000;
         NODES.execEverywhere("CREATE TABLE big (id int PRIMARY KEY, n int)");
-        NODES.exec(B, "CREATE SEQUENCE public.big_applied",
-                "CREATE FUNCTION public.big_slow() RETURNS trigger LANGUAGE plpgsql AS"
-                        + " $$BEGIN PERFORM pg_catalog.nextval('public.big_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
-                        + " RETURN NEW; END$$",
-                "CREATE TRIGGER big_slow BEFORE UPDATE ON big FOR EACH ROW EXECUTE FUNCTION public.big_slow()",
-                "ALTER TABLE big ENABLE ALWAYS TRIGGER big_slow");
+        countAppliedUpdatesSlowlyOnB("big", "");
         Receiver r = startReceiver(30_000);
         NODES.exec(A, "INSERT INTO big SELECT g, 0 FROM generate_series(1, " + rows + ") g");
         assertSameOnBoth("big");
@@ -185,15 +180,7 @@ public class ParallelApplyTest {
         votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
         long applied = NODES.count(B, "SELECT last_value FROM public.big_applied") - 1; // the next one's row
         assertTrue("the apply stopped before the last rows: " + applied + " of " + rows + " applied", applied < rows - 100);
-        assertEquals("no vote for the abandoned transaction", 0,
-                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
-        assertFalse(NODES.prepared(B, large));
-        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
-        votes.await(Kind.COMMITTED, next, WAIT);
-        assertSameOnBoth("big");
-        assertEquals("nothing of the abandoned transaction remains", "1",
-                NODES.query(B, "SELECT sum(n) FROM big"));
-        assertEquals("the receiver did not fail", 0, r.failures());
+        assertAbandonedAndTheNextCommitted(large, next, "big", "1", r);
     }
 
     /**
@@ -205,12 +192,7 @@ public class ParallelApplyTest {
     public void anAbortDecisionStopsTheApplyOfALargeTransactionAtOnce() throws Exception {
         int rows = 6000;
         NODES.execEverywhere("CREATE TABLE bigd (id int PRIMARY KEY, n int)");
-        NODES.exec(B, "CREATE SEQUENCE public.bigd_applied",
-                "CREATE FUNCTION public.bigd_slow() RETURNS trigger LANGUAGE plpgsql AS"
-                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bigd_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
-                        + " RETURN NEW; END$$",
-                "CREATE TRIGGER bigd_slow BEFORE UPDATE ON bigd FOR EACH ROW EXECUTE FUNCTION public.bigd_slow()",
-                "ALTER TABLE bigd ENABLE ALWAYS TRIGGER bigd_slow");
+        countAppliedUpdatesSlowlyOnB("bigd", "");
         Receiver r = startReceiver(30_000);
         NODES.exec(A, "INSERT INTO bigd SELECT g, 0 FROM generate_series(1, " + rows + ") g");
         assertSameOnBoth("bigd");
@@ -223,14 +205,7 @@ public class ParallelApplyTest {
         long applied = NODES.count(B, "SELECT last_value FROM public.bigd_applied") - 1; // the next one's row
         // the r alone stops it with at most the worker's queue (1024 changes) and one batch (1000) left to apply
         assertTrue("the apply stopped at the decision: " + applied + " of " + rows + " applied", applied < rows - 2100);
-        assertEquals("no vote for the abandoned transaction", 0,
-                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
-        assertFalse(NODES.prepared(B, large));
-        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
-        votes.await(Kind.COMMITTED, next, WAIT);
-        assertSameOnBoth("bigd");
-        assertEquals("nothing of the abandoned transaction remains", "1", NODES.query(B, "SELECT sum(n) FROM bigd"));
-        assertEquals("the receiver did not fail", 0, r.failures());
+        assertAbandonedAndTheNextCommitted(large, next, "bigd", "1", r);
     }
 
     /**
@@ -241,13 +216,7 @@ public class ParallelApplyTest {
     public void anAbortDecidedBeforeTheApplyBeginsStopsItAtItsFirstChange() throws Exception {
         int rows = 3000;
         NODES.execEverywhere("CREATE TABLE bige (id int PRIMARY KEY, n int)");
-        NODES.exec(B, "CREATE SEQUENCE public.bige_applied",
-                "CREATE FUNCTION public.bige_slow() RETURNS trigger LANGUAGE plpgsql AS"
-                        + " $$BEGIN PERFORM pg_catalog.nextval('public.bige_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
-                        + " RETURN NEW; END$$",
-                "CREATE TRIGGER bige_slow BEFORE UPDATE ON bige FOR EACH ROW WHEN (OLD.id > 2)"
-                        + " EXECUTE FUNCTION public.bige_slow()",
-                "ALTER TABLE bige ENABLE ALWAYS TRIGGER bige_slow");
+        countAppliedUpdatesSlowlyOnB("bige", "WHEN (OLD.id > 2)");
         Receiver r = startReceiver(30_000, 2);
         NODES.exec(A, "INSERT INTO bige SELECT g, 0 FROM generate_series(1, " + rows + ") g");
         assertSameOnBoth("bige");
@@ -272,14 +241,7 @@ public class ParallelApplyTest {
         votes.await(Kind.PREPARED, next, Duration.ofSeconds(60));
         assertEquals("no row of the abandoned transaction was applied (the next one's only)", "1",
                 NODES.query(B, "SELECT last_value FROM public.bige_applied"));
-        assertEquals("no vote for the abandoned transaction", 0,
-                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
-        assertFalse(NODES.prepared(B, large));
-        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
-        votes.await(Kind.COMMITTED, next, WAIT);
-        assertSameOnBoth("bige");
-        assertEquals("3", NODES.query(B, "SELECT sum(n) FROM bige"));
-        assertEquals("the receiver did not fail", 0, r.failures());
+        assertAbandonedAndTheNextCommitted(large, next, "bige", "3", r);
     }
 
     /**
@@ -395,5 +357,32 @@ public class ParallelApplyTest {
         assertEquals(String.valueOf(writers * perWriter), NODES.query(B, "SELECT count(DISTINCT (writer, i)) FROM events"));
         assertEquals(String.valueOf(writers * perWriter), NODES.query(B, "SELECT sum(n) FROM ctr"));
         assertEquals("no prepared transaction left on B", "0", NODES.query(B, "SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    /**
+     * A trigger of B's on {@code table}, fired by the apply's updates of rows matching {@code when} (may be empty),
+     * counts them in the sequence {@code <table>_applied} (which a rollback does not undo) and makes each take 2 ms.
+     */
+    private static void countAppliedUpdatesSlowlyOnB(String table, String when) throws Exception {
+        NODES.exec(B, "CREATE SEQUENCE public." + table + "_applied",
+                "CREATE FUNCTION public." + table + "_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " $$BEGIN PERFORM pg_catalog.nextval('public." + table + "_applied'); PERFORM pg_catalog.pg_sleep(0.002);"
+                        + " RETURN NEW; END$$",
+                "CREATE TRIGGER " + table + "_slow BEFORE UPDATE ON " + table + " FOR EACH ROW " + when
+                        + " EXECUTE FUNCTION public." + table + "_slow()",
+                "ALTER TABLE " + table + " ENABLE ALWAYS TRIGGER " + table + "_slow");
+    }
+
+    /** B neither voted on nor kept {@code large}; {@code next} (prepared on A, voted by B) commits; the sums agree. */
+    private void assertAbandonedAndTheNextCommitted(String large, String next, String table, String sum, Receiver r)
+            throws Exception {
+        assertEquals("no vote for the abandoned transaction", 0,
+                votes.count(Kind.PREPARED, large) + votes.count(Kind.ABORTED, large));
+        assertFalse(NODES.prepared(B, large));
+        NODES.exec(A, "COMMIT PREPARED '" + next + "'");
+        votes.await(Kind.COMMITTED, next, WAIT);
+        assertSameOnBoth(table);
+        assertEquals("nothing of the abandoned transaction remains", sum, NODES.query(B, "SELECT sum(n) FROM " + table));
+        assertEquals("the receiver did not fail", 0, r.failures());
     }
 }
