@@ -14,8 +14,9 @@ import java.util.stream.Stream;
 
 /**
  * The distribution unpacked and started once with its boot features installed (Karaf's first start: resolving and
- * installing ~90 bundles, 10–17 s of a node's 20–40 s boot on the 2-core build machine), then stopped and kept under
- * {@code mtm.work} as {@code .karaf-template-<assembly size>-<assembly mtime>}. Nodes are copies of it: their first start
+ * installing ~90 bundles, 10–17 s of a node's 20–40 s boot on the 2-core build machine), then stopped and kept (see
+ * {@link #folder}) as {@code .karaf-template-<assembly size>-<assembly mtime>}; making it takes 25–35 s, once per build
+ * of the distribution. Nodes are copies of it: their first start
  * is Karaf's restart path (bundles and configurations from the cache) with everything else of a first start — etc/ is
  * the distribution's own (so bin/setenv generates the console password, the node's settings are written by the
  * harness) and the managed PostgreSQL is initdb'd by the node.
@@ -53,7 +54,7 @@ final class ProvisionedTemplate {
             return template;
         }
         try {
-            Path work = Path.of(System.getProperty("mtm.work", "target/mtm-work")).toAbsolutePath();
+            Path work = folder();
             Files.createDirectories(work);
             String key = Files.size(assembly) + "-" + Files.getLastModifiedTime(assembly).toMillis();
             Path dir = work.resolve(PREFIX + key);
@@ -76,6 +77,18 @@ final class ProvisionedTemplate {
             e.printStackTrace();
             return null;
         }
+    }
+
+    /**
+     * Where templates are kept: {@code mtm.template.dir} (itests/pom.xml: the checkout's target/, so that the modules
+     * of one build share one), else {@code mtm.work}.
+     */
+    private static Path folder() {
+        String dir = System.getProperty("mtm.template.dir", "");
+        if (dir.isBlank() || dir.contains("${")) {
+            dir = System.getProperty("mtm.work", "target/mtm-work");
+        }
+        return Path.of(dir).toAbsolutePath();
     }
 
     private static void make(Path assembly, Path work, Path dir) throws IOException {
