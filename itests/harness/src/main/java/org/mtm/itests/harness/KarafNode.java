@@ -83,7 +83,12 @@ public final class KarafNode implements AutoCloseable {
         try {
             deleteTree(home);
             Files.createDirectories(home);
-            exec(Duration.ofMinutes(2), "tar", "xzf", assembly.toString(), "-C", home.toString(), "--strip-components=1");
+            Path template = ProvisionedTemplate.of(assembly);
+            if (template != null) {
+                ProvisionedTemplate.copy(template, home);
+            } else {
+                exec(Duration.ofMinutes(2), "tar", "xzf", assembly.toString(), "-C", home.toString(), "--strip-components=1");
+            }
             Path pgHome = postgresRoot.resolve(name);
             deleteTree(pgHome);
             Files.createDirectories(pgHome);
@@ -101,6 +106,21 @@ public final class KarafNode implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot set up node " + name + " in " + home, e);
         }
+    }
+
+    /**
+     * The one run of {@link ProvisionedTemplate}: the distribution unpacked in {@code home}, its own ports, an unmanaged
+     * database on a port nothing listens on (no PostgreSQL starts), not registered with {@link DatabasePasswords}.
+     */
+    static KarafNode forTemplate(Path home, String clusterSecret) {
+        int[] ports = FreePorts.take(8);
+        KarafNode node = new KarafNode("template", home, home.resolve("data/postgres"), ports,
+            DatabasePassword.derive(clusterSecret, DATABASE_USER));
+        node.writeConfiguration(clusterSecret);
+        Path cfg = home.resolve("etc").resolve("org.mtm.node.cfg");
+        ConfigFile.put(cfg, "database.managed", "false");
+        ConfigFile.put(cfg, "database.conninfo", "host=127.0.0.1 port=" + ports[5] + " dbname=" + DATABASE + " user=" + DATABASE_USER);
+        return node;
     }
 
     /** The trailing number of a node's name ({@code node3}: 3); 1 when it has none. */
@@ -177,6 +197,12 @@ public final class KarafNode implements AutoCloseable {
 
     /** Chooses the role (node or referee) before the first start, through the distribution's bin/mtm-role. */
     public KarafNode role(String role) {
+        try {
+            // a copy of the provisioned template: Karaf reads the boot features (the role) on a first start only
+            deleteTree(home.resolve("data/cache"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot drop the bundle cache of " + home, e);
+        }
         exec(Duration.ofSeconds(30), home.resolve("bin/mtm-role").toString(), role);
         return this;
     }

@@ -171,7 +171,7 @@ public final class LocalCluster implements AutoCloseable {
      */
     public String initThroughConsole(Duration timeout) {
         String command = "mtm:init-cluster " + nodes.stream().map(node -> '"' + node.conninfo() + '"').collect(Collectors.joining(" "));
-        return Poll.until("'" + command + "' on node1", timeout, Duration.ofSeconds(1), () -> nodes.get(0).tryExecute(command),
+        return Poll.until("'" + command + "' on node1", timeout, Duration.ofMillis(250), () -> nodes.get(0).tryExecute(command),
             result -> result.ok() && result.output().contains("cluster initialised")).output();
     }
 
