@@ -50,14 +50,14 @@ final class ProvisionedTemplate {
         if (!enabled() || unusable != null) {
             return null;
         }
-        if (template != null && Files.isDirectory(template)) {
-            return template;
-        }
         try {
             Path work = folder();
             Files.createDirectories(work);
             String key = Files.size(assembly) + "-" + Files.getLastModifiedTime(assembly).toMillis();
             Path dir = work.resolve(PREFIX + key);
+            if (dir.equals(template) && Files.isDirectory(dir)) {
+                return dir; // made from this very distribution (a test may pass another tarball: it gets its own)
+            }
             // one JVM at a time makes it (test classes of one module run one after the other, modules may not)
             try (FileChannel channel = FileChannel.open(work.resolve(".karaf-template.lock"), StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE);
