@@ -316,7 +316,6 @@ final class Receiver {
         }
     }
 
-    /** Ends a backoff wait early (the peer is back). */
     /** From another thread: the coordinator of {@code gid} decided abort ({@link MessageApplier#abortDecided}). */
     void abortDecided(String gid) {
         MessageApplier m = applier;
@@ -325,6 +324,7 @@ final class Receiver {
         }
     }
 
+    /** Ends a backoff wait early (the peer is back). */
     void retryNow() {
         wakeUp();
     }
