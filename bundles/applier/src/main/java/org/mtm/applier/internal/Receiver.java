@@ -56,6 +56,8 @@ final class Receiver {
     private static final long STOP_WAIT_MS = 10_000;
     /** Delay before streaming again a PREPARE of a generation this node has not adopted yet. */
     static final long GENERATION_WAIT_MS = 100;
+    /** How often a receiver looks again for its slot on a peer that has none yet ({@link SlotAbsent}). */
+    static final long SLOT_WAIT_MS = 1000;
     /** How often a recovery receiver logs how far it is. */
     private static final long RECOVERY_REPORT_MS = 5000;
     /** How often a recovery receiver asks the donor for its WAL end (lag). */
@@ -87,6 +89,15 @@ final class Receiver {
 
     private volatile boolean stopping;
     private volatile int failures;
+    /**
+     * When the peer was first seen without a slot for this node in the current wait (0: not waiting): logged once at
+     * INFO, and once at WARN when it lasts {@value #SLOT_PATIENCE_MS} ms (a joining node may take minutes to catch up;
+     * a slot dropped by hand never comes back).
+     */
+    private long waitingForSlotSince;
+    private boolean slotWaitWarned;
+    private volatile int slotWaits;
+    static final long SLOT_PATIENCE_MS = 300_000;
     /** A transaction of the stream that fails again and again (the node is then not online: see ApplyStall). */
     private final ApplyStall stall = new ApplyStall();
     /** The progress the current stream applies after: the start of the unit a failure is about. */
@@ -273,6 +284,11 @@ final class Receiver {
     }
 
     /** How often streaming failed and was started again (conflicts must never count here: they are votes). */
+    /** How often this receiver found no slot for it on the peer ({@link SlotAbsent}): waits, not failures. */
+    int slotWaits() {
+        return slotWaits;
+    }
+
     int failures() {
         return failures;
     }
@@ -391,6 +407,22 @@ final class Receiver {
                 }
                 delay = GENERATION_WAIT_MS;
                 LOG.debug("node {}: receiver for node {}: {}; retrying in {} ms", self, peer.id(), e.getMessage(), delay);
+            } catch (SlotAbsent e) {
+                if (stopping) {
+                    break;
+                }
+                delay = SLOT_WAIT_MS;
+                slotWaits++;
+                long now = System.currentTimeMillis();
+                if (waitingForSlotSince == 0) {
+                    waitingForSlotSince = now;
+                    LOG.info("node {}: receiver for node {}: {}; looking again every {} ms", self, peer.id(), e.getMessage(), delay);
+                } else if (!slotWaitWarned && now - waitingForSlotSince >= SLOT_PATIENCE_MS) {
+                    slotWaitWarned = true;
+                    LOG.warn("node {}: receiver for node {}: {} after {} s: if node {} is not catching up after mtm.join_node,"
+                            + " its slot was dropped: this node then needs to be dropped and added again", self, peer.id(),
+                            e.getMessage(), (now - waitingForSlotSince) / 1000, peer.id());
+                }
             } catch (Exception e) {
                 if (stopping) {
                     break;
@@ -473,6 +505,7 @@ final class Receiver {
         if (stopping) {
             return;
         }
+        requireSlot(replication);
         long start = apply.originProgress();
         appliedFrom = start;
         revotePrepared();
@@ -836,6 +869,27 @@ final class Receiver {
     /** The options of a recovery stream: the same as {@link #streamOptions}. */
     static Map<String, String> recoveryStreamOptions(int donorServerMajor) {
         return streamOptions(donorServerMajor);
+    }
+
+    /**
+     * Throws {@link SlotAbsent} when the peer has no slot for this node (yet), asked on the replication connection
+     * itself: a query, not a START_REPLICATION that would fail with an ERROR in the peer's log on every try.
+     */
+    private void requireSlot(Connection c) throws SQLException {
+        String slot = Replication.slotName(self);
+        try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT pg_catalog.count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = " + Sql.quoteLiteral(slot))) {
+            rs.next();
+            if (rs.getLong(1) == 0) {
+                throw new SlotAbsent("node " + peer.id() + " has no replication slot " + slot + " for this node yet (a node"
+                        + " that joined makes its slots once it has caught up)");
+            }
+        }
+        if (waitingForSlotSince != 0) {
+            waitingForSlotSince = 0;
+            slotWaitWarned = false;
+            LOG.info("node {}: node {} has slot {} now", self, peer.id(), slot);
+        }
     }
 
     private Connection connectToPeer() throws SQLException {
