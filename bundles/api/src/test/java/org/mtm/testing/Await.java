@@ -71,7 +71,7 @@ public final class Await {
 
     private static void pause() {
         try {
-            Thread.sleep(PAUSE_MILLIS);
+            Thread.sleep(PAUSE_MILLIS); // Await is the poll loop the tests share; its deadline is the caller's
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted while waiting", e);

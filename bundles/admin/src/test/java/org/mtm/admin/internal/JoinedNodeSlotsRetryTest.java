@@ -29,7 +29,7 @@ public class JoinedNodeSlotsRetryTest {
                 new ClusterNode(1, "host=a", new Endpoint("a", 1)), new ClusterNode(2, "host=b", new Endpoint("b", 1))))));
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (tries.get() < 3 && System.nanoTime() < deadline) {
-                Thread.sleep(50);
+                Thread.sleep(50); // a poll with a deadline (see the loop's condition)
             }
             assertTrue("tries: " + tries.get(), tries.get() >= 3);
         } finally {

@@ -230,7 +230,7 @@ public class SlotsBuiltDuringCatchUpDdlTest {
                     return;
                 }
                 notYet.incrementAndGet();
-                Thread.sleep(20);
+                Thread.sleep(20); // the slot maker's retry pace, until it builds or is stopped
             }
         } catch (SQLException e) {
             throw new IllegalStateException(e);

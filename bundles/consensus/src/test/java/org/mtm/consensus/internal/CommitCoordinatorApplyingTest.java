@@ -89,7 +89,7 @@ public class CommitCoordinatorApplyingTest {
         assertFalse(decision.isDone());
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (System.nanoTime() < end && resolverAsked() == 0) {
-            Thread.sleep(10);
+            Thread.sleep(10); // a poll with a deadline (see the loop's condition)
         }
         assertEquals("the silent precommit round ends in one wait: the resolver is asked", 1, resolverAsked());
     }

@@ -80,7 +80,7 @@ public class LogicalCopyTest {
                 long deadline = System.nanoTime() + 120_000_000_000L;
                 while (!"1".equals(query(st, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'mtm_slot_3'"
                     + " AND active_pid IS NOT NULL")) && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
+                    Thread.sleep(20); // a poll with a deadline (see the loop's condition)
                 }
                 Thread.sleep(500); // a gap on purpose: the slot's creation waits on this transaction a while
                 st.execute("COMMIT PREPARED 'MTM-1-1-1'");

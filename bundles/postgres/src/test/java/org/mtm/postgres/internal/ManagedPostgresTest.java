@@ -157,7 +157,7 @@ public class ManagedPostgresTest {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
         while (!Files.readString(data.resolve(PostmasterPid.FILE)).contains("stopping")) {
             assertTrue("the postmaster records that it is stopping", System.nanoTime() < deadline);
-            Thread.sleep(20);
+            Thread.sleep(20); // a poll with a deadline (see the loop's condition)
         }
 
         ManagedPostgres second = dirs.track(builder(data).startTimeout(java.time.Duration.ofSeconds(20)).build());

@@ -461,7 +461,7 @@ public class PeerNetworkTest {
                     queued++;
                 } else {
                     dropped++;
-                    Thread.sleep(1);
+                    Thread.sleep(1); // the link's queue is full: let it drain (deadline-bounded loop)
                 }
                 assertTrue("500 MB queued for a peer that reads nothing", queued < 2000);
                 assertTrue("node 1 kept the stalled link for " + WAIT + " ms", System.nanoTime() < deadline);

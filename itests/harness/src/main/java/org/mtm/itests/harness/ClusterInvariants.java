@@ -169,7 +169,7 @@ public final class ClusterInvariants {
                 while (running) {
                     sample();
                     try {
-                        Thread.sleep(interval.toMillis());
+                        Thread.sleep(interval.toMillis()); // the watch's sampling interval, until stopped
                     } catch (InterruptedException e) {
                         return;
                     }

@@ -140,7 +140,7 @@ public final class KarafConsole implements AutoCloseable {
         boolean grew = false;
         while (System.nanoTime() < deadline) {
             try {
-                Thread.sleep(100);
+                Thread.sleep(100); // a poll with a deadline (see the loop's condition)
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -51,7 +51,7 @@ public final class Poll {
 
     private static void sleep(long nanos) {
         try {
-            Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+            Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)); // Poll is the harness's poll loop; its deadline is the caller's
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted while polling", e);

@@ -20,7 +20,7 @@ final class Signals {
 
     static void pause(Duration duration) {
         try {
-            Thread.sleep(duration.toMillis());
+            Thread.sleep(duration.toMillis()); // the fault's own duration (a SIGSTOP held this long)
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);

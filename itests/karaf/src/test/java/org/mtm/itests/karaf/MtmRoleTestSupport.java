@@ -285,7 +285,7 @@ public abstract class MtmRoleTestSupport {
                 throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what + "; last: " + last);
             }
             try {
-                Thread.sleep(200);
+                Thread.sleep(200); // a poll with a deadline (see the loop's condition)
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted", e);

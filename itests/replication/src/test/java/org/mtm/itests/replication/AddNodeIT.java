@@ -170,7 +170,7 @@ public class AddNodeIT {
                 while (!expected.equals(Sql.scalar(cluster.postgres(i), "SELECT count(*) FROM " + table))) {
                     assertTrue("node " + i + " did not receive node 4's rows of " + table + " (" + expected + ")",
                         System.nanoTime() < deadline);
-                    Thread.sleep(100);
+                    Thread.sleep(100); // a poll with a deadline (see the loop's condition)
                 }
             }
         }
@@ -211,7 +211,7 @@ public class AddNodeIT {
                     failures.add(e.getSQLState() + " " + e.getMessage());
                 }
                 try {
-                    Thread.sleep(250);
+                    Thread.sleep(250); // the writers' pace during the join, until stopped
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -286,7 +286,7 @@ public class AddNodeIT {
                 // not published yet
             }
             try {
-                Thread.sleep(100);
+                Thread.sleep(100); // the status watch's sampling interval, until stopped
             } catch (InterruptedException e) {
                 return;
             }

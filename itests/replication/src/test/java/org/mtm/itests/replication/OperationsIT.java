@@ -304,7 +304,7 @@ public class OperationsIT {
                 continue;
             }
             if (!r.ok()) {
-                Thread.sleep(200);
+                Thread.sleep(200); // a poll with a deadline (see the loop's condition)
                 continue;
             }
             r.output().lines().map(String::trim).filter(l -> l.startsWith("recovery: ")).forEach(seen::add);
@@ -314,13 +314,13 @@ public class OperationsIT {
             try {
                 row = ShellTable.single(r.output());
             } catch (AssertionError notATable) {
-                Thread.sleep(200);
+                Thread.sleep(200); // a poll with a deadline (see the loop's condition)
                 continue;
             }
             if ("online".equals(row.get("status")) && NodeSets.of(1, 2, 3).equals(NodeSets.parse(row.get("gen_members")))) {
                 break;
             }
-            Thread.sleep(100);
+            Thread.sleep(100); // a poll with a deadline (see the loop's condition)
         }
         log("recovery lines seen on node3: %s", seen);
         assertFalse("mtm:status on node 3 showed no recovery line while it came back; last output: " + last, seen.isEmpty());

@@ -323,7 +323,7 @@ public final class GoldenCapture {
                 throw new IllegalStateException("slot " + slot + ": no golden.end message within "
                         + TimeUnit.NANOSECONDS.toSeconds(READ_DEADLINE_NANOS) + "s; see the server log");
             }
-            Thread.sleep(10);
+            Thread.sleep(10); // a poll with a deadline (see the loop's condition)
         }
     }
 

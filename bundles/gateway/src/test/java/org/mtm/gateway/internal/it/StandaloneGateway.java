@@ -18,6 +18,6 @@ public final class StandaloneGateway {
         GatewayServer server = new GatewayServer(new GatewayServer.Settings("127.0.0.1", Integer.parseInt(args[0]),
                 () -> postgres, true, Integer.parseInt(args[2]))).clusterInitialised(() -> true);
         System.out.println("gateway " + server.start());
-        Thread.sleep(Long.MAX_VALUE);
+        Thread.sleep(Long.MAX_VALUE); // serves until bench/gateway-ab kills the process
     }
 }
