@@ -52,6 +52,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.netty.handler.ssl.SslProvider;
+
 /**
  * The node's PostgreSQL wire-protocol front end: listens on {@code gateway.host:gateway.port} (PID
  * {@code org.mtm.node}; port 0 = a free port, logged) and relays each client session to its own backend
@@ -253,6 +255,12 @@ public final class Gateway {
         metrics.registry().gauge("mtm.gateway.sessions", () -> () -> {
             GatewayServer s = server;
             return s == null ? 0 : s.sessionCount();
+        });
+        // 1: the gateway's TLS runs on OpenSSL (netty-tcnative), 0: on the JDK's SSLEngine or TLS is off
+        metrics.registry().gauge("mtm.gateway.tls_openssl", () -> () -> {
+            GatewayServer s = server;
+            GatewayTls t = s == null ? null : s.tls();
+            return t != null && t.provider() == SslProvider.OPENSSL ? 1 : 0;
         });
     }
 
@@ -507,7 +515,8 @@ public final class Gateway {
         LOG.info("gateway listening on {} for PostgreSQL at {} (advertised as {}, autocommit wrapping {}, TLS {})", bound,
                 database.endpoint(), advertised, settings.wrap() ? "on once the cluster is initialised" : "off",
                 tls == null ? "off" : (tls.required() ? "required" : "offered") + " with " + tls.certFile()
-                        + (tls.clientCert() == ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key()));
+                        + (tls.clientCert() == ClientCert.NONE ? "" : ", client certificates " + tls.clientCert().key())
+                        + " on " + tls.provider());
         scheduleAdvertisement(0);
     }
 

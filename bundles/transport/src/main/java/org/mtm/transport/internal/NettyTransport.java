@@ -1,5 +1,6 @@
 package org.mtm.transport.internal;
 
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.SocketAddress;
@@ -138,6 +139,12 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         metrics.registry().gauge("mtm.transport.bytes_sent", () -> counters::bytesSent);
         metrics.registry().gauge("mtm.transport.bytes_received", () -> counters::bytesReceived);
         metrics.registry().gauge("mtm.transport.reconnects", () -> counters::reconnects);
+        // 1: the peer connections' TLS runs on OpenSSL (netty-tcnative), 0: on the JDK's SSLEngine or TLS is off
+        metrics.registry().gauge("mtm.transport.tls_openssl", () -> () -> {
+            PeerNetwork n = network;
+            TransportTls t = n == null ? null : n.tls();
+            return t != null && t.provider() == SslProvider.OPENSSL ? 1 : 0;
+        });
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -217,7 +224,7 @@ public final class NettyTransport implements Transport, ClusterConfigListener {
         network = n;
         LOG.info("node transport listening for peers on {} ({})", bound, tls == null
             ? "plain TCP: set transport.tls.ca_file, cert_file and key_file for mutual TLS"
-            : "mutual TLS, peers' certificates signed by " + node.tls().caFile());
+            : "mutual TLS on " + tls.provider() + ", peers' certificates signed by " + node.tls().caFile());
         applyClusterConfig(n, clusterConfig, node.peerAddresses());
         Endpoint advertised = advertisedEndpoint(bound);
         advertisement = new RetryingTask(background, "advertise transport endpoint " + advertised + " in the local database",

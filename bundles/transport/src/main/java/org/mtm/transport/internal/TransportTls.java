@@ -2,9 +2,11 @@ package org.mtm.transport.internal;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,12 +86,28 @@ final class TransportTls {
         return contexts.current().client().newHandler(alloc, host, port);
     }
 
+    /** The server context (accepted connections) of the current files (tests). */
+    SslContext serverContext() {
+        return contexts.current().server();
+    }
+
+    /** The client context (connections we open) of the current files (tests). */
+    SslContext clientContext() {
+        return contexts.current().client();
+    }
+
+    /** The TLS implementation the current contexts run on ({@link TlsProvider}): OPENSSL or JDK. */
+    SslProvider provider() {
+        return contexts.current().server() instanceof ReferenceCountedOpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
     private static Contexts load(Path ca, Path cert, Path key, Path crl) {
         try {
             TrustManagerFactory trust = CaTrust.of(ca, crl);
-            SslContext server = SslContextBuilder.forServer(cert.toFile(), key.toFile())
+            SslProvider provider = TlsProvider.current();
+            SslContext server = SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(provider)
                 .trustManager(trust).clientAuth(ClientAuth.REQUIRE).build();
-            SslContext client = SslContextBuilder.forClient()
+            SslContext client = SslContextBuilder.forClient().sslProvider(provider)
                 .keyManager(cert.toFile(), key.toFile()).trustManager(trust).build();
             return new Contexts(server, client);
         } catch (IOException | IllegalArgumentException e) {

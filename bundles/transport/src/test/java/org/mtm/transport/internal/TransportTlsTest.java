@@ -7,9 +7,13 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,6 +23,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
 import org.junit.After;
 import org.junit.BeforeClass;
@@ -91,6 +98,38 @@ public class TransportTlsTest {
         Await.equal(WAIT, "node 1 linked to 2", NodeSet.of(2), one.network::linkedPeers);
         Await.equal(WAIT, "node 2 linked to 1", NodeSet.of(1), two.network::linkedPeers);
         return new TestNode[] {one, two};
+    }
+
+    @Test
+    public void contextsRunOnOpenSslWithTheJdkEnginesProtocolsAndCipherSuites() throws IOException {
+        assertTrue("netty-tcnative-boringssl-static (linux-x86_64) on the class path loads: " + OpenSsl.unavailabilityCause(),
+            OpenSsl.isAvailable());
+        TransportTls tls = tls(clusterCa, CERTS.get(1));
+        assertTrue("server context " + tls.serverContext().getClass(), tls.serverContext() instanceof ReferenceCountedOpenSslContext);
+        assertTrue("client context " + tls.clientContext().getClass(), tls.clientContext() instanceof ReferenceCountedOpenSslContext);
+        assertEquals(SslProvider.OPENSSL, tls.provider());
+        assertEquals(SslProvider.JDK, TlsProvider.choose(false));
+
+        Issued cert = CERTS.get(1);
+        SSLEngine before = SslContextBuilder.forClient().sslProvider(SslProvider.JDK)
+            .keyManager(cert.cert().toFile(), cert.key().toFile()).build().newEngine(ByteBufAllocator.DEFAULT);
+        for (SSLEngine after : List.of(tls.serverContext().newEngine(ByteBufAllocator.DEFAULT),
+                tls.clientContext().newEngine(ByteBufAllocator.DEFAULT))) {
+            // SSLv2Hello: a ClientHello format Netty always lists for OpenSSL, not a protocol version
+            assertEquals(Set.of("TLSv1.3", "TLSv1.2"), without(after.getEnabledProtocols(), "SSLv2Hello"));
+            assertEquals(new TreeSet<>(List.of(before.getEnabledProtocols())), without(after.getEnabledProtocols(), "SSLv2Hello"));
+            // BoringSSL always offers TLS 1.3's ChaCha20-Poly1305 (not to be disabled there); the rest is the JDK's list
+            assertEquals(new TreeSet<>(List.of(before.getEnabledCipherSuites())),
+                without(after.getEnabledCipherSuites(), "TLS_CHACHA20_POLY1305_SHA256"));
+        }
+        assertTrue("the server requires the peer's certificate",
+            tls.serverContext().newEngine(ByteBufAllocator.DEFAULT).getNeedClientAuth());
+    }
+
+    private static TreeSet<String> without(String[] values, String left) {
+        TreeSet<String> set = new TreeSet<>(List.of(values));
+        set.remove(left);
+        return set;
     }
 
     @Test
@@ -187,7 +226,9 @@ public class TransportTlsTest {
     public void tlsClientWithoutACertificateIsRefused() throws Exception {
         TestNode one = node(1, tls(clusterCa, CERTS.get(1)));
         one.join(Map.of(1, one.endpoint, 3, new Endpoint("127.0.0.1", 1)));
-        JdkSslContext noCert = (JdkSslContext) SslContextBuilder.forClient().trustManager(clusterCa.cert().toFile()).build();
+        // a JDK client for its SSLSocket (Netty's default provider is OpenSSL wherever netty-tcnative loads)
+        JdkSslContext noCert = (JdkSslContext) SslContextBuilder.forClient().sslProvider(SslProvider.JDK)
+            .trustManager(clusterCa.cert().toFile()).build();
         try (SSLSocket s = (SSLSocket) noCert.context().getSocketFactory().createSocket(one.endpoint.host(), one.endpoint.port())) {
             s.setSoTimeout(5000);
             ByteBuf hello = Unpooled.buffer();

@@ -10,9 +10,11 @@ import org.mtm.api.tls.ReloadingFiles;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 
 /**
  * The gateway's server certificate (keys {@code gateway.tls.*} of {@code org.mtm.node}): PEM certificate chain
@@ -124,9 +126,20 @@ public final class GatewayTls {
         return context.current().newHandler(alloc);
     }
 
+    /** The context of the current certificate (re-read first if its files changed). */
+    public SslContext context() {
+        return context.current();
+    }
+
+    /** The TLS implementation the current context runs on ({@link TlsProvider}): OPENSSL or JDK. */
+    public SslProvider provider() {
+        return context.current() instanceof ReferenceCountedOpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
     private static SslContext load(Path cert, Path key, Path clientCa, Path crl) {
         try {
-            SslContextBuilder builder = SslContextBuilder.forServer(cert.toFile(), key.toFile());
+            SslContextBuilder builder = SslContextBuilder.forServer(cert.toFile(), key.toFile())
+                    .sslProvider(TlsProvider.current());
             if (clientCa != null) {
                 // asked for, verified when presented (a revoked one fails); whether one is required is decided at the
                 // StartupMessage, so that a client without a valid one gets PostgreSQL's error rather than a TLS alert
