@@ -564,8 +564,8 @@ public class ThreeNodeClusterIT {
     /** Mutual TLS between the nodes (and nothing in plain), verify-full to a gateway, plain clients refused. */
     private void tlsEverywhere() throws SQLException {
         for (KarafNode node : nodes) {
-            assertTrue(node.name() + " listens for peers with mutual TLS",
-                karafLog(node).contains("(mutual TLS, peers' certificates signed by " + ca.cert()));
+            assertTrue(node.name() + " listens for peers with mutual TLS on OpenSSL",
+                karafLog(node).contains("(mutual TLS on OPENSSL, peers' certificates signed by " + ca.cert()));
         }
         KarafNode first = nodes.get(0);
         try (Socket plain = new Socket("127.0.0.1", first.transportPort())) {
