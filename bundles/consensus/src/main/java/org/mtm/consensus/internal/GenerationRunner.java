@@ -293,7 +293,7 @@ final class GenerationRunner {
         Optional<Generation> next = MembershipChange.completion(host.selfId(), s,
             host.connectivity().clique(s.current().configured()));
         if (next.isPresent()) {
-            nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
+            nextCompletion = now + campaigner.electionTimeoutMs();
             LOG.info("node {}: voted for configured nodes {} in generation {} but is in {}: electing it again",
                 host.selfId(), s.votedConfigured(), s.votedIn(), s.current());
             campaigner.requestChange(next.get().members(), next.get().configured(), true);
@@ -338,7 +338,7 @@ final class GenerationRunner {
         ElectionAnswer answer = answer(req);
         if (answer.yes() && req.changesConfigured()) {
             // give the change's own election time to finish and announce before completing it ourselves
-            nextCompletion = Math.max(nextCompletion, nowMs() + Campaigner.ELECTION_TIMEOUT_MS);
+            nextCompletion = Math.max(nextCompletion, nowMs() + campaigner.electionTimeoutMs());
         }
         campaigner.onRequest(nowMs(), req);
         host.transport().send(req.candidate(), Channels.GENERATION, answer.encode());

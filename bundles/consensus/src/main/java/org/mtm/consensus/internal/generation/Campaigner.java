@@ -21,8 +21,16 @@ import org.mtm.consensus.internal.GenerationState;
  * (lower ids first) plus a seeded random part, and after each lost election longer.
  */
 public final class Campaigner {
-    /** An election without a result after this long is lost. */
+    /**
+     * An election without a result after this long is lost — the first one; each loss by this bound in a row doubles
+     * it for the next, up to {@link #MAX_TIMEOUT_DOUBLINGS} times ({@link #electionTimeoutMs}). On a healthy machine the
+     * answers come in milliseconds, but durable votes on a loaded one take longer: a two-phase change (mtm.drop_node
+     * on 4 nodes under load on 2 cores, CI) had its promises 0.5-1.0 s after its request, and nine elections in a row
+     * lost by a fixed 1 s bound.
+     */
     public static final long ELECTION_TIMEOUT_MS = 1_000;
+    /** 1, 2, 4, 8 s: a bound that grows no further once the answers had 8 s each time and still did not come. */
+    public static final int MAX_TIMEOUT_DOUBLINGS = 3;
     /** The same for an election the referee decides: one request to its PostgreSQL, a connect included. */
     public static final long REFEREE_TIMEOUT_MS = 6_000;
     /**
@@ -65,6 +73,8 @@ public final class Campaigner {
     /** The members that election proposes: a deferral holds back only a campaign for the same members. */
     private NodeSet deferredFor = NodeSet.EMPTY;
     private int lostInARow;
+    /** Elections lost in a row because their answers did not come in time (reset by a win). */
+    private int timeoutsInARow;
     /** The wanted members are an online member's generation less the members it lost (see {@link #SHRINK_SETTLE_MS}). */
     private boolean shrink;
     /** Every node that was in this node's clique for {@link #SETTLE_MS} in a row since this campaigner started. */
@@ -123,8 +133,12 @@ public final class Campaigner {
                 ElectionRequest accept = pendingAccept;
                 pendingAccept = null;
                 return Optional.of(accept);
-            } else if (nowMs - campaign.startedAt >= (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS)) {
-                lose("no result within " + (campaign.referee ? REFEREE_TIMEOUT_MS : ELECTION_TIMEOUT_MS) + " ms");
+            } else if (nowMs - campaign.startedAt >= timeout(campaign)) {
+                long bound = timeout(campaign);
+                if (!campaign.referee) {
+                    timeoutsInARow++;
+                }
+                lose("no result within " + bound + " ms");
             } else {
                 return Optional.empty();
             }
@@ -233,6 +247,7 @@ public final class Campaigner {
                 campaign = null;
                 wanted = null;
                 lostInARow = 0;
+                timeoutsInARow = 0;
                 return Optional.of(won);
             }
             case LOST -> lose(campaign.lostBecause());
@@ -271,7 +286,7 @@ public final class Campaigner {
     public void onRequest(long nowMs, ElectionRequest req) {
         observe(req.num());
         if (req.candidate() != self && campaign == null) {
-            deferredUntil = Math.max(deferredUntil, nowMs + ELECTION_TIMEOUT_MS);
+            deferredUntil = Math.max(deferredUntil, nowMs + electionTimeoutMs());
             deferredFor = req.members();
         }
     }
@@ -289,6 +304,19 @@ public final class Campaigner {
         if (campaigning(req)) {
             campaign = new Campaign(req, nowMs, campaign.referee);
         }
+    }
+
+    /**
+     * How long this node's next election (or each phase of a change's) may wait for its answers: {@link
+     * #ELECTION_TIMEOUT_MS}, doubled for each election lost by it in a row. The runtime uses it too for its waits that
+     * give an election time to finish.
+     */
+    public long electionTimeoutMs() {
+        return ELECTION_TIMEOUT_MS << Math.min(timeoutsInARow, MAX_TIMEOUT_DOUBLINGS);
+    }
+
+    private long timeout(Campaign c) {
+        return c.referee ? REFEREE_TIMEOUT_MS : electionTimeoutMs();
     }
 
     /** An election is under way (the node shows isolated meanwhile). */

@@ -718,7 +718,7 @@ final class GenerationSimulation {
             // as the runner: a change voted for and not adopted is elected again
             Optional<Generation> again = MembershipChange.completion(node.id, node.state, clique);
             if (again.isPresent()) {
-                node.nextCompletion = now + Campaigner.ELECTION_TIMEOUT_MS;
+                node.nextCompletion = now + node.campaigner.electionTimeoutMs();
                 log("node " + node.id + " completes its voted change: " + again.get());
                 node.campaigner.requestChange(again.get().members(), again.get().configured(), true);
             }
