@@ -183,10 +183,12 @@ public abstract class MtmRoleTestSupport {
         return problems;
     }
 
+    /** The org.mtm bundles with code: not fragments (org.mtm.tls-native, native libraries only, is RESOLVED, never ACTIVE; NodeRoleIT checks it). */
     protected List<Bundle> mtmBundles() {
         List<Bundle> bundles = new ArrayList<>();
         for (Bundle bundle : bundleContext.getBundles()) {
-            if (bundle.getSymbolicName() != null && bundle.getSymbolicName().startsWith("org.mtm")) {
+            if (bundle.getSymbolicName() != null && bundle.getSymbolicName().startsWith("org.mtm")
+                    && bundle.getHeaders().get(org.osgi.framework.Constants.FRAGMENT_HOST) == null) {
                 bundles.add(bundle);
             }
         }

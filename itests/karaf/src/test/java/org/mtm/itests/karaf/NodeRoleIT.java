@@ -1,6 +1,7 @@
 package org.mtm.itests.karaf;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
 
@@ -74,13 +75,19 @@ public class NodeRoleIT extends MtmRoleTestSupport {
 
     /**
      * The feature brings netty-tcnative (OpenSSL, BoringSSL statically linked): netty-handler's optional import of
-     * io.netty.internal.tcnative is wired, the native library loads from the fragment inside the container, and the
+     * io.netty.internal.tcnative is wired, the native library loads from our fragment (mtm-tls-native) inside the container, and the
      * gateway's and the transport's TLS run on it.
      */
     @Test
     public void gatewayAndTransportTlsRunOnOpenSslInsideKaraf() throws Exception {
         installRole("mtm-node", bundles("org.mtm.api", "org.mtm.postgres", "org.mtm.transport", "org.mtm.consensus",
             "org.mtm.applier", "org.mtm.sequence", "org.mtm.gateway", "org.mtm.admin", "org.mtm.web"));
+        // the native library comes from our fragment (optional native code, bundles/tls-native), not upstream's
+        assertEquals("org.mtm.tls-native is attached to io.netty.tcnative-classes", Bundle.RESOLVED,
+            bundle("org.mtm.tls-native").getState());
+        for (Bundle b : bundleContext.getBundles()) {
+            assertFalse("upstream's fragment is not installed: " + b, "io.netty.tcnative-boringssl-static".equals(b.getSymbolicName()));
+        }
         Bundle handler = bundle("io.netty.handler");
         Class<?> openSsl = handler.loadClass("io.netty.handler.ssl.OpenSsl");
         assertTrue("OpenSsl.isAvailable() in the container; cause: " + openSsl.getMethod("unavailabilityCause").invoke(null),
