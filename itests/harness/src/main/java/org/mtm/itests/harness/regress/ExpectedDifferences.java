@@ -101,7 +101,36 @@ public final class ExpectedDifferences {
      * statement before the knock-on in its file that is not a knock-on is strided); the rest of the list stays.
      */
     public ExpectedDifferences inVolkswagenMode() {
-        return without(Set.of(STRIDED));
+        return inVolkswagenMode("");
+    }
+
+    /**
+     * {@link #inVolkswagenMode()}, plus the statements of {@code statementsTsv} ({@code file<TAB>line<TAB>key}): those
+     * the stride hid — listed as strided or as one of their knock-ons, or not listed (with strided keys an {@code
+     * UPDATE … WHERE a = 2} finds no row) — that differ for another cause once sequences are not strided. Refuses a
+     * statement the list gives another cause in both modes, and the cause {@link #STRIDED}.
+     */
+    public ExpectedDifferences inVolkswagenMode(String statementsTsv) {
+        ExpectedDifferences vw = without(Set.of(STRIDED));
+        for (String[] f : rows(statementsTsv, 3, "volkswagen statements")) {
+            int line = Integer.parseInt(f[1]);
+            if (!causes.containsKey(f[2]) || f[2].equals(STRIDED)) {
+                throw new IllegalArgumentException(f[0] + ".sql line " + f[1] + ": cause " + f[2] + " is unknown or strided");
+            }
+            if (vw.causeOf(f[0], line) != null) {
+                throw new IllegalArgumentException(f[0] + ".sql line " + f[1] + " is listed with cause " + vw.causeOf(f[0], line)
+                    + " in both modes");
+            }
+            vw.statements.computeIfAbsent(f[0], x -> new TreeMap<>()).put(line, f[2]);
+        }
+        vw.statements.forEach((file, lines) -> lines.forEach((line, key) -> {
+            if (causes.get(key).kind().equals(KNOCK_ON)
+                    && lines.headMap(line).values().stream().allMatch(k -> causes.get(k).kind().equals(KNOCK_ON))) {
+                throw new IllegalArgumentException(file + ".sql line " + line + ": a knock-on with no other listed cause "
+                    + "before it in the file (volkswagen mode)");
+            }
+        }));
+        return vw;
     }
 
     /** The list less the statements of {@code gone} and the knock-ons that follow only from them. */

@@ -52,6 +52,16 @@ public class ExpectedDifferencesTest {
         ExpectedDifferences.Check check = vw.check(List.of(file("sequence", 5), file("copy2", 3, 4, 9)));
         assertEquals("a strided statement that still differs is not listed", List.of("sequence.sql line 5", "copy2.sql line 3"),
             check.unexpected());
+        // what the stride hid: listed strided (or its knock-on) by default, another cause once not strided
+        ExpectedDifferences hidden = list.inVolkswagenMode("sequence\t5\tcic\nsequence\t7\tknock-on\n");
+        assertEquals("cic", hidden.causeOf("sequence", 5));
+        assertEquals("knock-on", hidden.causeOf("sequence", 7));
+        assertEquals(5, hidden.size());
+        assertThrows("listed with another cause in both modes", IllegalArgumentException.class,
+            () -> list.inVolkswagenMode("copy2\t4\tcic\n"));
+        assertEquals("not listed: hidden by the stride without differing", "cic", list.inVolkswagenMode("int4\t1\tcic\n").causeOf("int4", 1));
+        assertThrows("strided is no cause there", IllegalArgumentException.class, () -> list.inVolkswagenMode("sequence\t5\tstrided\n"));
+        assertThrows("a knock-on alone", IllegalArgumentException.class, () -> list.inVolkswagenMode("sequence\t7\tknock-on\n"));
         // the default list is unchanged
         assertEquals(6, list.size());
         assertTrue(list.check(List.of(file("sequence", 5, 7), file("copy2", 3, 4, 9))).holds());
