@@ -37,7 +37,15 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
     public static final java.util.List<String> CARRIED_SETTINGS = java.util.List.of("DateStyle", "IntervalStyle",
             "TimeZone", "standard_conforming_strings", "backslash_quote", "array_nulls", "transform_null_equals",
             "xmloption", "lc_monetary", "check_function_bodies", "default_table_access_method", "default_tablespace",
-            "default_toast_compression");
+            "default_toast_compression", ReplicatedDdl.VOLKSWAGEN_MODE);
+
+    /**
+     * The cluster's own session setting that changes what a DDL statement creates: {@code on} in a session, the
+     * sequences its statements create or change are not node-strided — on the origin and, carried with the statement,
+     * on every peer (schema.sql, {@code mtm.volkswagen_mode()}). Unset in a session means {@code off}; an applier
+     * sets it {@code off} for its own session, so that the carried value can be set for one statement.
+     */
+    public static final String VOLKSWAGEN_MODE = "mtm.volkswagen_mode";
 
     public ReplicatedDdl(String searchPath, String role, String statement) {
         this(searchPath, role, statement, "", "");

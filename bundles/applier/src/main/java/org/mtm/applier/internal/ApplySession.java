@@ -165,7 +165,9 @@ final class ApplySession implements AutoCloseable {
         long lockTimeoutMs = ApplierSettings.sessionLockTimeout(settings.lockTimeoutMs(), deadlockTimeoutMs);
         this.lockTimeoutMs = lockTimeoutMs;
         this.transactionLockTimeoutMs = lockTimeoutMs;
+        // mtm.volkswagen_mode defined (off) in this session, so that a DDL statement's carried value can be set
         statement.execute("SET session_replication_role = replica; SET search_path = '';"
+                + " SET " + ReplicatedDdl.VOLKSWAGEN_MODE + " = off;"
                 + " SET lock_timeout = " + lockTimeoutMs + "; SET synchronous_commit = local;"
                 + " SET application_name = " + Sql.quoteLiteral("mtm_apply_" + peer + (worker == 0 ? "" : "_" + worker)));
         boolean appliedLogExists;

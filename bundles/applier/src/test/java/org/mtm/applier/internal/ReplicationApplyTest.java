@@ -340,6 +340,28 @@ public class ReplicationApplyTest {
         assertEquals("v", NODES.query(B, "SELECT attname FROM pg_attribute WHERE attrelid = 'audited'::regclass AND attnum = 2"));
     }
 
+    @Test
+    public void ddlRunsWithTheOriginSessionsVolkswagenModeAndTheApplierGoesBackToOff() throws Exception {
+        // mtm.volkswagen_mode travels with the DDL text (the stride trigger reads it on every node): a statement of a
+        // session with the mode on runs with it on here, and the applier's own session is off again afterwards
+        createOnBoth("CREATE TABLE vw_a (id int PRIMARY KEY)", "CREATE TABLE vw_b (id int PRIMARY KEY)");
+        startReceiverOnB();
+        String note = "DO $d$BEGIN EXECUTE pg_catalog.format('COMMENT ON TABLE public.%s IS %L', '%T',"
+                + " pg_catalog.current_setting('mtm.volkswagen_mode', true)); END$d$";
+        commitThroughB(prepareOnA(st -> {
+            String on = note.replace("%T", "vw_a");
+            emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "", on, "",
+                    "{\"DateStyle\": \"ISO, MDY\", \"" + ReplicatedDdl.VOLKSWAGEN_MODE + "\": \"on\"}").encode());
+            st.execute("SET LOCAL mtm.volkswagen_mode = on");
+            st.execute(on);
+            st.execute("SET LOCAL mtm.volkswagen_mode = off");
+            emit(st, ReplicatedDdl.END_PREFIX, new byte[0]);
+            ddl(st, "public", "none", note.replace("%T", "vw_b"));
+        }));
+        assertEquals("on", NODES.query(B, "SELECT obj_description('public.vw_a'::regclass, 'pg_class')"));
+        assertEquals("off", NODES.query(B, "SELECT obj_description('public.vw_b'::regclass, 'pg_class')"));
+    }
+
     /** The gateway's way of running CREATE TABLE ... AS / SELECT ... INTO: the message names the table created. */
     private static void creatingDdl(Statement st, String searchPath, String statement, String created) throws SQLException {
         emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl(searchPath, "", statement, created).encode());

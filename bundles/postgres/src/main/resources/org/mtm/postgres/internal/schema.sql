@@ -747,6 +747,28 @@ SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_column', 'ddl_command_
     ARRAY['ALTER TABLE']);
 SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewrite', 'mtm.refuse_node_computed_column');
 
+-- mtm.volkswagen_mode (a session setting, default off; the original's multimaster.volkswagen_mode, "pretend to be
+-- normal postgres"): sequences a statement of such a session creates or changes are not strided, here and — the
+-- applier carries the origin session's value with the DDL text — on every other node, so every node holds the same
+-- definition (increment 1, values 1, 2, 3... on the node that calls nextval). Several nodes taking values of one such
+-- sequence get the same ones: a unique violation, never divergence (rows carry their values). For running
+-- PostgreSQL's own regression suite as the original runs it (README).
+CREATE OR REPLACE FUNCTION mtm.volkswagen_mode()
+RETURNS boolean LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $fn$
+DECLARE
+    v text := pg_catalog.current_setting('mtm.volkswagen_mode', true);
+BEGIN
+    IF v IS NULL OR v = '' THEN
+        RETURN false;
+    END IF;
+    RETURN v::pg_catalog.bool;
+EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+        MESSAGE = pg_catalog.format('invalid value for parameter "mtm.volkswagen_mode": "%s"', v),
+        HINT = 'Use on or off.';
+END
+$fn$;
+
 -- Node stride (manual F.31.1, monotonic_sequences = false): node i of a cluster whose largest node id is N hands
 -- out i, i+N, i+2N... Each node strides its own sequences, so the DDL text every node runs stays identical: the
 -- event trigger below strides each sequence a statement created or changed (serial, identity, CREATE/ALTER
@@ -865,8 +887,8 @@ DECLARE
     seq record;
 BEGIN
     SELECT max(id), max(id) FILTER (WHERE is_self) INTO n, self FROM mtm.cluster_nodes;
-    IF self IS NULL THEN
-        RETURN;
+    IF self IS NULL OR mtm.volkswagen_mode() THEN
+        RETURN; -- not initialised yet, or a session that wants its sequences as PostgreSQL leaves them
     END IF;
     FOR seq IN
         SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
@@ -942,10 +964,12 @@ RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_cat
 DECLARE
     seq record;
     called boolean;
+    vw boolean;
 BEGIN
     IF current_setting('mtm.ddl_internal', true) = 'on' OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes WHERE is_self) THEN
         RETURN; -- our own ALTER SEQUENCE, or a node not initialised yet
     END IF;
+    vw := mtm.volkswagen_mode();
     FOR seq IN
         SELECT s.oid::regclass AS rel, bool_or(c.objid = s.oid AND c.command_tag = 'CREATE SEQUENCE') AS created,
                max(c.command_tag) FILTER (WHERE c.objid <> s.oid) AS via
@@ -963,6 +987,7 @@ BEGIN
                                  'different values on each node', coalesce(seq.via, 'this statement'), seq.rel),
                 HINT = 'Add the column without a default, fill it with an UPDATE, then set its default (or identity).';
         END IF;
+        CONTINUE WHEN vw; -- mtm.volkswagen_mode: left as the statement made it, on every node
         PERFORM mtm.stride_sequence(seq.rel);
     END LOOP;
 END

@@ -144,6 +144,55 @@ public class SequenceStrideTest {
         }
     }
 
+    /**
+     * mtm.volkswagen_mode (the original's multimaster.volkswagen_mode, with which it runs PostgreSQL's regression suite):
+     * what a statement of such a session creates or changes is left as on PostgreSQL, also in an applier that
+     * replays it with the origin session's value; a session without it still strides.
+     */
+    @Test
+    public void aVolkswagenSessionsSequencesAreLeftAsOnPostgres() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("SET mtm.volkswagen_mode = on");
+            st.execute("CREATE TABLE vw (id serial PRIMARY KEY, b bigint GENERATED ALWAYS AS IDENTITY, v text)");
+            st.execute("CREATE SEQUENCE vw_s");
+            assertEquals("1,1", q(st, "SELECT string_agg(seqincrement || ',' || seqstart, ';') FROM pg_sequence"
+                    + " WHERE seqrelid = 'vw_id_seq'::regclass"));
+            st.execute("INSERT INTO vw (v) VALUES ('x'), ('y'), ('z')");
+            assertEquals("(1,1,x),(2,2,y),(3,3,z)", q(st, "SELECT string_agg(vw::text, ',' ORDER BY id) FROM vw"));
+            assertEquals("1,2,3", next3(st, "vw_s"));
+            st.execute("ALTER SEQUENCE vw_s RESTART WITH 100");
+            assertEquals("100,101,102", next3(st, "vw_s"));
+            // setval() through a gateway restrides every node afterwards: not in this mode
+            assertEquals("500", q(st, "SELECT setval('vw_s', 500)"));
+            assertEquals(null, q(st, "SELECT string_agg(s::text, ',') FROM mtm.restride_sequences() s"));
+            assertEquals("501,502,503", next3(st, "vw_s"));
+            // still refused: each node would number the existing rows in its own row order
+            SQLException refused = assertThrows(SQLException.class, () -> st.execute("ALTER TABLE vw ADD COLUMN e serial"));
+            assertEquals(refused.getMessage(), "0A000", refused.getSQLState());
+            st.execute("SET mtm.volkswagen_mode = 'not a boolean'");
+            refused = assertThrows(SQLException.class, () -> st.execute("CREATE SEQUENCE vw_bad"));
+            assertEquals(refused.getMessage(), "22023", refused.getSQLState());
+
+            // an applier replays the DDL with the origin session's value (carried with the text)
+            st.execute("SET mtm.volkswagen_mode = off");
+            st.execute("SET session_replication_role = replica");
+            st.execute("BEGIN");
+            st.execute("SET LOCAL mtm.volkswagen_mode = on");
+            st.execute("CREATE TABLE vw_replayed (id bigserial PRIMARY KEY)");
+            st.execute("COMMIT");
+            assertEquals("1,2,3", next3(st, "vw_replayed_id_seq"));
+            st.execute("CREATE TABLE vw_off_replayed (id bigserial PRIMARY KEY)");
+            assertEquals("2,5,8", next3(st, "vw_off_replayed_id_seq"));
+            st.execute("SET session_replication_role = origin");
+            st.execute("RESET mtm.volkswagen_mode");
+            st.execute("CREATE TABLE vw_not (id serial PRIMARY KEY)");
+            assertEquals("a session without the mode strides", "2,5,8", next3(st, "vw_not_id_seq"));
+            // the later tests stride every sequence there is
+            st.execute("DROP TABLE vw, vw_replayed, vw_off_replayed, vw_not");
+            st.execute("DROP SEQUENCE vw_s");
+        }
+    }
+
     @Test
     public void existingSequencesRestartAboveWhatAnyNodeIssuedAndAnyRowHolds() throws SQLException {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {

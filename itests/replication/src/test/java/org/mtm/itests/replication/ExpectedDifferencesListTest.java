@@ -34,6 +34,14 @@ public class ExpectedDifferencesListTest {
     }
 
     @Test
+    public void theVolkswagenListIsWellFormed() {
+        // statements-volkswagen.tsv: only statements the default list gives to the stride, knock-ons after another cause
+        ExpectedDifferences vw = RegressDifferential.expectedInVolkswagenMode();
+        assertTrue(vw.size() < RegressDifferential.expected().size());
+        assertEquals(0, (int) vw.counts().getOrDefault(ExpectedDifferences.STRIDED, 0));
+    }
+
+    @Test
     public void theReadmeTableIsMadeFromTheList() throws IOException {
         String readme = Files.readString(Path.of("../../README.md"));
         int begin = readme.indexOf(BEGIN);

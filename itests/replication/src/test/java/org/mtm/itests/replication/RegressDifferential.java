@@ -43,6 +43,14 @@ final class RegressDifferential {
      */
     private static final String LIB = System.getProperty("mtm.regress.lib", "");
     private static final String SOURCE = System.getProperty("mtm.regress.source", "");
+    /**
+     * {@code -Dmtm.regress.volkswagen=true} (tools/pg-regress-diff --volkswagen): every psql session, on both sides,
+     * with {@code mtm.volkswagen_mode = on} — sequences not node-strided, as the original runs the suite with its
+     * multimaster.volkswagen_mode; the list then expects no strided differences
+     * ({@link ExpectedDifferences#inVolkswagenMode()}).
+     */
+    static final boolean VOLKSWAGEN = Boolean.getBoolean("mtm.regress.volkswagen");
+    static final String VOLKSWAGEN_OPTIONS = "-c mtm.volkswagen_mode=on";
 
     /**
      * The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions).
@@ -77,6 +85,18 @@ final class RegressDifferential {
     static ExpectedDifferences expected() {
         try {
             return ExpectedDifferences.parse(resource("/pg15-differences/causes.tsv"), resource("/pg15-differences/statements.tsv"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The list for a run with {@code mtm.volkswagen_mode = on} ({@link #VOLKSWAGEN}): less the strided statements and
+     * their own knock-ons, plus statements-volkswagen.tsv — what the stride hid and differs for another cause.
+     */
+    static ExpectedDifferences expectedInVolkswagenMode() {
+        try {
+            return expected().inVolkswagenMode(resource("/pg15-differences/statements-volkswagen.tsv"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -154,9 +174,11 @@ final class RegressDifferential {
                     + "servers: " + database.get("version") + "; database " + KarafNode.DATABASE + " " + database.get("encoding")
                     + ", LC_COLLATE " + database.get("datcollate") + ", LC_CTYPE " + database.get("datctype") + "\n"
                     + "standalone settings as node 1's configuration file: " + settings + "\n"
-                    + "psql -X -a -q per file, PGTZ=PST8PDT, PGDATESTYLE='Postgres, MDY', C locale; outputs compared unnormalised";
+                    + "psql -X -a -q per file, PGTZ=PST8PDT, PGDATESTYLE='Postgres, MDY', C locale; outputs compared unnormalised"
+                    + (VOLKSWAGEN ? "\nmode: PGOPTIONS='" + VOLKSWAGEN_OPTIONS + "' on both sides (sequences not node-strided; "
+                        + "the list less its strided statements and their knock-ons)" : "");
                 RegressPsql psql = new RegressPsql(srcdir, builddir,
-                    withLib ? Path.of(LIB) : root.resolve("no-regress-lib"), fileTimeout);
+                    withLib ? Path.of(LIB) : root.resolve("no-regress-lib"), fileTimeout, VOLKSWAGEN ? VOLKSWAGEN_OPTIONS : null);
                 // psql's outputs as they came, beside the report
                 Path outputs = reportFile.toAbsolutePath().resolveSibling(reportFile.getFileName() + ".outputs");
                 Files.createDirectories(outputs);
@@ -175,7 +197,7 @@ final class RegressDifferential {
                 }
             }
             NodeComparison nodes = NodeComparison.read(cluster.nodes(), ClusterInvariants.SETTLE);
-            ExpectedDifferences expected = expected();
+            ExpectedDifferences expected = VOLKSWAGEN ? expectedInVolkswagenMode() : expected();
             String report = RegressReport.render(header, files, excluded, nodes, expected);
             Files.createDirectories(reportFile.toAbsolutePath().getParent());
             Files.writeString(reportFile, report);

@@ -2,6 +2,7 @@ package org.mtm.itests.replication;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -120,6 +121,42 @@ public class SequencesIT {
             long row = 11 + (residue(node) - 11 % 3 + 3) % 3; // the first value above 10
             assertEquals("pre_rows through gateway " + node, row,
                     Long.parseLong(scalarVia(node, "INSERT INTO pre_rows (v) VALUES ('n" + node + "') RETURNING id")));
+        }
+    }
+
+    /**
+     * mtm.volkswagen_mode (the original's multimaster.volkswagen_mode, in which it runs PostgreSQL's regression suite):
+     * a table made in such a session through gateway 1 has a sequence of increment 1 on every node (the applied DDL
+     * carries the session's mode); a second node's session taking the same values gets a unique violation, never a
+     * divergence; a session without the mode still strides.
+     */
+    @Test
+    public void aVolkswagenSessionsSequencesAreNotStridedOnAnyNode() throws SQLException {
+        try (Connection c = cluster.viaGateway(1, "options", "-c mtm.volkswagen_mode=on"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE vw_serial (id serial PRIMARY KEY, v text)");
+            assertEquals("1,2,3", Sql.scalar(c, "WITH i AS (INSERT INTO vw_serial (v) VALUES ('a'), ('b'), ('c') RETURNING id)"
+                    + " SELECT string_agg(id::text, ',' ORDER BY id) FROM i"));
+        }
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE vw_not (id serial PRIMARY KEY, v text)");
+        }
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            assertEquals("vw_serial's increment and start on node " + node, "1 1", Sql.scalar(cluster.postgres(node),
+                    "SELECT increment_by || ' ' || start_value FROM pg_sequences WHERE sequencename = 'vw_serial_id_seq'"));
+            assertEquals("vw_not's increment on node " + node, "3", Sql.scalar(cluster.postgres(node),
+                    "SELECT increment_by FROM pg_sequences WHERE sequencename = 'vw_not_id_seq'"));
+        }
+        try (Connection c = cluster.viaGateway(2, "options", "-c mtm.volkswagen_mode=on")) {
+            SQLException collided = assertThrows(SQLException.class, () -> Sql.execute(c, "INSERT INTO vw_serial (v) VALUES ('d')"));
+            assertEquals(collided.getMessage(), "23505", collided.getSQLState());
+        }
+        for (int node = 1; node <= TestCluster.NODES; node++) {
+            assertEquals("rows on node " + node, "1:a,2:b,3:c", Sql.scalar(cluster.postgres(node),
+                    "SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM vw_serial"));
+        }
+        try (Connection c = cluster.viaGateway(1)) {
+            // the other tests stride every sequence there is (mtm.alter_sequences() reports how many)
+            Sql.execute(c, "DROP TABLE vw_serial, vw_not");
         }
     }
 

@@ -91,8 +91,13 @@ final class DdlMessages {
     private static String carriedSettings() {
         StringBuilder b = new StringBuilder("pg_catalog.json_build_object(");
         for (String name : ReplicatedDdl.CARRIED_SETTINGS) {
-            b.append(b.charAt(b.length() - 1) == '(' ? "" : ", ").append('\'').append(name)
-                    .append("', pg_catalog.current_setting('").append(name).append("')");
+            b.append(b.charAt(b.length() - 1) == '(' ? "" : ", ").append('\'').append(name).append("', ");
+            if (name.equals(ReplicatedDdl.VOLKSWAGEN_MODE)) {
+                // a placeholder setting: unset (the default) is off
+                b.append("COALESCE(NULLIF(pg_catalog.current_setting('").append(name).append("', true), ''), 'off')");
+            } else {
+                b.append("pg_catalog.current_setting('").append(name).append("')");
+            }
         }
         return b.append(')').toString();
     }

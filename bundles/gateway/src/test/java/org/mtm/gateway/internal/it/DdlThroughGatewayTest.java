@@ -256,6 +256,22 @@ public class DdlThroughGatewayTest {
     }
 
     @Test
+    public void theMessageCarriesTheSessionsVolkswagenMode() throws Exception {
+        // the peers' stride trigger reads mtm.volkswagen_mode: the origin session's value travels with the text, off when
+        // the session never set it (a placeholder setting)
+        WAL.take();
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE vw_unset (a int)");
+            st.execute("SET mtm.volkswagen_mode = on");
+            st.execute("CREATE TABLE vw_on (a int)");
+        }
+        WAL.take();
+        assertEquals(2, WAL.ddlSettings.size());
+        assertTrue(WAL.ddlSettings.get(0), WAL.ddlSettings.get(0).contains("\"mtm.volkswagen_mode\" : \"off\""));
+        assertTrue(WAL.ddlSettings.get(1), WAL.ddlSettings.get(1).contains("\"mtm.volkswagen_mode\" : \"on\""));
+    }
+
+    @Test
     public void aTableCreatedWithoutPrimaryKeyTakesUpdatesAndDeletesWithItsWholeOldRow() throws Exception {
         try (Connection c = gw(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE no_pk (a int, b text)");

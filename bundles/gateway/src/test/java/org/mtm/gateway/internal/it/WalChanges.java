@@ -33,8 +33,12 @@ final class WalChanges {
         }
     }
 
+    /** The carried settings (JSON) of the DDL messages the last {@link #take()} decoded. */
+    final List<String> ddlSettings = new ArrayList<>();
+
     /** The changes decoded since the last call (consumed). */
     List<String> take() throws SQLException {
+        ddlSettings.clear();
         List<String> out = new ArrayList<>();
         List<String> relations = new ArrayList<>();
         List<Integer> relationIds = new ArrayList<>();
@@ -63,6 +67,7 @@ final class WalChanges {
                         b.get(content);
                         if (prefix.equals(ReplicatedDdl.PREFIX)) {
                             ReplicatedDdl ddl = ReplicatedDdl.decode(content);
+                            ddlSettings.add(ddl.settings());
                             out.add("M " + prefix + " " + ddl.statement() + " [" + ddl.searchPath() + " / " + ddl.role() + "]");
                         } else {
                             out.add("M " + prefix + (content.length == 0 ? "" : " " + content.length + " bytes"));

@@ -18,6 +18,12 @@ import java.util.TreeMap;
 public final class ExpectedDifferences {
     /** The cause key of statements that fail only because an earlier listed statement of the same file differed. */
     public static final String KNOCK_ON = "knock-on";
+    /**
+     * The cause of node-strided sequences. With {@code mtm.volkswagen_mode = on} in the psql sessions (the original's
+     * multimaster.volkswagen_mode, in which it runs PostgreSQL's regression suite) sequences are not strided: see
+     * {@link #inVolkswagenMode()}.
+     */
+    public static final String STRIDED = "strided";
     /** Kinds of cause, in the README's order. */
     public static final List<String> KINDS = List.of("refusal", "by-design", "knock-on", "open-bug");
 
@@ -87,6 +93,57 @@ public final class ExpectedDifferences {
             rows.add(f);
         }
         return rows;
+    }
+
+    /**
+     * The list for a run whose psql sessions have {@code mtm.volkswagen_mode = on}: the statements of cause
+     * {@link #STRIDED} answer as on PostgreSQL there, and so do the knock-ons that follow only from them (every listed
+     * statement before the knock-on in its file that is not a knock-on is strided); the rest of the list stays.
+     */
+    public ExpectedDifferences inVolkswagenMode() {
+        return inVolkswagenMode("");
+    }
+
+    /**
+     * {@link #inVolkswagenMode()}, plus the statements of {@code statementsTsv} ({@code file<TAB>line<TAB>key}): those
+     * the stride hid — listed as strided or as one of their knock-ons, or not listed (with strided keys an {@code
+     * UPDATE … WHERE a = 2} finds no row) — that differ for another cause once sequences are not strided. Refuses a
+     * statement the list gives another cause in both modes, and the cause {@link #STRIDED}.
+     */
+    public ExpectedDifferences inVolkswagenMode(String statementsTsv) {
+        ExpectedDifferences vw = without(Set.of(STRIDED));
+        for (String[] f : rows(statementsTsv, 3, "volkswagen statements")) {
+            int line = Integer.parseInt(f[1]);
+            if (!causes.containsKey(f[2]) || f[2].equals(STRIDED)) {
+                throw new IllegalArgumentException(f[0] + ".sql line " + f[1] + ": cause " + f[2] + " is unknown or strided");
+            }
+            if (vw.causeOf(f[0], line) != null) {
+                throw new IllegalArgumentException(f[0] + ".sql line " + f[1] + " is listed with cause " + vw.causeOf(f[0], line)
+                    + " in both modes");
+            }
+            vw.statements.computeIfAbsent(f[0], x -> new TreeMap<>()).put(line, f[2]);
+        }
+        vw.statements.forEach((file, lines) -> lines.forEach((line, key) -> {
+            if (causes.get(key).kind().equals(KNOCK_ON)
+                    && lines.headMap(line).values().stream().allMatch(k -> causes.get(k).kind().equals(KNOCK_ON))) {
+                throw new IllegalArgumentException(file + ".sql line " + line + ": a knock-on with no other listed cause "
+                    + "before it in the file (volkswagen mode)");
+            }
+        }));
+        return vw;
+    }
+
+    /** The list less the statements of {@code gone} and the knock-ons that follow only from them. */
+    ExpectedDifferences without(Set<String> gone) {
+        Map<String, TreeMap<Integer, String>> kept = new TreeMap<>();
+        statements.forEach((file, lines) -> lines.forEach((line, key) -> {
+            boolean dropped = gone.contains(key) || causes.get(key).kind().equals(KNOCK_ON)
+                && lines.headMap(line).values().stream().filter(k -> !causes.get(k).kind().equals(KNOCK_ON)).allMatch(gone::contains);
+            if (!dropped) {
+                kept.computeIfAbsent(file, x -> new TreeMap<>()).put(line, key);
+            }
+        }));
+        return new ExpectedDifferences(causes, kept);
     }
 
     /** The listed cause of the statement ending at {@code line} of {@code file}, or null. */

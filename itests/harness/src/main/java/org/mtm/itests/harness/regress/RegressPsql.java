@@ -26,16 +26,24 @@ public final class RegressPsql {
     private final Path builddir;
     private final Path libdir;
     private final Duration timeout;
+    /** libpq's PGOPTIONS for every connection psql makes (\c too); null: none. */
+    private final String options;
 
     /**
      * {@code srcdir} holds data/ (read by the servers), {@code builddir} a results/ folder the servers may write,
      * {@code libdir} where regress.so would be (it is not: the C functions fail alike on both servers).
      */
     public RegressPsql(Path srcdir, Path builddir, Path libdir, Duration timeout) {
+        this(srcdir, builddir, libdir, timeout, null);
+    }
+
+    /** With {@code options} as PGOPTIONS (e.g. {@code -c mtm.volkswagen_mode=on}) for every connection psql makes. */
+    public RegressPsql(Path srcdir, Path builddir, Path libdir, Duration timeout, String options) {
         this.srcdir = srcdir;
         this.builddir = builddir;
         this.libdir = libdir;
         this.timeout = timeout;
+        this.options = options;
     }
 
     /** psql's output (stdout and stderr in one stream, as pg_regress takes it) for {@code script} on {@code port}. */
@@ -50,6 +58,9 @@ public final class RegressPsql {
         env.put("PGDATESTYLE", "Postgres, MDY");
         env.put("PGAPPNAME", "pg_regress/" + test);
         env.put("PGCONNECT_TIMEOUT", "10");
+        if (options != null) {
+            env.put("PGOPTIONS", options);
+        }
         if (org.mtm.itests.harness.DatabasePasswords.pgpassFile() != null) {
             env.put("PGPASSFILE", org.mtm.itests.harness.DatabasePasswords.pgpassFile().toString());
         }

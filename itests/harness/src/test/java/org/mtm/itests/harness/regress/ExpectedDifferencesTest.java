@@ -37,6 +37,37 @@ public class ExpectedDifferencesTest {
     }
 
     @Test
+    public void inVolkswagenModeStridedStatementsAndTheirOwnKnockOnsAnswerAsOnPostgres() {
+        // mtm.volkswagen_mode = on: no node stride, so the strided statements, and the knock-ons after only strided ones,
+        // answer as on PostgreSQL; a knock-on after another cause stays
+        ExpectedDifferences list = ExpectedDifferences.parse(CAUSES, "sequence\t5\tstrided\nsequence\t7\tknock-on\n"
+            + "copy2\t3\tstrided\ncopy2\t4\tcic\ncopy2\t9\tknock-on\ncreate_index\t10\tcic\n");
+        ExpectedDifferences vw = list.inVolkswagenMode();
+        assertEquals(3, vw.size());
+        assertEquals(null, vw.causeOf("sequence", 5));
+        assertEquals(null, vw.causeOf("sequence", 7));
+        assertEquals(null, vw.causeOf("copy2", 3));
+        assertEquals("knock-on", vw.causeOf("copy2", 9));
+        assertTrue(vw.check(List.of(file("sequence"), file("copy2", 4, 9), file("create_index", 10))).holds());
+        ExpectedDifferences.Check check = vw.check(List.of(file("sequence", 5), file("copy2", 3, 4, 9)));
+        assertEquals("a strided statement that still differs is not listed", List.of("sequence.sql line 5", "copy2.sql line 3"),
+            check.unexpected());
+        // what the stride hid: listed strided (or its knock-on) by default, another cause once not strided
+        ExpectedDifferences hidden = list.inVolkswagenMode("sequence\t5\tcic\nsequence\t7\tknock-on\n");
+        assertEquals("cic", hidden.causeOf("sequence", 5));
+        assertEquals("knock-on", hidden.causeOf("sequence", 7));
+        assertEquals(5, hidden.size());
+        assertThrows("listed with another cause in both modes", IllegalArgumentException.class,
+            () -> list.inVolkswagenMode("copy2\t4\tcic\n"));
+        assertEquals("not listed: hidden by the stride without differing", "cic", list.inVolkswagenMode("int4\t1\tcic\n").causeOf("int4", 1));
+        assertThrows("strided is no cause there", IllegalArgumentException.class, () -> list.inVolkswagenMode("sequence\t5\tstrided\n"));
+        assertThrows("a knock-on alone", IllegalArgumentException.class, () -> list.inVolkswagenMode("sequence\t7\tknock-on\n"));
+        // the default list is unchanged
+        assertEquals(6, list.size());
+        assertTrue(list.check(List.of(file("sequence", 5, 7), file("copy2", 3, 4, 9))).holds());
+    }
+
+    @Test
     public void theListIsRefusedWhenItCannotBeRight() {
         assertThrows(IllegalArgumentException.class, () -> ExpectedDifferences.parse(CAUSES, "x\t1\tnosuchcause\n"));
         assertThrows(IllegalArgumentException.class, () -> ExpectedDifferences.parse(CAUSES, "x\t1\tcic\nx\t1\tstrided\n"));
