@@ -40,6 +40,26 @@ public class OriginFilterTest {
         }
     }
 
+    /**
+     * What a hold fed without the copies could build on: a non-transactional logical message written by a session
+     * without a replication origin passes {@code origin 'none'}, at its place in the WAL; one written under an origin
+     * does not. (Flushed: a walsender, like the peek, reads only flushed WAL, and a non-transactional message is not
+     * flushed by itself before PostgreSQL 17's {@code flush} argument.)
+     */
+    @Test
+    public void onSeventeenOriginNonePassesALogicalMessageWrittenWithoutAnOrigin() throws Exception {
+        try (Connection c = server(Postgres17.binDir()).connect(); Statement st = c.createStatement()) {
+            write(st);
+            st.execute("SELECT pg_logical_emit_message(false, 'mtm-test', 'without an origin', true)");
+            st.execute("SELECT pg_replication_origin_session_setup('mtm_node_3')");
+            st.execute("SELECT pg_logical_emit_message(false, 'mtm-test', 'under an origin', true)");
+            st.execute("SELECT pg_replication_origin_session_reset()");
+            assertEquals(List.of("b", "R", "I", "P", "K", "M"), messageTypes(st, ", 'messages', 'true', 'origin', 'none'"));
+            assertEquals(List.of("b", "R", "I", "P", "K", "b", "O", "I", "P", "K", "M", "M"),
+                messageTypes(st, ", 'messages', 'true', 'origin', 'any'"));
+        }
+    }
+
     @Test
     public void fifteenStreamsEveryOriginAndDoesNotKnowTheOption() throws Exception {
         try (Connection c = server(null).connect(); Statement st = c.createStatement()) {
