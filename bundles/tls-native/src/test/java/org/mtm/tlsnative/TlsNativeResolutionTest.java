@@ -106,28 +106,25 @@ public class TlsNativeResolutionTest {
 
     @Test
     public void linuxX8664LoadsItsLibrary() throws Exception {
-        BundleContext ctx = start("linux", "x86_64");
-        Bundle host = host(ctx);
-        Bundle fragment = ours(ctx);
-        assertTrue(resolve(host, fragment));
-        assertAttached(host, fragment);
-        String lib = findLibrary(host, "netty_tcnative_linux_x86_64");
-        assertNotNull(lib);
-        assertTrue(lib, lib.endsWith("libnetty_tcnative_linux_x86_64.so"));
-        assertNull(findLibrary(host, "netty_tcnative_linux_aarch_64"));
+        assertLinuxLoads("x86_64", "netty_tcnative_linux_x86_64", "netty_tcnative_linux_aarch_64");
     }
 
     @Test
     public void linuxAarch64LoadsItsLibrary() throws Exception {
-        BundleContext ctx = start("linux", "aarch64");
+        assertLinuxLoads("aarch64", "netty_tcnative_linux_aarch_64", "netty_tcnative_linux_x86_64");
+    }
+
+    /** On Linux with {@code processor}: the fragment attaches and the host finds {@code own}, never {@code other}. */
+    private void assertLinuxLoads(String processor, String own, String other) throws Exception {
+        BundleContext ctx = start("linux", processor);
         Bundle host = host(ctx);
         Bundle fragment = ours(ctx);
         assertTrue(resolve(host, fragment));
         assertAttached(host, fragment);
-        String lib = findLibrary(host, "netty_tcnative_linux_aarch_64");
+        String lib = findLibrary(host, own);
         assertNotNull(lib);
-        assertTrue(lib, lib.endsWith("libnetty_tcnative_linux_aarch_64.so"));
-        assertNull(findLibrary(host, "netty_tcnative_linux_x86_64"));
+        assertTrue(lib, lib.endsWith("lib" + own + ".so"));
+        assertNull(findLibrary(host, other));
     }
 
     @Test
