@@ -116,6 +116,11 @@ final class Sql {
         return note.append(" */").toString();
     }
 
+    /** {@code SELECT 1 FROM ONLY t WHERE <identity>}: whether the row is there at all; parameters as in {@link #delete}. */
+    static String exists(Target t, BitSet where, BitSet nulls) {
+        return "SELECT 1 FROM ONLY " + t.qualifiedName + " WHERE " + identity(t, where, nulls);
+    }
+
     /** {@code DELETE FROM ONLY t WHERE <identity>}; parameters as in {@link #update}. */
     static String delete(Target t, BitSet where, BitSet nulls) {
         return "DELETE FROM ONLY " + t.qualifiedName + " WHERE " + identity(t, where, nulls);
