@@ -116,6 +116,30 @@ final class Sql {
         return note.append(" */").toString();
     }
 
+    /**
+     * {@code WITH d AS (DELETE FROM ONLY t WHERE <identity> RETURNING *) INSERT INTO t (a, b) OVERRIDING SYSTEM VALUE
+     * SELECT ?::type, d.b FROM d}: the row moved to the origin's new values, for an UPDATE no UPDATE can replay (a
+     * GENERATED ALWAYS identity column changed). Identity parameters first, as in {@link #delete}, then one per column
+     * of {@code values} in order; the others (unchanged TOAST) keep the old row's value. Each value is cast to the
+     * column's type: a parameter in a SELECT list takes no type from the column it goes to.
+     */
+    static String move(Target t, BitSet where, BitSet nulls, BitSet values) {
+        StringBuilder columns = new StringBuilder();
+        StringBuilder select = new StringBuilder();
+        for (int i = 0; i < t.columns.length; i++) {
+            columns.append(i > 0 ? ", " : "").append(t.columns[i]);
+            select.append(i > 0 ? ", " : "");
+            if (values.get(i)) {
+                select.append("?::").append(t.types[i]);
+            } else {
+                select.append("d.").append(t.columns[i]);
+            }
+        }
+        return "WITH d AS (DELETE FROM ONLY " + t.qualifiedName + " WHERE " + identity(t, where, nulls) + " RETURNING *)"
+                + " INSERT INTO " + t.qualifiedName + " (" + columns + ") OVERRIDING SYSTEM VALUE SELECT " + select
+                + " FROM d";
+    }
+
     /** {@code SELECT 1 FROM ONLY t WHERE <identity>}: whether the row is there at all; parameters as in {@link #delete}. */
     static String exists(Target t, BitSet where, BitSet nulls) {
         return "SELECT 1 FROM ONLY " + t.qualifiedName + " WHERE " + identity(t, where, nulls);
