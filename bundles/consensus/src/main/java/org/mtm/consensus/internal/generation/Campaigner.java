@@ -134,7 +134,7 @@ public final class Campaigner {
                 pendingAccept = null;
                 return Optional.of(accept);
             } else if (nowMs - campaign.startedAt >= timeout(campaign)) {
-                long bound = timeout(campaign);
+                long bound = timeout(campaign); // before the count below doubles it
                 if (!campaign.referee) {
                     timeoutsInARow++;
                 }
