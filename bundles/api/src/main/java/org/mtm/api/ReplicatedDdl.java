@@ -26,6 +26,16 @@ import java.nio.charset.StandardCharsets;
 public record ReplicatedDdl(String searchPath, String role, String statement, String created, String settings) {
     public static final String PREFIX = "mtm.ddl";
     public static final String END_PREFIX = "mtm.ddl_end";
+    /**
+     * A transactional message the origin's ALTER TABLE event trigger logs inside a DDL statement's bracket (schema.sql,
+     * {@code mtm.refuse_node_computed_column}): UTF-8 text of one {@code ALTER TABLE ... ALTER COLUMN ... TYPE ...
+     * USING <literal>} that gives a column the statement added the value the origin computed for the rows already
+     * there (a default such as now()), which every node runs after the statement. Literals are written in the ISO date
+     * style and the 'postgres' interval style ({@link #VALUE_SETTINGS}).
+     */
+    public static final String VALUE_PREFIX = "mtm.ddl_value";
+    /** The settings a {@link #VALUE_PREFIX} statement runs with: those its literals were written in. */
+    public static final String VALUE_SETTINGS = "{\"DateStyle\": \"ISO, YMD\", \"IntervalStyle\": \"postgres\"}";
     private static final byte VERSION = 1;
     private static final byte VERSION_CREATED = 2;
     private static final byte VERSION_SETTINGS = 3;

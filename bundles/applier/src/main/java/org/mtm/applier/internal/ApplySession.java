@@ -1024,6 +1024,25 @@ final class ApplySession implements AutoCloseable {
         return carried;
     }
 
+    /**
+     * Runs a {@link ReplicatedDdl#VALUE_PREFIX} statement (the value the origin gave the rows already there in a column
+     * the DDL statement added) with the settings its literals were written in, logged again in this node's WAL by the
+     * same message for nodes that recover from this one.
+     */
+    void executeCarriedValue(byte[] content) throws SQLException {
+        flush();
+        emit(ReplicatedDdl.VALUE_PREFIX, content);
+        String own = carrySettings(ReplicatedDdl.VALUE_SETTINGS);
+        busySince = System.nanoTime();
+        try {
+            statement.execute(new String(content, java.nio.charset.StandardCharsets.UTF_8));
+        } finally {
+            busySince = 0;
+        }
+        carrySettings(own);
+        forgetTargets();
+    }
+
     private boolean relationExists(String name) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
             ps.setString(1, name);

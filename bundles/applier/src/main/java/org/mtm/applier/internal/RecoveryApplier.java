@@ -686,6 +686,22 @@ final class RecoveryApplier implements MessageApplier {
             u.carried = null;
             return;
         }
+        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix())) {
+            // the value the origin gave the rows already there in a column its DDL statement added (StreamApplier)
+            if (u.skip || u.failure != null) {
+                return;
+            }
+            try {
+                if (begun(u)) {
+                    session.executeCarriedValue(m.content());
+                }
+            } catch (RowMissingException e) {
+                rowMissing(u, e);
+            } catch (SQLException e) {
+                failed(u, e);
+            }
+            return;
+        }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges() || u.inDdl) {
             return;
         }

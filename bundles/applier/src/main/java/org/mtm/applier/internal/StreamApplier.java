@@ -428,6 +428,10 @@ final class StreamApplier implements MessageApplier {
             t.carried = null;
             return;
         }
+        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix())) {
+            carriedValue(t, m);
+            return;
+        }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || t.inDdl) {
             return;
         }
@@ -451,6 +455,28 @@ final class StreamApplier implements MessageApplier {
             t.rerunWritesRows = ddl.rerunWritesRows();
             t.carried = session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
+        } catch (RowMissingException e) {
+            rowMissing(t, e, null);
+        } catch (SQLException e) {
+            failed(t, e, null);
+        }
+        stopIfAbandoned(t);
+    }
+
+    /**
+     * The value the origin gave the rows already there in a column its DDL statement added: inside the statement's
+     * bracket in the origin's WAL, after it in a node's that applied the statement (logged again there, after its end).
+     */
+    private void carriedValue(RemoteTransaction t, LogicalMessage m) throws SQLException {
+        if (t.fromElsewhere || t.alreadyPrepared || t.failed) {
+            return;
+        }
+        try {
+            if (!begun(t)) {
+                return;
+            }
+            session.executeCarriedValue(m.content());
+            LOG.debug("node {}: applied the carried value of {} from node {}", self, t.describe(), peer);
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
         } catch (SQLException e) {

@@ -253,6 +253,48 @@ public class RecoveryTest {
         }
     }
 
+    /**
+     * ALTER TABLE ... ADD COLUMN ... DEFAULT now() as the gateway and the mtm schema's event trigger run it on the
+     * origin: the statement, then the value the rows already there took, carried as an ALTER COLUMN ... TYPE ... USING.
+     */
+    private String addedWithCarriedValue(int origin, String table, String column, String value) throws Exception {
+        try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            String statement = "ALTER TABLE " + table + " ADD COLUMN " + column + " timestamptz DEFAULT now()";
+            emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement).encode());
+            st.execute(statement);
+            String carried = "ALTER TABLE public." + table + " ALTER COLUMN " + column + " TYPE timestamp with time zone"
+                    + " USING '" + value + "'::timestamp with time zone";
+            st.execute(carried); // the origin's rows hold this value too (here: made so, for the test)
+            emit(c, ReplicatedDdl.VALUE_PREFIX, carried.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            emit(c, ReplicatedDdl.END_PREFIX, new byte[0]);
+            return finish(origin, NODES.prepareAsGateway(st, origin));
+        }
+    }
+
+    @Test
+    public void recoveryGivesAddedColumnsTheValueTheOriginCarried() throws Exception {
+        NODES.execEverywhere("CREATE TABLE r9_own (id int PRIMARY KEY)", "CREATE TABLE r9_other (id int PRIMARY KEY)");
+        exchange();
+        commit(1, "INSERT INTO r9_own SELECT g FROM generate_series(1, 5) g");
+        commit(2, "INSERT INTO r9_other SELECT g FROM generate_series(1, 5) g");
+        // node 1's own (the value inside the DDL bracket of the donor's WAL) and node 2's, which node 1 applied (its
+        // applier logs the value again after the bracket)
+        addedWithCarriedValue(1, "r9_own", "at", "2001-02-03 04:05:06+00");
+        addedWithCarriedValue(2, "r9_other", "at", "2002-03-04 05:06:07+00");
+        for (String table : List.of("r9_own", "r9_other")) {
+            Await.until(WAIT, table + " on nodes 1 and 2", () -> NODES.md5(1, table).equals(NODES.md5(2, table)));
+        }
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        for (String table : List.of("r9_own", "r9_other")) {
+            assertEquals(table + " on node 3 as on node 1", NODES.md5(1, table), NODES.md5(3, table));
+        }
+        assertEquals("t", NODES.query(3, "SELECT bool_and(at = '2002-03-04 05:06:07+00') FROM r9_other"));
+    }
+
     @Test
     public void recoveryStoppedAfterPreparesCommitsAndPlainCommitsResumesExactlyOnce() throws Exception {
         String t = "r2";

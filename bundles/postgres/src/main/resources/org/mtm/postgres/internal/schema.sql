@@ -650,10 +650,16 @@ BEGIN
 END
 $fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
--- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
--- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL
--- keeps the value computed at the ALTER as the rows' "missing" value). Refused in gateway sessions of an initialised
--- cluster when the table has rows; an empty table is fine (new rows travel as rows).
+-- replicated ALTER TABLE. A volatile default (random(), clock_timestamp(), nextval()) gives every row its own value
+-- in a rewrite, which is not decoded: refused in gateway sessions of an initialised cluster when the table has rows
+-- (an empty table is fine: new rows travel as rows). A default that depends on the moment or the session (now(),
+-- CURRENT_DATE, CURRENT_USER, a stable function) gives every row one value — kept as the rows' "missing" value, or
+-- written into every row when another part of the statement rewrites the table: the origin carries that value to
+-- the other nodes (a transactional message mtm.ddl_value holding an ALTER TABLE ... ALTER COLUMN ... TYPE ... USING
+-- <the value>, which they run after the statement: the same rows, though there the value is written into every row).
+-- Which columns the statement added is known from the relations' relnatts the gateway's DDL message statement noted
+-- just before it (mtm.ddl_relnatts: "oid:relnatts ..."); without that note (the statement was not announced) the
+-- older rule refuses such a column instead.
 CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -663,6 +669,46 @@ BEGIN
     RETURN found;
 END
 $fn$;
+-- The value of column col in the first row of rel (children included) as a literal, or SQL NULL when rel has no
+-- rows; written in the ISO date style and 'postgres' interval style, which read back alike under any settings.
+CREATE OR REPLACE FUNCTION mtm.column_value_literal(rel regclass, col name)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+    SET extra_float_digits = 3 SET bytea_output = 'hex' AS $fn$
+DECLARE
+    found_row boolean;
+    v text;
+BEGIN
+    EXECUTE format('SELECT true, pg_catalog.quote_nullable(%I) FROM %s LIMIT 1', col, rel) INTO found_row, v;
+    RETURN CASE WHEN found_row THEN v END;
+END
+$fn$;
+-- A value as a literal, written like mtm.column_value_literal's.
+CREATE OR REPLACE FUNCTION mtm.value_literal(v anyelement)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+    SET extra_float_digits = 3 SET bytea_output = 'hex' AS $fn$
+BEGIN
+    RETURN pg_catalog.quote_nullable(v);
+END
+$fn$;
+-- An immutable expression's value as a literal (mtm.value_literal). The expression is read in the caller's settings,
+-- in which pg_get_expr wrote it.
+CREATE OR REPLACE FUNCTION mtm.expression_literal(expr text, type text)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+DECLARE
+    v text;
+BEGIN
+    EXECUTE format('SELECT mtm.value_literal((%s)::%s)', expr, type) INTO v;
+    RETURN v;
+END
+$fn$;
+-- Whether a default expression (pg_attrdef.adbin) may give another value on another node or at another moment: a
+-- SQL value function (CURRENT_DATE, CURRENT_USER ...) or a function that is not immutable.
+CREATE OR REPLACE FUNCTION mtm.default_is_node_computed(adbin pg_node_tree)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT adbin::text LIKE '%{SQLVALUEFUNCTION %'
+        OR EXISTS (SELECT 1 FROM regexp_matches(adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
+                   JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile <> 'i')
+$fn$;
 CREATE OR REPLACE FUNCTION mtm.refuse_node_computed_column()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -670,6 +716,10 @@ DECLARE
     col record;
     same boolean;
     noted text;
+    natts text;
+    before int;
+    announced oid[] := '{}';
+    literal text;
 BEGIN
     IF NOT mtm.checks_session_ddl() THEN
         RETURN;
@@ -712,10 +762,68 @@ BEGIN
                 HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
         END IF;
     END IF;
+    -- the columns this statement added to the relations it names, whose value in the rows already there each node
+    -- would compute by itself: carried to the other nodes
+    natts := coalesce(current_setting('mtm.ddl_relnatts', true), '');
+    PERFORM set_config('mtm.ddl_relnatts', '', true);
+    FOR rel, before IN
+        SELECT DISTINCT c.objid, split_part(e, ':', 2)::int
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class r ON r.oid = c.objid
+        JOIN unnest(string_to_array(natts, ' ')) AS e ON split_part(e, ':', 1)::oid = c.objid
+        WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass AND r.relkind IN ('r', 'p')
+          AND r.relpersistence = 'p'
+    LOOP
+        announced := announced || rel::oid;
+        FOR col IN
+            SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+                   CASE WHEN a.attcollation <> 0 THEN
+                       (SELECT format(' COLLATE %I.%I', n.nspname, co.collname) FROM pg_collation co
+                        JOIN pg_namespace n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation)
+                   ELSE '' END AS collate,
+                   pg_get_expr(d.adbin, d.adrelid) AS expr, d.adbin IS NOT NULL AND mtm.default_is_node_computed(d.adbin) AS computed
+            FROM pg_attribute a
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = rel AND a.attnum > before AND NOT a.attisdropped AND a.attgenerated = ''
+              AND a.attidentity = ''
+            ORDER BY a.attnum
+        LOOP
+            literal := mtm.column_value_literal(rel, col.attname);
+            IF literal IS NULL THEN
+                EXIT; -- no rows
+            END IF;
+            -- every node computes the same: no default and NULL, or an immutable default's value
+            CONTINUE WHEN col.expr IS NULL AND literal = 'NULL';
+            IF col.expr IS NOT NULL AND NOT col.computed THEN
+                BEGIN
+                    same := literal = mtm.expression_literal(col.expr, col.type);
+                EXCEPTION WHEN OTHERS THEN
+                    same := false; -- in doubt, carried
+                END;
+                CONTINUE WHEN same;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_depend dep
+                       JOIN pg_attrdef gd ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = gd.oid
+                       JOIN pg_attribute ga ON ga.attrelid = gd.adrelid AND ga.attnum = gd.adnum AND ga.attgenerated <> ''
+                       WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = rel AND dep.refobjsubid = col.attnum)
+            THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                     'default %s as each node computes it when it runs the statement, and a generated '
+                                     'column of the same statement depends on it', rel, col.attname, col.expr),
+                    HINT = 'Add the generated column in a statement of its own.';
+            END IF;
+            PERFORM pg_logical_emit_message(true, 'mtm.ddl_value',
+                format('ALTER TABLE %s ALTER COLUMN %I TYPE %s%s USING %s::%s', rel, col.attname, col.type, col.collate,
+                       literal, col.type));
+        END LOOP;
+    END LOOP;
+    -- a statement the gateway did not announce (no note): refused as before
     FOR rel IN
         WITH RECURSIVE t(oid) AS (
             SELECT c.objid FROM pg_event_trigger_ddl_commands() c
             WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass
+              AND NOT c.objid = ANY (announced)
             UNION SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.oid)
         SELECT t.oid FROM t JOIN pg_class r ON r.oid = t.oid WHERE r.relkind = 'r' AND r.relpersistence = 'p'
     LOOP

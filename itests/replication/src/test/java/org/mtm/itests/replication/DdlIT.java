@@ -416,12 +416,12 @@ public class DdlIT {
     }
 
     @Test
-    public void aNewColumnEachNodeWouldFillItselfIsRefusedOnATableWithRows() throws SQLException {
+    public void aNewColumnEachNodeWouldFillItselfTakesTheOriginsValueOrIsRefused() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE stamped (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_empty (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "INSERT INTO stamped VALUES (1), (2)");
-        for (String add : List.of("ADD COLUMN at timestamptz DEFAULT now()", "ADD COLUMN d date DEFAULT CURRENT_DATE",
-                "ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN t timestamptz DEFAULT clock_timestamp()")) {
+        // a volatile default gives every row its own value in a rewrite, which is not decoded: refused
+        for (String add : List.of("ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN t timestamptz DEFAULT clock_timestamp()")) {
             SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE stamped " + add));
             assertEquals(add + ": " + e.getMessage(), "0A000", e.getSQLState());
             assertTrue(add + ": " + e.getMessage(), e.getMessage().contains("[multimaster]")
@@ -429,14 +429,72 @@ public class DdlIT {
         }
         assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attnum > 0"
             + " AND NOT attisdropped)", "1");
-        // what the hint says, and what stays allowed: a constant default, an empty table
+        // a default of the moment or the session gives the rows already there one value: the origin's, on every node
+        // (a missing value on the origin; with a rewrite of the same statement, written into every row)
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN at timestamptz DEFAULT now()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE stamped ADD COLUMN d date NOT NULL DEFAULT CURRENT_DATE,"
+            + " ADD COLUMN who text COLLATE \"C\" DEFAULT CURRENT_USER");
+        Sql.execute(cluster.gateway(1), "ALTER TABLE stamped ADD COLUMN at2 timestamp(3) DEFAULT localtimestamp,"
+            + " ALTER COLUMN id TYPE bigint");
         Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN k int DEFAULT 5");
-        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN at timestamptz");
-        Sql.execute(cluster.gateway(2), "UPDATE stamped SET at = now()");
-        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ALTER COLUMN at SET DEFAULT now()");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped ADD COLUMN note text DEFAULT 'x'");
+        String stamped = "(SELECT md5(string_agg(id || ':' || at || ':' || d || ':' || who || ':' || at2 || ':' || k || ':'"
+            + " || note, ',' ORDER BY id)) FROM stamped)";
+        assertEverywhere(stamped, Sql.scalar(cluster.postgres(1), "SELECT " + stamped));
+        assertEverywhere("(SELECT count(DISTINCT at) || ':' || count(DISTINCT at2) || ':' || count(*) FILTER (WHERE at IS NULL"
+            + " OR at2 IS NULL OR d IS NULL OR who IS NULL) FROM stamped)", "1:1:0");
+        assertEverywhere("(SELECT format_type(atttypid, atttypmod) || ' ' || attcollation::regcollation || ' '"
+            + " || attnotnull FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attname = 'who')", "text \"C\" false");
+        // a row changed in between keeps its value when a later statement of the transaction alters the table again;
+        // an older column given a default of the moment in a statement that rewrites the table keeps its rows' values
+        try (Connection c = cluster.viaGateway(2)) {
+            c.setAutoCommit(false);
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE stamped ADD COLUMN since timestamptz DEFAULT now() - interval '1 day'");
+                st.execute("UPDATE stamped SET since = '2001-02-03 04:05:06+00', k = 6 WHERE id = 1");
+                st.execute("ALTER TABLE stamped ADD COLUMN later int");
+                st.execute("ALTER TABLE stamped ALTER COLUMN k SET DEFAULT extract(epoch FROM now())::int,"
+                    + " ALTER COLUMN id TYPE numeric");
+            }
+            c.commit();
+        }
+        assertEverywhere("(SELECT string_agg(id || ':' || (since = '2001-02-03 04:05:06+00') || ':' || k, ',' ORDER BY id)"
+            + " FROM stamped)", "1:true:6,2:false:5");
+        assertEverywhere(stamped.replace("|| note,", "|| note || ':' || since,"),
+            Sql.scalar(cluster.postgres(1), "SELECT " + stamped.replace("|| note,", "|| note || ':' || since,")));
+        // an immutable default written in the session's date style (PostgreSQL's fast_default: '2016-06-02'::date
+        // read back as 06-02-2016 under Postgres, MDY) needs nothing carried
+        PgTools.Result r = PgTools.psql(cluster.gateway(3), "SET DateStyle = 'Postgres, MDY';\n"
+            + "ALTER TABLE stamped ADD COLUMN c_date date DEFAULT '2016-06-02'::date + 10;\n", PSQL);
+        assertTrue("psql through gateway 3: " + r, r.ok() && !r.toString().contains("ERROR"));
+        assertEverywhere("(SELECT string_agg(id || ':' || c_date, ',' ORDER BY id) FROM stamped)", "1:2016-06-12,2:2016-06-12");
+        // inheritance and partitions: the children's rows take the value too
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_parent (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_child (extra int) INHERITS (stamped_parent)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_parted (id int PRIMARY KEY) PARTITION BY RANGE (id)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_part1 PARTITION OF stamped_parted FOR VALUES FROM (0) TO (10)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO stamped_child VALUES (1, 1)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO stamped_parted VALUES (1), (2)");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped_parent ADD COLUMN at timestamptz DEFAULT now()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_parted ADD COLUMN at timestamptz NOT NULL DEFAULT now()");
+        for (String table : List.of("stamped_child", "stamped_parted")) {
+            String expression = "(SELECT string_agg(id || ':' || at, ',' ORDER BY id) FROM " + table + ")";
+            assertEverywhere(expression, Sql.scalar(cluster.postgres(1), "SELECT " + expression));
+        }
+        // a generated column of the same statement over such a column: refused, nothing changed
+        SQLException generated = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN"
+            + " day date DEFAULT CURRENT_DATE, ADD COLUMN day_after date GENERATED ALWAYS AS (day + 1) STORED"));
+        assertEquals(generated.getMessage(), "0A000", generated.getSQLState());
+        assertTrue(generated.getMessage(), generated.getMessage().contains("generated column"));
+        assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attname = 'day')", "0");
+        // what stays as it was: an empty table, the hint's way
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN at timestamptz DEFAULT now()");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN r float8 DEFAULT random(), ADD COLUMN n serial");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN rnd float8");
+        Sql.execute(cluster.gateway(2), "UPDATE stamped SET rnd = random()");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ALTER COLUMN rnd SET DEFAULT random()");
+        assertEverywhere("(SELECT md5(string_agg(id || ':' || rnd, ',' ORDER BY id)) FROM stamped)",
+            Sql.scalar(cluster.postgres(1), "SELECT md5(string_agg(id || ':' || rnd, ',' ORDER BY id)) FROM stamped"));
         // rewrites that compute the same everywhere: a generated column, a domain's check, beside a serial column
         Sql.execute(cluster.gateway(1), "CREATE DOMAIN positive AS int CHECK (VALUE > 0)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE counted (id serial PRIMARY KEY, a int)");
@@ -446,9 +504,11 @@ public class DdlIT {
         Sql.execute(cluster.gateway(2), "ALTER TABLE counted ADD COLUMN q positive DEFAULT 7");
         assertEverywhere("(SELECT string_agg(a || ':' || tripled || ':' || coalesce(p, 0) || ':' || q, ',' ORDER BY a)"
             + " FROM counted)", "1:3:0:7,2:6:0:7");
-        assertEverywhere("(SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped)",
-            Sql.scalar(cluster.postgres(1),
-                "SELECT md5(string_agg(id || ':' || k || ':' || at || ':' || note, ',' ORDER BY id)) FROM stamped"));
+        // a domain whose default is of the moment
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN stamp AS timestamptz DEFAULT now()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE counted ADD COLUMN at stamp");
+        assertEverywhere("(SELECT string_agg(a || ':' || at, ',' ORDER BY a) FROM counted)",
+            Sql.scalar(cluster.postgres(1), "SELECT string_agg(a || ':' || at, ',' ORDER BY a) FROM counted"));
     }
 
     @Test

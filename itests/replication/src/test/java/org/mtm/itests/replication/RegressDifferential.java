@@ -56,7 +56,7 @@ final class RegressDifferential {
      * The short form in the default suite: files that answer as on PostgreSQL today (the guard against regressions).
      * Not json and jsonb since issue 12: they look for their temporary table's statistics under
      * pg_my_temp_schema(), and the table is a stand-in in the session's mtm_temp_... schema (README, temporary tables).
-     * Not fast_default since issue 8: it adds columns with now(), clock_timestamp() and random() defaults to tables with
+     * Not fast_default since issue 8: it adds columns with clock_timestamp() and random() defaults to tables with
      * rows, which each node would fill with its own values (they diverged, unseen, as the file drops its tables):
      * the cluster refuses them (DdlIT).
      */

@@ -42,6 +42,14 @@ final class DdlMessages {
     private static final String SEEN = "'mtm.ddl_seen'";
     private static final String MARK_SEEN = " OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config(" + SEEN
             + ", 'on', true), 0)";
+    /**
+     * Transaction-local note of the named relations' column counts just before the statement ("oid:relnatts ..."):
+     * the mtm schema's ALTER TABLE event trigger tells from it which columns the statement added, and carries to the
+     * other nodes the value such a column took in the rows already there when each node would compute its own
+     * ({@code mtm.refuse_node_computed_column}: a default such as now()).
+     */
+    private static final String MARK_NATTS = " OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.set_config("
+            + "'mtm.ddl_relnatts', COALESCE(l.natts, ''), true), 0)";
 
     /**
      * The end message; then tables the statement left without a primary key get REPLICA IDENTITY FULL (the
@@ -173,10 +181,12 @@ final class DdlMessages {
             names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
         }
         return "SELECT CASE WHEN l.local THEN CASE WHEN l.temp THEN '" + TEMPORARY + "' ELSE '" + UNLOGGED + "' END"
-                + " ELSE " + EMIT + " END" + MARK_SEEN + " FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
+                + " ELSE " + EMIT + " END" + MARK_SEEN + MARK_NATTS + " FROM " + SETTINGS + ", (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
                 + " AND pg_catalog.bool_and(c.relpersistence = 't' OR pg_catalog.starts_with("
                 + "c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, '" + TempStandIns.SCHEMA_PREFIX + "')) AS local,"
-                + " pg_catalog.bool_or(c.relpersistence = 't') AS temp"
+                + " pg_catalog.bool_or(c.relpersistence = 't') AS temp,"
+                + " pg_catalog.string_agg(c.oid::pg_catalog.text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)"
+                + " c.relnatts::pg_catalog.text, ' ') AS natts"
                 + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) AS n(name)"
                 + " LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)) AS l";
     }
