@@ -34,6 +34,13 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
      * style and the 'postgres' interval style ({@link #VALUE_SETTINGS}).
      */
     public static final String VALUE_PREFIX = "mtm.ddl_value";
+    /**
+     * A transactional message the origin logs inside a DDL statement's bracket for each table the statement rewrote
+     * (schema.sql): UTF-8 {@code <the table's qualified name>\n<mtm.rows_digest of its rows>}. Every node that runs the
+     * statement compares its own digest (after the {@link #VALUE_PREFIX} statements before it) and refuses the
+     * transaction with 0A000 when they differ: the rewrite computed values that depend on the node or the moment.
+     */
+    public static final String CHECK_PREFIX = "mtm.ddl_check";
     /** The settings a {@link #VALUE_PREFIX} statement runs with: those its literals were written in. */
     public static final String VALUE_SETTINGS = "{\"DateStyle\": \"ISO, YMD\", \"IntervalStyle\": \"postgres\"}";
     private static final byte VERSION = 1;
@@ -47,7 +54,11 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
     public static final java.util.List<String> CARRIED_SETTINGS = java.util.List.of("DateStyle", "IntervalStyle",
             "TimeZone", "standard_conforming_strings", "backslash_quote", "array_nulls", "transform_null_equals",
             "xmloption", "lc_monetary", "check_function_bodies", "default_table_access_method", "default_tablespace",
-            "default_toast_compression", ReplicatedDdl.VOLKSWAGEN_MODE);
+            "default_toast_compression", ReplicatedDdl.VOLKSWAGEN_MODE,
+            // how values are written as text, which a rewrite's cast (ALTER COLUMN f TYPE text) or a USING expression
+            // stores (session 23: extra_float_digits = 0 and bytea_output = escape left the origin other text)
+            "extra_float_digits", "bytea_output", "lc_numeric", "lc_time", "timezone_abbreviations",
+            "default_text_search_config", "xmlbinary");
 
     /**
      * The cluster's own session setting that changes what a DDL statement creates: {@code on} in a session, the

@@ -1043,6 +1043,42 @@ final class ApplySession implements AutoCloseable {
         forgetTargets();
     }
 
+    /**
+     * Compares this node's digest of a table the DDL statement just rewrote with the origin's
+     * ({@link ReplicatedDdl#CHECK_PREFIX}); logged again in this node's WAL for nodes that recover from this one.
+     *
+     * @throws SQLException 0A000 when they differ: the statement computed other values here than on the origin
+     */
+    void checkRewrittenRows(byte[] content, int origin) throws SQLException {
+        flush();
+        String text = new String(content, java.nio.charset.StandardCharsets.UTF_8);
+        int nl = text.indexOf('\n');
+        if (nl < 0) {
+            throw new SQLException("malformed " + ReplicatedDdl.CHECK_PREFIX + " message from node " + origin + ": " + text, "XX000");
+        }
+        String table = text.substring(0, nl);
+        emit(ReplicatedDdl.CHECK_PREFIX, content);
+        String own;
+        busySince = System.nanoTime();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT mtm.rows_digest(pg_catalog.to_regclass(?))")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                own = rs.getString(1);
+            }
+        } finally {
+            busySince = 0;
+        }
+        if (!text.substring(nl + 1).equals(own)) {
+            throw new SQLException("[multimaster] the DDL statement gave the rows of table " + table + " other values on this"
+                    + " node than on node " + origin + ", where it was run: an expression of it (ALTER COLUMN ... TYPE ..."
+                    + " USING, a default) depends on the node or the moment (now(), random(), clock_timestamp(), a"
+                    + " setting), or writes dates as text in a DateStyle other than ISO, which the other nodes cannot"
+                    + " take. Compute the values with an UPDATE instead, which replicates the rows as they are.",
+                    "0A000");
+        }
+    }
+
     private boolean relationExists(String name) throws SQLException {
         try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
             ps.setString(1, name);

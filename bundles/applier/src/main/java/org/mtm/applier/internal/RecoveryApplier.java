@@ -686,13 +686,19 @@ final class RecoveryApplier implements MessageApplier {
             u.carried = null;
             return;
         }
-        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix())) {
-            // the value the origin gave the rows already there in a column its DDL statement added (StreamApplier)
+        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
+            // the value the origin gave the rows already there in a column its DDL statement added, the digest of a
+            // table it rewrote (StreamApplier)
             if (u.skip || u.failure != null) {
                 return;
             }
             try {
-                if (begun(u)) {
+                if (!begun(u)) {
+                    return;
+                }
+                if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
+                    session.checkRewrittenRows(m.content(), u.origin == 0 ? donor : u.origin);
+                } else {
                     session.executeCarriedValue(m.content());
                 }
             } catch (RowMissingException e) {

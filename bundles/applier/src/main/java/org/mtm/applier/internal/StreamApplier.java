@@ -428,7 +428,7 @@ final class StreamApplier implements MessageApplier {
             t.carried = null;
             return;
         }
-        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix())) {
+        if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
             carriedValue(t, m);
             return;
         }
@@ -464,8 +464,9 @@ final class StreamApplier implements MessageApplier {
     }
 
     /**
-     * The value the origin gave the rows already there in a column its DDL statement added: inside the statement's
-     * bracket in the origin's WAL, after it in a node's that applied the statement (logged again there, after its end).
+     * The value the origin gave the rows already there in a column its DDL statement added, or the digest of a table
+     * it rewrote: inside the statement's bracket in the origin's WAL, after it in a node's that applied the statement
+     * (logged again there, after its end).
      */
     private void carriedValue(RemoteTransaction t, LogicalMessage m) throws SQLException {
         if (t.fromElsewhere || t.alreadyPrepared || t.failed) {
@@ -475,8 +476,12 @@ final class StreamApplier implements MessageApplier {
             if (!begun(t)) {
                 return;
             }
-            session.executeCarriedValue(m.content());
-            LOG.debug("node {}: applied the carried value of {} from node {}", self, t.describe(), peer);
+            if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
+                session.checkRewrittenRows(m.content(), peer);
+            } else {
+                session.executeCarriedValue(m.content());
+            }
+            LOG.debug("node {}: applied {} of {} from node {}", self, m.prefix(), t.describe(), peer);
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
         } catch (SQLException e) {

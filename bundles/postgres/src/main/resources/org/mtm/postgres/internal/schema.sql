@@ -709,6 +709,23 @@ RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
         OR EXISTS (SELECT 1 FROM regexp_matches(adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
                    JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile <> 'i')
 $fn$;
+-- An order-independent digest of rel's rows (ONLY rel): their count and two sums of halves of each row's md5, the
+-- row written in fixed settings. The origin of a statement that rewrote a table sends it to the other nodes
+-- (mtm.ddl_check), which compare their own after running the statement: an ALTER COLUMN ... TYPE ... USING whose
+-- expression depends on the node or the moment (now(), random(), a setting) is refused instead of leaving each node
+-- its own values.
+CREATE OR REPLACE FUNCTION mtm.rows_digest(rel regclass)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+    SET extra_float_digits = 3 SET bytea_output = 'hex' SET TimeZone = 'UTC' AS $fn$
+DECLARE
+    d text;
+BEGIN
+    EXECUTE format('SELECT count(*) || '':'' || coalesce(sum((''x'' || substr(h, 1, 15))::bit(60)::bigint::numeric), 0)'
+                   ' || '':'' || coalesce(sum((''x'' || substr(h, 16, 15))::bit(60)::bigint::numeric), 0)'
+                   ' FROM (SELECT md5(r::text) AS h FROM ONLY %s r) m', rel) INTO d;
+    RETURN d;
+END
+$fn$;
 CREATE OR REPLACE FUNCTION mtm.refuse_node_computed_column()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -726,6 +743,11 @@ BEGIN
     END IF;
     IF tg_event = 'table_rewrite' THEN
         rel := pg_event_trigger_table_rewrite_oid();
+        -- reasons 2 (new columns' values) and 4 (a column's type, maybe USING an expression): the rows' values are
+        -- computed again on every node; their digest is compared at the end of the statement (below)
+        IF pg_event_trigger_table_rewrite_reason() & 6 <> 0 THEN
+            PERFORM set_config('mtm.rewritten', coalesce(current_setting('mtm.rewritten', true), '') || ' ' || rel::oid, true);
+        END IF;
         -- reason 2 (AT_REWRITE_DEFAULT_VAL): new columns' values are computed for every row. The new columns are
         -- those this (sub)transaction wrote into pg_attribute along with the table's pg_class row (relnatts).
         -- Identity columns are the sequence rule's (mtm.stride_new_sequences); generated columns are immutable.
@@ -817,6 +839,18 @@ BEGIN
                 format('ALTER TABLE %s ALTER COLUMN %I TYPE %s%s USING %s::%s', rel, col.attname, col.type, col.collate,
                        literal, col.type));
         END LOOP;
+    END LOOP;
+    -- the relations the statement rewrote, with the values already carried: the other nodes check they computed the same
+    noted := coalesce(current_setting('mtm.rewritten', true), '');
+    PERFORM set_config('mtm.rewritten', '', true);
+    FOR rel IN
+        SELECT DISTINCT r.oid FROM unnest(string_to_array(btrim(noted), ' ')) AS e
+        JOIN pg_class r ON r.oid = e::oid
+        WHERE r.relkind = 'r' AND r.relpersistence = 'p' AND mtm.has_rows(r.oid)
+    LOOP
+        IF current_setting('mtm.ddl_open', true) = 'on' THEN
+            PERFORM pg_logical_emit_message(true, 'mtm.ddl_check', rel::text || E'\n' || mtm.rows_digest(rel));
+        END IF;
     END LOOP;
     -- a statement the gateway did not announce (no note): refused as before
     FOR rel IN

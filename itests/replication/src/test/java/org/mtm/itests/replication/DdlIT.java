@@ -512,6 +512,42 @@ public class DdlIT {
     }
 
     @Test
+    public void aRewriteThatComputesOtherValuesOnAnotherNodeIsRefused() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rewritten (id int PRIMARY KEY, c int, f float8, b bytea, t text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO rewritten VALUES (1, 1, 0.1, '\\x0102', '2001-02-03'),"
+            + " (2, 2, 1.0 / 3, 'ab', '2002-03-04')");
+        String digest = "(SELECT md5(string_agg(concat_ws('|', id, c, f, b, t), ',' ORDER BY id)) FROM rewritten)";
+        String before = Sql.scalar(cluster.postgres(1), "SELECT " + digest);
+        // each node would compute its own values for the rows: refused on the other nodes, nothing changed anywhere
+        for (String using : List.of("ALTER COLUMN c TYPE float8 USING random()",
+                "ALTER COLUMN t TYPE timestamptz USING coalesce(NULL, now())",
+                "ALTER COLUMN c TYPE bigint USING c + extract(microseconds FROM clock_timestamp())::bigint")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE rewritten " + using));
+            assertEquals(using + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(using + ": " + e.getMessage(), e.getMessage().contains("rewritten")
+                && e.getMessage().contains("other values"));
+            assertEverywhere(digest, before);
+        }
+        // what depends only on the session's settings is computed with the origin's on every node
+        PgTools.Result r = PgTools.psql(cluster.gateway(3), "SET extra_float_digits = 0;\nSET bytea_output = 'escape';\n"
+            + "SET DateStyle = 'ISO, DMY';\n"
+            + "ALTER TABLE rewritten ALTER COLUMN f TYPE text, ALTER COLUMN b TYPE text,"
+            + " ALTER COLUMN t TYPE text USING ('03/02/' || substr(t, 1, 4))::date::text;\n", PSQL);
+        assertTrue("psql through gateway 3: " + r, r.ok() && !r.toString().contains("ERROR"));
+        assertEverywhere("(SELECT string_agg(concat_ws('|', id, f, b, t), ',' ORDER BY id) FROM rewritten)",
+            "1|0.1|\\001\\002|2001-02-03,2|0.333333333333333|ab|2002-02-03");
+        // dates written in another output style than ISO: the other nodes' appliers keep ISO (their driver requires
+        // it), so such a rewrite is refused rather than left different
+        r = PgTools.psql(cluster.gateway(2), "SET DateStyle = 'SQL, DMY';\n"
+            + "ALTER TABLE rewritten ALTER COLUMN t TYPE text USING t::date::text;\n", PSQL);
+        assertTrue("psql through gateway 2: " + r, r.stderr().contains("other values") && r.stderr().contains("DateStyle"));
+        assertEverywhere("(SELECT string_agg(t, ',' ORDER BY id) FROM rewritten)", "2001-02-03,2002-02-03");
+        // a rewrite that computes the same everywhere is not refused
+        Sql.execute(cluster.gateway(1), "ALTER TABLE rewritten ALTER COLUMN c TYPE numeric USING c * 2.5");
+        assertEverywhere("(SELECT string_agg(id || ':' || c, ',' ORDER BY id) FROM rewritten)", "1:2.5,2:5.0");
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");
