@@ -649,6 +649,45 @@ BEGIN
     RETURN '';
 END
 $fn$;
+-- CREATE TABLE ... AS EXECUTE name (also under EXPLAIN ANALYZE): the other nodes have no such prepared statement, so
+-- the text they run prepares its query under a name of their own first. The gateway calls this in the statement that
+-- logs the DDL message, before the statement runs, with the statement's text where the name is already replaced by
+-- mtm_ctas_execute, the name, and the query of the session's last PREPARE of that name the gateway saw (NULL if none).
+-- The query of a SQL-level PREPARE must be part of what PostgreSQL has for that name (its statement is the whole
+-- query string the PREPARE came in); a protocol-level prepared statement's statement is its query. Without a prepared
+-- statement of that name the statement text is returned as it is: the statement then fails with PostgreSQL's own
+-- error, and the message goes with the failed transaction.
+CREATE OR REPLACE FUNCTION mtm.ctas_execute_text(statement text, prepared text, query text)
+RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    ps record;
+    q text;
+BEGIN
+    SELECT p.statement, p.from_sql, p.parameter_types INTO ps
+    FROM pg_catalog.pg_prepared_statements p WHERE p.name OPERATOR(pg_catalog.=) prepared;
+    IF NOT FOUND THEN
+        RETURN statement;
+    END IF;
+    IF NOT ps.from_sql THEN
+        q := ps.statement;
+    ELSIF query IS NOT NULL AND pg_catalog.strpos(ps.statement, query) OPERATOR(pg_catalog.>) 0 THEN
+        q := query;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... AS EXECUTE %s cannot be replicated: the gateway '
+                                        'did not see the PREPARE of %s in this session', prepared, prepared),
+            HINT = 'Run the PREPARE through the gateway in this session, or write the query into the statement: '
+                   'CREATE TABLE ... AS SELECT ...';
+    END IF;
+    RETURN 'PREPARE mtm_ctas_execute'
+        OPERATOR(pg_catalog.||) CASE WHEN pg_catalog.cardinality(ps.parameter_types) OPERATOR(pg_catalog.=) 0 THEN ''
+            ELSE '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ps.parameter_types::pg_catalog.text[], ', ')
+                 OPERATOR(pg_catalog.||) ')' END
+        OPERATOR(pg_catalog.||) ' AS ' OPERATOR(pg_catalog.||) q
+        OPERATOR(pg_catalog.||) E'\n;\n' OPERATOR(pg_catalog.||) statement
+        OPERATOR(pg_catalog.||) E'\n;\nDEALLOCATE mtm_ctas_execute';
+END
+$fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE: a volatile default (random(), clock_timestamp(), nextval(): PostgreSQL rewrites the table,
 -- and a rewrite is not decoded) or one that depends on the moment or the session (now(), CURRENT_DATE: PostgreSQL
