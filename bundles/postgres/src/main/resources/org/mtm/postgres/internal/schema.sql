@@ -679,7 +679,11 @@ BEGIN
             HINT = 'Run the PREPARE through the gateway in this session, or write the query into the statement: '
                    'CREATE TABLE ... AS SELECT ...';
     END IF;
-    RETURN 'PREPARE mtm_ctas_execute'
+    -- one left by a failed run of such a text (prepared statements outlive the transaction) is forgotten first:
+    -- the node that retries it in the same session must not fail with "already exists"
+    RETURN 'DO $mtm$BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE name OPERATOR(pg_catalog.=) '
+        '''mtm_ctas_execute'') THEN EXECUTE ''DEALLOCATE mtm_ctas_execute''; END IF; END$mtm$'
+        OPERATOR(pg_catalog.||) E'\n;\nPREPARE mtm_ctas_execute'
         OPERATOR(pg_catalog.||) CASE WHEN pg_catalog.cardinality(ps.parameter_types) OPERATOR(pg_catalog.=) 0 THEN ''
             ELSE '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ps.parameter_types::pg_catalog.text[], ', ')
                  OPERATOR(pg_catalog.||) ')' END
