@@ -87,13 +87,13 @@ final class DdlMessages {
 
     /**
      * CREATE TABLE ... AS EXECUTE name: the replicated statement is {@code mtm.ctas_execute_text} of the text with the
-     * name replaced ({@code $1}), the name ({@code $3}) and the query of the session's PREPARE of it ({@code $4}, ''
-     * when the gateway saw none).
+     * name replaced ({@code $1}), the name ({@code $3}), the query of the session's PREPARE of it ({@code $4}, ''
+     * when the gateway saw none) and that PREPARE statement's text ({@code $5}).
      */
     private static final String SETTINGS_EXECUTED = SETTINGS_CREATED.replace(
             "pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s",
             "pg_catalog.convert_to(mtm.ctas_execute_text($1::pg_catalog.text, $3::pg_catalog.text,"
-                    + " NULLIF($4::pg_catalog.text, '')), 'UTF8') AS s");
+                    + " NULLIF($4::pg_catalog.text, ''), NULLIF($5::pg_catalog.text, '')), 'UTF8') AS s");
 
     private DdlMessages() {
     }
@@ -117,8 +117,9 @@ final class DdlMessages {
                 .getBytes(StandardCharsets.ISO_8859_1);
         List<byte[]> params = emitParams(renamed, r);
         params.add(executed.name().getBytes(StandardCharsets.ISO_8859_1));
-        String query = prepared.query(executed.name());
-        params.add(query == null ? new byte[0] : query.getBytes(StandardCharsets.ISO_8859_1));
+        PreparedQueries.Prepared p = prepared.get(executed.name());
+        params.add(p == null ? new byte[0] : p.query().getBytes(StandardCharsets.ISO_8859_1));
+        params.add(p == null ? new byte[0] : p.statement().getBytes(StandardCharsets.ISO_8859_1));
         return new Emit("SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS_EXECUTED, params);
     }
 

@@ -14,8 +14,10 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  *
  * <p>PostgreSQL's {@code pg_prepared_statements.statement} of a SQL-level PREPARE is the whole query string that held
  * it (possibly several statements), so the query is taken from the PREPARE statement here, with the gateway's
- * tokenizer; the DDL message statement checks it against {@code pg_prepared_statements} (it must be part of the
- * statement PostgreSQL has under that name; see {@code mtm.ctas_execute_text}). A protocol-level prepared statement
+ * tokenizer; the DDL message statement checks it against {@code pg_prepared_statements}: the PREPARE statement's text
+ * must be in the statement PostgreSQL has under that name, followed by nothing but white space before a semicolon or
+ * the end (a PREPARE that failed, say of a name already taken, is recorded here too; see
+ * {@code mtm.ctas_execute_text}). A protocol-level prepared statement
  * needs nothing from here: its {@code statement} is the query itself.
  *
  * <p>The static methods are pure; an instance is one session's record (not thread-safe: the session's event loop),
@@ -26,8 +28,11 @@ public final class PreparedQueries {
     public static final String CARRIED_NAME = "mtm_ctas_execute";
     static final int LIMIT = 256;
 
-    /** A PREPARE statement: the prepared statement's name (as PostgreSQL resolves it) and its query's text. */
-    public record Prepared(String name, String query) {
+    /**
+     * A PREPARE statement: the prepared statement's name (as PostgreSQL resolves it), its query's text, and the
+     * statement's text from PREPARE to its last token.
+     */
+    public record Prepared(String name, String query, String statement) {
     }
 
     /** The {@code EXECUTE name} of a CREATE TABLE AS: the name as PostgreSQL resolves it, where it is written. */
@@ -38,9 +43,9 @@ public final class PreparedQueries {
         }
     }
 
-    private final Map<String, String> queries = new LinkedHashMap<>(16, 0.75f, false) {
+    private final Map<String, Prepared> queries = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Prepared> eldest) {
             return size() > LIMIT;
         }
     };
@@ -64,7 +69,7 @@ public final class PreparedQueries {
                 Prepared p = prepared(statement, t);
                 if (p != null) {
                     queries.remove(p.name());
-                    queries.put(p.name(), p.query());
+                    queries.put(p.name(), p);
                 }
             }
             case "deallocate" -> {
@@ -85,9 +90,15 @@ public final class PreparedQueries {
         }
     }
 
+    /** The session's PREPARE of {@code name} the gateway relayed last, or null. */
+    public Prepared get(String name) {
+        return queries.get(name);
+    }
+
     /** The query of the session's PREPARE of {@code name} the gateway relayed last, or null. */
     public String query(String name) {
-        return queries.get(name);
+        Prepared p = queries.get(name);
+        return p == null ? null : p.query();
     }
 
     int size() {
@@ -126,7 +137,8 @@ public final class PreparedQueries {
                 break;
             }
         }
-        return new Prepared(t.get(1).name(s), s.subSequence(t.get(i + 1).start(), end).toString());
+        return new Prepared(t.get(1).name(s), s.subSequence(t.get(i + 1).start(), end).toString(),
+                s.subSequence(t.get(0).start(), end).toString());
     }
 
     /**

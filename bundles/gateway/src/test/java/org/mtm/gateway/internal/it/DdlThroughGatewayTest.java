@@ -446,9 +446,15 @@ public class DdlThroughGatewayTest {
             assertEquals("26000", assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c4 AS EXECUTE nope"))
                     .getSQLState());
             st.execute("DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$");
-            SQLException e = assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c5 AS EXECUTE hidden"));
-            assertEquals("0A000", e.getSQLState());
-            assertTrue(e.getMessage(), e.getMessage().contains("the gateway did not see the PREPARE of hidden"));
+            SQLException hidden = assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c5 AS EXECUTE hidden"));
+            assertEquals("0A000", hidden.getSQLState());
+            assertTrue(hidden.getMessage(), hidden.getMessage().contains("the gateway did not see the PREPARE of hidden"));
+            // a PREPARE that failed (the name is taken) whose text is part of the one PostgreSQL has: not taken for it
+            st.execute("PREPARE typed AS SELECT 1::numeric(10,2) AS d");
+            assertEquals("42P05", assertThrows(SQLException.class, () -> st.execute("PREPARE typed AS SELECT 1::numeric"))
+                    .getSQLState());
+            assertEquals("0A000", assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c7 AS EXECUTE typed"))
+                    .getSQLState());
         }
         try (RawClient c = RawClient.open(GW.endpoint())) {
             c.parse("proto", "SELECT 7 AS f").sync().flush();
@@ -469,7 +475,7 @@ public class DdlThroughGatewayTest {
                 + count("SELECT count(*) FROM c2"));
         assertEquals(1, count("SELECT count(*) FROM c3 WHERE v = 'x' AND n = 2"));
         assertEquals(1, count("SELECT count(*) FROM c6 WHERE f = 7"));
-        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('c4', 'c5')"));
+        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('c4', 'c5', 'c7')"));
     }
 
     /** The regression file create_table: CREATE TABLE as_select1 AS SELECT * FROM pg_class (relpartbound is a pg_node_tree). */

@@ -25,16 +25,18 @@ public class DdlMessagesTest {
         Replication r = SqlSplitter.classifyOne(ctas, true).replication();
         DdlMessages.Emit e = DdlMessages.emit(ctas.getBytes(StandardCharsets.ISO_8859_1), r, prepared, true);
         assertTrue(e.sql(), e.sql().contains("mtm.ctas_execute_text($1::pg_catalog.text, $3::pg_catalog.text"));
-        assertEquals(4, e.params().size());
+        assertEquals(5, e.params().size());
         assertEquals("CREATE TABLE t (a) AS EXECUTE mtm_ctas_execute WITH NO DATA", text(e.params().get(0)));
         assertEquals("t", text(e.params().get(1)));
         assertEquals("data_sel", text(e.params().get(2)));
         assertEquals("SELECT generate_series(1,3)", text(e.params().get(3)));
+        assertEquals("PREPARE data_sel AS SELECT generate_series(1,3)", text(e.params().get(4)));
         // a protocol-level prepared statement (or one the gateway did not see): no query from the gateway
         ctas = "CREATE TABLE t AS EXECUTE s_1";
         e = DdlMessages.emit(ctas.getBytes(StandardCharsets.ISO_8859_1), SqlSplitter.classifyOne(ctas, true).replication(),
                 prepared, true);
         assertEquals("", text(e.params().get(3)));
+        assertEquals("", text(e.params().get(4)));
     }
 
     @Test

@@ -13,11 +13,13 @@ public class PreparedQueriesTest {
 
     @Test
     public void thePrepareStatementsNameAndQuery() {
-        assertEquals(new PreparedQueries.Prepared("select1", "SELECT 1 as a"), prepared("PREPARE select1 AS SELECT 1 as a;"));
-        assertEquals(new PreparedQueries.Prepared("p", "select $1 + $2 /* sum */ from t where s = ';'"),
+        assertEquals(new PreparedQueries.Prepared("select1", "SELECT 1 as a", "PREPARE select1 AS SELECT 1 as a"), prepared("PREPARE select1 AS SELECT 1 as a;"));
+        assertEquals(new PreparedQueries.Prepared("p", "select $1 + $2 /* sum */ from t where s = ';'",
+                        "prepare p (int, numeric(10, 2)) as select $1 + $2 /* sum */ from t where s = ';'"),
                 prepared("prepare p (int, numeric(10, 2)) as select $1 + $2 /* sum */ from t where s = ';' -- c"));
-        assertEquals(new PreparedQueries.Prepared("Mixed \"Q\"", "VALUES (1)"), prepared("PREPARE \"Mixed \"\"Q\"\"\" AS VALUES (1)"));
-        assertEquals(new PreparedQueries.Prepared("data_sel", "SELECT generate_series(1,3)"),
+        assertEquals(new PreparedQueries.Prepared("Mixed \"Q\"", "VALUES (1)", "PREPARE \"Mixed \"\"Q\"\"\" AS VALUES (1)"), prepared("PREPARE \"Mixed \"\"Q\"\"\" AS VALUES (1)"));
+        assertEquals(new PreparedQueries.Prepared("data_sel", "SELECT generate_series(1,3)",
+                "PREPARE Data_Sel AS SELECT generate_series(1,3)"),
                 prepared("PREPARE Data_Sel AS SELECT generate_series(1,3)"));
         assertNull(prepared("PREPARE TRANSACTION 'x'"));
         assertNull(prepared("PREPARE p AS"));
@@ -49,6 +51,7 @@ public class PreparedQueriesTest {
         }
         assertEquals("SELECT 1", q.query("a"));
         assertEquals("SELECT $1 * 2", q.query("b"));
+        assertEquals("PREPARE b(int) AS SELECT $1 * 2", q.get("b").statement());
         q.relayed("PREPARE a AS SELECT 3", Replication.Reach.NO_WRITE, true);
         assertEquals("SELECT 3", q.query("a"));
         q.relayed("DEALLOCATE a", Replication.Reach.SESSION, true);
