@@ -649,6 +649,65 @@ BEGIN
     RETURN '';
 END
 $fn$;
+-- CREATE TABLE ... AS EXECUTE name (also under EXPLAIN ANALYZE): the other nodes have no such prepared statement, so
+-- the text they run prepares its query under a name of their own first. The gateway calls this in the statement that
+-- logs the DDL message, before the statement runs, with the statement's text where the name is already replaced by
+-- mtm_ctas_execute, the name, and the query and text of the session's last PREPARE of that name the gateway saw (NULL
+-- if none). That PREPARE's text must be in what PostgreSQL has for that name (its statement is the whole query string
+-- the PREPARE came in), followed by nothing but white space before a semicolon or the end: the gateway also saw
+-- PREPAREs that failed; a protocol-level prepared statement's statement is its query. Without a prepared
+-- statement of that name the statement text is returned as it is: the statement then fails with PostgreSQL's own
+-- error, and the message goes with the failed transaction.
+CREATE OR REPLACE FUNCTION mtm.ctas_execute_text(statement text, prepared text, query text, prepare_text text)
+RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    ps record;
+    q text;
+    rest text;
+    k int;
+    tail text;
+BEGIN
+    SELECT p.statement, p.from_sql, p.parameter_types INTO ps
+    FROM pg_catalog.pg_prepared_statements p WHERE p.name OPERATOR(pg_catalog.=) prepared;
+    IF NOT FOUND THEN
+        RETURN statement;
+    END IF;
+    IF NOT ps.from_sql THEN
+        q := ps.statement;
+    ELSIF query IS NOT NULL AND prepare_text IS NOT NULL THEN
+        rest := ps.statement;
+        LOOP
+            k := pg_catalog.strpos(rest, prepare_text);
+            EXIT WHEN k OPERATOR(pg_catalog.=) 0;
+            tail := pg_catalog.ltrim(pg_catalog.substr(rest, k OPERATOR(pg_catalog.+) pg_catalog.length(prepare_text)),
+                                      E' \t\r\n');
+            IF tail OPERATOR(pg_catalog.=) '' OR pg_catalog.left(tail, 1) OPERATOR(pg_catalog.=) ';' THEN
+                q := query;
+                EXIT;
+            END IF;
+            rest := pg_catalog.substr(rest, k OPERATOR(pg_catalog.+) 1);
+        END LOOP;
+    END IF;
+    IF q IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... AS EXECUTE %s cannot be replicated: the gateway '
+                                        'did not see the PREPARE of %s in this session', prepared, prepared),
+            HINT = 'Run the PREPARE through the gateway in this session, or write the query into the statement: '
+                   'CREATE TABLE ... AS SELECT ...';
+    END IF;
+    -- one left by a failed run of such a text (prepared statements outlive the transaction) is forgotten first:
+    -- the node that retries it in the same session must not fail with "already exists"
+    RETURN 'DO $mtm$BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE name OPERATOR(pg_catalog.=) '
+        '''mtm_ctas_execute'') THEN EXECUTE ''DEALLOCATE mtm_ctas_execute''; END IF; END$mtm$'
+        OPERATOR(pg_catalog.||) E'\n;\nPREPARE mtm_ctas_execute'
+        OPERATOR(pg_catalog.||) CASE WHEN pg_catalog.cardinality(ps.parameter_types) OPERATOR(pg_catalog.=) 0 THEN ''
+            ELSE '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ps.parameter_types::pg_catalog.text[], ', ')
+                 OPERATOR(pg_catalog.||) ')' END
+        OPERATOR(pg_catalog.||) ' AS ' OPERATOR(pg_catalog.||) q
+        OPERATOR(pg_catalog.||) E'\n;\n' OPERATOR(pg_catalog.||) statement
+        OPERATOR(pg_catalog.||) E'\n;\nDEALLOCATE mtm_ctas_execute';
+END
+$fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
 -- replicated ALTER TABLE. A volatile default (random(), clock_timestamp(), nextval()) gives every row its own value
 -- in a rewrite, which is not decoded: refused in gateway sessions of an initialised cluster when the table has rows

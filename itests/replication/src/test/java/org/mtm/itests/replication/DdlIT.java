@@ -673,6 +673,32 @@ public class DdlIT {
     }
 
     @Test
+    public void createTableAsExecuteCarriesTheOriginsRows() throws SQLException {
+        // the regression files create_table, select_into, write_parallel: the other nodes have no such prepared
+        // statement; they prepare its query under a name of their own, and the origin's rows follow
+        PgTools.Result r = PgTools.psql(cluster.gateway(2), null, PSQL, "-c",
+            "PREPARE other AS SELECT 1; PREPARE rnd(int) AS SELECT g AS id, random() AS r FROM generate_series(1, $1) g"
+                + " WHERE random() < 0.7; CREATE TABLE ctas_exec AS EXECUTE rnd(100)");
+        assertTrue("multi-statement query through gateway 2: " + r, r.ok());
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            st.execute("PREPARE q AS SELECT g AS id, clock_timestamp() AS at FROM generate_series(1, 20) g WHERE random() < 0.5");
+            st.execute("CREATE TABLE IF NOT EXISTS ctas_exec_nd (id, at) AS EXECUTE q WITH NO DATA");
+            st.execute("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF) CREATE TABLE ctas_exec_ea AS EXECUTE q");
+            SQLException missing = expectFailure(() -> st.execute("CREATE TABLE ctas_exec_none AS EXECUTE nope"));
+            assertEquals("PostgreSQL's own error: " + missing.getMessage(), "26000", missing.getSQLState());
+        }
+        for (String table : new String[] {"ctas_exec", "ctas_exec_nd", "ctas_exec_ea"}) {
+            String digest = ClusterInvariants.digest(cluster.postgres(1), table, "t.id");
+            for (int id = 2; id <= TestCluster.NODES; id++) {
+                assertEquals(table + " on node" + id + " as on node 1", digest, ClusterInvariants.digest(cluster.postgres(id), table, "t.id"));
+            }
+        }
+        assertEverywhere("(SELECT count(*) FROM ctas_exec_nd)", "0");
+        assertEverywhere("(SELECT count(*) > 0 FROM ctas_exec)", "t");
+        assertEverywhere("to_regclass('ctas_exec_none') IS NULL", "t");
+    }
+
+    @Test
     public void aPermanentTableCannotBeLinkedToATemporaryOne() throws SQLException {
         // the regression suite's alter_table: a permanent partition attached to a temporary parent (a node-local
         // stand-in) was dropped with it, at the session's end, on that node only

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.mtm.api.ReplicatedDdl;
+import org.mtm.gateway.internal.sql.PreparedQueries;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.TempStandIns;
 
@@ -92,7 +93,42 @@ final class DdlMessages {
     private static final String SETTINGS_CREATED = SETTINGS.replace("''::pg_catalog.bytea AS t",
             "pg_catalog.convert_to($2::pg_catalog.text, 'UTF8') AS t");
 
+    /**
+     * CREATE TABLE ... AS EXECUTE name: the replicated statement is {@code mtm.ctas_execute_text} of the text with the
+     * name replaced ({@code $1}), the name ({@code $3}), the query of the session's PREPARE of it ({@code $4}, ''
+     * when the gateway saw none) and that PREPARE statement's text ({@code $5}).
+     */
+    private static final String SETTINGS_EXECUTED = SETTINGS_CREATED.replace(
+            "pg_catalog.convert_to($1::pg_catalog.text, 'UTF8') AS s",
+            "pg_catalog.convert_to(mtm.ctas_execute_text($1::pg_catalog.text, $3::pg_catalog.text,"
+                    + " NULLIF($4::pg_catalog.text, ''), NULLIF($5::pg_catalog.text, '')), 'UTF8') AS s");
+
     private DdlMessages() {
+    }
+
+    /** The message statement of a global DDL statement and its parameters. */
+    record Emit(String sql, List<byte[]> params) {
+    }
+
+    /**
+     * The message statement and its parameters for the global DDL statement {@code statement} (the client's bytes)
+     * of class {@code r}; a CREATE TABLE ... AS EXECUTE carries the prepared statement's query
+     * ({@link PreparedQueries}).
+     */
+    static Emit emit(byte[] statement, Replication r, PreparedQueries prepared, boolean standardStrings) {
+        PreparedQueries.Executed executed = r.created() == null ? null
+                : PreparedQueries.executed(new String(statement, StandardCharsets.ISO_8859_1), standardStrings);
+        if (executed == null) {
+            return new Emit(emitSql(r), emitParams(statement, r));
+        }
+        byte[] renamed = executed.renamed(new String(statement, StandardCharsets.ISO_8859_1))
+                .getBytes(StandardCharsets.ISO_8859_1);
+        List<byte[]> params = emitParams(renamed, r);
+        params.add(executed.name().getBytes(StandardCharsets.ISO_8859_1));
+        PreparedQueries.Prepared p = prepared.get(executed.name());
+        params.add(p == null ? new byte[0] : p.query().getBytes(StandardCharsets.ISO_8859_1));
+        params.add(p == null ? new byte[0] : p.statement().getBytes(StandardCharsets.ISO_8859_1));
+        return new Emit("SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS_EXECUTED, params);
     }
 
     /** {@code json_build_object('DateStyle', current_setting('DateStyle'), ...)} of the carried settings. */

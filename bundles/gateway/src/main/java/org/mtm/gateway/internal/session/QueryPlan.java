@@ -269,8 +269,8 @@ final class QueryPlan {
         emulated |= open;
         CompletableFuture<QueryResult> begin = open ? link.aroundClients("BEGIN") : CompletableFuture.completedFuture(null);
         byte[] body = bytes(st.bodyStart(), st.body(new Latin1View(text, text.readerIndex(), text.readableBytes())).length());
-        CompletableFuture<QueryResult> emit = link.exchange(DdlMessages.emitSql(st.replication()),
-                DdlMessages.emitParams(body, st.replication()));
+        DdlMessages.Emit message = DdlMessages.emit(body, st.replication(), s.prepared, s.standardStrings);
+        CompletableFuture<QueryResult> emit = link.exchange(message.sql(), message.params());
         return begin.thenCombine(emit, (b, e) -> e).thenCompose(e -> {
             if (!e.ok()) {
                 LOG.warn("session {}: the DDL message for a statement could not be written: {}", s.backendPid, e.error());

@@ -18,6 +18,7 @@ import org.mtm.gateway.internal.protocol.ReplyQueue;
 import org.mtm.gateway.internal.protocol.ReplySink;
 import org.mtm.gateway.internal.sql.ClusterPublication;
 import org.mtm.gateway.internal.sql.ErrorPositions;
+import org.mtm.gateway.internal.sql.PreparedQueries;
 import org.mtm.gateway.internal.sql.SqlSplitter;
 import org.mtm.gateway.internal.sql.Replication.Reach;
 import org.mtm.gateway.internal.sql.SqlStatement;
@@ -140,6 +141,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
     private final AutocommitWrapping wrapping;
     /** The session's stand-ins for temporary tables. */
     final StandIns standIns;
+    /** The queries of the session's SQL-level PREPAREs, for CREATE TABLE ... AS EXECUTE. */
+    final PreparedQueries prepared = new PreparedQueries();
     /** The multimaster functions the gateway answers itself. */
     final SurfaceAnswers surface;
     /** Which statements the gateway takes over. */
@@ -483,6 +486,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         byte[] temps = QueryPlan.marks(this, query, statements);
         for (int i = 0; i < statements.size(); i++) {
             SqlStatement st = statements.get(i);
+            prepared.relayed(st.text(query), st.reach(), standardStrings);
             if (refusal == null && !st.kind().rollsBack() && st.reach() != Reach.STATUS && st.reach() != Reach.SESSION) {
                 refusal = host.admission().refusal(info());
             }
@@ -574,6 +578,7 @@ public final class Session extends ChannelInboundHandlerAdapter {
         String qualified = qualifying == null ? null : qualifying.apply();
         CharSequence query = qualified == null ? text : qualified;
         SqlStatement st = SqlSplitter.classifyOne(query, standardStrings);
+        prepared.relayed(query, st.reach(), standardStrings);
         KeptStatement kept = null;
         if (st.kind() != StatementKind.OTHER || st.reach() != Reach.ROWS) {
             byte[] body = st.reach() == Reach.GLOBAL_DDL
@@ -709,8 +714,8 @@ public final class Session extends ChannelInboundHandlerAdapter {
             // the DDL message, in the batch just before the statement (an error in it reaches the client and
             // the backend skips the statement, as for any error in a batch)
             clientRun.flush();
-            BackendLink.UnsyncedStatement emit = link.writeUnsynced(DdlMessages.emitSql(st.replication()),
-                    DdlMessages.emitParams(kept.body(), st.replication()));
+            DdlMessages.Emit message = DdlMessages.emit(kept.body(), st.replication(), prepared, standardStrings);
+            BackendLink.UnsyncedStatement emit = link.writeUnsynced(message.sql(), message.params());
             emit.result.thenAccept(this::ddlLogged);
             replies.add(ReplyQueue.OWN_UNSYNCED, emit);
         }

@@ -10,7 +10,8 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * manual F.31.6.1):
  * <ul>
  * <li>global DDL — CREATE, ALTER, DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, REFRESH MATERIALIZED VIEW,
- * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, CREATE TABLE AS / SELECT INTO; for statements on named relations
+ * IMPORT FOREIGN SCHEMA, REASSIGN OWNED, CREATE TABLE AS / SELECT INTO (CREATE TABLE AS EXECUTE too: the message
+ * carries the prepared statement's query, {@link PreparedQueries}); for statements on named relations
  * the names are kept, so that the gateway can ask the catalog whether they are temporary (or stand-ins). Unlogged
  * tables and sequences are global DDL too: every node has the table, and its rows are each node's own (never
  * decoded);</li>
@@ -21,7 +22,7 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * <li>temporary — CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP, objects in {@code pg_temp};</li>
  * <li>refused — statements that cannot run inside the cluster's distributed transaction: CREATE INDEX
  * CONCURRENTLY, DROP INDEX CONCURRENTLY, CREATE/DROP TABLESPACE, ALTER DATABASE SET TABLESPACE; DDL with
- * parameters; CREATE TABLE AS EXECUTE (a prepared statement of this session only).</li>
+ * parameters.</li>
  * </ul>
  * Pure; works on the tokens {@link SqlSplitter#tokens} returns.
  */
@@ -124,11 +125,6 @@ final class DdlClassifier {
                 int n = skipIfNotExists(i + 1);
                 if (inTempSchema(n)) {
                     return Replication.TEMPORARY;
-                }
-                if (asExecute(n)) {
-                    return Replication.refused("[multimaster] CREATE TABLE ... AS EXECUTE cannot be replicated: the "
-                                    + "prepared statement exists in this session only",
-                            "Write the query into the statement: CREATE TABLE ... AS SELECT ...");
                 }
                 int end = qualifiedNameEnd(n);
                 if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
@@ -528,15 +524,6 @@ final class DdlClassifier {
         }
         String schema = t.get(i).name(s);
         return schema.equals("pg_temp") || schema.startsWith("pg_temp_");
-    }
-
-    private boolean asExecute(int from) {
-        for (int k = from; k + 1 < t.size(); k++) {
-            if (word(k, "as") && word(k + 1, "execute")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private int firstWordAtDepth0(int from, String w) {

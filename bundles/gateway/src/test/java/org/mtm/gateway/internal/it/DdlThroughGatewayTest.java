@@ -382,6 +382,102 @@ public class DdlThroughGatewayTest {
         assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
     }
 
+    /** The statements of the DDL messages, without search_path and role. */
+    private static List<String> ddlStatements() throws SQLException {
+        return WAL.messages().stream().filter(m -> m.startsWith("M mtm.ddl "))
+                .map(m -> m.substring("M mtm.ddl ".length(), m.lastIndexOf(" ["))).toList();
+    }
+
+    private static final String CARRIED = "\n;\nDEALLOCATE mtm_ctas_execute";
+    /** What the carried text of CREATE TABLE ... AS EXECUTE starts with: one left by a failed run is forgotten. */
+    private static final String FORGET = "DO $mtm$BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE name"
+            + " OPERATOR(pg_catalog.=) 'mtm_ctas_execute') THEN EXECUTE 'DEALLOCATE mtm_ctas_execute'; END IF; END$mtm$\n;\n";
+
+    /**
+     * CREATE TABLE ... AS EXECUTE (the regression files create_table, select_into, write_parallel): the message
+     * carries the prepared statement's query, prepared under a name of the other nodes' own, and that text makes the
+     * same table elsewhere; the query of one PREPARE of a query string with several.
+     */
+    @Test
+    public void createTableAsExecuteCarriesThePreparedQuery() throws Exception {
+        String sql = "PREPARE other AS SELECT 'x'; PREPARE Sel(int) AS SELECT generate_series(1, $1) AS a; "
+                + "CREATE TABLE c1 AS EXECUTE sel(3)";
+        List<String> direct = replies(PG.endpoint(), sql.replace("c1", "c1_direct"));
+        assertEquals(List.of("C PREPARE", "C PREPARE", "C SELECT 3", "Z I"), direct);
+        WAL.take();
+        DECIDED.clear();
+        assertEquals(direct, replies(GW.endpoint(), sql));
+        assertEquals(1, DECIDED.size());
+        List<String> carried = ddlStatements();
+        assertEquals(List.of(FORGET + "PREPARE mtm_ctas_execute(integer) AS SELECT generate_series(1, $1) AS a\n;\n"
+                + "CREATE TABLE c1 AS EXECUTE mtm_ctas_execute(3)" + CARRIED), carried);
+        // as a peer runs it
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE c1");
+            st.execute("PREPARE mtm_ctas_execute AS SELECT 'left by a failed run'");
+            st.execute(carried.get(0));
+            try (ResultSet rs = st.executeQuery("SELECT string_agg(a::text, ',' ORDER BY a) FROM c1")) {
+                rs.next();
+                assertEquals("1,2,3", rs.getString(1));
+            }
+            assertEquals(0, count(c, "SELECT count(*) FROM pg_prepared_statements"));
+        }
+    }
+
+    private static long count(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * CREATE TABLE ... AS EXECUTE through pgjdbc (the extended protocol): IF NOT EXISTS, a column list, WITH NO DATA,
+     * EXPLAIN ANALYZE of it, a protocol-level prepared statement; PostgreSQL's own error without such a prepared
+     * statement, and a refusal for one the gateway did not see prepared.
+     */
+    @Test
+    public void createTableAsExecuteThroughTheExtendedProtocol() throws Exception {
+        try (Connection c = gw(); Statement st = c.createStatement()) {
+            st.execute("PREPARE q AS SELECT 'x'::text AS v, 2 AS n");
+            st.execute("CREATE TABLE IF NOT EXISTS c2 (w, m) AS EXECUTE q WITH NO DATA");
+            st.execute("CREATE TABLE IF NOT EXISTS c2 (w, m) AS EXECUTE q WITH NO DATA"); // a NOTICE, no table
+            st.execute("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF) CREATE TABLE c3 AS EXECUTE q");
+            assertEquals("26000", assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c4 AS EXECUTE nope"))
+                    .getSQLState());
+            st.execute("DO $$ BEGIN EXECUTE 'PREPARE hidden AS SELECT 1'; END $$");
+            SQLException hidden = assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c5 AS EXECUTE hidden"));
+            assertEquals("0A000", hidden.getSQLState());
+            assertTrue(hidden.getMessage(), hidden.getMessage().contains("the gateway did not see the PREPARE of hidden"));
+            // a PREPARE that failed (the name is taken) whose text is part of the one PostgreSQL has: not taken for it
+            st.execute("PREPARE typed AS SELECT 1::numeric(10,2) AS d");
+            assertEquals("42P05", assertThrows(SQLException.class, () -> st.execute("PREPARE typed AS SELECT 1::numeric"))
+                    .getSQLState());
+            assertEquals("0A000", assertThrows(SQLException.class, () -> st.execute("CREATE TABLE c7 AS EXECUTE typed"))
+                    .getSQLState());
+        }
+        try (RawClient c = RawClient.open(GW.endpoint())) {
+            c.parse("proto", "SELECT 7 AS f").sync().flush();
+            c.readUntilReady();
+            c.query("CREATE TABLE c6 AS EXECUTE proto").flush();
+            assertEquals("C SELECT 1", "C " + RawClient.first(c.readUntilReady(), 'C').text());
+        }
+        assertEquals(List.of(
+                FORGET + "PREPARE mtm_ctas_execute AS SELECT 'x'::text AS v, 2 AS n\n;\n"
+                        + "CREATE TABLE IF NOT EXISTS c2 (w, m) AS EXECUTE mtm_ctas_execute WITH NO DATA" + CARRIED,
+                FORGET + "PREPARE mtm_ctas_execute AS SELECT 'x'::text AS v, 2 AS n\n;\n"
+                        + "CREATE TABLE IF NOT EXISTS c2 (w, m) AS EXECUTE mtm_ctas_execute WITH NO DATA" + CARRIED,
+                FORGET + "PREPARE mtm_ctas_execute AS SELECT 'x'::text AS v, 2 AS n\n;\n"
+                        + "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF) CREATE TABLE c3 AS EXECUTE mtm_ctas_execute" + CARRIED,
+                FORGET + "PREPARE mtm_ctas_execute AS SELECT 7 AS f\n;\nCREATE TABLE c6 AS EXECUTE mtm_ctas_execute" + CARRIED),
+                ddlStatements());
+        assertEquals(1, count("SELECT count(*) FROM pg_attribute WHERE attrelid = 'c2'::regclass AND attname IN ('w', 'm')") / 2
+                + count("SELECT count(*) FROM c2"));
+        assertEquals(1, count("SELECT count(*) FROM c3 WHERE v = 'x' AND n = 2"));
+        assertEquals(1, count("SELECT count(*) FROM c6 WHERE f = 7"));
+        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('c4', 'c5', 'c7')"));
+    }
+
     /** The regression file create_table: CREATE TABLE as_select1 AS SELECT * FROM pg_class (relpartbound is a pg_node_tree). */
     @Test
     public void aTableWithAColumnWhoseValuesCannotBeWrittenFromTextIsRefused() throws Exception {

@@ -192,7 +192,9 @@ public class ReplicationClassifierTest {
         {"DROP TABLESPACE ts", "REFUSED(0A000: [multimaster] DROP TABLESPACE"},
         {"ALTER DATABASE mydb SET TABLESPACE ts", "REFUSED(0A000: [multimaster] ALTER DATABASE ... SET TABLESPACE"},
         {"DROP EXTENSION multimaster", "REFUSED(0A000: [multimaster] DROP EXTENSION multimaster"},
-        {"CREATE TABLE x AS EXECUTE q(1)", "REFUSED(0A000: [multimaster] CREATE TABLE ... AS EXECUTE"},
+        {"CREATE TABLE x AS EXECUTE q(1)", "GLOBAL_DDL(creates x)"},
+        {"create table if not exists s.x (a) as execute q with no data", "GLOBAL_DDL(creates s.x)"},
+        {"EXPLAIN (ANALYZE, COSTS OFF) CREATE TABLE x AS EXECUTE q", "GLOBAL_DDL(creates x)"},
         {"CREATE TABLE x AS SELECT $1::int", "REFUSED(0A000: [multimaster] a DDL statement with parameters ($1)"},
         {"SELECT $1::int INTO x", "REFUSED(0A000: [multimaster] a DDL statement with parameters ($1)"},
         // setval(): run on every node as text, each restrides; elsewhere refused
