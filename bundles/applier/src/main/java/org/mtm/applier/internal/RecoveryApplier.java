@@ -697,7 +697,7 @@ final class RecoveryApplier implements MessageApplier {
                     return;
                 }
                 if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-                    session.checkRewrittenRows(m.content(), u.origin == 0 ? donor : u.origin);
+                    session.checkRewrittenRows(m.content(), u.origin == 0 ? donor : u.origin, false);
                 } else {
                     session.executeCarriedValue(m.content());
                 }

@@ -477,7 +477,7 @@ final class StreamApplier implements MessageApplier {
                 return;
             }
             if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-                session.checkRewrittenRows(m.content(), peer);
+                session.checkRewrittenRows(m.content(), peer, t.gid != null);
             } else {
                 session.executeCarriedValue(m.content());
             }

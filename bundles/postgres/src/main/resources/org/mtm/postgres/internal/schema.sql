@@ -773,6 +773,12 @@ $fn$;
 -- (mtm.ddl_check), which compare their own after running the statement: an ALTER COLUMN ... TYPE ... USING whose
 -- expression depends on the node or the moment (now(), random(), a setting) is refused instead of leaving each node
 -- its own values.
+-- Whether rel is a local table (mtm.make_table_local): each node's rows are its own.
+CREATE OR REPLACE FUNCTION mtm.is_local_table(rel regclass)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT EXISTS (SELECT 1 FROM mtm.local_tables l JOIN pg_class c ON c.relname = l.rel_name
+                   JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = l.rel_schema WHERE c.oid = rel)
+$fn$;
 CREATE OR REPLACE FUNCTION mtm.rows_digest(rel regclass)
 RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
     SET extra_float_digits = 3 SET bytea_output = 'hex' SET TimeZone = 'UTC' AS $fn$
@@ -856,6 +862,7 @@ BEGIN
           AND r.relpersistence = 'p'
     LOOP
         announced := announced || rel::oid;
+        CONTINUE WHEN mtm.is_local_table(rel); -- each node's own rows
         FOR col IN
             SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
                    CASE WHEN a.attcollation <> 0 THEN
@@ -905,7 +912,7 @@ BEGIN
     FOR rel IN
         SELECT DISTINCT r.oid FROM unnest(string_to_array(btrim(noted), ' ')) AS e
         JOIN pg_class r ON r.oid = e::oid
-        WHERE r.relkind = 'r' AND r.relpersistence = 'p' AND mtm.has_rows(r.oid)
+        WHERE r.relkind = 'r' AND r.relpersistence = 'p' AND NOT mtm.is_local_table(r.oid) AND mtm.has_rows(r.oid)
     LOOP
         IF current_setting('mtm.ddl_open', true) = 'on' THEN
             PERFORM pg_logical_emit_message(true, 'mtm.ddl_check', rel::text || E'\n' || mtm.rows_digest(rel));

@@ -545,6 +545,17 @@ public class DdlIT {
         // a rewrite that computes the same everywhere is not refused
         Sql.execute(cluster.gateway(1), "ALTER TABLE rewritten ALTER COLUMN c TYPE numeric USING c * 2.5");
         assertEverywhere("(SELECT string_agg(id || ':' || c, ',' ORDER BY id) FROM rewritten)", "1:2.5,2:5.0");
+        // nor one of a local table, whose rows are each node's own
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rewritten_local (id int PRIMARY KEY, at text)");
+        PgTools.Result local = PgTools.psql(cluster.gateway(1), "SELECT mtm.make_table_local('rewritten_local');\n", PSQL);
+        assertTrue("mtm.make_table_local: " + local, local.ok());
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            Sql.execute(cluster.gateway(id), "INSERT INTO rewritten_local VALUES (" + id + ", 'node" + id + "')");
+        }
+        Sql.execute(cluster.gateway(2), "ALTER TABLE rewritten_local ALTER COLUMN at TYPE text USING at || now()");
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            assertTrue("node " + id, Sql.scalar(cluster.postgres(id), "SELECT at FROM rewritten_local").startsWith("node" + id));
+        }
     }
 
     @Test
