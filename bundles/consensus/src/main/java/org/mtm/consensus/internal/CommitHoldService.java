@@ -164,10 +164,16 @@ public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMe
     public CompletionStage<Drain> drainBeforeSwitch(Generation current, long drainMs, long holdMs) {
         int self = clusterState.selfId();
         long id = random.nextLong();
+        NodeSet peers = current.members().without(self);
+        // registered before the first HOLD goes out: a peer's HELD can come back before send() returns here
+        Pending p = new Pending(id, current.isMember(self) ? peers.with(self) : peers);
+        pending.put(id, p);
         NodeSet reached = NodeSet.EMPTY;
-        for (int peer : current.members().without(self).ids()) {
+        for (int peer : peers.ids()) {
             if (transport.send(peer, Channels.COMMIT_HOLD, holdUntilSwitch(id, holdMs, drainMs, current.num()))) {
                 reached = reached.with(peer);
+            } else {
+                p.drained(peer); // out of reach: not waited for
             }
         }
         NodeSet held = current.isMember(self) ? reached.with(self) : reached;
@@ -185,6 +191,7 @@ public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMe
             }
         };
         if (held.isEmpty()) {
+            pending.remove(id);
             result.complete(outcome);
             return result;
         }
@@ -199,8 +206,6 @@ public final class CommitHoldService implements CommitHolds, SwitchDrain, PeerMe
                 outcome.release();
             }
         };
-        Pending p = new Pending(id, held);
-        pending.put(id, p);
         // failed: this service is stopping (its executor with it); the switch goes ahead undrained
         p.result.whenComplete((h, stopping) -> result.complete(stopping == null ? outcome : late));
         if (current.isMember(self)) {

@@ -34,6 +34,9 @@ public class SwitchDrainTest {
     private final Commits[] commits = {null, new Commits(), new Commits(), new Commits()};
     private final CommitHoldService[] nodes = new CommitHoldService[4];
     private volatile NodeSet reachable = ALL;
+    private volatile boolean replyBeforeSendReturns;
+    private final java.util.Map<Integer, java.util.concurrent.CountDownLatch> heldReached =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     @After
     public void stop() {
@@ -58,6 +61,17 @@ public class SwitchDrainTest {
         assertFalse("node 3 has a commit in flight", drain.isDone());
         commits[3].drained = true;
         assertTrue(drain.get(5, TimeUnit.SECONDS).drained());
+    }
+
+    @Test
+    public void aReplyThatComesBackBeforeTheSenderGoesOnIsCounted() throws Exception {
+        // node 1 is descheduled after each HOLD until the peer's HELD has reached it (a loaded machine, a fast link):
+        // the drain must already be waiting for it (CI of session 23: a HELD dropped so, the drain ran out its bound)
+        replyBeforeSendReturns = true;
+        start();
+        SwitchDrain.Drain drain = nodes[1].drainBeforeSwitch(GEN_5, 5_000, 10_000).toCompletableFuture()
+            .get(4, TimeUnit.SECONDS);
+        assertTrue(drain.drained());
     }
 
     @Test
@@ -119,7 +133,22 @@ public class SwitchDrainTest {
                 if (!reachable.contains(peer) || !reachable.contains(self)) {
                     return false;
                 }
-                wire.execute(() -> nodes[peer].onMessage(self, payload));
+                java.util.concurrent.CountDownLatch replied = heldReached.computeIfAbsent(self * 10 + peer,
+                    k -> new java.util.concurrent.CountDownLatch(1));
+                wire.execute(() -> {
+                    nodes[peer].onMessage(self, payload);
+                    if (payload.length == 10) { // HELD: the reply to a HOLD
+                        heldReached.computeIfAbsent(peer * 10 + self, k -> new java.util.concurrent.CountDownLatch(1))
+                            .countDown();
+                    }
+                });
+                if (replyBeforeSendReturns && payload.length > 10) { // a HOLD: wait for its HELD
+                    try {
+                        replied.await(2, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 return true;
             }
 
