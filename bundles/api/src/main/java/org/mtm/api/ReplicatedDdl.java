@@ -41,6 +41,13 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
      * transaction with 0A000 when they differ: the rewrite computed values that depend on the node or the moment.
      */
     public static final String CHECK_PREFIX = "mtm.ddl_check";
+    /**
+     * A transactional message the origin's event triggers log inside a DDL statement's bracket when the statement
+     * turned out to concern objects of that node only — a routine whose signature names a temporary table's row type
+     * (schema.sql, {@code mtm.refuse_routine_on_stand_in}), which PostgreSQL drops with the temporary table: the other
+     * nodes do not run the statement (they run a bracket's statement at its first row, carried value or end).
+     */
+    public static final String LOCAL_PREFIX = "mtm.ddl_local";
     /** The settings a {@link #VALUE_PREFIX} statement runs with: those its literals were written in. */
     public static final String VALUE_SETTINGS = "{\"DateStyle\": \"ISO, YMD\", \"IntervalStyle\": \"postgres\"}";
     private static final byte VERSION = 1;

@@ -313,7 +313,8 @@ final class ParallelApplier implements MessageApplier {
             case 'M' -> {
                 PgOutputMessage.LogicalMessage lm = (PgOutputMessage.LogicalMessage) m;
                 yield lm.transactional() && (ReplicatedDdl.PREFIX.equals(lm.prefix()) || ReplicatedDdl.END_PREFIX.equals(lm.prefix())
-                        || ReplicatedDdl.VALUE_PREFIX.equals(lm.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(lm.prefix()));
+                        || ReplicatedDdl.VALUE_PREFIX.equals(lm.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(lm.prefix())
+                        || ReplicatedDdl.LOCAL_PREFIX.equals(lm.prefix()));
             }
             default -> true;
         };

@@ -606,6 +606,9 @@ final class RecoveryApplier implements MessageApplier {
         if ((u.skipsChanges() && !u.carries(relation)) || ApplySession.nodeLocal(relation)) {
             return;
         }
+        if (!runPendingDdl(u)) {
+            return;
+        }
         try {
             if (!begun(u)) {
                 return;
@@ -645,6 +648,9 @@ final class RecoveryApplier implements MessageApplier {
         if (u.skipsChanges() && !carriesAll(u, m)) {
             return;
         }
+        if (!runPendingDdl(u)) {
+            return;
+        }
         try {
             List<Target> targets = new java.util.ArrayList<>();
             for (int i = 0; i < m.relationCount(); i++) {
@@ -681,15 +687,21 @@ final class RecoveryApplier implements MessageApplier {
             return;
         }
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
+            runPendingDdl(u);
             u.inDdl = false;
             u.rerunWritesRows = false;
             u.carried = null;
             return;
         }
+        if (ReplicatedDdl.LOCAL_PREFIX.equals(m.prefix())) {
+            u.pendingDdl = null; // node-local on its origin (StreamApplier)
+            u.pendingContent = null;
+            return;
+        }
         if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
             // the value the origin gave the rows already there in a column its DDL statement added, the digest of a
             // table it rewrote (StreamApplier)
-            if (u.skip || u.failure != null) {
+            if (!runPendingDdl(u) || u.skip || u.failure != null) {
                 return;
             }
             try {
@@ -723,17 +735,44 @@ final class RecoveryApplier implements MessageApplier {
                 throw new SQLException("undecodable DDL message in donor " + donor + "'s stream: " + e.getMessage(), "XX000");
             }
             u.rerunWritesRows = ddl.rerunWritesRows();
-            u.carried = session.executeDdl(ddl, m.content());
+            u.pendingDdl = ddl;
+            u.pendingContent = m.content();
+        } catch (RowMissingException e) {
+            rowMissing(u, e);
+        } catch (SQLException e) {
+            failed(u, e);
+        }
+        if (u.pendingDdl != null && u.pendingDdl.carriesRows()) {
+            runPendingDdl(u); // the origin's rows of the table it creates follow inside the bracket
+        }
+    }
+
+    /** Runs the bracket's DDL statement if it has not run yet (StreamApplier#runPendingDdl); false when the unit failed. */
+    private boolean runPendingDdl(Unit u) throws SQLException {
+        ReplicatedDdl ddl = u.pendingDdl;
+        if (ddl == null) {
+            return u.failure == null;
+        }
+        byte[] content = u.pendingContent;
+        u.pendingDdl = null;
+        u.pendingContent = null;
+        try {
+            if (!begun(u)) {
+                return false;
+            }
+            u.carried = session.executeDdl(ddl, content);
             LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(u, e);
         } catch (SQLException e) {
             failed(u, e);
         }
+        return u.failure == null;
     }
 
     private void commit(Commit m) throws SQLException {
         Unit u = current(m);
+        runPendingDdl(u);
         unit = null;
         if (u.begun && !u.skip) {
             if (u.failure != null) {
@@ -773,6 +812,7 @@ final class RecoveryApplier implements MessageApplier {
             ended(u, m.endLsn());
             return;
         }
+        runPendingDdl(u); // a bracket without its end: not written by any gateway, run all the same
         if (u.failure != null) {
             throw unapplied(u, u.failure);
         }
@@ -1034,6 +1074,9 @@ final class RecoveryApplier implements MessageApplier {
         boolean rerunWritesRows;
         /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
         String carried;
+        /** The bracket's DDL statement, not run yet ({@link #runPendingDdl}), and its message as logged. */
+        ReplicatedDdl pendingDdl;
+        byte[] pendingContent;
         /** BEGIN found it applied here (and left the transaction). */
         boolean alreadyApplied;
         /** BEGIN looked its gid up in pg_prepared_xacts and mtm.applied_xacts (a gid of mtm's). */

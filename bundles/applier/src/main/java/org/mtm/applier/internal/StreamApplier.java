@@ -309,6 +309,9 @@ final class StreamApplier implements MessageApplier {
         if (t.skipsChanges() && !t.carries(relations.require(relationId))) {
             return;
         }
+        if (!runPendingDdl(t)) {
+            return;
+        }
         Target target = null;
         try {
             // BEGIN inside the try: even its checks may wait for a lock, and that must end in a no-vote too
@@ -394,6 +397,9 @@ final class StreamApplier implements MessageApplier {
         if (t.skipsChanges() && !carriesAll(t, m)) {
             return;
         }
+        if (!runPendingDdl(t)) {
+            return;
+        }
         try {
             if (!begun(t)) {
                 return;
@@ -423,13 +429,25 @@ final class StreamApplier implements MessageApplier {
         }
         RemoteTransaction t = current(m);
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
+            runPendingDdl(t);
             t.inDdl = false;
             t.rerunWritesRows = false;
             t.carried = null;
             return;
         }
+        if (ReplicatedDdl.LOCAL_PREFIX.equals(m.prefix())) {
+            if (t.pendingDdl != null) {
+                LOG.debug("node {}: DDL of {} from node {} is node-local there, not run here: {}", self, t.describe(), peer,
+                        t.pendingDdl.statement());
+                t.pendingDdl = null;
+                t.pendingContent = null;
+            }
+            return;
+        }
         if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-            carriedValue(t, m);
+            if (runPendingDdl(t)) {
+                carriedValue(t, m);
+            }
             return;
         }
         if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || t.inDdl) {
@@ -451,16 +469,42 @@ final class StreamApplier implements MessageApplier {
             failed(t, new SQLException("undecodable DDL message from node " + peer + ": " + e.getMessage(), "XX000"), null);
             return;
         }
+        t.rerunWritesRows = ddl.rerunWritesRows();
+        t.pendingDdl = ddl;
+        t.pendingContent = m.content();
+        if (ddl.carriesRows()) {
+            runPendingDdl(t); // the origin's rows of the table it creates follow inside the bracket
+        }
+    }
+
+    /**
+     * Runs the DDL statement of the bracket the transaction is in, if it has not run yet. A statement runs at the first
+     * thing of its bracket that needs it — a row applied inside it, a carried value or digest, the bracket's end — so
+     * that a {@link ReplicatedDdl#LOCAL_PREFIX} message before that can drop it (the rows in between that are not
+     * applied make no difference); a CREATE TABLE ... AS runs at once, its rows being applied inside the bracket.
+     *
+     * @return false when the transaction failed here
+     */
+    private boolean runPendingDdl(RemoteTransaction t) throws SQLException {
+        ReplicatedDdl ddl = t.pendingDdl;
+        if (ddl == null) {
+            return !t.failed;
+        }
+        byte[] content = t.pendingContent;
+        t.pendingDdl = null;
+        t.pendingContent = null;
         try {
-            t.rerunWritesRows = ddl.rerunWritesRows();
-            t.carried = session.executeDdl(ddl, m.content()); // logged again here, for nodes that recover from this one
+            if (!begun(t)) {
+                return false;
+            }
+            t.carried = session.executeDdl(ddl, content); // logged again here, for nodes that recover from this one
             LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
         } catch (SQLException e) {
             failed(t, e, null);
         }
-        stopIfAbandoned(t);
+        return !stopIfAbandoned(t) && !t.failed;
     }
 
     /**
@@ -492,6 +536,7 @@ final class StreamApplier implements MessageApplier {
 
     private void commit(Commit m) throws SQLException {
         RemoteTransaction t = current(m);
+        runPendingDdl(t); // a bracket without its end: not written by any gateway, run all the same
         txn = null;
         if (!t.fromElsewhere && t.begun && !t.alreadyPrepared) {
             try {
@@ -509,6 +554,7 @@ final class StreamApplier implements MessageApplier {
 
     private void prepare(Prepare m) throws SQLException {
         RemoteTransaction t = current(m);
+        runPendingDdl(t);
         txn = null;
         try {
             prepare(m, t);
@@ -758,6 +804,9 @@ final class StreamApplier implements MessageApplier {
         boolean failed;
         /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
         String carried;
+        /** The bracket's DDL statement, not run yet ({@link #runPendingDdl}), and its message as logged. */
+        ReplicatedDdl pendingDdl;
+        byte[] pendingContent;
 
         /** The transaction's id on the origin: names a plain transaction there (pg_waldump, the origin's logs). */
         final long xid;

@@ -418,6 +418,26 @@ public class ReplicationApplyTest {
     }
 
     @Test
+    public void aDdlStatementTheOriginMarksNodeLocalIsNotRunHere() throws Exception {
+        // CREATE FUNCTION ... RETURNS SETOF <a temporary table's stand-in>: the type is on the origin only
+        createOnBoth("CREATE TABLE local_ddl (id int PRIMARY KEY)");
+        startReceiverOnB();
+        NODES.exec(A, "CREATE SCHEMA local_ddl_only", "CREATE TABLE local_ddl_only.t (a int)");
+        commitThroughB(prepareOnA(st -> {
+            String statement = "CREATE FUNCTION local_ddl_f() RETURNS SETOF local_ddl_only.t LANGUAGE sql AS $$ SELECT 1 $$";
+            emit(st, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "", statement).encode());
+            st.execute(statement);
+            emit(st, ReplicatedDdl.LOCAL_PREFIX, new byte[0]);
+            emit(st, ReplicatedDdl.END_PREFIX, new byte[0]);
+            ddl(st, "public", "none", "COMMENT ON TABLE local_ddl IS 'on both'");
+            st.execute("INSERT INTO local_ddl VALUES (1)");
+        }));
+        assertSameOnBoth("local_ddl");
+        assertEquals("0", NODES.query(B, "SELECT count(*) FROM pg_proc WHERE proname = 'local_ddl_f'"));
+        assertEquals("on both", NODES.query(B, "SELECT obj_description('local_ddl'::regclass, 'pg_class')"));
+    }
+
+    @Test
     public void anUnchangedDomainValueUnderANotValidConstraintIsNotCheckedAgain() throws Exception {
         createOnBoth("CREATE DOMAIN nv_pos AS int", "CREATE DOMAIN nv_flag AS boolean",
                 "CREATE TABLE nv (id int PRIMARY KEY, v nv_pos, f nv_flag, w text)");

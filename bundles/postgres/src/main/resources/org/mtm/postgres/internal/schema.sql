@@ -558,8 +558,11 @@ SELECT mtm.ensure_event_trigger('mtm_refuse_logging_node_rows', 'ddl_command_end
 SELECT mtm.ensure_event_trigger('mtm_refuse_logging_node_rewrite', 'table_rewrite', 'mtm.refuse_logging_node_rows', NULL, true);
 -- A function, procedure or aggregate whose signature names a temporary table's row type (RETURNS SETOF t, an
 -- argument of type t) depends on the stand-in's type, which is on this node only: the other nodes cannot create it
--- (type does not exist), and here it would be dropped with the stand-in. PostgreSQL drops such a routine with its
--- temporary table; the cluster refuses it, in gateway sessions, at the end of the statement.
+-- (type does not exist), and here it is dropped with the stand-in — as PostgreSQL drops such a routine with its
+-- temporary table. So it is this node's only: when the gateway announced the statement (mtm.ddl_open), a message
+-- mtm.ddl_local inside its bracket tells the other nodes not to run it, and the routine's oid is noted for the
+-- session (mtm.local_routines) so that its DROP is local too (RETURNS SETOF t is not in the routine's identity). A
+-- statement the gateway did not announce is refused, in gateway sessions, at the end of the statement.
 CREATE OR REPLACE FUNCTION mtm.refuse_routine_on_stand_in()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -569,7 +572,7 @@ BEGIN
         RETURN;
     END IF;
     FOR link IN
-        SELECT c.command_tag AS tag, c.object_identity AS routine, r.relname AS stand_in
+        SELECT c.command_tag AS tag, c.object_identity AS routine, c.objid, r.relname AS stand_in
         FROM pg_event_trigger_ddl_commands() c
         JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid AND d.refclassid = 'pg_type'::regclass
         JOIN pg_type t ON t.oid = d.refobjid
@@ -579,6 +582,12 @@ BEGIN
         WHERE c.classid = 'pg_proc'::regclass AND n.nspname ~ '^mtm_temp_[0-9]+_[0-9a-f]+$'
         LIMIT 1
     LOOP
+        IF current_setting('mtm.ddl_open', true) = 'on' THEN
+            PERFORM pg_logical_emit_message(true, 'mtm.ddl_local', ''::bytea);
+            PERFORM set_config('mtm.local_routines',
+                                coalesce(current_setting('mtm.local_routines', true), '') || ' ' || link.objid, false);
+            RETURN;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('[multimaster] %s %s is not supported: it would depend on the row type of temporary table '
                              '"%s", which is on this node only', link.tag, link.routine, link.stand_in),
@@ -588,7 +597,36 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_routine_on_stand_in', 'ddl_command_end', 'mtm.refuse_routine_on_stand_in',
-    ARRAY['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE']);
+    ARRAY['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE', 'COMMENT']);
+-- DROP of routines made this node's only by mtm.refuse_routine_on_stand_in in this session: local too (mtm.ddl_local);
+-- such routines and others in one DROP are refused, since the other nodes must drop the others.
+CREATE OR REPLACE FUNCTION mtm.drop_local_routines()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    noted text[] := string_to_array(btrim(coalesce(current_setting('mtm.local_routines', true), '')), ' ');
+    local_ones int;
+    all_ones int;
+BEGIN
+    IF current_setting('mtm.via_gateway', true) IS DISTINCT FROM 'on' OR current_setting('mtm.ddl_open', true) IS DISTINCT FROM 'on'
+       OR coalesce(cardinality(noted), 0) = 0 THEN
+        RETURN;
+    END IF;
+    SELECT count(*) FILTER (WHERE d.objid::text = ANY (noted)), count(*) INTO local_ones, all_ones
+    FROM pg_event_trigger_dropped_objects() d WHERE d.original AND d.classid = 'pg_proc'::regclass;
+    IF local_ones = 0 THEN
+        RETURN;
+    END IF;
+    IF local_ones < all_ones THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = '[multimaster] this DROP names routines of a temporary table''s row type, which are on this node only, '
+                      'and others, which are on every node',
+            HINT = 'Drop them in two statements.';
+    END IF;
+    PERFORM pg_logical_emit_message(true, 'mtm.ddl_local', ''::bytea);
+END
+$fn$;
+SELECT mtm.ensure_event_trigger('mtm_drop_local_routines', 'sql_drop', 'mtm.drop_local_routines',
+    ARRAY['DROP FUNCTION', 'DROP PROCEDURE', 'DROP AGGREGATE', 'DROP ROUTINE']);
 -- A replicated table with a column of a type whose values cannot be written from their text (pg_node_tree and the
 -- other internal types of the statistics and BRIN summaries: their input functions refuse every value): the other
 -- nodes apply rows as text, so every row of it would fail there (CREATE TABLE ... AS SELECT * FROM pg_class of the

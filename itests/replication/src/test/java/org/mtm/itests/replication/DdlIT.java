@@ -559,6 +559,34 @@ public class DdlIT {
     }
 
     @Test
+    public void aRoutineOfATemporaryTablesRowTypeIsMadeOnItsNodeOnly() throws SQLException {
+        // rangefuncs, returning, rowtypes of the regression suite: the other nodes have no such type
+        Sql.execute(cluster.gateway(1), "CREATE TABLE counted_users (id int PRIMARY KEY)");
+        try (Connection c = cluster.viaGateway(2); java.sql.Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE users (userid text, seq int)");
+            st.execute("INSERT INTO users VALUES ('id', 1), ('id2', 2)");
+            c.setAutoCommit(false); // with a replicated write in the same transaction
+            st.execute("CREATE FUNCTION get_users() RETURNS SETOF users LANGUAGE sql STABLE AS $$ SELECT * FROM users $$");
+            st.execute("INSERT INTO counted_users SELECT seq FROM get_users()");
+            c.commit();
+            c.setAutoCommit(true);
+            st.execute("CREATE FUNCTION user_id(u users) RETURNS text LANGUAGE sql AS $$ SELECT u.userid $$");
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT string_agg(user_id(u), ',' ORDER BY seq) FROM get_users() u")) {
+                rs.next();
+                assertEquals("id,id2", rs.getString(1));
+            }
+            for (int id = 1; id <= TestCluster.NODES; id++) {
+                assertEquals("node " + id, id == 2 ? "2" : "0", Sql.scalar(cluster.postgres(id),
+                    "SELECT count(*) FROM pg_proc WHERE proname IN ('get_users', 'user_id')"));
+            }
+            st.execute("DROP FUNCTION user_id(users)");
+        }
+        assertEverywhere("(SELECT string_agg(id::text, ',' ORDER BY id) FROM counted_users)", "1,2");
+        Poll.until("node 2's routines of users gone with its session", Duration.ofSeconds(30), Duration.ofMillis(200),
+            () -> Sql.scalar(cluster.postgres(2), "SELECT count(*) FROM pg_proc WHERE proname = 'get_users'"), "0"::equals);
+    }
+
+    @Test
     public void makeTableLocalKeepsLaterWritesOnTheirNode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE per_node (id int PRIMARY KEY, origin text)");
         Sql.execute(cluster.gateway(1), "INSERT INTO per_node VALUES (0, 'before')");
