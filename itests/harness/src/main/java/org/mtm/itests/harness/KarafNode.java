@@ -632,6 +632,11 @@ public final class KarafNode implements AutoCloseable {
         return postgresPort;
     }
 
+    /** Karaf's RMI registry (rmiRegistryPort of etc/org.apache.karaf.management.cfg): the JMX connector's address. */
+    public int rmiRegistryPort() {
+        return rmiRegistryPort;
+    }
+
     public int gatewayPort() {
         return gatewayPort;
     }
