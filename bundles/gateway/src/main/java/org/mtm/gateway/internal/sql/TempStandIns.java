@@ -314,18 +314,36 @@ public final class TempStandIns {
         return edits == null ? null : edits.apply();
     }
 
-    /** The edits of {@link #qualify}, or null when nothing changes. */
+    /**
+     * The edits of {@link #qualify}, or null when nothing changes. Also {@code [pg_catalog.]pg_my_temp_schema()}
+     * becomes the stand-in schema's oid: the session's temporary objects are there (PostgreSQL's temporary schema has
+     * none of them), so that a catalog query such as {@code WHERE schemaname = pg_my_temp_schema()::regnamespace::text}
+     * finds them.
+     */
     public static TextEdits qualifyEdits(CharSequence s, boolean standardStrings, String schema, java.util.Set<String> standIns) {
-        if (standIns.isEmpty() || !SqlSplitter.containsIgnoreCase(s, "pg_temp")) {
+        boolean names = !standIns.isEmpty() && SqlSplitter.containsIgnoreCase(s, "pg_temp");
+        if (!names && !SqlSplitter.containsIgnoreCase(s, MY_TEMP_SCHEMA)) {
             return null;
         }
         List<SqlToken> t = SqlSplitter.tokens(s, 0, s.length(), standardStrings);
         // a CREATE of a stand-in named pg_temp.name: that name, the statement's first qualified one, is rewrite's
-        Rewrite create = rewrite(s, standardStrings, schema);
+        Rewrite create = names ? rewrite(s, standardStrings, schema) : null;
         boolean created = create != null && create.qualified();
         TextEdits b = null;
         for (int k = 0; k < t.size(); k++) {
             SqlToken tok = t.get(k);
+            int call = myTempSchemaCall(s, t, k);
+            if (call > k) {
+                int from = k >= 2 && t.get(k - 1).isOp(s, '.') ? t.get(k - 2).start() : tok.start();
+                b = b == null ? new TextEdits(s) : b;
+                b.replace(from, t.get(call).end(), "('" + quote(schema).replace("'", "''")
+                    + "'::pg_catalog.regnamespace::pg_catalog.oid)");
+                k = call;
+                continue;
+            }
+            if (!names) {
+                continue;
+            }
             int from = -1; // where "pg_temp" is to be replaced
             String schemaText = null;
             if (k + 2 < t.size() && name(t, k) && tok.name(s).equals("pg_temp") && t.get(k + 1).isOp(s, '.')
@@ -354,6 +372,27 @@ public final class TempStandIns {
             }
         }
         return b;
+    }
+
+    private static final String MY_TEMP_SCHEMA = "pg_my_temp_schema";
+
+    /**
+     * The index of the closing parenthesis when {@code t[k]} starts a call {@code pg_my_temp_schema()} of PostgreSQL's
+     * function (unqualified or {@code pg_catalog.}), else -1.
+     */
+    private static int myTempSchemaCall(CharSequence s, List<SqlToken> t, int k) {
+        if (k + 2 >= t.size() || !name(t, k) || !t.get(k).name(s).equals(MY_TEMP_SCHEMA)
+                || t.get(k + 1).type() != Type.LPAREN || t.get(k + 2).type() != Type.RPAREN) {
+            return -1;
+        }
+        if (k > 0 && t.get(k - 1).isOp(s, '.')) {
+            // pg_catalog.pg_my_temp_schema(): PostgreSQL's; another schema's function of that name is left alone
+            if (k < 2 || !name(t, k - 2) || !t.get(k - 2).name(s).equals("pg_catalog")
+                    || (k > 2 && t.get(k - 3).isOp(s, '.'))) {
+                return -1;
+            }
+        }
+        return k + 2;
     }
 
     /**

@@ -145,6 +145,31 @@ public class TemporaryTablesThroughGatewayTest {
     }
 
     @Test
+    public void pgMyTempSchemaIsTheSchemaOfTheStandIns() throws Exception {
+        // json.sql and jsonb.sql of PostgreSQL's regression suite: a temporary table's statistics, found by its schema
+        String script = "CREATE TEMP TABLE rows AS SELECT x, 'txt' || x AS y FROM generate_series(1, 3) AS x;\n"
+                + "ANALYZE rows;\n"
+                + "SELECT 'stats: ' || string_agg(attname || '=' || histogram_bounds::text, ' ' ORDER BY attname) FROM pg_stats "
+                + "WHERE tablename = 'rows' AND schemaname = pg_my_temp_schema()::regnamespace::text;\n"
+                + "SELECT 'same: ' || (pg_catalog.pg_my_temp_schema() = (SELECT relnamespace FROM pg_class WHERE oid = 'rows'::regclass));\n";
+        Tools.Result r = Tools.psql(GW.endpoint(), null, script, "-t", "-A");
+        assertEquals(r.toString(), 0, r.exitCode());
+        assertEquals(r.toString(), List.of("stats: x={1,2,3} y={txt1,txt2,txt3}", "same: true"),
+                r.stdout().lines().filter(l -> l.startsWith("stats") || l.startsWith("same")).toList());
+        // the extended protocol (a prepared statement) too
+        try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE mine (i int)");
+            try (var ps = c.prepareStatement("SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relname = ?")) {
+                ps.setString(1, "mine");
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    assertEquals(1, rs.getInt(1));
+                }
+            }
+        }
+    }
+
+    @Test
     public void aViewOverAStandInIsTemporaryAsPostgresMakesIt() throws Exception {
         String script = "CREATE TEMP TABLE kept (id int);\n"
                 + "INSERT INTO kept VALUES (1), (2);\n"

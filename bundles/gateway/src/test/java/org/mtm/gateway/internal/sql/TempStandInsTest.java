@@ -118,6 +118,22 @@ public class TempStandInsTest {
     }
 
     @Test
+    public void pgMyTempSchemaIsTheStandInSchema() {
+        String oid = "('\"mtm_temp_42_abc\"'::pg_catalog.regnamespace::pg_catalog.oid)";
+        // json.sql/jsonb.sql of PostgreSQL's regression suite: the statistics of a temporary table, found by schema
+        assertEquals("SELECT attname FROM pg_stats WHERE tablename = 'rows' AND schemaname = " + oid + "::regnamespace::text",
+                TempStandIns.qualify("SELECT attname FROM pg_stats WHERE tablename = 'rows' AND schemaname = "
+                        + "pg_my_temp_schema()::regnamespace::text", true, S, Set.of("rows")));
+        // with no stand-in left (dropped) the session's temporary schema is still the stand-in schema, as in PostgreSQL
+        assertEquals("SELECT " + oid + " <> 0, " + oid,
+                TempStandIns.qualify("SELECT pg_my_temp_schema() <> 0, PG_CATALOG . pg_my_temp_schema ( )", true, S, Set.of()));
+        // not: another schema's function of that name, a column, a string, a comment
+        assertNull(TempStandIns.qualify("SELECT s.pg_my_temp_schema(), t.pg_my_temp_schema, 'pg_my_temp_schema()' "
+                + "/* pg_my_temp_schema() */", true, S, Set.of("x")));
+        assertNull(TempStandIns.qualify("SELECT x.pg_catalog.pg_my_temp_schema()", true, S, Set.of("x")));
+    }
+
+    @Test
     public void aViewWhoseQueryReadsAStandInIsACandidateTemporaryView() {
         Set<String> names = Set.of("kept", "other");
         TempStandIns.ImplicitView v = TempStandIns.implicitlyTemporary(
