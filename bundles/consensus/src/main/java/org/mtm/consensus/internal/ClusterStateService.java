@@ -93,6 +93,9 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     private volatile boolean joinSlotsPending;
     /** Configuration and generation state read from PostgreSQL at least once (see {@link #loaded()}). */
     private volatile boolean loaded;
+    /** How long {@link #status()} is reused for inputs that change by time or peers' messages. */
+    static final long STATUS_REUSE_MICROS = 2_000;
+    private final StatusMemo statusMemo = new StatusMemo(TimeUnit.MICROSECONDS.toNanos(STATUS_REUSE_MICROS), System::nanoTime);
     /** The configuration the catalog announced last; reloaded after a failed read (guarded by this). */
     private Optional<ClusterConfig> announced;
     private boolean reloadScheduled;
@@ -286,6 +289,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         gate.loaded(loaded.current().num());
         config = newConfig;
         this.loaded = true;
+        statusMemo.invalidate();
         int self = selfId();
         if (runner == null && self != 0) {
             runner = new GenerationRunner(this, self);
@@ -355,9 +359,10 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         return state.current();
     }
 
+    /** Reused for {@value #STATUS_REUSE_MICROS} µs ({@link StatusMemo}); {@link #statusReport()} computes afresh. */
     @Override
     public NodeStatus status() {
-        return statusOf(connectivity());
+        return statusMemo.get(() -> statusOf(connectivity()));
     }
 
     /**
@@ -425,6 +430,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             synchronized (this) { // a concurrent load() compares with it (see behind)
                 state = next;
             }
+            statusMemo.invalidate();
         };
         if (switching) {
             gate.switchTo(next.current().num(), write::run);
@@ -514,6 +520,7 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             GenerationStore.disable(c, why);
         }
         disabledBecause = why;
+        statusMemo.invalidate();
         publishSoon();
     }
 
