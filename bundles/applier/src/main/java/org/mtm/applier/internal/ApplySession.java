@@ -534,8 +534,17 @@ final class ApplySession implements AutoCloseable {
      * this session committed before it is durable once it returns. Outside a transaction.
      */
     void syncPoint() throws SQLException {
-        statement.execute("BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); COMMIT");
+        statement.execute(SYNC_POINT_SQL);
     }
+
+    /**
+     * The sync point's transaction. PostgreSQL flushes a commit only if the transaction wrote WAL besides its commit
+     * record: one that only took an xid commits asynchronously whatever {@code synchronous_commit} says, and the async
+     * commits before it stayed unflushed (the flush LSN did not move; session 25). So it writes one WAL record: a
+     * non-transactional logical message, which the peers' receivers ignore. Then its commit flushes the WAL up to it.
+     */
+    static final String SYNC_POINT_SQL = "BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); "
+            + "SELECT pg_catalog.pg_logical_emit_message(false, 'mtm.sync_point', ''); COMMIT";
 
     /** True when {@code gid} is logged in {@code mtm.applied_xacts} (applied and committed here). Outside a transaction. */
     boolean loggedGid(String gid) throws SQLException {

@@ -383,7 +383,7 @@ final class Receiver {
      */
     private void reachedAlready() {
         try (Connection c = local.connect(); Statement st = c.createStatement()) {
-            st.execute("BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_catalog.txid_current(); COMMIT");
+            st.execute(ApplySession.SYNC_POINT_SQL);
             reached = true;
             LOG.info("node {}: donor {}'s marker of generation {} was applied before this recovery began (by the catch-up)",
                     self, peer.id(), markerGeneration);
