@@ -104,7 +104,8 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
         t.setDaemon(true);
         return t;
     });
-    private Connection publishConnection;
+    /** The publisher's own connection and what it wrote last (see {@link LiveStatusWriter}); null: none open. */
+    private LiveStatusWriter publishWriter;
     private volatile boolean publishing;
     private String lastPublishError;
     /** The stall last logged (see {@link #stalled()}). */
@@ -205,8 +206,9 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     }
 
     /**
-     * Refreshes the tables behind {@code mtm.status()} / {@code mtm.nodes()}; those functions treat a view
-     * older than a few intervals as "no mtm node running beside this server".
+     * Refreshes the view behind {@code mtm.status()} / {@code mtm.nodes()} (written when it changed, see
+     * {@link LiveStatusWriter}); those functions treat a view not refreshed for a few intervals as "no mtm node
+     * running beside this server".
      */
     private void publish() {
         if (!loaded) {
@@ -215,11 +217,11 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
             return;
         }
         try {
-            if (publishConnection == null || !publishConnection.isValid(1)) {
+            if (publishWriter == null || !publishWriter.connection().isValid(1)) {
                 closePublishConnection();
-                publishConnection = database.connect();
+                publishWriter = new LiveStatusWriter(database.connect());
             }
-            LiveStatusWriter.write(publishConnection, statusReport(), nodeReports(), referee().orElse(null));
+            publishWriter.publish(statusReport(), nodeReports(), referee().orElse(null));
             lastPublishError = null;
         } catch (SQLException | RuntimeException e) {
             if (!String.valueOf(e.getMessage()).equals(lastPublishError)) {
@@ -244,13 +246,13 @@ public final class ClusterStateService implements ClusterState, ClusterConfigLis
     }
 
     private void closePublishConnection() {
-        if (publishConnection != null) {
+        if (publishWriter != null) {
             try {
-                publishConnection.close();
+                publishWriter.connection().close();
             } catch (SQLException ignored) {
                 // closing a broken connection; a new one is opened next time
             }
-            publishConnection = null;
+            publishWriter = null;
         }
     }
 

@@ -3,6 +3,7 @@ package org.mtm.consensus.internal;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
@@ -17,12 +18,64 @@ import org.mtm.api.StatusReport;
  * no WAL for the rows, never decoded, lost on a crash (and rewritten at once by the running node). The row names
  * the writing connection's backend: the functions stop answering as soon as it is gone, so the connection must be
  * the publisher's own, kept open.
+ *
+ * <p>One writer per publishing connection ({@link #publish}) writes the view only when it changed, or when the row is
+ * not the connection's any more (an unlogged table is emptied by a crash; a new connection); otherwise it sends one
+ * statement that takes no transaction id, and the backend's {@code pg_stat_activity.state_change} is what tells
+ * {@code mtm.status()} the node still refreshes its view. A write every half second took a transaction id each time
+ * and, writing no WAL, committed asynchronously: PostgreSQL then records the commit's LSN for the whole group of 32
+ * transaction ids it belongs to, and until the WAL writer flushed it (up to {@code wal_writer_delay}, longer on a
+ * loaded machine) no backend could set the committed hint bit on any row of those 32 transactions — a VACUUM just
+ * after a load left the visibility map unset (no index-only scans; issue 8's visibility-map flake), and 2 transaction
+ * ids a second went by for nothing. Without {@code track_activities} (no {@code state_change}) it writes every time,
+ * as before.
  */
 final class LiveStatusWriter {
+    /**
+     * Whether the row is still this backend's and its activity is tracked: a statement without a transaction id whose
+     * end {@code mtm.status()} sees as the view's refresh. No row, another writer's, or no tracking: write.
+     */
+    static final String HEARTBEAT_SQL = "SELECT s.writer_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() "
+        + "AND pg_catalog.current_setting('track_activities')::pg_catalog.bool FROM mtm.live_status s";
 
-    private LiveStatusWriter() {
+    /** What one publication says. */
+    private record View(StatusReport status, List<NodeReport> nodes, RefereeReport referee) {
     }
 
+    private final Connection connection;
+    /** The view this connection wrote last and committed; null: none (or a write that failed). */
+    private View written;
+
+    LiveStatusWriter(Connection connection) {
+        this.connection = connection;
+    }
+
+    Connection connection() {
+        return connection;
+    }
+
+    /**
+     * Publishes the view: writes it when it differs from the one this connection wrote last or when the row is not this
+     * connection's; otherwise only the heartbeat statement. True when it wrote.
+     */
+    boolean publish(StatusReport s, List<NodeReport> nodes, RefereeReport referee) throws SQLException {
+        View view = new View(s, List.copyOf(nodes), referee);
+        if (view.equals(written) && stillWritten()) {
+            return false;
+        }
+        written = null;
+        write(connection, s, nodes, referee);
+        written = view;
+        return true;
+    }
+
+    private boolean stillWritten() throws SQLException {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(HEARTBEAT_SQL)) {
+            return rs.next() && rs.getBoolean(1);
+        }
+    }
+
+    /** Writes the view in one transaction (which takes a transaction id). */
     static void write(Connection c, StatusReport s, List<NodeReport> nodes, RefereeReport referee) throws SQLException {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);

@@ -90,8 +90,9 @@ FROM pg_catalog.pg_prepared_xacts p LEFT JOIN mtm.transactions t ON t.gid = p.gi
 WHERE p.database = pg_catalog.current_database() AND p.gid ~ '^MTM-[0-9]+-[0-9]+-[0-9]+$';
 GRANT SELECT ON mtm.in_doubt TO PUBLIC;
 
--- The live view of the Karaf node beside this server, refreshed every half second; unlogged: no WAL,
--- never decoded. mtm.status() and mtm.nodes() read it.
+-- The live view of the Karaf node beside this server, written when it changes (the node checks it every half second
+-- with a statement that takes no transaction id: its writer's pg_stat_activity.state_change says the view is fresh);
+-- unlogged: no WAL, never decoded. mtm.status() and mtm.nodes() read it.
 CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_status (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     my_node_id int NOT NULL,
@@ -125,18 +126,21 @@ CREATE UNLOGGED TABLE IF NOT EXISTS mtm.live_nodes (
 );
 
 -- mtm.status() (manual F.31.5.2): this node's status; refuses to answer from a view the node stopped refreshing
--- or whose writer is gone (the node's Karaf crashed or stopped).
+-- or whose writer is gone (the node's Karaf crashed or stopped). Refreshed: written (updated_at) or confirmed by its
+-- writer's last statement (pg_stat_activity.state_change) within 5 seconds; the backends as they are now, not as the
+-- calling transaction first saw them.
 CREATE OR REPLACE FUNCTION mtm.status()
 RETURNS TABLE (my_node_id int, status text, connected int[], gen_num int8, gen_members int[],
                gen_members_online int[], gen_configured int[])
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
     last timestamptz;
-    writer int;
+    alive boolean;
 BEGIN
-    SELECT s.updated_at, s.writer_pid INTO last, writer FROM mtm.live_status s;
-    IF last IS NULL OR last < clock_timestamp() - interval '5 seconds'
-       OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = writer) THEN
+    PERFORM pg_catalog.pg_stat_clear_snapshot();
+    SELECT GREATEST(s.updated_at, a.state_change), a.pid IS NOT NULL INTO last, alive
+      FROM mtm.live_status s LEFT JOIN pg_stat_activity a ON a.pid = s.writer_pid;
+    IF last IS NULL OR NOT alive OR last < clock_timestamp() - interval '5 seconds' THEN
         RAISE EXCEPTION 'no mtm node is running beside this PostgreSQL (status last refreshed %)', coalesce(last::text, 'never')
             USING ERRCODE = '55000', HINT = 'Start the Karaf node of this server (./mtm start <i>) and retry.';
     END IF;
