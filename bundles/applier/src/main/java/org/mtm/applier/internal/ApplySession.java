@@ -910,11 +910,23 @@ final class ApplySession implements AutoCloseable {
 
     /** Runs one statement outside any batch (the batch before it flushed), timed for the lock watch like a batch. */
     private int executeAlone(PreparedStatement ps, Target t) throws SQLException {
-        busySince = System.nanoTime();
         try {
-            return ps.executeUpdate();
+            return timed(ps::executeUpdate);
         } catch (SQLException e) {
             throw failedIn(t, e);
+        }
+    }
+
+    /** A statement that may wait for a lock. */
+    private interface Timed<T> {
+        T run() throws SQLException;
+    }
+
+    /** Runs a statement that may wait for a lock, timed for the lock watch ({@link #busyFor}). */
+    private <T> T timed(Timed<T> call) throws SQLException {
+        busySince = System.nanoTime();
+        try {
+            return call.run();
         } finally {
             busySince = 0;
         }
@@ -972,15 +984,10 @@ final class ApplySession implements AutoCloseable {
 
     void truncate(List<Target> truncated, boolean restartIdentity, boolean cascade) throws SQLException {
         flush();
-        busySince = System.nanoTime();
-        try {
-            // always CASCADE: the origin's TRUNCATE succeeded, so every table referencing one of these was truncated
-            // with it — but pgoutput lists only tables with storage: a partitioned table whose foreign key references
-            // one of them is missing, and without CASCADE the check of that key fails here alone
-            statement.execute(Sql.truncate(truncated, restartIdentity, true));
-        } finally {
-            busySince = 0;
-        }
+        // always CASCADE: the origin's TRUNCATE succeeded, so every table referencing one of these was truncated
+        // with it — but pgoutput lists only tables with storage: a partitioned table whose foreign key references
+        // one of them is missing, and without CASCADE the check of that key fails here alone
+        timed(() -> statement.execute(Sql.truncate(truncated, restartIdentity, true)));
     }
 
     /**
@@ -1006,32 +1013,33 @@ final class ApplySession implements AutoCloseable {
         // the origin checked the function bodies (or its session chose not to): here a body may name what exists on
         // the origin only — a temporary table's stand-in — and the check would fail on this node alone
         statement.execute("SET LOCAL check_function_bodies = off");
-        busySince = System.nanoTime();
-        String carried = null;
-        try {
+        String carried = timed(() -> {
             boolean existed = ddl.carriesRows() && relationExists(ddl.created());
             statement.execute(ddl.statement());
-            if (ddl.carriesRows() && !existed) {
-                carried = emptyCreated(ddl.created());
-            }
-        } finally {
-            busySince = 0;
-        }
+            return ddl.carriesRows() && !existed ? emptyCreated(ddl.created()) : null;
+        });
         setSession("", "none");
         if (ownSettings != null) {
             carrySettings(ownSettings);
         }
         emit(ReplicatedDdl.END_PREFIX, new byte[0]);
         if (replicaIdentityUpkeep) {
-            busySince = System.nanoTime();
-            try {
+            timed(() -> {
                 statement.executeQuery("SELECT pg_catalog.count(*) FROM mtm.ensure_replica_identity()").close();
-            } finally {
-                busySince = 0;
-            }
+                return null;
+            });
         }
         forgetTargets();
         return carried;
+    }
+
+    /** A value or digest a DDL statement's bracket carries: {@link #checkRewrittenRows}, else {@link #executeCarriedValue}. */
+    void executeCarried(String prefix, byte[] content, int origin, boolean enforce) throws SQLException {
+        if (ReplicatedDdl.CHECK_PREFIX.equals(prefix)) {
+            checkRewrittenRows(content, origin, enforce);
+        } else {
+            executeCarriedValue(content);
+        }
     }
 
     /**
@@ -1043,12 +1051,7 @@ final class ApplySession implements AutoCloseable {
         flush();
         emit(ReplicatedDdl.VALUE_PREFIX, content);
         String own = carrySettings(ReplicatedDdl.VALUE_SETTINGS);
-        busySince = System.nanoTime();
-        try {
-            statement.execute(new String(content, java.nio.charset.StandardCharsets.UTF_8));
-        } finally {
-            busySince = 0;
-        }
+        timed(() -> statement.execute(new String(content, java.nio.charset.StandardCharsets.UTF_8)));
         carrySettings(own);
         forgetTargets();
     }
@@ -1072,17 +1075,15 @@ final class ApplySession implements AutoCloseable {
         }
         String table = text.substring(0, nl);
         emit(ReplicatedDdl.CHECK_PREFIX, content);
-        String own;
-        busySince = System.nanoTime();
-        try (PreparedStatement ps = connection.prepareStatement("SELECT mtm.rows_digest(pg_catalog.to_regclass(?))")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                own = rs.getString(1);
+        String own = timed(() -> {
+            try (PreparedStatement ps = connection.prepareStatement("SELECT mtm.rows_digest(pg_catalog.to_regclass(?))")) {
+                ps.setString(1, table);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                }
             }
-        } finally {
-            busySince = 0;
-        }
+        });
         if (!text.substring(nl + 1).equals(own)) {
             if (!enforce) {
                 LOG.warn("node {}: table {} after a DDL statement of node {} that the cluster committed differs from the"
@@ -1302,13 +1303,10 @@ final class ApplySession implements AutoCloseable {
         batch = null;
         batchSize = 0;
         int[] counts;
-        busySince = System.nanoTime();
         try {
-            counts = ps.executeBatch();
+            counts = timed(ps::executeBatch);
         } catch (SQLException e) {
             throw failedIn(batchTarget, e);
-        } finally {
-            busySince = 0;
         }
         if (operation != null) {
             for (int c : counts) {

@@ -688,80 +688,58 @@ final class RecoveryApplier implements MessageApplier {
         }
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             runPendingDdl(u);
-            u.inDdl = false;
-            u.rerunWritesRows = false;
-            u.carried = null;
+            u.ddl.close();
             return;
         }
         if (ReplicatedDdl.LOCAL_PREFIX.equals(m.prefix())) {
-            u.pendingDdl = null; // node-local on its origin (StreamApplier)
-            u.pendingContent = null;
+            u.ddl.drop(); // node-local on its origin
             return;
         }
         if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
             // the value the origin gave the rows already there in a column its DDL statement added, the digest of a
             // table it rewrote (StreamApplier)
-            if (!runPendingDdl(u) || u.skip || u.failure != null) {
-                return;
-            }
-            try {
-                if (!begun(u)) {
-                    return;
-                }
-                if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-                    session.checkRewrittenRows(m.content(), u.origin == 0 ? donor : u.origin, false);
-                } else {
-                    session.executeCarriedValue(m.content());
-                }
-            } catch (RowMissingException e) {
-                rowMissing(u, e);
-            } catch (SQLException e) {
-                failed(u, e);
+            if (runPendingDdl(u) && !u.skip && u.failure == null) {
+                inTransaction(u, () -> session.executeCarried(m.prefix(), m.content(), u.origin == 0 ? donor : u.origin, false));
             }
             return;
         }
-        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges() || u.inDdl) {
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || u.skipsChanges() || u.ddl.isOpen()) {
             return;
         }
         try {
             if (!begun(u)) {
                 return;
             }
-            u.inDdl = true;
             ReplicatedDdl ddl;
             try {
                 ddl = ReplicatedDdl.decode(m.content());
             } catch (IllegalArgumentException e) {
                 throw new SQLException("undecodable DDL message in donor " + donor + "'s stream: " + e.getMessage(), "XX000");
             }
-            u.rerunWritesRows = ddl.rerunWritesRows();
-            u.pendingDdl = ddl;
-            u.pendingContent = m.content();
+            u.ddl.open(ddl, m.content());
         } catch (RowMissingException e) {
             rowMissing(u, e);
         } catch (SQLException e) {
             failed(u, e);
         }
-        if (u.pendingDdl != null && u.pendingDdl.carriesRows()) {
-            runPendingDdl(u); // the origin's rows of the table it creates follow inside the bracket
+        if (u.ddl.runsAtOnce()) {
+            runPendingDdl(u);
         }
     }
 
-    /** Runs the bracket's DDL statement if it has not run yet (StreamApplier#runPendingDdl); false when the unit failed. */
+    /** Runs the statement of the unit's DDL bracket if it waits ({@link DdlBracket}); false when the unit failed. */
     private boolean runPendingDdl(Unit u) throws SQLException {
-        ReplicatedDdl ddl = u.pendingDdl;
-        if (ddl == null) {
-            return u.failure == null;
-        }
-        byte[] content = u.pendingContent;
-        u.pendingDdl = null;
-        u.pendingContent = null;
+        return u.ddl.run(session, u.failure == null, work -> inTransaction(u, work),
+                ddl -> LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement()));
+    }
+
+    /** Runs {@code work} in the unit's transaction, begun here first; false when it is not applied here or failed. */
+    private boolean inTransaction(Unit u, DdlBracket.Work work) throws SQLException {
         try {
             if (!begun(u)) {
                 return false;
             }
-            u.carried = session.executeDdl(ddl, content);
-            LOG.debug("node {}: applied DDL of {} from donor {}: {}", self, u.describe(), donor, ddl.statement());
+            work.run();
         } catch (RowMissingException e) {
             rowMissing(u, e);
         } catch (SQLException e) {
@@ -1069,14 +1047,7 @@ final class RecoveryApplier implements MessageApplier {
         long marker;
         boolean begun;
         boolean skip;
-        boolean inDdl;
-        /** Inside a DDL statement whose run here writes the rows the origin logged ({@link ReplicatedDdl#rerunWritesRows}). */
-        boolean rerunWritesRows;
-        /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
-        String carried;
-        /** The bracket's DDL statement, not run yet ({@link #runPendingDdl}), and its message as logged. */
-        ReplicatedDdl pendingDdl;
-        byte[] pendingContent;
+        final DdlBracket ddl = new DdlBracket();
         /** BEGIN found it applied here (and left the transaction). */
         boolean alreadyApplied;
         /** BEGIN looked its gid up in pg_prepared_xacts and mtm.applied_xacts (a gid of mtm's). */
@@ -1093,12 +1064,12 @@ final class RecoveryApplier implements MessageApplier {
         }
 
         boolean skipsChanges() {
-            return skip || inDdl && rerunWritesRows || failure != null;
+            return skip || ddl.skipsRows() || failure != null;
         }
 
         /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */
         boolean carries(Relation r) {
-            return inDdl && carried != null && !skip && failure == null && carried.equals(r.schema() + '.' + r.name());
+            return !skip && failure == null && ddl.carries(r);
         }
 
         String describe() {

@@ -400,10 +400,7 @@ final class StreamApplier implements MessageApplier {
         if (!runPendingDdl(t)) {
             return;
         }
-        try {
-            if (!begun(t)) {
-                return;
-            }
+        inTransaction(t, () -> {
             List<Target> targets = new ArrayList<>();
             for (int i = 0; i < m.relationCount(); i++) {
                 Target target = session.target(relations.require(m.relationId(i)));
@@ -414,12 +411,7 @@ final class StreamApplier implements MessageApplier {
             if (!targets.isEmpty()) {
                 session.truncate(targets, m.restartIdentity(), m.cascade());
             }
-        } catch (RowMissingException e) {
-            rowMissing(t, e, null);
-        } catch (SQLException e) {
-            failed(t, e, null);
-        }
-        stopIfAbandoned(t);
+        });
     }
 
     private void logicalMessage(LogicalMessage m) throws SQLException {
@@ -430,17 +422,14 @@ final class StreamApplier implements MessageApplier {
         RemoteTransaction t = current(m);
         if (ReplicatedDdl.END_PREFIX.equals(m.prefix())) {
             runPendingDdl(t);
-            t.inDdl = false;
-            t.rerunWritesRows = false;
-            t.carried = null;
+            t.ddl.close();
             return;
         }
         if (ReplicatedDdl.LOCAL_PREFIX.equals(m.prefix())) {
-            if (t.pendingDdl != null) {
+            ReplicatedDdl dropped = t.ddl.drop();
+            if (dropped != null) {
                 LOG.debug("node {}: DDL of {} from node {} is node-local there, not run here: {}", self, t.describe(), peer,
-                        t.pendingDdl.statement());
-                t.pendingDdl = null;
-                t.pendingContent = null;
+                        dropped.statement());
             }
             return;
         }
@@ -450,7 +439,7 @@ final class StreamApplier implements MessageApplier {
             }
             return;
         }
-        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || t.inDdl) {
+        if (!ReplicatedDdl.PREFIX.equals(m.prefix()) || t.skipsChanges() || t.ddl.isOpen()) {
             return;
         }
         try {
@@ -461,7 +450,6 @@ final class StreamApplier implements MessageApplier {
             failed(t, e, null);
             return;
         }
-        t.inDdl = true;
         ReplicatedDdl ddl;
         try {
             ddl = ReplicatedDdl.decode(m.content());
@@ -469,36 +457,29 @@ final class StreamApplier implements MessageApplier {
             failed(t, new SQLException("undecodable DDL message from node " + peer + ": " + e.getMessage(), "XX000"), null);
             return;
         }
-        t.rerunWritesRows = ddl.rerunWritesRows();
-        t.pendingDdl = ddl;
-        t.pendingContent = m.content();
-        if (ddl.carriesRows()) {
-            runPendingDdl(t); // the origin's rows of the table it creates follow inside the bracket
+        t.ddl.open(ddl, m.content());
+        if (t.ddl.runsAtOnce()) {
+            runPendingDdl(t);
         }
     }
 
-    /**
-     * Runs the DDL statement of the bracket the transaction is in, if it has not run yet. A statement runs at the first
-     * thing of its bracket that needs it — a row applied inside it, a carried value or digest, the bracket's end — so
-     * that a {@link ReplicatedDdl#LOCAL_PREFIX} message before that can drop it (the rows in between that are not
-     * applied make no difference); a CREATE TABLE ... AS runs at once, its rows being applied inside the bracket.
-     *
-     * @return false when the transaction failed here
-     */
+    /** Runs the statement of the transaction's DDL bracket if it waits ({@link DdlBracket}); false when it failed here. */
     private boolean runPendingDdl(RemoteTransaction t) throws SQLException {
-        ReplicatedDdl ddl = t.pendingDdl;
-        if (ddl == null) {
-            return !t.failed;
-        }
-        byte[] content = t.pendingContent;
-        t.pendingDdl = null;
-        t.pendingContent = null;
+        return t.ddl.run(session, !t.failed, work -> inTransaction(t, work),
+                ddl -> LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement()));
+    }
+
+    /**
+     * Runs {@code work} in the transaction, begun here first; a failure is the transaction's ({@link #failed}).
+     *
+     * @return false when it is not applied here, failed or was stopped
+     */
+    private boolean inTransaction(RemoteTransaction t, DdlBracket.Work work) throws SQLException {
         try {
             if (!begun(t)) {
                 return false;
             }
-            t.carried = session.executeDdl(ddl, content); // logged again here, for nodes that recover from this one
-            LOG.debug("node {}: applied DDL of {} from node {}: {}", self, t.describe(), peer, ddl.statement());
+            work.run();
         } catch (RowMissingException e) {
             rowMissing(t, e, null);
         } catch (SQLException e) {
@@ -516,22 +497,10 @@ final class StreamApplier implements MessageApplier {
         if (t.fromElsewhere || t.alreadyPrepared || t.failed) {
             return;
         }
-        try {
-            if (!begun(t)) {
-                return;
-            }
-            if (ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-                session.checkRewrittenRows(m.content(), peer, t.gid != null);
-            } else {
-                session.executeCarriedValue(m.content());
-            }
+        inTransaction(t, () -> {
+            session.executeCarried(m.prefix(), m.content(), peer, t.gid != null);
             LOG.debug("node {}: applied {} of {} from node {}", self, m.prefix(), t.describe(), peer);
-        } catch (RowMissingException e) {
-            rowMissing(t, e, null);
-        } catch (SQLException e) {
-            failed(t, e, null);
-        }
-        stopIfAbandoned(t);
+        });
     }
 
     private void commit(Commit m) throws SQLException {
@@ -798,15 +767,8 @@ final class StreamApplier implements MessageApplier {
         /** When the next {@link Kind#APPLYING} note is due ({@link System#nanoTime}); 0 before the first change. */
         long noteDue;
         boolean alreadyPrepared;
-        boolean inDdl;
-        /** Inside a DDL statement whose run here writes the rows the origin logged ({@link ReplicatedDdl#rerunWritesRows}). */
-        boolean rerunWritesRows;
         boolean failed;
-        /** Inside a CREATE TABLE ... AS: the table (schema.name) whose rows are the origin's, applied here. */
-        String carried;
-        /** The bracket's DDL statement, not run yet ({@link #runPendingDdl}), and its message as logged. */
-        ReplicatedDdl pendingDdl;
-        byte[] pendingContent;
+        final DdlBracket ddl = new DdlBracket();
 
         /** The transaction's id on the origin: names a plain transaction there (pg_waldump, the origin's logs). */
         final long xid;
@@ -819,13 +781,12 @@ final class StreamApplier implements MessageApplier {
         }
 
         boolean skipsChanges() {
-            return fromElsewhere || alreadyPrepared || failed || inDdl && rerunWritesRows;
+            return fromElsewhere || alreadyPrepared || failed || ddl.skipsRows();
         }
 
         /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */
         boolean carries(Relation r) {
-            return inDdl && carried != null && !fromElsewhere && !alreadyPrepared && !failed
-                    && carried.equals(r.schema() + '.' + r.name());
+            return !fromElsewhere && !alreadyPrepared && !failed && ddl.carries(r);
         }
 
         String describe() {
