@@ -122,7 +122,7 @@ public final class Gateway {
                 + "false: they commit on this node and reach the others asynchronously")
         boolean gateway_autocommit__wrap() default true;
 
-        @AttributeDefinition(description = "Netty I/O threads; 0 = twice the number of cores")
+        @AttributeDefinition(description = "Netty I/O threads; 0 = one per core")
         int gateway_threads() default 0;
 
         @AttributeDefinition(description = "PEM certificate chain of the gateway; with gateway.tls.key_file the "

@@ -22,12 +22,16 @@ public final class AcceptorStore {
 
     /**
      * Makes {@code c} the acceptor desk's connection: not autocommit (a batch is one transaction), its statements
-     * prepared on the server from their first use and planned once (the arrays' sizes change nothing in the plan).
+     * prepared on the server from their first use and planned once (the arrays' sizes change nothing in the plan), its
+     * commits flushed before the desk answers even where the server's default is {@code synchronous_commit = off} (a
+     * promise or acceptance lost in a crash could let two proposers both win; any other setting flushes locally).
      */
     public static void prepareDesk(Connection c) throws SQLException {
         c.setAutoCommit(true);
         try (java.sql.Statement st = c.createStatement()) {
             st.execute("SET plan_cache_mode = force_generic_plan");
+            st.execute("SELECT pg_catalog.set_config('synchronous_commit', 'local', false)"
+                + " WHERE pg_catalog.current_setting('synchronous_commit') = 'off'");
         }
         c.unwrap(org.postgresql.PGConnection.class).setPrepareThreshold(1);
         c.setAutoCommit(false);
