@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.mtm.api.Conninfo;
+import org.mtm.api.DurableCommits;
 import org.mtm.api.RefereeReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -201,6 +202,12 @@ final class RefereeClient {
         Connection c = DRIVER.connect(conninfo.jdbcUrl(), p);
         if (c == null) {
             throw new SQLException("the PostgreSQL driver does not accept " + conninfo.jdbcUrl(), "08001");
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute(DurableCommits.SQL); // a grant answered must survive a crash of the referee's PostgreSQL
+        } catch (SQLException e) {
+            c.close();
+            throw e;
         }
         connection = c;
         return c;

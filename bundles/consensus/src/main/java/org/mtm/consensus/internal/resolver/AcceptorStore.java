@@ -30,8 +30,7 @@ public final class AcceptorStore {
         c.setAutoCommit(true);
         try (java.sql.Statement st = c.createStatement()) {
             st.execute("SET plan_cache_mode = force_generic_plan");
-            st.execute("SELECT pg_catalog.set_config('synchronous_commit', 'local', false)"
-                + " WHERE pg_catalog.current_setting('synchronous_commit') = 'off'");
+            st.execute(org.mtm.api.DurableCommits.SQL);
         }
         c.unwrap(org.postgresql.PGConnection.class).setPrepareThreshold(1);
         c.setAutoCommit(false);
