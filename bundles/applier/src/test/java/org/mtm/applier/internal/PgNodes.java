@@ -43,6 +43,14 @@ final class PgNodes extends ExternalResource {
         return this;
     }
 
+    /** Server settings as name, value, name, value... */
+    PgNodes with(String... namesAndValues) {
+        for (int i = 0; i + 1 < namesAndValues.length; i += 2) {
+            settings.put(namesAndValues[i], namesAndValues[i + 1]);
+        }
+        return this;
+    }
+
     @Override
     protected void before() throws Throwable {
         root = Files.createTempDirectory(Path.of("/tmp"), "mtm-applier-test-");

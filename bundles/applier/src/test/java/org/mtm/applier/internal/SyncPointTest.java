@@ -1,12 +1,10 @@
 package org.mtm.applier.internal;
 
-import static org.junit.Assert.assertTrue;
-
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.mtm.postgres.internal.WalFlush;
 
 /**
  * A sync point makes the asynchronous commits before it durable: the recovery confirms the donor's slot up to what a
@@ -17,7 +15,7 @@ import org.junit.Test;
 public class SyncPointTest {
 
     @ClassRule
-    public static final PgNodes NODES = new PgNodes(1).with("wal_writer_delay", "10s");
+    public static final PgNodes NODES = new PgNodes(1).with(WalFlush.LAZY_WAL_WRITER);
 
     @Test
     public void theAsynchronousCommitsBeforeASyncPointAreFlushed() throws Exception {
@@ -28,19 +26,9 @@ public class SyncPointTest {
             for (int round = 0; round < 5; round++) {
                 st.execute("SET synchronous_commit = off");
                 st.execute("INSERT INTO sync_point_rows VALUES (" + round + ")"); // committed, not flushed
-                long committed = lsn(st, "pg_current_wal_insert_lsn()");
                 s.syncPoint();
-                long flushed = lsn(st, "pg_current_wal_flush_lsn()");
-                assertTrue("round " + round + ": flushed up to " + Long.toHexString(flushed) + ", the asynchronous commit "
-                        + "ended at " + Long.toHexString(committed), flushed >= committed);
+                WalFlush.assertFlushed(st, "round " + round + ", after the sync point");
             }
-        }
-    }
-
-    private static long lsn(Statement st, String function) throws Exception {
-        try (ResultSet rs = st.executeQuery("SELECT " + function + " - '0/0'::pg_lsn")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

@@ -21,6 +21,7 @@ import org.mtm.api.StatusReport;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
 import org.mtm.postgres.internal.TestDirs;
+import org.mtm.postgres.internal.WalFlush;
 
 /**
  * The node's live view publication (issue 8's visibility-map flake): an unchanged view is not written again, so the
@@ -44,9 +45,7 @@ public class LiveStatusWriterTest {
     public static void start() throws Exception {
         // the WAL writer flushes an asynchronous commit only after 10 s (PostgreSQL's longest delay): the window in
         // which such a commit hinders hint bits, a few hundred ms on a loaded machine, made wide
-        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .setting("wal_writer_delay", "10s").setting("autovacuum", "off").maxConnections(20).build());
-        pg.start();
+        pg = DIRS.startSmallServer(WalFlush.LAZY_WAL_WRITER);
         catalog = new JdbcClusterCatalog(pg);
     }
 

@@ -1,11 +1,9 @@
 package org.mtm.consensus.internal;
 
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
 import java.lang.annotation.Annotation;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +12,7 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.mtm.postgres.internal.ManagedPostgres;
 import org.mtm.postgres.internal.TestDirs;
+import org.mtm.postgres.internal.WalFlush;
 import org.mtm.referee.internal.RefereeGrantStore;
 
 /**
@@ -28,10 +27,7 @@ public class RefereeDurabilityTest {
 
     @BeforeClass
     public static void start() throws Exception {
-        referee = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .setting("synchronous_commit", "off").setting("wal_writer_delay", "10s").setting("autovacuum", "off")
-            .maxConnections(20).build());
-        referee.start();
+        referee = DIRS.startSmallServer(WalFlush.LAZY_WAL_WRITER_ASYNC_COMMITS);
         new RefereeGrantStore(referee, new RefereeGrantStore.Config() {
             @Override
             public int decision__timeout() {
@@ -54,20 +50,10 @@ public class RefereeDurabilityTest {
                 CompletableFuture<RefereeClient.Held> f = new CompletableFuture<>();
                 one.request(gen, 4, f::complete);
                 assertEquals(new RefereeClient.Held(1, gen), f.get(20, TimeUnit.SECONDS));
-                long written = lsn(st, "pg_current_wal_insert_lsn()");
-                long flushed = lsn(st, "pg_current_wal_flush_lsn()");
-                assertTrue("grant of generation " + gen + ": flushed up to " + Long.toHexString(flushed)
-                    + ", written up to " + Long.toHexString(written), flushed >= written);
+                WalFlush.assertFlushed(st, "grant of generation " + gen);
             }
         } finally {
             one.stop();
-        }
-    }
-
-    private static long lsn(Statement st, String function) throws Exception {
-        try (ResultSet rs = st.executeQuery("SELECT " + function + " - '0/0'::pg_lsn")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

@@ -25,10 +25,17 @@ public final class TestDirs extends ExternalResource {
         return dir;
     }
 
-    /** A started small server (16 MB shared buffers, 20 connections) in a new directory, stopped after the test. */
-    public ManagedPostgres startSmallServer() throws IOException {
-        ManagedPostgres pg = track(ManagedPostgres.builder().dataDirectory(newDir()).setting("shared_buffers", "16MB")
-            .maxConnections(20).build());
+    /**
+     * A started small server (16 MB shared buffers, 20 connections) in a new directory, stopped after the test;
+     * {@code settings} are more server settings as name, value, name, value...
+     */
+    public ManagedPostgres startSmallServer(String... settings) throws IOException {
+        ManagedPostgres.Builder b = ManagedPostgres.builder().dataDirectory(newDir()).setting("shared_buffers", "16MB")
+            .maxConnections(20);
+        for (int i = 0; i + 1 < settings.length; i += 2) {
+            b.setting(settings[i], settings[i + 1]);
+        }
+        ManagedPostgres pg = track(b.build());
         pg.start();
         return pg;
     }

@@ -1,9 +1,6 @@
 package org.mtm.consensus.internal.resolver;
 
-import static org.junit.Assert.assertTrue;
-
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
@@ -15,6 +12,7 @@ import org.mtm.api.Gid;
 import org.mtm.postgres.internal.JdbcClusterCatalog;
 import org.mtm.postgres.internal.ManagedPostgres;
 import org.mtm.postgres.internal.TestDirs;
+import org.mtm.postgres.internal.WalFlush;
 
 /**
  * An acceptor's promise or acceptance is answered only once it is on disk, whatever the server's default for
@@ -30,9 +28,7 @@ public class AcceptorDurabilityTest {
 
     @BeforeClass
     public static void start() throws Exception {
-        pg = DIRS.track(ManagedPostgres.builder().dataDirectory(DIRS.newDir()).setting("shared_buffers", "16MB")
-            .setting("synchronous_commit", "off").setting("wal_writer_delay", "10s").setting("autovacuum", "off").maxConnections(20).build());
-        pg.start();
+        pg = DIRS.startSmallServer(WalFlush.LAZY_WAL_WRITER_ASYNC_COMMITS);
         catalog = new JdbcClusterCatalog(pg);
     }
 
@@ -51,18 +47,8 @@ public class AcceptorDurabilityTest {
             for (int i = 1; i <= 5; i++) {
                 AcceptorStore.storeAll(c, Map.of(new Gid(2, 700 + i, 1), precommitted));
                 c.commit();
-                long written = lsn(p, "pg_current_wal_insert_lsn()");
-                long flushed = lsn(p, "pg_current_wal_flush_lsn()");
-                assertTrue("batch " + i + ": flushed up to " + Long.toHexString(flushed) + ", written up to "
-                    + Long.toHexString(written), flushed >= written);
+                WalFlush.assertFlushed(p, "batch " + i);
             }
-        }
-    }
-
-    private static long lsn(Statement st, String function) throws SQLException {
-        try (ResultSet rs = st.executeQuery("SELECT " + function + " - '0/0'::pg_lsn")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }
