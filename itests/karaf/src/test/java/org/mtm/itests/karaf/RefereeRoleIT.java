@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 import org.junit.Test;
@@ -19,6 +20,11 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
  * The referee role: feature mtm-referee, no consensus, applier, sequence or gateway. Its configuration files come with
  * the features ({@code <configfile>}): removed from etc/ before the install, they are there again after it, as a stock
  * Karaf that installs the features gets them.
+ *
+ * <p>They are removed through ConfigAdmin, not by deleting the files: fileinstall, seeing a file gone at its next poll,
+ * deletes the configuration and then, on the configuration's deletion event, the file of that name — the one the
+ * feature's install may have written meanwhile (the test failed that way in CI once). Deleting the configuration and
+ * waiting until fileinstall has deleted the file leaves no such event pending.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -33,7 +39,7 @@ public class RefereeRoleIT extends MtmRoleTestSupport {
         Path jmxAcl = etc.resolve("jmx.acl.org.mtm.cfg"); // mtm-core's
         // (not org.mtm.node.cfg and org.mtm.admin.cfg: they carry this test's settings)
         for (Path file : new Path[] {referee, multimaster, commandAcl, jmxAcl}) {
-            Files.delete(file);
+            removeConfiguration(file);
         }
         installRole("mtm-referee", bundles("org.mtm.api", "org.mtm.postgres", "org.mtm.transport", "org.mtm.referee", "org.mtm.admin"));
 
@@ -54,5 +60,18 @@ public class RefereeRoleIT extends MtmRoleTestSupport {
         Map<String, Object> mbean = readNodeMBeanRemotely("Role", "Status");
         assertEquals("MBean Role", "referee", mbean.get("Role"));
         assertNotNull("MBean Status", mbean.get("Status"));
+    }
+
+    /** Deletes the configuration fileinstall loaded from {@code file} and waits until fileinstall has deleted the file. */
+    private void removeConfiguration(Path file) throws Exception {
+        String name = file.getFileName().toString();
+        String pid = name.substring(0, name.length() - ".cfg".length());
+        org.osgi.service.cm.Configuration[] found = configurationAdmin.listConfigurations("(service.pid=" + pid + ")");
+        assertNotNull("configuration " + pid + " loaded from " + file, found);
+        for (org.osgi.service.cm.Configuration configuration : found) {
+            configuration.delete();
+        }
+        await("fileinstall deletes " + file + " after its configuration was deleted", Duration.ofSeconds(30),
+            () -> !Files.exists(file), Boolean::booleanValue);
     }
 }
