@@ -152,7 +152,7 @@ public final class ClusterInitializer implements ClusterAdministration {
             if (c == null) {
                 throw new SQLException("the PostgreSQL driver does not accept URL " + conninfo.jdbcUrl());
             }
-            return c;
+            return org.mtm.api.DurableCommits.on(c); // the catalog rows init_cluster reports written survive a crash
         } catch (SQLException e) {
             throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.format() + "): "
                 + e.getMessage() + "; check that its PostgreSQL is running and the conninfo is right", e);

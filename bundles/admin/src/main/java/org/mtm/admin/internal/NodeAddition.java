@@ -380,7 +380,7 @@ final class NodeAddition {
             if (c == null) {
                 throw new SQLException("the PostgreSQL driver does not accept URL " + conninfo.jdbcUrl());
             }
-            return c;
+            return org.mtm.api.DurableCommits.on(c); // the catalog rows the command reports written survive a crash
         } catch (SQLException e) {
             throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.toString() + "): "
                 + e.getMessage() + "; check that its PostgreSQL is running and the conninfo is right", e);

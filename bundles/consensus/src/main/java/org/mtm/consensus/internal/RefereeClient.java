@@ -203,13 +203,7 @@ final class RefereeClient {
         if (c == null) {
             throw new SQLException("the PostgreSQL driver does not accept " + conninfo.jdbcUrl(), "08001");
         }
-        try (Statement st = c.createStatement()) {
-            st.execute(DurableCommits.SQL); // a grant answered must survive a crash of the referee's PostgreSQL
-        } catch (SQLException e) {
-            c.close();
-            throw e;
-        }
-        connection = c;
+        connection = DurableCommits.on(c); // a grant answered must survive a crash of the referee's PostgreSQL
         return c;
     }
 

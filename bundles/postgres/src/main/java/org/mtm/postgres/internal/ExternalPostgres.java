@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Properties;
 import org.mtm.api.Conninfo;
+import org.mtm.api.DurableCommits;
 import org.mtm.api.Endpoint;
 import org.mtm.api.LocalDatabase;
 import org.postgresql.Driver;
@@ -29,7 +30,7 @@ public final class ExternalPostgres implements LocalDatabase {
 
     @Override
     public Connection connect() throws SQLException {
-        return open((Properties) properties.clone());
+        return DurableCommits.on(open((Properties) properties.clone()));
     }
 
     @Override

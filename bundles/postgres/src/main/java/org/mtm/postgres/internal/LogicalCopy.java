@@ -340,7 +340,7 @@ final class LogicalCopy {
         if (c == null) {
             throw new SQLException("pgjdbc does not accept URL " + info.jdbcUrl(), "08001");
         }
-        return c;
+        return replication ? c : org.mtm.api.DurableCommits.on(c);
     }
 
     private static String quoteIdent(String s) {

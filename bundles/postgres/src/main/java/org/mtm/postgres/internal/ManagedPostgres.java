@@ -27,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.mtm.api.Conninfo;
+import org.mtm.api.DurableCommits;
 import org.mtm.api.Endpoint;
 import org.mtm.api.LocalDatabase;
 import org.postgresql.Driver;
@@ -283,9 +284,12 @@ public final class ManagedPostgres implements LocalDatabase {
         return connect(settings.database());
     }
 
-    /** A connection to another database of this server as the superuser, e.g. {@code postgres}. */
+    /**
+     * A connection to another database of this server as the superuser, e.g. {@code postgres}; its commits flushed
+     * before they return even where the server's default is {@code synchronous_commit = off} ({@link DurableCommits}).
+     */
     public Connection connect(String database) throws SQLException {
-        return open(jdbcUrl(database), properties());
+        return DurableCommits.on(open(jdbcUrl(database), properties()));
     }
 
     @Override

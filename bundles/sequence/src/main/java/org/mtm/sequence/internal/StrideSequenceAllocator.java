@@ -137,7 +137,7 @@ public final class StrideSequenceAllocator implements SequenceAllocator {
             if (c == null) {
                 throw new SQLException("the PostgreSQL driver does not accept " + info.jdbcUrl());
             }
-            return c;
+            return org.mtm.api.DurableCommits.on(c);
         } catch (SQLException e) {
             throw new SQLException("cannot read the sequences of node " + id + " (" + conninfo + "): " + e.getMessage()
                 + "; every node must be reachable", "08006", e);
