@@ -666,31 +666,111 @@ END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_unwritable_column', 'ddl_command_end', 'mtm.refuse_unwritable_column',
     ARRAY['CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE']);
--- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table or its stand-in): the
--- other nodes run the statement's text and have no such source (the regression file copy2). The gateway calls this
--- in the statement that logs the DDL message, before the statement runs; it answers '' or refuses with 0A000.
-CREATE OR REPLACE FUNCTION mtm.refuse_node_local_like(names text[])
+-- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table or its stand-in): the other nodes
+-- have no such source (the regression file copy2), so the text they run has that LIKE element replaced by the source's
+-- columns as PostgreSQL 15's LIKE copies them without options (transformTableLikeClause): name, type with typmod,
+-- collation, NOT NULL. The gateway calls this in the statement that logs the DDL message, before the statement runs,
+-- with the statement's text, each LIKE element's source, text and options in effect, and the text around the elements
+-- (one more piece than elements; a piece before an element ends with its ( or , and one after starts with its , or )).
+-- It returns the statement as it is when no source is node-local. Of the options, COMPRESSION is written out too
+-- (a column's COMPRESSION clause); another one the source has something for (a default, a CHECK constraint, an
+-- index, ...) is refused with 0A000 naming it: the text would have to name the objects the source's refer to, which
+-- may be node-local themselves (a temporary sequence behind a serial column's default).
+CREATE OR REPLACE FUNCTION mtm.like_text(statement text, sources text[], elements text[], in_effect text[],
+                                         pieces text[])
 RETURNS text LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
-    source record;
+    rel oid;
+    opts text[];
+    opt text;
+    what text;
+    cols text;
+    any_local boolean := false;
+    result text := pieces[1];
+    after text;
 BEGIN
-    FOR source IN
-        SELECT n.name, 'a temporary table' AS kind
-        FROM pg_catalog.unnest(names) AS n(name)
-        JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
-        WHERE c.relpersistence = 't' OR pg_catalog.starts_with(c.relnamespace::pg_catalog.regnamespace::pg_catalog.text,
-                                                                'mtm_temp_')
-        LIMIT 1
-    LOOP
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... (LIKE %s) is not supported: %s is %s, which is '
-                                        'on this node only, so the other nodes cannot copy its columns',
-                                        source.name, source.name, source.kind),
-            HINT = 'Write the columns out in the CREATE TABLE statement.';
+    FOR i IN 1 .. pg_catalog.cardinality(sources) LOOP
+        after := pieces[i OPERATOR(pg_catalog.+) 1];
+        SELECT c.oid INTO rel FROM pg_catalog.pg_class c
+        WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(sources[i]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND (c.relpersistence OPERATOR(pg_catalog.=) 't'
+               OR pg_catalog.starts_with(c.relnamespace::pg_catalog.regnamespace::pg_catalog.text, 'mtm_temp_'));
+        IF NOT FOUND THEN
+            result := result OPERATOR(pg_catalog.||) elements[i] OPERATOR(pg_catalog.||) after;
+            CONTINUE;
+        END IF;
+        any_local := true;
+        opts := pg_catalog.string_to_array(NULLIF(in_effect[i], ''), ' ');
+        FOREACH opt IN ARRAY COALESCE(opts, '{}') LOOP
+            what := CASE opt
+                WHEN 'defaults' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                      AND a.atthasdef AND a.attgenerated OPERATOR(pg_catalog.=) '') THEN 'column defaults' END
+                WHEN 'generated' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                      AND a.attgenerated OPERATOR(pg_catalog.<>) '') THEN 'generated columns' END
+                WHEN 'identity' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                      AND a.attidentity OPERATOR(pg_catalog.<>) '') THEN 'identity columns' END
+                WHEN 'constraints' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint k
+                    WHERE k.conrelid OPERATOR(pg_catalog.=) rel AND k.contype OPERATOR(pg_catalog.=) 'c')
+                    THEN 'CHECK constraints' END
+                WHEN 'indexes' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_index x
+                    WHERE x.indrelid OPERATOR(pg_catalog.=) rel) THEN 'indexes' END
+                WHEN 'statistics' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x
+                    WHERE x.stxrelid OPERATOR(pg_catalog.=) rel) THEN 'extended statistics' END
+                WHEN 'comments' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_description d
+                    WHERE d.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND d.objoid OPERATOR(pg_catalog.=) rel AND d.objsubid OPERATOR(pg_catalog.>) 0)
+                    THEN 'column comments' END
+                WHEN 'storage' THEN CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                      AND a.attstorage OPERATOR(pg_catalog.<>) t.typstorage) THEN 'columns'' storage settings' END
+                END;
+            IF what IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = pg_catalog.format('[multimaster] CREATE TABLE ... (LIKE %s INCLUDING %s) is not supported: '
+                                                '%s is temporary, which is on this node only, so the other nodes are '
+                                                'given its columns written out, and its %s cannot be',
+                                                sources[i], pg_catalog.upper(opt), sources[i], what),
+                    HINT = pg_catalog.format('Leave out INCLUDING %s (or INCLUDING ALL) and add the %s with ALTER TABLE '
+                                             'or CREATE INDEX afterwards.', pg_catalog.upper(opt), what);
+            END IF;
+        END LOOP;
+        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname::pg_catalog.text) OPERATOR(pg_catalog.||) ' '
+                   OPERATOR(pg_catalog.||) pg_catalog.format_type(a.atttypid, a.atttypmod)
+                   OPERATOR(pg_catalog.||) CASE WHEN 'compression' OPERATOR(pg_catalog.=) ANY (COALESCE(opts, '{}'))
+                                                 AND a.attcompression OPERATOR(pg_catalog.<>) ''
+                       THEN CASE a.attcompression WHEN 'l' THEN ' COMPRESSION lz4' ELSE ' COMPRESSION pglz' END ELSE '' END
+                   OPERATOR(pg_catalog.||) CASE WHEN a.attcollation OPERATOR(pg_catalog.<>) t.typcollation
+                       THEN ' COLLATE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(cn.nspname::pg_catalog.text)
+                            OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(co.collname::pg_catalog.text)
+                       ELSE '' END
+                   OPERATOR(pg_catalog.||) CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,
+                   ', ' ORDER BY a.attnum)
+        INTO cols
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+        LEFT JOIN pg_catalog.pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
+        LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) co.collnamespace
+        WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+        IF cols IS NOT NULL THEN
+            result := result OPERATOR(pg_catalog.||) CASE WHEN pg_catalog.right(result, 1) OPERATOR(pg_catalog.=) ','
+                THEN ' ' ELSE '' END OPERATOR(pg_catalog.||) cols OPERATOR(pg_catalog.||) after;
+        ELSIF pg_catalog.right(result, 1) OPERATOR(pg_catalog.=) ',' THEN
+            -- a source without columns: the element goes with a comma beside it
+            result := pg_catalog.left(result, -1) OPERATOR(pg_catalog.||) after;
+        ELSIF pg_catalog.left(after, 1) OPERATOR(pg_catalog.=) ',' THEN
+            result := result OPERATOR(pg_catalog.||) pg_catalog.ltrim(pg_catalog.substr(after, 2), E' \t\r\n');
+        ELSE
+            result := result OPERATOR(pg_catalog.||) after;
+        END IF;
     END LOOP;
-    RETURN '';
+    RETURN CASE WHEN any_local THEN result ELSE statement END;
 END
 $fn$;
+DROP FUNCTION IF EXISTS mtm.refuse_node_local_like(text[]);
 -- CREATE TABLE ... AS EXECUTE name (also under EXPLAIN ANALYZE): the other nodes have no such prepared statement, so
 -- the text they run prepares its query under a name of their own first. The gateway calls this in the statement that
 -- logs the DDL message, before the statement runs, with the statement's text where the name is already replaced by

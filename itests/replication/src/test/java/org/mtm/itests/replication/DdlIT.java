@@ -173,6 +173,49 @@ public class DdlIT {
         }
     }
 
+    @Test
+    public void aPermanentTableLikeATemporaryOneIsMadeOnEveryNode() throws SQLException {
+        // the ETL pattern of copy2 (regression suite): the other nodes have no such source, and are given its columns
+        // written out; the origin runs the client's statement. A permanent source beside it stays a LIKE.
+        Sql.execute(cluster.gateway(2), "CREATE TABLE like_perm (x int NOT NULL, y text)");
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE like_stage (a int NOT NULL, b text COLLATE \"C\", c numeric(10,2), d varchar(5)[],"
+                + " e int DEFAULT 7 CHECK (e > 0))");
+            st.execute("CREATE TABLE like_made (LIKE like_stage)");
+            st.execute("CREATE TABLE public.\"Like Mixed\" (/* LIKE like_stage, */ LIKE pg_temp.like_stage INCLUDING COMPRESSION"
+                + " EXCLUDING ALL, f int, LIKE like_perm INCLUDING ALL)");
+            SQLException e = expectFailure(() -> st.execute("CREATE TABLE like_refused (LIKE like_stage INCLUDING ALL)"));
+            assertEquals("0A000", Sql.sqlState(e));
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE like_stage INCLUDING CONSTRAINTS) is not supported"));
+            e = expectFailure(() -> st.execute("CREATE TABLE like_refused (LIKE like_stage INCLUDING DEFAULTS)"));
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE like_stage INCLUDING DEFAULTS) is not supported"));
+        }
+        Sql.execute(cluster.gateway(2), "INSERT INTO like_made VALUES (1, 'x', 1.5, '{ab,cde}', 2)");
+        Sql.execute(cluster.gateway(3), "INSERT INTO like_made VALUES (2, NULL, 12345678.25, NULL, NULL)");
+        SQLException notNull = expectFailure(() -> Sql.execute(cluster.gateway(3), "INSERT INTO like_made (b) VALUES ('z')"));
+        assertEquals("23502", Sql.sqlState(notNull));
+        Sql.execute(cluster.gateway(3), "INSERT INTO \"Like Mixed\" VALUES (1, 'b', 2, '{}', 3, 4, 5, 'y')");
+        String columns = "SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod) || ':' || attnotnull::text || ':'"
+            + " || COALESCE((SELECT collname FROM pg_collation WHERE oid = attcollation AND oid <> 100), ''), ',' ORDER BY attnum)"
+            + " FROM pg_attribute WHERE attrelid = '%s'::regclass AND attnum > 0";
+        for (int id = 1; id <= TestCluster.NODES; id++) {
+            int port = cluster.postgres(id);
+            assertEquals("columns of like_made on node" + id, "a:integer:true:,b:text:false:C,c:numeric(10,2):false:,"
+                + "d:character varying(5)[]:false:,e:integer:false:", Sql.scalar(port, String.format(columns, "like_made")));
+            assertEquals("rows of like_made on node" + id, "1|x|1.50|{ab,cde}|2,2||12345678.25||", Sql.scalar(port,
+                "SELECT string_agg(concat_ws('|', a, coalesce(b, ''), c, coalesce(d::text, ''), coalesce(e::text, '')), ','"
+                + " ORDER BY a) FROM like_made"));
+            assertEquals("no default, no check on node" + id, "0:0", Sql.scalar(port, "SELECT (SELECT count(*) FROM pg_attrdef"
+                + " WHERE adrelid = 'like_made'::regclass) || ':' || (SELECT count(*) FROM pg_constraint WHERE conrelid ="
+                + " 'like_made'::regclass)"));
+            assertEquals("columns of Like Mixed on node" + id, "a:integer:true:,b:text:false:C,c:numeric(10,2):false:,"
+                + "d:character varying(5)[]:false:,e:integer:false:,f:integer:false:,x:integer:true:,y:text:false:",
+                Sql.scalar(port, String.format(columns, "public.\"Like Mixed\"")));
+            assertEquals("rows of Like Mixed on node" + id, "1", Sql.scalar(port, "SELECT count(*) FROM \"Like Mixed\""));
+            assertEquals("like_refused on node" + id, "t", Sql.scalar(port, "SELECT to_regclass('like_refused') IS NULL"));
+        }
+    }
+
     /**
      * Issue 12: temporary tables inside transactions that also change replicated tables. The gateway creates them as
      * node-local stand-ins (unlogged tables in the session's own schema) that PREPARE TRANSACTION accepts: the

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.mtm.api.ReplicatedDdl;
+import org.mtm.gateway.internal.sql.LikeElements;
 import org.mtm.gateway.internal.sql.PreparedQueries;
 import org.mtm.gateway.internal.sql.Replication;
 import org.mtm.gateway.internal.sql.TempStandIns;
@@ -153,7 +154,8 @@ final class DdlMessages {
 
     /**
      * The message statement of a statement of class {@code r}: {@code $1} the statement's text, then {@code $2} the
-     * table it creates (CREATE TABLE ... AS, SELECT ... INTO), or {@code $2..} the names of its relations.
+     * table it creates (CREATE TABLE ... AS, SELECT ... INTO), or {@code $2..} the names of its relations (of a
+     * CREATE TABLE ... (LIKE source): {@link #likeSql}).
      */
     static String emitSql(Replication r) {
         if (r.created() != null) {
@@ -162,13 +164,8 @@ final class DdlMessages {
         if (r.dropList() != null) {
             return dropSql(r.relations().size());
         }
-        if (!r.copiedFrom().isEmpty()) {
-            StringBuilder names = new StringBuilder();
-            for (int i = 0; i < r.copiedFrom().size(); i++) {
-                names.append(i == 0 ? "" : ", ").append('$').append(i + 2);
-            }
-            return "SELECT mtm.refuse_node_local_like(ARRAY[" + names + "]::pg_catalog.text[]) OPERATOR(pg_catalog.||) "
-                    + EMIT + MARK_SEEN + " FROM " + SETTINGS;
+        if (r.like() != null) {
+            return likeSql(r.like().sources().size());
         }
         if (r.database() != null) {
             return "SELECT CASE WHEN $2::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.current_database()::pg_catalog.text"
@@ -201,6 +198,28 @@ final class DdlMessages {
                 + " FROM pg_catalog.unnest(ARRAY[" + names + "]::pg_catalog.text[]) WITH ORDINALITY AS n(name, i)"
                 + " LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)) AS l, LATERAL "
                 + SETTINGS.replace("$1::pg_catalog.text", text);
+    }
+
+    /**
+     * The message statement of a CREATE TABLE ... (LIKE source) with {@code elements} LIKE elements: the other nodes
+     * run {@code mtm.like_text} of the text, where a node-local source's element is its columns written out. Its
+     * parameters after the statement ({@code $1}): the sources, the elements' texts, their options in effect, the
+     * text around them ({@link LikeElements}).
+     */
+    static String likeSql(int elements) {
+        int n = elements;
+        String text = "mtm.like_text($1::pg_catalog.text, " + array(2, n) + ", " + array(2 + n, n) + ", "
+                + array(2 + 2 * n, n) + ", " + array(2 + 3 * n, n + 1) + ")";
+        return "SELECT " + EMIT + MARK_SEEN + " FROM " + SETTINGS.replace("$1::pg_catalog.text", text);
+    }
+
+    /** {@code ARRAY[$from, ...]::text[]} of {@code count} parameters. */
+    private static String array(int from, int count) {
+        StringBuilder b = new StringBuilder("ARRAY[");
+        for (int i = 0; i < count; i++) {
+            b.append(i == 0 ? "" : ", ").append('$').append(from + i);
+        }
+        return b.append("]::pg_catalog.text[]").toString();
     }
 
     /** A relation that exists on this node only: temporary, or a stand-in of a temporary one. */
@@ -247,8 +266,12 @@ final class DdlMessages {
         if (r.database() != null) {
             return emitParams(statement, List.of(r.database()));
         }
-        if (!r.copiedFrom().isEmpty()) {
-            return emitParams(statement, r.copiedFrom());
+        if (r.like() != null) {
+            List<String> more = new ArrayList<>(r.like().sources());
+            more.addAll(r.like().elements());
+            more.addAll(r.like().including());
+            more.addAll(r.like().between());
+            return emitParams(statement, more);
         }
         return emitParams(statement, r.created() != null ? List.of(r.created()) : r.relations());
     }

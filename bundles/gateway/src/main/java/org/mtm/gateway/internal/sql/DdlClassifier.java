@@ -130,8 +130,8 @@ final class DdlClassifier {
                 if (t.get(i).name(s).equals("table") && end > 0 && firstWordAtDepth0(end, "as") >= 0) {
                     return Replication.creating(qualifiedName(n, end)); // CREATE TABLE ... AS query
                 }
-                List<String> like = t.get(i).name(s).equals("table") && end > 0 ? likeSources(end) : List.of();
-                return like.isEmpty() ? Replication.GLOBAL : Replication.copying(like);
+                LikeElements like = t.get(i).name(s).equals("table") && end > 0 ? likeElements(end) : null;
+                return like == null ? Replication.GLOBAL : Replication.copying(like);
             }
             case "trigger", "constraint", "policy" -> {
                 return onRelation(firstWordAtDepth0(i + 1, "on"));
@@ -461,10 +461,23 @@ final class DdlClassifier {
         return end < 0 ? Replication.GLOBAL : Replication.global(List.of(qualifiedName(i, end)));
     }
 
-    /** The sources of {@code LIKE source} in the column list that follows token {@code from} (depth 1). */
-    private List<String> likeSources(int from) {
-        List<String> names = new ArrayList<>(1);
+    /**
+     * The {@code LIKE source [INCLUDING|EXCLUDING option ...]} elements of the column list that follows token
+     * {@code from} (depth 1), null when there are none.
+     */
+    private LikeElements likeElements(int from) {
+        List<String> sources = new ArrayList<>(1);
+        List<String> elements = new ArrayList<>(1);
+        List<String> including = new ArrayList<>(1);
+        List<String> between = new ArrayList<>(2);
         int depth = 0;
+        // the statement's own text (the query may hold others): from its first token to its last but a semicolon
+        int cut = t.get(0).start(); // where the text after the last element found starts
+        int last = t.size() - 1;
+        while (last > 0 && t.get(last).type() == Type.SEMI) {
+            last--;
+        }
+        int textEnd = t.get(last).end();
         for (int k = from; k < t.size(); k++) {
             SqlToken tok = t.get(k);
             if (tok.type() == Type.LPAREN) {
@@ -475,12 +488,40 @@ final class DdlClassifier {
                 }
             } else if (depth == 1 && tok.isWord(s, "like") && (t.get(k - 1).type() == Type.LPAREN || t.get(k - 1).isOp(s, ','))) {
                 int end = qualifiedNameEnd(k + 1);
-                if (end > 0) {
-                    names.add(qualifiedName(k + 1, end));
+                if (end < 0) {
+                    continue;
                 }
+                // the options up to the element's end: the , or ) at depth 1
+                java.util.Set<String> on = new java.util.LinkedHashSet<>();
+                int e = end;
+                while (e + 1 < t.size() && (t.get(e).isWord(s, "including") || t.get(e).isWord(s, "excluding"))
+                        && t.get(e + 1).type() == Type.WORD) {
+                    String option = t.get(e + 1).name(s);
+                    List<String> options = option.equals("all") ? LikeElements.OPTIONS : List.of(option);
+                    if (t.get(e).isWord(s, "including")) {
+                        on.addAll(options);
+                    } else {
+                        options.forEach(on::remove);
+                    }
+                    e += 2;
+                }
+                if (e >= t.size() || !(t.get(e).type() == Type.RPAREN || t.get(e).isOp(s, ','))) {
+                    continue; // not an element the gateway reads: PostgreSQL answers it
+                }
+                int start = t.get(k - 1).end();
+                sources.add(qualifiedName(k + 1, end));
+                between.add(s.subSequence(cut, start).toString());
+                elements.add(s.subSequence(start, t.get(e).start()).toString());
+                including.add(String.join(" ", LikeElements.OPTIONS.stream().filter(on::contains).toList()));
+                cut = t.get(e).start();
+                k = e - 1;
             }
         }
-        return names;
+        if (sources.isEmpty()) {
+            return null;
+        }
+        between.add(s.subSequence(cut, textEnd).toString());
+        return new LikeElements(sources, elements, including, between);
     }
 
     /**

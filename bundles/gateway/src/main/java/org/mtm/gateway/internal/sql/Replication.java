@@ -26,17 +26,23 @@ import java.util.List;
  *                   DATABASE, GRANT ... ON DATABASE): the name as written, null otherwise. Only the session's own
  *                   database is on every node; another one is node-local (CREATE DATABASE is local, manual F.31.6.1),
  *                   and a statement on it is local too — the gateway asks the session when it runs the statement
- * @param copiedFrom for {@link Reach#GLOBAL_DDL} CREATE TABLE ... (LIKE source): the sources as written (empty
- *                   otherwise). The other nodes run the text, so a source that exists on this node only (temporary,
- *                   a stand-in, unlogged) makes the statement fail there: refused when it runs
+ * @param like       for {@link Reach#GLOBAL_DDL} CREATE TABLE ... (LIKE source): its LIKE elements and the text
+ *                   around them (null otherwise). The other nodes have no source that exists on this node only (a
+ *                   temporary table, a stand-in): they are given its columns written out instead
+ *                   ({@code mtm.like_text})
  */
 public record Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                           SurfaceCall call, String created, boolean setsSequences, List<String> dropList,
-                          String database, List<String> copiedFrom) {
+                          String database, LikeElements like) {
 
     public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
                        SurfaceCall call, String created, boolean setsSequences, List<String> dropList, String database) {
-        this(reach, relations, sqlState, message, hint, call, created, setsSequences, dropList, database, List.of());
+        this(reach, relations, sqlState, message, hint, call, created, setsSequences, dropList, database, null);
+    }
+
+    /** For CREATE TABLE ... (LIKE source): the sources as written, empty for other statements. */
+    public List<String> copiedFrom() {
+        return like == null ? List.of() : like.sources();
     }
 
     public Replication(Reach reach, List<String> relations, String sqlState, String message, String hint,
@@ -145,10 +151,9 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
         return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, false, null, name);
     }
 
-    /** CREATE TABLE ... (LIKE {@code sources}): global, refused when a source is node-local. */
-    public static Replication copying(List<String> sources) {
-        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, false, null, null,
-                List.copyOf(sources));
+    /** CREATE TABLE ... (LIKE source): global; a node-local source's columns are written out for the other nodes. */
+    public static Replication copying(LikeElements like) {
+        return new Replication(Reach.GLOBAL_DDL, List.of(), null, null, null, null, null, false, null, null, like);
     }
 
     public static Replication global(List<String> relations) {
@@ -179,7 +184,7 @@ public record Replication(Reach reach, List<String> relations, String sqlState, 
     @Override
     public String toString() {
         return switch (reach) {
-            case GLOBAL_DDL -> !copiedFrom.isEmpty() ? "GLOBAL_DDL(like " + copiedFrom + ")"
+            case GLOBAL_DDL -> like != null ? "GLOBAL_DDL(like " + like.sources() + ")"
                     : database != null ? "GLOBAL_DDL(database " + database + ")" : setsSequences ? "GLOBAL_DDL(setval)" : created != null ? "GLOBAL_DDL(creates " + created + ")"
                     : relations.isEmpty() ? "GLOBAL_DDL" : "GLOBAL_DDL" + relations;
             case REFUSED -> "REFUSED(" + sqlState + ": " + message + ")";

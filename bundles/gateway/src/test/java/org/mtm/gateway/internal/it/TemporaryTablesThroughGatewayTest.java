@@ -257,17 +257,75 @@ public class TemporaryTablesThroughGatewayTest {
     }
 
     @Test
-    public void aPermanentTableLikeATemporaryOneIsRefused() throws Exception {
-        // the other nodes run the text and have no such source (copy2 of the regression suite)
+    public void aPermanentTableLikeATemporaryOneIsMadeWithTheClientsStatementHere() throws Exception {
+        // the other nodes have no such source (copy2 of the regression suite): they are given its columns written out
+        // (mtm.like_text, below); the origin runs the client's statement
         try (Connection c = TestPostgres.connect(GW.endpoint()); Statement st = c.createStatement()) {
-            st.execute("CREATE TEMP TABLE testeoc (c text)");
-            SQLException e = org.junit.Assert.assertThrows(SQLException.class, () -> st.execute("CREATE TABLE vistest (LIKE testeoc)"));
+            st.execute("CREATE TEMP TABLE testeoc (a int NOT NULL, \"B c\" text COLLATE \"C\", n numeric(10,2), w varchar(5)[],"
+                    + " d int DEFAULT 3, k int CHECK (k > 0))");
+            st.execute("CREATE TABLE vistest (/* LIKE x, */ LIKE testeoc, LIKE t INCLUDING ALL EXCLUDING INDEXES)");
+            // an option the other nodes would need the source's objects for: refused, naming it
+            SQLException e = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("CREATE TABLE vistest2 (LIKE testeoc INCLUDING DEFAULTS)"));
             assertEquals("0A000", e.getSQLState());
-            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE testeoc) is not supported: testeoc is a temporary table"));
-            st.execute("CREATE TABLE vistest (LIKE t INCLUDING ALL)"); // a permanent source is fine
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE testeoc INCLUDING DEFAULTS) is not supported: testeoc is"
+                    + " temporary, which is on this node only, so the other nodes are given its columns written out, and its"
+                    + " column defaults cannot be"));
+            e = org.junit.Assert.assertThrows(SQLException.class,
+                    () -> st.execute("CREATE TABLE vistest2 (LIKE testeoc INCLUDING ALL EXCLUDING DEFAULTS)"));
+            assertTrue(e.getMessage(), e.getMessage().contains("(LIKE testeoc INCLUDING CONSTRAINTS) is not supported"));
+            st.execute("CREATE TEMP TABLE plain (a int)");
+            st.execute("CREATE TABLE vistest3 (LIKE plain INCLUDING ALL)"); // nothing to copy but the columns
             st.execute("CREATE TEMP TABLE vistemp (LIKE testeoc)"); // and a temporary copy
         }
-        assertEquals("1", direct("SELECT count(*) FROM pg_class WHERE relname = 'vistest'"));
+        assertEquals("a:integer:true:,B c:text:false:C,n:numeric(10,2):false:,w:character varying(5)[]:false:,d:integer:false:,"
+                + "k:integer:false:,id:integer:true:,v:text:false:", direct("SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)"
+                + " || ':' || attnotnull || ':' || CASE WHEN attcollation NOT IN (0, 100) THEN (SELECT collname FROM pg_collation"
+                + " WHERE oid = attcollation) ELSE '' END, ',' ORDER BY attnum) FROM pg_attribute"
+                + " WHERE attrelid = 'vistest'::regclass AND attnum > 0"));
+        assertEquals("1", direct("SELECT count(*) FROM pg_class WHERE relname = 'vistest3'"));
+    }
+
+    @Test
+    public void theTextTheOtherNodesRunForALikeOfATemporaryTable() throws Exception {
+        // mtm.like_text, which the gateway calls in the DDL message's statement, with the text the classifier cut
+        try (Connection c = PG.direct(); Statement st = c.createStatement()) {
+            st.execute("CREATE TEMP TABLE \"S t\" (a int NOT NULL, b text COLLATE \"C\", c numeric(10,2), d varchar(5)[],"
+                    + " e text COMPRESSION pglz)");
+            st.execute("CREATE TEMP TABLE nocols ()");
+            st.execute("CREATE TABLE perm (x int)");
+            String sql = "CREATE TABLE p (-- LIKE x,\n LIKE pg_temp.\"S t\" INCLUDING COMPRESSION, LIKE perm INCLUDING ALL, f int)";
+            // the element's text, a comment before it too, is replaced
+            assertEquals("CREATE TABLE p (a integer NOT NULL, b text COLLATE pg_catalog.\"C\","
+                    + " c numeric(10,2), d character varying(5)[], e text COMPRESSION pglz, LIKE perm INCLUDING ALL, f int)",
+                    likeText(c, sql));
+            assertEquals("CREATE TABLE p (a integer NOT NULL, b text COLLATE pg_catalog.\"C\", c numeric(10,2),"
+                    + " d character varying(5)[], e text)", likeText(c, "CREATE TABLE p (LIKE \"S t\")"));
+            // a source without columns goes with a comma beside it
+            assertEquals("CREATE TABLE p (f int)", likeText(c, "CREATE TABLE p (LIKE nocols, f int)"));
+            assertEquals("CREATE TABLE p (f int)", likeText(c, "CREATE TABLE p (f int, LIKE nocols)"));
+            assertEquals("CREATE TABLE p ()", likeText(c, "CREATE TABLE p (LIKE nocols, LIKE nocols)"));
+            // no node-local source: the text as written
+            sql = "CREATE TABLE p (LIKE  perm /* c */)";
+            assertEquals(sql, likeText(c, sql));
+        }
+    }
+
+    /** What mtm.like_text gives the other nodes for {@code sql} in the session of {@code c}. */
+    private static String likeText(Connection c, String sql) throws SQLException {
+        org.mtm.gateway.internal.sql.LikeElements l = org.mtm.gateway.internal.sql.SqlSplitter.classifyOne(sql, true)
+                .replication().like();
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT mtm.like_text(?, ?, ?, ?, ?)")) {
+            ps.setString(1, sql);
+            ps.setArray(2, c.createArrayOf("text", l.sources().toArray()));
+            ps.setArray(3, c.createArrayOf("text", l.elements().toArray()));
+            ps.setArray(4, c.createArrayOf("text", l.including().toArray()));
+            ps.setArray(5, c.createArrayOf("text", l.between().toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
     }
 
     @Test

@@ -40,6 +40,17 @@ public class DdlMessagesTest {
     }
 
     @Test
+    public void createTableLikeCarriesItsElementsForMtmLikeText() {
+        String sql = "CREATE TABLE p (LIKE s INCLUDING COMPRESSION, a int, LIKE t)";
+        Replication r = SqlSplitter.classifyOne(sql, true).replication();
+        DdlMessages.Emit e = DdlMessages.emit(sql.getBytes(StandardCharsets.ISO_8859_1), r, new PreparedQueries(), true);
+        assertTrue(e.sql(), e.sql().contains("mtm.like_text($1::pg_catalog.text, ARRAY[$2, $3]::pg_catalog.text[],"
+                + " ARRAY[$4, $5]::pg_catalog.text[], ARRAY[$6, $7]::pg_catalog.text[], ARRAY[$8, $9, $10]::pg_catalog.text[])"));
+        assertEquals(java.util.List.of(sql, "s", "t", "LIKE s INCLUDING COMPRESSION", " LIKE t", "compression", "",
+                "CREATE TABLE p (", ", a int,", ")"), e.params().stream().map(DdlMessagesTest::text).toList());
+    }
+
+    @Test
     public void otherStatementsAsBefore() {
         String ctas = "CREATE TABLE t AS SELECT 'AS EXECUTE q'";
         Replication r = SqlSplitter.classifyOne(ctas, true).replication();
