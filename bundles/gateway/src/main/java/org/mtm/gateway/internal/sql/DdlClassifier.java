@@ -1,7 +1,9 @@
 package org.mtm.gateway.internal.sql;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import org.mtm.gateway.internal.sql.SqlToken.Type;
 
@@ -492,7 +494,7 @@ final class DdlClassifier {
                     continue;
                 }
                 // the options up to the element's end: the , or ) at depth 1
-                java.util.Set<String> on = new java.util.LinkedHashSet<>();
+                Set<String> on = new HashSet<>();
                 int e = end;
                 while (e + 1 < t.size() && (t.get(e).isWord(s, "including") || t.get(e).isWord(s, "excluding"))
                         && t.get(e + 1).type() == Type.WORD) {
