@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(67, statements.size());
+        assertEquals(68, statements.size());
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(
                 "ALTER TABLE mtm.generation_state ADD COLUMN IF NOT EXISTS vote_configured bigint"));
         assertTrue("the number a change was accepted at, which a change election's first phase learns (issue 11)",
