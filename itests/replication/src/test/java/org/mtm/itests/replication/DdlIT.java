@@ -533,6 +533,12 @@ public class DdlIT {
         Sql.execute(cluster.gateway(1), "CREATE TABLE vol_surrogate AS SELECT g % 5 AS a FROM generate_series(1, 100) g");
         Sql.execute(cluster.gateway(3), "ALTER TABLE vol_surrogate ADD COLUMN id uuid DEFAULT gen_random_uuid() PRIMARY KEY");
         assertSameTable("vol_surrogate", 100);
+        // names to quote, and columns named like the carrying statement's own aliases
+        Sql.execute(cluster.gateway(1), "CREATE TABLE \"Vol Odd\" (h int, n int, \"Mixed Case\" text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO \"Vol Odd\" SELECT g % 3, g % 2, 'x' FROM generate_series(1, 20) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE \"Vol Odd\" ADD COLUMN \"New Col\" float8 DEFAULT random(),"
+            + " ADD COLUMN mtm_v int DEFAULT (random() * 1000)::int");
+        assertSameTable("\"Vol Odd\"", 20);
         // a partitioned table with rows in two partitions
         Sql.execute(cluster.gateway(1), "CREATE TABLE vol_parted (id int, v text) PARTITION BY RANGE (id)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE vol_part1 PARTITION OF vol_parted FOR VALUES FROM (0) TO (100)");
