@@ -546,6 +546,14 @@ public class DdlIT {
         Sql.execute(cluster.gateway(1), "INSERT INTO vol_parted SELECT g, 'p' FROM generate_series(1, 199) g");
         Sql.execute(cluster.gateway(3), "ALTER TABLE vol_parted ADD COLUMN u uuid DEFAULT gen_random_uuid()");
         assertSameTable("vol_parted", 199);
+        // inheritance: the parent's own rows and its child's, whose columns lie otherwise
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_inh_parent (id int)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_inh_child (extra text) INHERITS (vol_inh_parent)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_inh_parent SELECT generate_series(1, 30)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_inh_child SELECT g, 'c' || g FROM generate_series(1, 40) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE vol_inh_parent ADD COLUMN r float8 DEFAULT random()");
+        assertSameTable("vol_inh_parent", 70);
+        assertSameTable("vol_inh_child", 40);
         // inside a transaction with other writes before and after
         try (Connection c = cluster.viaGateway(2)) {
             c.setAutoCommit(false);
