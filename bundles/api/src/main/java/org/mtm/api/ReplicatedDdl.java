@@ -28,10 +28,13 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
     public static final String END_PREFIX = "mtm.ddl_end";
     /**
      * A transactional message the origin's ALTER TABLE event trigger logs inside a DDL statement's bracket (schema.sql,
-     * {@code mtm.refuse_node_computed_column}): UTF-8 text of one {@code ALTER TABLE ... ALTER COLUMN ... TYPE ...
-     * USING <literal>} that gives a column the statement added the value the origin computed for the rows already
-     * there (a default such as now()), which every node runs after the statement. Literals are written in the ISO date
-     * style and the 'postgres' interval style ({@link #VALUE_SETTINGS}).
+     * {@code mtm.refuse_node_computed_column}): UTF-8 text of one statement that gives columns the statement added the
+     * values the origin computed for the rows already there, which every other node runs after the statement. Either
+     * {@code ALTER TABLE ... ALTER COLUMN ... TYPE ... USING <literal>}, one value for every row (a default such as
+     * now()), or {@code UPDATE ONLY ... FROM unnest(<arrays>)}, each row's own values (a volatile default such as
+     * random(), found by the md5 of the row's other columns: {@code mtm.carry_row_values}). Literals and row texts are
+     * written in {@link #VALUE_SETTINGS}. A node that runs an UPDATE of them logs the message again, the rows it
+     * changed, then an empty message of this prefix: a node recovering from it runs the statement and skips those rows.
      */
     public static final String VALUE_PREFIX = "mtm.ddl_value";
     /**
@@ -48,8 +51,12 @@ public record ReplicatedDdl(String searchPath, String role, String statement, St
      * nodes do not run the statement (they run a bracket's statement at its first row, carried value or end).
      */
     public static final String LOCAL_PREFIX = "mtm.ddl_local";
-    /** The settings a {@link #VALUE_PREFIX} statement runs with: those its literals were written in. */
-    public static final String VALUE_SETTINGS = "{\"DateStyle\": \"ISO, YMD\", \"IntervalStyle\": \"postgres\"}";
+    /**
+     * The settings a {@link #VALUE_PREFIX} statement runs with: those its literals and the row texts it finds rows by
+     * were written in (schema.sql, {@code mtm.carry_row_values}).
+     */
+    public static final String VALUE_SETTINGS = "{\"DateStyle\": \"ISO, YMD\", \"IntervalStyle\": \"postgres\","
+            + " \"TimeZone\": \"UTC\", \"extra_float_digits\": \"3\", \"bytea_output\": \"hex\", \"array_nulls\": \"on\"}";
     private static final byte VERSION = 1;
     private static final byte VERSION_CREATED = 2;
     private static final byte VERSION_SETTINGS = 3;

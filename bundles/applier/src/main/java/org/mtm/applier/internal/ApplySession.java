@@ -1043,17 +1043,32 @@ final class ApplySession implements AutoCloseable {
     }
 
     /**
-     * Runs a {@link ReplicatedDdl#VALUE_PREFIX} statement (the value the origin gave the rows already there in a column
+     * Runs a {@link ReplicatedDdl#VALUE_PREFIX} statement (the values the origin gave the rows already there in columns
      * the DDL statement added) with the settings its literals were written in, logged again in this node's WAL by the
-     * same message for nodes that recover from this one.
+     * same message for nodes that recover from this one. An UPDATE's row changes are decoded, unlike a rewrite's: an
+     * empty message of the prefix follows them, and a node recovering from this one skips them ({@link
+     * #setsRows}), since it runs the statement itself. An empty message sets nothing.
      */
     void executeCarriedValue(byte[] content) throws SQLException {
+        if (content.length == 0) {
+            return;
+        }
         flush();
         emit(ReplicatedDdl.VALUE_PREFIX, content);
         String own = carrySettings(ReplicatedDdl.VALUE_SETTINGS);
         timed(() -> statement.execute(new String(content, java.nio.charset.StandardCharsets.UTF_8)));
         carrySettings(own);
+        if (setsRows(content)) {
+            emit(ReplicatedDdl.VALUE_PREFIX, new byte[0]);
+        }
         forgetTargets();
+    }
+
+    /** Whether a {@link ReplicatedDdl#VALUE_PREFIX} statement writes row changes: each row's values, an UPDATE. */
+    static boolean setsRows(byte[] content) {
+        byte[] update = "UPDATE ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return content.length >= update.length
+                && java.util.Arrays.equals(content, 0, update.length, update, 0, update.length);
     }
 
     /**

@@ -680,6 +680,7 @@ final class RecoveryApplier implements MessageApplier {
             return;
         }
         Unit u = current(m);
+        u.carriedRows = false;
         if (GenerationMarker.PREFIX.equals(m.prefix())) {
             if (!u.foreign() && u.origin == 0) {
                 u.marker = GenerationMarker.parse(m.content());
@@ -696,10 +697,13 @@ final class RecoveryApplier implements MessageApplier {
             return;
         }
         if (ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) || ReplicatedDdl.CHECK_PREFIX.equals(m.prefix())) {
-            // the value the origin gave the rows already there in a column its DDL statement added, the digest of a
+            // the values the origin gave the rows already there in columns its DDL statement added, the digest of a
             // table it rewrote (StreamApplier)
             if (runPendingDdl(u) && !u.skip && u.failure == null) {
                 inTransaction(u, () -> session.executeCarried(m.prefix(), m.content(), u.origin == 0 ? donor : u.origin, false));
+                // the donor ran those values' UPDATE as this node just did: its row changes follow, up to the donor's
+                // next message (ApplySession.executeCarriedValue)
+                u.carriedRows = u.foreign() && ReplicatedDdl.VALUE_PREFIX.equals(m.prefix()) && ApplySession.setsRows(m.content());
             }
             return;
         }
@@ -1048,6 +1052,8 @@ final class RecoveryApplier implements MessageApplier {
         boolean begun;
         boolean skip;
         final DdlBracket ddl = new DdlBracket();
+        /** The donor's row changes of a carried UPDATE this node ran itself follow ({@link ReplicatedDdl#VALUE_PREFIX}). */
+        boolean carriedRows;
         /** BEGIN found it applied here (and left the transaction). */
         boolean alreadyApplied;
         /** BEGIN looked its gid up in pg_prepared_xacts and mtm.applied_xacts (a gid of mtm's). */
@@ -1064,7 +1070,7 @@ final class RecoveryApplier implements MessageApplier {
         }
 
         boolean skipsChanges() {
-            return skip || ddl.skipsRows() || failure != null;
+            return skip || ddl.skipsRows() || failure != null || carriedRows;
         }
 
         /** A change inside a DDL statement's bracket that is applied all the same: a row of the table it created. */

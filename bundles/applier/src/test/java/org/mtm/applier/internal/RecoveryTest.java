@@ -295,6 +295,48 @@ public class RecoveryTest {
         assertEquals("t", NODES.query(3, "SELECT bool_and(at = '2002-03-04 05:06:07+00') FROM r9_other"));
     }
 
+    /**
+     * ALTER TABLE ... ADD COLUMN ... DEFAULT random() as the gateway and the mtm schema's event trigger run it on the
+     * origin: the statement, then each row's values, carried as UPDATEs that find the rows by their other columns.
+     */
+    private String addedWithRowValues(int origin, String table) throws Exception {
+        try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            String statement = "ALTER TABLE " + table + " ADD COLUMN r float8 DEFAULT random(),"
+                    + " ADD COLUMN u uuid DEFAULT gen_random_uuid()";
+            emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement).encode());
+            st.execute(statement);
+            st.executeQuery("SELECT mtm.carry_row_values('public." + table + "', ARRAY['r', 'u']::name[])").close();
+            emit(c, ReplicatedDdl.END_PREFIX, new byte[0]);
+            return finish(origin, NODES.prepareAsGateway(st, origin));
+        }
+    }
+
+    @Test
+    public void recoveryGivesAddedColumnsEachRowsValuesTheOriginCarried() throws Exception {
+        NODES.execEverywhere("CREATE TABLE r10_own (n int)", "ALTER TABLE r10_own REPLICA IDENTITY FULL",
+                "CREATE TABLE r10_other (n int)", "ALTER TABLE r10_other REPLICA IDENTITY FULL");
+        exchange();
+        commit(1, "INSERT INTO r10_own SELECT g % 4 FROM generate_series(1, 40) g");
+        commit(2, "INSERT INTO r10_other SELECT g % 4 FROM generate_series(1, 40) g");
+        // node 1's own (the values inside the DDL bracket of the donor's WAL) and node 2's, which node 1 applied (its
+        // applier logs them again after the bracket, then the rows its UPDATE changed)
+        addedWithRowValues(1, "r10_own");
+        addedWithRowValues(2, "r10_other");
+        for (String table : List.of("r10_own", "r10_other")) {
+            Await.until(WAIT, table + " on nodes 1 and 2", () -> NODES.md5(1, table).equals(NODES.md5(2, table)));
+        }
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        for (String table : List.of("r10_own", "r10_other")) {
+            assertEquals(table + " on node 3 as on node 1", NODES.md5(1, table), NODES.md5(3, table));
+            assertEquals(table + ": each row its own values", "40:40",
+                    NODES.query(3, "SELECT count(DISTINCT r) || ':' || count(DISTINCT u) FROM " + table));
+        }
+    }
+
     @Test
     public void recoveryStoppedAfterPreparesCommitsAndPlainCommitsResumesExactlyOnce() throws Exception {
         String t = "r2";

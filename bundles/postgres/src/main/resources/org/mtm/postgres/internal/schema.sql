@@ -831,16 +831,18 @@ BEGIN
 END
 $fn$;
 -- A new column whose value for the rows already there each node would compute by itself, when it runs the
--- replicated ALTER TABLE. A volatile default (random(), clock_timestamp(), nextval()) gives every row its own value
--- in a rewrite, which is not decoded: refused in gateway sessions of an initialised cluster when the table has rows
--- (an empty table is fine: new rows travel as rows). A default that depends on the moment or the session (now(),
--- CURRENT_DATE, CURRENT_USER, a stable function) gives every row one value — kept as the rows' "missing" value, or
--- written into every row when another part of the statement rewrites the table: the origin carries that value to
--- the other nodes (a transactional message mtm.ddl_value holding an ALTER TABLE ... ALTER COLUMN ... TYPE ... USING
--- <the value>, which they run after the statement: the same rows, though there the value is written into every row).
--- Which columns the statement added is known from the relations' relnatts the gateway's DDL message statement noted
--- just before it (mtm.ddl_relnatts: "oid:relnatts ..."); without that note (the statement was not announced) the
--- older rule refuses such a column instead.
+-- replicated ALTER TABLE (an empty table needs nothing: new rows travel as rows). A volatile default (random(),
+-- clock_timestamp(), gen_random_uuid(), nextval(), a domain's) gives every row its own value in a rewrite, which is
+-- not decoded: the origin carries each row's values to the other nodes (mtm.carry_row_values: transactional messages
+-- mtm.ddl_value holding UPDATEs they run after the statement). A default that depends on the moment or the session
+-- (now(), CURRENT_DATE, CURRENT_USER, a stable function) gives every row one value — kept as the rows' "missing"
+-- value, or written into every row when another part of the statement rewrites the table (then carried row by row
+-- like a volatile one): the origin carries that value (mtm.ddl_value holding an ALTER TABLE ... ALTER COLUMN ...
+-- TYPE ... USING <the value>, which the others run after the statement: the same rows, though there the value is
+-- written into every row). Which columns the statement added is known from the relations' relnatts the gateway's
+-- DDL message statement noted just before it (mtm.ddl_relnatts: "oid:relnatts ..."); without that note (the
+-- statement was not announced) the older rule refuses a volatile default's column of a table with rows instead.
+-- Identity columns and new sequences numbering the rows are the sequence rules' (refused on a table with rows).
 CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -913,6 +915,92 @@ BEGIN
     RETURN d;
 END
 $fn$;
+-- The values the rows already there in rel took in columns a statement added (added: their names), when each node
+-- would compute its own: a default that is not immutable (random(), clock_timestamp(), gen_random_uuid(), nextval(),
+-- now()), its own or its domain's. The table rewrite that computed them is not decoded, so the origin carries them
+-- to the other nodes as UPDATEs (mtm.ddl_value) that give each of their rows the origin's values. A row is known by
+-- the md5 of its other columns (those the statement did not add, generated ones aside), written in fixed settings,
+-- and its rank among the rows of that md5: rows alike in all those columns are interchangeable, so any pairing of
+-- them gives the same table. The values travel as text arrays (cheap to parse), at most 50000 rows per message,
+-- each message taking a range of md5s. Returns the names of the columns carried. The function's settings are those
+-- the other nodes run the message with (org.mtm.api.ReplicatedDdl.VALUE_SETTINGS).
+CREATE OR REPLACE FUNCTION mtm.carry_row_values(rel regclass, added name[])
+RETURNS name[] LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+    SET extra_float_digits = 3 SET bytea_output = 'hex' SET TimeZone = 'UTC' SET array_nulls = on AS $fn$
+DECLARE
+    col record;
+    dflt pg_node_tree;
+    typ oid;
+    same boolean;
+    carried name[] := '{}';
+    sets text := '';
+    aliases text := '';
+    arrays text := '';
+    keyed text;
+    chunk record;
+BEGIN
+    FOR col IN
+        SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type, d.adbin,
+               pg_get_expr(d.adbin, d.adrelid) AS expr
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = rel AND a.attname = ANY (added) AND a.attnum > 0 AND NOT a.attisdropped
+          AND a.attgenerated = '' AND a.attidentity = ''
+        ORDER BY a.attnum
+    LOOP
+        dflt := col.adbin;
+        IF dflt IS NULL THEN
+            -- no default of its own: its domain's, the nearest along the chain, as PostgreSQL takes it
+            typ := col.atttypid;
+            WHILE dflt IS NULL AND typ IS NOT NULL LOOP
+                SELECT t.typdefaultbin, CASE WHEN t.typtype = 'd' THEN t.typbasetype END INTO dflt, typ
+                FROM pg_type t WHERE t.oid = typ;
+            END LOOP;
+            -- NULL, or an immutable expression's value: the same on every node
+            CONTINUE WHEN dflt IS NULL OR NOT mtm.default_is_node_computed(dflt);
+        ELSIF NOT mtm.default_is_node_computed(dflt) THEN
+            -- an immutable default: the same on every node when the rows hold its value (in doubt, carried)
+            BEGIN
+                same := mtm.column_value_literal(rel, col.attname) = mtm.expression_literal(col.expr, col.type);
+            EXCEPTION WHEN OTHERS THEN
+                same := false;
+            END;
+            CONTINUE WHEN same;
+        END IF;
+        carried := carried || col.attname;
+        sets := sets || format('%s%I = mtm_v.c%s::%s', CASE WHEN sets = '' THEN '' ELSE ', ' END, col.attname,
+                               cardinality(carried), col.type);
+        aliases := aliases || format(', c%s', cardinality(carried));
+        arrays := arrays || format(' || '', '' || quote_literal(array_agg(c%s ORDER BY h, n)::text) || ''::text[]''',
+                                   cardinality(carried));
+    END LOOP;
+    IF cardinality(carried) = 0 THEN
+        RETURN carried;
+    END IF;
+    SELECT format('md5(ROW(%s)::text) COLLATE "C"', coalesce(string_agg(format('o.%I', a.attname), ', ' ORDER BY a.attnum), ''))
+    INTO keyed
+    FROM pg_attribute a
+    WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' AND NOT a.attname = ANY (added);
+    FOR chunk IN EXECUTE format(
+        'SELECT min(h) AS lo, max(h) AS hi, count(*) OVER () AS chunks, quote_literal(array_agg(h ORDER BY h, n)::text) || ''::text[], '''
+        ' || quote_literal(array_agg(n ORDER BY h, n)::text) || ''::int8[]''%s AS arrays'
+        ' FROM (SELECT *, min(k) OVER (PARTITION BY h) AS part FROM (SELECT *, (row_number() OVER (ORDER BY h, n) - 1)'
+        ' / 50000 AS k FROM (SELECT %s AS h, row_number() OVER (PARTITION BY %s) AS n%s FROM ONLY %s o) r) r) r'
+        ' GROUP BY part ORDER BY part',
+        arrays, keyed, keyed,
+        (SELECT string_agg(format(', o.%I::text AS c%s', c.name, c.i), '' ORDER BY c.i)
+         FROM unnest(carried) WITH ORDINALITY AS c(name, i)), rel)
+    LOOP
+        PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', format(
+            'UPDATE ONLY %s AS mtm_t SET %s FROM (SELECT mtm_o.tid, mtm_o.h, row_number() OVER (PARTITION BY mtm_o.h) AS n'
+            ' FROM (SELECT o.ctid AS tid, %s AS h FROM ONLY %s o) mtm_o%s) mtm_r, unnest(%s) AS mtm_v(h, n%s)'
+            ' WHERE mtm_t.ctid = mtm_r.tid AND mtm_r.h = mtm_v.h AND mtm_r.n = mtm_v.n',
+            rel, sets, keyed, rel,
+            CASE WHEN chunk.chunks > 1 THEN format(' WHERE mtm_o.h BETWEEN %L AND %L', chunk.lo, chunk.hi) ELSE '' END,
+            chunk.arrays, aliases));
+    END LOOP;
+    RETURN carried;
+END
+$fn$;
 CREATE OR REPLACE FUNCTION mtm.refuse_node_computed_column()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -924,6 +1012,11 @@ DECLARE
     before int;
     announced oid[] := '{}';
     literal text;
+    leaf oid;
+    added name[];
+    by_row name[];
+    carried_leaves oid[] := '{}';
+    rewritten_new text;
 BEGIN
     IF NOT mtm.checks_session_ddl() THEN
         RETURN;
@@ -935,12 +1028,16 @@ BEGIN
         IF pg_event_trigger_table_rewrite_reason() & 6 <> 0 THEN
             PERFORM set_config('mtm.rewritten', coalesce(current_setting('mtm.rewritten', true), '') || ' ' || rel::oid, true);
         END IF;
-        -- reason 2 (AT_REWRITE_DEFAULT_VAL): new columns' values are computed for every row. The new columns are
-        -- those this (sub)transaction wrote into pg_attribute along with the table's pg_class row (relnatts).
-        -- Identity columns are the sequence rule's (mtm.stride_new_sequences); generated columns are immutable.
+        -- reason 2 (AT_REWRITE_DEFAULT_VAL): new columns' values are computed for every row; the tables rewritten so
+        -- (mtm.rewritten_new) have them carried at the end of the statement (below). A volatile default's column is
+        -- noted too, for the statements that are not announced: one of those this (sub)transaction wrote into
+        -- pg_attribute along with the table's pg_class row (relnatts). Identity columns are the sequence rule's
+        -- (mtm.stride_new_sequences); generated columns are immutable.
         IF pg_event_trigger_table_rewrite_reason() & 2 = 0 THEN
             RETURN;
         END IF;
+        PERFORM set_config('mtm.rewritten_new', coalesce(current_setting('mtm.rewritten_new', true), '') || ' ' || rel::oid,
+                           true);
         FOR col IN
             SELECT a.attnum
             FROM pg_class r
@@ -950,27 +1047,15 @@ BEGIN
               AND EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\d+)', 'g') m
                           JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile = 'v')
         LOOP
-            -- the table cannot be read while it is being rewritten: whether it has rows is asked at the end of the
-            -- statement (below), from the column noted here for the rest of the transaction
-            PERFORM set_config('mtm.volatile_new_column', rel::oid || ' ' || col.attnum, true);
+            -- the table cannot be read while it is being rewritten: whether it has rows, and whether its values were
+            -- carried, is asked at the end of the statement (below), from the columns noted here
+            PERFORM set_config('mtm.volatile_new_column', coalesce(current_setting('mtm.volatile_new_column', true), '')
+                               || ' ' || rel::oid || ':' || col.attnum, true);
         END LOOP;
         RETURN;
     END IF;
-    noted := coalesce(current_setting('mtm.volatile_new_column', true), '');
-    IF noted <> '' THEN
-        PERFORM set_config('mtm.volatile_new_column', '', true);
-        SELECT a.attrelid::regclass AS rel, a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
-        INTO col
-        FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = split_part(noted, ' ', 1)::oid AND a.attnum = split_part(noted, ' ', 2)::int2;
-        IF FOUND AND mtm.has_rows(col.rel) THEN
-            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-                MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
-                                 'volatile default %s as each node computes it when it runs the statement: the '
-                                 'nodes would hold different values', col.rel, col.attname, col.expr),
-                HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
-        END IF;
-    END IF;
+    rewritten_new := coalesce(current_setting('mtm.rewritten_new', true), '');
+    PERFORM set_config('mtm.rewritten_new', '', true);
     -- the columns this statement added to the relations it names, whose value in the rows already there each node
     -- would compute by itself: carried to the other nodes
     natts := coalesce(current_setting('mtm.ddl_relnatts', true), '');
@@ -985,6 +1070,21 @@ BEGIN
     LOOP
         announced := announced || rel::oid;
         CONTINUE WHEN mtm.is_local_table(rel); -- each node's own rows
+        -- the tables the statement rewrote to give their rows the new columns' values (rel, or each partition or
+        -- child: the new columns are known there by name): each row's values, when each node would compute its own
+        added := ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > before
+                       AND NOT a.attisdropped);
+        by_row := '{}';
+        FOR leaf IN
+            WITH RECURSIVE t(oid) AS (
+                SELECT rel::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.oid)
+            SELECT t.oid FROM t JOIN pg_class r ON r.oid = t.oid
+            WHERE r.relkind = 'r' AND r.relpersistence = 'p' AND cardinality(added) > 0
+              AND t.oid::text = ANY (string_to_array(btrim(rewritten_new), ' ')) AND mtm.has_rows(t.oid)
+        LOOP
+            by_row := by_row || mtm.carry_row_values(leaf, added);
+            carried_leaves := carried_leaves || leaf;
+        END LOOP;
         FOR col IN
             SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
                    CASE WHEN a.attcollation <> 0 THEN
@@ -998,6 +1098,7 @@ BEGIN
               AND a.attidentity = ''
             ORDER BY a.attnum
         LOOP
+            CONTINUE WHEN col.attname = ANY (by_row);
             literal := mtm.column_value_literal(rel, col.attname);
             IF literal IS NULL THEN
                 EXIT; -- no rows
@@ -1027,6 +1128,25 @@ BEGIN
                 format('ALTER TABLE %s ALTER COLUMN %I TYPE %s%s USING %s::%s', rel, col.attname, col.type, col.collate,
                        literal, col.type));
         END LOOP;
+    END LOOP;
+    -- a volatile default's column of a table with rows whose values were not carried (the statement was not
+    -- announced): each node would compute its own
+    noted := coalesce(current_setting('mtm.volatile_new_column', true), '');
+    PERFORM set_config('mtm.volatile_new_column', '', true);
+    FOR col IN
+        SELECT a.attrelid::regclass AS rel, a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr
+        FROM unnest(string_to_array(btrim(noted), ' ')) AS e
+        JOIN pg_attribute a ON a.attrelid = split_part(e, ':', 1)::oid AND a.attnum = split_part(e, ':', 2)::int2
+        JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE NOT a.attrelid = ANY (carried_leaves)
+    LOOP
+        IF mtm.has_rows(col.rel) THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                 'volatile default %s as each node computes it when it runs the statement: the '
+                                 'nodes would hold different values', col.rel, col.attname, col.expr),
+                HINT = 'Add the column without a default, fill it with an UPDATE, then ALTER COLUMN ... SET DEFAULT.';
+        END IF;
     END LOOP;
     -- the relations the statement rewrote, with the values already carried: the other nodes check they computed the same
     noted := coalesce(current_setting('mtm.rewritten', true), '');

@@ -463,15 +463,6 @@ public class DdlIT {
         Sql.execute(cluster.gateway(1), "CREATE TABLE stamped (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE stamped_empty (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "INSERT INTO stamped VALUES (1), (2)");
-        // a volatile default gives every row its own value in a rewrite, which is not decoded: refused
-        for (String add : List.of("ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN t timestamptz DEFAULT clock_timestamp()")) {
-            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE stamped " + add));
-            assertEquals(add + ": " + e.getMessage(), "0A000", e.getSQLState());
-            assertTrue(add + ": " + e.getMessage(), e.getMessage().contains("[multimaster]")
-                && e.getMessage().contains("stamped"));
-        }
-        assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attnum > 0"
-            + " AND NOT attisdropped)", "1");
         // a default of the moment or the session gives the rows already there one value: the origin's, on every node
         // (a missing value on the origin; with a rewrite of the same statement, written into every row)
         Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN at timestamptz DEFAULT now()");
@@ -524,12 +515,13 @@ public class DdlIT {
             String expression = "(SELECT string_agg(id || ':' || at, ',' ORDER BY id) FROM " + table + ")";
             assertEverywhere(expression, Sql.scalar(cluster.postgres(1), "SELECT " + expression));
         }
-        // a generated column of the same statement over such a column: refused, nothing changed
-        SQLException generated = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN"
-            + " day date DEFAULT CURRENT_DATE, ADD COLUMN day_after date GENERATED ALWAYS AS (day + 1) STORED"));
-        assertEquals(generated.getMessage(), "0A000", generated.getSQLState());
-        assertTrue(generated.getMessage(), generated.getMessage().contains("generated column"));
-        assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'stamped'::regclass AND attname = 'day')", "0");
+        // a generated column of the same statement over such a column: the rows are rewritten, their values carried
+        // row by row (the other nodes' UPDATE computes the generated column again)
+        Sql.execute(cluster.gateway(2), "ALTER TABLE stamped ADD COLUMN day date DEFAULT CURRENT_DATE,"
+            + " ADD COLUMN day_after date GENERATED ALWAYS AS (day + 1) STORED");
+        assertEverywhere("(SELECT bool_and(day_after = day + 1) FROM stamped)", "t");
+        assertEverywhere("(SELECT string_agg(id || ':' || day, ',' ORDER BY id) FROM stamped)",
+            Sql.scalar(cluster.postgres(1), "SELECT string_agg(id || ':' || day, ',' ORDER BY id) FROM stamped"));
         // what stays as it was: an empty table, the hint's way
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN at timestamptz DEFAULT now()");
         Sql.execute(cluster.gateway(3), "ALTER TABLE stamped_empty ADD COLUMN r float8 DEFAULT random(), ADD COLUMN n serial");
@@ -552,6 +544,103 @@ public class DdlIT {
         Sql.execute(cluster.gateway(3), "ALTER TABLE counted ADD COLUMN at stamp");
         assertEverywhere("(SELECT string_agg(a || ':' || at, ',' ORDER BY a) FROM counted)",
             Sql.scalar(cluster.postgres(1), "SELECT string_agg(a || ':' || at, ',' ORDER BY a) FROM counted"));
+    }
+
+    @Test
+    public void aNewColumnWithAVolatileDefaultTakesEachRowsValueFromTheOrigin() throws SQLException {
+        // the rewrite that gives every row its own value is not decoded: the origin carries each row's values
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_keyed (id int PRIMARY KEY, v text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_keyed SELECT g, 'v' || g FROM generate_series(1, 300) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE vol_keyed ADD COLUMN r float8 DEFAULT random()");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE vol_keyed ADD COLUMN t timestamptz DEFAULT clock_timestamp()");
+        assertSameTable("vol_keyed", 300);
+        assertEverywhere("(SELECT count(DISTINCT r) > 250 AND count(DISTINCT t) > 1 FROM vol_keyed)", "t");
+        // no key at all, rows alike in every old column; several volatile columns of one statement, a domain's volatile
+        // default, beside columns every node fills alike; more rows than one message takes
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN vol_dice AS int DEFAULT (random() * 1000000)::int");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_bare AS SELECT g % 7 AS a, 'x'::text AS b, NULL::float8 AS f,"
+            + " '2001-02-03 04:05:06+02'::timestamptz AS ts FROM generate_series(1, 60000) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE vol_bare ADD COLUMN r float8 DEFAULT random(), ADD COLUMN u uuid DEFAULT"
+            + " gen_random_uuid(), ADD COLUMN d vol_dice, ADD COLUMN k int DEFAULT 7, ADD COLUMN at timestamptz DEFAULT now(),"
+            + " ADD COLUMN bytes bytea DEFAULT decode(md5(random()::text), 'hex'), ADD COLUMN nothing text");
+        assertSameTable("vol_bare", 60000);
+        assertEverywhere("(SELECT count(DISTINCT u) = 60000 AND count(DISTINCT d) > 1000 AND count(DISTINCT at) = 1"
+            + " AND bool_and(k = 7 AND nothing IS NULL) FROM vol_bare)", "t");
+        // the session's own output settings change nothing: the rows are found by their text in fixed settings
+        PgTools.Result r = PgTools.psql(cluster.gateway(1), "SET TimeZone = 'Asia/Tokyo';\nSET DateStyle = 'SQL, DMY';\n"
+            + "SET extra_float_digits = 0;\nSET bytea_output = 'escape';\n"
+            + "ALTER TABLE vol_bare ADD COLUMN at2 timestamptz DEFAULT clock_timestamp();\n", PSQL);
+        assertTrue("psql through gateway 1: " + r, r.ok() && !r.toString().contains("ERROR"));
+        assertSameTable("vol_bare", 60000);
+        // the common migration: a surrogate key for a table that has none
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_surrogate AS SELECT g % 5 AS a FROM generate_series(1, 100) g");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE vol_surrogate ADD COLUMN id uuid DEFAULT gen_random_uuid() PRIMARY KEY");
+        assertSameTable("vol_surrogate", 100);
+        // names to quote, and columns named like the carrying statement's own aliases
+        Sql.execute(cluster.gateway(1), "CREATE TABLE \"Vol Odd\" (h int, n int, \"Mixed Case\" text)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO \"Vol Odd\" SELECT g % 3, g % 2, 'x' FROM generate_series(1, 20) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE \"Vol Odd\" ADD COLUMN \"New Col\" float8 DEFAULT random(),"
+            + " ADD COLUMN mtm_v int DEFAULT (random() * 1000)::int");
+        assertSameTable("\"Vol Odd\"", 20);
+        // a partitioned table with rows in two partitions
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_parted (id int, v text) PARTITION BY RANGE (id)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_part1 PARTITION OF vol_parted FOR VALUES FROM (0) TO (100)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_part2 PARTITION OF vol_parted FOR VALUES FROM (100) TO (200)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_parted SELECT g, 'p' FROM generate_series(1, 199) g");
+        Sql.execute(cluster.gateway(3), "ALTER TABLE vol_parted ADD COLUMN u uuid DEFAULT gen_random_uuid()");
+        assertSameTable("vol_parted", 199);
+        // inheritance: the parent's own rows and its child's, whose columns lie otherwise
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_inh_parent (id int)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE vol_inh_child (extra text) INHERITS (vol_inh_parent)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_inh_parent SELECT generate_series(1, 30)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO vol_inh_child SELECT g, 'c' || g FROM generate_series(1, 40) g");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE vol_inh_parent ADD COLUMN r float8 DEFAULT random()");
+        assertSameTable("vol_inh_parent", 70);
+        assertSameTable("vol_inh_child", 40);
+        // inside a transaction with other writes before and after
+        try (Connection c = cluster.viaGateway(2)) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("INSERT INTO vol_keyed (id, v) VALUES (1001, 'new')");
+                st.execute("ALTER TABLE vol_keyed ADD COLUMN s uuid DEFAULT gen_random_uuid(), ADD COLUMN w float8"
+                    + " DEFAULT random()");
+                st.execute("UPDATE vol_keyed SET v = 'changed', w = -1 WHERE id <= 10");
+                st.execute("INSERT INTO vol_keyed (id, v) VALUES (1002, 'newer')");
+            }
+            c.commit();
+        }
+        assertSameTable("vol_keyed", 302);
+        assertEverywhere("(SELECT count(DISTINCT s) || ':' || count(*) FILTER (WHERE w = -1) FROM vol_keyed)", "302:10");
+        // row security, forced even on the table's owner: the origin reads every row all the same
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("CREATE ROLE vol_owner NOLOGIN");
+            st.execute("CREATE TABLE vol_secured (id int PRIMARY KEY)");
+            st.execute("INSERT INTO vol_secured SELECT generate_series(1, 50)");
+            st.execute("ALTER TABLE vol_secured OWNER TO vol_owner");
+            st.execute("ALTER TABLE vol_secured ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY");
+            st.execute("CREATE POLICY vol_none ON vol_secured USING (false)");
+        }
+        try (Connection c = cluster.viaGateway(3); Statement st = c.createStatement()) {
+            st.execute("SET ROLE vol_owner");
+            st.execute("ALTER TABLE vol_secured ADD COLUMN r float8 DEFAULT random()");
+        }
+        assertSameTable("vol_secured", 50);
+        // an identity column or a new sequence numbering a table's rows stays with the sequences' rules: refused,
+        // nothing changed
+        for (String add : List.of("ADD COLUMN i int GENERATED BY DEFAULT AS IDENTITY", "ADD COLUMN i bigserial")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE vol_keyed " + add));
+            assertEquals(add + ": " + e.getMessage(), "0A000", e.getSQLState());
+        }
+        assertEverywhere("(SELECT count(*) FROM pg_attribute WHERE attrelid = 'vol_keyed'::regclass AND attname = 'i')", "0");
+        assertSameTable("vol_keyed", 302);
+    }
+
+    /** Every node's own PostgreSQL holds the same rows in table, as many as given. */
+    private static void assertSameTable(String table, int rows) throws SQLException {
+        String digest = "(SELECT count(*) || ':' || md5(string_agg(x::text, ',' ORDER BY x::text)) FROM " + table + " x)";
+        String expected = Sql.scalar(cluster.postgres(1), "SELECT " + digest);
+        assertTrue(table + ": " + expected, expected.startsWith(rows + ":"));
+        assertEverywhere(digest, expected);
     }
 
     @Test
