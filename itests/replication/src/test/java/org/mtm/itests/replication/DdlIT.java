@@ -216,6 +216,29 @@ public class DdlIT {
         }
     }
 
+    @Test
+    public void aDropOfTemporaryAndPermanentTablesInsideAQueryOfSeveralStatements() throws SQLException {
+        // one simple Query message each (psql -c): the other nodes get the DROP without the temporary table, and not
+        // the query's other statements, which reach them on their own (DDL messages, rows)
+        PgTools.Result r = PgTools.psql(cluster.gateway(2), null, PSQL, "-c", "CREATE TABLE x1 (i int);"
+            + " CREATE TEMP TABLE t1 (i int); CREATE TABLE p1 (i int); DROP TABLE t1, p1; INSERT INTO x1 VALUES (1)");
+        assertTrue("DROP in the last but one statement, through gateway 2: " + r, r.ok());
+        assertEverywhere("(SELECT string_agg(i::text, ',' ORDER BY i) FROM x1)", "1");
+        // the DROP first in its query (comments, quoted names, IF EXISTS, CASCADE), in a session holding the temporary table
+        r = PgTools.psql(cluster.gateway(3), null, PSQL, "-c", "CREATE TEMP TABLE \"T;2\" (i int); CREATE TABLE p2 (i int)",
+            "-c", "DROP TABLE IF EXISTS \"T;2\", /* t; */ public.p2 CASCADE -- x;\n; INSERT INTO x1 VALUES (2)");
+        assertTrue("DROP first, through gateway 3: " + r, r.ok());
+        assertEverywhere("(SELECT string_agg(i::text, ',' ORDER BY i) FROM x1)", "1,2");
+        // in the middle
+        Sql.execute(cluster.gateway(1), "CREATE TABLE p3 (i int)");
+        r = PgTools.psql(cluster.gateway(1), null, PSQL, "-c", "CREATE TEMP TABLE t4 (i int); INSERT INTO x1 VALUES (3);"
+            + " /* a; */ drop table p3, t4 restrict; SELECT 1");
+        assertTrue("DROP in the middle, through gateway 1: " + r, r.ok());
+        assertEverywhere("(SELECT string_agg(i::text, ',' ORDER BY i) FROM x1)", "1,2,3");
+        assertEverywhere("(SELECT count(*) FROM pg_class WHERE relname IN ('p1', 'p2', 'p3', 't1', 'T;2', 't4'))", "0");
+        assertEverywhere("(SELECT count(*) FROM pg_prepared_xacts)", "0");
+    }
+
     /**
      * Issue 12: temporary tables inside transactions that also change replicated tables. The gateway creates them as
      * node-local stand-ins (unlogged tables in the session's own schema) that PREPARE TRANSACTION accepts: the

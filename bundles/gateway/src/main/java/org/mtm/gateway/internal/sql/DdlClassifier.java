@@ -306,8 +306,8 @@ final class DdlClassifier {
                 i = end + 1;
             } else if (names.size() > 1) {
                 // the other nodes run it without the node-local relations among them (DdlMessages)
-                return Replication.dropping(names, s.subSequence(0, t.get(first).start()).toString(),
-                        s.subSequence(t.get(end - 1).end(), s.length()).toString());
+                return Replication.dropping(names, s.subSequence(textStart(), t.get(first).start()).toString(),
+                        s.subSequence(t.get(end - 1).end(), textEnd()).toString());
             } else {
                 return Replication.global(names);
             }
@@ -473,13 +473,7 @@ final class DdlClassifier {
         List<String> including = new ArrayList<>(1);
         List<String> between = new ArrayList<>(2);
         int depth = 0;
-        // the statement's own text (the query may hold others): from its first token to its last but a semicolon
-        int cut = t.get(0).start(); // where the text after the last element found starts
-        int last = t.size() - 1;
-        while (last > 0 && t.get(last).type() == Type.SEMI) {
-            last--;
-        }
-        int textEnd = t.get(last).end();
+        int cut = textStart(); // where the text after the last element found starts
         for (int k = from; k < t.size(); k++) {
             SqlToken tok = t.get(k);
             if (tok.type() == Type.LPAREN) {
@@ -522,8 +516,25 @@ final class DdlClassifier {
         if (sources.isEmpty()) {
             return null;
         }
-        between.add(s.subSequence(cut, textEnd).toString());
+        between.add(s.subSequence(cut, textEnd()).toString());
         return new LikeElements(sources, elements, including, between);
+    }
+
+    /**
+     * Where the statement's own text starts in {@code s}, which may hold the other statements of a simple-protocol
+     * query: its first token (text cut from it is sent to the other nodes, which must not run the others again).
+     */
+    private int textStart() {
+        return t.get(0).start();
+    }
+
+    /** Where the statement's own text ends in {@code s}: its last token but a semicolon (as {@link #textStart}). */
+    private int textEnd() {
+        int last = t.size() - 1;
+        while (last > 0 && t.get(last).type() == Type.SEMI) {
+            last--;
+        }
+        return t.get(last).end();
     }
 
     /**

@@ -20,7 +20,7 @@ import java.util.List;
  * @param setsSequences for {@link Reach#GLOBAL_DDL}: a SELECT that calls {@code setval()}; after it each node moves
  *                   the sequences it left outside its residue back into it ({@link SetvalCalls})
  * @param dropList   for a DROP of several relations: the statement's text before the first name and after the last
- *                   (null otherwise), so that the other nodes run it without the node-local ones among them
+ *                   (its own text only, not the other statements of its query; null otherwise), so that the other nodes run it without the node-local ones among them
  *                   (temporary tables, stand-ins, unlogged tables), which they do not have
  * @param database   for {@link Reach#GLOBAL_DDL} on a database named in the statement (ALTER DATABASE, COMMENT ON
  *                   DATABASE, GRANT ... ON DATABASE): the name as written, null otherwise. Only the session's own

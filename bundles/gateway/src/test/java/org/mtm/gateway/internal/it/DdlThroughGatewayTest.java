@@ -320,6 +320,30 @@ public class DdlThroughGatewayTest {
     }
 
     @Test
+    public void aDropOfTemporaryAndPermanentTablesInAQueryOfSeveralReachesThePeersAsItsOwnStatement() throws Exception {
+        // one simple Query message of several statements: the peers get the DROP without the temporary table, and
+        // nothing of the statements before or after it (they have their own messages, or replicate as rows)
+        try (Connection c = gw("preferQueryMode", "simple"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE x1 (i int); CREATE TEMP TABLE t1 (i int); CREATE TABLE p1 (i int); DROP TABLE t1, p1;"
+                    + " INSERT INTO x1 VALUES (1)");
+            st.execute("CREATE TEMP TABLE \"T;2\" (i int); CREATE TABLE p2 (i int); CREATE TABLE p3 (i int)");
+            // first in its query, then in the middle, with comments, quoted names, IF EXISTS and CASCADE
+            st.execute("DROP TABLE IF EXISTS \"T;2\", /* t; */ public.p2 CASCADE -- x;\n; INSERT INTO x1 VALUES (2)");
+            st.execute("CREATE TEMP TABLE t4 (i int); INSERT INTO x1 VALUES (3); /* a; */ drop table p3, t4 restrict;"
+                    + " SELECT 1");
+        }
+        // each message's statement (without its search_path, which holds the session's stand-in schema once it has one)
+        List<String> ddl = WAL.take().stream().filter(m -> m.startsWith("M mtm.ddl "))
+                .map(m -> m.substring(0, m.lastIndexOf(" ["))).toList();
+        assertEquals(List.of("M mtm.ddl CREATE TABLE x1 (i int)", "M mtm.ddl CREATE TABLE p1 (i int)",
+                "M mtm.ddl DROP TABLE p1", "M mtm.ddl CREATE TABLE p2 (i int)", "M mtm.ddl CREATE TABLE p3 (i int)",
+                "M mtm.ddl DROP TABLE IF EXISTS public.p2 CASCADE", "M mtm.ddl drop table p3 restrict"), ddl);
+        assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname IN ('p1', 'p2', 'p3', 't1', 'T;2', 't4')"));
+        assertEquals(3, count("SELECT count(*) FROM x1"));
+        assertEquals(0, count("SELECT count(*) FROM pg_prepared_xacts"));
+    }
+
+    @Test
     public void temporaryObjectsAreNeverLogged() throws Exception {
         try (Connection c = gw(); Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE tmp (a int)");

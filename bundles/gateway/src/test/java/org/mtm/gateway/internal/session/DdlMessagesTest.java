@@ -60,4 +60,16 @@ public class DdlMessagesTest {
         assertEquals(2, e.params().size());
         assertEquals(ctas, text(e.params().get(0)));
     }
+
+    @Test
+    public void aDropOfSeveralRelationsInAQueryOfSeveralCarriesItsOwnTextOnly() {
+        String sql = "CREATE TABLE x1 (i int); CREATE TEMP TABLE t1 (i int); DROP TABLE t1, p1 CASCADE; INSERT INTO x1 VALUES (1)";
+        org.mtm.gateway.internal.sql.SqlStatement st = SqlSplitter.split(sql, true).get(2);
+        byte[] body = st.body(sql).toString().getBytes(StandardCharsets.ISO_8859_1);
+        DdlMessages.Emit e = DdlMessages.emit(body, st.replication(), new PreparedQueries(), true);
+        assertEquals(DdlMessages.dropSql(2), e.sql());
+        // $1 the statement, $2 and $3 its relations, $4 and $5 the text around them
+        assertEquals(java.util.List.of("DROP TABLE t1, p1 CASCADE", "t1", "p1", "DROP TABLE ", " CASCADE"),
+                e.params().stream().map(DdlMessagesTest::text).toList());
+    }
 }
