@@ -839,9 +839,12 @@ $fn$;
 -- value, or written into every row when another part of the statement rewrites the table (then carried row by row
 -- like a volatile one): the origin carries that value (mtm.ddl_value holding an ALTER TABLE ... ALTER COLUMN ...
 -- TYPE ... USING <the value>, which the others run after the statement: the same rows, though there the value is
--- written into every row). Which columns the statement added is known from the relations' relnatts the gateway's
--- DDL message statement noted just before it (mtm.ddl_relnatts: "oid:relnatts ..."); without that note (the
--- statement was not announced) the older rule refuses a volatile default's column of a table with rows instead.
+-- written into every row; in an inheritance tree or a partitioned table, an UPDATE ONLY of each table with rows
+-- where the column is new). Both are carried table by table: a child that had a column of that name keeps its own
+-- values (PostgreSQL merges the two; mtm.new_column_tables). Which columns the statement added is known from the
+-- relations' relnatts the gateway's DDL message statement noted just before it (mtm.ddl_relnatts: "oid:relnatts
+-- ..."); without that note (the statement was not announced) the older rule refuses a volatile default's column of
+-- a table with rows instead.
 -- Identity columns and new sequences numbering the rows are the sequence rules' (refused on a table with rows).
 CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
@@ -852,8 +855,8 @@ BEGIN
     RETURN found;
 END
 $fn$;
--- The value of column col in the first row of rel (children included) as a literal, or SQL NULL when rel has no
--- rows; written in the ISO date style and 'postgres' interval style, which read back alike under any settings.
+-- The value of column col in the first row of rel (ONLY rel: a child may hold its own) as a literal, or SQL NULL when
+-- rel has no rows; written in the ISO date style and 'postgres' interval style, which read back alike under any settings.
 CREATE OR REPLACE FUNCTION mtm.column_value_literal(rel regclass, col name)
 RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
     SET extra_float_digits = 3 SET bytea_output = 'hex' AS $fn$
@@ -861,7 +864,7 @@ DECLARE
     found_row boolean;
     v text;
 BEGIN
-    EXECUTE format('SELECT true, pg_catalog.quote_nullable(%I) FROM %s LIMIT 1', col, rel) INTO found_row, v;
+    EXECUTE format('SELECT true, pg_catalog.quote_nullable(%I) FROM ONLY %s LIMIT 1', col, rel) INTO found_row, v;
     RETURN CASE WHEN found_row THEN v END;
 END
 $fn$;
@@ -1001,6 +1004,25 @@ BEGIN
     RETURN carried;
 END
 $fn$;
+-- The tables of rel's tree (rel, its partitions, its children and theirs) to which the statement that added column col
+-- to rel added it as a new column: the others had a column of that name and PostgreSQL merged the two ("merging
+-- definition of column"), leaving their rows' values as they were. A table had it before when its column is its own
+-- (attislocal, rel's aside), or one of its parents had it before or is outside rel's tree (a second parent's column).
+CREATE OR REPLACE FUNCTION mtm.new_column_tables(rel regclass, col name)
+RETURNS oid[] LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    WITH RECURSIVE tree(oid) AS (
+        SELECT rel::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid),
+    had(oid) AS (
+        SELECT t.oid FROM tree t
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = col AND NOT a.attisdropped
+        WHERE t.oid <> rel::oid
+          AND (a.attislocal OR EXISTS (SELECT 1 FROM pg_inherits i
+                                       JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = col
+                                            AND NOT pa.attisdropped
+                                       WHERE i.inhrelid = t.oid AND NOT EXISTS (SELECT 1 FROM tree o WHERE o.oid = i.inhparent)))
+        UNION SELECT i.inhrelid FROM pg_inherits i JOIN had h ON i.inhparent = h.oid)
+    SELECT coalesce(array_agg(t.oid ORDER BY t.oid), '{}') FROM tree t WHERE NOT EXISTS (SELECT 1 FROM had h WHERE h.oid = t.oid)
+$fn$;
 CREATE OR REPLACE FUNCTION mtm.refuse_node_computed_column()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -1014,7 +1036,9 @@ DECLARE
     literal text;
     leaf oid;
     added name[];
-    by_row name[];
+    fresh name[];
+    lone boolean;
+    sets text;
     carried_leaves oid[] := '{}';
     rewritten_new text;
 BEGIN
@@ -1070,63 +1094,78 @@ BEGIN
     LOOP
         announced := announced || rel::oid;
         CONTINUE WHEN mtm.is_local_table(rel); -- each node's own rows
-        -- the tables the statement rewrote to give their rows the new columns' values (rel, or each partition or
-        -- child: the new columns are known there by name): each row's values, when each node would compute its own
         added := ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > before
                        AND NOT a.attisdropped);
-        by_row := '{}';
-        FOR leaf IN
-            WITH RECURSIVE t(oid) AS (
-                SELECT rel::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.oid)
-            SELECT t.oid FROM t JOIN pg_class r ON r.oid = t.oid
-            WHERE r.relkind = 'r' AND r.relpersistence = 'p' AND cardinality(added) > 0
-              AND t.oid::text = ANY (string_to_array(btrim(rewritten_new), ' ')) AND mtm.has_rows(t.oid)
+        CONTINUE WHEN cardinality(added) = 0;
+        -- table by table (rel, or each partition or child: the new columns are known there by name), the columns new
+        -- there: a child's column merged with the new one keeps its rows' values, which the others must not touch
+        FOR leaf, fresh IN
+            SELECT t.oid, array_agg(a.name ORDER BY a.i)
+            FROM unnest(added) WITH ORDINALITY AS a(name, i)
+            CROSS JOIN LATERAL unnest(mtm.new_column_tables(rel, a.name)) AS t(oid)
+            JOIN pg_class r ON r.oid = t.oid
+            WHERE r.relkind = 'r' AND r.relpersistence = 'p'
+            GROUP BY t.oid ORDER BY t.oid
         LOOP
-            by_row := by_row || mtm.carry_row_values(leaf, added);
-            carried_leaves := carried_leaves || leaf;
-        END LOOP;
-        FOR col IN
-            SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
-                   CASE WHEN a.attcollation <> 0 THEN
-                       (SELECT format(' COLLATE %I.%I', n.nspname, co.collname) FROM pg_collation co
-                        JOIN pg_namespace n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation)
-                   ELSE '' END AS collate,
-                   pg_get_expr(d.adbin, d.adrelid) AS expr, d.adbin IS NOT NULL AND mtm.default_is_node_computed(d.adbin) AS computed
-            FROM pg_attribute a
-            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-            WHERE a.attrelid = rel AND a.attnum > before AND NOT a.attisdropped AND a.attgenerated = ''
-              AND a.attidentity = ''
-            ORDER BY a.attnum
-        LOOP
-            CONTINUE WHEN col.attname = ANY (by_row);
-            literal := mtm.column_value_literal(rel, col.attname);
-            IF literal IS NULL THEN
-                EXIT; -- no rows
+            CONTINUE WHEN (leaf <> rel::oid AND mtm.is_local_table(leaf)) OR NOT mtm.has_rows(leaf);
+            -- rewritten to give its rows the new columns' values: each row's values, when each node would compute its own
+            IF leaf::text = ANY (string_to_array(btrim(rewritten_new), ' ')) THEN
+                PERFORM mtm.carry_row_values(leaf, fresh);
+                carried_leaves := carried_leaves || leaf;
+                CONTINUE;
             END IF;
-            -- every node computes the same: no default and NULL, or an immutable default's value
-            CONTINUE WHEN col.expr IS NULL AND literal = 'NULL';
-            IF col.expr IS NOT NULL AND NOT col.computed THEN
-                BEGIN
-                    same := literal = mtm.expression_literal(col.expr, col.type);
-                EXCEPTION WHEN OTHERS THEN
-                    same := false; -- in doubt, carried
-                END;
-                CONTINUE WHEN same;
+            -- else one value in every row: a table without children (the common case) has it written by an ALTER
+            -- COLUMN ... TYPE ... USING (a rewrite, no dead rows); in a tree, where that would recurse into the
+            -- children (and is refused for a column a child inherits from a second parent), an UPDATE ONLY
+            lone := leaf = rel::oid AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = rel);
+            sets := '';
+            FOR col IN
+                SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+                       CASE WHEN a.attcollation <> 0 THEN
+                           (SELECT format(' COLLATE %I.%I', n.nspname, co.collname) FROM pg_collation co
+                            JOIN pg_namespace n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation)
+                       ELSE '' END AS collate,
+                       pg_get_expr(d.adbin, d.adrelid) AS expr, d.adbin IS NOT NULL AND mtm.default_is_node_computed(d.adbin) AS computed
+                FROM pg_attribute a
+                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = leaf AND a.attname = ANY (fresh) AND NOT a.attisdropped AND a.attgenerated = ''
+                  AND a.attidentity = ''
+                ORDER BY a.attnum
+            LOOP
+                literal := mtm.column_value_literal(leaf, col.attname);
+                -- every node computes the same: no default and NULL, or an immutable default's value
+                CONTINUE WHEN col.expr IS NULL AND literal = 'NULL';
+                IF col.expr IS NOT NULL AND NOT col.computed THEN
+                    BEGIN
+                        same := literal = mtm.expression_literal(col.expr, col.type);
+                    EXCEPTION WHEN OTHERS THEN
+                        same := false; -- in doubt, carried
+                    END;
+                    CONTINUE WHEN same;
+                END IF;
+                IF EXISTS (SELECT 1 FROM pg_depend dep
+                           JOIN pg_attrdef gd ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = gd.oid
+                           JOIN pg_attribute ga ON ga.attrelid = gd.adrelid AND ga.attnum = gd.adnum AND ga.attgenerated <> ''
+                           WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = leaf AND dep.refobjsubid = col.attnum)
+                THEN
+                    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                        MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
+                                         'default %s as each node computes it when it runs the statement, and a generated '
+                                         'column of the same statement depends on it', leaf::regclass, col.attname, col.expr),
+                        HINT = 'Add the generated column in a statement of its own.';
+                END IF;
+                IF lone THEN
+                    PERFORM pg_logical_emit_message(true, 'mtm.ddl_value',
+                        format('ALTER TABLE %s ALTER COLUMN %I TYPE %s%s USING %s::%s', rel, col.attname, col.type,
+                               col.collate, literal, col.type));
+                ELSE
+                    sets := sets || format('%s%I = %s::%s', CASE WHEN sets = '' THEN '' ELSE ', ' END, col.attname,
+                                           literal, col.type);
+                END IF;
+            END LOOP;
+            IF sets <> '' THEN
+                PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', format('UPDATE ONLY %s SET %s', leaf::regclass, sets));
             END IF;
-            IF EXISTS (SELECT 1 FROM pg_depend dep
-                       JOIN pg_attrdef gd ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = gd.oid
-                       JOIN pg_attribute ga ON ga.attrelid = gd.adrelid AND ga.attnum = gd.adnum AND ga.attgenerated <> ''
-                       WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = rel AND dep.refobjsubid = col.attnum)
-            THEN
-                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-                    MESSAGE = format('[multimaster] ALTER TABLE %s: the rows already there would take column %I''s '
-                                     'default %s as each node computes it when it runs the statement, and a generated '
-                                     'column of the same statement depends on it', rel, col.attname, col.expr),
-                    HINT = 'Add the generated column in a statement of its own.';
-            END IF;
-            PERFORM pg_logical_emit_message(true, 'mtm.ddl_value',
-                format('ALTER TABLE %s ALTER COLUMN %I TYPE %s%s USING %s::%s', rel, col.attname, col.type, col.collate,
-                       literal, col.type));
         END LOOP;
     END LOOP;
     -- a volatile default's column of a table with rows whose values were not carried (the statement was not

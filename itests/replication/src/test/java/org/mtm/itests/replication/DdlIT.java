@@ -658,6 +658,63 @@ public class DdlIT {
         assertSameTable("vol_keyed", 302);
     }
 
+    @Test
+    public void aNewColumnMergedIntoAChildKeepsTheChildsValuesOnEveryNode() throws SQLException {
+        // children that had the column before: their own (inh_child, and below it inh_grandchild) or inherited from
+        // another parent (inh_multi); children that had not (inh_plain, and inh_diamond through two parents)
+        Sql.execute(cluster.gateway(1), "CREATE DOMAIN inh_stamp AS timestamptz DEFAULT now()");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_parent (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_child (c timestamptz, v float8, s inh_stamp) INHERITS (inh_parent)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_grandchild () INHERITS (inh_child)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_other (c timestamptz)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_multi () INHERITS (inh_parent, inh_other)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_plain () INHERITS (inh_parent)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_side1 () INHERITS (inh_parent)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_side2 () INHERITS (inh_parent)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_diamond () INHERITS (inh_side1, inh_side2)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_parent VALUES (1), (2)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_child VALUES (10, '2001-01-01 00:00+00', 0.5, '2011-01-01 00:00+00'),"
+            + " (11, '2002-02-02 00:00+00', 1.5, NULL)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_grandchild VALUES (20, '2003-03-03 00:00+00', 2.5, '2013-03-03 00:00+00')");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_multi VALUES (30, '2004-04-04 00:00+00')");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_plain VALUES (40)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_diamond VALUES (50)");
+        List<String> tables = List.of("inh_parent", "inh_child", "inh_grandchild", "inh_multi", "inh_plain", "inh_diamond");
+        String kept = "(SELECT string_agg(id || ':' || to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ',' ORDER BY id)"
+            + " FROM inh_parent WHERE id BETWEEN 10 AND 39)";
+        // a value of the moment, kept as the rows' missing value on the origin
+        Sql.execute(cluster.gateway(2), "ALTER TABLE inh_parent ADD COLUMN c timestamptz DEFAULT now()");
+        assertSameTables(2, tables);
+        assertEverywhere(kept, "10:2001-01-01,11:2002-02-02,20:2003-03-03,30:2004-04-04");
+        // beside a volatile default merged into the child: the parent and inh_plain are rewritten and carried row by
+        // row, the child is not rewritten and takes the value of the moment in its new column d only
+        Sql.execute(cluster.gateway(3), "ALTER TABLE inh_parent ADD COLUMN d timestamptz DEFAULT now(),"
+            + " ADD COLUMN v float8 DEFAULT random()");
+        assertSameTables(3, tables);
+        assertEverywhere("(SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM inh_child)", "10:0.5,11:1.5,20:2.5");
+        // a domain's default of the moment
+        Sql.execute(cluster.gateway(1), "ALTER TABLE inh_parent ADD COLUMN s inh_stamp");
+        assertSameTables(1, tables);
+        assertEverywhere("(SELECT string_agg(id || ':' || coalesce(to_char(s AT TIME ZONE 'UTC', 'YYYY'), '-'), ',' ORDER BY id)"
+            + " FROM inh_child)", "10:2011,11:-,20:2013");
+        // the parent without rows of its own: nothing is read from a child
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_empty (id int)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE inh_empty_child (c timestamptz) INHERITS (inh_empty)");
+        Sql.execute(cluster.gateway(1), "INSERT INTO inh_empty_child VALUES (1, '2001-01-01 00:00+00'), (2, '2002-02-02 00:00+00')");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE inh_empty ADD COLUMN c timestamptz DEFAULT now()");
+        assertSameTables(2, List.of("inh_empty", "inh_empty_child"));
+        assertEverywhere("(SELECT string_agg(id || ':' || to_char(c AT TIME ZONE 'UTC', 'YYYY'), ',' ORDER BY id) FROM inh_empty_child)",
+            "1:2001,2:2002");
+    }
+
+    /** Every node's own PostgreSQL holds in each of tables (ONLY the table) the rows node origin holds. */
+    private static void assertSameTables(int origin, List<String> tables) throws SQLException {
+        for (String table : tables) {
+            String digest = "(SELECT count(*) || ':' || md5(string_agg(x::text, ',' ORDER BY x::text)) FROM ONLY " + table + " x)";
+            assertEverywhere(digest, Sql.scalar(cluster.postgres(origin), "SELECT " + digest));
+        }
+    }
+
     /** Every node's own PostgreSQL holds the same rows in table, as many as given. */
     private static void assertSameTable(String table, int rows) throws SQLException {
         String digest = "(SELECT count(*) || ':' || md5(string_agg(x::text, ',' ORDER BY x::text)) FROM " + table + " x)";
