@@ -1235,6 +1235,45 @@ $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_column', 'ddl_command_end', 'mtm.refuse_node_computed_column',
     ARRAY['ALTER TABLE']);
 SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewrite', 'mtm.refuse_node_computed_column');
+-- A user's row trigger set to fire in replica mode (ALTER TABLE ... ENABLE ALWAYS / ENABLE REPLICA TRIGGER) on a
+-- replicated table: the appliers run every other node's rows with session_replication_role = replica, so such a
+-- trigger would fire once on the origin and again on each other node as it applies the rows; a trigger that writes
+-- (an audit row) would leave every node with writes of its own, never replicated. Ordinary triggers fire on the
+-- origin only, and their effects reach the other nodes as rows. Refused with 0A000 in gateway sessions of an
+-- initialised cluster, for the altered tables and their partitions and children; local tables (each node's own
+-- rows) and temporary ones are left alone.
+CREATE OR REPLACE FUNCTION mtm.refuse_replica_mode_trigger()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE
+    found record;
+BEGIN
+    IF NOT mtm.checks_session_ddl() THEN
+        RETURN;
+    END IF;
+    FOR found IN
+        WITH RECURSIVE altered(oid) AS (
+            SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+            WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass
+            UNION SELECT i.inhrelid FROM pg_inherits i JOIN altered a ON i.inhparent = a.oid)
+        SELECT t.tgrelid::regclass AS rel, t.tgname, t.tgenabled
+        FROM altered a
+        JOIN pg_trigger t ON t.tgrelid = a.oid
+        JOIN pg_class r ON r.oid = t.tgrelid
+        WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R') AND r.relpersistence = 'p'
+          AND NOT mtm.is_local_table(r.oid)
+        LIMIT 1
+    LOOP
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('[multimaster] trigger %I on %s set to ENABLE %s is not supported: the other nodes apply '
+                             'this table''s rows in replica mode, where it would fire again on each of them',
+                             found.tgname, found.rel, CASE found.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+            HINT = 'Use ENABLE TRIGGER: it fires on the node where the transaction runs, and what it writes reaches the '
+                   'other nodes as rows.';
+    END LOOP;
+END
+$fn$;
+SELECT mtm.ensure_event_trigger('mtm_refuse_replica_mode_trigger', 'ddl_command_end', 'mtm.refuse_replica_mode_trigger',
+    ARRAY['ALTER TABLE']);
 
 -- mtm.volkswagen_mode (a session setting, default off; the original's multimaster.volkswagen_mode, "pretend to be
 -- normal postgres"): sequences a statement of such a session creates or changes are not strided, here and — the

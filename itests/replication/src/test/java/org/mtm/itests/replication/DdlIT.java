@@ -1060,6 +1060,25 @@ public class DdlIT {
     }
 
     @Test
+    public void aTriggerSetToFireInReplicaModeIsRefused() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE trg_audited (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE trg_audit_log (note text)");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION trg_audit_row() RETURNS trigger LANGUAGE plpgsql AS"
+            + " $$BEGIN INSERT INTO trg_audit_log VALUES ('id ' || NEW.id); RETURN NEW; END$$");
+        Sql.execute(cluster.gateway(1), "CREATE TRIGGER audit AFTER INSERT ON trg_audited FOR EACH ROW EXECUTE FUNCTION trg_audit_row()");
+        // in replica mode it would fire again in every other node's applier: each node would log rows of its own
+        for (String mode : List.of("ALWAYS", "REPLICA")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE trg_audited ENABLE " + mode + " TRIGGER audit"));
+            assertEquals(mode + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(mode + ": " + e.getMessage(), e.getMessage().contains("[multimaster] trigger audit on public.trg_audited set to ENABLE " + mode));
+        }
+        assertEverywhere("(SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'audit')", "O");
+        // an ordinary trigger fires on the origin only, and its row reaches the other nodes as a row
+        Sql.execute(cluster.gateway(3), "INSERT INTO trg_audited VALUES (1)");
+        assertEverywhere("(SELECT string_agg(note, ',') FROM trg_audit_log)", "id 1");
+    }
+
+    @Test
     public void aUserTableInPgCatalogIsWrittenThroughTheClustersCommit() throws SQLException {
         // put there behind the cluster's back (the gateway refuses SET SCHEMA pg_catalog): pgoutput still sends its
         // rows, with an empty namespace, so its writes must be the cluster's commit and the peers must find it
