@@ -85,7 +85,7 @@ public final class ClusterInitializer implements ClusterAdministration {
         List<Connection> connections = new ArrayList<>();
         try {
             for (int i = 0; i < plan.size(); i++) {
-                connections.add(connect(plan.conninfo(i), i + 1));
+                connections.add(NodeConnections.open(plan.conninfo(i), i + 1));
             }
             checkFirstIsThisNode(connections.get(0), plan.text(0));
             checkDistinctServers(connections, plan);
@@ -144,19 +144,6 @@ public final class ClusterInitializer implements ClusterAdministration {
                 + " loaded (the consensus bundle running)");
         }
         return s;
-    }
-
-    private static Connection connect(Conninfo conninfo, int id) throws ClusterAdminException {
-        try {
-            Connection c = new org.postgresql.Driver().connect(conninfo.jdbcUrl(), conninfo.jdbcProperties());
-            if (c == null) {
-                throw new SQLException("the PostgreSQL driver does not accept URL " + conninfo.jdbcUrl());
-            }
-            return org.mtm.api.DurableCommits.on(c); // the catalog rows init_cluster reports written survive a crash
-        } catch (SQLException e) {
-            throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.format() + "): "
-                + e.getMessage() + "; check that its PostgreSQL is running and the conninfo is right", e);
-        }
     }
 
     private void checkFirstIsThisNode(Connection first, String text) throws SQLException, ClusterAdminException {

@@ -122,7 +122,7 @@ final class NodeAddition {
         ClusterNode added = cfg.node(id).orElseThrow(() -> new ClusterAdminException("42704", "node " + id
             + " has no row in this node's catalog yet; retry in a moment"));
         Conninfo addedInfo = Conninfo.parse(added.conninfo());
-        try (Connection target = open(addedInfo, id)) {
+        try (Connection target = NodeConnections.open(addedInfo, id)) {
             Pending pending = pending(target, id, addedInfo);
             if (!pending.lsn().equalsIgnoreCase(lsn)) {
                 throw new ClusterAdminException("22023", "node " + id + " was made from a base backup of node "
@@ -371,20 +371,7 @@ final class NodeAddition {
         if (n.id() == cfg.selfId()) {
             return localDatabase.connect();
         }
-        return open(Conninfo.parse(n.conninfo()), n.id());
-    }
-
-    private static Connection open(Conninfo conninfo, int id) throws ClusterAdminException {
-        try {
-            Connection c = new org.postgresql.Driver().connect(conninfo.jdbcUrl(), conninfo.jdbcProperties());
-            if (c == null) {
-                throw new SQLException("the PostgreSQL driver does not accept URL " + conninfo.jdbcUrl());
-            }
-            return org.mtm.api.DurableCommits.on(c); // the catalog rows the command reports written survive a crash
-        } catch (SQLException e) {
-            throw new ClusterAdminException("08001", "cannot connect to node " + id + " (" + conninfo.toString() + "): "
-                + e.getMessage() + "; check that its PostgreSQL is running and the conninfo is right", e);
-        }
+        return NodeConnections.open(Conninfo.parse(n.conninfo()), n.id());
     }
 
     private static ClusterAdminException sqlFailure(String what, SQLException e) {
