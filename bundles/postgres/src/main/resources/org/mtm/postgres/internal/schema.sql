@@ -1274,6 +1274,28 @@ END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_replica_mode_trigger', 'ddl_command_end', 'mtm.refuse_replica_mode_trigger',
     ARRAY['ALTER TABLE']);
+-- The user triggers that fire in replica mode, where the appliers run the other nodes' rows and DDL: row triggers set
+-- ENABLE ALWAYS / ENABLE REPLICA on replicated tables, and event triggers so set (the gateway refuses ALTER EVENT
+-- TRIGGER ... ENABLE ALWAYS/REPLICA, but not what was set before init_cluster or by a direct connection). The
+-- cluster's own event triggers (functions of schema mtm) are ALWAYS on purpose and left out, as are internal
+-- triggers (foreign keys) and those of local and temporary tables. Each row: what, its mode, and the statement that
+-- makes it fire on the origin only. init_cluster, add_node and join_node refuse a node that has any.
+CREATE OR REPLACE FUNCTION mtm.replica_mode_triggers()
+RETURNS TABLE (what text, mode text, remedy text) LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass),
+           CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+           format('ALTER TABLE %s ENABLE TRIGGER %I', t.tgrelid::regclass, t.tgname)
+    FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+    WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R') AND r.relpersistence = 'p'
+      AND r.relnamespace <> 'mtm'::regnamespace AND NOT mtm.is_local_table(r.oid)
+    UNION ALL
+    SELECT format('event trigger %I', e.evtname),
+           CASE e.evtenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+           format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
+    FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+    WHERE e.evtenabled IN ('A', 'R') AND p.pronamespace <> 'mtm'::regnamespace
+    ORDER BY 1
+$fn$;
 
 -- mtm.volkswagen_mode (a session setting, default off; the original's multimaster.volkswagen_mode, "pretend to be
 -- normal postgres"): sequences a statement of such a session creates or changes are not strided, here and — the
