@@ -149,6 +149,7 @@ public class SchemaFunctionsTest {
             st.execute("CREATE EVENT TRIGGER rm_ddl_plain ON ddl_command_end EXECUTE FUNCTION rm_ddl()");
             try {
                 assertEquals("ordinary ones only: none named", "", replicaModeTriggers(st));
+                assertEquals("nothing to warn of at start", null, ReplicaModeWarning.of(c));
                 for (String t : new String[] {"rm_audited", "rm_local"}) {
                     st.execute("ALTER TABLE " + t + " ENABLE ALWAYS TRIGGER \"Always\", ENABLE REPLICA TRIGGER replica");
                 }
@@ -159,6 +160,13 @@ public class SchemaFunctionsTest {
                         + "trigger \"Always\" on public.rm_audited/ALWAYS/ALTER TABLE public.rm_audited ENABLE TRIGGER \"Always\"\n"
                         + "trigger replica on public.rm_audited/REPLICA/ALTER TABLE public.rm_audited ENABLE TRIGGER replica",
                         replicaModeTriggers(st));
+                assertEquals("the warning of a node that starts so", "triggers set to fire in replica mode: event trigger"
+                        + " rm_ddl_log (ENABLE REPLICA), trigger \"Always\" on public.rm_audited (ENABLE ALWAYS), trigger"
+                        + " replica on public.rm_audited (ENABLE REPLICA); they fire again where this node applies the"
+                        + " other nodes' rows and DDL, and what they write there stays on this node. Make each fire on"
+                        + " the origin only (ALTER EVENT TRIGGER rm_ddl_log ENABLE; ALTER TABLE public.rm_audited ENABLE"
+                        + " TRIGGER \"Always\"; ALTER TABLE public.rm_audited ENABLE TRIGGER replica, on every node that"
+                        + " has it) and compare the tables they write (mtm.check_query)", ReplicaModeWarning.of(c));
             } finally {
                 st.execute("DROP EVENT TRIGGER rm_ddl_log");
                 st.execute("DROP EVENT TRIGGER rm_ddl_plain");
