@@ -58,7 +58,7 @@ final class ReplicaModeTriggers {
         if (found.isEmpty()) {
             return null;
         }
-        return new ClusterAdminException("55000", node + " has triggers set to fire in replica mode: "
+        return new ClusterAdminException("55000", node + " has triggers or rules set to fire in replica mode: "
             + found.stream().map(f -> f.what() + " (ENABLE " + f.mode() + ")").collect(Collectors.joining(", "))
             + ". The cluster applies the other nodes' rows and DDL there in replica mode, where such a trigger fires"
             + " again after it fired on the origin, and one that writes leaves every node rows of its own. Make each"

@@ -22,7 +22,7 @@ public class ReplicaModeTriggersTest {
             new Found("event trigger ddl_log", "REPLICA", "ALTER EVENT TRIGGER ddl_log ENABLE"),
             new Found("trigger audit on public.t", "ALWAYS", "ALTER TABLE public.t ENABLE TRIGGER audit")));
         assertEquals("55000", e.sqlState());
-        assertEquals("node 2 (host=b) has triggers set to fire in replica mode: event trigger ddl_log (ENABLE REPLICA),"
+        assertEquals("node 2 (host=b) has triggers or rules set to fire in replica mode: event trigger ddl_log (ENABLE REPLICA),"
             + " trigger audit on public.t (ENABLE ALWAYS). The cluster applies the other nodes' rows and DDL there in"
             + " replica mode, where such a trigger fires again after it fired on the origin, and one that writes leaves"
             + " every node rows of its own. Make each fire only on the node where the transaction runs (what it writes"

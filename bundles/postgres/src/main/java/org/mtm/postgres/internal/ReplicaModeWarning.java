@@ -23,7 +23,7 @@ final class ReplicaModeWarning {
             if (!rs.next() || rs.getString(1) == null) {
                 return null;
             }
-            return "triggers set to fire in replica mode: " + rs.getString(1) + "; they fire again where this node"
+            return "triggers or rules set to fire in replica mode: " + rs.getString(1) + "; they fire again where this node"
                     + " applies the other nodes' rows and DDL, and what they write there stays on this node. Make each"
                     + " fire on the origin only (" + rs.getString(2) + ", on every node that has it) and compare the"
                     + " tables they write (mtm.check_query)";

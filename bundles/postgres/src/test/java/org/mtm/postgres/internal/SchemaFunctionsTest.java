@@ -145,6 +145,8 @@ public class SchemaFunctionsTest {
                 st.execute("CREATE TRIGGER replica AFTER INSERT ON " + t + " FOR EACH ROW EXECUTE FUNCTION rm_row()");
                 st.execute("CREATE TRIGGER origin AFTER INSERT ON " + t + " FOR EACH ROW EXECUTE FUNCTION rm_row()");
             }
+            st.execute("CREATE TABLE rm_copies (id int PRIMARY KEY)");
+            st.execute("CREATE RULE copy AS ON INSERT TO rm_audited DO ALSO INSERT INTO rm_copies VALUES (NEW.id)");
             st.execute("CREATE EVENT TRIGGER rm_ddl_log ON ddl_command_end EXECUTE FUNCTION rm_ddl()");
             st.execute("CREATE EVENT TRIGGER rm_ddl_plain ON ddl_command_end EXECUTE FUNCTION rm_ddl()");
             try {
@@ -154,17 +156,19 @@ public class SchemaFunctionsTest {
                     st.execute("ALTER TABLE " + t + " ENABLE ALWAYS TRIGGER \"Always\", ENABLE REPLICA TRIGGER replica");
                 }
                 st.execute("ALTER EVENT TRIGGER rm_ddl_log ENABLE REPLICA");
+                st.execute("ALTER TABLE rm_audited ENABLE ALWAYS RULE copy");
                 // the foreign key's internal triggers, the local table's, rm_ddl_plain and the cluster's own
                 // event triggers (ALWAYS, functions of schema mtm) are not named
                 assertEquals("event trigger rm_ddl_log/REPLICA/ALTER EVENT TRIGGER rm_ddl_log ENABLE\n"
+                        + "rule copy on public.rm_audited/ALWAYS/ALTER TABLE public.rm_audited ENABLE RULE copy\n"
                         + "trigger \"Always\" on public.rm_audited/ALWAYS/ALTER TABLE public.rm_audited ENABLE TRIGGER \"Always\"\n"
                         + "trigger replica on public.rm_audited/REPLICA/ALTER TABLE public.rm_audited ENABLE TRIGGER replica",
                         replicaModeTriggers(st));
-                assertEquals("the warning of a node that starts so", "triggers set to fire in replica mode: event trigger"
-                        + " rm_ddl_log (ENABLE REPLICA), trigger \"Always\" on public.rm_audited (ENABLE ALWAYS), trigger"
+                assertEquals("the warning of a node that starts so", "triggers or rules set to fire in replica mode: event trigger"
+                        + " rm_ddl_log (ENABLE REPLICA), rule copy on public.rm_audited (ENABLE ALWAYS), trigger \"Always\" on public.rm_audited (ENABLE ALWAYS), trigger"
                         + " replica on public.rm_audited (ENABLE REPLICA); they fire again where this node applies the"
                         + " other nodes' rows and DDL, and what they write there stays on this node. Make each fire on"
-                        + " the origin only (ALTER EVENT TRIGGER rm_ddl_log ENABLE; ALTER TABLE public.rm_audited ENABLE"
+                        + " the origin only (ALTER EVENT TRIGGER rm_ddl_log ENABLE; ALTER TABLE public.rm_audited ENABLE RULE copy; ALTER TABLE public.rm_audited ENABLE"
                         + " TRIGGER \"Always\"; ALTER TABLE public.rm_audited ENABLE TRIGGER replica, on every node that"
                         + " has it) and compare the tables they write (mtm.check_query)", ReplicaModeWarning.of(c));
             } finally {

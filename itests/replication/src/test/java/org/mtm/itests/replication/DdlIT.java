@@ -1079,6 +1079,25 @@ public class DdlIT {
     }
 
     @Test
+    public void aRuleSetToFireInReplicaModeIsRefused() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rule_src (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rule_copies (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE RULE copy AS ON INSERT TO rule_src DO ALSO INSERT INTO rule_copies VALUES (NEW.id)");
+        // in replica mode it would rewrite every other node's applied rows too: each node would copy rows of its own
+        for (String mode : List.of("ALWAYS", "REPLICA")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE rule_src ENABLE " + mode + " RULE copy"));
+            assertEquals(mode + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(mode + ": " + e.getMessage(), e.getMessage().contains("[multimaster] rule copy on public.rule_src set to ENABLE " + mode));
+        }
+        assertEverywhere("(SELECT ev_enabled::text FROM pg_rewrite WHERE rulename = 'copy')", "O");
+        // an ordinary rule rewrites on the origin only, and the row it adds reaches the other nodes as a row
+        Sql.execute(cluster.gateway(3), "INSERT INTO rule_src VALUES (1)");
+        assertEverywhere("(SELECT count(*) FROM rule_src) || ':' || (SELECT string_agg(id::text, ',') FROM rule_copies)", "1:1");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE rule_src DISABLE RULE copy");
+        assertEverywhere("(SELECT ev_enabled::text FROM pg_rewrite WHERE rulename = 'copy')", "D");
+    }
+
+    @Test
     public void anEventTriggerSetToFireInReplicaModeIsRefused() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE trg_ddl_log (tag text)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE trg_commented (id int PRIMARY KEY)");
@@ -1127,13 +1146,13 @@ public class DdlIT {
             TestCluster.log(WHO, "init_cluster with a trigger in replica mode: %s %s", e.getSQLState(), e.getMessage());
             assertEquals(e.getMessage(), "55000", e.getSQLState());
             assertTrue(e.getMessage(), e.getMessage().contains("node 2 (" + cluster.node(2).conninfo() + ") has triggers"
-                + " set to fire in replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
+                + " or rules set to fire in replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
             assertTrue(e.getMessage(), e.getMessage().contains("then retry: ALTER TABLE public.trg_direct ENABLE TRIGGER stamp"));
             Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE TRIGGER stamp");
             e = expectFailure(() -> Sql.execute(cluster.gateway(1), init));
             assertEquals(e.getMessage(), "55000", e.getSQLState());
             assertTrue(e.getMessage(), e.getMessage().contains("node 3 (" + cluster.node(3).conninfo() + ") has triggers"
-                + " set to fire in replica mode: event trigger trg_direct_log (ENABLE REPLICA)"));
+                + " or rules set to fire in replica mode: event trigger trg_direct_log (ENABLE REPLICA)"));
             assertTrue(e.getMessage(), e.getMessage().contains("then retry: ALTER EVENT TRIGGER trg_direct_log ENABLE"));
         } finally {
             Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE TRIGGER stamp");
