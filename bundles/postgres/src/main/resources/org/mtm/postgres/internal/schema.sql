@@ -334,6 +334,9 @@ BEGIN
         IF always THEN
             EXECUTE format('ALTER EVENT TRIGGER %I ENABLE ALWAYS', name);
         END IF;
+    ELSIF always AND EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.evtname = name AND e.evtenabled <> 'A') THEN
+        -- made by an older version without it: ALWAYS now too
+        EXECUTE format('ALTER EVENT TRIGGER %I ENABLE ALWAYS', name);
     END IF;
     RETURN true;
 END
@@ -1242,7 +1245,9 @@ SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewri
 -- origin only, and their effects reach the other nodes as rows. A rule so set (ENABLE ALWAYS / ENABLE REPLICA RULE)
 -- rewrites the appliers' writes the same way (a DO ALSO or DO INSTEAD rule: rows of each node's own, or rows missing).
 -- Refused with 0A000 in gateway sessions of an initialised cluster, for the altered tables and their partitions and
--- children; local tables (each node's own rows) and temporary ones are left alone.
+-- children; local tables (each node's own rows) and temporary ones are left alone. ENABLE ALWAYS itself: a gateway
+-- session may SET session_replication_role = replica (PostgreSQL's regression file rules does, then ENABLE REPLICA
+-- RULE), where an ordinary event trigger does not fire; in the appliers it returns at once (no gateway session).
 CREATE OR REPLACE FUNCTION mtm.refuse_replica_mode_trigger()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -1279,7 +1284,7 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_replica_mode_trigger', 'ddl_command_end', 'mtm.refuse_replica_mode_trigger',
-    ARRAY['ALTER TABLE']);
+    ARRAY['ALTER TABLE'], true);
 -- The user triggers that fire in replica mode, where the appliers run the other nodes' rows and DDL: row triggers and
 -- rules set ENABLE ALWAYS / ENABLE REPLICA on replicated tables, and event triggers so set (the gateway refuses ALTER EVENT
 -- TRIGGER ... ENABLE ALWAYS/REPLICA, but not what was set before init_cluster or by a direct connection). The

@@ -1089,6 +1089,13 @@ public class DdlIT {
             assertEquals(mode + ": " + e.getMessage(), "0A000", e.getSQLState());
             assertTrue(mode + ": " + e.getMessage(), e.getMessage().contains("[multimaster] rule copy on public.rule_src set to ENABLE " + mode));
         }
+        // also in a session in replica mode itself, where an ordinary event trigger does not fire
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("SET session_replication_role = replica");
+            SQLException e = expectFailure(() -> st.execute("ALTER TABLE rule_src ENABLE REPLICA RULE copy"));
+            assertEquals(e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("[multimaster] rule copy on public.rule_src set to ENABLE REPLICA"));
+        }
         assertEverywhere("(SELECT ev_enabled::text FROM pg_rewrite WHERE rulename = 'copy')", "O");
         // an ordinary rule rewrites on the origin only, and the row it adds reaches the other nodes as a row
         Sql.execute(cluster.gateway(3), "INSERT INTO rule_src VALUES (1)");
