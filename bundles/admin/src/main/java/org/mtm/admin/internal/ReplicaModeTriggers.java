@@ -11,7 +11,7 @@ import org.mtm.api.ClusterAdminException;
 
 /**
  * A node whose user triggers fire in replica mode is refused by init_cluster, add_node and join_node. The appliers
- * run the other nodes' rows and DDL with {@code session_replication_role = replica}: a row trigger set ENABLE
+ * run the other nodes' rows and DDL with {@code session_replication_role = replica}: a row trigger or rule set ENABLE
  * ALWAYS/REPLICA on a replicated table, or an event trigger so set, fires again on every node that applies the
  * origin's change, and one that writes (an audit row) leaves each node rows of its own, never replicated. The gateway
  * refuses setting them once the cluster exists; these are the ones set before, or by a direct connection. Found by
@@ -19,7 +19,7 @@ import org.mtm.api.ClusterAdminException;
  */
 final class ReplicaModeTriggers {
 
-    /** One trigger: what it is ({@code trigger t on s.r}, {@code event trigger e}), its mode, and the fix. */
+    /** One of them: what ({@code trigger t on s.r}, {@code rule u on s.r}, {@code event trigger e}), mode, fix. */
     record Found(String what, String mode, String remedy) {
     }
 
