@@ -1134,7 +1134,7 @@ public class DdlIT {
     }
 
     @Test
-    public void initClusterRefusesANodeWithATriggerSetToFireInReplicaMode() throws SQLException {
+    public void initClusterAndAddNodeRefuseANodeWithATriggerSetToFireInReplicaMode() throws SQLException {
         Sql.execute(cluster.gateway(1), "CREATE TABLE trg_direct (id int PRIMARY KEY)");
         Sql.execute(cluster.gateway(1), "CREATE FUNCTION trg_direct_row() RETURNS trigger LANGUAGE plpgsql AS"
             + " $$BEGIN RETURN NEW; END$$");
@@ -1155,6 +1155,12 @@ public class DdlIT {
             assertTrue(e.getMessage(), e.getMessage().contains("node 2 (" + cluster.node(2).conninfo() + ") has triggers"
                 + " or rules set to fire in replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
             assertTrue(e.getMessage(), e.getMessage().contains("then retry: ALTER TABLE public.trg_direct ENABLE TRIGGER stamp"));
+            // add_node checks every configured node before it writes anything (the new node is a backup of one)
+            e = expectFailure(() -> Sql.execute(cluster.gateway(3), "SELECT mtm.add_node('host=127.0.0.1 port=1 dbname=mydb user=mtmuser')"));
+            assertEquals(e.getMessage(), "55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("mtm.add_node: node 2 has triggers or rules set to fire in"
+                + " replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
+            assertEverywhere("(SELECT count(*) FROM mtm.cluster_nodes)", String.valueOf(TestCluster.NODES));
             Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE TRIGGER stamp");
             e = expectFailure(() -> Sql.execute(cluster.gateway(1), init));
             assertEquals(e.getMessage(), "55000", e.getSQLState());
