@@ -26,13 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code mtm.init_cluster(my_conninfo, peers_conninfo[])}: checks every node first (reachable, a running
- * mtm node beside it, the settings multimaster needs, not part of another cluster, no server named
- * twice), and only then creates the replication objects (publication, slots, origins), stores the
- * configuration — node ids 1..N in the order given — and generation 1 on each, strides the sequences that
- * exist already ({@link InitialStride}), and wakes every node. Re-running it with the same list is harmless.
- * Also {@code mtm.ping()} ({@link ClusterPing}) and {@code mtm.make_table_local} for the console and JMX
- * ({@link LocalTables}).
+ * {@code mtm.init_cluster(my_conninfo, peers_conninfo[])}: checks every node first (reachable, a running mtm node
+ * beside it, the settings multimaster needs, not part of another cluster, no server named twice, no user trigger set
+ * to fire in replica mode ({@link ReplicaModeTriggers})), and only then creates the replication objects
+ * (publication, slots, origins), stores the configuration — node ids 1..N in the order given — and generation 1 on
+ * each, strides the sequences that exist already ({@link InitialStride}), and wakes every node. Re-running it with
+ * the same list is harmless. Also {@code mtm.ping()} ({@link ClusterPing}) and {@code mtm.make_table_local} for the
+ * console and JMX ({@link LocalTables}).
  */
 @Component(immediate = true, service = ClusterAdministration.class)
 public final class ClusterInitializer implements ClusterAdministration {
@@ -98,6 +98,7 @@ public final class ClusterInitializer implements ClusterAdministration {
             }
             for (int i = 0; i < plan.size(); i++) {
                 checkNotInOtherCluster(connections.get(i), i + 1, plan.text(i), nodes);
+                ReplicaModeTriggers.refuseAny(connections.get(i), "node " + (i + 1) + " (" + plan.text(i) + ")");
             }
             for (int i = 0; i < plan.size(); i++) {
                 ReplicationSetup.prepare(connections.get(i), new ClusterConfig(i + 1, nodes));

@@ -75,6 +75,14 @@ final class NodeAddition {
         } catch (SQLException e) {
             throw sqlFailure("add_node", e);
         }
+        // the new node is a base backup of one of them: it would have their triggers too
+        for (ClusterNode n : cfg.nodes()) {
+            try (Connection c = connect(n, cfg)) {
+                ReplicaModeTriggers.refuseAny(c, "mtm.add_node: node " + n.id());
+            } catch (SQLException e) {
+                throw sqlFailure("add_node", e);
+            }
+        }
         List<ClusterNode> nodes = new ArrayList<>(cfg.nodes());
         nodes.add(new ClusterNode(id, conninfoText, new Endpoint("-", 0)));
         List<Integer> prepared = new ArrayList<>();
@@ -128,6 +136,7 @@ final class NodeAddition {
                 throw new ClusterAdminException("22023", "node " + id + " was made from a base backup of node "
                     + pending.source() + " that ends at " + pending.lsn() + ", not " + lsn + ": pass that LSN");
             }
+            ReplicaModeTriggers.refuseAny(target, "mtm.join_node: node " + id + " (" + addedInfo.toString() + ")");
             Endpoint transport = catalog.advertisedEndpoints(target).get(ClusterCatalog.TRANSPORT);
             if (transport == null) {
                 throw new ClusterAdminException("55000", "no mtm node is running beside node " + id + " ("

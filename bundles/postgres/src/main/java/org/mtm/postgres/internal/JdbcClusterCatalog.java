@@ -65,6 +65,9 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
         try (Connection c = database.connect()) {
             CatalogSchema.install(c);
             initial = CatalogStore.load(c);
+            if (initial.isPresent()) {
+                warnOfReplicaModeTriggers(c, database.databaseName());
+            }
         } catch (SQLException e) {
             dispatcher.shutdown();
             throw new SQLException("cannot install or read the mtm catalog in database " + database.databaseName()
@@ -73,6 +76,19 @@ public final class JdbcClusterCatalog implements ClusterCatalog {
         LOG.info("cluster catalog ready in database {} at {}: {}", database.databaseName(), database.endpoint(),
                 initial.map(CatalogStore::describe).orElse("no cluster configured yet"));
         this.watcher = new ConfigWatcher(database::connect, initial, this::changed, POLL_MILLIS, RELOAD_MILLIS).start();
+    }
+
+    /** A warning only: the node starts whatever it finds ({@link ReplicaModeWarning}). */
+    private static void warnOfReplicaModeTriggers(Connection c, String databaseName) {
+        try {
+            String warning = ReplicaModeWarning.of(c);
+            if (warning != null) {
+                LOG.warn("database {}: {}", databaseName, warning);
+            }
+        } catch (SQLException e) {
+            LOG.debug("database {}: cannot look for triggers set to fire in replica mode: {}", databaseName,
+                    e.getMessage());
+        }
     }
 
     /** Adds a listener; it is told the current configuration at once, then every change. */

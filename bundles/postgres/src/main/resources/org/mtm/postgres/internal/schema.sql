@@ -334,6 +334,9 @@ BEGIN
         IF always THEN
             EXECUTE format('ALTER EVENT TRIGGER %I ENABLE ALWAYS', name);
         END IF;
+    ELSIF always AND EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.evtname = name AND e.evtenabled <> 'A') THEN
+        -- made by an older version without it: ALWAYS now too
+        EXECUTE format('ALTER EVENT TRIGGER %I ENABLE ALWAYS', name);
     END IF;
     RETURN true;
 END
@@ -1239,9 +1242,12 @@ SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewri
 -- replicated table: the appliers run every other node's rows with session_replication_role = replica, so such a
 -- trigger would fire once on the origin and again on each other node as it applies the rows; a trigger that writes
 -- (an audit row) would leave every node with writes of its own, never replicated. Ordinary triggers fire on the
--- origin only, and their effects reach the other nodes as rows. Refused with 0A000 in gateway sessions of an
--- initialised cluster, for the altered tables and their partitions and children; local tables (each node's own
--- rows) and temporary ones are left alone.
+-- origin only, and their effects reach the other nodes as rows. A rule so set (ENABLE ALWAYS / ENABLE REPLICA RULE)
+-- rewrites the appliers' writes the same way (a DO ALSO or DO INSTEAD rule: rows of each node's own, or rows missing).
+-- Refused with 0A000 in gateway sessions of an initialised cluster, for the altered tables and their partitions and
+-- children; local tables (each node's own rows) and temporary ones are left alone. ENABLE ALWAYS itself: a gateway
+-- session may SET session_replication_role = replica (PostgreSQL's regression file rules does, then ENABLE REPLICA
+-- RULE), where an ordinary event trigger does not fire; in the appliers it returns at once (no gateway session).
 CREATE OR REPLACE FUNCTION mtm.refuse_replica_mode_trigger()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -1254,26 +1260,60 @@ BEGIN
         WITH RECURSIVE altered(oid) AS (
             SELECT c.objid FROM pg_event_trigger_ddl_commands() c
             WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass
-            UNION SELECT i.inhrelid FROM pg_inherits i JOIN altered a ON i.inhparent = a.oid)
-        SELECT t.tgrelid::regclass AS rel, t.tgname, t.tgenabled
+            UNION SELECT i.inhrelid FROM pg_inherits i JOIN altered a ON i.inhparent = a.oid),
+        fired(kind, rel, name, mode) AS (
+            SELECT 'trigger', t.tgrelid, t.tgname, t.tgenabled FROM pg_trigger t
+            WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R')
+            UNION ALL
+            SELECT 'rule', w.ev_class, w.rulename, w.ev_enabled FROM pg_rewrite w WHERE w.ev_enabled IN ('A', 'R'))
+        SELECT f.kind, f.rel::regclass AS rel, f.name, f.mode
         FROM altered a
-        JOIN pg_trigger t ON t.tgrelid = a.oid
-        JOIN pg_class r ON r.oid = t.tgrelid
-        WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R') AND r.relpersistence = 'p'
-          AND NOT mtm.is_local_table(r.oid)
+        JOIN fired f ON f.rel = a.oid
+        JOIN pg_class r ON r.oid = f.rel
+        WHERE r.relpersistence = 'p' AND NOT mtm.is_local_table(r.oid)
         LIMIT 1
     LOOP
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('[multimaster] trigger %I on %s set to ENABLE %s is not supported: the other nodes apply '
+            MESSAGE = format('[multimaster] %s %I on %s set to ENABLE %s is not supported: the other nodes apply '
                              'this table''s rows in replica mode, where it would fire again on each of them',
-                             found.tgname, found.rel, CASE found.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
-            HINT = 'Use ENABLE TRIGGER: it fires on the node where the transaction runs, and what it writes reaches the '
-                   'other nodes as rows.';
+                             found.kind, found.name, found.rel,
+                             CASE found.mode WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+            HINT = format('Use ENABLE %s: it fires on the node where the transaction runs, and what it writes '
+                          'reaches the other nodes as rows.', upper(found.kind));
     END LOOP;
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_replica_mode_trigger', 'ddl_command_end', 'mtm.refuse_replica_mode_trigger',
-    ARRAY['ALTER TABLE']);
+    ARRAY['ALTER TABLE'], true);
+-- The user triggers that fire in replica mode, where the appliers run the other nodes' rows and DDL: row triggers and
+-- rules set ENABLE ALWAYS / ENABLE REPLICA on replicated tables, and event triggers so set (the gateway refuses ALTER EVENT
+-- TRIGGER ... ENABLE ALWAYS/REPLICA, but not what was set before init_cluster or by a direct connection). The
+-- cluster's own event triggers (functions of schema mtm) are ALWAYS on purpose and left out, as are internal
+-- triggers (foreign keys) and those of local and temporary tables. Each row: what, its mode, and the statement that
+-- makes it fire on the origin only. init_cluster, add_node and join_node refuse a node that has any.
+CREATE OR REPLACE FUNCTION mtm.replica_mode_triggers()
+RETURNS TABLE (what text, mode text, remedy text) LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass),
+           CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+           format('ALTER TABLE %s ENABLE TRIGGER %I', t.tgrelid::regclass, t.tgname)
+    FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+    WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R') AND r.relpersistence = 'p'
+      AND r.relnamespace <> 'mtm'::regnamespace AND NOT mtm.is_local_table(r.oid)
+    UNION ALL
+    SELECT format('rule %I on %s', w.rulename, w.ev_class::regclass),
+           CASE w.ev_enabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+           format('ALTER TABLE %s ENABLE RULE %I', w.ev_class::regclass, w.rulename)
+    FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class
+    WHERE w.ev_enabled IN ('A', 'R') AND r.relpersistence = 'p'
+      AND r.relnamespace <> 'mtm'::regnamespace AND NOT mtm.is_local_table(r.oid)
+    UNION ALL
+    SELECT format('event trigger %I', e.evtname),
+           CASE e.evtenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+           format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
+    FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+    WHERE e.evtenabled IN ('A', 'R') AND p.pronamespace <> 'mtm'::regnamespace
+    ORDER BY 1
+$fn$;
 
 -- mtm.volkswagen_mode (a session setting, default off; the original's multimaster.volkswagen_mode, "pretend to be
 -- normal postgres"): sequences a statement of such a session creates or changes are not strided, here and — the

@@ -81,6 +81,30 @@ public class CatalogInstallTest {
     }
 
     /**
+     * An upgrade sets ENABLE ALWAYS on an event trigger an earlier version made ordinary: mtm_refuse_replica_mode_trigger
+     * must fire in a gateway session that set session_replication_role = replica too (PostgreSQL's regression file
+     * rules does, then ENABLE REPLICA RULE).
+     */
+    @Test
+    public void anUpgradeMakesAnOrdinaryEventTriggerAlways() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            assertEquals("A", enabled(st, "mtm_refuse_replica_mode_trigger"));
+            st.execute("ALTER EVENT TRIGGER mtm_refuse_replica_mode_trigger ENABLE");
+            st.execute("COMMENT ON SCHEMA mtm IS 'mtm catalog of an older version'");
+            CatalogSchema.install(c);
+            assertEquals("A", enabled(st, "mtm_refuse_replica_mode_trigger"));
+            assertEquals("an ordinary one stays so", "O", enabled(st, "mtm_refuse_unannounced_ddl"));
+        }
+    }
+
+    private static String enabled(Statement st, String trigger) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT evtenabled FROM pg_event_trigger WHERE evtname = '" + trigger + "'")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
      * mtm.in_doubt lists this node's prepared MTM- transactions with their origin, generation, what the resolver knows
      * (mtm.transactions) and their age; other prepared transactions are not the cluster's and are left out.
      */

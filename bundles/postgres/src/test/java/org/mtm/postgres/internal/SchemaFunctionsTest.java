@@ -132,6 +132,63 @@ public class SchemaFunctionsTest {
         }
     }
 
+    @Test
+    public void replicaModeTriggersAreTheUsersThatFireWhereTheAppliersRun() throws SQLException {
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE rm_audited (id int PRIMARY KEY, parent int REFERENCES rm_audited)");
+            st.execute("CREATE TABLE rm_local (id int PRIMARY KEY)");
+            st.execute("INSERT INTO mtm.local_tables (rel_schema, rel_name) VALUES ('public', 'rm_local')");
+            st.execute("CREATE FUNCTION rm_row() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+            st.execute("CREATE FUNCTION rm_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$");
+            for (String t : new String[] {"rm_audited", "rm_local"}) {
+                st.execute("CREATE TRIGGER \"Always\" AFTER INSERT ON " + t + " FOR EACH ROW EXECUTE FUNCTION rm_row()");
+                st.execute("CREATE TRIGGER replica AFTER INSERT ON " + t + " FOR EACH ROW EXECUTE FUNCTION rm_row()");
+                st.execute("CREATE TRIGGER origin AFTER INSERT ON " + t + " FOR EACH ROW EXECUTE FUNCTION rm_row()");
+            }
+            st.execute("CREATE TABLE rm_copies (id int PRIMARY KEY)");
+            st.execute("CREATE RULE copy AS ON INSERT TO rm_audited DO ALSO INSERT INTO rm_copies VALUES (NEW.id)");
+            st.execute("CREATE EVENT TRIGGER rm_ddl_log ON ddl_command_end EXECUTE FUNCTION rm_ddl()");
+            st.execute("CREATE EVENT TRIGGER rm_ddl_plain ON ddl_command_end EXECUTE FUNCTION rm_ddl()");
+            try {
+                assertEquals("ordinary ones only: none named", "", replicaModeTriggers(st));
+                assertEquals("nothing to warn of at start", null, ReplicaModeWarning.of(c));
+                for (String t : new String[] {"rm_audited", "rm_local"}) {
+                    st.execute("ALTER TABLE " + t + " ENABLE ALWAYS TRIGGER \"Always\", ENABLE REPLICA TRIGGER replica");
+                }
+                st.execute("ALTER EVENT TRIGGER rm_ddl_log ENABLE REPLICA");
+                st.execute("ALTER TABLE rm_audited ENABLE ALWAYS RULE copy");
+                // the foreign key's internal triggers, the local table's, rm_ddl_plain and the cluster's own
+                // event triggers (ALWAYS, functions of schema mtm) are not named
+                assertEquals("event trigger rm_ddl_log/REPLICA/ALTER EVENT TRIGGER rm_ddl_log ENABLE\n"
+                        + "rule copy on public.rm_audited/ALWAYS/ALTER TABLE public.rm_audited ENABLE RULE copy\n"
+                        + "trigger \"Always\" on public.rm_audited/ALWAYS/ALTER TABLE public.rm_audited ENABLE TRIGGER \"Always\"\n"
+                        + "trigger replica on public.rm_audited/REPLICA/ALTER TABLE public.rm_audited ENABLE TRIGGER replica",
+                        replicaModeTriggers(st));
+                assertEquals("the warning of a node that starts so", "triggers or rules set to fire in replica mode: event trigger"
+                        + " rm_ddl_log (ENABLE REPLICA), rule copy on public.rm_audited (ENABLE ALWAYS), trigger \"Always\" on public.rm_audited (ENABLE ALWAYS), trigger"
+                        + " replica on public.rm_audited (ENABLE REPLICA); they fire again where this node applies the"
+                        + " other nodes' rows and DDL, and what they write there stays on this node. Make each fire on"
+                        + " the origin only (ALTER EVENT TRIGGER rm_ddl_log ENABLE; ALTER TABLE public.rm_audited ENABLE RULE copy; ALTER TABLE public.rm_audited ENABLE"
+                        + " TRIGGER \"Always\"; ALTER TABLE public.rm_audited ENABLE TRIGGER replica, on every node that"
+                        + " has it) and compare the tables they write (mtm.check_query)", ReplicaModeWarning.of(c));
+            } finally {
+                st.execute("DROP EVENT TRIGGER rm_ddl_log");
+                st.execute("DROP EVENT TRIGGER rm_ddl_plain");
+            }
+        }
+    }
+
+    private static String replicaModeTriggers(Statement st) throws SQLException {
+        StringBuilder b = new StringBuilder();
+        try (ResultSet rs = st.executeQuery("SELECT what, mode, remedy FROM mtm.replica_mode_triggers()")) {
+            while (rs.next()) {
+                b.append(b.length() == 0 ? "" : "\n").append(rs.getString(1)).append('/').append(rs.getString(2))
+                        .append('/').append(rs.getString(3));
+            }
+        }
+        return b.toString();
+    }
+
     private static String replident(Statement st, String table) throws SQLException {
         try (ResultSet rs = st.executeQuery("SELECT relreplident FROM pg_class WHERE relname = '" + table + "'")) {
             rs.next();

@@ -1079,6 +1079,103 @@ public class DdlIT {
     }
 
     @Test
+    public void aRuleSetToFireInReplicaModeIsRefused() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rule_src (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE rule_copies (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE RULE copy AS ON INSERT TO rule_src DO ALSO INSERT INTO rule_copies VALUES (NEW.id)");
+        // in replica mode it would rewrite every other node's applied rows too: each node would copy rows of its own
+        for (String mode : List.of("ALWAYS", "REPLICA")) {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER TABLE rule_src ENABLE " + mode + " RULE copy"));
+            assertEquals(mode + ": " + e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(mode + ": " + e.getMessage(), e.getMessage().contains("[multimaster] rule copy on public.rule_src set to ENABLE " + mode));
+        }
+        // also in a session in replica mode itself, where an ordinary event trigger does not fire
+        try (Connection c = cluster.viaGateway(1); Statement st = c.createStatement()) {
+            st.execute("SET session_replication_role = replica");
+            SQLException e = expectFailure(() -> st.execute("ALTER TABLE rule_src ENABLE REPLICA RULE copy"));
+            assertEquals(e.getMessage(), "0A000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("[multimaster] rule copy on public.rule_src set to ENABLE REPLICA"));
+        }
+        assertEverywhere("(SELECT ev_enabled::text FROM pg_rewrite WHERE rulename = 'copy')", "O");
+        // an ordinary rule rewrites on the origin only, and the row it adds reaches the other nodes as a row
+        Sql.execute(cluster.gateway(3), "INSERT INTO rule_src VALUES (1)");
+        assertEverywhere("(SELECT count(*) FROM rule_src) || ':' || (SELECT string_agg(id::text, ',') FROM rule_copies)", "1:1");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE rule_src DISABLE RULE copy");
+        assertEverywhere("(SELECT ev_enabled::text FROM pg_rewrite WHERE rulename = 'copy')", "D");
+    }
+
+    @Test
+    public void anEventTriggerSetToFireInReplicaModeIsRefused() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE trg_ddl_log (tag text)");
+        Sql.execute(cluster.gateway(1), "CREATE TABLE trg_commented (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION trg_ddl_note() RETURNS event_trigger LANGUAGE plpgsql AS"
+            + " $$BEGIN INSERT INTO trg_ddl_log VALUES (tg_tag); END$$");
+        Sql.execute(cluster.gateway(1), "CREATE EVENT TRIGGER trg_ddl ON ddl_command_end WHEN TAG IN ('COMMENT')"
+            + " EXECUTE FUNCTION trg_ddl_note()");
+        try {
+            // in replica mode it would fire again where every other node runs the DDL: each would log rows of its own
+            for (String mode : List.of("ALWAYS", "REPLICA")) {
+                SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(2), "ALTER EVENT TRIGGER trg_ddl ENABLE " + mode));
+                assertEquals(mode + ": " + e.getMessage(), "0A000", e.getSQLState());
+                assertTrue(mode + ": " + e.getMessage(), e.getMessage().contains(
+                    "[multimaster] ALTER EVENT TRIGGER ... ENABLE " + mode + " is not supported"));
+            }
+            assertEverywhere("(SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'trg_ddl')", "O");
+            Sql.execute(cluster.gateway(3), "ALTER EVENT TRIGGER trg_ddl DISABLE");
+            assertEverywhere("(SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'trg_ddl')", "D");
+            Sql.execute(cluster.gateway(3), "ALTER EVENT TRIGGER trg_ddl ENABLE");
+            assertEverywhere("(SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'trg_ddl')", "O");
+            // an ordinary one fires on the origin only, and its row reaches the other nodes as a row
+            Sql.execute(cluster.gateway(2), "COMMENT ON TABLE trg_commented IS 'noted once'");
+            assertEverywhere("(SELECT string_agg(tag, ',') FROM trg_ddl_log)", "COMMENT");
+        } finally {
+            Sql.execute(cluster.gateway(1), "DROP EVENT TRIGGER trg_ddl");
+        }
+    }
+
+    @Test
+    public void initClusterAndAddNodeRefuseANodeWithATriggerSetToFireInReplicaMode() throws SQLException {
+        Sql.execute(cluster.gateway(1), "CREATE TABLE trg_direct (id int PRIMARY KEY)");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION trg_direct_row() RETURNS trigger LANGUAGE plpgsql AS"
+            + " $$BEGIN RETURN NEW; END$$");
+        Sql.execute(cluster.gateway(1), "CREATE TRIGGER stamp BEFORE INSERT ON trg_direct FOR EACH ROW EXECUTE FUNCTION trg_direct_row()");
+        Sql.execute(cluster.gateway(1), "CREATE FUNCTION trg_direct_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$");
+        Sql.execute(cluster.gateway(1), "CREATE EVENT TRIGGER trg_direct_log ON ddl_command_end WHEN TAG IN ('COMMENT')"
+            + " EXECUTE FUNCTION trg_direct_ddl()");
+        // set behind the gateway's back, straight on a node's PostgreSQL, as a database may have them before
+        // init_cluster; init_cluster (re-run with the same list) checks before it writes anything
+        Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE ALWAYS TRIGGER stamp");
+        Sql.execute(cluster.postgres(3), "ALTER EVENT TRIGGER trg_direct_log ENABLE REPLICA");
+        String init = "SELECT mtm.init_cluster('" + cluster.node(1).conninfo() + "', '{\"" + cluster.node(2).conninfo()
+            + "\", \"" + cluster.node(3).conninfo() + "\"}')";
+        try {
+            SQLException e = expectFailure(() -> Sql.execute(cluster.gateway(1), init));
+            TestCluster.log(WHO, "init_cluster with a trigger in replica mode: %s %s", e.getSQLState(), e.getMessage());
+            assertEquals(e.getMessage(), "55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("node 2 (" + cluster.node(2).conninfo() + ") has triggers"
+                + " or rules set to fire in replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
+            assertTrue(e.getMessage(), e.getMessage().contains("then retry: ALTER TABLE public.trg_direct ENABLE TRIGGER stamp"));
+            // add_node checks every configured node before it writes anything (the new node is a backup of one)
+            e = expectFailure(() -> Sql.execute(cluster.gateway(3), "SELECT mtm.add_node('host=127.0.0.1 port=1 dbname=mydb user=mtmuser')"));
+            assertEquals(e.getMessage(), "55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("mtm.add_node: node 2 has triggers or rules set to fire in"
+                + " replica mode: trigger stamp on public.trg_direct (ENABLE ALWAYS)"));
+            assertEverywhere("(SELECT count(*) FROM mtm.cluster_nodes)", String.valueOf(TestCluster.NODES));
+            Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE TRIGGER stamp");
+            e = expectFailure(() -> Sql.execute(cluster.gateway(1), init));
+            assertEquals(e.getMessage(), "55000", e.getSQLState());
+            assertTrue(e.getMessage(), e.getMessage().contains("node 3 (" + cluster.node(3).conninfo() + ") has triggers"
+                + " or rules set to fire in replica mode: event trigger trg_direct_log (ENABLE REPLICA)"));
+            assertTrue(e.getMessage(), e.getMessage().contains("then retry: ALTER EVENT TRIGGER trg_direct_log ENABLE"));
+        } finally {
+            Sql.execute(cluster.postgres(2), "ALTER TABLE trg_direct ENABLE TRIGGER stamp");
+            Sql.execute(cluster.postgres(3), "ALTER EVENT TRIGGER trg_direct_log ENABLE");
+            Sql.execute(cluster.gateway(1), "DROP EVENT TRIGGER trg_direct_log");
+        }
+        assertEverywhere("(SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'stamp')", "O");
+    }
+
+    @Test
     public void aUserTableInPgCatalogIsWrittenThroughTheClustersCommit() throws SQLException {
         // put there behind the cluster's back (the gateway refuses SET SCHEMA pg_catalog): pgoutput still sends its
         // rows, with an empty namespace, so its writes must be the cluster's commit and the peers must find it

@@ -3,6 +3,7 @@ package org.mtm.gateway.internal.sql;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 import org.mtm.gateway.internal.sql.SqlToken.Type;
@@ -24,7 +25,8 @@ import org.mtm.gateway.internal.sql.SqlToken.Type;
  * <li>temporary — CREATE TEMP TABLE/VIEW/SEQUENCE, SELECT INTO TEMP, objects in {@code pg_temp};</li>
  * <li>refused — statements that cannot run inside the cluster's distributed transaction: CREATE INDEX
  * CONCURRENTLY, DROP INDEX CONCURRENTLY, CREATE/DROP TABLESPACE, ALTER DATABASE SET TABLESPACE; DDL with
- * parameters.</li>
+ * parameters; and ALTER EVENT TRIGGER ... ENABLE ALWAYS/REPLICA, which would fire again where the other nodes run the
+ * DDL.</li>
  * </ul>
  * Pure; works on the tokens {@link SqlSplitter#tokens} returns.
  */
@@ -178,10 +180,32 @@ final class DdlClassifier {
             case "materialized", "foreign" -> {
                 return alterRelation(i + 2);
             }
+            case "event" -> {
+                return word(i + 1, "trigger") ? alterEventTrigger(i + 2) : Replication.GLOBAL;
+            }
             default -> {
                 return Replication.GLOBAL;
             }
         }
+    }
+
+    /**
+     * {@code ALTER EVENT TRIGGER name ENABLE ALWAYS | ENABLE REPLICA}: refused. The other nodes run the cluster's DDL
+     * as text in replica mode, where such an event trigger fires again on each of them; one that writes (a DDL audit
+     * log) would leave every node with rows of its own, never replicated. Event triggers do not fire for ALTER EVENT
+     * TRIGGER itself, so no net of the mtm schema can see it: the gateway is where it is refused. Other forms (ENABLE,
+     * DISABLE, OWNER TO, RENAME TO) are global DDL.
+     */
+    private Replication alterEventTrigger(int name) {
+        if (isName(name) && word(name + 1, "enable") && (word(name + 2, "always") || word(name + 2, "replica"))) {
+            String mode = t.get(name + 2).name(s).toUpperCase(Locale.ROOT);
+            return Replication.refused("[multimaster] ALTER EVENT TRIGGER ... ENABLE " + mode + " is not supported: the "
+                            + "other nodes run the cluster's DDL in replica mode, where the event trigger would fire "
+                            + "again on each of them",
+                    "Use ALTER EVENT TRIGGER ... ENABLE: it fires on the node where the DDL statement runs, and what "
+                            + "it writes reaches the other nodes as rows.");
+        }
+        return Replication.GLOBAL;
     }
 
     private Replication alterRelation(int i) {

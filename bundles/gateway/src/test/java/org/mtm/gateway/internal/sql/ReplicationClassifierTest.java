@@ -192,6 +192,16 @@ public class ReplicationClassifierTest {
         {"DROP TABLESPACE ts", "REFUSED(0A000: [multimaster] DROP TABLESPACE"},
         {"ALTER DATABASE mydb SET TABLESPACE ts", "REFUSED(0A000: [multimaster] ALTER DATABASE ... SET TABLESPACE"},
         {"DROP EXTENSION multimaster", "REFUSED(0A000: [multimaster] DROP EXTENSION multimaster"},
+        // an event trigger in replica mode would fire again where the other nodes run the DDL (the appliers)
+        {"ALTER EVENT TRIGGER audit ENABLE ALWAYS", "REFUSED(0A000: [multimaster] ALTER EVENT TRIGGER ... ENABLE ALWAYS"},
+        {"alter event trigger \"Audit\" enable replica", "REFUSED(0A000: [multimaster] ALTER EVENT TRIGGER ... ENABLE REPLICA"},
+        {"ALTER EVENT TRIGGER enable ENABLE ALWAYS", "REFUSED(0A000: [multimaster] ALTER EVENT TRIGGER ... ENABLE ALWAYS"},
+        {"ALTER EVENT TRIGGER audit ENABLE", "GLOBAL_DDL"},
+        {"ALTER EVENT TRIGGER always DISABLE", "GLOBAL_DDL"},
+        {"ALTER EVENT TRIGGER audit OWNER TO r", "GLOBAL_DDL"},
+        {"ALTER EVENT TRIGGER replica RENAME TO always", "GLOBAL_DDL"},
+        {"CREATE EVENT TRIGGER audit ON ddl_command_end EXECUTE FUNCTION f()", "GLOBAL_DDL"},
+        {"DROP EVENT TRIGGER audit", "GLOBAL_DDL"},
         {"CREATE TABLE x AS EXECUTE q(1)", "GLOBAL_DDL(creates x)"},
         {"create table if not exists s.x (a) as execute q with no data", "GLOBAL_DDL(creates s.x)"},
         {"EXPLAIN (ANALYZE, COSTS OFF) CREATE TABLE x AS EXECUTE q", "GLOBAL_DDL(creates x)"},
@@ -248,6 +258,8 @@ public class ReplicationClassifierTest {
         assertTrue(r.hint(), r.hint().contains("without CONCURRENTLY"));
         r = SqlSplitter.classifyOne("CREATE TABLESPACE ts LOCATION '/x'", true).replication();
         assertTrue(r.hint(), r.hint().contains("mtm_admin"));
+        r = SqlSplitter.classifyOne("ALTER EVENT TRIGGER audit ENABLE ALWAYS", true).replication();
+        assertTrue(r.hint(), r.hint().startsWith("Use ALTER EVENT TRIGGER ... ENABLE:"));
     }
 
     @Test
