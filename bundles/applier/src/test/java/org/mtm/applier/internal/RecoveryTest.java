@@ -341,13 +341,15 @@ public class RecoveryTest {
      * ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS IDENTITY, ADD COLUMN ... serial on a table with rows, as the
      * gateway and the mtm schema's event trigger run it on the origin: the origin numbered the rows in its physical
      * order (here made another than the order they were written in), and carries each row's numbers; the identity
-     * column is switched to BY DEFAULT around the carried UPDATE elsewhere (messages of their own).
+     * column is switched to BY DEFAULT around the carried UPDATE elsewhere, and both, which unique indexes cover, are
+     * first moved out of the way of the origin's values (messages of their own).
      */
     private String addedNumbered(int origin, String table) throws Exception {
         NODES.exec(origin, "CLUSTER " + table + " USING " + table + "_v", "ALTER TABLE " + table + " SET WITHOUT CLUSTER");
         try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
             st.execute("BEGIN");
-            String statement = "ALTER TABLE " + table + " ADD COLUMN i int GENERATED ALWAYS AS IDENTITY, ADD COLUMN s serial";
+            String statement = "ALTER TABLE " + table + " ADD COLUMN i int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                    + " ADD COLUMN s serial UNIQUE";
             emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement).encode());
             st.execute(statement);
             st.executeQuery("SELECT mtm.carry_row_values('public." + table + "', ARRAY['i', 's']::name[])").close();

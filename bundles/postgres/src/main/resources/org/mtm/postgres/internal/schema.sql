@@ -946,9 +946,12 @@ DECLARE
     keyed text;
     chunk record;
     always name[] := '{}';
+    shifts text[] := '{}';
+    lo numeric;
+    hi numeric;
 BEGIN
     FOR col IN
-        SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type, d.adbin,
+        SELECT a.attname, a.attnum, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type, d.adbin,
                pg_get_expr(d.adbin, d.adrelid) AS expr, a.attidentity
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = rel AND a.attname = ANY (added) AND a.attnum > 0 AND NOT a.attisdropped
@@ -980,6 +983,24 @@ BEGIN
             CONTINUE WHEN same;
         END IF;
         carried := carried || col.attname;
+        -- an integer column a unique index (or exclusion constraint) covers: its values on another node may be the
+        -- origin's in another order (a new sequence's), and the UPDATE below, which checks each row as it changes it,
+        -- would meet a value another row still holds there. The other nodes first move their own values above the
+        -- origin's largest (below its smallest when the type has no room): a shift of them all, itself collision-free.
+        IF col.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) AND EXISTS (
+               SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND (i.indisunique OR i.indisexclusion)
+                 AND (col.attnum = ANY (i.indkey::int2[]) OR i.indexprs IS NOT NULL)) THEN
+            EXECUTE format('SELECT min(%I)::numeric, max(%I)::numeric FROM ONLY %s', col.attname, col.attname, rel)
+                INTO lo, hi;
+            IF hi IS NOT NULL THEN
+                shifts := shifts || format(
+                    'UPDATE ONLY %s AS mtm_t SET %I = mtm_t.%I + mtm_d.d FROM (SELECT CASE WHEN %s + 1 + max(%I) - min(%I)'
+                    ' <= %s THEN %s + 1 - min(%I) ELSE %s - 1 - max(%I) END AS d FROM ONLY %s) mtm_d',
+                    rel, col.attname, col.attname, hi, col.attname, col.attname,
+                    CASE col.atttypid WHEN 'int2'::regtype THEN '32767' WHEN 'int4'::regtype THEN '2147483647'
+                        ELSE '9223372036854775807' END, hi, col.attname, lo, col.attname, rel);
+            END IF;
+        END IF;
         sets := sets || format('%s%I = mtm_v.c%s::%s', CASE WHEN sets = '' THEN '' ELSE ', ' END, col.attname,
                                cardinality(carried), col.type);
         aliases := aliases || format(', c%s', cardinality(carried));
@@ -996,6 +1017,9 @@ BEGIN
     FOR i IN 1 .. cardinality(always) LOOP
         PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', format(
             'SELECT mtm.set_identity_generation(%L::pg_catalog.regclass, %L, false)', rel, always[i]));
+    END LOOP;
+    FOR i IN 1 .. cardinality(shifts) LOOP
+        PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', shifts[i]);
     END LOOP;
     FOR chunk IN EXECUTE format(
         'SELECT min(h) AS lo, max(h) AS hi, count(*) OVER () AS chunks, quote_literal(array_agg(h ORDER BY h, n)::text) || ''::text[], '''

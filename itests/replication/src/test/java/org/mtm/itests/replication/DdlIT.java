@@ -683,6 +683,22 @@ public class DdlIT {
             + " FROM num_bare)", "90:90:90:90");
         assertEverywhere("(SELECT string_agg(attname || '=' || attidentity::text, ',' ORDER BY attnum) FROM pg_attribute"
             + " WHERE attrelid = 'num_bare'::regclass AND attnum > 0)", "k=,s=,b=,i=a");
+        // the common migration: a surrogate key for a table that has none (the other nodes' rows numbered in another
+        // order meet the origin's numbers under the new unique index: moved out of the way first), a unique serial
+        Sql.execute(cluster.gateway(1), "CREATE TABLE num_surrogate AS SELECT g % 5 AS k, 'v' || g AS v FROM"
+            + " generate_series(1, 120) g");
+        Sql.execute(cluster.gateway(1), "CREATE INDEX num_surrogate_v ON num_surrogate (v)");
+        Sql.execute(cluster.postgres(3), "CLUSTER num_surrogate USING num_surrogate_v");
+        Sql.execute(cluster.postgres(3), "ALTER TABLE num_surrogate SET WITHOUT CLUSTER");
+        Sql.execute(cluster.gateway(2), "ALTER TABLE num_surrogate ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"
+            + " PRIMARY KEY, ADD COLUMN s smallserial UNIQUE");
+        assertSameTable("num_surrogate", 120);
+        assertEverywhere("(SELECT count(*) FILTER (WHERE s = id) || ':' || max(id) FROM num_surrogate)", "120:120");
+        for (int gw = 1; gw <= TestCluster.NODES; gw++) {
+            Sql.execute(cluster.gateway(gw), "INSERT INTO num_surrogate (k, v) VALUES (" + gw + ", 'later')");
+            Sql.execute(cluster.gateway(gw), "UPDATE num_surrogate SET k = k + 10 WHERE id = " + (10 * gw));
+        }
+        assertSameTable("num_surrogate", 123);
         // an inheritance tree: the parent's serial numbers the parent's rows and its child's from one sequence
         Sql.execute(cluster.gateway(1), "CREATE TABLE num_parent (k int)");
         Sql.execute(cluster.gateway(1), "CREATE TABLE num_child (extra text) INHERITS (num_parent)");
