@@ -337,6 +337,55 @@ public class RecoveryTest {
         }
     }
 
+    /**
+     * ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS IDENTITY, ADD COLUMN ... serial on a table with rows, as the
+     * gateway and the mtm schema's event trigger run it on the origin: the origin numbered the rows in its physical
+     * order (here made another than the order they were written in), and carries each row's numbers; the identity
+     * column is switched to BY DEFAULT around the carried UPDATE elsewhere, and both, which unique indexes cover, are
+     * first moved out of the way of the origin's values (messages of their own).
+     */
+    private String addedNumbered(int origin, String table) throws Exception {
+        NODES.exec(origin, "CLUSTER " + table + " USING " + table + "_v", "ALTER TABLE " + table + " SET WITHOUT CLUSTER");
+        try (Connection c = NODES.node(origin).connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN");
+            String statement = "ALTER TABLE " + table + " ADD COLUMN i int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                    + " ADD COLUMN s serial UNIQUE";
+            emit(c, ReplicatedDdl.PREFIX, new ReplicatedDdl("public", "mtmuser", statement).encode());
+            st.execute(statement);
+            st.executeQuery("SELECT mtm.carry_row_values('public." + table + "', ARRAY['i', 's']::name[])").close();
+            emit(c, ReplicatedDdl.END_PREFIX, new byte[0]);
+            return finish(origin, NODES.prepareAsGateway(st, origin));
+        }
+    }
+
+    @Test
+    public void recoveryNumbersAddedIdentityColumnsAsTheOriginCarried() throws Exception {
+        for (String table : List.of("r11_own", "r11_other")) {
+            NODES.execEverywhere("CREATE TABLE " + table + " (n int, v text)", "ALTER TABLE " + table + " REPLICA IDENTITY FULL",
+                    "CREATE INDEX " + table + "_v ON " + table + " (v)");
+        }
+        exchange();
+        commit(1, "INSERT INTO r11_own SELECT g % 4, 'v' || g FROM generate_series(1, 40) g");
+        commit(2, "INSERT INTO r11_other SELECT g % 4, 'v' || g FROM generate_series(1, 40) g");
+        addedNumbered(1, "r11_own");
+        addedNumbered(2, "r11_other");
+        for (String table : List.of("r11_own", "r11_other")) {
+            Await.until(WAIT, table + " on nodes 1 and 2", () -> NODES.md5(1, table).equals(NODES.md5(2, table)));
+        }
+        long g = GENERATIONS.incrementAndGet();
+        markers(g);
+        node3(ReplicationPlan.recovery(1, g));
+        awaitReached(g);
+        for (String table : List.of("r11_own", "r11_other")) {
+            assertEquals(table + " on node 3 as on node 1", NODES.md5(1, table), NODES.md5(3, table));
+            assertEquals(table + ": numbered in the origin's row order (v's text order), ALWAYS again", "1:v1,2:v10,40:v9:a",
+                    NODES.query(3, "SELECT string_agg(i || ':' || v, ',' ORDER BY i) FILTER (WHERE i IN (1, 2, 40)) || ':'"
+                            + " || (SELECT attidentity::text FROM pg_attribute WHERE attrelid = '" + table + "'::regclass"
+                            + " AND attname = 'i') FROM " + table));
+            assertEquals(table + ": the serial too", "40", NODES.query(3, "SELECT count(*) FROM " + table + " WHERE s = i"));
+        }
+    }
+
     @Test
     public void recoveryStoppedAfterPreparesCommitsAndPlainCommitsResumesExactlyOnce() throws Exception {
         String t = "r2";

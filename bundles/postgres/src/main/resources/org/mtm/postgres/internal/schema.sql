@@ -848,7 +848,8 @@ $fn$;
 -- relations' relnatts the gateway's DDL message statement noted just before it (mtm.ddl_relnatts: "oid:relnatts
 -- ..."); without that note (the statement was not announced) the older rule refuses a volatile default's column of
 -- a table with rows instead.
--- Identity columns and new sequences numbering the rows are the sequence rules' (refused on a table with rows).
+-- An identity or serial column numbers the rows already there from its new sequence, each node in its own physical
+-- row order: carried row by row too (the sequences' rule, mtm.stride_new_sequences, then lets the statement be).
 CREATE OR REPLACE FUNCTION mtm.has_rows(rel regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -930,6 +931,9 @@ $fn$;
 -- them gives the same table. The values travel as text arrays (cheap to parse), at most 50000 rows per message,
 -- each message taking a range of md5s. Returns the names of the columns carried. The function's settings are those
 -- the other nodes run the message with (org.mtm.api.ReplicatedDdl.VALUE_SETTINGS).
+-- An identity column (or serial) is carried too: each node numbered the rows from its own copy of the new sequence,
+-- the same values in its own row order. One GENERATED ALWAYS takes no other value in an UPDATE: the other nodes switch
+-- it to BY DEFAULT around the UPDATEs and back (mtm.set_identity_generation, messages of their own before and after).
 CREATE OR REPLACE FUNCTION mtm.carry_row_values(rel regclass, added name[])
 RETURNS name[] LANGUAGE plpgsql SET search_path = pg_catalog SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
     SET extra_float_digits = 3 SET bytea_output = 'hex' SET TimeZone = 'UTC' SET array_nulls = on AS $fn$
@@ -944,17 +948,26 @@ DECLARE
     arrays text := '';
     keyed text;
     chunk record;
+    always name[] := '{}';
+    shifts text[] := '{}';
+    lo numeric;
+    hi numeric;
 BEGIN
     FOR col IN
-        SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type, d.adbin,
-               pg_get_expr(d.adbin, d.adrelid) AS expr
+        SELECT a.attname, a.attnum, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type, d.adbin,
+               pg_get_expr(d.adbin, d.adrelid) AS expr, a.attidentity
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = rel AND a.attname = ANY (added) AND a.attnum > 0 AND NOT a.attisdropped
-          AND a.attgenerated = '' AND a.attidentity = ''
+          AND a.attgenerated = ''
         ORDER BY a.attnum
     LOOP
         dflt := col.adbin;
-        IF dflt IS NULL THEN
+        IF col.attidentity <> '' THEN
+            -- numbered from the new sequence: carried (always, when ALWAYS, switched around the UPDATEs)
+            IF col.attidentity = 'a' THEN
+                always := always || col.attname;
+            END IF;
+        ELSIF dflt IS NULL THEN
             -- no default of its own: its domain's, the nearest along the chain, as PostgreSQL takes it
             typ := col.atttypid;
             WHILE dflt IS NULL AND typ IS NOT NULL LOOP
@@ -973,6 +986,24 @@ BEGIN
             CONTINUE WHEN same;
         END IF;
         carried := carried || col.attname;
+        -- an integer column a unique index (or exclusion constraint) covers: its values on another node may be the
+        -- origin's in another order (a new sequence's), and the UPDATE below, which checks each row as it changes it,
+        -- would meet a value another row still holds there. The other nodes first move their own values above the
+        -- origin's largest (below its smallest when the type has no room): a shift of them all, itself collision-free.
+        IF col.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) AND EXISTS (
+               SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND (i.indisunique OR i.indisexclusion)
+                 AND (col.attnum = ANY (i.indkey::int2[]) OR i.indexprs IS NOT NULL)) THEN
+            EXECUTE format('SELECT min(%I)::numeric, max(%I)::numeric FROM ONLY %s', col.attname, col.attname, rel)
+                INTO lo, hi;
+            IF hi IS NOT NULL THEN
+                shifts := shifts || format(
+                    'UPDATE ONLY %s AS mtm_t SET %I = mtm_t.%I + mtm_d.d FROM (SELECT CASE WHEN %s + 1 + max(%I) - min(%I)'
+                    ' <= %s THEN %s + 1 - min(%I) ELSE %s - 1 - max(%I) END AS d FROM ONLY %s) mtm_d',
+                    rel, col.attname, col.attname, hi, col.attname, col.attname,
+                    CASE col.atttypid WHEN 'int2'::regtype THEN '32767' WHEN 'int4'::regtype THEN '2147483647'
+                        ELSE '9223372036854775807' END, hi, col.attname, lo, col.attname, rel);
+            END IF;
+        END IF;
         sets := sets || format('%s%I = mtm_v.c%s::%s', CASE WHEN sets = '' THEN '' ELSE ', ' END, col.attname,
                                cardinality(carried), col.type);
         aliases := aliases || format(', c%s', cardinality(carried));
@@ -986,6 +1017,13 @@ BEGIN
     INTO keyed
     FROM pg_attribute a
     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' AND NOT a.attname = ANY (added);
+    FOR i IN 1 .. cardinality(always) LOOP
+        PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', format(
+            'SELECT mtm.set_identity_generation(%L::pg_catalog.regclass, %L, false)', rel, always[i]));
+    END LOOP;
+    FOR i IN 1 .. cardinality(shifts) LOOP
+        PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', shifts[i]);
+    END LOOP;
     FOR chunk IN EXECUTE format(
         'SELECT min(h) AS lo, max(h) AS hi, count(*) OVER () AS chunks, quote_literal(array_agg(h ORDER BY h, n)::text) || ''::text[], '''
         ' || quote_literal(array_agg(n ORDER BY h, n)::text) || ''::int8[]''%s AS arrays'
@@ -1004,8 +1042,39 @@ BEGIN
             CASE WHEN chunk.chunks > 1 THEN format(' WHERE mtm_o.h BETWEEN %L AND %L', chunk.lo, chunk.hi) ELSE '' END,
             chunk.arrays, aliases));
     END LOOP;
+    FOR i IN 1 .. cardinality(always) LOOP
+        PERFORM pg_logical_emit_message(true, 'mtm.ddl_value', format(
+            'SELECT mtm.set_identity_generation(%L::pg_catalog.regclass, %L, true)', rel, always[i]));
+    END LOOP;
     RETURN carried;
 END
+$fn$;
+-- An identity column's GENERATED ALWAYS (always) or BY DEFAULT, for the UPDATEs that carry the origin's values into
+-- an ALWAYS one (mtm.carry_row_values): run by the other nodes inside the transaction of the statement that added it,
+-- so the catalog ends as the statement left it. As the cluster's own upkeep (mtm.ddl_internal): the sequences' event
+-- trigger leaves the column's sequence alone (an applier's session is not in mtm.volkswagen_mode, the origin's may be).
+CREATE OR REPLACE FUNCTION mtm.set_identity_generation(rel regclass, col name, always boolean)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog SET mtm.ddl_internal = 'on' AS $fn$
+BEGIN
+    EXECUTE format('ALTER TABLE ONLY %s ALTER COLUMN %I SET GENERATED %s', rel, col,
+                   CASE WHEN always THEN 'ALWAYS' ELSE 'BY DEFAULT' END);
+END
+$fn$;
+-- The sequences that feed columns cols of rel: owned by one (serial, identity) or called by its default (a child's
+-- copy of its parent's serial default).
+CREATE OR REPLACE FUNCTION mtm.column_sequences(rel regclass, cols name[])
+RETURNS SETOF oid LANGUAGE sql STABLE SET search_path = pg_catalog AS $fn$
+    SELECT d.objid FROM pg_depend d
+    JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+      AND d.deptype IN ('a', 'i') AND a.attname = ANY (cols)
+    UNION
+    SELECT d.refobjid FROM pg_depend d
+    JOIN pg_attrdef ad ON ad.oid = d.objid
+    JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
+    WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND ad.adrelid = rel
+      AND a.attname = ANY (cols)
 $fn$;
 -- The tables of rel's tree (rel, its partitions, its children and theirs) to which the statement that added column col
 -- to rel added it as a new column: the others had a column of that name and PostgreSQL merged the two ("merging
@@ -1040,6 +1109,7 @@ DECLARE
     leaf oid;
     added name[];
     fresh name[];
+    carried_columns name[];
     lone boolean;
     sets text;
     carried_leaves oid[] := '{}';
@@ -1058,8 +1128,8 @@ BEGIN
         -- reason 2 (AT_REWRITE_DEFAULT_VAL): new columns' values are computed for every row; the tables rewritten so
         -- (mtm.rewritten_new) have them carried at the end of the statement (below). A volatile default's column is
         -- noted too, for the statements that are not announced: one of those this (sub)transaction wrote into
-        -- pg_attribute along with the table's pg_class row (relnatts). Identity columns are the sequence rule's
-        -- (mtm.stride_new_sequences); generated columns are immutable.
+        -- pg_attribute along with the table's pg_class row (relnatts). Identity columns of such statements are the
+        -- sequences' rule's (mtm.stride_new_sequences); generated columns are immutable.
         IF pg_event_trigger_table_rewrite_reason() & 2 = 0 THEN
             RETURN;
         END IF;
@@ -1113,7 +1183,12 @@ BEGIN
             CONTINUE WHEN (leaf <> rel::oid AND mtm.is_local_table(leaf)) OR NOT mtm.has_rows(leaf);
             -- rewritten to give its rows the new columns' values: each row's values, when each node would compute its own
             IF leaf::text = ANY (string_to_array(btrim(rewritten_new), ' ')) THEN
-                PERFORM mtm.carry_row_values(leaf, fresh);
+                carried_columns := mtm.carry_row_values(leaf, fresh);
+                -- the new sequences that numbered the rows carried: the sequences' rule (mtm.stride_new_sequences,
+                -- whose event trigger fires after this one: by name) lets the statement be
+                PERFORM set_config('mtm.carried_sequences', coalesce(current_setting('mtm.carried_sequences', true), '')
+                                   || coalesce((SELECT string_agg(' ' || s, '') FROM mtm.column_sequences(leaf, carried_columns) s), ''),
+                                   true);
                 carried_leaves := carried_leaves || leaf;
                 CONTINUE;
             END IF;
@@ -1526,17 +1601,27 @@ RETURNS TABLE (name text, last_value numeric) LANGUAGE sql SECURITY DEFINER SET 
 $fn$;
 
 -- A sequence the statement created and already used (ALTER TABLE ... ADD COLUMN serial or identity on a table
--- with rows) numbered those rows before it was strided, in each node's own physical row order: refused.
+-- with rows) numbered those rows before it was strided, in each node's own physical row order: the origin carries
+-- each row's value to the other nodes (mtm.carry_row_values, noted in mtm.carried_sequences by the event trigger of
+-- mtm.refuse_node_computed_column, which fires before this one). Every node numbered the same count of rows from
+-- the same definition, so each continues above the values carried, strided from there like any new sequence. Such
+-- a statement not carried (not announced by a gateway) is refused on its origin; a node applying another's
+-- statement (session_replication_role = replica) follows its origin, which carried or refused it.
 CREATE OR REPLACE FUNCTION mtm.stride_new_sequences()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
     seq record;
     called boolean;
     vw boolean;
+    carried text[];
+    applying boolean;
 BEGIN
     IF current_setting('mtm.ddl_internal', true) = 'on' OR NOT EXISTS (SELECT 1 FROM mtm.cluster_nodes WHERE is_self) THEN
         RETURN; -- our own ALTER SEQUENCE, or a node not initialised yet
     END IF;
+    carried := string_to_array(btrim(coalesce(current_setting('mtm.carried_sequences', true), '')), ' ');
+    PERFORM set_config('mtm.carried_sequences', '', true);
+    applying := current_setting('session_replication_role') = 'replica';
     vw := mtm.volkswagen_mode();
     FOR seq IN
         SELECT s.oid::regclass AS rel, bool_or(c.objid = s.oid AND c.command_tag = 'CREATE SEQUENCE') AS created,
@@ -1549,11 +1634,12 @@ BEGIN
         GROUP BY s.oid
     LOOP
         EXECUTE format('SELECT is_called FROM %s', seq.rel) INTO called;
-        IF seq.created AND called THEN
+        IF seq.created AND called AND NOT applying AND NOT seq.rel::oid::text = ANY (carried) THEN
             RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
                 MESSAGE = format('[multimaster] %s numbers existing rows with new sequence %s, which would give them '
                                  'different values on each node', coalesce(seq.via, 'this statement'), seq.rel),
-                HINT = 'Add the column without a default, fill it with an UPDATE, then set its default (or identity).';
+                HINT = 'Run the statement through a gateway, whose node carries each row''s value to the others; or '
+                       'add the column without a default, fill it with an UPDATE, then set its default (or identity).';
         END IF;
         CONTINUE WHEN vw; -- mtm.volkswagen_mode: left as the statement made it, on every node
         PERFORM mtm.stride_sequence(seq.rel);

@@ -28,7 +28,7 @@ public class CatalogSchemaTest {
         String script = new String(CatalogSchema.class.getResourceAsStream("schema.sql").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         List<String> statements = CatalogSchema.statements(script);
-        assertEquals(73, statements.size());
+        assertEquals(75, statements.size());
         assertTrue("a LIKE of a temporary table is replicated (mtm.like_text) instead of refused", statements.contains(
                 "DROP FUNCTION IF EXISTS mtm.refuse_node_local_like(text[])"));
         assertTrue("a voter's yes to a change of the configured set is durable (mtm.drop_node)", statements.contains(

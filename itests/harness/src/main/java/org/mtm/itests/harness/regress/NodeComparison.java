@@ -80,7 +80,8 @@ public record NodeComparison(Map<String, String> schemaDumps, Map<String, Map<St
         return prepared.isEmpty();
     }
 
-    static String normalised(String dump, int nodes) {
+    /** A node's {@code pg_dump} output without what differs between nodes by design (above). */
+    public static String normalised(String dump, int nodes) {
         StringBuilder out = new StringBuilder();
         dump.lines().filter(l -> !l.startsWith("\\restrict ") && !l.startsWith("\\unrestrict ")).forEach(l -> out.append(l).append('\n'));
         return out.toString().replaceAll("START WITH -?\\d+(\n\\s+INCREMENT BY -?" + nodes + "\n)", "START WITH (node-strided)$1");
