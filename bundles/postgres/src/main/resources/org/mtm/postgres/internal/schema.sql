@@ -277,7 +277,9 @@ $fn$;
 -- cluster, such DDL is refused with 0A000 — except on temporary relations and the stand-ins of a session's
 -- temporary tables (schemas mtm_temp_...), subscriptions (local objects), REINDEX (node-local upkeep), inside an
 -- extension's script, and the cluster's own upkeep (mtm.ddl_internal). Unlogged tables are on every node, so DDL on
--- them is refused too. Appliers run with session_replication_role = replica, where event triggers do not fire.
+-- them is refused too. The cluster's event triggers are ENABLE ALWAYS: a gateway session may SET
+-- session_replication_role = replica (a superuser's; pg_restore --disable-triggers does), where ordinary event
+-- triggers do not fire, and its DDL must be checked all the same; in the appliers (no mtm.via_gateway) they return at once.
 CREATE OR REPLACE FUNCTION mtm.refuse_unannounced_ddl()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -344,8 +346,8 @@ $fn$;
 -- Only a superuser may create event triggers: without one the node runs without the net (and says so).
 DO $do$
 BEGIN
-    IF NOT (mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl')
-            AND mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl')) THEN
+    IF NOT (mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl', NULL, true)
+            AND mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl', NULL, true)) THEN
         RAISE WARNING '[multimaster] % is not a superuser: DDL inside functions, procedures and DO blocks will '
             'not be refused on this node (it is not replicated)', current_user;
     END IF;
@@ -473,7 +475,7 @@ END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_permanent_on_stand_in', 'ddl_command_end', 'mtm.refuse_permanent_on_stand_in',
     ARRAY['ALTER TABLE', 'CREATE TABLE', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER SEQUENCE', 'CREATE SEQUENCE',
-          'CREATE TABLE AS', 'SELECT INTO']);
+          'CREATE TABLE AS', 'SELECT INTO'], true);
 -- The stand-in schema of a session's temporary tables is on its search_path (at the end, see the gateway's
 -- TempStandIns). When no schema before it exists (search_path = '', or only missing schemas), PostgreSQL would find
 -- no schema to create in, nor for CURRENT_SCHEMA — it never creates in pg_temp unless pg_temp is named first — but
@@ -517,7 +519,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
-SELECT mtm.ensure_event_trigger('mtm_refuse_stand_in_schema_objects', 'ddl_command_end', 'mtm.refuse_stand_in_schema_objects');
+SELECT mtm.ensure_event_trigger('mtm_refuse_stand_in_schema_objects', 'ddl_command_end', 'mtm.refuse_stand_in_schema_objects',
+    NULL, true);
 -- An unlogged table is made on every node (its DDL is replicated), and its rows are each node's own: logical
 -- decoding never carries them. ALTER TABLE ... SET UNLOGGED therefore runs on every node (the rows were the same;
 -- from then on each node keeps its own), but SET LOGGED of an unlogged table that holds rows would make a replicated
@@ -604,7 +607,7 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_routine_on_stand_in', 'ddl_command_end', 'mtm.refuse_routine_on_stand_in',
-    ARRAY['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE', 'COMMENT']);
+    ARRAY['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE AGGREGATE', 'ALTER FUNCTION', 'ALTER PROCEDURE', 'COMMENT'], true);
 -- DROP of routines made this node's only by mtm.refuse_routine_on_stand_in in this session: local too (mtm.ddl_local);
 -- such routines and others in one DROP are refused, since the other nodes must drop the others.
 CREATE OR REPLACE FUNCTION mtm.drop_local_routines()
@@ -633,7 +636,7 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_drop_local_routines', 'sql_drop', 'mtm.drop_local_routines',
-    ARRAY['DROP FUNCTION', 'DROP PROCEDURE', 'DROP AGGREGATE', 'DROP ROUTINE']);
+    ARRAY['DROP FUNCTION', 'DROP PROCEDURE', 'DROP AGGREGATE', 'DROP ROUTINE'], true);
 -- A replicated table with a column of a type whose values cannot be written from their text (pg_node_tree and the
 -- other internal types of the statistics and BRIN summaries: their input functions refuse every value): the other
 -- nodes apply rows as text, so every row of it would fail there (CREATE TABLE ... AS SELECT * FROM pg_class of the
@@ -668,7 +671,7 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_unwritable_column', 'ddl_command_end', 'mtm.refuse_unwritable_column',
-    ARRAY['CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE']);
+    ARRAY['CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE'], true);
 -- CREATE TABLE ... (LIKE source) of a source on this node only (a temporary table or its stand-in): the other nodes
 -- have no such source (the regression file copy2), so the text they run has that LIKE element replaced by the source's
 -- columns as PostgreSQL 15's LIKE copies them without options (transformTableLikeClause): name, type with typmod,
@@ -1311,8 +1314,9 @@ BEGIN
 END
 $fn$;
 SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_column', 'ddl_command_end', 'mtm.refuse_node_computed_column',
-    ARRAY['ALTER TABLE']);
-SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewrite', 'mtm.refuse_node_computed_column');
+    ARRAY['ALTER TABLE'], true);
+SELECT mtm.ensure_event_trigger('mtm_refuse_node_computed_rewrite', 'table_rewrite', 'mtm.refuse_node_computed_column',
+    NULL, true);
 -- A user's row trigger set to fire in replica mode (ALTER TABLE ... ENABLE ALWAYS / ENABLE REPLICA TRIGGER) on a
 -- replicated table: the appliers run every other node's rows with session_replication_role = replica, so such a
 -- trigger would fire once on the origin and again on each other node as it applies the rows; a trigger that writes

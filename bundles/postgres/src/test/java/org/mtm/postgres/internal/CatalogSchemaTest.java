@@ -43,8 +43,8 @@ public class CatalogSchemaTest {
             assertTrue(table, statements.stream().anyMatch(s -> s.startsWith("CREATE TABLE IF NOT EXISTS mtm." + table + " (")));
         }
         assertTrue("the event triggers that refuse DDL the gateway did not announce", statements.stream().anyMatch(s ->
-                s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl')")
-                && s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl')")));
+                s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_ddl', 'ddl_command_end', 'mtm.refuse_unannounced_ddl', NULL, true)")
+                && s.contains("mtm.ensure_event_trigger('mtm_refuse_unannounced_drop', 'sql_drop', 'mtm.refuse_unannounced_ddl', NULL, true)")));
         for (String trigger : List.of("mtm_refuse_routine_on_stand_in", "mtm_refuse_unwritable_column")) {
             assertTrue(trigger, statements.stream().anyMatch(s -> s.startsWith("SELECT mtm.ensure_event_trigger('" + trigger
                 + "', 'ddl_command_end'")));

@@ -1285,6 +1285,25 @@ public class DdlIT {
     }
 
     @Test
+    public void aGatewaySessionInReplicaModeIsCheckedLikeAnyOther() throws SQLException {
+        // ordinary event triggers do not fire in replica mode: the cluster's checks must (they are ENABLE ALWAYS),
+        // or this DDL, which no gateway announced, would change node 1 only
+        try (Connection c = Sql.connect(cluster.gateway(1))) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET session_replication_role = replica");
+                SQLException e = expectFailure(() -> st.execute("DO $$BEGIN CREATE TABLE repl_role_sneaked (id int PRIMARY KEY); END$$"));
+                assertEquals(e.getMessage(), "0A000", e.getSQLState());
+                assertTrue(e.getMessage(), e.getMessage().contains("[multimaster]"));
+                // what the gateway sees is replicated as in any other session
+                st.execute("CREATE TABLE repl_role_seen (id int PRIMARY KEY)");
+            }
+        }
+        assertEverywhere("to_regclass('public.repl_role_sneaked') IS NULL", "t");
+        assertEverywhere("to_regclass('public.repl_role_seen') IS NOT NULL", "t");
+        assertEverywhere("(SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'mtm\\_%' AND evtenabled <> 'A')", "0");
+    }
+
+    @Test
     public void aUserTableInPgCatalogIsWrittenThroughTheClustersCommit() throws SQLException {
         // put there behind the cluster's back (the gateway refuses SET SCHEMA pg_catalog): pgoutput still sends its
         // rows, with an empty namespace, so its writes must be the cluster's commit and the peers must find it
