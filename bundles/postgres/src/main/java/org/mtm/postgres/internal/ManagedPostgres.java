@@ -344,6 +344,9 @@ public final class ManagedPostgres implements LocalDatabase {
     private void doStart() throws IOException, SQLException {
         PostgresBinaries pg = binaries();
         RunAs as = account();
+        if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
+            refuseToRemake(); // before anything is made there: the directory may be put back as it was
+        }
         Files.createDirectories(dataDir);
         if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
             if (baseBackupFrom != null) {
@@ -354,7 +357,9 @@ public final class ManagedPostgres implements LocalDatabase {
                     LogicalCopy.request(this, logicalCopyFrom);
                 }
             }
+            noteMade();
         } else {
+            noteMade();
             OsAccounts.handOver(dataDir, as);
             checkAccess(as);
             String version = Files.readString(dataDir.resolve("PG_VERSION")).strip();
@@ -431,6 +436,46 @@ public final class ManagedPostgres implements LocalDatabase {
         ensureDatabase();
         BaseBackup.finishIfPending(this);
         LogicalCopy.finishIfPending(this, pg.binDir());
+    }
+
+    /**
+     * The note beside the data directory that this node has run a server there ({@code .<name>.mtm-made} in its
+     * parent): kept outside the directory, so that it outlives the directory's loss — deleted by hand, a volume not
+     * mounted (an empty mount point), a lost disk.
+     */
+    Path madeNote() {
+        Path parent = dataDir.toAbsolutePath().getParent();
+        return parent == null ? null : parent.resolve("." + dataDir.getFileName() + ".mtm-made");
+    }
+
+    private void noteMade() {
+        Path note = madeNote();
+        if (note == null || Files.exists(note)) {
+            return;
+        }
+        try {
+            Files.writeString(note, "mtm: this node ran its PostgreSQL in " + dataDir.toAbsolutePath() + " (since "
+                    + java.time.Instant.now() + "). Its node starts no new, empty server there while this file exists.\n");
+        } catch (IOException e) {
+            LOG.warn("cannot note {} beside PostgreSQL data directory {}: {}", note, dataDir, e.toString());
+        }
+    }
+
+    /**
+     * A data directory this node ran a server in ({@link #madeNote}) that is gone or empty now is not made again: a
+     * new, empty database would answer clients of this node as an uninitialised node — every write acknowledged there
+     * and none of it in the cluster, every read empty. The node stays without its database (its peers go on without
+     * it) until the directory is back, or the operator removes the node and adds it again.
+     */
+    private void refuseToRemake() {
+        Path note = madeNote();
+        if (note != null && Files.exists(note)) {
+            throw new ManagedPostgresException("PostgreSQL data directory " + dataDir.toAbsolutePath() + " is missing or"
+                    + " empty, but this node ran its server there (" + note + "): not making a new, empty one, which would"
+                    + " serve clients of this node a database outside the cluster. Restore the data directory (or mount"
+                    + " its volume); or drop this node (mtm.drop_node on an online node), delete " + note
+                    + " and add the node again (mtm.add_node and a base backup, ./mtm add-node)");
+        }
     }
 
     private void initdb(PostgresBinaries pg, RunAs as) throws IOException {

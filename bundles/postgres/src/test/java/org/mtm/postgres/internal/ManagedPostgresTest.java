@@ -176,6 +176,36 @@ public class ManagedPostgresTest {
     }
 
     @Test
+    public void aDataDirectoryThatVanishedIsNotMadeAgainEmpty() throws Exception {
+        Path data = dirs.newDir().resolve("data");
+        ManagedPostgres pg = dirs.track(builder(data).build());
+        pg.start();
+        try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE kept (id int PRIMARY KEY)");
+        }
+        assertTrue("noted beside the data directory", Files.exists(pg.madeNote()));
+        pg.kill();
+        // lost while the node runs (a volume gone, a directory deleted): an initdb here would serve an empty
+        // database to this node's clients as if it had never joined a cluster
+        Path away = data.resolveSibling("data.away");
+        Files.move(data, away);
+        ManagedPostgresException e = assertThrows(ManagedPostgresException.class, pg::start);
+        assertTrue(e.getMessage(), e.getMessage().contains("is missing or empty, but this node ran its server there"));
+        assertFalse("nothing made in its place, so that it can be put back as it was", Files.exists(data));
+        // an empty directory in its place (an unmounted volume's mount point) is refused too
+        Files.createDirectories(data);
+        assertThrows(ManagedPostgresException.class, pg::start);
+        // back where it was: the server starts on it with its data
+        Files.delete(data);
+        Files.move(away, data);
+        pg.start();
+        try (Connection c = pg.connect()) {
+            assertEquals("0", query(c, "SELECT count(*) FROM kept"));
+        }
+        pg.stop();
+    }
+
+    @Test
     public void adoptsAServerLeftRunningAndRecoversFromKill() throws Exception {
         Path data = dirs.newDir().resolve("data");
         ManagedPostgres first = dirs.track(builder(data).build());
